@@ -1,0 +1,11 @@
+//! Minga's form engine: what a form is, what an answer is, and (as they land) the expression
+//! language, evaluation for the UI, and XLSForm import. Pure logic: no storage, no I/O beyond
+//! reading a spreadsheet's bytes.
+
+pub mod answers;
+pub mod model;
+pub mod value;
+
+pub use answers::{Answer, Answers, RepeatInstance};
+pub use model::{Choice, Form, Group, Item, LocalizedText, Logic, Question, QuestionType, Repeat};
+pub use value::{Attachment, GeoPoint, Value};

@@ -1,0 +1,216 @@
+//! The form model: Minga's own serde description of a form, following XLSForm column for column
+//! so that an XLSForm imports one to one. Expressions are kept as their XLSForm source text here;
+//! the engine compiles them once per form.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One published version of a form. Immutable once published: a change is a new version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Form {
+    /// `form_id` from the settings sheet.
+    pub id: String,
+    /// `version` from the settings sheet.
+    pub version: String,
+    /// `form_title`.
+    pub title: LocalizedText,
+    /// The language used where a text lacks the chosen one (`default_language`).
+    pub default_language: Option<String>,
+    /// Every language any label, hint or message is given in, in the order first seen.
+    pub languages: Vec<String>,
+    /// `instance_name`: an expression that names a submission in lists.
+    pub instance_name: Option<String>,
+    /// The survey sheet as a tree: groups and repeats hold their children.
+    pub survey: Vec<Item>,
+    /// The choices sheet: option lists by `list_name`, in sheet order.
+    pub choices: BTreeMap<String, Vec<Choice>>,
+}
+
+/// One row of the survey sheet, or one group or repeat with everything between its begin and end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Item {
+    Question(Question),
+    Group(Group),
+    Repeat(Repeat),
+}
+
+/// A question (or a note, a calculation, a metadata field).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: QuestionType,
+    #[serde(default)]
+    pub label: LocalizedText,
+    #[serde(default)]
+    pub hint: LocalizedText,
+    #[serde(default, flatten)]
+    pub logic: Logic,
+    /// `calculation`: for `calculate` questions, or a value computed into any question.
+    pub calculation: Option<String>,
+    /// `default`: a literal or an expression filled in when the question is first shown.
+    pub default: Option<String>,
+    /// `choice_filter`: narrows a select's options; `.` refers to nothing here, option columns
+    /// are referenced by name.
+    pub choice_filter: Option<String>,
+    /// `or_other`: the select offers "other" and a text question for it.
+    #[serde(default)]
+    pub or_other: bool,
+    /// `appearance`, as written.
+    pub appearance: Option<String>,
+    /// `parameters` (such as `start=0 end=10 step=1` for a range), as written.
+    pub parameters: Option<String>,
+}
+
+/// The columns that decide whether and how an item is shown, answered and checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Logic {
+    /// `relevant`: the item is shown only while this holds.
+    pub relevant: Option<String>,
+    /// `required`: an expression (`yes` imports as `true()`).
+    pub required: Option<String>,
+    #[serde(default)]
+    pub required_message: LocalizedText,
+    /// `constraint`: must hold for an answer to be accepted; `.` is the answer.
+    pub constraint: Option<String>,
+    #[serde(default)]
+    pub constraint_message: LocalizedText,
+    /// `read_only`: an expression (`yes` imports as `true()`).
+    pub read_only: Option<String>,
+}
+
+/// `begin_group` … `end_group`. Groups organise the screen; they do not nest the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    #[serde(default)]
+    pub label: LocalizedText,
+    #[serde(default, flatten)]
+    pub logic: Logic,
+    pub appearance: Option<String>,
+    pub children: Vec<Item>,
+}
+
+/// `begin_repeat` … `end_repeat`. Each instance holds its own answers to `children`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repeat {
+    pub name: String,
+    #[serde(default)]
+    pub label: LocalizedText,
+    #[serde(default, flatten)]
+    pub logic: Logic,
+    /// `repeat_count`: when set, the number of instances is this expression's value.
+    pub repeat_count: Option<String>,
+    pub appearance: Option<String>,
+    pub children: Vec<Item>,
+}
+
+/// The type column. Selects carry their choice list's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "base", content = "list", rename_all = "snake_case")]
+pub enum QuestionType {
+    Text,
+    Integer,
+    Decimal,
+    SelectOne(String),
+    SelectMultiple(String),
+    Date,
+    Time,
+    DateTime,
+    GeoPoint,
+    Note,
+    Calculate,
+    Image,
+    Audio,
+    // Metadata, filled by the device rather than the person.
+    Start,
+    End,
+    Today,
+    DeviceId,
+    Username,
+}
+
+/// One option of a choice list, with any extra columns (used by `choice_filter`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub name: String,
+    #[serde(default)]
+    pub label: LocalizedText,
+    /// Extra columns of the choices sheet, such as `province` for a cascading select.
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+}
+
+/// A text given per language. The key is the language as the form names it (`Español (es)`),
+/// or [`LocalizedText::NO_LANGUAGE`] for a column without one (`label` rather than `label::…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LocalizedText(pub BTreeMap<String, String>);
+
+impl LocalizedText {
+    /// The key of a text given in a column without a language.
+    pub const NO_LANGUAGE: &'static str = "default";
+
+    /// The text in `language`, else in `fallback`, else the one without a language, else any.
+    pub fn get(&self, language: Option<&str>, fallback: Option<&str>) -> Option<&str> {
+        [language, fallback, Some(Self::NO_LANGUAGE)]
+            .into_iter()
+            .flatten()
+            .find_map(|lang| self.0.get(lang))
+            .or_else(|| self.0.values().next())
+            .map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(pairs: &[(&str, &str)]) -> LocalizedText {
+        LocalizedText(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn localized_text_falls_back_from_language_to_default_to_any() {
+        let label = text(&[("English (en)", "Age"), ("Español (es)", "Edad")]);
+        assert_eq!(label.get(Some("Español (es)"), None), Some("Edad"));
+        assert_eq!(label.get(Some("Kichwa (qu)"), Some("English (en)")), Some("Age"));
+        assert_eq!(label.get(Some("Kichwa (qu)"), None), Some("Age"));
+        let plain = text(&[("default", "Name")]);
+        assert_eq!(plain.get(Some("Español (es)"), None), Some("Name"));
+        assert_eq!(LocalizedText::default().get(None, None), None);
+    }
+
+    #[test]
+    fn a_form_round_trips_through_json() {
+        let form = Form {
+            id: "f".into(),
+            version: "1".into(),
+            title: text(&[("default", "F")]),
+            default_language: None,
+            languages: vec![],
+            instance_name: None,
+            survey: vec![Item::Question(Question {
+                name: "q".into(),
+                kind: QuestionType::SelectOne("yn".into()),
+                label: text(&[("default", "Q")]),
+                hint: LocalizedText::default(),
+                logic: Logic { relevant: Some("true()".into()), ..Logic::default() },
+                calculation: None,
+                default: None,
+                choice_filter: None,
+                or_other: false,
+                appearance: None,
+                parameters: None,
+            })],
+            choices: BTreeMap::new(),
+        };
+        let json = serde_json::to_string(&form).unwrap();
+        assert_eq!(serde_json::from_str::<Form>(&json).unwrap(), form);
+    }
+}
