@@ -61,6 +61,10 @@ pub struct Question {
     pub appearance: Option<String>,
     /// `parameters` (such as `start=0 end=10 step=1` for a range), as written.
     pub parameters: Option<String>,
+    /// `media::image`, `media::audio`, `media::video`, `media::big-image`: file names per language,
+    /// keyed by the kind of media (`image`, `audio`, `video`, `big-image`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub media: BTreeMap<String, LocalizedText>,
 }
 
 /// The columns that decide whether and how an item is shown, answered and checked.
@@ -123,12 +127,48 @@ pub enum QuestionType {
     Calculate,
     Image,
     Audio,
+    /// `range`: a number picked on a scale; `parameters` gives `start`, `end` and `step`.
+    Range,
+    Barcode,
+    /// `acknowledge`: a single tick ("OK") stored as `OK`.
+    Acknowledge,
+    /// `trigger`: like `acknowledge`, without a stored type.
+    Trigger,
+    GeoTrace,
+    GeoShape,
+    Video,
+    File,
+    /// `hidden`: a value kept in the submission and never shown.
+    Hidden,
+    /// `rank list`: the options of `list` put in order.
+    Rank(String),
+    /// `select_one_from_file countries.csv`: options from an attached file.
+    SelectOneFromFile(String),
+    /// `select_multiple_from_file countries.csv`.
+    SelectMultipleFromFile(String),
+    /// `select_one_external list`: options from the `external_choices` sheet, filtered.
+    SelectOneExternal(String),
+    /// `osm tags`: an OpenStreetMap feature, with the optional list of tags to ask for.
+    Osm(Option<String>),
+    /// `xml-external name` / `csv-external name`: declares an attached data file.
+    XmlExternal,
+    CsvExternal,
     // Metadata, filled by the device rather than the person.
     Start,
     End,
     Today,
     DeviceId,
     Username,
+    SubscriberId,
+    SimSerial,
+    PhoneNumber,
+    Email,
+    /// `audit`: the device's log of how the form was filled, as an attachment.
+    Audit,
+    /// `start-geopoint`: the location when the form was opened.
+    StartGeopoint,
+    BackgroundAudio,
+    BackgroundGeopoint,
 }
 
 /// One option of a choice list, with any extra columns (used by `choice_filter`).
@@ -140,6 +180,9 @@ pub struct Choice {
     /// Extra columns of the choices sheet, such as `province` for a cascading select.
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
+    /// `media::image` and the like, per kind of media, as for [`Question::media`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub media: BTreeMap<String, LocalizedText>,
 }
 
 /// A text given per language. The key is the language as the form names it (`Español (es)`),
@@ -172,14 +215,22 @@ mod tests {
     use super::*;
 
     fn text(pairs: &[(&str, &str)]) -> LocalizedText {
-        LocalizedText(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        LocalizedText(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn localized_text_falls_back_from_language_to_default_to_any() {
         let label = text(&[("English (en)", "Age"), ("Español (es)", "Edad")]);
         assert_eq!(label.get(Some("Español (es)"), None), Some("Edad"));
-        assert_eq!(label.get(Some("Kichwa (qu)"), Some("English (en)")), Some("Age"));
+        assert_eq!(
+            label.get(Some("Kichwa (qu)"), Some("English (en)")),
+            Some("Age")
+        );
         assert_eq!(label.get(Some("Kichwa (qu)"), None), Some("Age"));
         let plain = text(&[("default", "Name")]);
         assert_eq!(plain.get(Some("Español (es)"), None), Some("Name"));
@@ -200,13 +251,17 @@ mod tests {
                 kind: QuestionType::SelectOne("yn".into()),
                 label: text(&[("default", "Q")]),
                 hint: LocalizedText::default(),
-                logic: Logic { relevant: Some("true()".into()), ..Logic::default() },
+                logic: Logic {
+                    relevant: Some("true()".into()),
+                    ..Logic::default()
+                },
                 calculation: None,
                 default: None,
                 choice_filter: None,
                 or_other: false,
                 appearance: None,
                 parameters: None,
+                media: BTreeMap::new(),
             })],
             choices: BTreeMap::new(),
         };
