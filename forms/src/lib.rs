@@ -3,6 +3,7 @@
 //! reading a spreadsheet's bytes.
 
 pub mod answers;
+pub mod expr;
 pub mod model;
 pub mod value;
 
