@@ -3,9 +3,11 @@
 //! reading a spreadsheet's bytes.
 
 pub mod answers;
+pub mod eval;
 pub mod expr;
 pub mod model;
 pub mod value;
+pub mod xlsform;
 
 pub use answers::{Answer, Answers, RepeatInstance};
 pub use model::{Choice, Form, Group, Item, LocalizedText, Logic, Question, QuestionType, Repeat};

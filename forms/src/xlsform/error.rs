@@ -1,0 +1,188 @@
+//! Import errors: every mistake in a workbook, each with the sheet, row and column where a person
+//! opening the file in a spreadsheet would find it.
+
+use std::fmt;
+
+/// Where a mistake is: the sheet, the row as a spreadsheet numbers it (the header row is 1 when
+/// the sheet starts at the top), and the column when one cell is to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub sheet: String,
+    pub row: u32,
+    pub column: Option<ColumnRef>,
+}
+
+/// A column by its letter (`A`, `AB`) and the header written at its top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRef {
+    pub letter: String,
+    pub header: String,
+}
+
+impl ColumnRef {
+    /// The column at 0-based `index`, with its header.
+    pub fn new(index: u32, header: &str) -> Self {
+        ColumnRef {
+            letter: column_letter(index),
+            header: header.to_string(),
+        }
+    }
+}
+
+/// The spreadsheet letter of the 0-based column `index`: 0 is `A`, 25 `Z`, 26 `AA`.
+pub fn column_letter(index: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = index + 1;
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII letters")
+}
+
+/// One mistake: where it is (absent when the workbook as a whole is unreadable) and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub location: Option<Location>,
+    pub problem: Problem,
+}
+
+/// What is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("the file is not a readable .xlsx or .xls workbook: {0}")]
+    UnreadableWorkbook(String),
+    #[error("the workbook has no `survey` sheet")]
+    MissingSurveySheet,
+    #[error("the sheet has no `{0}` column")]
+    MissingColumn(&'static str),
+    #[error("the column `{header}` appears twice (first in column {first})")]
+    DuplicateColumn { header: String, first: String },
+    #[error("`{header}` and `{other}` (column {first}) are two names for the same column")]
+    SameColumnTwice {
+        header: String,
+        other: String,
+        first: String,
+    },
+    #[error("unknown question type `{0}`")]
+    UnknownType(String),
+    #[error("this row has a {0} but no type")]
+    MissingType(&'static str),
+    #[error("this row has no name")]
+    MissingName,
+    #[error("`{0}` is not a valid name: use letters, digits, `_`, `-` and `.`, starting with a letter or `_`")]
+    InvalidName(String),
+    #[error("the name `{name}` is already used on row {first_row}")]
+    DuplicateName { name: String, first_row: u32 },
+    #[error("the choice `{name}` appears twice in the list `{list}` (first on row {first_row})")]
+    DuplicateChoice {
+        list: String,
+        name: String,
+        first_row: u32,
+    },
+    #[error("the choice list `{0}` is not on the choices sheet")]
+    UnknownChoiceList(String),
+    #[error("`{0}` closes nothing: there is no open group, repeat or loop here")]
+    UnmatchedEnd(String),
+    #[error("`{found}` closes the {open} `{name}` opened on row {opened_row}")]
+    MismatchedEnd {
+        found: String,
+        open: &'static str,
+        name: String,
+        opened_row: u32,
+    },
+    #[error("the {kind} `{name}` is never closed")]
+    UnclosedBlock { kind: &'static str, name: String },
+    #[error("`{value}` is not yes or no")]
+    NotYesNo { value: String },
+    #[error("the expression `{expression}` does not parse: {message}")]
+    InvalidExpression { expression: String, message: String },
+    #[error("`${{{0}}}` refers to no question of this form")]
+    UnknownReference(String),
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            None => write!(f, "{}", self.problem),
+            Some(Location {
+                sheet,
+                row,
+                column: None,
+            }) => {
+                write!(f, "sheet `{sheet}`, row {row}: {}", self.problem)
+            }
+            Some(Location {
+                sheet,
+                row,
+                column: Some(column),
+            }) => write!(
+                f,
+                "sheet `{sheet}`, row {row}, column {} (`{}`): {}",
+                column.letter, column.header, self.problem
+            ),
+        }
+    }
+}
+
+/// Every mistake found in a workbook, in sheet and row order. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportErrors(pub Vec<ImportError>);
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.len();
+        writeln!(
+            f,
+            "the form has {count} mistake{}:",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for error in &self.0 {
+            writeln!(f, "- {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportError {}
+impl std::error::Error for ImportErrors {}
+
+impl ImportErrors {
+    pub fn iter(&self) -> impl Iterator<Item = &ImportError> {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_count_like_a_spreadsheet() {
+        let letters: Vec<String> = [0, 1, 25, 26, 27, 51, 52, 701, 702]
+            .map(column_letter)
+            .into();
+        assert_eq!(
+            letters,
+            ["A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"]
+        );
+    }
+
+    #[test]
+    fn an_error_names_sheet_row_and_column() {
+        let error = ImportError {
+            location: Some(Location {
+                sheet: "survey".into(),
+                row: 7,
+                column: Some(ColumnRef::new(3, "type")),
+            }),
+            problem: Problem::UnknownType("txet".into()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "sheet `survey`, row 7, column D (`type`): unknown question type `txet`"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! XLSForm import: a `.xlsx` or `.xls` workbook (survey, choices and settings sheets) into a
+//! [`Form`], with every mistake reported at once, each at its sheet, row and column.
+//!
+//! Headers are read as pyxform reads them: case does not matter, the old names and spellings
+//! are accepted (`list name`, `relevance`, `bind:relevant`, `label:English`, `jr:count`...),
+//! and so are the old type spellings (`select one from x`, `begin_group`, `get start time`).
+//! Expressions are parsed, and a `${name}` naming no question of the form is a mistake here
+//! rather than a surprise on a facilitator's phone.
+//!
+//! Cost: one read of the workbook (decompressing it is most of the time), then one pass over
+//! the rows and one parse of each expression.
+
+mod checks;
+mod choices;
+mod error;
+mod headers;
+mod loops;
+mod rows;
+mod settings;
+mod survey;
+mod types;
+mod workbook;
+
+pub use error::{column_letter, ColumnRef, ImportError, ImportErrors, Location, Problem};
+pub use workbook::Format;
+
+use crate::model::{Form, LocalizedText};
+use headers::read_header;
+use rows::Row;
+use workbook::Sheet;
+
+/// Imports the workbook in `bytes`. `file_name` gives the format (`.xlsx`, `.xls`; the bytes
+/// decide when the name does not) and, as pyxform does, the form id when the settings sheet
+/// gives none.
+pub fn import(bytes: &[u8], file_name: &str) -> Result<Form, ImportErrors> {
+    let format = Format::sniff(bytes).or_else(|| Format::from_file_name(file_name));
+    let Some(format) = format else {
+        let problem =
+            Problem::UnreadableWorkbook(format!("`{file_name}` is neither .xlsx nor .xls"));
+        return Err(ImportErrors(vec![ImportError {
+            location: None,
+            problem,
+        }]));
+    };
+    let stem = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let stem = stem.rsplit_once('.').map_or(stem, |(stem, _)| stem);
+    import_format(bytes, format, stem)
+}
+
+/// Imports a workbook of a known format; `default_id` is the form id when settings give none.
+pub fn import_format(bytes: &[u8], format: Format, default_id: &str) -> Result<Form, ImportErrors> {
+    let sheets = workbook::read_sheets(bytes, format).map_err(|e| ImportErrors(vec![e]))?;
+    let mut errors = Vec::new();
+    let form = build_form(&sheets, default_id, &mut errors);
+    match form {
+        Some(form) if errors.is_empty() => Ok(form),
+        _ => Err(ImportErrors(errors)),
+    }
+}
+
+fn sheet<'a>(sheets: &'a [Sheet], name: &str) -> Option<&'a Sheet> {
+    sheets
+        .iter()
+        .find(|s| s.name.trim().eq_ignore_ascii_case(name))
+}
+
+fn build_form(sheets: &[Sheet], default_id: &str, errors: &mut Vec<ImportError>) -> Option<Form> {
+    let Some(survey_sheet) = sheet(sheets, "survey") else {
+        errors.push(ImportError {
+            location: None,
+            problem: Problem::MissingSurveySheet,
+        });
+        return None;
+    };
+    let settings = settings::read_settings(sheet(sheets, "settings"));
+
+    let choices = match sheet(sheets, "choices") {
+        Some(choices_sheet) => {
+            let columns = read_header(choices_sheet, errors);
+            let choices = choices::read_choices(
+                Row::all(choices_sheet, &columns),
+                settings.allow_choice_duplicates,
+                errors,
+            );
+            (choices, rows::languages(&columns))
+        }
+        None => Default::default(),
+    };
+    let (choices, choice_languages) = choices;
+
+    let columns = read_header(survey_sheet, errors);
+    for required in [headers::Field::Type, headers::Field::Name] {
+        if columns.index_of(&required).is_none() {
+            let problem = Problem::MissingColumn(if required == headers::Field::Type {
+                "type"
+            } else {
+                "name"
+            });
+            let location = Location {
+                sheet: survey_sheet.name.clone(),
+                row: survey_sheet.first_row,
+                column: None,
+            };
+            errors.push(ImportError {
+                location: Some(location),
+                problem,
+            });
+        }
+    }
+    let survey = survey::read_survey(Row::all(survey_sheet, &columns), &choices, errors);
+    checks::check_expressions(&survey, &settings, sheet(sheets, "settings"), errors);
+
+    let mut languages = rows::languages(&columns);
+    for language in choice_languages {
+        if !languages.contains(&language) {
+            languages.push(language);
+        }
+    }
+    let id = settings.form_id.unwrap_or_else(|| default_id.to_string());
+    let title = settings.title.unwrap_or_else(|| id.clone());
+    Some(Form {
+        title: LocalizedText([(LocalizedText::NO_LANGUAGE.to_string(), title)].into()),
+        id,
+        version: settings.version.unwrap_or_default(),
+        default_language: settings.default_language,
+        languages,
+        instance_name: settings.instance_name,
+        survey: survey.items,
+        choices,
+    })
+}
