@@ -1,0 +1,493 @@
+//! Compiling a form once: every item flattened with its place (group, repeat), every expression
+//! parsed and resolved to items, and the dependency graph ordered, with cycles reported.
+
+use super::error::{Column, CompileError, Problem};
+use super::graph::Graph;
+use super::lower::{lower, CExpr, LowerContext};
+use super::scalar::Scalar;
+use crate::expr;
+use crate::model::{Form, Item, LocalizedText, Logic, QuestionType};
+use std::collections::HashMap;
+
+/// A form ready to evaluate: built once per form version, shared by every submission's session.
+#[derive(Debug)]
+pub struct CompiledForm {
+    pub(crate) form: Form,
+    pub(crate) items: Vec<ItemInfo>,
+    pub(crate) by_name: HashMap<String, usize>,
+    /// Scope 0 is the top level; every repeat has its own scope.
+    pub(crate) scopes: Vec<ScopeInfo>,
+    pub(crate) instance_name: Option<CExpr>,
+    pub(crate) graph: Graph,
+}
+
+impl CompiledForm {
+    /// The form this was compiled from.
+    pub fn form(&self) -> &Form {
+        &self.form
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct ItemInfo {
+    pub name: String,
+    pub kind: ItemKind,
+    /// The enclosing group or repeat.
+    pub parent: Option<usize>,
+    /// The scope the item lives in, and its slot there.
+    pub scope: usize,
+    pub slot: usize,
+    pub columns: Columns,
+    pub required_message: LocalizedText,
+    pub constraint_message: LocalizedText,
+}
+
+#[derive(Debug)]
+pub(crate) enum ItemKind {
+    Question(QuestionType),
+    Group,
+    /// A repeat: the scope its children live in, and its slot among its parent scope's repeats.
+    Repeat {
+        scope: usize,
+        slot: usize,
+    },
+}
+
+/// The compiled expressions of one item's columns.
+#[derive(Debug, Default)]
+pub(crate) struct Columns {
+    pub relevant: Option<CExpr>,
+    pub required: Option<CExpr>,
+    pub constraint: Option<CExpr>,
+    pub calculation: Option<CExpr>,
+    pub read_only: Option<CExpr>,
+    pub choice_filter: Option<CExpr>,
+    pub repeat_count: Option<CExpr>,
+    pub default: Option<CExpr>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ScopeInfo {
+    /// The repeat whose instances this scope describes; `None` for the top level.
+    pub repeat: Option<usize>,
+    /// Repeat scopes from the outermost down to this one (empty for the top level).
+    pub chain: Vec<usize>,
+    pub items: Vec<usize>,
+    /// The repeats directly in this scope, in slot order.
+    pub repeats: Vec<usize>,
+}
+
+impl ItemInfo {
+    pub(crate) fn choice_list(&self) -> Option<&str> {
+        match &self.kind {
+            ItemKind::Question(
+                QuestionType::SelectOne(list) | QuestionType::SelectMultiple(list),
+            ) => Some(list),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_question(&self) -> bool {
+        matches!(self.kind, ItemKind::Question(_))
+    }
+}
+
+/// The expression sources of one item, kept while the form is flattened.
+struct Sources<'a> {
+    logic: &'a Logic,
+    calculation: Option<&'a str>,
+    default: Option<&'a str>,
+    choice_filter: Option<&'a str>,
+    repeat_count: Option<&'a str>,
+}
+
+/// Compiles `form`: parses every expression, resolves every reference, orders the dependency
+/// graph. Reports every mistake found, not only the first.
+pub fn compile(form: &Form) -> Result<CompiledForm, Vec<CompileError>> {
+    let mut builder = Builder {
+        items: Vec::new(),
+        scopes: vec![ScopeInfo::default()],
+        sources: Vec::new(),
+        errors: Vec::new(),
+    };
+    builder.flatten(&form.survey, None, 0);
+    let mut by_name = HashMap::new();
+    for (id, item) in builder.items.iter().enumerate() {
+        if by_name.insert(item.name.clone(), id).is_some() {
+            builder.errors.push(CompileError {
+                item: Some(item.name.clone()),
+                column: Column::Name,
+                problem: Problem::DuplicateName,
+            });
+        }
+    }
+    let mut compiled = CompiledForm {
+        form: form.clone(),
+        items: builder.items,
+        by_name,
+        scopes: builder.scopes,
+        instance_name: None,
+        graph: Graph::default(),
+    };
+    let mut errors = builder.errors;
+    lower_columns(&mut compiled, &builder.sources, &mut errors);
+    compiled.instance_name = form.instance_name.as_deref().and_then(|source| {
+        let ctx = LowerContext {
+            form: &compiled,
+            item: None,
+            column: Column::InstanceName,
+        };
+        compile_column(&ctx, source, &mut errors)
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    match Graph::build(&compiled) {
+        Ok(graph) => {
+            compiled.graph = graph;
+            Ok(compiled)
+        }
+        Err(cycles) => Err(cycles),
+    }
+}
+
+struct Builder<'a> {
+    items: Vec<ItemInfo>,
+    scopes: Vec<ScopeInfo>,
+    sources: Vec<Sources<'a>>,
+    errors: Vec<CompileError>,
+}
+
+impl<'a> Builder<'a> {
+    fn flatten(&mut self, items: &'a [Item], parent: Option<usize>, scope: usize) {
+        for item in items {
+            let id = self.items.len();
+            let (name, logic, kind, children) = match item {
+                Item::Question(q) => (&q.name, &q.logic, ItemKind::Question(q.kind.clone()), None),
+                Item::Group(g) => (&g.name, &g.logic, ItemKind::Group, Some(&g.children)),
+                Item::Repeat(r) => {
+                    let child_scope = self.scopes.len();
+                    let mut chain = self.scopes[scope].chain.clone();
+                    chain.push(child_scope);
+                    self.scopes.push(ScopeInfo {
+                        repeat: Some(id),
+                        chain,
+                        ..ScopeInfo::default()
+                    });
+                    let slot = self.scopes[scope].repeats.len();
+                    self.scopes[scope].repeats.push(id);
+                    (
+                        &r.name,
+                        &r.logic,
+                        ItemKind::Repeat {
+                            scope: child_scope,
+                            slot,
+                        },
+                        Some(&r.children),
+                    )
+                }
+            };
+            let slot = self.scopes[scope].items.len();
+            self.scopes[scope].items.push(id);
+            let child_scope = match kind {
+                ItemKind::Repeat { scope: s, .. } => s,
+                _ => scope,
+            };
+            self.items.push(ItemInfo {
+                name: name.clone(),
+                kind,
+                parent,
+                scope,
+                slot,
+                columns: Columns::default(),
+                required_message: logic.required_message.clone(),
+                constraint_message: logic.constraint_message.clone(),
+            });
+            self.sources.push(sources_of(item, logic));
+            if let Some(children) = children {
+                self.flatten(children, Some(id), child_scope);
+            }
+        }
+    }
+}
+
+fn sources_of<'a>(item: &'a Item, logic: &'a Logic) -> Sources<'a> {
+    let mut sources = Sources {
+        logic,
+        calculation: None,
+        default: None,
+        choice_filter: None,
+        repeat_count: None,
+    };
+    match item {
+        Item::Question(q) => {
+            sources.calculation = q.calculation.as_deref();
+            sources.default = q.default.as_deref();
+            sources.choice_filter = q.choice_filter.as_deref();
+        }
+        Item::Repeat(r) => sources.repeat_count = r.repeat_count.as_deref(),
+        Item::Group(_) => {}
+    }
+    sources
+}
+
+fn lower_columns(
+    compiled: &mut CompiledForm,
+    sources: &[Sources<'_>],
+    errors: &mut Vec<CompileError>,
+) {
+    let mut all = Vec::with_capacity(sources.len());
+    for (id, source) in sources.iter().enumerate() {
+        let ctx = |column| LowerContext {
+            form: compiled,
+            item: Some(id),
+            column,
+        };
+        let logic = source.logic;
+        let columns = Columns {
+            relevant: compile_opt(&ctx(Column::Relevant), logic.relevant.as_deref(), errors),
+            required: compile_flag(&ctx(Column::Required), logic.required.as_deref(), errors),
+            constraint: compile_opt(
+                &ctx(Column::Constraint),
+                logic.constraint.as_deref(),
+                errors,
+            ),
+            calculation: compile_opt(&ctx(Column::Calculation), source.calculation, errors),
+            read_only: compile_flag(&ctx(Column::ReadOnly), logic.read_only.as_deref(), errors),
+            choice_filter: compile_opt(&ctx(Column::ChoiceFilter), source.choice_filter, errors),
+            repeat_count: compile_opt(&ctx(Column::RepeatCount), source.repeat_count, errors),
+            default: source
+                .default
+                .and_then(|d| compile_default(&ctx(Column::Default), d, errors)),
+        };
+        all.push(columns);
+    }
+    for (item, columns) in compiled.items.iter_mut().zip(all) {
+        item.columns = columns;
+    }
+}
+
+fn compile_opt(
+    ctx: &LowerContext<'_>,
+    source: Option<&str>,
+    errors: &mut Vec<CompileError>,
+) -> Option<CExpr> {
+    let source = source.filter(|s| !s.trim().is_empty())?;
+    compile_column(ctx, source, errors)
+}
+
+/// `required` and `read_only`: `yes`/`no` (and `true`/`false`) as written in a sheet, or an
+/// expression.
+fn compile_flag(
+    ctx: &LowerContext<'_>,
+    source: Option<&str>,
+    errors: &mut Vec<CompileError>,
+) -> Option<CExpr> {
+    let source = source?.trim();
+    match source.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "true()" => Some(CExpr::Const(Scalar::Boolean(true))),
+        "" | "no" | "false" | "false()" => None,
+        _ => compile_column(ctx, source, errors),
+    }
+}
+
+/// A default is a literal value unless it reads as an expression (a reference or a call), as
+/// pyxform decides.
+fn compile_default(
+    ctx: &LowerContext<'_>,
+    source: &str,
+    errors: &mut Vec<CompileError>,
+) -> Option<CExpr> {
+    if source.contains("${") || source.contains('(') {
+        compile_column(ctx, source, errors)
+    } else {
+        Some(CExpr::Const(Scalar::Text(source.to_string())))
+    }
+}
+
+fn compile_column(
+    ctx: &LowerContext<'_>,
+    source: &str,
+    errors: &mut Vec<CompileError>,
+) -> Option<CExpr> {
+    let error = |problem| CompileError {
+        item: ctx.item_name().map(str::to_string),
+        column: ctx.column,
+        problem,
+    };
+    match expr::parse(source) {
+        Ok(parsed) => match lower(ctx, &parsed) {
+            Ok(lowered) => Some(lowered),
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(error));
+                None
+            }
+        },
+        Err(parse_error) => {
+            errors.push(error(Problem::Parse(parse_error)));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::testing::{form, group, question, repeat};
+    use serde_json::json;
+
+    fn errors(survey: Vec<serde_json::Value>) -> Vec<CompileError> {
+        compile(&form(
+            survey,
+            json!({"yn": [{"name": "yes"}, {"name": "no", "extra": {"kind": "x"}}]}),
+        ))
+        .expect_err("the form should not compile")
+    }
+
+    #[test]
+    fn a_sound_form_compiles_with_groups_and_repeats_flattened() {
+        let compiled = compile(&form(
+            vec![
+                question("consent", "select_one:yn", json!({})),
+                group(
+                    "g",
+                    json!({"relevant": "${consent} = 'yes'"}),
+                    vec![question("age", "integer", json!({"constraint": ". >= 0"}))],
+                ),
+                repeat(
+                    "people",
+                    json!({"repeat_count": "${age}"}),
+                    vec![question("pname", "text", json!({"required": "yes"}))],
+                ),
+            ],
+            json!({"yn": [{"name": "yes"}]}),
+        ))
+        .unwrap();
+        assert_eq!(compiled.items.len(), 5);
+        assert_eq!(compiled.scopes.len(), 2);
+        let pname = &compiled.items[compiled.by_name["pname"]];
+        assert_eq!(
+            (pname.scope, pname.parent),
+            (1, Some(compiled.by_name["people"]))
+        );
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_item_and_column() {
+        let found = errors(vec![
+            question("a", "integer", json!({"relevant": "${b} > 1"})),
+            question(
+                "c",
+                "integer",
+                json!({"constraint": ". >", "calculation": "nope(1)"}),
+            ),
+            question(
+                "d",
+                "select_one:yn",
+                json!({"choice_filter": "colour = 'x'", "read_only": "selected(${a})"}),
+            ),
+            question("a", "text", json!({})),
+        ]);
+        let found: Vec<(Option<&str>, Column, String)> = found
+            .iter()
+            .map(|e| (e.item.as_deref(), e.column, e.problem.to_string()))
+            .collect();
+        assert!(found.contains(&(
+            Some("a"),
+            Column::Name,
+            "the name is used by more than one item".into()
+        )));
+        assert!(found.contains(&(
+            Some("a"),
+            Column::Relevant,
+            "${b} is not a question, group or repeat of this form".into()
+        )));
+        assert!(found.contains(&(
+            Some("c"),
+            Column::Constraint,
+            "at 3: expected an expression, found end of input".into()
+        )));
+        assert!(found.contains(&(
+            Some("c"),
+            Column::Calculation,
+            "unknown function nope()".into()
+        )));
+        assert!(found.contains(&(
+            Some("d"),
+            Column::ChoiceFilter,
+            "the choice list has no column 'colour'".into()
+        )));
+        assert!(found.contains(&(
+            Some("d"),
+            Column::ReadOnly,
+            "selected() takes 2 arguments, not 1".into()
+        )));
+        assert_eq!(found.len(), 6);
+    }
+
+    #[test]
+    fn cycles_are_reported_with_the_names_on_them() {
+        let found = errors(vec![
+            question("a", "calculate", json!({"calculation": "${b} + 1"})),
+            question("b", "calculate", json!({"calculation": "${a} * 2"})),
+            question("self", "calculate", json!({"calculation": "${self}"})),
+        ]);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].column, Column::Calculation);
+        assert!(
+            matches!(&found[0].problem, Problem::Cycle(names) if names.len() == 3 && names.contains(&"a".to_string()) && names.contains(&"b".to_string()))
+        );
+        assert_eq!(
+            found[1].problem,
+            Problem::Cycle(vec!["self".into(), "self".into()])
+        );
+    }
+
+    #[test]
+    fn a_group_shown_only_by_its_own_child_is_a_cycle() {
+        let found = errors(vec![group(
+            "g",
+            json!({"relevant": "${inner} = 1"}),
+            vec![question("inner", "integer", json!({}))],
+        )]);
+        assert_eq!(
+            (found[0].item.as_deref(), found[0].column),
+            (Some("g"), Column::Relevant)
+        );
+    }
+
+    #[test]
+    fn paths_resolve_by_name_and_unsupported_ones_say_so() {
+        let compiled = compile(&form(
+            vec![
+                question("a", "integer", json!({})),
+                question(
+                    "b",
+                    "integer",
+                    json!({"relevant": "/data/a > 1 and ../a < 5 and current()/../a != 3"}),
+                ),
+            ],
+            json!({}),
+        ));
+        assert!(compiled.is_ok());
+        let found = errors(vec![question(
+            "a",
+            "integer",
+            json!({"relevant": "instance('x')/root/item[name = 1]/label = 'y'"}),
+        )]);
+        assert!(
+            matches!(&found[0].problem, Problem::Unsupported(what) if what.contains("instance()"))
+        );
+    }
+
+    #[test]
+    fn the_instance_name_is_checked_too() {
+        let mut bad = form(vec![question("a", "text", json!({}))], json!({}));
+        bad.instance_name = Some("concat(${a}, ${missing})".into());
+        let found = compile(&bad).unwrap_err();
+        assert_eq!(
+            (found[0].item.as_ref(), found[0].column),
+            (None, Column::InstanceName)
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! The XLSForm/XPath function library: which names exist, how many arguments each takes, and
+//! the functions that only need their arguments' values. Functions that need the form's context
+//! (`if`, `once`, `position`, `today`, `indexed-repeat`, `jr:choice-name`...) are in `evaluate`.
+
+use super::scalar::{date_from_days, parse_date_like, Scalar, XValue};
+use chrono::{DateTime, Datelike, FixedOffset, Timelike};
+
+/// A function an expression may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Function {
+    Selected,
+    CountSelected,
+    SelectedAt,
+    If,
+    Coalesce,
+    Concat,
+    StringLength,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Substr,
+    Substring,
+    SubstringBefore,
+    SubstringAfter,
+    Translate,
+    NormalizeSpace,
+    Regex,
+    Number,
+    Int,
+    Round,
+    String,
+    Boolean,
+    True,
+    False,
+    Not,
+    Sum,
+    Count,
+    CountNonEmpty,
+    Min,
+    Max,
+    Position,
+    Today,
+    Now,
+    FormatDate,
+    DecimalDateTime,
+    Date,
+    Once,
+    Uuid,
+    Join,
+    BooleanFromString,
+    Pow,
+    Abs,
+    Log,
+    Log10,
+    Exp,
+    Sqrt,
+    Floor,
+    Ceiling,
+}
+
+/// Unbounded argument count.
+const MANY: usize = usize::MAX;
+
+/// The function called `name`, with its least and greatest argument count.
+pub(crate) fn lookup(name: &str) -> Option<(Function, usize, usize)> {
+    use Function::*;
+    let found = match name {
+        "selected" => (Selected, 2, 2),
+        "count-selected" => (CountSelected, 1, 1),
+        "selected-at" => (SelectedAt, 2, 2),
+        "if" => (If, 3, 3),
+        "coalesce" => (Coalesce, 2, MANY),
+        "concat" => (Concat, 0, MANY),
+        "string-length" => (StringLength, 0, 1),
+        "contains" => (Contains, 2, 2),
+        "starts-with" => (StartsWith, 2, 2),
+        "ends-with" => (EndsWith, 2, 2),
+        "substr" => (Substr, 2, 3),
+        "substring" => (Substring, 2, 3),
+        "substring-before" => (SubstringBefore, 2, 2),
+        "substring-after" => (SubstringAfter, 2, 2),
+        "translate" => (Translate, 3, 3),
+        "normalize-space" => (NormalizeSpace, 0, 1),
+        "regex" => (Regex, 2, 2),
+        "number" => (Number, 0, 1),
+        "int" => (Int, 1, 1),
+        "round" => (Round, 1, 2),
+        "string" => (String, 0, 1),
+        "boolean" => (Boolean, 1, 1),
+        "true" => (True, 0, 0),
+        "false" => (False, 0, 0),
+        "not" => (Not, 1, 1),
+        "sum" => (Sum, 1, 1),
+        "count" => (Count, 1, 1),
+        "count-non-empty" => (CountNonEmpty, 1, 1),
+        "min" => (Min, 1, MANY),
+        "max" => (Max, 1, MANY),
+        "position" => (Position, 0, 1),
+        "today" => (Today, 0, 0),
+        "now" => (Now, 0, 0),
+        "format-date" | "format-date-time" => (FormatDate, 2, 2),
+        "decimal-date-time" => (DecimalDateTime, 1, 1),
+        "date" | "date-time" => (Date, 1, 1),
+        "once" => (Once, 1, 1),
+        "uuid" => (Uuid, 0, 1),
+        "join" => (Join, 2, MANY),
+        "boolean-from-string" => (BooleanFromString, 1, 1),
+        "pow" => (Pow, 2, 2),
+        "abs" => (Abs, 1, 1),
+        "log" => (Log, 1, 1),
+        "log10" => (Log10, 1, 1),
+        "exp" => (Exp, 1, 1),
+        "sqrt" => (Sqrt, 1, 1),
+        "floor" => (Floor, 1, 1),
+        "ceiling" => (Ceiling, 1, 1),
+        _ => return None,
+    };
+    Some(found)
+}
+
+fn text(s: impl Into<String>) -> XValue {
+    XValue::One(Scalar::Text(s.into()))
+}
+
+fn number(n: f64) -> XValue {
+    XValue::One(Scalar::Number(n))
+}
+
+fn boolean(b: bool) -> XValue {
+    XValue::One(Scalar::Boolean(b))
+}
+
+/// The space-separated names of a select_multiple value.
+fn selections(value: &XValue) -> Vec<String> {
+    value
+        .to_text()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Applies a function that needs only its arguments' values. `context` is the value `.` has,
+/// used by the functions whose argument defaults to it (`string-length()`, `number()`...).
+pub(crate) fn apply(function: Function, args: &[XValue], context: &XValue) -> XValue {
+    use Function::*;
+    let arg = |i: usize| args.get(i).unwrap_or(context);
+    let text_of = |i: usize| arg(i).to_text();
+    let number_of = |i: usize| arg(i).to_number();
+    match function {
+        Selected => boolean(selections(arg(0)).contains(&text_of(1).trim().to_string())),
+        CountSelected => number(selections(arg(0)).len() as f64),
+        SelectedAt => text(selected_at(&selections(arg(0)), number_of(1))),
+        Coalesce => args
+            .iter()
+            .map(XValue::to_text)
+            .find(|t| !t.is_empty())
+            .map_or_else(|| text(""), text),
+        Concat => text(
+            args.iter()
+                .flat_map(|a| a.items().iter().map(Scalar::to_text))
+                .collect::<std::string::String>(),
+        ),
+        StringLength => number(text_of(0).chars().count() as f64),
+        Contains => boolean(text_of(0).contains(&text_of(1))),
+        StartsWith => boolean(text_of(0).starts_with(&text_of(1))),
+        EndsWith => boolean(text_of(0).ends_with(&text_of(1))),
+        Substr => text(substr(
+            &text_of(0),
+            number_of(1),
+            args.get(2).map(XValue::to_number),
+        )),
+        Substring => text(substring(
+            &text_of(0),
+            number_of(1),
+            args.get(2).map(XValue::to_number),
+        )),
+        SubstringBefore => text(
+            text_of(0)
+                .split_once(&text_of(1))
+                .map(|(before, _)| before.to_string())
+                .unwrap_or_default(),
+        ),
+        SubstringAfter => text(
+            text_of(0)
+                .split_once(&text_of(1))
+                .map(|(_, after)| after.to_string())
+                .unwrap_or_default(),
+        ),
+        Translate => text(translate(&text_of(0), &text_of(1), &text_of(2))),
+        NormalizeSpace => text(text_of(0).split_whitespace().collect::<Vec<_>>().join(" ")),
+        Regex => boolean(regex::Regex::new(&text_of(1)).is_ok_and(|re| re.is_match(&text_of(0)))),
+        Number => number(number_of(0)),
+        Int => number(number_of(0).trunc()),
+        Round => number(round(number_of(0), args.get(1).map(XValue::to_number))),
+        String => text(text_of(0)),
+        Boolean => boolean(arg(0).to_bool()),
+        True => boolean(true),
+        False => boolean(false),
+        Not => boolean(!arg(0).to_bool()),
+        Sum => number(arg(0).items().iter().map(Scalar::to_number).sum()),
+        Count => number(arg(0).items().len() as f64),
+        CountNonEmpty => number(arg(0).items().iter().filter(|s| !s.is_empty()).count() as f64),
+        Min => number(extreme(args, f64::min)),
+        Max => number(extreme(args, f64::max)),
+        FormatDate => text(format_date(&arg(0).first(), &text_of(1))),
+        DecimalDateTime => number(arg(0).first().to_day_number()),
+        Date => to_date(&arg(0).first()),
+        Join => text(
+            args[1..]
+                .iter()
+                .flat_map(|a| a.items().iter().map(Scalar::to_text))
+                .collect::<Vec<_>>()
+                .join(&text_of(0)),
+        ),
+        BooleanFromString => boolean(matches!(text_of(0).trim(), "true" | "1")),
+        Pow => number(number_of(0).powf(number_of(1))),
+        Abs => number(number_of(0).abs()),
+        Log => number(number_of(0).ln()),
+        Log10 => number(number_of(0).log10()),
+        Exp => number(number_of(0).exp()),
+        Sqrt => number(number_of(0).sqrt()),
+        Floor => number(number_of(0).floor()),
+        Ceiling => number(number_of(0).ceil()),
+        // Evaluated with the form's context; never reach here.
+        If | Once | Position | Today | Now | Uuid => text(""),
+    }
+}
+
+fn selected_at(names: &[String], index: f64) -> String {
+    if index.is_nan() || index < 0.0 {
+        return String::new();
+    }
+    names.get(index as usize).cloned().unwrap_or_default()
+}
+
+/// JavaRosa's `substr(s, start, end)`: 0-based, end exclusive, clamped to the text.
+fn substr(s: &str, start: f64, end: Option<f64>) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let len = chars.len() as f64;
+    let clamp = |n: f64| if n.is_nan() { 0.0 } else { n.clamp(0.0, len) } as usize;
+    let (from, to) = (clamp(start), clamp(end.unwrap_or(len)));
+    if from >= to {
+        String::new()
+    } else {
+        chars[from..to].iter().collect()
+    }
+}
+
+/// XPath 1.0's `substring(s, start, length)`: 1-based, rounding as the standard says.
+fn substring(s: &str, start: f64, length: Option<f64>) -> String {
+    let first = start.round();
+    let last = length.map_or(f64::INFINITY, |l| first + l.round());
+    s.chars()
+        .enumerate()
+        .filter(|(i, _)| {
+            let position = (*i + 1) as f64;
+            position >= first && position < last
+        })
+        .map(|(_, c)| c)
+        .collect()
+}
+
+fn translate(s: &str, from: &str, to: &str) -> String {
+    let to: Vec<char> = to.chars().collect();
+    s.chars()
+        .filter_map(|c| match from.chars().position(|f| f == c) {
+            Some(i) => to.get(i).copied(),
+            None => Some(c),
+        })
+        .collect()
+}
+
+/// XPath's `round()` (half up), or rounded to `digits` decimals as ODK's two-argument form does.
+fn round(n: f64, digits: Option<f64>) -> f64 {
+    match digits {
+        None => (n + 0.5).floor(),
+        Some(d) if d.is_nan() => f64::NAN,
+        Some(d) => {
+            let scale = 10f64.powi(d.trunc().clamp(-15.0, 15.0) as i32);
+            ((n * scale) + 0.5).floor() / scale
+        }
+    }
+}
+
+/// The least or greatest number of all the arguments' values; NaN if any is not a number or
+/// there are none.
+fn extreme(args: &[XValue], pick: fn(f64, f64) -> f64) -> f64 {
+    let mut numbers = args
+        .iter()
+        .flat_map(|a| a.items().iter().map(Scalar::to_number));
+    let Some(first) = numbers.next() else {
+        return f64::NAN;
+    };
+    numbers
+        .try_fold(
+            first,
+            |acc, n| if n.is_nan() { None } else { Some(pick(acc, n)) },
+        )
+        .filter(|n| !n.is_nan())
+        .unwrap_or(f64::NAN)
+}
+
+/// `date()`: a day number or an ISO text as a date (or date-time); empty if neither.
+fn to_date(value: &Scalar) -> XValue {
+    let converted = match value {
+        Scalar::Date(_) | Scalar::DateTime(_) => Some(value.clone()),
+        Scalar::Number(days) => date_from_days(*days).map(Scalar::Date),
+        Scalar::Text(t) => {
+            parse_date_like(t).or_else(|| date_from_days(value.to_number()).map(Scalar::Date))
+        }
+        Scalar::Boolean(_) => None,
+    };
+    XValue::One(converted.unwrap_or_default())
+}
+
+/// `format-date(d, '%Y-%m-%d')` with ODK's directives (`%Y %y %m %n %b %d %e %a %H %h %M %S %3`).
+fn format_date(value: &Scalar, pattern: &str) -> String {
+    let at: DateTime<FixedOffset> = match value {
+        Scalar::DateTime(at) => *at,
+        Scalar::Date(d) => d
+            .and_hms_opt(0, 0, 0)
+            .map(|n| n.and_utc().fixed_offset())
+            .unwrap_or_default(),
+        other => match parse_date_like(&other.to_text())
+            .or_else(|| date_from_days(other.to_number()).map(Scalar::Date))
+        {
+            Some(parsed) if parsed != *other => return format_date(&parsed, pattern),
+            _ => return String::new(),
+        },
+    };
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let Some(directive) = chars.next() else { break };
+        let piece = match directive {
+            'Y' => format!("{:04}", at.year()),
+            'y' => format!("{:02}", at.year() % 100),
+            'm' => format!("{:02}", at.month()),
+            'n' => at.month().to_string(),
+            'b' => at.format("%b").to_string(),
+            'd' => format!("{:02}", at.day()),
+            'e' => at.day().to_string(),
+            'a' => at.format("%a").to_string(),
+            'H' => format!("{:02}", at.hour()),
+            'h' => at.hour().to_string(),
+            'M' => format!("{:02}", at.minute()),
+            'S' => format!("{:02}", at.second()),
+            '3' => format!("{:03}", at.timestamp_subsec_millis()),
+            other => format!("%{other}"),
+        };
+        out.push_str(&piece);
+    }
+    out
+}

@@ -1,0 +1,16 @@
+//! Evaluating a form for the UI: compile a form once (`compile`), then open a `FormSession` over
+//! a submission's answers and ask it, after each answer, what is shown, required, broken and
+//! computed. Only what depends on a changed answer is recomputed.
+
+mod compile;
+mod error;
+mod functions;
+mod graph;
+mod lower;
+mod scalar;
+#[cfg(test)]
+mod testing;
+
+pub use compile::{compile, CompiledForm};
+pub use error::{Column, CompileError, Problem};
+pub use scalar::Scalar;
