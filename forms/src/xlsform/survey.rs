@@ -310,9 +310,14 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// An expression cell, noted for checking once every name is known.
+    /// An expression cell, noted for checking once every name is known. `yes`/`no` and
+    /// `TRUE`/`FALSE` (what a spreadsheet makes of a ticked box) become `true()`/`false()`, as
+    /// pyxform does: as XPath they would name a question called `FALSE`.
     fn expression(&mut self, row: &Row, field: &Field) -> Option<String> {
         let source = row.owned(field)?;
+        if let Some(flag) = yes_no(&source) {
+            return Some(if flag { "true()" } else { "false()" }.to_string());
+        }
         self.survey.expressions.push(ExpressionCell {
             location: row.location(field),
             source: source.clone(),

@@ -1,0 +1,149 @@
+//! The XLSForm corpus (real forms from ODK's web forms and pyxform's own tests, in
+//! `../shared/corpus/xlsform`): each file pyxform converts imports, agrees with the XForm pyxform
+//! wrote beside it, and the broken files are rejected where pyxform rejects them.
+
+mod common;
+
+use common::{differences, summarise_form, xform::summarise_xform};
+use minga_forms::xlsform::{self, ImportErrors, Problem};
+use std::path::{Path, PathBuf};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/xlsform")
+}
+
+fn corpus_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for folder in ["pyxform", "webforms"] {
+        for entry in std::fs::read_dir(corpus_dir().join(folder)).expect("the corpus is there") {
+            let path = entry.expect("a readable entry").path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("xlsx" | "xls")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() == 18,
+        "the whole corpus, not {} files",
+        files.len()
+    );
+    files
+}
+
+fn import(path: &Path) -> Result<minga_forms::Form, ImportErrors> {
+    let bytes = std::fs::read(path).expect("readable");
+    xlsform::import(&bytes, path.file_name().unwrap().to_str().unwrap())
+}
+
+/// pyxform refuses these two; `bad_calc.xlsx` it converts only because it never parses the
+/// calculation (ODK Validate, which pyxform runs by default, refuses it): we refuse it at import.
+const REJECTED: [&str; 3] = [
+    "duplicate_columns.xlsx",
+    "unknown_question_type.xls",
+    "bad_calc.xlsx",
+];
+
+#[test]
+fn every_file_pyxform_converts_imports() {
+    let mut failures = Vec::new();
+    for path in corpus_files() {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if REJECTED.contains(&name) {
+            continue;
+        }
+        if let Err(errors) = import(&path) {
+            failures.push(format!("{name}: {errors}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn imports_agree_with_the_xforms_pyxform_wrote() {
+    let (mut compared, mut fields) = (0, 0);
+    let mut report = Vec::new();
+    for path in corpus_files() {
+        let xml_path = path.with_extension("xml");
+        let Ok(xml) = std::fs::read_to_string(&xml_path) else {
+            continue;
+        };
+        let form = import(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let theirs = summarise_xform(&xml);
+        fields += theirs.len();
+        let found = differences(&summarise_form(&form), &theirs);
+        if !found.is_empty() {
+            report.push(format!("== {}\n{}", path.display(), found.join("\n")));
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 6, "every .xml of the corpus was compared");
+    assert!(fields > 200, "only {fields} fields compared");
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
+/// The one error of `file` that `matches`, with its sheet, row, column letter and header.
+fn error_at(file: &str, matches: impl Fn(&Problem) -> bool) -> (String, u32, String, String) {
+    let path = corpus_dir().join("pyxform").join(file);
+    let errors = import(&path).expect_err("pyxform rejects this file, and so must we");
+    let found: Vec<_> = errors.iter().filter(|e| matches(&e.problem)).collect();
+    assert_eq!(found.len(), 1, "{errors}");
+    let location = found[0].location.clone().expect("a location");
+    let column = location.column.expect("a column");
+    (location.sheet, location.row, column.letter, column.header)
+}
+
+#[test]
+fn two_label_columns_are_rejected_at_the_second() {
+    let at = error_at(
+        "duplicate_columns.xlsx",
+        |p| matches!(p, Problem::DuplicateColumn { first, .. } if first == "D"),
+    );
+    assert_eq!(at, ("survey".into(), 1, "E".into(), "label".into()));
+}
+
+#[test]
+fn two_names_for_relevant_are_rejected_at_the_second() {
+    let at = error_at(
+        "unknown_question_type.xls",
+        |p| matches!(p, Problem::SameColumnTwice { other, first, .. } if other == "bind:relevant" && first == "D"),
+    );
+    assert_eq!(at, ("survey".into(), 1, "J".into(), "relevance".into()));
+}
+
+#[test]
+fn every_mistake_of_a_file_is_reported_not_only_the_first() {
+    let path = corpus_dir().join("pyxform/unknown_question_type.xls");
+    let errors = import(&path).unwrap_err();
+    let unknown: Vec<u32> = errors
+        .iter()
+        .filter(|e| matches!(&e.problem, Problem::UnknownType(t) if t == "unknown"))
+        .map(|e| e.location.as_ref().unwrap().row)
+        .collect();
+    assert_eq!(unknown, [52], "{errors}");
+    assert!(errors.0.len() >= 2);
+}
+
+#[test]
+fn a_calculation_that_does_not_parse_is_rejected_at_its_cell() {
+    let at = error_at("bad_calc.xlsx", |p| {
+        matches!(p, Problem::InvalidExpression { .. })
+    });
+    assert_eq!(at, ("survey".into(), 2, "D".into(), "calculation".into()));
+}
+
+#[test]
+fn the_comparison_sees_a_changed_condition() {
+    let path = corpus_dir().join("pyxform/or_other.xlsx");
+    let xml = std::fs::read_to_string(path.with_extension("xml")).unwrap();
+    let mut form = import(&path).unwrap();
+    let minga_forms::Item::Question(first) = &mut form.survey[0] else {
+        panic!("a question first")
+    };
+    first.logic.relevant = Some("${fav_pastel} = 'red'".into());
+    let found = differences(&summarise_form(&form), &summarise_xform(&xml));
+    assert_eq!(found.len(), 1, "{found:?}");
+}
