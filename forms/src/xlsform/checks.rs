@@ -1,68 +1,194 @@
-//! The checks that need the whole form: every expression parses, and every `${name}` (in an
-//! expression, a label or a hint) names a question, group or repeat of the form.
+//! The checks that need the whole form: the engine compiles it (every expression parses, every
+//! `${name}` resolves, functions exist with the right arguments, no logic goes round in a
+//! circle), and its errors are put back at the cells they came from. `${name}` in labels and
+//! hints, which the engine does not compile, is checked here.
 
 use super::error::{ColumnRef, ImportError, Location, Problem};
 use super::settings::Settings;
 use super::survey::{ExpressionCell, Survey};
 use super::workbook::Sheet;
-use crate::expr;
+use crate::eval::{self, Column, CompileError};
+use crate::model::Form;
 
-/// Adds to `errors` one mistake per expression that does not parse and per unknown reference.
+/// Adds to `errors` every mistake in the form's expressions and in the references of its texts.
 pub fn check_expressions(
+    form: &Form,
     survey: &Survey,
     settings: &Settings,
     settings_sheet: Option<&Sheet>,
     errors: &mut Vec<ImportError>,
 ) {
-    for cell in &survey.expressions {
-        check_cell(cell, survey, errors);
+    for cell in survey.expressions.iter().filter(|c| c.column.is_none()) {
+        for name in references_in_text(&cell.source) {
+            if !survey.names.contains_key(&name) {
+                let location = Some(cell.location.clone());
+                errors.push(ImportError {
+                    location,
+                    problem: Problem::UnknownReference(name),
+                });
+            }
+        }
     }
-    if let (Some(source), Some((row, column, header)), Some(sheet)) = (
-        &settings.instance_name,
-        &settings.instance_name_cell,
-        settings_sheet,
-    ) {
-        let location = Location {
-            sheet: sheet.name.clone(),
-            row: *row,
-            column: Some(ColumnRef::new(*column, header)),
-        };
-        check_cell(
-            &ExpressionCell {
-                location,
-                source: source.clone(),
-                is_text: false,
+    let Err(compile_errors) = eval::compile(form) else {
+        return;
+    };
+    let instance_name = instance_name_location(settings, settings_sheet);
+    for error in compile_errors {
+        if error.column == Column::Name {
+            continue; // names were checked, with their rows, while reading the survey
+        }
+        let cell = error
+            .item
+            .as_deref()
+            .and_then(|item| cell_of(&survey.expressions, item, error.column));
+        if !is_a_mistake_in_the_form(&error, cell.map(|c| c.source.as_str())) {
+            continue;
+        }
+        let (location, source) = match &error.item {
+            None => (instance_name.clone(), settings.instance_name.clone()),
+            Some(_) => match cell {
+                Some(cell) => (Some(cell.location.clone()), Some(cell.source.clone())),
+                None => (None, None),
             },
-            survey,
-            errors,
-        );
+        };
+        let source =
+            source.unwrap_or_else(|| format!("{} of {:?}", error.column.header(), error.item));
+        errors.push(ImportError {
+            location,
+            problem: problem_of(&error, source),
+        });
     }
 }
 
-fn check_cell(cell: &ExpressionCell, survey: &Survey, errors: &mut Vec<ImportError>) {
-    let error = |problem| ImportError {
-        location: Some(cell.location.clone()),
-        problem,
-    };
-    let names: Vec<String> = if cell.is_text {
-        references_in_text(&cell.source)
-    } else {
-        match expr::parse(&cell.source) {
-            Ok(parsed) => parsed.references().into_iter().map(String::from).collect(),
-            Err(parse_error) => {
-                let problem = Problem::InvalidExpression {
-                    expression: cell.source.clone(),
-                    message: parse_error.to_string(),
-                };
-                errors.push(error(problem));
-                return;
-            }
+/// Whether a compile error is a mistake in the form (which pyxform or ODK Validate would
+/// refuse too) rather than something Minga's engine cannot run yet or cannot know at import:
+/// a function of the ODK XForms spec that the engine lacks, a column of a choice list kept in an
+/// attached file, a bare XPath step naming no question (which XPath reads as empty).
+fn is_a_mistake_in_the_form(error: &CompileError, source: Option<&str>) -> bool {
+    match &error.problem {
+        eval::Problem::UnknownFunction(name) => !ODK_FUNCTIONS.contains(&name.as_str()),
+        eval::Problem::UnknownReference(name) => {
+            source.is_none_or(|s| s.contains(&format!("${{{name}}}")))
         }
-    };
-    for name in names {
-        if !survey.names.contains_key(&name) {
-            errors.push(error(Problem::UnknownReference(name)));
-        }
+        eval::Problem::Unsupported(_) | eval::Problem::UnknownChoiceColumn(_) => false,
+        _ => true,
+    }
+}
+
+/// The functions of XPath 1.0 and the ODK XForms specification.
+const ODK_FUNCTIONS: &[&str] = &[
+    "last",
+    "position",
+    "count",
+    "local-name",
+    "namespace-uri",
+    "name",
+    "string",
+    "concat",
+    "starts-with",
+    "ends-with",
+    "contains",
+    "substring-before",
+    "substring-after",
+    "substring",
+    "string-length",
+    "normalize-space",
+    "translate",
+    "boolean",
+    "not",
+    "true",
+    "false",
+    "lang",
+    "number",
+    "sum",
+    "floor",
+    "ceiling",
+    "round",
+    "boolean-from-string",
+    "if",
+    "coalesce",
+    "selected",
+    "selected-at",
+    "count-selected",
+    "jr:choice-name",
+    "jr:itext",
+    "indexed-repeat",
+    "count-non-empty",
+    "checklist",
+    "weighted-checklist",
+    "regex",
+    "int",
+    "pow",
+    "log",
+    "log10",
+    "abs",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sqrt",
+    "exp",
+    "exp10",
+    "pi",
+    "min",
+    "max",
+    "today",
+    "now",
+    "decimal-date-time",
+    "date",
+    "decimal-time",
+    "format-date",
+    "format-date-time",
+    "date-time",
+    "random",
+    "uuid",
+    "digest",
+    "base64-decode",
+    "once",
+    "area",
+    "distance",
+    "geofence",
+    "join",
+    "substr",
+    "randomize",
+    "instance",
+    "current",
+    "pulldata",
+    "trim",
+    "version",
+    "property",
+    "jr:choice-count",
+];
+
+fn cell_of<'a>(
+    cells: &'a [ExpressionCell],
+    item: &str,
+    column: Column,
+) -> Option<&'a ExpressionCell> {
+    cells
+        .iter()
+        .find(|c| c.item == item && c.column == Some(column))
+}
+
+fn instance_name_location(settings: &Settings, sheet: Option<&Sheet>) -> Option<Location> {
+    let (row, column, header) = settings.instance_name_cell.as_ref()?;
+    Some(Location {
+        sheet: sheet?.name.clone(),
+        row: *row,
+        column: Some(ColumnRef::new(*column, header)),
+    })
+}
+
+fn problem_of(error: &CompileError, expression: String) -> Problem {
+    match &error.problem {
+        eval::Problem::UnknownReference(name) => Problem::UnknownReference(name.clone()),
+        other => Problem::InvalidExpression {
+            expression,
+            message: other.to_string(),
+        },
     }
 }
 

@@ -108,7 +108,6 @@ fn build_form(sheets: &[Sheet], default_id: &str, errors: &mut Vec<ImportError>)
         }
     }
     let survey = survey::read_survey(Row::all(survey_sheet, &columns), &choices, errors);
-    checks::check_expressions(&survey, &settings, sheet(sheets, "settings"), errors);
 
     let mut languages = rows::languages(&columns);
     for language in choice_languages {
@@ -116,16 +115,21 @@ fn build_form(sheets: &[Sheet], default_id: &str, errors: &mut Vec<ImportError>)
             languages.push(language);
         }
     }
-    let id = settings.form_id.unwrap_or_else(|| default_id.to_string());
-    let title = settings.title.unwrap_or_else(|| id.clone());
-    Some(Form {
+    let id = settings
+        .form_id
+        .clone()
+        .unwrap_or_else(|| default_id.to_string());
+    let title = settings.title.clone().unwrap_or_else(|| id.clone());
+    let form = Form {
         title: LocalizedText([(LocalizedText::NO_LANGUAGE.to_string(), title)].into()),
         id,
-        version: settings.version.unwrap_or_default(),
-        default_language: settings.default_language,
+        version: settings.version.clone().unwrap_or_default(),
+        default_language: settings.default_language.clone(),
         languages,
-        instance_name: settings.instance_name,
-        survey: survey.items,
+        instance_name: settings.instance_name.clone(),
+        survey: survey.items.clone(),
         choices,
-    })
+    };
+    checks::check_expressions(&form, &survey, &settings, sheet(sheets, "settings"), errors);
+    Some(form)
 }

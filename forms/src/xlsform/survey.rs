@@ -15,8 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 pub struct ExpressionCell {
     pub location: Location,
     pub source: String,
-    /// Text with `${name}` inside (a label or hint) rather than an expression.
-    pub is_text: bool,
+    /// The question, group or repeat of the row.
+    pub item: String,
+    /// The column as the engine names it; `None` for text with `${name}` inside (a label, a
+    /// hint), which the engine does not compile.
+    pub column: Option<crate::eval::Column>,
 }
 
 /// What the survey sheet holds.
@@ -318,10 +321,14 @@ impl Builder<'_, '_> {
         if let Some(flag) = yes_no(&source) {
             return Some(if flag { "true()" } else { "false()" }.to_string());
         }
+        let item = row.owned(&Field::Name).unwrap_or_default();
+        let column = engine_column(field);
+        let location = row.location(field);
         self.survey.expressions.push(ExpressionCell {
-            location: row.location(field),
+            location,
             source: source.clone(),
-            is_text: false,
+            item,
+            column,
         });
         Some(source)
     }
@@ -361,7 +368,8 @@ impl Builder<'_, '_> {
                 let cell = ExpressionCell {
                     location: row.location(field),
                     source: text.clone(),
-                    is_text: true,
+                    item: row.owned(&Field::Name).unwrap_or_default(),
+                    column: None,
                 };
                 self.survey.expressions.push(cell);
             }
@@ -391,6 +399,22 @@ impl Builder<'_, '_> {
             ..self.survey
         }
     }
+}
+
+/// The engine's name for an expression column.
+fn engine_column(field: &Field) -> Option<crate::eval::Column> {
+    use crate::eval::Column;
+    Some(match field {
+        Field::Relevant => Column::Relevant,
+        Field::Required => Column::Required,
+        Field::Constraint => Column::Constraint,
+        Field::Calculation => Column::Calculation,
+        Field::ReadOnly => Column::ReadOnly,
+        Field::ChoiceFilter => Column::ChoiceFilter,
+        Field::RepeatCount => Column::RepeatCount,
+        Field::Default => Column::Default,
+        _ => return None,
+    })
 }
 
 fn label_column(field: &Field) -> Option<&Option<String>> {
