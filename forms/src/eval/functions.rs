@@ -356,3 +356,138 @@ fn format_date(value: &Scalar, pattern: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::testing::evaluate;
+    use crate::eval::Scalar;
+    use crate::value::Value;
+    use chrono::NaiveDate;
+
+    fn text(expression: &str) -> String {
+        evaluate(expression, &[]).to_text()
+    }
+
+    fn with(expression: &str, answers: &[(&str, Value)]) -> String {
+        evaluate(expression, answers).to_text()
+    }
+
+    fn colours(names: &[&str]) -> Value {
+        Value::Choices(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    #[test]
+    fn selects() {
+        let s = [("s", colours(&["red", "blue"]))];
+        assert_eq!(with("selected(${s}, 'red')", &s), "true");
+        assert_eq!(with("selected(${s}, 're')", &s), "false");
+        assert_eq!(with("count-selected(${s})", &s), "2");
+        assert_eq!(text("count-selected(${s})"), "0");
+        assert_eq!(with("selected-at(${s}, 1)", &s), "red");
+        assert_eq!(with("selected-at(${s}, 5)", &s), "");
+        assert_eq!(
+            with("jr:choice-name(selected-at(${s}, 0), '${s}')", &s),
+            "Blue"
+        );
+        assert_eq!(with("join(', ', ${s})", &s), "blue red");
+    }
+
+    #[test]
+    fn logic_and_conditionals() {
+        assert_eq!(text("if(${n} = '', 'none', 'some')"), "none");
+        assert_eq!(
+            with("if(${n} > 3, 'big', 'small')", &[("n", Value::Integer(5))]),
+            "big"
+        );
+        assert_eq!(text("coalesce(${t}, ${n}, 'fallback')"), "fallback");
+        assert_eq!(text("not(${t}) and true() and not(false())"), "true");
+        assert_eq!(text("boolean('0')"), "true");
+        assert_eq!(text("boolean(0)"), "false");
+        assert_eq!(
+            text("boolean-from-string('1') and not(boolean-from-string('yes'))"),
+            "true"
+        );
+    }
+
+    #[test]
+    fn strings() {
+        let t = [("t", Value::Text("  Hello   wide world ".into()))];
+        assert_eq!(text("concat('a', 1, true(), 2.5)"), "a1true2.5");
+        assert_eq!(with("string-length(${t})", &t), "21");
+        assert_eq!(with("normalize-space(${t})", &t), "Hello wide world");
+        assert_eq!(
+            text("contains('abc', 'b') and starts-with('abc', 'ab') and ends-with('abc', 'bc')"),
+            "true"
+        );
+        assert_eq!(text("substr('ñandú', 1, 3)"), "an");
+        assert_eq!(text("substr('abc', 1)"), "bc");
+        assert_eq!(text("substring('12345', 2, 3)"), "234");
+        assert_eq!(text("substring('12345', 1.5, 2.6)"), "234");
+        assert_eq!(text("substring-before('a=b', '=')"), "a");
+        assert_eq!(text("substring-after('a=b', '=')"), "b");
+        assert_eq!(text("substring-after('ab', 'x')"), "");
+        assert_eq!(text("translate('bar', 'abc', 'ABC')"), "BAr");
+        assert_eq!(text("translate('--aaa--', 'a-', 'A')"), "AAA");
+        assert_eq!(text("regex('0991234567', '^09[0-9]{8}$')"), "true");
+        assert_eq!(text("regex('x', concat('^', 'y'))"), "false");
+        assert_eq!(text("string(1 div 0)"), "Infinity");
+    }
+
+    #[test]
+    fn numbers_follow_xpath() {
+        assert_eq!(text("number('12.5') + 1"), "13.5");
+        assert_eq!(text("number('')"), "NaN");
+        assert_eq!(text("${n} + 1"), "NaN");
+        assert_eq!(text("int(-3.7)"), "-3");
+        assert_eq!(text("round(2.5)"), "3");
+        assert_eq!(text("round(-2.5)"), "-2");
+        assert_eq!(text("round(3.14159, 2)"), "3.14");
+        assert_eq!(text("7 mod 3 + 7 div 2"), "4.5");
+        assert_eq!(text("-7 mod 3"), "-1");
+        assert_eq!(
+            text("pow(2, 10) + abs(-1) + floor(1.5) + ceiling(1.2) + sqrt(9)"),
+            "1031"
+        );
+        assert_eq!(text("round(exp(log(5)))"), "5");
+        assert_eq!(text("log10(1000)"), "3");
+        assert_eq!(text("min(3, 1, 2)"), "1");
+        assert_eq!(text("max(3, 1, 2)"), "3");
+        assert_eq!(text("max(3, 'x')"), "NaN");
+        assert_eq!(text("0 div 0 = 0 div 0"), "false");
+        assert_eq!(text("0 div 0 != 0 div 0"), "true");
+    }
+
+    #[test]
+    fn dates() {
+        let day = [(
+            "day",
+            Value::Date(NaiveDate::from_ymd_opt(2024, 1, 31).unwrap()),
+        )];
+        assert_eq!(text("today()"), "2024-03-15");
+        assert_eq!(
+            text("format-date(now(), '%Y-%m-%d %H:%M')"),
+            "2024-03-15 10:30"
+        );
+        assert_eq!(
+            with("format-date(${day}, '%e/%n/%y %b %a')", &day),
+            "31/1/24 Jan Wed"
+        );
+        assert_eq!(with("${day} < today()", &day), "true");
+        assert_eq!(with("${day} = '2024-01-31'", &day), "true");
+        assert_eq!(with("today() - ${day}", &day), "44");
+        assert_eq!(with("date(${day} + 1)", &day), "2024-02-01");
+        assert_eq!(text("date('2024-02-29')"), "2024-02-29");
+        assert_eq!(text("date('nonsense')"), "");
+        assert_eq!(text("format-date('', '%Y')"), "");
+        assert_eq!(text("decimal-date-time('1970-01-02T12:00:00Z')"), "1.5");
+        assert!(matches!(evaluate("date(0)", &[]), Scalar::Date(_)));
+    }
+
+    #[test]
+    fn identifiers_and_once() {
+        let id = text("uuid()");
+        assert_eq!(id.len(), 36);
+        assert_eq!(text("once(concat('x', 'y'))"), "xy");
+        assert_eq!(text("position(..)"), "1");
+    }
+}

@@ -89,7 +89,11 @@ fn dependencies(form: &CompiledForm) -> Vec<Vec<Edge>> {
         relevant.extend(item.parent.map(|p| plain(node(p, RELEVANT))));
         expression_deps(form, id, c.relevant.as_ref(), relevant);
         let outputs = &mut deps[node(id, OUTPUTS)];
-        outputs.extend([plain(node(id, RELEVANT)), plain(node(id, VALUE))]);
+        outputs.extend([
+            plain(node(id, ANSWER)),
+            plain(node(id, RELEVANT)),
+            plain(node(id, VALUE)),
+        ]);
         for column in [
             &c.required,
             &c.constraint,

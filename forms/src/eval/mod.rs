@@ -4,13 +4,19 @@
 
 mod compile;
 mod error;
+mod evaluate;
 mod functions;
 mod graph;
 mod lower;
 mod scalar;
+mod session;
+mod state;
 #[cfg(test)]
 mod testing;
+mod tree;
 
 pub use compile::{compile, CompiledForm};
 pub use error::{Column, CompileError, Problem};
 pub use scalar::Scalar;
+pub use session::FormSession;
+pub use state::{Context, Delta, InstanceStep, Issue, ItemPath, ItemState, SessionError};

@@ -7,14 +7,28 @@ use crate::value::Value;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use std::cmp::Ordering;
 
-/// One computed value: a calculation's result, or an answer as expressions see it.
-#[derive(Debug, Clone, PartialEq)]
+/// One computed value: a calculation's result, or an answer as expressions see it. Equality is
+/// sameness (NaN equals NaN), so that an unchanged NaN does not count as a change.
+#[derive(Debug, Clone)]
 pub enum Scalar {
     Text(String),
     Number(f64),
     Boolean(bool),
     Date(NaiveDate),
     DateTime(DateTime<FixedOffset>),
+}
+
+impl PartialEq for Scalar {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Scalar::Number(a), Scalar::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Scalar::Text(a), Scalar::Text(b)) => a == b,
+            (Scalar::Boolean(a), Scalar::Boolean(b)) => a == b,
+            (Scalar::Date(a), Scalar::Date(b)) => a == b,
+            (Scalar::DateTime(a), Scalar::DateTime(b)) => a == b && a.offset() == b.offset(),
+            _ => false,
+        }
+    }
 }
 
 impl Default for Scalar {

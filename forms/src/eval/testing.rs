@@ -41,3 +41,56 @@ pub(crate) fn form(survey: Vec<Json>, choices: Json) -> Form {
     });
     serde_json::from_value(form).expect("a well-formed test form")
 }
+
+/// A fixed context: English, 2024-03-15 10:30 at UTC-5.
+pub(crate) fn context() -> crate::eval::Context {
+    crate::eval::Context {
+        language: Some("English (en)".into()),
+        now: chrono::DateTime::parse_from_rfc3339("2024-03-15T10:30:00-05:00")
+            .expect("a valid date-time"),
+        device_id: "device-1".into(),
+        user_name: "ana".into(),
+    }
+}
+
+/// Opens a session over `form` with the given top-level answers.
+pub(crate) fn session(
+    form: &Form,
+    answers: &[(&str, crate::value::Value)],
+) -> crate::eval::FormSession {
+    let compiled = crate::eval::compile(form).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut stored = crate::answers::Answers::default();
+    for (name, value) in answers {
+        stored.fields.insert(
+            name.to_string(),
+            crate::answers::Answer::Value(value.clone()),
+        );
+    }
+    crate::eval::FormSession::new(std::sync::Arc::new(compiled), stored, context())
+}
+
+/// The value of `expression` as a calculation, in a form with the questions `t` (text), `n`
+/// (integer), `d` (decimal), `s` (select_multiple) and `day` (date), answered as given.
+pub(crate) fn evaluate(
+    expression: &str,
+    answers: &[(&str, crate::value::Value)],
+) -> crate::eval::Scalar {
+    let survey = vec![
+        question("t", "text", json!({})),
+        question("n", "integer", json!({})),
+        question("d", "decimal", json!({})),
+        question("s", "select_multiple:colours", json!({})),
+        question("day", "date", json!({})),
+        question("result", "calculate", json!({"calculation": expression})),
+    ];
+    let choices = json!({"colours": [
+        {"name": "red", "label": {"English (en)": "Red", "Español (es)": "Rojo"}},
+        {"name": "blue", "label": {"English (en)": "Blue"}},
+    ]});
+    let session = session(&form(survey, choices), answers);
+    session
+        .item(&crate::eval::ItemPath::top("result"))
+        .expect("the result item")
+        .value
+        .clone()
+}

@@ -1,0 +1,220 @@
+//! Runs one compiled expression for one item in one repeat instance, reading the values already
+//! computed for the items it refers to.
+
+use super::compile::{CompiledForm, ItemKind};
+use super::functions::{apply, Function};
+use super::lower::CExpr;
+use super::scalar::{compare, Scalar, XValue};
+use super::state::Context;
+use super::tree::{chain_of, shared_depth, Instance};
+use crate::expr::BinaryOp;
+use crate::model::Choice;
+
+/// Everything an expression can see.
+pub(crate) struct Evaluator<'a> {
+    pub form: &'a CompiledForm,
+    pub root: &'a Instance,
+    pub context: &'a Context,
+    /// The item whose column is evaluated (`None` for `instance_name`), and its instance path.
+    pub item: Option<usize>,
+    pub path: &'a [usize],
+    /// The choice being tested by a `choice_filter`.
+    pub choice: Option<&'a Choice>,
+}
+
+impl Evaluator<'_> {
+    pub(crate) fn eval(&self, expr: &CExpr) -> XValue {
+        match expr {
+            CExpr::Const(value) => XValue::One(value.clone()),
+            CExpr::Ref(id) => self.reference(*id),
+            CExpr::CurrentAnswer => XValue::One(self.own_answer()),
+            CExpr::CurrentValue => XValue::One(self.own_value()),
+            CExpr::ChoiceColumn(column) => XValue::One(Scalar::Text(self.choice_column(column))),
+            CExpr::Negate(inner) => number(-self.eval(inner).to_number()),
+            CExpr::Binary(op, left, right) => self.binary(*op, left, right),
+            CExpr::Call(function, args) => self.call(*function, args),
+            CExpr::Matches(subject, re) => boolean(re.is_match(&self.eval(subject).to_text())),
+            CExpr::IndexedRepeat { target, levels } => self.indexed_repeat(*target, levels),
+            CExpr::ChoiceName { list, value } => XValue::One(Scalar::Text(
+                self.choice_label(list, &self.eval(value).to_text()),
+            )),
+        }
+    }
+
+    /// Evaluates to one value (the first node of a node-set).
+    pub(crate) fn scalar(&self, expr: &CExpr) -> Scalar {
+        self.eval(expr).first()
+    }
+
+    fn binary(&self, op: BinaryOp, left: &CExpr, right: &CExpr) -> XValue {
+        match op {
+            BinaryOp::Or => boolean(self.eval(left).to_bool() || self.eval(right).to_bool()),
+            BinaryOp::And => boolean(self.eval(left).to_bool() && self.eval(right).to_bool()),
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => boolean(compare(op, &self.eval(left), &self.eval(right))),
+            _ => {
+                let (a, b) = (self.eval(left).to_number(), self.eval(right).to_number());
+                number(match op {
+                    BinaryOp::Add => a + b,
+                    BinaryOp::Sub => a - b,
+                    BinaryOp::Mul => a * b,
+                    BinaryOp::Div => a / b,
+                    _ => a % b,
+                })
+            }
+        }
+    }
+
+    fn call(&self, function: Function, args: &[CExpr]) -> XValue {
+        match function {
+            Function::If => {
+                let branch = if self.eval(&args[0]).to_bool() {
+                    &args[1]
+                } else {
+                    &args[2]
+                };
+                self.eval(branch)
+            }
+            Function::Once => {
+                let stored = self.own_answer();
+                if stored.is_empty() {
+                    self.eval(&args[0])
+                } else {
+                    XValue::One(stored)
+                }
+            }
+            Function::Position => number(self.path.last().map_or(1.0, |&p| (p + 1) as f64)),
+            Function::Today => XValue::One(Scalar::Date(self.context.now.date_naive())),
+            Function::Now => XValue::One(Scalar::DateTime(self.context.now)),
+            Function::Uuid => XValue::One(Scalar::Text(uuid::Uuid::new_v4().to_string())),
+            _ => {
+                let values: Vec<XValue> = args.iter().map(|a| self.eval(a)).collect();
+                apply(function, &values, &XValue::One(self.own_answer()))
+            }
+        }
+    }
+
+    /// `${name}`: the value in the same repeat instance where the two share a repeat, else the
+    /// values of every instance (a node-set).
+    fn reference(&self, id: usize) -> XValue {
+        let target = &self.form.items[id];
+        let here = self.item.map_or(&[][..], |item| chain_of(self.form, item));
+        let (chain, slot) = match target.kind {
+            ItemKind::Repeat { scope, .. } => (&self.form.scopes[scope].chain[..], None),
+            _ => (chain_of(self.form, id), Some(target.slot)),
+        };
+        let depth = shared_depth(here, chain);
+        let value_in = |instance: &Instance| {
+            slot.map_or_else(Scalar::default, |s| instance.cells[s].value.clone())
+        };
+        if depth == chain.len() {
+            return XValue::One(
+                self.root
+                    .descend(self.form, chain, &self.path[..depth])
+                    .map(value_in)
+                    .unwrap_or_default(),
+            );
+        }
+        let mut nodes = Vec::new();
+        self.root
+            .for_each_under(self.form, chain, &self.path[..depth], &mut |instance| {
+                nodes.push(value_in(instance))
+            });
+        XValue::Nodes(nodes)
+    }
+
+    /// `indexed-repeat(${q}, ${repeat}, n, …)`: `q` in the n-th (from 1) instance of `repeat`;
+    /// repeats not named keep the current instance, or the first.
+    fn indexed_repeat(&self, target: usize, levels: &[(usize, CExpr)]) -> XValue {
+        let here = self.item.map_or(&[][..], |item| chain_of(self.form, item));
+        let chain = chain_of(self.form, target);
+        let mut path = Vec::with_capacity(chain.len());
+        for (level, &scope) in chain.iter().enumerate() {
+            let named = levels
+                .iter()
+                .find(|(repeat, _)| self.form.scopes[scope].repeat == Some(*repeat));
+            let position = match named {
+                Some((_, index)) => {
+                    let n = self.eval(index).to_number();
+                    if !(n >= 1.0) {
+                        return XValue::One(Scalar::default());
+                    }
+                    n as usize - 1
+                }
+                None if here.get(level) == Some(&scope) => self.path[level],
+                None => 0,
+            };
+            path.push(position);
+        }
+        let instance = self.root.descend(self.form, chain, &path);
+        XValue::One(
+            instance
+                .map(|i| i.cells[self.form.items[target].slot].value.clone())
+                .unwrap_or_default(),
+        )
+    }
+
+    fn own_instance(&self) -> Option<(&Instance, usize)> {
+        let item = self.item?;
+        let instance = self
+            .root
+            .descend(self.form, chain_of(self.form, item), self.path)?;
+        Some((instance, self.form.items[item].slot))
+    }
+
+    fn own_answer(&self) -> Scalar {
+        self.own_instance()
+            .and_then(|(instance, slot)| instance.answers[slot].as_ref().map(Scalar::from_value))
+            .unwrap_or_default()
+    }
+
+    fn own_value(&self) -> Scalar {
+        self.own_instance()
+            .map(|(instance, slot)| instance.cells[slot].value.clone())
+            .unwrap_or_default()
+    }
+
+    fn choice_column(&self, column: &str) -> String {
+        let Some(choice) = self.choice else {
+            return String::new();
+        };
+        match column {
+            "name" => choice.name.clone(),
+            "label" => self.label(&choice.label),
+            other => choice.extra.get(other).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn choice_label(&self, list: &str, name: &str) -> String {
+        let choices = self
+            .form
+            .form
+            .choices
+            .get(list)
+            .map_or(&[][..], Vec::as_slice);
+        choices
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| self.label(&c.label))
+            .unwrap_or_default()
+    }
+
+    fn label(&self, text: &crate::model::LocalizedText) -> String {
+        let fallback = self.form.form.default_language.as_deref();
+        text.get(self.context.language.as_deref(), fallback)
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+fn number(n: f64) -> XValue {
+    XValue::One(Scalar::Number(n))
+}
+
+fn boolean(b: bool) -> XValue {
+    XValue::One(Scalar::Boolean(b))
+}
