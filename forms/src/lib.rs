@@ -6,6 +6,7 @@ pub mod answers;
 pub mod eval;
 pub mod expr;
 pub mod model;
+pub mod templates;
 pub mod value;
 pub mod xlsform;
 
