@@ -1,0 +1,63 @@
+//! Minga's sync: moves automerge changes between two document stores, over any transport,
+//! resumably and idempotently. `docs/sync-protocol.md` specifies the protocol and wire format.
+//!
+//! - [`DocumentStore`] is what sync needs from a store; [`MemoryStore`] implements it in memory.
+//! - [`Initiator`] and [`Responder`] are sans-IO state machines: bytes in, bytes out.
+//! - [`Transport`] moves bytes (a host may bring its own); [`MemoryTransport`] is in process;
+//!   [`run_session`] drives an initiator over a transport.
+//! - [`bundle`] writes and imports encrypted sync files for a USB stick or a messaging app.
+
+pub mod bundle;
+mod conflicts;
+pub mod error;
+pub mod ids;
+mod initiator;
+mod memory_store;
+pub mod policy;
+pub mod report;
+mod responder;
+mod side;
+pub mod store;
+pub mod transport;
+pub mod wire;
+
+pub use conflicts::has_conflicts;
+pub use error::{IdError, StoreError, SyncError, TransportError, WireError};
+pub use ids::{DocId, DocKind, PeerId, Seq};
+pub use initiator::{Initiator, Step};
+pub use memory_store::MemoryStore;
+pub use policy::{AllowAll, Policy};
+pub use report::{Progress, SyncReport};
+pub use responder::{abort_frame, Responder};
+pub use store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
+pub use transport::{run_session, MemoryTransport, Transport};
+
+/// Limits of a sync session; both sides may use different ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Most documents offered in one message (one page).
+    pub page_docs: usize,
+    /// Roughly the most automerge bytes in one message; one document is always allowed.
+    pub page_bytes: usize,
+    /// No new page is offered while this many documents are unsettled.
+    pub max_in_flight: usize,
+    /// The largest frame accepted, in bytes; larger ones are refused before being read.
+    pub max_frame: u32,
+    /// A session with more round trips than this is abandoned (it resumes in the next one).
+    pub max_rounds: u64,
+    /// How often [`run_session`] resends a request after a retryable transport error.
+    pub retries: u32,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            page_docs: 2_500,
+            page_bytes: 4 << 20,
+            max_in_flight: 5_000,
+            max_frame: wire::DEFAULT_MAX_FRAME,
+            max_rounds: 10_000,
+            retries: 3,
+        }
+    }
+}

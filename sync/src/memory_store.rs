@@ -1,0 +1,300 @@
+//! An in-memory [`DocumentStore`]: documents, their sequence index and per-peer state behind one
+//! mutex. Used by tests and benchmarks, and by hosts that keep documents elsewhere.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use automerge::transaction::Transaction;
+use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+
+use crate::error::StoreError;
+use crate::ids::{DocId, DocKind, PeerId, Seq};
+use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
+
+/// Documents kept in memory, each with a kind and a sequence number.
+pub struct MemoryStore {
+    actor: ActorId,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    docs: HashMap<DocId, Entry>,
+    by_seq: BTreeMap<Seq, DocId>,
+    seq: Seq,
+    peers: HashMap<PeerId, PeerState>,
+}
+
+struct Entry {
+    kind: DocKind,
+    doc: Automerge,
+    seq: Seq,
+}
+
+#[derive(Default)]
+struct PeerState {
+    cursor: PeerCursor,
+    shared: HashMap<DocId, Vec<ChangeHash>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store whose local edits are made by a fresh random actor.
+    pub fn new() -> Self {
+        Self {
+            actor: ActorId::random(),
+            inner: Mutex::default(),
+        }
+    }
+
+    /// Edits a document in one automerge transaction, creating it (of `kind`) if absent, and
+    /// gives it a new sequence number. Returns what `edit` returned.
+    pub fn edit<T>(
+        &self,
+        id: &DocId,
+        kind: DocKind,
+        edit: impl FnOnce(&mut Transaction<'_>) -> T,
+    ) -> T {
+        let mut inner = self.lock();
+        let mut doc = match inner.docs.get(id) {
+            Some(entry) => entry.doc.clone(),
+            None => Automerge::new(),
+        };
+        doc.set_actor(self.actor.clone());
+        let mut tx = doc.transaction();
+        let result = edit(&mut tx);
+        tx.commit();
+        inner.store(id, kind, doc);
+        result
+    }
+
+    /// A copy of a document.
+    pub fn get(&self, id: &DocId) -> Option<Automerge> {
+        self.lock().docs.get(id).map(|entry| entry.doc.clone())
+    }
+
+    /// Every document id, sorted.
+    pub fn ids(&self) -> Vec<DocId> {
+        let mut ids: Vec<DocId> = self.lock().docs.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves whole documents behind (each is replaced in one
+        // assignment), so the data is still consistent.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Inner {
+    fn next_seq(&mut self) -> Seq {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Replaces a document and moves it to a new sequence number.
+    fn store(&mut self, id: &DocId, kind: DocKind, doc: Automerge) {
+        let seq = self.next_seq();
+        if let Some(old) = self.docs.insert(id.clone(), Entry { kind, doc, seq }) {
+            self.by_seq.remove(&old.seq);
+        }
+        self.by_seq.insert(seq, id.clone());
+    }
+
+    fn apply(&mut self, incoming: IncomingDoc) -> ApplyOutcome {
+        let mut doc = match self.docs.get(&incoming.id) {
+            Some(entry) if entry.kind != incoming.kind => {
+                return ApplyOutcome::KindMismatch { stored: entry.kind }
+            }
+            Some(entry) => entry.doc.clone(),
+            None => Automerge::new(),
+        };
+        let before = doc.get_heads();
+        if let Err(error) = doc.load_incremental(&incoming.changes) {
+            return ApplyOutcome::Invalid {
+                reason: error.to_string(),
+            };
+        }
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return ApplyOutcome::Invalid {
+                reason: "changes depend on changes this store does not have".into(),
+            };
+        }
+        let heads = doc.get_heads();
+        if heads != before {
+            self.store(&incoming.id, incoming.kind, doc);
+        }
+        ApplyOutcome::Applied { heads }
+    }
+}
+
+impl DocumentStore for MemoryStore {
+    fn changed_since(&self, after: Seq, limit: usize) -> Result<Vec<ChangedDoc>, StoreError> {
+        let inner = self.lock();
+        let changed = inner
+            .by_seq
+            .range(after + 1..)
+            .take(limit)
+            .map(|(seq, id)| {
+                let entry = &inner.docs[id];
+                ChangedDoc {
+                    id: id.clone(),
+                    kind: entry.kind,
+                    seq: *seq,
+                    heads: entry.doc.get_heads(),
+                }
+            })
+            .collect();
+        Ok(changed)
+    }
+
+    fn max_seq(&self) -> Result<Seq, StoreError> {
+        Ok(self.lock().seq)
+    }
+
+    fn doc_heads(&self, id: &DocId) -> Result<Option<(DocKind, Vec<ChangeHash>)>, StoreError> {
+        Ok(self
+            .lock()
+            .docs
+            .get(id)
+            .map(|entry| (entry.kind, entry.doc.get_heads())))
+    }
+
+    fn load(&self, id: &DocId) -> Result<Option<Automerge>, StoreError> {
+        Ok(self.get(id))
+    }
+
+    fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
+        let mut inner = self.lock();
+        let outcomes = commit
+            .docs
+            .into_iter()
+            .map(|incoming| inner.apply(incoming))
+            .collect();
+        let peer = inner.peers.entry(commit.peer).or_default();
+        peer.shared.extend(commit.shared_heads);
+        if let Some(cursor) = commit.cursor {
+            peer.cursor = cursor;
+        }
+        Ok(outcomes)
+    }
+
+    fn peer_cursor(&self, peer: &PeerId) -> Result<PeerCursor, StoreError> {
+        Ok(self
+            .lock()
+            .peers
+            .get(peer)
+            .map(|state| state.cursor)
+            .unwrap_or_default())
+    }
+
+    fn shared_heads(
+        &self,
+        peer: &PeerId,
+        id: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        Ok(self
+            .lock()
+            .peers
+            .get(peer)
+            .and_then(|state| state.shared.get(id).cloned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::ROOT;
+
+    fn peer() -> PeerId {
+        PeerId::new("hub").unwrap()
+    }
+
+    #[test]
+    fn edits_move_documents_to_new_sequence_numbers() {
+        let store = MemoryStore::new();
+        let (a, b) = (DocId::random(), DocId::random());
+        store.edit(&a, DocKind::Submission, |tx| tx.put(ROOT, "x", 1).unwrap());
+        store.edit(&b, DocKind::Form, |tx| tx.put(ROOT, "x", 1).unwrap());
+        store.edit(&a, DocKind::Submission, |tx| tx.put(ROOT, "x", 2).unwrap());
+        let changed = store.changed_since(0, 10).unwrap();
+        let order: Vec<_> = changed.iter().map(|c| (c.id.clone(), c.seq)).collect();
+        assert_eq!(order, vec![(b.clone(), 2), (a.clone(), 3)]);
+        assert_eq!(store.changed_since(2, 10).unwrap().len(), 1);
+        assert_eq!(store.changed_since(0, 1).unwrap()[0].id, b);
+    }
+
+    #[test]
+    fn commit_applies_twice_harmlessly_and_refuses_per_document() {
+        let source = MemoryStore::new();
+        let id = DocId::random();
+        source.edit(&id, DocKind::Submission, |tx| {
+            tx.put(ROOT, "q", "yes").unwrap()
+        });
+        let bytes = source.export(&id).unwrap().unwrap();
+        let target = MemoryStore::new();
+        let other = DocId::random();
+        target.edit(&other, DocKind::Form, |tx| tx.put(ROOT, "t", 1).unwrap());
+        let mut commit = Commit::new(peer());
+        commit.docs = vec![
+            IncomingDoc {
+                id: id.clone(),
+                kind: DocKind::Submission,
+                changes: bytes.clone(),
+            },
+            IncomingDoc {
+                id: other.clone(),
+                kind: DocKind::Submission,
+                changes: bytes.clone(),
+            },
+            IncomingDoc {
+                id: DocId::random(),
+                kind: DocKind::Review,
+                changes: vec![1, 2, 3],
+            },
+        ];
+        commit.cursor = Some(PeerCursor { theirs: 4, ours: 2 });
+        let outcomes = target.commit(commit.clone()).unwrap();
+        assert!(matches!(outcomes[0], ApplyOutcome::Applied { .. }));
+        assert_eq!(
+            outcomes[1],
+            ApplyOutcome::KindMismatch {
+                stored: DocKind::Form
+            }
+        );
+        assert!(matches!(outcomes[2], ApplyOutcome::Invalid { .. }));
+        assert_eq!(target.len(), 2);
+        let seq_after_first = target.max_seq().unwrap();
+        target.commit(commit).unwrap();
+        assert_eq!(
+            target.max_seq().unwrap(),
+            seq_after_first,
+            "a repeat changes nothing"
+        );
+        assert_eq!(
+            target.peer_cursor(&peer()).unwrap(),
+            PeerCursor { theirs: 4, ours: 2 }
+        );
+        assert_eq!(
+            target.get(&id).unwrap().get_heads(),
+            source.get(&id).unwrap().get_heads()
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! What a sync session did (the report) and how far along it is (progress).
+
+use crate::ids::DocId;
+use crate::wire::Refusal;
+
+/// The outcome of one sync session, as seen from one side.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncReport {
+    /// Documents whose changes this side sent and the peer applied.
+    pub sent: usize,
+    /// Documents whose received changes this side applied.
+    pub received: usize,
+    /// Documents refused, by either side, with the reason.
+    pub refused: Vec<(DocId, Refusal)>,
+    /// Documents that, after receiving changes, hold concurrent values for some key: conflicts
+    /// for a supervisor to settle.
+    pub conflicts: usize,
+    /// Request/reply exchanges.
+    pub round_trips: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// The automerge bytes (saved documents and changes) inside those frames, both ways.
+    pub change_bytes: u64,
+}
+
+/// How far a session is, reported after every round trip.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Documents settled with the peer (equal, applied, sent or refused).
+    pub docs_done: u64,
+    /// Documents offered by either side and not settled yet.
+    pub docs_in_flight: u64,
+    /// This side's sequence numbers not yet offered: an upper bound on documents still to offer.
+    pub docs_left_estimate: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}

@@ -1,0 +1,176 @@
+//! The responder's state machine (the hub, or a device that accepts syncs): it answers each
+//! request of a session with one reply, applying the caller's policy to every document.
+
+use std::sync::Arc;
+
+use crate::error::SyncError;
+use crate::ids::PeerId;
+use crate::policy::Policy;
+use crate::report::SyncReport;
+use crate::side::Side;
+use crate::store::{DocumentStore, PeerCursor};
+use crate::wire::{Frame, Hello, Round, SessionId};
+use crate::SyncOptions;
+
+/// Answers the requests of sync sessions, one session at a time: a hello starts a new session
+/// (abandoning any unfinished one). A request delivered twice gets the same reply again without
+/// being applied twice.
+pub struct Responder {
+    local: PeerId,
+    options: SyncOptions,
+    policy: Arc<dyn Policy>,
+    session: Option<Session>,
+}
+
+struct Session {
+    id: SessionId,
+    round: u64,
+    side: Side,
+    last_request: Vec<u8>,
+    last_reply: Vec<u8>,
+}
+
+impl Responder {
+    pub fn new(local: PeerId, options: SyncOptions, policy: Arc<dyn Policy>) -> Self {
+        Self {
+            local,
+            options,
+            policy,
+            session: None,
+        }
+    }
+
+    /// Handles one request and returns the reply to send back. On an error nothing of the
+    /// request was applied; send [`abort_frame`] to tell the initiator.
+    pub fn respond<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        request: &[u8],
+    ) -> Result<Vec<u8>, SyncError> {
+        if let Some(session) = &self.session {
+            if session.last_request == request {
+                return Ok(session.last_reply.clone());
+            }
+        }
+        let result = match Frame::decode(request, self.options.max_frame) {
+            Ok(Frame::Hello(hello)) => self.start(store, hello, request),
+            Ok(Frame::Request(round)) => self.continue_session(store, round, request),
+            Ok(Frame::Abort { message }) => Err(SyncError::RemoteAbort { message }),
+            Ok(Frame::Reply(_)) => Err(SyncError::UnexpectedMessage {
+                expected: "hello or request",
+                found: "reply",
+            }),
+            Err(error) => Err(error.into()),
+        };
+        if result.is_err() {
+            // The initiator starts over with a new hello; what was committed stays.
+            self.session = None;
+        }
+        result
+    }
+
+    /// Like [`Responder::respond`], but an error becomes an abort frame for the initiator.
+    pub fn respond_or_abort<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        request: &[u8],
+    ) -> Vec<u8> {
+        self.respond(store, request)
+            .unwrap_or_else(|error| abort_frame(&error))
+    }
+
+    fn start<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        hello: Hello,
+        request: &[u8],
+    ) -> Result<Vec<u8>, SyncError> {
+        if let Some(to) = &hello.to {
+            if *to != self.local {
+                return Err(SyncError::WrongPeer {
+                    addressed: to.to_string(),
+                    local: self.local.to_string(),
+                });
+            }
+        }
+        let stored = store.peer_cursor(&hello.from)?;
+        let cursor = PeerCursor {
+            theirs: stored.theirs,
+            ours: hello.pull_since,
+        };
+        let side = Side::new(hello.from, self.options, self.policy.clone(), cursor);
+        let mut session = Session {
+            id: hello.session,
+            round: 0,
+            side,
+            last_request: Vec::new(),
+            last_reply: Vec::new(),
+        };
+        let reply = session.answer(store, hello.body, request)?;
+        self.session = Some(session);
+        Ok(reply)
+    }
+
+    fn continue_session<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        round: Round,
+        request: &[u8],
+    ) -> Result<Vec<u8>, SyncError> {
+        let session = self.session.as_mut().ok_or(SyncError::WrongSession)?;
+        if round.session != session.id {
+            return Err(SyncError::WrongSession);
+        }
+        if round.round != session.round + 1 {
+            return Err(SyncError::WrongRound {
+                expected: session.round + 1,
+                found: round.round,
+            });
+        }
+        if round.round >= self.options.max_rounds {
+            return Err(SyncError::TooManyRounds {
+                rounds: round.round,
+            });
+        }
+        session.round = round.round;
+        session.answer(store, round.body, request)
+    }
+
+    /// The report of the current (or last) session.
+    pub fn report(&self) -> Option<&SyncReport> {
+        self.session.as_ref().map(|session| &session.side.report)
+    }
+}
+
+impl Session {
+    fn answer<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        body: crate::wire::Body,
+        request: &[u8],
+    ) -> Result<Vec<u8>, SyncError> {
+        self.side.report.bytes_received += request.len() as u64;
+        self.side.report.round_trips += 1;
+        self.side.receive(store, body)?;
+        let body = self.side.next_body(store)?;
+        self.side.flush(store)?;
+        let reply = Frame::Reply(Round {
+            session: self.id,
+            round: self.round,
+            body,
+        })
+        .encode();
+        self.side.report.bytes_sent += reply.len() as u64;
+        self.last_request = request.to_vec();
+        self.last_reply = reply.clone();
+        Ok(reply)
+    }
+}
+
+/// The frame that tells the initiator why its session ended.
+pub fn abort_frame(error: &SyncError) -> Vec<u8> {
+    Frame::Abort {
+        message: error.to_string(),
+    }
+    .encode()
+}

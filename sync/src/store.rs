@@ -1,0 +1,113 @@
+//! What sync needs from a store of automerge documents. The core's SQLite store and the hub's
+//! storage implement [`DocumentStore`]; [`crate::MemoryStore`] is the in-memory one.
+
+use automerge::{Automerge, ChangeHash};
+
+use crate::error::StoreError;
+use crate::ids::{DocId, DocKind, PeerId, Seq};
+
+/// One row of "what changed since N".
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangedDoc {
+    pub id: DocId,
+    pub kind: DocKind,
+    /// The store's sequence number of the document's latest change.
+    pub seq: Seq,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// How far two stores have come with each other, kept by the initiator per peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerCursor {
+    /// The peer's sequence number up to which we have everything it offered.
+    pub theirs: Seq,
+    /// Our sequence number up to which the peer has everything we offered.
+    pub ours: Seq,
+}
+
+/// Received changes for one document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncomingDoc {
+    pub id: DocId,
+    pub kind: DocKind,
+    /// Bytes for `Automerge::load_incremental`: a saved document or concatenated changes, whose
+    /// dependencies are all in the stored document or in these bytes.
+    pub changes: Vec<u8>,
+}
+
+/// What the store did with one [`IncomingDoc`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApplyOutcome {
+    /// Stored (or already there: applying the same changes twice is a no-op). A document whose
+    /// heads moved gets a new sequence number.
+    Applied { heads: Vec<ChangeHash> },
+    /// The document exists with another kind; nothing was changed.
+    KindMismatch { stored: DocKind },
+    /// The bytes did not load; nothing was changed.
+    Invalid { reason: String },
+}
+
+/// Everything one step of a sync session writes, to be committed atomically (one SQLite
+/// transaction): received changes, per-document shared heads with the peer, and the cursor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Commit {
+    pub peer: PeerId,
+    pub docs: Vec<IncomingDoc>,
+    /// Heads that both this store and `peer` now hold, per document (replaces the old value).
+    pub shared_heads: Vec<(DocId, Vec<ChangeHash>)>,
+    /// A new cursor for `peer`, when it moved.
+    pub cursor: Option<PeerCursor>,
+}
+
+impl Commit {
+    pub fn new(peer: PeerId) -> Self {
+        Self {
+            peer,
+            docs: Vec::new(),
+            shared_heads: Vec::new(),
+            cursor: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty() && self.shared_heads.is_empty() && self.cursor.is_none()
+    }
+}
+
+/// A store of automerge documents as sync sees it. Implementations are shared between threads
+/// and use interior mutability: sync calls them from one thread at a time per session.
+pub trait DocumentStore {
+    /// Documents whose sequence number is above `after`, in ascending sequence order, at most
+    /// `limit` of them. An index scan.
+    fn changed_since(&self, after: Seq, limit: usize) -> Result<Vec<ChangedDoc>, StoreError>;
+
+    /// The highest sequence number given so far (0 for an empty store).
+    fn max_seq(&self) -> Result<Seq, StoreError>;
+
+    /// A document's kind and current heads, without loading it; `None` if absent.
+    fn doc_heads(&self, id: &DocId) -> Result<Option<(DocKind, Vec<ChangeHash>)>, StoreError>;
+
+    /// The whole document; `None` if absent.
+    fn load(&self, id: &DocId) -> Result<Option<Automerge>, StoreError>;
+
+    /// The whole document as bytes that `Automerge::load` accepts (a saved snapshot, possibly
+    /// followed by change chunks); `None` if absent. Defaults to loading and saving.
+    fn export(&self, id: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.load(id)?.map(|doc| doc.save()))
+    }
+
+    /// Applies everything in `commit` in one atomic step, returning one outcome per document in
+    /// order. A document refused (wrong kind, bad bytes) does not stop the others; an `Err`
+    /// means nothing at all was written.
+    fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError>;
+
+    /// The stored cursor for `peer` (zeroes when they never met).
+    fn peer_cursor(&self, peer: &PeerId) -> Result<PeerCursor, StoreError>;
+
+    /// The heads this store and `peer` were last known to share for a document.
+    fn shared_heads(
+        &self,
+        peer: &PeerId,
+        id: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, StoreError>;
+}

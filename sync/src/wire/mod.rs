@@ -1,0 +1,444 @@
+//! The sync wire format, version 1: framed, typed messages (`docs/sync-protocol.md` is the
+//! specification). `encode` never fails; `decode` checks the frame's length against the limit
+//! before reading anything, validates every field and never panics.
+
+pub mod codec;
+
+use std::collections::HashSet;
+
+use automerge::sync::Message as AmMessage;
+use automerge::ChangeHash;
+
+use crate::error::WireError;
+use crate::ids::{DocId, DocKind, PeerId, Seq};
+use codec::{Reader, Writer};
+
+/// The first four bytes of every frame.
+pub const MAGIC: [u8; 4] = *b"MSYN";
+/// The protocol version this implementation speaks.
+pub const VERSION: u8 = 1;
+/// Magic, version, type and a big-endian u32 payload length.
+pub const HEADER_LEN: usize = 10;
+/// The default largest payload accepted: 32 MiB.
+pub const DEFAULT_MAX_FRAME: u32 = 32 << 20;
+
+const TYPE_HELLO: u8 = 0x01;
+const TYPE_REQUEST: u8 = 0x02;
+const TYPE_REPLY: u8 = 0x03;
+const TYPE_ABORT: u8 = 0x04;
+pub(crate) const TYPE_BUNDLE: u8 = 0x10;
+
+/// A session's random id, chosen by the initiator.
+pub type SessionId = [u8; 16];
+
+/// "I have this document, with these heads."
+#[derive(Clone, Debug, PartialEq)]
+pub struct Offer {
+    pub doc: DocId,
+    pub kind: DocKind,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Why a document was refused; the rest of the batch is unaffected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The policy does not let the peer read it.
+    NotReadable = 1,
+    /// The policy does not let the peer change it.
+    NotWritable = 2,
+    /// Its bytes did not load as automerge changes.
+    Invalid = 3,
+    /// It exists here with another kind.
+    KindMismatch = 4,
+    /// The changes build on changes this store does not have (a bundle written from stale
+    /// knowledge): a full bundle or a network sync brings them.
+    Incomplete = 5,
+}
+
+impl Refusal {
+    fn from_code(code: u8) -> Result<Self, WireError> {
+        match code {
+            1 => Ok(Refusal::NotReadable),
+            2 => Ok(Refusal::NotWritable),
+            3 => Ok(Refusal::Invalid),
+            4 => Ok(Refusal::KindMismatch),
+            5 => Ok(Refusal::Incomplete),
+            other => Err(WireError::UnknownReason(other)),
+        }
+    }
+}
+
+/// The reply to one offer, in the order of the offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Same heads here: nothing to do.
+    Same,
+    /// Not here at all: send the whole document.
+    Want,
+    /// Heads differ: an automerge sync message for it follows in `docs`.
+    Sync,
+    Refused(Refusal),
+}
+
+/// What travels for one document.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    /// The whole document, as `Automerge::save` writes it.
+    Full(Vec<u8>),
+    /// The next automerge sync message for it.
+    Sync(AmMessage),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocMessage {
+    pub doc: DocId,
+    pub kind: DocKind,
+    pub payload: Payload,
+}
+
+/// What each message of a session carries in both directions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Body {
+    /// A page of the sender's changed documents.
+    pub offers: Vec<Offer>,
+    /// Whether more pages of offers follow.
+    pub more_offers: bool,
+    /// The sender's sequence number that this page of offers reaches.
+    pub cursor: Seq,
+    /// One answer per offer of the peer's previous message.
+    pub answers: Vec<Answer>,
+    pub docs: Vec<DocMessage>,
+    /// Documents of the peer's previous message that were refused (all others were applied).
+    pub refusals: Vec<(DocId, Refusal)>,
+}
+
+impl Body {
+    /// Nothing to say: no offers, answers, documents or refusals.
+    pub fn is_empty(&self) -> bool {
+        self.offers.is_empty()
+            && self.answers.is_empty()
+            && self.docs.is_empty()
+            && self.refusals.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hello {
+    pub session: SessionId,
+    pub from: PeerId,
+    /// The responder the initiator means to reach, if it knows it.
+    pub to: Option<PeerId>,
+    /// The responder's sequence number up to which the initiator has everything.
+    pub pull_since: Seq,
+    pub body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Round {
+    pub session: SessionId,
+    pub round: u64,
+    pub body: Body,
+}
+
+/// One message of the protocol.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Frame {
+    Hello(Hello),
+    Request(Round),
+    Reply(Round),
+    Abort { message: String },
+}
+
+impl Frame {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Frame::Hello(_) => "hello",
+            Frame::Request(_) => "request",
+            Frame::Reply(_) => "reply",
+            Frame::Abort { .. } => "abort",
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut writer = Writer::default();
+        let kind = match self {
+            Frame::Hello(hello) => {
+                writer.fixed(&hello.session);
+                writer.peer_id(&hello.from);
+                match &hello.to {
+                    Some(to) => writer.peer_id(to),
+                    None => writer.varint(0),
+                }
+                writer.varint(hello.pull_since);
+                encode_body(&mut writer, &hello.body);
+                TYPE_HELLO
+            }
+            Frame::Request(round) | Frame::Reply(round) => {
+                writer.fixed(&round.session);
+                writer.varint(round.round);
+                encode_body(&mut writer, &round.body);
+                if matches!(self, Frame::Request(_)) {
+                    TYPE_REQUEST
+                } else {
+                    TYPE_REPLY
+                }
+            }
+            Frame::Abort { message } => {
+                writer.bytes(message.as_bytes());
+                TYPE_ABORT
+            }
+        };
+        seal(kind, writer.buf)
+    }
+
+    /// Decodes one whole frame; `max_frame` is the largest payload accepted.
+    pub fn decode(bytes: &[u8], max_frame: u32) -> Result<Self, WireError> {
+        let (kind, payload) = open(bytes, max_frame)?;
+        let mut reader = Reader::new(payload);
+        let frame = match kind {
+            TYPE_HELLO => Frame::Hello(decode_hello(&mut reader)?),
+            TYPE_REQUEST => Frame::Request(decode_round(&mut reader)?),
+            TYPE_REPLY => Frame::Reply(decode_round(&mut reader)?),
+            TYPE_ABORT => Frame::Abort {
+                message: String::from_utf8_lossy(reader.bytes("abort message")?).into_owned(),
+            },
+            other => return Err(WireError::UnknownMessageType(other)),
+        };
+        reader.finish()?;
+        Ok(frame)
+    }
+}
+
+/// Prefixes a payload with the frame header.
+pub(crate) fn seal(kind: u8, payload: Vec<u8>) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
+    frame.extend_from_slice(&MAGIC);
+    frame.push(VERSION);
+    frame.push(kind);
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+/// Reads the length a frame header announces, refusing it over `max_frame` before anything is
+/// allocated for the payload. Stream transports call this on the first `HEADER_LEN` bytes.
+pub fn payload_len(header: &[u8], max_frame: u32) -> Result<(u8, usize), WireError> {
+    let mut reader = Reader::new(header);
+    if reader.fixed(4, "magic")? != MAGIC {
+        return Err(WireError::BadMagic);
+    }
+    let version = reader.u8("version")?;
+    if version != VERSION {
+        return Err(WireError::UnsupportedVersion(version));
+    }
+    let kind = reader.u8("message type")?;
+    let len_bytes = reader.fixed(4, "frame length")?;
+    let len = u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+    if len > max_frame {
+        return Err(WireError::FrameTooLarge {
+            len: len.into(),
+            max: max_frame.into(),
+        });
+    }
+    Ok((kind, len as usize))
+}
+
+/// Splits a whole frame into its type and payload.
+pub(crate) fn open(bytes: &[u8], max_frame: u32) -> Result<(u8, &[u8]), WireError> {
+    let (kind, len) = payload_len(bytes, max_frame)?;
+    let payload = &bytes[HEADER_LEN.min(bytes.len())..];
+    if payload.len() < len {
+        return Err(WireError::Truncated { what: "frame" });
+    }
+    if payload.len() > len {
+        return Err(WireError::TrailingBytes(payload.len() - len));
+    }
+    Ok((kind, payload))
+}
+
+fn decode_hello(reader: &mut Reader<'_>) -> Result<Hello, WireError> {
+    let session = session_id(reader)?;
+    let from = reader.peer_id()?;
+    let to = reader.optional_peer_id()?;
+    Ok(Hello {
+        session,
+        from,
+        to,
+        pull_since: reader.varint("pull cursor")?,
+        body: decode_body(reader)?,
+    })
+}
+
+fn session_id(reader: &mut Reader<'_>) -> Result<SessionId, WireError> {
+    let mut session = [0u8; 16];
+    session.copy_from_slice(reader.fixed(16, "session id")?);
+    Ok(session)
+}
+
+fn decode_round(reader: &mut Reader<'_>) -> Result<Round, WireError> {
+    Ok(Round {
+        session: session_id(reader)?,
+        round: reader.varint("round")?,
+        body: decode_body(reader)?,
+    })
+}
+
+const ANSWER_SAME: u8 = 0;
+const ANSWER_WANT: u8 = 1;
+const ANSWER_SYNC: u8 = 2;
+const ANSWER_REFUSED: u8 = 3;
+const PAYLOAD_FULL: u8 = 1;
+const PAYLOAD_SYNC: u8 = 2;
+/// Most items in one list of a body: bounds the work a single message can ask for.
+pub const MAX_LIST: u64 = 1 << 20;
+
+fn encode_body(writer: &mut Writer, body: &Body) {
+    writer.varint(body.offers.len() as u64);
+    for offer in &body.offers {
+        writer.doc_id(&offer.doc);
+        writer.kind(offer.kind);
+        writer.heads(&offer.heads);
+    }
+    writer.u8(u8::from(body.more_offers));
+    writer.varint(body.cursor);
+    writer.varint(body.answers.len() as u64);
+    for answer in &body.answers {
+        match answer {
+            Answer::Same => writer.u8(ANSWER_SAME),
+            Answer::Want => writer.u8(ANSWER_WANT),
+            Answer::Sync => writer.u8(ANSWER_SYNC),
+            Answer::Refused(reason) => {
+                writer.u8(ANSWER_REFUSED);
+                writer.u8(*reason as u8);
+            }
+        }
+    }
+    writer.varint(body.docs.len() as u64);
+    for doc in &body.docs {
+        writer.doc_id(&doc.doc);
+        writer.kind(doc.kind);
+        match &doc.payload {
+            Payload::Full(bytes) => {
+                writer.u8(PAYLOAD_FULL);
+                writer.bytes(bytes);
+            }
+            Payload::Sync(message) => {
+                writer.u8(PAYLOAD_SYNC);
+                writer.bytes(&message.clone().encode());
+            }
+        }
+    }
+    writer.varint(body.refusals.len() as u64);
+    for (doc, reason) in &body.refusals {
+        writer.doc_id(doc);
+        writer.u8(*reason as u8);
+    }
+}
+
+fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
+    let offers = decode_offers(reader)?;
+    let more_offers = match reader.u8("more-offers flag")? {
+        0 => false,
+        1 => true,
+        other => return Err(WireError::UnknownAnswer(other)),
+    };
+    let cursor = reader.varint("cursor")?;
+    let answers = decode_answers(reader)?;
+    let docs = decode_docs(reader)?;
+    let refusals = decode_refusals(reader)?;
+    Ok(Body {
+        offers,
+        more_offers,
+        cursor,
+        answers,
+        docs,
+        refusals,
+    })
+}
+
+fn decode_offers(reader: &mut Reader<'_>) -> Result<Vec<Offer>, WireError> {
+    let count = reader.count("offers", 19, MAX_LIST)?;
+    let mut seen = HashSet::with_capacity(count);
+    let mut offers = Vec::with_capacity(count);
+    for _ in 0..count {
+        let doc = reader.doc_id()?;
+        let kind = reader.kind(&doc)?;
+        let heads = reader.heads()?;
+        unique(&mut seen, &doc, "offers")?;
+        offers.push(Offer { doc, kind, heads });
+    }
+    Ok(offers)
+}
+
+fn decode_answers(reader: &mut Reader<'_>) -> Result<Vec<Answer>, WireError> {
+    let count = reader.count("answers", 1, MAX_LIST)?;
+    let mut answers = Vec::with_capacity(count);
+    for _ in 0..count {
+        answers.push(match reader.u8("answer")? {
+            ANSWER_SAME => Answer::Same,
+            ANSWER_WANT => Answer::Want,
+            ANSWER_SYNC => Answer::Sync,
+            ANSWER_REFUSED => Answer::Refused(Refusal::from_code(reader.u8("refusal")?)?),
+            other => return Err(WireError::UnknownAnswer(other)),
+        });
+    }
+    Ok(answers)
+}
+
+fn decode_docs(reader: &mut Reader<'_>) -> Result<Vec<DocMessage>, WireError> {
+    let count = reader.count("documents", 20, MAX_LIST)?;
+    let mut seen = HashSet::with_capacity(count);
+    let mut docs = Vec::with_capacity(count);
+    for _ in 0..count {
+        let doc = reader.doc_id()?;
+        let kind = reader.kind(&doc)?;
+        let payload = match reader.u8("payload type")? {
+            PAYLOAD_FULL => Payload::Full(reader.bytes("document bytes")?.to_vec()),
+            PAYLOAD_SYNC => {
+                Payload::Sync(decode_sync_message(&doc, reader.bytes("sync message")?)?)
+            }
+            code => return Err(WireError::UnknownPayload { doc, code }),
+        };
+        unique(&mut seen, &doc, "documents")?;
+        docs.push(DocMessage { doc, kind, payload });
+    }
+    Ok(docs)
+}
+
+/// Decodes automerge's sync message, turning a panic inside automerge on hostile bytes into a
+/// typed error as well, so that no input can take the process down.
+fn decode_sync_message(doc: &DocId, bytes: &[u8]) -> Result<AmMessage, WireError> {
+    let bad = |reason: String| WireError::BadSyncMessage {
+        doc: doc.clone(),
+        reason,
+    };
+    match std::panic::catch_unwind(|| AmMessage::decode(bytes)) {
+        Ok(Ok(message)) => Ok(message),
+        Ok(Err(error)) => Err(bad(error.to_string())),
+        Err(_) => Err(bad("automerge could not parse it".into())),
+    }
+}
+
+fn decode_refusals(reader: &mut Reader<'_>) -> Result<Vec<(DocId, Refusal)>, WireError> {
+    let count = reader.count("refusals", 18, MAX_LIST)?;
+    let mut seen = HashSet::with_capacity(count);
+    let mut refusals = Vec::with_capacity(count);
+    for _ in 0..count {
+        let doc = reader.doc_id()?;
+        let reason = Refusal::from_code(reader.u8("refusal")?)?;
+        unique(&mut seen, &doc, "refusals")?;
+        refusals.push((doc, reason));
+    }
+    Ok(refusals)
+}
+
+fn unique(seen: &mut HashSet<DocId>, doc: &DocId, what: &'static str) -> Result<(), WireError> {
+    if seen.insert(doc.clone()) {
+        Ok(())
+    } else {
+        Err(WireError::DuplicateDocument {
+            doc: doc.clone(),
+            what,
+        })
+    }
+}

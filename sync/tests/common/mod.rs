@@ -1,0 +1,72 @@
+//! Helpers shared by the sync scenarios: survey-like documents, syncing two stores in memory,
+//! and comparing stores.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::sync::Arc;
+
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ReadDoc, ROOT};
+use minga_sync::{
+    run_session, AllowAll, DocId, DocKind, Initiator, MemoryStore, MemoryTransport, PeerId,
+    SyncError, SyncOptions, SyncReport,
+};
+
+pub fn peer(name: &str) -> PeerId {
+    PeerId::new(name).unwrap()
+}
+
+/// A submission-shaped document: meta, `answers` answers and a status.
+pub fn fill_submission(store: &MemoryStore, id: &DocId, answers: usize) {
+    store.edit(id, DocKind::Submission, |tx| {
+        tx.put(ROOT, "schema", 1).unwrap();
+        let meta = tx.put_object(ROOT, "meta", ObjType::Map).unwrap();
+        tx.put(&meta, "form_id", "safety").unwrap();
+        tx.put(&meta, "form_version", 3).unwrap();
+        let values = tx.put_object(ROOT, "answers", ObjType::Map).unwrap();
+        for index in 0..answers {
+            tx.put(&values, format!("q{index}"), format!("answer {index}"))
+                .unwrap();
+        }
+        tx.put(ROOT, "status", "draft").unwrap();
+    });
+}
+
+/// Sets one answer (creating the document's answers map if needed).
+pub fn answer(store: &MemoryStore, id: &DocId, question: &str, value: i64) {
+    store.edit(id, DocKind::Submission, |tx| {
+        let answers = match tx.get(ROOT, "answers").unwrap() {
+            Some((_, answers)) => answers,
+            None => tx.put_object(ROOT, "answers", ObjType::Map).unwrap(),
+        };
+        tx.put(&answers, question, value).unwrap();
+    });
+}
+
+/// One whole session of `a` (initiator) with `b` (responder) in memory, allowing everything.
+pub fn sync_pair(
+    a: &MemoryStore,
+    a_name: &str,
+    b: &MemoryStore,
+    b_name: &str,
+    options: SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let transport = MemoryTransport::new(b, peer(b_name), options, Arc::new(AllowAll));
+    let mut initiator = Initiator::new(peer(a_name), peer(b_name), options, Arc::new(AllowAll));
+    run_session(a, &transport, &mut initiator, &options, &mut |_| {})
+}
+
+/// Every document's id and saved state, to compare stores.
+pub fn snapshot(store: &MemoryStore) -> Vec<(DocId, Vec<automerge::ChangeHash>, String)> {
+    store
+        .ids()
+        .into_iter()
+        .map(|id| {
+            let doc = store.get(&id).unwrap();
+            let mut heads = doc.get_heads();
+            heads.sort();
+            let answers = serde_json::to_string(&automerge::AutoSerde::from(&doc)).unwrap();
+            (id, heads, answers)
+        })
+        .collect()
+}
