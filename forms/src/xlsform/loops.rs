@@ -25,6 +25,18 @@ pub fn expand(group: Group, options: &[Choice], children: &[Item]) -> Group {
     }
 }
 
+/// The "other" option an `or_other` select adds to its list.
+pub fn other_option() -> Choice {
+    Choice {
+        name: "other".into(),
+        label: LocalizedText(
+            [(LocalizedText::NO_LANGUAGE.to_string(), "Other".to_string())].into(),
+        ),
+        extra: Default::default(),
+        media: Default::default(),
+    }
+}
+
 fn copy_for(item: &Item, option: &Choice) -> Item {
     let rename = |name: &str| format!("{name}_{}", option.name);
     match item {

@@ -51,6 +51,7 @@ pub fn read_survey<'a>(
         choices,
         errors,
         survey: Survey::default(),
+        lists_with_other: Vec::new(),
         stack: vec![Frame::root()],
     };
     for row in rows {
@@ -104,6 +105,8 @@ struct Builder<'c, 'e> {
     choices: &'c BTreeMap<String, Vec<Choice>>,
     errors: &'e mut Vec<ImportError>,
     survey: Survey,
+    /// Lists an `or_other` select uses: a loop over one is asked for "other" too, as pyxform does.
+    lists_with_other: Vec<String>,
     stack: Vec<Frame>,
 }
 
@@ -245,8 +248,11 @@ impl Builder<'_, '_> {
                 ..repeat
             }),
             Head::Loop { group, list } => {
-                let options = self.choices.get(&list).map(Vec::as_slice).unwrap_or(&[]);
-                Item::Group(super::loops::expand(group, options, &frame.children))
+                let mut options = self.choices.get(&list).cloned().unwrap_or_default();
+                if self.lists_with_other.contains(&list) {
+                    options.push(super::loops::other_option());
+                }
+                Item::Group(super::loops::expand(group, &options, &frame.children))
             }
         }
     }
@@ -261,6 +267,11 @@ impl Builder<'_, '_> {
 
     fn question(&mut self, row: &Row, kind: QuestionType, or_other: bool, implied: Option<&str>) {
         let name = self.name(row).unwrap_or_default();
+        if let (true, QuestionType::SelectOne(list) | QuestionType::SelectMultiple(list)) =
+            (or_other, &kind)
+        {
+            self.lists_with_other.push(list.clone());
+        }
         if let QuestionType::SelectOne(list)
         | QuestionType::SelectMultiple(list)
         | QuestionType::Rank(list) = &kind

@@ -47,6 +47,21 @@ pub fn summarise_xform(xml: &str) -> Summary {
             ))
         })
         .collect();
+    let leaf = |path: &str| path.rsplit('/').next().unwrap_or_default().to_string();
+    let mut leaf_count: BTreeMap<String, usize> = BTreeMap::new();
+    for nodeset in binds.iter().filter_map(|b| b.attribute("nodeset")) {
+        *leaf_count.entry(leaf(nodeset)).or_default() += 1;
+    }
+    // A name pyxform uses more than once is a loop's copy: Minga names it `<name>_<option>`.
+    let key_of = |nodeset: &str| {
+        let mut segments = nodeset.rsplit('/');
+        match (segments.next(), segments.next()) {
+            (Some(name), Some(option)) if leaf_count.get(name).is_some_and(|n| *n > 1) => {
+                format!("{name}_{option}")
+            }
+            (name, _) => name.unwrap_or_default().to_string(),
+        }
+    };
     let mut summary = Summary::new();
     for bind in &binds {
         let Some(nodeset) = bind.attribute("nodeset") else {
@@ -56,7 +71,7 @@ pub fn summarise_xform(xml: &str) -> Summary {
         if path.starts_with("meta/") || is_generated(&path) {
             continue;
         }
-        let name = path.rsplit('/').next().unwrap_or_default().to_string();
+        let name = key_of(nodeset);
         if controls.get(nodeset).is_none() && has_children(&binds, nodeset) {
             continue; // a group or repeat: its condition counts in its children's
         }
@@ -102,10 +117,10 @@ pub fn summarise_xform(xml: &str) -> Summary {
     }
     // Controls without a bind (a `trigger` stores nothing).
     for (reference, control) in &controls {
-        let name = reference.rsplit('/').next().unwrap_or_default();
-        if !summary.contains_key(name) && !is_generated(reference) {
+        let name = key_of(reference);
+        if !summary.contains_key(&name) && !is_generated(reference) {
             summary.insert(
-                name.to_string(),
+                name,
                 FieldSummary {
                     kind: Some(control.tag.clone()),
                     ..FieldSummary::default()
