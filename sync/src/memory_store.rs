@@ -53,7 +53,7 @@ impl MemoryStore {
     }
 
     /// Edits a document in one automerge transaction, creating it (of `kind`) if absent, and
-    /// gives it a new sequence number. Returns what `edit` returned.
+    /// gives it a new sequence number (if the edit changed anything). Returns what `edit` returned.
     pub fn edit<T>(
         &self,
         id: &DocId,
@@ -66,10 +66,13 @@ impl MemoryStore {
             None => Automerge::new(),
         };
         doc.set_actor(self.actor.clone());
+        let before = doc.get_heads();
         let mut tx = doc.transaction();
         let result = edit(&mut tx);
         tx.commit();
-        inner.store(id, kind, doc);
+        if doc.get_heads() != before {
+            inner.store(id, kind, doc); // an edit that changed nothing creates nothing
+        }
         result
     }
 

@@ -76,6 +76,8 @@ pub(crate) struct Side {
     pub(crate) cursor: PeerCursor,
     cursor_moved: bool,
     pending_shared: Vec<(DocId, Vec<ChangeHash>)>,
+    /// Heads settled with the peer in this session (also in `pending_shared` until committed).
+    session_shared: HashMap<DocId, Vec<ChangeHash>>,
     pub(crate) report: SyncReport,
     docs_done: u64,
     local_max_seq: Seq,
@@ -105,6 +107,7 @@ impl Side {
             cursor,
             cursor_moved: false,
             pending_shared: Vec::new(),
+            session_shared: HashMap::new(),
             report: SyncReport::default(),
             docs_done: 0,
             local_max_seq: 0,
@@ -173,16 +176,19 @@ impl Side {
                 return Err(SyncError::UnexpectedDocument { doc: doc.clone() });
             }
         }
+        let messaged: HashSet<&DocId> = body.docs.iter().map(|message| &message.doc).collect();
         for offer in &body.offers {
+            // A document being synced whose peer sent nothing for it this time settles now, so
+            // the peer may offer it again (it changed since); any other unsettled one is busy.
             let settling = matches!(
                 answered.get(&offer.doc),
                 Some(Answer::Same | Answer::Refused(_))
             );
-            let busy = !settling
-                && self
-                    .docs
-                    .get(&offer.doc)
-                    .is_some_and(|entry| !matches!(entry.phase, Phase::Settled));
+            let busy = match self.docs.get(&offer.doc).map(|entry| &entry.phase) {
+                None | Some(Phase::Settled) => false,
+                Some(Phase::Syncing(_)) => messaged.contains(&offer.doc),
+                Some(_) => !settling,
+            };
             if busy {
                 return Err(SyncError::UnexpectedDocument {
                     doc: offer.doc.clone(),
@@ -202,7 +208,7 @@ impl Side {
             match answer {
                 Answer::Same => {
                     if let Some((_, heads)) = store.doc_heads(&doc)? {
-                        self.pending_shared.push((doc.clone(), heads));
+                        self.share(&doc, heads);
                     }
                     self.settle(&doc);
                 }
@@ -250,7 +256,7 @@ impl Side {
         }
         for (id, heads) in confirmed {
             self.report.sent += 1;
-            self.pending_shared.push((id.clone(), heads));
+            self.share(&id, heads);
             self.settle(&id);
         }
     }
@@ -372,7 +378,7 @@ impl Side {
             );
             match answer {
                 Answer::Same => {
-                    self.pending_shared.push((offer.doc.clone(), offer.heads));
+                    self.share(&offer.doc, offer.heads);
                     self.docs_done += 1;
                 }
                 Answer::Refused(reason) => {
@@ -453,6 +459,12 @@ impl Side {
         })
     }
 
+    /// Records heads both sides now hold, committed with the next commit.
+    fn share(&mut self, doc: &DocId, heads: Vec<ChangeHash>) {
+        self.session_shared.insert(doc.clone(), heads.clone());
+        self.pending_shared.push((doc.clone(), heads));
+    }
+
     fn set_phase(&mut self, doc: &DocId, phase: Phase) {
         if let Some(entry) = self.docs.get_mut(doc) {
             entry.phase = phase;
@@ -479,6 +491,9 @@ impl Side {
         full_docs: Vec<(DocId, Vec<ChangeHash>)>,
     ) -> Result<(), SyncError> {
         commit.shared_heads = std::mem::take(&mut self.pending_shared);
+        for (id, heads) in &full_docs {
+            self.session_shared.insert(id.clone(), heads.clone());
+        }
         commit.shared_heads.extend(full_docs);
         commit.cursor = self.advance_cursor();
         if commit.is_empty() {
@@ -579,7 +594,7 @@ impl Side {
         }
         for (id, shared) in quiet {
             if !shared.is_empty() {
-                self.pending_shared.push((id.clone(), shared));
+                self.share(&id, shared);
             }
             self.settle(&id);
         }
@@ -671,6 +686,9 @@ impl Side {
         id: &DocId,
         heads: &[ChangeHash],
     ) -> Result<bool, SyncError> {
+        if let Some(shared) = self.session_shared.get(id) {
+            return Ok(shared == heads);
+        }
         Ok(store.shared_heads(&self.peer, id)?.as_deref() == Some(heads))
     }
 
