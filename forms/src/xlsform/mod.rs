@@ -52,10 +52,25 @@ pub fn import_format(bytes: &[u8], format: Format, default_id: &str) -> Result<F
     let sheets = workbook::read_sheets(bytes, format).map_err(|e| ImportErrors(vec![e]))?;
     let mut errors = Vec::new();
     let form = build_form(&sheets, default_id, &mut errors);
+    sort_by_place(&sheets, &mut errors);
     match form {
         Some(form) if errors.is_empty() => Ok(form),
         _ => Err(ImportErrors(errors)),
     }
+}
+
+/// Sheet by sheet as the workbook orders them, then row by row, then column by column.
+fn sort_by_place(sheets: &[Sheet], errors: &mut [ImportError]) {
+    errors.sort_by_key(|error| {
+        error.location.as_ref().map(|at| {
+            let sheet = sheets.iter().position(|s| s.name == at.sheet);
+            let column = at
+                .column
+                .as_ref()
+                .map(|c| (c.letter.len(), c.letter.clone()));
+            (sheet, at.row, column)
+        })
+    });
 }
 
 fn sheet<'a>(sheets: &'a [Sheet], name: &str) -> Option<&'a Sheet> {
