@@ -1,4 +1,34 @@
 //! Minga's core: survey submissions as automerge documents in one encrypted SQLite file per
 //! device, and (as it lands) sync between stores. No FFI and no HTTP server here.
+//!
+//! [`Store`] is the whole API: open one with [`Store::open`], then create, answer, list, merge
+//! and inspect submissions. The sync-facing calls (`changed_since`, `apply_changes`,
+//! `update_document`...) live in [`changes`].
 
+pub mod changes;
+mod chunks;
+mod conflicts;
+mod document;
+mod error;
+mod history;
+mod projection;
+mod repeats;
+mod schema;
+mod store;
+mod submission;
+mod values;
+
+pub use changes::{DocumentSeq, ReceivedChanges};
+pub use conflicts::{Conflict, ConflictingValue};
+pub use document::{
+    AnswerPath, DocId, DocKind, FormRef, InstanceRef, Status, SubmissionMeta, DOCUMENT_SCHEMA,
+};
+pub use error::{Error, Result};
+pub use history::HistoryEntry;
+pub use projection::{PageCursor, SubmissionFilter, SubmissionPage, SubmissionSummary};
+pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
+pub use store::{DeviceIdentity, Encryption, Store, StoreKey};
+pub use submission::Submission;
+
+pub use automerge;
 pub use minga_forms::{Answer, Answers, Attachment, GeoPoint, RepeatInstance, Value};

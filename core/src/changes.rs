@@ -1,0 +1,284 @@
+//! Change tracking, and the narrow API that sync builds on. Every stored document row carries
+//! a sequence number taken from one store-wide counter and bumped whenever the document
+//! changes, here or by a received change; "what changed since N" is then a scan of the
+//! `documents_by_seq` index. Every write of a document goes through [`record`], so its chunks,
+//! its projection and its sequence number move together in one transaction.
+
+use crate::chunks::{self, LoadedDoc};
+use crate::document::{self, DocId, DocKind};
+use crate::error::{Error, Result};
+use crate::projection;
+use crate::store::{Inner, Store};
+use automerge::transaction::CommitOptions;
+use automerge::{AutoCommit, ChangeHash};
+use rusqlite::{params, Connection};
+
+/// A document and the sequence number of its latest change in this store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentSeq {
+    pub id: DocId,
+    pub kind: DocKind,
+    pub seq: u64,
+}
+
+/// Automerge bytes (a whole document, or change chunks) received for one document.
+#[derive(Debug, Clone)]
+pub struct ReceivedChanges {
+    pub id: DocId,
+    pub kind: DocKind,
+    pub bytes: Vec<u8>,
+}
+
+/// Writes a document's unsaved changes, bumps its sequence number and refreshes its
+/// projection, inside the caller's transaction. Returns the new sequence number, or `None`
+/// if the document had nothing new (so nothing was written and no number was spent).
+pub(crate) fn record(
+    conn: &Connection,
+    id: &DocId,
+    kind: DocKind,
+    loaded: &mut LoadedDoc,
+) -> Result<Option<u64>> {
+    if !loaded.has_unsaved() {
+        return Ok(None);
+    }
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE store_meta SET value = value + 1 WHERE name = 'last_seq' RETURNING value",
+        )?
+        .query_row([], |row| row.get(0))?;
+    conn.prepare_cached(
+        "INSERT INTO documents (doc_id, kind, seq, heads, snapshot_len, increments_len)
+         VALUES (?1, ?2, ?3, x'', 0, 0)
+         ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq",
+    )?
+    .execute(params![id.as_bytes(), kind.code(), seq])?;
+    chunks::persist(conn, id, loaded)?;
+    match kind {
+        DocKind::Submission => projection::refresh(conn, id, &loaded.doc, now_ms())?,
+    }
+    Ok(Some(seq as u64))
+}
+
+/// Milliseconds since the epoch, as the projection and `meta` record times.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Inner {
+    /// Runs `read` on the decoded document `id` (loading it if needed). Nothing is written.
+    pub(crate) fn read<R>(
+        &mut self,
+        id: &DocId,
+        read: impl FnOnce(&mut AutoCommit) -> Result<R>,
+    ) -> Result<R> {
+        let loaded = self
+            .cache
+            .get_or_load(&self.conn, id, &self.actor)?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        read(&mut loaded.doc)
+    }
+
+    /// Runs `edit` on the document `id` as one automerge change by this store's identity, and
+    /// writes it durably before returning. If `edit` fails nothing is changed; if the write
+    /// fails, the document is dropped from memory so that memory never runs ahead of disk.
+    pub(crate) fn edit<R>(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        edit: impl FnOnce(&mut AutoCommit) -> Result<R>,
+    ) -> Result<R> {
+        let Inner {
+            conn,
+            cache,
+            identity,
+            actor,
+        } = self;
+        let loaded = cache
+            .get_or_load(conn, id, actor)?
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        let edited = document::record_author(&mut loaded.doc, actor, identity)
+            .and_then(|()| edit(&mut loaded.doc));
+        let result = match edited {
+            Ok(result) => result,
+            Err(error) => {
+                loaded.doc.rollback();
+                return Err(error);
+            }
+        };
+        loaded
+            .doc
+            .commit_with(CommitOptions::default().with_time(chrono::Utc::now().timestamp()));
+        let written = write_in_transaction(conn, |tx| record(tx, id, kind, loaded));
+        if written.is_err() {
+            cache.evict(id);
+        }
+        written.map(|_| result)
+    }
+
+    /// Stores a document that does not exist yet, as this store's identity.
+    pub(crate) fn insert_new(
+        &mut self,
+        id: DocId,
+        kind: DocKind,
+        mut doc: AutoCommit,
+    ) -> Result<()> {
+        doc.set_actor(self.actor.clone());
+        document::record_author(&mut doc, &self.actor, &self.identity)?;
+        doc.commit_with(CommitOptions::default().with_time(chrono::Utc::now().timestamp()));
+        let mut loaded = LoadedDoc::new_unsaved(doc);
+        write_in_transaction(&mut self.conn, |tx| record(tx, &id, kind, &mut loaded))?;
+        self.cache.insert(id, loaded);
+        Ok(())
+    }
+}
+
+fn write_in_transaction<R>(
+    conn: &mut Connection,
+    write: impl FnOnce(&Connection) -> Result<R>,
+) -> Result<R> {
+    let tx = conn.transaction()?;
+    let result = write(&tx)?;
+    tx.commit()?;
+    Ok(result)
+}
+
+/// The sync-facing view of the store. Sync (initiator and responder) stands on these calls
+/// alone; apps use the submission API instead.
+impl Store {
+    /// The highest sequence number handed out so far (0 for an empty store).
+    pub fn last_seq(&self) -> Result<u64> {
+        let inner = self.lock();
+        let seq: i64 = inner.conn.query_row(
+            "SELECT value FROM store_meta WHERE name = 'last_seq'",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(seq as u64)
+    }
+
+    /// Documents whose latest change has a sequence number above `seq`, in sequence order, at
+    /// most `limit` of them. Page with the last returned `seq`. Cost: one index range scan.
+    pub fn changed_since(&self, seq: u64, limit: usize) -> Result<Vec<DocumentSeq>> {
+        let inner = self.lock();
+        let mut statement = inner.conn.prepare_cached(
+            "SELECT doc_id, kind, seq FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![seq as i64, limit as i64], |row| {
+            Ok((
+                row.get::<_, Vec<u8>>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, kind, seq) = row?;
+            Ok(DocumentSeq {
+                id: DocId::from_bytes(&id)?,
+                kind: DocKind::from_code(kind)?,
+                seq: seq as u64,
+            })
+        })
+        .collect()
+    }
+
+    /// A document's current heads, read from its row without decoding it.
+    pub fn document_heads(&self, id: &DocId) -> Result<Vec<ChangeHash>> {
+        let inner = self.lock();
+        let heads: Vec<u8> = inner
+            .conn
+            .prepare_cached("SELECT heads FROM documents WHERE doc_id = ?1")?
+            .query_row([id.as_bytes()], |row| row.get(0))
+            .map_err(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => Error::NotFound { id: id.to_string() },
+                other => other.into(),
+            })?;
+        chunks::decode_heads(&heads)
+    }
+
+    /// A document's whole history as compact automerge bytes (what `Automerge.load` reads).
+    /// Cost: a full save of the document.
+    pub fn document_bytes(&self, id: &DocId) -> Result<Vec<u8>> {
+        self.lock().read(id, |doc| Ok(doc.save()))
+    }
+
+    /// Applies received bytes to their documents (creating the ones not stored yet) in one
+    /// transaction: chunks, projections and sequence numbers of the whole batch commit
+    /// together or not at all. Returns the documents that changed; bytes already known change
+    /// nothing. Batch what a sync round brings: one transaction (one fsync) per batch.
+    pub fn apply_changes(&self, batch: &[ReceivedChanges]) -> Result<Vec<DocumentSeq>> {
+        let mut inner = self.lock();
+        let Inner {
+            conn, cache, actor, ..
+        } = &mut *inner;
+        let applied = (|| {
+            let tx = conn.transaction()?;
+            let mut changed = Vec::new();
+            for received in batch {
+                let loaded = match cache.get_or_load(&tx, &received.id, actor)? {
+                    Some(loaded) => loaded,
+                    None => {
+                        let mut doc = AutoCommit::new();
+                        doc.set_actor(actor.clone());
+                        cache.insert(received.id, LoadedDoc::new_unsaved(doc));
+                        cache
+                            .get_or_load(&tx, &received.id, actor)?
+                            .expect("inserted just above")
+                    }
+                };
+                loaded
+                    .doc
+                    .load_incremental(&received.bytes)
+                    .map_err(|error| {
+                        Error::InvalidDocument(format!("for {}: {error}", received.id))
+                    })?;
+                if let Some(seq) = record(&tx, &received.id, received.kind, loaded)? {
+                    changed.push(DocumentSeq {
+                        id: received.id,
+                        kind: received.kind,
+                        seq,
+                    });
+                }
+            }
+            tx.commit()?;
+            Ok(changed)
+        })();
+        if applied.is_err() {
+            for received in batch {
+                cache.evict(&received.id);
+            }
+        }
+        applied
+    }
+
+    /// Runs `update` on the decoded document `id` (an empty one if it is not stored yet) and
+    /// records whatever changes it made, in one transaction. For sync's
+    /// `receive_sync_message`, and for reading a document's state to build a message (a call
+    /// that changes nothing writes nothing).
+    pub fn update_document<R>(
+        &self,
+        id: &DocId,
+        kind: DocKind,
+        update: impl FnOnce(&mut AutoCommit) -> Result<R>,
+    ) -> Result<R> {
+        let mut inner = self.lock();
+        let Inner {
+            conn, cache, actor, ..
+        } = &mut *inner;
+        if cache.get_or_load(conn, id, actor)?.is_none() {
+            let mut doc = AutoCommit::new();
+            doc.set_actor(actor.clone());
+            cache.insert(*id, LoadedDoc::new_unsaved(doc));
+        }
+        let loaded = cache
+            .get_or_load(conn, id, actor)?
+            .expect("present just above");
+        let written = update(&mut loaded.doc).and_then(|result| {
+            write_in_transaction(conn, |tx| record(tx, id, kind, loaded))?;
+            Ok(result)
+        });
+        if written.is_err() {
+            cache.evict(id);
+        }
+        written
+    }
+}

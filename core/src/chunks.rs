@@ -1,0 +1,185 @@
+//! How a document lives on disk: one snapshot chunk plus incremental change chunks, appended
+//! as changes happen and folded into a new snapshot when they outgrow it; and the bounded
+//! cache of decoded documents that saves reloading them on every call.
+
+use crate::document::DocId;
+use crate::error::{Error, Result};
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use lru::LruCache;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::num::NonZeroUsize;
+
+/// A document decoded in memory, with what is needed to append only its new changes.
+pub(crate) struct LoadedDoc {
+    pub(crate) doc: AutoCommit,
+    /// The heads as last written to disk: `save_after` these gives exactly the unsaved part.
+    /// (After `load`, `save_incremental` would return the whole history again.)
+    saved_heads: Vec<ChangeHash>,
+    snapshot_len: i64,
+    increments_len: i64,
+}
+
+impl LoadedDoc {
+    /// A document that is not on disk yet: its first [`persist`] writes a snapshot.
+    pub(crate) fn new_unsaved(doc: AutoCommit) -> Self {
+        Self {
+            doc,
+            saved_heads: Vec::new(),
+            snapshot_len: 0,
+            increments_len: 0,
+        }
+    }
+}
+
+impl LoadedDoc {
+    /// Whether the document holds changes that are not on disk. Cost: reading its heads.
+    pub(crate) fn has_unsaved(&mut self) -> bool {
+        self.doc.get_heads() != self.saved_heads
+    }
+}
+
+/// What [`persist`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Persisted {
+    /// The document had no unsaved changes.
+    Nothing,
+    /// The new changes were appended as one chunk.
+    Increment,
+    /// The document was rewritten as one snapshot (new, or increments outgrew the snapshot).
+    Snapshot,
+}
+
+/// Reads a document's chunks and decodes them. Cost: one index range scan plus automerge's
+/// load, which is proportional to the document's history.
+pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Option<LoadedDoc>> {
+    let sizes: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT snapshot_len, increments_len FROM documents WHERE doc_id = ?1")?
+        .query_row([id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((snapshot_len, increments_len)) = sizes else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    let mut statement =
+        conn.prepare_cached("SELECT bytes FROM chunks WHERE doc_id = ?1 ORDER BY chunk_id")?;
+    let mut rows = statement.query([id.as_bytes()])?;
+    while let Some(row) = rows.next()? {
+        bytes.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    }
+    let mut doc = AutoCommit::load(&bytes).map_err(|error| Error::Corrupt {
+        detail: format!("document {id} does not decode: {error}"),
+    })?;
+    doc.set_actor(actor.clone());
+    let saved_heads = doc.get_heads();
+    Ok(Some(LoadedDoc {
+        doc,
+        saved_heads,
+        snapshot_len,
+        increments_len,
+    }))
+}
+
+/// Writes whatever `loaded` has that is not on disk yet, inside the caller's transaction, and
+/// updates the document row's heads and sizes (the caller sets its sequence number). Cost:
+/// encoding the new changes and one insert; when increments outgrow the snapshot, a full save
+/// and a rewrite, which keeps a document's chunks within twice its compact size.
+pub(crate) fn persist(conn: &Connection, id: &DocId, loaded: &mut LoadedDoc) -> Result<Persisted> {
+    let increment = loaded.doc.save_after(&loaded.saved_heads);
+    if increment.is_empty() {
+        return Ok(Persisted::Nothing);
+    }
+    let grown = loaded.increments_len + increment.len() as i64;
+    let written = if loaded.snapshot_len == 0 || grown > loaded.snapshot_len {
+        let snapshot = loaded.doc.save();
+        conn.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1")?
+            .execute([id.as_bytes()])?;
+        insert_chunk(conn, id, &snapshot)?;
+        loaded.snapshot_len = snapshot.len() as i64;
+        loaded.increments_len = 0;
+        Persisted::Snapshot
+    } else {
+        insert_chunk(conn, id, &increment)?;
+        loaded.increments_len = grown;
+        Persisted::Increment
+    };
+    loaded.saved_heads = loaded.doc.get_heads();
+    conn.prepare_cached(
+        "UPDATE documents SET heads = ?2, snapshot_len = ?3, increments_len = ?4 WHERE doc_id = ?1",
+    )?
+    .execute(params![
+        id.as_bytes(),
+        encode_heads(&loaded.saved_heads),
+        loaded.snapshot_len,
+        loaded.increments_len
+    ])?;
+    Ok(written)
+}
+
+fn insert_chunk(conn: &Connection, id: &DocId, bytes: &[u8]) -> Result<()> {
+    conn.prepare_cached("INSERT INTO chunks (doc_id, bytes) VALUES (?1, ?2)")?
+        .execute(params![id.as_bytes(), bytes])?;
+    Ok(())
+}
+
+/// Heads as stored in `documents.heads`: the 32-byte hashes back to back.
+pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|hash| hash.0).collect()
+}
+
+/// The reverse of [`encode_heads`].
+pub(crate) fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+    bytes
+        .chunks(32)
+        .map(|hash| {
+            ChangeHash::try_from(hash).map_err(|_| Error::Corrupt {
+                detail: "a stored document's heads are not 32-byte hashes".into(),
+            })
+        })
+        .collect()
+}
+
+/// The most recently used decoded documents, at most `capacity` of them.
+pub(crate) struct DocCache {
+    documents: LruCache<DocId, LoadedDoc>,
+}
+
+impl DocCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            documents: LruCache::new(capacity),
+        }
+    }
+
+    /// The document `id`, decoded from disk if it is not in memory. `None` if not stored.
+    pub(crate) fn get_or_load(
+        &mut self,
+        conn: &Connection,
+        id: &DocId,
+        actor: &ActorId,
+    ) -> Result<Option<&mut LoadedDoc>> {
+        if !self.documents.contains(id) {
+            match load(conn, id, actor)? {
+                Some(loaded) => {
+                    self.documents.put(*id, loaded);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.documents.get_mut(id))
+    }
+
+    pub(crate) fn insert(&mut self, id: DocId, loaded: LoadedDoc) {
+        self.documents.put(id, loaded);
+    }
+
+    /// Forgets `id`, so that the next call reloads it from disk: used when a write failed and
+    /// memory may hold changes the disk does not.
+    pub(crate) fn evict(&mut self, id: &DocId) {
+        self.documents.pop(id);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.documents.clear();
+    }
+}

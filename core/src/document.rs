@@ -1,0 +1,386 @@
+//! The shape of a submission document, as plain automerge that any automerge library reads:
+//!
+//! ```text
+//! { schema: 1,
+//!   meta: { id, form_id, form_version, project_id?, created_at, created_by, device_id,
+//!           instance_name? },
+//!   answers: { <name>: <value>, <repeat>: [ { _id, <name>: <value>, ... }, ... ] },
+//!   types: { <name>: "date" | "time" | "dateTime" | "select_one" | "select_multiple"
+//!                    | "geopoint" | "attachment" },
+//!   authors: { <actor hex>: { device_id, user_name } },
+//!   status: "draft" | "complete",
+//!   deleted_at?: <timestamp> }
+//! ```
+//!
+//! `types` records how to read back answers that a plain string or map cannot say by itself
+//! (a date is stored as the string `2026-03-01`); text, integers and decimals need no entry.
+//! `authors` maps each automerge actor to the device and person behind it, written once per
+//! actor, so that history and conflicts can name who wrote what without a message per change.
+
+use crate::error::{Error, Result};
+use crate::store::DeviceIdentity;
+use automerge::transaction::Transactable;
+use automerge::{
+    ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value as AmValue, ROOT,
+};
+use std::fmt;
+use std::str::FromStr;
+
+/// The document format version written in `schema`.
+pub const DOCUMENT_SCHEMA: i64 = 1;
+
+/// A stored document's id: a UUID v7, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocId(uuid::Uuid);
+
+impl DocId {
+    pub(crate) fn new_v7() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes().as_slice()
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        uuid::Uuid::from_slice(bytes)
+            .map(Self)
+            .map_err(|_| Error::Corrupt {
+                detail: "a stored document id is not 16 bytes".into(),
+            })
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for DocId {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        uuid::Uuid::parse_str(text)
+            .map(Self)
+            .map_err(|_| Error::InvalidArgument(format!("{text:?} is not a document id (a UUID)")))
+    }
+}
+
+/// What a stored document is. Reviews will join submissions here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Submission,
+}
+
+impl DocKind {
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            DocKind::Submission => 1,
+        }
+    }
+
+    pub(crate) fn from_code(code: i64) -> Result<Self> {
+        match code {
+            1 => Ok(DocKind::Submission),
+            other => Err(Error::Corrupt {
+                detail: format!("unknown document kind {other}"),
+            }),
+        }
+    }
+}
+
+/// The form a submission is filled against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormRef {
+    pub form_id: String,
+    pub form_version: String,
+    pub project_id: Option<String>,
+}
+
+impl FormRef {
+    pub fn new(form_id: impl Into<String>, form_version: impl Into<String>) -> Self {
+        Self {
+            form_id: form_id.into(),
+            form_version: form_version.into(),
+            project_id: None,
+        }
+    }
+}
+
+/// Where a submission is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Draft,
+    Complete,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Complete => "complete",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "draft" => Some(Status::Draft),
+            "complete" => Some(Status::Complete),
+            _ => None,
+        }
+    }
+}
+
+/// Where an answer sits: a name at the top level, or inside repeat instances (outermost
+/// first). Also names a repeat itself, for the calls that add, remove and move instances.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AnswerPath {
+    pub instances: Vec<InstanceRef>,
+    pub name: String,
+}
+
+/// One step into a repeat: the repeat's name and the stable `_id` of one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InstanceRef {
+    pub repeat: String,
+    pub instance_id: String,
+}
+
+impl AnswerPath {
+    /// A top-level name.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            instances: Vec::new(),
+            name: name.into(),
+        }
+    }
+
+    /// The same name, inside the instance `instance_id` of `repeat` (nested under any
+    /// instances already on the path).
+    pub fn inside(mut self, repeat: impl Into<String>, instance_id: impl Into<String>) -> Self {
+        self.instances.push(InstanceRef {
+            repeat: repeat.into(),
+            instance_id: instance_id.into(),
+        });
+        self
+    }
+}
+
+impl fmt::Display for AnswerPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.instances {
+            write!(f, "{}[{}]/", step.repeat, step.instance_id)?;
+        }
+        f.write_str(&self.name)
+    }
+}
+
+/// A submission's creation facts, as `meta` holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionMeta {
+    pub form: FormRef,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub created_by: String,
+    pub device_id: String,
+    pub instance_name: Option<String>,
+}
+
+/// Builds a new submission document. The caller commits it.
+pub(crate) fn new_submission(
+    id: &DocId,
+    form: &FormRef,
+    identity: &DeviceIdentity,
+    now_ms: i64,
+) -> Result<AutoCommit> {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "schema", DOCUMENT_SCHEMA)?;
+    let meta = doc.put_object(ROOT, "meta", ObjType::Map)?;
+    doc.put(&meta, "id", id.to_string())?;
+    doc.put(&meta, "form_id", form.form_id.as_str())?;
+    doc.put(&meta, "form_version", form.form_version.as_str())?;
+    if let Some(project) = &form.project_id {
+        doc.put(&meta, "project_id", project.as_str())?;
+    }
+    doc.put(&meta, "created_at", ScalarValue::Timestamp(now_ms))?;
+    doc.put(&meta, "created_by", identity.user_name.as_str())?;
+    doc.put(&meta, "device_id", identity.device_id.as_str())?;
+    doc.put_object(ROOT, "answers", ObjType::Map)?;
+    doc.put_object(ROOT, "types", ObjType::Map)?;
+    doc.put_object(ROOT, "authors", ObjType::Map)?;
+    doc.put(ROOT, "status", Status::Draft.as_str())?;
+    Ok(doc)
+}
+
+/// Records who `actor` is, once per actor per document.
+pub(crate) fn record_author(
+    doc: &mut AutoCommit,
+    actor: &ActorId,
+    identity: &DeviceIdentity,
+) -> Result<()> {
+    let authors = map_at(doc, &ROOT, "authors")?;
+    let key = actor.to_hex_string();
+    if doc.get(&authors, key.as_str())?.is_some() {
+        return Ok(());
+    }
+    let entry = doc.put_object(&authors, key.as_str(), ObjType::Map)?;
+    doc.put(&entry, "device_id", identity.device_id.as_str())?;
+    doc.put(&entry, "user_name", identity.user_name.as_str())?;
+    Ok(())
+}
+
+/// Who `actor` is, according to the document's `authors` map.
+pub(crate) fn author_of(doc: &AutoCommit, actor: &ActorId) -> Option<DeviceIdentity> {
+    let authors = object_at(doc, &ROOT, "authors")?;
+    let entry = object_at(doc, &authors, &actor.to_hex_string())?;
+    Some(DeviceIdentity {
+        device_id: string_at(doc, &entry, "device_id")?,
+        user_name: string_at(doc, &entry, "user_name")?,
+    })
+}
+
+/// Reads `meta`. `None` if the document is not (yet) a complete submission.
+pub(crate) fn read_meta(doc: &AutoCommit) -> Option<SubmissionMeta> {
+    let meta = object_at(doc, &ROOT, "meta")?;
+    let created_ms = match doc.get(&meta, "created_at").ok()?? {
+        (AmValue::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => *ms,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(SubmissionMeta {
+        form: FormRef {
+            form_id: string_at(doc, &meta, "form_id")?,
+            form_version: string_at(doc, &meta, "form_version")?,
+            project_id: string_at(doc, &meta, "project_id"),
+        },
+        created_at: chrono::DateTime::from_timestamp_millis(created_ms)?,
+        created_by: string_at(doc, &meta, "created_by")?,
+        device_id: string_at(doc, &meta, "device_id")?,
+        instance_name: string_at(doc, &meta, "instance_name"),
+    })
+}
+
+/// The id written in `meta.id`, which lets imported bytes find their row.
+pub(crate) fn read_id(doc: &AutoCommit) -> Option<DocId> {
+    let meta = object_at(doc, &ROOT, "meta")?;
+    string_at(doc, &meta, "id")?.parse().ok()
+}
+
+pub(crate) fn read_status(doc: &AutoCommit) -> Status {
+    string_at(doc, &ROOT, "status")
+        .and_then(|s| Status::parse(&s))
+        .unwrap_or(Status::Draft)
+}
+
+pub(crate) fn write_status(doc: &mut AutoCommit, status: Status) -> Result<()> {
+    doc.put(ROOT, "status", status.as_str())?;
+    Ok(())
+}
+
+pub(crate) fn write_instance_name(doc: &mut AutoCommit, name: Option<&str>) -> Result<()> {
+    let meta = map_at(doc, &ROOT, "meta")?;
+    match name {
+        Some(name) => doc.put(&meta, "instance_name", name)?,
+        None => doc.delete(&meta, "instance_name")?,
+    }
+    Ok(())
+}
+
+/// When the submission was deleted (ms since the epoch), if it is.
+pub(crate) fn read_deleted_at(doc: &AutoCommit) -> Option<i64> {
+    match doc.get(ROOT, "deleted_at").ok()?? {
+        (AmValue::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => Some(*ms),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Marks the document deleted (a tombstone that syncs like any change), or undoes that.
+pub(crate) fn write_deleted(doc: &mut AutoCommit, deleted_at_ms: Option<i64>) -> Result<()> {
+    match deleted_at_ms {
+        Some(ms) => doc.put(ROOT, "deleted_at", ScalarValue::Timestamp(ms))?,
+        None => doc.delete(ROOT, "deleted_at")?,
+    }
+    Ok(())
+}
+
+/// The map that holds the answers at `path`'s level: `answers` itself, or the repeat
+/// instance the path's last step names.
+pub(crate) fn level_of(
+    doc: &AutoCommit,
+    submission: &DocId,
+    instances: &[InstanceRef],
+) -> Result<ObjId> {
+    let mut level = object_at(doc, &ROOT, "answers").ok_or_else(|| Error::WrongShape {
+        submission: submission.to_string(),
+        name: "answers".into(),
+        expected: "map",
+    })?;
+    for step in instances {
+        let list = object_at(doc, &level, &step.repeat)
+            .filter(|list| matches!(doc.object_type(list), Ok(ObjType::List)))
+            .ok_or_else(|| no_such_instance(submission, step))?;
+        level = find_instance(doc, &list, &step.instance_id)
+            .map(|(_, instance)| instance)
+            .ok_or_else(|| no_such_instance(submission, step))?;
+    }
+    Ok(level)
+}
+
+/// The index and object of the instance whose `_id` is `instance_id` in a repeat list.
+pub(crate) fn find_instance(
+    doc: &AutoCommit,
+    list: &ObjId,
+    instance_id: &str,
+) -> Option<(usize, ObjId)> {
+    (0..doc.length(list)).find_map(|index| {
+        let instance = object_at(doc, list, index)?;
+        (string_at(doc, &instance, "_id")? == instance_id).then_some((index, instance))
+    })
+}
+
+fn no_such_instance(submission: &DocId, step: &InstanceRef) -> Error {
+    Error::NoSuchInstance {
+        submission: submission.to_string(),
+        repeat: step.repeat.clone(),
+        instance: step.instance_id.clone(),
+    }
+}
+
+/// The object under `prop`, if there is one.
+pub(crate) fn object_at(
+    doc: &AutoCommit,
+    parent: &ObjId,
+    prop: impl Into<automerge::Prop>,
+) -> Option<ObjId> {
+    match doc.get(parent, prop).ok()?? {
+        (AmValue::Object(_), id) => Some(id),
+        _ => None,
+    }
+}
+
+/// The string under `prop`, if it holds one.
+pub(crate) fn string_at(
+    doc: &AutoCommit,
+    parent: &ObjId,
+    prop: impl Into<automerge::Prop>,
+) -> Option<String> {
+    match doc.get(parent, prop).ok()?? {
+        (AmValue::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Str(text) => Some(text.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The map under `key`, created if a document from elsewhere lacks it.
+pub(crate) fn map_at(doc: &mut AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId> {
+    match object_at(doc, parent, key) {
+        Some(map) => Ok(map),
+        None => Ok(doc.put_object(parent, key, ObjType::Map)?),
+    }
+}

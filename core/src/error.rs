@@ -1,0 +1,91 @@
+//! The store's one error type: each variant is something a caller can act on.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the store. Opening a file that is not usable never changes
+/// it: the variants that name a file leave it byte for byte as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file is encrypted with another key (or is not a database at all: with SQLCipher the
+    /// two look the same, since an encrypted file is indistinguishable from random bytes).
+    #[error("{path}: the key does not open this store (wrong key, or not an encrypted database)")]
+    WrongKey { path: PathBuf },
+
+    /// The file is readable but is not a Minga store.
+    #[error("{path}: not a Minga store: {reason}")]
+    NotAStore { path: PathBuf, reason: String },
+
+    /// The store was written by a newer Minga than this one.
+    #[error(
+        "{path}: store schema version {found} is newer than this code understands ({supported})"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    /// SQLite found damage in the file. It is kept as it is for recovery.
+    #[error("the store file is damaged and was left untouched for recovery: {detail}")]
+    Corrupt { detail: String },
+
+    /// No submission (or document) with this id is in the store.
+    #[error("no submission with id {id}")]
+    NotFound { id: String },
+
+    /// The repeat instance named by a path does not exist in the submission.
+    #[error("submission {submission}: repeat {repeat} has no instance {instance}")]
+    NoSuchInstance {
+        submission: String,
+        repeat: String,
+        instance: String,
+    },
+
+    /// A name in a path holds something other than what the call expects (a value where a
+    /// repeat was expected, or the reverse).
+    #[error("submission {submission}: {name} is not a {expected}")]
+    WrongShape {
+        submission: String,
+        name: String,
+        expected: &'static str,
+    },
+
+    /// A caller argument was invalid (an empty name, an index out of range...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// Bytes given as an automerge document or change could not be loaded.
+    #[error("not a valid automerge document or change: {0}")]
+    InvalidDocument(String),
+
+    /// An automerge operation failed on a stored document.
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+
+    /// Any other SQLite failure (disk full, I/O error...).
+    #[error("sqlite: {0}")]
+    Sqlite(rusqlite::Error),
+
+    /// The file could not be read or created.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Shorthand for the store's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<rusqlite::Error> for Error {
+    /// SQLite's corruption codes become [`Error::Corrupt`] wherever they surface, so that a
+    /// damaged page found long after opening is still reported as damage.
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) => Error::Corrupt {
+                detail: error.to_string(),
+            },
+            _ => Error::Sqlite(error),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The store's SQL: the current schema for a fresh file, and the ordered upgrade steps that
+//! bring an older file to it, keyed by `PRAGMA user_version`.
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, Transaction};
+
+/// The schema version this code writes. A file with a higher `user_version` is refused.
+pub const CURRENT_VERSION: i64 = 2;
+
+/// What `store_meta.format` holds in every Minga store: how a file proves it is one.
+pub const FORMAT_MARKER: &str = "minga-store";
+
+/// The current schema, as a fresh store gets it. Every change here needs an upgrade step
+/// below; the test `upgrading_each_old_version_matches_a_fresh_store` holds the two together.
+const FRESH_SCHEMA: &str = "
+CREATE TABLE store_meta (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE actors (
+    device_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    actor     BLOB NOT NULL,
+    PRIMARY KEY (device_id, user_name)
+) WITHOUT ROWID;
+
+CREATE TABLE documents (
+    doc_id         BLOB PRIMARY KEY NOT NULL,
+    kind           INTEGER NOT NULL,
+    seq            INTEGER NOT NULL,
+    heads          BLOB NOT NULL,
+    snapshot_len   INTEGER NOT NULL,
+    increments_len INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX documents_by_seq ON documents (seq);
+
+CREATE TABLE chunks (
+    chunk_id INTEGER PRIMARY KEY,
+    doc_id   BLOB NOT NULL,
+    bytes    BLOB NOT NULL
+);
+CREATE INDEX chunks_by_doc ON chunks (doc_id, chunk_id);
+
+CREATE TABLE submissions (
+    doc_id        BLOB PRIMARY KEY NOT NULL,
+    form_id       TEXT NOT NULL,
+    form_version  TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    author        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    instance_name TEXT,
+    latitude      REAL,
+    longitude     REAL,
+    deleted_at    INTEGER
+) WITHOUT ROWID;
+CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
+CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
+";
+
+/// Creates the current schema in an empty database, inside the caller's transaction.
+pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(FRESH_SCHEMA)?;
+    tx.execute(
+        "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
+        [FORMAT_MARKER],
+    )?;
+    set_version(tx, CURRENT_VERSION)
+}
+
+/// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, inside the
+/// caller's transaction (so a crash mid-upgrade leaves the old version intact).
+pub fn upgrade(tx: &Transaction<'_>, from: i64) -> Result<()> {
+    for version in from..CURRENT_VERSION {
+        upgrade_step(tx, version)?;
+    }
+    set_version(tx, CURRENT_VERSION)
+}
+
+/// The step from `version` to `version + 1`.
+fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
+    match version {
+        // Version 1 stored documents only; version 2 adds the list projection, filled from
+        // each stored submission on the next write (lists are empty until then).
+        1 => tx.execute_batch(
+            "CREATE TABLE submissions (
+                doc_id        BLOB PRIMARY KEY NOT NULL,
+                form_id       TEXT NOT NULL,
+                form_version  TEXT NOT NULL,
+                status        TEXT NOT NULL,
+                author        TEXT NOT NULL,
+                created_at    INTEGER NOT NULL,
+                updated_at    INTEGER NOT NULL,
+                instance_name TEXT,
+                latitude      REAL,
+                longitude     REAL,
+                deleted_at    INTEGER
+            ) WITHOUT ROWID;
+            CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
+            CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);",
+        )?,
+        // Version 0 with a store marker was never written by Minga: report, don't guess.
+        _ => {
+            return Err(Error::Corrupt {
+                detail: format!("schema version {version} has no upgrade path"),
+            })
+        }
+    }
+    Ok(())
+}
+
+/// The `user_version` of an open database.
+pub fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+fn set_version(tx: &Transaction<'_>, version: i64) -> Result<()> {
+    tx.pragma_update(None, "user_version", version)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Version 1 as it shipped, kept verbatim so that its upgrade stays tested.
+    const VERSION_1: &str = "
+    CREATE TABLE store_meta (name TEXT PRIMARY KEY NOT NULL, value NOT NULL) WITHOUT ROWID;
+    CREATE TABLE actors (
+        device_id TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        actor     BLOB NOT NULL,
+        PRIMARY KEY (device_id, user_name)
+    ) WITHOUT ROWID;
+    CREATE TABLE documents (
+        doc_id         BLOB PRIMARY KEY NOT NULL,
+        kind           INTEGER NOT NULL,
+        seq            INTEGER NOT NULL,
+        heads          BLOB NOT NULL,
+        snapshot_len   INTEGER NOT NULL,
+        increments_len INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX documents_by_seq ON documents (seq);
+    CREATE TABLE chunks (
+        chunk_id INTEGER PRIMARY KEY,
+        doc_id   BLOB NOT NULL,
+        bytes    BLOB NOT NULL
+    );
+    CREATE INDEX chunks_by_doc ON chunks (doc_id, chunk_id);
+    INSERT INTO store_meta (name, value) VALUES ('format', 'minga-store'), ('last_seq', 0);
+    PRAGMA user_version = 1;
+    ";
+
+    /// Every table, index and column of a database, in a comparable form.
+    fn describe(conn: &Connection) -> Vec<String> {
+        let mut objects: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        objects.sort();
+        let mut described = Vec::new();
+        for (kind, name) in objects {
+            let pragma = if kind == "table" {
+                "table_xinfo"
+            } else {
+                "index_xinfo"
+            };
+            let columns: Vec<String> = conn
+                .prepare(&format!("PRAGMA {pragma}('{name}')"))
+                .unwrap()
+                .query_map([], |row| {
+                    let values: Vec<String> = (0..row.as_ref().column_count())
+                        .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                        .collect();
+                    Ok(values.join(","))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            described.push(format!("{kind} {name}: {}", columns.join(" | ")));
+        }
+        described
+    }
+
+    fn fresh() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        create_fresh(&tx).unwrap();
+        tx.commit().unwrap();
+        conn
+    }
+
+    #[test]
+    fn upgrading_each_old_version_matches_a_fresh_store() {
+        let fresh = fresh();
+        let old_versions = [(1, VERSION_1)];
+        assert_eq!(
+            old_versions.len() as i64,
+            CURRENT_VERSION - 1,
+            "a fixture per old version"
+        );
+        for (number, sql) in old_versions {
+            let mut old = Connection::open_in_memory().unwrap();
+            old.execute_batch(sql).unwrap();
+            assert_eq!(version(&old).unwrap(), number);
+            let tx = old.transaction().unwrap();
+            upgrade(&tx, number).unwrap();
+            tx.commit().unwrap();
+            assert_eq!(version(&old).unwrap(), CURRENT_VERSION);
+            assert_eq!(
+                describe(&old),
+                describe(&fresh),
+                "version {number} upgraded"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fresh_store_is_marked_and_versioned() {
+        let conn = fresh();
+        let marker: String = conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE name = 'format'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(marker, FORMAT_MARKER);
+        assert_eq!(version(&conn).unwrap(), CURRENT_VERSION);
+    }
+}

@@ -1,0 +1,182 @@
+//! Two stores edit the same submission apart (fork, edit both, merge): both people's work
+//! survives, and the same question edited on both sides shows as a conflict with both values.
+
+mod common;
+
+use common::*;
+use minga_core::{AnswerPath, Store, Value};
+use std::collections::BTreeSet;
+
+fn text(value: &str) -> Value {
+    Value::Text(value.into())
+}
+
+fn choices(options: &[&str]) -> Value {
+    Value::Choices(
+        options
+            .iter()
+            .map(|o| o.to_string())
+            .collect::<BTreeSet<_>>(),
+    )
+}
+
+/// Sends the submission both ways between the two stores.
+fn exchange(a: &Store, b: &Store, id: &minga_core::DocId) {
+    b.import_submission(&a.export_submission(id).unwrap())
+        .unwrap();
+    a.import_submission(&b.export_submission(id).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn fork_edit_both_merge_keeps_both_and_shows_the_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("ana.db"), 1, ana());
+    let b = open(&dir.path().join("luis.db"), 2, luis());
+
+    let id = a.create_submission(&dialogue()).unwrap();
+    a.set_answer(&id, &AnswerPath::new("village"), &text("Tumbaco"))
+        .unwrap();
+    a.set_answer(&id, &AnswerPath::new("topics"), &choices(&[]))
+        .unwrap();
+    assert_eq!(
+        b.import_submission(&a.export_submission(&id).unwrap())
+            .unwrap(),
+        id
+    );
+
+    a.set_answer(&id, &AnswerPath::new("age"), &Value::Integer(34))
+        .unwrap();
+    b.set_answer(&id, &AnswerPath::new("household"), &Value::Integer(5))
+        .unwrap();
+    a.set_answer(&id, &AnswerPath::new("village"), &text("Tumbaco Alto"))
+        .unwrap();
+    b.set_answer(&id, &AnswerPath::new("village"), &text("Pifo"))
+        .unwrap();
+    a.set_answer(&id, &AnswerPath::new("topics"), &choices(&["robbery"]))
+        .unwrap();
+    b.set_answer(&id, &AnswerPath::new("topics"), &choices(&["extortion"]))
+        .unwrap();
+
+    exchange(&a, &b, &id);
+
+    let merged = a.answers(&id).unwrap();
+    assert_eq!(merged, b.answers(&id).unwrap(), "both stores converge");
+    assert_eq!(merged.value("age"), Some(&Value::Integer(34)));
+    assert_eq!(merged.value("household"), Some(&Value::Integer(5)));
+    assert_eq!(
+        merged.value("topics"),
+        Some(&choices(&["extortion", "robbery"]))
+    );
+
+    let conflicts = a.conflicts(&id).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].path, AnswerPath::new("village"));
+    let mut written: Vec<(String, Value)> = conflicts[0]
+        .values
+        .iter()
+        .map(|v| {
+            (
+                v.author.clone().unwrap().user_name,
+                v.value.clone().unwrap(),
+            )
+        })
+        .collect();
+    written.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        written,
+        vec![
+            ("ana".into(), text("Tumbaco Alto")),
+            ("luis".into(), text("Pifo"))
+        ]
+    );
+    assert_eq!(conflicts[0].values.iter().filter(|v| v.shown).count(), 1);
+
+    // The supervisor settles it on one side; the other side learns it by merging.
+    a.resolve_conflict(&id, &AnswerPath::new("village"), &text("Pifo"))
+        .unwrap();
+    assert!(a.conflicts(&id).unwrap().is_empty());
+    exchange(&a, &b, &id);
+    assert!(b.conflicts(&id).unwrap().is_empty());
+    assert_eq!(
+        b.answers(&id).unwrap().value("village"),
+        Some(&text("Pifo"))
+    );
+
+    // History names who did what.
+    let history = b.history(&id).unwrap();
+    let by = |user: &str, answer: &str| {
+        history.iter().any(|entry| {
+            entry.author.as_ref().map(|a| a.user_name.as_str()) == Some(user)
+                && entry.answers.iter().any(|a| a == answer)
+        })
+    };
+    assert!(
+        by("ana", "age")
+            && by("luis", "household")
+            && by("luis", "village")
+            && by("ana", "village")
+    );
+    assert!(!by("luis", "age"));
+}
+
+#[test]
+fn repeat_edits_follow_the_instance_after_a_concurrent_insert() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("ana.db"), 1, ana());
+    let b = open(&dir.path().join("luis.db"), 2, luis());
+    let id = a.create_submission(&dialogue()).unwrap();
+    let participants = AnswerPath::new("participants");
+    let rosa = a.add_repeat_instance(&id, &participants, None).unwrap();
+    b.import_submission(&a.export_submission(&id).unwrap())
+        .unwrap();
+
+    // Luis inserts someone before Rosa while Ana fills in Rosa's age.
+    let first = b.add_repeat_instance(&id, &participants, Some(0)).unwrap();
+    b.set_answer(
+        &id,
+        &AnswerPath::new("name").inside("participants", &first),
+        &text("Jorge"),
+    )
+    .unwrap();
+    a.set_answer(
+        &id,
+        &AnswerPath::new("age").inside("participants", &rosa),
+        &Value::Integer(41),
+    )
+    .unwrap();
+    exchange(&a, &b, &id);
+
+    let answers = b.answers(&id).unwrap();
+    let instances = answers.instances("participants");
+    assert_eq!(instances.len(), 2);
+    assert_eq!(
+        (instances[0].id.as_str(), instances[1].id.as_str()),
+        (first.as_str(), rosa.as_str())
+    );
+    assert_eq!(instances[1].answers.value("age"), Some(&Value::Integer(41)));
+    assert_eq!(instances[0].answers.value("name"), Some(&text("Jorge")));
+}
+
+#[test]
+fn long_text_merges_character_by_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("ana.db"), 1, ana());
+    let b = open(&dir.path().join("luis.db"), 2, luis());
+    let id = a.create_submission(&dialogue()).unwrap();
+    let notes = AnswerPath::new("notes");
+    a.set_long_text(&id, &notes, "The assembly met at noon.")
+        .unwrap();
+    b.import_submission(&a.export_submission(&id).unwrap())
+        .unwrap();
+    a.set_long_text(&id, &notes, "The parish assembly met at noon.")
+        .unwrap();
+    b.set_long_text(&id, &notes, "The assembly met at noon. Forty people came.")
+        .unwrap();
+    exchange(&a, &b, &id);
+    assert_eq!(
+        a.answers(&id).unwrap().value("notes"),
+        Some(&text("The parish assembly met at noon. Forty people came."))
+    );
+    assert!(a.conflicts(&id).unwrap().is_empty());
+}
