@@ -26,6 +26,8 @@ pub enum WireError {
     UnknownMessageType(u8),
     #[error("frame of {len} bytes is over the limit of {max}")]
     FrameTooLarge { len: u64, max: u64 },
+    #[error("checksum mismatch: the frame was altered in transit")]
+    Checksum,
     #[error("truncated while reading {what}")]
     Truncated { what: &'static str },
     #[error("{0} unexpected bytes after the end of the frame")]

@@ -19,6 +19,8 @@ pub const MAGIC: [u8; 4] = *b"MSYN";
 pub const VERSION: u8 = 1;
 /// Magic, version, type and a big-endian u32 payload length.
 pub const HEADER_LEN: usize = 10;
+/// The CRC-32 that follows the payload, over the header and the payload.
+pub const TRAILER_LEN: usize = 4;
 /// The default largest payload accepted: 32 MiB.
 pub const DEFAULT_MAX_FRAME: u32 = 32 << 20;
 
@@ -211,12 +213,14 @@ impl Frame {
 
 /// Prefixes a payload with the frame header.
 pub(crate) fn seal(kind: u8, payload: Vec<u8>) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
+    let mut frame = Vec::with_capacity(HEADER_LEN + payload.len() + TRAILER_LEN);
     frame.extend_from_slice(&MAGIC);
     frame.push(VERSION);
     frame.push(kind);
     frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     frame.extend_from_slice(&payload);
+    let checksum = crc32(&frame);
+    frame.extend_from_slice(&checksum.to_be_bytes());
     frame
 }
 
@@ -243,17 +247,52 @@ pub fn payload_len(header: &[u8], max_frame: u32) -> Result<(u8, usize), WireErr
     Ok((kind, len as usize))
 }
 
-/// Splits a whole frame into its type and payload.
+/// Splits a whole frame into its type and payload, checking its length and checksum.
 pub(crate) fn open(bytes: &[u8], max_frame: u32) -> Result<(u8, &[u8]), WireError> {
     let (kind, len) = payload_len(bytes, max_frame)?;
-    let payload = &bytes[HEADER_LEN.min(bytes.len())..];
-    if payload.len() < len {
+    let whole = HEADER_LEN + len + TRAILER_LEN;
+    if bytes.len() < whole {
         return Err(WireError::Truncated { what: "frame" });
     }
-    if payload.len() > len {
-        return Err(WireError::TrailingBytes(payload.len() - len));
+    if bytes.len() > whole {
+        return Err(WireError::TrailingBytes(bytes.len() - whole));
     }
-    Ok((kind, payload))
+    let (checked, trailer) = bytes.split_at(HEADER_LEN + len);
+    let expected = u32::from_be_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    if crc32(checked) != expected {
+        return Err(WireError::Checksum);
+    }
+    Ok((kind, &checked[HEADER_LEN..]))
+}
+
+/// CRC-32 (IEEE 802.3, as zlib and PNG compute it).
+pub fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = crc32_table();
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc = TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+const fn crc32_table() -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut index = 0;
+    while index < 256 {
+        let mut value = index as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            value = if value & 1 == 1 {
+                0xedb8_8320 ^ (value >> 1)
+            } else {
+                value >> 1
+            };
+            bit += 1;
+        }
+        table[index] = value;
+        index += 1;
+    }
+    table
 }
 
 fn decode_hello(reader: &mut Reader<'_>) -> Result<Hello, WireError> {
@@ -440,5 +479,46 @@ fn unique(seen: &mut HashSet<DocId>, doc: &DocId, what: &'static str) -> Result<
             doc: doc.clone(),
             what,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+    }
+
+    #[test]
+    fn frames_round_trip_and_any_flipped_bit_is_caught() {
+        let frame = Frame::Abort {
+            message: "stop".into(),
+        };
+        let bytes = frame.encode();
+        assert_eq!(Frame::decode(&bytes, DEFAULT_MAX_FRAME).unwrap(), frame);
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x10;
+            assert!(
+                Frame::decode(&flipped, DEFAULT_MAX_FRAME).is_err(),
+                "byte {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused_from_its_header_alone() {
+        let mut header = MAGIC.to_vec();
+        header.extend([VERSION, TYPE_REQUEST]);
+        header.extend((1u32 << 30).to_be_bytes());
+        assert_eq!(
+            Frame::decode(&header, 1 << 20),
+            Err(WireError::FrameTooLarge {
+                len: 1 << 30,
+                max: 1 << 20
+            })
+        );
     }
 }
