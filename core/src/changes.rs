@@ -115,15 +115,13 @@ impl Inner {
         written.map(|_| result)
     }
 
-    /// Stores a document that does not exist yet, as this store's identity.
+    /// Stores a new document, built (uncommitted) by this store's actor, as its first change.
     pub(crate) fn insert_new(
         &mut self,
         id: DocId,
         kind: DocKind,
         mut doc: AutoCommit,
     ) -> Result<()> {
-        doc.set_actor(self.actor.clone());
-        document::record_author(&mut doc, &self.actor, &self.identity)?;
         doc.commit_with(CommitOptions::default().with_time(chrono::Utc::now().timestamp()));
         let mut loaded = LoadedDoc::new_unsaved(doc);
         write_in_transaction(&mut self.conn, |tx| record(tx, &id, kind, &mut loaded))?;

@@ -185,14 +185,15 @@ pub struct SubmissionMeta {
     pub instance_name: Option<String>,
 }
 
-/// Builds a new submission document. The caller commits it.
+/// Builds a new submission document written by `actor`. The caller commits it.
 pub(crate) fn new_submission(
     id: &DocId,
     form: &FormRef,
     identity: &DeviceIdentity,
+    actor: &ActorId,
     now_ms: i64,
 ) -> Result<AutoCommit> {
-    let mut doc = AutoCommit::new();
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
     doc.put(ROOT, "schema", DOCUMENT_SCHEMA)?;
     let meta = doc.put_object(ROOT, "meta", ObjType::Map)?;
     doc.put(&meta, "id", id.to_string())?;
@@ -208,6 +209,7 @@ pub(crate) fn new_submission(
     doc.put_object(ROOT, "types", ObjType::Map)?;
     doc.put_object(ROOT, "authors", ObjType::Map)?;
     doc.put(ROOT, "status", Status::Draft.as_str())?;
+    record_author(&mut doc, actor, identity)?;
     Ok(doc)
 }
 

@@ -27,7 +27,7 @@ impl Store {
         check_name(&form.form_id)?;
         let id = DocId::new_v7();
         let mut inner = self.lock();
-        let doc = document::new_submission(&id, form, &inner.identity, now_ms())?;
+        let doc = document::new_submission(&id, form, &inner.identity, &inner.actor, now_ms())?;
         inner.insert_new(id, DocKind::Submission, doc)?;
         Ok(id)
     }

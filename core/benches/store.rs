@@ -1,0 +1,317 @@
+//! The store's budgets, measured side by side in one run (a plain `harness = false` bench:
+//! the budgets are percentiles, p50 and p99, which criterion does not report).
+//!
+//! - set one answer durably in a store of 10,000 submissions, against a bare SQLite insert of
+//!   the same number of bytes in the same kind of file (SQLCipher, WAL, synchronous=FULL),
+//!   alternating one with the other so that both see the same disk;
+//! - open that store and list its first page;
+//! - disk bytes per submission against the same answers as JSON.
+//!
+//! Run: `cargo bench -p minga-core --bench store` (figures go to BENCHMARKS.md).
+
+use minga_core::automerge::transaction::Transactable;
+use minga_core::automerge::{AutoCommit, ReadDoc, ROOT};
+use minga_core::{
+    AnswerPath, DeviceIdentity, DocId, DocKind, Encryption, FormRef, GeoPoint, ReceivedChanges,
+    Store, StoreKey, Value,
+};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SUBMISSIONS: usize = 10_000;
+const SAMPLES: usize = 2_000;
+const KEY: [u8; 32] = [0x5a; 32];
+
+fn main() {
+    let dir = tempfile::tempdir_in(std::env::var("MINGA_BENCH_DIR").unwrap_or_else(|_| ".".into()))
+        .unwrap();
+    let identity = DeviceIdentity::new("bench-device", "ana");
+    let template_answers = forty_answers(0);
+
+    // A store of 10,000 submissions, received in batches the way sync brings them.
+    let path = dir.path().join("store.db");
+    let store = Store::open(&path, Encryption::Key(StoreKey::new(KEY)), identity.clone()).unwrap();
+    let template = filled_template(&dir.path().join("template.db"), &identity);
+    let started = Instant::now();
+    let ids = fill_store(&store, &template);
+    println!(
+        "filled {SUBMISSIONS} submissions in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    set_answer_against_bare_insert(&store, &path, &ids, dir.path());
+    drop(store);
+    open_and_list(&path, &identity);
+    disk_per_submission(
+        &path,
+        SUBMISSIONS,
+        &template_answers,
+        "10,000 received submissions (1 snapshot each)",
+    );
+    let filled_here = filled_through_the_api(dir.path(), &identity, 200);
+    disk_per_submission(
+        &filled_here,
+        200,
+        &template_answers,
+        "200 submissions, 40 set_answer calls each",
+    );
+}
+
+/// Forty answers of the kinds a dialogue record has.
+fn forty_answers(variant: usize) -> Vec<(String, Value)> {
+    let mut answers = Vec::new();
+    for i in 0..15 {
+        answers.push((
+            format!("text_answer_{i:02}"),
+            Value::Text(format!("respuesta número {i} del hogar {variant}")),
+        ));
+    }
+    for i in 0..10 {
+        answers.push((
+            format!("count_answer_{i:02}"),
+            Value::Integer((variant * 7 + i) as i64 % 90),
+        ));
+    }
+    for i in 0..5 {
+        answers.push((
+            format!("decimal_answer_{i}"),
+            Value::Decimal(12.5 * i as f64 + variant as f64 / 10.0),
+        ));
+    }
+    for i in 0..5 {
+        answers.push((
+            format!("choice_answer_{i}"),
+            Value::Choice(["si", "no", "no_sabe"][(i + variant) % 3].into()),
+        ));
+    }
+    for i in 0..3 {
+        let options = ["extorsion", "robo", "violencia_domestica", "reclutamiento"];
+        answers.push((
+            format!("multi_answer_{i}"),
+            Value::Choices(
+                options[..2 + (i + variant) % 3]
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect(),
+            ),
+        ));
+    }
+    answers.push((
+        "visit_date".into(),
+        Value::Date("2026-03-14".parse().unwrap()),
+    ));
+    answers.push((
+        "visit_location".into(),
+        Value::GeoPoint(GeoPoint {
+            latitude: -0.2105,
+            longitude: -78.4036,
+            altitude: Some(2355.0),
+            accuracy: Some(4.0),
+        }),
+    ));
+    answers
+}
+
+/// One submission filled through the real API, one `set_answer` per answer, exported.
+fn filled_template(path: &Path, identity: &DeviceIdentity) -> Vec<u8> {
+    let store = Store::open(path, Encryption::PlainFile, identity.clone()).unwrap();
+    let id = store
+        .create_submission(&FormRef::new("dialogue", "2026-03"))
+        .unwrap();
+    for (name, value) in forty_answers(0) {
+        store
+            .set_answer(&id, &AnswerPath::new(name), &value)
+            .unwrap();
+    }
+    store.export_submission(&id).unwrap()
+}
+
+/// 10,000 copies of the template, each with its own id and a different answer, as another
+/// device would have made them; applied in batches of 500 (one transaction each).
+fn fill_store(store: &Store, template: &[u8]) -> Vec<DocId> {
+    let mut ids = Vec::with_capacity(SUBMISSIONS);
+    let mut batch = Vec::new();
+    for n in 0..SUBMISSIONS {
+        let mut doc = AutoCommit::load(template).unwrap();
+        let id: DocId = uuid::Uuid::now_v7().to_string().parse().unwrap();
+        let meta = doc.get(ROOT, "meta").unwrap().unwrap().1;
+        doc.put(&meta, "id", id.to_string()).unwrap();
+        let answers = doc.get(ROOT, "answers").unwrap().unwrap().1;
+        doc.put(&answers, "count_answer_00", n as i64).unwrap();
+        batch.push(ReceivedChanges {
+            id,
+            kind: DocKind::Submission,
+            bytes: doc.save(),
+        });
+        ids.push(id);
+        if batch.len() == 500 {
+            store.apply_changes(&batch).unwrap();
+            batch.clear();
+        }
+    }
+    store.apply_changes(&batch).unwrap();
+    ids
+}
+
+fn set_answer_against_bare_insert(store: &Store, path: &Path, ids: &[DocId], dir: &Path) {
+    let bare = bare_table(&dir.join("bare.db"));
+    let reader = open_reader(path);
+    let mut state = 0x9e3779b97f4a7c15u64;
+    let mut pick = move |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let (mut ours, mut theirs, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    for sample in 0..SAMPLES {
+        let id = ids[pick(ids.len())];
+        let name = format!("text_answer_{:02}", pick(15));
+        let value = Value::Text(format!("corrección {sample} del supervisor"));
+        let before = last_chunk_id(&reader);
+        let started = Instant::now();
+        store
+            .set_answer(&id, &AnswerPath::new(name), &value)
+            .unwrap();
+        ours.push(started.elapsed());
+        let written = bytes_written_since(&reader, before);
+        sizes.push(written);
+
+        let bytes = vec![(sample % 251) as u8; written];
+        let started = Instant::now();
+        bare.execute("INSERT INTO bare (bytes) VALUES (?1)", [&bytes])
+            .unwrap();
+        theirs.push(started.elapsed());
+    }
+    sizes.sort();
+    println!("\nset one answer, durable (WAL, synchronous=FULL), store of {SUBMISSIONS}, {SAMPLES} samples on random submissions:");
+    report("  minga set_answer", &mut ours);
+    report("  bare SQLite insert of the same bytes", &mut theirs);
+    println!(
+        "  bytes written per answer: median {} (includes compactions)",
+        sizes[sizes.len() / 2]
+    );
+}
+
+/// A SQLCipher file with the store's settings and one table: what "a bare insert" means.
+fn bare_table(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex(&KEY)))
+        .unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch("CREATE TABLE bare (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL)")
+        .unwrap();
+    conn
+}
+
+fn open_reader(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex(&KEY)))
+        .unwrap();
+    conn
+}
+
+fn last_chunk_id(reader: &rusqlite::Connection) -> i64 {
+    reader
+        .query_row("SELECT max(chunk_id) FROM chunks", [], |row| row.get(0))
+        .unwrap()
+}
+
+fn bytes_written_since(reader: &rusqlite::Connection, chunk_id: i64) -> usize {
+    reader
+        .query_row(
+            "SELECT coalesce(sum(length(bytes)), 0) FROM chunks WHERE chunk_id > ?1",
+            [chunk_id],
+            |row| row.get::<_, i64>(0),
+        )
+        .unwrap() as usize
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn open_and_list(path: &Path, identity: &DeviceIdentity) {
+    let mut times = Vec::new();
+    let mut listed = 0;
+    for _ in 0..30 {
+        let started = Instant::now();
+        let store =
+            Store::open(path, Encryption::Key(StoreKey::new(KEY)), identity.clone()).unwrap();
+        let page = store
+            .list_submissions(&Default::default(), None, 50)
+            .unwrap();
+        times.push(started.elapsed());
+        listed = page.items.len();
+    }
+    println!("\nopen the store of {SUBMISSIONS} and list the first page ({listed} rows), 30 runs:");
+    report("  open + list", &mut times);
+}
+
+fn filled_through_the_api(
+    dir: &Path,
+    identity: &DeviceIdentity,
+    count: usize,
+) -> std::path::PathBuf {
+    let path = dir.join("filled.db");
+    let store = Store::open(&path, Encryption::Key(StoreKey::new(KEY)), identity.clone()).unwrap();
+    for n in 0..count {
+        let id = store
+            .create_submission(&FormRef::new("dialogue", "2026-03"))
+            .unwrap();
+        for (name, value) in forty_answers(n) {
+            store
+                .set_answer(&id, &AnswerPath::new(name), &value)
+                .unwrap();
+        }
+    }
+    path
+}
+
+/// File size (the WAL is checkpointed into it when the last connection closes) per
+/// submission, against the answers as a plain JSON object.
+fn disk_per_submission(path: &Path, count: usize, answers: &[(String, Value)], what: &str) {
+    let bytes = std::fs::metadata(path).unwrap().len()
+        + std::fs::metadata(path.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    let json = plain_json(answers).len();
+    let per = bytes as f64 / count as f64;
+    println!(
+        "\ndisk per submission, {what}: {per:.0} B against {json} B of JSON ({:.2}x)",
+        per / json as f64
+    );
+}
+
+/// The answers as an analyst's JSON export would hold them.
+fn plain_json(answers: &[(String, Value)]) -> Vec<u8> {
+    use serde_json::{json, Map, Value as Json};
+    let mut object = Map::new();
+    for (name, value) in answers {
+        let plain = match value {
+            Value::Text(text) | Value::Choice(text) => json!(text),
+            Value::Integer(n) => json!(n),
+            Value::Decimal(n) => json!(n),
+            Value::Choices(options) => json!(options),
+            Value::Date(date) => json!(date.to_string()),
+            Value::Time(time) => json!(time.to_string()),
+            Value::DateTime(moment) => json!(moment.to_rfc3339()),
+            Value::GeoPoint(p) => json!([p.latitude, p.longitude, p.altitude, p.accuracy]),
+            Value::Attachment(file) => json!(file.sha256),
+        };
+        object.insert(name.clone(), plain);
+    }
+    serde_json::to_vec(&Json::Object(object)).unwrap()
+}
+
+fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    println!(
+        "{what}: p50 {:?}, p99 {:?}, max {:?}",
+        at(0.50),
+        at(0.99),
+        at(1.0)
+    );
+}
