@@ -10,7 +10,7 @@ use super::tree::{chain_of, shared_depth, Instance};
 use crate::answers::{Answer, Answers, RepeatInstance};
 use crate::model::QuestionType;
 use crate::value::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// One submission under evaluation. Opening it evaluates everything once; each `set` then
@@ -25,8 +25,13 @@ pub struct FormSession {
     instance_name: Option<String>,
 }
 
-/// A cell waiting to be recomputed: its node's rank first, so that inputs come before readers.
-type Pending = (usize, usize, Vec<usize>);
+/// The cells waiting to be recomputed, by their node's rank (inputs before readers).
+#[derive(Default)]
+struct Pending {
+    by_rank: BTreeMap<usize, (usize, Vec<Vec<usize>>)>,
+    /// The (node, instance prefix) pairs already listed.
+    expanded: HashSet<(usize, Vec<usize>)>,
+}
 
 impl FormSession {
     /// Opens `answers` for evaluation and evaluates every item. Costs one pass over the form
@@ -210,26 +215,33 @@ impl FormSession {
         }
     }
 
-    /// Recomputes what depends on `start` at `positions`, in rank order; returns what changed.
+    /// Recomputes what depends on `start` at `positions`, node by node in rank order (a node's
+    /// cells are all known once every lower-ranked node is done); returns what changed.
     fn propagate(&mut self, start: usize, positions: Vec<usize>) -> Vec<ItemPath> {
-        let form = Arc::clone(&self.form);
-        let mut queue: BTreeSet<Pending> = BTreeSet::new();
-        self.enqueue_readers(&mut queue, start, &positions);
-        let mut changed: Vec<ItemPath> = Vec::new();
-        let mut seen = BTreeSet::new();
-        while let Some((_, n, cell)) = queue.pop_first() {
-            if !self.compute(n, &cell) {
-                continue;
+        let mut pending = Pending::default();
+        self.enqueue_readers(&mut pending, start, &positions);
+        let mut changed: Vec<(usize, Vec<usize>)> = Vec::new();
+        while let Some((_, (n, mut cells))) = pending.by_rank.pop_first() {
+            cells.sort_unstable();
+            cells.dedup();
+            for cell in cells {
+                if self.compute(n, &cell) {
+                    self.enqueue_readers(&mut pending, n, &cell);
+                    if n < self.form.items.len() * KINDS {
+                        changed.push((n / KINDS, cell));
+                    }
+                }
             }
-            if n < form.items.len() * KINDS && seen.insert((n / KINDS, cell.clone())) {
-                changed.push(self.path_of(n / KINDS, &cell));
-            }
-            self.enqueue_readers(&mut queue, n, &cell);
         }
+        changed.sort_unstable();
+        changed.dedup();
         changed
+            .into_iter()
+            .map(|(item, cell)| self.path_of(item, &cell))
+            .collect()
     }
 
-    fn enqueue_readers(&self, queue: &mut BTreeSet<Pending>, n: usize, positions: &[usize]) {
+    fn enqueue_readers(&self, pending: &mut Pending, n: usize, positions: &[usize]) {
         let graph: &Graph = &self.form.graph;
         let chain = self.chain_of_node(n);
         for edge in &graph.dependents[n] {
@@ -238,9 +250,18 @@ impl FormSession {
             } else {
                 shared_depth(chain, self.chain_of_node(edge.node))
             };
-            for cell in self.cells_of(edge.node, &positions[..shared]) {
-                queue.insert((graph.rank[edge.node], edge.node, cell));
+            let prefix = &positions[..shared];
+            // Many instances may feed one cell (a total); list its cells once.
+            if !pending.expanded.insert((edge.node, prefix.to_vec())) {
+                continue;
             }
+            let cells = self.cells_of(edge.node, prefix);
+            pending
+                .by_rank
+                .entry(graph.rank[edge.node])
+                .or_insert_with(|| (edge.node, Vec::new()))
+                .1
+                .extend(cells);
         }
     }
 
@@ -260,10 +281,10 @@ impl FormSession {
 
     /// Recomputes one cell; returns whether it changed.
     fn compute(&mut self, n: usize, positions: &[usize]) -> bool {
-        let form = Arc::clone(&self.form);
-        if n == Graph::instance_name_node(&form) {
+        if n == Graph::instance_name_node(&self.form) {
             let evaluator = self.evaluator(None, positions);
-            let name = form
+            let name = self
+                .form
                 .instance_name
                 .as_ref()
                 .map(|e| evaluator.eval(e).to_text());
@@ -272,25 +293,25 @@ impl FormSession {
             return changed;
         }
         let item = n / KINDS;
-        let Some(current) = self.cell(item, positions).cloned() else {
+        let Some(current) = self.cell(item, positions) else {
             return false;
         };
-        let mut next = current.clone();
-        match n % KINDS {
-            VALUE => next.value = self.value_of(item, positions, current.relevant),
-            RELEVANT => next.relevant = self.relevance_of(item, positions),
-            OUTPUTS => self.outputs_of(item, positions, &mut next),
+        let update = match n % KINDS {
+            VALUE => Update::Value(self.value_of(item, positions, current.relevant)),
+            RELEVANT => Update::Relevant(self.relevance_of(item, positions)),
+            OUTPUTS => Update::Outputs(self.outputs_of(item, positions, current)),
             _ => return false,
-        }
-        if next == current {
+        };
+        if update.matches(current) {
             return false;
         }
+        let form = Arc::clone(&self.form);
         let slot = form.items[item].slot;
         if let Some(instance) = self
             .root
             .descend_mut(&form, chain_of(&form, item), positions)
         {
-            instance.cells[slot] = next;
+            update.apply(&mut instance.cells[slot]);
         }
         true
     }
@@ -326,12 +347,27 @@ impl FormSession {
         if !relevant || !info.is_question() {
             return Scalar::default();
         }
-        match &info.columns.calculation {
-            Some(calculation) => self.evaluator(Some(item), positions).scalar(calculation),
-            None => self
-                .stored(item, positions)
-                .map(Scalar::from_value)
-                .unwrap_or_default(),
+        match (&info.columns.calculation, self.stored(item, positions)) {
+            (Some(calculation), _) => self.evaluator(Some(item), positions).scalar(calculation),
+            (None, Some(answer)) => Scalar::from_value(answer),
+            (None, None) => self.metadata(&info.kind),
+        }
+    }
+
+    /// What an unanswered metadata question holds: the device, the user, the time.
+    fn metadata(&self, kind: &ItemKind) -> Scalar {
+        match kind {
+            ItemKind::Question(QuestionType::Start | QuestionType::End) => {
+                Scalar::DateTime(self.context.now)
+            }
+            ItemKind::Question(QuestionType::Today) => Scalar::Date(self.context.now.date_naive()),
+            ItemKind::Question(QuestionType::DeviceId) => {
+                Scalar::Text(self.context.device_id.clone())
+            }
+            ItemKind::Question(QuestionType::Username) => {
+                Scalar::Text(self.context.user_name.clone())
+            }
+            _ => Scalar::default(),
         }
     }
 
@@ -351,38 +387,41 @@ impl FormSession {
                 .is_none_or(|e| self.evaluator(Some(item), positions).eval(e).to_bool())
     }
 
-    fn outputs_of(&self, item: usize, positions: &[usize], state: &mut ItemState) {
+    fn outputs_of(&self, item: usize, positions: &[usize], state: &ItemState) -> Outputs {
         let info = &self.form.items[item];
         let columns = &info.columns;
         let evaluator = self.evaluator(Some(item), positions);
         let holds = |e: &Option<_>| e.as_ref().is_some_and(|e| evaluator.eval(e).to_bool());
         let shown = state.relevant;
-        state.required = shown && holds(&columns.required);
-        state.missing = state.required && answerable(info) && state.value.is_empty();
+        let required = shown && holds(&columns.required);
         let broken = shown
             && !state.value.is_empty()
             && columns.constraint.is_some()
             && !holds(&columns.constraint);
-        state.violation = broken.then(|| self.message(&info.constraint_message, false));
-        state.read_only = holds(&columns.read_only);
-        state.choices = columns
-            .choice_filter
-            .as_ref()
-            .map(|filter| self.filtered_choices(info, item, positions, filter));
-        state.repeat_count = columns.repeat_count.as_ref().map(|count| {
-            let n = evaluator.eval(count).to_number();
-            if n.is_finite() && n > 0.0 {
-                n.min(u32::MAX as f64) as usize
-            } else {
-                0
-            }
-        });
         let unanswered = self.stored(item, positions).is_none();
-        state.default = columns
-            .default
-            .as_ref()
-            .filter(|_| unanswered)
-            .map(|d| evaluator.scalar(d));
+        Outputs {
+            required,
+            missing: required && answerable(info) && state.value.is_empty(),
+            violation: broken.then(|| self.message(&info.constraint_message, false)),
+            read_only: holds(&columns.read_only),
+            choices: columns
+                .choice_filter
+                .as_ref()
+                .map(|filter| self.filtered_choices(info, item, positions, filter)),
+            repeat_count: columns.repeat_count.as_ref().map(|count| {
+                let n = evaluator.eval(count).to_number();
+                if n.is_finite() && n > 0.0 {
+                    n.min(u32::MAX as f64) as usize
+                } else {
+                    0
+                }
+            }),
+            default: columns
+                .default
+                .as_ref()
+                .filter(|_| unanswered)
+                .map(|d| evaluator.scalar(d)),
+        }
     }
 
     fn filtered_choices(
@@ -510,6 +549,58 @@ impl FormSession {
                     let inside = at.inside(&info.name, &child.id, "");
                     self.collect_state(inner, child, &inside, into);
                 }
+            }
+        }
+    }
+}
+
+/// A recomputed part of an item's state.
+enum Update {
+    Value(Scalar),
+    Relevant(bool),
+    Outputs(Outputs),
+}
+
+/// The parts of an item's state that nothing else reads.
+struct Outputs {
+    required: bool,
+    missing: bool,
+    violation: Option<String>,
+    read_only: bool,
+    choices: Option<Vec<String>>,
+    repeat_count: Option<usize>,
+    default: Option<Scalar>,
+}
+
+impl Update {
+    fn matches(&self, state: &ItemState) -> bool {
+        match self {
+            Update::Value(value) => *value == state.value,
+            Update::Relevant(relevant) => *relevant == state.relevant,
+            Update::Outputs(o) => {
+                o.required == state.required
+                    && o.missing == state.missing
+                    && o.violation == state.violation
+                    && o.read_only == state.read_only
+                    && o.choices == state.choices
+                    && o.repeat_count == state.repeat_count
+                    && o.default == state.default
+            }
+        }
+    }
+
+    fn apply(self, state: &mut ItemState) {
+        match self {
+            Update::Value(value) => state.value = value,
+            Update::Relevant(relevant) => state.relevant = relevant,
+            Update::Outputs(o) => {
+                state.required = o.required;
+                state.missing = o.missing;
+                state.violation = o.violation;
+                state.read_only = o.read_only;
+                state.choices = o.choices;
+                state.repeat_count = o.repeat_count;
+                state.default = o.default;
             }
         }
     }

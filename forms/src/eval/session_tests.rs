@@ -512,3 +512,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn metadata_questions_hold_the_context_until_answered() {
+    let f = form(
+        vec![
+            question("device", "device_id", json!({})),
+            question("who", "username", json!({})),
+            question("day", "today", json!({})),
+            question(
+                "tag",
+                "calculate",
+                json!({"calculation": "concat(${who}, '@', ${device}, ' ', ${day})"}),
+            ),
+        ],
+        json!({}),
+    );
+    let mut session = session(&f, &[]);
+    assert_eq!(
+        session.item(&top("tag")).unwrap().value,
+        Scalar::Text("ana@device-1 2024-03-15".into())
+    );
+    session.set(&top("who"), text("luis")).unwrap();
+    assert_eq!(
+        session.item(&top("tag")).unwrap().value,
+        Scalar::Text("luis@device-1 2024-03-15".into())
+    );
+}

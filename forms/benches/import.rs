@@ -1,0 +1,41 @@
+//! XLSForm import speed: the corpus's largest forms (by questions, whova_form.xlsx; by bytes,
+//! xlsform_spec_test.xlsx) and the two built-in forms, from workbook bytes to a checked `Form`.
+//!
+//! Run: `cargo bench -p minga-forms --bench import`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use minga_forms::{templates, xlsform};
+use std::hint::black_box;
+use std::path::Path;
+
+fn corpus(file: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus/xlsform")
+        .join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn import(c: &mut Criterion) {
+    let mut group = c.benchmark_group("xlsform_import");
+    group.sample_size(20);
+    for file in [
+        "webforms/whova_form.xlsx",
+        "pyxform/xlsform_spec_test.xlsx",
+        "webforms/all-question-types-v2024091201-3.xlsx",
+    ] {
+        let bytes = corpus(file);
+        let name = file.rsplit('/').next().unwrap();
+        group.bench_function(name, |b| {
+            b.iter(|| xlsform::import(black_box(&bytes), name).expect("imports"))
+        });
+    }
+    for template in templates::ALL {
+        group.bench_function(template.file_name, |b| {
+            b.iter(|| black_box(template.form()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, import);
+criterion_main!(benches);
