@@ -59,6 +59,21 @@ pub(crate) fn record(
     Ok(Some(seq as u64))
 }
 
+/// Refuses bytes that are not entirely automerge chunks. (`load_incremental` alone would
+/// apply the chunks that parse and silently skip the rest.) Cost: one extra parse.
+fn check_whole(received: &ReceivedChanges) -> Result<()> {
+    let strict = automerge::LoadOptions::new()
+        .on_partial_load(automerge::OnPartialLoad::Error)
+        .verification_mode(automerge::VerificationMode::DontCheck);
+    match automerge::Automerge::load_with_options(&received.bytes, strict) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(Error::InvalidDocument(format!(
+            "for {}: {error}",
+            received.id
+        ))),
+    }
+}
+
 /// Milliseconds since the epoch, as the projection and `meta` record times.
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -223,6 +238,7 @@ impl Store {
                             .expect("inserted just above")
                     }
                 };
+                check_whole(received)?;
                 loaded
                     .doc
                     .load_incremental(&received.bytes)
@@ -278,5 +294,127 @@ impl Store {
             cache.evict(id);
         }
         written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{AnswerPath, FormRef};
+    use crate::store::{DeviceIdentity, Encryption};
+    use minga_forms::Value;
+
+    fn store(dir: &tempfile::TempDir, name: &str) -> Store {
+        Store::open(
+            dir.path().join(name),
+            Encryption::PlainFile,
+            DeviceIdentity::new(name, "ana"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_change_takes_a_higher_seq_and_changed_since_scans_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "a.db");
+        let first = store.create_submission(&FormRef::new("f", "1")).unwrap();
+        let second = store.create_submission(&FormRef::new("f", "1")).unwrap();
+        let after_creation = store.last_seq().unwrap();
+        assert_eq!(after_creation, 2);
+        store
+            .set_answer(&first, &AnswerPath::new("q"), &Value::Integer(1))
+            .unwrap();
+        let changed = store.changed_since(after_creation, 10).unwrap();
+        assert_eq!(
+            changed.iter().map(|c| (c.id, c.seq)).collect::<Vec<_>>(),
+            vec![(first, 3)]
+        );
+        let all = store.changed_since(0, 10).unwrap();
+        assert_eq!(
+            all.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![second, first]
+        );
+        assert_eq!(
+            store.changed_since(0, 1).unwrap().len(),
+            1,
+            "the limit holds"
+        );
+    }
+
+    #[test]
+    fn received_bytes_apply_in_one_batch_and_known_bytes_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (store(&dir, "a.db"), store(&dir, "b.db"));
+        let ids: Vec<DocId> = (0..3)
+            .map(|_| a.create_submission(&FormRef::new("f", "1")).unwrap())
+            .collect();
+        a.set_answer(&ids[0], &AnswerPath::new("q"), &Value::Text("x".into()))
+            .unwrap();
+        let batch: Vec<ReceivedChanges> = ids
+            .iter()
+            .map(|id| ReceivedChanges {
+                id: *id,
+                kind: DocKind::Submission,
+                bytes: a.document_bytes(id).unwrap(),
+            })
+            .collect();
+        let applied = b.apply_changes(&batch).unwrap();
+        assert_eq!(applied.len(), 3);
+        assert_eq!(b.last_seq().unwrap(), 3);
+        for id in &ids {
+            assert_eq!(b.document_heads(id).unwrap(), a.document_heads(id).unwrap());
+        }
+        assert_eq!(
+            b.answers(&ids[0]).unwrap().value("q"),
+            Some(&Value::Text("x".into()))
+        );
+        assert!(b.apply_changes(&batch).unwrap().is_empty(), "nothing new");
+        assert_eq!(b.last_seq().unwrap(), 3);
+
+        let garbage = ReceivedChanges {
+            id: ids[1],
+            kind: DocKind::Submission,
+            bytes: vec![1, 2, 3],
+        };
+        assert!(matches!(
+            b.apply_changes(&[batch[0].clone(), garbage]),
+            Err(Error::InvalidDocument(_))
+        ));
+        assert_eq!(b.last_seq().unwrap(), 3, "a failed batch commits nothing");
+        let half = batch[1].bytes.len() / 2;
+        let truncated = ReceivedChanges {
+            bytes: batch[1].bytes[..half].to_vec(),
+            ..batch[1].clone()
+        };
+        assert!(matches!(
+            b.apply_changes(&[truncated]),
+            Err(Error::InvalidDocument(_))
+        ));
+    }
+
+    #[test]
+    fn update_document_records_what_it_changed() {
+        use automerge::transaction::Transactable;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "a.db");
+        let id = store.create_submission(&FormRef::new("f", "1")).unwrap();
+        let seq = store.last_seq().unwrap();
+        let heads = store
+            .update_document(&id, DocKind::Submission, |doc| Ok(doc.get_heads()))
+            .unwrap();
+        assert_eq!(store.last_seq().unwrap(), seq, "reading writes nothing");
+        assert_eq!(heads, store.document_heads(&id).unwrap());
+        store
+            .update_document(&id, DocKind::Submission, |doc| {
+                doc.put(automerge::ROOT, "status", "complete")?;
+                doc.commit();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(store.last_seq().unwrap(), seq + 1);
+        assert_eq!(
+            store.submission(&id).unwrap().status,
+            crate::document::Status::Complete
+        );
     }
 }

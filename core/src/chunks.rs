@@ -183,3 +183,59 @@ impl DocCache {
         self.documents.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::document::{AnswerPath, FormRef};
+    use crate::store::{DeviceIdentity, Encryption, Store};
+    use minga_forms::Value;
+
+    #[test]
+    fn increments_are_folded_into_a_snapshot_and_reload_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let identity = DeviceIdentity::new("d", "u");
+        let store = Store::open(&path, Encryption::PlainFile, identity.clone()).unwrap();
+        let id = store.create_submission(&FormRef::new("f", "1")).unwrap();
+        for n in 0..200 {
+            store
+                .set_answer(
+                    &id,
+                    &AnswerPath::new(format!("q{}", n % 20)),
+                    &Value::Integer(n),
+                )
+                .unwrap();
+        }
+        let expected = store.answers(&id).unwrap();
+        drop(store);
+
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let (chunks, stored): (i64, i64) = conn
+            .query_row(
+                "SELECT count(*), sum(length(bytes)) FROM chunks",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        let (snapshot, increments): (i64, i64) = conn
+            .query_row(
+                "SELECT snapshot_len, increments_len FROM documents",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert!(
+            chunks < 200,
+            "{chunks} chunks: increments were never compacted"
+        );
+        assert!(
+            increments <= snapshot,
+            "increments {increments} outgrew the snapshot {snapshot}"
+        );
+        assert_eq!(stored, snapshot + increments);
+        drop(conn);
+
+        let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();
+        assert_eq!(store.answers(&id).unwrap(), expected);
+    }
+}

@@ -364,7 +364,8 @@ pub(crate) fn object_at(
     }
 }
 
-/// The string under `prop`, if it holds one.
+/// The string under `prop`, if it holds one: a scalar string, or a Text object (what the
+/// JavaScript library writes for a plain string assignment).
 pub(crate) fn string_at(
     doc: &AutoCommit,
     parent: &ObjId,
@@ -375,6 +376,7 @@ pub(crate) fn string_at(
             ScalarValue::Str(text) => Some(text.to_string()),
             _ => None,
         },
+        (AmValue::Object(ObjType::Text), text) => doc.text(&text).ok(),
         _ => None,
     }
 }

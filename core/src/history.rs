@@ -126,3 +126,34 @@ fn action_prop(action: &PatchAction) -> Option<Prop> {
         PatchAction::SpliceText { .. } | PatchAction::Mark { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> Prop {
+        Prop::Map(name.into())
+    }
+
+    #[test]
+    fn the_question_is_the_key_at_question_level() {
+        assert_eq!(question_name(&[key("age")]), Some("age".into()));
+        assert_eq!(
+            question_name(&[key("topics"), key("robbery")]),
+            Some("topics".into())
+        );
+        assert_eq!(
+            question_name(&[key("people"), Prop::Seq(2), key("name")]),
+            Some("name".into())
+        );
+        assert_eq!(
+            question_name(&[key("people"), Prop::Seq(0), key("_id")]),
+            Some("people".into())
+        );
+        assert_eq!(
+            question_name(&[key("people"), Prop::Seq(1)]),
+            Some("people".into())
+        );
+        assert_eq!(question_name(&[]), None);
+    }
+}

@@ -211,3 +211,138 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
 fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::AnswerPath;
+    use crate::store::{DeviceIdentity, Encryption};
+    use minga_forms::GeoPoint;
+    use std::collections::HashSet;
+
+    fn store(dir: &tempfile::TempDir, user: &str) -> Store {
+        Store::open(
+            dir.path().join("s.db"),
+            Encryption::PlainFile,
+            DeviceIdentity::new("d1", user),
+        )
+        .unwrap()
+    }
+
+    /// Every row that matches, page by page.
+    fn all_pages(store: &Store, filter: &SubmissionFilter, limit: u32) -> Vec<SubmissionSummary> {
+        let mut rows = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.list_submissions(filter, after, limit).unwrap();
+            rows.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return rows,
+            }
+        }
+    }
+
+    #[test]
+    fn pages_cover_every_match_once_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "ana");
+        let mut made = Vec::new();
+        for n in 0..45 {
+            let form = FormRef::new(if n % 3 == 0 { "safety" } else { "dialogue" }, "1");
+            let id = store.create_submission(&form).unwrap();
+            if n % 5 == 0 {
+                store.set_status(&id, Status::Complete).unwrap();
+            }
+            made.push((id, form.form_id, n % 5 == 0));
+        }
+        let rows = all_pages(&store, &SubmissionFilter::default(), 7);
+        assert_eq!(rows.len(), 45);
+        assert_eq!(
+            rows.iter().map(|r| r.id).collect::<HashSet<_>>().len(),
+            45,
+            "no row twice"
+        );
+        assert!(rows
+            .windows(2)
+            .all(|w| (w[0].updated_at, w[0].id) > (w[1].updated_at, w[1].id)));
+
+        let filter = SubmissionFilter {
+            form_id: Some("dialogue".into()),
+            status: Some(Status::Complete),
+            ..Default::default()
+        };
+        let expected: HashSet<DocId> = made
+            .iter()
+            .filter(|(_, form, done)| form == "dialogue" && *done)
+            .map(|(id, _, _)| *id)
+            .collect();
+        let found: HashSet<DocId> = all_pages(&store, &filter, 2).iter().map(|r| r.id).collect();
+        assert_eq!(found, expected);
+        assert!(!expected.is_empty());
+    }
+
+    #[test]
+    fn rows_carry_author_name_location_and_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "rosa");
+        let id = store
+            .create_submission(&FormRef::new("dialogue", "3"))
+            .unwrap();
+        let point = GeoPoint {
+            latitude: -1.5,
+            longitude: -78.0,
+            altitude: None,
+            accuracy: None,
+        };
+        store
+            .set_answer(
+                &id,
+                &AnswerPath::new("where"),
+                &minga_forms::Value::GeoPoint(point),
+            )
+            .unwrap();
+        store.set_instance_name(&id, Some("Ambato")).unwrap();
+        let row = &store
+            .list_submissions(&SubmissionFilter::default(), None, 10)
+            .unwrap()
+            .items[0];
+        assert_eq!(
+            (
+                row.author.as_str(),
+                row.instance_name.as_deref(),
+                row.location
+            ),
+            ("rosa", Some("Ambato"), Some((-1.5, -78.0)))
+        );
+        assert_eq!(row.form, FormRef::new("dialogue", "3"));
+
+        store.delete_submission(&id).unwrap();
+        assert!(store
+            .list_submissions(&SubmissionFilter::default(), None, 10)
+            .unwrap()
+            .items
+            .is_empty());
+        let with_deleted = SubmissionFilter {
+            include_deleted: true,
+            ..Default::default()
+        };
+        assert!(
+            store
+                .list_submissions(&with_deleted, None, 10)
+                .unwrap()
+                .items[0]
+                .deleted
+        );
+        let by_someone_else = SubmissionFilter {
+            author: Some("ana".into()),
+            include_deleted: true,
+            ..Default::default()
+        };
+        assert!(store
+            .list_submissions(&by_someone_else, None, 10)
+            .unwrap()
+            .items
+            .is_empty());
+    }
+}

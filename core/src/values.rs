@@ -213,7 +213,12 @@ pub(crate) fn read_value(
     tag: Option<&str>,
 ) -> Option<Value> {
     match found {
-        (AmValue::Object(ObjType::Text), text) => doc.text(&text).ok().map(Value::Text),
+        (AmValue::Object(ObjType::Text), text) => {
+            // Tagged strings written by JavaScript arrive as Text objects.
+            doc.text(&text)
+                .ok()
+                .map(|text| read_tagged_string(&text, tag))
+        }
         (AmValue::Object(ObjType::Map), map) => read_map_value(doc, &map, tag),
         (AmValue::Object(_), _) => None,
         (AmValue::Scalar(scalar), _) => read_scalar(scalar.as_ref(), tag),
