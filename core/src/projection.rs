@@ -86,6 +86,26 @@ pub(crate) fn refresh(
     Ok(())
 }
 
+/// Rewrites every submission's projection row from its document, inside the caller's
+/// transaction: for a store upgraded from before projections existed. Cost: decodes every
+/// submission once.
+pub(crate) fn rebuild_all(conn: &Connection) -> Result<()> {
+    let ids: Vec<Vec<u8>> = conn
+        .prepare("SELECT doc_id FROM documents WHERE kind = ?1")?
+        .query_map([crate::document::DocKind::Submission.code()], |row| {
+            row.get(0)
+        })?
+        .collect::<Result<_, _>>()?;
+    let reader = automerge::ActorId::random();
+    for id in ids {
+        let id = DocId::from_bytes(&id)?;
+        if let Some(loaded) = crate::chunks::load(conn, &id, &reader)? {
+            refresh(conn, &id, &loaded.doc, crate::changes::now_ms())?;
+        }
+    }
+    Ok(())
+}
+
 /// The first top-level geopoint answer, by name.
 fn location(doc: &AutoCommit) -> Option<(f64, f64)> {
     let answers = document::object_at(doc, &ROOT, "answers")?;

@@ -7,6 +7,9 @@ use rusqlite::{Connection, Transaction};
 /// The schema version this code writes. A file with a higher `user_version` is refused.
 pub const CURRENT_VERSION: i64 = 2;
 
+/// The first version with the `submissions` projection: opening an older store fills it.
+pub const FIRST_WITH_PROJECTION: i64 = 2;
+
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
 
@@ -81,8 +84,8 @@ pub fn upgrade(tx: &Transaction<'_>, from: i64) -> Result<()> {
 /// The step from `version` to `version + 1`.
 fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
     match version {
-        // Version 1 stored documents only; version 2 adds the list projection, filled from
-        // each stored submission on the next write (lists are empty until then).
+        // Version 1 stored documents only; version 2 adds the list projection (which the
+        // store then fills from the documents, in the same transaction).
         1 => tx.execute_batch(
             "CREATE TABLE submissions (
                 doc_id        BLOB PRIMARY KEY NOT NULL,

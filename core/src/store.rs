@@ -100,6 +100,9 @@ impl Store {
             if version < schema::CURRENT_VERSION {
                 let tx = conn.transaction()?;
                 schema::upgrade(&tx, version)?;
+                if version < schema::FIRST_WITH_PROJECTION {
+                    crate::projection::rebuild_all(&tx)?;
+                }
                 tx.commit()?;
             }
         }
@@ -306,5 +309,57 @@ fn actor_for(conn: &Connection, identity: &DeviceIdentity) -> Result<ActorId> {
             Ok(ActorId::from(actor.as_bytes().as_slice()))
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::FormRef;
+
+    #[test]
+    fn opening_a_version_1_store_fills_the_list_projection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let identity = DeviceIdentity::new("d", "ana");
+        let id = {
+            let store = Store::open(&path, Encryption::PlainFile, identity.clone()).unwrap();
+            store
+                .create_submission(&FormRef::new("dialogue", "1"))
+                .unwrap()
+        };
+        // Take the file back to version 1: documents, no projection.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE submissions; PRAGMA user_version = 1;")
+            .unwrap();
+        drop(conn);
+
+        let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();
+        let page = store
+            .list_submissions(&Default::default(), None, 10)
+            .unwrap();
+        assert_eq!(
+            page.items.iter().map(|row| row.id).collect::<Vec<_>>(),
+            vec![id]
+        );
+        assert_eq!(page.items[0].author, "ana");
+        assert_eq!(
+            schema::version(&store.lock().conn).unwrap(),
+            schema::CURRENT_VERSION
+        );
+    }
+
+    #[test]
+    fn each_user_of_a_device_writes_as_their_own_actor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let actor_of = |user: &str| {
+            let store =
+                Store::open(&path, Encryption::PlainFile, DeviceIdentity::new("d", user)).unwrap();
+            let actor = store.lock().actor.clone();
+            actor
+        };
+        assert_eq!(actor_of("ana"), actor_of("ana"));
+        assert_ne!(actor_of("ana"), actor_of("luis"));
     }
 }
