@@ -1,0 +1,48 @@
+//! The hub's error type: every failure names what was wrong, so that an administrator or a
+//! device can act on it.
+
+use thiserror::Error;
+
+/// What can go wrong in the hub, from storage to a refused request.
+#[derive(Debug, Error)]
+pub enum HubError {
+    #[error("storage: {0}")]
+    Storage(#[from] rusqlite::Error),
+    #[error("I/O on {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("no project named `{0}`")]
+    UnknownProject(String),
+    #[error("a project named `{0}` already exists")]
+    DuplicateProject(String),
+    #[error("form `{id}` version `{version}` is already published in project `{project}`; publish a new version instead")]
+    DuplicateFormVersion {
+        project: String,
+        id: String,
+        version: String,
+    },
+    #[error("no device with id `{0}`")]
+    UnknownDevice(String),
+    #[error("form file `{path}`: {reason}")]
+    BadFormFile { path: String, reason: String },
+    #[error("`{0}` is not a role; use facilitator or supervisor")]
+    BadRole(String),
+    #[error("the stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("export: {0}")]
+    Export(String),
+}
+
+impl HubError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        HubError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = HubError> = std::result::Result<T, E>;

@@ -1,0 +1,10 @@
+//! Minga's office hub: the server phones sync with, and the supervisor's command line. The hub is
+//! the core plus HTTP, authentication, authorisation and administration.
+
+pub mod access;
+pub mod auth;
+pub mod error;
+pub mod export;
+pub mod storage;
+
+pub use error::{HubError, Result};

@@ -1,0 +1,61 @@
+//! Refusals and failures as HTTP answers: a status and a JSON body `{"error": code, "message"}`
+//! that a device can act on. A revoked device also gets `"wipe": true`.
+
+use crate::access::Refusal;
+use crate::error::HubError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+
+    /// Refused: the device must wipe its local copy of the project.
+    pub fn revoked() -> Self {
+        Self::new(StatusCode::GONE, "revoked", "this device was revoked; wipe its local copy of the project")
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let message = match refusal {
+            Refusal::OtherProject => "this device is not enrolled in that project",
+            Refusal::NotTheAuthor => "a facilitator may only see and change its own submissions",
+            Refusal::ReviewsAreForSupervisors => "only supervisors may write reviews",
+            Refusal::FormsArePublished => "forms are published by an administrator, not written by devices",
+        };
+        ApiError::new(StatusCode::FORBIDDEN, refusal.code(), message)
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(error: HubError) -> Self {
+        match error {
+            HubError::UnknownProject(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_project", error.to_string()),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the hub failed; see its log")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.code, "message": self.message });
+        if self.code == "revoked" {
+            body["wipe"] = json!(true);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}

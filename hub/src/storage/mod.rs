@@ -1,0 +1,148 @@
+//! The hub's storage behind one trait, so that a PostgreSQL backend can follow the embedded
+//! SQLite one: projects, published forms, enrolment codes, devices, and the documents devices
+//! sync (stored as automerge bytes with the few facts authorisation and sync need).
+
+mod merge;
+mod schema;
+mod sqlite;
+
+pub use sqlite::{SqliteStorage, DATABASE_FILE};
+
+use crate::access::{DocKind, Role};
+use crate::auth::{EnrolDecision, EnrolmentState};
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use minga_forms::Form;
+use serde::Serialize;
+
+/// A programme's unit of work.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    pub name: String,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A device enrolled into a project. Its token is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub id: String,
+    pub project: String,
+    pub role: Role,
+    pub name: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An enrolment code as issued: who it will enrol, and the hash of its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEnrolment {
+    pub lookup: String,
+    pub secret_hash: String,
+    pub project: String,
+    pub role: Role,
+    pub device_name: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What redeeming a code did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redemption {
+    /// No enrolment has this lookup part.
+    UnknownCode,
+    /// The decision, applied: on `Accept` the new device is in `device`.
+    Decided {
+        decision: EnrolDecision,
+        device: Option<Device>,
+    },
+}
+
+/// A document as the hub keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDocument {
+    pub header: DocumentHeader,
+    /// The automerge document, saved whole.
+    pub bytes: Vec<u8>,
+}
+
+/// What the hub knows of a document without loading it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentHeader {
+    pub project: String,
+    pub id: String,
+    pub kind: DocKind,
+    /// The device that created the submission (for a review: the reviewed submission's author).
+    pub author: Option<String>,
+    /// For a review: the submission it judges.
+    pub subject: Option<String>,
+    /// Bumped on every change; "what changed since N" is a range scan.
+    pub seq: i64,
+    /// The document's heads (automerge change hashes), hex.
+    pub heads: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Changes received for one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentWrite {
+    pub id: String,
+    pub kind: DocKind,
+    /// Author and subject recorded if the document is new; a stored document keeps its own.
+    pub author: Option<String>,
+    pub subject: Option<String>,
+    /// Bytes for `Automerge::load_incremental`: a saved document or concatenated changes.
+    pub changes: Vec<u8>,
+}
+
+/// What storing one [`DocumentWrite`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Merged into the stored document (a no-op if nothing was new); the header after it.
+    Stored(DocumentHeader),
+    /// A document of another kind has this id; nothing changed.
+    KindMismatch { stored: DocKind },
+    /// The bytes are not automerge changes; nothing changed.
+    Invalid { reason: String },
+}
+
+/// Storage for one hub. Every call is one short transaction; implementations are shared between
+/// request handlers, so they synchronise internally.
+pub trait HubStorage: Send + Sync {
+    fn create_project(&self, name: &str, title: &str) -> Result<Project>;
+    fn project(&self, name: &str) -> Result<Option<Project>>;
+    fn projects(&self) -> Result<Vec<Project>>;
+
+    /// Publishes a form version; refuses an id and version already published in the project.
+    fn publish_form(&self, project: &str, form: &Form) -> Result<()>;
+    /// Every published version, oldest first.
+    fn forms(&self, project: &str) -> Result<Vec<Form>>;
+
+    fn create_enrolment(&self, enrolment: &NewEnrolment) -> Result<()>;
+    /// Runs `decide` on the enrolment's state and applies its verdict in the same transaction:
+    /// counts a wrong guess, or marks the code used and creates the device with `token_hash`.
+    fn redeem_enrolment(
+        &self,
+        lookup: &str,
+        decide: &dyn Fn(&EnrolmentState) -> EnrolDecision,
+        device_id: &str,
+        token_hash: &str,
+    ) -> Result<Redemption>;
+
+    fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
+    fn devices(&self, project: Option<&str>) -> Result<Vec<Device>>;
+    /// Marks a device revoked; its token stops working at once. Revoking twice is harmless.
+    fn revoke_device(&self, id: &str) -> Result<Device>;
+
+    /// Merges each write into its document (creating it if new) in one transaction, giving each
+    /// document that changed the next sequence number. A refused write does not stop the others.
+    fn write_documents(&self, project: &str, writes: &[DocumentWrite])
+        -> Result<Vec<WriteOutcome>>;
+    fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>>;
+    /// Headers of the project's documents changed after `since`, in sequence order.
+    fn documents_since(
+        &self,
+        project: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DocumentHeader>>;
+}

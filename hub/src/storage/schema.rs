@@ -1,0 +1,69 @@
+//! The hub database's schema and its upgrades, through `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: i64 = 1;
+
+const VERSION_1: &str = "
+CREATE TABLE projects (
+    name TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE forms (
+    project TEXT NOT NULL REFERENCES projects(name),
+    form_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (project, form_id, version)
+);
+CREATE TABLE enrolments (
+    lookup TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    project TEXT NOT NULL REFERENCES projects(name),
+    role TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    wrong_guesses INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL REFERENCES projects(name),
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    enrolled_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE documents (
+    project TEXT NOT NULL REFERENCES projects(name),
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    author TEXT,
+    subject TEXT,
+    seq INTEGER NOT NULL UNIQUE,
+    heads TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (project, id)
+);
+CREATE INDEX documents_by_seq ON documents (project, seq);
+";
+
+/// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.
+pub fn upgrade(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let mut version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    while version < CURRENT_VERSION {
+        match version {
+            0 => tx.execute_batch(VERSION_1)?,
+            _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
+        }
+        version += 1;
+    }
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()
+}

@@ -1,0 +1,412 @@
+//! The embedded SQLite backend: one database file in the hub's data folder, WAL, one
+//! connection behind a mutex (SQLite has one writer at a time anyway; calls are short).
+
+use super::merge::merge;
+use super::schema;
+use super::{
+    Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, Project, Redemption,
+    StoredDocument, WriteOutcome,
+};
+use crate::access::{DocKind, Role};
+use crate::auth::{EnrolDecision, EnrolmentState};
+use crate::error::{HubError, Result};
+use chrono::{DateTime, Utc};
+use minga_forms::Form;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// The file name of the hub's database inside its data folder.
+pub const DATABASE_FILE: &str = "hub.sqlite3";
+
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the hub database in `data_dir`, upgrading its schema.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| HubError::io(data_dir, e))?;
+        let mut conn = Connection::open(data_dir.join(DATABASE_FILE))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if found > schema::CURRENT_VERSION {
+            return Err(HubError::Corrupt(format!(
+                "the database has schema version {found}, newer than this hub ({}); upgrade minga-hub",
+                schema::CURRENT_VERSION
+            )));
+        }
+        schema::upgrade(&mut conn)?;
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back), so a poisoned lock is still safe to use.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn require_project(conn: &Connection, name: &str) -> Result<()> {
+        let found: Option<i64> = conn
+            .query_row("SELECT 1 FROM projects WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| HubError::UnknownProject(name.into()))
+    }
+}
+
+fn parse_time(text: String) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+fn parse_role(text: String) -> rusqlite::Result<Role> {
+    text.parse().map_err(|e: HubError| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn project_from_row(row: &Row<'_>) -> rusqlite::Result<Project> {
+    Ok(Project {
+        name: row.get(0)?,
+        title: row.get(1)?,
+        created_at: parse_time(row.get(2)?)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "id, project, role, name, enrolled_at, revoked_at";
+
+fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: row.get(0)?,
+        project: row.get(1)?,
+        role: parse_role(row.get(2)?)?,
+        name: row.get(3)?,
+        enrolled_at: parse_time(row.get(4)?)?,
+        revoked_at: row
+            .get::<_, Option<String>>(5)?
+            .map(parse_time)
+            .transpose()?,
+    })
+}
+
+const HEADER_COLUMNS: &str = "project, id, kind, author, subject, seq, heads, updated_at";
+
+fn header_from_row(row: &Row<'_>) -> rusqlite::Result<DocumentHeader> {
+    let kind: String = row.get(2)?;
+    Ok(DocumentHeader {
+        project: row.get(0)?,
+        id: row.get(1)?,
+        kind: DocKind::parse(&kind).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("kind `{kind}`").into(),
+            )
+        })?,
+        author: row.get(3)?,
+        subject: row.get(4)?,
+        seq: row.get(5)?,
+        heads: row
+            .get::<_, String>(6)?
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+        updated_at: parse_time(row.get(7)?)?,
+    })
+}
+
+impl HubStorage for SqliteStorage {
+    fn create_project(&self, name: &str, title: &str) -> Result<Project> {
+        let project = Project {
+            name: name.into(),
+            title: title.into(),
+            created_at: Utc::now(),
+        };
+        let conn = self.conn();
+        let inserted = conn.execute(
+            "INSERT INTO projects (name, title, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![project.name, project.title, project.created_at.to_rfc3339()],
+        )?;
+        if inserted == 0 {
+            return Err(HubError::DuplicateProject(name.into()));
+        }
+        Ok(project)
+    }
+
+    fn project(&self, name: &str) -> Result<Option<Project>> {
+        let conn = self.conn();
+        let sql = "SELECT name, title, created_at FROM projects WHERE name = ?1";
+        Ok(conn.query_row(sql, [name], project_from_row).optional()?)
+    }
+
+    fn projects(&self) -> Result<Vec<Project>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT name, title, created_at FROM projects ORDER BY name")?;
+        let rows = stmt.query_map([], project_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn publish_form(&self, project: &str, form: &Form) -> Result<()> {
+        let definition =
+            serde_json::to_string(form).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let conn = self.conn();
+        Self::require_project(&conn, project)?;
+        let inserted = conn.execute(
+            "INSERT INTO forms (project, form_id, version, published_at, definition)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params![
+                project,
+                form.id,
+                form.version,
+                Utc::now().to_rfc3339(),
+                definition
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(HubError::DuplicateFormVersion {
+                project: project.into(),
+                id: form.id.clone(),
+                version: form.version.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn forms(&self, project: &str) -> Result<Vec<Form>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT definition FROM forms WHERE project = ?1 ORDER BY rowid")?;
+        let definitions = stmt.query_map([project], |row| row.get::<_, String>(0))?;
+        definitions
+            .map(|definition| {
+                serde_json::from_str(&definition?)
+                    .map_err(|e| HubError::Corrupt(format!("a stored form: {e}")))
+            })
+            .collect()
+    }
+
+    fn create_enrolment(&self, e: &NewEnrolment) -> Result<()> {
+        let conn = self.conn();
+        Self::require_project(&conn, &e.project)?;
+        conn.execute(
+            "INSERT INTO enrolments (lookup, secret_hash, project, role, device_name, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                e.lookup,
+                e.secret_hash,
+                e.project,
+                e.role.as_str(),
+                e.device_name,
+                e.expires_at.to_rfc3339()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn redeem_enrolment(
+        &self,
+        lookup: &str,
+        decide: &dyn Fn(&EnrolmentState) -> EnrolDecision,
+        device_id: &str,
+        token_hash: &str,
+    ) -> Result<Redemption> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let found = tx
+            .query_row(
+                "SELECT secret_hash, expires_at, used_at IS NOT NULL, wrong_guesses, project, role, device_name
+                 FROM enrolments WHERE lookup = ?1",
+                [lookup],
+                |row| {
+                    let state = EnrolmentState {
+                        secret_hash: row.get(0)?,
+                        expires_at: parse_time(row.get(1)?)?,
+                        used: row.get(2)?,
+                        wrong_guesses: row.get(3)?,
+                    };
+                    Ok((state, row.get::<_, String>(4)?, parse_role(row.get(5)?)?, row.get::<_, String>(6)?))
+                },
+            )
+            .optional()?;
+        let Some((state, project, role, name)) = found else {
+            return Ok(Redemption::UnknownCode);
+        };
+        let decision = decide(&state);
+        let now = Utc::now();
+        let device = match decision {
+            EnrolDecision::WrongSecret => {
+                tx.execute(
+                    "UPDATE enrolments SET wrong_guesses = wrong_guesses + 1 WHERE lookup = ?1",
+                    [lookup],
+                )?;
+                None
+            }
+            EnrolDecision::Accept => {
+                tx.execute(
+                    "UPDATE enrolments SET used_at = ?2 WHERE lookup = ?1",
+                    params![lookup, now.to_rfc3339()],
+                )?;
+                tx.execute(
+                    "INSERT INTO devices (id, project, role, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![device_id, project, role.as_str(), name, token_hash, now.to_rfc3339()],
+                )?;
+                Some(Device {
+                    id: device_id.into(),
+                    project,
+                    role,
+                    name,
+                    enrolled_at: now,
+                    revoked_at: None,
+                })
+            }
+            EnrolDecision::Used | EnrolDecision::Expired | EnrolDecision::Locked => None,
+        };
+        tx.commit()?;
+        Ok(Redemption::Decided { decision, device })
+    }
+
+    fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let conn = self.conn();
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1");
+        Ok(conn
+            .query_row(&sql, [token_hash], device_from_row)
+            .optional()?)
+    }
+
+    fn devices(&self, project: Option<&str>) -> Result<Vec<Device>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE ?1 IS NULL OR project = ?1 ORDER BY project, enrolled_at"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map([project], device_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke_device(&self, id: &str) -> Result<Device> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, Utc::now().to_rfc3339()],
+        )?;
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1");
+        conn.query_row(&sql, [id], device_from_row)
+            .optional()?
+            .ok_or_else(|| HubError::UnknownDevice(id.into()))
+    }
+
+    fn write_documents(
+        &self,
+        project: &str,
+        writes: &[DocumentWrite],
+    ) -> Result<Vec<WriteOutcome>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Self::require_project(&tx, project)?;
+        let outcomes = writes
+            .iter()
+            .map(|write| write_one(&tx, project, write))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
+        let conn = self.conn();
+        let sql =
+            format!("SELECT {HEADER_COLUMNS}, bytes FROM documents WHERE project = ?1 AND id = ?2");
+        let found = conn
+            .query_row(&sql, params![project, id], |row| {
+                Ok(StoredDocument {
+                    header: header_from_row(row)?,
+                    bytes: row.get(8)?,
+                })
+            })
+            .optional()?;
+        Ok(found)
+    }
+
+    fn documents_since(
+        &self,
+        project: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DocumentHeader>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {HEADER_COLUMNS} FROM documents WHERE project = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![project, since, limit as i64], header_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Merges one write inside the caller's transaction.
+fn write_one(
+    tx: &rusqlite::Transaction<'_>,
+    project: &str,
+    write: &DocumentWrite,
+) -> Result<WriteOutcome> {
+    let header_sql =
+        format!("SELECT {HEADER_COLUMNS}, bytes FROM documents WHERE project = ?1 AND id = ?2");
+    let stored = tx
+        .query_row(&header_sql, params![project, write.id], |row| {
+            Ok(StoredDocument {
+                header: header_from_row(row)?,
+                bytes: row.get(8)?,
+            })
+        })
+        .optional()?;
+    if let Some(stored) = &stored {
+        if stored.header.kind != write.kind {
+            return Ok(WriteOutcome::KindMismatch {
+                stored: stored.header.kind,
+            });
+        }
+    }
+    let merged = match merge(stored.as_ref().map(|s| s.bytes.as_slice()), &write.changes) {
+        Ok(merged) => merged,
+        Err(reason) => return Ok(WriteOutcome::Invalid { reason }),
+    };
+    if let (Some(stored), false) = (&stored, merged.changed) {
+        return Ok(WriteOutcome::Stored(stored.header.clone()));
+    }
+    let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM documents", [], |r| {
+        r.get(0)
+    })?;
+    // Kind, author and subject are fixed when the document is first stored.
+    tx.execute(
+        "INSERT INTO documents (project, id, kind, author, subject, seq, heads, updated_at, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (project, id) DO UPDATE SET seq = ?6, heads = ?7, updated_at = ?8, bytes = ?9",
+        params![
+            project,
+            write.id,
+            write.kind.as_str(),
+            write.author,
+            write.subject,
+            seq,
+            merged.heads.join(" "),
+            Utc::now().to_rfc3339(),
+            merged.bytes
+        ],
+    )?;
+    let stored = tx.query_row(&header_sql, params![project, write.id], header_from_row)?;
+    Ok(WriteOutcome::Stored(stored))
+}
