@@ -63,7 +63,9 @@ impl DeviceIdentity {
 }
 
 /// One store file, open. Calls take `&self` and are serialised by an internal lock, so a
-/// store can be shared between threads (SQLite has one writer at a time anyway).
+/// store can be shared between threads (SQLite has one writer at a time anyway). Open a file
+/// once per process and share the `Store`: two `Store`s on one file would each cache
+/// documents the other changes.
 pub struct Store {
     inner: Mutex<Inner>,
 }
