@@ -1,0 +1,297 @@
+//! The plain records a store hands out and takes in: submissions and their answers, list rows
+//! and filters, conflicts and history. Each maps field for field onto a `minga-core` type.
+
+use crate::error::{MingaError, Result};
+use crate::value::Value;
+use minga_core as core;
+use minga_core::{AnswerPath, DeviceIdentity, FormRef, InstanceRef, Status};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The form a submission is filled against.
+#[uniffi::remote(Record)]
+pub struct FormRef {
+    pub form_id: String,
+    pub form_version: String,
+    #[uniffi(default = None)]
+    pub project_id: Option<String>,
+}
+
+/// Who writes through a store: every change is attributed to this device and person.
+#[uniffi::remote(Record)]
+pub struct DeviceIdentity {
+    pub device_id: String,
+    pub user_name: String,
+}
+
+/// Where a submission is in its life.
+#[uniffi::remote(Enum)]
+pub enum Status {
+    Draft,
+    Complete,
+}
+
+/// One step into a repeat: the repeat's name and the stable id of one of its instances.
+#[uniffi::remote(Record)]
+pub struct InstanceRef {
+    pub repeat: String,
+    pub instance_id: String,
+}
+
+/// Where an answer sits: `name` at the top level, or inside repeat instances (outermost
+/// first). Also names a repeat itself, for the calls that add, remove and move instances.
+#[uniffi::remote(Record)]
+pub struct AnswerPath {
+    #[uniffi(default = [])]
+    pub instances: Vec<InstanceRef>,
+    pub name: String,
+}
+
+/// Answers by question name, at the top level of a submission or inside a repeat instance.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Answers {
+    pub fields: HashMap<String, Answer>,
+}
+
+/// What one name holds: a value, or the instances of a repeat.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum Answer {
+    Value { value: Value },
+    Repeat { instances: Vec<RepeatInstance> },
+}
+
+/// One instance of a repeat, with the stable id that keeps concurrent edits on the right one.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RepeatInstance {
+    pub id: String,
+    pub answers: Answers,
+}
+
+/// A submission as read: its creation facts, status and answers.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Submission {
+    pub id: String,
+    pub form: core::FormRef,
+    pub created_at: SystemTime,
+    pub created_by: String,
+    pub device_id: String,
+    pub instance_name: Option<String>,
+    pub status: core::Status,
+    pub answers: Answers,
+    pub deleted: bool,
+}
+
+/// A point on the map (a submission's first geopoint, for lists).
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// One row of a submission list; no document is decoded to make it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SubmissionSummary {
+    pub id: String,
+    pub form: core::FormRef,
+    pub status: core::Status,
+    pub author: String,
+    pub created_at: SystemTime,
+    pub updated_at: SystemTime,
+    pub instance_name: Option<String>,
+    pub location: Option<Location>,
+    pub deleted: bool,
+}
+
+/// Which submissions a list shows. Every field is optional: the default lists every
+/// submission that is not deleted.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct SubmissionFilter {
+    #[uniffi(default = None)]
+    pub form_id: Option<String>,
+    #[uniffi(default = None)]
+    pub form_version: Option<String>,
+    #[uniffi(default = None)]
+    pub status: Option<core::Status>,
+    #[uniffi(default = None)]
+    pub author: Option<String>,
+    #[uniffi(default = false)]
+    pub include_deleted: bool,
+}
+
+/// Where the next page of a list starts. Opaque: pass it back to `list_submissions`.
+#[derive(Debug, uniffi::Object)]
+pub struct PageCursor(pub(crate) core::PageCursor);
+
+/// One page of a list, most recently changed first, and where the next page starts (none
+/// when this is the last).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SubmissionPage {
+    pub items: Vec<SubmissionSummary>,
+    pub next: Option<Arc<PageCursor>>,
+}
+
+/// One of the values stored for an answer, with who wrote it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ConflictingValue {
+    /// The value, or none if it is not one Minga can read (a repeat list, a null).
+    pub value: Option<Value>,
+    pub author: Option<core::DeviceIdentity>,
+    /// The automerge actor that wrote it, in hex.
+    pub actor: String,
+    /// Whether plain reads show this value (automerge's winner).
+    pub shown: bool,
+}
+
+/// An answer that concurrent edits left with more than one value.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Conflict {
+    pub path: core::AnswerPath,
+    pub values: Vec<ConflictingValue>,
+}
+
+/// One change in a submission's history (its audit trail).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct HistoryEntry {
+    /// The automerge change hash, in hex.
+    pub hash: String,
+    pub actor: String,
+    pub author: Option<core::DeviceIdentity>,
+    /// When it was made, by the clock of the device that made it.
+    pub time: SystemTime,
+    /// The answers (question and repeat names) it set, cleared or edited.
+    pub answers: Vec<String>,
+    /// Other parts it changed: `status`, `meta`, `deleted_at`.
+    pub fields: Vec<String>,
+}
+
+/// Reads a submission id given by the app.
+pub(crate) fn doc_id(id: &str) -> Result<core::DocId> {
+    Ok(id.parse::<core::DocId>()?)
+}
+
+/// Converts an index or count given by the app, which the core takes as `usize`.
+pub(crate) fn index(position: u32) -> Result<usize> {
+    usize::try_from(position)
+        .map_err(|_| MingaError::invalid_argument(format!("index {position} too large")))
+}
+
+impl From<minga_core::Answers> for Answers {
+    fn from(answers: minga_core::Answers) -> Self {
+        let fields = answers
+            .fields
+            .into_iter()
+            .map(|(name, answer)| (name, answer.into()))
+            .collect();
+        Self { fields }
+    }
+}
+
+impl From<minga_core::Answer> for Answer {
+    fn from(answer: minga_core::Answer) -> Self {
+        match answer {
+            minga_core::Answer::Value(value) => Self::Value {
+                value: value.into(),
+            },
+            minga_core::Answer::Repeat(instances) => Self::Repeat {
+                instances: instances
+                    .into_iter()
+                    .map(|instance| RepeatInstance {
+                        id: instance.id,
+                        answers: instance.answers.into(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl From<core::Submission> for Submission {
+    fn from(submission: core::Submission) -> Self {
+        let meta = submission.meta;
+        Self {
+            id: submission.id.to_string(),
+            form: meta.form,
+            created_at: meta.created_at.into(),
+            created_by: meta.created_by,
+            device_id: meta.device_id,
+            instance_name: meta.instance_name,
+            status: submission.status,
+            answers: submission.answers.into(),
+            deleted: submission.deleted,
+        }
+    }
+}
+
+impl From<core::SubmissionSummary> for SubmissionSummary {
+    fn from(row: core::SubmissionSummary) -> Self {
+        Self {
+            id: row.id.to_string(),
+            form: row.form,
+            status: row.status,
+            author: row.author,
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+            instance_name: row.instance_name,
+            location: row.location.map(|(latitude, longitude)| Location {
+                latitude,
+                longitude,
+            }),
+            deleted: row.deleted,
+        }
+    }
+}
+
+impl From<SubmissionFilter> for core::SubmissionFilter {
+    fn from(filter: SubmissionFilter) -> Self {
+        Self {
+            form_id: filter.form_id,
+            form_version: filter.form_version,
+            status: filter.status,
+            author: filter.author,
+            include_deleted: filter.include_deleted,
+        }
+    }
+}
+
+impl From<core::SubmissionPage> for SubmissionPage {
+    fn from(page: core::SubmissionPage) -> Self {
+        Self {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next: page.next.map(|cursor| Arc::new(PageCursor(cursor))),
+        }
+    }
+}
+
+impl From<core::ConflictingValue> for ConflictingValue {
+    fn from(value: core::ConflictingValue) -> Self {
+        Self {
+            value: value.value.map(Into::into),
+            author: value.author,
+            actor: value.actor,
+            shown: value.shown,
+        }
+    }
+}
+
+impl From<core::Conflict> for Conflict {
+    fn from(conflict: core::Conflict) -> Self {
+        Self {
+            path: conflict.path,
+            values: conflict.values.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<core::HistoryEntry> for HistoryEntry {
+    fn from(entry: core::HistoryEntry) -> Self {
+        Self {
+            hash: entry.hash,
+            actor: entry.actor,
+            author: entry.author,
+            time: entry.time.into(),
+            answers: entry.answers,
+            fields: entry.fields,
+        }
+    }
+}
