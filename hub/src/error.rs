@@ -31,6 +31,11 @@ pub enum HubError {
     BadRole(String),
     #[error("the stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("submission `{id}` cannot be read: {source}")]
+    UnreadableSubmission {
+        id: String,
+        source: minga_core::Error,
+    },
     #[error("export: {0}")]
     Export(String),
 }

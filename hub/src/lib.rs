@@ -2,9 +2,12 @@
 //! the core plus HTTP, authentication, authorisation and administration.
 
 pub mod access;
+pub mod admin;
 pub mod auth;
+pub mod cli;
 pub mod error;
 pub mod export;
+pub mod server;
 pub mod storage;
 
 pub use error::{HubError, Result};

@@ -13,30 +13,52 @@ use axum::http::{header, StatusCode};
 pub struct Authenticated(pub Principal);
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing_token", "send Authorization: Bearer <token>"))?;
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "send Authorization: Bearer <token>",
+        )
+    })?;
     value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .filter(|token| is_well_formed_token(token))
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "malformed_token", "the bearer token is not a Minga token"))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "malformed_token",
+                "the bearer token is not a Minga token",
+            )
+        })
 }
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token_hash = hash_secret(bearer_token(parts)?);
         let device = state
             .blocking(move |storage| storage.device_by_token_hash(&token_hash))
             .await?
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown_token", "this token was not issued by this hub"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_token",
+                    "this token was not issued by this hub",
+                )
+            })?;
         if device.revoked_at.is_some() {
             return Err(ApiError::revoked());
         }
-        Ok(Authenticated(Principal { device_id: device.id, project: device.project, role: device.role }))
+        Ok(Authenticated(Principal {
+            device_id: device.id,
+            project: device.project,
+            role: device.role,
+        }))
     }
 }

@@ -4,7 +4,9 @@ use super::error::ApiError;
 use super::metrics::Metrics;
 use super::AppState;
 use crate::access::Role;
-use crate::auth::{decide_enrolment, hash_secret, new_token, EnrolDecision, EnrolmentCode, MAX_WRONG_GUESSES};
+use crate::auth::{
+    decide_enrolment, hash_secret, new_token, EnrolDecision, EnrolmentCode, MAX_WRONG_GUESSES,
+};
 use crate::storage::Redemption;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -32,22 +34,42 @@ fn refusal(decision: EnrolDecision) -> ApiError {
             "wrong_code",
             format!("the code is wrong; it locks after {MAX_WRONG_GUESSES} wrong tries"),
         ),
-        EnrolDecision::Used => (StatusCode::FORBIDDEN, "code_used", "the code was already used; ask for a new one".into()),
-        EnrolDecision::Expired => (StatusCode::FORBIDDEN, "code_expired", "the code has expired; ask for a new one".into()),
-        EnrolDecision::Locked => {
-            (StatusCode::TOO_MANY_REQUESTS, "code_locked", "too many wrong tries; the code is locked, ask for a new one".into())
-        }
+        EnrolDecision::Used => (
+            StatusCode::FORBIDDEN,
+            "code_used",
+            "the code was already used; ask for a new one".into(),
+        ),
+        EnrolDecision::Expired => (
+            StatusCode::FORBIDDEN,
+            "code_expired",
+            "the code has expired; ask for a new one".into(),
+        ),
+        EnrolDecision::Locked => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "code_locked",
+            "too many wrong tries; the code is locked, ask for a new one".into(),
+        ),
         // Storage creates the device whenever it accepts; anything else is a storage fault.
-        EnrolDecision::Accept => {
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal", "the code was accepted but no device was created".into())
-        }
+        EnrolDecision::Accept => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the code was accepted but no device was created".into(),
+        ),
     };
     ApiError::new(status, code, message)
 }
 
-pub async fn enrol(State(state): State<AppState>, Json(request): Json<EnrolRequest>) -> Result<Json<EnrolResponse>, ApiError> {
-    let code = EnrolmentCode::parse(&request.code)
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "malformed_code", "an enrolment code looks like ABCD-EFGH-JKMN"))?;
+pub async fn enrol(
+    State(state): State<AppState>,
+    Json(request): Json<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let code = EnrolmentCode::parse(&request.code).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_code",
+            "an enrolment code looks like ABCD-EFGH-JKMN",
+        )
+    })?;
     let token = new_token();
     let token_hash = hash_secret(&token);
     let device_id = uuid::Uuid::now_v7().to_string();
@@ -55,17 +77,33 @@ pub async fn enrol(State(state): State<AppState>, Json(request): Json<EnrolReque
     let id = device_id.clone();
     let redemption = state
         .blocking(move |storage| {
-            let decide = |s: &crate::auth::EnrolmentState| decide_enrolment(s, &secret_hash, Utc::now());
+            let decide =
+                |s: &crate::auth::EnrolmentState| decide_enrolment(s, &secret_hash, Utc::now());
             storage.redeem_enrolment(&code.lookup, &decide, &id, &token_hash)
         })
         .await?;
     match redemption {
-        Redemption::UnknownCode => Err(ApiError::new(StatusCode::FORBIDDEN, "unknown_code", "no such enrolment code")),
-        Redemption::Decided { device: Some(device), .. } => {
+        Redemption::UnknownCode => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unknown_code",
+            "no such enrolment code",
+        )),
+        Redemption::Decided {
+            device: Some(device),
+            ..
+        } => {
             Metrics::add(&state.metrics.enrolments_total, 1);
             tracing::info!(device = %device.id, project = %device.project, role = %device.role, "device enrolled");
-            Ok(Json(EnrolResponse { token, device_id: device.id, project: device.project, role: device.role }))
+            Ok(Json(EnrolResponse {
+                token,
+                device_id: device.id,
+                project: device.project,
+                role: device.role,
+            }))
         }
-        Redemption::Decided { decision, device: None } => Err(refusal(decision)),
+        Redemption::Decided {
+            decision,
+            device: None,
+        } => Err(refusal(decision)),
     }
 }

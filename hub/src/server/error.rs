@@ -17,12 +17,20 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// Refused: the device must wipe its local copy of the project.
     pub fn revoked() -> Self {
-        Self::new(StatusCode::GONE, "revoked", "this device was revoked; wipe its local copy of the project")
+        Self::new(
+            StatusCode::GONE,
+            "revoked",
+            "this device was revoked; wipe its local copy of the project",
+        )
     }
 }
 
@@ -32,7 +40,9 @@ impl From<Refusal> for ApiError {
             Refusal::OtherProject => "this device is not enrolled in that project",
             Refusal::NotTheAuthor => "a facilitator may only see and change its own submissions",
             Refusal::ReviewsAreForSupervisors => "only supervisors may write reviews",
-            Refusal::FormsArePublished => "forms are published by an administrator, not written by devices",
+            Refusal::FormsArePublished => {
+                "forms are published by an administrator, not written by devices"
+            }
         };
         ApiError::new(StatusCode::FORBIDDEN, refusal.code(), message)
     }
@@ -41,10 +51,16 @@ impl From<Refusal> for ApiError {
 impl From<HubError> for ApiError {
     fn from(error: HubError) -> Self {
         match error {
-            HubError::UnknownProject(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_project", error.to_string()),
+            HubError::UnknownProject(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_project", error.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the hub failed; see its log")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the hub failed; see its log",
+                )
             }
         }
     }

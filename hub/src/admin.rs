@@ -1,0 +1,316 @@
+//! Administration: what the supervisor's command line does to a hub's storage. Each function
+//! returns data; the command line prints it.
+
+use crate::access::{DocKind, Role};
+use crate::auth::{EnrolmentCode, ENROLMENT_LIFETIME};
+use crate::error::{HubError, Result};
+use crate::export::{self, CsvOptions, ExportSubmission, Format};
+use crate::storage::{Device, DocumentHeader, HubStorage, NewEnrolment, Project};
+use chrono::{DateTime, Utc};
+use minga_core::{DeviceIdentity, Encryption, Store};
+use minga_forms::Form;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub fn create_project(
+    storage: &dyn HubStorage,
+    name: &str,
+    title: Option<&str>,
+) -> Result<Project> {
+    storage.create_project(name, title.unwrap_or(name))
+}
+
+/// Reads a form from an XLSForm (`.xlsx`, `.xls`) or Minga's JSON, naming every mistake.
+pub fn read_form_file(path: &Path) -> Result<Form> {
+    let bytes = std::fs::read(path).map_err(|e| HubError::io(path, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bad = |reason: String| HubError::BadFormFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    if name.to_ascii_lowercase().ends_with(".json") {
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a Minga form: {e}")))
+    } else {
+        minga_forms::xlsform::import(&bytes, &name).map_err(|errors| bad(errors.to_string()))
+    }
+}
+
+/// Publishes the form in `path` as a new version; an id and version already published is refused.
+pub fn publish_form(storage: &dyn HubStorage, project: &str, path: &Path) -> Result<Form> {
+    let form = read_form_file(path)?;
+    storage.publish_form(project, &form)?;
+    Ok(form)
+}
+
+/// A code to hand to a device, valid until `expires_at`.
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    pub code: EnrolmentCode,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issues a one-time enrolment code for a device named `name` with `role` in `project`.
+pub fn enrol_device(
+    storage: &dyn HubStorage,
+    project: &str,
+    role: Role,
+    name: &str,
+) -> Result<IssuedCode> {
+    let code = EnrolmentCode::generate();
+    let expires_at = Utc::now() + ENROLMENT_LIFETIME;
+    storage.create_enrolment(&NewEnrolment {
+        lookup: code.lookup.clone(),
+        secret_hash: code.secret_hash(),
+        project: project.into(),
+        role,
+        device_name: name.into(),
+        expires_at,
+    })?;
+    Ok(IssuedCode { code, expires_at })
+}
+
+/// What a phone scans: the code, and the hub to trade it at when known.
+pub fn enrolment_uri(code: &EnrolmentCode, hub_url: Option<&str>) -> String {
+    match hub_url {
+        Some(url) => format!("minga://enrol?hub={url}&code={code}"),
+        None => format!("minga://enrol?code={code}"),
+    }
+}
+
+/// `text` as a QR code drawn with Unicode half blocks, for a terminal.
+pub fn qr_for_terminal(text: &str) -> Result<String> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| HubError::Export(format!("QR code: {e}")))?;
+    // Light modules drawn dark and the reverse, so the code reads on a dark terminal.
+    Ok(code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build())
+}
+
+pub fn list_devices(storage: &dyn HubStorage, project: Option<&str>) -> Result<Vec<Device>> {
+    storage.devices(project)
+}
+
+pub fn revoke_device(storage: &dyn HubStorage, id: &str) -> Result<Device> {
+    storage.revoke_device(id)
+}
+
+const PAGE: usize = 1000;
+
+/// Every header of `kind` in the project, in sequence order.
+pub fn documents_of_kind(
+    storage: &dyn HubStorage,
+    project: &str,
+    kind: DocKind,
+) -> Result<Vec<DocumentHeader>> {
+    if storage.project(project)?.is_none() {
+        return Err(HubError::UnknownProject(project.into()));
+    }
+    let mut all = Vec::new();
+    let mut since = 0;
+    loop {
+        let page = storage.documents_since(project, since, PAGE)?;
+        let Some(last) = page.last() else { break };
+        since = last.seq;
+        all.extend(page.into_iter().filter(|h| h.kind == kind));
+    }
+    Ok(all)
+}
+
+/// One line of `submissions list`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionLine {
+    pub header: DocumentHeader,
+    pub author_name: Option<String>,
+}
+
+pub fn list_submissions(storage: &dyn HubStorage, project: &str) -> Result<Vec<SubmissionLine>> {
+    let names = device_names(storage, project)?;
+    Ok(documents_of_kind(storage, project, DocKind::Submission)?
+        .into_iter()
+        .map(|header| {
+            let author_name = header.author.as_ref().and_then(|a| names.get(a).cloned());
+            SubmissionLine {
+                header,
+                author_name,
+            }
+        })
+        .collect())
+}
+
+fn device_names(storage: &dyn HubStorage, project: &str) -> Result<BTreeMap<String, String>> {
+    Ok(storage
+        .devices(Some(project))?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect())
+}
+
+/// Reads submissions through a scratch core store (the core owns the document shape), telling
+/// `progress` after each one.
+fn read_submissions(
+    storage: &dyn HubStorage,
+    project: &str,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Vec<(String, ExportSubmission)>> {
+    let headers = documents_of_kind(storage, project, DocKind::Submission)?;
+    let names = device_names(storage, project)?;
+    let scratch = tempfile::tempdir().map_err(|e| HubError::io("a temporary folder", e))?;
+    let store_path = scratch.path().join("export.sqlite3");
+    let store = Store::open(
+        &store_path,
+        Encryption::PlainFile,
+        DeviceIdentity::new("hub-export", "hub"),
+    )
+    .map_err(|source| HubError::UnreadableSubmission {
+        id: "(scratch store)".into(),
+        source,
+    })?;
+    let total = headers.len() as u64;
+    let mut out = Vec::with_capacity(headers.len());
+    for (done, header) in headers.iter().enumerate() {
+        let unreadable = |source| HubError::UnreadableSubmission {
+            id: header.id.clone(),
+            source,
+        };
+        let Some(stored) = storage.document(project, &header.id)? else {
+            continue;
+        };
+        let id = store.import_submission(&stored.bytes).map_err(unreadable)?;
+        let submission = store.submission(&id).map_err(unreadable)?;
+        let author = header
+            .author
+            .clone()
+            .unwrap_or_else(|| submission.meta.device_id.clone());
+        out.push((
+            submission.meta.form.form_id.clone(),
+            ExportSubmission {
+                id: header.id.clone(),
+                form_version: submission.meta.form.form_version.clone(),
+                created_at: submission.meta.created_at,
+                updated_at: header.updated_at,
+                author_name: names
+                    .get(&author)
+                    .cloned()
+                    .unwrap_or_else(|| submission.meta.created_by.clone()),
+                author,
+                review_state: None,
+                answers: submission.answers,
+            },
+        ));
+        progress(done as u64 + 1, total);
+    }
+    Ok(out)
+}
+
+/// Exports every form of the project that has submissions into `out_dir`, with the newest
+/// published version's questions as columns. Returns the files written.
+pub fn export_project(
+    storage: &dyn HubStorage,
+    project: &str,
+    format: Format,
+    options: &CsvOptions,
+    out_dir: &Path,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Vec<PathBuf>> {
+    let mut newest: BTreeMap<String, Form> = BTreeMap::new();
+    for form in storage.forms(project)? {
+        newest.insert(form.id.clone(), form);
+    }
+    let mut by_form: BTreeMap<String, Vec<ExportSubmission>> = BTreeMap::new();
+    for (form_id, submission) in read_submissions(storage, project, progress)? {
+        by_form.entry(form_id).or_default().push(submission);
+    }
+    let mut files = Vec::new();
+    for (form_id, submissions) in &by_form {
+        let form = newest.get(form_id).ok_or_else(|| {
+            HubError::Export(format!(
+                "submissions of form `{form_id}`, which is not published here"
+            ))
+        })?;
+        files.extend(export::write(format, form, submissions, options, out_dir)?);
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SqliteStorage;
+
+    fn storage() -> (tempfile::TempDir, SqliteStorage) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        (dir, storage)
+    }
+
+    fn fixture_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/safety_walk.json")
+    }
+
+    #[test]
+    fn a_published_version_is_never_overwritten() {
+        let (_dir, storage) = storage();
+        create_project(&storage, "imbabura", None).unwrap();
+        publish_form(&storage, "imbabura", &fixture_path()).unwrap();
+        let again = publish_form(&storage, "imbabura", &fixture_path());
+        assert!(
+            matches!(again, Err(HubError::DuplicateFormVersion { .. })),
+            "{again:?}"
+        );
+        assert_eq!(storage.forms("imbabura").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_bad_form_file_is_named_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.json");
+        std::fs::write(&path, "{\"id\": 3}").unwrap();
+        match read_form_file(&path) {
+            Err(HubError::BadFormFile {
+                path: named,
+                reason,
+            }) => {
+                assert!(named.ends_with("broken.json"));
+                assert!(reason.contains("not a Minga form"), "{reason}");
+            }
+            other => panic!("expected a bad form file, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn enrolment_needs_an_existing_project_and_stores_no_secret() {
+        let (_dir, storage) = storage();
+        assert!(matches!(
+            enrol_device(&storage, "nowhere", Role::Facilitator, "Ana"),
+            Err(HubError::UnknownProject(_))
+        ));
+        create_project(&storage, "imbabura", None).unwrap();
+        let issued = enrol_device(&storage, "imbabura", Role::Facilitator, "Ana").unwrap();
+        let conn =
+            rusqlite::Connection::open(_dir.path().join(crate::storage::DATABASE_FILE)).unwrap();
+        let stored: String = conn
+            .query_row("SELECT secret_hash FROM enrolments", [], |r| r.get(0))
+            .unwrap();
+        assert_ne!(stored, issued.code.secret);
+        assert!(!stored.contains(&issued.code.secret));
+    }
+
+    #[test]
+    fn the_qr_code_is_drawn_in_half_blocks() {
+        let qr = qr_for_terminal(&enrolment_uri(
+            &EnrolmentCode::generate(),
+            Some("http://127.0.0.1:8080"),
+        ))
+        .unwrap();
+        assert!(qr.lines().count() > 10);
+        assert!(qr.contains('▀') || qr.contains('▄') || qr.contains('█'));
+    }
+}

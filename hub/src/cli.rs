@@ -1,0 +1,287 @@
+//! The command line (clap derive): `serve`, and the administration commands over the same data
+//! folder. Each command prints what a supervisor needs and nothing secret but the one-time code.
+
+use crate::access::Role;
+use crate::admin;
+use crate::error::{HubError, Result};
+use crate::export::{CsvOptions, Format};
+use crate::server::{self, AppState};
+use crate::storage::{HubStorage, SqliteStorage};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "minga-hub",
+    version,
+    about = "Minga's office hub: sync server and administration"
+)]
+pub struct Cli {
+    /// The hub's data folder (its database lives here).
+    #[arg(
+        long,
+        global = true,
+        default_value = "minga-hub-data",
+        env = "MINGA_HUB_DATA"
+    )]
+    pub data: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the hub's HTTP server until SIGINT or SIGTERM.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Projects: create and list.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Forms: publish a new version from an XLSForm or JSON file.
+    #[command(subcommand)]
+    Form(FormCommand),
+    /// Devices: enrol, list and revoke.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Submissions: list.
+    #[command(subcommand)]
+    Submissions(SubmissionsCommand),
+    /// Exports a project's submissions for analysis.
+    Export {
+        #[arg(long)]
+        project: String,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        #[arg(long)]
+        out: PathBuf,
+        /// Write choice labels in this language instead of choice names (CSV).
+        #[arg(long)]
+        labels: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    Create {
+        name: String,
+        #[arg(long)]
+        title: Option<String>,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FormCommand {
+    Publish {
+        file: PathBuf,
+        #[arg(long)]
+        project: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Prints a one-time enrolment code (valid 15 minutes) and its QR code.
+    Enrol {
+        #[arg(long)]
+        project: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        name: String,
+        /// The hub's address as devices reach it, put into the QR code.
+        #[arg(long)]
+        hub_url: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        project: Option<String>,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubmissionsCommand {
+    List {
+        #[arg(long)]
+        project: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Facilitator,
+    Supervisor,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Facilitator => Role::Facilitator,
+            RoleArg::Supervisor => Role::Supervisor,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Geojson,
+    Json,
+}
+
+impl From<ExportFormat> for Format {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Csv => Format::Csv,
+            ExportFormat::Geojson => Format::GeoJson,
+            ExportFormat::Json => Format::Json,
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    let storage = SqliteStorage::open(&cli.data)?;
+    match cli.command {
+        Command::Serve { listen } => serve(Arc::new(storage), &listen),
+        Command::Project(command) => project(&storage, command),
+        Command::Form(FormCommand::Publish { file, project }) => {
+            let form = admin::publish_form(&storage, &project, &file)?;
+            println!(
+                "published form {} version {} in project {project}",
+                form.id, form.version
+            );
+            Ok(())
+        }
+        Command::Device(command) => device(&storage, command),
+        Command::Submissions(SubmissionsCommand::List { project }) => {
+            for line in admin::list_submissions(&storage, &project)? {
+                let h = &line.header;
+                let author = line.author_name.or(h.author.clone()).unwrap_or_default();
+                println!(
+                    "{}  seq {:>6}  {}  by {author}",
+                    h.id,
+                    h.seq,
+                    h.updated_at.to_rfc3339()
+                );
+            }
+            Ok(())
+        }
+        Command::Export {
+            project,
+            format,
+            out,
+            labels,
+        } => export(&storage, &project, format.into(), labels, &out),
+    }
+}
+
+fn serve(storage: Arc<dyn HubStorage>, listen: &str) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HubError::io("runtime", e))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| HubError::io(listen, e))?;
+        server::serve(listener, AppState::new(storage), server::shutdown_signal()).await
+    })
+}
+
+fn project(storage: &dyn HubStorage, command: ProjectCommand) -> Result<()> {
+    match command {
+        ProjectCommand::Create { name, title } => {
+            let project = admin::create_project(storage, &name, title.as_deref())?;
+            println!("created project {} ({})", project.name, project.title);
+        }
+        ProjectCommand::List => {
+            for project in storage.projects()? {
+                println!(
+                    "{}\t{}\t{}",
+                    project.name,
+                    project.title,
+                    project.created_at.to_rfc3339()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn device(storage: &dyn HubStorage, command: DeviceCommand) -> Result<()> {
+    match command {
+        DeviceCommand::Enrol {
+            project,
+            role,
+            name,
+            hub_url,
+        } => {
+            let issued = admin::enrol_device(storage, &project, role.into(), &name)?;
+            let uri = admin::enrolment_uri(&issued.code, hub_url.as_deref());
+            println!("{}", admin::qr_for_terminal(&uri)?);
+            println!(
+                "Enrolment code for {name} ({} in {project}): {}",
+                Role::from(role),
+                issued.code
+            );
+            println!(
+                "Single use, valid until {} (locks after 5 wrong tries).",
+                issued.expires_at.to_rfc3339()
+            );
+        }
+        DeviceCommand::List { project } => {
+            for d in admin::list_devices(storage, project.as_deref())? {
+                let state = d.revoked_at.map_or("active".to_string(), |t| {
+                    format!("revoked {}", t.to_rfc3339())
+                });
+                println!("{}\t{}\t{}\t{}\t{state}", d.id, d.project, d.role, d.name);
+            }
+        }
+        DeviceCommand::Revoke { id } => {
+            let device = admin::revoke_device(storage, &id)?;
+            println!(
+                "revoked {} ({}); it will be told to wipe its copy at its next sync",
+                device.id, device.name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn export(
+    storage: &dyn HubStorage,
+    project: &str,
+    format: Format,
+    labels: Option<String>,
+    out: &std::path::Path,
+) -> Result<()> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("reading {pos}/{len} submissions {wide_bar} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let files = admin::export_project(
+        storage,
+        project,
+        format,
+        &CsvOptions { labels_in: labels },
+        out,
+        &progress,
+    )?;
+    bar.finish_and_clear();
+    for file in files {
+        println!("wrote {}", file.display());
+    }
+    Ok(())
+}

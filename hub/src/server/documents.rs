@@ -1,0 +1,226 @@
+//! Document routes for one device: the project's forms, what changed since a sequence number
+//! (only what the device may read), and one submission or review by id (read, or write by
+//! merging automerge changes). Each applies the rules in [`crate::access`].
+
+use super::bearer::Authenticated;
+use super::error::ApiError;
+use super::metrics::Metrics;
+use super::AppState;
+use crate::access::{may_read, may_write, DocAccess, DocKind, Principal, Refusal};
+use crate::storage::{DocumentHeader, DocumentWrite, WriteOutcome};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use minga_forms::Form;
+use serde::{Deserialize, Serialize};
+
+/// The hub's id for the review of a submission.
+pub fn review_id(submission: &str) -> String {
+    format!("review:{submission}")
+}
+
+fn same_project(who: &Principal, project: &str) -> Result<(), ApiError> {
+    if who.project == project {
+        Ok(())
+    } else {
+        Err(Refusal::OtherProject.into())
+    }
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_document",
+        format!("no {what} with that id in this project"),
+    )
+}
+
+pub async fn forms(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(project): Path<String>,
+) -> Result<Json<Vec<Form>>, ApiError> {
+    same_project(&who, &project)?;
+    Ok(Json(
+        state
+            .blocking(move |storage| storage.forms(&project))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangesQuery {
+    #[serde(default)]
+    pub since: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Changes {
+    pub documents: Vec<DocumentHeader>,
+    /// The sequence number to ask from next time.
+    pub next: i64,
+}
+
+const CHANGES_PAGE: usize = 500;
+
+/// Headers of the documents changed after `since` that the device may read.
+pub async fn changes(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(project): Path<String>,
+    Query(query): Query<ChangesQuery>,
+) -> Result<Json<Changes>, ApiError> {
+    same_project(&who, &project)?;
+    let page = state
+        .blocking(move |storage| storage.documents_since(&project, query.since, CHANGES_PAGE))
+        .await?;
+    let next = page.last().map_or(query.since, |h| h.seq);
+    let documents = page
+        .into_iter()
+        .filter(|h| may_read(&who, &access_of(h)).is_ok())
+        .collect();
+    Ok(Json(Changes { documents, next }))
+}
+
+fn access_of(header: &DocumentHeader) -> DocAccess<'_> {
+    DocAccess {
+        project: &header.project,
+        kind: header.kind,
+        submission_author: header.author.as_deref(),
+    }
+}
+
+async fn read(
+    state: AppState,
+    who: Principal,
+    project: String,
+    id: String,
+    kind: DocKind,
+) -> Result<impl IntoResponse, ApiError> {
+    same_project(&who, &project)?;
+    let stored = state
+        .blocking(move |storage| storage.document(&project, &id))
+        .await?;
+    let stored = stored
+        .filter(|d| d.header.kind == kind)
+        .ok_or_else(|| not_found(kind.as_str()))?;
+    may_read(&who, &access_of(&stored.header))?;
+    Metrics::add(&state.metrics.documents_sent_total, 1);
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        stored.bytes,
+    ))
+}
+
+pub async fn get_submission(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path((project, id)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    read(state, who, project, id, DocKind::Submission).await
+}
+
+pub async fn get_review(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path((project, submission)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    read(state, who, project, review_id(&submission), DocKind::Review).await
+}
+
+/// Checks `who` may write, then merges `changes` into the document.
+async fn write(
+    state: AppState,
+    who: Principal,
+    write: DocumentWrite,
+    author: Option<String>,
+) -> Result<Json<DocumentHeader>, ApiError> {
+    let access = DocAccess {
+        project: &who.project,
+        kind: write.kind,
+        submission_author: author.as_deref(),
+    };
+    may_write(&who, &access)?;
+    let project = who.project.clone();
+    let mut outcomes = state
+        .blocking(move |storage| storage.write_documents(&project, &[write]))
+        .await?;
+    match outcomes.pop() {
+        Some(WriteOutcome::Stored(header)) => {
+            Metrics::add(&state.metrics.documents_received_total, 1);
+            Ok(Json(header))
+        }
+        Some(WriteOutcome::KindMismatch { stored }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "kind_mismatch",
+            format!("that id holds a {}", stored.as_str()),
+        )),
+        Some(WriteOutcome::Invalid { reason }) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_document",
+            reason,
+        )),
+        None => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "storage wrote nothing",
+        )),
+    }
+}
+
+/// The author of a stored submission, if the hub has it.
+async fn submission_author(
+    state: &AppState,
+    project: &str,
+    id: &str,
+) -> Result<Option<Option<String>>, ApiError> {
+    let (project, id) = (project.to_string(), id.to_string());
+    let stored = state
+        .blocking(move |storage| storage.document(&project, &id))
+        .await?;
+    Ok(stored
+        .filter(|d| d.header.kind == DocKind::Submission)
+        .map(|d| d.header.author))
+}
+
+pub async fn put_submission(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<DocumentHeader>, ApiError> {
+    same_project(&who, &project)?;
+    // A new submission's author is the device that first sends it; a stored one keeps its own.
+    let author = submission_author(&state, &project, &id).await?.flatten();
+    let new_author = author.clone().or_else(|| Some(who.device_id.clone()));
+    let doc = DocumentWrite {
+        id,
+        kind: DocKind::Submission,
+        author: new_author,
+        subject: None,
+        changes: body.to_vec(),
+    };
+    write(state, who, doc, author).await
+}
+
+pub async fn put_review(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path((project, submission)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<DocumentHeader>, ApiError> {
+    same_project(&who, &project)?;
+    let author = submission_author(&state, &project, &submission)
+        .await?
+        .ok_or_else(|| not_found("submission"))?;
+    let doc = DocumentWrite {
+        id: review_id(&submission),
+        kind: DocKind::Review,
+        author: author.clone(),
+        subject: Some(submission),
+        changes: body.to_vec(),
+    };
+    write(state, who, doc, author).await
+}

@@ -1,0 +1,208 @@
+//! The HTTP server: axum routes over shared storage, request logging that never records bodies
+//! or tokens, and graceful shutdown on SIGINT or SIGTERM (requests in flight finish; each
+//! write is one transaction, so one cut short leaves nothing half-stored).
+
+mod bearer;
+pub mod documents;
+pub mod enrol;
+mod error;
+pub mod metrics;
+
+pub use error::ApiError;
+
+use crate::error::{HubError, Result};
+use crate::storage::HubStorage;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use metrics::Metrics;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn HubStorage>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn HubStorage>) -> Self {
+        AppState {
+            storage,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// Runs a storage call off the async threads (SQLite blocks).
+    pub async fn blocking<T, F>(&self, call: F) -> std::result::Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn HubStorage) -> Result<T> + Send + 'static,
+    {
+        let storage = self.storage.clone();
+        match tokio::task::spawn_blocking(move || call(storage.as_ref())).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(join) => Err(HubError::Corrupt(format!("a storage call panicked: {join}")).into()),
+        }
+    }
+}
+
+/// Every route of the hub.
+pub fn router(state: AppState) -> Router {
+    let project = "/v1/projects/{project}";
+    Router::new()
+        .route("/health", get(|| async { "ok\n" }))
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move { state.metrics.render() }),
+        )
+        .route("/v1/enrol", post(enrol::enrol))
+        .route(&format!("{project}/forms"), get(documents::forms))
+        .route(&format!("{project}/changes"), get(documents::changes))
+        .route(
+            &format!("{project}/submissions/{{id}}"),
+            get(documents::get_submission).put(documents::put_submission),
+        )
+        .route(
+            &format!("{project}/reviews/{{id}}"),
+            get(documents::get_review).put(documents::put_review),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_count))
+        .with_state(state)
+}
+
+/// Logs each request's method, route pattern, status and time, and counts it. The route
+/// pattern (not the path) is logged, and never headers or bodies: no tokens, no answers.
+async fn log_and_count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    let status = response.status();
+    Metrics::add(&state.metrics.requests_total, 1);
+    if status.is_client_error() {
+        Metrics::add(&state.metrics.requests_refused_total, 1);
+    } else if status.is_server_error() {
+        Metrics::add(&state.metrics.requests_failed_total, 1);
+    }
+    tracing::info!(%method, %route, status = status.as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    response
+}
+
+/// Serves `state` on an already bound listener until `shutdown` completes, then lets requests
+/// in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| HubError::io("listener", e))?;
+    tracing::info!(%addr, "hub listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| HubError::io("server", e))?;
+    tracing::info!("hub stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT: shutting down"),
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// A hub running in the background of this process, for tests and the demo.
+pub struct RunningHub {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl RunningHub {
+    /// Starts a hub over `storage` on `listen` (use port 0 for a free port) on its own runtime.
+    pub fn start(storage: Arc<dyn HubStorage>, listen: &str) -> Result<Self> {
+        let std_listener =
+            std::net::TcpListener::bind(listen).map_err(|e| HubError::io(listen, e))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| HubError::io(listen, e))?;
+        let addr = std_listener
+            .local_addr()
+            .map_err(|e| HubError::io(listen, e))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| HubError::io("runtime", e))?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener)
+                    .map_err(|e| HubError::io("listener", e))?;
+                serve(listener, AppState::new(storage), async move {
+                    let _ = stopped.await;
+                })
+                .await
+            })
+        });
+        Ok(RunningHub {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    pub fn stop(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(HubError::Corrupt("the hub's thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningHub {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}

@@ -1,0 +1,177 @@
+//! A real hub on a loopback port over a real SQLite file, and a real HTTP client, shared by
+//! the integration tests.
+#![allow(dead_code)] // each test file uses its own part of this
+
+use minga_core::{AnswerPath, DeviceIdentity, Encryption, FormRef, Store, Value};
+use minga_hub::access::Role;
+use minga_hub::admin;
+use minga_hub::server::RunningHub;
+use minga_hub::storage::SqliteStorage;
+use serde_json::{json, Value as Json};
+use std::path::Path;
+use std::sync::Arc;
+
+pub struct Hub {
+    pub dir: tempfile::TempDir,
+    pub storage: Arc<SqliteStorage>,
+    pub running: RunningHub,
+    agent: ureq::Agent,
+}
+
+/// An enrolled device: its id and its token.
+pub struct Enrolled {
+    pub id: String,
+    pub token: String,
+}
+
+/// A reply: status and body.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Json {
+        serde_json::from_slice(&self.body).unwrap_or(Json::Null)
+    }
+
+    pub fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+pub fn fixture_form() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/safety_walk.json"
+    ))
+}
+
+impl Hub {
+    /// A hub with projects `imbabura` and `carchi`, the fixture form published in both.
+    pub fn start() -> Hub {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(SqliteStorage::open(dir.path()).unwrap());
+        for project in ["imbabura", "carchi"] {
+            admin::create_project(storage.as_ref(), project, None).unwrap();
+            admin::publish_form(storage.as_ref(), project, fixture_form()).unwrap();
+        }
+        let running = RunningHub::start(storage.clone(), "127.0.0.1:0").unwrap();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Hub {
+            dir,
+            storage,
+            running,
+            agent,
+        }
+    }
+
+    fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut response = result.expect("the hub answers");
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_vec().unwrap();
+        Reply { status, body }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.agent.get(&format!("{}{path}", self.running.url()));
+        if let Some(token) = token {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        Self::reply(request.call())
+    }
+
+    pub fn get_with_header(&self, path: &str, authorization: &str) -> Reply {
+        Self::reply(
+            self.agent
+                .get(&format!("{}{path}", self.running.url()))
+                .header("Authorization", authorization)
+                .call(),
+        )
+    }
+
+    pub fn put(&self, path: &str, token: &str, bytes: &[u8]) -> Reply {
+        let request = self
+            .agent
+            .put(&format!("{}{path}", self.running.url()))
+            .header("Authorization", &format!("Bearer {token}"));
+        Self::reply(request.send(bytes))
+    }
+
+    pub fn try_code(&self, code: &str) -> Reply {
+        Self::reply(
+            self.agent
+                .post(&format!("{}/v1/enrol", self.running.url()))
+                .send_json(json!({ "code": code })),
+        )
+    }
+
+    /// Issues a code and trades it for a token over HTTP.
+    pub fn enrol(&self, project: &str, role: Role, name: &str) -> Enrolled {
+        let issued = admin::enrol_device(self.storage.as_ref(), project, role, name).unwrap();
+        let reply = self.try_code(&issued.code.to_string());
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let body = reply.json();
+        Enrolled {
+            id: body["device_id"].as_str().unwrap().into(),
+            token: body["token"].as_str().unwrap().into(),
+        }
+    }
+}
+
+/// A device's own core store, in which submissions are filled offline.
+pub struct Phone {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+}
+
+impl Phone {
+    pub fn new(name: &str) -> Phone {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path().join("phone.sqlite3"),
+            Encryption::PlainFile,
+            DeviceIdentity::new(name, name),
+        )
+        .unwrap();
+        Phone { dir, store }
+    }
+
+    /// Fills a submission of the fixture form and returns its id and automerge bytes.
+    pub fn fill(&self, respondent: &str) -> (String, Vec<u8>) {
+        let id = self
+            .store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
+        self.store
+            .set_answer(
+                &id,
+                &AnswerPath::new("respondent"),
+                &Value::Text(respondent.into()),
+            )
+            .unwrap();
+        self.store
+            .set_answer(&id, &AnswerPath::new("age"), &Value::Integer(40))
+            .unwrap();
+        (id.to_string(), self.store.export_submission(&id).unwrap())
+    }
+}
+
+/// A review document's bytes (a plain automerge document: the core has no review type yet).
+pub fn review_bytes(state: &str) -> Vec<u8> {
+    use automerge::transaction::Transactable;
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, "state", state).unwrap();
+    doc.save()
+}
