@@ -230,6 +230,7 @@ pub fn import_bundle<S: DocumentStore + ?Sized>(
                     id: entry.doc,
                     kind: entry.kind,
                     changes: entry.bytes,
+                    loaded: None,
                 });
             }
         }

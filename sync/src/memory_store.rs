@@ -29,6 +29,9 @@ struct Entry {
     kind: DocKind,
     doc: Automerge,
     seq: Seq,
+    /// The document's saved bytes, kept as a persistent store keeps them, so that exporting it
+    /// costs what reading a stored blob costs.
+    saved: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -71,7 +74,8 @@ impl MemoryStore {
         let result = edit(&mut tx);
         tx.commit();
         if doc.get_heads() != before {
-            inner.store(id, kind, doc); // an edit that changed nothing creates nothing
+            let saved = doc.save();
+            inner.store(id, kind, doc, saved); // an edit that changed nothing creates nothing
         }
         result
     }
@@ -112,24 +116,41 @@ impl Inner {
     }
 
     /// Replaces a document and moves it to a new sequence number.
-    fn store(&mut self, id: &DocId, kind: DocKind, doc: Automerge) {
+    fn store(&mut self, id: &DocId, kind: DocKind, doc: Automerge, saved: Vec<u8>) {
         let seq = self.next_seq();
-        if let Some(old) = self.docs.insert(id.clone(), Entry { kind, doc, seq }) {
+        let entry = Entry {
+            kind,
+            doc,
+            seq,
+            saved,
+        };
+        if let Some(old) = self.docs.insert(id.clone(), entry) {
             self.by_seq.remove(&old.seq);
         }
         self.by_seq.insert(seq, id.clone());
     }
 
     fn apply(&mut self, incoming: IncomingDoc) -> ApplyOutcome {
-        let mut doc = match self.docs.get(&incoming.id) {
-            Some(entry) if entry.kind != incoming.kind => {
+        let IncomingDoc {
+            id,
+            kind,
+            changes,
+            loaded,
+        } = incoming;
+        let mut doc = match (self.docs.get(&id), loaded) {
+            (Some(entry), _) if entry.kind != kind => {
                 return ApplyOutcome::KindMismatch { stored: entry.kind }
             }
-            Some(entry) => entry.doc.clone(),
-            None => Automerge::new(),
+            (Some(entry), _) => entry.doc.clone(),
+            (None, Some(loaded)) => {
+                let heads = loaded.get_heads();
+                self.store(&id, kind, loaded, changes);
+                return ApplyOutcome::Applied { heads };
+            }
+            (None, None) => Automerge::new(),
         };
         let before = doc.get_heads();
-        if let Err(error) = doc.load_incremental(&incoming.changes) {
+        if let Err(error) = doc.load_incremental(&changes) {
             return ApplyOutcome::Invalid {
                 reason: error.to_string(),
             };
@@ -141,7 +162,8 @@ impl Inner {
         }
         let heads = doc.get_heads();
         if heads != before {
-            self.store(&incoming.id, incoming.kind, doc);
+            let saved = doc.save();
+            self.store(&id, kind, doc, saved);
         }
         ApplyOutcome::Applied { heads }
     }
@@ -181,6 +203,10 @@ impl DocumentStore for MemoryStore {
 
     fn load(&self, id: &DocId) -> Result<Option<Automerge>, StoreError> {
         Ok(self.get(id))
+    }
+
+    fn export(&self, id: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().docs.get(id).map(|entry| entry.saved.clone()))
     }
 
     fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
@@ -230,6 +256,15 @@ mod tests {
         PeerId::new("hub").unwrap()
     }
 
+    fn incoming(id: &DocId, kind: DocKind, changes: Vec<u8>) -> IncomingDoc {
+        IncomingDoc {
+            id: id.clone(),
+            kind,
+            changes,
+            loaded: None,
+        }
+    }
+
     #[test]
     fn edits_move_documents_to_new_sequence_numbers() {
         let store = MemoryStore::new();
@@ -257,21 +292,9 @@ mod tests {
         target.edit(&other, DocKind::Form, |tx| tx.put(ROOT, "t", 1).unwrap());
         let mut commit = Commit::new(peer());
         commit.docs = vec![
-            IncomingDoc {
-                id: id.clone(),
-                kind: DocKind::Submission,
-                changes: bytes.clone(),
-            },
-            IncomingDoc {
-                id: other.clone(),
-                kind: DocKind::Submission,
-                changes: bytes.clone(),
-            },
-            IncomingDoc {
-                id: DocId::random(),
-                kind: DocKind::Review,
-                changes: vec![1, 2, 3],
-            },
+            incoming(&id, DocKind::Submission, bytes.clone()),
+            incoming(&other, DocKind::Submission, bytes.clone()),
+            incoming(&DocId::random(), DocKind::Review, vec![1, 2, 3]),
         ];
         commit.cursor = Some(PeerCursor { theirs: 4, ours: 2 });
         let outcomes = target.commit(commit.clone()).unwrap();

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use automerge::sync::{Have, State as AmState, SyncDoc};
+use automerge::sync::{Capability, Have, State as AmState, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::conflicts::has_conflicts;
@@ -273,13 +273,14 @@ impl Side {
             Payload::Full(bytes) => {
                 self.report.change_bytes += bytes.len() as u64;
                 match self.check_full(store, &doc, kind, &bytes)? {
-                    Ok(heads) => {
+                    Ok((loaded, absent)) => {
+                        full_docs.push((doc.clone(), loaded.get_heads()));
                         commit.docs.push(IncomingDoc {
                             id: doc.clone(),
                             kind,
                             changes: bytes,
+                            loaded: absent.then_some(loaded),
                         });
-                        full_docs.push((doc.clone(), heads));
                     }
                     Err(reason) => self.refuse(&doc, reason),
                 }
@@ -315,6 +316,7 @@ impl Side {
                         id: doc.clone(),
                         kind,
                         changes: trial.save_after(&before),
+                        loaded: None,
                     });
                     self.report.received += 1;
                     self.report.conflicts += usize::from(has_conflicts(&trial));
@@ -327,19 +329,18 @@ impl Side {
         Ok(())
     }
 
-    /// Loads a whole document sent to us and asks the policy; the inner error says why it is
-    /// refused.
+    /// Loads a whole document sent to us and asks the policy: the document and whether the store
+    /// lacks it, or why it is refused.
     fn check_full<S: DocumentStore + ?Sized>(
         &mut self,
         store: &S,
         doc: &DocId,
         kind: DocKind,
         bytes: &[u8],
-    ) -> Result<Result<Vec<ChangeHash>, Refusal>, SyncError> {
-        if let Some((stored, _)) = store.doc_heads(doc)? {
-            if stored != kind {
-                return Ok(Err(Refusal::KindMismatch));
-            }
+    ) -> Result<Result<(Automerge, bool), Refusal>, SyncError> {
+        let stored = store.doc_heads(doc)?;
+        if stored.as_ref().is_some_and(|(stored, _)| *stored != kind) {
+            return Ok(Err(Refusal::KindMismatch));
         }
         let Ok(Ok(loaded)) = std::panic::catch_unwind(|| Automerge::load(bytes)) else {
             return Ok(Err(Refusal::Invalid));
@@ -349,7 +350,7 @@ impl Side {
         }
         self.report.received += 1;
         self.report.conflicts += usize::from(has_conflicts(&loaded));
-        Ok(Ok(loaded.get_heads()))
+        Ok(Ok((loaded, stored.is_none())))
     }
 
     fn refuse(&mut self, doc: &DocId, reason: Refusal) {
@@ -567,6 +568,7 @@ impl Side {
 
     fn sync_messages(&mut self, body: &mut Body, budget: &mut usize) {
         let mut quiet = Vec::new();
+        let mut converged = Vec::new();
         for (id, entry) in &mut self.docs {
             let Phase::Syncing(syncing) = &mut entry.phase else {
                 continue;
@@ -575,8 +577,16 @@ impl Side {
                 quiet.push((id.clone(), syncing.state.shared_heads.clone()));
                 continue;
             }
+            // Our own missing-document path covers whole documents; without this automerge
+            // sends the whole (small) document instead of a one-answer change whenever that
+            // change is over a third of its history.
+            syncing.state.their_capabilities = Some(vec![Capability::SyncReset]);
             match syncing.doc.generate_sync_message(&mut syncing.state) {
                 Some(message) => {
+                    let heads = syncing.doc.get_heads();
+                    if syncing.state.their_heads.as_ref() == Some(&heads) {
+                        converged.push((id.clone(), heads)); // the peer told us it has them
+                    }
                     let change_len: usize = message.changes.iter().map(<[u8]>::len).sum();
                     *budget = budget.saturating_sub(change_len);
                     self.report.change_bytes += change_len as u64;
@@ -591,6 +601,9 @@ impl Side {
                 }
                 None => quiet.push((id.clone(), syncing.state.shared_heads.clone())),
             }
+        }
+        for (id, heads) in converged {
+            self.share(&id, heads);
         }
         for (id, shared) in quiet {
             if !shared.is_empty() {

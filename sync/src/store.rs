@@ -26,13 +26,17 @@ pub struct PeerCursor {
 }
 
 /// Received changes for one document.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct IncomingDoc {
     pub id: DocId,
     pub kind: DocKind,
     /// Bytes for `Automerge::load_incremental`: a saved document or concatenated changes, whose
     /// dependencies are all in the stored document or in these bytes.
     pub changes: Vec<u8>,
+    /// Set when the document was absent from the store when the session read it: `changes` is
+    /// then a whole saved document, already loaded here. A store that still lacks the document
+    /// may keep this (and `changes` as its saved form) instead of loading the bytes again.
+    pub loaded: Option<Automerge>,
 }
 
 /// What the store did with one [`IncomingDoc`].
@@ -49,7 +53,7 @@ pub enum ApplyOutcome {
 
 /// Everything one step of a sync session writes, to be committed atomically (one SQLite
 /// transaction): received changes, per-document shared heads with the peer, and the cursor.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Commit {
     pub peer: PeerId,
     pub docs: Vec<IncomingDoc>,
