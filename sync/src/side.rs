@@ -13,7 +13,7 @@ use crate::error::SyncError;
 use crate::ids::{DocId, DocKind, PeerId, Seq};
 use crate::policy::Policy;
 use crate::report::{Progress, SyncReport};
-use crate::store::{ApplyOutcome, Commit, DocumentStore, IncomingDoc, PeerCursor};
+use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 use crate::wire::{Answer, Body, DocMessage, Offer, Payload, Refusal};
 use crate::SyncOptions;
 
@@ -62,6 +62,8 @@ pub(crate) struct Side {
     docs: HashMap<DocId, DocEntry>,
     /// The offers of our last body, which the peer's next body answers in order.
     offers_sent: Vec<DocId>,
+    /// Documents offered with their changes in our last body.
+    pushed: HashSet<DocId>,
     /// Answers to the peer's last offers, sent with our next body.
     answers: Vec<Answer>,
     refusals: Vec<(DocId, Refusal)>,
@@ -96,6 +98,7 @@ impl Side {
             policy,
             docs: HashMap::new(),
             offers_sent: Vec::new(),
+            pushed: HashSet::new(),
             answers: Vec::new(),
             refusals: Vec::new(),
             to_send: VecDeque::new(),
@@ -134,7 +137,7 @@ impl Side {
         for message in body.docs {
             self.take_doc(store, message, &mut commit, &mut full_docs)?;
         }
-        self.take_offers(store, body.offers, body.cursor)?;
+        self.take_offers(store, body.offers, body.cursor, &mut commit)?;
         self.peer_has_more = body.more_offers;
         self.commit(store, commit, full_docs)
     }
@@ -182,7 +185,7 @@ impl Side {
             // the peer may offer it again (it changed since); any other unsettled one is busy.
             let settling = matches!(
                 answered.get(&offer.doc),
-                Some(Answer::Same | Answer::Refused(_))
+                Some(Answer::Same | Answer::Took | Answer::Refused(_))
             );
             let busy = match self.docs.get(&offer.doc).map(|entry| &entry.phase) {
                 None | Some(Phase::Settled) => false,
@@ -204,9 +207,13 @@ impl Side {
         answers: &[Answer],
     ) -> Result<(), SyncError> {
         let offered = std::mem::take(&mut self.offers_sent);
+        let pushed = std::mem::take(&mut self.pushed);
         for (doc, answer) in offered.into_iter().zip(answers) {
             match answer {
-                Answer::Same => {
+                Answer::Same | Answer::Took => {
+                    if *answer == Answer::Took && pushed.contains(&doc) {
+                        self.report.sent += 1;
+                    }
                     if let Some((_, heads)) = store.doc_heads(&doc)? {
                         self.share(&doc, heads);
                     }
@@ -217,7 +224,7 @@ impl Side {
                     self.to_send.push_back(doc);
                 }
                 Answer::Sync => {
-                    let syncing = self.start_syncing(store, &doc, None)?;
+                    let syncing = self.start_syncing(store, &doc, None, None)?;
                     self.set_phase(&doc, Phase::Syncing(Box::new(syncing)));
                 }
                 Answer::Refused(reason) => {
@@ -363,13 +370,14 @@ impl Side {
         store: &S,
         offers: Vec<Offer>,
         cursor: Seq,
+        commit: &mut Commit,
     ) -> Result<(), SyncError> {
         let mut page = Page {
             cursor,
             pending: HashSet::new(),
         };
         for offer in offers {
-            let answer = self.answer_offer(store, &offer)?;
+            let (answer, merged) = self.answer_offer(store, &offer, commit)?;
             self.docs.insert(
                 offer.doc.clone(),
                 DocEntry {
@@ -378,7 +386,7 @@ impl Side {
                 },
             );
             match answer {
-                Answer::Same => {
+                Answer::Same | Answer::Took => {
                     self.share(&offer.doc, offer.heads);
                     self.docs_done += 1;
                 }
@@ -391,7 +399,8 @@ impl Side {
                     page.pending.insert(offer.doc.clone());
                 }
                 Answer::Sync => {
-                    let syncing = self.start_syncing(store, &offer.doc, Some(&offer.heads))?;
+                    let syncing =
+                        self.start_syncing(store, &offer.doc, Some(&offer.heads), merged)?;
                     self.set_phase(&offer.doc, Phase::Syncing(Box::new(syncing)));
                     page.pending.insert(offer.doc.clone());
                 }
@@ -402,22 +411,69 @@ impl Side {
         Ok(())
     }
 
+    /// Answers one offer, applying the changes that came with it when they fit on our copy.
+    /// Returns the document with those changes when automerge sync is still needed.
     fn answer_offer<S: DocumentStore + ?Sized>(
-        &self,
+        &mut self,
         store: &S,
         offer: &Offer,
-    ) -> Result<Answer, SyncError> {
+        commit: &mut Commit,
+    ) -> Result<(Answer, Option<Automerge>), SyncError> {
         let Some((kind, heads)) = store.doc_heads(&offer.doc)? else {
-            return Ok(Answer::Want);
+            return Ok((Answer::Want, None));
         };
-        Ok(if kind != offer.kind {
-            Answer::Refused(Refusal::KindMismatch)
-        } else if !self.policy.may_read(&self.peer, &offer.doc, kind) {
-            Answer::Refused(Refusal::NotReadable)
-        } else if heads == offer.heads {
-            Answer::Same
-        } else {
-            Answer::Sync
+        if kind != offer.kind {
+            return Ok((Answer::Refused(Refusal::KindMismatch), None));
+        }
+        if !self.policy.may_read(&self.peer, &offer.doc, kind) {
+            return Ok((Answer::Refused(Refusal::NotReadable), None));
+        }
+        if heads == offer.heads {
+            return Ok((Answer::Same, None));
+        }
+        let Some(doc) = self.with_offered_changes(store, offer)? else {
+            return Ok((Answer::Sync, None)); // automerge sync from our stored copy
+        };
+        if doc.get_heads() != heads {
+            if !self.policy.may_write(&self.peer, &offer.doc, kind, &doc) {
+                return Ok((Answer::Refused(Refusal::NotWritable), None));
+            }
+            self.report.received += 1;
+            self.report.conflicts += usize::from(has_conflicts(&doc));
+            commit.docs.push(IncomingDoc {
+                id: offer.doc.clone(),
+                kind,
+                changes: doc.save_after(&heads),
+                loaded: None,
+            });
+        }
+        if doc.get_heads() == offer.heads {
+            return Ok((Answer::Took, None));
+        }
+        // we now hold all of the peer's heads, so sync sends only what it lacks
+        Ok((Answer::Sync, Some(doc)))
+    }
+
+    /// Our copy with the changes that came with an offer, if they came and apply completely.
+    fn with_offered_changes<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        offer: &Offer,
+    ) -> Result<Option<Automerge>, SyncError> {
+        let Some(changes) = &offer.changes else {
+            return Ok(None);
+        };
+        self.report.change_bytes += changes.len() as u64;
+        let Some(doc) = store.load(&offer.doc)? else {
+            return Ok(None);
+        };
+        let applied = std::panic::catch_unwind(move || {
+            let mut doc = doc;
+            doc.load_incremental(changes).map(|_| doc)
+        });
+        Ok(match applied {
+            Ok(Ok(doc)) if doc.get_missing_deps(&[]).is_empty() => Some(doc),
+            _ => None, // built on changes we lack, or malformed: fall back to automerge sync
         })
     }
 
@@ -429,8 +485,12 @@ impl Side {
         store: &S,
         id: &DocId,
         their_heads: Option<&[ChangeHash]>,
+        loaded: Option<Automerge>,
     ) -> Result<SyncingDoc, SyncError> {
-        let doc = store.load(id)?.unwrap_or_default();
+        let doc = match loaded {
+            Some(doc) => doc,
+            None => store.load(id)?.unwrap_or_default(),
+        };
         let mut state = AmState::new();
         if let Some(shared) = store.shared_heads(&self.peer, id)? {
             state.shared_heads = shared
@@ -559,7 +619,7 @@ impl Side {
         self.sync_messages(&mut body, &mut budget);
         self.full_docs(store, &mut body, &mut budget)?;
         if !self.offers_done && self.in_flight() < self.options.max_in_flight {
-            self.offer_page(store, &mut body)?;
+            self.offer_page(store, &mut body, &mut budget)?;
         }
         body.more_offers = !self.offers_done;
         body.cursor = self.scan_from;
@@ -640,57 +700,108 @@ impl Side {
         Ok(())
     }
 
+    /// The next page of our changed documents: at most `page_docs` offers, and no more once the
+    /// changes pushed with them use up the message's byte budget.
     fn offer_page<S: DocumentStore + ?Sized>(
         &mut self,
         store: &S,
         body: &mut Body,
+        budget: &mut usize,
     ) -> Result<(), SyncError> {
         let mut page = Page {
             cursor: self.scan_from,
             pending: HashSet::new(),
         };
-        while body.offers.len() < self.options.page_docs {
+        'scan: while body.offers.len() < self.options.page_docs {
             let want = self.options.page_docs - body.offers.len();
             let changed = store.changed_since(self.scan_from, want)?;
-            if changed.len() < want {
-                self.offers_done = true;
-            }
+            let exhausted = changed.len() < want;
             for entry in changed {
+                if *budget == 0 && !body.offers.is_empty() {
+                    break 'scan;
+                }
                 self.scan_from = entry.seq;
-                if self.already_shared(store, &entry.id, &entry.heads)?
-                    || !self.policy.may_read(&self.peer, &entry.id, entry.kind)
-                {
-                    continue;
-                }
-                page.pending.insert(entry.id.clone());
-                if self
-                    .docs
-                    .get(&entry.id)
-                    .is_some_and(|doc| !matches!(doc.phase, Phase::Settled))
-                {
-                    continue; // already on its way in this session; the page waits for it
-                }
-                self.docs.insert(
-                    entry.id.clone(),
-                    DocEntry {
-                        kind: entry.kind,
-                        phase: Phase::Offered,
-                    },
-                );
-                self.offers_sent.push(entry.id.clone());
-                body.offers.push(Offer {
-                    doc: entry.id,
-                    kind: entry.kind,
-                    heads: entry.heads,
-                });
+                self.offer(store, entry, body, &mut page, budget)?;
             }
-            if self.offers_done {
+            if exhausted {
+                self.offers_done = true;
                 break;
             }
         }
         page.cursor = self.scan_from;
         self.our_pages.push_back(page);
         Ok(())
+    }
+
+    /// Offers one changed document, unless the peer has it already or may not read it.
+    fn offer<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        entry: ChangedDoc,
+        body: &mut Body,
+        page: &mut Page,
+        budget: &mut usize,
+    ) -> Result<(), SyncError> {
+        if self.already_shared(store, &entry.id, &entry.heads)?
+            || !self.policy.may_read(&self.peer, &entry.id, entry.kind)
+        {
+            return Ok(());
+        }
+        page.pending.insert(entry.id.clone());
+        if self
+            .docs
+            .get(&entry.id)
+            .is_some_and(|doc| !matches!(doc.phase, Phase::Settled))
+        {
+            return Ok(()); // already on its way in this session; the page waits for it
+        }
+        self.docs.insert(
+            entry.id.clone(),
+            DocEntry {
+                kind: entry.kind,
+                phase: Phase::Offered,
+            },
+        );
+        let changes = self.changes_since_shared(store, &entry.id)?;
+        if let Some(changes) = &changes {
+            *budget = budget.saturating_sub(changes.len());
+            self.report.change_bytes += changes.len() as u64;
+            self.pushed.insert(entry.id.clone());
+        }
+        self.offers_sent.push(entry.id.clone());
+        body.offers.push(Offer {
+            doc: entry.id,
+            kind: entry.kind,
+            heads: entry.heads,
+            changes,
+        });
+        Ok(())
+    }
+
+    /// The changes made since the heads last shared with the peer, when those are known: the
+    /// peer then needs nothing more if it did not change the document itself.
+    fn changes_since_shared<S: DocumentStore + ?Sized>(
+        &self,
+        store: &S,
+        id: &DocId,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        let shared = match self.session_shared.get(id) {
+            Some(shared) => Some(shared.clone()),
+            None => store.shared_heads(&self.peer, id)?,
+        };
+        let Some(shared) = shared.filter(|shared| !shared.is_empty()) else {
+            return Ok(None);
+        };
+        let Some(doc) = store.load(id)? else {
+            return Ok(None);
+        };
+        if !shared
+            .iter()
+            .all(|hash| doc.get_change_by_hash(hash).is_some())
+        {
+            return Ok(None);
+        }
+        Ok(Some(doc.save_after(&shared)).filter(|changes| !changes.is_empty()))
     }
 
     fn already_shared<S: DocumentStore + ?Sized>(

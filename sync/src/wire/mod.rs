@@ -33,12 +33,15 @@ pub(crate) const TYPE_BUNDLE: u8 = 0x10;
 /// A session's random id, chosen by the initiator.
 pub type SessionId = [u8; 16];
 
-/// "I have this document, with these heads."
+/// "I have this document, with these heads" and, when the sender knows the heads it last shared
+/// with the receiver, the changes made since then (so a document edited on one side only needs
+/// no further message).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Offer {
     pub doc: DocId,
     pub kind: DocKind,
     pub heads: Vec<ChangeHash>,
+    pub changes: Option<Vec<u8>>,
 }
 
 /// Why a document was refused; the rest of the batch is unaffected.
@@ -79,6 +82,8 @@ pub enum Answer {
     Want,
     /// Heads differ: an automerge sync message for it follows in `docs`.
     Sync,
+    /// The changes pushed with the offer were applied: now the same heads here.
+    Took,
     Refused(Refusal),
 }
 
@@ -326,6 +331,7 @@ const ANSWER_SAME: u8 = 0;
 const ANSWER_WANT: u8 = 1;
 const ANSWER_SYNC: u8 = 2;
 const ANSWER_REFUSED: u8 = 3;
+const ANSWER_TOOK: u8 = 4;
 const PAYLOAD_FULL: u8 = 1;
 const PAYLOAD_SYNC: u8 = 2;
 /// Most items in one list of a body: bounds the work a single message can ask for.
@@ -337,6 +343,13 @@ fn encode_body(writer: &mut Writer, body: &Body) {
         writer.doc_id(&offer.doc);
         writer.kind(offer.kind);
         writer.heads(&offer.heads);
+        match &offer.changes {
+            None => writer.u8(0),
+            Some(changes) => {
+                writer.u8(1);
+                writer.bytes(changes);
+            }
+        }
     }
     writer.u8(u8::from(body.more_offers));
     writer.varint(body.cursor);
@@ -346,6 +359,7 @@ fn encode_body(writer: &mut Writer, body: &Body) {
             Answer::Same => writer.u8(ANSWER_SAME),
             Answer::Want => writer.u8(ANSWER_WANT),
             Answer::Sync => writer.u8(ANSWER_SYNC),
+            Answer::Took => writer.u8(ANSWER_TOOK),
             Answer::Refused(reason) => {
                 writer.u8(ANSWER_REFUSED);
                 writer.u8(*reason as u8);
@@ -396,15 +410,25 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
 }
 
 fn decode_offers(reader: &mut Reader<'_>) -> Result<Vec<Offer>, WireError> {
-    let count = reader.count("offers", 19, MAX_LIST)?;
+    let count = reader.count("offers", 20, MAX_LIST)?;
     let mut seen = HashSet::with_capacity(count);
     let mut offers = Vec::with_capacity(count);
     for _ in 0..count {
         let doc = reader.doc_id()?;
         let kind = reader.kind(&doc)?;
         let heads = reader.heads()?;
+        let changes = match reader.u8("offer changes flag")? {
+            0 => None,
+            1 => Some(reader.bytes("offered changes")?.to_vec()),
+            code => return Err(WireError::UnknownPayload { doc, code }),
+        };
         unique(&mut seen, &doc, "offers")?;
-        offers.push(Offer { doc, kind, heads });
+        offers.push(Offer {
+            doc,
+            kind,
+            heads,
+            changes,
+        });
     }
     Ok(offers)
 }
@@ -417,6 +441,7 @@ fn decode_answers(reader: &mut Reader<'_>) -> Result<Vec<Answer>, WireError> {
             ANSWER_SAME => Answer::Same,
             ANSWER_WANT => Answer::Want,
             ANSWER_SYNC => Answer::Sync,
+            ANSWER_TOOK => Answer::Took,
             ANSWER_REFUSED => Answer::Refused(Refusal::from_code(reader.u8("refusal")?)?),
             other => return Err(WireError::UnknownAnswer(other)),
         });
