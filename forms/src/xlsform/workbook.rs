@@ -57,7 +57,10 @@ impl Sheet {
     }
 }
 
-/// Reads every sheet of the workbook. Costs one decompression and parse of the whole file.
+/// The sheets an XLSForm is made of; the others are not read.
+const XLSFORM_SHEETS: [&str; 3] = ["survey", "choices", "settings"];
+
+/// Reads the survey, choices and settings sheets of the workbook. Costs one decompression and parse of the whole file.
 pub fn read_sheets(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, ImportError> {
     let cursor = Cursor::new(bytes);
     match format {
@@ -85,6 +88,12 @@ where
 {
     let mut sheets = Vec::new();
     for name in book.sheet_names() {
+        if !XLSFORM_SHEETS
+            .iter()
+            .any(|s| name.trim().eq_ignore_ascii_case(s))
+        {
+            continue; // notes, media lists, external choices: not read, not paid for
+        }
         let range = book.worksheet_range(&name).map_err(unreadable)?;
         sheets.push(sheet_from_range(name, &range));
     }
