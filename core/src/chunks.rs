@@ -38,17 +38,6 @@ impl LoadedDoc {
     }
 }
 
-/// What [`persist`] wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Persisted {
-    /// The document had no unsaved changes.
-    Nothing,
-    /// The new changes were appended as one chunk.
-    Increment,
-    /// The document was rewritten as one snapshot (new, or increments outgrew the snapshot).
-    Snapshot,
-}
-
 /// Reads a document's chunks and decodes them. Cost: one index range scan plus automerge's
 /// load, which is proportional to the document's history.
 pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Option<LoadedDoc>> {
@@ -83,25 +72,23 @@ pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Opt
 /// updates the document row's heads and sizes (the caller sets its sequence number). Cost:
 /// encoding the new changes and one insert; when increments outgrow the snapshot, a full save
 /// and a rewrite, which keeps a document's chunks within twice its compact size.
-pub(crate) fn persist(conn: &Connection, id: &DocId, loaded: &mut LoadedDoc) -> Result<Persisted> {
+pub(crate) fn persist(conn: &Connection, id: &DocId, loaded: &mut LoadedDoc) -> Result<()> {
     let increment = loaded.doc.save_after(&loaded.saved_heads);
     if increment.is_empty() {
-        return Ok(Persisted::Nothing);
+        return Ok(());
     }
     let grown = loaded.increments_len + increment.len() as i64;
-    let written = if loaded.snapshot_len == 0 || grown > loaded.snapshot_len {
+    if loaded.snapshot_len == 0 || grown > loaded.snapshot_len {
         let snapshot = loaded.doc.save();
         conn.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1")?
             .execute([id.as_bytes()])?;
         insert_chunk(conn, id, &snapshot)?;
         loaded.snapshot_len = snapshot.len() as i64;
         loaded.increments_len = 0;
-        Persisted::Snapshot
     } else {
         insert_chunk(conn, id, &increment)?;
         loaded.increments_len = grown;
-        Persisted::Increment
-    };
+    }
     loaded.saved_heads = loaded.doc.get_heads();
     conn.prepare_cached(
         "UPDATE documents SET heads = ?2, snapshot_len = ?3, increments_len = ?4 WHERE doc_id = ?1",
@@ -112,7 +99,7 @@ pub(crate) fn persist(conn: &Connection, id: &DocId, loaded: &mut LoadedDoc) -> 
         loaded.snapshot_len,
         loaded.increments_len
     ])?;
-    Ok(written)
+    Ok(())
 }
 
 fn insert_chunk(conn: &Connection, id: &DocId, bytes: &[u8]) -> Result<()> {
