@@ -1,10 +1,12 @@
 //! Form engine benchmarks: one answer changed in a form with 1,000 repeat instances (budget:
-//! one frame, 16 ms), and a household survey evaluated from empty to complete.
+//! one frame, 16 ms), and a household survey and the two built-in forms evaluated from empty to
+//! complete.
 //!
 //! Run with `cargo bench -p minga-forms --bench engine`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use minga_forms::eval::{compile, Context, FormSession, ItemPath};
+use minga_forms::eval::{compile, fill_sample, Context, FormSession, ItemPath};
+use minga_forms::templates;
 use minga_forms::{Answer, Answers, Form, RepeatInstance, Value};
 use serde_json::json;
 use std::hint::black_box;
@@ -70,7 +72,7 @@ fn text(s: &str) -> Value {
 /// A complete household of `count` people.
 fn full_answers(count: usize) -> Answers {
     let mut answers = Answers::default();
-    let mut set = |a: &mut Answers, name: &str, value: Value| {
+    let set = |a: &mut Answers, name: &str, value: Value| {
         a.fields.insert(name.into(), Answer::Value(value));
     };
     set(&mut answers, "consent", Value::Choice("yes".into()));
@@ -208,9 +210,30 @@ fn empty_to_complete(c: &mut Criterion) {
     });
 }
 
+/// Each built-in form: compiled once, then an empty submission filled with sample answers
+/// (every shown question, round after round) until nothing blocks completion.
+fn built_in_forms(c: &mut Criterion) {
+    for form in templates::all() {
+        c.bench_function(&format!("{}: compile", form.id), |b| {
+            b.iter(|| black_box(compile(&form).unwrap()))
+        });
+        let compiled = Arc::new(compile(&form).expect("the built-in form compiles"));
+        c.bench_function(&format!("{}: empty to complete", form.id), |b| {
+            b.iter(|| {
+                let mut session =
+                    FormSession::new(Arc::clone(&compiled), Answers::default(), context());
+                fill_sample(&mut session);
+                assert!(session.problems().is_empty());
+                black_box(session)
+            })
+        });
+    }
+}
+
 criterion_group!(
     benches,
     one_answer_with_a_thousand_instances,
-    empty_to_complete
+    empty_to_complete,
+    built_in_forms
 );
 criterion_main!(benches);

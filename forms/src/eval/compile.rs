@@ -42,7 +42,7 @@ pub(crate) struct ItemInfo {
     pub constraint_message: LocalizedText,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum ItemKind {
     Question(QuestionType),
     Group,

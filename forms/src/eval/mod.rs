@@ -8,6 +8,7 @@ mod evaluate;
 mod functions;
 mod graph;
 mod lower;
+mod sample;
 mod scalar;
 mod session;
 mod state;
@@ -17,6 +18,7 @@ mod tree;
 
 pub use compile::{compile, CompiledForm};
 pub use error::{Column, CompileError, Problem};
+pub use sample::fill_sample;
 pub use scalar::Scalar;
 pub use session::FormSession;
 pub use state::{Context, Delta, InstanceStep, Issue, ItemPath, ItemState, SessionError};

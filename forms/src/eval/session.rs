@@ -25,13 +25,17 @@ pub struct FormSession {
     instance_name: Option<String>,
 }
 
-/// The cells waiting to be recomputed, by their node's rank (inputs before readers).
+/// The cells waiting to be recomputed, by their node's rank (inputs before readers). Each
+/// cell is listed once: a flag on the cell says it is pending.
 #[derive(Default)]
 struct Pending {
     by_rank: BTreeMap<usize, (usize, Vec<Vec<usize>>)>,
-    /// The (node, instance prefix) pairs already listed.
-    expanded: HashSet<(usize, Vec<usize>)>,
+    /// The (reader node, instance prefix) pairs already listed from a fan-in edge.
+    fanned_in: HashSet<(usize, Vec<usize>)>,
 }
+
+/// The flag bit that says an item was already listed as changed in this recomputation.
+const REPORTED: u8 = 0x80;
 
 impl FormSession {
     /// Opens `answers` for evaluation and evaluates every item. Costs one pass over the form
@@ -90,6 +94,32 @@ impl FormSession {
         Ok(parent.map_or(Vec::new(), |p| {
             p.repeats[slot].iter().map(|i| i.id.as_str()).collect()
         }))
+    }
+
+    /// The kind of the item `name` (question type, group or repeat).
+    pub(crate) fn item_kind(&self, name: &str) -> Option<ItemKind> {
+        Some(self.form.items[*self.form.by_name.get(name)?].kind.clone())
+    }
+
+    /// Whether the item `name` takes its value from a `calculation`.
+    pub(crate) fn is_calculated(&self, name: &str) -> bool {
+        self.form
+            .by_name
+            .get(name)
+            .is_some_and(|&id| self.form.items[id].columns.calculation.is_some())
+    }
+
+    /// The names of every choice of the select `name`, unfiltered.
+    pub(crate) fn choice_names(&self, name: &str) -> Vec<String> {
+        let list = self
+            .form
+            .by_name
+            .get(name)
+            .and_then(|&id| self.form.items[id].choice_list());
+        let choices = list.and_then(|list| self.form.form.choices.get(list));
+        choices.map_or(Vec::new(), |choices| {
+            choices.iter().map(|c| c.name.clone()).collect()
+        })
     }
 
     /// The submission's name from the form's `instance_name`, once evaluated.
@@ -221,48 +251,83 @@ impl FormSession {
         let mut pending = Pending::default();
         self.enqueue_readers(&mut pending, start, &positions);
         let mut changed: Vec<(usize, Vec<usize>)> = Vec::new();
-        while let Some((_, (n, mut cells))) = pending.by_rank.pop_first() {
-            cells.sort_unstable();
-            cells.dedup();
+        while let Some((_, (n, cells))) = pending.by_rank.pop_first() {
             for cell in cells {
-                if self.compute(n, &cell) {
-                    self.enqueue_readers(&mut pending, n, &cell);
-                    if n < self.form.items.len() * KINDS {
-                        changed.push((n / KINDS, cell));
-                    }
+                self.flag(n, &cell, false);
+                if !self.compute(n, &cell) {
+                    continue;
+                }
+                self.enqueue_readers(&mut pending, n, &cell);
+                if n < self.form.items.len() * KINDS
+                    && self.set_bit(n / KINDS, &cell, REPORTED, true)
+                {
+                    changed.push((n / KINDS, cell));
                 }
             }
         }
-        changed.sort_unstable();
-        changed.dedup();
+        for (item, cell) in &changed {
+            self.set_bit(*item, cell, REPORTED, false);
+        }
         changed
-            .into_iter()
-            .map(|(item, cell)| self.path_of(item, &cell))
+            .iter()
+            .map(|(item, cell)| self.path_of(*item, cell))
             .collect()
     }
 
-    fn enqueue_readers(&self, pending: &mut Pending, n: usize, positions: &[usize]) {
-        let graph: &Graph = &self.form.graph;
-        let chain = self.chain_of_node(n);
-        for edge in &graph.dependents[n] {
+    fn enqueue_readers(&mut self, pending: &mut Pending, n: usize, positions: &[usize]) {
+        let form = Arc::clone(&self.form);
+        let chain = self.chain_of_node(n).len();
+        for edge in &form.graph.dependents[n] {
             let shared = if edge.any_instance {
                 0
             } else {
-                shared_depth(chain, self.chain_of_node(edge.node))
+                shared_depth(self.chain_of_node(n), self.chain_of_node(edge.node))
             };
             let prefix = &positions[..shared];
-            // Many instances may feed one cell (a total); list its cells once.
-            if !pending.expanded.insert((edge.node, prefix.to_vec())) {
+            // Where many instances feed one reader (a total), list the reader's cells once.
+            if shared < chain && !pending.fanned_in.insert((edge.node, prefix.to_vec())) {
                 continue;
             }
-            let cells = self.cells_of(edge.node, prefix);
-            pending
-                .by_rank
-                .entry(graph.rank[edge.node])
-                .or_insert_with(|| (edge.node, Vec::new()))
-                .1
-                .extend(cells);
+            for cell in self.cells_of(edge.node, prefix) {
+                if self.flag(edge.node, &cell, true) {
+                    let rank = form.graph.rank[edge.node];
+                    pending
+                        .by_rank
+                        .entry(rank)
+                        .or_insert_with(|| (edge.node, Vec::new()))
+                        .1
+                        .push(cell);
+                }
+            }
         }
+    }
+
+    /// Marks (or unmarks) a cell of node `n` as pending; returns whether that changed. The
+    /// instance name's node has no flag: it is always listed.
+    fn flag(&mut self, n: usize, positions: &[usize], on: bool) -> bool {
+        if n == Graph::instance_name_node(&self.form) {
+            return true;
+        }
+        self.set_bit(n / KINDS, positions, 1 << (n % KINDS), on)
+    }
+
+    /// Sets or clears `bit` among an item's flags in one instance; returns whether it changed.
+    fn set_bit(&mut self, item: usize, positions: &[usize], bit: u8, on: bool) -> bool {
+        let slot = self.form.items[item].slot;
+        let Some(instance) =
+            self.root
+                .descend_mut(&self.form, chain_of(&self.form, item), positions)
+        else {
+            return false;
+        };
+        let flags = &mut instance.flags[slot];
+        let was = *flags & bit != 0;
+        if on {
+            *flags |= bit;
+        } else {
+            *flags &= !bit;
+        }
+        was != on
     }
 
     /// The instance paths of node `n`'s cells that start with `prefix`.
@@ -305,11 +370,10 @@ impl FormSession {
         if update.matches(current) {
             return false;
         }
-        let form = Arc::clone(&self.form);
-        let slot = form.items[item].slot;
-        if let Some(instance) = self
-            .root
-            .descend_mut(&form, chain_of(&form, item), positions)
+        let slot = self.form.items[item].slot;
+        if let Some(instance) =
+            self.root
+                .descend_mut(&self.form, chain_of(&self.form, item), positions)
         {
             update.apply(&mut instance.cells[slot]);
         }

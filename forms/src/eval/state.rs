@@ -99,7 +99,7 @@ pub enum Issue {
 /// What one change did to the state.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Delta {
-    /// The items whose state changed, each once, in form order.
+    /// The items whose state changed, each once, in the order they were recomputed.
     pub changed: Vec<ItemPath>,
     /// Repeat instances were added or removed, or the language changed: read the whole state.
     pub everything: bool,

@@ -14,6 +14,8 @@ pub(crate) struct Instance {
     pub answers: Vec<Option<Value>>,
     /// Per item slot of the scope: the computed state.
     pub cells: Vec<ItemState>,
+    /// Per item slot of the scope: bookkeeping bits of a recomputation (pending, reported).
+    pub flags: Vec<u8>,
     /// Per repeat slot of the scope: its instances, in order.
     pub repeats: Vec<Vec<Instance>>,
 }
@@ -49,6 +51,7 @@ impl Instance {
             id: id.to_string(),
             answers: stored.collect(),
             cells: vec![ItemState::default(); info.items.len()],
+            flags: vec![0; info.items.len()],
             repeats: repeats.collect(),
         }
     }
