@@ -1,0 +1,46 @@
+//! Import never panics, whatever the bytes: a damaged workbook is an error naming the problem.
+
+use minga_forms::templates::STAKEHOLDER_DIALOGUE;
+use minga_forms::xlsform;
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn arbitrary_bytes_are_an_error_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = xlsform::import(&bytes, "form.xlsx");
+        let _ = xlsform::import(&bytes, "form.xls");
+    }
+
+    #[test]
+    fn a_damaged_workbook_is_an_error_not_a_panic(
+        damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = STAKEHOLDER_DIALOGUE.xlsx.to_vec();
+        for (at, value) in damage {
+            let at = at.index(bytes.len());
+            bytes[at] = value;
+        }
+        let _ = xlsform::import(&bytes, "damaged.xlsx");
+        bytes.truncate(cut.index(bytes.len()));
+        let result = xlsform::import(&bytes, "cut.xlsx");
+        prop_assert!(result.is_err() || bytes.len() == STAKEHOLDER_DIALOGUE.xlsx.len());
+    }
+
+    #[test]
+    fn a_damaged_xls_is_an_error_not_a_panic(
+        damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+    ) {
+        let mut bytes = XLS.to_vec();
+        for (at, value) in damage {
+            let at = at.index(bytes.len());
+            bytes[at] = value;
+        }
+        let _ = xlsform::import(&bytes, "damaged.xls");
+    }
+}
+
+/// An old binary workbook from the corpus (pyxform's widgets test).
+const XLS: &[u8] = include_bytes!("../../../shared/corpus/xlsform/pyxform/widgets.xls");
