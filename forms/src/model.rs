@@ -65,6 +65,13 @@ pub struct Question {
     /// keyed by the kind of media (`image`, `audio`, `video`, `big-image`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub media: BTreeMap<String, LocalizedText>,
+    /// `guidance_hint`: longer guidance for the facilitator, per language.
+    #[serde(default, skip_serializing_if = "LocalizedText::is_empty")]
+    pub guidance_hint: LocalizedText,
+    /// Survey columns Minga does not interpret (`trigger`, `body::accuracyThreshold`, notes for
+    /// the reader...), by their header as written, so that nothing written in a form is lost.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }
 
 /// The columns that decide whether and how an item is shown, answered and checked.
@@ -262,6 +269,8 @@ mod tests {
                 appearance: None,
                 parameters: None,
                 media: BTreeMap::new(),
+                guidance_hint: LocalizedText::default(),
+                extra: BTreeMap::new(),
             })],
             choices: BTreeMap::new(),
         };

@@ -147,3 +147,28 @@ fn the_comparison_sees_a_changed_condition() {
     let found = differences(&summarise_form(&form), &summarise_xform(&xml));
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+#[test]
+fn columns_minga_does_not_interpret_are_kept() {
+    let form = import(&corpus_dir().join("pyxform/tutorial.xls")).unwrap();
+    let minga_forms::Item::Repeat(members) = &form.survey[0] else {
+        panic!("tutorial.xls is one repeat")
+    };
+    let age = members
+        .children
+        .iter()
+        .find_map(|item| match item {
+            minga_forms::Item::Question(q) if q.name == "age_in_months" => Some(q),
+            _ => None,
+        })
+        .expect("age_in_months");
+    let note = age
+        .extra
+        .get("tutorial notes")
+        .expect("the reader's note is kept");
+    assert!(
+        note.starts_with("When the variable older_than_five equals no"),
+        "{note}"
+    );
+    assert_eq!(age.logic.constraint.as_deref(), Some(". <= 72"));
+}

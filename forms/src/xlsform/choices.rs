@@ -57,19 +57,7 @@ fn choice_of(row: &Row, name: &str) -> Choice {
         Field::Label(language) => Some(language),
         _ => None,
     });
-    let extra = row
-        .columns
-        .fields
-        .iter()
-        .enumerate()
-        .filter_map(|(index, field)| match field {
-            Some((Field::Other(header), _)) => {
-                let cell = row.cells.get(index).filter(|c| !c.is_empty())?;
-                Some((header.clone(), cell.clone()))
-            }
-            _ => None,
-        })
-        .collect();
+    let extra = row.others();
     Choice {
         name: name.to_string(),
         label,

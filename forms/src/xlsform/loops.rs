@@ -101,6 +101,8 @@ mod tests {
             appearance: None,
             parameters: None,
             media: BTreeMap::new(),
+            guidance_hint: LocalizedText::default(),
+            extra: BTreeMap::new(),
         };
         let options: Vec<Choice> = ["pit", "bucket"]
             .iter()

@@ -94,6 +94,21 @@ impl<'a> Row<'a> {
         media
     }
 
+    /// The non-empty cells under columns this importer does not interpret, by header.
+    pub fn others(&self) -> BTreeMap<String, String> {
+        self.columns
+            .fields
+            .iter()
+            .zip(self.cells)
+            .filter_map(|(field, cell)| match field {
+                Some((Field::Other(header), _)) if !cell.is_empty() => {
+                    Some((header.clone(), cell.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Where the cell under `field` is (the row alone when the sheet has no such column).
     pub fn location(&self, field: &Field) -> Location {
         let column = self.columns.index_of(field).map(|index| {

@@ -294,6 +294,11 @@ impl Builder<'_, '_> {
             appearance: row.owned(&Field::Appearance),
             parameters: row.owned(&Field::Parameters),
             media: row.media(),
+            guidance_hint: self.texts(row, |f| match f {
+                Field::GuidanceHint(language) => Some(language),
+                _ => None,
+            }),
+            extra: row.others(),
         };
         self.push(Item::Question(question));
     }
