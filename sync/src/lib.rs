@@ -5,11 +5,14 @@
 //! - [`Initiator`] and [`Responder`] are sans-IO state machines: bytes in, bytes out.
 //! - [`Transport`] moves bytes (a host may bring its own); [`MemoryTransport`] is in process;
 //!   [`run_session`] drives an initiator over a transport.
+//! - [`http::HttpTransport`] (feature `http`, on by default) posts frames to a responder's URL.
 //! - [`bundle`] writes and imports encrypted sync files for a USB stick or a messaging app.
 
 pub mod bundle;
 mod conflicts;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod ids;
 mod initiator;
 mod memory_store;
