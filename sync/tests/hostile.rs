@@ -13,8 +13,8 @@ use minga_sync::wire::{
     VERSION,
 };
 use minga_sync::{
-    AllowAll, DocId, DocKind, DocumentStore, Initiator, MemoryStore, Responder, Step, SyncError,
-    SyncOptions, WireError,
+    AllowAll, DocId, DocKind, DocumentStore, MemoryStore, Responder, Step, SyncError, SyncOptions,
+    WireError,
 };
 use proptest::prelude::*;
 
@@ -66,7 +66,7 @@ proptest! {
     fn random_replies_are_refused_by_the_initiator(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let phone = hub_with_documents();
         let before = snapshot(&phone);
-        let mut initiator = Initiator::new(peer("phone"), peer("hub"), SyncOptions::default(), Arc::new(AllowAll));
+        let mut initiator = phone_initiator();
         initiator.start(&phone).unwrap();
         prop_assert!(initiator.receive(&phone, &framed(3, &bytes)).is_err());
         assert_unchanged(&phone, &before);
@@ -77,12 +77,7 @@ proptest! {
 fn every_truncation_of_a_real_hello_is_a_typed_error() {
     let phone = hub_with_documents();
     let hub = MemoryStore::new();
-    let mut initiator = Initiator::new(
-        peer("phone"),
-        peer("hub"),
-        SyncOptions::default(),
-        Arc::new(AllowAll),
-    );
+    let mut initiator = phone_initiator();
     let hello = initiator.start(&phone).unwrap();
     for cut in 0..hello.len() {
         let error = responder().respond(&hub, &hello[..cut]).unwrap_err();
@@ -110,12 +105,7 @@ fn an_oversized_frame_is_refused_before_it_is_read() {
 /// Opens a session with the hub and returns its id and the responder in round 0.
 fn open_session(hub: &MemoryStore, responder: &mut Responder) -> [u8; 16] {
     let phone = MemoryStore::new();
-    let mut initiator = Initiator::new(
-        peer("phone"),
-        peer("hub"),
-        SyncOptions::default(),
-        Arc::new(AllowAll),
-    );
+    let mut initiator = phone_initiator();
     let hello = initiator.start(&phone).unwrap();
     let Frame::Hello(decoded) = Frame::decode(&hello, DEFAULT_MAX_FRAME).unwrap() else {
         unreachable!()
@@ -202,12 +192,7 @@ fn a_wanted_document_with_garbage_bytes_is_refused_alone() {
     fill_submission(&phone, &bad, 2);
     let hub = MemoryStore::new();
     let mut responder = responder();
-    let mut initiator = Initiator::new(
-        peer("phone"),
-        peer("hub"),
-        SyncOptions::default(),
-        Arc::new(AllowAll),
-    );
+    let mut initiator = phone_initiator();
     let hello = initiator.start(&phone).unwrap();
     let reply = responder.respond(&hub, &hello).unwrap();
     let Step::Send(next) = initiator.receive(&phone, &reply).unwrap() else {

@@ -35,3 +35,52 @@ fn push_pull_and_nothing_to_do() {
     assert_eq!(idle.round_trips, 1, "{idle:?}");
     assert!(idle.bytes_sent + idle.bytes_received < 200, "{idle:?}");
 }
+
+#[test]
+fn progress_is_reported_after_every_round_trip() {
+    let phone = minga_sync::MemoryStore::new();
+    let hub = minga_sync::MemoryStore::new();
+    for _ in 0..12 {
+        fill_submission(&phone, &DocId::random(), 3);
+    }
+    let options = SyncOptions {
+        page_docs: 4,
+        max_in_flight: 4,
+        ..SyncOptions::default()
+    };
+    let transport = minga_sync::MemoryTransport::new(
+        &hub,
+        peer("hub"),
+        options,
+        std::sync::Arc::new(minga_sync::AllowAll),
+    );
+    let mut initiator = minga_sync::Initiator::new(
+        peer("phone"),
+        peer("hub"),
+        options,
+        std::sync::Arc::new(minga_sync::AllowAll),
+    );
+    let mut seen = Vec::new();
+    let report = minga_sync::run_session(
+        &phone,
+        &transport,
+        &mut initiator,
+        &options,
+        &mut |progress| seen.push(progress),
+    )
+    .unwrap();
+    assert_eq!(seen.len() as u64, report.round_trips);
+    assert!(seen
+        .windows(2)
+        .all(|pair| pair[0].docs_done <= pair[1].docs_done));
+    assert!(seen
+        .windows(2)
+        .all(|pair| pair[0].bytes_received < pair[1].bytes_received));
+    assert!(seen[0].docs_left_estimate > 0, "{:?}", seen[0]);
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.docs_done, last.docs_in_flight, last.docs_left_estimate),
+        (12, 0, 0)
+    );
+    assert_eq!(last.bytes_sent, report.bytes_sent);
+}

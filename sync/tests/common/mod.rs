@@ -56,6 +56,16 @@ pub fn sync_pair(
     run_session(a, &transport, &mut initiator, &options, &mut |_| {})
 }
 
+/// A phone's initiator towards the hub, with default options, allowing everything.
+pub fn phone_initiator() -> Initiator {
+    Initiator::new(
+        peer("phone"),
+        peer("hub"),
+        SyncOptions::default(),
+        Arc::new(AllowAll),
+    )
+}
+
 /// Every document's id and saved state, to compare stores.
 pub fn snapshot(store: &MemoryStore) -> Vec<(DocId, Vec<automerge::ChangeHash>, String)> {
     store
