@@ -49,7 +49,7 @@ pub fn import(bytes: &[u8], file_name: &str) -> Result<Form, ImportErrors> {
 
 /// Imports a workbook of a known format; `default_id` is the form id when settings give none.
 pub fn import_format(bytes: &[u8], format: Format, default_id: &str) -> Result<Form, ImportErrors> {
-    let sheets = workbook::read_sheets(bytes, format).map_err(|e| ImportErrors(vec![e]))?;
+    let sheets = workbook::read_sheets(bytes, format).map_err(|e| ImportErrors(vec![*e]))?;
     let mut errors = Vec::new();
     let form = build_form(&sheets, default_id, &mut errors);
     sort_by_place(&sheets, &mut errors);

@@ -64,8 +64,11 @@ fn block_row(text: &str) -> Option<RowKind> {
     })
 }
 
+/// Makes a select's type from its list's name.
+type MakeSelect = fn(String) -> QuestionType;
+
 /// The words that introduce a select, and what each makes of its list.
-const SELECT_COMMANDS: &[(&str, fn(String) -> QuestionType)] = &[
+const SELECT_COMMANDS: &[(&str, MakeSelect)] = &[
     ("select_one", QuestionType::SelectOne),
     ("select one", QuestionType::SelectOne),
     ("select one from", QuestionType::SelectOne),

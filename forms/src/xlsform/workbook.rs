@@ -60,8 +60,9 @@ impl Sheet {
 /// The sheets an XLSForm is made of; the others are not read.
 const XLSFORM_SHEETS: [&str; 3] = ["survey", "choices", "settings"];
 
-/// Reads the survey, choices and settings sheets of the workbook. Costs one decompression and parse of the whole file.
-pub fn read_sheets(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, ImportError> {
+/// Reads the survey, choices and settings sheets of the workbook. Costs one decompression and
+/// parse of those sheets. The error is an [`Problem::UnreadableWorkbook`] mistake.
+pub fn read_sheets(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<ImportError>> {
     let cursor = Cursor::new(bytes);
     match format {
         Format::Xlsx => calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(cursor)
@@ -73,14 +74,14 @@ pub fn read_sheets(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, ImportErr
     }
 }
 
-fn unreadable(error: impl std::fmt::Display) -> ImportError {
-    ImportError {
+fn unreadable(error: impl std::fmt::Display) -> Box<ImportError> {
+    Box::new(ImportError {
         location: None,
         problem: Problem::UnreadableWorkbook(error.to_string()),
-    }
+    })
 }
 
-fn all_sheets<RS, R>(mut book: R) -> Result<Vec<Sheet>, ImportError>
+fn all_sheets<RS, R>(mut book: R) -> Result<Vec<Sheet>, Box<ImportError>>
 where
     RS: std::io::Read + std::io::Seek,
     R: Reader<RS>,

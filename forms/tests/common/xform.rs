@@ -72,7 +72,7 @@ pub fn summarise_xform(xml: &str) -> Summary {
             continue;
         }
         let name = key_of(nodeset);
-        if controls.get(nodeset).is_none() && has_children(&binds, nodeset) {
+        if !controls.contains_key(nodeset) && has_children(&binds, nodeset) {
             continue; // a group or repeat: its condition counts in its children's
         }
         // The conditions of the groups the field is in, then its own.
