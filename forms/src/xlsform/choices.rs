@@ -22,7 +22,7 @@ pub fn read_choices<'a>(
             (None, None) => continue,
             (Some(list), Some(name)) => (list, name),
             (None, Some(_)) => {
-                errors.push(row.error(&Field::ListName, Problem::MissingColumn("list_name")));
+                errors.push(row.error(&Field::ListName, Problem::MissingListName));
                 continue;
             }
             (Some(_), None) => {

@@ -72,6 +72,8 @@ pub enum Problem {
     MissingType(&'static str),
     #[error("this row has no name")]
     MissingName,
+    #[error("this choice has no list name")]
+    MissingListName,
     #[error("`{0}` is not a valid name: use letters, digits, `_`, `-` and `.`, starting with a letter or `_`")]
     InvalidName(String),
     #[error("the name `{name}` is already used on row {first_row}")]

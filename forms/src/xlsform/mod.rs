@@ -7,6 +7,14 @@
 //! Expressions are parsed, and a `${name}` naming no question of the form is a mistake here
 //! rather than a surprise on a facilitator's phone.
 //!
+//! Where Minga differs from pyxform, on purpose:
+//! - an expression that does not parse, a `${name}` naming nothing, or logic going round in a
+//!   circle is refused here (pyxform leaves the first and last to ODK Validate);
+//! - what the engine cannot run yet (a function of the ODK spec it lacks), or cannot know at
+//!   import (the columns of a choice list kept in an attached file) is not a mistake in the form;
+//! - a `begin loop over list` becomes a group per option, its questions named
+//!   `<question>_<option>`, since names are unique across a Minga form.
+//!
 //! Cost: one read of the workbook (decompressing it is most of the time), then one pass over
 //! the rows and one parse of each expression.
 
