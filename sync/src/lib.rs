@@ -6,6 +6,8 @@
 //! - [`Transport`] moves bytes (a host may bring its own); [`MemoryTransport`] is in process;
 //!   [`run_session`] drives an initiator over a transport.
 //! - [`http::HttpTransport`] (feature `http`, on by default) posts frames to a responder's URL.
+//! - [`schedule::Schedule`] decides when to sync with each peer (network up, local changes,
+//!   backoff after failures, never two syncs with one peer at once).
 //! - [`bundle`] writes and imports encrypted sync files for a USB stick or a messaging app.
 
 pub mod bundle;
@@ -19,6 +21,7 @@ mod memory_store;
 pub mod policy;
 pub mod report;
 mod responder;
+pub mod schedule;
 mod side;
 pub mod store;
 pub mod transport;
