@@ -44,3 +44,16 @@ proptest! {
 
 /// An old binary workbook from the corpus (pyxform's widgets test).
 const XLS: &[u8] = include_bytes!("../../../shared/corpus/xlsform/pyxform/widgets.xls");
+
+#[test]
+fn a_cell_reference_too_large_for_the_reader_is_an_error_not_a_panic() {
+    let bytes = include_bytes!("fixtures/overflowing_cell.xlsx");
+    let errors = xlsform::import(bytes, "overflowing_cell.xlsx").unwrap_err();
+    assert!(
+        matches!(
+            errors.0[0].problem,
+            minga_forms::xlsform::Problem::UnreadableWorkbook(_)
+        ),
+        "{errors}"
+    );
+}

@@ -63,6 +63,16 @@ const XLSFORM_SHEETS: [&str; 3] = ["survey", "choices", "settings"];
 /// Reads the survey, choices and settings sheets of the workbook. Costs one decompression and
 /// parse of those sheets. The error is an [`Problem::UnreadableWorkbook`] mistake.
 pub fn read_sheets(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<ImportError>> {
+    // calamine can panic on a damaged file (an overflowing cell reference, found by
+    // tests/robustness.rs); a damaged file is a mistake to report, never a crash.
+    std::panic::catch_unwind(|| read_with_calamine(bytes, format)).unwrap_or_else(|_| {
+        Err(unreadable(
+            "the file is damaged: its cells could not be read",
+        ))
+    })
+}
+
+fn read_with_calamine(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<ImportError>> {
     let cursor = Cursor::new(bytes);
     match format {
         Format::Xlsx => calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(cursor)
