@@ -1,0 +1,410 @@
+//! One side of a sync session, shared by the initiator and the responder: what each side does
+//! with a received [`Body`] and how it builds the next one. Sans-IO: it reads and commits
+//! through a [`DocumentStore`] and never touches a transport.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use automerge::sync::{Capability, Have, State as AmState, SyncDoc};
+use automerge::{Automerge, ChangeHash, ReadDoc};
+
+use crate::conflicts::has_conflicts;
+use crate::error::SyncError;
+use crate::ids::{DocId, DocKind, PeerId, Seq};
+use crate::policy::Policy;
+use crate::report::{Progress, SyncReport};
+use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
+use crate::wire::{Answer, Body, DocMessage, Offer, Payload, Refusal};
+use crate::SyncOptions;
+
+/// Where one document of the session stands, from this side.
+enum Phase {
+    /// We offered it and wait for the answer.
+    Offered,
+    /// We asked the peer for the whole document.
+    Wanted,
+    /// The peer asked for the whole document; it goes out when the page has room.
+    ToSend,
+    /// We sent the whole document with these heads; the next message confirms or refuses it.
+    FullSent(Vec<ChangeHash>),
+    /// Automerge's sync protocol is running for it.
+    Syncing(Box<SyncingDoc>),
+    /// Nothing more to do for it in this session.
+    Settled,
+}
+
+struct SyncingDoc {
+    doc: Automerge,
+    state: AmState,
+    /// Whether we sent a message for it in our last body.
+    sent_last: bool,
+    /// Whether that message carried changes.
+    sent_changes: bool,
+    /// Whether we received a message for it in the peer's last body.
+    received: bool,
+}
+
+struct DocEntry {
+    kind: DocKind,
+    phase: Phase,
+}
+
+/// A page of offers (ours or the peer's): the cursor it reaches and the documents not settled.
+struct Page {
+    cursor: Seq,
+    pending: HashSet<DocId>,
+}
+
+pub(crate) struct Side {
+    pub(crate) peer: PeerId,
+    options: SyncOptions,
+    policy: Arc<dyn Policy>,
+    docs: HashMap<DocId, DocEntry>,
+    /// The offers of our last body, which the peer's next body answers in order.
+    offers_sent: Vec<DocId>,
+    /// Documents offered with their changes in our last body.
+    pushed: HashSet<DocId>,
+    /// Answers to the peer's last offers, sent with our next body.
+    answers: Vec<Answer>,
+    refusals: Vec<(DocId, Refusal)>,
+    to_send: VecDeque<DocId>,
+    /// Where our next page of offers starts, and whether the store has no more.
+    scan_from: Seq,
+    pub(crate) offers_done: bool,
+    our_pages: VecDeque<Page>,
+    their_pages: VecDeque<Page>,
+    /// Whether the peer said more offers follow.
+    pub(crate) peer_has_more: bool,
+    pub(crate) cursor: PeerCursor,
+    cursor_moved: bool,
+    pending_shared: Vec<(DocId, Vec<ChangeHash>)>,
+    /// Heads settled with the peer in this session (also in `pending_shared` until committed).
+    session_shared: HashMap<DocId, Vec<ChangeHash>>,
+    pub(crate) report: SyncReport,
+    docs_done: u64,
+    local_max_seq: Seq,
+}
+
+mod documents;
+mod offers;
+
+impl Side {
+    pub(crate) fn new(
+        peer: PeerId,
+        options: SyncOptions,
+        policy: Arc<dyn Policy>,
+        cursor: PeerCursor,
+    ) -> Self {
+        Self {
+            peer,
+            options,
+            policy,
+            docs: HashMap::new(),
+            offers_sent: Vec::new(),
+            pushed: HashSet::new(),
+            answers: Vec::new(),
+            refusals: Vec::new(),
+            to_send: VecDeque::new(),
+            scan_from: cursor.ours,
+            offers_done: false,
+            our_pages: VecDeque::new(),
+            their_pages: VecDeque::new(),
+            peer_has_more: true,
+            cursor,
+            cursor_moved: false,
+            pending_shared: Vec::new(),
+            session_shared: HashMap::new(),
+            report: SyncReport::default(),
+            docs_done: 0,
+            local_max_seq: 0,
+        }
+    }
+
+    pub(crate) fn policy(&self) -> Arc<dyn Policy> {
+        self.policy.clone()
+    }
+
+    /// Processes the peer's body: checks it all first (a bad body changes nothing), then
+    /// applies answers, documents and offers, and commits what arrived in one store commit.
+    pub(crate) fn receive<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        body: Body,
+    ) -> Result<(), SyncError> {
+        self.check(&body)?;
+        let mut commit = Commit::new(self.peer.clone());
+        self.take_answers(store, &body.answers)?;
+        self.take_refusals(&body.refusals);
+        self.confirm_unrefused_sends();
+        let mut full_docs = Vec::new();
+        for message in body.docs {
+            self.take_doc(store, message, &mut commit, &mut full_docs)?;
+        }
+        self.take_offers(store, body.offers, body.cursor, &mut commit)?;
+        self.peer_has_more = body.more_offers;
+        self.commit(store, commit, full_docs)
+    }
+
+    /// Rejects a body that answers the wrong number of offers or speaks of documents this
+    /// session does not expect, before anything is applied.
+    fn check(&self, body: &Body) -> Result<(), SyncError> {
+        if body.answers.len() != self.offers_sent.len() {
+            return Err(SyncError::AnswerCountMismatch {
+                expected: self.offers_sent.len(),
+                found: body.answers.len(),
+            });
+        }
+        let answered: HashMap<&DocId, &Answer> =
+            self.offers_sent.iter().zip(&body.answers).collect();
+        for message in &body.docs {
+            let phase = self.docs.get(&message.doc).map(|entry| &entry.phase);
+            let expected = match (&message.payload, phase) {
+                (Payload::Full(_), Some(Phase::Wanted)) => true,
+                (Payload::Sync(_), Some(Phase::Syncing(_))) => true,
+                (Payload::Sync(_), Some(Phase::Offered)) => {
+                    answered.get(&message.doc) == Some(&&Answer::Sync)
+                }
+                _ => false,
+            };
+            if !expected {
+                return Err(SyncError::UnexpectedDocument {
+                    doc: message.doc.clone(),
+                });
+            }
+        }
+        for (doc, _) in &body.refusals {
+            let expected = match self.docs.get(doc).map(|entry| &entry.phase) {
+                Some(Phase::FullSent(_)) => true,
+                Some(Phase::Syncing(syncing)) => syncing.sent_last,
+                _ => false,
+            };
+            if !expected {
+                return Err(SyncError::UnexpectedDocument { doc: doc.clone() });
+            }
+        }
+        let messaged: HashSet<&DocId> = body.docs.iter().map(|message| &message.doc).collect();
+        for offer in &body.offers {
+            // A document being synced whose peer sent nothing for it this time settles now, so
+            // the peer may offer it again (it changed since); any other unsettled one is busy.
+            let settling = matches!(
+                answered.get(&offer.doc),
+                Some(Answer::Same | Answer::Took | Answer::Refused(_))
+            );
+            let busy = match self.docs.get(&offer.doc).map(|entry| &entry.phase) {
+                None | Some(Phase::Settled) => false,
+                Some(Phase::Syncing(_)) => messaged.contains(&offer.doc),
+                Some(_) => !settling,
+            };
+            if busy {
+                return Err(SyncError::UnexpectedDocument {
+                    doc: offer.doc.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn take_answers<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        answers: &[Answer],
+    ) -> Result<(), SyncError> {
+        let offered = std::mem::take(&mut self.offers_sent);
+        let pushed = std::mem::take(&mut self.pushed);
+        for (doc, answer) in offered.into_iter().zip(answers) {
+            match answer {
+                Answer::Same | Answer::Took => {
+                    if *answer == Answer::Took && pushed.contains(&doc) {
+                        self.report.sent += 1;
+                    }
+                    if let Some((_, heads)) = store.doc_heads(&doc)? {
+                        self.share(&doc, heads);
+                    }
+                    self.settle(&doc);
+                }
+                Answer::Want => {
+                    self.set_phase(&doc, Phase::ToSend);
+                    self.to_send.push_back(doc);
+                }
+                Answer::Sync => {
+                    let syncing = self.start_syncing(store, &doc, None, None)?;
+                    self.set_phase(&doc, Phase::Syncing(Box::new(syncing)));
+                }
+                Answer::Refused(reason) => {
+                    self.report.refused.push((doc.clone(), *reason));
+                    self.settle(&doc);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn take_refusals(&mut self, refusals: &[(DocId, Refusal)]) {
+        for (doc, reason) in refusals {
+            self.report.refused.push((doc.clone(), *reason));
+            self.settle(doc);
+        }
+    }
+
+    /// Whole documents we sent and the peer did not refuse are stored there now (its reply
+    /// comes after its commit).
+    fn confirm_unrefused_sends(&mut self) {
+        let mut confirmed = Vec::new();
+        for (id, entry) in &mut self.docs {
+            match &mut entry.phase {
+                Phase::FullSent(heads) => confirmed.push((id.clone(), std::mem::take(heads))),
+                Phase::Syncing(syncing) => {
+                    if syncing.sent_last && syncing.sent_changes {
+                        self.report.sent += 1;
+                    }
+                    syncing.sent_last = false;
+                    syncing.sent_changes = false;
+                    syncing.received = false;
+                }
+                _ => {}
+            }
+        }
+        for (id, heads) in confirmed {
+            self.report.sent += 1;
+            self.share(&id, heads);
+            self.settle(&id);
+        }
+    }
+
+    /// Records heads both sides now hold, committed with the next commit.
+    fn share(&mut self, doc: &DocId, heads: Vec<ChangeHash>) {
+        self.session_shared.insert(doc.clone(), heads.clone());
+        self.pending_shared.push((doc.clone(), heads));
+    }
+
+    fn set_phase(&mut self, doc: &DocId, phase: Phase) {
+        if let Some(entry) = self.docs.get_mut(doc) {
+            entry.phase = phase;
+        }
+    }
+
+    fn settle(&mut self, doc: &DocId) {
+        if let Some(entry) = self.docs.get_mut(doc) {
+            if !matches!(entry.phase, Phase::Settled) {
+                entry.phase = Phase::Settled;
+                self.docs_done += 1;
+            }
+        }
+        for page in self.our_pages.iter_mut().chain(self.their_pages.iter_mut()) {
+            page.pending.remove(doc);
+        }
+    }
+
+    /// Commits the received documents, the shared heads learnt and the cursor, in one step.
+    fn commit<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        mut commit: Commit,
+        full_docs: Vec<(DocId, Vec<ChangeHash>)>,
+    ) -> Result<(), SyncError> {
+        commit.shared_heads = std::mem::take(&mut self.pending_shared);
+        for (id, heads) in &full_docs {
+            self.session_shared.insert(id.clone(), heads.clone());
+        }
+        commit.shared_heads.extend(full_docs);
+        commit.cursor = self.advance_cursor();
+        if commit.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<DocId> = commit.docs.iter().map(|doc| doc.id.clone()).collect();
+        let outcomes = store.commit(commit)?;
+        for (id, outcome) in ids.iter().zip(outcomes) {
+            let reason = match outcome {
+                ApplyOutcome::Applied { .. } => continue,
+                ApplyOutcome::KindMismatch { .. } => Refusal::KindMismatch,
+                ApplyOutcome::Invalid { .. } => Refusal::Invalid,
+            };
+            self.report.received = self.report.received.saturating_sub(1);
+            self.refuse(id, reason);
+        }
+        Ok(())
+    }
+
+    /// Pages whose documents are all settled move the cursor (ours, then the peer's).
+    fn advance_cursor(&mut self) -> Option<PeerCursor> {
+        while let Some(page) = self
+            .our_pages
+            .front()
+            .filter(|page| page.pending.is_empty())
+        {
+            self.cursor.ours = self.cursor.ours.max(page.cursor);
+            self.our_pages.pop_front();
+            self.cursor_moved = true;
+        }
+        while let Some(page) = self
+            .their_pages
+            .front()
+            .filter(|page| page.pending.is_empty())
+        {
+            self.cursor.theirs = self.cursor.theirs.max(page.cursor);
+            self.their_pages.pop_front();
+            self.cursor_moved = true;
+        }
+        std::mem::take(&mut self.cursor_moved).then_some(self.cursor)
+    }
+
+    /// Commits what settled since the last commit (shared heads, the cursor); the initiator
+    /// calls it when the session ends.
+    pub(crate) fn flush<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Result<(), SyncError> {
+        self.commit(store, Commit::new(self.peer.clone()), Vec::new())
+    }
+
+    /// Builds our next body: answers, refusals, the next sync message of every document in
+    /// flight, whole documents the peer asked for (within the page's byte budget) and the next
+    /// page of offers (while few enough documents are in flight).
+    pub(crate) fn next_body<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+    ) -> Result<Body, SyncError> {
+        let mut body = Body {
+            answers: std::mem::take(&mut self.answers),
+            refusals: std::mem::take(&mut self.refusals),
+            ..Body::default()
+        };
+        let mut budget = self.options.page_bytes;
+        self.sync_messages(&mut body, &mut budget);
+        self.full_docs(store, &mut body, &mut budget)?;
+        if !self.offers_done && self.in_flight() < self.options.max_in_flight {
+            self.offer_page(store, &mut body, &mut budget)?;
+        }
+        body.more_offers = !self.offers_done;
+        body.cursor = self.scan_from;
+        Ok(body)
+    }
+
+    fn in_flight(&self) -> usize {
+        self.docs
+            .values()
+            .filter(|entry| !matches!(entry.phase, Phase::Settled))
+            .count()
+    }
+
+    /// Whether this side waits for whole documents it asked for.
+    pub(crate) fn awaiting_docs(&self) -> bool {
+        self.docs
+            .values()
+            .any(|entry| matches!(entry.phase, Phase::Wanted))
+    }
+
+    pub(crate) fn progress<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Progress {
+        if let Ok(seq) = store.max_seq() {
+            self.local_max_seq = seq;
+        }
+        Progress {
+            docs_done: self.docs_done,
+            docs_in_flight: self.in_flight() as u64,
+            docs_left_estimate: if self.offers_done {
+                0
+            } else {
+                self.local_max_seq.saturating_sub(self.scan_from)
+            },
+            bytes_sent: self.report.bytes_sent,
+            bytes_received: self.report.bytes_received,
+        }
+    }
+}
