@@ -252,6 +252,17 @@ pub fn payload_len(header: &[u8], max_frame: u32) -> Result<(u8, usize), WireErr
     Ok((kind, len as usize))
 }
 
+/// The session a hello or request belongs to, read from its first bytes without decoding the
+/// rest: lets a server route a request to the session's [`crate::Responder`]. `None` for other
+/// frames or bytes too short to tell; the responder still checks the whole frame.
+pub fn session_of(frame: &[u8]) -> Option<SessionId> {
+    let kind = *frame.get(5)?;
+    if !matches!(kind, TYPE_HELLO | TYPE_REQUEST) || frame.get(..4)? != MAGIC {
+        return None;
+    }
+    frame.get(HEADER_LEN..HEADER_LEN + 16)?.try_into().ok()
+}
+
 /// Splits a whole frame into its type and payload, checking its length and checksum.
 pub(crate) fn open(bytes: &[u8], max_frame: u32) -> Result<(u8, &[u8]), WireError> {
     let (kind, len) = payload_len(bytes, max_frame)?;
@@ -531,6 +542,26 @@ mod tests {
                 "byte {at}"
             );
         }
+    }
+
+    #[test]
+    fn the_session_of_a_request_is_read_without_decoding_it() {
+        let request = Frame::Request(Round {
+            session: [7; 16],
+            round: 3,
+            body: Body::default(),
+        });
+        assert_eq!(session_of(&request.encode()), Some([7; 16]));
+        assert_eq!(
+            session_of(
+                &Frame::Abort {
+                    message: "x".into()
+                }
+                .encode()
+            ),
+            None
+        );
+        assert_eq!(session_of(b"MSYN"), None);
     }
 
     #[test]
