@@ -23,6 +23,9 @@ pub struct FormSession {
     context: Context,
     root: Instance,
     instance_name: Option<String>,
+    /// How many cells a full evaluation computes; a change that reaches a large share of them
+    /// is cheaper to evaluate in one full pass.
+    cell_count: usize,
 }
 
 /// The cells waiting to be recomputed, by their node's rank (inputs before readers). Each
@@ -32,7 +35,12 @@ struct Pending {
     by_rank: BTreeMap<usize, (usize, Vec<Vec<usize>>)>,
     /// The (reader node, instance prefix) pairs already listed from a fan-in edge.
     fanned_in: HashSet<(usize, Vec<usize>)>,
+    /// How many cells were listed so far.
+    listed: usize,
 }
+
+/// Below this many cells to recompute, a change is always followed cell by cell.
+const FULL_PASS_MINIMUM: usize = 2_000;
 
 /// The flag bit that says an item was already listed as changed in this recomputation.
 const REPORTED: u8 = 0x80;
@@ -48,6 +56,7 @@ impl FormSession {
             context,
             root,
             instance_name: None,
+            cell_count: 0,
         };
         session.recompute_all();
         session
@@ -150,10 +159,7 @@ impl FormSession {
             Some(value) => fields.insert(path.name.clone(), Answer::Value(value)),
             None => fields.remove(&path.name),
         };
-        Ok(Delta {
-            changed: self.propagate(node(item, ANSWER), positions),
-            everything: false,
-        })
+        Ok(self.propagate(node(item, ANSWER), positions))
     }
 
     /// Adds an instance with `id` at the end of `repeat` (a path to the repeat item).
@@ -203,14 +209,17 @@ impl FormSession {
     /// Re-evaluates everything from the answers, as opening the session does.
     pub fn recompute_all(&mut self) {
         let form = Arc::clone(&self.form);
+        let mut count = 0;
         for &n in &form.graph.order {
             if n % KINDS == ANSWER {
                 continue;
             }
             for positions in self.cells_of(n, &[]) {
                 self.compute(n, &positions);
+                count += 1;
             }
         }
+        self.cell_count = count;
     }
 
     /// What blocks completing: every shown required question without an answer and every
@@ -247,7 +256,7 @@ impl FormSession {
 
     /// Recomputes what depends on `start` at `positions`, node by node in rank order (a node's
     /// cells are all known once every lower-ranked node is done); returns what changed.
-    fn propagate(&mut self, start: usize, positions: Vec<usize>) -> Vec<ItemPath> {
+    fn propagate(&mut self, start: usize, positions: Vec<usize>) -> Delta {
         let mut pending = Pending::default();
         self.enqueue_readers(&mut pending, start, &positions);
         let mut changed: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -264,14 +273,26 @@ impl FormSession {
                     changed.push((n / KINDS, cell));
                 }
             }
+            if pending.listed > (self.cell_count / 2).max(FULL_PASS_MINIMUM) {
+                // Most of the form is affected: one full pass costs less than tracking each cell.
+                self.root.clear_flags();
+                self.recompute_all();
+                return Delta {
+                    changed: Vec::new(),
+                    everything: true,
+                };
+            }
         }
         for (item, cell) in &changed {
             self.set_bit(*item, cell, REPORTED, false);
         }
-        changed
-            .iter()
-            .map(|(item, cell)| self.path_of(*item, cell))
-            .collect()
+        Delta {
+            changed: changed
+                .iter()
+                .map(|(item, cell)| self.path_of(*item, cell))
+                .collect(),
+            everything: false,
+        }
     }
 
     fn enqueue_readers(&mut self, pending: &mut Pending, n: usize, positions: &[usize]) {
@@ -288,8 +309,15 @@ impl FormSession {
             if shared < chain && !pending.fanned_in.insert((edge.node, prefix.to_vec())) {
                 continue;
             }
-            for cell in self.cells_of(edge.node, prefix) {
+            // A reader in the same instance (the common case) has one cell: no need to search.
+            let cells = if shared == self.chain_of_node(edge.node).len() {
+                vec![prefix.to_vec()]
+            } else {
+                self.cells_of(edge.node, prefix)
+            };
+            for cell in cells {
                 if self.flag(edge.node, &cell, true) {
+                    pending.listed += 1;
                     let rank = form.graph.rank[edge.node];
                     pending
                         .by_rank

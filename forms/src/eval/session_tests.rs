@@ -539,3 +539,47 @@ fn metadata_questions_hold_the_context_until_answered() {
         Scalar::Text("luis@device-1 2024-03-15".into())
     );
 }
+
+#[test]
+fn a_change_that_reaches_most_of_a_large_form_takes_one_full_pass() {
+    let compiled = Arc::new(compile(&household()).unwrap());
+    let mut answers = Answers::default();
+    answers
+        .fields
+        .insert("consent".into(), Answer::Value(Value::Choice("yes".into())));
+    let people = (0..400)
+        .map(|i| {
+            let mut person = Answers::default();
+            person
+                .fields
+                .insert("age".into(), Answer::Value(Value::Integer(i % 40)));
+            RepeatInstance {
+                id: format!("p{i}"),
+                answers: person,
+            }
+        })
+        .collect();
+    answers
+        .fields
+        .insert("people".into(), Answer::Repeat(people));
+    let mut session = FormSession::new(Arc::clone(&compiled), answers, context());
+
+    let small = session
+        .set(&person("p7", "age"), Some(Value::Integer(50)))
+        .unwrap();
+    assert!(!small.everything && small.changed.contains(&person("p7", "adult")));
+    let large = session.set(&top("consent"), choice("no")).unwrap();
+    assert!(large.everything && large.changed.is_empty());
+    let full = FormSession::new(Arc::clone(&compiled), session.answers().clone(), context());
+    assert_eq!(session.state(), full.state());
+    session.set(&top("consent"), choice("yes")).unwrap();
+    session
+        .set(&person("p8", "age"), Some(Value::Integer(50)))
+        .unwrap();
+    let full = FormSession::new(compiled, session.answers().clone(), context());
+    assert_eq!(
+        session.state(),
+        full.state(),
+        "the flags were cleared: later changes still propagate"
+    );
+}

@@ -56,6 +56,15 @@ impl Instance {
         }
     }
 
+    /// Clears the bookkeeping bits of this instance and every instance inside it.
+    pub(crate) fn clear_flags(&mut self) {
+        self.flags.iter_mut().for_each(|f| *f = 0);
+        self.repeats
+            .iter_mut()
+            .flatten()
+            .for_each(Instance::clear_flags);
+    }
+
     /// The instance at `path` (positions) along the repeat scopes `chain`.
     pub(crate) fn descend(
         &self,
