@@ -218,3 +218,44 @@ fn a_wanted_document_with_garbage_bytes_is_refused_alone() {
         vec![(bad, minga_sync::wire::Refusal::Invalid)]
     );
 }
+
+/// Records every request of a session as it passes.
+struct Recording<'a> {
+    inner: &'a dyn minga_sync::Transport,
+    requests: std::cell::RefCell<Vec<Vec<u8>>>,
+}
+
+impl minga_sync::Transport for Recording<'_> {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, minga_sync::TransportError> {
+        self.requests.borrow_mut().push(request.to_vec());
+        self.inner.exchange(request)
+    }
+}
+
+#[test]
+fn replaying_an_old_session_changes_nothing() {
+    let phone = hub_with_documents();
+    let hub = hub_with_documents();
+    let options = SyncOptions {
+        page_docs: 1,
+        ..SyncOptions::default()
+    };
+    let transport =
+        minga_sync::MemoryTransport::new(&hub, peer("hub"), options, Arc::new(AllowAll));
+    let recording = Recording {
+        inner: &transport,
+        requests: Default::default(),
+    };
+    let mut initiator = phone_initiator();
+    minga_sync::run_session(&phone, &recording, &mut initiator, &options, &mut |_| {}).unwrap();
+    assert_eq!(snapshot(&phone), snapshot(&hub));
+    let requests = recording.requests.into_inner();
+    assert!(requests.len() > 2);
+    answer(&hub, &hub.ids()[0], "after", 1);
+    let before = snapshot(&hub);
+    let mut replayer = responder();
+    for request in requests.iter().chain(requests.iter().rev()) {
+        let _ = replayer.respond(&hub, request); // errors or not, nothing may change
+    }
+    assert_eq!(snapshot(&hub), before);
+}
