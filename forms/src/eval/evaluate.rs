@@ -121,7 +121,7 @@ impl Evaluator<'_> {
         }
         let mut nodes = Vec::new();
         self.root
-            .for_each_under(self.form, chain, &self.path[..depth], &mut |instance| {
+            .for_each_under(self.form, chain, &self.path[..depth], &mut |instance, _| {
                 nodes.push(value_in(instance))
             });
         XValue::Nodes(nodes)
@@ -140,7 +140,8 @@ impl Evaluator<'_> {
             let position = match named {
                 Some((_, index)) => {
                     let n = self.eval(index).to_number();
-                    if !(n >= 1.0) {
+                    // Also refuses NaN (an empty index).
+                    if n.is_nan() || n < 1.0 {
                         return XValue::One(Scalar::default());
                     }
                     n as usize - 1

@@ -218,7 +218,7 @@ impl Lowerer<'_, '_> {
     }
 
     fn indexed_repeat(&mut self, args: &[Expr]) -> CExpr {
-        if args.len() < 3 || args.len() % 2 == 0 {
+        if args.len() < 3 || args.len().is_multiple_of(2) {
             return self.fail(wrong_count("indexed-repeat", 3, usize::MAX, args.len()));
         }
         let CExpr::Ref(target) = self.expr(&args[0]) else {

@@ -106,51 +106,24 @@ impl Instance {
         prefix: &[usize],
     ) -> Vec<Vec<usize>> {
         let mut paths = Vec::new();
-        if let Some(start) = self.descend(form, chain, prefix) {
-            let mut path = prefix.to_vec();
-            start.collect_paths(
-                form,
-                &chain[prefix.len().min(chain.len())..],
-                &mut path,
-                &mut paths,
-            );
-        }
+        self.for_each_under(form, chain, prefix, &mut |_, path| {
+            paths.push(path.to_vec())
+        });
         paths
     }
 
-    fn collect_paths(
-        &self,
-        form: &CompiledForm,
-        rest: &[usize],
-        path: &mut Vec<usize>,
-        into: &mut Vec<Vec<usize>>,
-    ) {
-        let Some((&scope, deeper)) = rest.split_first() else {
-            into.push(path.clone());
-            return;
-        };
-        let instances = self
-            .repeats
-            .get(repeat_slot(form, scope))
-            .map_or(&[][..], Vec::as_slice);
-        for (position, instance) in instances.iter().enumerate() {
-            path.push(position);
-            instance.collect_paths(form, deeper, path, into);
-            path.pop();
-        }
-    }
-
-    /// Calls `f` with every instance along `chain` under `prefix` (the instance at the prefix
-    /// itself when the chain is no longer).
+    /// Calls `f` with every instance along `chain` under `prefix`, and its path, in document
+    /// order (the instance at the prefix itself when the chain is no longer).
     pub(crate) fn for_each_under<'a>(
         &'a self,
         form: &CompiledForm,
         chain: &[usize],
         prefix: &[usize],
-        f: &mut impl FnMut(&'a Instance),
+        f: &mut impl FnMut(&'a Instance, &[usize]),
     ) {
         if let Some(start) = self.descend(form, chain, prefix) {
-            start.visit_deeper(form, &chain[prefix.len().min(chain.len())..], f);
+            let mut path = prefix.to_vec();
+            start.visit_deeper(form, &chain[prefix.len().min(chain.len())..], &mut path, f);
         }
     }
 
@@ -158,20 +131,23 @@ impl Instance {
         &'a self,
         form: &CompiledForm,
         rest: &[usize],
-        f: &mut impl FnMut(&'a Instance),
+        path: &mut Vec<usize>,
+        f: &mut impl FnMut(&'a Instance, &[usize]),
     ) {
-        match rest.split_first() {
-            None => f(self),
-            Some((&scope, deeper)) => {
-                for instance in self
-                    .repeats
-                    .get(repeat_slot(form, scope))
-                    .into_iter()
-                    .flatten()
-                {
-                    instance.visit_deeper(form, deeper, f);
-                }
-            }
+        let Some((&scope, deeper)) = rest.split_first() else {
+            f(self, path);
+            return;
+        };
+        for (position, instance) in self
+            .repeats
+            .get(repeat_slot(form, scope))
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            path.push(position);
+            instance.visit_deeper(form, deeper, path, f);
+            path.pop();
         }
     }
 }
