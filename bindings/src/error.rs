@@ -15,15 +15,9 @@ pub enum MingaError {
     /// the wrong length, bytes that are not a submission...).
     #[error("invalid argument: {reason}")]
     InvalidArgument { reason: String },
-    /// A form definition with a mistake, located where the author can fix it. `sheet`, `row`
-    /// and `column` are empty when the mistake is not in one cell (a JSON form, a missing sheet).
-    #[error("invalid form ({sheet:?} row {row:?} column {column:?}): {message}")]
-    InvalidForm {
-        sheet: Option<String>,
-        row: Option<u32>,
-        column: Option<String>,
-        message: String,
-    },
+    /// A form with mistakes, every one of them, each located where its author can fix it.
+    #[error("the form has {} mistake(s), the first: {}", mistakes.len(), mistakes.first().map(|m| m.message.as_str()).unwrap_or(""))]
+    InvalidForm { mistakes: Vec<FormMistake> },
     /// The key does not open this store. Nothing was changed; ask for the key again.
     #[error("wrong key for this store")]
     WrongKey,
@@ -62,6 +56,19 @@ pub enum MingaError {
     /// A bug in Minga (or an error a host callback threw). The store is left as it was.
     #[error("internal error: {reason}")]
     Internal { reason: String },
+}
+
+/// One mistake in a form: the sheet, row (as a spreadsheet numbers it) and column (letter and
+/// header) where it is, when it is in one place, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FormMistake {
+    pub sheet: Option<String>,
+    pub row: Option<u32>,
+    pub column: Option<String>,
+    pub header: Option<String>,
+    /// The question, group or repeat concerned, when the mistake is in its logic.
+    pub item: Option<String>,
+    pub message: String,
 }
 
 /// Shorthand for the result of every exported call.
@@ -117,6 +124,59 @@ impl From<minga_core::Error> for MingaError {
             // A variant the core gains later is reported, not lost, until it gets its own arm.
             #[allow(unreachable_patterns)]
             _ => Self::Internal { reason },
+        }
+    }
+}
+
+impl From<minga_forms::xlsform::ImportErrors> for MingaError {
+    fn from(errors: minga_forms::xlsform::ImportErrors) -> Self {
+        let mistake = |error: &minga_forms::xlsform::ImportError| {
+            let location = error.location.as_ref();
+            let column = location.and_then(|l| l.column.as_ref());
+            FormMistake {
+                sheet: location.map(|l| l.sheet.clone()),
+                row: location.map(|l| l.row),
+                column: column.map(|c| c.letter.clone()),
+                header: column.map(|c| c.header.clone()),
+                item: None,
+                message: error.problem.to_string(),
+            }
+        };
+        Self::InvalidForm {
+            mistakes: errors.iter().map(mistake).collect(),
+        }
+    }
+}
+
+/// Mistakes in a form's logic, found when it is compiled: named by item and column.
+impl From<Vec<minga_forms::eval::CompileError>> for MingaError {
+    fn from(errors: Vec<minga_forms::eval::CompileError>) -> Self {
+        let mistake = |error: minga_forms::eval::CompileError| FormMistake {
+            sheet: Some(
+                if error.item.is_some() {
+                    "survey"
+                } else {
+                    "settings"
+                }
+                .to_string(),
+            ),
+            row: None,
+            column: None,
+            header: Some(error.column.header().to_string()),
+            message: error.problem.to_string(),
+            item: error.item,
+        };
+        Self::InvalidForm {
+            mistakes: errors.into_iter().map(mistake).collect(),
+        }
+    }
+}
+
+/// A session asked about an item or instance the form or submission does not have.
+impl From<minga_forms::eval::SessionError> for MingaError {
+    fn from(error: minga_forms::eval::SessionError) -> Self {
+        Self::InvalidArgument {
+            reason: error.to_string(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use minga_core as core;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -27,6 +28,7 @@ pub struct ChangeEvent {
 
 /// Implemented by the app (Kotlin, Swift, Python) to hear about changes. Called on the thread
 /// that made the change; keep it short (hand the event to a queue, a Flow, a main-thread post).
+/// An exception thrown here is dropped: the change stands and other observers still hear it.
 #[uniffi::export(with_foreign)]
 pub trait ChangeObserver: Send + Sync {
     fn on_change(&self, event: ChangeEvent);
@@ -107,7 +109,10 @@ impl Registry {
         let events = self.unreported(store)?;
         for event in events {
             for observer in &observers {
-                observer.on_change(event.clone());
+                // An observer that throws (uniffi turns that into a panic here) must neither
+                // undo nor fail the call that made the change, nor starve the other observers.
+                let call = AssertUnwindSafe(|| observer.on_change(event.clone()));
+                let _ = catch_unwind(call);
             }
         }
         Ok(())

@@ -187,6 +187,34 @@ impl From<minga_core::Answers> for Answers {
     }
 }
 
+impl From<Answers> for minga_core::Answers {
+    fn from(answers: Answers) -> Self {
+        let fields = answers
+            .fields
+            .into_iter()
+            .map(|(name, answer)| (name, answer.into()))
+            .collect();
+        Self { fields }
+    }
+}
+
+impl From<Answer> for minga_core::Answer {
+    fn from(answer: Answer) -> Self {
+        match answer {
+            Answer::Value { value } => Self::Value(value.into()),
+            Answer::Repeat { instances } => Self::Repeat(
+                instances
+                    .into_iter()
+                    .map(|i| minga_core::RepeatInstance {
+                        id: i.id,
+                        answers: i.answers.into(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
 impl From<minga_core::Answer> for Answer {
     fn from(answer: minga_core::Answer) -> Self {
         match answer {

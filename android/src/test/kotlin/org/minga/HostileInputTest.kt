@@ -1,0 +1,89 @@
+//! Hostile input from Kotlin: bad ids, huge strings, closed stores, many threads. Every call
+//! gets a typed MingaException and the JVM never sees a crash.
+package org.minga
+
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import org.minga.ffi.Answer
+import org.minga.ffi.FormRef
+import org.minga.ffi.MingaException
+import org.minga.ffi.Store
+import org.minga.ffi.SubmissionFilter
+import org.minga.ffi.Value
+import java.io.File
+import java.util.concurrent.Callable
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+
+class HostileInputTest {
+    @TempDir
+    lateinit var dir: File
+
+    private fun open() = Store.open(File(dir, "h.minga").path, KEY, "phone-1", "ana")
+
+    @Test
+    fun malformedAndUnknownIds() {
+        open().use { store ->
+            for (bad in listOf("", "not-a-uuid", "../../etc/passwd", "\u0000", "🙂".repeat(1000))) {
+                assertThrows<MingaException.InvalidArgument> { store.submission(bad) }
+                assertThrows<MingaException.InvalidArgument> { store.setAnswer(bad, at("q"), Value.Integer(1)) }
+            }
+            assertThrows<MingaException.NotFound> { store.submission("0190c2a4-8a7e-7c3b-9f1e-2a3b4c5d6e7f") }
+        }
+    }
+
+    @Test
+    fun hugeStringsAndGarbageBytes() {
+        open().use { store ->
+            val id = store.createSubmission(SAFETY_WALK)
+            val huge = "x".repeat(8 * 1024 * 1024)
+            store.setAnswer(id, at("essay"), Value.Text(huge))
+            val stored = (store.answers(id).fields["essay"] as Answer.Value).value as Value.Text
+            assertEquals(huge.length, stored.text.length)
+            assertThrows<MingaException.InvalidArgument> { store.importSubmission(ByteArray(5000) { it.toByte() }) }
+            assertThrows<MingaException.InvalidArgument> { store.createSubmission(FormRef("", "1")) }
+            assertEquals(listOf("ok"), store.integrityCheck())
+        }
+    }
+
+    @Test
+    fun aClosedStoreRefusesEveryCall() {
+        val store = open()
+        val id = store.createSubmission(SAFETY_WALK)
+        store.closeStore()
+        store.closeStore()
+        assertTrue(store.isClosed())
+        assertThrows<MingaException.Closed> { store.submission(id) }
+        assertThrows<MingaException.Closed> { store.createSubmission(SAFETY_WALK) }
+        assertThrows<MingaException.Closed> { store.listSubmissions(SubmissionFilter(), null, 1u) }
+        assertThrows<MingaException.Closed> { store.setAnswer(id, at("q"), Value.Integer(1)) }
+    }
+
+    @Test
+    fun manyThreadsAtOnce() {
+        open().use { store ->
+            val shared = store.createSubmission(SAFETY_WALK)
+            val pool = Executors.newFixedThreadPool(8)
+            val jobs = (0 until 8).map { n ->
+                Callable {
+                    val own = store.createSubmission(SAFETY_WALK)
+                    repeat(20) { i ->
+                        store.setAnswer(own, at("count"), Value.Integer(i.toLong()))
+                        store.setAnswer(shared, at("from_$n"), Value.Integer(i.toLong()))
+                        store.listSubmissions(SubmissionFilter(), null, 5u)
+                    }
+                    assertThrows<MingaException.InvalidArgument> { store.submission("bad id") }
+                }
+            }
+            pool.invokeAll(jobs).forEach { it.get() }
+            pool.shutdown()
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS))
+            val fields = store.answers(shared).fields
+            (0 until 8).forEach { n -> assertEquals(Value.Integer(19), (fields["from_$n"] as Answer.Value).value) }
+            assertEquals(9, store.listSubmissions(SubmissionFilter(), null, 100u).items.size)
+        }
+    }
+}

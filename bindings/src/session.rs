@@ -1,0 +1,240 @@
+//! A form evaluation session over one submission's answers: after each answer, what is shown,
+//! required, broken and computed. Only what depends on the changed answer is recomputed.
+//! The session evaluates; the store keeps the answers: set each answer in both.
+
+use crate::error::{MingaError, Result};
+use crate::guard::guarded;
+use crate::records::Answers;
+use crate::value::{IsoDate, IsoDateTime, Value};
+use minga_core::{AnswerPath, InstanceRef};
+use minga_forms::eval;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// One submission being filled: wraps the engine's session.
+#[derive(uniffi::Object)]
+pub struct FormSession {
+    inner: Mutex<eval::FormSession>,
+}
+
+/// A value as expressions compute it (a calculation's result, an answer as logic sees it).
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum Computed {
+    Text { text: String },
+    Number { value: f64 },
+    Boolean { value: bool },
+    Date { date: IsoDate },
+    DateTime { datetime: IsoDateTime },
+}
+
+/// The state of one question, group or repeat (in one repeat instance).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ItemState {
+    /// Shown: its `relevant` holds, and so do its groups'.
+    pub relevant: bool,
+    pub required: bool,
+    /// Shown, required and unanswered.
+    pub missing: bool,
+    /// The constraint message, in the session's language, while the answer breaks it.
+    pub violation: Option<String>,
+    pub read_only: bool,
+    /// The answer or the calculation's result; empty text while hidden.
+    pub value: Computed,
+    /// The choices left after `choice_filter`, in list order; none without a filter.
+    pub choices: Option<Vec<String>>,
+    /// For a repeat with `repeat_count`: how many instances it should have.
+    pub repeat_count: Option<u32>,
+    /// For an unanswered question with a `default`: the value to fill in.
+    pub default: Option<Computed>,
+}
+
+/// An item's state, with where it is.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ItemStateAt {
+    pub path: AnswerPath,
+    pub state: ItemState,
+}
+
+/// Why a submission cannot be completed yet: a missing answer or a broken constraint, with
+/// the form's message in the session's language.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Issue {
+    Missing { path: AnswerPath, message: String },
+    Constraint { path: AnswerPath, message: String },
+}
+
+/// What one change did: the items whose state changed, or `everything` (repeat instances came
+/// or went): read the whole state again.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Delta {
+    pub changed: Vec<AnswerPath>,
+    pub everything: bool,
+}
+
+impl FormSession {
+    pub(crate) fn open(
+        form: Arc<eval::CompiledForm>,
+        answers: Answers,
+        context: crate::form::Context,
+    ) -> Result<Arc<Self>> {
+        let session = eval::FormSession::new(form, answers.into(), context.into());
+        Ok(Arc::new(Self {
+            inner: Mutex::new(session),
+        }))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, eval::FormSession>> {
+        self.inner.lock().map_err(|_| MingaError::Internal {
+            reason: "the session failed earlier; open a new one".into(),
+        })
+    }
+}
+
+#[uniffi::export]
+impl FormSession {
+    /// Sets (or, with none, clears) the answer at `path` and re-evaluates what depends on it.
+    pub fn set(&self, path: AnswerPath, value: Option<Value>) -> Result<Delta> {
+        guarded(|| {
+            Ok(self
+                .lock()?
+                .set(&item_path(&path), value.map(Into::into))?
+                .into())
+        })
+    }
+
+    /// Adds the instance `id` (as the store's `add_repeat_instance` returned it) to a repeat.
+    pub fn add_instance(&self, repeat: AnswerPath, id: String) -> Result<Delta> {
+        guarded(|| Ok(self.lock()?.add_instance(&item_path(&repeat), &id)?.into()))
+    }
+
+    /// Removes the instance `id` from a repeat.
+    pub fn remove_instance(&self, repeat: AnswerPath, id: String) -> Result<Delta> {
+        guarded(|| {
+            Ok(self
+                .lock()?
+                .remove_instance(&item_path(&repeat), &id)?
+                .into())
+        })
+    }
+
+    /// The state of the item at `path`; none if the form has no such item there.
+    pub fn item(&self, path: AnswerPath) -> Result<Option<ItemState>> {
+        guarded(|| Ok(self.lock()?.item(&item_path(&path)).map(Into::into)))
+    }
+
+    /// Every item's state, in form order (repeat instances included).
+    pub fn state(&self) -> Result<Vec<ItemStateAt>> {
+        guarded(|| {
+            let session = self.lock()?;
+            let all = session
+                .state()
+                .into_iter()
+                .map(|(path, state)| ItemStateAt {
+                    path: answer_path(&path),
+                    state: state.into(),
+                });
+            Ok(all.collect())
+        })
+    }
+
+    /// What blocks completing: empty when the submission may be marked complete.
+    pub fn problems(&self) -> Result<Vec<Issue>> {
+        guarded(|| {
+            Ok(self
+                .lock()?
+                .problems()
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// The submission's name for lists (the form's `instance_name`), if the form gives one.
+    pub fn instance_name(&self) -> Result<Option<String>> {
+        guarded(|| Ok(self.lock()?.instance_name().map(str::to_string)))
+    }
+
+    /// The answers as the session holds them.
+    pub fn answers(&self) -> Result<Answers> {
+        guarded(|| Ok(self.lock()?.answers().clone().into()))
+    }
+}
+
+fn item_path(path: &AnswerPath) -> eval::ItemPath {
+    let step = |s: &InstanceRef| eval::InstanceStep {
+        repeat: s.repeat.clone(),
+        id: s.instance_id.clone(),
+    };
+    eval::ItemPath {
+        instances: path.instances.iter().map(step).collect(),
+        name: path.name.clone(),
+    }
+}
+
+fn answer_path(path: &eval::ItemPath) -> AnswerPath {
+    let step = |s: &eval::InstanceStep| InstanceRef {
+        repeat: s.repeat.clone(),
+        instance_id: s.id.clone(),
+    };
+    AnswerPath {
+        instances: path.instances.iter().map(step).collect(),
+        name: path.name.clone(),
+    }
+}
+
+impl From<eval::Scalar> for Computed {
+    fn from(scalar: eval::Scalar) -> Self {
+        match scalar {
+            eval::Scalar::Text(text) => Self::Text { text },
+            eval::Scalar::Number(value) => Self::Number { value },
+            eval::Scalar::Boolean(value) => Self::Boolean { value },
+            eval::Scalar::Date(date) => Self::Date {
+                date: IsoDate(date),
+            },
+            eval::Scalar::DateTime(moment) => Self::DateTime {
+                datetime: IsoDateTime(moment),
+            },
+        }
+    }
+}
+
+impl From<&eval::ItemState> for ItemState {
+    fn from(state: &eval::ItemState) -> Self {
+        Self {
+            relevant: state.relevant,
+            required: state.required,
+            missing: state.missing,
+            violation: state.violation.clone(),
+            read_only: state.read_only,
+            value: state.value.clone().into(),
+            choices: state.choices.clone(),
+            repeat_count: state
+                .repeat_count
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            default: state.default.clone().map(Into::into),
+        }
+    }
+}
+
+impl From<eval::Issue> for Issue {
+    fn from(issue: eval::Issue) -> Self {
+        match issue {
+            eval::Issue::Missing { path, message } => Self::Missing {
+                path: answer_path(&path),
+                message,
+            },
+            eval::Issue::Constraint { path, message } => Self::Constraint {
+                path: answer_path(&path),
+                message,
+            },
+        }
+    }
+}
+
+impl From<eval::Delta> for Delta {
+    fn from(delta: eval::Delta) -> Self {
+        Self {
+            changed: delta.changed.iter().map(answer_path).collect(),
+            everything: delta.everything,
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The Swift package's own check, run with `swift test` on a Mac after build-xcframework.sh.
+
+import Foundation
+import XCTest
+@testable import Minga
+
+final class MingaStoreTests: XCTestCase {
+    func testAnAnswerRoundTripsAndTheChangeIsObserved() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        let store = try await MingaStore.open(path: path, key: Data(repeating: 7, count: 32), deviceId: "phone-1", userName: "ana")
+        var changes = store.changes().makeAsyncIterator()
+        let form = FormRef(formId: "safety_walk", formVersion: "1", projectId: nil)
+        let id = try await store.io { try $0.createSubmission(form: form) }
+        try await store.io { try $0.setAnswer(id: id, path: AnswerPath(instances: [], name: "village"), value: .text(text: "San Rafael")) }
+
+        let first = await changes.next()
+        XCTAssertEqual(first?.documents.map(\.id), [id])
+        let answers = try await store.io { try $0.answers(id: id) }
+        XCTAssertEqual(answers.fields["village"], .value(value: .text(text: "San Rafael")))
+        store.close()
+        do {
+            _ = try await store.io { try $0.submission(id: id) }
+            XCTFail("a closed store answered")
+        } catch MingaError.Closed {
+        }
+    }
+}

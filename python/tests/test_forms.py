@@ -1,0 +1,113 @@
+"""Forms through the Python bindings: built-in templates, XLSForm import with located
+mistakes, the form's tree, and evaluation sessions (skip logic, validation, repeats)."""
+
+import datetime
+
+import openpyxl
+import pytest
+
+import minga
+
+SPANISH = "Español (es)"
+
+
+def context(language=SPANISH):
+    now = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=-5)))
+    return minga.Context(language=language, now=now, device_id="phone-1", user_name="ana")
+
+
+def path(name, *instances):
+    return minga.AnswerPath(instances=list(instances), name=name)
+
+
+@pytest.fixture
+def dialogue():
+    forms = {form.id(): form for form in minga.builtin_forms()}
+    assert set(forms) == {"minga_stakeholder_dialogue", "minga_community_safety_assessment"}
+    return forms["minga_stakeholder_dialogue"]
+
+
+def test_the_built_in_forms_are_bilingual_trees(dialogue):
+    definition = dialogue.definition()
+    assert definition.languages == [SPANISH, "English (en)"] or set(definition.languages) >= {SPANISH, "English (en)"}
+    names = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, minga.FormItem.QUESTION):
+                names.append(item.question.name)
+            else:
+                walk(item.children)
+
+    walk(definition.survey)
+    assert {"dialogue_date", "province", "canton", "participant_count"} <= set(names)
+    [dialogue_type] = [i.question for i in definition.survey if isinstance(i, minga.FormItem.QUESTION) and i.question.name == "dialogue_type"]
+    assert dialogue_type.kind == minga.QuestionKind(base="select_one", list="dialogue_type")
+    assert dialogue_type.label[SPANISH] == "Tipo de diálogo"
+    assert any(c.name == "other" for c in definition.choices["dialogue_type"])
+    assert dialogue.form_ref() == minga.FormRef(form_id=definition.id, form_version=definition.version, project_id=None)
+
+
+def test_a_session_evaluates_skip_logic_validation_and_repeats(store, dialogue):
+    sid = store.create_submission(dialogue.form_ref())
+    session = dialogue.session(store.answers(sid), context())
+
+    missing = {issue.path.name for issue in session.problems() if isinstance(issue, minga.Issue.MISSING)}
+    assert "dialogue_date" in missing
+
+    future = minga.Value.DATE(date=datetime.date.today() + datetime.timedelta(days=3))
+    store.set_answer(sid, path("dialogue_date"), future)
+    delta = session.set(path("dialogue_date"), future)
+    assert not delta.everything
+    [broken] = [i for i in session.problems() if isinstance(i, minga.Issue.CONSTRAINT)]
+    assert broken.message == "La fecha no puede estar en el futuro."
+    assert session.item(path("dialogue_date")).violation == "La fecha no puede estar en el futuro."
+
+    assert session.item(path("dialogue_type_other")).relevant is False
+    session.set(path("dialogue_type"), minga.Value.CHOICE(name="other"))
+    assert session.item(path("dialogue_type_other")).relevant is True
+
+    for _ in range(3):
+        instance = store.add_repeat_instance(sid, path("participants"), None)
+        assert session.add_instance(path("participants"), instance).everything
+    count = session.item(path("participant_count")).value
+    assert count == minga.Computed.NUMBER(value=3.0)
+    state_paths = [entry.path for entry in session.state()]
+    assert sum(1 for p in state_paths if p.name == "sector") == 3
+
+
+def test_session_errors_are_typed(dialogue):
+    session = dialogue.session(minga.Answers(fields={}), context("English (en)"))
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        session.set(path("no_such_question"), minga.Value.TEXT(text="x"))
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        session.add_instance(path("dialogue_date"), "i1")
+    assert session.item(path("no_such_question")) is None
+    english = [i.message for i in session.problems() if isinstance(i, minga.Issue.MISSING)]
+    assert "This question is required." in english
+
+
+def test_the_workbooks_import_and_a_broken_one_is_located(tmp_path):
+    for workbook in minga.builtin_form_workbooks():
+        form = minga.import_xlsform(workbook.xlsx, workbook.file_name)
+        assert form.id() == workbook.form_id
+    with pytest.raises(minga.MingaError.InvalidForm) as raised:
+        minga.import_xlsform(b"not a spreadsheet", "broken.xlsx")
+    assert raised.value.mistakes and raised.value.mistakes[0].message
+
+
+def test_an_xlsform_with_mistakes_reports_each_with_sheet_row_and_column(tmp_path):
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label"])
+    survey.append(["text", "name", "Name"])
+    survey.append(["select_one nowhere", "pick", "Pick"])
+    survey.append(["integer", "name", "Duplicate"])
+    book.create_sheet("choices").append(["list_name", "name", "label"])
+    file = tmp_path / "mistakes.xlsx"
+    book.save(file)
+    with pytest.raises(minga.MingaError.InvalidForm) as raised:
+        minga.import_xlsform(file.read_bytes(), "mistakes.xlsx")
+    located = {(m.sheet, m.row) for m in raised.value.mistakes}
+    assert ("survey", 3) in located and ("survey", 4) in located

@@ -1,0 +1,147 @@
+"""Hostile input from Python: every bad call gets a typed error (or Python's own TypeError for
+a wrong type), the process never crashes, and the store stays sound."""
+
+import threading
+
+import pytest
+
+import minga
+
+
+def path(name):
+    return minga.AnswerPath(instances=[], name=name)
+
+
+@pytest.mark.parametrize("bad_id", ["", "not-a-uuid", "../../etc/passwd", "\x00", "🙂" * 1000])
+def test_malformed_ids_are_invalid_arguments(store, bad_id):
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.submission(bad_id)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.set_answer(bad_id, path("q"), minga.Value.INTEGER(value=1))
+
+
+def test_an_unknown_id_is_not_found(store):
+    with pytest.raises(minga.MingaError.NotFound):
+        store.submission("0190c2a4-8a7e-7c3b-9f1e-2a3b4c5d6e7f")
+
+
+def test_a_missing_repeat_instance_is_not_found(store, form):
+    sid = store.create_submission(form)
+    step = minga.InstanceRef(repeat="people", instance_id="nobody")
+    with pytest.raises((minga.MingaError.NotFound, minga.MingaError.InvalidArgument)):
+        store.set_answer(sid, minga.AnswerPath(instances=[step], name="age"), minga.Value.INTEGER(value=3))
+
+
+def test_malformed_iso_strings_are_rejected_before_reaching_the_store(store, form):
+    sid = store.create_submission(form)
+    with pytest.raises((TypeError, AttributeError, minga.MingaError.InvalidArgument)):
+        store.set_answer(sid, path("d"), minga.Value.DATE(date="29/11/2026"))
+    assert store.answers(sid).fields == {}
+
+
+def test_wrong_python_types_raise_before_any_call(store, form):
+    sid = store.create_submission(form)
+    with pytest.raises((TypeError, AttributeError)):
+        store.set_answer(sid, path("q"), "just a string")
+    with pytest.raises(TypeError):
+        store.set_answer(sid, path("q"), minga.Value.INTEGER(value="12"))
+    with pytest.raises(TypeError):
+        store.submission(42)
+    with pytest.raises((TypeError, ValueError, OverflowError)):
+        store.set_answer(sid, path("q"), minga.Value.INTEGER(value=2**70))
+    assert store.answers(sid).fields == {}
+
+
+def test_huge_strings_and_garbage_bytes(store, form):
+    sid = store.create_submission(form)
+    huge = "x" * (8 * 1024 * 1024)
+    store.set_answer(sid, path("essay"), minga.Value.TEXT(text=huge))
+    assert len(store.answers(sid).fields["essay"].value.text) == len(huge)
+    odd_name = "x" * 100_000 + "\x00"
+    store.set_answer(sid, path(odd_name), minga.Value.TEXT(text="a"))  # any string is a key
+    assert store.answers(sid).fields[odd_name] == minga.Answer.VALUE(value=minga.Value.TEXT(text="a"))
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.import_submission(b"\x00\x01garbage" * 1000)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.create_submission(minga.FormRef(form_id="", form_version="1", project_id=None))
+    assert store.integrity_check() == ["ok"]
+
+
+def test_a_closed_store_refuses_every_call(store_path, form):
+    from conftest import KEY
+
+    store = minga.Store.open(store_path, KEY, "phone-1", "ana")
+    sid = store.create_submission(form)
+    handle = minga.observe(store, lambda e: None)
+    store.close()
+    store.close()  # idempotent
+    assert store.is_closed()
+    for call in [
+        lambda: store.submission(sid),
+        lambda: store.create_submission(form),
+        lambda: store.set_answer(sid, path("q"), minga.Value.INTEGER(value=1)),
+        lambda: store.list_submissions(minga.SubmissionFilter(), None, 10),
+        lambda: store.observe(None),
+    ]:
+        with pytest.raises((minga.MingaError.Closed, TypeError)):
+            call()
+    with pytest.raises(minga.MingaError.Closed):
+        store.history(sid)
+    handle.cancel()  # safe after close
+
+
+def test_many_threads_at_once(store, form):
+    sid = store.create_submission(form)
+    errors = []
+
+    def work(n):
+        try:
+            own = store.create_submission(form)
+            for i in range(20):
+                store.set_answer(own, path("count"), minga.Value.INTEGER(value=i))
+                store.set_answer(sid, path(f"from_{n}"), minga.Value.INTEGER(value=i))
+                store.list_submissions(minga.SubmissionFilter(), None, 5)
+            try:
+                store.submission("bad id")
+            except minga.MingaError.InvalidArgument:
+                pass
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    fields = store.answers(sid).fields
+    assert all(fields[f"from_{n}"].value == minga.Value.INTEGER(value=19) for n in range(8))
+    assert len(store.list_submissions(minga.SubmissionFilter(), None, 100).items) == 9
+
+
+def test_closing_while_other_threads_call(store_path, form):
+    from conftest import KEY
+
+    store = minga.Store.open(store_path, KEY, "phone-1", "ana")
+    sid = store.create_submission(form)
+    outcomes = []
+
+    def hammer():
+        for i in range(200):
+            try:
+                store.set_answer(sid, path("q"), minga.Value.INTEGER(value=i))
+                outcomes.append("ok")
+            except minga.MingaError.Closed:
+                outcomes.append("closed")
+                return
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    store.close()
+    for t in threads:
+        t.join()
+    assert set(outcomes) <= {"ok", "closed"}
+    reopened = minga.Store.open(store_path, KEY, "phone-1", "ana")
+    assert reopened.integrity_check() == ["ok"]
+    reopened.close()

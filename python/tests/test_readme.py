@@ -1,0 +1,29 @@
+"""README.md's examples are the tested ones: the Python block runs here as written, and the
+Kotlin block is the body of android/.../ReadmeExampleTest.kt (which Maven runs)."""
+
+import os
+import pathlib
+import re
+import textwrap
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def block(language, after_heading):
+    section = README.split(after_heading, 1)[1]
+    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_python_example_runs(tmp_path, capsys):
+    os.chdir(tmp_path)
+    exec(compile(block("python", "### Python"), "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "still missing:" in printed and "dialogue_date" in printed
+    assert "changed:" in printed
+
+
+def test_the_kotlin_example_is_the_tested_one():
+    test = (ROOT / "android/src/test/kotlin/org/minga/ReadmeExampleTest.kt").read_text(encoding="utf-8")
+    tested = textwrap.dedent(test.split("// README:start\n", 1)[1].split("        // README:end", 1)[0])
+    assert block("kotlin", "### Kotlin") == tested
