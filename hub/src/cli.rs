@@ -191,7 +191,7 @@ fn serve(storage: Arc<dyn HubStorage>, listen: &str) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| HubError::io(listen, e))?;
-        server::serve(listener, AppState::new(storage), server::shutdown_signal()).await
+        server::serve(listener, AppState::new(storage)?, server::shutdown_signal()).await
     })
 }
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod error;
 pub mod export;
 pub mod server;

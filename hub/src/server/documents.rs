@@ -5,6 +5,7 @@
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
+use super::sync::review_id;
 use super::AppState;
 use crate::access::{may_read, may_write, DocAccess, DocKind, Principal, Refusal};
 use crate::storage::{DocumentHeader, DocumentWrite, WriteOutcome};
@@ -15,11 +16,6 @@ use axum::response::IntoResponse;
 use axum::Json;
 use minga_forms::Form;
 use serde::{Deserialize, Serialize};
-
-/// The hub's id for the review of a submission.
-pub fn review_id(submission: &str) -> String {
-    format!("review:{submission}")
-}
 
 fn same_project(who: &Principal, project: &str) -> Result<(), ApiError> {
     if who.project == project {
@@ -145,7 +141,7 @@ async fn write(
     may_write(&who, &access)?;
     let project = who.project.clone();
     let mut outcomes = state
-        .blocking(move |storage| storage.write_documents(&project, &[write]))
+        .blocking(move |storage| storage.write_documents(&project, &[write], None))
         .await?;
     match outcomes.pop() {
         Some(WriteOutcome::Stored(header)) => {

@@ -25,6 +25,8 @@ pub struct EnrolResponse {
     pub device_id: String,
     pub project: String,
     pub role: Role,
+    /// The hub's peer id, to address sync sessions to.
+    pub hub_id: String,
 }
 
 fn refusal(decision: EnrolDecision) -> ApiError {
@@ -99,6 +101,7 @@ pub async fn enrol(
                 device_id: device.id,
                 project: device.project,
                 role: device.role,
+                hub_id: state.hub_id.clone(),
             }))
         }
         Redemption::Decided {

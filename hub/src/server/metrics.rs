@@ -31,6 +31,7 @@ counters! {
     enrolments_total: "devices enrolled",
     documents_received_total: "documents received from devices",
     documents_sent_total: "documents sent to devices",
+    sync_rounds_total: "sync round trips answered",
 }
 
 impl Metrics {

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod enrol;
 mod error;
 pub mod metrics;
+pub mod sync;
 
 pub use error::ApiError;
 
@@ -28,14 +29,19 @@ use std::time::Instant;
 pub struct AppState {
     pub storage: Arc<dyn HubStorage>,
     pub metrics: Arc<Metrics>,
+    /// This hub's peer id in sync.
+    pub hub_id: String,
+    pub responders: Arc<sync::Responders>,
 }
 
 impl AppState {
-    pub fn new(storage: Arc<dyn HubStorage>) -> Self {
-        AppState {
+    pub fn new(storage: Arc<dyn HubStorage>) -> Result<Self> {
+        Ok(AppState {
+            hub_id: storage.hub_id()?,
             storage,
             metrics: Arc::new(Metrics::default()),
-        }
+            responders: Arc::new(sync::Responders::default()),
+        })
     }
 
     /// Runs a storage call off the async threads (SQLite blocks).
@@ -62,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             get(|State(state): State<AppState>| async move { state.metrics.render() }),
         )
         .route("/v1/enrol", post(enrol::enrol))
+        .route("/v1/sync/{project}", post(sync::sync))
         .route(&format!("{project}/forms"), get(documents::forms))
         .route(&format!("{project}/changes"), get(documents::changes))
         .route(
@@ -166,7 +173,7 @@ impl RunningHub {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener)
                     .map_err(|e| HubError::io("listener", e))?;
-                serve(listener, AppState::new(storage), async move {
+                serve(listener, AppState::new(storage)?, async move {
                     let _ = stopped.await;
                 })
                 .await

@@ -105,6 +105,17 @@ pub enum WriteOutcome {
     Invalid { reason: String },
 }
 
+/// How far sync has come with one peer (a device), written in the same transaction as the
+/// documents it received.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeerUpdate {
+    pub peer: String,
+    /// Heads both sides now hold, per document id (replacing the old value).
+    pub shared_heads: Vec<(String, Vec<String>)>,
+    /// The peer's new cursor `(theirs, ours)`, when it moved.
+    pub cursor: Option<(i64, i64)>,
+}
+
 /// Storage for one hub. Every call is one short transaction; implementations are shared between
 /// request handlers, so they synchronise internally.
 pub trait HubStorage: Send + Sync {
@@ -135,9 +146,24 @@ pub trait HubStorage: Send + Sync {
 
     /// Merges each write into its document (creating it if new) in one transaction, giving each
     /// document that changed the next sequence number. A refused write does not stop the others.
-    fn write_documents(&self, project: &str, writes: &[DocumentWrite])
-        -> Result<Vec<WriteOutcome>>;
+    /// With `peer`, its sync state is updated in the same transaction.
+    fn write_documents(
+        &self,
+        project: &str,
+        writes: &[DocumentWrite],
+        peer: Option<&PeerUpdate>,
+    ) -> Result<Vec<WriteOutcome>>;
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>>;
+    /// A document's header without its bytes.
+    fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>>;
+    /// The highest sequence number of the project's documents (0 if none).
+    fn max_seq(&self, project: &str) -> Result<i64>;
+    /// The stored sync cursor `(theirs, ours)` with `peer` (zeroes when they never met).
+    fn peer_cursor(&self, project: &str, peer: &str) -> Result<(i64, i64)>;
+    /// The heads a document was last known to share with `peer`.
+    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<String>>>;
+    /// This hub's id (random, made with its database): its peer id in sync.
+    fn hub_id(&self) -> Result<String>;
     /// Headers of the project's documents changed after `since`, in sequence order.
     fn documents_since(
         &self,

@@ -51,6 +51,26 @@ CREATE TABLE documents (
     PRIMARY KEY (project, id)
 );
 CREATE INDEX documents_by_seq ON documents (project, seq);
+CREATE TABLE hub_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- Per device and project: how far sync has come (see minga-sync's PeerCursor) ...
+CREATE TABLE peer_cursors (
+    project TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    theirs INTEGER NOT NULL,
+    ours INTEGER NOT NULL,
+    PRIMARY KEY (project, peer)
+);
+-- ... and the heads each document was last known to share with it.
+CREATE TABLE peer_heads (
+    project TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    heads TEXT NOT NULL,
+    PRIMARY KEY (project, peer, doc)
+);
 ";
 
 /// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.

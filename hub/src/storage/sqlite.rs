@@ -4,8 +4,8 @@
 use super::merge::merge;
 use super::schema;
 use super::{
-    Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, Project, Redemption,
-    StoredDocument, WriteOutcome,
+    Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Project,
+    Redemption, StoredDocument, WriteOutcome,
 };
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
@@ -314,6 +314,7 @@ impl HubStorage for SqliteStorage {
         &self,
         project: &str,
         writes: &[DocumentWrite],
+        peer: Option<&PeerUpdate>,
     ) -> Result<Vec<WriteOutcome>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -322,8 +323,60 @@ impl HubStorage for SqliteStorage {
             .iter()
             .map(|write| write_one(&tx, project, write))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(peer) = peer {
+            write_peer_state(&tx, project, peer)?;
+        }
         tx.commit()?;
         Ok(outcomes)
+    }
+
+    fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {
+        let conn = self.conn();
+        let sql = format!("SELECT {HEADER_COLUMNS} FROM documents WHERE project = ?1 AND id = ?2");
+        Ok(conn
+            .query_row(&sql, params![project, id], header_from_row)
+            .optional()?)
+    }
+
+    fn max_seq(&self, project: &str) -> Result<i64> {
+        let conn = self.conn();
+        Ok(conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM documents WHERE project = ?1",
+            [project],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn peer_cursor(&self, project: &str, peer: &str) -> Result<(i64, i64)> {
+        let conn = self.conn();
+        let sql = "SELECT theirs, ours FROM peer_cursors WHERE project = ?1 AND peer = ?2";
+        let found = conn
+            .query_row(sql, params![project, peer], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(found.unwrap_or((0, 0)))
+    }
+
+    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<String>>> {
+        let conn = self.conn();
+        let sql = "SELECT heads FROM peer_heads WHERE project = ?1 AND peer = ?2 AND doc = ?3";
+        let found: Option<String> = conn
+            .query_row(sql, params![project, peer, id], |r| r.get(0))
+            .optional()?;
+        Ok(found.map(|heads| heads.split_whitespace().map(String::from).collect()))
+    }
+
+    fn hub_id(&self) -> Result<String> {
+        let conn = self.conn();
+        let fresh = format!("hub-{}", uuid::Uuid::new_v4());
+        conn.execute(
+            "INSERT INTO hub_meta (key, value) VALUES ('hub_id', ?1) ON CONFLICT DO NOTHING",
+            [fresh],
+        )?;
+        Ok(
+            conn.query_row("SELECT value FROM hub_meta WHERE key = 'hub_id'", [], |r| {
+                r.get(0)
+            })?,
+        )
     }
 
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
@@ -409,4 +462,27 @@ fn write_one(
     )?;
     let stored = tx.query_row(&header_sql, params![project, write.id], header_from_row)?;
     Ok(WriteOutcome::Stored(stored))
+}
+
+/// Records a peer's shared heads and cursor inside the caller's transaction.
+fn write_peer_state(
+    tx: &rusqlite::Transaction<'_>,
+    project: &str,
+    peer: &PeerUpdate,
+) -> Result<()> {
+    for (doc, heads) in &peer.shared_heads {
+        tx.execute(
+            "INSERT INTO peer_heads (project, peer, doc, heads) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (project, peer, doc) DO UPDATE SET heads = ?4",
+            params![project, peer.peer, doc, heads.join(" ")],
+        )?;
+    }
+    if let Some((theirs, ours)) = peer.cursor {
+        tx.execute(
+            "INSERT INTO peer_cursors (project, peer, theirs, ours) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (project, peer) DO UPDATE SET theirs = ?3, ours = ?4",
+            params![project, peer.peer, theirs, ours],
+        )?;
+    }
+    Ok(())
 }

@@ -148,6 +148,15 @@ impl Phone {
         Phone { dir, store }
     }
 
+    /// Sets one answer and returns the submission's bytes.
+    pub fn answer(&self, id: &str, name: &str, value: Value) -> Vec<u8> {
+        let id = id.parse().unwrap();
+        self.store
+            .set_answer(&id, &AnswerPath::new(name), &value)
+            .unwrap();
+        self.store.export_submission(&id).unwrap()
+    }
+
     /// Fills a submission of the fixture form and returns its id and automerge bytes.
     pub fn fill(&self, respondent: &str) -> (String, Vec<u8>) {
         let id = self

@@ -1,0 +1,91 @@
+//! A device's side of the hub's HTTP API, blocking: trade an enrolment code for a token, and
+//! carry sync requests (a minga-sync [`Transport`]). The demo and the tests use it; phones use
+//! the core's own transports.
+
+use crate::server::enrol::EnrolResponse;
+use minga_sync::{Transport, TransportError};
+use serde_json::json;
+
+/// What went wrong talking to the hub.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the hub could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the hub refused ({status}): {body}")]
+    Refused { status: u16, body: String },
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn read(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<Vec<u8>, ClientError> {
+    let mut response = result.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .read_to_vec()
+        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    if status == 200 {
+        Ok(body)
+    } else {
+        Err(ClientError::Refused {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+/// Trades a one-time code for a token at the hub `base_url` (`http://host:port`).
+pub fn enrol(base_url: &str, code: &str) -> Result<EnrolResponse, ClientError> {
+    let body = read(
+        agent()
+            .post(&format!("{base_url}/v1/enrol"))
+            .send_json(json!({ "code": code })),
+    )?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ClientError::Unreachable(format!("the hub's answer: {e}")))
+}
+
+/// An enrolled device's connection to its project on a hub.
+pub struct HubConnection {
+    base_url: String,
+    project: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl HubConnection {
+    pub fn new(base_url: &str, project: &str, token: &str) -> Self {
+        HubConnection {
+            base_url: base_url.into(),
+            project: project.into(),
+            token: token.into(),
+            agent: agent(),
+        }
+    }
+}
+
+impl Transport for HubConnection {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let url = format!("{}/v1/sync/{}", self.base_url, self.project);
+        let result = self
+            .agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .send(request);
+        match read(result) {
+            Ok(reply) => Ok(reply),
+            // A dropped connection may go through on a retry; the responder recognises repeats.
+            Err(ClientError::Unreachable(message)) => Err(TransportError::retryable(message)),
+            Err(ClientError::Refused { status, body }) => {
+                Err(TransportError::fatal(format!("{status}: {body}")))
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! `POST /v1/sync/{project}`: one round trip of minga-sync's protocol, the body carrying the
+//! wire bytes. The hub is the responder; each device has its own responder (sessions are per
+//! device) over a view of its project's documents, with a policy built from the access rules.
+
+use super::bearer::Authenticated;
+use super::error::ApiError;
+use super::metrics::Metrics;
+use super::AppState;
+use crate::access::{self, DocAccess, DocKind, Principal};
+use crate::error::HubError;
+use crate::storage::{DocumentWrite, HubStorage, PeerUpdate, WriteOutcome};
+use automerge::{Automerge, ChangeHash};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use minga_sync::{
+    ApplyOutcome, ChangedDoc, Commit, DocId, DocumentStore, PeerCursor, PeerId, Policy, Responder,
+    Seq, StoreError, SyncOptions,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The hub's id for the review of a submission: `review:<submission id>`.
+pub fn review_id(submission: &str) -> String {
+    format!("review:{submission}")
+}
+
+/// The submission a review document judges, read from its id.
+pub fn reviewed_submission(review: &str) -> Option<&str> {
+    review.strip_prefix("review:")
+}
+
+fn to_sync_kind(kind: DocKind) -> minga_sync::DocKind {
+    match kind {
+        DocKind::Form => minga_sync::DocKind::Form,
+        DocKind::Submission => minga_sync::DocKind::Submission,
+        DocKind::Review => minga_sync::DocKind::Review,
+    }
+}
+
+fn from_sync_kind(kind: minga_sync::DocKind) -> DocKind {
+    match kind {
+        minga_sync::DocKind::Form => DocKind::Form,
+        minga_sync::DocKind::Submission => DocKind::Submission,
+        minga_sync::DocKind::Review => DocKind::Review,
+    }
+}
+
+fn store_error(error: HubError) -> StoreError {
+    StoreError::new(error)
+}
+
+fn parse_heads(heads: &[String]) -> Result<Vec<ChangeHash>, StoreError> {
+    heads
+        .iter()
+        .map(|h| {
+            h.parse::<ChangeHash>()
+                .map_err(|e| StoreError::new(format!("stored head {h}: {e}")))
+        })
+        .collect()
+}
+
+fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
+    heads.iter().map(ChangeHash::to_string).collect()
+}
+
+/// The author a document's access is judged by: a submission's own author, or for a review the
+/// author of the submission it judges. `None` for a submission the hub has not seen.
+fn author_for(
+    storage: &dyn HubStorage,
+    project: &str,
+    id: &str,
+    kind: DocKind,
+) -> crate::Result<Option<String>> {
+    let submission = match kind {
+        DocKind::Review => reviewed_submission(id).unwrap_or_default(),
+        DocKind::Submission | DocKind::Form => id,
+    };
+    Ok(storage
+        .document_header(project, submission)?
+        .and_then(|h| h.author))
+}
+
+/// One device's view of its project's documents, as sync needs it.
+pub struct ProjectDocuments<'a> {
+    pub storage: &'a dyn HubStorage,
+    pub who: &'a Principal,
+}
+
+impl ProjectDocuments<'_> {
+    fn project(&self) -> &str {
+        &self.who.project
+    }
+
+    fn write_for(&self, incoming: minga_sync::IncomingDoc) -> Result<DocumentWrite, StoreError> {
+        let kind = from_sync_kind(incoming.kind);
+        let id = incoming.id.as_str().to_string();
+        let (author, subject) = match kind {
+            // A new submission's author is the device that sent it (a stored one keeps its own).
+            DocKind::Submission => (Some(self.who.device_id.clone()), None),
+            DocKind::Review => (
+                author_for(self.storage, self.project(), &id, kind).map_err(store_error)?,
+                reviewed_submission(&id).map(String::from),
+            ),
+            DocKind::Form => (None, None),
+        };
+        Ok(DocumentWrite {
+            id,
+            kind,
+            author,
+            subject,
+            changes: incoming.changes,
+        })
+    }
+}
+
+impl DocumentStore for ProjectDocuments<'_> {
+    fn changed_since(&self, after: Seq, limit: usize) -> Result<Vec<ChangedDoc>, StoreError> {
+        let headers = self
+            .storage
+            .documents_since(self.project(), after as i64, limit)
+            .map_err(store_error)?;
+        headers
+            .into_iter()
+            .map(|h| {
+                Ok(ChangedDoc {
+                    id: DocId::new(h.id).map_err(StoreError::new)?,
+                    kind: to_sync_kind(h.kind),
+                    seq: h.seq as Seq,
+                    heads: parse_heads(&h.heads)?,
+                })
+            })
+            .collect()
+    }
+
+    fn max_seq(&self) -> Result<Seq, StoreError> {
+        Ok(self.storage.max_seq(self.project()).map_err(store_error)? as Seq)
+    }
+
+    fn doc_heads(
+        &self,
+        id: &DocId,
+    ) -> Result<Option<(minga_sync::DocKind, Vec<ChangeHash>)>, StoreError> {
+        match self
+            .storage
+            .document_header(self.project(), id.as_str())
+            .map_err(store_error)?
+        {
+            Some(h) => Ok(Some((to_sync_kind(h.kind), parse_heads(&h.heads)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn load(&self, id: &DocId) -> Result<Option<Automerge>, StoreError> {
+        match self.export(id)? {
+            Some(bytes) => Automerge::load(&bytes).map(Some).map_err(StoreError::new),
+            None => Ok(None),
+        }
+    }
+
+    fn export(&self, id: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        let stored = self
+            .storage
+            .document(self.project(), id.as_str())
+            .map_err(store_error)?;
+        Ok(stored.map(|d| d.bytes))
+    }
+
+    fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
+        let writes = commit
+            .docs
+            .into_iter()
+            .map(|doc| self.write_for(doc))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Peer state is keyed by the authenticated device, whatever peer id the hello claimed.
+        let peer = PeerUpdate {
+            peer: self.who.device_id.clone(),
+            shared_heads: commit
+                .shared_heads
+                .iter()
+                .map(|(id, heads)| (id.as_str().to_string(), hex_heads(heads)))
+                .collect(),
+            cursor: commit.cursor.map(|c| (c.theirs as i64, c.ours as i64)),
+        };
+        let outcomes = self
+            .storage
+            .write_documents(self.project(), &writes, Some(&peer))
+            .map_err(store_error)?;
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                Ok(match outcome {
+                    WriteOutcome::Stored(h) => ApplyOutcome::Applied {
+                        heads: parse_heads(&h.heads)?,
+                    },
+                    WriteOutcome::KindMismatch { stored } => ApplyOutcome::KindMismatch {
+                        stored: to_sync_kind(stored),
+                    },
+                    WriteOutcome::Invalid { reason } => ApplyOutcome::Invalid { reason },
+                })
+            })
+            .collect()
+    }
+
+    fn peer_cursor(&self, _peer: &PeerId) -> Result<PeerCursor, StoreError> {
+        let (theirs, ours) = self
+            .storage
+            .peer_cursor(self.project(), &self.who.device_id)
+            .map_err(store_error)?;
+        Ok(PeerCursor {
+            theirs: theirs as Seq,
+            ours: ours as Seq,
+        })
+    }
+
+    fn shared_heads(
+        &self,
+        _peer: &PeerId,
+        id: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        match self
+            .storage
+            .peer_heads(self.project(), &self.who.device_id, id.as_str())
+            .map_err(store_error)?
+        {
+            Some(heads) => Ok(Some(parse_heads(&heads)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The access rules of [`crate::access`] as minga-sync's policy, for one device.
+pub struct DevicePolicy {
+    pub storage: Arc<dyn HubStorage>,
+    pub who: Principal,
+}
+
+impl DevicePolicy {
+    fn decide(
+        &self,
+        doc: &DocId,
+        kind: minga_sync::DocKind,
+        rule: fn(&Principal, &DocAccess<'_>) -> Result<(), access::Refusal>,
+    ) -> bool {
+        let kind = from_sync_kind(kind);
+        match author_for(self.storage.as_ref(), &self.who.project, doc.as_str(), kind) {
+            Ok(author) => {
+                let access = DocAccess {
+                    project: &self.who.project,
+                    kind,
+                    submission_author: author.as_deref(),
+                };
+                rule(&self.who, &access).is_ok()
+            }
+            Err(error) => {
+                // Refusing is the safe answer when the rules cannot be checked.
+                tracing::error!(%error, "sync policy could not read a document's author; refusing");
+                false
+            }
+        }
+    }
+}
+
+impl Policy for DevicePolicy {
+    fn may_read(&self, _peer: &PeerId, doc: &DocId, kind: minga_sync::DocKind) -> bool {
+        self.decide(doc, kind, access::may_read)
+    }
+
+    fn may_write(
+        &self,
+        _peer: &PeerId,
+        doc: &DocId,
+        kind: minga_sync::DocKind,
+        _proposed: &Automerge,
+    ) -> bool {
+        self.decide(doc, kind, access::may_write)
+    }
+}
+
+/// Each device's responder, so that a session's rounds find their state.
+#[derive(Default)]
+pub struct Responders {
+    by_device: Mutex<HashMap<String, Arc<Mutex<Responder>>>>,
+}
+
+impl Responders {
+    fn for_device(
+        &self,
+        state: &AppState,
+        who: &Principal,
+    ) -> Result<Arc<Mutex<Responder>>, ApiError> {
+        let mut map = self.by_device.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(responder) = map.get(&who.device_id) {
+            return Ok(responder.clone());
+        }
+        let local = PeerId::new(state.hub_id.clone())
+            .map_err(|e| HubError::Corrupt(format!("hub id: {e}")))?;
+        let policy = Arc::new(DevicePolicy {
+            storage: state.storage.clone(),
+            who: who.clone(),
+        });
+        let responder = Arc::new(Mutex::new(Responder::new(
+            local,
+            SyncOptions::default(),
+            policy,
+        )));
+        map.insert(who.device_id.clone(), responder.clone());
+        Ok(responder)
+    }
+}
+
+pub async fn sync(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    if who.project != project {
+        return Err(access::Refusal::OtherProject.into());
+    }
+    let responder = state.responders.for_device(&state, &who)?;
+    let storage = state.storage.clone();
+    let reply = tokio::task::spawn_blocking(move || {
+        let mut responder = responder.lock().unwrap_or_else(|p| p.into_inner());
+        let store = ProjectDocuments {
+            storage: storage.as_ref(),
+            who: &who,
+        };
+        responder.respond(&store, &body).unwrap_or_else(|error| {
+            tracing::warn!(device = %who.device_id, %error, "sync session aborted");
+            minga_sync::abort_frame(&error)
+        })
+    })
+    .await
+    .map_err(|e| HubError::Corrupt(format!("a sync round panicked: {e}")))?;
+    Metrics::add(&state.metrics.sync_rounds_total, 1);
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], reply))
+}

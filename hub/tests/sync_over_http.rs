@@ -1,0 +1,186 @@
+//! Sync through a real hub on loopback: devices as minga-sync stores, the hub as responder with
+//! the access rules as its policy.
+
+mod common;
+
+use common::{Enrolled, Hub, Phone};
+use minga_core::Value;
+use minga_hub::access::Role;
+use minga_hub::client::HubConnection;
+use minga_hub::storage::HubStorage;
+use minga_sync::{
+    run_session, AllowAll, Commit, DocId, DocKind, IncomingDoc, Initiator, MemoryStore, PeerId,
+    SyncOptions, SyncReport,
+};
+use std::sync::Arc;
+
+/// A device: its enrolment and its sync store.
+struct Device {
+    enrolled: Enrolled,
+    store: MemoryStore,
+}
+
+impl Device {
+    fn new(hub: &Hub, role: Role, name: &str) -> Device {
+        Device {
+            enrolled: hub.enrol("imbabura", role, name),
+            store: MemoryStore::new(),
+        }
+    }
+
+    /// Puts automerge bytes of a document into the device's store, as its app would.
+    fn keep(&self, id: &str, kind: DocKind, bytes: Vec<u8>) {
+        let mut commit = Commit::new(PeerId::new("app").unwrap());
+        commit.docs.push(IncomingDoc {
+            id: DocId::new(id).unwrap(),
+            kind,
+            changes: bytes,
+            loaded: None,
+        });
+        minga_sync::DocumentStore::commit(&self.store, commit).unwrap();
+    }
+
+    fn sync(&self, hub: &Hub) -> Result<SyncReport, minga_sync::SyncError> {
+        let hub_id = hub.storage.hub_id().unwrap();
+        let options = SyncOptions::default();
+        let mut initiator = Initiator::new(
+            PeerId::new(self.enrolled.id.clone()).unwrap(),
+            PeerId::new(hub_id).unwrap(),
+            options,
+            Arc::new(AllowAll),
+        );
+        let connection = HubConnection::new(&hub.running.url(), "imbabura", &self.enrolled.token);
+        run_session(
+            &self.store,
+            &connection,
+            &mut initiator,
+            &options,
+            &mut |_| {},
+        )
+    }
+
+    fn bytes(&self, id: &str) -> Option<Vec<u8>> {
+        self.store
+            .get(&DocId::new(id).unwrap())
+            .map(|doc| doc.save())
+    }
+}
+
+#[test]
+fn facilitator_and_supervisor_edits_merge_and_each_sees_only_what_it_may() {
+    let hub = Hub::start();
+    let ana = Device::new(&hub, Role::Facilitator, "Ana");
+    let ben = Device::new(&hub, Role::Facilitator, "Ben");
+    let sara = Device::new(&hub, Role::Supervisor, "Sara");
+
+    let ana_phone = Phone::new("ana");
+    let (id, bytes) = ana_phone.fill("Rosa");
+    ana.keep(&id, DocKind::Submission, bytes);
+    assert_eq!(ana.sync(&hub).unwrap().sent, 1);
+    let header = hub
+        .storage
+        .document_header("imbabura", &id)
+        .unwrap()
+        .expect("the hub has it");
+    assert_eq!(header.author.as_deref(), Some(ana.enrolled.id.as_str()));
+
+    assert_eq!(ben.sync(&hub).unwrap().received, 0);
+    assert!(
+        ben.store.is_empty(),
+        "a facilitator receives no one else's submissions"
+    );
+    assert_eq!(
+        sara.sync(&hub).unwrap().received,
+        1,
+        "a supervisor receives everything"
+    );
+
+    // Offline, Ana corrects the age while Sara records an answer on the same submission.
+    ana.keep(
+        &id,
+        DocKind::Submission,
+        ana_phone.answer(&id, "age", Value::Integer(41)),
+    );
+    let sara_phone = Phone::new("sara");
+    sara_phone
+        .store
+        .import_submission(&sara.bytes(&id).unwrap())
+        .unwrap();
+    sara.keep(
+        &id,
+        DocKind::Submission,
+        sara_phone.answer(&id, "feels_safe", Value::Choice("no".into())),
+    );
+    ana.sync(&hub).unwrap();
+    sara.sync(&hub).unwrap();
+    ana.sync(&hub).unwrap();
+
+    for device in [&ana, &sara] {
+        let phone = Phone::new("reader");
+        let read = phone
+            .store
+            .import_submission(&device.bytes(&id).unwrap())
+            .unwrap();
+        let answers = phone.store.answers(&read).unwrap();
+        assert_eq!(answers.value("age"), Some(&Value::Integer(41)));
+        assert_eq!(
+            answers.value("feels_safe"),
+            Some(&Value::Choice("no".into()))
+        );
+    }
+}
+
+#[test]
+fn a_facilitators_review_is_refused_and_a_supervisors_reaches_the_author() {
+    let hub = Hub::start();
+    let ana = Device::new(&hub, Role::Facilitator, "Ana");
+    let sara = Device::new(&hub, Role::Supervisor, "Sara");
+    let (id, bytes) = Phone::new("ana").fill("Rosa");
+    ana.keep(&id, DocKind::Submission, bytes);
+    ana.sync(&hub).unwrap();
+
+    let review = format!("review:{id}");
+    ana.keep(&review, DocKind::Review, common::review_bytes("approved"));
+    let report = ana.sync(&hub).unwrap();
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(hub
+        .storage
+        .document_header("imbabura", &review)
+        .unwrap()
+        .is_none());
+
+    sara.sync(&hub).unwrap();
+    sara.keep(&review, DocKind::Review, common::review_bytes("has_issues"));
+    assert_eq!(sara.sync(&hub).unwrap().refused.len(), 0);
+    assert!(hub
+        .storage
+        .document_header("imbabura", &review)
+        .unwrap()
+        .is_some());
+    ana.sync(&hub).unwrap();
+    let doc = ana.store.get(&DocId::new(&review).unwrap()).unwrap();
+    let state = automerge::ReadDoc::get_all(&doc, automerge::ROOT, "state").unwrap();
+    assert_eq!(
+        state.len(),
+        2,
+        "Ana's refused verdict and Sara's meet as a conflict on her phone only"
+    );
+}
+
+#[test]
+fn a_sync_with_nothing_new_is_one_round_trip_and_a_revoked_device_is_stopped() {
+    let hub = Hub::start();
+    let ana = Device::new(&hub, Role::Facilitator, "Ana");
+    let (id, bytes) = Phone::new("ana").fill("Rosa");
+    ana.keep(&id, DocKind::Submission, bytes);
+    ana.sync(&hub).unwrap();
+    let again = ana.sync(&hub).unwrap();
+    assert_eq!((again.round_trips, again.sent, again.received), (1, 0, 0));
+
+    hub.storage.revoke_device(&ana.enrolled.id).unwrap();
+    let refused = ana.sync(&hub).unwrap_err().to_string();
+    assert!(
+        refused.contains("410") && refused.contains("\"wipe\":true"),
+        "{refused}"
+    );
+}
