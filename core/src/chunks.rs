@@ -55,9 +55,15 @@ pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Opt
     while let Some(row) = rows.next()? {
         bytes.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
     }
-    let mut doc = AutoCommit::load(&bytes).map_err(|error| Error::Corrupt {
-        detail: format!("document {id} does not decode: {error}"),
-    })?;
+    // Hashes are not recomputed: these bytes were checked when they arrived, and SQLCipher's
+    // per-page HMAC guards them on disk. Verifying costs half again as much (210 µs against
+    // 140 µs for a 40-answer submission on the benchmark machine).
+    let options =
+        automerge::LoadOptions::new().verification_mode(automerge::VerificationMode::DontCheck);
+    let mut doc =
+        AutoCommit::load_with_options(&bytes, options).map_err(|error| Error::Corrupt {
+            detail: format!("document {id} does not decode: {error}"),
+        })?;
     doc.set_actor(actor.clone());
     let saved_heads = doc.get_heads();
     Ok(Some(LoadedDoc {
