@@ -1,6 +1,42 @@
 //! Evaluating a form for the UI: compile a form once (`compile`), then open a `FormSession` over
 //! a submission's answers and ask it, after each answer, what is shown, required, broken and
 //! computed. Only what depends on a changed answer is recomputed.
+//!
+//! ```
+//! use minga_forms::eval::{compile, Context, FormSession, Issue, ItemPath};
+//! use minga_forms::{Answers, Form, Value};
+//! use std::sync::Arc;
+//!
+//! let form: Form = serde_json::from_value(serde_json::json!({
+//!     "id": "visit", "version": "1", "title": {"default": "Visit"}, "default_language": null,
+//!     "languages": [], "instance_name": null, "choices": {},
+//!     "survey": [
+//!         {"kind": "question", "name": "age", "type": {"base": "integer"}, "required": "yes",
+//!          "constraint": ". >= 0 and . <= 120", "constraint_message": {"default": "0 to 120"}},
+//!         {"kind": "question", "name": "guardian", "type": {"base": "text"},
+//!          "relevant": "${age} < 18", "required": "yes"},
+//!     ],
+//! }))?;
+//! let compiled = Arc::new(compile(&form).map_err(|errors| format!("{errors:?}"))?);
+//! let context = Context {
+//!     language: None,
+//!     now: chrono::Utc::now().fixed_offset(),
+//!     device_id: "phone-1".into(),
+//!     user_name: "ana".into(),
+//! };
+//! let mut session = FormSession::new(compiled, Answers::default(), context);
+//! let age = ItemPath::top("age");
+//! let delta = session.set(&age, Some(Value::Integer(130)))?;
+//! assert_eq!(delta.changed, vec![age.clone()]);
+//! assert_eq!(session.item(&age).unwrap().violation.as_deref(), Some("0 to 120"));
+//! let delta = session.set(&age, Some(Value::Integer(12)))?;
+//! assert!(delta.changed.contains(&ItemPath::top("guardian")));
+//! assert!(session.item(&ItemPath::top("guardian")).unwrap().relevant);
+//! let missing = "This question is required.".to_string();
+//! let guardian = ItemPath::top("guardian");
+//! assert_eq!(session.problems(), vec![Issue::Missing { path: guardian, message: missing }]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod compile;
 mod error;

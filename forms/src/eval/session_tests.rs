@@ -583,3 +583,87 @@ fn a_change_that_reaches_most_of_a_large_form_takes_one_full_pass() {
         "the flags were cleared: later changes still propagate"
     );
 }
+
+#[test]
+fn nested_repeats_read_their_own_instances_and_roll_up() {
+    let f = form(
+        vec![
+            repeat(
+                "family",
+                json!({}),
+                vec![
+                    question("surname", "text", json!({})),
+                    repeat(
+                        "kid",
+                        json!({}),
+                        vec![
+                            question("kname", "text", json!({})),
+                            question("toys", "integer", json!({})),
+                            question(
+                                "full",
+                                "calculate",
+                                json!({"calculation": "concat(${kname}, ' ', ${surname})"}),
+                            ),
+                        ],
+                    ),
+                    question(
+                        "family_toys",
+                        "calculate",
+                        json!({"calculation": "sum(${toys})"}),
+                    ),
+                    question("kids", "calculate", json!({"calculation": "count(${kid})"})),
+                ],
+            ),
+            question(
+                "all_toys",
+                "calculate",
+                json!({"calculation": "sum(${toys})"}),
+            ),
+        ],
+        json!({}),
+    );
+    let mut session = session(&f, &[]);
+    for family in ["a", "b"] {
+        session.add_instance(&top("family"), family).unwrap();
+        for kid in ["1", "2"] {
+            session
+                .add_instance(&top("").inside("family", family, "kid"), kid)
+                .unwrap();
+        }
+    }
+    let kid = |family: &str, kid: &str, name: &str| {
+        top("")
+            .inside("family", family, "")
+            .inside("kid", kid, name)
+    };
+    let family = |id: &str, name: &str| top("").inside("family", id, name);
+    session
+        .set(&family("a", "surname"), text("Quispe"))
+        .unwrap();
+    session.set(&kid("a", "2", "kname"), text("Nina")).unwrap();
+    for (f, k, n) in [("a", "1", 1), ("a", "2", 2), ("b", "1", 4), ("b", "2", 8)] {
+        session
+            .set(&kid(f, k, "toys"), Some(Value::Integer(n)))
+            .unwrap();
+    }
+    let value =
+        |session: &FormSession, path: &ItemPath| session.item(path).unwrap().value.to_text();
+    assert_eq!(value(&session, &kid("a", "2", "full")), "Nina Quispe");
+    assert_eq!(value(&session, &kid("b", "2", "full")), " ");
+    assert_eq!(value(&session, &family("a", "family_toys")), "3");
+    assert_eq!(value(&session, &family("b", "family_toys")), "12");
+    assert_eq!(value(&session, &family("b", "kids")), "2");
+    assert_eq!(value(&session, &top("all_toys")), "15");
+    let delta = session
+        .set(&kid("b", "1", "toys"), Some(Value::Integer(0)))
+        .unwrap();
+    assert_eq!(value(&session, &top("all_toys")), "11");
+    assert!(delta.changed.contains(&family("b", "family_toys")));
+    assert!(!delta.changed.contains(&family("a", "family_toys")));
+    let full = FormSession::new(
+        Arc::new(compile(&f).unwrap()),
+        session.answers().clone(),
+        context(),
+    );
+    assert_eq!(session.state(), full.state());
+}
