@@ -50,6 +50,11 @@ impl Evaluator<'_> {
         match op {
             BinaryOp::Or => boolean(self.eval(left).to_bool() || self.eval(right).to_bool()),
             BinaryOp::And => boolean(self.eval(left).to_bool() && self.eval(right).to_bool()),
+            BinaryOp::Union => {
+                let mut nodes = self.eval(left).items().to_vec();
+                nodes.extend_from_slice(self.eval(right).items());
+                XValue::Nodes(nodes)
+            }
             BinaryOp::Eq
             | BinaryOp::Ne
             | BinaryOp::Lt

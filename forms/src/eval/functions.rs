@@ -455,6 +455,14 @@ mod tests {
         assert_eq!(text("max(3, 'x')"), "NaN");
         assert_eq!(text("0 div 0 = 0 div 0"), "false");
         assert_eq!(text("0 div 0 != 0 div 0"), "true");
+        assert_eq!(text("count(${n} | ${d} | ${t})"), "3");
+        assert_eq!(
+            with(
+                "sum(${n} | ${d})",
+                &[("n", Value::Integer(2)), ("d", Value::Decimal(0.5))]
+            ),
+            "2.5"
+        );
     }
 
     #[test]

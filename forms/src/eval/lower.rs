@@ -85,9 +85,6 @@ impl Lowerer<'_, '_> {
             Expr::Current => self.current(),
             Expr::Path(path) => self.path(path),
             Expr::Negate(inner) => CExpr::Negate(Box::new(self.expr(inner))),
-            Expr::Binary(BinaryOp::Union, ..) => {
-                self.fail(Problem::Unsupported("the union operator '|'".into()))
-            }
             Expr::Binary(op, left, right) => {
                 CExpr::Binary(*op, Box::new(self.expr(left)), Box::new(self.expr(right)))
             }

@@ -469,6 +469,8 @@ enum Step {
     Village(u8),
     Age(usize, Option<i64>),
     Name(usize, Option<u8>),
+    /// Adds the instance if it is missing, else removes it.
+    Toggle(usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -477,21 +479,31 @@ fn step() -> impl Strategy<Value = Step> {
         (0u8..3).prop_map(Step::Village),
         (0usize..4, proptest::option::of(-5i64..130)).prop_map(|(i, a)| Step::Age(i, a)),
         (0usize..4, proptest::option::of(0u8..3)).prop_map(|(i, n)| Step::Name(i, n)),
+        (0usize..4).prop_map(Step::Toggle),
     ]
 }
 
 fn apply(session: &mut FormSession, step: &Step) {
     let ids = ["p1", "p2", "p3", "p4"];
+    let present = |session: &FormSession, i: usize| {
+        session
+            .instance_ids(&top("people"))
+            .unwrap()
+            .contains(&ids[i])
+    };
     let result = match step {
         Step::Consent(yes) => session.set(&top("consent"), choice(if *yes { "yes" } else { "no" })),
         Step::Village(v) => {
             session.set(&top("village"), text(["home", "nowhere", ""][*v as usize]))
         }
+        Step::Age(i, _) | Step::Name(i, _) if !present(session, *i) => return,
         Step::Age(i, age) => session.set(&person(ids[*i], "age"), age.map(Value::Integer)),
         Step::Name(i, name) => session.set(
             &person(ids[*i], "pname"),
             name.map(|n| Value::Text(format!("n{n}"))),
         ),
+        Step::Toggle(i) if present(session, *i) => session.remove_instance(&top("people"), ids[*i]),
+        Step::Toggle(i) => session.add_instance(&top("people"), ids[*i]),
     };
     result.expect("every step addresses an existing question");
 }
