@@ -52,12 +52,7 @@ impl Initiator {
     /// The hello: our cursors with the peer and our first page of changed documents.
     pub fn start<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Result<Vec<u8>, SyncError> {
         let cursor = store.peer_cursor(&self.side.peer)?;
-        self.side = Side::new(
-            self.side.peer.clone(),
-            self.options,
-            self.side.policy(),
-            cursor,
-        );
+        self.side.resume_from(cursor);
         let body = self.side.next_body(store)?;
         let hello = Frame::Hello(Hello {
             session: self.session,

@@ -120,8 +120,10 @@ impl Side {
         }
     }
 
-    pub(crate) fn policy(&self) -> Arc<dyn Policy> {
-        self.policy.clone()
+    /// Starts the session from the cursor stored for the peer (before anything was offered).
+    pub(crate) fn resume_from(&mut self, cursor: PeerCursor) {
+        self.cursor = cursor;
+        self.scan_from = cursor.ours;
     }
 
     /// Processes the peer's body: checks it all first (a bad body changes nothing), then
