@@ -224,3 +224,118 @@ fn number(n: f64) -> XValue {
 fn boolean(b: bool) -> XValue {
     XValue::One(Scalar::Boolean(b))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::testing::{form, question, repeat, session};
+    use crate::eval::{compile, ItemPath};
+    use crate::value::Value;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const LEAVES: &[&str] = &[
+        "${n}",
+        "${t}",
+        "${day}",
+        "${x}",
+        "${r}",
+        ".",
+        "1",
+        "0",
+        "-3.5",
+        "'1e3'",
+        "'a'",
+        "''",
+        "'2024-02-30'",
+        "'2024-01-31T23:59:59Z'",
+        "position(..)",
+        "today()",
+        "now()",
+        "true()",
+        "0 div 0",
+        "1 div 0",
+    ];
+    const OPERATORS: &[&str] = &[
+        "+", "-", "*", "div", "mod", "and", "or", "=", "!=", "<", ">=", "|",
+    ];
+    /// Functions with the number of arguments given to them.
+    const FUNCTIONS: &[(&str, usize)] = &[
+        ("selected", 2),
+        ("concat", 3),
+        ("substr", 3),
+        ("substring", 2),
+        ("round", 2),
+        ("date", 1),
+        ("format-date", 2),
+        ("if", 3),
+        ("sum", 1),
+        ("count", 1),
+        ("max", 2),
+        ("min", 1),
+        ("regex", 2),
+        ("pow", 2),
+        ("int", 1),
+        ("translate", 3),
+        ("selected-at", 2),
+        ("decimal-date-time", 1),
+        ("once", 1),
+        ("coalesce", 2),
+        ("number", 1),
+        ("not", 1),
+        ("string-length", 1),
+        ("normalize-space", 1),
+        ("join", 2),
+        ("count-selected", 1),
+        ("boolean-from-string", 1),
+        ("log", 1),
+        ("exp", 1),
+    ];
+
+    /// Random well-formed expressions over the test form's questions.
+    fn expression() -> impl Strategy<Value = String> {
+        let leaf = proptest::sample::select(LEAVES).prop_map(str::to_string);
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                (
+                    inner.clone(),
+                    proptest::sample::select(OPERATORS),
+                    inner.clone()
+                )
+                    .prop_map(|(l, op, r)| format!("({l} {op} {r})")),
+                (
+                    proptest::sample::select(FUNCTIONS),
+                    proptest::collection::vec(inner.clone(), 3)
+                )
+                    .prop_map(|((name, count), args)| format!(
+                        "{name}({})",
+                        args[..count].join(", ")
+                    )),
+                inner
+                    .clone()
+                    .prop_map(|e| format!("indexed-repeat(${{x}}, ${{r}}, {e})")),
+                inner.prop_map(|e| format!("(-{e})")),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_expression_evaluates_without_panicking(expression in expression()) {
+            let calculate = |name: &str| question(name, "calculate", json!({"calculation": expression.clone()}));
+            let survey = vec![
+                question("n", "integer", json!({})),
+                question("t", "text", json!({})),
+                question("day", "date", json!({})),
+                repeat("r", json!({}), vec![question("x", "decimal", json!({})), calculate("inner")]),
+                calculate("outer"),
+            ];
+            let form = form(survey, json!({}));
+            let compiled = compile(&form);
+            prop_assert!(compiled.is_ok(), "{}: {:?}", expression, compiled.err());
+            let mut session = session(&form, &[("n", Value::Integer(7)), ("t", Value::Text("a b".into()))]);
+            session.add_instance(&ItemPath::top("r"), "i1").unwrap();
+            session.set(&ItemPath::top("").inside("r", "i1", "x"), Some(Value::Decimal(1e300))).unwrap();
+            prop_assert!(session.item(&ItemPath::top("outer")).is_some());
+        }
+    }
+}
