@@ -170,3 +170,46 @@ fn faults_never_corrupt_and_sync_converges_once_they_stop() {
         faulty_sessions_then_convergence(seed);
     }
 }
+
+/// Carries the first `budget` exchanges, then the connection is gone.
+struct Cut<'a, T> {
+    inner: &'a T,
+    budget: Cell<usize>,
+}
+
+impl<T: Transport> Transport for Cut<'_, T> {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.budget.get() == 0 {
+            return Err(TransportError::fatal("no network"));
+        }
+        self.budget.set(self.budget.get() - 1);
+        self.inner.exchange(request)
+    }
+}
+
+#[test]
+fn a_cut_sync_keeps_what_landed_and_the_next_one_sends_only_the_rest() {
+    let phone = MemoryStore::new();
+    let hub = MemoryStore::new();
+    for _ in 0..200 {
+        fill_submission(&phone, &DocId::random(), 4);
+    }
+    let options = SyncOptions {
+        page_docs: 20,
+        max_in_flight: 40,
+        ..SyncOptions::default()
+    };
+    let responder = MemoryTransport::new(&hub, peer("hub"), options, Arc::new(AllowAll));
+    let cut = Cut {
+        inner: &responder,
+        budget: Cell::new(4),
+    };
+    let mut initiator = Initiator::new(peer("phone"), peer("hub"), options, Arc::new(AllowAll));
+    assert!(run_session(&phone, &cut, &mut initiator, &options, &mut |_| {}).is_err());
+    let landed = hub.len();
+    assert!(landed > 0 && landed < 200, "{landed}");
+    let mut initiator = Initiator::new(peer("phone"), peer("hub"), options, Arc::new(AllowAll));
+    let report = run_session(&phone, &responder, &mut initiator, &options, &mut |_| {}).unwrap();
+    assert_eq!(report.sent, 200 - landed, "what landed is not sent again");
+    assert_eq!(snapshot(&phone), snapshot(&hub));
+}
