@@ -201,13 +201,25 @@ fn read_submissions(
                     .cloned()
                     .unwrap_or_else(|| submission.meta.created_by.clone()),
                 author,
-                review_state: None,
+                review_state: review_state(storage, project, &header.id)?,
                 answers: submission.answers,
             },
         ));
         progress(done as u64 + 1, total);
     }
     Ok(out)
+}
+
+/// The state of a submission's review, if it has one.
+fn review_state(
+    storage: &dyn HubStorage,
+    project: &str,
+    submission: &str,
+) -> Result<Option<String>> {
+    let review = storage.document(project, &crate::server::sync::review_id(submission))?;
+    Ok(review
+        .and_then(|r| crate::review::read_review(&r.bytes))
+        .map(|r| r.state))
 }
 
 /// Exports every form of the project that has submissions into `out_dir`, with the newest

@@ -49,6 +49,11 @@ pub enum Command {
     /// Submissions: list.
     #[command(subcommand)]
     Submissions(SubmissionsCommand),
+    /// Runs the whole story on a temporary hub and leaves the exports in `--out`.
+    Demo {
+        #[arg(long, default_value = "minga-demo-exports")]
+        out: PathBuf,
+    },
     /// Exports a project's submissions for analysis.
     Export {
         #[arg(long)]
@@ -147,6 +152,10 @@ impl From<ExportFormat> for Format {
 
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Command::Demo { out } = &cli.command {
+        crate::demo::run(out, &mut std::io::stdout())?;
+        return Ok(());
+    }
     let storage = SqliteStorage::open(&cli.data)?;
     match cli.command {
         Command::Serve { listen } => serve(Arc::new(storage), &listen),
@@ -173,6 +182,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Demo { .. } => Ok(()),
         Command::Export {
             project,
             format,

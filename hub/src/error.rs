@@ -36,6 +36,8 @@ pub enum HubError {
         id: String,
         source: minga_core::Error,
     },
+    #[error("demo: {0}")]
+    Demo(String),
     #[error("export: {0}")]
     Export(String),
 }

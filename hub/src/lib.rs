@@ -6,8 +6,10 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod client;
+pub mod demo;
 pub mod error;
 pub mod export;
+pub mod review;
 pub mod server;
 pub mod storage;
 

@@ -1,0 +1,71 @@
+//! The demo story end to end through a real hub on loopback, with assertions on the merged
+//! answers, the conflict, the review and the exports.
+
+use minga_core::Value;
+
+#[test]
+fn the_demo_story_merges_conflicts_reviews_and_exports() {
+    let exports = tempfile::tempdir().unwrap();
+    let mut account = Vec::new();
+    let outcome = minga_hub::demo::run(exports.path(), &mut account).unwrap();
+    let account = String::from_utf8(account).unwrap();
+
+    let text = |name: &str| outcome.merged.value(name).cloned();
+    assert_eq!(
+        text("convening_institution"),
+        Some(Value::Text("Tenencia Política de San Pablo".into())),
+        "Sara's edit merged"
+    );
+    assert_eq!(outcome.conflicts.len(), 1, "{account}");
+    assert_eq!(outcome.conflicts[0].path.name, "parish");
+    let values: Vec<_> = outcome.conflicts[0]
+        .values
+        .iter()
+        .map(|v| v.value.clone())
+        .collect();
+    assert!(values.contains(&Some(Value::Text("San Pablo del Lago".into()))));
+    assert!(values.contains(&Some(Value::Text("San Pablo de Lago".into()))));
+
+    assert!(outcome.facilitator_review_refused);
+    assert_eq!(outcome.review.state, "has_issues");
+    assert_eq!(
+        outcome.review.comments[0].question.as_deref(),
+        Some("parish")
+    );
+    assert!(!outcome.review.judged_heads.is_empty());
+
+    let csv =
+        std::fs::read_to_string(exports.path().join("minga_stakeholder_dialogue.csv")).unwrap();
+    let (header, row) = csv.split_once("\r\n").unwrap();
+    let column = |name: &str| {
+        header
+            .split(',')
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let cells: Vec<&str> = row.trim_end().split(',').collect();
+    assert_eq!(cells[column("ReviewState")], "has_issues");
+    assert_eq!(cells[column("dialogue_date")], "2026-11-20");
+    let participants = std::fs::read_to_string(
+        exports
+            .path()
+            .join("minga_stakeholder_dialogue-participants.csv"),
+    )
+    .unwrap();
+    assert_eq!(participants.lines().count(), 3, "{participants}");
+    assert!(participants.contains("/participants[2]"));
+    let geojson: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            exports
+                .path()
+                .join("minga_community_safety_assessment.geojson"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        geojson["features"][0]["geometry"]["coordinates"][0],
+        -78.1887
+    );
+    assert!(account.contains("exports are in"));
+}
