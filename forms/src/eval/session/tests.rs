@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::eval::testing::{context, form, group, question, repeat, session};
-use crate::eval::{compile, Issue};
+use crate::eval::{compile, Issue, Scalar};
 use proptest::prelude::*;
 use serde_json::json;
 
