@@ -303,3 +303,114 @@ impl Store {
         self.read(|store| Ok(store.integrity_check()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::{ChangeEvent, ChangeObserver};
+    use std::sync::Mutex;
+
+    fn open(dir: &tempfile::TempDir) -> Arc<Store> {
+        let path = dir.path().join("s.minga").display().to_string();
+        Store::open(path, vec![9; KEY_BYTES], "phone-1".into(), "ana".into()).unwrap()
+    }
+
+    fn form() -> core::FormRef {
+        core::FormRef::new("f", "1")
+    }
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<ChangeEvent>>);
+    impl ChangeObserver for Recorder {
+        fn on_change(&self, event: ChangeEvent) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    struct Exploding;
+    impl ChangeObserver for Exploding {
+        fn on_change(&self, _: ChangeEvent) {
+            panic!("the observer failed");
+        }
+    }
+
+    #[test]
+    fn a_closed_store_answers_closed_and_close_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let id = store.create_submission(form()).unwrap();
+        store.close();
+        store.close();
+        assert!(store.is_closed());
+        assert!(matches!(store.submission(id), Err(MingaError::Closed)));
+        assert!(matches!(
+            store.create_submission(form()),
+            Err(MingaError::Closed)
+        ));
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_length_is_refused_before_touching_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.minga");
+        let result = Store::open(
+            path.display().to_string(),
+            vec![1; 16],
+            "d".into(),
+            "u".into(),
+        );
+        assert!(matches!(result, Err(MingaError::InvalidArgument { .. })));
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_panicking_observer_neither_fails_the_write_nor_silences_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let recorder = Arc::new(Recorder::default());
+        let _exploding = store.observe(Arc::new(Exploding)).unwrap();
+        let _recording = store.observe(recorder.clone()).unwrap();
+        let id = store.create_submission(form()).unwrap();
+        assert_eq!(store.submission(id.clone()).unwrap().id, id);
+        let events = recorder.0.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].documents[0].id, id);
+    }
+
+    #[test]
+    fn dropping_the_handle_unregisters_the_observer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let recorder = Arc::new(Recorder::default());
+        let handle = store.observe(recorder.clone()).unwrap();
+        store.create_submission(form()).unwrap();
+        drop(handle);
+        store.create_submission(form()).unwrap();
+        assert_eq!(recorder.0.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn reads_do_not_report_and_writes_report_only_what_is_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let first = store.create_submission(form()).unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let _handle = store.observe(recorder.clone()).unwrap();
+        store.submission(first.clone()).unwrap();
+        assert!(recorder.0.lock().unwrap().is_empty());
+        let path = core::AnswerPath::new("q");
+        store
+            .set_answer(first.clone(), path, Value::Integer { value: 4 })
+            .unwrap();
+        let events = recorder.0.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0]
+                .documents
+                .iter()
+                .map(|d| d.id.clone())
+                .collect::<Vec<_>>(),
+            vec![first]
+        );
+    }
+}

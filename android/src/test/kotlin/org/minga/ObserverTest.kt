@@ -56,4 +56,16 @@ class ObserverTest {
             handle.close()
         }
     }
+
+    @Test
+    fun anObserverThatThrowsDoesNotFailTheChange() {
+        Store.openUnencrypted(File(dir, "d.minga").path, "phone-1", "ana").use { store ->
+            val handle = store.observe(object : ChangeObserver {
+                override fun onChange(event: ChangeEvent) = throw IllegalStateException("the UI crashed")
+            })
+            val id = store.createSubmission(SAFETY_WALK)
+            assertEquals(id, store.submission(id).id)
+            handle.cancel()
+        }
+    }
 }
