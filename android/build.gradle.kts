@@ -18,7 +18,7 @@ android {
     namespace = "org.minga"
     compileSdk = 35
     defaultConfig {
-        minSdk = 24
+        minSdk = 26 // java.time, which the generated bindings use for dates, without desugaring
         consumerProguardFiles("consumer-rules.pro")
     }
     sourceSets["main"].apply {
