@@ -1,6 +1,7 @@
 """Hostile input from Python: every bad call gets a typed error (or Python's own TypeError for
 a wrong type), the process never crashes, and the store stays sound."""
 
+import datetime
 import threading
 
 import pytest
@@ -145,3 +146,24 @@ def test_closing_while_other_threads_call(store_path, form):
     reopened = minga.Store.open(store_path, KEY, "phone-1", "ana")
     assert reopened.integrity_check() == ["ok"]
     reopened.close()
+
+
+def test_a_session_over_wrongly_shaped_answers_never_crashes():
+    form = next(f for f in minga.builtin_forms() if f.id() == "minga_stakeholder_dialogue")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    answers = minga.Answers(
+        fields={
+            "dialogue_date": minga.Answer.VALUE(value=minga.Value.INTEGER(value=5)),
+            "participants": minga.Answer.VALUE(value=minga.Value.TEXT(text="not a repeat")),
+            "no_such_question": minga.Answer.REPEAT(instances=[]),
+        }
+    )
+    session = form.session(answers, minga.Context(language=None, now=now, device_id="d", user_name="u"))
+    session.set(path("dialogue_date"), minga.Value.TEXT(text="garbage" * 10_000))
+    session.set(path("concerns"), minga.Value.CHOICES(names=["nope"] * 3))
+    assert session.problems()
+    step = minga.InstanceRef(repeat="participants", instance_id="nobody")
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        session.set(minga.AnswerPath(instances=[step], name="sector"), minga.Value.CHOICE(name="x"))
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        session.set(path("place"), None)  # a group, not a question
