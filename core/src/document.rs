@@ -233,7 +233,7 @@ pub(crate) fn record_author(
 /// Who `actor` is, according to the document's `authors` map.
 pub(crate) fn author_of(doc: &AutoCommit, actor: &ActorId) -> Option<DeviceIdentity> {
     let authors = object_at(doc, &ROOT, "authors")?;
-    let entry = object_at(doc, &authors, &actor.to_hex_string())?;
+    let entry = object_at(doc, &authors, actor.to_hex_string())?;
     Some(DeviceIdentity {
         device_id: string_at(doc, &entry, "device_id")?,
         user_name: string_at(doc, &entry, "user_name")?,

@@ -13,8 +13,9 @@ pub const FIRST_WITH_PROJECTION: i64 = 2;
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
 
-/// The current schema, as a fresh store gets it. Every change here needs an upgrade step
-/// below; the test `upgrading_each_old_version_matches_a_fresh_store` holds the two together.
+/// The current schema, as a fresh store gets it (with [`SUBMISSIONS_TABLE`]). Every change
+/// here needs an upgrade step below; the test `upgrading_each_old_version_matches_a_fresh_store`
+/// holds the two together.
 const FRESH_SCHEMA: &str = "
 CREATE TABLE store_meta (
     name  TEXT PRIMARY KEY NOT NULL,
@@ -44,7 +45,11 @@ CREATE TABLE chunks (
     bytes    BLOB NOT NULL
 );
 CREATE INDEX chunks_by_doc ON chunks (doc_id, chunk_id);
+";
 
+/// The list projection, new in version 2: part of a fresh store, and the whole of the step
+/// from version 1.
+const SUBMISSIONS_TABLE: &str = "
 CREATE TABLE submissions (
     doc_id        BLOB PRIMARY KEY NOT NULL,
     form_id       TEXT NOT NULL,
@@ -65,6 +70,7 @@ CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
 /// Creates the current schema in an empty database, inside the caller's transaction.
 pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(FRESH_SCHEMA)?;
+    tx.execute_batch(SUBMISSIONS_TABLE)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -86,23 +92,7 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
     match version {
         // Version 1 stored documents only; version 2 adds the list projection (which the
         // store then fills from the documents, in the same transaction).
-        1 => tx.execute_batch(
-            "CREATE TABLE submissions (
-                doc_id        BLOB PRIMARY KEY NOT NULL,
-                form_id       TEXT NOT NULL,
-                form_version  TEXT NOT NULL,
-                status        TEXT NOT NULL,
-                author        TEXT NOT NULL,
-                created_at    INTEGER NOT NULL,
-                updated_at    INTEGER NOT NULL,
-                instance_name TEXT,
-                latitude      REAL,
-                longitude     REAL,
-                deleted_at    INTEGER
-            ) WITHOUT ROWID;
-            CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
-            CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);",
-        )?,
+        1 => tx.execute_batch(SUBMISSIONS_TABLE)?,
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
             return Err(Error::Corrupt {
