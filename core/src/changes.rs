@@ -46,13 +46,8 @@ pub(crate) fn record(
             "UPDATE store_meta SET value = value + 1 WHERE name = 'last_seq' RETURNING value",
         )?
         .query_row([], |row| row.get(0))?;
-    conn.prepare_cached(
-        "INSERT INTO documents (doc_id, kind, seq, heads, snapshot_len, increments_len)
-         VALUES (?1, ?2, ?3, x'', 0, 0)
-         ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq",
-    )?
-    .execute(params![id.as_bytes(), kind.code(), seq])?;
     chunks::persist(conn, id, loaded)?;
+    chunks::write_row(conn, id, kind, seq, loaded)?;
     match kind {
         DocKind::Submission => projection::refresh(conn, id, &loaded.doc, now_ms())?,
     }

@@ -2,7 +2,7 @@
 //! as changes happen and folded into a new snapshot when they outgrow it; and the bounded
 //! cache of decoded documents that saves reloading them on every call.
 
-use crate::document::DocId;
+use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use lru::LruCache;
@@ -74,8 +74,8 @@ pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Opt
     }))
 }
 
-/// Writes whatever `loaded` has that is not on disk yet, inside the caller's transaction, and
-/// updates the document row's heads and sizes (the caller sets its sequence number). Cost:
+/// Writes whatever `loaded` has that is not on disk yet as a chunk, inside the caller's
+/// transaction; the caller then writes the row ([`write_row`]). Cost:
 /// encoding the new changes and one insert; when increments outgrow the snapshot, a full save
 /// and a rewrite, which keeps a document's chunks within twice its compact size.
 pub(crate) fn persist(conn: &Connection, id: &DocId, loaded: &mut LoadedDoc) -> Result<()> {
@@ -96,11 +96,28 @@ pub(crate) fn persist(conn: &Connection, id: &DocId, loaded: &mut LoadedDoc) -> 
         loaded.increments_len = grown;
     }
     loaded.saved_heads = loaded.doc.get_heads();
+    Ok(())
+}
+
+/// Writes the document's row: its kind, sequence number, heads and chunk sizes, as
+/// [`persist`] left them. One statement for a new document or a changed one.
+pub(crate) fn write_row(
+    conn: &Connection,
+    id: &DocId,
+    kind: DocKind,
+    seq: i64,
+    loaded: &LoadedDoc,
+) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE documents SET heads = ?2, snapshot_len = ?3, increments_len = ?4 WHERE doc_id = ?1",
+        "INSERT INTO documents (doc_id, kind, seq, heads, snapshot_len, increments_len)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, heads = excluded.heads,
+             snapshot_len = excluded.snapshot_len, increments_len = excluded.increments_len",
     )?
     .execute(params![
         id.as_bytes(),
+        kind.code(),
+        seq,
         encode_heads(&loaded.saved_heads),
         loaded.snapshot_len,
         loaded.increments_len
