@@ -306,3 +306,58 @@ fn number_at(doc: &AutoCommit, map: &ObjId, key: &str) -> Option<f64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        let name = "[a-z_]{1,12}";
+        prop_oneof![
+            ".{0,40}".prop_map(Value::Text),
+            any::<i64>().prop_map(Value::Integer),
+            (-1.0e12f64..1.0e12).prop_map(Value::Decimal),
+            name.prop_map(Value::Choice),
+            proptest::collection::btree_set(name, 0..5).prop_map(Value::Choices),
+            (1i32..9999, 1u32..13, 1u32..29)
+                .prop_map(|(y, m, d)| Value::Date(NaiveDate::from_ymd_opt(y, m, d).unwrap())),
+            (0u32..24, 0u32..60, 0u32..60, 0u32..1000).prop_map(|(h, m, s, ms)| Value::Time(
+                NaiveTime::from_hms_milli_opt(h, m, s, ms).unwrap()
+            )),
+            (
+                -90.0f64..90.0,
+                -180.0f64..180.0,
+                proptest::option::of(0.0f64..100.0)
+            )
+                .prop_map(|(latitude, longitude, accuracy)| {
+                    Value::GeoPoint(GeoPoint {
+                        latitude,
+                        longitude,
+                        altitude: None,
+                        accuracy,
+                    })
+                }),
+        ]
+    }
+
+    proptest! {
+        /// Whatever is written reads back as the same typed value, also after the document
+        /// went through bytes, and also when it replaces a value of another kind.
+        #[test]
+        fn a_written_value_reads_back_as_itself(first in any_value(), second in any_value()) {
+            let mut doc = AutoCommit::new();
+            let answers = doc.put_object(ROOT, "answers", ObjType::Map).unwrap();
+            for value in [&first, &second] {
+                write_value(&mut doc, &answers, "q", value, WriteMode::Merge).unwrap();
+                doc.commit();
+                let mut reloaded = AutoCommit::load(&doc.save()).unwrap();
+                let answers = object_at(&reloaded, &ROOT, "answers").unwrap();
+                let found = reloaded.get(&answers, "q").unwrap().unwrap();
+                let tags = type_tags(&reloaded);
+                prop_assert_eq!(read_value(&reloaded, found, tags.get("q").map(String::as_str)), Some(value.clone()));
+                prop_assert!(reloaded.get_heads() == doc.get_heads());
+            }
+        }
+    }
+}
