@@ -46,6 +46,27 @@ pub struct PageCursor {
     id: DocId,
 }
 
+/// A cursor travels as text (`<updated ms>.<id>`), so that an app can keep it or pass it
+/// through bindings.
+impl std::fmt::Display for PageCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.updated_at, self.id)
+    }
+}
+
+impl std::str::FromStr for PageCursor {
+    type Err = crate::error::Error;
+    fn from_str(text: &str) -> Result<Self> {
+        let invalid =
+            || crate::error::Error::InvalidArgument(format!("{text:?} is not a page cursor"));
+        let (time, id) = text.split_once('.').ok_or_else(invalid)?;
+        Ok(PageCursor {
+            updated_at: time.parse().map_err(|_| invalid())?,
+            id: id.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
 /// One page of a list, newest change first, and the cursor for the next page if any.
 #[derive(Debug, Clone)]
 pub struct SubmissionPage {
@@ -277,6 +298,13 @@ mod tests {
             made.push((id, form.form_id, n % 5 == 0));
         }
         let rows = all_pages(&store, &SubmissionFilter::default(), 7);
+        let first = store
+            .list_submissions(&SubmissionFilter::default(), None, 7)
+            .unwrap()
+            .next
+            .unwrap();
+        assert_eq!(first.to_string().parse::<PageCursor>().unwrap(), first);
+        assert!("7.not-an-id".parse::<PageCursor>().is_err());
         assert_eq!(rows.len(), 45);
         assert_eq!(
             rows.iter().map(|r| r.id).collect::<HashSet<_>>().len(),
