@@ -3,12 +3,20 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{review_bytes, Hub, Phone};
+use common::{review_bytes, Enrolled, Hub, Phone};
 use minga_hub::access::Role;
 use minga_hub::auth::{EnrolmentCode, MAX_WRONG_GUESSES};
 use minga_hub::storage::{HubStorage, NewEnrolment};
 
 const FORMS: &str = "/v1/projects/imbabura/forms";
+
+/// Fills a submission on `author`'s phone and uploads it; returns its id and bytes.
+fn upload_submission(hub: &Hub, author: &Enrolled) -> (String, Vec<u8>) {
+    let (id, bytes) = Phone::new(&author.id).fill("Rosa");
+    let path = format!("/v1/projects/imbabura/submissions/{id}");
+    assert_eq!(hub.put(&path, &author.token, &bytes).status, 200);
+    (id, bytes)
+}
 
 #[test]
 fn health_and_metrics_need_no_token() {
@@ -84,16 +92,7 @@ fn a_device_of_another_project_is_refused() {
     let hub = Hub::start();
     let ana = hub.enrol("imbabura", Role::Facilitator, "Ana");
     let carlos = hub.enrol("carchi", Role::Supervisor, "Carlos");
-    let (id, bytes) = Phone::new("ana").fill("Rosa");
-    assert_eq!(
-        hub.put(
-            &format!("/v1/projects/imbabura/submissions/{id}"),
-            &ana.token,
-            &bytes
-        )
-        .status,
-        200
-    );
+    let (id, bytes) = upload_submission(&hub, &ana);
     let read = hub.get(
         &format!("/v1/projects/imbabura/submissions/{id}"),
         Some(&carlos.token),
@@ -121,9 +120,8 @@ fn a_facilitator_cannot_read_another_facilitators_submission() {
     let ana = hub.enrol("imbabura", Role::Facilitator, "Ana");
     let ben = hub.enrol("imbabura", Role::Facilitator, "Ben");
     let sara = hub.enrol("imbabura", Role::Supervisor, "Sara");
-    let (id, bytes) = Phone::new("ana").fill("Rosa");
+    let (id, bytes) = upload_submission(&hub, &ana);
     let path = format!("/v1/projects/imbabura/submissions/{id}");
-    assert_eq!(hub.put(&path, &ana.token, &bytes).status, 200);
 
     let by_ben = hub.get(&path, Some(&ben.token));
     assert_eq!(
@@ -164,16 +162,7 @@ fn a_facilitator_cannot_write_a_review() {
     let hub = Hub::start();
     let ana = hub.enrol("imbabura", Role::Facilitator, "Ana");
     let sara = hub.enrol("imbabura", Role::Supervisor, "Sara");
-    let (id, bytes) = Phone::new("ana").fill("Rosa");
-    assert_eq!(
-        hub.put(
-            &format!("/v1/projects/imbabura/submissions/{id}"),
-            &ana.token,
-            &bytes
-        )
-        .status,
-        200
-    );
+    let (id, _) = upload_submission(&hub, &ana);
     let review = format!("/v1/projects/imbabura/reviews/{id}");
 
     let by_ana = hub.put(&review, &ana.token, &review_bytes("approved"));
