@@ -486,3 +486,166 @@ fn write_peer_state(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    fn open() -> (tempfile::TempDir, SqliteStorage) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        storage.create_project("p", "P").unwrap();
+        (dir, storage)
+    }
+
+    fn doc_bytes(key: &str) -> Vec<u8> {
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(automerge::ROOT, key, "v").unwrap();
+        doc.save()
+    }
+
+    fn write(id: &str, kind: DocKind, changes: Vec<u8>) -> DocumentWrite {
+        DocumentWrite {
+            id: id.into(),
+            kind,
+            author: Some("dev".into()),
+            subject: None,
+            changes,
+        }
+    }
+
+    #[test]
+    fn data_survives_reopening_and_a_newer_schema_is_refused() {
+        let (dir, storage) = open();
+        let hub_id = storage.hub_id().unwrap();
+        drop(storage);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        assert_eq!(reopened.projects().unwrap().len(), 1);
+        assert_eq!(
+            reopened.hub_id().unwrap(),
+            hub_id,
+            "the hub keeps its peer id"
+        );
+        drop(reopened);
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", schema::CURRENT_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        assert!(matches!(
+            SqliteStorage::open(dir.path()),
+            Err(HubError::Corrupt(_))
+        ));
+        assert!(
+            dir.path().join(DATABASE_FILE).exists(),
+            "a refused file is left in place"
+        );
+    }
+
+    #[test]
+    fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone() {
+        let (_dir, storage) = open();
+        let first = storage
+            .write_documents(
+                "p",
+                &[write("a", DocKind::Submission, doc_bytes("x"))],
+                None,
+            )
+            .unwrap();
+        let WriteOutcome::Stored(a1) = &first[0] else {
+            panic!("{first:?}")
+        };
+        let outcomes = storage
+            .write_documents(
+                "p",
+                &[
+                    write("a", DocKind::Submission, doc_bytes("y")),
+                    write("a", DocKind::Review, doc_bytes("z")),
+                    write("b", DocKind::Submission, b"junk".to_vec()),
+                    write("c", DocKind::Submission, doc_bytes("w")),
+                ],
+                None,
+            )
+            .unwrap();
+        let WriteOutcome::Stored(a2) = &outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(
+            a2.seq > a1.seq && a2.heads.len() == 2,
+            "concurrent changes merge: {a2:?}"
+        );
+        assert_eq!(
+            outcomes[1],
+            WriteOutcome::KindMismatch {
+                stored: DocKind::Submission
+            }
+        );
+        assert!(matches!(outcomes[2], WriteOutcome::Invalid { .. }));
+        assert!(storage.document("p", "b").unwrap().is_none());
+        let order: Vec<String> = storage
+            .documents_since("p", 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        assert_eq!(order, ["a", "c"]);
+        let again = storage
+            .write_documents(
+                "p",
+                &[write("c", DocKind::Submission, doc_bytes("w"))],
+                None,
+            )
+            .unwrap();
+        let WriteOutcome::Stored(c) = &again[0] else {
+            panic!()
+        };
+        assert_eq!(storage.max_seq("p").unwrap(), c.seq.max(a2.seq));
+    }
+
+    #[test]
+    fn peer_state_is_written_with_the_documents() {
+        let (_dir, storage) = open();
+        let peer = PeerUpdate {
+            peer: "dev".into(),
+            shared_heads: vec![("a".into(), vec!["00ff".into()])],
+            cursor: Some((7, 3)),
+        };
+        storage
+            .write_documents(
+                "p",
+                &[write("a", DocKind::Submission, doc_bytes("x"))],
+                Some(&peer),
+            )
+            .unwrap();
+        assert_eq!(storage.peer_cursor("p", "dev").unwrap(), (7, 3));
+        assert_eq!(
+            storage.peer_heads("p", "dev", "a").unwrap(),
+            Some(vec!["00ff".to_string()])
+        );
+        assert_eq!(storage.peer_cursor("p", "other").unwrap(), (0, 0));
+        let failed = storage.write_documents(
+            "nowhere",
+            &[],
+            Some(&PeerUpdate {
+                peer: "x".into(),
+                cursor: Some((1, 1)),
+                ..Default::default()
+            }),
+        );
+        assert!(matches!(failed, Err(HubError::UnknownProject(_))));
+        assert_eq!(
+            storage.peer_cursor("nowhere", "x").unwrap(),
+            (0, 0),
+            "nothing of a failed commit stays"
+        );
+    }
+
+    #[test]
+    fn revoking_an_unknown_device_says_so() {
+        let (_dir, storage) = open();
+        assert!(matches!(
+            storage.revoke_device("ghost"),
+            Err(HubError::UnknownDevice(_))
+        ));
+    }
+}

@@ -1,0 +1,159 @@
+//! Hub throughput on loopback: submissions per second ingested by sync from 1, 10 and 100
+//! devices at once, and a fresh supervisor device pulling 10,000 submissions.
+//! Run: `cargo bench -p minga-hub --bench hub` (add `-- --quick` for a smaller run).
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjType, ROOT};
+use minga_hub::access::Role;
+use minga_hub::admin;
+use minga_hub::client::{self, HubConnection};
+use minga_hub::server::RunningHub;
+use minga_hub::storage::SqliteStorage;
+use minga_sync::{
+    run_session, AllowAll, Commit, DocId, DocKind, DocumentStore, IncomingDoc, Initiator,
+    MemoryStore, PeerId, SyncOptions,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PROJECT: &str = "bench";
+
+/// A submission-shaped document with 40 short answers, as a phone would send it.
+fn submission(n: usize) -> (DocId, Vec<u8>) {
+    let id = DocId::random();
+    let mut doc = AutoCommit::new();
+    let meta = doc.put_object(ROOT, "meta", ObjType::Map).unwrap();
+    doc.put(&meta, "id", id.as_str()).unwrap();
+    doc.put(&meta, "form_id", "community_safety_assessment")
+        .unwrap();
+    doc.put(&meta, "form_version", "1").unwrap();
+    let answers = doc.put_object(ROOT, "answers", ObjType::Map).unwrap();
+    for q in 0..40 {
+        doc.put(
+            &answers,
+            format!("q{q}"),
+            format!("answer {q} of submission {n}"),
+        )
+        .unwrap();
+    }
+    doc.put(ROOT, "status", "complete").unwrap();
+    (id, doc.save())
+}
+
+struct Device {
+    store: MemoryStore,
+    connection: HubConnection,
+    peer: PeerId,
+    hub: PeerId,
+}
+
+fn enrol(hub: &RunningHub, storage: &SqliteStorage, role: Role, name: &str) -> Device {
+    let issued = admin::enrol_device(storage, PROJECT, role, name).unwrap();
+    let enrolled = client::enrol(&hub.url(), &issued.code.to_string()).unwrap();
+    Device {
+        store: MemoryStore::new(),
+        connection: HubConnection::new(&hub.url(), PROJECT, &enrolled.token),
+        peer: PeerId::new(enrolled.device_id).unwrap(),
+        hub: PeerId::new(enrolled.hub_id).unwrap(),
+    }
+}
+
+impl Device {
+    fn fill(&self, count: usize, first: usize) {
+        let mut commit = Commit::new(PeerId::new("app").unwrap());
+        for n in first..first + count {
+            let (id, changes) = submission(n);
+            commit.docs.push(IncomingDoc {
+                id,
+                kind: DocKind::Submission,
+                changes,
+                loaded: None,
+            });
+        }
+        self.store.commit(commit).unwrap();
+    }
+
+    fn sync(&self) -> minga_sync::SyncReport {
+        let options = SyncOptions::default();
+        let mut initiator = Initiator::new(
+            self.peer.clone(),
+            self.hub.clone(),
+            options,
+            Arc::new(AllowAll),
+        );
+        run_session(
+            &self.store,
+            &self.connection,
+            &mut initiator,
+            &options,
+            &mut |_| {},
+        )
+        .unwrap()
+    }
+}
+
+fn start() -> (tempfile::TempDir, Arc<SqliteStorage>, RunningHub) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(SqliteStorage::open(dir.path()).unwrap());
+    admin::create_project(storage.as_ref(), PROJECT, None).unwrap();
+    let hub = RunningHub::start(storage.clone(), "127.0.0.1:0").unwrap();
+    (dir, storage, hub)
+}
+
+/// `devices` facilitators each send `per_device` new submissions at once; submissions/s.
+fn ingest(devices: usize, per_device: usize) -> (f64, Duration) {
+    let (_dir, storage, hub) = start();
+    let phones: Vec<Device> = (0..devices)
+        .map(|i| enrol(&hub, &storage, Role::Facilitator, &format!("f{i}")))
+        .collect();
+    for (i, phone) in phones.iter().enumerate() {
+        phone.fill(per_device, i * per_device);
+    }
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for phone in &phones {
+            scope.spawn(move || assert_eq!(phone.sync().sent, per_device));
+        }
+    });
+    let elapsed = started.elapsed();
+    (
+        (devices * per_device) as f64 / elapsed.as_secs_f64(),
+        elapsed,
+    )
+}
+
+/// A fresh supervisor device pulls `total` submissions; the time and the report.
+fn fresh_pull(total: usize) -> (Duration, minga_sync::SyncReport) {
+    let (_dir, storage, hub) = start();
+    let source = enrol(&hub, &storage, Role::Facilitator, "source");
+    source.fill(total, 0);
+    source.sync();
+    let supervisor = enrol(&hub, &storage, Role::Supervisor, "supervisor");
+    let started = Instant::now();
+    let report = supervisor.sync();
+    let elapsed = started.elapsed();
+    assert_eq!(supervisor.store.len(), total);
+    (elapsed, report)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let total = if quick { 200 } else { 1_000 };
+    println!("hub ingest over loopback sync, {total} submissions of 40 answers each");
+    for devices in [1, 10, 100] {
+        let (rate, elapsed) = ingest(devices, total / devices);
+        println!(
+            "  {devices:>3} device(s) at once: {rate:>8.0} submissions/s ({:.2} s)",
+            elapsed.as_secs_f64()
+        );
+    }
+    let pull = if quick { 1_000 } else { 10_000 };
+    let (elapsed, report) = fresh_pull(pull);
+    println!(
+        "fresh supervisor pulls {pull} submissions: {:.2} s, {} round trips, {} bytes received, {} automerge bytes",
+        elapsed.as_secs_f64(),
+        report.round_trips,
+        report.bytes_received,
+        report.change_bytes
+    );
+}
