@@ -5,7 +5,7 @@
 mod common;
 
 use common::{differences, summarise_form, xform::summarise_xform};
-use minga_forms::xlsform::{self, ImportErrors, Problem};
+use minga_forms::xlsform::{self, ImportErrors, Problem, Warning};
 use std::path::{Path, PathBuf};
 
 fn corpus_dir() -> PathBuf {
@@ -39,13 +39,8 @@ fn import(path: &Path) -> Result<minga_forms::Form, ImportErrors> {
     xlsform::import(&bytes, path.file_name().unwrap().to_str().unwrap())
 }
 
-/// pyxform refuses these two; `bad_calc.xlsx` it converts only because it never parses the
-/// calculation (ODK Validate, which pyxform runs by default, refuses it): we refuse it at import.
-const REJECTED: [&str; 3] = [
-    "duplicate_columns.xlsx",
-    "unknown_question_type.xls",
-    "bad_calc.xlsx",
-];
+/// pyxform refuses these two, and so do we.
+const REJECTED: [&str; 2] = ["duplicate_columns.xlsx", "unknown_question_type.xls"];
 
 #[test]
 fn every_file_pyxform_converts_imports() {
@@ -127,12 +122,47 @@ fn every_mistake_of_a_file_is_reported_not_only_the_first() {
     assert!(errors.0.len() >= 2);
 }
 
+/// pyxform converts `bad_calc.xlsx` (it never parses a calculation), so we import it, with a
+/// warning at the cell; the text is kept and the question computes nothing.
 #[test]
-fn a_calculation_that_does_not_parse_is_rejected_at_its_cell() {
-    let at = error_at("bad_calc.xlsx", |p| {
-        matches!(p, Problem::InvalidExpression { .. })
-    });
-    assert_eq!(at, ("survey".into(), 2, "D".into(), "calculation".into()));
+fn a_calculation_that_does_not_parse_imports_with_a_warning_at_its_cell() {
+    let path = corpus_dir().join("pyxform/bad_calc.xlsx");
+    let report = xlsform::import_report(&std::fs::read(&path).unwrap(), "bad_calc.xlsx")
+        .unwrap_or_else(|errors| panic!("pyxform converts it, so must we: {errors}"));
+    let [warning] = report.warnings.as_slice() else {
+        panic!("one warning, not {:?}", report.warnings)
+    };
+    let column = warning.location.column.clone().expect("a column");
+    assert_eq!(
+        (warning.location.sheet.as_str(), warning.location.row),
+        ("survey", 2)
+    );
+    assert_eq!(
+        (column.letter.as_str(), column.header.as_str()),
+        ("D", "calculation")
+    );
+    let Warning::UnparsedCalculation { expression, .. } = &warning.warning;
+    assert_eq!(expression, "because pyxform doesn't know what to do");
+    assert!(
+        warning
+            .to_string()
+            .starts_with("sheet `survey`, row 2, column D (`calculation`): "),
+        "{warning}"
+    );
+    let minga_forms::Item::Question(question) = &report.form.survey[0] else {
+        panic!("a question first")
+    };
+    assert_eq!(question.calculation, None);
+    assert_eq!(question.extra[xlsform::UNPARSED_CALCULATION], *expression);
+    let compiled = minga_forms::eval::compile(&report.form).expect("the form compiles");
+    assert_eq!(compiled.form().id, report.form.id);
+}
+
+#[test]
+fn files_imported_as_written_have_no_warnings() {
+    let path = corpus_dir().join("pyxform/or_other.xlsx");
+    let report = xlsform::import_report(&std::fs::read(&path).unwrap(), "or_other.xlsx").unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 }
 
 #[test]

@@ -242,7 +242,8 @@ mod tests {
         ".",
         "1",
         "0",
-        "-3.5",
+        // In parentheses: XPath's `|` joins paths, and `${n} | -3.5` does not parse.
+        "(-3.5)",
         "'1e3'",
         "'a'",
         "''",

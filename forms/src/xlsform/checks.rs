@@ -193,7 +193,7 @@ fn problem_of(error: &CompileError, expression: String) -> Problem {
 }
 
 /// The names in `${name}` written inside a label or hint (where the rest is plain text).
-fn references_in_text(text: &str) -> Vec<String> {
+pub(super) fn references_in_text(text: &str) -> Vec<String> {
     text.split("${")
         .skip(1)
         .filter_map(|after| {

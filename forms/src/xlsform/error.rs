@@ -107,25 +107,55 @@ pub enum Problem {
 
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            None => write!(f, "{}", self.problem),
-            Some(Location {
-                sheet,
-                row,
-                column: None,
-            }) => {
-                write!(f, "sheet `{sheet}`, row {row}: {}", self.problem)
-            }
-            Some(Location {
-                sheet,
-                row,
-                column: Some(column),
-            }) => write!(
-                f,
-                "sheet `{sheet}`, row {row}, column {} (`{}`): {}",
-                column.letter, column.header, self.problem
-            ),
-        }
+        write_at(f, self.location.as_ref(), &self.problem)
+    }
+}
+
+/// `what`, after the sheet, row and column of `location` when there is one.
+fn write_at(
+    f: &mut fmt::Formatter<'_>,
+    location: Option<&Location>,
+    what: &dyn fmt::Display,
+) -> fmt::Result {
+    match location {
+        None => write!(f, "{what}"),
+        Some(Location {
+            sheet,
+            row,
+            column: None,
+        }) => write!(f, "sheet `{sheet}`, row {row}: {what}"),
+        Some(Location {
+            sheet,
+            row,
+            column: Some(column),
+        }) => write!(
+            f,
+            "sheet `{sheet}`, row {row}, column {} (`{}`): {what}",
+            column.letter, column.header
+        ),
+    }
+}
+
+/// Something in a workbook that imports, but not as written: the form works without it, and
+/// the person who wrote it should look at the cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportWarning {
+    pub location: Location,
+    pub warning: Warning,
+}
+
+/// What an [`ImportWarning`] is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Warning {
+    /// pyxform converts such a form (it never parses calculations; ODK Validate would refuse
+    /// it), so Minga imports it too, keeping the text in the question's `extra` columns.
+    #[error("the calculation `{expression}` does not parse ({message}): it is kept as written and computes nothing")]
+    UnparsedCalculation { expression: String, message: String },
+}
+
+impl fmt::Display for ImportWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_at(f, Some(&self.location), &self.warning)
     }
 }
 

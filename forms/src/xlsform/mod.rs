@@ -9,7 +9,9 @@
 //!
 //! Where Minga differs from pyxform, on purpose:
 //! - an expression that does not parse, a `${name}` naming nothing, or logic going round in a
-//!   circle is refused here (pyxform leaves the first and last to ODK Validate);
+//!   circle is refused here (pyxform leaves the first and last to ODK Validate), except a
+//!   `calculation` that does not parse: pyxform converts that form, so Minga imports it with a
+//!   warning, the text kept as written and computing nothing (see [`import_report`]);
 //! - what the engine cannot run yet (a function of the ODK spec it lacks), or cannot know at
 //!   import (the columns of a choice list kept in an attached file) is not a mistake in the form;
 //! - a `begin loop over list` becomes a group per option, its questions named
@@ -27,9 +29,13 @@ mod rows;
 mod settings;
 mod survey;
 mod types;
+mod unparsed;
 mod workbook;
 
-pub use error::{column_letter, ColumnRef, ImportError, ImportErrors, Location, Problem};
+pub use error::{
+    column_letter, ColumnRef, ImportError, ImportErrors, ImportWarning, Location, Problem, Warning,
+};
+pub use unparsed::UNPARSED_CALCULATION;
 pub use workbook::Format;
 
 use crate::model::{Form, LocalizedText};
@@ -37,10 +43,26 @@ use headers::read_header;
 use rows::Row;
 use workbook::Sheet;
 
+/// What an import gives: the form, and what in the workbook it imported other than as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportReport {
+    pub form: Form,
+    /// In sheet and row order; empty for a workbook imported exactly as written.
+    pub warnings: Vec<ImportWarning>,
+}
+
 /// Imports the workbook in `bytes`. `file_name` gives the format (`.xlsx`, `.xls`; the bytes
 /// decide when the name does not) and, as pyxform does, the form id when the settings sheet
-/// gives none.
+/// gives none. [`import_report`] gives the warnings too.
 pub fn import(bytes: &[u8], file_name: &str) -> Result<Form, ImportErrors> {
+    import_report(bytes, file_name).map(|report| report.form)
+}
+
+/// Imports the workbook in `bytes` as [`import`] does, and says what it imported other than as
+/// written: a `calculation` that does not parse is kept, as written, in the question's `extra`
+/// columns under [`UNPARSED_CALCULATION`] and computes nothing (the form still compiles and
+/// evaluates), with a warning at its sheet, row and column.
+pub fn import_report(bytes: &[u8], file_name: &str) -> Result<ImportReport, ImportErrors> {
     let format = Format::sniff(bytes).or_else(|| Format::from_file_name(file_name));
     let Some(format) = format else {
         let problem =
@@ -52,17 +74,27 @@ pub fn import(bytes: &[u8], file_name: &str) -> Result<Form, ImportErrors> {
     };
     let stem = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     let stem = stem.rsplit_once('.').map_or(stem, |(stem, _)| stem);
-    import_format(bytes, format, stem)
+    import_format_report(bytes, format, stem)
 }
 
 /// Imports a workbook of a known format; `default_id` is the form id when settings give none.
 pub fn import_format(bytes: &[u8], format: Format, default_id: &str) -> Result<Form, ImportErrors> {
+    import_format_report(bytes, format, default_id).map(|report| report.form)
+}
+
+/// [`import_format`] with the warnings.
+pub fn import_format_report(
+    bytes: &[u8],
+    format: Format,
+    default_id: &str,
+) -> Result<ImportReport, ImportErrors> {
     let sheets = workbook::read_sheets(bytes, format).map_err(|e| ImportErrors(vec![*e]))?;
     let mut errors = Vec::new();
-    let form = build_form(&sheets, default_id, &mut errors);
+    let mut warnings = Vec::new();
+    let form = build_form(&sheets, default_id, &mut errors, &mut warnings);
     sort_by_place(&sheets, &mut errors);
     match form {
-        Some(form) if errors.is_empty() => Ok(form),
+        Some(form) if errors.is_empty() => Ok(ImportReport { form, warnings }),
         _ => Err(ImportErrors(errors)),
     }
 }
@@ -87,7 +119,12 @@ fn sheet<'a>(sheets: &'a [Sheet], name: &str) -> Option<&'a Sheet> {
         .find(|s| s.name.trim().eq_ignore_ascii_case(name))
 }
 
-fn build_form(sheets: &[Sheet], default_id: &str, errors: &mut Vec<ImportError>) -> Option<Form> {
+fn build_form(
+    sheets: &[Sheet],
+    default_id: &str,
+    errors: &mut Vec<ImportError>,
+    warnings: &mut Vec<ImportWarning>,
+) -> Option<Form> {
     let Some(survey_sheet) = sheet(sheets, "survey") else {
         errors.push(ImportError {
             location: None,
@@ -130,7 +167,9 @@ fn build_form(sheets: &[Sheet], default_id: &str, errors: &mut Vec<ImportError>)
             });
         }
     }
-    let survey = survey::read_survey(Row::all(survey_sheet, &columns), &choices, errors);
+    let mut survey = survey::read_survey(Row::all(survey_sheet, &columns), &choices, errors);
+    warnings.extend(unparsed::check_unparsed(&survey, errors));
+    unparsed::set_aside(&mut survey.items);
 
     let mut languages = rows::languages(&columns);
     for language in choice_languages {

@@ -6,6 +6,7 @@
 
 pub mod xform;
 
+use minga_forms::xlsform::UNPARSED_CALCULATION;
 use minga_forms::{Form, Item, Question, QuestionType};
 use std::collections::BTreeMap;
 
@@ -150,7 +151,12 @@ fn question_summary(form: &Form, with_other: &[String], q: &Question) -> FieldSu
         relevant: Vec::new(),
         constraint: q.logic.constraint.as_deref().map(normalise),
         required: q.logic.required.as_deref().map(normalise),
-        calculation: q.calculation.as_deref().map(normalise),
+        // A calculation that does not parse is kept beside the question, as pyxform keeps it.
+        calculation: q
+            .calculation
+            .as_deref()
+            .or(q.extra.get(UNPARSED_CALCULATION).map(String::as_str))
+            .map(normalise),
         options,
     }
 }
