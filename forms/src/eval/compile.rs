@@ -254,7 +254,11 @@ fn lower_columns(
             ),
             calculation: compile_opt(&ctx(Column::Calculation), source.calculation, errors),
             read_only: compile_flag(&ctx(Column::ReadOnly), logic.read_only.as_deref(), errors),
-            choice_filter: compile_opt(&ctx(Column::ChoiceFilter), source.choice_filter, errors),
+            choice_filter: compile_choice_filter(
+                &ctx(Column::ChoiceFilter),
+                source.choice_filter,
+                errors,
+            ),
             repeat_count: compile_opt(&ctx(Column::RepeatCount), source.repeat_count, errors),
             default: source
                 .default
@@ -274,6 +278,32 @@ fn compile_opt(
 ) -> Option<CExpr> {
     let source = source.filter(|s| !s.trim().is_empty())?;
     compile_column(ctx, source, errors)
+}
+
+/// A `choice_filter` over options the form holds; over options kept outside it (an attached
+/// file, the `external_choices` sheet), which the engine never sees, an `Unsupported` problem.
+fn compile_choice_filter(
+    ctx: &LowerContext<'_>,
+    source: Option<&str>,
+    errors: &mut Vec<CompileError>,
+) -> Option<CExpr> {
+    let source = source.filter(|s| !s.trim().is_empty())?;
+    let kind = ctx.item.map(|id| &ctx.form.items[id].kind);
+    let outside = match kind {
+        Some(ItemKind::Question(
+            QuestionType::SelectOneFromFile(file) | QuestionType::SelectMultipleFromFile(file),
+        )) => format!("the attached file '{file}'"),
+        Some(ItemKind::Question(QuestionType::SelectOneExternal(list))) => {
+            format!("the list '{list}' of the external_choices sheet (attached as itemsets.csv)")
+        }
+        _ => return compile_column(ctx, source, errors),
+    };
+    errors.push(CompileError {
+        item: ctx.item_name().map(str::to_string),
+        column: ctx.column,
+        problem: Problem::Unsupported(format!("a choice_filter over the options of {outside}")),
+    });
+    None
 }
 
 /// `required` and `read_only`: `yes`/`no` (and `true`/`false`) as written in a sheet, or an
@@ -381,11 +411,7 @@ mod tests {
                 "integer",
                 json!({"constraint": ". >", "calculation": "nope(1)"}),
             ),
-            question(
-                "d",
-                "select_one:yn",
-                json!({"choice_filter": "colour = 'x'", "read_only": "selected(${a})"}),
-            ),
+            question("d", "select_one:yn", json!({"read_only": "selected(${a})"})),
             question("a", "text", json!({})),
         ]);
         let found: Vec<(Option<&str>, Column, String)> = found
@@ -414,15 +440,10 @@ mod tests {
         )));
         assert!(found.contains(&(
             Some("d"),
-            Column::ChoiceFilter,
-            "the choice list has no column 'colour'".into()
-        )));
-        assert!(found.contains(&(
-            Some("d"),
             Column::ReadOnly,
             "selected() takes 2 arguments, not 1".into()
         )));
-        assert_eq!(found.len(), 6);
+        assert_eq!(found.len(), 5);
     }
 
     #[test]
@@ -476,7 +497,57 @@ mod tests {
             json!({"relevant": "instance('x')/root/item[name = 1]/label = 'y'"}),
         )]);
         assert!(
-            matches!(&found[0].problem, Problem::Unsupported(what) if what.contains("instance()"))
+            matches!(&found[0].problem, Problem::Unsupported(what) if what.contains("instance('x'), which is no choice list")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn choice_filters_over_options_outside_the_form_are_unsupported_naming_the_file() {
+        let found = errors(vec![
+            question("region", "text", json!({})),
+            question(
+                "district",
+                "select_one_from_file:districts.csv",
+                json!({"choice_filter": "region_id = ${region}"}),
+            ),
+            question(
+                "f",
+                "calculate",
+                json!({"calculation": "pulldata('f', 'a', 'b', 'c')"}),
+            ),
+        ]);
+        let found: Vec<(Option<&str>, Column, String)> = found
+            .iter()
+            .map(|e| (e.item.as_deref(), e.column, e.problem.to_string()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    Some("district"),
+                    Column::ChoiceFilter,
+                    "a choice_filter over the options of the attached file 'districts.csv' is not supported".into()
+                ),
+                (
+                    Some("f"),
+                    Column::Calculation,
+                    "pulldata(), which reads an attached CSV file, is not supported".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn jr_itext_of_anything_but_a_choice_label_is_unsupported() {
+        let found = errors(vec![question(
+            "a",
+            "calculate",
+            json!({"calculation": "jr:itext('/data/a:label')"}),
+        )]);
+        assert!(
+            matches!(&found[0].problem, Problem::Unsupported(what) if what.contains("only a choice's label has an id")),
+            "{found:?}"
         );
     }
 

@@ -75,8 +75,6 @@ pub enum Problem {
     },
     #[error("{0} is not supported")]
     Unsupported(String),
-    #[error("the choice list has no column '{0}'")]
-    UnknownChoiceColumn(String),
     #[error("invalid regular expression: {0}")]
     InvalidRegex(String),
 }

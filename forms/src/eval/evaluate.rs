@@ -30,6 +30,12 @@ impl Evaluator<'_> {
             CExpr::CurrentAnswer => XValue::One(self.own_answer()),
             CExpr::CurrentValue => XValue::One(self.own_value()),
             CExpr::ChoiceColumn(column) => XValue::One(Scalar::Text(self.choice_column(column))),
+            CExpr::NoNodes => XValue::Nodes(Vec::new()),
+            CExpr::ChoiceLookup {
+                list,
+                predicates,
+                column,
+            } => self.choice_lookup(list, predicates, column),
             CExpr::Negate(inner) => number(-self.eval(inner).to_number()),
             CExpr::Binary(op, left, right) => self.binary(*op, left, right),
             CExpr::Call(function, args) => self.call(*function, args),
@@ -195,6 +201,42 @@ impl Evaluator<'_> {
         }
     }
 
+    /// The `column` of every choice of `list` that passes the predicates, each predicate
+    /// applied to what the ones before it kept (so that a position counts among those).
+    fn choice_lookup(&self, list: &str, predicates: &[CExpr], column: &str) -> XValue {
+        let mut kept: Vec<&Choice> = self
+            .form
+            .form
+            .choices
+            .get(list)
+            .map_or_else(Vec::new, |c| c.iter().collect());
+        for predicate in predicates {
+            let mut position = 0.0;
+            kept.retain(|choice| {
+                position += 1.0;
+                match (Evaluator {
+                    choice: Some(choice),
+                    ..*self
+                })
+                .eval(predicate)
+                {
+                    XValue::One(Scalar::Number(n)) => n == position,
+                    value => value.to_bool(),
+                }
+            });
+        }
+        let values = kept.into_iter().map(|choice| {
+            Scalar::Text(
+                Evaluator {
+                    choice: Some(choice),
+                    ..*self
+                }
+                .choice_column(column),
+            )
+        });
+        XValue::Nodes(values.collect())
+    }
+
     fn choice_label(&self, list: &str, name: &str) -> String {
         let choices = self
             .form
@@ -317,6 +359,84 @@ mod tests {
                 inner.prop_map(|e| format!("(-{e})")),
             ]
         })
+    }
+
+    fn value(expression: &str, t: &str) -> String {
+        let answers = [("t", Value::Text(t.into()))];
+        crate::eval::testing::evaluate(expression, &answers).to_text()
+    }
+
+    #[test]
+    fn lookups_into_the_forms_own_choice_lists() {
+        let label = "instance('colours')/root/item[name = ${t}]/label";
+        assert_eq!(value(label, "red"), "Red");
+        assert_eq!(value(label, "green"), "");
+        assert_eq!(
+            value(
+                "jr:itext(instance('colours')/root/item[name = ${t}]/itextId)",
+                "blue"
+            ),
+            "Blue"
+        );
+        assert_eq!(value("instance('colours')/root/item[2]/name", ""), "blue");
+        assert_eq!(
+            value("instance('colours')/root/item[name != 'red'][1]/name", ""),
+            "blue",
+            "a position counts among what the predicates before it kept"
+        );
+        assert_eq!(
+            value(
+                "instance('colours')/root/item[name != ${t} and label = 'Red']/name",
+                "blue"
+            ),
+            "red"
+        );
+        assert_eq!(
+            value("count(instance('colours')/root/item[true()]/name)", ""),
+            "2"
+        );
+        assert_eq!(
+            value("count(instance('colours')/root/item[1]/nope)", ""),
+            "0"
+        );
+    }
+
+    #[test]
+    fn a_bare_name_naming_nothing_is_empty_as_in_xpath() {
+        assert_eq!(value("if(${t} = 'x', 1, null)", "y"), "");
+        assert_eq!(value("count(null)", ""), "0");
+    }
+
+    #[test]
+    fn a_lookup_is_recomputed_when_its_predicate_changes() {
+        let survey = vec![
+            question("t", "text", json!({})),
+            question(
+                "shown",
+                "calculate",
+                json!({"calculation": "instance('colours')/root/item[name = ${t}]/label"}),
+            ),
+            question(
+                "pastel",
+                "select_one:colours",
+                json!({"choice_filter": "pastel = yes"}),
+            ),
+        ];
+        let choices = json!({"colours": [
+            {"name": "red", "label": {"English (en)": "Red"}, "extra": {"pastel": "no"}},
+            {"name": "pink", "label": {"English (en)": "Pink"}, "extra": {"pastel": "yes"}},
+        ]});
+        let mut session = session(&form(survey, choices), &[("t", Value::Text("red".into()))]);
+        let shown = ItemPath::top("shown");
+        assert_eq!(session.item(&shown).unwrap().value.to_text(), "Red");
+        let delta = session
+            .set(&ItemPath::top("t"), Some(Value::Text("pink".into())))
+            .unwrap();
+        assert!(delta.changed.contains(&shown), "{delta:?}");
+        assert_eq!(session.item(&shown).unwrap().value.to_text(), "Pink");
+        // `yes` is no column: XPath reads it as a child that is not there, so nothing matches.
+        let pastel = session.item(&ItemPath::top("pastel")).unwrap();
+        assert_eq!(pastel.choices.as_deref(), Some(&[][..]));
     }
 
     proptest! {

@@ -56,6 +56,15 @@ pub(crate) enum Function {
     Sqrt,
     Floor,
     Ceiling,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Atan2,
+    Exp10,
+    Pi,
 }
 
 /// Unbounded argument count.
@@ -113,6 +122,15 @@ pub(crate) fn lookup(name: &str) -> Option<(Function, usize, usize)> {
         "sqrt" => (Sqrt, 1, 1),
         "floor" => (Floor, 1, 1),
         "ceiling" => (Ceiling, 1, 1),
+        "sin" => (Sin, 1, 1),
+        "cos" => (Cos, 1, 1),
+        "tan" => (Tan, 1, 1),
+        "asin" => (Asin, 1, 1),
+        "acos" => (Acos, 1, 1),
+        "atan" => (Atan, 1, 1),
+        "atan2" => (Atan2, 2, 2),
+        "exp10" => (Exp10, 1, 1),
+        "pi" => (Pi, 0, 0),
         _ => return None,
     };
     Some(found)
@@ -221,6 +239,16 @@ pub(crate) fn apply(function: Function, args: &[XValue], context: &XValue) -> XV
         Sqrt => number(number_of(0).sqrt()),
         Floor => number(number_of(0).floor()),
         Ceiling => number(number_of(0).ceil()),
+        // Angles in radians, as in ODK.
+        Sin => number(number_of(0).sin()),
+        Cos => number(number_of(0).cos()),
+        Tan => number(number_of(0).tan()),
+        Asin => number(number_of(0).asin()),
+        Acos => number(number_of(0).acos()),
+        Atan => number(number_of(0).atan()),
+        Atan2 => number(number_of(0).atan2(number_of(1))),
+        Exp10 => number(10f64.powf(number_of(0))),
+        Pi => number(std::f64::consts::PI),
         // Evaluated with the form's context; never reach here.
         If | Once | Position | Today | Now | Uuid => text(""),
     }
@@ -450,6 +478,18 @@ mod tests {
         );
         assert_eq!(text("round(exp(log(5)))"), "5");
         assert_eq!(text("log10(1000)"), "3");
+        assert_eq!(text("exp10(3)"), "1000");
+        assert_eq!(text("round(pi() * 1000)"), "3142");
+        assert_eq!(text("sin(0) + cos(0) + tan(0)"), "1");
+        assert_eq!(text("round(asin(1) * 2 div pi())"), "1");
+        assert_eq!(text("round(acos(-1) * 1000)"), "3142");
+        assert_eq!(text("round(atan(1) * 4000)"), "3142");
+        assert_eq!(text("round(atan2(1, -1) * 1000)"), "2356");
+        assert_eq!(
+            text("round(15 div sqrt(cos(atan(20 div 100))), 2)"),
+            "15.15"
+        );
+        assert_eq!(text("asin(2)"), "NaN");
         assert_eq!(text("min(3, 1, 2)"), "1");
         assert_eq!(text("max(3, 1, 2)"), "3");
         assert_eq!(text("max(3, 'x')"), "NaN");

@@ -17,8 +17,19 @@ pub(crate) enum CExpr {
     CurrentAnswer,
     /// `.` in a `constraint`: the answer as checked (a calculation's result if it has one).
     CurrentValue,
-    /// A column of the choice being filtered (`choice_filter` only).
+    /// A column of the choice being tested: by a `choice_filter`, or by a predicate of a
+    /// [`CExpr::ChoiceLookup`].
     ChoiceColumn(String),
+    /// A path naming nothing (a bare `null`, a column no choice has): XPath's empty node-set.
+    NoNodes,
+    /// `instance('list')/root/item[predicates]/column` over one of the form's own choice lists:
+    /// the column's values of the choices every predicate holds for, in list order (a number
+    /// as a predicate picks by position, as in XPath). `label` is in the chosen language.
+    ChoiceLookup {
+        list: String,
+        predicates: Vec<CExpr>,
+        column: String,
+    },
     Negate(Box<CExpr>),
     Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
     Call(Function, Vec<CExpr>),
@@ -51,9 +62,14 @@ impl LowerContext<'_> {
 
 /// Resolves `expr`; on failure, every problem found.
 pub(crate) fn lower(ctx: &LowerContext<'_>, expr: &Expr) -> Result<CExpr, Vec<Problem>> {
+    let filtered_list = match ctx.column {
+        Column::ChoiceFilter => ctx.item.and_then(|id| ctx.form.items[id].choice_list()),
+        _ => None,
+    };
     let mut lowerer = Lowerer {
         ctx,
         problems: Vec::new(),
+        choice_list: filtered_list.map(str::to_string),
     };
     let lowered = lowerer.expr(expr);
     if lowerer.problems.is_empty() {
@@ -66,6 +82,9 @@ pub(crate) fn lower(ctx: &LowerContext<'_>, expr: &Expr) -> Result<CExpr, Vec<Pr
 struct Lowerer<'a, 'b> {
     ctx: &'a LowerContext<'b>,
     problems: Vec<Problem>,
+    /// The choice list whose columns a bare name reads: the filtered select's in a
+    /// `choice_filter`, the looked-up list's inside an `instance()` predicate.
+    choice_list: Option<String>,
 }
 
 /// Stands in for a part that failed, so that lowering goes on and finds every problem.
@@ -108,7 +127,8 @@ impl Lowerer<'_, '_> {
     }
 
     /// Paths name an item by their last step, since names are unique in a form; a bare name in
-    /// a `choice_filter` is a column of the choices sheet.
+    /// a `choice_filter` (or an `instance()` predicate) is a column of the choice list, and a
+    /// bare name that is neither reads, as in XPath, as a child that is not there: empty.
     fn path(&mut self, path: &Path) -> CExpr {
         if let Some(column) = self.choice_column(path) {
             return column;
@@ -118,12 +138,13 @@ impl Lowerer<'_, '_> {
             PathStart::Root | PathStart::Relative => {}
             PathStart::Expr(start) if matches!(start.as_ref(), Expr::Call(name, args) if name == "current" && args.is_empty()) =>
                 {}
-            PathStart::Expr(start) if matches!(start.as_ref(), Expr::Call(name, _) if name == "instance") =>
-            {
-                return self.fail(unsupported("instance() lookups"));
-            }
-            PathStart::Expr(_) => {
-                return self.fail(unsupported("a path that starts with an expression"))
+            PathStart::Expr(start) => {
+                return match start.as_ref() {
+                    Expr::Call(name, args) if name == "instance" => {
+                        self.instance_lookup(args, &path.steps, false)
+                    }
+                    _ => self.fail(unsupported("a path that starts with an expression")),
+                };
             }
         }
         let plain = path.steps.iter().all(|step| match step {
@@ -132,6 +153,14 @@ impl Lowerer<'_, '_> {
             _ => false,
         });
         match path.steps.last() {
+            Some(Step::Child { name, .. })
+                if plain
+                    && path.start == PathStart::Relative
+                    && path.steps.len() == 1
+                    && !self.ctx.form.by_name.contains_key(name) =>
+            {
+                CExpr::NoNodes
+            }
             Some(Step::Child { name, .. }) if plain => self.reference(name),
             Some(Step::SelfNode) if plain && path.start != PathStart::Root => self.current(),
             _ => self.fail(unsupported("this path")),
@@ -139,7 +168,8 @@ impl Lowerer<'_, '_> {
     }
 
     fn choice_column(&mut self, path: &Path) -> Option<CExpr> {
-        if self.ctx.column != Column::ChoiceFilter || path.start != PathStart::Relative {
+        let list = self.choice_list.as_deref()?;
+        if path.start != PathStart::Relative {
             return None;
         }
         let [Step::Child { name, predicates }] = path.steps.as_slice() else {
@@ -148,18 +178,84 @@ impl Lowerer<'_, '_> {
         if !predicates.is_empty() {
             return None;
         }
-        let item = &self.ctx.form.items[self.ctx.item?];
-        let choices = item
-            .choice_list()
-            .and_then(|list| self.ctx.form.form.choices.get(list));
-        let known = name == "name"
-            || name == "label"
-            || choices.is_some_and(|choices| choices.iter().any(|c| c.extra.contains_key(name)));
-        if known {
-            Some(CExpr::ChoiceColumn(name.clone()))
+        Some(if self.is_choice_column(list, name) {
+            CExpr::ChoiceColumn(name.clone())
         } else {
-            Some(self.fail(Problem::UnknownChoiceColumn(name.clone())))
+            CExpr::NoNodes
+        })
+    }
+
+    fn is_choice_column(&self, list: &str, name: &str) -> bool {
+        let choices = self.ctx.form.form.choices.get(list);
+        name == "name"
+            || name == "label"
+            || choices.is_some_and(|choices| choices.iter().any(|c| c.extra.contains_key(name)))
+    }
+
+    /// `instance('list')/root/item[…]/column` over one of the form's choice lists. With
+    /// `itext_label`, the path ends in `itextId` (as inside `jr:itext()`) and gives the label.
+    fn instance_lookup(&mut self, args: &[Expr], steps: &[Step], itext_label: bool) -> CExpr {
+        let [Expr::Literal(list)] = args else {
+            return self.fail(Problem::Unsupported(
+                "instance() with anything but a quoted name".into(),
+            ));
+        };
+        if !self.ctx.form.form.choices.contains_key(list) {
+            return self.fail(Problem::Unsupported(format!(
+                "instance('{list}'), which is no choice list of this form (data from an attached file?)"
+            )));
         }
+        let shape = match steps {
+            [Step::Child {
+                name: root,
+                predicates: none,
+            }, Step::Child {
+                name: item,
+                predicates,
+            }, Step::Child {
+                name: column,
+                predicates: none_either,
+            }] if root == "root" && item == "item" && none.is_empty() && none_either.is_empty() => {
+                Some((predicates, column))
+            }
+            _ => None,
+        };
+        let Some((predicates, column)) = shape else {
+            return self.fail(Problem::Unsupported(format!(
+                "a path into instance('{list}') other than instance('{list}')/root/item[…]/column"
+            )));
+        };
+        let column = match (itext_label, column.as_str()) {
+            (true, "itextId") => "label",
+            (true, _) => return self.fail(jr_itext_unsupported()),
+            (false, column) if self.is_choice_column(list, column) => column,
+            (false, _) => return CExpr::NoNodes,
+        };
+        let outer = self.choice_list.replace(list.clone());
+        let predicates = predicates.iter().map(|p| self.expr(p)).collect();
+        self.choice_list = outer;
+        CExpr::ChoiceLookup {
+            list: list.clone(),
+            predicates,
+            column: column.to_string(),
+        }
+    }
+
+    /// `jr:itext(instance('list')/root/item[…]/itextId)`: the label of the choice found, in the
+    /// chosen language (pyxform writes that for a choice's translated label).
+    fn itext(&mut self, args: &[Expr]) -> CExpr {
+        if let [Expr::Path(Path {
+            start: PathStart::Expr(start),
+            steps,
+        })] = args
+        {
+            if let Expr::Call(name, instance_args) = start.as_ref() {
+                if name == "instance" {
+                    return self.instance_lookup(instance_args, steps, true);
+                }
+            }
+        }
+        self.fail(jr_itext_unsupported())
     }
 
     fn call(&mut self, name: &str, args: &[Expr]) -> CExpr {
@@ -167,7 +263,17 @@ impl Lowerer<'_, '_> {
             "current" if args.is_empty() => return CExpr::CurrentAnswer,
             "jr:choice-name" => return self.choice_name(args),
             "indexed-repeat" => return self.indexed_repeat(args),
-            "instance" => return self.fail(Problem::Unsupported("instance() lookups".into())),
+            "jr:itext" => return self.itext(args),
+            "instance" => {
+                return self.fail(Problem::Unsupported(
+                    "instance() other than instance('list')/root/item[…]/column".into(),
+                ))
+            }
+            "pulldata" => {
+                return self.fail(Problem::Unsupported(
+                    "pulldata(), which reads an attached CSV file,".into(),
+                ))
+            }
             _ => {}
         }
         let Some((function, least, most)) = lookup(name) else {
@@ -244,6 +350,14 @@ impl Lowerer<'_, '_> {
     }
 }
 
+/// Only a choice's label has an id to look up: Minga's model gives its other texts none.
+fn jr_itext_unsupported() -> Problem {
+    Problem::Unsupported(
+        "jr:itext() of anything but instance('list')/root/item[…]/itextId (only a choice's label has an id)"
+            .into(),
+    )
+}
+
 fn wrong_count(function: &str, least: usize, most: usize, found: usize) -> Problem {
     let expected = match (least, most) {
         (l, m) if l == m => l.to_string(),
@@ -269,7 +383,10 @@ impl CExpr {
                 left.visit(inside_indexed_repeat, f);
                 right.visit(inside_indexed_repeat, f);
             }
-            CExpr::Call(_, args) => args.iter().for_each(|a| a.visit(inside_indexed_repeat, f)),
+            CExpr::Call(_, args)
+            | CExpr::ChoiceLookup {
+                predicates: args, ..
+            } => args.iter().for_each(|a| a.visit(inside_indexed_repeat, f)),
             CExpr::IndexedRepeat { target, levels } => {
                 f(&CExpr::Ref(*target), true);
                 levels
@@ -280,7 +397,8 @@ impl CExpr {
             | CExpr::Ref(_)
             | CExpr::CurrentAnswer
             | CExpr::CurrentValue
-            | CExpr::ChoiceColumn(_) => {}
+            | CExpr::ChoiceColumn(_)
+            | CExpr::NoNodes => {}
         }
     }
 }

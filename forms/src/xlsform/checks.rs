@@ -62,15 +62,15 @@ pub fn check_expressions(
 
 /// Whether a compile error is a mistake in the form (which pyxform or ODK Validate would
 /// refuse too) rather than something Minga's engine cannot run yet or cannot know at import:
-/// a function of the ODK XForms spec that the engine lacks, a column of a choice list kept in an
-/// attached file, a bare XPath step naming no question (which XPath reads as empty).
+/// a function of the ODK XForms spec that the engine lacks, a filter over options kept in an
+/// attached file, `pulldata()`, a path it does not follow.
 fn is_a_mistake_in_the_form(error: &CompileError, source: Option<&str>) -> bool {
     match &error.problem {
         eval::Problem::UnknownFunction(name) => !ODK_FUNCTIONS.contains(&name.as_str()),
         eval::Problem::UnknownReference(name) => {
             source.is_none_or(|s| s.contains(&format!("${{{name}}}")))
         }
-        eval::Problem::Unsupported(_) | eval::Problem::UnknownChoiceColumn(_) => false,
+        eval::Problem::Unsupported(_) => false,
         _ => true,
     }
 }
