@@ -3,7 +3,7 @@
 
 use super::compile::{CompiledForm, ItemKind};
 use super::functions::{apply, Function};
-use super::lower::CExpr;
+use super::lower::{CExpr, ChoiceLookup};
 use super::scalar::{compare, Scalar, XValue};
 use super::state::Context;
 use super::tree::{chain_of, shared_depth, Instance};
@@ -31,11 +31,7 @@ impl Evaluator<'_> {
             CExpr::CurrentValue => XValue::One(self.own_value()),
             CExpr::ChoiceColumn(column) => XValue::One(Scalar::Text(self.choice_column(column))),
             CExpr::NoNodes => XValue::Nodes(Vec::new()),
-            CExpr::ChoiceLookup {
-                list,
-                predicates,
-                column,
-            } => self.choice_lookup(list, predicates, column),
+            CExpr::ChoiceLookup(lookup) => self.choice_lookup(lookup),
             CExpr::Negate(inner) => number(-self.eval(inner).to_number()),
             CExpr::Binary(op, left, right) => self.binary(*op, left, right),
             CExpr::Call(function, args) => self.call(*function, args),
@@ -203,7 +199,12 @@ impl Evaluator<'_> {
 
     /// The `column` of every choice of `list` that passes the predicates, each predicate
     /// applied to what the ones before it kept (so that a position counts among those).
-    fn choice_lookup(&self, list: &str, predicates: &[CExpr], column: &str) -> XValue {
+    fn choice_lookup(&self, lookup: &ChoiceLookup) -> XValue {
+        let ChoiceLookup {
+            list,
+            predicates,
+            column,
+        } = lookup;
         let mut kept: Vec<&Choice> = self
             .form
             .form

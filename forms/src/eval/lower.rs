@@ -22,14 +22,8 @@ pub(crate) enum CExpr {
     ChoiceColumn(String),
     /// A path naming nothing (a bare `null`, a column no choice has): XPath's empty node-set.
     NoNodes,
-    /// `instance('list')/root/item[predicates]/column` over one of the form's own choice lists:
-    /// the column's values of the choices every predicate holds for, in list order (a number
-    /// as a predicate picks by position, as in XPath). `label` is in the chosen language.
-    ChoiceLookup {
-        list: String,
-        predicates: Vec<CExpr>,
-        column: String,
-    },
+    /// `instance('list')/root/item[…]/column` (boxed: rare, and it keeps every `CExpr` small).
+    ChoiceLookup(Box<ChoiceLookup>),
     Negate(Box<CExpr>),
     Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
     Call(Function, Vec<CExpr>),
@@ -45,6 +39,16 @@ pub(crate) enum CExpr {
         list: String,
         value: Box<CExpr>,
     },
+}
+
+/// `instance('list')/root/item[predicates]/column` over one of the form's own choice lists: the
+/// column's values of the choices every predicate holds for, in list order (a number as a
+/// predicate picks by position, as in XPath). `label` is in the chosen language.
+#[derive(Debug, Clone)]
+pub(crate) struct ChoiceLookup {
+    pub list: String,
+    pub predicates: Vec<CExpr>,
+    pub column: String,
 }
 
 /// Where an expression sits: which item's which column.
@@ -234,11 +238,11 @@ impl Lowerer<'_, '_> {
         let outer = self.choice_list.replace(list.clone());
         let predicates = predicates.iter().map(|p| self.expr(p)).collect();
         self.choice_list = outer;
-        CExpr::ChoiceLookup {
+        CExpr::ChoiceLookup(Box::new(ChoiceLookup {
             list: list.clone(),
             predicates,
             column: column.to_string(),
-        }
+        }))
     }
 
     /// `jr:itext(instance('list')/root/item[…]/itextId)`: the label of the choice found, in the
@@ -383,10 +387,11 @@ impl CExpr {
                 left.visit(inside_indexed_repeat, f);
                 right.visit(inside_indexed_repeat, f);
             }
-            CExpr::Call(_, args)
-            | CExpr::ChoiceLookup {
-                predicates: args, ..
-            } => args.iter().for_each(|a| a.visit(inside_indexed_repeat, f)),
+            CExpr::Call(_, args) => args.iter().for_each(|a| a.visit(inside_indexed_repeat, f)),
+            CExpr::ChoiceLookup(lookup) => lookup
+                .predicates
+                .iter()
+                .for_each(|a| a.visit(inside_indexed_repeat, f)),
             CExpr::IndexedRepeat { target, levels } => {
                 f(&CExpr::Ref(*target), true);
                 levels
