@@ -36,6 +36,12 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM); needs --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Projects: create and list.
     #[command(subcommand)]
@@ -158,7 +164,16 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let storage = SqliteStorage::open(&cli.data)?;
     match cli.command {
-        Command::Serve { listen } => serve(Arc::new(storage), &listen),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| server::TlsFiles { cert, key });
+            serve(Arc::new(storage), &listen, tls)
+        }
         Command::Project(command) => project(&storage, command),
         Command::Form(FormCommand::Publish { file, project }) => {
             let form = admin::publish_form(&storage, &project, &file)?;
@@ -192,16 +207,22 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn serve(storage: Arc<dyn HubStorage>, listen: &str) -> Result<()> {
+fn serve(storage: Arc<dyn HubStorage>, listen: &str, tls: Option<server::TlsFiles>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| HubError::io("runtime", e))?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| HubError::io(listen, e))?;
-        server::serve(listener, AppState::new(storage)?, server::shutdown_signal()).await
+        let state = AppState::new(storage)?;
+        match tls {
+            Some(tls) => server::serve_tls(listen, &tls, state, server::shutdown_signal()).await,
+            None => {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| HubError::io(listen, e))?;
+                server::serve(listener, state, server::shutdown_signal()).await
+            }
+        }
     })
 }
 

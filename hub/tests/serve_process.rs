@@ -2,7 +2,7 @@
 //! command line and HTTP, logs that hold neither codes nor tokens, and a clean stop on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 fn hub(data: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_minga-hub"));
@@ -18,6 +18,47 @@ fn admin(data: &std::path::Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Starts `minga-hub serve` on a free loopback port; returns the process, its log so far and
+/// the address it bound, read from its log.
+fn spawn_serve(
+    data: &std::path::Path,
+    extra: &[&str],
+) -> (Child, BufReader<ChildStderr>, String, String) {
+    let mut server = hub(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the hub exited early: {log}"
+        );
+        log.push_str(&line);
+        if let Some(at) = line.find("addr=") {
+            let addr = line[at + 5..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+            return (server, stderr, log, addr);
+        }
+    }
+}
+
+fn terminate(server: &mut Child) -> std::process::ExitStatus {
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    server.wait().unwrap()
 }
 
 #[test]
@@ -52,28 +93,7 @@ fn serve_enrol_sync_forms_and_stop_on_sigterm_without_logging_secrets() {
         .unwrap()
         .to_string();
 
-    let mut server = hub(data.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let mut log = String::new();
-    let addr = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "the hub exited early: {log}"
-        );
-        log.push_str(&line);
-        if let Some(at) = line.find("addr=") {
-            break line[at + 5..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
+    let (mut server, mut stderr, mut log, addr) = spawn_serve(data.path(), &[]);
     let url = format!("http://{addr}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -94,12 +114,7 @@ fn serve_enrol_sync_forms_and_stop_on_sigterm_without_logging_secrets() {
         .unwrap();
     assert_eq!(forms.status().as_u16(), 200);
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let status = server.wait().unwrap();
+    let status = terminate(&mut server);
     stderr.read_to_string(&mut log).unwrap();
     assert!(status.success(), "{log}");
     assert!(
@@ -120,4 +135,47 @@ fn serve_enrol_sync_forms_and_stop_on_sigterm_without_logging_secrets() {
         devices.contains("Ana") && devices.contains("active"),
         "{devices}"
     );
+}
+
+#[test]
+fn serve_https_with_a_given_certificate() {
+    let data = tempfile::tempdir().unwrap();
+    admin(data.path(), &["project", "create", "imbabura"]);
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, key) = (data.path().join("hub.crt"), data.path().join("hub.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let (cert_arg, key_arg) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let (mut server, mut stderr, mut log, addr) =
+        spawn_serve(data.path(), &["--tls-cert", cert_arg, "--tls-key", key_arg]);
+
+    let trusted = ureq::tls::Certificate::from_der(certified.cert.der()).to_owned();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+            trusted,
+        ])))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut health = agent.get(&format!("https://{addr}/health")).call().unwrap();
+    assert_eq!(health.body_mut().read_to_string().unwrap(), "ok\n");
+    let plain: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    assert!(
+        plain
+            .get(&format!("http://{addr}/health"))
+            .call()
+            .map(|r| r.status().as_u16() != 200)
+            .unwrap_or(true),
+        "no plain HTTP on the TLS port"
+    );
+
+    let status = terminate(&mut server);
+    stderr.read_to_string(&mut log).unwrap();
+    assert!(status.success() && log.contains("hub stopped"), "{log}");
 }
