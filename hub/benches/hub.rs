@@ -9,10 +9,7 @@ use minga_hub::admin;
 use minga_hub::client::{self, HubConnection};
 use minga_hub::server::RunningHub;
 use minga_hub::storage::SqliteStorage;
-use minga_sync::{
-    run_session, AllowAll, Commit, DocId, DocKind, DocumentStore, IncomingDoc, Initiator,
-    MemoryStore, PeerId, SyncOptions,
-};
+use minga_sync::{Commit, DocId, DocKind, DocumentStore, IncomingDoc, MemoryStore, PeerId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,21 +71,9 @@ impl Device {
     }
 
     fn sync(&self) -> minga_sync::SyncReport {
-        let options = SyncOptions::default();
-        let mut initiator = Initiator::new(
-            self.peer.clone(),
-            self.hub.clone(),
-            options,
-            Arc::new(AllowAll),
-        );
-        run_session(
-            &self.store,
-            &self.connection,
-            &mut initiator,
-            &options,
-            &mut |_| {},
-        )
-        .unwrap()
+        self.connection
+            .sync(&self.store, &self.peer, &self.hub)
+            .unwrap()
     }
 }
 

@@ -3,8 +3,12 @@
 //! the core's own transports.
 
 use crate::server::enrol::EnrolResponse;
-use minga_sync::{Transport, TransportError};
+use minga_sync::{
+    run_session, AllowAll, DocumentStore, Initiator, PeerId, SyncError, SyncOptions, SyncReport,
+    Transport, TransportError,
+};
 use serde_json::json;
+use std::sync::Arc;
 
 /// What went wrong talking to the hub.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,20 @@ impl HubConnection {
             token: token.into(),
             agent: agent(),
         }
+    }
+
+    /// Runs one whole sync session of `store`, as peer `local`, with the hub whose peer id is
+    /// `hub` (its `hub_id`). The device side lets the hub send anything: the hub's own policy
+    /// decides what this device may receive.
+    pub fn sync<S: DocumentStore + ?Sized>(
+        &self,
+        store: &S,
+        local: &PeerId,
+        hub: &PeerId,
+    ) -> Result<SyncReport, SyncError> {
+        let options = SyncOptions::default();
+        let mut initiator = Initiator::new(local.clone(), hub.clone(), options, Arc::new(AllowAll));
+        run_session(store, self, &mut initiator, &options, &mut |_| {})
     }
 }
 

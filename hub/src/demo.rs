@@ -18,10 +18,7 @@ use minga_core::{
     Value,
 };
 use minga_forms::{Form, Item, QuestionType};
-use minga_sync::{
-    run_session, AllowAll, Commit, DocKind, DocumentStore, IncomingDoc, Initiator, MemoryStore,
-    PeerId, SyncOptions, SyncReport,
-};
+use minga_sync::{Commit, DocKind, DocumentStore, IncomingDoc, MemoryStore, PeerId, SyncReport};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -118,21 +115,10 @@ impl Device {
 
     /// Syncs with the hub, then brings every received submission into the phone.
     fn sync(&self, out: &mut dyn Write) -> Result<SyncReport> {
-        let options = SyncOptions::default();
-        let mut initiator = Initiator::new(
-            self.peer.clone(),
-            self.hub.clone(),
-            options,
-            Arc::new(AllowAll),
-        );
-        let report = run_session(
-            &self.sync_store,
-            &self.connection,
-            &mut initiator,
-            &options,
-            &mut |_| {},
-        )
-        .map_err(fail("sync"))?;
+        let report = self
+            .connection
+            .sync(&self.sync_store, &self.peer, &self.hub)
+            .map_err(fail("sync"))?;
         for id in self.sync_store.ids() {
             if let (Ok(Some((DocKind::Submission, _))), Some(doc)) =
                 (self.sync_store.doc_heads(&id), self.sync_store.get(&id))

@@ -8,11 +8,7 @@ use minga_core::Value;
 use minga_hub::access::Role;
 use minga_hub::client::HubConnection;
 use minga_hub::storage::HubStorage;
-use minga_sync::{
-    run_session, AllowAll, Commit, DocId, DocKind, IncomingDoc, Initiator, MemoryStore, PeerId,
-    SyncOptions, SyncReport,
-};
-use std::sync::Arc;
+use minga_sync::{Commit, DocId, DocKind, IncomingDoc, MemoryStore, PeerId, SyncReport};
 
 /// A device: its enrolment and its sync store.
 struct Device {
@@ -42,21 +38,9 @@ impl Device {
 
     fn sync(&self, hub: &Hub) -> Result<SyncReport, minga_sync::SyncError> {
         let hub_id = hub.storage.hub_id().unwrap();
-        let options = SyncOptions::default();
-        let mut initiator = Initiator::new(
-            PeerId::new(self.enrolled.id.clone()).unwrap(),
-            PeerId::new(hub_id).unwrap(),
-            options,
-            Arc::new(AllowAll),
-        );
         let connection = HubConnection::new(&hub.running.url(), "imbabura", &self.enrolled.token);
-        run_session(
-            &self.store,
-            &connection,
-            &mut initiator,
-            &options,
-            &mut |_| {},
-        )
+        let local = PeerId::new(self.enrolled.id.clone()).unwrap();
+        connection.sync(&self.store, &local, &PeerId::new(hub_id).unwrap())
     }
 
     fn bytes(&self, id: &str) -> Option<Vec<u8>> {
