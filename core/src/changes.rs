@@ -50,6 +50,7 @@ pub(crate) fn record(
     chunks::write_row(conn, id, kind, seq, loaded)?;
     match kind {
         DocKind::Submission => projection::refresh(conn, id, &loaded.doc, now_ms())?,
+        DocKind::Form | DocKind::Review => {}
     }
     Ok(Some(seq as u64))
 }
@@ -67,6 +68,39 @@ fn check_whole(received: &ReceivedChanges) -> Result<()> {
             received.id
         ))),
     }
+}
+
+/// The rows of documents whose sequence number is above `after`, in sequence order, at most
+/// `limit`, with their heads as stored. Cost: one range scan of `documents_by_seq`.
+pub(crate) fn changed_rows(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(DocumentSeq, Vec<ChangeHash>)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT doc_id, kind, seq, heads FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // A sequence number beyond what SQLite holds is beyond every row.
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let rows = statement.query_map(params![after, limit], |row| {
+        Ok((
+            row.get::<_, Vec<u8>>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, Vec<u8>>(3)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, kind, seq, heads) = row?;
+        let changed = DocumentSeq {
+            id: DocId::from_bytes(&id)?,
+            kind: document::kind_from_code(kind)?,
+            seq: seq as u64,
+        };
+        Ok((changed, chunks::decode_heads(&heads)?))
+    })
+    .collect()
 }
 
 /// Milliseconds since the epoch, as the projection and `meta` record times.
@@ -167,26 +201,8 @@ impl Store {
     /// Documents whose latest change has a sequence number above `seq`, in sequence order, at
     /// most `limit` of them. Page with the last returned `seq`. Cost: one index range scan.
     pub fn changed_since(&self, seq: u64, limit: usize) -> Result<Vec<DocumentSeq>> {
-        let inner = self.lock();
-        let mut statement = inner.conn.prepare_cached(
-            "SELECT doc_id, kind, seq FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = statement.query_map(params![seq as i64, limit as i64], |row| {
-            Ok((
-                row.get::<_, Vec<u8>>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (id, kind, seq) = row?;
-            Ok(DocumentSeq {
-                id: DocId::from_bytes(&id)?,
-                kind: DocKind::from_code(kind)?,
-                seq: seq as u64,
-            })
-        })
-        .collect()
+        let rows = changed_rows(&self.lock().conn, seq, limit)?;
+        Ok(rows.into_iter().map(|(changed, _heads)| changed).collect())
     }
 
     /// A document's current heads, read from its row without decoding it.

@@ -48,13 +48,7 @@ pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Opt
     let Some((snapshot_len, increments_len)) = sizes else {
         return Ok(None);
     };
-    let mut bytes = Vec::new();
-    let mut statement =
-        conn.prepare_cached("SELECT bytes FROM chunks WHERE doc_id = ?1 ORDER BY chunk_id")?;
-    let mut rows = statement.query([id.as_bytes()])?;
-    while let Some(row) = rows.next()? {
-        bytes.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
-    }
+    let bytes = stored_bytes(conn, id)?;
     // Hashes are not recomputed: these bytes were checked when they arrived, and SQLCipher's
     // per-page HMAC guards them on disk. Verifying costs half again as much (210 µs against
     // 140 µs for a 40-answer submission on the benchmark machine).
@@ -72,6 +66,20 @@ pub(crate) fn load(conn: &Connection, id: &DocId, actor: &ActorId) -> Result<Opt
         snapshot_len,
         increments_len,
     }))
+}
+
+/// A document's chunks back to back: a snapshot followed by increments, which
+/// `Automerge::load` reads as one document (empty when the document is not stored). Cost: one
+/// index range scan, no decoding.
+pub(crate) fn stored_bytes(conn: &Connection, id: &DocId) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut statement =
+        conn.prepare_cached("SELECT bytes FROM chunks WHERE doc_id = ?1 ORDER BY chunk_id")?;
+    let mut rows = statement.query([id.as_bytes()])?;
+    while let Some(row) = rows.next()? {
+        bytes.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    }
+    Ok(bytes)
 }
 
 /// Writes whatever `loaded` has that is not on disk yet as a chunk, inside the caller's

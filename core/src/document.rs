@@ -66,26 +66,41 @@ impl FromStr for DocId {
     }
 }
 
-/// What a stored document is. Reviews will join submissions here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    Submission,
+/// What a stored document is: sync's own [`minga_sync::DocKind`], so that the store and the
+/// protocol never translate kinds. Stored in `documents.kind` as [`DocKind::code`].
+pub use minga_sync::DocKind;
+
+/// The kind stored in a `documents.kind` column.
+pub(crate) fn kind_from_code(code: i64) -> Result<DocKind> {
+    u8::try_from(code)
+        .ok()
+        .and_then(DocKind::from_code)
+        .ok_or_else(|| Error::Corrupt {
+            detail: format!("unknown document kind {code}"),
+        })
 }
 
-impl DocKind {
-    pub(crate) fn code(self) -> i64 {
-        match self {
-            DocKind::Submission => 1,
-        }
+impl From<DocId> for minga_sync::DocId {
+    /// The canonical (hyphenated, lower-case) text of the UUID, which sync sends as 16 bytes.
+    fn from(id: DocId) -> Self {
+        minga_sync::DocId::from(id.0)
     }
+}
 
-    pub(crate) fn from_code(code: i64) -> Result<Self> {
-        match code {
-            1 => Ok(DocKind::Submission),
-            other => Err(Error::Corrupt {
-                detail: format!("unknown document kind {other}"),
-            }),
+impl TryFrom<&minga_sync::DocId> for DocId {
+    type Error = Error;
+
+    /// Only canonical UUID text maps back: another spelling of the same UUID would be a second
+    /// sync id for one stored document.
+    fn try_from(id: &minga_sync::DocId) -> Result<Self> {
+        let parsed: DocId = id.as_str().parse()?;
+        if parsed.to_string() != id.as_str() {
+            return Err(Error::InvalidArgument(format!(
+                "{:?} is not a canonical document id (lower-case hyphenated UUID)",
+                id.as_str()
+            )));
         }
+        Ok(parsed)
     }
 }
 

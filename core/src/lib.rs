@@ -1,9 +1,11 @@
 //! Minga's core: survey submissions as automerge documents in one encrypted SQLite file per
-//! device, and (as it lands) sync between stores. No FFI and no HTTP server here.
+//! device, synced with other stores through `minga-sync`. No FFI and no HTTP server here.
 //!
 //! [`Store`] is the whole API: open one with [`Store::open`], then create, answer, list, merge
 //! and inspect submissions. The sync-facing calls (`changed_since`, `apply_changes`,
-//! `update_document`...) live in [`changes`].
+//! `update_document`...) live in [`changes`]; [`Store`] implements
+//! [`minga_sync::DocumentStore`], so `minga_sync::run_session`, the responder and bundles work
+//! on it directly (document ids map with `From`/`TryFrom`, kinds are sync's [`DocKind`]).
 
 pub mod changes;
 mod chunks;
@@ -11,11 +13,13 @@ mod conflicts;
 mod document;
 mod error;
 mod history;
+mod peers;
 mod projection;
 mod repeats;
 mod schema;
 mod store;
 mod submission;
+mod sync;
 mod values;
 
 pub use changes::{DocumentSeq, ReceivedChanges};
@@ -32,3 +36,4 @@ pub use submission::Submission;
 
 pub use automerge;
 pub use minga_forms::{Answer, Answers, Attachment, GeoPoint, RepeatInstance, Value};
+pub use minga_sync;

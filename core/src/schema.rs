@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 /// The first version with the `submissions` projection: opening an older store fills it.
 pub const FIRST_WITH_PROJECTION: i64 = 2;
@@ -67,10 +67,30 @@ CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
 CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
 ";
 
+/// What the store remembers per sync peer, new in version 3: the cursor (`theirs`, `ours`, as
+/// sync's `PeerCursor`) and the heads last shared per document. Sequence numbers are stored as
+/// the bits of a `u64` (SQLite integers are signed). `peer_heads.doc_id` is the id as sync
+/// spells it (text), so that heads are kept even for an id this store would refuse.
+const PEERS_TABLES: &str = "
+CREATE TABLE peers (
+    peer_id TEXT PRIMARY KEY NOT NULL,
+    theirs  INTEGER NOT NULL,
+    ours    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE peer_heads (
+    peer_id TEXT NOT NULL,
+    doc_id  TEXT NOT NULL,
+    heads   BLOB NOT NULL,
+    PRIMARY KEY (peer_id, doc_id)
+) WITHOUT ROWID;
+";
+
 /// Creates the current schema in an empty database, inside the caller's transaction.
 pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(FRESH_SCHEMA)?;
     tx.execute_batch(SUBMISSIONS_TABLE)?;
+    tx.execute_batch(PEERS_TABLES)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -93,6 +113,8 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
         // Version 1 stored documents only; version 2 adds the list projection (which the
         // store then fills from the documents, in the same transaction).
         1 => tx.execute_batch(SUBMISSIONS_TABLE)?,
+        // Version 3 adds per-peer sync state; nothing to fill (a store never met a peer).
+        2 => tx.execute_batch(PEERS_TABLES)?,
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
             return Err(Error::Corrupt {
@@ -192,7 +214,12 @@ mod tests {
     #[test]
     fn upgrading_each_old_version_matches_a_fresh_store() {
         let fresh = fresh();
-        let old_versions = [(1, VERSION_1)];
+        // Version 2 was version 1 plus the projection table, which has not changed since.
+        let version_2 = format!(
+            "{}{SUBMISSIONS_TABLE} PRAGMA user_version = 2;",
+            VERSION_1.replace("PRAGMA user_version = 1;", "")
+        );
+        let old_versions = [(1, VERSION_1.to_owned()), (2, version_2)];
         assert_eq!(
             old_versions.len() as i64,
             CURRENT_VERSION - 1,
@@ -200,7 +227,7 @@ mod tests {
         );
         for (number, sql) in old_versions {
             let mut old = Connection::open_in_memory().unwrap();
-            old.execute_batch(sql).unwrap();
+            old.execute_batch(&sql).unwrap();
             assert_eq!(version(&old).unwrap(), number);
             let tx = old.transaction().unwrap();
             upgrade(&tx, number).unwrap();

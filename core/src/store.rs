@@ -330,10 +330,13 @@ mod tests {
                 .create_submission(&FormRef::new("dialogue", "1"))
                 .unwrap()
         };
-        // Take the file back to version 1: documents, no projection.
+        // Take the file back to version 1: documents, no projection, no peer tables.
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE submissions; PRAGMA user_version = 1;")
-            .unwrap();
+        conn.execute_batch(
+            "DROP TABLE submissions; DROP TABLE peers; DROP TABLE peer_heads;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
         drop(conn);
 
         let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();

@@ -1,0 +1,320 @@
+//! Two real encrypted SQLite stores syncing through minga-sync: both ways, concurrent edits,
+//! the one-round-trip resync, a cut session resuming, bundles, and per-document refusals.
+
+mod common;
+
+use common::*;
+use minga_core::minga_sync::bundle::{import_bundle, write_bundle, BundleIdentity, BundleScope};
+use minga_core::minga_sync::{
+    run_session, AllowAll, ApplyOutcome, Commit, DocId as SyncId, DocKind, DocumentStore,
+    IncomingDoc, Initiator, MemoryTransport, PeerId, SyncError, SyncOptions, SyncReport, Transport,
+    TransportError,
+};
+use minga_core::{AnswerPath, DocId, Store, Value};
+use std::cell::Cell;
+use std::sync::Arc;
+
+fn peer(name: &str) -> PeerId {
+    PeerId::new(name).unwrap()
+}
+
+/// One session with `phone` initiating towards `hub`; the connection drops for good after
+/// `cut_after` exchanges, if given.
+fn session(
+    phone: &Store,
+    hub: &Store,
+    options: SyncOptions,
+    cut_after: Option<u32>,
+) -> Result<SyncReport, SyncError> {
+    let transport = MemoryTransport::new(hub, peer("hub"), options, Arc::new(AllowAll));
+    let cut = CutAfter {
+        inner: &transport,
+        allowed: Cell::new(cut_after.unwrap_or(u32::MAX)),
+    };
+    let mut initiator = Initiator::new(peer("phone"), peer("hub"), options, Arc::new(AllowAll));
+    run_session(phone, &cut, &mut initiator, &options, &mut |_| {})
+}
+
+fn sync(phone: &Store, hub: &Store) -> SyncReport {
+    session(phone, hub, SyncOptions::default(), None).expect("sync")
+}
+
+/// Every stored submission with its sorted heads and answers, to compare two stores.
+fn contents(store: &Store) -> Vec<(DocId, Vec<automerge::ChangeHash>, String)> {
+    let page = store
+        .list_submissions(&Default::default(), None, 1_000)
+        .unwrap();
+    let mut rows: Vec<_> = page
+        .items
+        .iter()
+        .map(|row| {
+            let mut heads = store.document_heads(&row.id).unwrap();
+            heads.sort();
+            let answers = format!("{:?}", store.answers(&row.id).unwrap());
+            (row.id, heads, answers)
+        })
+        .collect();
+    rows.sort_by_key(|row| row.0);
+    rows
+}
+
+struct Pair {
+    _dir: tempfile::TempDir,
+    phone: Store,
+    hub: Store,
+}
+
+fn pair() -> Pair {
+    let dir = tempfile::tempdir().unwrap();
+    let phone = open(&dir.path().join("phone.db"), 1, ana());
+    let hub = open(&dir.path().join("hub.db"), 2, luis());
+    Pair {
+        _dir: dir,
+        phone,
+        hub,
+    }
+}
+
+fn answered(store: &Store, question: &str, value: i64) -> DocId {
+    let id = store.create_submission(&dialogue()).unwrap();
+    store
+        .set_answer(&id, &AnswerPath::new(question), &Value::Integer(value))
+        .unwrap();
+    id
+}
+
+#[test]
+fn two_encrypted_stores_sync_both_ways() {
+    let pair = pair();
+    let from_phone: Vec<DocId> = (0..3).map(|n| answered(&pair.phone, "q", n)).collect();
+    let from_hub = answered(&pair.hub, "q", 99);
+
+    let report = sync(&pair.phone, &pair.hub);
+    assert_eq!((report.sent, report.received), (3, 1));
+    assert_eq!(contents(&pair.phone), contents(&pair.hub));
+    assert_eq!(contents(&pair.hub).len(), 4);
+    assert_eq!(
+        pair.hub.answers(&from_phone[2]).unwrap().value("q"),
+        Some(&Value::Integer(2))
+    );
+    assert_eq!(
+        pair.phone.submission(&from_hub).unwrap().meta.created_by,
+        "luis",
+        "the projection and meta of a received submission are readable"
+    );
+}
+
+#[test]
+fn concurrent_edits_of_one_submission_converge_and_show_the_conflict() {
+    let pair = pair();
+    let id = answered(&pair.phone, "q", 1);
+    sync(&pair.phone, &pair.hub);
+    let path = AnswerPath::new("village");
+    pair.phone
+        .set_answer(&id, &path, &Value::Text("Otavalo".into()))
+        .unwrap();
+    pair.hub
+        .set_answer(&id, &path, &Value::Text("Cotacachi".into()))
+        .unwrap();
+
+    sync(&pair.phone, &pair.hub);
+    assert_eq!(contents(&pair.phone), contents(&pair.hub));
+    let conflicts = pair.hub.conflicts(&id).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].path, path);
+    let mut values: Vec<_> = conflicts[0]
+        .values
+        .iter()
+        .map(|v| v.value.clone().unwrap())
+        .collect();
+    values.sort_by_key(|v| format!("{v:?}"));
+    assert_eq!(
+        values,
+        vec![
+            Value::Text("Cotacachi".into()),
+            Value::Text("Otavalo".into())
+        ]
+    );
+    assert_eq!(pair.phone.conflicts(&id).unwrap(), conflicts);
+}
+
+#[test]
+fn a_second_sync_with_nothing_changed_is_one_round_trip() {
+    let pair = pair();
+    for n in 0..5 {
+        answered(&pair.phone, "q", n);
+        answered(&pair.hub, "q", n);
+    }
+    assert!(sync(&pair.phone, &pair.hub).round_trips >= 1);
+    let (phone_seq, hub_seq) = (pair.phone.last_seq().unwrap(), pair.hub.last_seq().unwrap());
+    let again = sync(&pair.phone, &pair.hub);
+    assert_eq!(again.round_trips, 1, "{again:?}");
+    assert_eq!((again.sent, again.received), (0, 0));
+    assert_eq!(
+        pair.phone.last_seq().unwrap(),
+        phone_seq,
+        "nothing rewritten"
+    );
+    assert_eq!(pair.hub.last_seq().unwrap(), hub_seq);
+}
+
+/// Carries `allowed` exchanges, then fails for good: a connection that drops mid-session.
+struct CutAfter<'a> {
+    inner: &'a dyn Transport,
+    allowed: Cell<u32>,
+}
+
+impl Transport for CutAfter<'_> {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.allowed.get() == 0 {
+            return Err(TransportError::fatal("connection cut"));
+        }
+        self.allowed.set(self.allowed.get() - 1);
+        self.inner.exchange(request)
+    }
+}
+
+#[test]
+fn a_sync_cut_midway_resumes_without_duplicates() {
+    let pair = pair();
+    let ids: Vec<DocId> = (0..12).map(|n| answered(&pair.phone, "q", n)).collect();
+    // Small pages so that the session needs several round trips and the cut lands inside it.
+    let options = SyncOptions {
+        page_docs: 3,
+        max_in_flight: 3,
+        ..SyncOptions::default()
+    };
+    let cut = session(&pair.phone, &pair.hub, options, Some(2));
+    assert!(matches!(cut, Err(SyncError::Transport(_))), "{cut:?}");
+    let arrived = contents(&pair.hub).len();
+    assert!(
+        (1..ids.len()).contains(&arrived),
+        "the cut landed midway: {arrived} arrived"
+    );
+    let hub_seq = pair.hub.last_seq().unwrap();
+
+    let resumed = session(&pair.phone, &pair.hub, options, None).unwrap();
+    assert_eq!(resumed.sent, ids.len() - arrived, "only what was missing");
+    assert_eq!(contents(&pair.hub), contents(&pair.phone));
+    assert_eq!(
+        pair.hub.last_seq().unwrap(),
+        hub_seq + (ids.len() - arrived) as u64,
+        "one new sequence number per missing document, none for those already stored"
+    );
+}
+
+#[test]
+fn peer_state_survives_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (phone_path, hub_path) = (dir.path().join("p.db"), dir.path().join("h.db"));
+    let hub = open(&hub_path, 2, luis());
+    let cursor = {
+        let phone = open(&phone_path, 1, ana());
+        answered(&phone, "q", 1);
+        answered(&hub, "q", 2);
+        sync(&phone, &hub);
+        phone.peer_cursor(&peer("hub")).unwrap()
+    };
+    assert!(cursor.ours > 0 && cursor.theirs > 0, "{cursor:?}");
+    let phone = open(&phone_path, 1, ana());
+    assert_eq!(phone.peer_cursor(&peer("hub")).unwrap(), cursor);
+    let again = sync(&phone, &hub);
+    assert_eq!((again.round_trips, again.sent, again.received), (1, 0, 0));
+}
+
+#[test]
+fn a_bundle_from_one_store_imports_into_another_twice_harmlessly() {
+    let pair = pair();
+    let ids: Vec<DocId> = (0..4).map(|n| answered(&pair.phone, "q", n)).collect();
+    let hub_key = BundleIdentity::generate();
+    let bundle = write_bundle(
+        &pair.phone,
+        &peer("phone"),
+        &peer("hub"),
+        &hub_key.to_public(),
+        BundleScope::Missing,
+        &AllowAll,
+    )
+    .unwrap();
+    let import = || {
+        import_bundle(
+            &pair.hub,
+            &peer("hub"),
+            &hub_key,
+            &bundle,
+            Arc::new(AllowAll),
+        )
+        .unwrap()
+    };
+    assert_eq!(import().received, ids.len());
+    assert_eq!(contents(&pair.hub), contents(&pair.phone));
+    let seq = pair.hub.last_seq().unwrap();
+    import();
+    assert_eq!(
+        pair.hub.last_seq().unwrap(),
+        seq,
+        "the second import changed nothing"
+    );
+    assert_eq!(contents(&pair.hub), contents(&pair.phone));
+}
+
+#[test]
+fn refused_documents_do_not_stop_the_others_in_a_commit() {
+    let pair = pair();
+    let good = answered(&pair.phone, "q", 1);
+    let existing = answered(&pair.hub, "q", 2);
+    let bytes = |id: &DocId| pair.phone.document_bytes(id).unwrap();
+    let incoming = |id: SyncId, kind: DocKind, changes: Vec<u8>| IncomingDoc {
+        id,
+        kind,
+        changes,
+        loaded: None,
+    };
+    let mut commit = Commit::new(peer("phone"));
+    commit.docs = vec![
+        incoming(
+            SyncId::new("form:x@1").unwrap(),
+            DocKind::Form,
+            bytes(&good),
+        ),
+        incoming(existing.into(), DocKind::Review, bytes(&good)),
+        incoming(
+            SyncId::random(),
+            DocKind::Submission,
+            vec![0x85, 0x6f, 1, 2],
+        ),
+        incoming(good.into(), DocKind::Submission, bytes(&good)),
+    ];
+    let upper = SyncId::new(good.to_string().to_uppercase()).unwrap();
+    commit
+        .docs
+        .push(incoming(upper, DocKind::Submission, bytes(&good)));
+    let outcomes = pair.hub.commit(commit).unwrap();
+    assert!(
+        matches!(outcomes[0], ApplyOutcome::Invalid { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes[1],
+        ApplyOutcome::KindMismatch {
+            stored: DocKind::Submission
+        }
+    );
+    assert!(matches!(outcomes[2], ApplyOutcome::Invalid { .. }));
+    assert_eq!(
+        outcomes[3],
+        ApplyOutcome::Applied {
+            heads: pair.phone.document_heads(&good).unwrap()
+        }
+    );
+    assert!(
+        matches!(outcomes[4], ApplyOutcome::Invalid { .. }),
+        "a non-canonical spelling is refused"
+    );
+    assert_eq!(contents(&pair.hub).len(), 2);
+    assert_eq!(
+        pair.hub.last_seq().unwrap(),
+        3,
+        "one new seq: the applied document"
+    );
+}
