@@ -7,6 +7,7 @@
 use crate::chunks::{self, LoadedDoc};
 use crate::document::{self, DocId, DocKind};
 use crate::error::{Error, Result};
+use crate::observer::ChangedDocument;
 use crate::projection;
 use crate::store::{Inner, Store};
 use automerge::transaction::CommitOptions;
@@ -136,6 +137,7 @@ impl Inner {
             cache,
             identity,
             actor,
+            committed,
         } = self;
         let loaded = cache
             .get_or_load(conn, id, actor)?
@@ -152,11 +154,16 @@ impl Inner {
         loaded
             .doc
             .commit_with(CommitOptions::default().with_time(chrono::Utc::now().timestamp()));
-        let written = write_in_transaction(conn, |tx| record(tx, id, kind, loaded));
-        if written.is_err() {
-            cache.evict(id);
+        match write_in_transaction(conn, |tx| record(tx, id, kind, loaded)) {
+            Ok(seq) => {
+                committed.extend(seq.map(|seq| ChangedDocument::local(*id, kind, seq)));
+                Ok(result)
+            }
+            Err(error) => {
+                cache.evict(id);
+                Err(error)
+            }
         }
-        written.map(|_| result)
     }
 
     /// Stores a new document, built (uncommitted) by this store's actor, as its first change.
@@ -168,8 +175,10 @@ impl Inner {
     ) -> Result<()> {
         doc.commit_with(CommitOptions::default().with_time(chrono::Utc::now().timestamp()));
         let mut loaded = LoadedDoc::new_unsaved(doc);
-        write_in_transaction(&mut self.conn, |tx| record(tx, &id, kind, &mut loaded))?;
+        let seq = write_in_transaction(&mut self.conn, |tx| record(tx, &id, kind, &mut loaded))?;
         self.cache.insert(id, loaded);
+        self.committed
+            .extend(seq.map(|seq| ChangedDocument::local(id, kind, seq)));
         Ok(())
     }
 }
@@ -232,7 +241,11 @@ impl Store {
     pub fn apply_changes(&self, batch: &[ReceivedChanges]) -> Result<Vec<DocumentSeq>> {
         let mut inner = self.lock();
         let Inner {
-            conn, cache, actor, ..
+            conn,
+            cache,
+            actor,
+            committed,
+            ..
         } = &mut *inner;
         let applied = (|| {
             let tx = conn.transaction()?;
@@ -267,9 +280,17 @@ impl Store {
             tx.commit()?;
             Ok(changed)
         })();
-        if applied.is_err() {
-            for received in batch {
-                cache.evict(&received.id);
+        match &applied {
+            Ok(changed) => committed.extend(changed.iter().map(|doc| ChangedDocument {
+                id: doc.id,
+                kind: doc.kind,
+                seq: doc.seq,
+                by_sync: true,
+            })),
+            Err(_) => {
+                for received in batch {
+                    cache.evict(&received.id);
+                }
             }
         }
         applied
@@ -287,7 +308,11 @@ impl Store {
     ) -> Result<R> {
         let mut inner = self.lock();
         let Inner {
-            conn, cache, actor, ..
+            conn,
+            cache,
+            actor,
+            committed,
+            ..
         } = &mut *inner;
         if cache.get_or_load(conn, id, actor)?.is_none() {
             let mut doc = AutoCommit::new();
@@ -298,7 +323,8 @@ impl Store {
             .get_or_load(conn, id, actor)?
             .expect("present just above");
         let written = update(&mut loaded.doc).and_then(|result| {
-            write_in_transaction(conn, |tx| record(tx, id, kind, loaded))?;
+            let seq = write_in_transaction(conn, |tx| record(tx, id, kind, loaded))?;
+            committed.extend(seq.map(|seq| ChangedDocument::local(*id, kind, seq)));
             Ok(result)
         });
         if written.is_err() {

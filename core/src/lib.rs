@@ -13,6 +13,7 @@ mod conflicts;
 mod document;
 mod error;
 mod history;
+mod observer;
 mod peers;
 mod projection;
 mod repeats;
@@ -29,6 +30,7 @@ pub use document::{
 };
 pub use error::{Error, Result};
 pub use history::HistoryEntry;
+pub use observer::{ChangeCallback, ChangedDocument, ObserverHandle};
 pub use projection::{PageCursor, SubmissionFilter, SubmissionPage, SubmissionSummary};
 pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
 pub use store::{DeviceIdentity, Encryption, Store, StoreKey};

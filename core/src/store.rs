@@ -3,11 +3,13 @@
 
 use crate::chunks::DocCache;
 use crate::error::{Error, Result};
+use crate::observer::{ChangeCallback, ChangedDocument, ObserverHandle, Observers};
 use crate::schema;
 use automerge::ActorId;
 use rusqlite::{Connection, OpenFlags};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How many decoded documents a store keeps in memory between calls.
 const OPEN_DOCUMENTS: usize = 64;
@@ -68,6 +70,7 @@ impl DeviceIdentity {
 /// documents the other changes.
 pub struct Store {
     inner: Mutex<Inner>,
+    observers: Arc<Observers>,
 }
 
 /// What the lock guards: the connection and the documents decoded from it.
@@ -76,6 +79,9 @@ pub(crate) struct Inner {
     pub(crate) cache: DocCache,
     pub(crate) identity: DeviceIdentity,
     pub(crate) actor: ActorId,
+    /// Documents changed by writes committed under the current lock, told to observers once
+    /// the lock is released (see [`StoreGuard`]).
+    pub(crate) committed: Vec<ChangedDocument>,
 }
 
 impl Store {
@@ -115,7 +121,9 @@ impl Store {
                 cache: DocCache::new(OPEN_DOCUMENTS),
                 identity,
                 actor,
+                committed: Vec::new(),
             }),
+            observers: Arc::default(),
         })
     }
 
@@ -135,15 +143,61 @@ impl Store {
         Ok(findings)
     }
 
+    /// Calls `callback` after every committed write that changed documents: local edits and
+    /// received changes alike, with the documents' ids, kinds and new sequence numbers. It runs
+    /// on the writing thread after the store's lock is released, so it may read the store; a
+    /// callback that panics is contained. Cancel it with the handle (or by dropping it).
+    pub fn observe(&self, callback: Box<ChangeCallback>) -> ObserverHandle {
+        self.observers.add(callback)
+    }
+
     /// The guarded state. A panic in another thread cannot leave the connection half-written
     /// (SQLite rolls back), and the cache is only a copy of what is on disk, so a poisoned
     /// lock is safe to take over after dropping the cache.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| {
+    pub(crate) fn lock(&self) -> StoreGuard<'_> {
+        let guard = self.inner.lock().unwrap_or_else(|poisoned| {
             let mut inner = poisoned.into_inner();
             inner.cache.clear();
             inner
-        })
+        });
+        StoreGuard {
+            guard: Some(guard),
+            observers: &self.observers,
+        }
+    }
+}
+
+/// The store's lock, held: releasing it tells the observers about the writes committed while
+/// it was held, after the lock is free.
+pub(crate) struct StoreGuard<'a> {
+    guard: Option<MutexGuard<'a, Inner>>,
+    observers: &'a Observers,
+}
+
+impl Deref for StoreGuard<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        self.guard.as_ref().expect("held until dropped")
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        self.guard.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        let committed = std::mem::take(&mut guard.committed);
+        drop(guard);
+        // While unwinding from a panic the writes stay committed, but no callback is started.
+        if !std::thread::panicking() {
+            self.observers.notify(&committed);
+        }
     }
 }
 

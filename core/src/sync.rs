@@ -7,6 +7,7 @@ use crate::changes::{changed_rows, record};
 use crate::chunks::{self, DocCache, LoadedDoc};
 use crate::document::{self, DocId, DocKind};
 use crate::error::{Error, Result};
+use crate::observer::ChangedDocument;
 use crate::peers;
 use crate::store::{Inner, Store};
 use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
@@ -99,20 +100,29 @@ impl Store {
     fn commit_sync(&self, commit: Commit) -> Result<Vec<ApplyOutcome>> {
         let mut inner = self.lock();
         let Inner {
-            conn, cache, actor, ..
+            conn,
+            cache,
+            actor,
+            committed,
+            ..
         } = &mut *inner;
         let touched: Vec<DocId> = commit
             .docs
             .iter()
             .filter_map(|incoming| DocId::try_from(&incoming.id).ok())
             .collect();
-        let written = write_commit(conn, cache, actor, commit);
-        if written.is_err() {
-            for id in &touched {
-                cache.evict(id);
+        match write_commit(conn, cache, actor, commit) {
+            Ok((outcomes, changed)) => {
+                committed.extend(changed);
+                Ok(outcomes)
+            }
+            Err(error) => {
+                for id in &touched {
+                    cache.evict(id);
+                }
+                Err(error)
             }
         }
-        written
     }
 }
 
@@ -121,18 +131,19 @@ fn write_commit(
     cache: &mut DocCache,
     actor: &ActorId,
     commit: Commit,
-) -> Result<Vec<ApplyOutcome>> {
+) -> Result<(Vec<ApplyOutcome>, Vec<ChangedDocument>)> {
     let tx = conn.transaction()?;
     let mut outcomes = Vec::with_capacity(commit.docs.len());
+    let mut changed = Vec::new();
     for incoming in commit.docs {
-        outcomes.push(apply_incoming(&tx, cache, actor, incoming)?);
+        outcomes.push(apply_incoming(&tx, cache, actor, incoming, &mut changed)?);
     }
     peers::replace_shared_heads(&tx, &commit.peer, &commit.shared_heads)?;
     if let Some(cursor) = commit.cursor {
         peers::set_cursor(&tx, &commit.peer, cursor)?;
     }
     tx.commit()?;
-    Ok(outcomes)
+    Ok((outcomes, changed))
 }
 
 /// Applies one received document inside the step's transaction. A refusal (bad id, wrong
@@ -142,6 +153,7 @@ fn apply_incoming(
     cache: &mut DocCache,
     actor: &ActorId,
     incoming: IncomingDoc,
+    changed: &mut Vec<ChangedDocument>,
 ) -> Result<ApplyOutcome> {
     let id = match DocId::try_from(&incoming.id) {
         Ok(id) => id,
@@ -175,7 +187,14 @@ fn apply_incoming(
                 .expect("inserted just above")
         }
     };
-    record(tx, &id, incoming.kind, loaded)?;
+    if let Some(seq) = record(tx, &id, incoming.kind, loaded)? {
+        changed.push(ChangedDocument {
+            id,
+            kind: incoming.kind,
+            seq,
+            by_sync: true,
+        });
+    }
     Ok(ApplyOutcome::Applied {
         heads: loaded.doc.get_heads(),
     })

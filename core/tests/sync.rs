@@ -318,3 +318,84 @@ fn refused_documents_do_not_stop_the_others_in_a_commit() {
         "one new seq: the applied document"
     );
 }
+
+#[test]
+fn observers_hear_local_and_synced_changes_and_may_read_the_store() {
+    use minga_core::ChangedDocument;
+    use std::sync::Mutex;
+    let pair = Arc::new(pair());
+    let heard: Arc<Mutex<Vec<(ChangedDocument, usize)>>> = Arc::default();
+    let handle = {
+        let (heard, reader) = (heard.clone(), pair.clone());
+        pair.hub.observe(Box::new(move |changed| {
+            // Reading the store from inside the callback: the lock is already released.
+            let listed = reader
+                .hub
+                .list_submissions(&Default::default(), None, 100)
+                .unwrap()
+                .items
+                .len();
+            let mut heard = heard.lock().unwrap();
+            heard.extend(changed.iter().map(|doc| (doc.clone(), listed)));
+        }))
+    };
+    let local = answered(&pair.hub, "q", 1);
+    let remote = answered(&pair.phone, "q", 2);
+    {
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 2, "creation and answer: {heard:?}");
+        assert!(heard.iter().all(|(doc, listed)| doc.id == local
+            && doc.kind == DocKind::Submission
+            && !doc.by_sync
+            && *listed == 1));
+        assert!(heard[0].0.seq < heard[1].0.seq);
+    }
+    sync(&pair.phone, &pair.hub);
+    {
+        let heard = heard.lock().unwrap();
+        let synced: Vec<_> = heard.iter().filter(|(doc, _)| doc.by_sync).collect();
+        assert_eq!(synced.len(), 1, "{heard:?}");
+        assert_eq!(synced[0].0.id, remote);
+        assert_eq!(synced[0].1, 2, "the observer saw the committed document");
+    }
+    handle.cancel();
+    answered(&pair.hub, "q", 3);
+    assert_eq!(
+        heard.lock().unwrap().len(),
+        3,
+        "a cancelled observer hears nothing"
+    );
+}
+
+#[test]
+fn a_panicking_observer_neither_fails_the_write_nor_poisons_the_store() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pair = pair();
+    let calm = Arc::new(AtomicUsize::new(0));
+    let _panicking = pair.phone.observe(Box::new(|_| panic!("observer bug")));
+    let _calm = {
+        let calm = calm.clone();
+        pair.phone.observe(Box::new(move |changed| {
+            calm.fetch_add(changed.len(), Ordering::SeqCst);
+        }))
+    };
+    let id = answered(&pair.phone, "q", 1);
+    assert_eq!(
+        calm.load(Ordering::SeqCst),
+        2,
+        "the other observer still ran"
+    );
+    assert_eq!(
+        pair.phone.answers(&id).unwrap().value("q"),
+        Some(&Value::Integer(1))
+    );
+    answered(&pair.phone, "q", 2);
+    assert_eq!(calm.load(Ordering::SeqCst), 4);
+    drop(_calm);
+    answered(&pair.phone, "q", 3);
+    assert_eq!(
+        calm.load(Ordering::SeqCst),
+        4,
+        "dropping the handle cancels"
+    );
+}
