@@ -171,14 +171,14 @@ fn read_submissions(
     )
     .map_err(|source| HubError::UnreadableSubmission {
         id: "(scratch store)".into(),
-        source,
+        source: Box::new(source),
     })?;
     let total = headers.len() as u64;
     let mut out = Vec::with_capacity(headers.len());
     for (done, header) in headers.iter().enumerate() {
         let unreadable = |source| HubError::UnreadableSubmission {
             id: header.id.clone(),
-            source,
+            source: Box::new(source),
         };
         let Some(stored) = storage.document(project, &header.id)? else {
             continue;

@@ -34,7 +34,8 @@ pub enum HubError {
     #[error("submission `{id}` cannot be read: {source}")]
     UnreadableSubmission {
         id: String,
-        source: minga_core::Error,
+        // Boxed: the core's error is large, and every hub result would carry its size.
+        source: Box<minga_core::Error>,
     },
     #[error("demo: {0}")]
     Demo(String),

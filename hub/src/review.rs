@@ -128,8 +128,12 @@ mod tests {
             text: "Two values; confirm".into(),
             by: "Sara".into(),
         };
-        let bytes =
-            write_review(ReviewState::HasIssues, &["ab".into()], &[comment.clone()]).unwrap();
+        let bytes = write_review(
+            ReviewState::HasIssues,
+            &["ab".into()],
+            std::slice::from_ref(&comment),
+        )
+        .unwrap();
         let review = read_review(&bytes).unwrap();
         assert_eq!(
             review,

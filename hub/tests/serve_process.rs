@@ -36,10 +36,10 @@ fn spawn_serve(
     let mut log = String::new();
     loop {
         let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "the hub exited early: {log}"
-        );
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let status = server.wait();
+            panic!("the hub exited early ({status:?}): {log}");
+        }
         log.push_str(&line);
         if let Some(at) = line.find("addr=") {
             let addr = line[at + 5..]
