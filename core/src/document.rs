@@ -38,6 +38,14 @@ impl DocId {
         Self(uuid::Uuid::now_v7())
     }
 
+    pub(crate) fn from_uuid(id: uuid::Uuid) -> Self {
+        Self(id)
+    }
+
+    pub(crate) fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes().as_slice()
     }
@@ -306,13 +314,27 @@ pub(crate) fn write_instance_name(doc: &mut AutoCommit, name: Option<&str>) -> R
 
 /// When the submission was deleted (ms since the epoch), if it is.
 pub(crate) fn read_deleted_at(doc: &AutoCommit) -> Option<i64> {
-    match doc.get(ROOT, "deleted_at").ok()?? {
+    millis_at(doc, &ROOT, "deleted_at")
+}
+
+/// The timestamp (or integer milliseconds) under `prop`, in ms since the epoch.
+fn millis_at(doc: &AutoCommit, parent: &ObjId, prop: impl Into<automerge::Prop>) -> Option<i64> {
+    match doc.get(parent, prop).ok()?? {
         (AmValue::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => Some(*ms),
             _ => None,
         },
         _ => None,
     }
+}
+
+/// The time under `prop`, if it holds a timestamp.
+pub(crate) fn timestamp_at(
+    doc: &AutoCommit,
+    parent: &ObjId,
+    prop: impl Into<automerge::Prop>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(millis_at(doc, parent, prop)?)
 }
 
 /// Marks the document deleted (a tombstone that syncs like any change), or undoes that.

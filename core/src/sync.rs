@@ -231,6 +231,13 @@ fn invalid(error: Error) -> ApplyOutcome {
     }
 }
 
+impl Inner {
+    /// A stored document's kind; `None` if it is not stored. Cost: one primary-key lookup.
+    pub(crate) fn kind_of(&self, id: &DocId) -> Result<Option<DocKind>> {
+        Ok(row_of(&self.conn, id)?.map(|(kind, _)| kind))
+    }
+}
+
 /// A document's kind and heads from its row; `None` if it is not stored.
 fn row_of(conn: &Connection, id: &DocId) -> Result<Option<(DocKind, Vec<ChangeHash>)>> {
     let row: Option<(i64, Vec<u8>)> = conn
