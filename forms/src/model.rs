@@ -198,6 +198,29 @@ pub struct Choice {
 #[serde(transparent)]
 pub struct LocalizedText(pub BTreeMap<String, String>);
 
+impl Question {
+    /// A question with only a name and a type: every other column empty, as a blank
+    /// spreadsheet cell leaves it.
+    pub fn new(name: impl Into<String>, kind: QuestionType) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            label: LocalizedText::default(),
+            hint: LocalizedText::default(),
+            logic: Logic::default(),
+            calculation: None,
+            default: None,
+            choice_filter: None,
+            or_other: false,
+            appearance: None,
+            parameters: None,
+            media: BTreeMap::new(),
+            guidance_hint: LocalizedText::default(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
 impl LocalizedText {
     /// The key of a text given in a column without a language.
     pub const NO_LANGUAGE: &'static str = "default";
@@ -254,23 +277,12 @@ mod tests {
             languages: vec![],
             instance_name: None,
             survey: vec![Item::Question(Question {
-                name: "q".into(),
-                kind: QuestionType::SelectOne("yn".into()),
                 label: text(&[("default", "Q")]),
-                hint: LocalizedText::default(),
                 logic: Logic {
                     relevant: Some("true()".into()),
                     ..Logic::default()
                 },
-                calculation: None,
-                default: None,
-                choice_filter: None,
-                or_other: false,
-                appearance: None,
-                parameters: None,
-                media: BTreeMap::new(),
-                guidance_hint: LocalizedText::default(),
-                extra: BTreeMap::new(),
+                ..Question::new("q", QuestionType::SelectOne("yn".into()))
             })],
             choices: BTreeMap::new(),
         };

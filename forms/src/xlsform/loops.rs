@@ -89,20 +89,8 @@ mod tests {
     #[test]
     fn a_loop_asks_its_questions_once_per_option() {
         let question = Question {
-            name: "number".into(),
-            kind: QuestionType::Integer,
             label: text("How many %(label)s?"),
-            hint: LocalizedText::default(),
-            logic: Default::default(),
-            calculation: None,
-            default: None,
-            choice_filter: None,
-            or_other: false,
-            appearance: None,
-            parameters: None,
-            media: BTreeMap::new(),
-            guidance_hint: LocalizedText::default(),
-            extra: BTreeMap::new(),
+            ..Question::new("number", QuestionType::Integer)
         };
         let options: Vec<Choice> = ["pit", "bucket"]
             .iter()
