@@ -318,7 +318,7 @@ pub(crate) fn read_deleted_at(doc: &AutoCommit) -> Option<i64> {
 }
 
 /// The timestamp (or integer milliseconds) under `prop`, in ms since the epoch.
-fn millis_at(doc: &AutoCommit, parent: &ObjId, prop: impl Into<automerge::Prop>) -> Option<i64> {
+fn millis_at<D: ReadDoc>(doc: &D, parent: &ObjId, prop: impl Into<automerge::Prop>) -> Option<i64> {
     match doc.get(parent, prop).ok()?? {
         (AmValue::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => Some(*ms),
@@ -329,8 +329,8 @@ fn millis_at(doc: &AutoCommit, parent: &ObjId, prop: impl Into<automerge::Prop>)
 }
 
 /// The time under `prop`, if it holds a timestamp.
-pub(crate) fn timestamp_at(
-    doc: &AutoCommit,
+pub(crate) fn timestamp_at<D: ReadDoc>(
+    doc: &D,
     parent: &ObjId,
     prop: impl Into<automerge::Prop>,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -389,9 +389,10 @@ fn no_such_instance(submission: &DocId, step: &InstanceRef) -> Error {
     }
 }
 
-/// The object under `prop`, if there is one.
-pub(crate) fn object_at(
-    doc: &AutoCommit,
+/// The object under `prop`, if there is one. These readers take any automerge document
+/// (`AutoCommit` in the store, `Automerge` where sync or a hub holds one).
+pub(crate) fn object_at<D: ReadDoc>(
+    doc: &D,
     parent: &ObjId,
     prop: impl Into<automerge::Prop>,
 ) -> Option<ObjId> {
@@ -403,8 +404,8 @@ pub(crate) fn object_at(
 
 /// The string under `prop`, if it holds one: a scalar string, or a Text object (what the
 /// JavaScript library writes for a plain string assignment).
-pub(crate) fn string_at(
-    doc: &AutoCommit,
+pub(crate) fn string_at<D: ReadDoc>(
+    doc: &D,
     parent: &ObjId,
     prop: impl Into<automerge::Prop>,
 ) -> Option<String> {

@@ -12,6 +12,7 @@ mod chunks;
 mod conflicts;
 mod document;
 mod error;
+pub mod export;
 mod history;
 mod observer;
 mod peers;
@@ -33,7 +34,9 @@ pub use error::{Error, Result};
 pub use history::HistoryEntry;
 pub use observer::{ChangeCallback, ChangedDocument, ObserverHandle};
 pub use projection::{PageCursor, SubmissionFilter, SubmissionPage, SubmissionSummary};
-pub use review::{review_id, Review, ReviewComment, ReviewState};
+pub use review::{
+    review_id, reviewed_submission, Review, ReviewComment, ReviewDocument, ReviewState,
+};
 pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
 pub use store::{DeviceIdentity, Encryption, Store, StoreKey};
 pub use submission::Submission;

@@ -12,6 +12,10 @@
 //! document. Its first change is deterministic (a fixed actor, time 0): two devices that each
 //! start the review write the identical change, and their documents merge with one `comments`
 //! list instead of two conflicting ones.
+//!
+//! The document logic works on a bare automerge document, so that the same code serves an app
+//! (through [`Store`]) and a hub that keeps documents in its own storage ([`ReviewDocument`],
+//! [`reviewed_submission`]).
 
 use crate::document::{self, string_at, DocId, DocKind};
 use crate::error::{Error, Result};
@@ -88,6 +92,87 @@ pub fn review_id(submission: &DocId) -> DocId {
     DocId::from_uuid(uuid::Builder::from_custom_bytes(masked.to_be_bytes()).into_uuid())
 }
 
+/// The submission that the review document `review` judges, read from its `submission` field;
+/// `None` unless that field names a submission whose [`review_id`] is `review`, so that a
+/// document cannot pass itself off as the review of another submission. Cost: one map lookup.
+pub fn reviewed_submission<D: ReadDoc>(review: &DocId, doc: &D) -> Option<DocId> {
+    let submission: DocId = string_at(doc, &ROOT, "submission")?.parse().ok()?;
+    (review_id(&submission) == *review).then_some(submission)
+}
+
+/// A review document held outside a [`Store`]: what a hub keeps in its own storage, or a
+/// program given the bytes. Edits follow the same rules as the store's review calls.
+#[derive(Debug, Clone)]
+pub struct ReviewDocument {
+    id: DocId,
+    submission: DocId,
+    doc: AutoCommit,
+}
+
+impl ReviewDocument {
+    /// A new review of `submission` (state received, no comments), edited from now on by a
+    /// fresh random actor. Its first change is the one every device writes.
+    pub fn start(submission: &DocId) -> Result<Self> {
+        let id = review_id(submission);
+        let mut doc = skeleton(&id, submission)?;
+        doc.set_actor(ActorId::random());
+        Ok(Self {
+            id,
+            submission: *submission,
+            doc,
+        })
+    }
+
+    /// Loads review bytes (a saved document or its changes); `InvalidDocument` if they do not
+    /// load or are not a review (see [`reviewed_submission`]). Edits use a fresh random actor.
+    pub fn load(bytes: &[u8]) -> Result<Self> {
+        let doc = AutoCommit::load(bytes).map_err(|e| Error::InvalidDocument(e.to_string()))?;
+        let submission: DocId = string_at(&doc, &ROOT, "submission")
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| {
+                Error::InvalidDocument("no `submission` field: not a Minga review".into())
+            })?;
+        Ok(Self {
+            id: review_id(&submission),
+            submission,
+            doc,
+        })
+    }
+
+    pub fn id(&self) -> DocId {
+        self.id
+    }
+
+    pub fn submission(&self) -> DocId {
+        self.submission
+    }
+
+    /// Sets the verdict, judging the submission at `judged` heads, decided by `by` now.
+    pub fn set_state(&mut self, state: ReviewState, judged: &[ChangeHash], by: &str) -> Result<()> {
+        write_state(&mut self.doc, state, judged, by)?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Adds a comment by `by`, on one question or (`None`) the whole submission.
+    pub fn add_comment(&mut self, text: &str, question: Option<&str>, by: &str) -> Result<()> {
+        write_comment(&mut self.doc, text, question, by)?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// The review as it stands. `edited_since_judged` is false: telling needs the submission,
+    /// which only a store holds alongside.
+    pub fn review(&self) -> Review {
+        read_review(&self.doc, self.id, self.submission)
+    }
+
+    /// The whole document as bytes any automerge library loads.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+}
+
 impl Store {
     /// The review of `submission`, if anyone started one. Cost: decoding the review, and the
     /// submission's change graph to tell whether it was edited since.
@@ -108,20 +193,7 @@ impl Store {
     pub fn set_review_state(&self, submission: &DocId, state: ReviewState) -> Result<()> {
         let judged = self.submission_heads(submission)?;
         let by = self.identity().user_name;
-        self.edit_review(submission, move |doc| {
-            doc.put(ROOT, "state", state.as_str())?;
-            let heads = doc.put_object(ROOT, "judged_heads", ObjType::List)?;
-            for (index, head) in judged.iter().enumerate() {
-                doc.insert(&heads, index, head.to_string())?;
-            }
-            doc.put(ROOT, "decided_by", by.as_str())?;
-            doc.put(
-                ROOT,
-                "decided_at",
-                ScalarValue::Timestamp(Utc::now().timestamp_millis()),
-            )?;
-            Ok(())
-        })
+        self.edit_review(submission, |doc| write_state(doc, state, &judged, &by))
     }
 
     /// Adds a comment to `submission`'s review, on one question or (`None`) the whole of it.
@@ -131,30 +203,9 @@ impl Store {
         text: &str,
         question: Option<&str>,
     ) -> Result<()> {
-        if text.trim().is_empty() {
-            return Err(Error::InvalidArgument("a review comment is empty".into()));
-        }
         self.submission_heads(submission)?;
         let by = self.identity().user_name;
-        self.edit_review(submission, |doc| {
-            let comments = match document::object_at(doc, &ROOT, "comments") {
-                Some(list) => list,
-                None => doc.put_object(ROOT, "comments", ObjType::List)?,
-            };
-            let index = doc.length(&comments);
-            let comment = doc.insert_object(&comments, index, ObjType::Map)?;
-            doc.put(&comment, "text", text)?;
-            if let Some(question) = question {
-                doc.put(&comment, "question", question)?;
-            }
-            doc.put(&comment, "by", by.as_str())?;
-            doc.put(
-                &comment,
-                "at",
-                ScalarValue::Timestamp(Utc::now().timestamp_millis()),
-            )?;
-            Ok(())
-        })
+        self.edit_review(submission, |doc| write_comment(doc, text, question, &by))
     }
 
     /// The heads of a stored submission; `NotFound` for anything else.
@@ -197,6 +248,56 @@ fn skeleton(id: &DocId, submission: &DocId) -> Result<AutoCommit> {
     doc.put_object(ROOT, "authors", ObjType::Map)?;
     doc.commit_with(CommitOptions::default().with_time(0));
     Ok(doc)
+}
+
+/// Writes a verdict on the submission at `judged`, decided by `by` now.
+fn write_state(
+    doc: &mut AutoCommit,
+    state: ReviewState,
+    judged: &[ChangeHash],
+    by: &str,
+) -> Result<()> {
+    doc.put(ROOT, "state", state.as_str())?;
+    let heads = doc.put_object(ROOT, "judged_heads", ObjType::List)?;
+    for (index, head) in judged.iter().enumerate() {
+        doc.insert(&heads, index, head.to_string())?;
+    }
+    doc.put(ROOT, "decided_by", by)?;
+    doc.put(
+        ROOT,
+        "decided_at",
+        ScalarValue::Timestamp(Utc::now().timestamp_millis()),
+    )?;
+    Ok(())
+}
+
+fn check_comment(text: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::InvalidArgument("a review comment is empty".into()));
+    }
+    Ok(())
+}
+
+/// Appends a comment by `by`, on `question` or the whole submission.
+fn write_comment(doc: &mut AutoCommit, text: &str, question: Option<&str>, by: &str) -> Result<()> {
+    check_comment(text)?;
+    let comments = match document::object_at(doc, &ROOT, "comments") {
+        Some(list) => list,
+        None => doc.put_object(ROOT, "comments", ObjType::List)?,
+    };
+    let index = doc.length(&comments);
+    let comment = doc.insert_object(&comments, index, ObjType::Map)?;
+    doc.put(&comment, "text", text)?;
+    if let Some(question) = question {
+        doc.put(&comment, "question", question)?;
+    }
+    doc.put(&comment, "by", by)?;
+    doc.put(
+        &comment,
+        "at",
+        ScalarValue::Timestamp(Utc::now().timestamp_millis()),
+    )?;
+    Ok(())
 }
 
 fn read_review(doc: &AutoCommit, id: DocId, submission: DocId) -> Review {
@@ -347,5 +448,65 @@ mod tests {
         assert_ne!(review_id(&a), review_id(&b));
         assert_eq!(review_id(&a).as_uuid().get_version_num(), 8);
         assert_ne!(review_id(&a), a);
+    }
+
+    #[test]
+    fn a_review_written_outside_a_store_is_the_stores_review() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "ana");
+        let id = store.create_submission(&FormRef::new("f", "1")).unwrap();
+        let heads = store.document_heads(&id).unwrap();
+        let mut outside = ReviewDocument::start(&id).unwrap();
+        outside
+            .set_state(ReviewState::HasIssues, &heads, "sara")
+            .unwrap();
+        outside
+            .add_comment("which parish?", Some("parish"), "sara")
+            .unwrap();
+        assert!(matches!(
+            outside.add_comment("  ", None, "sara"),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(outside.id(), review_id(&id));
+        let received = ReceivedChanges {
+            id: outside.id(),
+            kind: DocKind::Review,
+            bytes: outside.save(),
+        };
+        store.apply_changes(&[received]).unwrap();
+        store
+            .add_review_comment(&id, "asked the convener", None)
+            .unwrap();
+
+        let review = store.review(&id).unwrap().unwrap();
+        assert_eq!(review.state, ReviewState::HasIssues);
+        assert_eq!(review.judged_heads, heads);
+        assert_eq!(review.decided_by.as_deref(), Some("sara"));
+        assert_eq!(review.comments.len(), 2);
+        let reloaded = ReviewDocument::load(&store.document_bytes(&review.id).unwrap()).unwrap();
+        assert_eq!(reloaded.submission(), id);
+        assert_eq!(reloaded.review().comments, review.comments);
+    }
+
+    #[test]
+    fn only_the_derived_id_names_a_reviews_submission() {
+        let submission = DocId::new_v7();
+        let mut review = ReviewDocument::start(&submission).unwrap();
+        let doc = AutoCommit::load(&review.save()).unwrap();
+        assert_eq!(
+            reviewed_submission(&review_id(&submission), &doc),
+            Some(submission)
+        );
+        let other = review_id(&DocId::new_v7());
+        assert_eq!(reviewed_submission(&other, &doc), None);
+        assert!(matches!(
+            ReviewDocument::load(b"not automerge"),
+            Err(Error::InvalidDocument(_))
+        ));
+        let empty = AutoCommit::new().save();
+        assert!(matches!(
+            ReviewDocument::load(&empty),
+            Err(Error::InvalidDocument(_))
+        ));
     }
 }

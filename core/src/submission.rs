@@ -34,20 +34,7 @@ impl Store {
 
     /// Reads a whole submission. Cost: decoding it if it is not among the recently used.
     pub fn submission(&self, id: &DocId) -> Result<Submission> {
-        self.lock().read(id, |doc| {
-            let meta = document::read_meta(doc).ok_or_else(|| Error::WrongShape {
-                submission: id.to_string(),
-                name: "meta".into(),
-                expected: "submission's meta map",
-            })?;
-            Ok(Submission {
-                id: *id,
-                meta,
-                status: document::read_status(doc),
-                answers: read_answers(doc),
-                deleted: document::read_deleted_at(doc).is_some(),
-            })
-        })
+        self.lock().read(id, |doc| read_submission(*id, doc))
     }
 
     /// A submission's answers, repeats included.
@@ -149,11 +136,7 @@ impl Store {
     /// this store or another, possibly edited elsewhere), merging them into the stored copy if
     /// there is one. Returns its id, read from `meta.id`.
     pub fn import_submission(&self, bytes: &[u8]) -> Result<DocId> {
-        let doc =
-            AutoCommit::load(bytes).map_err(|error| Error::InvalidDocument(error.to_string()))?;
-        let id = document::read_id(&doc).ok_or_else(|| {
-            Error::InvalidDocument("the document has no meta.id: not a Minga submission".into())
-        })?;
+        let (id, _) = load_with_id(bytes)?;
         self.apply_changes(&[ReceivedChanges {
             id,
             kind: DocKind::Submission,
@@ -184,6 +167,40 @@ impl Store {
             write(doc, &level)
         })
     }
+}
+
+impl Submission {
+    /// Reads a submission from its automerge bytes (as [`Store::export_submission`] gives),
+    /// without a store: what a hub or an export does with the documents it holds. Its id is
+    /// read from `meta.id`. Cost: loading the document.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Submission> {
+        let (id, doc) = load_with_id(bytes)?;
+        read_submission(id, &doc)
+    }
+}
+
+/// Loads submission bytes and reads their id from `meta.id`.
+fn load_with_id(bytes: &[u8]) -> Result<(DocId, AutoCommit)> {
+    let doc = AutoCommit::load(bytes).map_err(|error| Error::InvalidDocument(error.to_string()))?;
+    let id = document::read_id(&doc).ok_or_else(|| {
+        Error::InvalidDocument("the document has no meta.id: not a Minga submission".into())
+    })?;
+    Ok((id, doc))
+}
+
+fn read_submission(id: DocId, doc: &AutoCommit) -> Result<Submission> {
+    let meta = document::read_meta(doc).ok_or_else(|| Error::WrongShape {
+        submission: id.to_string(),
+        name: "meta".into(),
+        expected: "submission's meta map",
+    })?;
+    Ok(Submission {
+        id,
+        meta,
+        status: document::read_status(doc),
+        answers: read_answers(doc),
+        deleted: document::read_deleted_at(doc).is_some(),
+    })
 }
 
 fn read_answers(doc: &AutoCommit) -> Answers {

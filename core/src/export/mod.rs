@@ -1,0 +1,502 @@
+//! Export for analysis: CSV laid out as analysts know it from ODK Central, GeoJSON of located
+//! submissions, and JSON. One path for every holder of submissions: an app exports its
+//! [`Store`] ([`Store::export`]), a hub builds [`ExportSubmission`]s from the document bytes it
+//! keeps ([`ExportSubmission::from_document_bytes`]) and calls [`export`]; both read answers
+//! with the store's own reader.
+
+pub mod csv;
+pub mod geojson;
+pub mod json;
+
+use crate::document::DocId;
+use crate::error::{Error, Result};
+use crate::projection::SubmissionFilter;
+use crate::review::ReviewState;
+use crate::store::Store;
+use crate::submission::Submission;
+use chrono::{DateTime, SecondsFormat, Utc};
+use minga_forms::{Answer, Answers, Form, Value};
+use serde_json::{json, Map, Value as Json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One submission as an export sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSubmission {
+    /// The submission's id (a UUID); exported as ODK's `uuid:<id>` key.
+    pub id: String,
+    pub form_id: String,
+    pub form_version: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The device that created it, and that device's (or its user's) name.
+    pub author: String,
+    pub author_name: String,
+    /// The review's state, if the submission was reviewed.
+    pub review_state: Option<ReviewState>,
+    pub answers: Answers,
+}
+
+/// What the holder of a submission knows about it besides its document. Whatever is `None` is
+/// taken from the document: the creating device, its user, the creation time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubmissionFacts {
+    pub author: Option<String>,
+    pub author_name: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub review_state: Option<ReviewState>,
+}
+
+impl ExportSubmission {
+    /// A submission read from a store or from bytes, with what its holder knows of it.
+    pub fn from_submission(submission: Submission, facts: SubmissionFacts) -> Self {
+        let meta = submission.meta;
+        ExportSubmission {
+            id: submission.id.to_string(),
+            form_id: meta.form.form_id,
+            form_version: meta.form.form_version,
+            created_at: meta.created_at,
+            updated_at: facts.updated_at.unwrap_or(meta.created_at),
+            author: facts.author.unwrap_or(meta.device_id),
+            author_name: facts.author_name.unwrap_or(meta.created_by),
+            review_state: facts.review_state,
+            answers: submission.answers,
+        }
+    }
+
+    /// A submission from its automerge bytes, read as the store reads its own. Cost: loading
+    /// the document.
+    pub fn from_document_bytes(bytes: &[u8], facts: SubmissionFacts) -> Result<Self> {
+        Ok(Self::from_submission(Submission::from_bytes(bytes)?, facts))
+    }
+
+    /// ODK's instance key, `uuid:…`.
+    pub fn key(&self) -> String {
+        if self.id.starts_with("uuid:") {
+            self.id.clone()
+        } else {
+            format!("uuid:{}", self.id)
+        }
+    }
+}
+
+/// The formats an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    GeoJson,
+    Json,
+}
+
+/// How select answers appear in CSV: their names (ODK's default) or their labels in a language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub labels_in: Option<String>,
+}
+
+/// Told `(done, total)` after each submission is read, for a progress bar.
+pub type ExportProgress<'a> = &'a dyn Fn(u64, u64);
+
+/// Exports `submissions` (read lazily, one at a time) into `out_dir` in `format`, one set of
+/// files per form, laid out by the newest version of that form in `forms` (the last one given
+/// of each id). Returns the files written. A submission of a form not in `forms` is an
+/// `InvalidArgument` naming the form; nothing is written then. The caller's reading errors
+/// (`E`) pass through as they are.
+pub fn export<I, E>(
+    forms: &[Form],
+    submissions: I,
+    format: Format,
+    options: &CsvOptions,
+    out_dir: &Path,
+    progress: ExportProgress<'_>,
+) -> Result<Vec<PathBuf>, E>
+where
+    I: IntoIterator<Item = Result<ExportSubmission, E>>,
+    I::IntoIter: ExactSizeIterator,
+    E: From<Error>,
+{
+    let newest: BTreeMap<&str, &Form> = forms.iter().map(|f| (f.id.as_str(), f)).collect();
+    let submissions = submissions.into_iter();
+    let total = submissions.len() as u64;
+    let mut by_form: BTreeMap<String, Vec<ExportSubmission>> = BTreeMap::new();
+    for (done, submission) in submissions.enumerate() {
+        let submission = submission?;
+        by_form
+            .entry(submission.form_id.clone())
+            .or_default()
+            .push(submission);
+        progress(done as u64 + 1, total);
+    }
+    let mut planned = Vec::with_capacity(by_form.len());
+    for (form_id, submissions) in &by_form {
+        let form = newest.get(form_id.as_str()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "submissions of form `{form_id}`, which is not among the forms given"
+            ))
+        })?;
+        planned.push((*form, submissions));
+    }
+    let mut files = Vec::new();
+    for (form, submissions) in planned {
+        files.extend(write(format, form, submissions, options, out_dir)?);
+    }
+    Ok(files)
+}
+
+impl Store {
+    /// Exports this store's submissions (deleted ones left out) into `out_dir`: see [`export`].
+    /// `forms` gives the layout of each form. Cost: one list scan, then decoding each
+    /// submission once.
+    pub fn export(
+        &self,
+        forms: &[Form],
+        format: Format,
+        options: &CsvOptions,
+        out_dir: &Path,
+        progress: ExportProgress<'_>,
+    ) -> Result<Vec<PathBuf>> {
+        let listed = self.every_submission()?;
+        let submissions = listed.into_iter().map(|(id, updated_at)| {
+            let facts = SubmissionFacts {
+                updated_at: Some(updated_at),
+                review_state: self.review(&id)?.map(|review| review.state),
+                ..SubmissionFacts::default()
+            };
+            Ok(ExportSubmission::from_submission(
+                self.submission(&id)?,
+                facts,
+            ))
+        });
+        export(forms, submissions, format, options, out_dir, progress)
+    }
+
+    /// Every live submission's id and last change, oldest change first.
+    fn every_submission(&self) -> Result<Vec<(DocId, DateTime<Utc>)>> {
+        const PAGE: u32 = 1_000;
+        let filter = SubmissionFilter::default();
+        let mut listed = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list_submissions(&filter, after, PAGE)?;
+            listed.extend(page.items.iter().map(|s| (s.id, s.updated_at)));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        listed.reverse();
+        Ok(listed)
+    }
+}
+
+/// Writes one form's submissions in `format` into `out_dir`, returning the files written.
+pub fn write(
+    format: Format,
+    form: &Form,
+    submissions: &[ExportSubmission],
+    options: &CsvOptions,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let files: Vec<(String, String)> = match format {
+        Format::Csv => csv::tables(form, submissions, options)
+            .into_iter()
+            .map(|table| (format!("{}.csv", table.name), table.to_csv()))
+            .collect(),
+        Format::GeoJson => vec![(
+            format!("{}.geojson", form.id),
+            pretty(&geojson::feature_collection(form, submissions)),
+        )],
+        Format::Json => vec![(
+            format!("{}.json", form.id),
+            pretty(&json::submissions(form, submissions)),
+        )],
+    };
+    files
+        .into_iter()
+        .map(|(name, contents)| {
+            let path = out_dir.join(name);
+            std::fs::write(&path, contents).map_err(io(&path))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+fn pretty(value: &Json) -> String {
+    // Serialising a serde_json::Value to a string cannot fail.
+    serde_json::to_string_pretty(value).expect("a JSON value serialises")
+}
+
+/// ISO 8601 as analysts' tools read it: UTC with a `Z` and milliseconds.
+pub fn iso_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// An answer as plain JSON, the way an analyst expects it rather than Minga's tagged form:
+/// numbers as numbers, a select_multiple as an array, dates as ISO 8601 strings.
+pub fn plain_value(value: &Value) -> Json {
+    match value {
+        Value::Text(text) | Value::Choice(text) => json!(text),
+        Value::Integer(n) => json!(n),
+        Value::Decimal(x) => json!(x),
+        Value::Choices(names) => json!(names),
+        Value::Date(date) => json!(date.format("%Y-%m-%d").to_string()),
+        Value::Time(time) => json!(time.format("%H:%M:%S%.3f").to_string()),
+        Value::DateTime(time) => json!(time.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        Value::GeoPoint(point) => json!({
+            "latitude": point.latitude, "longitude": point.longitude,
+            "altitude": point.altitude, "accuracy": point.accuracy,
+        }),
+        Value::Attachment(file) => {
+            json!({ "file_name": file.file_name, "media_type": file.media_type, "sha256": file.sha256 })
+        }
+    }
+}
+
+/// A submission's answers as a plain JSON object; repeats become arrays of objects with `_id`.
+pub fn plain_answers(answers: &Answers) -> Json {
+    let object: Map<String, Json> = answers
+        .fields
+        .iter()
+        .map(|(name, answer)| {
+            let value = match answer {
+                Answer::Value(value) => plain_value(value),
+                Answer::Repeat(instances) => Json::Array(
+                    instances
+                        .iter()
+                        .map(|instance| {
+                            let mut fields = match plain_answers(&instance.answers) {
+                                Json::Object(fields) => fields,
+                                _ => Map::new(),
+                            };
+                            fields.insert("_id".into(), json!(instance.id));
+                            Json::Object(fields)
+                        })
+                        .collect(),
+                ),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    Json::Object(object)
+}
+
+/// The facts every export carries about a submission besides its answers.
+fn submission_meta(form: &Form, submission: &ExportSubmission) -> Map<String, Json> {
+    let meta = json!({
+        "key": submission.key(),
+        "form_id": form.id,
+        "form_version": submission.form_version,
+        "created_at": iso_time(&submission.created_at),
+        "updated_at": iso_time(&submission.updated_at),
+        "author": submission.author,
+        "author_name": submission.author_name,
+        "review_state": submission.review_state.map(ReviewState::as_str),
+    });
+    match meta {
+        Json::Object(map) => map,
+        _ => unreachable!("json! of an object literal is an object"),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! A form and hand-made submissions shared by the export tests.
+    use super::ExportSubmission;
+    use crate::review::ReviewState;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use minga_forms::{Answer, Answers, Form, GeoPoint, RepeatInstance, Value};
+
+    pub fn form() -> Form {
+        serde_json::from_str(include_str!("../../tests/data/safety_walk.json"))
+            .expect("the fixture form parses")
+    }
+
+    fn answers(pairs: Vec<(&str, Answer)>) -> Answers {
+        Answers {
+            fields: pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        }
+    }
+
+    fn value(v: Value) -> Answer {
+        Answer::Value(v)
+    }
+
+    pub fn submissions() -> Vec<ExportSubmission> {
+        let member = |id: &str, name: &str, role: &str| RepeatInstance {
+            id: id.into(),
+            answers: answers(vec![
+                ("member_name", value(Value::Text(name.into()))),
+                ("member_role", value(Value::Choice(role.into()))),
+            ]),
+        };
+        let located = answers(vec![
+            ("respondent", value(Value::Text("Rosa, \"la tía\"".into()))),
+            ("age", value(Value::Integer(47))),
+            (
+                "visit_date",
+                value(Value::Date(NaiveDate::from_ymd_opt(2026, 11, 3).unwrap())),
+            ),
+            (
+                "location",
+                value(Value::GeoPoint(GeoPoint {
+                    latitude: -0.2299,
+                    longitude: -78.5249,
+                    altitude: Some(2850.0),
+                    accuracy: Some(4.5),
+                })),
+            ),
+            (
+                "concerns",
+                value(Value::Choices(
+                    ["gangs".to_string(), "theft".to_string()].into(),
+                )),
+            ),
+            ("feels_safe", value(Value::Choice("no".into()))),
+            (
+                "household",
+                Answer::Repeat(vec![
+                    member("m1", "Rosa", "head"),
+                    member("m2", "Luis", "child"),
+                ]),
+            ),
+        ]);
+        let unlocated = answers(vec![("respondent", value(Value::Text("Pedro".into())))]);
+        let at = Utc.with_ymd_and_hms(2026, 11, 3, 15, 4, 5).unwrap();
+        vec![
+            ExportSubmission {
+                id: "0b6f3a52-0000-4000-8000-000000000001".into(),
+                form_id: "safety_walk".into(),
+                form_version: "2026-11-01".into(),
+                created_at: at,
+                updated_at: at,
+                author: "dev-ana".into(),
+                author_name: "Ana".into(),
+                review_state: Some(ReviewState::Approved),
+                answers: located,
+            },
+            ExportSubmission {
+                id: "0b6f3a52-0000-4000-8000-000000000002".into(),
+                form_id: "safety_walk".into(),
+                form_version: "2026-11-01".into(),
+                created_at: at,
+                updated_at: at,
+                author: "dev-ben".into(),
+                author_name: "Ben".into(),
+                review_state: None,
+                answers: unlocated,
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{AnswerPath, FormRef};
+    use crate::store::{DeviceIdentity, Encryption};
+    use std::cell::Cell;
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        Store::open(
+            dir.path().join("store"),
+            Encryption::PlainFile,
+            DeviceIdentity::new("ana-phone", "Ana"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_store_exports_its_submissions_with_reviews_and_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let form = fixtures::form();
+        let mut ids = Vec::new();
+        for (respondent, age) in [("Rosa", 47), ("Pedro", 51)] {
+            let id = store
+                .create_submission(&FormRef::new(&form.id, &form.version))
+                .unwrap();
+            let set = |name: &str, value: Value| {
+                store
+                    .set_answer(&id, &AnswerPath::new(name), &value)
+                    .unwrap()
+            };
+            set("respondent", Value::Text(respondent.into()));
+            set("age", Value::Integer(age));
+            ids.push(id);
+        }
+        store
+            .set_review_state(&ids[1], ReviewState::Rejected)
+            .unwrap();
+        let calls = Cell::new(Vec::new());
+        let out = dir.path().join("export");
+        let files = store
+            .export(
+                std::slice::from_ref(&form),
+                Format::Json,
+                &CsvOptions::default(),
+                &out,
+                &|done, total| {
+                    let mut seen = calls.take();
+                    seen.push((done, total));
+                    calls.set(seen);
+                },
+            )
+            .unwrap();
+        assert_eq!(files, vec![out.join("safety_walk.json")]);
+        assert_eq!(calls.take(), vec![(1, 2), (2, 2)]);
+        let written: Json = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+        let rows = written["submissions"].as_array().unwrap();
+        assert_eq!(rows[0]["key"], format!("uuid:{}", ids[0]));
+        assert_eq!(rows[0]["answers"]["respondent"], "Rosa");
+        assert_eq!(rows[0]["author"], "ana-phone");
+        assert_eq!(rows[0]["author_name"], "Ana");
+        assert_eq!(rows[0]["review_state"], Json::Null);
+        assert_eq!(rows[1]["answers"]["age"], 51);
+        assert_eq!(rows[1]["review_state"], "rejected");
+    }
+
+    #[test]
+    fn bytes_export_like_the_store_and_an_unknown_form_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let id = store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
+        store
+            .set_answer(&id, &AnswerPath::new("age"), &Value::Integer(9))
+            .unwrap();
+        let bytes = store.export_submission(&id).unwrap();
+        let facts = SubmissionFacts {
+            author_name: Some("Ana on the hub".into()),
+            ..SubmissionFacts::default()
+        };
+        let read = ExportSubmission::from_document_bytes(&bytes, facts).unwrap();
+        assert_eq!(read.answers, store.answers(&id).unwrap());
+        assert_eq!(read.author, "ana-phone");
+        assert_eq!(read.author_name, "Ana on the hub");
+        assert!(matches!(
+            ExportSubmission::from_document_bytes(b"junk", SubmissionFacts::default()),
+            Err(Error::InvalidDocument(_))
+        ));
+
+        let out = dir.path().join("nothing");
+        let unknown = export(
+            &[],
+            vec![Ok(read)],
+            Format::Csv,
+            &CsvOptions::default(),
+            &out,
+            &|_, _| {},
+        );
+        match unknown {
+            Err(Error::InvalidArgument(message)) => assert!(message.contains("safety_walk")),
+            other => panic!("expected the unknown form named, got {other:?}"),
+        }
+        assert!(!out.exists(), "nothing is written");
+    }
+}
