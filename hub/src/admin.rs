@@ -4,13 +4,11 @@
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolmentCode, ENROLMENT_LIFETIME};
 use crate::error::{HubError, Result};
-use crate::export::{self, CsvOptions, ExportSubmission, Format};
 use crate::storage::{Device, DocumentHeader, HubStorage, NewEnrolment, Project};
 use chrono::{DateTime, Utc};
-use minga_core::{DeviceIdentity, Encryption, Store};
 use minga_forms::Form;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn create_project(
     storage: &dyn HubStorage,
@@ -145,111 +143,15 @@ pub fn list_submissions(storage: &dyn HubStorage, project: &str) -> Result<Vec<S
         .collect())
 }
 
-fn device_names(storage: &dyn HubStorage, project: &str) -> Result<BTreeMap<String, String>> {
+pub(crate) fn device_names(
+    storage: &dyn HubStorage,
+    project: &str,
+) -> Result<BTreeMap<String, String>> {
     Ok(storage
         .devices(Some(project))?
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect())
-}
-
-/// Reads submissions through a scratch core store (the core owns the document shape), telling
-/// `progress` after each one.
-fn read_submissions(
-    storage: &dyn HubStorage,
-    project: &str,
-    progress: &dyn Fn(u64, u64),
-) -> Result<Vec<(String, ExportSubmission)>> {
-    let headers = documents_of_kind(storage, project, DocKind::Submission)?;
-    let names = device_names(storage, project)?;
-    let scratch = tempfile::tempdir().map_err(|e| HubError::io("a temporary folder", e))?;
-    let store_path = scratch.path().join("export.sqlite3");
-    let store = Store::open(
-        &store_path,
-        Encryption::PlainFile,
-        DeviceIdentity::new("hub-export", "hub"),
-    )
-    .map_err(|source| HubError::UnreadableSubmission {
-        id: "(scratch store)".into(),
-        source: Box::new(source),
-    })?;
-    let total = headers.len() as u64;
-    let mut out = Vec::with_capacity(headers.len());
-    for (done, header) in headers.iter().enumerate() {
-        let unreadable = |source| HubError::UnreadableSubmission {
-            id: header.id.clone(),
-            source: Box::new(source),
-        };
-        let Some(stored) = storage.document(project, &header.id)? else {
-            continue;
-        };
-        let id = store.import_submission(&stored.bytes).map_err(unreadable)?;
-        let submission = store.submission(&id).map_err(unreadable)?;
-        let author = header
-            .author
-            .clone()
-            .unwrap_or_else(|| submission.meta.device_id.clone());
-        out.push((
-            submission.meta.form.form_id.clone(),
-            ExportSubmission {
-                id: header.id.clone(),
-                form_version: submission.meta.form.form_version.clone(),
-                created_at: submission.meta.created_at,
-                updated_at: header.updated_at,
-                author_name: names
-                    .get(&author)
-                    .cloned()
-                    .unwrap_or_else(|| submission.meta.created_by.clone()),
-                author,
-                review_state: review_state(storage, project, &header.id)?,
-                answers: submission.answers,
-            },
-        ));
-        progress(done as u64 + 1, total);
-    }
-    Ok(out)
-}
-
-/// The state of a submission's review, if it has one.
-fn review_state(
-    storage: &dyn HubStorage,
-    project: &str,
-    submission: &str,
-) -> Result<Option<String>> {
-    let review = storage.document(project, &crate::server::sync::review_id(submission))?;
-    Ok(review
-        .and_then(|r| crate::review::read_review(&r.bytes))
-        .map(|r| r.state))
-}
-
-/// Exports every form of the project that has submissions into `out_dir`, with the newest
-/// published version's questions as columns. Returns the files written.
-pub fn export_project(
-    storage: &dyn HubStorage,
-    project: &str,
-    format: Format,
-    options: &CsvOptions,
-    out_dir: &Path,
-    progress: &dyn Fn(u64, u64),
-) -> Result<Vec<PathBuf>> {
-    let mut newest: BTreeMap<String, Form> = BTreeMap::new();
-    for form in storage.forms(project)? {
-        newest.insert(form.id.clone(), form);
-    }
-    let mut by_form: BTreeMap<String, Vec<ExportSubmission>> = BTreeMap::new();
-    for (form_id, submission) in read_submissions(storage, project, progress)? {
-        by_form.entry(form_id).or_default().push(submission);
-    }
-    let mut files = Vec::new();
-    for (form_id, submissions) in &by_form {
-        let form = newest.get(form_id).ok_or_else(|| {
-            HubError::Export(format!(
-                "submissions of form `{form_id}`, which is not published here"
-            ))
-        })?;
-        files.extend(export::write(format, form, submissions, options, out_dir)?);
-    }
-    Ok(files)
 }
 
 #[cfg(test)]
@@ -263,7 +165,7 @@ mod tests {
         (dir, storage)
     }
 
-    fn fixture_path() -> PathBuf {
+    fn fixture_path() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/safety_walk.json")
     }
 

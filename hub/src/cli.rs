@@ -302,7 +302,7 @@ fn export(
         bar.set_length(total);
         bar.set_position(done);
     };
-    let files = admin::export_project(
+    let files = crate::export::export_project(
         storage,
         project,
         format,

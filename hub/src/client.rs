@@ -1,8 +1,9 @@
 //! A device's side of the hub's HTTP API, blocking: trade an enrolment code for a token, and
-//! carry sync requests (a minga-sync [`Transport`]). The demo and the tests use it; phones use
-//! the core's own transports.
+//! sync a store with the hub: over the transport phones use ([`phone_transport`], minga-sync's
+//! HTTP client), or over [`HubConnection`], which keeps the hub's refusal text for tests.
 
 use crate::server::enrol::EnrolResponse;
+use minga_sync::http::{HttpOptions, HttpTransport};
 use minga_sync::{
     run_session, AllowAll, DocumentStore, Initiator, PeerId, SyncError, SyncOptions, SyncReport,
     Transport, TransportError,
@@ -74,19 +75,43 @@ impl HubConnection {
         }
     }
 
-    /// Runs one whole sync session of `store`, as peer `local`, with the hub whose peer id is
-    /// `hub` (its `hub_id`). The device side lets the hub send anything: the hub's own policy
-    /// decides what this device may receive.
+    /// Runs one whole sync session of `store` over this connection: see [`sync_store`].
     pub fn sync<S: DocumentStore + ?Sized>(
         &self,
         store: &S,
         local: &PeerId,
         hub: &PeerId,
     ) -> Result<SyncReport, SyncError> {
-        let options = SyncOptions::default();
-        let mut initiator = Initiator::new(local.clone(), hub.clone(), options, Arc::new(AllowAll));
-        run_session(store, self, &mut initiator, &options, &mut |_| {})
+        sync_store(store, self, local, hub)
     }
+}
+
+/// The transport a phone syncs with the hub at `base_url` over: minga-sync's HTTP client,
+/// posting to the project's sync route with the device's token.
+pub fn phone_transport(
+    base_url: &str,
+    project: &str,
+    token: &str,
+) -> Result<HttpTransport, TransportError> {
+    let options = HttpOptions {
+        token: Some(token.into()),
+        ..HttpOptions::default()
+    };
+    HttpTransport::new(format!("{base_url}/v1/sync/{project}"), options)
+}
+
+/// Runs one whole sync session of `store` (a phone's core store, or any sync store), as peer
+/// `local`, with the hub whose peer id is `hub` (its `hub_id`), over `transport`. The device
+/// side lets the hub send anything: the hub's own policy decides what this device receives.
+pub fn sync_store<S: DocumentStore + ?Sized>(
+    store: &S,
+    transport: &dyn Transport,
+    local: &PeerId,
+    hub: &PeerId,
+) -> Result<SyncReport, SyncError> {
+    let options = SyncOptions::default();
+    let mut initiator = Initiator::new(local.clone(), hub.clone(), options, Arc::new(AllowAll));
+    run_session(store, transport, &mut initiator, &options, &mut |_| {})
 }
 
 impl Transport for HubConnection {

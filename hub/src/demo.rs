@@ -5,20 +5,20 @@
 
 use crate::access::Role;
 use crate::admin;
-use crate::client::{self, HubConnection};
+use crate::client::{self, sync_store};
 use crate::error::{HubError, Result};
-use crate::export::{CsvOptions, Format};
-use crate::review::{read_review, write_review, Comment, Review, ReviewState};
-use crate::server::sync::review_id;
+use crate::export::{export_project, CsvOptions, Format};
+use crate::server::sync::review_of;
 use crate::server::RunningHub;
 use crate::storage::{HubStorage, SqliteStorage};
 use chrono::NaiveDate;
 use minga_core::{
-    AnswerPath, Answers, Conflict, DeviceIdentity, DocId, Encryption, FormRef, GeoPoint, Store,
-    Value,
+    AnswerPath, Answers, Conflict, DeviceIdentity, DocId, Encryption, FormRef, GeoPoint, Review,
+    ReviewState, Store, Value,
 };
 use minga_forms::{Form, Item, QuestionType};
-use minga_sync::{Commit, DocKind, DocumentStore, IncomingDoc, MemoryStore, PeerId, SyncReport};
+use minga_sync::http::HttpTransport;
+use minga_sync::{PeerId, SyncReport};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,24 +33,25 @@ pub struct DemoOutcome {
     pub merged: Answers,
     /// Conflicts the supervisor sees on the dialogue.
     pub conflicts: Vec<Conflict>,
-    /// The review as the facilitator received it.
+    /// The review as the facilitator's phone received it.
     pub review: Review,
     /// Whether the hub refused a facilitator's attempt to write a review.
     pub facilitator_review_refused: bool,
+    /// Whether the supervisor's phone shows the dialogue edited after her verdict.
+    pub edited_after_review: bool,
 }
 
 fn fail<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> HubError {
     move |e| HubError::Demo(format!("{what}: {e}"))
 }
 
-/// One enrolled device: its phone store (the core) and its sync store, bridged by whole
-/// documents, and its connection to the hub.
+/// One enrolled device: a real phone store (the core, as an app holds it) that syncs with the
+/// hub itself, over the core's HTTP transport with the device's token.
 struct Device {
     name: String,
     _dir: tempfile::TempDir,
     phone: Store,
-    sync_store: MemoryStore,
-    connection: HubConnection,
+    transport: HttpTransport,
     peer: PeerId,
     hub: PeerId,
 }
@@ -83,51 +84,17 @@ impl Device {
             name: name.into(),
             _dir: dir,
             phone,
-            sync_store: MemoryStore::new(),
-            connection: HubConnection::new(&hub.url(), PROJECT, &enrolled.token),
+            transport: client::phone_transport(&hub.url(), PROJECT, &enrolled.token)
+                .map_err(fail("transport"))?,
             peer: PeerId::new(enrolled.device_id).map_err(fail("peer id"))?,
             hub: PeerId::new(enrolled.hub_id).map_err(fail("hub id"))?,
         })
     }
 
-    fn keep(&self, id: &str, kind: DocKind, bytes: Vec<u8>) -> Result<()> {
-        let mut commit = Commit::new(self.peer.clone());
-        commit.docs.push(IncomingDoc {
-            id: minga_sync::DocId::new(id).map_err(fail("doc id"))?,
-            kind,
-            changes: bytes,
-            loaded: None,
-        });
-        self.sync_store
-            .commit(commit)
-            .map_err(fail("device store"))?;
-        Ok(())
-    }
-
-    /// Hands the phone's latest copy of a submission to the sync store.
-    fn share(&self, id: &DocId) -> Result<()> {
-        self.keep(
-            &id.to_string(),
-            DocKind::Submission,
-            self.phone.export_submission(id).map_err(fail("export"))?,
-        )
-    }
-
-    /// Syncs with the hub, then brings every received submission into the phone.
+    /// One sync session of the phone's store with the hub.
     fn sync(&self, out: &mut dyn Write) -> Result<SyncReport> {
-        let report = self
-            .connection
-            .sync(&self.sync_store, &self.peer, &self.hub)
+        let report = sync_store(&self.phone, &self.transport, &self.peer, &self.hub)
             .map_err(fail("sync"))?;
-        for id in self.sync_store.ids() {
-            if let (Ok(Some((DocKind::Submission, _))), Some(doc)) =
-                (self.sync_store.doc_heads(&id), self.sync_store.get(&id))
-            {
-                self.phone
-                    .import_submission(&doc.save())
-                    .map_err(fail("import"))?;
-            }
-        }
         let _ = writeln!(
             out,
             "  {} synced: sent {}, received {}, refused {}, {} round trip(s), {} bytes",
@@ -302,8 +269,6 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     );
     let dialogue_id = fill_dialogue(&ana, &dialogue)?;
     let assessment_id = fill_assessment(&ben, &assessment)?;
-    ana.share(&dialogue_id)?;
-    ben.share(&assessment_id)?;
 
     let _ = writeln!(
         out,
@@ -341,8 +306,6 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
         "  Ana: parish = \"San Pablo del Lago\", adds a sentence to the notes"
     );
     let _ = writeln!(out, "  Sara: parish = \"San Pablo de Lago\", convening institution = \"Tenencia Política de San Pablo\"");
-    ana.share(&dialogue_id)?;
-    sara.share(&dialogue_id)?;
     ana.sync(out)?;
     sara.sync(out)?;
     ana.sync(out)?;
@@ -367,10 +330,11 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     }
 
     let _ = writeln!(out, "\n5. Review");
-    let ben_review = review_id(&assessment_id.to_string());
-    let approve_own = write_review(ReviewState::Approved, &[], &[]).map_err(fail("review"))?;
-    ben.keep(&ben_review, DocKind::Review, approve_own)?;
+    ben.phone
+        .set_review_state(&assessment_id, ReviewState::Approved)
+        .map_err(fail("review"))?;
     let ben_report = ben.sync(out)?;
+    let ben_review = review_of(&assessment_id.to_string()).unwrap_or_default();
     let facilitator_review_refused =
         ben_report.refused.len() == 1 && storage.document_header(PROJECT, &ben_review)?.is_none();
     let _ = writeln!(
@@ -378,35 +342,31 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
         "  Ben tried to approve his own assessment: the hub refused it ({} refusal)",
         ben_report.refused.len()
     );
-    let judged: Vec<String> = storage
-        .document_header(PROJECT, &dialogue_id.to_string())?
-        .map(|h| h.heads)
-        .unwrap_or_default();
-    let comment = Comment {
-        question: Some("parish".into()),
-        text: "Two spellings of the parish; confirm with the convener.".into(),
-        by: sara.name.clone(),
-    };
-    let review_doc = review_id(&dialogue_id.to_string());
-    sara.keep(
-        &review_doc,
-        DocKind::Review,
-        write_review(ReviewState::HasIssues, &judged, &[comment]).map_err(fail("review"))?,
-    )?;
+    sara.phone
+        .set_review_state(&dialogue_id, ReviewState::HasIssues)
+        .map_err(fail("review"))?;
+    sara.phone
+        .add_review_comment(
+            &dialogue_id,
+            "Two spellings of the parish; confirm with the convener.",
+            Some("parish"),
+        )
+        .map_err(fail("review"))?;
     sara.sync(out)?;
     ana.sync(out)?;
-    let received = ana
-        .sync_store
-        .get(&minga_sync::DocId::new(&review_doc).map_err(fail("doc id"))?)
-        .and_then(|doc| read_review(&doc.save()))
+    let review = ana
+        .phone
+        .review(&dialogue_id)
+        .map_err(fail("review"))?
         .ok_or_else(|| HubError::Demo("Ana did not receive the review".into()))?;
     let _ = writeln!(
         out,
-        "  Ana received the review: state {}, judging {} head(s)",
-        received.state,
-        received.judged_heads.len()
+        "  Ana received the review: state {}, decided by {}, judging {} head(s)",
+        review.state.as_str(),
+        review.decided_by.as_deref().unwrap_or("nobody"),
+        review.judged_heads.len()
     );
-    for c in &received.comments {
+    for c in &review.comments {
         let _ = writeln!(
             out,
             "    {} on {}: {}",
@@ -415,11 +375,28 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
             c.text
         );
     }
+    ana.set(
+        &dialogue_id,
+        "parish",
+        Value::Text("San Pablo del Lago".into()),
+    )?;
+    ana.sync(out)?;
+    sara.sync(out)?;
+    let edited_after_review = sara
+        .phone
+        .review(&dialogue_id)
+        .map_err(fail("review"))?
+        .is_some_and(|review| review.edited_since_judged);
+    let _ = writeln!(
+        out,
+        "  Ana settled the parish as \"San Pablo del Lago\"; Sara's phone shows the dialogue {} since her verdict",
+        if edited_after_review { "edited" } else { "unchanged" }
+    );
 
     let _ = writeln!(out, "\n6. Exports");
     let mut files = Vec::new();
     for format in [Format::Csv, Format::GeoJson, Format::Json] {
-        files.extend(admin::export_project(
+        files.extend(export_project(
             storage.as_ref(),
             PROJECT,
             format,
@@ -442,7 +419,8 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
         files,
         merged,
         conflicts,
-        review: received,
+        review,
         facilitator_review_refused,
+        edited_after_review,
     })
 }

@@ -53,4 +53,11 @@ impl HubError {
     }
 }
 
+/// The core's errors where the hub passes them on whole (an export's file or form mistake).
+impl From<minga_core::Error> for HubError {
+    fn from(error: minga_core::Error) -> Self {
+        HubError::Export(error.to_string())
+    }
+}
+
 pub type Result<T, E = HubError> = std::result::Result<T, E>;

@@ -9,7 +9,6 @@ pub mod client;
 pub mod demo;
 pub mod error;
 pub mod export;
-pub mod review;
 pub mod server;
 pub mod storage;
 

@@ -4,6 +4,7 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::{review_bytes, Enrolled, Hub, Phone};
+use minga_core::ReviewState;
 use minga_hub::access::Role;
 use minga_hub::auth::{EnrolmentCode, MAX_WRONG_GUESSES};
 use minga_hub::storage::{HubStorage, NewEnrolment};
@@ -165,7 +166,11 @@ fn a_facilitator_cannot_write_a_review() {
     let (id, _) = upload_submission(&hub, &ana);
     let review = format!("/v1/projects/imbabura/reviews/{id}");
 
-    let by_ana = hub.put(&review, &ana.token, &review_bytes("approved"));
+    let by_ana = hub.put(
+        &review,
+        &ana.token,
+        &review_bytes(&id, ReviewState::Approved),
+    );
     assert_eq!(
         (by_ana.status, by_ana.error().as_str()),
         (403, "reviews_are_for_supervisors")
@@ -176,9 +181,24 @@ fn a_facilitator_cannot_write_a_review() {
         "nothing was stored"
     );
 
+    let (other, _) = upload_submission(&hub, &ana);
+    let misfiled = hub.put(
+        &review,
+        &sara.token,
+        &review_bytes(&other, ReviewState::Rejected),
+    );
     assert_eq!(
-        hub.put(&review, &sara.token, &review_bytes("has_issues"))
-            .status,
+        (misfiled.status, misfiled.error().as_str()),
+        (400, "invalid_document"),
+        "a review of another submission is not filed under this one"
+    );
+    assert_eq!(
+        hub.put(
+            &review,
+            &sara.token,
+            &review_bytes(&id, ReviewState::HasIssues)
+        )
+        .status,
         200
     );
     assert_eq!(

@@ -1,7 +1,8 @@
 //! The demo story end to end through a real hub on loopback, with assertions on the merged
-//! answers, the conflict, the review and the exports.
+//! answers, the conflict, the review and the exports. The phones are core stores syncing with
+//! the hub over the core's HTTP transport; the reviews are written with the core's review calls.
 
-use minga_core::Value;
+use minga_core::{ReviewState, Value};
 
 #[test]
 fn the_demo_story_merges_conflicts_reviews_and_exports() {
@@ -26,13 +27,18 @@ fn the_demo_story_merges_conflicts_reviews_and_exports() {
     assert!(values.contains(&Some(Value::Text("San Pablo del Lago".into()))));
     assert!(values.contains(&Some(Value::Text("San Pablo de Lago".into()))));
 
-    assert!(outcome.facilitator_review_refused);
-    assert_eq!(outcome.review.state, "has_issues");
-    assert_eq!(
-        outcome.review.comments[0].question.as_deref(),
-        Some("parish")
+    assert!(outcome.facilitator_review_refused, "{account}");
+    let review = &outcome.review;
+    assert_eq!(review.state, ReviewState::HasIssues, "{account}");
+    assert_eq!(review.decided_by.as_deref(), Some("Sara"));
+    assert_eq!(review.comments.len(), 1, "{account}");
+    assert_eq!(review.comments[0].question.as_deref(), Some("parish"));
+    assert_eq!(review.comments[0].by, "Sara");
+    assert!(!review.judged_heads.is_empty());
+    assert!(
+        outcome.edited_after_review,
+        "Ana's correction shows as an edit after the verdict"
     );
-    assert!(!outcome.review.judged_heads.is_empty());
 
     let csv =
         std::fs::read_to_string(exports.path().join("minga_stakeholder_dialogue.csv")).unwrap();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Enrolled, Hub, Phone};
-use minga_core::Value;
+use minga_core::{review_id, ReviewState, Value};
 use minga_hub::access::Role;
 use minga_hub::client::HubConnection;
 use minga_hub::storage::HubStorage;
@@ -123,8 +123,12 @@ fn a_facilitators_review_is_refused_and_a_supervisors_reaches_the_author() {
     ana.keep(&id, DocKind::Submission, bytes);
     ana.sync(&hub).unwrap();
 
-    let review = format!("review:{id}");
-    ana.keep(&review, DocKind::Review, common::review_bytes("approved"));
+    let review = review_id(&id.parse().unwrap()).to_string();
+    ana.keep(
+        &review,
+        DocKind::Review,
+        common::review_bytes(&id, ReviewState::Approved),
+    );
     let report = ana.sync(&hub).unwrap();
     assert_eq!(report.refused.len(), 1, "{report:?}");
     assert!(hub
@@ -134,7 +138,11 @@ fn a_facilitators_review_is_refused_and_a_supervisors_reaches_the_author() {
         .is_none());
 
     sara.sync(&hub).unwrap();
-    sara.keep(&review, DocKind::Review, common::review_bytes("has_issues"));
+    sara.keep(
+        &review,
+        DocKind::Review,
+        common::review_bytes(&id, ReviewState::HasIssues),
+    );
     assert_eq!(sara.sync(&hub).unwrap().refused.len(), 0);
     assert!(hub
         .storage
@@ -149,6 +157,33 @@ fn a_facilitators_review_is_refused_and_a_supervisors_reaches_the_author() {
         2,
         "Ana's refused verdict and Sara's meet as a conflict on her phone only"
     );
+}
+
+#[test]
+fn a_review_filed_under_another_submissions_id_is_refused_even_from_a_supervisor() {
+    let hub = Hub::start();
+    let ana = Device::new(&hub, Role::Facilitator, "Ana");
+    let sara = Device::new(&hub, Role::Supervisor, "Sara");
+    let phone = Phone::new("ana");
+    let (first, bytes) = phone.fill("Rosa");
+    ana.keep(&first, DocKind::Submission, bytes);
+    let (second, bytes) = phone.fill("Pedro");
+    ana.keep(&second, DocKind::Submission, bytes);
+    ana.sync(&hub).unwrap();
+
+    let misfiled = review_id(&first.parse().unwrap()).to_string();
+    sara.keep(
+        &misfiled,
+        DocKind::Review,
+        common::review_bytes(&second, ReviewState::Rejected),
+    );
+    let report = sara.sync(&hub).unwrap();
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(hub
+        .storage
+        .document_header("imbabura", &misfiled)
+        .unwrap()
+        .is_none());
 }
 
 #[test]

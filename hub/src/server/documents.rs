@@ -5,7 +5,7 @@
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
-use super::sync::review_id;
+use super::sync::{review_of, reviewed_submission};
 use super::AppState;
 use crate::access::{may_read, may_write, DocAccess, DocKind, Principal, Refusal};
 use crate::storage::{DocumentHeader, DocumentWrite, WriteOutcome};
@@ -123,7 +123,8 @@ pub async fn get_review(
     Authenticated(who): Authenticated,
     Path((project, submission)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    read(state, who, project, review_id(&submission), DocKind::Review).await
+    let id = review_of(&submission).ok_or_else(|| not_found("review"))?;
+    read(state, who, project, id, DocKind::Review).await
 }
 
 /// Checks `who` may write, then merges `changes` into the document.
@@ -211,12 +212,28 @@ pub async fn put_review(
     let author = submission_author(&state, &project, &submission)
         .await?
         .ok_or_else(|| not_found("submission"))?;
+    let id = review_of(&submission).ok_or_else(|| not_found("submission"))?;
+    check_review(&id, &submission, &body)?;
     let doc = DocumentWrite {
-        id: review_id(&submission),
+        id,
         kind: DocKind::Review,
         author: author.clone(),
         subject: Some(submission),
         changes: body.to_vec(),
     };
     write(state, who, doc, author).await
+}
+
+/// Refuses review bytes that are not the core's review of `submission` (see
+/// [`reviewed_submission`]), before anything is stored.
+fn check_review(id: &str, submission: &str, body: &[u8]) -> Result<(), ApiError> {
+    let invalid =
+        |reason: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_document", reason);
+    let doc = automerge::Automerge::load(body).map_err(|e| invalid(e.to_string()))?;
+    match reviewed_submission(id, &doc) {
+        Some(judged) if judged == submission => Ok(()),
+        _ => Err(invalid(format!(
+            "not a review of submission {submission} (its `submission` field must name it)"
+        ))),
+    }
 }

@@ -9,7 +9,7 @@ use super::AppState;
 use crate::access::{self, DocAccess, DocKind, Principal};
 use crate::error::HubError;
 use crate::storage::{DocumentWrite, HubStorage, PeerUpdate, WriteOutcome};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -21,14 +21,18 @@ use minga_sync::{
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// The hub's id for the review of a submission: `review:<submission id>`.
-pub fn review_id(submission: &str) -> String {
-    format!("review:{submission}")
+/// The submission that the review document `id` judges, as the core reads it: the document's
+/// `submission` field, and only if `id` is the review id the core derives from it.
+pub fn reviewed_submission(id: &str, doc: &impl ReadDoc) -> Option<String> {
+    let review: minga_core::DocId = id.parse().ok()?;
+    minga_core::reviewed_submission(&review, doc).map(|submission| submission.to_string())
 }
 
-/// The submission a review document judges, read from its id.
-pub fn reviewed_submission(review: &str) -> Option<&str> {
-    review.strip_prefix("review:")
+/// The id of `submission`'s review document (the core's [`minga_core::review_id`]); `None`
+/// for an id that is not a submission's.
+pub fn review_of(submission: &str) -> Option<String> {
+    let submission: minga_core::DocId = submission.parse().ok()?;
+    Some(minga_core::review_id(&submission).to_string())
 }
 
 fn to_sync_kind(kind: DocKind) -> minga_sync::DocKind {
@@ -66,19 +70,27 @@ fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
 }
 
 /// The author a document's access is judged by: a submission's own author, or for a review the
-/// author of the submission it judges. `None` for a submission the hub has not seen.
+/// author of the submission it judges (recorded when the hub first stored the review, or read
+/// through `proposed`, the review as a device would have it). `None` for a submission the hub
+/// has not seen.
 fn author_for(
     storage: &dyn HubStorage,
     project: &str,
     id: &str,
     kind: DocKind,
+    proposed: Option<&Automerge>,
 ) -> crate::Result<Option<String>> {
-    let submission = match kind {
-        DocKind::Review => reviewed_submission(id).unwrap_or_default(),
-        DocKind::Submission | DocKind::Form => id,
+    let stored = storage.document_header(project, id)?;
+    let submission = match (kind, stored) {
+        (DocKind::Review, Some(review)) => return Ok(review.author),
+        (DocKind::Review, None) => match proposed.and_then(|doc| reviewed_submission(id, doc)) {
+            Some(submission) => submission,
+            None => return Ok(None),
+        },
+        (DocKind::Submission | DocKind::Form, stored) => return Ok(stored.and_then(|h| h.author)),
     };
     Ok(storage
-        .document_header(project, submission)?
+        .document_header(project, &submission)?
         .and_then(|h| h.author))
 }
 
@@ -99,10 +111,7 @@ impl ProjectDocuments<'_> {
         let (author, subject) = match kind {
             // A new submission's author is the device that sent it (a stored one keeps its own).
             DocKind::Submission => (Some(self.who.device_id.clone()), None),
-            DocKind::Review => (
-                author_for(self.storage, self.project(), &id, kind).map_err(store_error)?,
-                reviewed_submission(&id).map(String::from),
-            ),
+            DocKind::Review => self.review_facts(&id, &incoming)?,
             DocKind::Form => (None, None),
         };
         Ok(DocumentWrite {
@@ -112,6 +121,31 @@ impl ProjectDocuments<'_> {
             subject,
             changes: incoming.changes,
         })
+    }
+}
+
+impl ProjectDocuments<'_> {
+    /// A review's author and subject: kept from the stored review, or read from a new one
+    /// (which the policy has checked judges the submission its id derives from).
+    fn review_facts(
+        &self,
+        id: &str,
+        incoming: &minga_sync::IncomingDoc,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        let storage = self.storage;
+        if let Some(stored) = storage
+            .document_header(self.project(), id)
+            .map_err(store_error)?
+        {
+            return Ok((stored.author, stored.subject));
+        }
+        let loaded = match &incoming.loaded {
+            Some(doc) => doc.clone(),
+            None => Automerge::load(&incoming.changes).map_err(StoreError::new)?,
+        };
+        let author = author_for(storage, self.project(), id, DocKind::Review, Some(&loaded))
+            .map_err(store_error)?;
+        Ok((author, reviewed_submission(id, &loaded)))
     }
 }
 
@@ -241,10 +275,12 @@ impl DevicePolicy {
         &self,
         doc: &DocId,
         kind: minga_sync::DocKind,
+        proposed: Option<&Automerge>,
         rule: fn(&Principal, &DocAccess<'_>) -> Result<(), access::Refusal>,
     ) -> bool {
         let kind = from_sync_kind(kind);
-        match author_for(self.storage.as_ref(), &self.who.project, doc.as_str(), kind) {
+        let storage = self.storage.as_ref();
+        match author_for(storage, &self.who.project, doc.as_str(), kind, proposed) {
             Ok(author) => {
                 let access = DocAccess {
                     project: &self.who.project,
@@ -264,7 +300,7 @@ impl DevicePolicy {
 
 impl Policy for DevicePolicy {
     fn may_read(&self, _peer: &PeerId, doc: &DocId, kind: minga_sync::DocKind) -> bool {
-        self.decide(doc, kind, access::may_read)
+        self.decide(doc, kind, None, access::may_read)
     }
 
     fn may_write(
@@ -272,9 +308,16 @@ impl Policy for DevicePolicy {
         _peer: &PeerId,
         doc: &DocId,
         kind: minga_sync::DocKind,
-        _proposed: &Automerge,
+        proposed: &Automerge,
     ) -> bool {
-        self.decide(doc, kind, access::may_write)
+        // A review must judge the submission its id derives from, so that no one files a
+        // review under one submission's id about another.
+        if kind == minga_sync::DocKind::Review
+            && reviewed_submission(doc.as_str(), proposed).is_none()
+        {
+            return false;
+        }
+        self.decide(doc, kind, Some(proposed), access::may_write)
     }
 }
 

@@ -177,10 +177,10 @@ impl Phone {
     }
 }
 
-/// A review document's bytes (a plain automerge document: the core has no review type yet).
-pub fn review_bytes(state: &str) -> Vec<u8> {
-    use automerge::transaction::Transactable;
-    let mut doc = automerge::AutoCommit::new();
-    doc.put(automerge::ROOT, "state", state).unwrap();
-    doc.save()
+/// The bytes of the core's review document of `submission`, with a verdict `state`.
+pub fn review_bytes(submission: &str, state: minga_core::ReviewState) -> Vec<u8> {
+    let submission: minga_core::DocId = submission.parse().unwrap();
+    let mut review = minga_core::ReviewDocument::start(&submission).unwrap();
+    review.set_state(state, &[], "test").unwrap();
+    review.save()
 }
