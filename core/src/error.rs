@@ -66,6 +66,10 @@ pub enum Error {
     #[error("sqlite: {0}")]
     Sqlite(rusqlite::Error),
 
+    /// The sync agent's background thread could not be started.
+    #[error("the sync agent's thread could not start: {0}")]
+    AgentThread(std::io::Error),
+
     /// The file could not be read or created.
     #[error("{path}: {source}")]
     Io {

@@ -7,6 +7,7 @@
 //! [`minga_sync::DocumentStore`], so `minga_sync::run_session`, the responder and bundles work
 //! on it directly (document ids map with `From`/`TryFrom`, kinds are sync's [`DocKind`]).
 
+pub mod agent;
 pub mod changes;
 mod chunks;
 mod conflicts;
@@ -25,6 +26,7 @@ mod submission;
 mod sync;
 mod values;
 
+pub use agent::{AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
 pub use changes::{DocumentSeq, ReceivedChanges};
 pub use conflicts::{Conflict, ConflictingValue};
 pub use document::{
@@ -32,7 +34,9 @@ pub use document::{
 };
 pub use error::{Error, Result};
 pub use history::HistoryEntry;
-pub use observer::{ChangeCallback, ChangedDocument, ObserverHandle};
+pub use observer::{
+    ChangeCallback, ChangedDocument, ObserverHandle, SyncEvent, SyncEventCallback, SyncFailure,
+};
 pub use projection::{PageCursor, SubmissionFilter, SubmissionPage, SubmissionSummary};
 pub use review::{
     review_id, reviewed_submission, Review, ReviewComment, ReviewDocument, ReviewState,

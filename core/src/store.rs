@@ -3,7 +3,9 @@
 
 use crate::chunks::DocCache;
 use crate::error::{Error, Result};
-use crate::observer::{ChangeCallback, ChangedDocument, ObserverHandle, Observers};
+use crate::observer::{
+    ChangeCallback, ChangedDocument, ObserverHandle, Observers, SyncEvent, SyncEventCallback,
+};
 use crate::schema;
 use automerge::ActorId;
 use rusqlite::{Connection, OpenFlags};
@@ -149,6 +151,17 @@ impl Store {
     /// callback that panics is contained. Cancel it with the handle (or by dropping it).
     pub fn observe(&self, callback: Box<ChangeCallback>) -> ObserverHandle {
         self.observers.add(callback)
+    }
+
+    /// Calls `callback` with each event of the syncs that a [`crate::agent::SyncAgent`] runs on
+    /// this store (started, progress, finished, failed, revoked), on the agent's thread. Cancel
+    /// it with the handle (or by dropping it).
+    pub fn observe_sync(&self, callback: Box<SyncEventCallback>) -> ObserverHandle {
+        self.observers.add_sync(callback)
+    }
+
+    pub(crate) fn notify_sync(&self, event: &SyncEvent) {
+        self.observers.notify_sync(event);
     }
 
     /// The guarded state. A panic in another thread cannot leave the connection half-written

@@ -76,6 +76,9 @@ pub struct TransportError {
     pub message: String,
     /// Whether sending the same request again may succeed (a timeout, a dropped connection).
     pub retryable: bool,
+    /// The responder refused this device for good and told it to wipe its local copy (the
+    /// hub answers a revoked device's token with HTTP 410 and `"wipe": true`).
+    pub revoked: bool,
 }
 
 impl TransportError {
@@ -83,6 +86,7 @@ impl TransportError {
         Self {
             message: message.into(),
             retryable: true,
+            revoked: false,
         }
     }
 
@@ -90,6 +94,16 @@ impl TransportError {
         Self {
             message: message.into(),
             retryable: false,
+            revoked: false,
+        }
+    }
+
+    /// This device may no longer sync with the responder and must wipe its local copy.
+    pub fn revoked(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+            revoked: true,
         }
     }
 }

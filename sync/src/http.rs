@@ -88,6 +88,7 @@ impl HttpTransport {
             let message = format!("{} answered HTTP {status}", self.url);
             return Err(match status {
                 429 | 500..=599 => TransportError::retryable(message),
+                410 if says_wipe(response.body_mut()) => TransportError::revoked(message),
                 _ => TransportError::fatal(message),
             });
         }
@@ -117,6 +118,16 @@ impl Transport for HttpTransport {
     }
 }
 
+/// Whether a refusal's JSON body (`{"error": …, "message": …, "wipe": true}`) tells the device
+/// to wipe its local copy. Reads at most 64 KiB; a body that is not such JSON says no.
+fn says_wipe(body: &mut ureq::Body) -> bool {
+    let Ok(bytes) = body.with_config().limit(64 << 10).read_to_vec() else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .is_ok_and(|refusal| refusal["wipe"] == serde_json::Value::Bool(true))
+}
+
 fn from_ureq(error: ureq::Error) -> TransportError {
     use ureq::Error as E;
     let retryable = matches!(
@@ -126,5 +137,6 @@ fn from_ureq(error: ureq::Error) -> TransportError {
     TransportError {
         message: error.to_string(),
         retryable,
+        revoked: false,
     }
 }

@@ -142,6 +142,12 @@ impl Schedule {
         state.due = now + backoff.min(options.max_backoff);
     }
 
+    /// When `peer` is next due (after a failure: when the retry comes); `None` for a peer it
+    /// does not know.
+    pub fn due(&self, peer: &PeerId) -> Option<Instant> {
+        self.peers.get(peer).map(|state| state.due)
+    }
+
     /// Failures in a row with `peer` (0 after a success).
     pub fn failures(&self, peer: &PeerId) -> u32 {
         self.peers.get(peer).map_or(0, |state| state.failures)
@@ -204,6 +210,7 @@ mod tests {
             now = due;
         }
         assert_eq!(waits[0], options.min_backoff);
+        assert_eq!(schedule.due(&hub()), Some(now));
         assert_eq!(waits[1], options.min_backoff * 2);
         assert_eq!(*waits.last().unwrap(), options.max_backoff);
         assert_eq!(schedule.failures(&hub()), 10);

@@ -18,7 +18,8 @@ use minga_sync::{
 };
 
 /// Serves sync requests at any path on a loopback port: the first `failures` requests get
-/// `status`, the rest go to the responder. Requests without the bearer token get 401.
+/// `status`, the rest go to the responder. Requests without the bearer token get 401; those
+/// with the token `revoked` get the hub's answer to a revoked device (410, `"wipe": true`).
 struct Server {
     url: String,
     requests: Arc<AtomicUsize>,
@@ -59,6 +60,7 @@ fn handle(
     loop {
         let mut length = 0usize;
         let mut authorised = false;
+        let mut revoked = false;
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
@@ -74,11 +76,17 @@ fn handle(
                 length = value.trim().parse().unwrap();
             }
             authorised |= header == "authorization: bearer secret";
+            revoked |= header == "authorization: bearer revoked";
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         let seen = counter.fetch_add(1, Ordering::SeqCst);
-        let (code, reply) = if !authorised {
+        let (code, reply) = if revoked {
+            (
+                410,
+                br#"{"error":"revoked","message":"wipe","wipe":true}"#.to_vec(),
+            )
+        } else if !authorised {
             (401, Vec::new())
         } else if seen < failures {
             (status, Vec::new())
@@ -151,7 +159,16 @@ fn refusals_and_unreachable_servers_are_typed_errors() {
     };
     let error = sync_over(&server.url, &phone, without_token).unwrap_err();
     assert!(
-        matches!(&error, minga_sync::SyncError::Transport(e) if !e.retryable && e.message.contains("401")),
+        matches!(&error, minga_sync::SyncError::Transport(e) if !e.retryable && !e.revoked && e.message.contains("401")),
+        "{error}"
+    );
+    let revoked = HttpOptions {
+        token: Some("revoked".into()),
+        ..options()
+    };
+    let error = sync_over(&server.url, &phone, revoked).unwrap_err();
+    assert!(
+        matches!(&error, minga_sync::SyncError::Transport(e) if e.revoked && !e.retryable),
         "{error}"
     );
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();

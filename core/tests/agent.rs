@@ -1,0 +1,439 @@
+//! The sync agent on real encrypted stores, with in-memory links to peer stores and a clock the
+//! test moves: nothing offline, every peer once online, local changes followed by a sync,
+//! backoff then success, never two syncs with one peer at once, a revoke wiping the phone, and
+//! a stop in the middle of a sync that the next agent finishes.
+
+mod common;
+
+use common::*;
+use minga_core::agent::{
+    AgentConfig, Clock, ManualClock, PeerConfig, PeerConnection, TransportFactory,
+};
+use minga_core::minga_sync::{AllowAll, PeerId, Responder, SyncOptions, Transport, TransportError};
+use minga_core::{DocId, Store, SyncAgent, SyncEvent, SyncFailure};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn peer(name: &str) -> PeerId {
+    PeerId::new(name).unwrap()
+}
+
+/// What a link saw: sessions opened, sessions alive at once, and the faults it was told to show.
+#[derive(Default)]
+struct LinkStats {
+    connects: AtomicUsize,
+    alive: AtomicUsize,
+    most_alive: AtomicUsize,
+    fail_sessions: AtomicUsize,
+    revoke: AtomicBool,
+    /// When set, the session's second exchange says so and waits for the receiver's go-ahead.
+    gate: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+}
+
+/// An in-memory connection to a peer store, one responder per session, as a hub would hold.
+struct Link {
+    remote: Arc<Store>,
+    remote_id: PeerId,
+    stats: Arc<LinkStats>,
+}
+
+impl TransportFactory for Link {
+    fn connect(&self) -> Result<Box<dyn Transport>, TransportError> {
+        let stats = &self.stats;
+        stats.connects.fetch_add(1, Ordering::SeqCst);
+        let failing = stats
+            .fail_sessions
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(TransportError::retryable("no route to the peer"));
+        }
+        let alive = stats.alive.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.most_alive.fetch_max(alive, Ordering::SeqCst);
+        Ok(Box::new(Session {
+            remote: self.remote.clone(),
+            responder: Mutex::new(Responder::new(
+                self.remote_id.clone(),
+                SyncOptions::default(),
+                Arc::new(AllowAll),
+            )),
+            stats: self.stats.clone(),
+            exchanges: AtomicUsize::new(0),
+        }))
+    }
+}
+
+struct Session {
+    remote: Arc<Store>,
+    responder: Mutex<Responder>,
+    stats: Arc<LinkStats>,
+    exchanges: AtomicUsize,
+}
+
+impl Transport for Session {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.stats.revoke.load(Ordering::SeqCst) {
+            return Err(TransportError::revoked("HTTP 410: wipe"));
+        }
+        if self.exchanges.fetch_add(1, Ordering::SeqCst) == 1 {
+            if let Some((entered, go)) = &*self.stats.gate.lock().unwrap() {
+                entered.send(()).unwrap();
+                go.recv().unwrap();
+            }
+        }
+        let mut responder = self.responder.lock().unwrap();
+        Ok(responder.respond_or_abort(self.remote.as_ref(), request))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stats.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A phone, its peers' stores, and the events of its agent with the clock's time of each.
+struct World {
+    _dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    phone: Arc<Store>,
+    peers: Vec<(PeerId, Arc<Store>, Arc<LinkStats>)>,
+    events: Receiver<(Instant, SyncEvent)>,
+    _observer: minga_core::ObserverHandle,
+}
+
+fn world(peer_names: &[&str]) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new();
+    let phone = Arc::new(open(&dir.path().join("phone.db"), 1, ana()));
+    let peers = peer_names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let path = dir.path().join(format!("{name}.db"));
+            let store = Arc::new(open(&path, 2 + n as u8, luis()));
+            (peer(name), store, Arc::new(LinkStats::default()))
+        })
+        .collect();
+    let (sender, events) = channel();
+    let sender = Mutex::new(sender);
+    let time = clock.clone();
+    let observer = phone.observe_sync(Box::new(move |event: &SyncEvent| {
+        let _ = sender.lock().unwrap().send((time.now(), event.clone()));
+    }));
+    World {
+        _dir: dir,
+        clock,
+        phone,
+        peers,
+        events,
+        _observer: observer,
+    }
+}
+
+impl World {
+    fn config(&self, sync: SyncOptions) -> AgentConfig {
+        let peers = self
+            .peers
+            .iter()
+            .map(|(id, store, stats)| PeerConfig {
+                id: id.clone(),
+                connection: PeerConnection::Custom(Arc::new(Link {
+                    remote: store.clone(),
+                    remote_id: id.clone(),
+                    stats: stats.clone(),
+                })),
+            })
+            .collect();
+        let mut config = AgentConfig::new(peer("phone-ana"), peers);
+        config.sync = sync;
+        config
+    }
+
+    fn agent(&self) -> SyncAgent {
+        self.agent_with(SyncOptions::default())
+    }
+
+    fn agent_with(&self, sync: SyncOptions) -> SyncAgent {
+        SyncAgent::start_with_clock(self.phone.clone(), self.config(sync), self.clock.clone())
+            .unwrap()
+    }
+
+    /// The next event that is not progress, with the clock's time when it was told. The wait
+    /// is a safety net against a hang, not a timing assertion.
+    fn next(&self) -> (Instant, SyncEvent) {
+        loop {
+            let event = self
+                .events
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the agent reports within a minute");
+            if !matches!(event.1, SyncEvent::Progress { .. }) {
+                return event;
+            }
+        }
+    }
+
+    fn connects(&self, index: usize) -> usize {
+        self.peers[index].2.connects.load(Ordering::SeqCst)
+    }
+}
+
+fn submissions(store: &Store) -> Vec<DocId> {
+    let page = store
+        .list_submissions(&Default::default(), None, 1_000)
+        .unwrap();
+    let mut ids: Vec<DocId> = page.items.iter().map(|row| row.id).collect();
+    ids.sort();
+    ids
+}
+
+fn add_submissions(store: &Store, count: usize) {
+    for _ in 0..count {
+        store.create_submission(&dialogue()).unwrap();
+    }
+}
+
+#[test]
+fn nothing_is_attempted_offline_and_every_peer_syncs_once_the_network_is_up() {
+    let world = world(&["hub", "tablet"]);
+    add_submissions(&world.phone, 3);
+    let agent = world.agent();
+    agent.sync_now();
+    add_submissions(&world.phone, 1);
+    agent.network_available(false);
+    assert!(world.events.try_recv().is_err(), "no sync offline");
+
+    agent.network_available(true);
+    let mut finished = Vec::new();
+    while finished.len() < 2 {
+        match world.next().1 {
+            SyncEvent::Started { .. } => {}
+            SyncEvent::Finished { peer, report } => finished.push((peer, report.sent)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    finished.sort();
+    assert_eq!(finished, vec![(peer("hub"), 4), (peer("tablet"), 4)]);
+    for (_, store, _) in &world.peers {
+        assert_eq!(submissions(store), submissions(&world.phone));
+    }
+    drop(agent);
+    assert_eq!(
+        (world.connects(0), world.connects(1)),
+        (1, 1),
+        "one sync each: the requests made offline added none"
+    );
+}
+
+#[test]
+fn a_local_change_is_followed_by_a_sync_after_the_debounce() {
+    let world = world(&["hub"]);
+    let agent = world.agent();
+    agent.network_available(true);
+    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
+    assert!(matches!(world.next().1, SyncEvent::Finished { .. }));
+
+    let changed_at = world.clock.now();
+    add_submissions(&world.phone, 2);
+    let after_change = AgentConfig::new(peer("x"), vec![]).schedule.after_change;
+    world.clock.advance(after_change);
+    let (started_at, started) = world.next();
+    assert!(matches!(started, SyncEvent::Started { .. }), "{started:?}");
+    assert_eq!(
+        started_at,
+        changed_at + after_change,
+        "not before the debounce"
+    );
+    match world.next().1 {
+        SyncEvent::Finished { report, .. } => assert_eq!(report.sent, 2),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(submissions(&world.peers[0].1), submissions(&world.phone));
+}
+
+#[test]
+fn failures_back_off_doubling_then_the_sync_succeeds() {
+    let world = world(&["hub"]);
+    add_submissions(&world.phone, 2);
+    world.peers[0].2.fail_sessions.store(2, Ordering::SeqCst);
+    let agent = world.agent();
+    let start = world.clock.now();
+    agent.network_available(true);
+
+    let mut starts = Vec::new();
+    for expected_wait in [5, 10] {
+        let (at, started) = world.next();
+        assert!(matches!(started, SyncEvent::Started { .. }));
+        starts.push(at - start);
+        match world.next().1 {
+            SyncEvent::Failed {
+                error: SyncFailure::Network { retryable, .. },
+                retry_in,
+                ..
+            } => {
+                assert!(retryable);
+                assert_eq!(retry_in, Some(Duration::from_secs(expected_wait)));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        world.clock.advance(Duration::from_secs(expected_wait));
+    }
+    let (at, started) = world.next();
+    assert!(matches!(started, SyncEvent::Started { .. }));
+    starts.push(at - start);
+    assert!(matches!(world.next().1, SyncEvent::Finished { .. }));
+    let secs = |s: u64| Duration::from_secs(s);
+    assert_eq!(
+        starts,
+        vec![secs(0), secs(5), secs(15)],
+        "no retry came early"
+    );
+    assert_eq!(submissions(&world.peers[0].1), submissions(&world.phone));
+}
+
+#[test]
+fn the_network_coming_back_retries_at_once_whatever_the_backoff() {
+    let world = world(&["hub"]);
+    world.peers[0].2.fail_sessions.store(1, Ordering::SeqCst);
+    let agent = world.agent();
+    agent.network_available(true);
+    let (failed_at, _) = world.next();
+    assert!(matches!(world.next().1, SyncEvent::Failed { .. }));
+    agent.network_available(false);
+    agent.network_available(true);
+    let (at, started) = world.next();
+    assert!(matches!(started, SyncEvent::Started { .. }));
+    assert_eq!(at, failed_at, "the clock did not move");
+    assert!(matches!(world.next().1, SyncEvent::Finished { .. }));
+}
+
+#[test]
+fn requests_and_changes_during_syncs_never_make_two_syncs_with_one_peer_at_once() {
+    let world = world(&["hub"]);
+    let agent = world.agent();
+    agent.network_available(true);
+    for _ in 0..20 {
+        add_submissions(&world.phone, 1);
+        agent.sync_now();
+    }
+    // Every request asked for a sync after it; wait until one brought everything.
+    while submissions(&world.peers[0].1).len() < 20 {
+        match world.next().1 {
+            SyncEvent::Started { .. } | SyncEvent::Finished { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    drop(agent);
+    let stats = &world.peers[0].2;
+    assert!(stats.connects.load(Ordering::SeqCst) >= 2);
+    assert_eq!(stats.most_alive.load(Ordering::SeqCst), 1);
+    assert_eq!(submissions(&world.peers[0].1), submissions(&world.phone));
+}
+
+#[test]
+fn a_revoked_answer_wipes_the_phone_reports_it_and_ends_syncing() {
+    let world = world(&["hub"]);
+    add_submissions(&world.phone, 3);
+    world.peers[0].2.revoke.store(true, Ordering::SeqCst);
+    let agent = world.agent();
+    agent.network_available(true);
+    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
+    assert_eq!(
+        world.next().1,
+        SyncEvent::Revoked {
+            peer: peer("hub"),
+            wipe_error: None
+        }
+    );
+    assert!(
+        submissions(&world.phone).is_empty(),
+        "the local copy is gone"
+    );
+    assert!(submissions(&world.peers[0].1).is_empty());
+    agent.sync_now();
+    add_submissions(&world.phone, 1);
+    drop(agent);
+    assert_eq!(world.connects(0), 1, "no sync after the revoke");
+    assert!(world.events.try_recv().is_err());
+}
+
+#[test]
+fn a_stop_ends_a_sync_at_a_page_boundary_and_the_next_agent_finishes_it() {
+    let world = world(&["hub"]);
+    add_submissions(&world.phone, 12);
+    let (entered_sender, entered) = channel();
+    let (go, go_receiver) = channel();
+    *world.peers[0].2.gate.lock().unwrap() = Some((entered_sender, go_receiver));
+    // Small pages, so that the session takes several round trips.
+    let small_pages = SyncOptions {
+        page_docs: 3,
+        max_in_flight: 3,
+        ..SyncOptions::default()
+    };
+    let agent = world.agent_with(small_pages);
+    agent.network_available(true);
+    entered.recv_timeout(Duration::from_secs(60)).unwrap();
+    agent.request_stop();
+    go.send(()).unwrap();
+    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
+    assert_eq!(
+        world.next().1,
+        SyncEvent::Failed {
+            peer: peer("hub"),
+            error: SyncFailure::Stopped,
+            failures: 1,
+            retry_in: None
+        }
+    );
+    drop(agent);
+    let landed = submissions(&world.peers[0].1).len();
+    assert!((1..12).contains(&landed), "{landed} landed before the stop");
+
+    world.peers[0].2.gate.lock().unwrap().take();
+    let agent = world.agent_with(small_pages);
+    agent.network_available(true);
+    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
+    match world.next().1 {
+        SyncEvent::Finished { report, .. } => assert_eq!(report.sent, 12 - landed),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(submissions(&world.peers[0].1), submissions(&world.phone));
+}
+
+#[test]
+fn progress_is_reported_between_start_and_finish() {
+    let world = world(&["hub"]);
+    add_submissions(&world.phone, 5);
+    let agent = world.agent();
+    agent.network_available(true);
+    let mut kinds = Vec::new();
+    loop {
+        let (_, event) = world.events.recv_timeout(Duration::from_secs(60)).unwrap();
+        let done = matches!(event, SyncEvent::Finished { .. });
+        kinds.push(event);
+        if done {
+            break;
+        }
+    }
+    assert!(matches!(kinds[0], SyncEvent::Started { .. }));
+    let SyncEvent::Progress { progress, .. } = &kinds[kinds.len() - 2] else {
+        panic!("{kinds:?}");
+    };
+    assert_eq!(progress.docs_done, 5);
+    assert_eq!(progress.docs_in_flight, 0);
+    drop(agent);
+}
+
+#[test]
+fn two_peers_with_one_id_are_refused() {
+    let world = world(&["hub"]);
+    let mut config = world.config(SyncOptions::default());
+    config.peers.push(config.peers[0].clone());
+    let refused = SyncAgent::start_with_clock(world.phone.clone(), config, world.clock.clone());
+    assert!(matches!(
+        refused,
+        Err(minga_core::Error::InvalidArgument(_))
+    ));
+}
