@@ -1,0 +1,472 @@
+//! Hostile input, a bounded fuzzing run of every target in CI: the sync message decoder (and
+//! both sides of a session behind it), the bundle reader, the XLSForm importer, the expression
+//! parser, and the hub's HTTP request bodies (enrol, sync, documents). Each target gets every
+//! corpus file in `tests/corpus/<target>/`, mutations of them, and arbitrary bytes; each input
+//! runs under a time limit, so a hang fails like a panic does. `MINGA_LONG=1` runs 50 times as
+//! many cases; `fuzz/` holds the same targets for cargo-fuzz.
+
+use minga_hub::access::Role;
+use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
+use minga_scenarios::targets;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Longest one input may take before it counts as a hang (debug builds, a loaded machine).
+const PER_INPUT: Duration = Duration::from_secs(20);
+
+type Target = fn(&[u8]) -> Result<(), String>;
+
+/// Runs `target` on `input` in its own thread: `Err` on a panic, a hang or a broken invariant.
+fn guarded(name: &str, target: Target, input: &[u8]) -> Result<(), String> {
+    let (done, outcome) = channel();
+    let bytes = input.to_vec();
+    let worker = std::thread::spawn(move || {
+        let _ = done.send(target(&bytes));
+    });
+    match outcome.recv_timeout(PER_INPUT) {
+        Ok(result) => {
+            let _ = worker.join();
+            result.map_err(|e| format!("{name}: {e} (input {})", hex(input)))
+        }
+        Err(RecvTimeoutError::Disconnected) => Err(format!("{name} panicked on {}", hex(input))),
+        Err(RecvTimeoutError::Timeout) => Err(format!("{name} hung on {}", hex(input))),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let shown: String = bytes.iter().take(256).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{shown}{} ({} bytes)",
+        if bytes.len() > 256 { "…" } else { "" },
+        bytes.len()
+    )
+}
+
+fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target)
+}
+
+fn corpus(target: &str) -> Vec<Vec<u8>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir(target))
+        .unwrap_or_else(|e| panic!("corpus of {target}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| std::fs::read(path).unwrap())
+        .collect()
+}
+
+/// A mutation of a corpus entry, as a fuzzer makes them.
+#[derive(Clone, Debug)]
+enum Mutation {
+    Flip(prop::sample::Index, u8),
+    Set(prop::sample::Index, u8),
+    Insert(prop::sample::Index, Vec<u8>),
+    Remove(prop::sample::Index, prop::sample::Index),
+    Truncate(prop::sample::Index),
+    Duplicate(prop::sample::Index, prop::sample::Index),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    use prop::sample::Index;
+    prop_oneof![
+        (any::<Index>(), 0..8u8).prop_map(|(at, bit)| Mutation::Flip(at, bit)),
+        (any::<Index>(), any::<u8>()).prop_map(|(at, v)| Mutation::Set(at, v)),
+        (any::<Index>(), prop::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(at, v)| Mutation::Insert(at, v)),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Remove(a, b)),
+        any::<Index>().prop_map(Mutation::Truncate),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Duplicate(a, b)),
+    ]
+}
+
+fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+    for mutation in mutations {
+        let len = bytes.len().max(1);
+        match mutation {
+            Mutation::Flip(at, bit) if !bytes.is_empty() => bytes[at.index(len)] ^= 1 << bit,
+            Mutation::Set(at, v) if !bytes.is_empty() => bytes[at.index(len)] = *v,
+            Mutation::Insert(at, v) => {
+                let at = at.index(bytes.len() + 1);
+                bytes.splice(at..at, v.iter().copied());
+            }
+            Mutation::Remove(a, b) if !bytes.is_empty() => {
+                let (a, b) = (a.index(len), b.index(len));
+                bytes.drain(a.min(b)..a.max(b));
+            }
+            Mutation::Truncate(at) => bytes.truncate(at.index(bytes.len() + 1)),
+            Mutation::Duplicate(a, b) if !bytes.is_empty() => {
+                let (a, b) = (a.index(len), b.index(len));
+                let part = bytes[a.min(b)..a.max(b)].to_vec();
+                bytes.splice(a.max(b)..a.max(b), part);
+            }
+            _ => {}
+        }
+    }
+    bytes
+}
+
+fn cases(short: u32) -> u32 {
+    short * if minga_scenarios::long_run() { 50 } else { 1 }
+}
+
+/// Replays the corpus, then fuzzes `target` with corpus mutations and arbitrary bytes.
+fn fuzz(name: &str, target: Target, mutated: u32, arbitrary: u32, max_len: usize) {
+    let entries = corpus(name);
+    assert!(!entries.is_empty(), "the corpus of {name} is empty");
+    for entry in &entries {
+        guarded(name, target, entry).unwrap();
+    }
+    let mut runner = TestRunner::new(Config {
+        cases: cases(mutated),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        prop::sample::select(entries.clone()),
+        prop::collection::vec(mutation(), 1..6),
+    );
+    runner
+        .run(&strategy, |(entry, mutations)| {
+            guarded(name, target, &mutate(entry, &mutations)).map_err(TestCaseError::fail)
+        })
+        .unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: cases(arbitrary),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&prop::collection::vec(any::<u8>(), 0..max_len), |bytes| {
+            guarded(name, target, &bytes).map_err(TestCaseError::fail)
+        })
+        .unwrap();
+    println!(
+        "{name}: {} corpus files, {} mutations, {} arbitrary inputs: no panic, no hang",
+        entries.len(),
+        cases(mutated),
+        cases(arbitrary)
+    );
+}
+
+#[test]
+fn sync_messages() {
+    fuzz("sync_message", targets::sync_message, 1500, 1000, 512);
+}
+
+#[test]
+fn bundles() {
+    fuzz("bundle", targets::bundle, 600, 300, 512);
+}
+
+#[test]
+fn xlsform_workbooks() {
+    fuzz("xlsform", targets::xlsform, 300, 200, 2048);
+}
+
+#[test]
+fn expressions() {
+    fuzz("expression", targets::expression, 3000, 2000, 128);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hub's HTTP request bodies, against one hub on loopback shared by the three targets.
+
+struct Fixture {
+    hub: TestHub,
+    device: Enrolled,
+    submission: String,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let hub = TestHub::start();
+        let device = hub.enrol(Role::Supervisor, "fuzzer");
+        let phone = minga_scenarios::phone::Phone::new(device.clone());
+        let submission = phone.fill(1, 0)[0].to_string();
+        phone.sync(&hub.url(), Default::default()).unwrap();
+        Fixture {
+            hub,
+            device,
+            submission,
+        }
+    })
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Posts or puts `body` and checks the hub's answer: never a server error, and afterwards the
+/// hub still answers.
+fn hub_body(method: &str, path: &str, body: &[u8], token: bool) -> Result<(), String> {
+    let fixture = fixture();
+    let url = format!("{}{path}", fixture.hub.url());
+    let auth = format!("Bearer {}", fixture.device.token);
+    let agent = agent();
+    let reply = match (method, token) {
+        ("POST", false) => agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .send(body),
+        ("POST", true) => agent.post(&url).header("Authorization", &auth).send(body),
+        _ => agent.put(&url).header("Authorization", &auth).send(body),
+    }
+    .map_err(|e| format!("no answer: {e}"))?;
+    if reply.status().is_server_error() {
+        return Err(format!("{method} {path}: {}", reply.status()));
+    }
+    let health = agent
+        .get(&format!("{}/health", fixture.hub.url()))
+        .call()
+        .map_err(|e| e.to_string())?;
+    (health.status() == 200)
+        .then_some(())
+        .ok_or_else(|| "the hub stopped answering".into())
+}
+
+fn enrol_body(bytes: &[u8]) -> Result<(), String> {
+    hub_body("POST", "/v1/enrol", bytes, false)
+}
+
+fn sync_body(bytes: &[u8]) -> Result<(), String> {
+    hub_body("POST", &format!("/v1/sync/{PROJECT}"), bytes, true)
+}
+
+fn document_body(bytes: &[u8]) -> Result<(), String> {
+    let id = &fixture().submission;
+    hub_body(
+        "PUT",
+        &format!("/v1/projects/{PROJECT}/submissions/{id}"),
+        bytes,
+        true,
+    )?;
+    hub_body(
+        "PUT",
+        &format!("/v1/projects/{PROJECT}/reviews/{id}"),
+        bytes,
+        true,
+    )
+}
+
+#[test]
+fn hub_request_bodies() {
+    fuzz("hub_enrol", enrol_body, 200, 100, 256);
+    fuzz("hub_sync", sync_body, 300, 100, 512);
+    fuzz("hub_document", document_body, 200, 100, 512);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The corpora: `cargo test -p minga-scenarios --test hostile write_the_corpora -- --ignored`
+// writes them again from real sessions, bundles and forms.
+
+/// Every request and reply of one real session between two stores with a few documents.
+fn recorded_session() -> Vec<Vec<u8>> {
+    use minga_sync::{
+        run_session, AllowAll, Initiator, MemoryTransport, PeerId, SyncOptions, Transport,
+        TransportError,
+    };
+    struct Recording<'a>(&'a dyn Transport, std::cell::RefCell<Vec<Vec<u8>>>);
+    impl Transport for Recording<'_> {
+        fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+            let reply = self.0.exchange(request)?;
+            self.1
+                .borrow_mut()
+                .extend([request.to_vec(), reply.clone()]);
+            Ok(reply)
+        }
+    }
+    let (phone, hub) = (small_store(3, "phone"), small_store(2, "hub"));
+    let options = SyncOptions {
+        page_docs: 2,
+        ..SyncOptions::default()
+    };
+    let responder = MemoryTransport::new(
+        &hub,
+        PeerId::new("hub").unwrap(),
+        options,
+        Arc::new(AllowAll),
+    );
+    let recording = Recording(&responder, Default::default());
+    let mut initiator = Initiator::new(
+        PeerId::new("phone").unwrap(),
+        PeerId::new("hub").unwrap(),
+        options,
+        Arc::new(AllowAll),
+    );
+    run_session(&phone, &recording, &mut initiator, &options, &mut |_| {}).unwrap();
+    recording.1.into_inner()
+}
+
+use std::sync::Arc;
+
+/// A memory store with `count` submissions written by the core.
+fn small_store(count: usize, name: &str) -> minga_sync::MemoryStore {
+    let dir = tempfile::tempdir().unwrap();
+    let core = minga_scenarios::phone::open_store(&dir.path().join("s.db"), name);
+    let store = minga_sync::MemoryStore::new();
+    let mut commit = minga_sync::Commit::new(minga_sync::PeerId::new("app").unwrap());
+    for n in 0..count {
+        let id = minga_scenarios::phone::fill_one(&core, n, 0);
+        commit.docs.push(minga_sync::IncomingDoc {
+            id: id.into(),
+            kind: minga_sync::DocKind::Submission,
+            changes: core.export_submission(&id).unwrap(),
+            loaded: None,
+        });
+    }
+    minga_sync::DocumentStore::commit(&store, commit).unwrap();
+    store
+}
+
+fn write_corpus(target: &str, entries: &[(String, Vec<u8>)]) {
+    let dir = corpus_dir(target);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in entries {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+#[ignore = "writes the corpora; run by hand"]
+fn write_the_corpora() {
+    use minga_sync::wire::{Frame, DEFAULT_MAX_FRAME};
+    let session = recorded_session();
+    let frames: Vec<(String, Vec<u8>)> = session
+        .iter()
+        .enumerate()
+        .map(|(n, bytes)| {
+            (
+                format!("{n:02}-{}", if n % 2 == 0 { "request" } else { "reply" }),
+                bytes.clone(),
+            )
+        })
+        .chain([(
+            "abort".to_string(),
+            Frame::Abort {
+                message: "stop".into(),
+            }
+            .encode(),
+        )])
+        .collect();
+    write_corpus("sync_message", &frames);
+    // The hub takes a hello addressed to any responder.
+    let hub_frames: Vec<(String, Vec<u8>)> = frames
+        .iter()
+        .map(
+            |(name, bytes)| match Frame::decode(bytes, DEFAULT_MAX_FRAME).unwrap() {
+                Frame::Hello(mut hello) => {
+                    hello.to = None;
+                    (name.clone(), Frame::Hello(hello).encode())
+                }
+                _ => (name.clone(), bytes.clone()),
+            },
+        )
+        .collect();
+    write_corpus("hub_sync", &hub_frames);
+
+    let store = small_store(3, "writer");
+    let identity = targets::bundle_identity();
+    let (from, to) = (
+        minga_sync::PeerId::new("writer").unwrap(),
+        minga_sync::PeerId::new(targets::BUNDLE_PEER).unwrap(),
+    );
+    let sealed = minga_sync::bundle::write_bundle(
+        &store,
+        &from,
+        &to,
+        &identity.to_public(),
+        minga_sync::bundle::BundleScope::Everything,
+        &minga_sync::AllowAll,
+    )
+    .unwrap();
+    let plaintext = age::decrypt(&identity, &sealed).unwrap();
+    write_corpus(
+        "bundle",
+        &[("sealed".into(), sealed), ("plaintext".into(), plaintext)],
+    );
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let workbooks = [
+        "forms/templates/stakeholder_dialogue.xlsx",
+        "forms/templates/community_safety_assessment.xlsx",
+        "forms/tests/fixtures/mistakes.xlsx",
+        "forms/tests/fixtures/cycle.xlsx",
+    ];
+    let workbooks: Vec<(String, Vec<u8>)> = workbooks
+        .iter()
+        .map(|path| {
+            (
+                path.rsplit('/').next().unwrap().to_string(),
+                std::fs::read(root.join(path)).unwrap(),
+            )
+        })
+        .collect();
+    write_corpus("xlsform", &workbooks);
+
+    let expressions = [
+        "${age} >= 18 and ${age} < 120",
+        "selected(${topics}, 'extortion') or count-selected(${topics}) > 2",
+        "if(${consent} = 'yes', concat(${first}, ' ', ${last}), '')",
+        "string-length(.) <= 200 and regex(., '^[A-Za-z ]+$')",
+        "sum(${participants}) div count(${rounds}) mod 3",
+        "round(number(${score}) * 1.5, 2) - -4",
+        "format-date(today(), '%Y-%m-%d') != ''",
+        "indexed-repeat(${name}, ${people}, position(..))",
+        "coalesce(${nickname}, substr(${name}, 0, 3))",
+        "jr:choice-name(${canton}, '${canton}')",
+        "/data/group/q = ../q and current()/../x",
+        "once(uuid())",
+        "instance('cantons')/root/item[province = ${province}]/name",
+    ];
+    let expressions: Vec<(String, Vec<u8>)> = expressions
+        .iter()
+        .enumerate()
+        .map(|(n, e)| (format!("{n:02}"), e.as_bytes().to_vec()))
+        .collect();
+    write_corpus("expression", &expressions);
+
+    let enrol = [
+        r#"{"code":"ABCD-EFGH-JKMN"}"#,
+        r#"{"code":""}"#,
+        r#"{"code":12}"#,
+        "{}",
+        "[]",
+        r#"{"code":"ABCD-EFGH-JKMN","extra":[1,2,{"x":null}]}"#,
+    ];
+    let enrol: Vec<(String, Vec<u8>)> = enrol
+        .iter()
+        .enumerate()
+        .map(|(n, e)| (format!("{n:02}"), e.as_bytes().to_vec()))
+        .collect();
+    write_corpus("hub_enrol", &enrol);
+
+    let dir = tempfile::tempdir().unwrap();
+    let core = minga_scenarios::phone::open_store(&dir.path().join("d.db"), "writer");
+    let id = minga_scenarios::phone::fill_one(&core, 0, 64);
+    core.set_review_state(&id, minga_core::ReviewState::HasIssues)
+        .unwrap();
+    let review = minga_sync::DocumentStore::export(&core, &minga_core::review_id(&id).into())
+        .unwrap()
+        .unwrap();
+    write_corpus(
+        "hub_document",
+        &[
+            ("submission".into(), core.export_submission(&id).unwrap()),
+            ("review".into(), review),
+            ("empty".into(), Vec::new()),
+        ],
+    );
+}

@@ -1,0 +1,204 @@
+//! A real hub on loopback over a real SQLite file: in this process ([`TestHub`]) or as the
+//! `minga-hub` binary in its own process ([`HubProcess`]), which a scenario may SIGKILL.
+
+use minga_hub::access::Role;
+use minga_hub::admin;
+use minga_hub::server::RunningHub;
+use minga_hub::storage::{HubStorage, SqliteStorage, DATABASE_FILE};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// The project every scenario works in, and a second one a device of the first must not reach.
+pub const PROJECT: &str = "imbabura";
+pub const OTHER_PROJECT: &str = "carchi";
+
+/// The hub's own test form (a safety walk), published in both projects.
+pub fn fixture_form() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../hub/tests/data/safety_walk.json")
+}
+
+/// What a device holds after enrolment.
+#[derive(Clone, Debug)]
+pub struct Enrolled {
+    pub device_id: String,
+    pub token: String,
+    pub hub_id: String,
+    pub project: String,
+}
+
+/// Creates both projects with the fixture form in the hub data folder `data`.
+pub fn prepare_data(data: &Path) -> Arc<SqliteStorage> {
+    let storage = Arc::new(SqliteStorage::open(data).expect("hub storage opens"));
+    for project in [PROJECT, OTHER_PROJECT] {
+        admin::create_project(storage.as_ref(), project, None).unwrap();
+        admin::publish_form(storage.as_ref(), project, &fixture_form()).unwrap();
+    }
+    storage
+}
+
+/// Issues a code in `storage` and trades it for a token over HTTP at `url`.
+pub fn enrol_at(
+    storage: &dyn HubStorage,
+    url: &str,
+    project: &str,
+    role: Role,
+    name: &str,
+) -> Enrolled {
+    let issued = admin::enrol_device(storage, project, role, name).unwrap();
+    let answer = minga_hub::client::enrol(url, &issued.code.to_string()).expect("enrolment");
+    Enrolled {
+        device_id: answer.device_id,
+        token: answer.token,
+        hub_id: answer.hub_id,
+        project: answer.project,
+    }
+}
+
+/// A hub running in this process on a free loopback port.
+pub struct TestHub {
+    pub dir: tempfile::TempDir,
+    pub storage: Arc<SqliteStorage>,
+    pub running: RunningHub,
+}
+
+impl TestHub {
+    pub fn start() -> TestHub {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = prepare_data(dir.path());
+        let running = RunningHub::start(storage.clone(), "127.0.0.1:0").expect("hub starts");
+        TestHub {
+            dir,
+            storage,
+            running,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+
+    pub fn enrol(&self, role: Role, name: &str) -> Enrolled {
+        enrol_at(self.storage.as_ref(), &self.url(), PROJECT, role, name)
+    }
+
+    /// Every document of the project: id to sorted heads.
+    pub fn documents(&self) -> BTreeMap<String, Vec<String>> {
+        hub_documents(self.storage.as_ref(), PROJECT)
+    }
+}
+
+/// Every document of `project` in `storage`: id to sorted heads.
+pub fn hub_documents(storage: &dyn HubStorage, project: &str) -> BTreeMap<String, Vec<String>> {
+    storage
+        .documents_since(project, 0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|header| {
+            let mut heads = header.heads;
+            heads.sort();
+            (header.id, heads)
+        })
+        .collect()
+}
+
+/// SQLite's own verdict on the hub database in `data` (`["ok"]` when sound).
+pub fn hub_integrity(data: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(data.join(DATABASE_FILE)).unwrap();
+    let mut statement = conn.prepare("PRAGMA integrity_check").unwrap();
+    let rows = statement.query_map([], |row| row.get(0)).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+/// `minga-hub serve` in its own process (the real binary), its log captured by a thread (so
+/// that a chatty log level never blocks the hub on a full pipe).
+pub struct HubProcess {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    drain: Option<std::thread::JoinHandle<()>>,
+    pub url: String,
+}
+
+impl HubProcess {
+    /// Starts `minga-hub serve` (the binary at `binary`: a test passes
+    /// `env!("CARGO_BIN_EXE_minga-hub-under-test")`) on `data` at a free loopback port, logging
+    /// at `log_level`, and waits until it listens.
+    pub fn start(binary: &str, data: &Path, log_level: &str) -> HubProcess {
+        let mut child = Command::new(binary)
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", log_level)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the hub binary starts");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut log = String::new();
+        let url = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+                let status = child.wait();
+                panic!("the hub exited early ({status:?}): {log}");
+            }
+            log.push_str(&line);
+            if let Some(at) = line.find("addr=") {
+                let addr = line[at + 5..].split_whitespace().next().unwrap();
+                break format!("http://{addr}");
+            }
+        };
+        let log = Arc::new(Mutex::new(log));
+        let drain = std::thread::spawn({
+            let log = log.clone();
+            move || drain_into(stderr, &log)
+        });
+        HubProcess {
+            child,
+            log,
+            drain: Some(drain),
+            url,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then the whole log once the process has ended.
+    pub fn stop(mut self) -> String {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap();
+        if let Some(drain) = self.drain.take() {
+            drain.join().unwrap();
+        }
+        let log = self.log.lock().unwrap();
+        log.clone()
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn drain_into(mut stderr: BufReader<ChildStderr>, log: &Mutex<String>) {
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        log.lock().unwrap().push_str(&line);
+        line.clear();
+    }
+}
