@@ -55,7 +55,7 @@ impl Form {
         }))
     }
 
-    fn model(&self) -> &model::Form {
+    pub(crate) fn model(&self) -> &model::Form {
         self.compiled.form()
     }
 }

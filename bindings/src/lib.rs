@@ -5,23 +5,35 @@
 //! - [`Store`]: one open store file, and every call on submissions.
 //! - [`records`]: the records and enums those calls take and return; [`Value`] is an answer.
 //! - [`form`]: built-in templates, XLSForm import, a form's tree; [`session`] evaluates one.
-//! - [`observer`]: change observers and the handle that cancels one.
+//! - [`observer`]: change observers (local edits and synced changes) and the handle that
+//!   cancels one.
+//! - [`sync`]: sync with a hub over HTTP or with a peer over a host transport, progress and
+//!   reports; [`hub`]: enrolment; [`bundle`]: encrypted sync files; [`review`]: reviews;
+//!   [`export`]: CSV, GeoJSON and JSON for analysis.
 //! - [`MingaError`]: the one error type, whose variants are what an app acts on.
 
+pub mod bundle;
 mod error;
+pub mod export;
 pub mod form;
 mod guard;
+pub mod hub;
 pub mod observer;
 pub mod records;
+pub mod review;
 pub mod session;
 mod store;
+pub mod sync;
 mod value;
 
 pub use error::{FormMistake, MingaError, Result};
 pub use form::Form;
+pub use hub::{enrol, HubCredentials, Role};
 pub use observer::{ChangeEvent, ChangeObserver, ChangedDocument, ObserverHandle};
+pub use review::Review;
 pub use session::FormSession;
 pub use store::Store;
+pub use sync::{SyncReport, SyncResponder, SyncTransport};
 pub use value::{IsoDate, IsoDateTime, IsoTime, Value};
 
 uniffi::setup_scaffolding!();

@@ -4,7 +4,7 @@
 use crate::error::{MingaError, Result};
 use crate::value::Value;
 use minga_core as core;
-use minga_core::{AnswerPath, DeviceIdentity, FormRef, InstanceRef, Status};
+use minga_core::{AnswerPath, DeviceIdentity, DocKind, FormRef, InstanceRef, Status};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -30,6 +30,14 @@ pub struct DeviceIdentity {
 pub enum Status {
     Draft,
     Complete,
+}
+
+/// What a stored document is.
+#[uniffi::remote(Enum)]
+pub enum DocKind {
+    Submission,
+    Form,
+    Review,
 }
 
 /// One step into a repeat: the repeat's name and the stable id of one of its instances.

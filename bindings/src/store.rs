@@ -1,9 +1,9 @@
 //! The `Store` object: one open store file, as apps hold it. Each method is one `minga-core`
-//! call, run behind the panic guard and the closed check, with observers told afterwards.
+//! call, run behind the panic guard and the closed check.
 
 use crate::error::{MingaError, Result};
 use crate::guard::guarded;
-use crate::observer::{ChangeObserver, ObserverHandle, Registry};
+use crate::observer::{self, ChangeObserver, ObserverHandle};
 use crate::records::{
     doc_id, index, Answers, Conflict, ConflictingValue, HistoryEntry, PageCursor, Submission,
     SubmissionFilter, SubmissionPage,
@@ -22,7 +22,6 @@ pub struct Store {
     /// `None` once closed. Calls clone the `Arc` and release this lock before working, so a
     /// close waits for no call and the file closes when the last call in flight returns.
     core: RwLock<Option<Arc<core::Store>>>,
-    observers: Arc<Registry>,
 }
 
 impl Store {
@@ -35,7 +34,6 @@ impl Store {
             let store = core::Store::open(path, encryption, identity)?;
             Ok(Arc::new(Self {
                 core: RwLock::new(Some(Arc::new(store))),
-                observers: Arc::default(),
             }))
         })
     }
@@ -48,21 +46,10 @@ impl Store {
         open.clone().ok_or(MingaError::Closed)
     }
 
-    /// A call that only reads.
-    fn read<T>(&self, call: impl FnOnce(&core::Store) -> Result<T>) -> Result<T> {
+    /// Runs one call on the core store behind the panic guard; `Closed` once closed.
+    /// Observers hear of writes from the core store itself, once they are committed.
+    pub(crate) fn call<T>(&self, call: impl FnOnce(&core::Store) -> Result<T>) -> Result<T> {
         guarded(|| call(&*self.core()?))
-    }
-
-    /// A call that may change documents: observers hear of it once it is durable.
-    fn write<T>(&self, call: impl FnOnce(&core::Store) -> Result<T>) -> Result<T> {
-        guarded(|| {
-            let core = self.core()?;
-            let result = call(&core)?;
-            // The write is acknowledged whatever happens here: a report that fails is retried
-            // with the next one, since the change log still holds what was not reported.
-            let _ = self.observers.report(&core);
-            Ok(result)
-        })
     }
 }
 
@@ -106,13 +93,13 @@ impl Store {
         )
     }
 
-    /// Closes the store: observers are dropped and later calls fail with `Closed`. Idempotent.
+    /// Closes the store: later calls fail with `Closed`, and the file and its observers go
+    /// when the last call in flight returns. Idempotent.
     pub fn close(&self) {
         self.core
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
-        self.observers.clear();
     }
 
     /// Whether `close()` was called.
@@ -122,44 +109,44 @@ impl Store {
 
     /// The device and person this store attributes changes to.
     pub fn identity(&self) -> Result<core::DeviceIdentity> {
-        self.read(|store| Ok(store.identity()))
+        self.call(|store| Ok(store.identity()))
     }
 
     /// Calls `observer` after every change made through this store, including changes that
     /// arrive by sync. Keep the returned handle: dropping it (or `cancel()`) unregisters.
     pub fn observe(&self, observer: Arc<dyn ChangeObserver>) -> Result<Arc<ObserverHandle>> {
-        self.read(|store| Ok(Arc::new(self.observers.add(store, observer)?)))
+        self.call(|store| Ok(Arc::new(observer::observe(store, observer))))
     }
 
     /// Creates an empty draft submission of `form` and returns its id. Durable on return.
     pub fn create_submission(&self, form: core::FormRef) -> Result<String> {
-        self.write(|store| Ok(store.create_submission(&form)?.to_string()))
+        self.call(|store| Ok(store.create_submission(&form)?.to_string()))
     }
 
     /// Reads a whole submission: creation facts, status and answers.
     pub fn submission(&self, id: String) -> Result<Submission> {
-        self.read(|store| Ok(store.submission(&doc_id(&id)?)?.into()))
+        self.call(|store| Ok(store.submission(&doc_id(&id)?)?.into()))
     }
 
     /// A submission's answers, repeats included.
     pub fn answers(&self, id: String) -> Result<Answers> {
-        self.read(|store| Ok(store.answers(&doc_id(&id)?)?.into()))
+        self.call(|store| Ok(store.answers(&doc_id(&id)?)?.into()))
     }
 
     /// Sets the answer at `path`. Durable on return.
     pub fn set_answer(&self, id: String, path: core::AnswerPath, value: Value) -> Result<()> {
-        self.write(|store| Ok(store.set_answer(&doc_id(&id)?, &path, &value.into())?))
+        self.call(|store| Ok(store.set_answer(&doc_id(&id)?, &path, &value.into())?))
     }
 
     /// Sets long free text (meeting notes) that two editors can edit at once and merge
     /// character by character. Costs more than `set_answer` with a text: use for long text.
     pub fn set_long_text(&self, id: String, path: core::AnswerPath, text: String) -> Result<()> {
-        self.write(|store| Ok(store.set_long_text(&doc_id(&id)?, &path, &text)?))
+        self.call(|store| Ok(store.set_long_text(&doc_id(&id)?, &path, &text)?))
     }
 
     /// Removes the answer at `path` (nothing happens if it has none).
     pub fn clear_answer(&self, id: String, path: core::AnswerPath) -> Result<()> {
-        self.write(|store| Ok(store.clear_answer(&doc_id(&id)?, &path)?))
+        self.call(|store| Ok(store.clear_answer(&doc_id(&id)?, &path)?))
     }
 
     /// Adds an instance to the repeat `repeat`, at `position` (the end if none); returns the
@@ -170,7 +157,7 @@ impl Store {
         repeat: core::AnswerPath,
         position: Option<u32>,
     ) -> Result<String> {
-        self.write(|store| {
+        self.call(|store| {
             let position = position.map(index).transpose()?;
             Ok(store.add_repeat_instance(&doc_id(&id)?, &repeat, position)?)
         })
@@ -183,9 +170,7 @@ impl Store {
         repeat: core::AnswerPath,
         instance_id: String,
     ) -> Result<()> {
-        self.write(|store| {
-            Ok(store.remove_repeat_instance(&doc_id(&id)?, &repeat, &instance_id)?)
-        })
+        self.call(|store| Ok(store.remove_repeat_instance(&doc_id(&id)?, &repeat, &instance_id)?))
     }
 
     /// Moves one instance of a repeat to `position`.
@@ -196,7 +181,7 @@ impl Store {
         instance_id: String,
         position: u32,
     ) -> Result<()> {
-        self.write(|store| {
+        self.call(|store| {
             Ok(store.move_repeat_instance(
                 &doc_id(&id)?,
                 &repeat,
@@ -208,32 +193,32 @@ impl Store {
 
     /// Marks a submission draft or complete.
     pub fn set_status(&self, id: String, status: core::Status) -> Result<()> {
-        self.write(|store| Ok(store.set_status(&doc_id(&id)?, status)?))
+        self.call(|store| Ok(store.set_status(&doc_id(&id)?, status)?))
     }
 
     /// Sets (or removes) the name lists show for the submission.
     pub fn set_instance_name(&self, id: String, name: Option<String>) -> Result<()> {
-        self.write(|store| Ok(store.set_instance_name(&doc_id(&id)?, name.as_deref())?))
+        self.call(|store| Ok(store.set_instance_name(&doc_id(&id)?, name.as_deref())?))
     }
 
     /// Deletes a submission softly (the deletion syncs); `restore_submission` undoes it.
     pub fn delete_submission(&self, id: String) -> Result<()> {
-        self.write(|store| Ok(store.delete_submission(&doc_id(&id)?)?))
+        self.call(|store| Ok(store.delete_submission(&doc_id(&id)?)?))
     }
 
     /// Brings back a deleted submission.
     pub fn restore_submission(&self, id: String) -> Result<()> {
-        self.write(|store| Ok(store.restore_submission(&doc_id(&id)?)?))
+        self.call(|store| Ok(store.restore_submission(&doc_id(&id)?)?))
     }
 
     /// The submission as automerge bytes, loadable by any automerge library.
     pub fn export_submission(&self, id: String) -> Result<Vec<u8>> {
-        self.read(|store| Ok(store.export_submission(&doc_id(&id)?)?))
+        self.call(|store| Ok(store.export_submission(&doc_id(&id)?)?))
     }
 
     /// Imports (merges) a submission's automerge bytes; returns its id.
     pub fn import_submission(&self, bytes: Vec<u8>) -> Result<String> {
-        self.write(|store| Ok(store.import_submission(&bytes)?.to_string()))
+        self.call(|store| Ok(store.import_submission(&bytes)?.to_string()))
     }
 
     /// A page of at most `limit` submissions matching `filter`, most recently changed first,
@@ -244,7 +229,7 @@ impl Store {
         after: Option<Arc<PageCursor>>,
         limit: u32,
     ) -> Result<SubmissionPage> {
-        self.read(|store| {
+        self.call(|store| {
             Ok(store
                 .list_submissions(&filter.into(), after.map(|cursor| cursor.0), limit)?
                 .into())
@@ -257,7 +242,7 @@ impl Store {
         id: String,
         path: core::AnswerPath,
     ) -> Result<Vec<ConflictingValue>> {
-        self.read(|store| {
+        self.call(|store| {
             Ok(store
                 .answer_values(&doc_id(&id)?, &path)?
                 .into_iter()
@@ -268,7 +253,7 @@ impl Store {
 
     /// Every answer of the submission that concurrent edits left with more than one value.
     pub fn conflicts(&self, id: String) -> Result<Vec<Conflict>> {
-        self.read(|store| {
+        self.call(|store| {
             Ok(store
                 .conflicts(&doc_id(&id)?)?
                 .into_iter()
@@ -279,12 +264,12 @@ impl Store {
 
     /// Settles a conflict: `value` (one of the values, or a new one) replaces all of them.
     pub fn resolve_conflict(&self, id: String, path: core::AnswerPath, value: Value) -> Result<()> {
-        self.write(|store| Ok(store.resolve_conflict(&doc_id(&id)?, &path, &value.into())?))
+        self.call(|store| Ok(store.resolve_conflict(&doc_id(&id)?, &path, &value.into())?))
     }
 
     /// The submission's audit trail: each change with its device, user, time and answers.
     pub fn history(&self, id: String) -> Result<Vec<HistoryEntry>> {
-        self.read(|store| {
+        self.call(|store| {
             Ok(store
                 .history(&doc_id(&id)?)?
                 .into_iter()
@@ -295,12 +280,12 @@ impl Store {
 
     /// The store's latest change sequence number (0 when empty).
     pub fn last_seq(&self) -> Result<u64> {
-        self.read(|store| Ok(store.last_seq()?))
+        self.call(|store| Ok(store.last_seq()?))
     }
 
     /// SQLite's integrity check: `["ok"]` when the file is sound. Reads the whole file.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
-        self.read(|store| Ok(store.integrity_check()?))
+        self.call(|store| Ok(store.integrity_check()?))
     }
 }
 

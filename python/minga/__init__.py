@@ -1,11 +1,23 @@
 """Minga for Python: open an encrypted store, fill and read submissions, review, sync.
 
 The classes and records come from the generated module `minga.minga` (UniFFI, from the Rust
-library `libminga` that sits beside it); this file adds only Python conveniences.
+library `libminga` that sits beside it); this file adds only Python conveniences: plain
+callables where the library asks for an observer, a progress listener or a transport.
 """
 
 from .minga import *  # noqa: F401,F403  (the generated surface is the package's surface)
-from .minga import ChangeEvent, ChangeObserver, ObserverHandle, Store
+from .minga import (
+    ChangeEvent,
+    ChangeObserver,
+    HttpSettings,
+    HubCredentials,
+    ObserverHandle,
+    Store,
+    SyncProgress,
+    SyncProgressListener,
+    SyncReport,
+    SyncTransport,
+)
 
 
 class _CallbackObserver(ChangeObserver):
@@ -18,7 +30,43 @@ class _CallbackObserver(ChangeObserver):
         self._callback(event)
 
 
+class _CallbackProgress(SyncProgressListener):
+    """Adapts a plain callable to the SyncProgressListener interface."""
+
+    def __init__(self, callback):
+        self._callback = callback
+
+    def on_progress(self, progress: SyncProgress) -> None:
+        self._callback(progress)
+
+
+class _CallbackTransport(SyncTransport):
+    """Adapts `exchange(request: bytes) -> bytes` to the SyncTransport interface."""
+
+    def __init__(self, exchange):
+        self._exchange = exchange
+
+    def exchange(self, request: bytes) -> bytes:
+        return self._exchange(request)
+
+
 def observe(store: Store, callback) -> ObserverHandle:
-    """Calls `callback(event)` after every change to `store`; keep the returned handle
-    (dropping it, or `handle.cancel()`, stops the calls)."""
+    """Calls `callback(event)` after every change to `store`, made here or arriving by sync;
+    keep the returned handle (dropping it, or `handle.cancel()`, stops the calls)."""
     return store.observe(_CallbackObserver(callback))
+
+
+def _listener(on_progress):
+    return _CallbackProgress(on_progress) if on_progress else None
+
+
+def sync_http(store: Store, hub: HubCredentials, settings: HttpSettings = None, on_progress=None) -> SyncReport:
+    """Syncs `store` with its hub (credentials from `minga.enrol`), calling
+    `on_progress(progress)` after each round trip."""
+    return store.sync_http(hub, settings, _listener(on_progress))
+
+
+def sync_with(store: Store, exchange, peer: str, on_progress=None) -> SyncReport:
+    """Syncs `store` with peer `peer`, `exchange(request) -> reply` carrying the bytes (to the
+    peer's `store.responder().respond`, over whatever link the host has)."""
+    return store.sync_with(_CallbackTransport(exchange), peer, _listener(on_progress))

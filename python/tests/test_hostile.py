@@ -167,3 +167,79 @@ def test_a_session_over_wrongly_shaped_answers_never_crashes():
         session.set(minga.AnswerPath(instances=[step], name="sector"), minga.Value.CHOICE(name="x"))
     with pytest.raises(minga.MingaError.InvalidArgument):
         session.set(path("place"), None)  # a group, not a question
+
+
+def test_sync_review_and_bundle_calls_on_a_closed_store_are_closed(tmp_path, form):
+    store = minga.Store.open_unencrypted(str(tmp_path / "c.minga"), "phone-1", "ana")
+    sid = store.create_submission(form)
+    responder = store.responder()
+    keys = minga.generate_bundle_keys()
+    store.close()
+    credentials = minga.HubCredentials(
+        hub_url="http://127.0.0.1:9", project="p", device_id="d", role=minga.Role.FACILITATOR, token="t", hub_id="h"
+    )
+    for call in [
+        lambda: minga.sync_with(store, lambda request: b"", "tablet-1"),
+        lambda: minga.sync_http(store, credentials),
+        lambda: store.responder(),
+        lambda: responder.respond(b"hello"),
+        lambda: store.write_bundle("tablet-1", keys.public_key, minga.BundleScope.EVERYTHING),
+        lambda: store.import_bundle(keys.secret_key, b"x"),
+        lambda: store.review(sid),
+        lambda: store.set_review_state(sid, minga.ReviewState.APPROVED),
+        lambda: store.add_review_comment(sid, "x", None),
+    ]:
+        with pytest.raises(minga.MingaError.Closed):
+            call()
+
+
+@pytest.mark.parametrize("bad_id", ["", "not-a-uuid", "\x00", "🙂" * 1000])
+def test_malformed_ids_in_the_new_calls_are_invalid_arguments(store, bad_id):
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.review(bad_id)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.add_review_comment(bad_id, "x", None)
+    credentials = minga.HubCredentials(
+        hub_url=bad_id, project="p", device_id="d", role=minga.Role.FACILITATOR, token="t", hub_id="h"
+    )
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        minga.sync_http(store, credentials)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        minga.enrol(bad_id, "ABCD-EFGH-JKMN")
+
+
+@pytest.mark.parametrize("bad_peer", ["", "x" * 129])
+def test_a_peer_id_that_cannot_be_one_is_an_invalid_argument(store, bad_peer):
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        minga.sync_with(store, lambda request: b"", bad_peer)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.write_bundle(bad_peer, minga.generate_bundle_keys().public_key, minga.BundleScope.EVERYTHING)
+
+
+def test_many_phones_sync_with_one_tablet_at_once(tmp_path, form):
+    tablet = minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara")
+    errors = []
+
+    def phone(n):
+        try:
+            own = minga.Store.open_unencrypted(str(tmp_path / f"p{n}.minga"), f"phone-{n}", "ana")
+            sid = own.create_submission(form)
+            responder = tablet.responder()  # one responder per peer
+            for _ in range(3):
+                minga.sync_with(own, responder.respond, "tablet-1")
+                tablet.set_review_state(sid, minga.ReviewState.HAS_ISSUES)
+            minga.sync_with(own, responder.respond, "tablet-1")
+            assert own.review(sid).state == minga.ReviewState.HAS_ISSUES
+            own.close()
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=phone, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(tablet.list_submissions(minga.SubmissionFilter(), None, 100).items) == 6
+    assert tablet.integrity_check() == ["ok"]
+    tablet.close()

@@ -21,9 +21,16 @@ def test_the_python_example_runs(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "still missing:" in printed and "dialogue_date" in printed
     assert "changed:" in printed
+    assert "sent 1 to the tablet" in printed
 
 
 def test_the_kotlin_example_is_the_tested_one():
     test = (ROOT / "android/src/test/kotlin/org/minga/ReadmeExampleTest.kt").read_text(encoding="utf-8")
     tested = textwrap.dedent(test.split("// README:start\n", 1)[1].split("        // README:end", 1)[0])
     assert block("kotlin", "### Kotlin") == tested
+
+
+def test_the_kotlin_hub_example_is_the_tested_one():
+    test = (ROOT / "android/src/test/kotlin/org/minga/HubSyncTest.kt").read_text(encoding="utf-8")
+    tested = textwrap.dedent(test.split("// README-hub:start\n", 1)[1].split("        // README-hub:end", 1)[0])
+    assert block("kotlin", "Sync with the office hub (the code") == tested

@@ -1,5 +1,6 @@
-//! Idiomatic Swift over the generated bindings: async calls that keep SQLite off the caller's
-//! executor, and the store's changes as an AsyncSequence.
+//! Idiomatic Swift over the generated bindings: async calls that keep SQLite and the network
+//! off the caller's executor, the store's changes as an AsyncSequence, and sync (with a hub,
+//! with a peer over the app's own link) as async calls or a stream of progress and report.
 
 import Foundation
 
@@ -48,6 +49,53 @@ public final class MingaStore: @unchecked Sendable {
         }
     }
 
+    /// Syncs with the hub of `hub` (from `enrol`): `MingaError.Unauthorized` means enrol
+    /// again, `.Revoked` wipe the local copy, `.Network` try later (what arrived is kept).
+    public func syncHttp(hub: HubCredentials, settings: HttpSettings? = nil) async throws -> SyncReport {
+        try await io { try $0.syncHttp(hub: hub, settings: settings, progress: nil) }
+    }
+
+    /// The same sync as `syncHttp`, as an AsyncThrowingStream: `.progress` after every round
+    /// trip, then one `.done` with the report. Iterating starts the sync; an error ends it.
+    public func syncHttpSteps(hub: HubCredentials, settings: HttpSettings? = nil) -> AsyncThrowingStream<SyncStep, Error> {
+        steps { store, listener in try store.syncHttp(hub: hub, settings: settings, progress: listener) }
+    }
+
+    /// Syncs with `peer` (its device id) over the app's own link: `exchange` carries one
+    /// request to the peer's `responder()` and returns its reply, blocking (it runs on the
+    /// store's queue). Throw `MingaError.Network` for what may pass when sent again.
+    public func syncWith(peer: String, exchange: @escaping @Sendable (Data) throws -> Data) async throws -> SyncReport {
+        try await io { try $0.syncWith(transport: ClosureTransport(exchange), peer: peer, progress: nil) }
+    }
+
+    /// `syncWith` as an AsyncThrowingStream of `SyncStep`s.
+    public func syncWithSteps(peer: String, exchange: @escaping @Sendable (Data) throws -> Data) -> AsyncThrowingStream<SyncStep, Error> {
+        steps { store, listener in try store.syncWith(transport: ClosureTransport(exchange), peer: peer, progress: listener) }
+    }
+
+    /// Trades a one-time enrolment code for this device's credentials at `hubUrl`. Keep them
+    /// (the token in the Keychain): `syncHttp` takes them.
+    public static func enrol(hubUrl: String, code: String) async throws -> HubCredentials {
+        try await onBackground(DispatchQueue.global(qos: .userInitiated)) {
+            try Minga.enrol(hubUrl: hubUrl, code: code)
+        }
+    }
+
+    private func steps(_ sync: @escaping (Store, SyncProgressListener) throws -> SyncReport) -> AsyncThrowingStream<SyncStep, Error> {
+        let store = blocking
+        return AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
+            queue.async {
+                do {
+                    let report = try sync(store, StepListener(continuation))
+                    continuation.yield(.done(report))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+        }
+    }
+
     /// Closes the store; later calls throw `MingaError.Closed`.
     public func close() {
         blocking.close()
@@ -57,6 +105,38 @@ public final class MingaStore: @unchecked Sendable {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try work() }) }
         }
+    }
+}
+
+/// One step of a sync seen as a stream: progress after each round trip, then the report.
+public enum SyncStep: Sendable {
+    case progress(SyncProgress)
+    case done(SyncReport)
+}
+
+/// Feeds progress callbacks into a sync's stream.
+private final class StepListener: SyncProgressListener, @unchecked Sendable {
+    private let continuation: AsyncThrowingStream<SyncStep, Error>.Continuation
+
+    init(_ continuation: AsyncThrowingStream<SyncStep, Error>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onProgress(progress: SyncProgress) {
+        continuation.yield(.progress(progress))
+    }
+}
+
+/// The app's link as the library's SyncTransport.
+private final class ClosureTransport: SyncTransport, @unchecked Sendable {
+    private let carry: @Sendable (Data) throws -> Data
+
+    init(_ carry: @escaping @Sendable (Data) throws -> Data) {
+        self.carry = carry
+    }
+
+    func exchange(request: Data) throws -> Data {
+        try carry(request)
     }
 }
 

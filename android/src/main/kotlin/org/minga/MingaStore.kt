@@ -1,5 +1,6 @@
 //! Idiomatic Kotlin over the generated bindings (package org.minga.ffi): a store whose calls
-//! run on an I/O dispatcher, and its changes as a Flow.
+//! run on an I/O dispatcher, its changes as a Flow, and sync (with a hub, with a peer over the
+//! app's own link) as suspend calls or as a Flow of progress ending in the report.
 package org.minga
 
 import kotlinx.coroutines.CoroutineDispatcher
@@ -10,15 +11,23 @@ import kotlinx.coroutines.channels.trySendBlocking
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.channelFlow
 import kotlinx.coroutines.withContext
 import org.minga.ffi.ChangeEvent
 import org.minga.ffi.ChangeObserver
+import org.minga.ffi.HttpSettings
+import org.minga.ffi.HubCredentials
 import org.minga.ffi.Store
+import org.minga.ffi.SyncProgress
+import org.minga.ffi.SyncProgressListener
+import org.minga.ffi.SyncReport
+import org.minga.ffi.SyncTransport
 
 /**
  * An open Minga store for coroutine code. Every call into the library blocks on SQLite (an
- * answer is durable when the call returns), so [io] runs it on [dispatcher], never on the
- * main thread. Errors arrive as subclasses of `org.minga.ffi.MingaException`.
+ * answer is durable when the call returns) or on the network, so [io] runs it on
+ * [dispatcher], never on the main thread. Errors arrive as subclasses of
+ * `org.minga.ffi.MingaException`.
  *
  * ```
  * val store = MingaStore.open(path, key, deviceId = "phone-1", userName = "ana")
@@ -35,9 +44,10 @@ class MingaStore(
     suspend fun <T> io(call: Store.() -> T): T = withContext(dispatcher) { blocking.call() }
 
     /**
-     * Every change to the store (edits here, and changes arriving by sync) as a cold Flow:
-     * collecting registers an observer, cancelling the collection unregisters it. Events are
-     * buffered without limit so that the library's thread never waits for a slow collector.
+     * Every change to the store (edits here, and changes arriving by sync: see
+     * `ChangedDocument.bySync`) as a cold Flow: collecting registers an observer, cancelling the
+     * collection unregisters it. Events are buffered without limit so that the library's
+     * thread never waits for a slow collector.
      */
     fun changes(): Flow<ChangeEvent> = callbackFlow {
         val handle = blocking.observe(object : ChangeObserver {
@@ -51,10 +61,45 @@ class MingaStore(
         }
     }.buffer(Channel.UNLIMITED)
 
+    /**
+     * Syncs with the hub of [hub] (from [enrol]); `MingaException.Unauthorized` means enrol
+     * again, `Revoked` wipe the local copy, `Network` try later (what arrived is kept).
+     */
+    suspend fun syncHttp(hub: HubCredentials, settings: HttpSettings? = null): SyncReport =
+        io { syncHttp(hub, settings, null) }
+
+    /** The same sync as [syncHttp], as a Flow: [SyncStep.Progress] after every round trip,
+     *  then one [SyncStep.Done]. Collecting starts the sync; an error ends the Flow with it. */
+    fun syncHttpSteps(hub: HubCredentials, settings: HttpSettings? = null): Flow<SyncStep> =
+        steps { listener -> blocking.syncHttp(hub, settings, listener) }
+
+    /**
+     * Syncs with [peer] (its device id) over the app's own link: [exchange] carries one request
+     * to the peer's `responder()` and returns its reply, blocking (it runs on the I/O
+     * dispatcher). Throw `MingaException.Network` for what may pass when sent again.
+     */
+    suspend fun syncWith(peer: String, exchange: (ByteArray) -> ByteArray): SyncReport =
+        io { syncWith(transport(exchange), peer, null) }
+
+    /** [syncWith] as a Flow of [SyncStep]s. */
+    fun syncWithSteps(peer: String, exchange: (ByteArray) -> ByteArray): Flow<SyncStep> =
+        steps { listener -> blocking.syncWith(transport(exchange), peer, listener) }
+
     /** Closes the store; later calls fail with `MingaException.Closed`. */
     override fun close() {
         blocking.closeStore()
     }
+
+    /** Runs [sync] on the dispatcher, sending its progress and then its report. */
+    private fun steps(sync: (SyncProgressListener) -> SyncReport): Flow<SyncStep> = channelFlow {
+        val listener = object : SyncProgressListener {
+            override fun onProgress(progress: SyncProgress) {
+                trySendBlocking(SyncStep.Progress(progress))
+            }
+        }
+        val report = withContext(dispatcher) { sync(listener) }
+        send(SyncStep.Done(report))
+    }.buffer(Channel.UNLIMITED)
 
     companion object {
         /** Opens (or creates) the encrypted store at [path] with a 32-byte [key]. */
@@ -68,4 +113,22 @@ class MingaStore(
             MingaStore(Store.open(path, key, deviceId, userName), dispatcher)
         }
     }
+}
+
+/** One step of a sync seen as a Flow: progress after each round trip, then the report. */
+sealed interface SyncStep {
+    data class Progress(val progress: SyncProgress) : SyncStep
+    data class Done(val report: SyncReport) : SyncStep
+}
+
+/**
+ * Trades the one-time enrolment [code] a supervisor printed for this device's credentials at
+ * the hub [hubUrl]. Keep the result (its token in the Android Keystore): [MingaStore.syncHttp]
+ * takes it.
+ */
+suspend fun enrol(hubUrl: String, code: String, dispatcher: CoroutineDispatcher = Dispatchers.IO): HubCredentials =
+    withContext(dispatcher) { org.minga.ffi.enrol(hubUrl, code) }
+
+private fun transport(carry: (ByteArray) -> ByteArray) = object : SyncTransport {
+    override fun exchange(request: ByteArray): ByteArray = carry(request)
 }

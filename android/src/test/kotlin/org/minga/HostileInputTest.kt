@@ -1,5 +1,6 @@
-//! Hostile input from Kotlin: bad ids, huge strings, closed stores, many threads. Every call
-//! gets a typed MingaException and the JVM never sees a crash.
+//! Hostile input from Kotlin: bad ids, huge strings, closed stores, many threads (editing, and
+//! syncing and reviewing at once). Every call gets a typed MingaException and the JVM never
+//! sees a crash.
 package org.minga
 
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -8,11 +9,18 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import org.minga.ffi.Answer
+import org.minga.ffi.BundleScope
 import org.minga.ffi.FormRef
+import org.minga.ffi.HubCredentials
 import org.minga.ffi.MingaException
+import org.minga.ffi.ReviewState
+import org.minga.ffi.Role
 import org.minga.ffi.Store
 import org.minga.ffi.SubmissionFilter
+import org.minga.ffi.SyncTransport
 import org.minga.ffi.Value
+import org.minga.ffi.enrol
+import org.minga.ffi.generateBundleKeys
 import java.io.File
 import java.util.concurrent.Callable
 import java.util.concurrent.Executors
@@ -84,6 +92,70 @@ class HostileInputTest {
             val fields = store.answers(shared).fields
             (0 until 8).forEach { n -> assertEquals(Value.Integer(19), (fields["from_$n"] as Answer.Value).value) }
             assertEquals(9, store.listSubmissions(SubmissionFilter(), null, 100u).items.size)
+        }
+    }
+
+    @Test
+    fun syncReviewAndBundleCallsOnAClosedStoreAreClosed() {
+        val store = open()
+        val id = store.createSubmission(SAFETY_WALK)
+        val responder = store.responder()
+        val keys = generateBundleKeys()
+        store.closeStore()
+        val link = object : SyncTransport {
+            override fun exchange(request: ByteArray) = ByteArray(0)
+        }
+        assertThrows<MingaException.Closed> { store.syncWith(link, "tablet-1", null) }
+        assertThrows<MingaException.Closed> { store.responder() }
+        assertThrows<MingaException.Closed> { responder.respond(ByteArray(3)) }
+        assertThrows<MingaException.Closed> { store.writeBundle("tablet-1", keys.publicKey, BundleScope.EVERYTHING) }
+        assertThrows<MingaException.Closed> { store.importBundle(keys.secretKey, ByteArray(3)) }
+        assertThrows<MingaException.Closed> { store.review(id) }
+        assertThrows<MingaException.Closed> { store.setReviewState(id, ReviewState.APPROVED) }
+        assertThrows<MingaException.Closed> { store.addReviewComment(id, "x", null) }
+    }
+
+    @Test
+    fun malformedIdsAndAddressesInTheNewCalls() {
+        open().use { store ->
+            for (bad in listOf("", "not-a-uuid", "\u0000", "🙂".repeat(1000))) {
+                assertThrows<MingaException.InvalidArgument> { store.review(bad) }
+                assertThrows<MingaException.InvalidArgument> { store.setReviewState(bad, ReviewState.REJECTED) }
+                assertThrows<MingaException.InvalidArgument> { enrol(bad, "ABCD-EFGH-JKMN") }
+                val hub = HubCredentials(bad, "p", "d", Role.FACILITATOR, "t", "h")
+                assertThrows<MingaException.InvalidArgument> { store.syncHttp(hub, null, null) }
+            }
+            assertThrows<MingaException.InvalidArgument> { store.importBundle("not a key", ByteArray(10)) }
+            assertThrows<MingaException.InvalidArgument> { store.writeBundle("tablet-1", "age1nope", BundleScope.MISSING) }
+        }
+    }
+
+    @Test
+    fun manyPhonesSyncWithOneTabletAtOnce() {
+        Store.openUnencrypted(File(dir, "tablet.minga").path, "tablet-1", "sara").use { tablet ->
+            val pool = Executors.newFixedThreadPool(6)
+            val jobs = (0 until 6).map { n ->
+                Callable {
+                    Store.openUnencrypted(File(dir, "p$n.minga").path, "phone-$n", "ana").use { phone ->
+                        val id = phone.createSubmission(SAFETY_WALK)
+                        val responder = tablet.responder()
+                        val link = object : SyncTransport {
+                            override fun exchange(request: ByteArray) = responder.respond(request)
+                        }
+                        repeat(3) {
+                            phone.syncWith(link, "tablet-1", null)
+                            tablet.setReviewState(id, ReviewState.HAS_ISSUES)
+                        }
+                        phone.syncWith(link, "tablet-1", null)
+                        assertEquals(ReviewState.HAS_ISSUES, phone.review(id)?.state)
+                    }
+                }
+            }
+            pool.invokeAll(jobs).forEach { it.get() }
+            pool.shutdown()
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS))
+            assertEquals(6, tablet.listSubmissions(SubmissionFilter(), null, 100u).items.size)
+            assertEquals(listOf("ok"), tablet.integrityCheck())
         }
     }
 }

@@ -1,0 +1,153 @@
+//! Sync with a real `minga-hub` process: the supervisor's command line creates a project,
+//! publishes a built-in form and prints enrolment codes; a phone enrols and syncs a submission
+//! up, a supervisor's store pulls it and its Flow of changes hears it; a revoked phone is told
+//! to wipe.
+package org.minga
+
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.yield
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import org.minga.ffi.AnswerPath
+import org.minga.ffi.DocKind
+import org.minga.ffi.MingaException
+import org.minga.ffi.Role
+import org.minga.ffi.Store
+import org.minga.ffi.Value
+import org.minga.ffi.builtinFormWorkbooks
+import org.minga.ffi.builtinForms
+import java.io.File
+import java.nio.file.Files
+import java.util.concurrent.TimeUnit
+
+/** A `minga-hub` process over a data folder: its command line, and `serve` on a free port. */
+class HubProcess(private val data: File) : AutoCloseable {
+    private val binary = System.getProperty("minga.hub")?.takeIf { it.isNotEmpty() && File(it).canExecute() }
+        ?: error("no minga-hub binary: run scripts/build-bindings and set MINGA_HUB_BIN")
+    private var server: Process? = null
+    lateinit var url: String
+
+    fun admin(vararg args: String): String {
+        val process = ProcessBuilder(binary, "--data", data.path, *args).redirectErrorStream(true).start()
+        val printed = process.inputStream.bufferedReader().readText()
+        check(process.waitFor(60, TimeUnit.SECONDS) && process.exitValue() == 0) { "${args.toList()}: $printed" }
+        return printed
+    }
+
+    fun enrolmentCode(project: String, role: String, name: String): String =
+        admin("device", "enrol", "--project", project, "--role", role, "--name", name)
+            .lines().first { it.startsWith("Enrolment code") }.substringAfter(": ").trim()
+
+    fun start() {
+        val builder = ProcessBuilder(binary, "--data", data.path, "serve", "--listen", "127.0.0.1:0")
+        builder.environment()["RUST_LOG"] = "info"
+        val process = builder.start()
+        server = process
+        val log = process.errorStream.bufferedReader()
+        val listening = generateSequence { log.readLine() }.first { "addr=" in it }
+        url = "http://" + listening.substringAfter("addr=").substringBefore(' ')
+        // Keep reading its log, so that a full pipe never blocks the hub.
+        Thread { runCatching { log.forEachLine { } } }.apply { isDaemon = true }.start()
+    }
+
+    override fun close() {
+        server?.let { it.destroy(); it.waitFor(20, TimeUnit.SECONDS) }
+    }
+}
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HubSyncTest {
+    @TempDir
+    lateinit var dir: File
+    private lateinit var hub: HubProcess
+    private val dialogue by lazy { builtinForms().first { it.id() == "minga_stakeholder_dialogue" } }
+
+    @BeforeAll
+    fun startHub() {
+        val data = Files.createTempDirectory("minga-hub").toFile()
+        hub = HubProcess(data)
+        hub.admin("project", "create", "imbabura")
+        val workbook = builtinFormWorkbooks().first { it.formId == "minga_stakeholder_dialogue" }
+        val form = File(data, workbook.fileName).apply { writeBytes(workbook.xlsx) }
+        hub.admin("form", "publish", form.path, "--project", "imbabura")
+        hub.start()
+    }
+
+    @AfterAll
+    fun stopHub() = hub.close()
+
+    private fun store(name: String) = MingaStore(Store.openUnencrypted(File(dir, "$name.minga").path, "$name-phone", name))
+
+    @Test
+    fun aSubmissionGoesUpFromAPhoneAndDownToASupervisor() = runBlocking {
+        val ana = enrol(hub.url, hub.enrolmentCode("imbabura", "facilitator", "ana"))
+        assertEquals(Role.FACILITATOR, ana.role)
+        val phone = store("ana")
+        val id = phone.io { createSubmission(dialogue.formRef()) }
+        val where = AnswerPath(name = "convening_institution")
+        phone.io { setAnswer(id, where, Value.Text("GAD de Ibarra")) }
+        val steps = phone.syncHttpSteps(ana).toList()
+        assertEquals(1uL, (steps.last() as SyncStep.Done).report.sent)
+        assertTrue(steps.first() is SyncStep.Progress)
+        assertTrue(id in hub.admin("submissions", "list", "--project", "imbabura"))
+
+        val sara = enrol(hub.url, hub.enrolmentCode("imbabura", "supervisor", "sara"))
+        val tablet = store("sara")
+        val arriving = async(start = CoroutineStart.UNDISPATCHED) {
+            tablet.changes().filter { e -> e.documents.any { it.id == id } }.first()
+        }
+        yield()
+        assertTrue(tablet.syncHttp(sara).received >= 1uL)
+        val event = withTimeout(10_000) { arriving.await() }
+        assertEquals(listOf(DocKind.SUBMISSION to true), event.documents.filter { it.id == id }.map { it.kind to it.bySync })
+        assertEquals(phone.io { answers(id) }, tablet.io { answers(id) })
+        phone.close()
+        tablet.close()
+    }
+
+    @Test
+    fun aRevokedPhoneIsToldToWipeAndAUsedCodeIsRefused() = runBlocking {
+        val code = hub.enrolmentCode("imbabura", "facilitator", "luis")
+        val luis = enrol(hub.url, code)
+        assertThrows<MingaException.Unauthorized> { runBlocking { enrol(hub.url, code) } }
+        val phone = store("luis")
+        phone.io { createSubmission(dialogue.formRef()) }
+        phone.syncHttp(luis)
+        hub.admin("device", "revoke", luis.deviceId)
+        assertThrows<MingaException.Revoked> { runBlocking { phone.syncHttp(luis) } }
+        assertThrows<MingaException.Unauthorized> { runBlocking { phone.syncHttp(luis.copy(token = "0".repeat(64))) } }
+        phone.close()
+    }
+
+    @Test
+    fun theReadmeHubExampleRuns() = runBlocking {
+        val hubUrl = hub.url
+        val code = hub.enrolmentCode("imbabura", "facilitator", "readme")
+        val key = ByteArray(32) { 3 }
+        val filesDir = dir
+        // README-hub:start
+        val credentials = enrol(hubUrl, code) // the code `minga-hub device enrol` printed
+        val phone = MingaStore.open(File(filesDir, "phone.minga").path, key, deviceId = "phone-1", userName = "ana")
+        phone.syncHttpSteps(credentials).collect { step ->
+            when (step) {
+                is SyncStep.Progress -> println("done: ${step.progress.docsDone}")
+                is SyncStep.Done -> println("sent ${step.report.sent}, received ${step.report.received}")
+            }
+        }
+        phone.close()
+        // README-hub:end
+        assertEquals(Role.FACILITATOR, credentials.role)
+    }
+}

@@ -1,0 +1,217 @@
+//! Joining a hub: [`enrol`] trades the one-time code a supervisor printed (`minga-hub device
+//! enrol`) for this device's [`HubCredentials`], with one `POST /v1/enrol`; [`sync_url`] is
+//! where `Store::sync_http` then posts its sessions.
+
+use crate::error::{MingaError, Result};
+use crate::guard::guarded;
+use serde_json::{json, Value as Json};
+use std::time::Duration;
+
+/// How long enrolment waits for the hub.
+const ENROL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A device's role in a hub project: a facilitator receives the forms, its own submissions and
+/// their reviews; a supervisor receives everything and may review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Role {
+    Facilitator,
+    Supervisor,
+}
+
+/// What a device needs to sync with its hub, handed out once at enrolment. Keep it (the token
+/// in the Android Keystore or the iOS Keychain): it is the device's only key to the hub.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HubCredentials {
+    /// The hub's address (`https://hub.example.org`).
+    pub hub_url: String,
+    pub project: String,
+    /// This device's id at the hub, which the hub knows its changes by.
+    pub device_id: String,
+    pub role: Role,
+    /// The bearer token.
+    pub token: String,
+    /// The hub's peer id, to address sync sessions to.
+    pub hub_id: String,
+}
+
+/// Trades the one-time enrolment `code` (`ABCD-EFGH-JKMN`) for this device's credentials at
+/// the hub `hub_url` (`http://host:port` or `https://…`). A wrong, used, expired or locked code
+/// is `Unauthorized` (ask the supervisor for a new one), a malformed one `InvalidArgument`, a
+/// hub out of reach `Network`.
+#[uniffi::export]
+pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
+    guarded(|| {
+        let base = base_url(&hub_url)?;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(ENROL_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let body = json!({ "code": code }).to_string();
+        let mut response = agent
+            .post(&format!("{base}/v1/enrol"))
+            .header("content-type", "application/json")
+            .send(body.as_bytes())
+            .map_err(network)?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 10)
+            .read_to_vec()
+            .map_err(network)?;
+        // A body that is not JSON (a proxy's error page) reads as null: no fields.
+        let reply: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
+        if status != 200 {
+            return Err(enrolment_refused(status, &reply));
+        }
+        credentials(base, &reply)
+    })
+}
+
+/// Where a session with the credentials' project is posted.
+pub(crate) fn sync_url(hub: &HubCredentials) -> Result<String> {
+    let well_formed = !hub.project.is_empty()
+        && hub
+            .project
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !well_formed {
+        return Err(MingaError::invalid_argument(format!(
+            "{:?} is not a hub project name",
+            hub.project
+        )));
+    }
+    Ok(format!(
+        "{}/v1/sync/{}",
+        base_url(&hub.hub_url)?,
+        hub.project
+    ))
+}
+
+/// The hub's address without a trailing slash; only HTTP(S) URLs are addresses.
+fn base_url(hub_url: &str) -> Result<&str> {
+    let base = hub_url.trim_end_matches('/');
+    let scheme_ends = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| base.strip_prefix(scheme));
+    match scheme_ends {
+        Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => Ok(base),
+        _ => Err(MingaError::invalid_argument(format!(
+            "{hub_url:?} is not a hub address (http://host:port or https://host)"
+        ))),
+    }
+}
+
+fn network(error: ureq::Error) -> MingaError {
+    MingaError::Network {
+        reason: error.to_string(),
+    }
+}
+
+/// The hub's refusal (`{"error": code, "message": …}`) as what the app does next.
+fn enrolment_refused(status: u16, reply: &Json) -> MingaError {
+    let message = reply["message"].as_str().unwrap_or("no reason given");
+    let reason = format!("{message} (HTTP {status})");
+    match status {
+        400 => MingaError::InvalidArgument { reason },
+        403 | 429 => MingaError::Unauthorized { reason },
+        410 => MingaError::Revoked,
+        _ => MingaError::Network { reason },
+    }
+}
+
+fn credentials(hub_url: &str, reply: &Json) -> Result<HubCredentials> {
+    let field = |name: &str| {
+        reply[name]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| MingaError::Network {
+                reason: format!("the hub's enrolment answer has no {name}"),
+            })
+    };
+    let role = match field("role")?.as_str() {
+        "facilitator" => Role::Facilitator,
+        "supervisor" => Role::Supervisor,
+        other => {
+            return Err(MingaError::Network {
+                reason: format!("the hub named an unknown role {other:?}"),
+            })
+        }
+    };
+    Ok(HubCredentials {
+        hub_url: hub_url.to_string(),
+        project: field("project")?,
+        device_id: field("device_id")?,
+        role,
+        token: field("token")?,
+        hub_id: field("hub_id")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(url: &str, project: &str) -> HubCredentials {
+        HubCredentials {
+            hub_url: url.into(),
+            project: project.into(),
+            device_id: "d".into(),
+            role: Role::Facilitator,
+            token: "t".into(),
+            hub_id: "h".into(),
+        }
+    }
+
+    #[test]
+    fn the_sync_url_is_the_projects_and_bad_addresses_are_refused() {
+        assert_eq!(
+            sync_url(&hub("http://127.0.0.1:8080/", "imbabura")).unwrap(),
+            "http://127.0.0.1:8080/v1/sync/imbabura"
+        );
+        for (url, project) in [
+            ("ftp://h", "p"),
+            ("h:80", "p"),
+            ("http://", "p"),
+            ("http://h", "a/b"),
+            ("http://h", ""),
+            ("http://h", "p?x=1"),
+        ] {
+            assert!(
+                matches!(
+                    sync_url(&hub(url, project)),
+                    Err(MingaError::InvalidArgument { .. })
+                ),
+                "{url} {project}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_say_what_to_do() {
+        let reply = json!({"error": "code_used", "message": "the code was already used"});
+        assert!(matches!(
+            enrolment_refused(403, &reply),
+            MingaError::Unauthorized { reason } if reason.contains("already used")
+        ));
+        assert!(matches!(
+            enrolment_refused(400, &json!({})),
+            MingaError::InvalidArgument { .. }
+        ));
+        assert!(matches!(
+            enrolment_refused(502, &json!({})),
+            MingaError::Network { .. }
+        ));
+    }
+
+    #[test]
+    fn an_unreachable_hub_is_a_network_error() {
+        // Port 9 (discard) on loopback: nothing listens there on a test machine.
+        let result = enrol("http://127.0.0.1:9".into(), "ABCD-EFGH-JKMN".into());
+        assert!(
+            matches!(result, Err(MingaError::Network { .. })),
+            "{result:?}"
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! Sync from the app: with a hub over HTTP (`minga_sync::http::HttpTransport`), or with any
+//! peer over a transport the host brings ([`SyncTransport`]: Bluetooth, Wi-Fi Direct, its own
+//! HTTP stack), answered on the other side by a [`SyncResponder`]. Every session runs
+//! `minga_sync::run_session` on the core store; [`SyncReport`] says what it did and a
+//! [`SyncProgressListener`] hears how far it is after each round trip.
+
+use crate::error::{MingaError, Result};
+use crate::hub::{sync_url, HubCredentials};
+use crate::store::Store;
+use minga_core as core;
+use minga_sync::http::{HttpOptions, HttpTransport};
+use minga_sync::wire::Refusal;
+use minga_sync::{
+    AllowAll, Initiator, PeerId, Responder, SyncError, SyncOptions, Transport, TransportError,
+};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What one sync session (or one imported bundle) did, seen from this store.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Documents whose changes this store sent and the peer applied.
+    pub sent: u64,
+    /// Documents whose received changes this store applied.
+    pub received: u64,
+    /// Documents refused, by either side, and why.
+    pub refused: Vec<RefusedDocument>,
+    /// Received documents that now hold conflicting answers, for a supervisor to settle.
+    pub conflicts: u64,
+    pub round_trips: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// The automerge bytes inside those, both ways.
+    pub change_bytes: u64,
+}
+
+/// A document one side would not take or give.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedDocument {
+    pub id: String,
+    pub reason: RefusalReason,
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RefusalReason {
+    /// The peer may not read it (a facilitator and someone else's submission).
+    NotReadable,
+    /// The peer may not change it (a facilitator and a review).
+    NotWritable,
+    /// Its bytes are not automerge changes.
+    Invalid,
+    /// It exists on one side as another kind of document.
+    KindMismatch,
+    /// It builds on changes this store lacks: a full bundle or a network sync brings them.
+    Incomplete,
+}
+
+/// How far a session is, after each round trip.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProgress {
+    /// Documents settled with the peer (equal, applied, sent or refused).
+    pub docs_done: u64,
+    /// Documents offered by either side and not settled yet.
+    pub docs_in_flight: u64,
+    /// An upper bound on the documents this store has still to offer.
+    pub docs_left_estimate: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Implemented by the app to show a sync's progress. Called on the syncing thread after every
+/// round trip; an exception thrown here is dropped and the sync goes on.
+#[uniffi::export(with_foreign)]
+pub trait SyncProgressListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Implemented by the app to carry a session's bytes to a peer's [`SyncResponder`] and bring
+/// its reply back (Bluetooth, Wi-Fi Direct, a file share, its own HTTP stack). Throw
+/// `MingaError.Network` for what may go through when sent again (the same request is resent,
+/// up to three times; the responder recognises a repeat), any other `MingaError` to end the
+/// sync with that error.
+#[uniffi::export(with_foreign)]
+pub trait SyncTransport: Send + Sync {
+    fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>>;
+}
+
+/// How [`Store::sync_http`] connects. The defaults suit a phone on a slow network.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpSettings {
+    /// The longest one request may take, connecting included.
+    #[uniffi(default = 60)]
+    pub timeout_seconds: u32,
+    /// How often a request that failed in a way that may pass (a timeout, a dropped
+    /// connection, a busy hub) is sent again, waiting 0.5 s, then 1 s, 2 s...
+    #[uniffi(default = 3)]
+    pub retries: u32,
+    /// A proxy (`http://host:port`, `socks5://host:port`); none uses `HTTPS_PROXY` if set.
+    #[uniffi(default = None)]
+    pub proxy: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: 60,
+            retries: 3,
+            proxy: None,
+        }
+    }
+}
+
+/// The other side of a session over a host transport: hand each request that arrives to
+/// [`SyncResponder::respond`] and send back what it returns. It lets the peer read and write
+/// every document of this store (the hub, not this, enforces roles).
+#[derive(uniffi::Object)]
+pub struct SyncResponder {
+    store: Arc<Store>,
+    responder: Mutex<Responder>,
+}
+
+#[uniffi::export]
+impl SyncResponder {
+    /// Answers one request. A request that breaks the protocol is answered with an abort that
+    /// ends the peer's session (with `MingaError.Network` there); `Closed` once the store is.
+    pub fn respond(&self, request: Vec<u8>) -> Result<Vec<u8>> {
+        self.store.call(|store| {
+            let mut responder = self
+                .responder
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Ok(responder.respond_or_abort(store, &request))
+        })
+    }
+}
+
+#[uniffi::export]
+impl Store {
+    /// Syncs with the hub these credentials are for (see `enrol`): sends what it lacks,
+    /// receives what this device may see, in pages that commit as they arrive. Blocks until
+    /// done; observers hear of every document received. `Unauthorized` (re-enrol), `Revoked`
+    /// (wipe the local copy), `Network` (retry later: what arrived is kept).
+    #[uniffi::method(default(settings = None, progress = None))]
+    pub fn sync_http(
+        &self,
+        hub: HubCredentials,
+        settings: Option<HttpSettings>,
+        progress: Option<Arc<dyn SyncProgressListener>>,
+    ) -> Result<SyncReport> {
+        let settings = settings.unwrap_or_default();
+        let url = sync_url(&hub)?;
+        let options = HttpOptions {
+            timeout: Duration::from_secs(settings.timeout_seconds.into()),
+            proxy: settings.proxy,
+            token: Some(hub.token),
+            retries: settings.retries,
+            ..HttpOptions::default()
+        };
+        let transport = HttpTransport::new(url, options).map_err(MingaError::invalid_argument)?;
+        let local = peer_id(&hub.device_id)?;
+        let remote = peer_id(&hub.hub_id)?;
+        // The HTTP transport retries by itself; the session does not repeat its retries.
+        let options = SyncOptions {
+            retries: 0,
+            ..SyncOptions::default()
+        };
+        self.call(|store| {
+            run(store, &transport, local, remote, options, progress)
+                .map_err(|error| from_sync_error(error, None))
+        })
+    }
+
+    /// Syncs with peer `peer` over the host's `transport`, as this store's device id. The
+    /// peer answers with its own store's `responder()`.
+    #[uniffi::method(default(progress = None))]
+    pub fn sync_with(
+        &self,
+        transport: Arc<dyn SyncTransport>,
+        peer: String,
+        progress: Option<Arc<dyn SyncProgressListener>>,
+    ) -> Result<SyncReport> {
+        let remote = peer_id(&peer)?;
+        let transport = HostTransport {
+            host: transport,
+            failure: Mutex::new(None),
+        };
+        self.call(|store| {
+            let local = peer_id(&store.identity().device_id)?;
+            run(
+                store,
+                &transport,
+                local,
+                remote,
+                SyncOptions::default(),
+                progress,
+            )
+            .map_err(|error| from_sync_error(error, transport.take_failure()))
+        })
+    }
+
+    /// A responder that answers the sessions a peer runs with this store (`sync_with` on the
+    /// peer's side), as this store's device id. One responder serves one peer at a time.
+    pub fn responder(self: Arc<Self>) -> Result<Arc<SyncResponder>> {
+        let local = self.call(|store| peer_id(&store.identity().device_id))?;
+        Ok(Arc::new(SyncResponder {
+            responder: Mutex::new(Responder::new(
+                local,
+                SyncOptions::default(),
+                Arc::new(AllowAll),
+            )),
+            store: self,
+        }))
+    }
+}
+
+/// One whole session, telling `progress` after every round trip.
+fn run(
+    store: &core::Store,
+    transport: &dyn Transport,
+    local: PeerId,
+    remote: PeerId,
+    options: SyncOptions,
+    progress: Option<Arc<dyn SyncProgressListener>>,
+) -> std::result::Result<SyncReport, SyncError> {
+    let mut initiator = Initiator::new(local, remote, options, Arc::new(AllowAll));
+    let mut tell = |step: minga_sync::Progress| {
+        if let Some(listener) = &progress {
+            // A listener that throws (a panic here) must not end the sync.
+            let _ = catch_unwind(AssertUnwindSafe(|| listener.on_progress(step.into())));
+        }
+    };
+    let report = minga_sync::run_session(store, transport, &mut initiator, &options, &mut tell)?;
+    Ok(report.into())
+}
+
+pub(crate) fn peer_id(id: &str) -> Result<PeerId> {
+    PeerId::new(id).map_err(|error| MingaError::invalid_argument(format!("peer id: {error}")))
+}
+
+/// The host's transport as minga-sync's, keeping the host's own error so that the app gets
+/// back the `MingaError` its transport threw.
+struct HostTransport {
+    host: Arc<dyn SyncTransport>,
+    failure: Mutex<Option<MingaError>>,
+}
+
+impl HostTransport {
+    fn take_failure(&self) -> Option<MingaError> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+}
+
+impl Transport for HostTransport {
+    fn exchange(&self, request: &[u8]) -> std::result::Result<Vec<u8>, TransportError> {
+        let error = match self.host.exchange(request.to_vec()) {
+            Ok(reply) => return Ok(reply),
+            Err(error) => error,
+        };
+        let transport_error = match error {
+            MingaError::Network { .. } => TransportError::retryable(error.to_string()),
+            _ => TransportError::fatal(error.to_string()),
+        };
+        *self
+            .failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
+        Err(transport_error)
+    }
+}
+
+/// A failed session as what the app acts on. `host` is the error a host transport threw.
+fn from_sync_error(error: SyncError, host: Option<MingaError>) -> MingaError {
+    if let (SyncError::Transport(_), Some(host)) = (&error, host) {
+        return host;
+    }
+    let reason = error.to_string();
+    match error {
+        SyncError::Transport(transport) => {
+            from_http_refusal(&transport.message).unwrap_or(MingaError::Network { reason })
+        }
+        SyncError::Store(_) => MingaError::Storage { reason },
+        // The peer's bytes broke the protocol or it gave up: nothing this side can fix but
+        // retrying (what arrived is kept).
+        _ => MingaError::Network { reason },
+    }
+}
+
+/// The hub's refusals, read from the HTTP transport's "<url> answered HTTP <status>": 410 is
+/// a revoked device (wipe), 401 and 403 an unknown token or a project it is not enrolled in.
+fn from_http_refusal(message: &str) -> Option<MingaError> {
+    let status = message.rsplit_once("answered HTTP ")?.1.get(..3)?;
+    match status {
+        "410" => Some(MingaError::Revoked),
+        "401" | "403" => Some(MingaError::Unauthorized {
+            reason: message.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+impl From<minga_sync::Progress> for SyncProgress {
+    fn from(progress: minga_sync::Progress) -> Self {
+        Self {
+            docs_done: progress.docs_done,
+            docs_in_flight: progress.docs_in_flight,
+            docs_left_estimate: progress.docs_left_estimate,
+            bytes_sent: progress.bytes_sent,
+            bytes_received: progress.bytes_received,
+        }
+    }
+}
+
+impl From<minga_sync::SyncReport> for SyncReport {
+    fn from(report: minga_sync::SyncReport) -> Self {
+        Self {
+            sent: report.sent as u64,
+            received: report.received as u64,
+            refused: report
+                .refused
+                .into_iter()
+                .map(|(id, refusal)| RefusedDocument {
+                    id: id.to_string(),
+                    reason: refusal.into(),
+                })
+                .collect(),
+            conflicts: report.conflicts as u64,
+            round_trips: report.round_trips,
+            bytes_sent: report.bytes_sent,
+            bytes_received: report.bytes_received,
+            change_bytes: report.change_bytes,
+        }
+    }
+}
+
+impl From<Refusal> for RefusalReason {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotReadable => Self::NotReadable,
+            Refusal::NotWritable => Self::NotWritable,
+            Refusal::Invalid => Self::Invalid,
+            Refusal::KindMismatch => Self::KindMismatch,
+            Refusal::Incomplete => Self::Incomplete,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hubs_refusals_are_read_from_the_transports_message() {
+        let refusal =
+            |status| from_http_refusal(&format!("http://h/v1/sync/p answered HTTP {status}"));
+        assert!(matches!(refusal(410), Some(MingaError::Revoked)));
+        assert!(matches!(
+            refusal(401),
+            Some(MingaError::Unauthorized { .. })
+        ));
+        assert!(matches!(
+            refusal(403),
+            Some(MingaError::Unauthorized { .. })
+        ));
+        assert!(refusal(404).is_none());
+        assert!(from_http_refusal("connection refused").is_none());
+    }
+
+    #[test]
+    fn a_host_transport_error_comes_back_as_the_host_threw_it() {
+        let error = SyncError::Transport(TransportError::fatal("x"));
+        let host = MingaError::Unauthorized {
+            reason: "the tablet said no".into(),
+        };
+        assert!(matches!(
+            from_sync_error(error, Some(host)),
+            MingaError::Unauthorized { reason } if reason == "the tablet said no"
+        ));
+    }
+}

@@ -1,0 +1,53 @@
+"""Export for analysis from a store: ODK Central's CSV layout (a table per form and per
+repeat), GeoJSON of located submissions and JSON, written into a folder."""
+
+import csv
+import json
+
+import pytest
+
+import minga
+
+
+def path(name):
+    return minga.AnswerPath(instances=[], name=name)
+
+
+@pytest.fixture
+def dialogue():
+    return next(f for f in minga.builtin_forms() if f.id() == "minga_stakeholder_dialogue")
+
+
+def test_csv_json_and_geojson_of_a_stores_submissions(store, dialogue, tmp_path):
+    sid = store.create_submission(dialogue.form_ref())
+    store.set_answer(sid, path("convening_institution"), minga.Value.TEXT(text="GAD de Ibarra"))
+    gone = store.create_submission(dialogue.form_ref())
+    store.delete_submission(gone)
+    seen = []
+
+    class Progress(minga.ExportProgressListener):
+        def on_progress(self, done, total):
+            seen.append((done, total))
+
+    files = store.export([dialogue], minga.ExportFormat.CSV, str(tmp_path / "csv"), None, Progress())
+    main = tmp_path / "csv" / "minga_stakeholder_dialogue.csv"
+    assert str(main) in files and all(f.endswith(".csv") for f in files)
+    rows = list(csv.DictReader(main.open(encoding="utf-8")))
+    assert [(r["KEY"], r["convening_institution"]) for r in rows] == [(f"uuid:{sid}", "GAD de Ibarra")]
+    assert seen == [(1, 1)]
+
+    [written] = store.export([dialogue], minga.ExportFormat.JSON, str(tmp_path / "json"))
+    exported = json.loads(open(written, encoding="utf-8").read())
+    assert sid in json.dumps(exported) and gone not in json.dumps(exported)
+    [geojson] = store.export([dialogue], minga.ExportFormat.GEO_JSON, str(tmp_path / "geo"))
+    assert json.loads(open(geojson, encoding="utf-8").read())["type"] == "FeatureCollection"
+
+
+def test_a_submission_of_a_form_not_given_is_refused_and_nothing_written(store, form, dialogue, tmp_path):
+    store.create_submission(form)
+    with pytest.raises(minga.MingaError.InvalidArgument, match="safety_walk"):
+        store.export([dialogue], minga.ExportFormat.CSV, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    store.close()
+    with pytest.raises(minga.MingaError.Closed):
+        store.export([dialogue], minga.ExportFormat.JSON, str(tmp_path / "out"))

@@ -1,0 +1,144 @@
+"""Sync with a real `minga-hub` process on loopback: the supervisor's command line creates a
+project, publishes a built-in form and prints enrolment codes; phones enrol with a code, sync a
+submission up over HTTP, and a supervisor's store pulls it; revoked and unknown devices, used
+codes and a hub out of reach each get their own error."""
+
+import os
+import re
+
+import pytest
+
+import minga
+from hub import Hub
+from test_readme import block
+
+PROJECT = "imbabura"
+
+
+def path(name):
+    return minga.AnswerPath(instances=[], name=name)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    data = tmp_path_factory.mktemp("hub")
+    running = Hub(data)
+    running.admin("project", "create", PROJECT)
+    workbook = next(w for w in minga.builtin_form_workbooks() if w.form_id == "minga_stakeholder_dialogue")
+    form_file = data / workbook.file_name
+    form_file.write_bytes(workbook.xlsx)
+    published = running.admin("form", "publish", str(form_file), "--project", PROJECT)
+    assert "minga_stakeholder_dialogue" in published
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def dialogue():
+    return next(f for f in minga.builtin_forms() if f.id() == "minga_stakeholder_dialogue")
+
+
+def device(tmp_path, hub, role, name):
+    """A store on a new device, and the credentials it enrolled with."""
+    credentials = minga.enrol(hub.url, hub.enrolment_code(PROJECT, role, name))
+    store = minga.Store.open_unencrypted(str(tmp_path / f"{name}.minga"), f"{name}-phone", name)
+    return store, credentials
+
+
+def test_a_submission_goes_up_from_a_phone_and_down_to_a_supervisor(tmp_path, hub, dialogue):
+    phone, ana = device(tmp_path, hub, "facilitator", "ana")
+    assert (ana.project, ana.role, ana.hub_url) == (PROJECT, minga.Role.FACILITATOR, hub.url)
+    assert ana.token and ana.device_id and ana.hub_id
+    sid = phone.create_submission(dialogue.form_ref())
+    phone.set_answer(sid, path("convening_institution"), minga.Value.TEXT(text="GAD de Ibarra"))
+    steps = []
+    up = minga.sync_http(phone, ana, on_progress=steps.append)
+    assert up.sent == 1 and up.refused == []
+    assert steps and steps[-1].docs_in_flight == 0 and steps[-1].bytes_sent > 0
+    assert sid in hub.admin("submissions", "list", "--project", PROJECT)
+
+    tablet, sara = device(tmp_path, hub, "supervisor", "sara")
+    assert sara.role == minga.Role.SUPERVISOR
+    events = []
+    handle = minga.observe(tablet, events.append)
+    down = minga.sync_http(tablet, sara)
+    assert down.received >= 1
+    synced = [d for e in events for d in e.documents if d.id == sid]
+    assert [(d.kind, d.by_sync) for d in synced] == [(minga.DocKind.SUBMISSION, True)]
+    assert tablet.answers(sid) == phone.answers(sid)
+    assert minga.sync_http(tablet, sara).round_trips == 1  # nothing changed: one round trip
+    handle.cancel()
+    phone.close()
+    tablet.close()
+
+
+def test_a_facilitator_does_not_receive_another_facilitators_submission(tmp_path, hub, dialogue):
+    phone, ana = device(tmp_path, hub, "facilitator", "rosa")
+    sid = phone.create_submission(dialogue.form_ref())
+    minga.sync_http(phone, ana)
+    other, ben = device(tmp_path, hub, "facilitator", "ben")
+    minga.sync_http(other, ben)
+    with pytest.raises(minga.MingaError.NotFound):
+        other.submission(sid)
+    phone.close()
+    other.close()
+
+
+def test_a_revoked_device_is_told_to_wipe(tmp_path, hub, dialogue):
+    phone, luis = device(tmp_path, hub, "facilitator", "luis")
+    phone.create_submission(dialogue.form_ref())
+    minga.sync_http(phone, luis)
+    hub.admin("device", "revoke", luis.device_id)
+    with pytest.raises(minga.MingaError.Revoked):
+        minga.sync_http(phone, luis)
+    phone.close()
+
+
+def test_an_unknown_token_is_unauthorized(tmp_path, hub, dialogue):
+    phone, maria = device(tmp_path, hub, "facilitator", "maria")
+    forged = minga.HubCredentials(
+        hub_url=maria.hub_url, project=maria.project, device_id=maria.device_id,
+        role=maria.role, token="0" * 64, hub_id=maria.hub_id,
+    )
+    phone.create_submission(dialogue.form_ref())
+    with pytest.raises(minga.MingaError.Unauthorized):
+        minga.sync_http(phone, forged)
+    phone.close()
+
+
+def test_a_code_works_once_and_a_malformed_one_is_an_invalid_argument(hub):
+    code = hub.enrolment_code(PROJECT, "facilitator", "once")
+    minga.enrol(hub.url, code)
+    with pytest.raises(minga.MingaError.Unauthorized, match="already used"):
+        minga.enrol(hub.url, code)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        minga.enrol(hub.url, "not a code")
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        minga.enrol("hub.example.org", code)
+
+
+def test_a_hub_out_of_reach_is_a_network_error(tmp_path, dialogue):
+    stopped = Hub(tmp_path / "stopped")
+    stopped.admin("project", "create", PROJECT)
+    code = stopped.enrolment_code(PROJECT, "facilitator", "ana")
+    stopped.start()
+    ana = minga.enrol(stopped.url, code)
+    stopped.stop()
+    phone = minga.Store.open_unencrypted(str(tmp_path / "phone.minga"), "phone-1", "ana")
+    phone.create_submission(dialogue.form_ref())
+    with pytest.raises(minga.MingaError.Network):
+        minga.sync_http(phone, ana, minga.HttpSettings(timeout_seconds=5, retries=0))
+    with pytest.raises(minga.MingaError.Network):
+        minga.enrol(stopped.url, stopped.enrolment_code(PROJECT, "facilitator", "ben"))
+    assert phone.list_submissions(minga.SubmissionFilter(), None, 10).items[0].status == minga.Status.DRAFT
+    phone.close()
+
+
+def test_the_readme_hub_example_runs(tmp_path, hub, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = hub.enrolment_code(PROJECT, "facilitator", "readme")
+    example = block("python", "Sync with the office hub")
+    exec(compile(example, "README.md", "exec"), {"minga": minga, "hub_url": hub.url, "code": code, "key": os.urandom(32)})
+    printed = capsys.readouterr().out
+    assert re.search(r"^sent 0 received \d+$", printed, re.M) and "done:" in printed
