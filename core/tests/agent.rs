@@ -9,7 +9,9 @@ use common::*;
 use minga_core::agent::{
     AgentConfig, Clock, ManualClock, PeerConfig, PeerConnection, TransportFactory,
 };
-use minga_core::minga_sync::{AllowAll, PeerId, Responder, SyncOptions, Transport, TransportError};
+use minga_core::minga_sync::{
+    AllowAll, PeerId, Responder, SyncOptions, SyncReport, Transport, TransportError,
+};
 use minga_core::{DocId, Store, SyncAgent, SyncEvent, SyncFailure};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -175,6 +177,16 @@ impl World {
         }
     }
 
+    /// Expects a sync to start and finish; returns the clock's time at its start and its report.
+    fn expect_sync(&self) -> (Instant, SyncReport) {
+        let (at, started) = self.next();
+        assert!(matches!(started, SyncEvent::Started { .. }), "{started:?}");
+        match self.next().1 {
+            SyncEvent::Finished { report, .. } => (at, report),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
     fn connects(&self, index: usize) -> usize {
         self.peers[index].2.connects.load(Ordering::SeqCst)
     }
@@ -232,24 +244,19 @@ fn a_local_change_is_followed_by_a_sync_after_the_debounce() {
     let world = world(&["hub"]);
     let agent = world.agent();
     agent.network_available(true);
-    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
-    assert!(matches!(world.next().1, SyncEvent::Finished { .. }));
+    world.expect_sync();
 
     let changed_at = world.clock.now();
     add_submissions(&world.phone, 2);
     let after_change = AgentConfig::new(peer("x"), vec![]).schedule.after_change;
     world.clock.advance(after_change);
-    let (started_at, started) = world.next();
-    assert!(matches!(started, SyncEvent::Started { .. }), "{started:?}");
+    let (started_at, report) = world.expect_sync();
     assert_eq!(
         started_at,
         changed_at + after_change,
         "not before the debounce"
     );
-    match world.next().1 {
-        SyncEvent::Finished { report, .. } => assert_eq!(report.sent, 2),
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_eq!(report.sent, 2);
     assert_eq!(submissions(&world.peers[0].1), submissions(&world.phone));
 }
 
@@ -280,10 +287,7 @@ fn failures_back_off_doubling_then_the_sync_succeeds() {
         }
         world.clock.advance(Duration::from_secs(expected_wait));
     }
-    let (at, started) = world.next();
-    assert!(matches!(started, SyncEvent::Started { .. }));
-    starts.push(at - start);
-    assert!(matches!(world.next().1, SyncEvent::Finished { .. }));
+    starts.push(world.expect_sync().0 - start);
     let secs = |s: u64| Duration::from_secs(s);
     assert_eq!(
         starts,
@@ -303,10 +307,8 @@ fn the_network_coming_back_retries_at_once_whatever_the_backoff() {
     assert!(matches!(world.next().1, SyncEvent::Failed { .. }));
     agent.network_available(false);
     agent.network_available(true);
-    let (at, started) = world.next();
-    assert!(matches!(started, SyncEvent::Started { .. }));
+    let (at, _) = world.expect_sync();
     assert_eq!(at, failed_at, "the clock did not move");
-    assert!(matches!(world.next().1, SyncEvent::Finished { .. }));
 }
 
 #[test]
@@ -394,11 +396,7 @@ fn a_stop_ends_a_sync_at_a_page_boundary_and_the_next_agent_finishes_it() {
     world.peers[0].2.gate.lock().unwrap().take();
     let agent = world.agent_with(small_pages);
     agent.network_available(true);
-    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
-    match world.next().1 {
-        SyncEvent::Finished { report, .. } => assert_eq!(report.sent, 12 - landed),
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_eq!(world.expect_sync().1.sent, 12 - landed);
     assert_eq!(submissions(&world.peers[0].1), submissions(&world.phone));
 }
 

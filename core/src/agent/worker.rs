@@ -173,8 +173,11 @@ impl Worker {
     fn connect(&self, peer: &PeerId) -> Result<Box<dyn Transport>, TransportError> {
         match self.peers.get(peer) {
             Some(PeerConnection::Http { url, token }) => {
+                // No sleeping retries inside the transport: the schedule backs off instead,
+                // and a stop is never kept waiting behind them.
                 let options = HttpOptions {
                     token: token.clone(),
+                    retries: 0,
                     ..HttpOptions::default()
                 };
                 Ok(Box::new(HttpTransport::new(url.clone(), options)?))
