@@ -423,15 +423,3 @@ fn progress_is_reported_between_start_and_finish() {
     assert_eq!(progress.docs_in_flight, 0);
     drop(agent);
 }
-
-#[test]
-fn two_peers_with_one_id_are_refused() {
-    let world = world(&["hub"]);
-    let mut config = world.config(SyncOptions::default());
-    config.peers.push(config.peers[0].clone());
-    let refused = SyncAgent::start_with_clock(world.phone.clone(), config, world.clock.clone());
-    assert!(matches!(
-        refused,
-        Err(minga_core::Error::InvalidArgument(_))
-    ));
-}

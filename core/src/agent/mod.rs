@@ -169,3 +169,38 @@ fn reject_duplicate_peers(peers: &[PeerConfig]) -> Result<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_can_be_shared_between_threads_as_bindings_need() {
+        fn shared_between_threads<T: Send + Sync>() {}
+        shared_between_threads::<SyncAgent>();
+        shared_between_threads::<AgentConfig>();
+    }
+
+    #[test]
+    fn duplicate_peer_ids_name_the_peer() {
+        let factory: Arc<dyn TransportFactory> = Arc::new(Unreachable);
+        let peer = |name: &str| PeerConfig {
+            id: PeerId::new(name).unwrap(),
+            connection: PeerConnection::Custom(factory.clone()),
+        };
+        assert!(reject_duplicate_peers(&[peer("hub"), peer("tablet")]).is_ok());
+        let error = reject_duplicate_peers(&[peer("hub"), peer("tablet"), peer("hub")]);
+        assert!(
+            matches!(&error, Err(Error::InvalidArgument(message)) if message.contains("hub")),
+            "{error:?}"
+        );
+    }
+
+    struct Unreachable;
+
+    impl TransportFactory for Unreachable {
+        fn connect(&self) -> std::result::Result<Box<dyn Transport>, TransportError> {
+            Err(TransportError::retryable("unreachable"))
+        }
+    }
+}
