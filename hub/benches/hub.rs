@@ -1,6 +1,9 @@
 //! Hub throughput on loopback: submissions per second ingested by sync from 1, 10 and 100
-//! devices at once, and a fresh supervisor device pulling 10,000 submissions.
-//! Run: `cargo bench -p minga-hub --bench hub` (add `-- --quick` for a smaller run).
+//! devices at once, a fresh supervisor device pulling 10,000 submissions, and in the same run
+//! the peer baseline: the same 10,000 documents pulled from automerge-repo's own sync server
+//! (`js/baseline.mjs`, its npm packages installed here by `npm ci` in `js/`).
+//! Run: `cargo bench -p minga-hub --bench hub` (add `-- --quick` for a smaller run, and
+//! `-- --no-baseline` to skip automerge-repo, which takes minutes).
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT};
@@ -10,6 +13,8 @@ use minga_hub::client::{self, HubConnection};
 use minga_hub::server::RunningHub;
 use minga_hub::storage::SqliteStorage;
 use minga_sync::{Commit, DocId, DocKind, DocumentStore, IncomingDoc, MemoryStore, PeerId};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -121,6 +126,46 @@ fn fresh_pull(total: usize) -> (Duration, minga_sync::SyncReport) {
     (elapsed, report)
 }
 
+/// Installs the baseline's npm packages from the lockfile, unless they are there.
+fn install_baseline(js: &Path) -> Result<(), String> {
+    if js.join("node_modules/@automerge/automerge-repo").is_dir() {
+        return Ok(());
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(js)
+        .status()
+        .map_err(|e| format!("npm: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("npm ci failed in {}", js.display()))
+}
+
+/// automerge-repo's server and a fresh client in another process pulling `total` documents,
+/// 64 requests in flight; its JSON report line.
+fn automerge_repo_pull(total: usize) -> Result<String, String> {
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/js");
+    install_baseline(&js)?;
+    let output = Command::new("node")
+        .args(["baseline.mjs", &total.to_string(), "64"])
+        .current_dir(&js)
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .rev()
+        .find(|line| line.starts_with('{'))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!(
+                "baseline.mjs printed no report: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let total = if quick { 200 } else { 1_000 };
@@ -141,4 +186,13 @@ fn main() {
         report.bytes_received,
         report.change_bytes
     );
+    if std::env::args().any(|a| a == "--no-baseline") {
+        return;
+    }
+    match automerge_repo_pull(pull) {
+        Ok(report) => {
+            println!("automerge-repo 2.5.6 fresh client pulls {pull} documents: {report}")
+        }
+        Err(error) => println!("automerge-repo baseline not run: {error}"),
+    }
 }
