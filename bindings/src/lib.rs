@@ -9,9 +9,11 @@
 //!   cancels one.
 //! - [`sync`]: sync with a hub over HTTP or with a peer over a host transport, progress and
 //!   reports; [`hub`]: enrolment; [`bundle`]: encrypted sync files; [`review`]: reviews;
-//!   [`export`]: CSV, GeoJSON and JSON for analysis.
+//!   [`export`]: CSV, GeoJSON and JSON for analysis; [`agent`]: a sync agent that syncs by
+//!   itself.
 //! - [`MingaError`]: the one error type, whose variants are what an app acts on.
 
+pub mod agent;
 pub mod bundle;
 mod error;
 pub mod export;

@@ -1,6 +1,7 @@
 //! The `Store` object: one open store file, as apps hold it. Each method is one `minga-core`
 //! call, run behind the panic guard and the closed check.
 
+use crate::agent::SyncAgent;
 use crate::error::{MingaError, Result};
 use crate::guard::guarded;
 use crate::observer::{self, ChangeObserver, ObserverHandle};
@@ -10,7 +11,7 @@ use crate::records::{
 };
 use crate::value::Value;
 use minga_core as core;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 /// The length of a store key: 32 raw bytes (a SQLCipher raw key).
 const KEY_BYTES: usize = 32;
@@ -22,6 +23,8 @@ pub struct Store {
     /// `None` once closed. Calls clone the `Arc` and release this lock before working, so a
     /// close waits for no call and the file closes when the last call in flight returns.
     core: RwLock<Option<Arc<core::Store>>>,
+    /// The sync agents started on this store, told to stop when it closes.
+    agents: Mutex<Vec<Weak<SyncAgent>>>,
 }
 
 impl Store {
@@ -34,6 +37,7 @@ impl Store {
             let store = core::Store::open(path, encryption, identity)?;
             Ok(Arc::new(Self {
                 core: RwLock::new(Some(Arc::new(store))),
+                agents: Mutex::default(),
             }))
         })
     }
@@ -50,6 +54,27 @@ impl Store {
     /// Observers hear of writes from the core store itself, once they are committed.
     pub(crate) fn call<T>(&self, call: impl FnOnce(&core::Store) -> Result<T>) -> Result<T> {
         guarded(|| call(&*self.core()?))
+    }
+
+    /// A call that keeps the core store beyond it (a sync agent's thread).
+    pub(crate) fn call_shared<T>(
+        &self,
+        call: impl FnOnce(Arc<core::Store>) -> Result<T>,
+    ) -> Result<T> {
+        guarded(|| call(self.core()?))
+    }
+
+    /// Remembers `agent`, so that closing the store stops it.
+    pub(crate) fn keep_agent(&self, agent: &Arc<SyncAgent>) {
+        let mut agents = self.agents();
+        agents.retain(|kept| kept.strong_count() > 0);
+        agents.push(Arc::downgrade(agent));
+    }
+
+    fn agents(&self) -> MutexGuard<'_, Vec<Weak<SyncAgent>>> {
+        self.agents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -93,9 +118,14 @@ impl Store {
         )
     }
 
-    /// Closes the store: later calls fail with `Closed`, and the file and its observers go
-    /// when the last call in flight returns. Idempotent.
+    /// Closes the store: later calls fail with `Closed`, sync agents are told to stop, and the
+    /// file and its observers go when the last call in flight (or agent) is done. Idempotent.
     pub fn close(&self) {
+        for agent in self.agents().drain(..) {
+            if let Some(agent) = agent.upgrade() {
+                agent.request_stop();
+            }
+        }
         self.core
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

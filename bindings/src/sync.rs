@@ -263,6 +263,7 @@ impl Transport for HostTransport {
         };
         let transport_error = match error {
             MingaError::Network { .. } => TransportError::retryable(error.to_string()),
+            MingaError::Revoked => TransportError::revoked(error.to_string()),
             _ => TransportError::fatal(error.to_string()),
         };
         *self
@@ -280,8 +281,9 @@ fn from_sync_error(error: SyncError, host: Option<MingaError>) -> MingaError {
     }
     let reason = error.to_string();
     match error {
+        SyncError::Transport(transport) if transport.revoked => MingaError::Revoked,
         SyncError::Transport(transport) => {
-            from_http_refusal(&transport.message).unwrap_or(MingaError::Network { reason })
+            unauthorized(&transport.message).unwrap_or(MingaError::Network { reason })
         }
         SyncError::Store(_) => MingaError::Storage { reason },
         // The peer's bytes broke the protocol or it gave up: nothing this side can fix but
@@ -290,17 +292,13 @@ fn from_sync_error(error: SyncError, host: Option<MingaError>) -> MingaError {
     }
 }
 
-/// The hub's refusals, read from the HTTP transport's "<url> answered HTTP <status>": 410 is
-/// a revoked device (wipe), 401 and 403 an unknown token or a project it is not enrolled in.
-fn from_http_refusal(message: &str) -> Option<MingaError> {
+/// The hub's refusal of a token (401) or of a project the device is not enrolled in (403), read
+/// from the HTTP transport's "<url> answered HTTP <status>".
+fn unauthorized(message: &str) -> Option<MingaError> {
     let status = message.rsplit_once("answered HTTP ")?.1.get(..3)?;
-    match status {
-        "410" => Some(MingaError::Revoked),
-        "401" | "403" => Some(MingaError::Unauthorized {
-            reason: message.to_string(),
-        }),
-        _ => None,
-    }
+    matches!(status, "401" | "403").then(|| MingaError::Unauthorized {
+        reason: message.to_string(),
+    })
 }
 
 impl From<minga_sync::Progress> for SyncProgress {
@@ -354,10 +352,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_hubs_refusals_are_read_from_the_transports_message() {
-        let refusal =
-            |status| from_http_refusal(&format!("http://h/v1/sync/p answered HTTP {status}"));
-        assert!(matches!(refusal(410), Some(MingaError::Revoked)));
+    fn the_hubs_refusals_are_read_from_the_transport_error() {
+        let refusal = |status| unauthorized(&format!("http://h/v1/sync/p answered HTTP {status}"));
         assert!(matches!(
             refusal(401),
             Some(MingaError::Unauthorized { .. })
@@ -366,8 +362,13 @@ mod tests {
             refusal(403),
             Some(MingaError::Unauthorized { .. })
         ));
-        assert!(refusal(404).is_none());
-        assert!(from_http_refusal("connection refused").is_none());
+        assert!(refusal(404).is_none() && refusal(410).is_none());
+        assert!(unauthorized("connection refused").is_none());
+        let revoked = SyncError::Transport(TransportError::revoked("answered HTTP 410"));
+        assert!(matches!(
+            from_sync_error(revoked, None),
+            MingaError::Revoked
+        ));
     }
 
     #[test]

@@ -14,6 +14,8 @@ from .minga import (
     ObserverHandle,
     Store,
     SyncProgress,
+    SyncEvent,
+    SyncEventObserver,
     SyncProgressListener,
     SyncReport,
     SyncTransport,
@@ -27,6 +29,16 @@ class _CallbackObserver(ChangeObserver):
         self._callback = callback
 
     def on_change(self, event: ChangeEvent) -> None:
+        self._callback(event)
+
+
+class _CallbackSyncObserver(SyncEventObserver):
+    """Adapts a plain callable to the SyncEventObserver interface."""
+
+    def __init__(self, callback):
+        self._callback = callback
+
+    def on_sync_event(self, event: SyncEvent) -> None:
         self._callback(event)
 
 
@@ -54,6 +66,12 @@ def observe(store: Store, callback) -> ObserverHandle:
     """Calls `callback(event)` after every change to `store`, made here or arriving by sync;
     keep the returned handle (dropping it, or `handle.cancel()`, stops the calls)."""
     return store.observe(_CallbackObserver(callback))
+
+
+def observe_sync(store: Store, callback) -> ObserverHandle:
+    """Calls `callback(event)` with each event of the syncs a sync agent
+    (`store.start_sync_agent`) runs, on the agent's thread; keep the returned handle."""
+    return store.observe_sync(_CallbackSyncObserver(callback))
 
 
 def _listener(on_progress):

@@ -4,6 +4,7 @@ submission up over HTTP, and a supervisor's store pulls it; revoked and unknown 
 codes and a hub out of reach each get their own error."""
 
 import os
+import queue
 import re
 
 import pytest
@@ -142,3 +143,56 @@ def test_the_readme_hub_example_runs(tmp_path, hub, capsys, monkeypatch):
     exec(compile(example, "README.md", "exec"), {"minga": minga, "hub_url": hub.url, "code": code, "key": os.urandom(32)})
     printed = capsys.readouterr().out
     assert re.search(r"^sent 0 received \d+$", printed, re.M) and "done:" in printed
+
+
+def next_event(events, kind):
+    """The next sync event of `kind`, skipping others (a guard against hanging, not a timing)."""
+    while True:
+        event = events.get(timeout=60)
+        if isinstance(event, kind):
+            return event
+
+
+def test_the_sync_agent_syncs_by_itself_and_wipes_a_revoked_phone(tmp_path, hub, dialogue):
+    phone, pia = device(tmp_path, hub, "facilitator", "pia")
+    events = queue.Queue()
+    handle = minga.observe_sync(phone, events.put)
+    quick = minga.AgentSchedule(after_change_ms=10, min_backoff_ms=100, max_backoff_ms=1000, periodic_ms=600_000)
+    agent = phone.start_sync_agent(pia, quick)
+    sid = phone.create_submission(dialogue.form_ref())
+    agent.network_available(True)
+    started = next_event(events, minga.SyncEvent.STARTED)
+    assert started.peer == pia.hub_id
+    finished = next_event(events, minga.SyncEvent.FINISHED)
+    assert finished.report.sent == 1
+    assert sid in hub.admin("submissions", "list", "--project", PROJECT)
+
+    hub.admin("device", "revoke", pia.device_id)
+    agent.sync_now()
+    revoked = next_event(events, minga.SyncEvent.REVOKED)
+    assert revoked.wipe_error is None
+    assert phone.list_submissions(minga.SubmissionFilter(include_deleted=True), None, 10).items == []
+    agent.stop()
+    assert agent.is_stopped()
+    handle.cancel()
+    phone.close()
+
+
+def test_an_agent_on_a_hub_out_of_reach_reports_a_retryable_failure(tmp_path, dialogue):
+    stopped = Hub(tmp_path / "gone")
+    stopped.admin("project", "create", PROJECT)
+    code = stopped.enrolment_code(PROJECT, "facilitator", "ana")
+    stopped.start()
+    ana = minga.enrol(stopped.url, code)
+    stopped.stop()
+    phone = minga.Store.open_unencrypted(str(tmp_path / "p.minga"), "phone-1", "ana")
+    events = queue.Queue()
+    handle = minga.observe_sync(phone, events.put)
+    agent = phone.start_sync_agent(ana, minga.AgentSchedule(min_backoff_ms=60_000))
+    agent.network_available(True)
+    failed = next_event(events, minga.SyncEvent.FAILED)
+    assert isinstance(failed.error, minga.SyncFailure.NETWORK) and failed.error.retryable
+    assert failed.failures == 1 and failed.retry_in is not None
+    phone.close()  # asks the agent to stop
+    agent.stop()
+    handle.cancel()

@@ -49,6 +49,20 @@ public final class MingaStore: @unchecked Sendable {
         }
     }
 
+    /// Every event of the syncs a sync agent (`blocking.startSyncAgent(hub:schedule:)`) runs
+    /// on this store: started, progress, finished, failed (with when it retries), revoked (the
+    /// store was wiped). Iterating registers an observer; ending the iteration unregisters it.
+    public func syncEvents() -> AsyncStream<SyncEvent> {
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            do {
+                let handle = try blocking.observeSync(observer: SyncEventStreamObserver(continuation))
+                continuation.onTermination = { _ in handle.cancel() }
+            } catch {
+                continuation.finish()
+            }
+        }
+    }
+
     /// Syncs with the hub of `hub` (from `enrol`): `MingaError.Unauthorized` means enrol
     /// again, `.Revoked` wipe the local copy, `.Network` try later (what arrived is kept).
     public func syncHttp(hub: HubCredentials, settings: HttpSettings? = nil) async throws -> SyncReport {
@@ -137,6 +151,19 @@ private final class ClosureTransport: SyncTransport, @unchecked Sendable {
 
     func exchange(request: Data) throws -> Data {
         try carry(request)
+    }
+}
+
+/// Feeds sync events into an AsyncStream.
+private final class SyncEventStreamObserver: SyncEventObserver, @unchecked Sendable {
+    private let continuation: AsyncStream<SyncEvent>.Continuation
+
+    init(_ continuation: AsyncStream<SyncEvent>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onSyncEvent(event: SyncEvent) {
+        continuation.yield(event)
     }
 }
 

@@ -18,6 +18,8 @@ import org.minga.ffi.ChangeObserver
 import org.minga.ffi.HttpSettings
 import org.minga.ffi.HubCredentials
 import org.minga.ffi.Store
+import org.minga.ffi.SyncEvent
+import org.minga.ffi.SyncEventObserver
 import org.minga.ffi.SyncProgress
 import org.minga.ffi.SyncProgressListener
 import org.minga.ffi.SyncReport
@@ -52,6 +54,23 @@ class MingaStore(
     fun changes(): Flow<ChangeEvent> = callbackFlow {
         val handle = blocking.observe(object : ChangeObserver {
             override fun onChange(event: ChangeEvent) {
+                trySendBlocking(event)
+            }
+        })
+        awaitClose {
+            handle.cancel()
+            handle.close()
+        }
+    }.buffer(Channel.UNLIMITED)
+
+    /**
+     * Every event of the syncs a sync agent (`blocking.startSyncAgent(hub, null)`) runs on this
+     * store, as a cold Flow: started, progress, finished, failed (with when it retries),
+     * revoked (the store was wiped). Collecting registers an observer; cancelling unregisters.
+     */
+    fun syncEvents(): Flow<SyncEvent> = callbackFlow {
+        val handle = blocking.observeSync(object : SyncEventObserver {
+            override fun onSyncEvent(event: SyncEvent) {
                 trySendBlocking(event)
             }
         })

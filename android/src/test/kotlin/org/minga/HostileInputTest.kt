@@ -10,6 +10,7 @@ import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import org.minga.ffi.Answer
 import org.minga.ffi.BundleScope
+import org.minga.ffi.ExportFormat
 import org.minga.ffi.FormRef
 import org.minga.ffi.HubCredentials
 import org.minga.ffi.MingaException
@@ -113,6 +114,9 @@ class HostileInputTest {
         assertThrows<MingaException.Closed> { store.review(id) }
         assertThrows<MingaException.Closed> { store.setReviewState(id, ReviewState.APPROVED) }
         assertThrows<MingaException.Closed> { store.addReviewComment(id, "x", null) }
+        val hub = HubCredentials("http://127.0.0.1:9", "p", "d", Role.FACILITATOR, "t", "h")
+        assertThrows<MingaException.Closed> { store.startSyncAgent(hub, null) }
+        assertThrows<MingaException.Closed> { store.export(listOf(), ExportFormat.CSV, dir.path, null, null) }
     }
 
     @Test

@@ -7,6 +7,7 @@ package org.minga
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
@@ -20,11 +21,13 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
+import org.minga.ffi.AgentSchedule
 import org.minga.ffi.AnswerPath
 import org.minga.ffi.DocKind
 import org.minga.ffi.MingaException
 import org.minga.ffi.Role
 import org.minga.ffi.Store
+import org.minga.ffi.SyncEvent
 import org.minga.ffi.Value
 import org.minga.ffi.builtinFormWorkbooks
 import org.minga.ffi.builtinForms
@@ -128,6 +131,26 @@ class HubSyncTest {
         hub.admin("device", "revoke", luis.deviceId)
         assertThrows<MingaException.Revoked> { runBlocking { phone.syncHttp(luis) } }
         assertThrows<MingaException.Unauthorized> { runBlocking { phone.syncHttp(luis.copy(token = "0".repeat(64))) } }
+        phone.close()
+    }
+
+    @Test
+    fun theSyncAgentSyncsByItselfAndItsEventsArriveAsAFlow() = runBlocking {
+        val pia = enrol(hub.url, hub.enrolmentCode("imbabura", "facilitator", "pia"))
+        val phone = store("pia")
+        val finished = async(start = CoroutineStart.UNDISPATCHED) {
+            phone.syncEvents().filterIsInstance<SyncEvent.Finished>().first()
+        }
+        yield()
+        val agent = phone.blocking.startSyncAgent(pia, AgentSchedule(afterChangeMs = 10uL))
+        val id = phone.io { createSubmission(dialogue.formRef()) }
+        agent.networkAvailable(true)
+        val event = withTimeout(60_000) { finished.await() }
+        assertEquals(pia.hubId, event.peer)
+        assertEquals(1uL, event.report.sent)
+        assertTrue(id in hub.admin("submissions", "list", "--project", "imbabura"))
+        phone.io { agent.stop() }
+        assertTrue(agent.isStopped())
         phone.close()
     }
 

@@ -1,0 +1,226 @@
+//! The sync agent from the app: keeps a store in sync with its hub by itself, on a thread of
+//! its own (`minga_core::SyncAgent`). The app tells it when the network comes and goes and may
+//! ask for a sync now; every outcome reaches the store's sync observers as a [`SyncEvent`].
+
+use crate::error::{MingaError, Result};
+use crate::hub::{sync_url, HubCredentials};
+use crate::observer::ObserverHandle;
+use crate::store::Store;
+use crate::sync::{peer_id, SyncProgress, SyncReport};
+use minga_core as core;
+use minga_core::SyncFailure;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Why a sync failed, as an app acts on it; `message` says what happened in words.
+#[uniffi::remote(Enum)]
+pub enum SyncFailure {
+    /// The peer could not be reached or refused (`retryable`: a timeout, a dropped connection
+    /// or a busy server, rather than a refusal such as an unknown token).
+    Network { message: String, retryable: bool },
+    /// The peer's bytes broke the protocol.
+    Protocol { message: String },
+    /// The peer ended the session with an error of its own.
+    PeerAborted { message: String },
+    /// This store could not read or write.
+    Store { message: String },
+    /// The agent was stopped during the sync.
+    Stopped,
+}
+
+/// One step of a sync the agent ran with a peer (the hub's id). Every `Started` is followed by
+/// one `Finished`, `Failed` or `Revoked` for the same peer.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum SyncEvent {
+    Started {
+        peer: String,
+    },
+    /// After every round trip.
+    Progress {
+        peer: String,
+        progress: SyncProgress,
+    },
+    Finished {
+        peer: String,
+        report: SyncReport,
+    },
+    /// What arrived before the failure is kept; the agent tries again by itself after
+    /// `retry_in` (sooner when the network comes back or the app asks), none once stopped.
+    Failed {
+        peer: String,
+        error: SyncFailure,
+        /// Failures in a row with this peer, this one included.
+        failures: u32,
+        retry_in: Option<Duration>,
+    },
+    /// The hub revoked this device: the store's local copy was wiped and the agent syncs no
+    /// more. `wipe_error` says why the wipe failed, if it did.
+    Revoked {
+        peer: String,
+        wipe_error: Option<String>,
+    },
+}
+
+/// Implemented by the app to hear the agent's syncs; called on the agent's thread.
+#[uniffi::export(with_foreign)]
+pub trait SyncEventObserver: Send + Sync {
+    fn on_sync_event(&self, event: SyncEvent);
+}
+
+/// How eagerly the agent syncs. The defaults suit a phone.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AgentSchedule {
+    /// How long after a local change to sync (changes in the meantime join the same sync).
+    #[uniffi(default = 2000)]
+    pub after_change_ms: u64,
+    /// The wait after a first failure, doubled after each further one up to `max_backoff_ms`.
+    #[uniffi(default = 5000)]
+    pub min_backoff_ms: u64,
+    #[uniffi(default = 600000)]
+    pub max_backoff_ms: u64,
+    /// A sync at least this often while online.
+    #[uniffi(default = 900000)]
+    pub periodic_ms: u64,
+}
+
+/// A store's sync with its hub, running by itself. Starts offline: call
+/// `network_available(true)` when a connection appears. `stop()` (or closing the store) ends
+/// it; a sync in flight stops at its next page boundary.
+#[derive(uniffi::Object)]
+pub struct SyncAgent {
+    running: Mutex<Option<core::SyncAgent>>,
+}
+
+impl SyncAgent {
+    fn with<T>(&self, call: impl FnOnce(&core::SyncAgent) -> T) -> Option<T> {
+        self.lock().as_ref().map(call)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<core::SyncAgent>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Asks the agent to stop without waiting for its thread (what closing the store does).
+    pub(crate) fn request_stop(&self) {
+        self.with(core::SyncAgent::request_stop);
+    }
+}
+
+#[uniffi::export]
+impl SyncAgent {
+    /// The network came (`true`) or went. Coming back syncs at once, whatever the backoff.
+    pub fn network_available(&self, available: bool) {
+        self.with(|agent| agent.network_available(available));
+    }
+
+    /// Syncs as soon as possible (when online).
+    pub fn sync_now(&self) {
+        self.with(core::SyncAgent::sync_now);
+    }
+
+    /// Stops the agent and waits for its thread (a sync in flight ends at its next page
+    /// boundary): call it off the main thread. Idempotent.
+    pub fn stop(&self) {
+        let running = self.lock().take();
+        drop(running);
+    }
+
+    /// Whether `stop()` was called. (Closing the store asks the agent to stop too; its thread
+    /// and the file are let go when `stop()` is called or the agent is dropped.)
+    pub fn is_stopped(&self) -> bool {
+        self.lock().is_none()
+    }
+}
+
+#[uniffi::export]
+impl Store {
+    /// Starts an agent that keeps this store in sync with the hub of `hub` by itself (after
+    /// local changes, periodically, and at once when the network comes back, backing off after
+    /// failures). A revoked device's store is wiped. Hear it with `observe_sync`.
+    #[uniffi::method(default(schedule = None))]
+    pub fn start_sync_agent(
+        &self,
+        hub: HubCredentials,
+        schedule: Option<AgentSchedule>,
+    ) -> Result<Arc<SyncAgent>> {
+        let peer = core::PeerConfig {
+            id: peer_id(&hub.hub_id)?,
+            connection: core::PeerConnection::Http {
+                url: sync_url(&hub)?,
+                token: Some(hub.token.clone()),
+            },
+        };
+        let mut config = core::AgentConfig::new(peer_id(&hub.device_id)?, vec![peer]);
+        if let Some(schedule) = schedule {
+            config.schedule = schedule.into();
+        }
+        let agent = self
+            .call_shared(|store| core::SyncAgent::start(store, config).map_err(MingaError::from))?;
+        let agent = Arc::new(SyncAgent {
+            running: Mutex::new(Some(agent)),
+        });
+        self.keep_agent(&agent);
+        Ok(agent)
+    }
+
+    /// Calls `observer` with each event of the syncs an agent runs on this store. Keep the
+    /// returned handle: dropping it (or `cancel()`) unregisters.
+    pub fn observe_sync(
+        &self,
+        observer: Arc<dyn SyncEventObserver>,
+    ) -> Result<Arc<ObserverHandle>> {
+        self.call(|store| {
+            let registered = store.observe_sync(Box::new(move |event| {
+                // The core contains a panic here (a host exception): the agent goes on.
+                observer.on_sync_event(event.into());
+            }));
+            Ok(Arc::new(ObserverHandle::new(registered)))
+        })
+    }
+}
+
+impl From<&core::SyncEvent> for SyncEvent {
+    fn from(event: &core::SyncEvent) -> Self {
+        use core::SyncEvent as E;
+        let peer = event.peer().to_string();
+        match event {
+            E::Started { .. } => Self::Started { peer },
+            E::Progress { progress, .. } => Self::Progress {
+                peer,
+                progress: (*progress).into(),
+            },
+            E::Finished { report, .. } => Self::Finished {
+                peer,
+                report: report.clone().into(),
+            },
+            E::Failed {
+                error,
+                failures,
+                retry_in,
+                ..
+            } => Self::Failed {
+                peer,
+                error: error.clone(),
+                failures: *failures,
+                retry_in: *retry_in,
+            },
+            E::Revoked { wipe_error, .. } => Self::Revoked {
+                peer,
+                wipe_error: wipe_error.clone(),
+            },
+        }
+    }
+}
+
+impl From<AgentSchedule> for minga_sync::schedule::ScheduleOptions {
+    fn from(schedule: AgentSchedule) -> Self {
+        Self {
+            after_change: Duration::from_millis(schedule.after_change_ms),
+            min_backoff: Duration::from_millis(schedule.min_backoff_ms),
+            max_backoff: Duration::from_millis(schedule.max_backoff_ms),
+            periodic: Duration::from_millis(schedule.periodic_ms),
+        }
+    }
+}
