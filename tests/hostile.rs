@@ -241,8 +241,12 @@ fn enrol_body(bytes: &[u8]) -> Result<(), String> {
     hub_body("POST", "/v1/enrol", bytes, false)
 }
 
+/// Sync bodies as they are, and with their frame's checksum made right (see
+/// [`targets::reframed`]).
 fn sync_body(bytes: &[u8]) -> Result<(), String> {
-    hub_body("POST", &format!("/v1/sync/{PROJECT}"), bytes, true)
+    let path = format!("/v1/sync/{PROJECT}");
+    hub_body("POST", &path, bytes, true)?;
+    hub_body("POST", &path, &targets::reframed(bytes), true)
 }
 
 fn document_body(bytes: &[u8]) -> Result<(), String> {

@@ -6,7 +6,7 @@
 
 use minga_forms::{expr, xlsform};
 use minga_sync::bundle::{import_bundle, BundleIdentity};
-use minga_sync::wire::{Frame, DEFAULT_MAX_FRAME};
+use minga_sync::wire::{crc32, Frame, DEFAULT_MAX_FRAME, MAGIC, VERSION};
 use minga_sync::{AllowAll, DocumentStore, Initiator, MemoryStore, PeerId, Responder, SyncOptions};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -27,9 +27,36 @@ fn peer(name: &str) -> PeerId {
     PeerId::new(name).expect("a valid peer id")
 }
 
-/// Sync messages: the frame decoder, then a responder (the hub's side) and an initiator (the
-/// phone's side) given the bytes. A message refused must leave the store as it was.
+/// Sync messages, twice: the bytes as they are, and with their frame header and checksum made
+/// right again ([`reframed`]), so that mutations reach the message decoders behind the CRC.
 pub fn sync_message(bytes: &[u8]) -> Result<(), String> {
+    sync_message_once(bytes)?;
+    sync_message_once(&reframed(bytes))
+}
+
+/// A frame around the payload of `bytes` (its bytes 10 to 4 before the end, when it is long
+/// enough to be a frame; otherwise all but the first byte, which gives the message type),
+/// with the right length and CRC-32.
+pub fn reframed(bytes: &[u8]) -> Vec<u8> {
+    let (kind, payload) = match bytes {
+        [_, _, _, _, _, kind, _, _, _, _, rest @ ..] if rest.len() >= 4 => {
+            (*kind, &rest[..rest.len() - 4])
+        }
+        [kind, rest @ ..] => (*kind, rest),
+        [] => (1, &[][..]),
+    };
+    let mut frame = MAGIC.to_vec();
+    frame.extend([VERSION, kind]);
+    frame.extend((payload.len() as u32).to_be_bytes());
+    frame.extend(payload);
+    let checksum = crc32(&frame);
+    frame.extend(checksum.to_be_bytes());
+    frame
+}
+
+/// The frame decoder, then a responder (the hub's side) and an initiator (the phone's side)
+/// given the bytes. A message refused must leave the store as it was.
+fn sync_message_once(bytes: &[u8]) -> Result<(), String> {
     let _ = Frame::decode(bytes, DEFAULT_MAX_FRAME);
     let hub = MemoryStore::new();
     let mut responder = Responder::new(peer("hub"), SyncOptions::default(), Arc::new(AllowAll));
