@@ -7,14 +7,11 @@ callables where the library asks for an observer, a progress listener or a trans
 
 from .minga import *  # noqa: F401,F403  (the generated surface is the package's surface)
 from .minga import (
-    ChangeEvent,
     ChangeObserver,
     HttpSettings,
     HubCredentials,
     ObserverHandle,
     Store,
-    SyncProgress,
-    SyncEvent,
     SyncEventObserver,
     SyncProgressListener,
     SyncReport,
@@ -22,60 +19,27 @@ from .minga import (
 )
 
 
-class _CallbackObserver(ChangeObserver):
-    """Adapts a plain callable to the ChangeObserver interface."""
-
-    def __init__(self, callback):
-        self._callback = callback
-
-    def on_change(self, event: ChangeEvent) -> None:
-        self._callback(event)
-
-
-class _CallbackSyncObserver(SyncEventObserver):
-    """Adapts a plain callable to the SyncEventObserver interface."""
-
-    def __init__(self, callback):
-        self._callback = callback
-
-    def on_sync_event(self, event: SyncEvent) -> None:
-        self._callback(event)
-
-
-class _CallbackProgress(SyncProgressListener):
-    """Adapts a plain callable to the SyncProgressListener interface."""
-
-    def __init__(self, callback):
-        self._callback = callback
-
-    def on_progress(self, progress: SyncProgress) -> None:
-        self._callback(progress)
-
-
-class _CallbackTransport(SyncTransport):
-    """Adapts `exchange(request: bytes) -> bytes` to the SyncTransport interface."""
-
-    def __init__(self, exchange):
-        self._exchange = exchange
-
-    def exchange(self, request: bytes) -> bytes:
-        return self._exchange(request)
+def _adapter(interface, method, callback):
+    """An instance of the library's callback `interface` whose one method, `method`, hands its
+    argument to `callback`."""
+    adapted = type(f"_Callback{interface.__name__}", (interface,), {method: lambda self, arg: callback(arg)})
+    return adapted()
 
 
 def observe(store: Store, callback) -> ObserverHandle:
     """Calls `callback(event)` after every change to `store`, made here or arriving by sync;
     keep the returned handle (dropping it, or `handle.cancel()`, stops the calls)."""
-    return store.observe(_CallbackObserver(callback))
+    return store.observe(_adapter(ChangeObserver, "on_change", callback))
 
 
 def observe_sync(store: Store, callback) -> ObserverHandle:
     """Calls `callback(event)` with each event of the syncs a sync agent
     (`store.start_sync_agent`) runs, on the agent's thread; keep the returned handle."""
-    return store.observe_sync(_CallbackSyncObserver(callback))
+    return store.observe_sync(_adapter(SyncEventObserver, "on_sync_event", callback))
 
 
 def _listener(on_progress):
-    return _CallbackProgress(on_progress) if on_progress else None
+    return _adapter(SyncProgressListener, "on_progress", on_progress) if on_progress else None
 
 
 def sync_http(store: Store, hub: HubCredentials, settings: HttpSettings = None, on_progress=None) -> SyncReport:
@@ -87,4 +51,4 @@ def sync_http(store: Store, hub: HubCredentials, settings: HttpSettings = None, 
 def sync_with(store: Store, exchange, peer: str, on_progress=None) -> SyncReport:
     """Syncs `store` with peer `peer`, `exchange(request) -> reply` carrying the bytes (to the
     peer's `store.responder().respond`, over whatever link the host has)."""
-    return store.sync_with(_CallbackTransport(exchange), peer, _listener(on_progress))
+    return store.sync_with(_adapter(SyncTransport, "exchange", exchange), peer, _listener(on_progress))

@@ -91,30 +91,38 @@ def test_a_closed_store_refuses_every_call(store_path, form):
     handle.cancel()  # safe after close
 
 
-def test_many_threads_at_once(store, form):
-    sid = store.create_submission(form)
+def on_threads(work, count):
+    """Runs `work(n)` for n in range(count), each on its own thread at once; returns what they
+    raised."""
     errors = []
 
-    def work(n):
+    def run(n):
         try:
-            own = store.create_submission(form)
-            for i in range(20):
-                store.set_answer(own, path("count"), minga.Value.INTEGER(value=i))
-                store.set_answer(sid, path(f"from_{n}"), minga.Value.INTEGER(value=i))
-                store.list_submissions(minga.SubmissionFilter(), None, 5)
-            try:
-                store.submission("bad id")
-            except minga.MingaError.InvalidArgument:
-                pass
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            work(n)
+        except Exception as error:  # noqa: BLE001 - collected and asserted by the caller
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_many_threads_at_once(store, form):
+    sid = store.create_submission(form)
+
+    def work(n):
+        own = store.create_submission(form)
+        for i in range(20):
+            store.set_answer(own, path("count"), minga.Value.INTEGER(value=i))
+            store.set_answer(sid, path(f"from_{n}"), minga.Value.INTEGER(value=i))
+            store.list_submissions(minga.SubmissionFilter(), None, 5)
+        with pytest.raises(minga.MingaError.InvalidArgument):
+            store.submission("bad id")
+
+    assert on_threads(work, 8) == []
     fields = store.answers(sid).fields
     assert all(fields[f"from_{n}"].value == minga.Value.INTEGER(value=19) for n in range(8))
     assert len(store.list_submissions(minga.SubmissionFilter(), None, 100).items) == 9
@@ -221,28 +229,19 @@ def test_a_peer_id_that_cannot_be_one_is_an_invalid_argument(store, bad_peer):
 
 def test_many_phones_sync_with_one_tablet_at_once(tmp_path, form):
     tablet = minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara")
-    errors = []
 
     def phone(n):
-        try:
-            own = minga.Store.open_unencrypted(str(tmp_path / f"p{n}.minga"), f"phone-{n}", "ana")
-            sid = own.create_submission(form)
-            responder = tablet.responder()  # one responder per peer
-            for _ in range(3):
-                minga.sync_with(own, responder.respond, "tablet-1")
-                tablet.set_review_state(sid, minga.ReviewState.HAS_ISSUES)
+        own = minga.Store.open_unencrypted(str(tmp_path / f"p{n}.minga"), f"phone-{n}", "ana")
+        sid = own.create_submission(form)
+        responder = tablet.responder()  # one responder per peer
+        for _ in range(3):
             minga.sync_with(own, responder.respond, "tablet-1")
-            assert own.review(sid).state == minga.ReviewState.HAS_ISSUES
-            own.close()
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
-            errors.append(error)
+            tablet.set_review_state(sid, minga.ReviewState.HAS_ISSUES)
+        minga.sync_with(own, responder.respond, "tablet-1")
+        assert own.review(sid).state == minga.ReviewState.HAS_ISSUES
+        own.close()
 
-    threads = [threading.Thread(target=phone, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert on_threads(phone, 6) == []
     assert len(tablet.list_submissions(minga.SubmissionFilter(), None, 100).items) == 6
     assert tablet.integrity_check() == ["ok"]
     tablet.close()

@@ -119,13 +119,20 @@ def test_a_code_works_once_and_a_malformed_one_is_an_invalid_argument(hub):
         minga.enrol("hub.example.org", code)
 
 
-def test_a_hub_out_of_reach_is_a_network_error(tmp_path, dialogue):
-    stopped = Hub(tmp_path / "stopped")
-    stopped.admin("project", "create", PROJECT)
-    code = stopped.enrolment_code(PROJECT, "facilitator", "ana")
-    stopped.start()
-    ana = minga.enrol(stopped.url, code)
-    stopped.stop()
+@pytest.fixture
+def stopped(tmp_path):
+    """A hub that enrolled a device ("ana") and then stopped, and that device's credentials."""
+    hub = Hub(tmp_path / "stopped")
+    hub.admin("project", "create", PROJECT)
+    code = hub.enrolment_code(PROJECT, "facilitator", "ana")
+    hub.start()
+    ana = minga.enrol(hub.url, code)
+    hub.stop()
+    return hub, ana
+
+
+def test_a_hub_out_of_reach_is_a_network_error(tmp_path, stopped, dialogue):
+    stopped, ana = stopped
     phone = minga.Store.open_unencrypted(str(tmp_path / "phone.minga"), "phone-1", "ana")
     phone.create_submission(dialogue.form_ref())
     with pytest.raises(minga.MingaError.Network):
@@ -178,13 +185,8 @@ def test_the_sync_agent_syncs_by_itself_and_wipes_a_revoked_phone(tmp_path, hub,
     phone.close()
 
 
-def test_an_agent_on_a_hub_out_of_reach_reports_a_retryable_failure(tmp_path, dialogue):
-    stopped = Hub(tmp_path / "gone")
-    stopped.admin("project", "create", PROJECT)
-    code = stopped.enrolment_code(PROJECT, "facilitator", "ana")
-    stopped.start()
-    ana = minga.enrol(stopped.url, code)
-    stopped.stop()
+def test_an_agent_on_a_hub_out_of_reach_reports_a_retryable_failure(tmp_path, stopped):
+    _, ana = stopped
     phone = minga.Store.open_unencrypted(str(tmp_path / "p.minga"), "phone-1", "ana")
     events = queue.Queue()
     handle = minga.observe_sync(phone, events.put)

@@ -17,6 +17,7 @@ import org.minga.ffi.ChangeEvent
 import org.minga.ffi.ChangeObserver
 import org.minga.ffi.HttpSettings
 import org.minga.ffi.HubCredentials
+import org.minga.ffi.ObserverHandle
 import org.minga.ffi.Store
 import org.minga.ffi.SyncEvent
 import org.minga.ffi.SyncEventObserver
@@ -51,34 +52,22 @@ class MingaStore(
      * collection unregisters it. Events are buffered without limit so that the library's
      * thread never waits for a slow collector.
      */
-    fun changes(): Flow<ChangeEvent> = callbackFlow {
-        val handle = blocking.observe(object : ChangeObserver {
-            override fun onChange(event: ChangeEvent) {
-                trySendBlocking(event)
-            }
+    fun changes(): Flow<ChangeEvent> = observed { emit ->
+        blocking.observe(object : ChangeObserver {
+            override fun onChange(event: ChangeEvent) = emit(event)
         })
-        awaitClose {
-            handle.cancel()
-            handle.close()
-        }
-    }.buffer(Channel.UNLIMITED)
+    }
 
     /**
      * Every event of the syncs a sync agent (`blocking.startSyncAgent(hub, null)`) runs on this
      * store, as a cold Flow: started, progress, finished, failed (with when it retries),
      * revoked (the store was wiped). Collecting registers an observer; cancelling unregisters.
      */
-    fun syncEvents(): Flow<SyncEvent> = callbackFlow {
-        val handle = blocking.observeSync(object : SyncEventObserver {
-            override fun onSyncEvent(event: SyncEvent) {
-                trySendBlocking(event)
-            }
+    fun syncEvents(): Flow<SyncEvent> = observed { emit ->
+        blocking.observeSync(object : SyncEventObserver {
+            override fun onSyncEvent(event: SyncEvent) = emit(event)
         })
-        awaitClose {
-            handle.cancel()
-            handle.close()
-        }
-    }.buffer(Channel.UNLIMITED)
+    }
 
     /**
      * Syncs with the hub of [hub] (from [enrol]); `MingaException.Unauthorized` means enrol
@@ -108,6 +97,17 @@ class MingaStore(
     override fun close() {
         blocking.closeStore()
     }
+
+    /** A cold Flow of what an observer hears: [register] registers one that calls `emit`;
+     *  cancelling the collection cancels its handle. Buffered without limit, so that the
+     *  library's thread never waits for a slow collector. */
+    private fun <T> observed(register: (emit: (T) -> Unit) -> ObserverHandle): Flow<T> = callbackFlow {
+        val handle = register { trySendBlocking(it) }
+        awaitClose {
+            handle.cancel()
+            handle.close()
+        }
+    }.buffer(Channel.UNLIMITED)
 
     /** Runs [sync] on the dispatcher, sending its progress and then its report. */
     private fun steps(sync: (SyncProgressListener) -> SyncReport): Flow<SyncStep> = channelFlow {

@@ -21,6 +21,7 @@ import org.minga.ffi.DocKind
 import org.minga.ffi.MingaException
 import org.minga.ffi.ReviewState
 import org.minga.ffi.Store
+import org.minga.ffi.SyncResponder
 import org.minga.ffi.Value
 import org.minga.ffi.generateBundleKeys
 import java.io.File
@@ -29,14 +30,18 @@ class SyncTest {
     @TempDir
     lateinit var dir: File
 
-    private suspend fun store(name: String, device: String, user: String) =
+    private fun store(name: String, device: String, user: String) =
         MingaStore(Store.openUnencrypted(File(dir, name).path, device, user))
+
+    /** A facilitator's phone, a supervisor's tablet, and the tablet's responder. */
+    private fun phoneAndTablet(): Triple<MingaStore, MingaStore, SyncResponder> {
+        val tablet = store("tablet.minga", "tablet-1", "sara")
+        return Triple(store("phone.minga", "phone-1", "ana"), tablet, tablet.blocking.responder())
+    }
 
     @Test
     fun theFlowOfChangesHearsASyncedSubmission() = runBlocking {
-        val phone = store("phone.minga", "phone-1", "ana")
-        val tablet = store("tablet.minga", "tablet-1", "sara")
-        val responder = tablet.blocking.responder()
+        val (phone, tablet, responder) = phoneAndTablet()
         val id = phone.io { createSubmission(SAFETY_WALK) }
         phone.io { setAnswer(id, at("village"), Value.Text("San Rafael")) }
 
@@ -97,9 +102,7 @@ class SyncTest {
 
     @Test
     fun aSupervisorsReviewReachesTheFacilitator() = runBlocking {
-        val phone = store("f.minga", "phone-1", "ana")
-        val tablet = store("s.minga", "tablet-1", "sara")
-        val responder = tablet.blocking.responder()
+        val (phone, tablet, responder) = phoneAndTablet()
         val id = phone.io { createSubmission(SAFETY_WALK) }
         phone.syncWith("tablet-1") { responder.respond(it) }
         tablet.io {
