@@ -198,3 +198,28 @@ def test_an_agent_on_a_hub_out_of_reach_reports_a_retryable_failure(tmp_path, st
     phone.close()  # asks the agent to stop
     agent.stop()
     handle.cancel()
+
+
+def test_a_supervisors_review_reaches_the_facilitator_through_the_hub(tmp_path, hub, dialogue):
+    phone, ana = device(tmp_path, hub, "facilitator", "lucia")
+    sid = phone.create_submission(dialogue.form_ref())
+    minga.sync_http(phone, ana)
+    tablet, sara = device(tmp_path, hub, "supervisor", "marta")
+    minga.sync_http(tablet, sara)
+    tablet.set_review_state(sid, minga.ReviewState.HAS_ISSUES)
+    tablet.add_review_comment(sid, "¿Qué parroquia?", "parish")
+    assert minga.sync_http(tablet, sara).sent == 1
+
+    events = []
+    handle = minga.observe(phone, events.append)
+    minga.sync_http(phone, ana)
+    review = phone.review(sid)
+    assert review.state == minga.ReviewState.HAS_ISSUES and review.decided_by == "marta"
+    assert [(c.text, c.question) for c in review.comments] == [("¿Qué parroquia?", "parish")]
+    assert (review.id, minga.DocKind.REVIEW, True) in [(d.id, d.kind, d.by_sync) for e in events for d in e.documents]
+    phone.set_review_state(sid, minga.ReviewState.APPROVED)  # only supervisors may review
+    refused = minga.sync_http(phone, ana).refused
+    assert [(r.id, r.reason) for r in refused] == [(review.id, minga.RefusalReason.NOT_WRITABLE)]
+    handle.cancel()
+    phone.close()
+    tablet.close()
