@@ -58,6 +58,23 @@ pub enum Error {
     #[error("not a valid automerge document or change: {0}")]
     InvalidDocument(String),
 
+    /// No form with this id (and version, when one was asked for) is in the store.
+    #[error("no form {form_id}{} in this store", version.as_ref().map(|v| format!(" version {v}")).unwrap_or_default())]
+    FormNotFound {
+        form_id: String,
+        version: Option<String>,
+    },
+
+    /// This form version is already published with another definition (a change to a form is a
+    /// new version), or something other than Minga wrote rival definitions into its document.
+    #[error("form {form_id} version {version} is already published with a different definition; publish the change as a new version")]
+    FormVersionConflict { form_id: String, version: String },
+
+    /// A form document that does not hold a readable form (written by something other than
+    /// Minga). It is kept as it is.
+    #[error("form document {document} is not a readable form: {reason}")]
+    InvalidForm { document: String, reason: String },
+
     /// An automerge operation failed on a stored document.
     #[error("automerge: {0}")]
     Automerge(#[from] automerge::AutomergeError),

@@ -14,6 +14,7 @@ mod conflicts;
 mod document;
 mod error;
 pub mod export;
+mod forms;
 mod history;
 mod observer;
 mod peers;
@@ -33,6 +34,7 @@ pub use document::{
     AnswerPath, DocId, DocKind, FormRef, InstanceRef, Status, SubmissionMeta, DOCUMENT_SCHEMA,
 };
 pub use error::{Error, Result};
+pub use forms::{form_document, form_document_id, read_form_document, PublishedForm};
 pub use history::HistoryEntry;
 pub use observer::{
     ChangeCallback, ChangedDocument, ObserverHandle, SyncEvent, SyncEventCallback, SyncFailure,
@@ -46,5 +48,7 @@ pub use store::{DeviceIdentity, Encryption, Store, StoreKey};
 pub use submission::Submission;
 
 pub use automerge;
-pub use minga_forms::{Answer, Answers, Attachment, GeoPoint, RepeatInstance, Value};
+pub use minga_forms::{
+    Answer, Answers, Attachment, Form, GeoPoint, LocalizedText, RepeatInstance, Value,
+};
 pub use minga_sync;

@@ -154,7 +154,8 @@ fn a_facilitator_cannot_read_another_facilitators_submission() {
     };
     assert_eq!(
         (listed(&ana.token), listed(&ben.token), listed(&sara.token)),
-        (1, 0, 1)
+        (2, 1, 2),
+        "everyone lists the published form; the submission only its author and a supervisor"
     );
 }
 

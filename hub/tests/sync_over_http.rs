@@ -68,15 +68,19 @@ fn facilitator_and_supervisor_edits_merge_and_each_sees_only_what_it_may() {
         .expect("the hub has it");
     assert_eq!(header.author.as_deref(), Some(ana.enrolled.id.as_str()));
 
-    assert_eq!(ben.sync(&hub).unwrap().received, 0);
+    assert_eq!(
+        ben.sync(&hub).unwrap().received,
+        1,
+        "a facilitator receives the project's published form"
+    );
     assert!(
-        ben.store.is_empty(),
+        ben.store.get(&DocId::new(&id).unwrap()).is_none(),
         "a facilitator receives no one else's submissions"
     );
     assert_eq!(
         sara.sync(&hub).unwrap().received,
-        1,
-        "a supervisor receives everything"
+        2,
+        "a supervisor receives everything: the form and the submission"
     );
 
     // Offline, Ana corrects the age while Sara records an answer on the same submission.

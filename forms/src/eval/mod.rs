@@ -57,4 +57,6 @@ pub use error::{Column, CompileError, Problem};
 pub use sample::fill_sample;
 pub use scalar::Scalar;
 pub use session::FormSession;
-pub use state::{Context, Delta, InstanceStep, Issue, ItemPath, ItemState, SessionError};
+pub use state::{
+    Context, Delta, InstanceStep, Issue, ItemPath, ItemState, SessionEdit, SessionError,
+};

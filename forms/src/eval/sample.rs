@@ -15,12 +15,14 @@ const SAMPLE_INSTANCES: usize = 2;
 const MAX_ROUNDS: usize = 20;
 
 /// Answers every shown, unanswered, writable question and fills repeats, round after round,
-/// until nothing more can be filled. Returns how many answers were set. Questions whose
-/// candidates all break the constraint are left unanswered (and show in `problems()`).
+/// until nothing more can be filled. Returns how many answers and instances were added (a
+/// repeat with a `repeat_count` gets what its count says). Questions whose candidates all
+/// break the constraint are left unanswered (and show in `problems()`).
 pub fn fill_sample(session: &mut FormSession) -> usize {
     let mut answered = 0;
     for _ in 0..MAX_ROUNDS {
         let before = answered;
+        answered += session.follow_repeat_counts().edits.len();
         let snapshot: Vec<(ItemPath, ItemState)> = session
             .state()
             .into_iter()
@@ -46,11 +48,9 @@ fn fill_item(session: &mut FormSession, path: &ItemPath, state: &ItemState) -> u
         return 0;
     }
     match kind {
-        ItemKind::Repeat { .. } => add_instances(
-            session,
-            path,
-            state.repeat_count.unwrap_or(SAMPLE_INSTANCES),
-        ),
+        ItemKind::Repeat { .. } if state.repeat_count.is_none() => {
+            add_instances(session, path, SAMPLE_INSTANCES)
+        }
         ItemKind::Question(question)
             if current.value.is_empty() && !session.is_calculated(&path.name) =>
         {

@@ -2,6 +2,7 @@
 //! submission, each item's state, and the problems that block completing.
 
 use super::scalar::Scalar;
+use crate::value::Value;
 use chrono::{DateTime, FixedOffset};
 use std::fmt;
 
@@ -103,6 +104,22 @@ pub struct Delta {
     pub changed: Vec<ItemPath>,
     /// Repeat instances were added or removed, or the language changed: read the whole state.
     pub everything: bool,
+    /// What the session wrote into the answers by itself (defaults filled in, instances added
+    /// or removed to follow a `repeat_count`), in order: the store must make the same edits.
+    pub edits: Vec<SessionEdit>,
+}
+
+/// An edit the form's logic made to the answers, for the store to follow. Instance ids are
+/// made by the session, in the store's format (a UUID v7 as 32 hex digits).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionEdit {
+    /// Instance `id` was added at the end of `repeat` to meet its `repeat_count`.
+    AddInstance { repeat: ItemPath, id: String },
+    /// Instance `id` of `repeat`, the last one, was removed with its answers because the
+    /// `repeat_count` dropped.
+    RemoveInstance { repeat: ItemPath, id: String },
+    /// The question at `path` was given its `default` (a new submission or a new instance).
+    SetAnswer { path: ItemPath, value: Value },
 }
 
 /// A request the session cannot carry out.
@@ -120,6 +137,10 @@ pub enum SessionError {
     DuplicateInstance { repeat: String, id: String },
     #[error("'{0}' must be addressed through the repeat instances it sits in")]
     WrongNesting(String),
+    #[error(
+        "the repeat '{0}' has as many instances as its repeat_count says; change the count instead"
+    )]
+    CountedRepeat(String),
 }
 
 /// The text used where a form gives no message, in Spanish or English.

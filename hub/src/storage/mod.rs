@@ -123,7 +123,9 @@ pub trait HubStorage: Send + Sync {
     fn project(&self, name: &str) -> Result<Option<Project>>;
     fn projects(&self) -> Result<Vec<Project>>;
 
-    /// Publishes a form version; refuses an id and version already published in the project.
+    /// Publishes a form version: keeps its definition and stores its form document (kind
+    /// Form, id `minga_core::form_document_id`), which devices receive by sync like the rest.
+    /// Refuses an id and version already published in the project.
     fn publish_form(&self, project: &str, form: &Form) -> Result<()>;
     /// Every published version, oldest first.
     fn forms(&self, project: &str) -> Result<Vec<Form>>;

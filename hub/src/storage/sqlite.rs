@@ -161,12 +161,19 @@ impl HubStorage for SqliteStorage {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The form's row and its form document (the bytes every Minga store writes for it, see
+    /// `minga_core::form_document`) in one transaction, so that devices receive it by sync.
     fn publish_form(&self, project: &str, form: &Form) -> Result<()> {
         let definition =
             serde_json::to_string(form).map_err(|e| HubError::Corrupt(e.to_string()))?;
-        let conn = self.conn();
-        Self::require_project(&conn, project)?;
-        let inserted = conn.execute(
+        let (id, bytes) = minga_core::form_document(form).map_err(|e| HubError::BadFormFile {
+            path: format!("form `{}` version `{}`", form.id, form.version),
+            reason: e.to_string(),
+        })?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Self::require_project(&tx, project)?;
+        let inserted = tx.execute(
             "INSERT INTO forms (project, form_id, version, published_at, definition)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![
@@ -184,6 +191,22 @@ impl HubStorage for SqliteStorage {
                 version: form.version.clone(),
             });
         }
+        let document = DocumentWrite {
+            id: id.to_string(),
+            kind: DocKind::Form,
+            author: None,
+            subject: None,
+            changes: bytes,
+        };
+        match write_one(&tx, project, &document)? {
+            WriteOutcome::Stored(_) => {}
+            refused => {
+                return Err(HubError::Corrupt(format!(
+                    "form document {id} could not be stored: {refused:?}"
+                )))
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 

@@ -3,18 +3,24 @@
 
 use super::compile::{CompiledForm, ItemInfo, ItemKind};
 use super::graph::{node, ANSWER, KINDS};
-use super::state::{Context, Delta, Issue, ItemPath, ItemState, SessionError};
+use super::state::{Context, Delta, Issue, ItemPath, ItemState, SessionEdit, SessionError};
 use super::tree::{chain_of, Instance};
 use crate::answers::{Answer, Answers, RepeatInstance};
 use crate::value::Value;
 use std::sync::Arc;
 
 mod cells;
+mod fill;
 mod propagate;
 
 /// One submission under evaluation. Opening it evaluates everything once; each `set` then
 /// recomputes only the cells that depend on the changed answer (transitively), in dependency
 /// order. Adding or removing a repeat instance, or changing language, recomputes everything.
+///
+/// The session also writes answers by itself, and returns each such write in
+/// [`Delta::edits`] for the store to follow: a new submission ([`FormSession::start`]) and a
+/// new repeat instance get their questions' `default`s, and a shown repeat with a
+/// `repeat_count` gets or loses instances (at the end) whenever its count changes.
 #[derive(Debug)]
 pub struct FormSession {
     form: Arc<CompiledForm>,
@@ -28,8 +34,9 @@ pub struct FormSession {
 }
 
 impl FormSession {
-    /// Opens `answers` for evaluation and evaluates every item. Costs one pass over the form
-    /// for each repeat instance.
+    /// Opens `answers` (a submission as stored) for evaluation and evaluates every item; no
+    /// default is filled in and no instance added. Costs one pass over the form for each
+    /// repeat instance.
     pub fn new(form: Arc<CompiledForm>, answers: Answers, context: Context) -> FormSession {
         let root = Instance::build(&form, 0, "", &answers);
         let mut session = FormSession {
@@ -42,6 +49,30 @@ impl FormSession {
         };
         session.recompute_all();
         session
+    }
+
+    /// Opens a new, empty submission: every question with a `default` gets it as its answer
+    /// and every shown repeat with a `repeat_count` that many instances (with their defaults).
+    /// Returns the session and those edits, in order, for the store to make.
+    pub fn start(form: Arc<CompiledForm>, context: Context) -> (FormSession, Vec<SessionEdit>) {
+        let mut session = FormSession::new(form, Answers::default(), context);
+        let mut edits = Vec::new();
+        session.fill_defaults(&[], 0, &mut edits);
+        session.follow_counts(&mut edits);
+        (session, edits)
+    }
+
+    /// Brings every shown repeat with a `repeat_count` to its count, as each change does:
+    /// for a stored submission whose instances do not match (written by an older app, or
+    /// merged from two devices). Reports the edits for the store to follow.
+    pub fn follow_repeat_counts(&mut self) -> Delta {
+        let mut edits = Vec::new();
+        let everything = self.follow_counts(&mut edits);
+        Delta {
+            changed: Vec::new(),
+            everything,
+            edits,
+        }
     }
 
     /// The answers as they stand, hidden questions' answers included.
@@ -118,8 +149,20 @@ impl FormSession {
         self.instance_name.as_deref()
     }
 
-    /// Sets (or, with `None`, clears) one answer and recomputes what depends on it.
+    /// Sets (or, with `None`, clears) one answer and recomputes what depends on it. When that
+    /// changes a shown repeat's `repeat_count`, the repeat follows (see [`Delta::edits`]).
     pub fn set(&mut self, path: &ItemPath, value: Option<Value>) -> Result<Delta, SessionError> {
+        let delta = self.set_without_counts(path, value)?;
+        Ok(self.follow_counts_after(delta))
+    }
+
+    /// [`FormSession::set`] without following a changed count: for the session's own writes,
+    /// which follow the counts once they are all made.
+    fn set_without_counts(
+        &mut self,
+        path: &ItemPath,
+        value: Option<Value>,
+    ) -> Result<Delta, SessionError> {
         let (item, positions) = self.locate(path)?;
         if !self.form.items[item].is_question() {
             return Err(SessionError::NotAQuestion(path.name.clone()));
@@ -144,9 +187,11 @@ impl FormSession {
         Ok(self.propagate(node(item, ANSWER), positions))
     }
 
-    /// Adds an instance with `id` at the end of `repeat` (a path to the repeat item).
+    /// Adds an instance with `id` at the end of `repeat` (a path to the repeat item), with its
+    /// questions' defaults filled in (listed in [`Delta::edits`]). A repeat with a
+    /// `repeat_count` is refused: its count decides its instances.
     pub fn add_instance(&mut self, repeat: &ItemPath, id: &str) -> Result<Delta, SessionError> {
-        self.locate_repeat(repeat)?;
+        let scope = self.locate_uncounted_repeat(repeat)?;
         let instances =
             repeat_instances(&mut self.answers, repeat).ok_or_else(|| unknown(repeat))?;
         if instances.iter().any(|i| i.id == id) {
@@ -159,12 +204,17 @@ impl FormSession {
             id: id.to_string(),
             answers: Answers::default(),
         });
-        Ok(self.rebuild())
+        let mut delta = self.rebuild();
+        let inside = repeat.inside(&repeat.name, id, "");
+        self.fill_defaults(&inside.instances, scope, &mut delta.edits);
+        self.follow_counts(&mut delta.edits);
+        Ok(delta)
     }
 
-    /// Removes the instance `id` of `repeat`, with its answers.
+    /// Removes the instance `id` of `repeat`, with its answers. A repeat with a
+    /// `repeat_count` is refused: its count decides its instances.
     pub fn remove_instance(&mut self, repeat: &ItemPath, id: &str) -> Result<Delta, SessionError> {
-        self.locate_repeat(repeat)?;
+        self.locate_uncounted_repeat(repeat)?;
         let instances =
             repeat_instances(&mut self.answers, repeat).ok_or_else(|| unknown(repeat))?;
         let before = instances.len();
@@ -175,17 +225,18 @@ impl FormSession {
                 id: id.to_string(),
             });
         }
-        Ok(self.rebuild())
+        let mut delta = self.rebuild();
+        self.follow_counts(&mut delta.edits);
+        Ok(delta)
     }
 
     /// Changes the language of messages and choice labels, and re-evaluates.
     pub fn set_context(&mut self, context: Context) -> Delta {
         self.context = context;
         self.recompute_all();
-        Delta {
-            changed: Vec::new(),
-            everything: true,
-        }
+        let mut delta = self.follow_repeat_counts();
+        delta.everything = true;
+        delta
     }
 
     /// Re-evaluates everything from the answers, as opening the session does.
@@ -233,6 +284,26 @@ impl FormSession {
         Delta {
             changed: Vec::new(),
             everything: true,
+            edits: Vec::new(),
+        }
+    }
+
+    /// `delta`, or the whole state with the edits made, if it changed a counted repeat's count
+    /// or visibility and the repeat followed. Costs nothing when no counted repeat changed.
+    fn follow_counts_after(&mut self, delta: Delta) -> Delta {
+        let touched = delta.everything || delta.changed.iter().any(|p| self.is_counted(&p.name));
+        if !touched {
+            return delta;
+        }
+        let mut edits = Vec::new();
+        if self.follow_counts(&mut edits) {
+            Delta {
+                changed: Vec::new(),
+                everything: true,
+                edits,
+            }
+        } else {
+            delta
         }
     }
 
@@ -275,12 +346,17 @@ impl FormSession {
         Ok((item, positions))
     }
 
-    fn locate_repeat(&self, repeat: &ItemPath) -> Result<(), SessionError> {
+    /// The scope of the repeat `repeat` leads to; refused for a repeat with a `repeat_count`.
+    fn locate_uncounted_repeat(&self, repeat: &ItemPath) -> Result<usize, SessionError> {
         let (item, _) = self.locate(repeat)?;
-        match self.form.items[item].kind {
-            ItemKind::Repeat { .. } => Ok(()),
-            _ => Err(SessionError::NotARepeat(repeat.name.clone())),
+        let info = &self.form.items[item];
+        let ItemKind::Repeat { scope, .. } = info.kind else {
+            return Err(SessionError::NotARepeat(repeat.name.clone()));
+        };
+        if info.columns.repeat_count.is_some() {
+            return Err(SessionError::CountedRepeat(repeat.name.clone()));
         }
+        Ok(scope)
     }
 
     /// The path of `item` at instance `positions`.

@@ -52,6 +52,7 @@ impl FormSession {
                 return Delta {
                     changed: Vec::new(),
                     everything: true,
+                    edits: Vec::new(),
                 };
             }
         }
@@ -64,6 +65,7 @@ impl FormSession {
                 .map(|(item, cell)| self.path_of(*item, cell))
                 .collect(),
             everything: false,
+            edits: Vec::new(),
         }
     }
 

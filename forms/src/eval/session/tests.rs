@@ -336,11 +336,20 @@ fn repeat_count_position_and_indexed_repeat() {
         ],
         json!({}),
     );
-    let mut session = session(&f, &[("how_many", Value::Integer(3))]);
+    let mut stored = Answers::default();
+    stored
+        .fields
+        .insert("how_many".into(), Answer::Value(Value::Integer(3)));
+    let instances = ["a", "b", "c"].map(|id| RepeatInstance {
+        id: id.into(),
+        answers: Answers::default(),
+    });
+    stored
+        .fields
+        .insert("child".into(), Answer::Repeat(instances.to_vec()));
+    let compiled = Arc::new(compile(&f).unwrap());
+    let mut session = FormSession::new(compiled, stored, context());
     assert_eq!(session.item(&top("child")).unwrap().repeat_count, Some(3));
-    for id in ["a", "b", "c"] {
-        session.add_instance(&top("child"), id).unwrap();
-    }
     assert_eq!(
         session.instance_ids(&top("child")).unwrap(),
         vec!["a", "b", "c"]
@@ -364,19 +373,21 @@ fn repeat_count_position_and_indexed_repeat() {
         session.item(&top("first")).unwrap().value,
         Scalar::Text("Ana".into())
     );
-    session.remove_instance(&top("child"), "a").unwrap();
-    assert_eq!(
-        session.item(&top("first")).unwrap().value,
-        Scalar::Text("Beto".into())
-    );
-    assert_eq!(
-        session.item(&child("c", "number")).unwrap().value,
-        Scalar::Number(2.0)
-    );
-    session
+    let delta = session
         .set(&top("how_many"), Some(Value::Integer(1)))
         .unwrap();
     assert_eq!(session.item(&top("child")).unwrap().repeat_count, Some(1));
+    assert_eq!(session.instance_ids(&top("child")).unwrap(), vec!["a"]);
+    let removed = |id: &str| SessionEdit::RemoveInstance {
+        repeat: top("child"),
+        id: id.into(),
+    };
+    assert!(delta.everything);
+    assert_eq!(delta.edits, vec![removed("c"), removed("b")]);
+    assert_eq!(
+        session.item(&top("first")).unwrap().value,
+        Scalar::Text("Ana".into())
+    );
 }
 
 #[test]
