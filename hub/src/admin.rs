@@ -57,17 +57,50 @@ pub fn enrol_device(
     role: Role,
     name: &str,
 ) -> Result<IssuedCode> {
-    let code = EnrolmentCode::generate();
+    issue_code(storage, project, role, name, EnrolmentCode::generate)
+}
+
+fn issue_code(
+    storage: &dyn HubStorage,
+    project: &str,
+    role: Role,
+    name: &str,
+    mut draw: impl FnMut() -> EnrolmentCode,
+) -> Result<IssuedCode> {
     let expires_at = Utc::now() + ENROLMENT_LIFETIME;
-    storage.create_enrolment(&NewEnrolment {
-        lookup: code.lookup.clone(),
-        secret_hash: code.secret_hash(),
-        project: project.into(),
-        role,
-        device_name: name.into(),
-        expires_at,
-    })?;
-    Ok(IssuedCode { code, expires_at })
+    let mut attempts = 0;
+    loop {
+        let code = draw();
+        let stored = storage.create_enrolment(&NewEnrolment {
+            lookup: code.lookup.clone(),
+            secret_hash: code.secret_hash(),
+            project: project.into(),
+            role,
+            device_name: name.into(),
+            expires_at,
+        });
+        attempts += 1;
+        match stored {
+            Ok(()) => return Ok(IssuedCode { code, expires_at }),
+            // The lookup part is short (it is typed by hand), so once a hub has issued hundreds
+            // of codes a fresh one meets a taken lookup now and then: draw another.
+            Err(e) if is_unique_violation(&e) && attempts < CODE_DRAWS => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How many codes `enrol_device` draws before a taken lookup is reported: with a million
+/// lookups, even a hub holding ten thousand codes fails all eight about once in 10^16.
+const CODE_DRAWS: u32 = 8;
+
+fn is_unique_violation(error: &HubError) -> bool {
+    matches!(
+        error,
+        HubError::Storage(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
 }
 
 /// What a phone scans: the code, and the hub to trade it at when known.
@@ -180,6 +213,36 @@ mod tests {
             "{again:?}"
         );
         assert_eq!(storage.forms("imbabura").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_taken_lookup_draws_another_code() {
+        let (_dir, storage) = storage();
+        create_project(&storage, "imbabura", None).unwrap();
+        let first = issue_code(&storage, "imbabura", Role::Facilitator, "ana", || {
+            EnrolmentCode::parse("ABCD-EFGH-JKMN").unwrap()
+        })
+        .unwrap();
+        let mut draws = ["ABCD-PQRS-TVWX", "WXYZ-EFGH-JKMN"].into_iter();
+        let second = issue_code(&storage, "imbabura", Role::Facilitator, "ben", || {
+            EnrolmentCode::parse(draws.next().unwrap()).unwrap()
+        })
+        .unwrap();
+        assert_eq!(first.code.lookup, "ABCD");
+        assert_eq!(second.code.lookup, "WXYZ");
+    }
+
+    #[test]
+    fn a_lookup_taken_at_every_draw_is_reported() {
+        let (_dir, storage) = storage();
+        create_project(&storage, "imbabura", None).unwrap();
+        let taken = || EnrolmentCode::parse("ABCD-EFGH-JKMN").unwrap();
+        issue_code(&storage, "imbabura", Role::Facilitator, "ana", taken).unwrap();
+        let refused = issue_code(&storage, "imbabura", Role::Facilitator, "ben", taken);
+        assert!(
+            matches!(refused, Err(ref e) if is_unique_violation(e)),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -207,3 +207,33 @@ fn a_sync_with_nothing_new_is_one_round_trip_and_a_revoked_device_is_stopped() {
         "{refused}"
     );
 }
+
+#[test]
+fn a_page_larger_than_axums_default_body_limit_is_accepted() {
+    let hub = Hub::start();
+    let ana = Device::new(&hub, Role::Facilitator, "Ana");
+    let phone = Phone::new("ana");
+    let (id, _) = phone.fill("Rosa");
+    // Four MiB of text drawn from 64 symbols: past axum's default 2 MiB even once automerge
+    // has compressed it, which a phone's first page after a week offline can be too.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let notes: String = (0..4 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'0' + (state % 64) as u8)
+        })
+        .collect();
+    ana.keep(
+        &id,
+        DocKind::Submission,
+        phone.answer(&id, "respondent", Value::Text(notes)),
+    );
+    assert_eq!(ana.sync(&hub).unwrap().sent, 1);
+    assert!(hub
+        .storage
+        .document_header("imbabura", &id)
+        .unwrap()
+        .is_some());
+}

@@ -13,7 +13,7 @@ pub use error::ApiError;
 
 use crate::error::{HubError, Result};
 use crate::storage::HubStorage;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -58,6 +58,11 @@ impl AppState {
     }
 }
 
+/// The largest sync request body: one frame of the largest size the wire format accepts.
+const SYNC_BODY_LIMIT: usize = minga_sync::wire::DEFAULT_MAX_FRAME as usize
+    + minga_sync::wire::HEADER_LEN
+    + minga_sync::wire::TRAILER_LEN;
+
 /// Every route of the hub.
 pub fn router(state: AppState) -> Router {
     let project = "/v1/projects/{project}";
@@ -68,7 +73,12 @@ pub fn router(state: AppState) -> Router {
             get(|State(state): State<AppState>| async move { state.metrics.render() }),
         )
         .route("/v1/enrol", post(enrol::enrol))
-        .route("/v1/sync/{project}", post(sync::sync))
+        .route(
+            "/v1/sync/{project}",
+            // axum's default 2 MiB would refuse a phone's ordinary 4 MiB page: the body is one
+            // sync frame, which the wire format itself bounds.
+            post(sync::sync).layer(DefaultBodyLimit::max(SYNC_BODY_LIMIT)),
+        )
         .route(&format!("{project}/forms"), get(documents::forms))
         .route(&format!("{project}/changes"), get(documents::changes))
         .route(
