@@ -9,7 +9,8 @@ use minga_hub::access::Role;
 use minga_hub::auth::{EnrolmentCode, MAX_WRONG_GUESSES};
 use minga_hub::storage::{HubStorage, NewEnrolment};
 
-const FORMS: &str = "/v1/projects/imbabura/forms";
+/// An authenticated read of the project: what changed since the start.
+const CHANGES: &str = "/v1/projects/imbabura/changes";
 
 /// Fills a submission on `author`'s phone and uploads it; returns its id and bytes.
 fn upload_submission(hub: &Hub, author: &Enrolled) -> (String, Vec<u8>) {
@@ -27,7 +28,7 @@ fn health_and_metrics_need_no_token() {
         (health.status, health.body.as_slice()),
         (200, b"ok\n".as_slice())
     );
-    hub.get(FORMS, None);
+    hub.get(CHANGES, None);
     let metrics = String::from_utf8(hub.get("/metrics", None).body).unwrap();
     assert!(
         metrics.contains("minga_hub_requests_refused_total 1\n"),
@@ -39,15 +40,17 @@ fn health_and_metrics_need_no_token() {
 fn an_enrolled_device_receives_its_projects_forms() {
     let hub = Hub::start();
     let ana = hub.enrol("imbabura", Role::Facilitator, "Ana");
-    let reply = hub.get(FORMS, Some(&ana.token));
+    let reply = hub.get(CHANGES, Some(&ana.token));
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json()[0]["id"], "safety_walk");
+    let form = minga_core::form_document_id("safety_walk", "2026-11-01").to_string();
+    assert_eq!(reply.json()["documents"][0]["id"], form.as_str());
+    assert_eq!(reply.json()["documents"][0]["kind"], "form");
 }
 
 #[test]
 fn no_token_is_refused() {
     let hub = Hub::start();
-    let reply = hub.get(FORMS, None);
+    let reply = hub.get(CHANGES, None);
     assert_eq!(
         (reply.status, reply.error().as_str()),
         (401, "missing_token")
@@ -62,14 +65,14 @@ fn a_malformed_token_is_refused() {
         "Basic YWxhZGRpbjpvcGVu",
         &format!("Bearer {}", "A".repeat(64)),
     ] {
-        let reply = hub.get_with_header(FORMS, header);
+        let reply = hub.get_with_header(CHANGES, header);
         assert_eq!(
             (reply.status, reply.error().as_str()),
             (401, "malformed_token"),
             "{header}"
         );
     }
-    let unknown = hub.get(FORMS, Some(&"0".repeat(64)));
+    let unknown = hub.get(CHANGES, Some(&"0".repeat(64)));
     assert_eq!(
         (unknown.status, unknown.error().as_str()),
         (401, "unknown_token")
@@ -80,9 +83,9 @@ fn a_malformed_token_is_refused() {
 fn a_revoked_device_is_told_to_wipe() {
     let hub = Hub::start();
     let ana = hub.enrol("imbabura", Role::Facilitator, "Ana");
-    assert_eq!(hub.get(FORMS, Some(&ana.token)).status, 200);
+    assert_eq!(hub.get(CHANGES, Some(&ana.token)).status, 200);
     hub.storage.revoke_device(&ana.id).unwrap();
-    let reply = hub.get(FORMS, Some(&ana.token));
+    let reply = hub.get(CHANGES, Some(&ana.token));
     assert_eq!(reply.status, 410);
     assert_eq!(reply.json()["error"], "revoked");
     assert_eq!(reply.json()["wipe"], true);
@@ -99,9 +102,9 @@ fn a_device_of_another_project_is_refused() {
         Some(&carlos.token),
     );
     assert_eq!((read.status, read.error().as_str()), (403, "other_project"));
-    let forms = hub.get(FORMS, Some(&carlos.token));
+    let listed = hub.get(CHANGES, Some(&carlos.token));
     assert_eq!(
-        (forms.status, forms.error().as_str()),
+        (listed.status, listed.error().as_str()),
         (403, "other_project")
     );
     let write = hub.put(

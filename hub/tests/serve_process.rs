@@ -107,12 +107,18 @@ fn serve_enrol_sync_forms_and_stop_on_sigterm_without_logging_secrets() {
         .read_json()
         .unwrap();
     let token = enrolled["token"].as_str().unwrap().to_string();
-    let forms = agent
-        .get(&format!("{url}/v1/projects/imbabura/forms"))
+    let changes: serde_json::Value = agent
+        .get(&format!("{url}/v1/projects/imbabura/changes"))
         .header("Authorization", &format!("Bearer {token}"))
         .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
         .unwrap();
-    assert_eq!(forms.status().as_u16(), 200);
+    assert_eq!(
+        changes["documents"][0]["kind"], "form",
+        "the form published on the command line is the project's first document"
+    );
 
     let status = terminate(&mut server);
     stderr.read_to_string(&mut log).unwrap();
@@ -122,7 +128,7 @@ fn serve_enrol_sync_forms_and_stop_on_sigterm_without_logging_secrets() {
         "{log}"
     );
     assert!(
-        log.contains("/v1/projects/{project}/forms"),
+        log.contains("/v1/projects/{project}/changes"),
         "requests are logged by route: {log}"
     );
     assert!(

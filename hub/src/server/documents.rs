@@ -1,6 +1,7 @@
-//! Document routes for one device: the project's forms, what changed since a sequence number
-//! (only what the device may read), and one submission or review by id (read, or write by
-//! merging automerge changes). Each applies the rules in [`crate::access`].
+//! Document routes for one device: what changed since a sequence number (only what the device
+//! may read), and one submission or review by id (read, or write by merging automerge
+//! changes). Each applies the rules in [`crate::access`]. Forms reach devices as form
+//! documents, by sync or through `changes`.
 
 use super::bearer::Authenticated;
 use super::error::ApiError;
@@ -14,7 +15,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use minga_forms::Form;
 use serde::{Deserialize, Serialize};
 
 fn same_project(who: &Principal, project: &str) -> Result<(), ApiError> {
@@ -31,19 +31,6 @@ fn not_found(what: &str) -> ApiError {
         "unknown_document",
         format!("no {what} with that id in this project"),
     )
-}
-
-pub async fn forms(
-    State(state): State<AppState>,
-    Authenticated(who): Authenticated,
-    Path(project): Path<String>,
-) -> Result<Json<Vec<Form>>, ApiError> {
-    same_project(&who, &project)?;
-    Ok(Json(
-        state
-            .blocking(move |storage| storage.forms(&project))
-            .await?,
-    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -79,7 +79,6 @@ pub fn router(state: AppState) -> Router {
             // sync frame, which the wire format itself bounds.
             post(sync::sync).layer(DefaultBodyLimit::max(SYNC_BODY_LIMIT)),
         )
-        .route(&format!("{project}/forms"), get(documents::forms))
         .route(&format!("{project}/changes"), get(documents::changes))
         .route(
             &format!("{project}/submissions/{{id}}"),
