@@ -1,9 +1,10 @@
 //! The hub database's schema and its upgrades, through `PRAGMA user_version`.
 
+use crate::error::Result;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 1;
+pub const CURRENT_VERSION: i64 = 2;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -74,16 +75,20 @@ CREATE TABLE peer_heads (
 ";
 
 /// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.
-pub fn upgrade(conn: &mut Connection) -> rusqlite::Result<()> {
+pub fn upgrade(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction()?;
     let mut version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     while version < CURRENT_VERSION {
         match version {
             0 => tx.execute_batch(VERSION_1)?,
+            // Version 2: a published form is also a form document that devices sync; the forms
+            // a hub published before gain theirs.
+            1 => super::sqlite::store_missing_form_documents(&tx)?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;
     }
     tx.pragma_update(None, "user_version", version)?;
-    tx.commit()
+    tx.commit()?;
+    Ok(())
 }

@@ -166,7 +166,8 @@ impl HubStorage for SqliteStorage {
     fn publish_form(&self, project: &str, form: &Form) -> Result<()> {
         let definition =
             serde_json::to_string(form).map_err(|e| HubError::Corrupt(e.to_string()))?;
-        let (id, bytes) = minga_core::form_document(form).map_err(|e| HubError::BadFormFile {
+        // Checked before anything is written: the document is built again when stored.
+        minga_core::form_document(form).map_err(|e| HubError::BadFormFile {
             path: format!("form `{}` version `{}`", form.id, form.version),
             reason: e.to_string(),
         })?;
@@ -191,21 +192,7 @@ impl HubStorage for SqliteStorage {
                 version: form.version.clone(),
             });
         }
-        let document = DocumentWrite {
-            id: id.to_string(),
-            kind: DocKind::Form,
-            author: None,
-            subject: None,
-            changes: bytes,
-        };
-        match write_one(&tx, project, &document)? {
-            WriteOutcome::Stored(_) => {}
-            refused => {
-                return Err(HubError::Corrupt(format!(
-                    "form document {id} could not be stored: {refused:?}"
-                )))
-            }
-        }
+        store_form_document(&tx, project, form)?;
         tx.commit()?;
         Ok(())
     }
@@ -487,6 +474,40 @@ fn write_one(
     Ok(WriteOutcome::Stored(stored))
 }
 
+/// Stores `form`'s form document in `project` inside the caller's transaction (a no-op when
+/// it is there already).
+fn store_form_document(tx: &rusqlite::Transaction<'_>, project: &str, form: &Form) -> Result<()> {
+    let (id, bytes) = minga_core::form_document(form)
+        .map_err(|e| HubError::Corrupt(format!("form {}: {e}", form.id)))?;
+    let document = DocumentWrite {
+        id: id.to_string(),
+        kind: DocKind::Form,
+        author: None,
+        subject: None,
+        changes: bytes,
+    };
+    match write_one(tx, project, &document)? {
+        WriteOutcome::Stored(_) => Ok(()),
+        refused => Err(HubError::Corrupt(format!(
+            "form document {id} could not be stored: {refused:?}"
+        ))),
+    }
+}
+
+/// The form documents of every form published before hubs stored them (schema version 2).
+pub(super) fn store_missing_form_documents(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let published: Vec<(String, String)> = tx
+        .prepare("SELECT project, definition FROM forms ORDER BY rowid")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (project, definition) in published {
+        let form: Form = serde_json::from_str(&definition)
+            .map_err(|e| HubError::Corrupt(format!("a stored form: {e}")))?;
+        store_form_document(tx, &project, &form)?;
+    }
+    Ok(())
+}
+
 /// Records a peer's shared heads and cursor inside the caller's transaction.
 fn write_peer_state(
     tx: &rusqlite::Transaction<'_>,
@@ -660,6 +681,26 @@ mod tests {
             storage.peer_cursor("nowhere", "x").unwrap(),
             (0, 0),
             "nothing of a failed commit stays"
+        );
+    }
+
+    #[test]
+    fn opening_a_version_1_hub_stores_the_form_documents_of_its_published_forms() {
+        let (dir, storage) = open();
+        let form = minga_forms::templates::stakeholder_dialogue();
+        storage.publish_form("p", &form).unwrap();
+        drop(storage);
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch("DELETE FROM documents; PRAGMA user_version = 1;")
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        let id = minga_core::form_document_id(&form.id, &form.version);
+        let stored = reopened.document("p", &id.to_string()).unwrap().unwrap();
+        assert_eq!(stored.header.kind, DocKind::Form);
+        assert_eq!(
+            minga_core::read_form_document(&id, &stored.bytes).unwrap(),
+            form
         );
     }
 
