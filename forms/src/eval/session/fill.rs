@@ -436,3 +436,82 @@ mod tests {
         );
     }
 }
+
+/// The corpus's real forms (`../shared/corpus/xlsform`), started as new submissions.
+#[cfg(test)]
+mod corpus {
+    use super::*;
+    use crate::eval::{compile, testing::context};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// Every corpus form that imports and compiles, by file name.
+    fn compiled_corpus() -> Vec<(String, Arc<crate::eval::CompiledForm>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/xlsform");
+        let mut forms = Vec::new();
+        for folder in ["pyxform", "webforms"] {
+            for entry in std::fs::read_dir(dir.join(folder)).expect("the corpus is there") {
+                let path = entry.expect("a readable entry").path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let Ok(form) = crate::xlsform::import(&std::fs::read(&path).unwrap(), &name) else {
+                    continue;
+                };
+                if let Ok(compiled) = compile(&form) {
+                    forms.push((name, Arc::new(compiled)));
+                }
+            }
+        }
+        forms.sort_by(|a, b| a.0.cmp(&b.0));
+        forms
+    }
+
+    /// The stored answer at `path`.
+    fn answer<'a>(answers: &'a Answers, path: &ItemPath) -> Option<&'a Value> {
+        let mut level = answers;
+        for step in &path.instances {
+            let instances = level.instances(&step.repeat);
+            level = &instances.iter().find(|i| i.id == step.id)?.answers;
+        }
+        level.value(&path.name)
+    }
+
+    #[test]
+    fn corpus_forms_start_with_their_defaults_and_counted_instances() {
+        let (mut defaults, mut instances) = (Vec::new(), Vec::new());
+        for (name, compiled) in compiled_corpus() {
+            let (session, edits) = FormSession::start(compiled, context());
+            for (path, state) in session.state() {
+                if let (true, Some(count)) = (state.relevant, state.repeat_count) {
+                    let have = session.instance_ids(&path).unwrap().len();
+                    assert_eq!(have, count.min(MAX_COUNTED_INSTANCES), "{name}: {path}");
+                }
+            }
+            for edit in &edits {
+                match edit {
+                    SessionEdit::SetAnswer { path, value } => {
+                        let stored = answer(session.answers(), path);
+                        assert_eq!(stored, Some(value), "{name}: {path}");
+                        defaults.push(format!("{name}: {path}"));
+                    }
+                    SessionEdit::AddInstance { repeat, .. } => {
+                        instances.push(format!("{name}: {repeat}"))
+                    }
+                    SessionEdit::RemoveInstance { .. } => {
+                        panic!("{name}: a new submission lost an instance")
+                    }
+                }
+            }
+        }
+        // widgets.xls gives defaults to a decimal, a date and selects; xlsform_spec_test.xlsx
+        // counts a repeat to two instances.
+        assert!(
+            defaults.iter().any(|d| d == "widgets.xls: my_date"),
+            "{defaults:?}"
+        );
+        assert_eq!(
+            instances,
+            vec!["xlsform_spec_test.xlsx: repeat_test"; 2],
+            "{instances:?}"
+        );
+    }
+}
