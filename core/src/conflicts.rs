@@ -4,9 +4,10 @@
 
 use crate::document::{self, AnswerPath, DocId};
 use crate::error::Result;
+use crate::repeats;
 use crate::store::{DeviceIdentity, Store};
 use crate::values::{self, WriteMode};
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, Value as AmValue, ROOT};
+use automerge::{AutoCommit, ObjId, ReadDoc, ROOT};
 use minga_forms::Value;
 use std::collections::HashMap;
 
@@ -105,33 +106,25 @@ fn collect_conflicts(
     tags: &HashMap<String, String>,
     found: &mut Vec<Conflict>,
 ) {
-    for name in doc.keys(level).filter(|key| key != "_id") {
+    for name in doc.keys(level).filter(|key| !repeats::is_bookkeeping(key)) {
+        if repeats::is_repeat(doc, level, &name) {
+            for instance in repeats::instances(doc, level, &name) {
+                let inside = AnswerPath::new("").inside(name.clone(), instance.id);
+                let inside = AnswerPath {
+                    instances: [at.instances.clone(), inside.instances].concat(),
+                    name: String::new(),
+                };
+                collect_conflicts(doc, &instance.object, &inside, tags, found);
+            }
+            continue;
+        }
         let path = AnswerPath {
             instances: at.instances.clone(),
             name: name.clone(),
         };
         let values = values_at(doc, level, &name, tags);
         if values.len() > 1 {
-            found.push(Conflict {
-                path: path.clone(),
-                values,
-            });
-        }
-        if let Ok(Some((AmValue::Object(ObjType::List), list))) = doc.get(level, name.as_str()) {
-            for index in 0..doc.length(&list) {
-                let Some(instance) = document::object_at(doc, &list, index) else {
-                    continue;
-                };
-                let Some(instance_id) = document::string_at(doc, &instance, "_id") else {
-                    continue;
-                };
-                let inside = AnswerPath::new("").inside(name.clone(), instance_id);
-                let inside = AnswerPath {
-                    instances: [at.instances.clone(), inside.instances].concat(),
-                    name: String::new(),
-                };
-                collect_conflicts(doc, &instance, &inside, tags, found);
-            }
+            found.push(Conflict { path, values });
         }
     }
 }

@@ -359,26 +359,11 @@ pub(crate) fn level_of(
         expected: "map",
     })?;
     for step in instances {
-        let list = object_at(doc, &level, &step.repeat)
-            .filter(|list| matches!(doc.object_type(list), Ok(ObjType::List)))
-            .ok_or_else(|| no_such_instance(submission, step))?;
-        level = find_instance(doc, &list, &step.instance_id)
-            .map(|(_, instance)| instance)
+        level = crate::repeats::find(doc, &level, &step.repeat, &step.instance_id)
+            .map(|instance| instance.object)
             .ok_or_else(|| no_such_instance(submission, step))?;
     }
     Ok(level)
-}
-
-/// The index and object of the instance whose `_id` is `instance_id` in a repeat list.
-pub(crate) fn find_instance(
-    doc: &AutoCommit,
-    list: &ObjId,
-    instance_id: &str,
-) -> Option<(usize, ObjId)> {
-    (0..doc.length(list)).find_map(|index| {
-        let instance = object_at(doc, list, index)?;
-        (string_at(doc, &instance, "_id")? == instance_id).then_some((index, instance))
-    })
 }
 
 fn no_such_instance(submission: &DocId, step: &InstanceRef) -> Error {

@@ -102,7 +102,7 @@ fn question_name(props: &[Prop]) -> Option<String> {
     for prop in props {
         match prop {
             Prop::Map(key) if at_question_level => {
-                if key != "_id" {
+                if !crate::repeats::is_bookkeeping(key) {
                     name = Some(key.clone());
                 }
                 at_question_level = false;

@@ -5,6 +5,7 @@
 
 use crate::document::{map_at, object_at};
 use crate::error::Result;
+use crate::repeats;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value as AmValue, ROOT};
 use chrono::{DateTime, NaiveDate, NaiveTime};
@@ -162,44 +163,37 @@ pub(crate) fn read_level(
     tags: &HashMap<String, String>,
 ) -> Answers {
     let mut answers = Answers::default();
-    let names: Vec<String> = doc.keys(level).filter(|key| key != "_id").collect();
+    let names: Vec<String> = doc
+        .keys(level)
+        .filter(|key| !repeats::is_bookkeeping(key))
+        .collect();
     for name in names {
+        if repeats::is_repeat(doc, level, &name) {
+            let instances = read_instances(doc, level, &name, tags);
+            answers.fields.insert(name, Answer::Repeat(instances));
+            continue;
+        }
         let Ok(Some(found)) = doc.get(level, name.as_str()) else {
             continue;
         };
-        if let Some(answer) = read_answer(doc, found, tags.get(&name).map(String::as_str), tags) {
-            answers.fields.insert(name, answer);
+        if let Some(value) = read_value(doc, found, tags.get(&name).map(String::as_str)) {
+            answers.fields.insert(name, Answer::Value(value));
         }
     }
     answers
 }
 
-fn read_answer(
-    doc: &AutoCommit,
-    found: (AmValue<'_>, ObjId),
-    tag: Option<&str>,
-    tags: &HashMap<String, String>,
-) -> Option<Answer> {
-    match found {
-        (AmValue::Object(ObjType::List), list) => {
-            Some(Answer::Repeat(read_instances(doc, &list, tags)))
-        }
-        other => read_value(doc, other, tag).map(Answer::Value),
-    }
-}
-
 fn read_instances(
     doc: &AutoCommit,
-    list: &ObjId,
+    level: &ObjId,
+    name: &str,
     tags: &HashMap<String, String>,
 ) -> Vec<RepeatInstance> {
-    (0..doc.length(list))
-        .filter_map(|index| {
-            let instance = object_at(doc, list, index)?;
-            Some(RepeatInstance {
-                id: crate::document::string_at(doc, &instance, "_id")?,
-                answers: read_level(doc, &instance, tags),
-            })
+    repeats::instances(doc, level, name)
+        .into_iter()
+        .map(|instance| RepeatInstance {
+            answers: read_level(doc, &instance.object, tags),
+            id: instance.id,
         })
         .collect()
 }

@@ -180,3 +180,92 @@ fn long_text_merges_character_by_character() {
     );
     assert!(a.conflicts(&id).unwrap().is_empty());
 }
+
+/// Ana and Luis each add the first participant offline, so each creates the repeat's list;
+/// after the merge (either way round) both participants and their answers read on both sides,
+/// in one order, and no conflict is reported for the repeat itself.
+#[test]
+fn concurrent_first_repeat_instances_both_survive_either_way_round() {
+    for ana_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = open(&dir.path().join("ana.db"), 1, ana());
+        let b = open(&dir.path().join("luis.db"), 2, luis());
+        let id = a.create_submission(&dialogue()).unwrap();
+        b.import_submission(&a.export_submission(&id).unwrap())
+            .unwrap();
+        let participants = AnswerPath::new("participants");
+        let name = |instance: &str| AnswerPath::new("name").inside("participants", instance);
+        let rosa = a.add_repeat_instance(&id, &participants, None).unwrap();
+        a.set_answer(&id, &name(&rosa), &text("Rosa")).unwrap();
+        let jorge = b.add_repeat_instance(&id, &participants, None).unwrap();
+        b.set_answer(&id, &name(&jorge), &text("Jorge")).unwrap();
+        if ana_first {
+            exchange(&a, &b, &id);
+        } else {
+            exchange(&b, &a, &id);
+        }
+
+        let read = |store: &Store| {
+            let answers = store.answers(&id).unwrap();
+            answers
+                .instances("participants")
+                .iter()
+                .map(|i| (i.id.clone(), i.answers.value("name").cloned()))
+                .collect::<Vec<_>>()
+        };
+        let on_a = read(&a);
+        assert_eq!(on_a, read(&b));
+        let mut found = on_a;
+        found.sort_by(|x, y| x.0.cmp(&y.0));
+        let mut expected = vec![
+            (rosa.clone(), Some(text("Rosa"))),
+            (jorge.clone(), Some(text("Jorge"))),
+        ];
+        expected.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(found, expected);
+        assert_eq!(a.conflicts(&id).unwrap(), vec![]);
+
+        // Both instances stay editable and removable wherever their list is.
+        b.set_answer(&id, &name(&rosa), &text("Rosa María"))
+            .unwrap();
+        b.remove_repeat_instance(&id, &participants, &jorge)
+            .unwrap();
+        let answers = b.answers(&id).unwrap();
+        let left = answers.instances("participants");
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].answers.value("name"), Some(&text("Rosa María")));
+    }
+}
+
+/// Luis moves Rosa below Jorge while Ana corrects Rosa's name: the instance is not copied, so
+/// the correction survives and Rosa reads once, in her new place.
+#[test]
+fn an_answer_edited_while_its_instance_is_moved_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("ana.db"), 1, ana());
+    let b = open(&dir.path().join("luis.db"), 2, luis());
+    let id = a.create_submission(&dialogue()).unwrap();
+    let participants = AnswerPath::new("participants");
+    let rosa = a.add_repeat_instance(&id, &participants, None).unwrap();
+    let jorge = a.add_repeat_instance(&id, &participants, None).unwrap();
+    let name = AnswerPath::new("name").inside("participants", &rosa);
+    a.set_answer(&id, &name, &text("Rosa")).unwrap();
+    b.import_submission(&a.export_submission(&id).unwrap())
+        .unwrap();
+
+    a.set_answer(&id, &name, &text("Rosa María")).unwrap();
+    b.move_repeat_instance(&id, &participants, &rosa, 1)
+        .unwrap();
+    exchange(&a, &b, &id);
+
+    for store in [&a, &b] {
+        let answers = store.answers(&id).unwrap();
+        let instances = answers.instances("participants");
+        let order: Vec<&str> = instances.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(order, [jorge.as_str(), rosa.as_str()]);
+        assert_eq!(
+            instances[1].answers.value("name"),
+            Some(&text("Rosa María"))
+        );
+    }
+}
