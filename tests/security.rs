@@ -87,7 +87,6 @@ fn a_phone_store_is_unreadable_without_its_key() {
         Some(&Value::Text(SECRET_ANSWER.into())),
         "the right key still reads it"
     );
-    let _ = phone_key;
 }
 
 #[test]
@@ -135,7 +134,6 @@ fn tokens_and_enrolment_codes_are_stored_only_hashed() {
     let pending =
         minga_hub::admin::enrol_device(hub.storage.as_ref(), PROJECT, Role::Supervisor, "later")
             .unwrap();
-    let url = hub.url();
     let dir = hub.dir.path().to_path_buf();
     hub.running.stop().unwrap();
     let stored = all_bytes(&dir);
@@ -148,7 +146,6 @@ fn tokens_and_enrolment_codes_are_stored_only_hashed() {
     }
     let code = pending.code.to_string();
     assert!(!contains(&stored, &code) && !contains(&stored, &pending.code.secret));
-    let _ = url;
 }
 
 /// Pulls with `device`'s token while claiming the peer id `claimed`; returns the document ids
