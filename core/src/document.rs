@@ -4,7 +4,7 @@
 //! { schema: 1,
 //!   meta: { id, form_id, form_version, project_id?, created_at, created_by, device_id,
 //!           instance_name? },
-//!   answers: { <name>: <value>, <repeat>: [ { _id, <name>: <value>, ... }, ... ] },
+//!   answers: { <name>: <value>, <repeat>: [ { _id, _order?, <name>: <value>, ... }, ... ] },
 //!   types: { <name>: "date" | "time" | "dateTime" | "select_one" | "select_multiple"
 //!                    | "geopoint" | "attachment" },
 //!   authors: { <actor hex>: { device_id, user_name } },
@@ -16,6 +16,8 @@
 //! (a date is stored as the string `2026-03-01`); text, integers and decimals need no entry.
 //! `authors` maps each automerge actor to the device and person behind it, written once per
 //! actor, so that history and conflicts can name who wrote what without a message per change.
+//! A repeat's instances read in `_order` (once one has been moved), and a repeat's key may
+//! hold several lists after concurrent first instances: read them with `repeats::instances`.
 
 use crate::error::{Error, Result};
 use crate::store::DeviceIdentity;

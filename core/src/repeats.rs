@@ -20,8 +20,9 @@
 
 use crate::document::{object_at, string_at, DocId};
 use crate::error::{Error, Result};
+use crate::values::number_at;
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value as AmValue};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, Value as AmValue};
 
 /// The key holding an instance's stable id.
 const ID: &str = "_id";
@@ -83,7 +84,7 @@ pub(crate) fn instances<D: ReadDoc>(doc: &D, level: &ObjId, name: &str) -> Vec<I
             let Some(id) = string_at(doc, &object, ID) else {
                 continue;
             };
-            let explicit = order_at(doc, &object);
+            let explicit = number_at(doc, &object, ORDER);
             let key = explicit.unwrap_or(found.len() as f64);
             found.push(Instance {
                 id,
@@ -97,18 +98,6 @@ pub(crate) fn instances<D: ReadDoc>(doc: &D, level: &ObjId, name: &str) -> Vec<I
     }
     found.sort_by(|a, b| a.key.total_cmp(&b.key).then_with(|| a.id.cmp(&b.id)));
     found
-}
-
-fn order_at<D: ReadDoc>(doc: &D, object: &ObjId) -> Option<f64> {
-    match doc.get(object, ORDER).ok()?? {
-        (AmValue::Scalar(scalar), _) => match scalar.as_ref() {
-            ScalarValue::F64(number) => Some(*number),
-            ScalarValue::Int(number) => Some(*number as f64),
-            ScalarValue::Uint(number) => Some(*number as f64),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The instance `instance_id` of the repeat `name` in `level`, if there is one.

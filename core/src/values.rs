@@ -289,7 +289,8 @@ fn read_attachment(doc: &AutoCommit, map: &ObjId) -> Option<Value> {
     }))
 }
 
-fn number_at(doc: &AutoCommit, map: &ObjId, key: &str) -> Option<f64> {
+/// The number under `key`, if it holds one (integers read as decimals).
+pub(crate) fn number_at<D: ReadDoc>(doc: &D, map: &ObjId, key: &str) -> Option<f64> {
     match doc.get(map, key).ok()?? {
         (AmValue::Scalar(s), _) => match s.as_ref() {
             ScalarValue::F64(n) => Some(*n),
