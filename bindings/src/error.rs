@@ -115,7 +115,18 @@ impl From<minga_core::Error> for MingaError {
             E::NotFound { id } => Self::NotFound {
                 what: format!("submission {id}"),
             },
-            E::NoSuchInstance { .. } => Self::NotFound { what: reason },
+            E::NoSuchInstance { .. } | E::FormNotFound { .. } => Self::NotFound { what: reason },
+            E::FormVersionConflict { .. } => Self::Conflict { reason },
+            E::InvalidForm { document, reason } => Self::InvalidForm {
+                mistakes: vec![FormMistake {
+                    sheet: None,
+                    row: None,
+                    column: None,
+                    header: None,
+                    item: Some(document),
+                    message: reason,
+                }],
+            },
             E::WrongShape { .. } | E::InvalidArgument(_) | E::InvalidDocument(_) => {
                 Self::InvalidArgument { reason }
             }

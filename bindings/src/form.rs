@@ -48,7 +48,7 @@ pub struct FormWorkbook {
 }
 
 impl Form {
-    fn compile(form: &model::Form) -> Result<Arc<Form>> {
+    pub(crate) fn compile(form: &model::Form) -> Result<Arc<Form>> {
         let compiled = eval::compile(form)?;
         Ok(Arc::new(Form {
             compiled: Arc::new(compiled),
@@ -196,7 +196,7 @@ pub struct Choice {
     pub extra: HashMap<String, String>,
 }
 
-fn text(localized: &LocalizedText) -> HashMap<String, String> {
+pub(crate) fn text(localized: &LocalizedText) -> HashMap<String, String> {
     localized
         .0
         .iter()

@@ -4,7 +4,8 @@
 //!
 //! - [`Store`]: one open store file, and every call on submissions.
 //! - [`records`]: the records and enums those calls take and return; [`Value`] is an answer.
-//! - [`form`]: built-in templates, XLSForm import, a form's tree; [`session`] evaluates one.
+//! - [`form`]: built-in templates, XLSForm import, a form's tree; [`session`] evaluates one;
+//!   [`published`]: the form versions a store holds (they sync).
 //! - [`observer`]: change observers (local edits and synced changes) and the handle that
 //!   cancels one.
 //! - [`sync`]: sync with a hub over HTTP or with a peer over a host transport, progress and
@@ -21,6 +22,7 @@ pub mod form;
 mod guard;
 pub mod hub;
 pub mod observer;
+pub mod published;
 pub mod records;
 pub mod review;
 pub mod session;

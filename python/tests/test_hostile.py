@@ -197,6 +197,8 @@ def test_sync_review_and_bundle_calls_on_a_closed_store_are_closed(tmp_path, for
         lambda: store.set_review_state(sid, minga.ReviewState.APPROVED),
         lambda: store.add_review_comment(sid, "x", None),
         lambda: store.start_sync_agent(credentials),
+        lambda: store.forms(),
+        lambda: store.latest_form("minga_stakeholder_dialogue"),
         lambda: minga.observe_sync(store, lambda event: None),
         lambda: store.export([], minga.ExportFormat.CSV, str(tmp_path / "out")),
     ]:

@@ -69,6 +69,8 @@ def test_a_submission_goes_up_from_a_phone_and_down_to_a_supervisor(tmp_path, hu
     assert [(d.kind, d.by_sync) for d in synced] == [(minga.DocKind.SUBMISSION, True)]
     assert tablet.answers(sid) == phone.answers(sid)
     assert minga.sync_http(tablet, sara).round_trips == 1  # nothing changed: one round trip
+    assert "minga_stakeholder_dialogue" in [f.form_id for f in phone.forms()]  # the hub's form
+    assert phone.latest_form("minga_stakeholder_dialogue").definition() == dialogue.definition()
     handle.cancel()
     phone.close()
     tablet.close()

@@ -116,6 +116,7 @@ class HostileInputTest {
         assertThrows<MingaException.Closed> { store.addReviewComment(id, "x", null) }
         val hub = HubCredentials("http://127.0.0.1:9", "p", "d", Role.FACILITATOR, "t", "h")
         assertThrows<MingaException.Closed> { store.startSyncAgent(hub, null) }
+        assertThrows<MingaException.Closed> { store.forms() }
         assertThrows<MingaException.Closed> { store.export(listOf(), ExportFormat.CSV, dir.path, null, null) }
     }
 

@@ -105,6 +105,8 @@ class HubSyncTest {
         assertEquals(1uL, (steps.last() as SyncStep.Done).report.sent)
         assertTrue(steps.first() is SyncStep.Progress)
         assertTrue(id in hub.admin("submissions", "list", "--project", "imbabura"))
+        val listed = phone.io { forms() }.map { it.formId to it.version }
+        assertTrue(dialogue.id() to dialogue.version() in listed, "the hub's form reached the phone: $listed")
 
         val sara = enrol(hub.url, hub.enrolmentCode("imbabura", "supervisor", "sara"))
         val tablet = store("sara")
