@@ -47,6 +47,14 @@ def device(tmp_path, hub, role, name):
     return store, credentials
 
 
+def with_a_synced_submission(tmp_path, hub, dialogue, name):
+    """A facilitator's store whose one submission is already synced to the hub."""
+    phone, credentials = device(tmp_path, hub, "facilitator", name)
+    sid = phone.create_submission(dialogue.form_ref())
+    minga.sync_http(phone, credentials)
+    return phone, credentials, sid
+
+
 def test_a_submission_goes_up_from_a_phone_and_down_to_a_supervisor(tmp_path, hub, dialogue):
     phone, ana = device(tmp_path, hub, "facilitator", "ana")
     assert (ana.project, ana.role, ana.hub_url) == (PROJECT, minga.Role.FACILITATOR, hub.url)
@@ -77,9 +85,7 @@ def test_a_submission_goes_up_from_a_phone_and_down_to_a_supervisor(tmp_path, hu
 
 
 def test_a_facilitator_does_not_receive_another_facilitators_submission(tmp_path, hub, dialogue):
-    phone, ana = device(tmp_path, hub, "facilitator", "rosa")
-    sid = phone.create_submission(dialogue.form_ref())
-    minga.sync_http(phone, ana)
+    phone, _, sid = with_a_synced_submission(tmp_path, hub, dialogue, "rosa")
     other, ben = device(tmp_path, hub, "facilitator", "ben")
     minga.sync_http(other, ben)
     with pytest.raises(minga.MingaError.NotFound):
@@ -89,9 +95,7 @@ def test_a_facilitator_does_not_receive_another_facilitators_submission(tmp_path
 
 
 def test_a_revoked_device_is_told_to_wipe(tmp_path, hub, dialogue):
-    phone, luis = device(tmp_path, hub, "facilitator", "luis")
-    phone.create_submission(dialogue.form_ref())
-    minga.sync_http(phone, luis)
+    phone, luis, _ = with_a_synced_submission(tmp_path, hub, dialogue, "luis")
     hub.admin("device", "revoke", luis.device_id)
     with pytest.raises(minga.MingaError.Revoked):
         minga.sync_http(phone, luis)
@@ -203,9 +207,7 @@ def test_an_agent_on_a_hub_out_of_reach_reports_a_retryable_failure(tmp_path, st
 
 
 def test_a_supervisors_review_reaches_the_facilitator_through_the_hub(tmp_path, hub, dialogue):
-    phone, ana = device(tmp_path, hub, "facilitator", "lucia")
-    sid = phone.create_submission(dialogue.form_ref())
-    minga.sync_http(phone, ana)
+    phone, ana, sid = with_a_synced_submission(tmp_path, hub, dialogue, "lucia")
     tablet, sara = device(tmp_path, hub, "supervisor", "marta")
     minga.sync_http(tablet, sara)
     tablet.set_review_state(sid, minga.ReviewState.HAS_ISSUES)
