@@ -1,6 +1,6 @@
 //! Convergence through the real hub: two facilitators' phones and a supervisor's tablet (core
-//! stores) make random offline edits (submissions, answers, repeat instances added and removed,
-//! deletions, reviews) and sync with one hub over HTTP in a random order. Once everyone has
+//! stores) make random offline edits (submissions, answers, repeat instances added, moved and
+//! removed, deletions, reviews) and sync with one hub over HTTP in a random order. Once everyone has
 //! synced twice in turn, every replica holds the hub's documents, every answer is one that was
 //! written (and, where one device alone wrote it, the last value that device wrote), and every
 //! repeat instance added and not removed is there exactly once.
@@ -33,6 +33,12 @@ enum Step {
         pick: usize,
         instance: usize,
     },
+    MoveInstance {
+        device: usize,
+        pick: usize,
+        instance: usize,
+        to: usize,
+    },
     Delete {
         device: usize,
         pick: usize,
@@ -58,6 +64,8 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..DEVICES, any::<usize>()).prop_map(|(device, pick)| Step::AddInstance { device, pick }),
         1 => (0..DEVICES, any::<usize>(), any::<usize>())
             .prop_map(|(device, pick, instance)| Step::RemoveInstance { device, pick, instance }),
+        1 => (0..DEVICES, any::<usize>(), any::<usize>(), any::<usize>())
+            .prop_map(|(device, pick, instance, to)| Step::MoveInstance { device, pick, instance, to }),
         1 => (0..DEVICES, any::<usize>()).prop_map(|(device, pick)| Step::Delete { device, pick }),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(pick, approve)| Step::Review { pick, approve }),
         3 => (0..DEVICES).prop_map(|device| Step::Sync { device }),
@@ -90,16 +98,9 @@ fn apply(step: &Step, phones: &[Phone], hub: &TestHub, written: &mut Written) {
     written.counter += 1;
     match *step {
         Step::Create { facilitator } => {
-            let store = &phones[facilitator].store;
-            let id = store.create_submission(&safety_walk()).unwrap();
-            // The repeat's list is made with the submission: two devices adding the first
-            // instance concurrently would each make their own list, and one list would hide the
-            // other (see `concurrent_first_instances_of_a_repeat_both_survive` below).
-            let first = store
-                .add_repeat_instance(&id, &AnswerPath::new(REPEAT), None)
-                .unwrap();
-            store
-                .remove_repeat_instance(&id, &AnswerPath::new(REPEAT), &first)
+            phones[facilitator]
+                .store
+                .create_submission(&safety_walk())
                 .unwrap();
         }
         Step::Answer {
@@ -147,6 +148,25 @@ fn apply(step: &Step, phones: &[Phone], hub: &TestHub, written: &mut Written) {
                 .remove_repeat_instance(&id, &AnswerPath::new(REPEAT), &gone)
                 .unwrap();
             written.removed.insert(gone);
+        }
+        Step::MoveInstance {
+            device,
+            pick: at,
+            instance,
+            to,
+        } => {
+            let store = &phones[device].store;
+            let Some(id) = pick(store, at) else { return };
+            let answers = store.answers(&id).unwrap();
+            let instances = answers.instances(REPEAT);
+            if instances.is_empty() {
+                return;
+            }
+            let moved = instances[instance % instances.len()].id.clone();
+            let to = to % instances.len();
+            store
+                .move_repeat_instance(&id, &AnswerPath::new(REPEAT), &moved, to)
+                .unwrap();
         }
         Step::Delete { device, pick: at } => {
             let store = &phones[device].store;
@@ -247,7 +267,6 @@ proptest! {
 /// Two devices each add the first instance of a repeat to the same submission while offline.
 /// Both instances are answers someone typed; both should survive the merge.
 #[test]
-#[ignore = "known bug in the core: each device creates its own list for the repeat, the merge keeps one list and the other device's instances vanish from reads (RELIABILITY.md)"]
 fn concurrent_first_instances_of_a_repeat_both_survive() {
     let hub = TestHub::start();
     let ana = Phone::new(hub.enrol(Role::Facilitator, "Ana"));
@@ -273,7 +292,6 @@ fn concurrent_first_instances_of_a_repeat_both_survive() {
 /// A supervisor moves a participant (a repeat instance) while the facilitator corrects an
 /// answer inside it: the correction is an acknowledged answer and should survive the move.
 #[test]
-#[ignore = "known bug in the core: a move copies the instance and deletes the original, so an edit made concurrently inside the original is lost (RELIABILITY.md)"]
 fn an_answer_edited_while_its_instance_is_moved_survives() {
     let hub = TestHub::start();
     let ana = Phone::new(hub.enrol(Role::Facilitator, "Ana"));

@@ -47,13 +47,7 @@ pub fn enrol_at(
     role: Role,
     name: &str,
 ) -> Enrolled {
-    // A new code's 4-character lookup part can collide with an earlier code's (one in a
-    // million per pair; a storage error, not retried by the hub: see RELIABILITY.md), which
-    // hundreds of enrolments meet now and then; a second code is what an administrator would
-    // issue.
-    let issued = admin::enrol_device(storage, project, role, name)
-        .or_else(|_| admin::enrol_device(storage, project, role, name))
-        .unwrap();
+    let issued = admin::enrol_device(storage, project, role, name).unwrap();
     let answer = minga_hub::client::enrol(url, &issued.code.to_string()).expect("enrolment");
     Enrolled {
         device_id: answer.device_id,
