@@ -94,6 +94,15 @@ fn pick(store: &Store, pick: usize) -> Option<DocId> {
     (!ids.is_empty()).then(|| ids[pick % ids.len()])
 }
 
+/// A submission the store holds, one of its repeat instances, and how many it has.
+fn pick_instance(store: &Store, at: usize, instance: usize) -> Option<(DocId, String, usize)> {
+    let id = pick(store, at)?;
+    let answers = store.answers(&id).unwrap();
+    let instances = answers.instances(REPEAT);
+    let count = instances.len();
+    (count > 0).then(|| (id, instances[instance % count].id.clone(), count))
+}
+
 fn apply(step: &Step, phones: &[Phone], hub: &TestHub, written: &mut Written) {
     written.counter += 1;
     match *step {
@@ -137,13 +146,9 @@ fn apply(step: &Step, phones: &[Phone], hub: &TestHub, written: &mut Written) {
             instance,
         } => {
             let store = &phones[device].store;
-            let Some(id) = pick(store, at) else { return };
-            let answers = store.answers(&id).unwrap();
-            let instances = answers.instances(REPEAT);
-            if instances.is_empty() {
+            let Some((id, gone, _)) = pick_instance(store, at, instance) else {
                 return;
-            }
-            let gone = instances[instance % instances.len()].id.clone();
+            };
             store
                 .remove_repeat_instance(&id, &AnswerPath::new(REPEAT), &gone)
                 .unwrap();
@@ -156,16 +161,11 @@ fn apply(step: &Step, phones: &[Phone], hub: &TestHub, written: &mut Written) {
             to,
         } => {
             let store = &phones[device].store;
-            let Some(id) = pick(store, at) else { return };
-            let answers = store.answers(&id).unwrap();
-            let instances = answers.instances(REPEAT);
-            if instances.is_empty() {
+            let Some((id, moved, count)) = pick_instance(store, at, instance) else {
                 return;
-            }
-            let moved = instances[instance % instances.len()].id.clone();
-            let to = to % instances.len();
+            };
             store
-                .move_repeat_instance(&id, &AnswerPath::new(REPEAT), &moved, to)
+                .move_repeat_instance(&id, &AnswerPath::new(REPEAT), &moved, to % count)
                 .unwrap();
         }
         Step::Delete { device, pick: at } => {
