@@ -41,6 +41,14 @@ pub enum Error {
         instance: String,
     },
 
+    /// An instance to add carries an id its repeat already holds.
+    #[error("submission {submission}: repeat {repeat} already has an instance {instance}")]
+    InstanceExists {
+        submission: String,
+        repeat: String,
+        instance: String,
+    },
+
     /// A name in a path holds something other than what the call expects (a value where a
     /// repeat was expected, or the reverse).
     #[error("submission {submission}: {name} is not a {expected}")]

@@ -22,6 +22,7 @@ mod projection;
 mod repeats;
 mod review;
 mod schema;
+mod session_edits;
 mod store;
 mod submission;
 mod sync;

@@ -120,6 +120,39 @@ pub(crate) fn add_instance(
     name: &str,
     index: Option<usize>,
 ) -> Result<String> {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    insert_instance(doc, level, name, index, &id)?;
+    Ok(id)
+}
+
+/// Adds an instance whose `_id` the caller made (a form session's, in the store's format) at
+/// the end of the repeat `name`; refuses an `id` the repeat already holds, since two instances
+/// with one id could never be told apart again.
+pub(crate) fn add_instance_with_id(
+    doc: &mut AutoCommit,
+    submission: &DocId,
+    level: &ObjId,
+    name: &str,
+    id: &str,
+) -> Result<()> {
+    if find(doc, level, name, id).is_some() {
+        return Err(Error::InstanceExists {
+            submission: submission.to_string(),
+            repeat: name.to_owned(),
+            instance: id.to_owned(),
+        });
+    }
+    insert_instance(doc, level, name, None, id)
+}
+
+/// Inserts an instance with the `_id` `id` so that it reads at `index` (the end if `None`).
+fn insert_instance(
+    doc: &mut AutoCommit,
+    level: &ObjId,
+    name: &str,
+    index: Option<usize>,
+    id: &str,
+) -> Result<()> {
     let present = instances(doc, level, name);
     let index = index.unwrap_or(present.len());
     if index > present.len() {
@@ -129,21 +162,20 @@ pub(crate) fn add_instance(
         Some(list) => list,
         None => doc.put_object(level, name, ObjType::List)?,
     };
-    let id = uuid::Uuid::now_v7().simple().to_string();
     let plain = present.iter().all(|instance| instance.list == shown)
         && present.iter().all(|instance| instance.explicit.is_none());
     if plain {
         // A list that was never reordered nor merged from two: a plain insert, as other tools
         // write it.
         let instance = doc.insert_object(&shown, index, ObjType::Map)?;
-        doc.put(&instance, ID, id.as_str())?;
+        doc.put(&instance, ID, id)?;
     } else {
         let key = place_between(doc, &present, index)?;
         let instance = doc.insert_object(&shown, doc.length(&shown), ObjType::Map)?;
-        doc.put(&instance, ID, id.as_str())?;
+        doc.put(&instance, ID, id)?;
         doc.put(&instance, ORDER, key)?;
     }
-    Ok(id)
+    Ok(())
 }
 
 /// Removes the instance `instance_id` of the repeat `name`.

@@ -212,7 +212,7 @@ fn read_answers(doc: &AutoCommit) -> Answers {
 }
 
 /// Names are XLSForm names: not empty, and not `_id`, which marks repeat instances.
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name == "_id" {
         return Err(Error::InvalidArgument(format!(
             "{name:?} is not a usable name"
