@@ -47,7 +47,7 @@ dependencies {
 val cargoNdk by tasks.registering(Exec::class) {
     workingDir = repoRoot
     val targets = abis.flatMap { listOf("-t", it) }
-    commandLine(listOf("cargo", "ndk") + targets + listOf("-o", jniLibsDir.get().asFile.path, "build", "--release", "--locked", "-p", "minga-ffi"))
+    commandLine(listOf("cargo", "ndk") + targets + listOf("-o", jniLibsDir.get().asFile.path, "build", "--release", "--locked", "-p", "minga-ffi", "--features", "vendored-openssl"))
 }
 
 // The Kotlin sources are generated from the host build of the same crate.

@@ -11,7 +11,7 @@ targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-
 rustup target add "${targets[@]}"
 for target in "${targets[@]}"; do
   # A static library for Apple's linkers; the crate itself builds cdylib + lib.
-  cargo rustc --locked --release -p minga-ffi --lib --target "$target" --crate-type staticlib
+  cargo rustc --locked --release -p minga-ffi --features vendored-openssl --lib --target "$target" --crate-type staticlib
 done
 
 # Swift sources and the C header/modulemap come from the host build's metadata.
