@@ -116,7 +116,7 @@ impl From<minga_core::Error> for MingaError {
                 what: format!("submission {id}"),
             },
             E::NoSuchInstance { .. } | E::FormNotFound { .. } => Self::NotFound { what: reason },
-            E::FormVersionConflict { .. } => Self::Conflict { reason },
+            E::FormVersionConflict { .. } | E::InstanceExists { .. } => Self::Conflict { reason },
             E::InvalidForm { document, reason } => Self::InvalidForm {
                 mistakes: vec![FormMistake {
                     sheet: None,
