@@ -338,16 +338,11 @@ impl Store {
 mod tests {
     use super::*;
     use crate::document::{AnswerPath, FormRef};
-    use crate::store::{DeviceIdentity, Encryption};
+    use crate::test_support::plain_store;
     use minga_forms::Value;
 
     fn store(dir: &tempfile::TempDir, name: &str) -> Store {
-        Store::open(
-            dir.path().join(name),
-            Encryption::PlainFile,
-            DeviceIdentity::new(name, "ana"),
-        )
-        .unwrap()
+        plain_store(dir, name, name, "ana")
     }
 
     #[test]

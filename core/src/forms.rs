@@ -275,17 +275,12 @@ fn invalid(id: &DocId, reason: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DeviceIdentity, Encryption};
+    use crate::test_support::plain_store;
     use minga_forms::{Item, Question, QuestionType};
     use std::collections::BTreeMap;
 
     fn store(dir: &tempfile::TempDir, name: &str) -> Store {
-        Store::open(
-            dir.path().join(name),
-            Encryption::PlainFile,
-            DeviceIdentity::new(name, "sara"),
-        )
-        .unwrap()
+        plain_store(dir, name, name, "sara")
     }
 
     fn form(id: &str, version: &str, question: &str) -> Form {

@@ -26,6 +26,8 @@ mod session_edits;
 mod store;
 mod submission;
 mod sync;
+#[cfg(test)]
+mod test_support;
 mod values;
 
 pub use agent::{AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};

@@ -257,17 +257,12 @@ fn from_millis(ms: i64) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use crate::document::AnswerPath;
-    use crate::store::{DeviceIdentity, Encryption};
+    use crate::test_support::plain_store;
     use minga_forms::GeoPoint;
     use std::collections::HashSet;
 
     fn store(dir: &tempfile::TempDir, user: &str) -> Store {
-        Store::open(
-            dir.path().join("s.db"),
-            Encryption::PlainFile,
-            DeviceIdentity::new("d1", user),
-        )
-        .unwrap()
+        plain_store(dir, "s.db", "d1", user)
     }
 
     /// Every row that matches, page by page.

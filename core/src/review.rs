@@ -359,16 +359,11 @@ mod tests {
     use super::*;
     use crate::changes::ReceivedChanges;
     use crate::document::{AnswerPath, FormRef};
-    use crate::store::{DeviceIdentity, Encryption};
+    use crate::test_support::plain_store;
     use minga_forms::Value;
 
     fn store(dir: &tempfile::TempDir, user: &str) -> Store {
-        Store::open(
-            dir.path().join(user),
-            Encryption::PlainFile,
-            DeviceIdentity::new(format!("{user}-phone"), user),
-        )
-        .unwrap()
+        plain_store(dir, user, &format!("{user}-phone"), user)
     }
 
     fn copy(id: &DocId, kind: DocKind, from: &Store, to: &Store) {

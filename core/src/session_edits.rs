@@ -71,7 +71,7 @@ fn answer_path(path: &ItemPath) -> AnswerPath {
 mod tests {
     use super::*;
     use crate::document::FormRef;
-    use crate::store::{DeviceIdentity, Encryption};
+    use crate::test_support::plain_store;
     use crate::Error;
     use minga_forms::eval::{compile, CompiledForm, Context, FormSession};
     use minga_forms::{Answers, Form, Value};
@@ -109,12 +109,7 @@ mod tests {
     }
 
     fn store(dir: &tempfile::TempDir) -> Store {
-        Store::open(
-            dir.path().join("s.db"),
-            Encryption::PlainFile,
-            DeviceIdentity::new("d1", "ana"),
-        )
-        .unwrap()
+        plain_store(dir, "s.db", "d1", "ana")
     }
 
     fn people_ids(session: &FormSession) -> Vec<String> {

@@ -224,16 +224,11 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DeviceIdentity, Encryption};
+    use crate::test_support::plain_store;
     use minga_forms::{Attachment, GeoPoint};
 
     fn store(dir: &tempfile::TempDir) -> Store {
-        Store::open(
-            dir.path().join("s.db"),
-            Encryption::PlainFile,
-            DeviceIdentity::new("d1", "ana"),
-        )
-        .unwrap()
+        plain_store(dir, "s.db", "d1", "ana")
     }
 
     fn every_kind_of_value() -> Vec<(&'static str, Value)> {

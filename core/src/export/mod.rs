@@ -398,16 +398,11 @@ pub(crate) mod fixtures {
 mod tests {
     use super::*;
     use crate::document::{AnswerPath, FormRef};
-    use crate::store::{DeviceIdentity, Encryption};
+    use crate::test_support::plain_store;
     use std::cell::Cell;
 
     fn store(dir: &tempfile::TempDir) -> Store {
-        Store::open(
-            dir.path().join("store"),
-            Encryption::PlainFile,
-            DeviceIdentity::new("ana-phone", "Ana"),
-        )
-        .unwrap()
+        plain_store(dir, "store", "ana-phone", "Ana")
     }
 
     #[test]
