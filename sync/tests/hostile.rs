@@ -9,7 +9,7 @@ use automerge::sync::{State, SyncDoc};
 use automerge::Automerge;
 use common::*;
 use minga_sync::wire::{
-    crc32, Answer, Body, DocMessage, Frame, Payload, Round, DEFAULT_MAX_FRAME, HEADER_LEN, MAGIC,
+    seal, Answer, Body, DocMessage, Frame, Payload, Round, DEFAULT_MAX_FRAME, HEADER_LEN, MAGIC,
     VERSION,
 };
 use minga_sync::{
@@ -33,13 +33,7 @@ fn responder() -> Responder {
 /// A frame with a correct header and checksum around any payload: gets past the framing, so
 /// the message decoders see the hostile bytes.
 fn framed(kind: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = MAGIC.to_vec();
-    frame.extend([VERSION, kind]);
-    frame.extend((payload.len() as u32).to_be_bytes());
-    frame.extend(payload);
-    let checksum = crc32(&frame);
-    frame.extend(checksum.to_be_bytes());
-    frame
+    seal(kind, payload.to_vec())
 }
 
 fn assert_unchanged(store: &MemoryStore, before: &[(DocId, Vec<automerge::ChangeHash>, String)]) {

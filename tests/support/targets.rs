@@ -6,7 +6,7 @@
 
 use minga_forms::{expr, xlsform};
 use minga_sync::bundle::{import_bundle, BundleIdentity};
-use minga_sync::wire::{crc32, Frame, DEFAULT_MAX_FRAME, MAGIC, VERSION};
+use minga_sync::wire::{seal, Frame, DEFAULT_MAX_FRAME};
 use minga_sync::{AllowAll, DocumentStore, Initiator, MemoryStore, PeerId, Responder, SyncOptions};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -45,13 +45,7 @@ pub fn reframed(bytes: &[u8]) -> Vec<u8> {
         [kind, rest @ ..] => (*kind, rest),
         [] => (1, &[][..]),
     };
-    let mut frame = MAGIC.to_vec();
-    frame.extend([VERSION, kind]);
-    frame.extend((payload.len() as u32).to_be_bytes());
-    frame.extend(payload);
-    let checksum = crc32(&frame);
-    frame.extend(checksum.to_be_bytes());
-    frame
+    seal(kind, payload.to_vec())
 }
 
 /// The frame decoder, then a responder (the hub's side) and an initiator (the phone's side)

@@ -216,8 +216,9 @@ impl Frame {
     }
 }
 
-/// Prefixes a payload with the frame header.
-pub(crate) fn seal(kind: u8, payload: Vec<u8>) -> Vec<u8> {
+/// Frames a payload: the header before it, the CRC-32 after. Public for tests and tools that
+/// need bytes past the framing (a fuzzer re-framing mutated payloads).
+pub fn seal(kind: u8, payload: Vec<u8>) -> Vec<u8> {
     let mut frame = Vec::with_capacity(HEADER_LEN + payload.len() + TRAILER_LEN);
     frame.extend_from_slice(&MAGIC);
     frame.push(VERSION);
