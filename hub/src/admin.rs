@@ -271,8 +271,7 @@ mod tests {
         ));
         create_project(&storage, "imbabura", None).unwrap();
         let issued = enrol_device(&storage, "imbabura", Role::Facilitator, "Ana").unwrap();
-        let conn =
-            rusqlite::Connection::open(_dir.path().join(crate::storage::DATABASE_FILE)).unwrap();
+        let conn = SqliteStorage::keyed_connection(_dir.path()).unwrap();
         let stored: String = conn
             .query_row("SELECT secret_hash FROM enrolments", [], |r| r.get(0))
             .unwrap();

@@ -18,7 +18,7 @@ use std::sync::Arc;
     about = "Minga's office hub: sync server and administration"
 )]
 pub struct Cli {
-    /// The hub's data folder (its database lives here).
+    /// The hub's data folder (its encrypted database lives here).
     #[arg(
         long,
         global = true,
@@ -26,6 +26,12 @@ pub struct Cli {
         env = "MINGA_HUB_DATA"
     )]
     pub data: PathBuf,
+    /// The key file of the hub's encrypted database: 64 hex digits, created (mode 0600) with a
+    /// random key when the database is new. Default: hub.sqlite3.key in the data folder. Keep it
+    /// elsewhere (another disk, a secrets mount) so that a copy of the data folder alone reveals
+    /// nothing; without it the database cannot be read.
+    #[arg(long, global = true, env = "MINGA_HUB_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -162,7 +168,11 @@ pub fn run(cli: Cli) -> Result<()> {
         crate::demo::run(out, &mut std::io::stdout())?;
         return Ok(());
     }
-    let storage = SqliteStorage::open(&cli.data)?;
+    let key_file = cli
+        .key_file
+        .clone()
+        .unwrap_or_else(|| SqliteStorage::default_key_file(&cli.data));
+    let storage = SqliteStorage::open_with_key_file(&cli.data, &key_file)?;
     match cli.command {
         Command::Serve {
             listen,

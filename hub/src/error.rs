@@ -13,6 +13,10 @@ pub enum HubError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the hub database {database} does not open with the key in {key_file}: the key file is not the one this database was made with, or the file is not a hub database")]
+    WrongKey { database: String, key_file: String },
+    #[error("key file {path}: {reason}")]
+    KeyFile { path: String, reason: String },
     #[error("no project named `{0}`")]
     UnknownProject(String),
     #[error("a project named `{0}` already exists")]

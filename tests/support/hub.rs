@@ -4,7 +4,7 @@
 use minga_hub::access::Role;
 use minga_hub::admin;
 use minga_hub::server::RunningHub;
-use minga_hub::storage::{HubStorage, SqliteStorage, DATABASE_FILE};
+use minga_hub::storage::{HubStorage, SqliteStorage};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -106,10 +106,10 @@ pub fn hub_documents(storage: &dyn HubStorage, project: &str) -> BTreeMap<String
 
 /// SQLite's own verdict on the hub database in `data` (`["ok"]` when sound).
 pub fn hub_integrity(data: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(data.join(DATABASE_FILE)).unwrap();
-    let mut statement = conn.prepare("PRAGMA integrity_check").unwrap();
-    let rows = statement.query_map([], |row| row.get(0)).unwrap();
-    rows.collect::<Result<_, _>>().unwrap()
+    SqliteStorage::open(data)
+        .unwrap()
+        .integrity_check()
+        .unwrap()
 }
 
 /// `minga-hub serve` in its own process (the real binary), its log captured by a thread (so

@@ -2,6 +2,8 @@
 //! SQLite one: projects, published forms, enrolment codes, devices, and the documents devices
 //! sync (stored as automerge bytes with the few facts authorisation and sync need).
 
+mod cipher;
+mod keyfile;
 mod merge;
 mod schema;
 mod sqlite;

@@ -1,6 +1,8 @@
-//! The embedded SQLite backend: one database file in the hub's data folder, WAL, one
-//! connection behind a mutex (SQLite has one writer at a time anyway; calls are short).
+//! The embedded SQLite backend: one SQLCipher-encrypted database file in the hub's data folder,
+//! WAL, one connection behind a mutex (SQLite has one writer at a time anyway; calls are short).
 
+use super::cipher::{self, FileState};
+use super::keyfile::{default_key_file, HubKey};
 use super::merge::merge;
 use super::schema;
 use super::{
@@ -13,7 +15,7 @@ use crate::error::{HubError, Result};
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// The file name of the hub's database inside its data folder.
@@ -24,10 +26,24 @@ pub struct SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the hub database in `data_dir`, upgrading its schema.
+    /// Opens (creating if needed) the hub database in `data_dir` with the key file beside it
+    /// ([`SqliteStorage::default_key_file`]), upgrading its schema.
     pub fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_with_key_file(data_dir, &Self::default_key_file(data_dir))
+    }
+
+    /// The key file a hub uses when none is named: `hub.sqlite3.key` in the data folder.
+    pub fn default_key_file(data_dir: &Path) -> PathBuf {
+        default_key_file(&data_dir.join(DATABASE_FILE))
+    }
+
+    /// Opens (creating if needed) the hub database in `data_dir`, encrypted with the key in
+    /// `key_file`. A new database gets a new key file when there is none; a database an earlier
+    /// hub left unencrypted is encrypted in place first.
+    pub fn open_with_key_file(data_dir: &Path, key_file: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| HubError::io(data_dir, e))?;
-        let mut conn = Connection::open(data_dir.join(DATABASE_FILE))?;
+        let database = data_dir.join(DATABASE_FILE);
+        let mut conn = Self::open_keyed(&database, key_file)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
@@ -43,6 +59,36 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// The keyed connection, after reading (or creating) the key and encrypting a plain file.
+    fn open_keyed(database: &Path, key_file: &Path) -> Result<Connection> {
+        let key = match cipher::file_state(database)? {
+            FileState::Encrypted => HubKey::load(key_file)?,
+            FileState::New => HubKey::load_or_create(key_file)?,
+            FileState::Plain => {
+                let key = HubKey::load_or_create(key_file)?;
+                cipher::encrypt_in_place(database, &key, key_file)?;
+                key
+            }
+        };
+        cipher::open_keyed(database, &key, key_file)
+    }
+
+    /// The database in `data_dir` opened directly with its default key file, for tests that
+    /// read or tamper with what is stored.
+    #[cfg(test)]
+    pub(crate) fn keyed_connection(data_dir: &Path) -> Result<Connection> {
+        let key_file = Self::default_key_file(data_dir);
+        Self::open_keyed(&data_dir.join(DATABASE_FILE), &key_file)
+    }
+
+    /// SQLite's own check of the whole database: `["ok"]` when sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare("PRAGMA integrity_check")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -572,7 +618,7 @@ mod tests {
             "the hub keeps its peer id"
         );
         drop(reopened);
-        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.pragma_update(None, "user_version", schema::CURRENT_VERSION + 1)
             .unwrap();
         drop(conn);
@@ -690,7 +736,7 @@ mod tests {
         let form = minga_forms::templates::stakeholder_dialogue();
         storage.publish_form("p", &form).unwrap();
         drop(storage);
-        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch("DELETE FROM documents; PRAGMA user_version = 1;")
             .unwrap();
         drop(conn);
@@ -702,6 +748,116 @@ mod tests {
             minga_core::read_form_document(&id, &stored.bytes).unwrap(),
             form
         );
+    }
+
+    /// Every byte the hub's database holds on disk: the file and its write-ahead log.
+    fn bytes_on_disk(dir: &Path) -> Vec<u8> {
+        let mut bytes = std::fs::read(dir.join(DATABASE_FILE)).unwrap();
+        bytes.extend(std::fs::read(dir.join(format!("{DATABASE_FILE}-wal"))).unwrap_or_default());
+        bytes
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+    }
+
+    /// A submission answering `answer`, and a device named `device`, stored in `storage`.
+    fn store_secrets(storage: &SqliteStorage, answer: &str, device: &str) {
+        let bytes = doc_bytes(answer);
+        assert!(contains(&bytes, answer), "automerge keeps short text as is");
+        let outcomes = storage
+            .write_documents("p", &[write("s", DocKind::Submission, bytes)], None)
+            .unwrap();
+        assert!(matches!(outcomes[0], WriteOutcome::Stored(_)));
+        storage
+            .create_enrolment(&NewEnrolment {
+                lookup: "ABCD".into(),
+                secret_hash: "hash".into(),
+                project: "p".into(),
+                role: Role::Facilitator,
+                device_name: device.into(),
+                expires_at: Utc::now(),
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn the_database_on_disk_reveals_neither_answers_nor_device_names() {
+        let (dir, storage) = open();
+        store_secrets(&storage, "threatened-by-Ruiz", "Phone-of-Marisol");
+        let on_disk = bytes_on_disk(dir.path());
+        assert!(on_disk.len() > 4096, "the database was written");
+        for secret in ["threatened-by-Ruiz", "Phone-of-Marisol", "SQLite format 3"] {
+            assert!(
+                !contains(&on_disk, secret),
+                "`{secret}` is readable on disk"
+            );
+        }
+        assert!(storage.document("p", "s").unwrap().is_some());
+    }
+
+    #[test]
+    fn another_key_or_no_key_is_refused_naming_the_files() {
+        let (dir, storage) = open();
+        drop(storage);
+        let other_key = dir.path().join("other.key");
+        HubKey::load_or_create(&other_key).unwrap();
+        match SqliteStorage::open_with_key_file(dir.path(), &other_key) {
+            Err(HubError::WrongKey { database, key_file }) => {
+                assert!(database.ends_with(DATABASE_FILE), "{database}");
+                assert_eq!(key_file, other_key.display().to_string());
+            }
+            other => panic!("expected a wrong key, got {:?}", other.err()),
+        }
+        std::fs::remove_file(SqliteStorage::default_key_file(dir.path())).unwrap();
+        match SqliteStorage::open(dir.path()) {
+            Err(HubError::KeyFile { path, reason }) => {
+                assert!(path.ends_with("hub.sqlite3.key"), "{path}");
+                assert!(reason.contains("missing"), "{reason}");
+            }
+            other => panic!("expected a missing key file, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn a_database_an_earlier_hub_left_plain_is_encrypted_in_place() {
+        let (dir, storage) = open();
+        drop(storage);
+        let plain_dir = tempfile::tempdir().unwrap();
+        let plain = plain_dir.path().join(DATABASE_FILE);
+        // An earlier hub's database: the same schema, unencrypted, in WAL.
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute(
+            "ATTACH DATABASE ?1 AS plain KEY ''",
+            [plain.to_str().unwrap()],
+        )
+        .unwrap();
+        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+            .unwrap();
+        conn.pragma_update(Some("plain"), "user_version", schema::CURRENT_VERSION)
+            .unwrap();
+        drop(conn);
+        let earlier = Connection::open(&plain).unwrap();
+        earlier.pragma_update(None, "journal_mode", "WAL").unwrap();
+        earlier
+            .execute(
+                "INSERT INTO devices (id, project, role, name, token_hash, enrolled_at)
+                 VALUES ('d1', 'p', 'facilitator', 'Phone-of-Marisol', 'h', ?1)",
+                [Utc::now().to_rfc3339()],
+            )
+            .unwrap();
+        drop(earlier);
+        assert_eq!(cipher::file_state(&plain).unwrap(), FileState::Plain);
+        let migrated = SqliteStorage::open(plain_dir.path()).unwrap();
+        assert_eq!(migrated.projects().unwrap().len(), 1);
+        assert_eq!(migrated.devices(None).unwrap()[0].name, "Phone-of-Marisol");
+        assert_eq!(cipher::file_state(&plain).unwrap(), FileState::Encrypted);
+        assert!(!contains(
+            &bytes_on_disk(plain_dir.path()),
+            "Phone-of-Marisol"
+        ));
     }
 
     #[test]

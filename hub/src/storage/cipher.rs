@@ -1,0 +1,112 @@
+//! Encryption at rest for the SQLite backend: opening the database with its SQLCipher key, telling
+//! a wrong key from a foreign file, and encrypting in place a database an older hub left plain.
+
+use super::keyfile::HubKey;
+use crate::error::{HubError, Result};
+use rusqlite::Connection;
+use std::path::Path;
+
+/// The first 16 bytes of every unencrypted SQLite file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// What is at the database's path before it is opened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FileState {
+    /// No file, or an empty one: a new hub.
+    New,
+    /// An unencrypted SQLite file, as hubs wrote before they encrypted.
+    Plain,
+    /// Anything else: an encrypted database (or a foreign file, which the key probe reports).
+    Encrypted,
+}
+
+/// Looks at the first bytes of `database`.
+pub fn file_state(database: &Path) -> Result<FileState> {
+    use std::io::Read;
+    let file = match std::fs::File::open(database) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::New),
+        Err(e) => return Err(HubError::io(database, e)),
+    };
+    let mut header = Vec::with_capacity(SQLITE_HEADER.len());
+    file.take(SQLITE_HEADER.len() as u64)
+        .read_to_end(&mut header)
+        .map_err(|e| HubError::io(database, e))?;
+    Ok(if header.is_empty() {
+        FileState::New
+    } else if header == SQLITE_HEADER {
+        FileState::Plain
+    } else {
+        FileState::Encrypted
+    })
+}
+
+/// Opens `database` with `key` and reads its first page, so that a wrong key fails here with
+/// [`HubError::WrongKey`] naming both files rather than at the first query.
+pub fn open_keyed(database: &Path, key: &HubKey, key_file: &Path) -> Result<Connection> {
+    let conn = Connection::open(database)?;
+    // SQLCipher logs decryption failures to stderr; the caller gets a typed error instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    conn.pragma_update(None, "key", key.sqlcipher_literal())?;
+    let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    match probe {
+        Ok(_) => Ok(conn),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            Err(HubError::WrongKey {
+                database: database.display().to_string(),
+                key_file: key_file.display().to_string(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces the plain database at `database` by an encrypted copy (SQLCipher's
+/// `sqlcipher_export`), keeping its schema version. The copy is written beside it, checked by
+/// opening it with `key`, and only then renamed over the plain file, so a failure at any point
+/// leaves the plain database as it was.
+pub fn encrypt_in_place(database: &Path, key: &HubKey, key_file: &Path) -> Result<()> {
+    let mut copy_name = database.as_os_str().to_owned();
+    copy_name.push(".encrypting");
+    let copy = std::path::PathBuf::from(copy_name);
+    remove_if_present(&copy)?;
+    export_encrypted(database, &copy, key)?;
+    drop(open_keyed(&copy, key, key_file)?);
+    std::fs::rename(&copy, database).map_err(|e| HubError::io(database, e))?;
+    // The plain database was switched out of WAL before the export; no -wal or -shm of it stays.
+    tracing::warn!(
+        database = %database.display(),
+        key_file = %key_file.display(),
+        "encrypted the hub database, which an earlier hub had left unencrypted"
+    );
+    Ok(())
+}
+
+fn export_encrypted(plain: &Path, copy: &Path, key: &HubKey) -> Result<()> {
+    let conn = Connection::open(plain)?;
+    // Folds any write-ahead log into the file, so the export sees everything and nothing of
+    // the plain database is left beside the encrypted one.
+    conn.pragma_update(None, "journal_mode", "DELETE")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let copy_text = copy
+        .to_str()
+        .ok_or_else(|| HubError::Corrupt(format!("{} is not UTF-8", copy.display())))?;
+    conn.execute(
+        "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+        [copy_text, &key.sqlcipher_literal()],
+    )?;
+    conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+    // sqlcipher_export copies the schema and rows, not the header's user_version.
+    conn.pragma_update(Some("encrypted"), "user_version", version)?;
+    conn.execute_batch("DETACH DATABASE encrypted")?;
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(HubError::io(path, e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,137 @@
+//! The hub database's key: 32 random bytes kept as hex in a key file that only the hub's user may
+//! read, created the first time a hub opens a database without one.
+
+use crate::error::{HubError, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The suffix of the default key file, beside the database (`hub.sqlite3.key`).
+const KEY_SUFFIX: &str = ".key";
+
+/// A SQLCipher raw key (no passphrase derivation, so opening stays fast).
+#[derive(Clone)]
+pub struct HubKey([u8; 32]);
+
+impl std::fmt::Debug for HubKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HubKey(..)")
+    }
+}
+
+impl HubKey {
+    /// The key as SQLCipher reads a raw key: `x'<64 hex digits>'`.
+    pub fn sqlcipher_literal(&self) -> String {
+        format!("x'{}'", hex::encode(self.0))
+    }
+
+    /// Reads the key in `path`; a missing file is an error naming it.
+    pub fn load(path: &Path) -> Result<HubKey> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => key_file_error(
+                path,
+                "missing; the hub database is encrypted with the key this file held (restore it, \
+                 or name it with --key-file or MINGA_HUB_KEY_FILE)",
+            ),
+            _ => HubError::io(path, e),
+        })?;
+        let bytes = hex::decode(text.trim())
+            .map_err(|e| key_file_error(path, &format!("not 64 hex digits: {e}")))?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+            key_file_error(
+                path,
+                &format!(
+                    "holds {} bytes; a hub key is 32 (64 hex digits)",
+                    bytes.len()
+                ),
+            )
+        })?;
+        Ok(HubKey(bytes))
+    }
+
+    /// Reads the key in `path`, or creates the file (mode 0600) with a fresh random key.
+    pub fn load_or_create(path: &Path) -> Result<HubKey> {
+        if path.exists() {
+            return HubKey::load(path);
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| key_file_error(path, &format!("no randomness for a new key: {e}")))?;
+        match write_new_key_file(path, &bytes) {
+            Ok(()) => Ok(HubKey(bytes)),
+            // Another process created it first: use its key.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => HubKey::load(path),
+            Err(e) => Err(HubError::io(path, e)),
+        }
+    }
+}
+
+/// The key file used when none is named: beside the database, `<database>.key`.
+pub fn default_key_file(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(KEY_SUFFIX);
+    PathBuf::from(name)
+}
+
+fn key_file_error(path: &Path, reason: &str) -> HubError {
+    HubError::KeyFile {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Creates `path` (failing if it exists), readable by its owner only, and syncs it to disk.
+fn write_new_key_file(path: &Path, key: &[u8; 32]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    writeln!(file, "{}", hex::encode(key))?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_file_is_private_and_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/hub.key");
+        let created = HubKey::load_or_create(&path).unwrap();
+        let again = HubKey::load_or_create(&path).unwrap();
+        assert_eq!(created.sqlcipher_literal(), again.sqlcipher_literal());
+        assert_eq!(created.sqlcipher_literal().len(), 3 + 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+        }
+        let other = HubKey::load_or_create(&dir.path().join("other.key")).unwrap();
+        assert_ne!(created.sqlcipher_literal(), other.sqlcipher_literal());
+    }
+
+    #[test]
+    fn a_missing_or_malformed_key_file_is_named_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent.key");
+        let short = dir.path().join("short.key");
+        std::fs::write(&short, "00ff\n").unwrap();
+        for (path, expected) in [(&missing, "missing"), (&short, "holds 2 bytes")] {
+            match HubKey::load(path) {
+                Err(HubError::KeyFile {
+                    path: named,
+                    reason,
+                }) => {
+                    assert_eq!(named, path.display().to_string());
+                    assert!(reason.contains(expected), "{reason}");
+                }
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+    }
+}
