@@ -1,7 +1,8 @@
 //! The sync agent on real encrypted stores, with in-memory links to peer stores and a clock the
 //! test moves: nothing offline, every peer once online, local changes followed by a sync,
 //! backoff then success, never two syncs with one peer at once, a revoke wiping the phone, and
-//! a stop in the middle of a sync that the next agent finishes.
+//! a stop in the middle of a sync that the next agent finishes; the agent's status before,
+//! during and after syncs.
 
 mod common;
 
@@ -192,6 +193,29 @@ impl World {
     }
 }
 
+/// Small pages, so that a session takes several round trips.
+fn small_pages() -> SyncOptions {
+    SyncOptions {
+        page_docs: 3,
+        max_in_flight: 3,
+        ..SyncOptions::default()
+    }
+}
+
+/// A phone with 12 submissions and an agent whose first sync with its hub (in small pages)
+/// is held at its second exchange: a send on the returned sender lets it go on.
+fn held_mid_sync() -> (World, SyncAgent, Sender<()>) {
+    let world = world(&["hub"]);
+    add_submissions(&world.phone, 12);
+    let (entered_sender, entered) = channel();
+    let (go, go_receiver) = channel();
+    *world.peers[0].2.gate.lock().unwrap() = Some((entered_sender, go_receiver));
+    let agent = world.agent_with(small_pages());
+    agent.network_available(true);
+    entered.recv_timeout(Duration::from_secs(60)).unwrap();
+    (world, agent, go)
+}
+
 fn submissions(store: &Store) -> Vec<DocId> {
     let page = store
         .list_submissions(&Default::default(), None, 1_000)
@@ -353,6 +377,12 @@ fn a_revoked_answer_wipes_the_phone_reports_it_and_ends_syncing() {
         submissions(&world.phone).is_empty(),
         "the local copy is gone"
     );
+    let status = agent.status();
+    assert!(status.revoked);
+    assert_eq!(
+        status.peers[0].next_attempt, None,
+        "nothing is planned any more"
+    );
     assert!(submissions(&world.peers[0].1).is_empty());
     agent.sync_now();
     add_submissions(&world.phone, 1);
@@ -363,20 +393,7 @@ fn a_revoked_answer_wipes_the_phone_reports_it_and_ends_syncing() {
 
 #[test]
 fn a_stop_ends_a_sync_at_a_page_boundary_and_the_next_agent_finishes_it() {
-    let world = world(&["hub"]);
-    add_submissions(&world.phone, 12);
-    let (entered_sender, entered) = channel();
-    let (go, go_receiver) = channel();
-    *world.peers[0].2.gate.lock().unwrap() = Some((entered_sender, go_receiver));
-    // Small pages, so that the session takes several round trips.
-    let small_pages = SyncOptions {
-        page_docs: 3,
-        max_in_flight: 3,
-        ..SyncOptions::default()
-    };
-    let agent = world.agent_with(small_pages);
-    agent.network_available(true);
-    entered.recv_timeout(Duration::from_secs(60)).unwrap();
+    let (world, agent, go) = held_mid_sync();
     agent.request_stop();
     go.send(()).unwrap();
     assert!(matches!(world.next().1, SyncEvent::Started { .. }));
@@ -394,7 +411,7 @@ fn a_stop_ends_a_sync_at_a_page_boundary_and_the_next_agent_finishes_it() {
     assert!((1..12).contains(&landed), "{landed} landed before the stop");
 
     world.peers[0].2.gate.lock().unwrap().take();
-    let agent = world.agent_with(small_pages);
+    let agent = world.agent_with(small_pages());
     agent.network_available(true);
     assert_eq!(world.expect_sync().1.sent, 12 - landed);
     assert_eq!(submissions(&world.peers[0].1), submissions(&world.phone));
@@ -421,5 +438,115 @@ fn progress_is_reported_between_start_and_finish() {
     };
     assert_eq!(progress.docs_done, 5);
     assert_eq!(progress.docs_in_flight, 0);
+    drop(agent);
+}
+
+#[test]
+fn the_status_before_any_sync_and_offline_shows_nothing_planned_but_changes_waiting() {
+    let world = world(&["tablet", "hub"]);
+    let agent = world.agent();
+    let status = agent.status();
+    assert_eq!(status.at, world.clock.now());
+    assert!(!status.network_available && !status.revoked);
+    let names: Vec<&str> = status.peers.iter().map(|p| p.peer.as_str()).collect();
+    assert_eq!(names, ["hub", "tablet"]);
+    for peer in &status.peers {
+        assert!(!peer.syncing && !peer.changes_waiting);
+        assert_eq!((peer.last_attempt, peer.last_success), (None, None));
+        assert_eq!((&peer.last_error, peer.failures), (&None, 0));
+        assert_eq!(peer.next_attempt, None, "offline: nothing is due");
+    }
+
+    add_submissions(&world.phone, 1);
+    agent.sync_now();
+    let offline = agent.status();
+    assert!(offline.peers.iter().all(|peer| peer.changes_waiting));
+    assert!(offline.peers.iter().all(|peer| peer.next_attempt.is_none()));
+    agent.network_available(true);
+    let online = agent.status();
+    assert!(online.network_available);
+    drop(agent);
+}
+
+#[test]
+fn the_status_after_a_failure_shows_the_error_and_the_backoff_then_the_success() {
+    let world = world(&["hub"]);
+    world.peers[0].2.fail_sessions.store(1, Ordering::SeqCst);
+    let agent = world.agent();
+    let hub = peer("hub");
+    let start = world.clock.now();
+    agent.network_available(true);
+    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
+    assert!(matches!(world.next().1, SyncEvent::Failed { .. }));
+
+    world.clock.advance(Duration::from_secs(2));
+    let failed = agent.status();
+    let status = failed.peer(&hub).unwrap();
+    assert!(!status.syncing);
+    assert_eq!(status.last_attempt, Some(start));
+    assert_eq!(status.last_success, None);
+    assert!(
+        matches!(&status.last_error, Some(SyncFailure::Network { message, retryable: true })
+            if message.contains("no route")),
+        "{:?}",
+        status.last_error
+    );
+    assert_eq!(status.failures, 1);
+    let retry = status.next_attempt.unwrap();
+    assert_eq!(
+        failed.until(retry),
+        Duration::from_secs(3),
+        "retrying in 3 s"
+    );
+    assert_eq!(
+        failed.since(status.last_attempt.unwrap()),
+        Duration::from_secs(2)
+    );
+
+    world.clock.advance(Duration::from_secs(3));
+    world.expect_sync();
+    world.clock.advance(Duration::from_secs(300));
+    let synced = agent.status();
+    let status = synced.peer(&hub).unwrap();
+    assert_eq!(status.last_success, Some(start + Duration::from_secs(5)));
+    assert_eq!(status.last_attempt, status.last_success);
+    assert_eq!(
+        synced.since(status.last_success.unwrap()),
+        Duration::from_secs(300)
+    );
+    assert_eq!((&status.last_error, status.failures), (&None, 0));
+    let periodic = AgentConfig::new(peer("x"), vec![]).schedule.periodic;
+    assert_eq!(
+        synced.until(status.next_attempt.unwrap()),
+        periodic - Duration::from_secs(300)
+    );
+    drop(agent);
+}
+
+#[test]
+fn the_status_during_a_sync_shows_it_running_and_a_change_made_meanwhile_waiting() {
+    let (world, agent, go) = held_mid_sync();
+
+    let running = agent.status();
+    let status = &running.peers[0];
+    assert!(status.syncing && !status.changes_waiting);
+    assert_eq!(
+        status.next_attempt, None,
+        "nothing else is planned while it runs"
+    );
+    assert_eq!(status.last_attempt, Some(world.clock.now()));
+    add_submissions(&world.phone, 1);
+    assert!(
+        agent.status().peers[0].changes_waiting,
+        "the running sync may miss it"
+    );
+
+    go.send(()).unwrap();
+    world.expect_sync();
+    let after = agent.status();
+    let status = &after.peers[0];
+    assert!(!status.syncing && status.changes_waiting);
+    let after_change = AgentConfig::new(peer("x"), vec![]).schedule.after_change;
+    assert_eq!(after.until(status.next_attempt.unwrap()), after_change);
     drop(agent);
 }

@@ -15,11 +15,14 @@
 //! [`SyncEvent`]: crate::SyncEvent
 
 mod clock;
+mod plan;
+mod status;
 mod wipe;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock, Waker};
 pub use minga_sync::schedule::ScheduleOptions;
+pub use status::{AgentStatus, PeerStatus};
 
 use crate::error::{Error, Result};
 use crate::observer::{ChangedDocument, ObserverHandle};
@@ -113,13 +116,22 @@ impl SyncAgent {
     /// their backoff; while it is gone nothing is attempted.
     pub fn network_available(&self, available: bool) {
         self.shared
-            .plan(|schedule, now| schedule.set_online(available, now));
+            .plan(|plan, now| plan.set_online(available, now));
     }
 
     /// Syncs with every peer as soon as possible (when online; a sync already running with a
     /// peer is followed by another one).
     pub fn sync_now(&self) {
-        self.shared.plan(|schedule, now| schedule.request_sync(now));
+        self.shared.plan(|plan, now| plan.request_sync(now));
+    }
+
+    /// What the agent is doing, for an app to show: the network as last told, and per peer
+    /// whether a sync runs, when the last one started and the last good one ended, the last
+    /// error and failures in a row, when the next is due, and whether local changes wait for
+    /// it. Cheap enough for a UI thread: it copies a small record under a lock that a running
+    /// sync never holds.
+    pub fn status(&self) -> AgentStatus {
+        self.shared.status()
     }
 
     /// Asks the agent to stop without waiting for it: a sync in flight ends at its next page
@@ -152,7 +164,7 @@ fn local_change_listener(shared: &Arc<Shared>) -> Box<crate::observer::ChangeCal
     Box::new(move |changed: &[ChangedDocument]| {
         if changed.iter().any(|doc| !doc.by_sync) {
             if let Some(shared) = shared.upgrade() {
-                shared.plan(|schedule, now| schedule.local_change(now));
+                shared.plan(|plan, now| plan.local_change(now));
             }
         }
     })

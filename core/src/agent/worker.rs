@@ -2,11 +2,12 @@
 //! outcome in the schedule and tells the store's sync observers.
 
 use super::clock::Clock;
+use super::plan::Plan;
+use super::status::AgentStatus;
 use super::{AgentConfig, PeerConnection};
 use crate::observer::{SyncEvent, SyncFailure};
 use crate::store::Store;
 use minga_sync::http::{HttpOptions, HttpTransport};
-use minga_sync::schedule::Schedule;
 use minga_sync::{
     run_session, AllowAll, Initiator, PeerId, SyncError, SyncOptions, SyncReport, Transport,
     TransportError,
@@ -17,10 +18,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-/// What the app's calls and the agent's thread share: the schedule, under a lock, and the
+/// What the app's calls and the agent's thread share: the plan, under a lock, and the
 /// condition the thread waits on.
 pub(super) struct Shared {
-    schedule: Mutex<Schedule>,
+    plan: Mutex<Plan>,
     wake: Condvar,
     stopping: AtomicBool,
     clock: Arc<dyn Clock>,
@@ -28,13 +29,10 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn new(config: &AgentConfig, clock: Arc<dyn Clock>) -> Arc<Shared> {
-        let now = clock.now();
-        let mut schedule = Schedule::new(config.schedule);
-        for peer in &config.peers {
-            schedule.add_peer(peer.id.clone(), now);
-        }
+        let peers = config.peers.iter().map(|peer| &peer.id);
+        let plan = Plan::new(config.schedule, peers, clock.now());
         let shared = Arc::new(Shared {
-            schedule: Mutex::new(schedule),
+            plan: Mutex::new(plan),
             wake: Condvar::new(),
             stopping: AtomicBool::new(false),
             clock: clock.clone(),
@@ -49,17 +47,23 @@ impl Shared {
     }
 
     /// Changes the plan (given the time) and wakes the thread to look at it again.
-    pub(super) fn plan<T>(&self, change: impl FnOnce(&mut Schedule, Instant) -> T) -> T {
-        let mut schedule = self.lock();
-        let result = change(&mut schedule, self.clock.now());
+    pub(super) fn plan<T>(&self, change: impl FnOnce(&mut Plan, Instant) -> T) -> T {
+        let mut plan = self.lock();
+        let result = change(&mut plan, self.clock.now());
         self.wake.notify_all();
         result
+    }
+
+    /// A snapshot of the plan; holds the lock only to copy it (a sync never holds it).
+    pub(super) fn status(&self) -> AgentStatus {
+        let plan = self.lock();
+        plan.status(self.clock.now())
     }
 
     pub(super) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         // Taken so that the thread is either before its check of `stopping` or waiting.
-        let _schedule = self.lock();
+        let _plan = self.lock();
         self.wake.notify_all();
     }
 
@@ -69,36 +73,36 @@ impl Shared {
 
     /// Waits until a peer is due and marks it running; `None` once the agent is stopping.
     fn next_peer(&self) -> Option<PeerId> {
-        let mut schedule = self.lock();
+        let mut plan = self.lock();
         loop {
             if self.is_stopping() {
                 return None;
             }
             let now = self.clock.now();
-            if let Some(peer) = schedule.start_next(now) {
+            if let Some(peer) = plan.start_next(now) {
                 return Some(peer);
             }
             // Woken early by a change of plan or a clock that jumped; a poisoned lock is safe
             // (see `lock`).
-            schedule = match schedule.next_wakeup() {
+            plan = match plan.next_wakeup() {
                 Some(due) => {
                     let wait = due.saturating_duration_since(now);
-                    match self.wake.wait_timeout(schedule, wait) {
+                    match self.wake.wait_timeout(plan, wait) {
                         Ok((guard, _)) => guard,
                         Err(poisoned) => poisoned.into_inner().0,
                     }
                 }
                 None => self
                     .wake
-                    .wait(schedule)
+                    .wait(plan)
                     .unwrap_or_else(|poisoned| poisoned.into_inner()),
             };
         }
     }
 
-    /// The schedule is changed only by its own short calls, so a poisoned lock is safe.
-    fn lock(&self) -> MutexGuard<'_, Schedule> {
-        self.schedule
+    /// The plan is changed only by its own short calls, so a poisoned lock is safe.
+    fn lock(&self) -> MutexGuard<'_, Plan> {
+        self.plan
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -191,16 +195,11 @@ impl Worker {
     fn settle(&self, peer: PeerId, result: Result<SyncReport, SyncError>) -> SyncEvent {
         match result {
             Ok(report) => {
-                self.shared
-                    .plan(|schedule, now| schedule.finished(&peer, true, now));
+                self.shared.plan(|plan, now| plan.succeeded(&peer, now));
                 SyncEvent::Finished { peer, report }
             }
             Err(SyncError::Transport(error)) if error.revoked => {
-                self.shared.plan(|schedule, _| {
-                    for known in self.peers.keys() {
-                        schedule.remove_peer(known);
-                    }
-                });
+                self.shared.plan(|plan, _| plan.revoke());
                 let wipe_error = self.store.wipe_local_copy().err();
                 SyncEvent::Revoked {
                     peer,
@@ -213,21 +212,17 @@ impl Worker {
 
     fn failed(&self, peer: PeerId, error: &SyncError) -> SyncEvent {
         let stopped = self.shared.is_stopping();
-        let (failures, retry_in) = self.shared.plan(|schedule, now| {
-            schedule.finished(&peer, false, now);
-            let due = schedule.due(&peer);
-            (
-                schedule.failures(&peer),
-                due.map(|due| due.saturating_duration_since(now)),
-            )
-        });
+        let error = if stopped {
+            SyncFailure::Stopped
+        } else {
+            error.into()
+        };
+        let (failures, retry_in) = self
+            .shared
+            .plan(|plan, now| plan.failed(&peer, &error, now));
         SyncEvent::Failed {
             peer,
-            error: if stopped {
-                SyncFailure::Stopped
-            } else {
-                error.into()
-            },
+            error,
             failures,
             retry_in: retry_in.filter(|_| !stopped),
         }
