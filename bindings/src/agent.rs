@@ -83,6 +83,39 @@ pub struct AgentSchedule {
     pub periodic_ms: u64,
 }
 
+/// What a sync agent is doing, for an app to show ("last synced 5 min ago", "retrying in
+/// 40 s", "offline"). Times are durations from the moment the status was taken.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SyncAgentStatus {
+    /// What the app last said of the network (an agent starts offline).
+    pub network_available: bool,
+    /// The hub revoked this device: the local copy was wiped and nothing is synced any more.
+    pub revoked: bool,
+    pub peers: Vec<PeerSyncStatus>,
+}
+
+/// The agent's sync with one peer (the hub).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PeerSyncStatus {
+    /// The peer's id (the hub's `hub_id`).
+    pub peer: String,
+    /// A sync with this peer is running now.
+    pub syncing: bool,
+    /// How long ago the last sync started, whatever its outcome.
+    pub last_attempt_ago: Option<Duration>,
+    /// How long ago the last sync that succeeded ended.
+    pub last_success_ago: Option<Duration>,
+    /// Why the last sync failed; none if it succeeded (or none ended yet).
+    pub last_error: Option<SyncFailure>,
+    /// Failures in a row (0 after a success, and once the network comes back).
+    pub failures: u32,
+    /// How long until the next sync (after a failure: the retry). None while offline, while a
+    /// sync with the peer runs, and once revoked.
+    pub next_attempt_in: Option<Duration>,
+    /// Local changes wait for the next sync (made since the last one started).
+    pub changes_waiting: bool,
+}
+
 /// A store's sync with its hub, running by itself. Starts offline: call
 /// `network_available(true)` when a connection appears. `stop()` (or closing the store) ends
 /// it; a sync in flight stops at its next page boundary.
@@ -125,6 +158,12 @@ impl SyncAgent {
     pub fn stop(&self) {
         let running = self.lock().take();
         drop(running);
+    }
+
+    /// What the agent is doing: cheap, fit for the UI thread (it never waits for a running
+    /// sync). None once `stop()` was called.
+    pub fn status(&self) -> Option<SyncAgentStatus> {
+        self.with(|agent| agent.status().into())
     }
 
     /// Whether `stop()` was called. (Closing the store asks the agent to stop too; its thread
@@ -221,6 +260,26 @@ impl From<AgentSchedule> for minga_sync::schedule::ScheduleOptions {
             min_backoff: Duration::from_millis(schedule.min_backoff_ms),
             max_backoff: Duration::from_millis(schedule.max_backoff_ms),
             periodic: Duration::from_millis(schedule.periodic_ms),
+        }
+    }
+}
+
+impl From<core::agent::AgentStatus> for SyncAgentStatus {
+    fn from(status: core::agent::AgentStatus) -> Self {
+        let peers = status.peers.iter().map(|peer| PeerSyncStatus {
+            peer: peer.peer.to_string(),
+            syncing: peer.syncing,
+            last_attempt_ago: peer.last_attempt.map(|then| status.since(then)),
+            last_success_ago: peer.last_success.map(|then| status.since(then)),
+            last_error: peer.last_error.clone(),
+            failures: peer.failures,
+            next_attempt_in: peer.next_attempt.map(|due| status.until(due)),
+            changes_waiting: peer.changes_waiting,
+        });
+        Self {
+            network_available: status.network_available,
+            revoked: status.revoked,
+            peers: peers.collect(),
         }
     }
 }

@@ -1,11 +1,14 @@
 """Sync with a real `minga-hub` process on loopback: the supervisor's command line creates a
 project, publishes a built-in form and prints enrolment codes; phones enrol with a code, sync a
 submission up over HTTP, and a supervisor's store pulls it; revoked and unknown devices, used
-codes and a hub out of reach each get their own error."""
+codes and a hub out of reach each get their own error; a sync agent syncs by itself and says
+what it is doing."""
 
+import copy
 import os
 import queue
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -204,6 +207,45 @@ def test_an_agent_on_a_hub_out_of_reach_reports_a_retryable_failure(tmp_path, st
     phone.close()  # asks the agent to stop
     agent.stop()
     handle.cancel()
+
+
+def test_the_agent_status_says_offline_then_when_it_synced_then_why_it_fails(tmp_path, hub, dialogue):
+    phone, rosa = device(tmp_path, hub, "facilitator", "rosa")
+    events = queue.Queue()
+    handle = minga.observe_sync(phone, events.put)
+    ten_minutes = timedelta(minutes=10)
+    slow = minga.AgentSchedule(after_change_ms=600_000, min_backoff_ms=600_000, max_backoff_ms=600_000, periodic_ms=600_000)
+    agent = phone.start_sync_agent(rosa, slow)
+    phone.create_submission(dialogue.form_ref())
+    offline = agent.status()
+    assert (offline.network_available, offline.revoked) == (False, False)
+    [waiting] = offline.peers
+    assert (waiting.peer, waiting.syncing, waiting.changes_waiting) == (rosa.hub_id, False, True)
+    assert (waiting.last_attempt_ago, waiting.last_success_ago, waiting.last_error) == (None, None, None)
+    assert (waiting.failures, waiting.next_attempt_in) == (0, None)
+
+    agent.network_available(True)
+    assert next_event(events, minga.SyncEvent.FINISHED).report.sent == 1
+    [synced] = agent.status().peers
+    assert synced.last_success_ago is not None and synced.last_success_ago <= synced.last_attempt_ago
+    assert (synced.last_error, synced.failures, synced.changes_waiting) == (None, 0, False)
+    assert timedelta(0) < synced.next_attempt_in <= ten_minutes
+    agent.stop()
+    assert agent.status() is None
+
+    forged = copy.copy(rosa)
+    forged.token = "0" * 64
+    agent = phone.start_sync_agent(forged, slow)
+    agent.network_available(True)
+    next_event(events, minga.SyncEvent.FAILED)
+    [failing] = agent.status().peers
+    assert isinstance(failing.last_error, minga.SyncFailure.NETWORK) and not failing.last_error.retryable
+    assert "401" in failing.last_error.message
+    assert (failing.failures, failing.last_success_ago) == (1, None)
+    assert timedelta(0) < failing.next_attempt_in <= ten_minutes, "the retry waits for the backoff"
+    agent.stop()
+    handle.cancel()
+    phone.close()
 
 
 def test_a_supervisors_review_reaches_the_facilitator_through_the_hub(tmp_path, hub, dialogue):

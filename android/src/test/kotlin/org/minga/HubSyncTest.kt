@@ -1,7 +1,7 @@
 //! Sync with a real `minga-hub` process: the supervisor's command line creates a project,
 //! publishes a built-in form and prints enrolment codes; a phone enrols and syncs a submission
 //! up, a supervisor's store pulls it and its Flow of changes hears it; a revoked phone is told
-//! to wipe.
+//! to wipe; a sync agent syncs by itself and its status says what it is doing.
 package org.minga
 
 import kotlinx.coroutines.CoroutineStart
@@ -15,6 +15,9 @@ import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
@@ -28,11 +31,13 @@ import org.minga.ffi.MingaException
 import org.minga.ffi.Role
 import org.minga.ffi.Store
 import org.minga.ffi.SyncEvent
+import org.minga.ffi.SyncFailure
 import org.minga.ffi.Value
 import org.minga.ffi.builtinFormWorkbooks
 import org.minga.ffi.builtinForms
 import java.io.File
 import java.nio.file.Files
+import java.time.Duration
 import java.util.concurrent.TimeUnit
 
 /** A `minga-hub` process over a data folder: its command line, and `serve` on a free port. */
@@ -153,6 +158,52 @@ class HubSyncTest {
         assertTrue(id in hub.admin("submissions", "list", "--project", "imbabura"))
         phone.io { agent.stop() }
         assertTrue(agent.isStopped())
+        phone.close()
+    }
+
+    @Test
+    fun theAgentStatusSaysOfflineThenWhenItSyncedThenWhyItFails() = runBlocking {
+        val rosa = enrol(hub.url, hub.enrolmentCode("imbabura", "facilitator", "rosa"))
+        val phone = store("rosa")
+        val slow = AgentSchedule(600_000uL, 600_000uL, 600_000uL, 600_000uL)
+        val soon = Duration.ZERO..Duration.ofMinutes(10)
+        val finished = async(start = CoroutineStart.UNDISPATCHED) {
+            phone.syncEvents().filterIsInstance<SyncEvent.Finished>().first()
+        }
+        yield()
+        val agent = phone.blocking.startSyncAgent(rosa, slow)
+        phone.io { createSubmission(dialogue.formRef()) }
+        val offline = agent.status()!!
+        assertFalse(offline.networkAvailable)
+        val waiting = offline.peers.single()
+        assertEquals(rosa.hubId, waiting.peer)
+        assertTrue(waiting.changesWaiting && !waiting.syncing)
+        assertEquals(listOf(null, null, null), listOf(waiting.lastAttemptAgo, waiting.lastSuccessAgo, waiting.nextAttemptIn))
+
+        agent.networkAvailable(true)
+        assertEquals(1uL, withTimeout(60_000) { finished.await() }.report.sent)
+        val synced = agent.status()!!.peers.single()
+        assertNotNull(synced.lastSuccessAgo)
+        assertNull(synced.lastError)
+        assertFalse(synced.changesWaiting)
+        assertTrue(synced.nextAttemptIn!! in soon, "${synced.nextAttemptIn}")
+        phone.io { agent.stop() }
+        assertNull(agent.status())
+
+        val failed = async(start = CoroutineStart.UNDISPATCHED) {
+            phone.syncEvents().filterIsInstance<SyncEvent.Failed>().first()
+        }
+        yield()
+        val forged = phone.blocking.startSyncAgent(rosa.copy(token = "0".repeat(64)), slow)
+        forged.networkAvailable(true)
+        withTimeout(60_000) { failed.await() }
+        val failing = forged.status()!!.peers.single()
+        val error = failing.lastError as SyncFailure.Network
+        assertFalse(error.retryable)
+        assertTrue("401" in error.message, error.message)
+        assertEquals(1u, failing.failures)
+        assertTrue(failing.nextAttemptIn!! in soon && failing.nextAttemptIn!! > Duration.ZERO, "the retry waits")
+        phone.io { forged.stop() }
         phone.close()
     }
 
