@@ -365,6 +365,15 @@ fn write_the_corpora() {
             .encode(),
         )])
         .collect();
+    // Bodies travel compressed; plain copies let mutations reach the body's fields.
+    let plain: Vec<(String, Vec<u8>)> = frames
+        .iter()
+        .map(|(name, bytes)| {
+            let frame = Frame::decode(bytes, DEFAULT_MAX_FRAME).unwrap();
+            (format!("plain-{name}"), frame.encode_uncompressed())
+        })
+        .collect();
+    let frames = [frames, plain].concat();
     write_corpus("sync_message", &frames);
     // The hub takes a hello addressed to any responder.
     let hub_frames: Vec<(String, Vec<u8>)> = frames
@@ -373,7 +382,13 @@ fn write_the_corpora() {
             |(name, bytes)| match Frame::decode(bytes, DEFAULT_MAX_FRAME).unwrap() {
                 Frame::Hello(mut hello) => {
                     hello.to = None;
-                    (name.clone(), Frame::Hello(hello).encode())
+                    let hello = Frame::Hello(hello);
+                    let bytes = if name.starts_with("plain-") {
+                        hello.encode_uncompressed()
+                    } else {
+                        hello.encode()
+                    };
+                    (name.clone(), bytes)
                 }
                 _ => (name.clone(), bytes.clone()),
             },

@@ -2,14 +2,15 @@
 //! settling them. Automerge keeps one winner for `get` and every concurrent value for
 //! `get_all`; Minga shows all of them until someone writes a value over them.
 
-use crate::document::{self, AnswerPath, DocId};
+use crate::document::{self, AnswerPath, DocId, DocKind, InstanceRef};
 use crate::error::Result;
 use crate::repeats;
 use crate::store::{DeviceIdentity, Store};
 use crate::values::{self, WriteMode};
-use automerge::{AutoCommit, ObjId, ReadDoc, ROOT};
+use automerge::{AutoCommit, Automerge, ObjId, ReadDoc, ROOT};
 use minga_forms::Value;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 /// One of the values stored for an answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,13 +48,7 @@ impl Store {
         self.lock().read(id, |doc| {
             let mut found = Vec::new();
             if let Some(answers) = document::object_at(doc, &ROOT, "answers") {
-                collect_conflicts(
-                    doc,
-                    &answers,
-                    &AnswerPath::new(""),
-                    &values::type_tags(doc),
-                    &mut found,
-                );
+                collect_conflicts(doc, &answers, &values::type_tags(doc), &mut found);
             }
             Ok(found)
         })
@@ -102,29 +97,69 @@ fn values_at(
 fn collect_conflicts(
     doc: &AutoCommit,
     level: &ObjId,
-    at: &AnswerPath,
     tags: &HashMap<String, String>,
     found: &mut Vec<Conflict>,
 ) {
-    for name in doc.keys(level).filter(|key| !repeats::is_bookkeeping(key)) {
-        if repeats::is_repeat(doc, level, &name) {
-            for instance in repeats::instances(doc, level, &name) {
-                let inside = AnswerPath::new("").inside(name.clone(), instance.id);
-                let inside = AnswerPath {
-                    instances: [at.instances.clone(), inside.instances].concat(),
-                    name: String::new(),
-                };
-                collect_conflicts(doc, &instance.object, &inside, tags, found);
-            }
-            continue;
-        }
-        let path = AnswerPath {
-            instances: at.instances.clone(),
-            name: name.clone(),
-        };
-        let values = values_at(doc, level, &name, tags);
+    let _ = each_answer(doc, level, &[], &mut |path, level| {
+        let values = values_at(doc, level, &path.name, tags);
         if values.len() > 1 {
             found.push(Conflict { path, values });
         }
+        ControlFlow::Continue(())
+    });
+}
+
+/// Whether a document, as sync received it, holds answers a person must settle: for a
+/// submission, an answer with concurrent values (two lists under one repeat or concurrent
+/// `_order`s merge by design and are not counted); for other kinds, any slot holding several
+/// values. What sync counts in its report's conflicts. Cost: one walk over the answers.
+pub fn document_has_conflicts(kind: DocKind, doc: &Automerge) -> bool {
+    if kind != DocKind::Submission {
+        return minga_sync::has_conflicts(doc);
     }
+    if doc.get_heads().len() < 2 {
+        return false; // one head: every change is ordered, so nothing is concurrent
+    }
+    let Some(answers) = document::object_at(doc, &ROOT, "answers") else {
+        return false;
+    };
+    each_answer(
+        doc,
+        &answers,
+        &[],
+        &mut |path, level| match doc.get_all(level, path.name.as_str()) {
+            Ok(values) if values.len() > 1 => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        },
+    )
+    .is_break()
+}
+
+/// Visits every answer under `level`, repeat instances included (`at` holds the instances
+/// already entered), until `visit` breaks.
+fn each_answer<D: ReadDoc>(
+    doc: &D,
+    level: &ObjId,
+    at: &[InstanceRef],
+    visit: &mut dyn FnMut(AnswerPath, &ObjId) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    for name in doc.keys(level).filter(|key| !repeats::is_bookkeeping(key)) {
+        if !repeats::is_repeat(doc, level, &name) {
+            let path = AnswerPath {
+                instances: at.to_vec(),
+                name,
+            };
+            visit(path, level)?;
+            continue;
+        }
+        for instance in repeats::instances(doc, level, &name) {
+            let step = InstanceRef {
+                repeat: name.clone(),
+                instance_id: instance.id,
+            };
+            let inside = [at, &[step]].concat();
+            each_answer(doc, &instance.object, &inside, visit)?;
+        }
+    }
+    ControlFlow::Continue(())
 }

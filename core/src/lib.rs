@@ -32,7 +32,7 @@ mod values;
 
 pub use agent::{AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
 pub use changes::{DocumentSeq, ReceivedChanges};
-pub use conflicts::{Conflict, ConflictingValue};
+pub use conflicts::{document_has_conflicts, Conflict, ConflictingValue};
 pub use document::{
     AnswerPath, DocId, DocKind, FormRef, InstanceRef, Status, SubmissionMeta, DOCUMENT_SCHEMA,
 };

@@ -92,6 +92,11 @@ impl DocumentStore for Store {
     ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
         peers::shared_heads(&self.lock().conn, peer, id).map_err(StoreError::new)
     }
+
+    /// Counts only what `Store::conflicts` shows: see [`crate::document_has_conflicts`].
+    fn has_conflicts(&self, kind: DocKind, doc: &Automerge) -> bool {
+        crate::document_has_conflicts(kind, doc)
+    }
 }
 
 impl Store {

@@ -104,6 +104,50 @@ fn two_encrypted_stores_sync_both_ways() {
     );
 }
 
+/// Concurrent first repeat instances (two lists under one key) and concurrent moves (two
+/// `_order` values) merge by design: the sync report counts no conflict, as `conflicts` shows
+/// none.
+#[test]
+fn repeats_merged_by_design_are_not_counted_as_conflicts() {
+    let pair = pair();
+    let id = pair.phone.create_submission(&dialogue()).unwrap();
+    sync(&pair.phone, &pair.hub);
+    let participants = AnswerPath::new("participants");
+    let first = |store: &Store| store.add_repeat_instance(&id, &participants, None).unwrap();
+    let (rosa, jorge) = (first(&pair.phone), first(&pair.hub));
+    let report = sync(&pair.phone, &pair.hub);
+    assert_eq!(report.conflicts, 0, "two first instances: {report:?}");
+
+    let second = pair
+        .phone
+        .add_repeat_instance(&id, &participants, None)
+        .unwrap();
+    sync(&pair.phone, &pair.hub);
+    pair.phone
+        .move_repeat_instance(&id, &participants, &rosa, 2)
+        .unwrap();
+    pair.hub
+        .move_repeat_instance(&id, &participants, &rosa, 1)
+        .unwrap();
+    let report = sync(&pair.phone, &pair.hub);
+    assert_eq!(report.conflicts, 0, "concurrent moves: {report:?}");
+    assert_eq!(contents(&pair.phone), contents(&pair.hub));
+    assert!(pair.hub.conflicts(&id).unwrap().is_empty());
+    let order = |store: &Store| {
+        let answers = store.answers(&id).unwrap();
+        let mut ids: Vec<_> = answers
+            .instances("participants")
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut expected = vec![rosa, jorge, second];
+    expected.sort();
+    assert_eq!(order(&pair.hub), expected);
+}
+
 #[test]
 fn concurrent_edits_of_one_submission_converge_and_show_the_conflict() {
     let pair = pair();
@@ -117,7 +161,8 @@ fn concurrent_edits_of_one_submission_converge_and_show_the_conflict() {
         .set_answer(&id, &path, &Value::Text("Cotacachi".into()))
         .unwrap();
 
-    sync(&pair.phone, &pair.hub);
+    let report = sync(&pair.phone, &pair.hub);
+    assert_eq!(report.conflicts, 1, "the one conflicting answer arrived");
     assert_eq!(contents(&pair.phone), contents(&pair.hub));
     let conflicts = pair.hub.conflicts(&id).unwrap();
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");

@@ -111,8 +111,76 @@ fn fill(store: &MemoryStore, id: &DocId, index: usize) {
                     .unwrap(),
             }
         }
+        tx.put(&answers, "notes", free_text(index as u64, 14))
+            .unwrap();
         tx.put(ROOT, "status", "complete").unwrap();
     });
+}
+
+/// A facilitator's note: `words` words drawn from a Spanish word list by a seeded generator,
+/// so that documents differ as real notes do (numbers and choices alone compress unrealistically
+/// well).
+fn free_text(seed: u64, words: usize) -> String {
+    const WORDS: [&str; 48] = [
+        "la",
+        "comunidad",
+        "reporta",
+        "robos",
+        "en",
+        "el",
+        "barrio",
+        "desde",
+        "hace",
+        "meses",
+        "los",
+        "vecinos",
+        "piden",
+        "patrullaje",
+        "nocturno",
+        "cerca",
+        "de",
+        "escuela",
+        "hay",
+        "extorsion",
+        "a",
+        "comerciantes",
+        "tienda",
+        "mercado",
+        "jovenes",
+        "pandilla",
+        "parque",
+        "sin",
+        "luz",
+        "calle",
+        "principal",
+        "miedo",
+        "denunciar",
+        "policia",
+        "llega",
+        "tarde",
+        "reunion",
+        "con",
+        "lideres",
+        "acordaron",
+        "alarma",
+        "comunitaria",
+        "mujeres",
+        "buses",
+        "transporte",
+        "noche",
+        "cobro",
+        "vacunas",
+    ];
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..words)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            WORDS[(state % WORDS.len() as u64) as usize]
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn edit_one_answer(store: &MemoryStore, id: &DocId) {
@@ -122,7 +190,15 @@ fn edit_one_answer(store: &MemoryStore, id: &DocId) {
             .unwrap()
             .1;
         tx.put(&answers, "q01", "si").unwrap();
+        tx.put(&answers, "notes", free_text(id_seed(id), 6))
+            .unwrap();
     });
+}
+
+fn id_seed(id: &DocId) -> u64 {
+    id.as_str()
+        .bytes()
+        .fold(0, |seed, byte| seed.wrapping_mul(31) ^ u64::from(byte))
 }
 
 fn change_bytes(store: &MemoryStore, id: &DocId) -> usize {

@@ -7,14 +7,13 @@ use std::sync::Arc;
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
-use crate::conflicts::has_conflicts;
 use crate::error::{StoreError, WireError};
 use crate::ids::{DocId, DocKind, PeerId};
 use crate::policy::Policy;
 use crate::report::SyncReport;
 use crate::store::{ApplyOutcome, Commit, DocumentStore, IncomingDoc};
 use crate::wire::codec::{Reader, Writer};
-use crate::wire::{open, seal, Refusal, MAX_LIST, TYPE_BUNDLE};
+use crate::wire::{open, read_tail, seal, write_tail, Refusal, Tail, MAX_LIST, TYPE_BUNDLE};
 
 pub use age::x25519::{Identity as BundleIdentity, Recipient as BundleRecipient};
 
@@ -146,18 +145,20 @@ fn encode_bundle(from: &PeerId, to: &PeerId, entries: &[Entry]) -> Vec<u8> {
     let mut writer = Writer::default();
     writer.peer_id(from);
     writer.peer_id(to);
-    writer.varint(entries.len() as u64);
+    let mut listed = Writer::default();
+    listed.varint(entries.len() as u64);
     for entry in entries {
-        writer.doc_id(&entry.doc);
-        writer.kind(entry.kind);
-        writer.heads(&entry.heads);
-        writer.u8(if entry.whole {
+        listed.doc_id(&entry.doc);
+        listed.kind(entry.kind);
+        listed.heads(&entry.heads);
+        listed.u8(if entry.whole {
             ENTRY_WHOLE
         } else {
             ENTRY_CHANGES
         });
-        writer.bytes(&entry.bytes);
+        listed.bytes(&entry.bytes);
     }
+    write_tail(&mut writer, &listed.buf, Tail::Smallest);
     seal(TYPE_BUNDLE, writer.buf)
 }
 
@@ -169,6 +170,8 @@ fn decode_bundle(plaintext: &[u8]) -> Result<(PeerId, PeerId, Vec<Entry>), WireE
     let mut reader = Reader::new(payload);
     let from = reader.peer_id()?;
     let to = reader.peer_id()?;
+    let listed = read_tail(&mut reader, MAX_BUNDLE)?;
+    let mut reader = Reader::new(&listed);
     let count = reader.count("bundle entries", 20, MAX_LIST)?;
     let mut entries = Vec::with_capacity(count);
     for _ in 0..count {
@@ -224,7 +227,7 @@ pub fn import_bundle<S: DocumentStore + ?Sized>(
                 report.refused.push((entry.doc, Refusal::NotWritable))
             }
             Ok(doc) => {
-                report.conflicts += usize::from(has_conflicts(&doc));
+                report.conflicts += usize::from(store.has_conflicts(entry.kind, &doc));
                 commit.shared_heads.push((entry.doc.clone(), entry.heads));
                 commit.docs.push(IncomingDoc {
                     id: entry.doc,

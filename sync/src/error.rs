@@ -20,7 +20,7 @@ pub enum IdError {
 pub enum WireError {
     #[error("not a Minga sync frame (bad magic bytes)")]
     BadMagic,
-    #[error("unsupported protocol version {0} (this side speaks 1)")]
+    #[error("unsupported protocol version {0} (this side speaks {version})", version = crate::wire::VERSION)]
     UnsupportedVersion(u8),
     #[error("unknown message type {0:#04x}")]
     UnknownMessageType(u8),
@@ -50,6 +50,10 @@ pub enum WireError {
     UnknownPayload { doc: DocId, code: u8 },
     #[error("document {doc}: malformed automerge sync message: {reason}")]
     BadSyncMessage { doc: DocId, reason: String },
+    #[error("unknown compression {0}")]
+    UnknownCompression(u8),
+    #[error("compressed body does not inflate: {reason}")]
+    BadCompression { reason: String },
     #[error("unknown answer code {0}")]
     UnknownAnswer(u8),
     #[error("unknown refusal reason {0}")]

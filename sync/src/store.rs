@@ -114,4 +114,13 @@ pub trait DocumentStore {
         peer: &PeerId,
         id: &DocId,
     ) -> Result<Option<Vec<ChangeHash>>, StoreError>;
+
+    /// Whether `doc`, as it stands with changes received from a peer, holds concurrent values a
+    /// person must settle; sync counts these in [`crate::SyncReport::conflicts`]. The default
+    /// counts any key or list slot holding more than one value ([`crate::has_conflicts`]); a
+    /// store that knows its documents' layout leaves out what merges by design. Costs one walk
+    /// over the document.
+    fn has_conflicts(&self, _kind: DocKind, doc: &Automerge) -> bool {
+        crate::conflicts::has_conflicts(doc)
+    }
 }

@@ -84,3 +84,36 @@ fn progress_is_reported_after_every_round_trip() {
     );
     assert_eq!(last.bytes_sent, report.bytes_sent);
 }
+
+/// The resync budget: one changed answer in each of 100 documents out of 1,000 goes over in
+/// one round trip and fewer bytes than 1.2 times the automerge changes it carries.
+#[test]
+fn a_resync_of_one_answer_edits_costs_little_more_than_the_changes() {
+    let phone = minga_sync::MemoryStore::new();
+    let hub = minga_sync::MemoryStore::new();
+    let ids: Vec<DocId> = (0..1_000).map(|_| DocId::random()).collect();
+    for id in &ids {
+        fill_submission(&phone, id, 8);
+    }
+    sync_pair(&phone, "phone", &hub, "hub", SyncOptions::default()).unwrap();
+    let changed = &ids[..100];
+    for (value, id) in changed.iter().enumerate() {
+        answer(&phone, id, "q1", value as i64);
+    }
+    let change_bytes: usize = changed
+        .iter()
+        .map(|id| {
+            let doc = phone.get(id).unwrap();
+            doc.get_changes(&[]).last().unwrap().raw_bytes().len()
+        })
+        .sum();
+
+    let report = sync_pair(&phone, "phone", &hub, "hub", SyncOptions::default()).unwrap();
+    assert_eq!(snapshot(&phone), snapshot(&hub));
+    assert_eq!((report.sent, report.round_trips), (100, 1), "{report:?}");
+    let wire = report.bytes_sent + report.bytes_received;
+    assert!(
+        wire as f64 <= 1.2 * change_bytes as f64,
+        "{wire} B on the wire for {change_bytes} B of changes"
+    );
+}

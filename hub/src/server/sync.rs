@@ -262,6 +262,11 @@ impl DocumentStore for ProjectDocuments<'_> {
             None => Ok(None),
         }
     }
+
+    /// Counts conflicts as the core shows them (`minga_core::document_has_conflicts`).
+    fn has_conflicts(&self, kind: minga_sync::DocKind, doc: &Automerge) -> bool {
+        minga_core::document_has_conflicts(kind, doc)
+    }
 }
 
 /// The access rules of [`crate::access`] as minga-sync's policy, for one device.

@@ -62,7 +62,7 @@ impl Side {
                         loaded: None,
                     });
                     self.report.received += 1;
-                    self.report.conflicts += usize::from(has_conflicts(&trial));
+                    self.report.conflicts += usize::from(store.has_conflicts(kind, &trial));
                 }
                 syncing.doc = trial;
                 syncing.state = state;
@@ -92,7 +92,7 @@ impl Side {
             return Ok(Err(Refusal::NotWritable));
         }
         self.report.received += 1;
-        self.report.conflicts += usize::from(has_conflicts(&loaded));
+        self.report.conflicts += usize::from(store.has_conflicts(kind, &loaded));
         Ok(Ok((loaded, stored.is_none())))
     }
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use automerge::sync::{Capability, Have, State as AmState, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
-use crate::conflicts::has_conflicts;
 use crate::error::SyncError;
 use crate::ids::{DocId, DocKind, PeerId, Seq};
 use crate::policy::Policy;

@@ -78,7 +78,7 @@ impl Side {
                 return Ok((Answer::Refused(Refusal::NotWritable), None));
             }
             self.report.received += 1;
-            self.report.conflicts += usize::from(has_conflicts(&doc));
+            self.report.conflicts += usize::from(store.has_conflicts(kind, &doc));
             commit.docs.push(IncomingDoc {
                 id: offer.doc.clone(),
                 kind,

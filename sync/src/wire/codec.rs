@@ -93,6 +93,11 @@ impl<'a> Reader<'a> {
         self.input.len()
     }
 
+    /// Everything not read yet; the reader is then at its end.
+    pub fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.input)
+    }
+
     pub fn finish(&self) -> Result<(), WireError> {
         match self.input.len() {
             0 => Ok(()),

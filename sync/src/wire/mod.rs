@@ -1,8 +1,9 @@
-//! The sync wire format, version 1: framed, typed messages (`docs/sync-protocol.md` is the
+//! The sync wire format, version 2: framed, typed messages (`docs/sync-protocol.md` is the
 //! specification). `encode` never fails; `decode` checks the frame's length against the limit
 //! before reading anything, validates every field and never panics.
 
 pub mod codec;
+mod deflate;
 
 use std::collections::HashSet;
 
@@ -12,11 +13,12 @@ use automerge::ChangeHash;
 use crate::error::WireError;
 use crate::ids::{DocId, DocKind, PeerId, Seq};
 use codec::{Reader, Writer};
+pub(crate) use deflate::{read_tail, write_tail, Tail};
 
 /// The first four bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"MSYN";
 /// The protocol version this implementation speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Magic, version, type and a big-endian u32 payload length.
 pub const HEADER_LEN: usize = 10;
 /// The CRC-32 that follows the payload, over the header and the payload.
@@ -166,7 +168,18 @@ impl Frame {
         }
     }
 
+    /// The frame's bytes, its body compressed when that makes it shorter.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_as(Tail::Smallest)
+    }
+
+    /// The frame's bytes with its body never compressed (a valid form, as a sender may choose
+    /// either): for tools that mutate the body's fields, such as the fuzzers' corpora.
+    pub fn encode_uncompressed(&self) -> Vec<u8> {
+        self.encode_as(Tail::Plain)
+    }
+
+    fn encode_as(&self, form: Tail) -> Vec<u8> {
         let mut writer = Writer::default();
         let kind = match self {
             Frame::Hello(hello) => {
@@ -177,13 +190,13 @@ impl Frame {
                     None => writer.varint(0),
                 }
                 writer.varint(hello.pull_since);
-                encode_body(&mut writer, &hello.body);
+                write_body(&mut writer, &hello.body, form);
                 TYPE_HELLO
             }
             Frame::Request(round) | Frame::Reply(round) => {
                 writer.fixed(&round.session);
                 writer.varint(round.round);
-                encode_body(&mut writer, &round.body);
+                write_body(&mut writer, &round.body, form);
                 if matches!(self, Frame::Request(_)) {
                     TYPE_REQUEST
                 } else {
@@ -203,9 +216,9 @@ impl Frame {
         let (kind, payload) = open(bytes, max_frame)?;
         let mut reader = Reader::new(payload);
         let frame = match kind {
-            TYPE_HELLO => Frame::Hello(decode_hello(&mut reader)?),
-            TYPE_REQUEST => Frame::Request(decode_round(&mut reader)?),
-            TYPE_REPLY => Frame::Reply(decode_round(&mut reader)?),
+            TYPE_HELLO => Frame::Hello(decode_hello(&mut reader, max_frame)?),
+            TYPE_REQUEST => Frame::Request(decode_round(&mut reader, max_frame)?),
+            TYPE_REPLY => Frame::Reply(decode_round(&mut reader, max_frame)?),
             TYPE_ABORT => Frame::Abort {
                 message: String::from_utf8_lossy(reader.bytes("abort message")?).into_owned(),
             },
@@ -284,35 +297,10 @@ pub(crate) fn open(bytes: &[u8], max_frame: u32) -> Result<(u8, &[u8]), WireErro
 
 /// CRC-32 (IEEE 802.3, as zlib and PNG compute it).
 pub fn crc32(bytes: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = crc32_table();
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc = TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
+    crc32fast::hash(bytes)
 }
 
-const fn crc32_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
-    let mut index = 0;
-    while index < 256 {
-        let mut value = index as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            value = if value & 1 == 1 {
-                0xedb8_8320 ^ (value >> 1)
-            } else {
-                value >> 1
-            };
-            bit += 1;
-        }
-        table[index] = value;
-        index += 1;
-    }
-    table
-}
-
-fn decode_hello(reader: &mut Reader<'_>) -> Result<Hello, WireError> {
+fn decode_hello(reader: &mut Reader<'_>, max_frame: u32) -> Result<Hello, WireError> {
     let session = session_id(reader)?;
     let from = reader.peer_id()?;
     let to = reader.optional_peer_id()?;
@@ -321,7 +309,7 @@ fn decode_hello(reader: &mut Reader<'_>) -> Result<Hello, WireError> {
         from,
         to,
         pull_since: reader.varint("pull cursor")?,
-        body: decode_body(reader)?,
+        body: read_body(reader, max_frame)?,
     })
 }
 
@@ -331,11 +319,11 @@ fn session_id(reader: &mut Reader<'_>) -> Result<SessionId, WireError> {
     Ok(session)
 }
 
-fn decode_round(reader: &mut Reader<'_>) -> Result<Round, WireError> {
+fn decode_round(reader: &mut Reader<'_>, max_frame: u32) -> Result<Round, WireError> {
     Ok(Round {
         session: session_id(reader)?,
         round: reader.varint("round")?,
-        body: decode_body(reader)?,
+        body: read_body(reader, max_frame)?,
     })
 }
 
@@ -348,6 +336,21 @@ const PAYLOAD_FULL: u8 = 1;
 const PAYLOAD_SYNC: u8 = 2;
 /// Most items in one list of a body: bounds the work a single message can ask for.
 pub const MAX_LIST: u64 = 1 << 20;
+
+/// A body is the payload's compressed tail (see [`write_tail`]).
+fn write_body(writer: &mut Writer, body: &Body, form: Tail) {
+    let mut plain = Writer::default();
+    encode_body(&mut plain, body);
+    write_tail(writer, &plain.buf, form);
+}
+
+fn read_body(reader: &mut Reader<'_>, max_frame: u32) -> Result<Body, WireError> {
+    let tail = read_tail(reader, max_frame)?;
+    let mut plain = Reader::new(&tail);
+    let body = decode_body(&mut plain)?;
+    plain.finish()?;
+    Ok(body)
+}
 
 fn encode_body(writer: &mut Writer, body: &Body) {
     writer.varint(body.offers.len() as u64);

@@ -1,0 +1,202 @@
+//! The compressed tail of a payload: a message's body or a bundle's entries travel DEFLATE-
+//! compressed when that makes them smaller. Why: the one-answer changes of a resync each repeat
+//! the device's actor id, the change header and the question names, which the sync framing alone
+//! cannot share between documents; compressing the whole tail does (see docs/sync-protocol.md).
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+
+use flate2::bufread::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
+
+use super::codec::{Reader, Writer};
+use crate::error::WireError;
+
+const PLAIN: u8 = 0;
+const DEFLATED: u8 = 1;
+/// Below this a tail goes plain: DEFLATE's block header and the length would outweigh the gain.
+const MIN_TO_COMPRESS: usize = 64;
+
+/// How [`write_tail`] writes a tail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tail {
+    /// Compressed when that is shorter: what peers send.
+    Smallest,
+    /// As it is.
+    Plain,
+}
+
+/// Appends `tail` as the last field of a payload: one tag byte, then either the bytes as they
+/// are or their plain length and raw DEFLATE (RFC 1951) stream. `Tail::Smallest` costs one fast
+/// DEFLATE pass over `tail` and keeps whichever form is shorter.
+pub fn write_tail(writer: &mut Writer, tail: &[u8], form: Tail) {
+    let packed = match form {
+        Tail::Smallest => deflated_if_smaller(tail),
+        Tail::Plain => None,
+    };
+    match packed {
+        Some(packed) => {
+            writer.u8(DEFLATED);
+            writer.varint(tail.len() as u64);
+            writer.fixed(&packed);
+        }
+        None => {
+            writer.u8(PLAIN);
+            writer.fixed(tail);
+        }
+    }
+}
+
+fn deflated_if_smaller(tail: &[u8]) -> Option<Vec<u8>> {
+    if tail.len() < MIN_TO_COMPRESS {
+        return None;
+    }
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(tail.len() / 2), Compression::fast());
+    // Writing into a Vec cannot fail; should it ever, the plain form is always valid.
+    encoder.write_all(tail).ok()?;
+    let packed = encoder.finish().ok()?;
+    // The varint of the plain length costs up to 5 bytes more than the plain form.
+    (packed.len() + 5 < tail.len()).then_some(packed)
+}
+
+/// Reads the tail [`write_tail`] wrote: everything left in `reader`. A compressed tail is
+/// inflated only up to `max` bytes, so a small hostile frame cannot make a large allocation,
+/// and it must inflate to exactly its announced length and end exactly where the payload does.
+pub fn read_tail<'a>(reader: &mut Reader<'a>, max: u32) -> Result<Cow<'a, [u8]>, WireError> {
+    match reader.u8("compression tag")? {
+        PLAIN => Ok(Cow::Borrowed(reader.rest())),
+        DEFLATED => {
+            let plain_len = reader.varint("plain length")?;
+            if plain_len > u64::from(max) {
+                return Err(WireError::FrameTooLarge {
+                    len: plain_len,
+                    max: max.into(),
+                });
+            }
+            inflate(reader.rest(), plain_len).map(Cow::Owned)
+        }
+        other => Err(WireError::UnknownCompression(other)),
+    }
+}
+
+fn inflate(packed: &[u8], plain_len: u64) -> Result<Vec<u8>, WireError> {
+    let bad = |reason: &str| WireError::BadCompression {
+        reason: reason.to_owned(),
+    };
+    let mut decoder = DeflateDecoder::new(packed);
+    let mut plain = Vec::new();
+    (&mut decoder)
+        .take(plain_len + 1)
+        .read_to_end(&mut plain)
+        .map_err(|error| bad(&error.to_string()))?;
+    if plain.len() as u64 != plain_len {
+        return Err(bad(&format!(
+            "inflates to {}{} bytes, not the {plain_len} announced",
+            plain.len(),
+            if plain.len() as u64 > plain_len {
+                "+"
+            } else {
+                ""
+            }
+        )));
+    }
+    if !decoder.into_inner().is_empty() {
+        return Err(bad("bytes after the end of the compressed stream"));
+    }
+    Ok(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(tail: &[u8]) -> (usize, Vec<u8>) {
+        let mut writer = Writer::default();
+        write_tail(&mut writer, tail, Tail::Smallest);
+        let written = writer.buf.len();
+        let read = read_tail(&mut Reader::new(&writer.buf), 1 << 20).unwrap();
+        (written, read.into_owned())
+    }
+
+    #[test]
+    fn repetitive_tails_shrink_and_short_or_random_ones_stay_plain() {
+        let repetitive = b"answers/q12 = yes; ".repeat(50);
+        let (written, read) = round_trip(&repetitive);
+        assert_eq!(read, repetitive);
+        assert!(written < repetitive.len() / 4, "{written} bytes");
+
+        let short = b"abc".to_vec();
+        assert_eq!(round_trip(&short), (short.len() + 1, short));
+
+        let random: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let (written, read) = round_trip(&random);
+        assert_eq!(read, random);
+        assert!(written <= random.len() + 1);
+    }
+
+    fn deflated(plain_len: u64, packed: &[u8]) -> Vec<u8> {
+        let mut writer = Writer::default();
+        writer.u8(DEFLATED);
+        writer.varint(plain_len);
+        writer.fixed(packed);
+        writer.buf
+    }
+
+    fn pack(plain: &[u8]) -> Vec<u8> {
+        let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(plain).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_bomb_is_refused_at_the_limit_without_inflating_it() {
+        let bomb = pack(&vec![0u8; 8 << 20]);
+        let framed = deflated(8 << 20, &bomb);
+        assert_eq!(
+            read_tail(&mut Reader::new(&framed), 1 << 20),
+            Err(WireError::FrameTooLarge {
+                len: 8 << 20,
+                max: 1 << 20
+            })
+        );
+        // Announcing less than it holds does not help: inflating stops one byte past the claim.
+        let framed = deflated(1000, &bomb);
+        assert!(matches!(
+            read_tail(&mut Reader::new(&framed), 1 << 20),
+            Err(WireError::BadCompression { .. })
+        ));
+    }
+
+    #[test]
+    fn wrong_lengths_garbage_and_trailing_bytes_are_typed_errors() {
+        let packed = pack(&b"hello, hello, hello, hello".repeat(4));
+        for framed in [
+            deflated(50, &packed),
+            deflated(200, &packed),
+            deflated(104, &[packed.clone(), vec![0]].concat()),
+            deflated(104, &packed[..packed.len() / 2]),
+            deflated(104, &[0xff; 16]),
+        ] {
+            assert!(
+                matches!(
+                    read_tail(&mut Reader::new(&framed), 1 << 20),
+                    Err(WireError::BadCompression { .. })
+                ),
+                "{framed:?}"
+            );
+        }
+        assert_eq!(
+            read_tail(&mut Reader::new(&deflated(104, &packed)), 1 << 20)
+                .unwrap()
+                .len(),
+            104
+        );
+        assert_eq!(
+            read_tail(&mut Reader::new(&[7]), 1 << 20),
+            Err(WireError::UnknownCompression(7))
+        );
+    }
+}
