@@ -1,7 +1,7 @@
 //! Forms as apps see them: the built-in templates, XLSForm import, the form's tree for
 //! rendering, and a `Form` object that compiles once and opens evaluation sessions.
 
-use crate::error::Result;
+use crate::error::{MingaError, Result};
 use crate::guard::guarded;
 use crate::session::FormSession;
 use minga_forms::{eval, model, templates, xlsform, LocalizedText};
@@ -37,6 +37,26 @@ pub fn builtin_form_workbooks() -> Vec<FormWorkbook> {
 #[uniffi::export]
 pub fn import_xlsform(bytes: Vec<u8>, file_name: String) -> Result<Arc<Form>> {
     guarded(|| Form::compile(&xlsform::import(&bytes, &file_name)?))
+}
+
+/// Reads a form in Minga's own JSON model (what `minga-hub form publish` also takes). JSON
+/// that is not such a form is `InvalidForm`, its message naming the line and column.
+#[uniffi::export]
+pub fn form_from_json(json: String) -> Result<Arc<Form>> {
+    guarded(|| {
+        let form: model::Form =
+            serde_json::from_str(&json).map_err(|error| MingaError::InvalidForm {
+                mistakes: vec![crate::error::FormMistake {
+                    sheet: None,
+                    row: None,
+                    column: None,
+                    header: None,
+                    item: None,
+                    message: format!("not a Minga form: {error}"),
+                }],
+            })?;
+        Form::compile(&form)
+    })
 }
 
 /// A built-in form as its workbook.

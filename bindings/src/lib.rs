@@ -4,7 +4,9 @@
 //!
 //! - [`Store`]: one open store file, and every call on submissions.
 //! - [`records`]: the records and enums those calls take and return; [`Value`] is an answer.
-//! - [`form`]: built-in templates, XLSForm import, a form's tree; [`session`] evaluates one;
+//! - [`form`]: built-in templates, XLSForm and JSON import, a form's tree; [`session`]
+//!   evaluates one (and, opened from a store, stores each step with the form's defaults and
+//!   counted repeats);
 //!   [`published`]: the form versions a store holds (they sync).
 //! - [`observer`]: change observers (local edits and synced changes) and the handle that
 //!   cancels one.
@@ -18,6 +20,7 @@ pub mod agent;
 pub mod bundle;
 mod error;
 pub mod export;
+mod fill;
 pub mod form;
 mod guard;
 pub mod hub;

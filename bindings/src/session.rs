@@ -1,19 +1,24 @@
 //! A form evaluation session over one submission's answers: after each answer, what is shown,
 //! required, broken and computed. Only what depends on the changed answer is recomputed.
-//! The session evaluates; the store keeps the answers: set each answer in both.
+//! A session from `Form::session` evaluates and the store keeps the answers: set each answer in
+//! both. A session from `Store::start_form_session` or `open_form_session` stores each step
+//! itself (see [`crate::fill`]).
 
 use crate::error::{MingaError, Result};
+use crate::fill::{self, new_instance_id, Step, StoredSubmission};
 use crate::guard::guarded;
 use crate::records::Answers;
 use crate::value::{IsoDate, IsoDateTime, Value};
 use minga_core::{AnswerPath, InstanceRef};
-use minga_forms::eval;
+use minga_forms::eval::{self, SessionEdit};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One submission being filled: wraps the engine's session.
 #[derive(uniffi::Object)]
 pub struct FormSession {
     inner: Mutex<eval::FormSession>,
+    /// Where each step is stored, for a session opened from the store.
+    stored: Option<StoredSubmission>,
 }
 
 /// A value as expressions compute it (a calculation's result, an answer as logic sees it).
@@ -79,41 +84,109 @@ impl FormSession {
         let session = eval::FormSession::new(form, answers.into(), context.into());
         Ok(Arc::new(Self {
             inner: Mutex::new(session),
+            stored: None,
         }))
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, eval::FormSession>> {
-        self.inner.lock().map_err(|_| MingaError::Internal {
-            reason: "the session failed earlier; open a new one".into(),
+    pub(crate) fn stored(session: eval::FormSession, stored: StoredSubmission) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(session),
+            stored: Some(stored),
         })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, eval::FormSession>> {
+        if let Some(stored) = &self.stored {
+            stored.in_step()?;
+        }
+        fill::lock(&self.inner)
+    }
+
+    /// Runs one step on the session; a stored session also stores the app's `step` (what
+    /// `change` does) with the session's own edits.
+    fn step(
+        &self,
+        step: Step,
+        change: impl FnOnce(&mut eval::FormSession) -> Result<eval::Delta>,
+    ) -> Result<Delta> {
+        let Some(stored) = &self.stored else {
+            return Ok(change(&mut *self.lock()?)?.into());
+        };
+        stored.follow(&self.inner, |session| {
+            let mut delta = change(session)?;
+            let edits = std::mem::take(&mut delta.edits);
+            Ok((delta.into(), step, edits))
+        })
+    }
+
+    fn add(&self, repeat: &eval::ItemPath, id: String) -> Result<Delta> {
+        let step = Step::Edit(SessionEdit::AddInstance {
+            repeat: repeat.clone(),
+            id: id.clone(),
+        });
+        self.step(step, |session| Ok(session.add_instance(repeat, &id)?))
     }
 }
 
 #[uniffi::export]
 impl FormSession {
     /// Sets (or, with none, clears) the answer at `path` and re-evaluates what depends on it.
+    /// A session opened from the store stores the answer and what the form's logic wrote
+    /// after it (defaults, counted instances) in one change.
     pub fn set(&self, path: AnswerPath, value: Option<Value>) -> Result<Delta> {
         guarded(|| {
-            Ok(self
-                .lock()?
-                .set(&item_path(&path), value.map(Into::into))?
-                .into())
+            let item = item_path(&path);
+            let value: Option<minga_forms::Value> = value.map(Into::into);
+            let step = match &value {
+                Some(value) => Step::Edit(SessionEdit::SetAnswer {
+                    path: item.clone(),
+                    value: value.clone(),
+                }),
+                None => Step::Clear(item.clone()),
+            };
+            self.step(step, |session| Ok(session.set(&item, value)?))
         })
     }
 
-    /// Adds the instance `id` (as the store's `add_repeat_instance` returned it) to a repeat.
+    /// Adds the instance `id` to a repeat, at its end. For a session from `Form::session`,
+    /// `id` is what the store's `add_repeat_instance` returned; a session opened from the
+    /// store adds it there too (use `new_instance`, which makes the id).
     pub fn add_instance(&self, repeat: AnswerPath, id: String) -> Result<Delta> {
-        guarded(|| Ok(self.lock()?.add_instance(&item_path(&repeat), &id)?.into()))
+        guarded(|| self.add(&item_path(&repeat), id))
     }
 
-    /// Removes the instance `id` from a repeat.
+    /// For a session opened from the store: adds a new instance at the end of a repeat, in
+    /// the session and the store, with its defaults, in one change; returns its id.
+    pub fn new_instance(&self, repeat: AnswerPath) -> Result<NewInstance> {
+        guarded(|| {
+            if self.stored.is_none() {
+                return Err(MingaError::invalid_argument(
+                    "only a session opened from the store adds instances by itself: add one \
+                     to the store and pass its id to add_instance",
+                ));
+            }
+            let id = new_instance_id();
+            let delta = self.add(&item_path(&repeat), id.clone())?;
+            Ok(NewInstance { id, delta })
+        })
+    }
+
+    /// Removes the instance `id` from a repeat (from the store too, for a session opened
+    /// from it).
     pub fn remove_instance(&self, repeat: AnswerPath, id: String) -> Result<Delta> {
         guarded(|| {
-            Ok(self
-                .lock()?
-                .remove_instance(&item_path(&repeat), &id)?
-                .into())
+            let repeat = item_path(&repeat);
+            let step = Step::Edit(SessionEdit::RemoveInstance {
+                repeat: repeat.clone(),
+                id: id.clone(),
+            });
+            self.step(step, |session| Ok(session.remove_instance(&repeat, &id)?))
         })
+    }
+
+    /// The stored submission's id, for a session opened from the store.
+    pub fn submission_id(&self) -> Option<String> {
+        self.stored.as_ref().map(StoredSubmission::id)
     }
 
     /// The state of the item at `path`; none if the form has no such item there.
@@ -159,6 +232,13 @@ impl FormSession {
     }
 }
 
+/// An instance a session added, and what adding it changed.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewInstance {
+    pub id: String,
+    pub delta: Delta,
+}
+
 fn item_path(path: &AnswerPath) -> eval::ItemPath {
     let step = |s: &InstanceRef| eval::InstanceStep {
         repeat: s.repeat.clone(),
@@ -170,7 +250,7 @@ fn item_path(path: &AnswerPath) -> eval::ItemPath {
     }
 }
 
-fn answer_path(path: &eval::ItemPath) -> AnswerPath {
+pub(crate) fn answer_path(path: &eval::ItemPath) -> AnswerPath {
     let step = |s: &eval::InstanceStep| InstanceRef {
         repeat: s.repeat.clone(),
         instance_id: s.id.clone(),

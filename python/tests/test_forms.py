@@ -1,5 +1,6 @@
 """Forms through the Python bindings: built-in templates, XLSForm import with located
-mistakes, the form's tree, and evaluation sessions (skip logic, validation, repeats)."""
+mistakes, the form's tree, and evaluation sessions (skip logic, validation, repeats; opened
+from the store, one that stores defaults and counted repeats by itself)."""
 
 import datetime
 
@@ -111,3 +112,68 @@ def test_an_xlsform_with_mistakes_reports_each_with_sheet_row_and_column(tmp_pat
         minga.import_xlsform(file.read_bytes(), "mistakes.xlsx")
     located = {(m.sheet, m.row) for m in raised.value.mistakes}
     assert ("survey", 3) in located and ("survey", 4) in located
+
+
+def visit_form(tmp_path):
+    """An XLSForm: a count defaulting to 2, a village defaulting to Tumbaco, and a repeat of
+    people that follows the count, each with an age defaulting to 30."""
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label", "default", "repeat_count"])
+    survey.append(["integer", "count", "How many?", "2", None])
+    survey.append(["text", "village", "Village", "Tumbaco", None])
+    survey.append(["begin_repeat", "people", "People", None, "${count}"])
+    survey.append(["integer", "age", "Age", "30", None])
+    survey.append(["text", "pname", "Name", None, None])
+    survey.append(["end_repeat", None, None, None, None])
+    settings = book.create_sheet("settings")
+    settings.append(["form_title", "form_id", "version"])
+    settings.append(["Visit", "visit", "1"])
+    file = tmp_path / "visit.xlsx"
+    book.save(file)
+    return minga.import_xlsform(file.read_bytes(), "visit.xlsx")
+
+
+def people(store, sid):
+    return store.answers(sid).fields["people"].instances
+
+
+def test_a_session_opened_from_the_store_stores_defaults_and_counted_repeats(store, tmp_path):
+    form = visit_form(tmp_path)
+    sid = store.create_submission(form.form_ref())
+    changes = []
+    handle = minga.observe(store, changes.append)
+    session = store.start_form_session(sid, form, context())
+    assert len(changes) == 1, "the start is one change"
+    assert session.submission_id() == sid
+    stored = store.answers(sid)
+    assert stored == session.answers()
+    assert stored.fields["village"] == minga.Answer.VALUE(value=minga.Value.TEXT(text="Tumbaco"))
+    thirty = minga.Answer.VALUE(value=minga.Value.INTEGER(value=30))
+    assert [person.answers.fields["age"] for person in people(store, sid)] == [thirty, thirty]
+
+    session.set(path("count"), minga.Value.INTEGER(value=4))
+    assert len(changes) == 2, "the answer and the instances it adds are one change"
+    assert len(people(store, sid)) == 4
+    session.set(path("count"), minga.Value.INTEGER(value=1))
+    [kept] = people(store, sid)
+    session.set(path("village"), None)
+    assert "village" not in store.answers(sid).fields
+    assert store.answers(sid) == session.answers()
+
+    with pytest.raises(minga.MingaError.Conflict):
+        store.start_form_session(sid, form, context())
+    reopened = store.open_form_session(sid, form, context())
+    assert reopened.answers() == store.answers(sid)
+    assert "village" not in reopened.answers().fields, "no default again"
+    [same] = people(store, sid)
+    assert same.id == kept.id
+    handle.cancel()
+
+
+def test_a_session_not_opened_from_the_store_cannot_make_instances(store, dialogue):
+    session = dialogue.session(minga.Answers(fields={}), context())
+    assert session.submission_id() is None
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        session.new_instance(path("participants"))
