@@ -84,7 +84,7 @@ fn issue_code(
             Ok(()) => return Ok(IssuedCode { code, expires_at }),
             // The lookup part is short (it is typed by hand), so once a hub has issued hundreds
             // of codes a fresh one meets a taken lookup now and then: draw another.
-            Err(e) if is_unique_violation(&e) && attempts < CODE_DRAWS => continue,
+            Err(HubError::LookupTaken(_)) if attempts < CODE_DRAWS => continue,
             Err(e) => return Err(e),
         }
     }
@@ -93,15 +93,6 @@ fn issue_code(
 /// How many codes `enrol_device` draws before a taken lookup is reported: with a million
 /// lookups, even a hub holding ten thousand codes fails all eight about once in 10^16.
 const CODE_DRAWS: u32 = 8;
-
-fn is_unique_violation(error: &HubError) -> bool {
-    matches!(
-        error,
-        HubError::Storage(rusqlite::Error::SqliteFailure(e, _))
-            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    )
-}
 
 /// What a phone scans: the code, and the hub to trade it at when known.
 pub fn enrolment_uri(code: &EnrolmentCode, hub_url: Option<&str>) -> String {
@@ -240,7 +231,7 @@ mod tests {
         issue_code(&storage, "imbabura", Role::Facilitator, "ana", taken).unwrap();
         let refused = issue_code(&storage, "imbabura", Role::Facilitator, "ben", taken);
         assert!(
-            matches!(refused, Err(ref e) if is_unique_violation(e)),
+            matches!(refused, Err(HubError::LookupTaken(ref lookup)) if lookup == "ABCD"),
             "{refused:?}"
         );
     }

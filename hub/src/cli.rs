@@ -6,7 +6,7 @@ use crate::admin;
 use crate::error::{HubError, Result};
 use crate::export::{CsvOptions, Format};
 use crate::server::{self, AppState};
-use crate::storage::{HubStorage, SqliteStorage};
+use crate::storage::{HubStorage, PostgresStorage, SqliteStorage};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +32,12 @@ pub struct Cli {
     /// nothing; without it the database cannot be read.
     #[arg(long, global = true, env = "MINGA_HUB_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// Keep the hub's data in this PostgreSQL database (postgres://user:password@host/database)
+    /// instead of the SQLite file in --data, so that several hub processes can serve one
+    /// programme (behind a load balancer that sends each sync session to one process; see the
+    /// README). The hub creates and upgrades its tables. --data and --key-file are then unused.
+    #[arg(long, global = true, env = "MINGA_HUB_DATABASE")]
+    pub database: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -168,11 +174,8 @@ pub fn run(cli: Cli) -> Result<()> {
         crate::demo::run(out, &mut std::io::stdout())?;
         return Ok(());
     }
-    let key_file = cli
-        .key_file
-        .clone()
-        .unwrap_or_else(|| SqliteStorage::default_key_file(&cli.data));
-    let storage = SqliteStorage::open_with_key_file(&cli.data, &key_file)?;
+    let shared = open_storage(&cli)?;
+    let storage = shared.as_ref();
     match cli.command {
         Command::Serve {
             listen,
@@ -182,20 +185,20 @@ pub fn run(cli: Cli) -> Result<()> {
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(cert, key)| server::TlsFiles { cert, key });
-            serve(Arc::new(storage), &listen, tls)
+            serve(shared.clone(), &listen, tls)
         }
-        Command::Project(command) => project(&storage, command),
+        Command::Project(command) => project(storage, command),
         Command::Form(FormCommand::Publish { file, project }) => {
-            let form = admin::publish_form(&storage, &project, &file)?;
+            let form = admin::publish_form(storage, &project, &file)?;
             println!(
                 "published form {} version {} in project {project}",
                 form.id, form.version
             );
             Ok(())
         }
-        Command::Device(command) => device(&storage, command),
+        Command::Device(command) => device(storage, command),
         Command::Submissions(SubmissionsCommand::List { project }) => {
-            for line in admin::list_submissions(&storage, &project)? {
+            for line in admin::list_submissions(storage, &project)? {
                 let h = &line.header;
                 let author = line.author_name.or(h.author.clone()).unwrap_or_default();
                 println!(
@@ -213,8 +216,22 @@ pub fn run(cli: Cli) -> Result<()> {
             format,
             out,
             labels,
-        } => export(&storage, &project, format.into(), labels, &out),
+        } => export(storage, &project, format.into(), labels, &out),
     }
+}
+
+/// The storage the command line names: PostgreSQL with --database, else SQLite in --data.
+fn open_storage(cli: &Cli) -> Result<Arc<dyn HubStorage>> {
+    if let Some(url) = &cli.database {
+        return Ok(Arc::new(PostgresStorage::open(url)?));
+    }
+    let key_file = cli
+        .key_file
+        .clone()
+        .unwrap_or_else(|| SqliteStorage::default_key_file(&cli.data));
+    Ok(Arc::new(SqliteStorage::open_with_key_file(
+        &cli.data, &key_file,
+    )?))
 }
 
 fn serve(storage: Arc<dyn HubStorage>, listen: &str, tls: Option<server::TlsFiles>) -> Result<()> {
@@ -222,8 +239,8 @@ fn serve(storage: Arc<dyn HubStorage>, listen: &str, tls: Option<server::TlsFile
         .enable_all()
         .build()
         .map_err(|e| HubError::io("runtime", e))?;
-    runtime.block_on(async {
-        let state = AppState::new(storage)?;
+    let state = AppState::new(storage.clone())?;
+    let served = runtime.block_on(async {
         match tls {
             Some(tls) => server::serve_tls(listen, &tls, state, server::shutdown_signal()).await,
             None => {
@@ -233,7 +250,9 @@ fn serve(storage: Arc<dyn HubStorage>, listen: &str, tls: Option<server::TlsFile
                 server::serve(listener, state, server::shutdown_signal()).await
             }
         }
-    })
+    });
+    server::outlive_runtime(runtime, storage);
+    served
 }
 
 fn project(storage: &dyn HubStorage, command: ProjectCommand) -> Result<()> {

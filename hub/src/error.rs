@@ -8,6 +8,14 @@ use thiserror::Error;
 pub enum HubError {
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", postgres_detail(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error("PostgreSQL connection pool: {0}")]
+    PostgresPool(#[from] r2d2_postgres::r2d2::Error),
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    PostgresConnect { target: String, reason: String },
+    #[error("`{url}` is not a PostgreSQL connection URL: {reason}")]
+    BadDatabaseUrl { url: String, reason: String },
     #[error("I/O on {path}: {source}")]
     Io {
         path: String,
@@ -17,6 +25,8 @@ pub enum HubError {
     WrongKey { database: String, key_file: String },
     #[error("key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
+    #[error("an enrolment code with lookup `{0}` already exists")]
+    LookupTaken(String),
     #[error("no project named `{0}`")]
     UnknownProject(String),
     #[error("a project named `{0}` already exists")]
@@ -45,6 +55,14 @@ pub enum HubError {
     Demo(String),
     #[error("export: {0}")]
     Export(String),
+}
+
+/// A PostgreSQL error with what the server said (its own `Display` says only "db error").
+pub(crate) fn postgres_detail(error: &postgres::Error) -> String {
+    match std::error::Error::source(error) {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    }
 }
 
 impl HubError {

@@ -35,6 +35,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Reads the hub's id from storage: call it outside async code (storage calls block).
     pub fn new(storage: Arc<dyn HubStorage>) -> Result<Self> {
         Ok(AppState {
             hub_id: storage.hub_id()?,
@@ -44,7 +45,7 @@ impl AppState {
         })
     }
 
-    /// Runs a storage call off the async threads (SQLite blocks).
+    /// Runs a storage call off the async threads (SQLite and the PostgreSQL client block).
     pub async fn blocking<T, F>(&self, call: F) -> std::result::Result<T, ApiError>
     where
         T: Send + 'static,
@@ -199,6 +200,14 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Drops `runtime` before `storage`, so that the storage's last reference is never dropped on
+/// an async thread: a PostgreSQL client shuts its own runtime down when dropped, which tokio
+/// forbids inside another runtime.
+pub fn outlive_runtime(runtime: tokio::runtime::Runtime, storage: Arc<dyn HubStorage>) {
+    drop(runtime);
+    drop(storage);
+}
+
 /// A hub running in the background of this process, for tests and the demo.
 pub struct RunningHub {
     pub addr: SocketAddr,
@@ -218,19 +227,22 @@ impl RunningHub {
             .local_addr()
             .map_err(|e| HubError::io(listen, e))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(storage.clone())?;
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| HubError::io("runtime", e))?;
-            runtime.block_on(async move {
+            let served = runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener)
                     .map_err(|e| HubError::io("listener", e))?;
-                serve(listener, AppState::new(storage)?, async move {
+                serve(listener, state, async move {
                     let _ = stopped.await;
                 })
                 .await
-            })
+            });
+            outlive_runtime(runtime, storage);
+            served
         });
         Ok(RunningHub {
             addr,

@@ -1,13 +1,19 @@
-//! The hub's storage behind one trait, so that a PostgreSQL backend can follow the embedded
-//! SQLite one: projects, published forms, enrolment codes, devices, and the documents devices
-//! sync (stored as automerge bytes with the few facts authorisation and sync need).
+//! The hub's storage behind one trait, with two backends: the embedded SQLite one (the default)
+//! and PostgreSQL, for several hub processes over one database. It keeps projects, published
+//! forms, enrolment codes, devices, and the documents devices sync (stored as automerge bytes
+//! with the few facts authorisation and sync need).
 
 mod cipher;
+#[cfg(test)]
+mod contract;
 mod keyfile;
 mod merge;
+pub mod postgres;
 mod schema;
 mod sqlite;
+mod txn;
 
+pub use self::postgres::PostgresStorage;
 pub use sqlite::{SqliteStorage, DATABASE_FILE};
 
 use crate::access::{DocKind, Role};

@@ -76,14 +76,14 @@ CREATE TABLE peer_heads (
 
 /// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.
 pub fn upgrade(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction()?;
+    let mut tx = conn.transaction()?;
     let mut version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     while version < CURRENT_VERSION {
         match version {
             0 => tx.execute_batch(VERSION_1)?,
             // Version 2: a published form is also a form document that devices sync; the forms
             // a hub published before gain theirs.
-            1 => super::sqlite::store_missing_form_documents(&tx)?,
+            1 => super::sqlite::store_missing_form_documents(&mut tx)?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

@@ -1,0 +1,326 @@
+//! The storage contract every backend passes: test bodies over `&dyn HubStorage`, run on each
+//! backend by [`contract_tests!`] with that backend's opener.
+
+use super::{DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Redemption, WriteOutcome};
+use crate::access::{DocKind, Role};
+use crate::auth::{EnrolDecision, EnrolmentState};
+use crate::error::HubError;
+use automerge::transaction::Transactable;
+use chrono::Utc;
+
+/// Defines one `#[test]` per contract body. `$open` is called with the test's name and returns
+/// `Option<(guard, storage)>`: a storage holding one project, `p` (the guard keeps what it lives
+/// in), or `None` when the backend is not available here (the opener says so).
+macro_rules! contract_tests {
+    ($open:expr) => {
+        $crate::storage::contract::contract_tests!(@each $open;
+            writes_merge_bump_the_sequence_and_refuse_bad_input_alone,
+            peer_state_is_written_with_the_documents,
+            revoking_an_unknown_device_says_so,
+            a_code_enrols_once_and_wrong_guesses_count,
+            a_form_version_is_published_once_with_its_document,
+            projects_are_unique_and_the_hub_keeps_one_id,
+            concurrent_writers_lose_no_merge_and_never_share_a_sequence_number,
+        );
+    };
+    (@each $open:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                if let Some((_guard, storage)) = $open(stringify!($name)) {
+                    $crate::storage::contract::$name(&storage);
+                }
+            }
+        )*
+    };
+}
+pub(crate) use contract_tests;
+
+/// A one-change document with `key` set.
+pub fn doc_bytes(key: &str) -> Vec<u8> {
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, key, "v").unwrap();
+    doc.save()
+}
+
+pub fn write(id: &str, kind: DocKind, changes: Vec<u8>) -> DocumentWrite {
+    DocumentWrite {
+        id: id.into(),
+        kind,
+        author: Some("dev".into()),
+        subject: None,
+        changes,
+    }
+}
+
+fn stored(outcome: &WriteOutcome) -> &super::DocumentHeader {
+    match outcome {
+        WriteOutcome::Stored(header) => header,
+        other => panic!("expected stored, got {other:?}"),
+    }
+}
+
+pub fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone(storage: &dyn HubStorage) {
+    let first = storage
+        .write_documents(
+            "p",
+            &[write("a", DocKind::Submission, doc_bytes("x"))],
+            None,
+        )
+        .unwrap();
+    let a1 = stored(&first[0]);
+    let outcomes = storage
+        .write_documents(
+            "p",
+            &[
+                write("a", DocKind::Submission, doc_bytes("y")),
+                write("a", DocKind::Review, doc_bytes("z")),
+                write("b", DocKind::Submission, b"junk".to_vec()),
+                write("c", DocKind::Submission, doc_bytes("w")),
+            ],
+            None,
+        )
+        .unwrap();
+    let a2 = stored(&outcomes[0]);
+    assert!(
+        a2.seq > a1.seq && a2.heads.len() == 2,
+        "concurrent changes merge: {a2:?}"
+    );
+    assert_eq!(
+        outcomes[1],
+        WriteOutcome::KindMismatch {
+            stored: DocKind::Submission
+        }
+    );
+    assert!(matches!(outcomes[2], WriteOutcome::Invalid { .. }));
+    assert!(storage.document("p", "b").unwrap().is_none());
+    let order: Vec<String> = storage
+        .documents_since("p", 0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(order, ["a", "c"]);
+    let again = storage
+        .write_documents(
+            "p",
+            &[write("c", DocKind::Submission, doc_bytes("w"))],
+            None,
+        )
+        .unwrap();
+    let c = stored(&again[0]);
+    assert_eq!(storage.max_seq("p").unwrap(), c.seq.max(a2.seq));
+    let a = storage.document("p", "a").unwrap().unwrap();
+    assert_eq!(&a.header, a2);
+    assert_eq!(
+        storage.document_header("p", "a").unwrap().as_ref(),
+        Some(a2)
+    );
+}
+
+pub fn peer_state_is_written_with_the_documents(storage: &dyn HubStorage) {
+    let peer = PeerUpdate {
+        peer: "dev".into(),
+        shared_heads: vec![("a".into(), vec!["00ff".into()])],
+        cursor: Some((7, 3)),
+    };
+    storage
+        .write_documents(
+            "p",
+            &[write("a", DocKind::Submission, doc_bytes("x"))],
+            Some(&peer),
+        )
+        .unwrap();
+    assert_eq!(storage.peer_cursor("p", "dev").unwrap(), (7, 3));
+    assert_eq!(
+        storage.peer_heads("p", "dev", "a").unwrap(),
+        Some(vec!["00ff".to_string()])
+    );
+    assert_eq!(storage.peer_cursor("p", "other").unwrap(), (0, 0));
+    let failed = storage.write_documents(
+        "nowhere",
+        &[],
+        Some(&PeerUpdate {
+            peer: "x".into(),
+            cursor: Some((1, 1)),
+            ..Default::default()
+        }),
+    );
+    assert!(matches!(failed, Err(HubError::UnknownProject(_))));
+    assert_eq!(
+        storage.peer_cursor("nowhere", "x").unwrap(),
+        (0, 0),
+        "nothing of a failed commit stays"
+    );
+}
+
+pub fn revoking_an_unknown_device_says_so(storage: &dyn HubStorage) {
+    assert!(matches!(
+        storage.revoke_device("ghost"),
+        Err(HubError::UnknownDevice(_))
+    ));
+}
+
+fn enrolment(lookup: &str) -> NewEnrolment {
+    NewEnrolment {
+        lookup: lookup.into(),
+        secret_hash: "right".into(),
+        project: "p".into(),
+        role: Role::Supervisor,
+        device_name: "Ana".into(),
+        expires_at: Utc::now() + chrono::Duration::minutes(5),
+    }
+}
+
+/// Accepts the right secret on a live, unused code; anything else is a wrong guess.
+fn decide(state: &EnrolmentState) -> EnrolDecision {
+    match (state.used, state.secret_hash.as_str()) {
+        (true, _) => EnrolDecision::Used,
+        (false, "right") => EnrolDecision::Accept,
+        _ => EnrolDecision::WrongSecret,
+    }
+}
+
+pub fn a_code_enrols_once_and_wrong_guesses_count(storage: &dyn HubStorage) {
+    storage.create_enrolment(&enrolment("ABCD")).unwrap();
+    assert!(matches!(
+        storage.create_enrolment(&enrolment("ABCD")),
+        Err(HubError::LookupTaken(lookup)) if lookup == "ABCD"
+    ));
+    let guesses = std::cell::Cell::new(0);
+    let wrong = |state: &EnrolmentState| {
+        guesses.set(state.wrong_guesses);
+        EnrolDecision::WrongSecret
+    };
+    for _ in 0..3 {
+        storage.redeem_enrolment("ABCD", &wrong, "x", "x").unwrap();
+    }
+    assert_eq!(
+        guesses.get(),
+        2,
+        "the third guess saw the first two counted"
+    );
+    let accepted = storage
+        .redeem_enrolment("ABCD", &decide, "dev-1", "token-hash")
+        .unwrap();
+    let Redemption::Decided {
+        decision: EnrolDecision::Accept,
+        device: Some(device),
+    } = accepted
+    else {
+        panic!("{accepted:?}")
+    };
+    assert_eq!(
+        (device.project.as_str(), device.role),
+        ("p", Role::Supervisor)
+    );
+    assert_eq!(
+        storage.device_by_token_hash("token-hash").unwrap(),
+        Some(device.clone())
+    );
+    let again = storage
+        .redeem_enrolment("ABCD", &decide, "dev-2", "other-hash")
+        .unwrap();
+    assert!(matches!(
+        again,
+        Redemption::Decided {
+            decision: EnrolDecision::Used,
+            device: None
+        }
+    ));
+    assert_eq!(storage.devices(Some("p")).unwrap(), [device.clone()]);
+    assert_eq!(
+        storage.redeem_enrolment("ZZZZ", &decide, "d", "h").unwrap(),
+        Redemption::UnknownCode
+    );
+    let revoked = storage.revoke_device(&device.id).unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(
+        storage.revoke_device(&device.id).unwrap(),
+        revoked,
+        "revoking twice is harmless"
+    );
+}
+
+pub fn a_form_version_is_published_once_with_its_document(storage: &dyn HubStorage) {
+    let form = minga_forms::templates::stakeholder_dialogue();
+    storage.publish_form("p", &form).unwrap();
+    assert!(matches!(
+        storage.publish_form("p", &form),
+        Err(HubError::DuplicateFormVersion { .. })
+    ));
+    assert!(matches!(
+        storage.publish_form("nowhere", &form),
+        Err(HubError::UnknownProject(_))
+    ));
+    assert_eq!(storage.forms("p").unwrap(), [form.clone()]);
+    let id = minga_core::form_document_id(&form.id, &form.version);
+    let document = storage.document("p", &id.to_string()).unwrap().unwrap();
+    assert_eq!(document.header.kind, DocKind::Form);
+    assert_eq!(
+        minga_core::read_form_document(&id, &document.bytes).unwrap(),
+        form
+    );
+}
+
+pub fn projects_are_unique_and_the_hub_keeps_one_id(storage: &dyn HubStorage) {
+    assert!(matches!(
+        storage.create_project("p", "again"),
+        Err(HubError::DuplicateProject(_))
+    ));
+    storage.create_project("a", "A").unwrap();
+    let names: Vec<String> = storage
+        .projects()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["a", "p"]);
+    assert_eq!(storage.project("a").unwrap().unwrap().title, "A");
+    assert!(storage.project("zz").unwrap().is_none());
+    let id = storage.hub_id().unwrap();
+    assert!(id.starts_with("hub-"));
+    assert_eq!(storage.hub_id().unwrap(), id);
+}
+
+/// Several writers at once (request handlers; for PostgreSQL, as several hub processes would):
+/// every concurrent change to one document is kept, and sequence numbers are distinct.
+pub fn concurrent_writers_lose_no_merge_and_never_share_a_sequence_number(
+    storage: &dyn HubStorage,
+) {
+    const WRITERS: usize = 4;
+    const EACH: usize = 5;
+    std::thread::scope(|scope| {
+        for writer in 0..WRITERS {
+            scope.spawn(move || {
+                for n in 0..EACH {
+                    // The shared document first: read before anything else is written.
+                    let writes = [
+                        write(
+                            "shared",
+                            DocKind::Submission,
+                            doc_bytes(&format!("{writer}-{n}")),
+                        ),
+                        write(
+                            &format!("w{writer}-{n}"),
+                            DocKind::Submission,
+                            doc_bytes("x"),
+                        ),
+                    ];
+                    storage.write_documents("p", &writes, None).unwrap();
+                }
+            });
+        }
+    });
+    let shared = storage.document_header("p", "shared").unwrap().unwrap();
+    assert_eq!(shared.heads.len(), WRITERS * EACH, "no merge was lost");
+    let seqs: Vec<i64> = storage
+        .documents_since("p", 0, 1000)
+        .unwrap()
+        .iter()
+        .map(|h| h.seq)
+        .collect();
+    assert_eq!(seqs.len(), WRITERS * EACH + 1);
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{seqs:?}");
+    assert_eq!(storage.max_seq("p").unwrap(), *seqs.last().unwrap());
+}

@@ -1,0 +1,554 @@
+//! The PostgreSQL backend, for a programme that runs several stateless hub processes over one
+//! database: a small pool of synchronous connections (storage calls already run on blocking
+//! threads), the schema created or upgraded on open, and every call one transaction.
+//!
+//! Sequence numbers: a project's writes lock its `projects` row first (`FOR UPDATE`) and take
+//! the next number from its `last_seq`, so writers to one project, in any process, commit one at
+//! a time and in number order. A database sequence would not do: a number taken by a
+//! transaction that commits after a later number's would be skipped by a device that had
+//! already read past it.
+
+mod schema;
+pub mod testing;
+
+use super::merge::Merged;
+use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
+use super::{
+    Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Project,
+    Redemption, StoredDocument, WriteOutcome,
+};
+use crate::access::DocKind;
+use crate::auth::{EnrolDecision, EnrolmentState};
+use crate::error::{postgres_detail, HubError, Result};
+use chrono::{DateTime, Utc};
+use minga_forms::Form;
+use postgres::{GenericClient, NoTls, Row};
+use r2d2_postgres::r2d2::{Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+
+type Manager = PostgresConnectionManager<NoTls>;
+
+/// Connections per hub process: storage calls are short, and PostgreSQL's default allows 100
+/// connections in all.
+const POOL_SIZE: u32 = 8;
+
+/// How long a call waits for a free connection, and opening waits for the first one.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub struct PostgresStorage {
+    pool: Pool<Manager>,
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` (`postgres://user:password@host/database`, or with
+    /// `?host=/run/postgresql` for a unix socket), creating or upgrading the hub's schema.
+    pub fn open(url: &str) -> Result<Self> {
+        let config = url
+            .parse()
+            .map_err(|e: postgres::Error| HubError::BadDatabaseUrl {
+                url: without_password(url),
+                reason: e.to_string(),
+            })?;
+        Self::open_config(config)
+    }
+
+    /// Like [`PostgresStorage::open`], with a parsed configuration.
+    pub fn open_config(config: postgres::Config) -> Result<Self> {
+        // One connection first, to report a server that cannot be reached with its own reason
+        // (the pool would only say it timed out) and to bring the schema up to date.
+        let mut first = config
+            .connect(NoTls)
+            .map_err(|e| HubError::PostgresConnect {
+                target: describe(&config),
+                reason: postgres_detail(&e),
+            })?;
+        schema::upgrade(&mut first)?;
+        drop(first);
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build(Manager::new(config, NoTls))?;
+        Ok(PostgresStorage { pool })
+    }
+
+    fn client(&self) -> Result<PooledConnection<Manager>> {
+        Ok(self.pool.get()?)
+    }
+}
+
+/// Where `config` connects: its hosts and database, for error messages.
+fn describe(config: &postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    format!(
+        "{} (database {})",
+        hosts.join(", "),
+        config.get_dbname().unwrap_or("of the user's name")
+    )
+}
+
+/// `url` with any password replaced, for error messages.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user_info = &url[scheme + 3..at];
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{}{user}:…{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Locks the project's row for the rest of the transaction (see the module's note); an unknown
+/// project is an error.
+fn lock_project(client: &mut impl GenericClient, project: &str) -> Result<()> {
+    client
+        .query_opt(
+            "SELECT 1 FROM projects WHERE name = $1 FOR UPDATE",
+            &[&project],
+        )?
+        .map(|_| ())
+        .ok_or_else(|| HubError::UnknownProject(project.into()))
+}
+
+fn project_from_row(row: &Row) -> Result<Project> {
+    Ok(Project {
+        name: row.try_get(0)?,
+        title: row.try_get(1)?,
+        created_at: row.try_get(2)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "id, project, role, name, enrolled_at, revoked_at";
+
+fn device_from_row(row: &Row) -> Result<Device> {
+    Ok(Device {
+        id: row.try_get(0)?,
+        project: row.try_get(1)?,
+        role: row.try_get::<_, &str>(2)?.parse()?,
+        name: row.try_get(3)?,
+        enrolled_at: row.try_get(4)?,
+        revoked_at: row.try_get(5)?,
+    })
+}
+
+const HEADER_COLUMNS: &str = "project, id, kind, author, subject, seq, heads, updated_at";
+
+fn header_from_row(row: &Row) -> Result<DocumentHeader> {
+    let kind: &str = row.try_get(2)?;
+    Ok(DocumentHeader {
+        project: row.try_get(0)?,
+        id: row.try_get(1)?,
+        kind: DocKind::parse(kind)
+            .ok_or_else(|| HubError::Corrupt(format!("a stored document of kind `{kind}`")))?,
+        author: row.try_get(3)?,
+        subject: row.try_get(4)?,
+        seq: row.try_get(5)?,
+        heads: split_heads(row.try_get(6)?),
+        updated_at: row.try_get(7)?,
+    })
+}
+
+fn split_heads(heads: &str) -> Vec<String> {
+    heads.split_whitespace().map(String::from).collect()
+}
+
+fn collect<T>(rows: Vec<Row>, from_row: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(from_row).collect()
+}
+
+impl HubStorage for PostgresStorage {
+    fn create_project(&self, name: &str, title: &str) -> Result<Project> {
+        let row = self.client()?.query_opt(
+            "INSERT INTO projects (name, title, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING RETURNING name, title, created_at",
+            &[&name, &title, &Utc::now()],
+        )?;
+        let row = row.ok_or_else(|| HubError::DuplicateProject(name.into()))?;
+        project_from_row(&row)
+    }
+
+    fn project(&self, name: &str) -> Result<Option<Project>> {
+        let sql = "SELECT name, title, created_at FROM projects WHERE name = $1";
+        let row = self.client()?.query_opt(sql, &[&name])?;
+        row.as_ref().map(project_from_row).transpose()
+    }
+
+    fn projects(&self) -> Result<Vec<Project>> {
+        let sql = "SELECT name, title, created_at FROM projects ORDER BY name";
+        collect(self.client()?.query(sql, &[])?, project_from_row)
+    }
+
+    fn publish_form(&self, project: &str, form: &Form) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        lock_project(&mut tx, project)?;
+        txn::publish_form(&mut tx, project, form)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn forms(&self, project: &str) -> Result<Vec<Form>> {
+        let sql = "SELECT definition FROM forms WHERE project = $1 ORDER BY position";
+        let rows = self.client()?.query(sql, &[&project])?;
+        rows.iter()
+            .map(|row| {
+                serde_json::from_str(row.try_get(0)?)
+                    .map_err(|e| HubError::Corrupt(format!("a stored form: {e}")))
+            })
+            .collect()
+    }
+
+    fn create_enrolment(&self, e: &NewEnrolment) -> Result<()> {
+        let mut client = self.client()?;
+        if client
+            .query_opt("SELECT 1 FROM projects WHERE name = $1", &[&e.project])?
+            .is_none()
+        {
+            return Err(HubError::UnknownProject(e.project.clone()));
+        }
+        let inserted = client.execute(
+            "INSERT INTO enrolments (lookup, secret_hash, project, role, device_name, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (lookup) DO NOTHING",
+            &[
+                &e.lookup,
+                &e.secret_hash,
+                &e.project,
+                &e.role.as_str(),
+                &e.device_name,
+                &e.expires_at,
+            ],
+        )?;
+        match inserted {
+            0 => Err(HubError::LookupTaken(e.lookup.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    fn redeem_enrolment(
+        &self,
+        lookup: &str,
+        decide: &dyn Fn(&EnrolmentState) -> EnrolDecision,
+        device_id: &str,
+        token_hash: &str,
+    ) -> Result<Redemption> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let redemption = txn::redeem(&mut tx, lookup, decide, device_id, token_hash)?;
+        tx.commit()?;
+        Ok(redemption)
+    }
+
+    fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1");
+        let row = self.client()?.query_opt(&sql, &[&token_hash])?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    fn devices(&self, project: Option<&str>) -> Result<Vec<Device>> {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE $1::TEXT IS NULL OR project = $1
+             ORDER BY project, enrolled_at"
+        );
+        collect(self.client()?.query(&sql, &[&project])?, device_from_row)
+    }
+
+    fn revoke_device(&self, id: &str) -> Result<Device> {
+        let mut client = self.client()?;
+        client.execute(
+            "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&id, &Utc::now()],
+        )?;
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1");
+        let row = client.query_opt(&sql, &[&id])?;
+        let row = row.ok_or_else(|| HubError::UnknownDevice(id.into()))?;
+        device_from_row(&row)
+    }
+
+    fn write_documents(
+        &self,
+        project: &str,
+        writes: &[DocumentWrite],
+        peer: Option<&PeerUpdate>,
+    ) -> Result<Vec<WriteOutcome>> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        lock_project(&mut tx, project)?;
+        let outcomes = writes
+            .iter()
+            .map(|write| txn::write_one(&mut tx, project, write))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(peer) = peer {
+            write_peer_state(&mut tx, project, peer)?;
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
+        stored_document(&mut *self.client()?, project, id)
+    }
+
+    fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {
+        let sql = format!("SELECT {HEADER_COLUMNS} FROM documents WHERE project = $1 AND id = $2");
+        let row = self.client()?.query_opt(&sql, &[&project, &id])?;
+        row.as_ref().map(header_from_row).transpose()
+    }
+
+    fn max_seq(&self, project: &str) -> Result<i64> {
+        let sql = "SELECT COALESCE(MAX(seq), 0) FROM documents WHERE project = $1";
+        Ok(self.client()?.query_one(sql, &[&project])?.try_get(0)?)
+    }
+
+    fn peer_cursor(&self, project: &str, peer: &str) -> Result<(i64, i64)> {
+        let sql = "SELECT theirs, ours FROM peer_cursors WHERE project = $1 AND peer = $2";
+        let row = self.client()?.query_opt(sql, &[&project, &peer])?;
+        match row {
+            Some(row) => Ok((row.try_get(0)?, row.try_get(1)?)),
+            None => Ok((0, 0)),
+        }
+    }
+
+    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<String>>> {
+        let sql = "SELECT heads FROM peer_heads WHERE project = $1 AND peer = $2 AND doc = $3";
+        let row = self.client()?.query_opt(sql, &[&project, &peer, &id])?;
+        row.map(|row| Ok(split_heads(row.try_get(0)?))).transpose()
+    }
+
+    /// One id for the database, whichever process asks first: the hub processes over it are one
+    /// hub to the devices.
+    fn hub_id(&self) -> Result<String> {
+        let mut client = self.client()?;
+        let fresh = format!("hub-{}", uuid::Uuid::new_v4());
+        client.execute(
+            "INSERT INTO hub_meta (key, value) VALUES ('hub_id', $1) ON CONFLICT DO NOTHING",
+            &[&fresh],
+        )?;
+        let row = client.query_one("SELECT value FROM hub_meta WHERE key = 'hub_id'", &[])?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn documents_since(
+        &self,
+        project: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<DocumentHeader>> {
+        let sql = format!(
+            "SELECT {HEADER_COLUMNS} FROM documents WHERE project = $1 AND seq > $2
+             ORDER BY seq LIMIT $3"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(&sql, &[&project, &since, &limit])?;
+        collect(rows, header_from_row)
+    }
+}
+
+fn stored_document(
+    client: &mut impl GenericClient,
+    project: &str,
+    id: &str,
+) -> Result<Option<StoredDocument>> {
+    let sql =
+        format!("SELECT {HEADER_COLUMNS}, bytes FROM documents WHERE project = $1 AND id = $2");
+    let Some(row) = client.query_opt(&sql, &[&project, &id])? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredDocument {
+        header: header_from_row(&row)?,
+        bytes: row.try_get(8)?,
+    }))
+}
+
+impl DocumentTx for postgres::Transaction<'_> {
+    fn stored(&mut self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
+        stored_document(self, project, id)
+    }
+
+    fn insert_form(&mut self, project: &str, form: &Form, definition: &str) -> Result<bool> {
+        let inserted = self.execute(
+            "INSERT INTO forms (project, form_id, version, published_at, definition)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[&project, &form.id, &form.version, &Utc::now(), &definition],
+        )?;
+        Ok(inserted > 0)
+    }
+
+    /// The next number of the project whose row the transaction has locked.
+    fn put(
+        &mut self,
+        project: &str,
+        write: &DocumentWrite,
+        merged: &Merged,
+    ) -> Result<DocumentHeader> {
+        let seq: i64 = self
+            .query_one(
+                "UPDATE projects SET last_seq = last_seq + 1 WHERE name = $1 RETURNING last_seq",
+                &[&project],
+            )?
+            .try_get(0)?;
+        let sql = format!(
+            "INSERT INTO documents (project, id, kind, author, subject, seq, heads, updated_at, bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (project, id) DO UPDATE SET seq = $6, heads = $7, updated_at = $8, bytes = $9
+             RETURNING {HEADER_COLUMNS}"
+        );
+        let row = self.query_one(
+            &sql,
+            &[
+                &project,
+                &write.id,
+                &write.kind.as_str(),
+                &write.author,
+                &write.subject,
+                &seq,
+                &merged.heads.join(" "),
+                &Utc::now(),
+                &merged.bytes,
+            ],
+        )?;
+        header_from_row(&row)
+    }
+}
+
+impl EnrolmentTx for postgres::Transaction<'_> {
+    /// Locks the enrolment's row, so that two hub processes cannot both redeem one code.
+    fn enrolment(&mut self, lookup: &str) -> Result<Option<StoredEnrolment>> {
+        let sql = "SELECT secret_hash, expires_at, used_at IS NOT NULL, wrong_guesses, project, role, device_name
+                   FROM enrolments WHERE lookup = $1 FOR UPDATE";
+        let Some(row) = self.query_opt(sql, &[&lookup])? else {
+            return Ok(None);
+        };
+        let wrong_guesses: i32 = row.try_get(3)?;
+        Ok(Some(StoredEnrolment {
+            state: EnrolmentState {
+                secret_hash: row.try_get(0)?,
+                expires_at: row.try_get(1)?,
+                used: row.try_get(2)?,
+                wrong_guesses: wrong_guesses.try_into().unwrap_or(u32::MAX),
+            },
+            project: row.try_get(4)?,
+            role: row.try_get::<_, &str>(5)?.parse()?,
+            device_name: row.try_get(6)?,
+        }))
+    }
+
+    fn count_wrong_guess(&mut self, lookup: &str) -> Result<()> {
+        self.execute(
+            "UPDATE enrolments SET wrong_guesses = wrong_guesses + 1 WHERE lookup = $1",
+            &[&lookup],
+        )?;
+        Ok(())
+    }
+
+    fn enrol(
+        &mut self,
+        lookup: &str,
+        now: DateTime<Utc>,
+        device: &Device,
+        token_hash: &str,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE enrolments SET used_at = $2 WHERE lookup = $1",
+            &[&lookup, &now],
+        )?;
+        self.execute(
+            "INSERT INTO devices (id, project, role, name, token_hash, enrolled_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &device.id,
+                &device.project,
+                &device.role.as_str(),
+                &device.name,
+                &token_hash,
+                &now,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// Records a peer's shared heads and cursor inside the caller's transaction.
+fn write_peer_state(
+    tx: &mut postgres::Transaction<'_>,
+    project: &str,
+    peer: &PeerUpdate,
+) -> Result<()> {
+    for (doc, heads) in &peer.shared_heads {
+        tx.execute(
+            "INSERT INTO peer_heads (project, peer, doc, heads) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (project, peer, doc) DO UPDATE SET heads = $4",
+            &[&project, &peer.peer, doc, &heads.join(" ")],
+        )?;
+    }
+    if let Some((theirs, ours)) = peer.cursor {
+        tx.execute(
+            "INSERT INTO peer_cursors (project, peer, theirs, ours) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (project, peer) DO UPDATE SET theirs = $3, ours = $4",
+            &[&project, &peer.peer, &theirs, &ours],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::TestDatabase;
+    use super::*;
+    use crate::storage::contract::contract_tests;
+    use crate::storage::HubStorage;
+
+    /// The contract's fixture: a schema holding project `p`.
+    fn open(test: &str) -> Option<(TestDatabase, PostgresStorage)> {
+        let database = TestDatabase::for_test(test)?;
+        let storage = database.open().unwrap();
+        storage.create_project("p", "P").unwrap();
+        Some((database, storage))
+    }
+
+    contract_tests!(open);
+
+    #[test]
+    fn a_second_process_finds_the_schema_and_a_newer_one_is_refused() {
+        let Some((database, first)) = open("schema_versions") else {
+            return;
+        };
+        let second = database.open().unwrap();
+        assert_eq!(second.projects().unwrap().len(), 1, "the same data");
+        assert_eq!(second.hub_id().unwrap(), first.hub_id().unwrap());
+        first
+            .client()
+            .unwrap()
+            .execute("UPDATE minga_hub_schema SET version = version + 1", &[])
+            .unwrap();
+        match database.open() {
+            Err(crate::HubError::Corrupt(reason)) => assert!(reason.contains("newer"), "{reason}"),
+            other => panic!("expected a newer schema refused, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn a_bad_url_or_an_unreachable_server_is_named_without_the_password() {
+        match PostgresStorage::open("postgres://ana:secret@host:notaport/db") {
+            Err(crate::HubError::BadDatabaseUrl { url, .. }) => {
+                assert!(!url.contains("secret") && url.contains("ana"), "{url}");
+            }
+            other => panic!("expected a bad URL, got {:?}", other.err()),
+        }
+        let nowhere = "postgresql:///hub?host=/nonexistent/minga-socket-dir";
+        match PostgresStorage::open(nowhere) {
+            Err(crate::HubError::PostgresConnect { target, reason }) => {
+                assert_eq!(target, "/nonexistent/minga-socket-dir (database hub)");
+                assert!(reason.contains("error connecting"), "{reason}");
+            }
+            other => panic!("expected no connection, got {:?}", other.err()),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The PostgreSQL schema and its upgrades, through the one-row table `minga_hub_schema` (the
+//! counterpart of SQLite's `PRAGMA user_version` in `storage/schema.rs`). Hub processes starting
+//! together take an advisory lock, so one creates or upgrades and the others find it done.
+
+use crate::error::{HubError, Result};
+use postgres::Client;
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: i32 = 1;
+
+/// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
+const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
+
+/// The SQLite schema's tables at its version 2 (form documents included from the start), in
+/// PostgreSQL's types. Differences: times are `timestamptz`; forms keep their publishing order
+/// in `position`; a project's `last_seq` numbers its documents (see `PostgresStorage`).
+const VERSION_1: &str = "
+CREATE TABLE projects (
+    name TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    last_seq BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE forms (
+    position BIGINT GENERATED ALWAYS AS IDENTITY,
+    project TEXT NOT NULL REFERENCES projects(name),
+    form_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (project, form_id, version)
+);
+CREATE TABLE enrolments (
+    lookup TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    project TEXT NOT NULL REFERENCES projects(name),
+    role TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    used_at TIMESTAMPTZ,
+    wrong_guesses INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL REFERENCES projects(name),
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    enrolled_at TIMESTAMPTZ NOT NULL,
+    revoked_at TIMESTAMPTZ
+);
+CREATE TABLE documents (
+    project TEXT NOT NULL REFERENCES projects(name),
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    author TEXT,
+    subject TEXT,
+    seq BIGINT NOT NULL,
+    heads TEXT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    bytes BYTEA NOT NULL,
+    PRIMARY KEY (project, id),
+    UNIQUE (project, seq)
+);
+CREATE TABLE hub_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE peer_cursors (
+    project TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    theirs BIGINT NOT NULL,
+    ours BIGINT NOT NULL,
+    PRIMARY KEY (project, peer)
+);
+CREATE TABLE peer_heads (
+    project TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    heads TEXT NOT NULL,
+    PRIMARY KEY (project, peer, doc)
+);
+";
+
+/// Brings the database at any earlier version up to [`CURRENT_VERSION`] in one transaction;
+/// refuses a database written by a newer hub.
+pub fn upgrade(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&UPGRADE_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS minga_hub_schema (version INTEGER NOT NULL)")?;
+    let found = tx.query_opt("SELECT version FROM minga_hub_schema", &[])?;
+    let mut version: i32 = found.map(|row| row.get(0)).unwrap_or(0);
+    if version > CURRENT_VERSION {
+        return Err(HubError::Corrupt(format!(
+            "the PostgreSQL database has hub schema version {version}, newer than this hub \
+             ({CURRENT_VERSION}); upgrade minga-hub"
+        )));
+    }
+    while version < CURRENT_VERSION {
+        match version {
+            0 => tx.batch_execute(VERSION_1)?,
+            _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
+        }
+        version += 1;
+    }
+    tx.execute("DELETE FROM minga_hub_schema", &[])?;
+    tx.execute(
+        "INSERT INTO minga_hub_schema (version) VALUES ($1)",
+        &[&version],
+    )?;
+    tx.commit()?;
+    Ok(())
+}

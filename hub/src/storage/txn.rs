@@ -1,0 +1,153 @@
+//! The logic every backend runs inside its own transaction, written once over two small traits:
+//! merging a document write, and redeeming an enrolment code. A backend supplies the reads and
+//! writes; what they mean stays here.
+
+use super::merge::{merge, Merged};
+use super::{Device, DocumentHeader, DocumentWrite, Redemption, StoredDocument, WriteOutcome};
+use crate::access::{DocKind, Role};
+use crate::auth::{EnrolDecision, EnrolmentState};
+use crate::error::{HubError, Result};
+use chrono::{DateTime, SubsecRound, Utc};
+use minga_forms::Form;
+
+/// A backend's open transaction, as document writes need it.
+pub trait DocumentTx {
+    /// The stored document, if any.
+    fn stored(&mut self, project: &str, id: &str) -> Result<Option<StoredDocument>>;
+    /// Stores `merged` as the document `write` names under the project's next sequence number
+    /// (kind, author and subject only when the document is new) and returns its header.
+    fn put(
+        &mut self,
+        project: &str,
+        write: &DocumentWrite,
+        merged: &Merged,
+    ) -> Result<DocumentHeader>;
+    /// Records a published form version; `false` if the project has it already.
+    fn insert_form(&mut self, project: &str, form: &Form, definition: &str) -> Result<bool>;
+}
+
+/// Publishes `form` in `project` (which the caller has checked exists) inside the caller's
+/// transaction: its definition and its form document.
+pub fn publish_form(tx: &mut impl DocumentTx, project: &str, form: &Form) -> Result<()> {
+    if !tx.insert_form(project, form, &form_definition(form)?)? {
+        return Err(HubError::DuplicateFormVersion {
+            project: project.into(),
+            id: form.id.clone(),
+            version: form.version.clone(),
+        });
+    }
+    store_form_document(tx, project, form)
+}
+
+/// Merges one write inside the caller's transaction.
+pub fn write_one(
+    tx: &mut impl DocumentTx,
+    project: &str,
+    write: &DocumentWrite,
+) -> Result<WriteOutcome> {
+    let stored = tx.stored(project, &write.id)?;
+    if let Some(stored) = &stored {
+        if stored.header.kind != write.kind {
+            return Ok(WriteOutcome::KindMismatch {
+                stored: stored.header.kind,
+            });
+        }
+    }
+    let merged = match merge(stored.as_ref().map(|s| s.bytes.as_slice()), &write.changes) {
+        Ok(merged) => merged,
+        Err(reason) => return Ok(WriteOutcome::Invalid { reason }),
+    };
+    match stored {
+        Some(stored) if !merged.changed => Ok(WriteOutcome::Stored(stored.header)),
+        _ => Ok(WriteOutcome::Stored(tx.put(project, write, &merged)?)),
+    }
+}
+
+/// The form's stored definition (JSON), after checking that its form document can be built (it
+/// is built again when stored), so that a bad form is refused before anything is written.
+fn form_definition(form: &Form) -> Result<String> {
+    minga_core::form_document(form).map_err(|e| HubError::BadFormFile {
+        path: format!("form `{}` version `{}`", form.id, form.version),
+        reason: e.to_string(),
+    })?;
+    serde_json::to_string(form).map_err(|e| HubError::Corrupt(e.to_string()))
+}
+
+/// Stores `form`'s form document in `project` inside the caller's transaction (a no-op when
+/// it is there already).
+pub fn store_form_document(tx: &mut impl DocumentTx, project: &str, form: &Form) -> Result<()> {
+    let (id, bytes) = minga_core::form_document(form)
+        .map_err(|e| HubError::Corrupt(format!("form {}: {e}", form.id)))?;
+    let document = DocumentWrite {
+        id: id.to_string(),
+        kind: DocKind::Form,
+        author: None,
+        subject: None,
+        changes: bytes,
+    };
+    match write_one(tx, project, &document)? {
+        WriteOutcome::Stored(_) => Ok(()),
+        refused => Err(HubError::Corrupt(format!(
+            "form document {id} could not be stored: {refused:?}"
+        ))),
+    }
+}
+
+/// An enrolment as stored: its state, and the device it will enrol.
+pub struct StoredEnrolment {
+    pub state: EnrolmentState,
+    pub project: String,
+    pub role: Role,
+    pub device_name: String,
+}
+
+/// A backend's open transaction, as redeeming a code needs it.
+pub trait EnrolmentTx {
+    /// The enrolment with this lookup part, locked against concurrent redemption.
+    fn enrolment(&mut self, lookup: &str) -> Result<Option<StoredEnrolment>>;
+    fn count_wrong_guess(&mut self, lookup: &str) -> Result<()>;
+    /// Marks the code used at `now` and creates `device` with `token_hash`.
+    fn enrol(
+        &mut self,
+        lookup: &str,
+        now: DateTime<Utc>,
+        device: &Device,
+        token_hash: &str,
+    ) -> Result<()>;
+}
+
+/// Decides on the stored enrolment and applies the verdict inside the caller's transaction.
+pub fn redeem(
+    tx: &mut impl EnrolmentTx,
+    lookup: &str,
+    decide: &dyn Fn(&EnrolmentState) -> EnrolDecision,
+    device_id: &str,
+    token_hash: &str,
+) -> Result<Redemption> {
+    let Some(found) = tx.enrolment(lookup)? else {
+        return Ok(Redemption::UnknownCode);
+    };
+    let decision = decide(&found.state);
+    let device = match decision {
+        EnrolDecision::WrongSecret => {
+            tx.count_wrong_guess(lookup)?;
+            None
+        }
+        EnrolDecision::Accept => {
+            // To the microsecond, as PostgreSQL keeps it: the device returned is the one read back.
+            let now = Utc::now().trunc_subsecs(6);
+            let device = Device {
+                id: device_id.into(),
+                project: found.project,
+                role: found.role,
+                name: found.device_name,
+                enrolled_at: now,
+                revoked_at: None,
+            };
+            tx.enrol(lookup, now, &device, token_hash)?;
+            Some(device)
+        }
+        EnrolDecision::Used | EnrolDecision::Expired | EnrolDecision::Locked => None,
+    };
+    Ok(Redemption::Decided { decision, device })
+}
