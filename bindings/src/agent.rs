@@ -1,12 +1,13 @@
-//! The sync agent from the app: keeps a store in sync with its hub by itself, on a thread of
-//! its own (`minga_core::SyncAgent`). The app tells it when the network comes and goes and may
-//! ask for a sync now; every outcome reaches the store's sync observers as a [`SyncEvent`].
+//! The sync agent from the app: keeps a store in sync with its hub (or a peer over the app's
+//! own link) by itself, on a thread of its own (`minga_core::SyncAgent`). The app tells it
+//! when the network comes and goes and may ask for a sync now; every outcome reaches the
+//! store's sync observers as a [`SyncEvent`]; `status()` says what it is doing.
 
 use crate::error::{MingaError, Result};
 use crate::hub::{sync_url, HubCredentials};
 use crate::observer::ObserverHandle;
 use crate::store::Store;
-use crate::sync::{peer_id, SyncProgress, SyncReport};
+use crate::sync::{peer_id, HostTransport, SyncProgress, SyncReport, SyncTransport};
 use minga_core as core;
 use minga_core::SyncFailure;
 use std::sync::{Arc, Mutex};
@@ -191,17 +192,26 @@ impl Store {
                 token: Some(hub.token.clone()),
             },
         };
-        let mut config = core::AgentConfig::new(peer_id(&hub.device_id)?, vec![peer]);
-        if let Some(schedule) = schedule {
-            config.schedule = schedule.into();
-        }
-        let agent = self
-            .call_shared(|store| core::SyncAgent::start(store, config).map_err(MingaError::from))?;
-        let agent = Arc::new(SyncAgent {
-            running: Mutex::new(Some(agent)),
-        });
-        self.keep_agent(&agent);
-        Ok(agent)
+        self.start_agent(peer_id(&hub.device_id)?, peer, schedule)
+    }
+
+    /// Starts an agent that keeps this store in sync with peer `peer` (its device id) over the
+    /// app's own link, as `sync_with` does: `transport` carries each request to the peer's
+    /// `responder()` and brings the reply back (throw `MingaError.Network` for what may pass
+    /// later, `Revoked` to wipe this store). Runs as `start_sync_agent` does otherwise.
+    #[uniffi::method(default(schedule = None))]
+    pub fn start_peer_sync_agent(
+        &self,
+        peer: String,
+        transport: Arc<dyn SyncTransport>,
+        schedule: Option<AgentSchedule>,
+    ) -> Result<Arc<SyncAgent>> {
+        let link = core::PeerConfig {
+            id: peer_id(&peer)?,
+            connection: core::PeerConnection::Custom(Arc::new(HostLink(transport))),
+        };
+        let local = self.call(|store| peer_id(&store.identity().device_id))?;
+        self.start_agent(local, link, schedule)
     }
 
     /// Calls `observer` with each event of the syncs an agent runs on this store. Keep the
@@ -217,6 +227,38 @@ impl Store {
             }));
             Ok(Arc::new(ObserverHandle::new(registered)))
         })
+    }
+}
+
+impl Store {
+    fn start_agent(
+        &self,
+        local: minga_sync::PeerId,
+        peer: core::PeerConfig,
+        schedule: Option<AgentSchedule>,
+    ) -> Result<Arc<SyncAgent>> {
+        let mut config = core::AgentConfig::new(local, vec![peer]);
+        if let Some(schedule) = schedule {
+            config.schedule = schedule.into();
+        }
+        let agent = self
+            .call_shared(|store| core::SyncAgent::start(store, config).map_err(MingaError::from))?;
+        let agent = Arc::new(SyncAgent {
+            running: Mutex::new(Some(agent)),
+        });
+        self.keep_agent(&agent);
+        Ok(agent)
+    }
+}
+
+/// The app's transport as the agent connects to a peer: one session at a time over it.
+struct HostLink(Arc<dyn SyncTransport>);
+
+impl core::TransportFactory for HostLink {
+    fn connect(
+        &self,
+    ) -> std::result::Result<Box<dyn minga_sync::Transport>, minga_sync::TransportError> {
+        Ok(Box::new(HostTransport::new(self.0.clone())))
     }
 }
 

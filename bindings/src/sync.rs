@@ -182,10 +182,7 @@ impl Store {
         progress: Option<Arc<dyn SyncProgressListener>>,
     ) -> Result<SyncReport> {
         let remote = peer_id(&peer)?;
-        let transport = HostTransport {
-            host: transport,
-            failure: Mutex::new(None),
-        };
+        let transport = HostTransport::new(transport);
         self.call(|store| {
             let local = peer_id(&store.identity().device_id)?;
             run(
@@ -241,12 +238,19 @@ pub(crate) fn peer_id(id: &str) -> Result<PeerId> {
 
 /// The host's transport as minga-sync's, keeping the host's own error so that the app gets
 /// back the `MingaError` its transport threw.
-struct HostTransport {
+pub(crate) struct HostTransport {
     host: Arc<dyn SyncTransport>,
     failure: Mutex<Option<MingaError>>,
 }
 
 impl HostTransport {
+    pub(crate) fn new(host: Arc<dyn SyncTransport>) -> Self {
+        Self {
+            host,
+            failure: Mutex::new(None),
+        }
+    }
+
     fn take_failure(&self) -> Option<MingaError> {
         self.failure
             .lock()

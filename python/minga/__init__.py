@@ -7,6 +7,7 @@ callables where the library asks for an observer, a progress listener or a trans
 
 from .minga import *  # noqa: F401,F403  (the generated surface is the package's surface)
 from .minga import (
+    AgentSchedule,
     ChangeObserver,
     HttpSettings,
     HubCredentials,
@@ -14,6 +15,7 @@ from .minga import (
     Store,
     SyncEventObserver,
     SyncProgressListener,
+    SyncAgent,
     SyncReport,
     SyncTransport,
 )
@@ -52,3 +54,9 @@ def sync_with(store: Store, exchange, peer: str, on_progress=None) -> SyncReport
     """Syncs `store` with peer `peer`, `exchange(request) -> reply` carrying the bytes (to the
     peer's `store.responder().respond`, over whatever link the host has)."""
     return store.sync_with(_adapter(SyncTransport, "exchange", exchange), peer, _listener(on_progress))
+
+
+def start_peer_sync_agent(store: Store, peer: str, exchange, schedule: AgentSchedule = None) -> SyncAgent:
+    """Starts a sync agent that keeps `store` in sync with peer `peer` by itself,
+    `exchange(request) -> reply` carrying the bytes to the peer's `responder().respond`."""
+    return store.start_peer_sync_agent(peer, _adapter(SyncTransport, "exchange", exchange), schedule)

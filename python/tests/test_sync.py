@@ -1,10 +1,14 @@
 """Sync between two stores over a transport the host brings (here a Python callable that hands
 the bytes to the other store's responder), progress, reports, errors the transport throws, and
-observers hearing what arrives."""
+observers hearing what arrives; a sync agent over such a transport."""
+
+import queue
+from datetime import timedelta
 
 import pytest
 
 import minga
+from test_hub import next_event
 
 
 def path(name):
@@ -166,3 +170,55 @@ def test_bad_bundles_and_keys_are_invalid_arguments(phone, tablet, form):
     with pytest.raises(minga.MingaError.InvalidArgument):
         phone.write_bundle("", keys.public_key, minga.BundleScope.EVERYTHING)
     assert tablet.last_seq() == 0
+
+
+def test_an_agent_syncs_with_a_peer_over_the_apps_own_link_by_itself(phone, tablet, form):
+    responder = tablet.responder()
+    carried = []
+
+    def exchange(request):
+        carried.append(len(request))
+        return responder.respond(request)
+
+    events = queue.Queue()
+    handle = minga.observe_sync(phone, events.put)
+    agent = minga.start_peer_sync_agent(phone, "tablet-1", exchange, minga.AgentSchedule(after_change_ms=10))
+    sid = phone.create_submission(form)
+    phone.set_answer(sid, path("village"), minga.Value.TEXT(text="Tumbaco"))
+    assert carried == [], "offline: nothing is carried"
+    agent.network_available(True)
+    finished = next_event(events, minga.SyncEvent.FINISHED)
+    assert finished.peer == "tablet-1" and finished.report.sent == 1
+    assert tablet.answers(sid) == phone.answers(sid)
+    assert carried, "the bytes went over the app's link"
+    [status] = agent.status().peers
+    assert status.peer == "tablet-1" and status.last_success_ago is not None and status.last_error is None
+    agent.stop()
+    handle.cancel()
+
+
+def test_a_link_that_says_revoked_wipes_the_phone_and_a_failing_one_backs_off(phone, form):
+    def unreachable(request):
+        raise minga.MingaError.Network(reason="no peer in range")
+
+    events = queue.Queue()
+    handle = minga.observe_sync(phone, events.put)
+    agent = minga.start_peer_sync_agent(phone, "tablet-1", unreachable, minga.AgentSchedule(min_backoff_ms=600_000))
+    agent.network_available(True)
+    failed = next_event(events, minga.SyncEvent.FAILED)
+    assert isinstance(failed.error, minga.SyncFailure.NETWORK) and "no peer in range" in failed.error.message
+    assert failed.retry_in is not None and failed.retry_in > timedelta(0)
+    agent.stop()
+
+    phone.create_submission(form)
+
+    def revoked(request):
+        raise minga.MingaError.Revoked()
+
+    agent = minga.start_peer_sync_agent(phone, "tablet-1", revoked)
+    agent.network_available(True)
+    assert next_event(events, minga.SyncEvent.REVOKED).wipe_error is None
+    assert phone.list_submissions(minga.SubmissionFilter(include_deleted=True), None, 10).items == []
+    assert agent.status().revoked
+    agent.stop()
+    handle.cancel()
