@@ -1,6 +1,7 @@
 //! Idiomatic Kotlin over the generated bindings (package org.minga.ffi): a store whose calls
 //! run on an I/O dispatcher, its changes as a Flow, and sync (with a hub, with a peer over the
-//! app's own link) as suspend calls or as a Flow of progress ending in the report.
+//! app's own link) as suspend calls or as a Flow of progress ending in the report, or by itself
+//! with a sync agent.
 package org.minga
 
 import kotlinx.coroutines.CoroutineDispatcher
@@ -13,6 +14,7 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.channelFlow
 import kotlinx.coroutines.withContext
+import org.minga.ffi.AgentSchedule
 import org.minga.ffi.ChangeEvent
 import org.minga.ffi.ChangeObserver
 import org.minga.ffi.HttpSettings
@@ -20,6 +22,7 @@ import org.minga.ffi.HubCredentials
 import org.minga.ffi.ObserverHandle
 import org.minga.ffi.Store
 import org.minga.ffi.SyncEvent
+import org.minga.ffi.SyncAgent
 import org.minga.ffi.SyncEventObserver
 import org.minga.ffi.SyncProgress
 import org.minga.ffi.SyncProgressListener
@@ -92,6 +95,18 @@ class MingaStore(
     /** [syncWith] as a Flow of [SyncStep]s. */
     fun syncWithSteps(peer: String, exchange: (ByteArray) -> ByteArray): Flow<SyncStep> =
         steps { listener -> blocking.syncWith(transport(exchange), peer, listener) }
+
+    /**
+     * Starts a sync agent that keeps this store in sync with [peer] (its device id) by itself
+     * over the app's own link: [exchange] carries one request to the peer's `responder()` and
+     * returns its reply, on the agent's thread. Hear it with [syncEvents]; `status()` on the
+     * agent says what it is doing, `stop()` (off the main thread) ends it.
+     */
+    fun startPeerSyncAgent(
+        peer: String,
+        schedule: AgentSchedule? = null,
+        exchange: (ByteArray) -> ByteArray,
+    ): SyncAgent = blocking.startPeerSyncAgent(peer, transport(exchange), schedule)
 
     /** Closes the store; later calls fail with `MingaException.Closed`. */
     override fun close() {

@@ -1,11 +1,13 @@
 //! Sync between two stores over a link the app brings (a Kotlin lambda handing the bytes to the
 //! other store's responder): the Flow of changes hears what arrives by sync, the Flow of sync
-//! steps carries progress and the report, bundles travel encrypted, reviews reach the author.
+//! steps carries progress and the report, bundles travel encrypted, reviews reach the author;
+//! a sync agent syncs over such a link by itself.
 package org.minga
 
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
@@ -16,11 +18,13 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
+import org.minga.ffi.AgentSchedule
 import org.minga.ffi.BundleScope
 import org.minga.ffi.DocKind
 import org.minga.ffi.MingaException
 import org.minga.ffi.ReviewState
 import org.minga.ffi.Store
+import org.minga.ffi.SyncEvent
 import org.minga.ffi.SyncResponder
 import org.minga.ffi.Value
 import org.minga.ffi.generateBundleKeys
@@ -58,6 +62,33 @@ class SyncTest {
         assertEquals(listOf(Triple(id, DocKind.SUBMISSION, true)), event.documents.map { Triple(it.id, it.kind, it.bySync) })
         assertEquals(phone.io { answers(id) }, tablet.io { answers(id) })
         assertEquals(1uL, phone.syncWith("tablet-1") { responder.respond(it) }.roundTrips)
+        phone.close()
+        tablet.close()
+    }
+
+    @Test
+    fun anAgentSyncsWithAPeerOverTheAppsLinkByItself() = runBlocking {
+        val (phone, tablet, responder) = phoneAndTablet()
+        var carried = 0
+        val finished = async(start = CoroutineStart.UNDISPATCHED) {
+            phone.syncEvents().filterIsInstance<SyncEvent.Finished>().first()
+        }
+        yield()
+        val agent = phone.startPeerSyncAgent("tablet-1", AgentSchedule(afterChangeMs = 10uL)) {
+            carried++
+            responder.respond(it)
+        }
+        val id = phone.io { createSubmission(SAFETY_WALK) }
+        phone.io { setAnswer(id, at("village"), Value.Text("Tumbaco")) }
+        agent.networkAvailable(true)
+        val event = withTimeout(60_000) { finished.await() }
+        assertEquals("tablet-1", event.peer)
+        assertEquals(1uL, event.report.sent)
+        assertEquals(phone.io { answers(id) }, tablet.io { answers(id) })
+        assertTrue(carried > 0, "the bytes went over the app's link")
+        val status = agent.status()!!.peers.single()
+        assertTrue(status.lastSuccessAgo != null && status.lastError == null, "$status")
+        phone.io { agent.stop() }
         phone.close()
         tablet.close()
     }
