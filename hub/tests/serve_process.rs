@@ -185,3 +185,35 @@ fn serve_https_with_a_given_certificate() {
     stderr.read_to_string(&mut log).unwrap();
     assert!(status.success() && log.contains("hub stopped"), "{log}");
 }
+
+#[test]
+fn the_key_file_is_made_private_where_it_is_named_and_needed_to_open_the_database() {
+    let data = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("office.key");
+    let key = key_file.to_str().unwrap();
+    admin(
+        data.path(),
+        &["--key-file", key, "project", "create", "imbabura"],
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
+    assert!(
+        !data.path().join("hub.sqlite3.key").exists(),
+        "no key beside the database"
+    );
+    let listed = hub(data.path())
+        .env("MINGA_HUB_KEY_FILE", &key_file)
+        .args(["project", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).starts_with("imbabura\t"));
+    let without = hub(data.path()).args(["project", "list"]).output().unwrap();
+    let said = String::from_utf8_lossy(&without.stderr);
+    assert!(!without.status.success());
+    assert!(said.contains("hub.sqlite3.key: missing"), "{said}");
+}
