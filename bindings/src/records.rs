@@ -109,6 +109,8 @@ pub struct SubmissionSummary {
     pub instance_name: Option<String>,
     pub location: Option<Location>,
     pub deleted: bool,
+    /// The verdict of its review; none when nobody has reviewed it yet.
+    pub review_state: Option<core::ReviewState>,
 }
 
 /// Which submissions a list shows. Every field is optional: the default lists every
@@ -125,6 +127,10 @@ pub struct SubmissionFilter {
     pub author: Option<String>,
     #[uniffi(default = false)]
     pub include_deleted: bool,
+    /// Only submissions whose review is in this state (`Received` also matches those not
+    /// reviewed yet: both await a verdict).
+    #[uniffi(default = None)]
+    pub review_state: Option<core::ReviewState>,
 }
 
 /// Where the next page of a list starts. Opaque: pass it back to `list_submissions`.
@@ -274,6 +280,7 @@ impl From<core::SubmissionSummary> for SubmissionSummary {
                 longitude,
             }),
             deleted: row.deleted,
+            review_state: row.review_state,
         }
     }
 }
@@ -285,6 +292,7 @@ impl From<SubmissionFilter> for core::SubmissionFilter {
             form_version: filter.form_version,
             status: filter.status,
             author: filter.author,
+            review_state: filter.review_state,
             include_deleted: filter.include_deleted,
         }
     }

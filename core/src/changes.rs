@@ -51,7 +51,8 @@ pub(crate) fn record(
     chunks::write_row(conn, id, kind, seq, loaded)?;
     match kind {
         DocKind::Submission => projection::refresh(conn, id, &loaded.doc, now_ms())?,
-        DocKind::Form | DocKind::Review => {}
+        DocKind::Review => projection::refresh_review_state(conn, id, &loaded.doc)?,
+        DocKind::Form => {}
     }
     Ok(Some(seq as u64))
 }

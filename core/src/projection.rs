@@ -1,9 +1,11 @@
 //! The `submissions` projection: what lists and filters need (form, status, author, times,
-//! instance name, location), kept beside each document and refreshed in the same transaction
-//! as its chunks, so that a list never decodes a document.
+//! instance name, location, and the review's verdict from `review_states`), kept beside each
+//! document and refreshed in the same transaction as its chunks, so that a list never decodes a
+//! document.
 
-use crate::document::{self, DocId, FormRef, Status};
+use crate::document::{self, DocId, DocKind, FormRef, Status};
 use crate::error::Result;
+use crate::review::{self, ReviewState};
 use crate::store::Store;
 use crate::values;
 use automerge::{AutoCommit, ReadDoc, ROOT};
@@ -27,6 +29,8 @@ pub struct SubmissionSummary {
     /// Latitude and longitude of the submission's first top-level geopoint (by name).
     pub location: Option<(f64, f64)>,
     pub deleted: bool,
+    /// The verdict of the submission's review; `None` when no review document exists yet.
+    pub review_state: Option<ReviewState>,
 }
 
 /// Which submissions a list shows. The default shows every submission not deleted.
@@ -36,6 +40,9 @@ pub struct SubmissionFilter {
     pub form_version: Option<String>,
     pub status: Option<Status>,
     pub author: Option<String>,
+    /// Only submissions whose review is in this state; `Received` also matches submissions
+    /// without a review yet (both await a verdict).
+    pub review_state: Option<ReviewState>,
     pub include_deleted: bool,
 }
 
@@ -107,21 +114,52 @@ pub(crate) fn refresh(
     Ok(())
 }
 
+/// Records the state of review document `id` against the submission it judges, inside the
+/// caller's transaction. A document whose id does not derive from a submission's records
+/// nothing. Cost: two map lookups.
+pub(crate) fn refresh_review_state(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Result<()> {
+    let Some(submission) = review::reviewed_submission(id, doc) else {
+        return Ok(());
+    };
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO review_states (submission_id, state) VALUES (?1, ?2)",
+    )?
+    .execute(params![
+        submission.as_bytes(),
+        review::state_of(doc).as_str()
+    ])?;
+    Ok(())
+}
+
 /// Rewrites every submission's projection row from its document, inside the caller's
 /// transaction: for a store upgraded from before projections existed. Cost: decodes every
 /// submission once.
 pub(crate) fn rebuild_all(conn: &Connection) -> Result<()> {
+    rebuild(conn, DocKind::Submission, &|conn, id, doc| {
+        refresh(conn, id, doc, crate::changes::now_ms())
+    })
+}
+
+/// Records every review's state, inside the caller's transaction: for a store upgraded from
+/// before review states were kept. Cost: decodes every review once.
+pub(crate) fn rebuild_review_states(conn: &Connection) -> Result<()> {
+    rebuild(conn, DocKind::Review, &refresh_review_state)
+}
+
+fn rebuild(
+    conn: &Connection,
+    kind: DocKind,
+    refresh: &dyn Fn(&Connection, &DocId, &AutoCommit) -> Result<()>,
+) -> Result<()> {
     let ids: Vec<Vec<u8>> = conn
         .prepare("SELECT doc_id FROM documents WHERE kind = ?1")?
-        .query_map([crate::document::DocKind::Submission.code()], |row| {
-            row.get(0)
-        })?
+        .query_map([kind.code()], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     let reader = automerge::ActorId::random();
     for id in ids {
         let id = DocId::from_bytes(&id)?;
         if let Some(loaded) = crate::chunks::load(conn, &id, &reader)? {
-            refresh(conn, &id, &loaded.doc, crate::changes::now_ms())?;
+            refresh(conn, &id, &loaded.doc)?;
         }
     }
     Ok(())
@@ -206,6 +244,16 @@ fn list_query(
             "(updated_at < ?{time} OR (updated_at = ?{time} AND doc_id < ?{id}))"
         ));
     }
+    match filter.review_state {
+        None => {}
+        Some(ReviewState::Received) => {
+            conditions.push("(state IS NULL OR state = 'received')".into());
+        }
+        Some(state) => conditions.push(format!(
+            "state = ?{}",
+            bind(SqlValue::Text(state.as_str().into()))
+        )),
+    }
     if !filter.include_deleted {
         conditions.push("deleted_at IS NULL".into());
     }
@@ -216,8 +264,8 @@ fn list_query(
     };
     let sql = format!(
         "SELECT doc_id, form_id, form_version, status, author, created_at, updated_at,
-                instance_name, latitude, longitude, deleted_at
-         FROM submissions {where_clause}
+                instance_name, latitude, longitude, deleted_at, state
+         FROM submissions LEFT JOIN review_states ON submission_id = doc_id {where_clause}
          ORDER BY updated_at DESC, doc_id DESC LIMIT {limit}"
     );
     (sql, arguments)
@@ -236,6 +284,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
     let instance_name: Option<String> = row.get(7)?;
     let (latitude, longitude): (Option<f64>, Option<f64>) = (row.get(8)?, row.get(9)?);
     let deleted_at: Option<i64> = row.get(10)?;
+    let review_state: Option<String> = row.get(11)?;
     Ok(DocId::from_bytes(&id).map(|id| SubmissionSummary {
         id,
         form,
@@ -246,6 +295,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
         instance_name,
         location: latitude.zip(longitude),
         deleted: deleted_at.is_some(),
+        review_state: review_state.as_deref().and_then(ReviewState::parse),
     }))
 }
 
@@ -323,6 +373,84 @@ mod tests {
         let found: HashSet<DocId> = all_pages(&store, &filter, 2).iter().map(|r| r.id).collect();
         assert_eq!(found, expected);
         assert!(!expected.is_empty());
+    }
+
+    #[test]
+    fn rows_carry_the_review_state_and_filter_by_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "rosa");
+        let form = FormRef::new("dialogue", "3");
+        let ids: Vec<DocId> = (0..3)
+            .map(|_| store.create_submission(&form).unwrap())
+            .collect();
+        store
+            .set_review_state(&ids[0], ReviewState::Approved)
+            .unwrap();
+        store
+            .set_review_state(&ids[1], ReviewState::HasIssues)
+            .unwrap();
+        let state_of = |rows: &[SubmissionSummary], id: &DocId| {
+            rows.iter().find(|row| row.id == *id).unwrap().review_state
+        };
+        let rows = all_pages(&store, &SubmissionFilter::default(), 2);
+        assert_eq!(state_of(&rows, &ids[0]), Some(ReviewState::Approved));
+        assert_eq!(state_of(&rows, &ids[1]), Some(ReviewState::HasIssues));
+        assert_eq!(state_of(&rows, &ids[2]), None);
+
+        let only = |state| {
+            let filter = SubmissionFilter {
+                review_state: Some(state),
+                ..Default::default()
+            };
+            let rows = all_pages(&store, &filter, 2);
+            rows.into_iter().map(|row| row.id).collect::<Vec<_>>()
+        };
+        assert_eq!(only(ReviewState::Approved), vec![ids[0]]);
+        assert_eq!(
+            only(ReviewState::Received),
+            vec![ids[2]],
+            "awaiting a verdict"
+        );
+        store
+            .set_review_state(&ids[0], ReviewState::Received)
+            .unwrap();
+        let mut waiting = only(ReviewState::Received);
+        waiting.sort();
+        let mut expected = vec![ids[0], ids[2]];
+        expected.sort();
+        assert_eq!(waiting, expected, "set back to received");
+        assert!(only(ReviewState::Rejected).is_empty());
+    }
+
+    /// A review can arrive by sync before its submission: the list shows the verdict as soon as
+    /// the submission is there.
+    #[test]
+    fn a_review_received_before_its_submission_shows_once_it_arrives() {
+        let dir = tempfile::tempdir().unwrap();
+        let office = plain_store(&dir, "office.db", "d1", "luis");
+        let phone = store(&dir, "rosa");
+        let id = phone
+            .create_submission(&FormRef::new("dialogue", "3"))
+            .unwrap();
+        office
+            .import_submission(&phone.export_submission(&id).unwrap())
+            .unwrap();
+        office.set_review_state(&id, ReviewState::Rejected).unwrap();
+
+        let fresh = plain_store(&dir, "fresh.db", "d2", "ana");
+        let review_id = review::review_id(&id);
+        fresh
+            .apply_changes(&[crate::changes::ReceivedChanges {
+                id: review_id,
+                kind: DocKind::Review,
+                bytes: office.document_bytes(&review_id).unwrap(),
+            }])
+            .unwrap();
+        fresh
+            .import_submission(&phone.export_submission(&id).unwrap())
+            .unwrap();
+        let rows = all_pages(&fresh, &SubmissionFilter::default(), 10);
+        assert_eq!(rows[0].review_state, Some(ReviewState::Rejected));
     }
 
     #[test]

@@ -300,10 +300,15 @@ fn write_comment(doc: &mut AutoCommit, text: &str, question: Option<&str>, by: &
     Ok(())
 }
 
-fn read_review(doc: &AutoCommit, id: DocId, submission: DocId) -> Review {
-    let state = string_at(doc, &ROOT, "state")
+/// The state a review document holds (`received` when unset or unknown). Cost: one lookup.
+pub(crate) fn state_of<D: ReadDoc>(doc: &D) -> ReviewState {
+    string_at(doc, &ROOT, "state")
         .and_then(|state| ReviewState::parse(&state))
-        .unwrap_or(ReviewState::Received);
+        .unwrap_or(ReviewState::Received)
+}
+
+fn read_review(doc: &AutoCommit, id: DocId, submission: DocId) -> Review {
+    let state = state_of(doc);
     let judged_heads = document::object_at(doc, &ROOT, "judged_heads")
         .map(|list| {
             (0..doc.length(&list))

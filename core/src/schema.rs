@@ -5,10 +5,13 @@ use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 4;
 
 /// The first version with the `submissions` projection: opening an older store fills it.
 pub const FIRST_WITH_PROJECTION: i64 = 2;
+
+/// The first version with `review_states`: opening an older store fills it from the reviews.
+pub const FIRST_WITH_REVIEW_STATES: i64 = 4;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -67,6 +70,16 @@ CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
 CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
 ";
 
+/// Each reviewed submission's review state, new in version 4: lets a supervisor's list show
+/// and filter by verdict without decoding review documents. Keyed by the submission (not the
+/// review) so that a review arriving before its submission is already in place when it does.
+const REVIEW_STATES_TABLE: &str = "
+CREATE TABLE review_states (
+    submission_id BLOB PRIMARY KEY NOT NULL,
+    state         TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
 /// What the store remembers per sync peer, new in version 3: the cursor (`theirs`, `ours`, as
 /// sync's `PeerCursor`) and the heads last shared per document. Sequence numbers are stored as
 /// the bits of a `u64` (SQLite integers are signed). `peer_heads.doc_id` is the id as sync
@@ -91,6 +104,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(FRESH_SCHEMA)?;
     tx.execute_batch(SUBMISSIONS_TABLE)?;
     tx.execute_batch(PEERS_TABLES)?;
+    tx.execute_batch(REVIEW_STATES_TABLE)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -115,6 +129,8 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
         1 => tx.execute_batch(SUBMISSIONS_TABLE)?,
         // Version 3 adds per-peer sync state; nothing to fill (a store never met a peer).
         2 => tx.execute_batch(PEERS_TABLES)?,
+        // Version 4 adds review states (the store then fills them from the reviews).
+        3 => tx.execute_batch(REVIEW_STATES_TABLE)?,
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
             return Err(Error::Corrupt {
@@ -219,7 +235,12 @@ mod tests {
             "{}{SUBMISSIONS_TABLE} PRAGMA user_version = 2;",
             VERSION_1.replace("PRAGMA user_version = 1;", "")
         );
-        let old_versions = [(1, VERSION_1.to_owned()), (2, version_2)];
+        // Version 3 was version 2 plus the peers' tables.
+        let version_3 = format!(
+            "{}{PEERS_TABLES} PRAGMA user_version = 3;",
+            version_2.replace("PRAGMA user_version = 2;", "")
+        );
+        let old_versions = [(1, VERSION_1.to_owned()), (2, version_2), (3, version_3)];
         assert_eq!(
             old_versions.len() as i64,
             CURRENT_VERSION - 1,

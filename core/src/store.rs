@@ -113,6 +113,9 @@ impl Store {
                 if version < schema::FIRST_WITH_PROJECTION {
                     crate::projection::rebuild_all(&tx)?;
                 }
+                if version < schema::FIRST_WITH_REVIEW_STATES {
+                    crate::projection::rebuild_review_states(&tx)?;
+                }
                 tx.commit()?;
             }
         }
@@ -386,6 +389,14 @@ mod tests {
     use super::*;
     use crate::document::FormRef;
 
+    /// Opens the store at `path` after `downgrade` took the file back to an older version.
+    fn reopened_after(path: &Path, identity: &DeviceIdentity, downgrade: &str) -> Store {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(downgrade).unwrap();
+        drop(conn);
+        Store::open(path, Encryption::PlainFile, identity.clone()).unwrap()
+    }
+
     #[test]
     fn opening_a_version_1_store_fills_the_list_projection() {
         let dir = tempfile::tempdir().unwrap();
@@ -397,16 +408,13 @@ mod tests {
                 .create_submission(&FormRef::new("dialogue", "1"))
                 .unwrap()
         };
-        // Take the file back to version 1: documents, no projection, no peer tables.
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
+        // Back to version 1: documents, no projection, no peer tables, no review states.
+        let store = reopened_after(
+            &path,
+            &identity,
             "DROP TABLE submissions; DROP TABLE peers; DROP TABLE peer_heads;
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-        drop(conn);
-
-        let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();
+             DROP TABLE review_states; PRAGMA user_version = 1;",
+        );
         let page = store
             .list_submissions(&Default::default(), None, 10)
             .unwrap();
@@ -419,6 +427,34 @@ mod tests {
             schema::version(&store.lock().conn).unwrap(),
             schema::CURRENT_VERSION
         );
+    }
+
+    #[test]
+    fn opening_a_version_3_store_fills_the_review_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let identity = DeviceIdentity::new("d", "luis");
+        let id = {
+            let store = Store::open(&path, Encryption::PlainFile, identity.clone()).unwrap();
+            let id = store
+                .create_submission(&FormRef::new("dialogue", "1"))
+                .unwrap();
+            store
+                .set_review_state(&id, crate::ReviewState::Approved)
+                .unwrap();
+            id
+        };
+        let store = reopened_after(
+            &path,
+            &identity,
+            "DROP TABLE review_states; PRAGMA user_version = 3;",
+        );
+        let rows = store
+            .list_submissions(&Default::default(), None, 10)
+            .unwrap()
+            .items;
+        assert_eq!(rows[0].id, id);
+        assert_eq!(rows[0].review_state, Some(crate::ReviewState::Approved));
     }
 
     #[test]

@@ -76,3 +76,18 @@ def test_reviews_of_what_is_not_a_submission_are_refused(store, form):
     with pytest.raises(minga.MingaError.NotFound):
         store.set_review_state(review_id, minga.ReviewState.APPROVED)  # a review is not a submission
     assert store.review(sid).comments == []
+
+
+def test_a_supervisors_list_shows_and_filters_by_verdict(store, form):
+    approved, flagged, waiting = (store.create_submission(form) for _ in range(3))
+    store.set_review_state(approved, minga.ReviewState.APPROVED)
+    store.set_review_state(flagged, minga.ReviewState.HAS_ISSUES)
+
+    rows = store.list_submissions(minga.SubmissionFilter(), None, 10).items
+    assert {row.id: row.review_state for row in rows} == {
+        approved: minga.ReviewState.APPROVED,
+        flagged: minga.ReviewState.HAS_ISSUES,
+        waiting: None,
+    }
+    awaiting = minga.SubmissionFilter(review_state=minga.ReviewState.RECEIVED)
+    assert [row.id for row in store.list_submissions(awaiting, None, 10).items] == [waiting]

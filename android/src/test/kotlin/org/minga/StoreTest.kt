@@ -12,6 +12,7 @@ import org.minga.ffi.AnswerPath
 import org.minga.ffi.FormRef
 import org.minga.ffi.GeoPoint
 import org.minga.ffi.InstanceRef
+import org.minga.ffi.ReviewState
 import org.minga.ffi.MingaException
 import org.minga.ffi.Status
 import org.minga.ffi.Store
@@ -108,6 +109,21 @@ class StoreTest {
             assertEquals(ids.toSet(), (first.items + second.items).map { it.id }.toSet())
             val complete = store.listSubmissions(SubmissionFilter(status = Status.COMPLETE), null, 10u)
             assertEquals(listOf(ids[2]), complete.items.map { it.id })
+        }
+    }
+
+    @Test
+    fun aSupervisorsListShowsAndFiltersByVerdict() {
+        Store.open(path(), KEY, "tablet-9", "sara").use { store ->
+            val (approved, waiting) = List(2) { store.createSubmission(SAFETY_WALK) }
+            store.setReviewState(approved, ReviewState.APPROVED)
+            val rows = store.listSubmissions(SubmissionFilter(), null, 10u).items
+            assertEquals(
+                mapOf(approved to ReviewState.APPROVED, waiting to null),
+                rows.associate { it.id to it.reviewState },
+            )
+            val awaiting = SubmissionFilter(reviewState = ReviewState.RECEIVED)
+            assertEquals(listOf(waiting), store.listSubmissions(awaiting, null, 10u).items.map { it.id })
         }
     }
 
