@@ -101,7 +101,8 @@ impl Form {
         self.model().into()
     }
 
-    /// Opens an evaluation session over a submission's answers.
+    /// Opens an evaluation session over a submission's answers; the app sets each answer in
+    /// the store too. `Store.open_form_session` opens one that stores its steps itself.
     pub fn session(
         &self,
         answers: crate::records::Answers,
