@@ -387,31 +387,38 @@ fn actor_for(conn: &Connection, identity: &DeviceIdentity) -> Result<ActorId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::FormRef;
+    use crate::document::{DocId, FormRef};
+    use tempfile::TempDir;
 
-    /// Opens the store at `path` after `downgrade` took the file back to an older version.
-    fn reopened_after(path: &Path, identity: &DeviceIdentity, downgrade: &str) -> Store {
-        let conn = Connection::open(path).unwrap();
-        conn.execute_batch(downgrade).unwrap();
-        drop(conn);
-        Store::open(path, Encryption::PlainFile, identity.clone()).unwrap()
-    }
-
-    #[test]
-    fn opening_a_version_1_store_fills_the_list_projection() {
+    /// A store (by "ana") holding one submission, which `prepare` may work on, reopened after
+    /// `downgrade` took the file back to an older schema version.
+    fn downgraded(
+        prepare: impl FnOnce(&Store, &DocId),
+        downgrade: &str,
+    ) -> (TempDir, Store, DocId) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let identity = DeviceIdentity::new("d", "ana");
         let id = {
             let store = Store::open(&path, Encryption::PlainFile, identity.clone()).unwrap();
-            store
+            let id = store
                 .create_submission(&FormRef::new("dialogue", "1"))
-                .unwrap()
+                .unwrap();
+            prepare(&store, &id);
+            id
         };
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(downgrade).unwrap();
+        drop(conn);
+        let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();
+        (dir, store, id)
+    }
+
+    #[test]
+    fn opening_a_version_1_store_fills_the_list_projection() {
         // Back to version 1: documents, no projection, no peer tables, no review states.
-        let store = reopened_after(
-            &path,
-            &identity,
+        let (_dir, store, id) = downgraded(
+            |_, _| {},
             "DROP TABLE submissions; DROP TABLE peers; DROP TABLE peer_heads;
              DROP TABLE review_states; PRAGMA user_version = 1;",
         );
@@ -431,22 +438,13 @@ mod tests {
 
     #[test]
     fn opening_a_version_3_store_fills_the_review_states() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let identity = DeviceIdentity::new("d", "luis");
-        let id = {
-            let store = Store::open(&path, Encryption::PlainFile, identity.clone()).unwrap();
-            let id = store
-                .create_submission(&FormRef::new("dialogue", "1"))
-                .unwrap();
+        let approve = |store: &Store, id: &DocId| {
             store
-                .set_review_state(&id, crate::ReviewState::Approved)
+                .set_review_state(id, crate::ReviewState::Approved)
                 .unwrap();
-            id
         };
-        let store = reopened_after(
-            &path,
-            &identity,
+        let (_dir, store, id) = downgraded(
+            approve,
             "DROP TABLE review_states; PRAGMA user_version = 3;",
         );
         let rows = store
