@@ -22,6 +22,7 @@ fn admin(data: &std::path::Path, args: &[&str]) -> String {
 
 /// Starts `minga-hub serve` on a free loopback port; returns the process, its log so far and
 /// the address it bound, read from its log.
+#[allow(clippy::zombie_processes)] // the caller gets the child and waits for it
 fn spawn_serve(
     data: &std::path::Path,
     extra: &[&str],
