@@ -77,6 +77,20 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// How tightly the operator binds, as the parser's levels do: `or` loosest (1), `|`
+    /// tightest (8), a unary minus between `*` and `|`.
+    fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq | BinaryOp::Ne => 3,
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => 4,
+            BinaryOp::Add | BinaryOp::Sub => 5,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => 6,
+            BinaryOp::Union => 8,
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinaryOp::Or => "or",
@@ -169,8 +183,35 @@ impl Expr {
     }
 }
 
-/// Prints with every operation in parentheses, so that printing and parsing again gives back
-/// the same tree.
+/// How tightly a unary minus binds: below `|`, above `*`.
+const NEGATE_PRECEDENCE: u8 = 7;
+/// Numbers, literals, references, paths and calls never need parentheses.
+const ATOM_PRECEDENCE: u8 = 9;
+
+impl Expr {
+    /// How tightly the expression's outermost operation binds (higher binds tighter).
+    fn precedence(&self) -> u8 {
+        match self {
+            Expr::Binary(op, ..) => op.precedence(),
+            Expr::Negate(_) => NEGATE_PRECEDENCE,
+            _ => ATOM_PRECEDENCE,
+        }
+    }
+}
+
+/// Writes `expr`, in parentheses if it binds looser than `at_least`.
+fn operand(f: &mut fmt::Formatter<'_>, expr: &Expr, at_least: u8) -> fmt::Result {
+    if expr.precedence() < at_least {
+        write!(f, "({expr})")
+    } else {
+        write!(f, "{expr}")
+    }
+}
+
+/// Prints with parentheses only where the tree needs them (binary operators associate to the
+/// left), so that printing and parsing again gives back the same tree, and the printed text
+/// never nests deeper than any source that parses to the tree: what parses prints back as
+/// something that parses.
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -180,8 +221,15 @@ impl fmt::Display for Expr {
             Expr::Reference(name) => write!(f, "${{{name}}}"),
             Expr::Current => write!(f, "."),
             Expr::Path(path) => write!(f, "{path}"),
-            Expr::Negate(inner) => write!(f, "(-{inner})"),
-            Expr::Binary(op, left, right) => write!(f, "({left} {} {right})", op.symbol()),
+            Expr::Negate(inner) => {
+                write!(f, "-")?;
+                operand(f, inner, NEGATE_PRECEDENCE)
+            }
+            Expr::Binary(op, left, right) => {
+                operand(f, left, op.precedence())?;
+                write!(f, " {} ", op.symbol())?;
+                operand(f, right, op.precedence() + 1)
+            }
             Expr::Call(name, args) => {
                 write!(f, "{name}(")?;
                 for (i, arg) in args.iter().enumerate() {
