@@ -163,6 +163,36 @@ fn a_facilitators_review_is_refused_and_a_supervisors_reaches_the_author() {
     );
 }
 
+/// A supervisor's tablet got a submission straight from the phone and reviewed it before the
+/// phone reached the hub: the review waits at the hub, and reaches its author after her
+/// submission arrives.
+#[test]
+fn a_review_that_reaches_the_hub_before_its_submission_still_reaches_the_author() {
+    let hub = Hub::start();
+    let ana = Device::new(&hub, Role::Facilitator, "Ana");
+    let sara = Device::new(&hub, Role::Supervisor, "Sara");
+    ana.sync(&hub).unwrap();
+    let (id, bytes) = Phone::new("ana").fill("Rosa");
+    let review = review_id(&id.parse().unwrap()).to_string();
+    sara.keep(
+        &review,
+        DocKind::Review,
+        common::review_bytes(&id, ReviewState::HasIssues),
+    );
+    assert_eq!(sara.sync(&hub).unwrap().refused.len(), 0);
+
+    ana.keep(&id, DocKind::Submission, bytes);
+    ana.sync(&hub).unwrap();
+    ana.sync(&hub).unwrap();
+    assert_eq!(
+        ana.bytes(&review),
+        sara.bytes(&review),
+        "the review reached Ana"
+    );
+    let header = hub.storage.document_header("imbabura", &review).unwrap();
+    assert_eq!(header.unwrap().author, Some(ana.enrolled.id.clone()));
+}
+
 #[test]
 fn a_review_filed_under_another_submissions_id_is_refused_even_from_a_supervisor() {
     let hub = Hub::start();

@@ -21,6 +21,7 @@ macro_rules! contract_tests {
             a_form_version_is_published_once_with_its_document,
             projects_are_unique_and_the_hub_keeps_one_id,
             concurrent_writers_lose_no_merge_and_never_share_a_sequence_number,
+            a_review_stored_before_its_submission_takes_its_author_when_it_arrives,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {
@@ -58,6 +59,43 @@ fn stored(outcome: &WriteOutcome) -> &super::DocumentHeader {
         WriteOutcome::Stored(header) => header,
         other => panic!("expected stored, got {other:?}"),
     }
+}
+
+pub fn a_review_stored_before_its_submission_takes_its_author_when_it_arrives(
+    storage: &dyn HubStorage,
+) {
+    let submission: minga_core::DocId = "0192f1a0-7c3e-7000-8000-00000000a11a".parse().unwrap();
+    let review = minga_core::review_id(&submission).to_string();
+    let waiting = DocumentWrite {
+        author: None,
+        subject: Some(submission.to_string()),
+        ..write(&review, DocKind::Review, doc_bytes("state"))
+    };
+    let before = stored(&storage.write_documents("p", &[waiting], None).unwrap()[0]).clone();
+    assert_eq!(before.author, None);
+
+    let arrived = write(&submission.to_string(), DocKind::Submission, doc_bytes("q"));
+    let header = stored(&storage.write_documents("p", &[arrived], None).unwrap()[0]).clone();
+    let after = storage.document_header("p", &review).unwrap().unwrap();
+    assert_eq!(
+        after.author.as_deref(),
+        Some("dev"),
+        "the submission's author"
+    );
+    assert!(
+        after.seq > header.seq,
+        "announced again after the submission"
+    );
+    assert_eq!(after.heads, before.heads, "the review itself is unchanged");
+
+    // Later writes never change an author once set.
+    let other = DocumentWrite {
+        author: Some("someone-else".into()),
+        ..write(&review, DocKind::Review, doc_bytes("comment"))
+    };
+    storage.write_documents("p", &[other], None).unwrap();
+    let last = storage.document_header("p", &review).unwrap().unwrap();
+    assert_eq!(last.author.as_deref(), Some("dev"));
 }
 
 pub fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone(storage: &dyn HubStorage) {
@@ -228,7 +266,10 @@ pub fn a_code_enrols_once_and_wrong_guesses_count(storage: &dyn HubStorage) {
             device: None
         }
     ));
-    assert_eq!(storage.devices(Some("p")).unwrap(), std::slice::from_ref(&device));
+    assert_eq!(
+        storage.devices(Some("p")).unwrap(),
+        std::slice::from_ref(&device)
+    );
     assert_eq!(
         storage.redeem_enrolment("ZZZZ", &decide, "d", "h").unwrap(),
         Redemption::UnknownCode

@@ -436,7 +436,8 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         self.execute(
             "INSERT INTO documents (project, id, kind, author, subject, seq, heads, updated_at, bytes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (project, id) DO UPDATE SET seq = ?6, heads = ?7, updated_at = ?8, bytes = ?9",
+             ON CONFLICT (project, id) DO UPDATE SET seq = ?6, heads = ?7, updated_at = ?8, bytes = ?9,
+                 author = COALESCE(author, ?4)",
             params![
                 project,
                 write.id,

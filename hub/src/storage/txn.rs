@@ -15,7 +15,8 @@ pub trait DocumentTx {
     /// The stored document, if any.
     fn stored(&mut self, project: &str, id: &str) -> Result<Option<StoredDocument>>;
     /// Stores `merged` as the document `write` names under the project's next sequence number
-    /// (kind, author and subject only when the document is new) and returns its header.
+    /// (kind and subject only when the document is new, the author also when the stored
+    /// document has none) and returns its header.
     fn put(
         &mut self,
         project: &str,
@@ -57,10 +58,52 @@ pub fn write_one(
         Ok(merged) => merged,
         Err(reason) => return Ok(WriteOutcome::Invalid { reason }),
     };
+    let is_new = stored.is_none();
     match stored {
         Some(stored) if !merged.changed => Ok(WriteOutcome::Stored(stored.header)),
-        _ => Ok(WriteOutcome::Stored(tx.put(project, write, &merged)?)),
+        _ => {
+            let header = tx.put(project, write, &merged)?;
+            if is_new && write.kind == DocKind::Submission {
+                adopt_waiting_review(tx, project, write)?;
+            }
+            Ok(WriteOutcome::Stored(header))
+        }
     }
+}
+
+/// A review can reach the hub before its submission (a supervisor's tablet got the submission
+/// straight from the phone); it is stored without an author, so the submission's author may
+/// not read it and her sync cursor passes it. When the submission arrives, the review takes
+/// its author and a new sequence number, so that her next sync brings it.
+fn adopt_waiting_review(
+    tx: &mut impl DocumentTx,
+    project: &str,
+    submission: &DocumentWrite,
+) -> Result<()> {
+    let Ok(id) = submission.id.parse::<minga_core::DocId>() else {
+        return Ok(());
+    };
+    let review = minga_core::review_id(&id).to_string();
+    let Some(stored) = tx.stored(project, &review)? else {
+        return Ok(());
+    };
+    if stored.header.kind != DocKind::Review || stored.header.author.is_some() {
+        return Ok(());
+    }
+    let adopted = DocumentWrite {
+        id: review,
+        kind: DocKind::Review,
+        author: submission.author.clone(),
+        subject: stored.header.subject.clone(),
+        changes: Vec::new(),
+    };
+    let unchanged = Merged {
+        heads: stored.header.heads.clone(),
+        bytes: stored.bytes,
+        changed: true,
+    };
+    tx.put(project, &adopted, &unchanged)?;
+    Ok(())
 }
 
 /// The form's stored definition (JSON), after checking that its form document can be built (it

@@ -397,7 +397,8 @@ impl DocumentTx for postgres::Transaction<'_> {
         let sql = format!(
             "INSERT INTO documents (project, id, kind, author, subject, seq, heads, updated_at, bytes)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (project, id) DO UPDATE SET seq = $6, heads = $7, updated_at = $8, bytes = $9
+             ON CONFLICT (project, id) DO UPDATE SET seq = $6, heads = $7, updated_at = $8, bytes = $9,
+                 author = COALESCE(documents.author, EXCLUDED.author)
              RETURNING {HEADER_COLUMNS}"
         );
         let row = self.query_one(
