@@ -45,6 +45,8 @@ pub fn file_state(database: &Path) -> Result<FileState> {
 /// [`HubError::WrongKey`] naming both files rather than at the first query.
 pub fn open_keyed(database: &Path, key: &HubKey, key_file: &Path) -> Result<Connection> {
     let conn = Connection::open(database)?;
+    // Another hub process (serve and an admin command) may hold the database for a moment.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // SQLCipher logs decryption failures to stderr; the caller gets a typed error instead.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.pragma_update(None, "key", key.sqlcipher_literal())?;
@@ -66,11 +68,9 @@ pub fn open_keyed(database: &Path, key: &HubKey, key_file: &Path) -> Result<Conn
 /// Replaces the plain database at `database` by an encrypted copy (SQLCipher's
 /// `sqlcipher_export`), keeping its schema version. The copy is written beside it, checked by
 /// opening it with `key`, and only then renamed over the plain file, so a failure at any point
-/// leaves the plain database as it was.
+/// leaves the plain database as it was. The caller holds [`lock_for_opening`].
 pub fn encrypt_in_place(database: &Path, key: &HubKey, key_file: &Path) -> Result<()> {
-    let mut copy_name = database.as_os_str().to_owned();
-    copy_name.push(".encrypting");
-    let copy = std::path::PathBuf::from(copy_name);
+    let copy = beside(database, ".encrypting");
     remove_if_present(&copy)?;
     export_encrypted(database, &copy, key)?;
     drop(open_keyed(&copy, key, key_file)?);
@@ -82,6 +82,24 @@ pub fn encrypt_in_place(database: &Path, key: &HubKey, key_file: &Path) -> Resul
         "encrypted the hub database, which an earlier hub had left unencrypted"
     );
     Ok(())
+}
+
+/// An exclusive lock (a lock file beside the database) held while a hub process opens the
+/// database: hubs that start together (`serve` and an admin command after an upgrade) take
+/// turns, so one encrypts a plain database, switches it to WAL and upgrades its schema while
+/// the other waits, and never renames a copy over what the first wrote. Released on drop.
+pub fn lock_for_opening(database: &Path) -> Result<std::fs::File> {
+    let path = beside(database, ".open-lock");
+    let lock = std::fs::File::create(&path).map_err(|e| HubError::io(&path, e))?;
+    lock.lock().map_err(|e| HubError::io(&path, e))?;
+    Ok(lock)
+}
+
+/// `database` with `suffix` appended to its file name.
+fn beside(database: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
 }
 
 fn export_encrypted(plain: &Path, copy: &Path, key: &HubKey) -> Result<()> {

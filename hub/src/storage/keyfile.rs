@@ -79,18 +79,29 @@ fn key_file_error(path: &Path, reason: &str) -> HubError {
     }
 }
 
-/// Creates `path` (failing if it exists), readable by its owner only, and syncs it to disk.
+/// Creates `path` (failing if it exists), readable by its owner only, with the key already in
+/// it: the key is written and synced to a private temporary file first, which is then linked
+/// to `path` in one step, so another process never reads a created but still empty key file.
 fn write_new_key_file(path: &Path, key: &[u8; 32]) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut draft_name = path.as_os_str().to_owned();
+    draft_name.push(format!(".new-{}", hex::encode(tag)));
+    let draft = PathBuf::from(draft_name);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    writeln!(file, "{}", hex::encode(key))?;
-    file.sync_all()
+    let written = options.open(&draft).and_then(|mut file| {
+        writeln!(file, "{}", hex::encode(key))?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    linked
 }
 
 #[cfg(test)]

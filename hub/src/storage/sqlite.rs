@@ -44,11 +44,11 @@ impl SqliteStorage {
     pub fn open_with_key_file(data_dir: &Path, key_file: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| HubError::io(data_dir, e))?;
         let database = data_dir.join(DATABASE_FILE);
+        let _opening = cipher::lock_for_opening(&database)?;
         let mut conn = Self::open_keyed(&database, key_file)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if found > schema::CURRENT_VERSION {
             return Err(HubError::Corrupt(format!(
@@ -700,6 +700,15 @@ mod tests {
             .unwrap();
         drop(earlier);
         assert_eq!(cipher::file_state(&plain).unwrap(), FileState::Plain);
+        // Two hubs (serve and an admin command) opening it at once: one encrypts, the other
+        // waits and finds it encrypted; neither loses anything.
+        let opened: Vec<_> = std::thread::scope(|scope| {
+            let opening: Vec<_> = (0..2)
+                .map(|_| scope.spawn(|| SqliteStorage::open(plain_dir.path()).map(drop)))
+                .collect();
+            opening.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(opened.iter().all(Result::is_ok), "{opened:?}");
         let migrated = SqliteStorage::open(plain_dir.path()).unwrap();
         assert_eq!(migrated.projects().unwrap().len(), 1);
         assert_eq!(migrated.devices(None).unwrap()[0].name, "Phone-of-Marisol");
