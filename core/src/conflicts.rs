@@ -117,9 +117,6 @@ pub fn document_has_conflicts(kind: DocKind, doc: &Automerge) -> bool {
     if kind != DocKind::Submission {
         return minga_sync::has_conflicts(doc);
     }
-    if doc.get_heads().len() < 2 {
-        return false; // one head: every change is ordered, so nothing is concurrent
-    }
     let Some(answers) = document::object_at(doc, &ROOT, "answers") else {
         return false;
     };

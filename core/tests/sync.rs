@@ -181,6 +181,13 @@ fn concurrent_edits_of_one_submission_converge_and_show_the_conflict() {
         ]
     );
     assert_eq!(pair.phone.conflicts(&id).unwrap(), conflicts);
+
+    // A later edit of another answer leaves one head but the conflict in place: still counted.
+    pair.hub
+        .set_answer(&id, &AnswerPath::new("q"), &Value::Integer(5))
+        .unwrap();
+    let report = sync(&pair.phone, &pair.hub);
+    assert_eq!((report.received, report.conflicts), (1, 1), "{report:?}");
 }
 
 #[test]

@@ -1,49 +1,34 @@
 //! Finds conflicts in a document: a key or list slot holding concurrent values, which automerge
 //! keeps side by side and Minga shows a supervisor to settle.
 
-use automerge::{Automerge, ObjId, ObjType, ReadDoc, Value, ROOT};
+use automerge::{Automerge, ObjId, ObjType, ReadDoc, ValueRef, ROOT};
 
 /// Deeper nesting than any form produces; beyond it the walk stops rather than recurse forever.
 const MAX_DEPTH: usize = 32;
 
 /// Whether any key or list slot of the document holds more than one value. Costs one walk over
-/// the document's current state.
+/// the document's current state, reading automerge's own conflict flag on each slot.
 pub fn has_conflicts(doc: &Automerge) -> bool {
-    if doc.get_heads().len() < 2 {
-        return false; // one head: every change is ordered, so nothing is concurrent
-    }
-    object_has_conflicts(doc, ROOT, ObjType::Map, 0)
+    object_has_conflicts(doc, &ROOT, ObjType::Map, 0)
 }
 
-fn object_has_conflicts(doc: &Automerge, obj: ObjId, kind: ObjType, depth: usize) -> bool {
+fn object_has_conflicts(doc: &Automerge, obj: &ObjId, kind: ObjType, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
+    let inside = |value: ValueRef<'_>, id: ObjId| match value {
+        ValueRef::Object(kind) => object_has_conflicts(doc, &id, kind, depth + 1),
+        ValueRef::Scalar(_) => false,
+    };
     match kind {
         ObjType::Map | ObjType::Table => doc
-            .keys(&obj)
-            .any(|key| slot_has_conflicts(doc, doc.get_all(&obj, key.as_str()), depth)),
-        ObjType::List => (0..doc.length(&obj))
-            .any(|index| slot_has_conflicts(doc, doc.get_all(&obj, index), depth)),
+            .map_range(obj, ..)
+            .any(|item| item.conflict || inside(item.value.clone(), item.id())),
+        ObjType::List => doc
+            .list_range(obj, ..)
+            .any(|item| item.conflict || inside(item.value.clone(), item.id())),
         ObjType::Text => false,
     }
-}
-
-fn slot_has_conflicts(
-    doc: &Automerge,
-    values: Result<Vec<(Value<'_>, ObjId)>, automerge::AutomergeError>,
-    depth: usize,
-) -> bool {
-    let Ok(values) = values else {
-        return false;
-    };
-    if values.len() > 1 {
-        return true;
-    }
-    values.into_iter().any(|(value, id)| match value {
-        Value::Object(kind) => object_has_conflicts(doc, id, kind, depth + 1),
-        Value::Scalar(_) => false,
-    })
 }
 
 #[cfg(test)]
@@ -76,5 +61,13 @@ mod tests {
             .unwrap();
         merged.merge(&mut right).unwrap();
         assert!(has_conflicts(&merged));
+        merged
+            .transact::<_, _, automerge::AutomergeError>(|tx| tx.put(&answers, "other", 1))
+            .unwrap();
+        assert_eq!(merged.get_heads().len(), 1);
+        assert!(
+            has_conflicts(&merged),
+            "a later edit elsewhere leaves it in place"
+        );
     }
 }
