@@ -194,6 +194,9 @@ impl Expr {
         match self {
             Expr::Binary(op, ..) => op.precedence(),
             Expr::Negate(_) => NEGATE_PRECEDENCE,
+            // A bare `/` followed by an operator would read the operator as a path step
+            // (`/ div /a` is the path `/div/a`): as an operand it always goes in parentheses.
+            Expr::Path(path) if path.start == PathStart::Root && path.steps.is_empty() => 0,
             _ => ATOM_PRECEDENCE,
         }
     }

@@ -40,6 +40,9 @@ fn the_printer_puts_parentheses_only_where_the_tree_needs_them() {
             "${a} = 1 or ${b} = 2 and ${c}",
         ),
         ("(${a} or ${b}) and ${c}", "(${a} or ${b}) and ${c}"),
+        ("(/) * 2", "(/) * 2"),
+        ("(/) div /a", "(/) div /a"),
+        ("/", "/"),
     ] {
         let parsed = parse(source).unwrap();
         assert_eq!(parsed.to_string(), shown, "{source}");
