@@ -162,14 +162,22 @@ fn encode_bundle(from: &PeerId, to: &PeerId, entries: &[Entry]) -> Vec<u8> {
     seal(TYPE_BUNDLE, writer.buf)
 }
 
-fn decode_bundle(plaintext: &[u8]) -> Result<(PeerId, PeerId, Vec<Entry>), WireError> {
+/// The sender and entries of a bundle for `local`; one addressed to another peer is refused
+/// before its entries are inflated.
+fn decode_bundle(plaintext: &[u8], local: &PeerId) -> Result<(PeerId, Vec<Entry>), BundleError> {
     let (kind, payload) = open(plaintext, MAX_BUNDLE)?;
     if kind != TYPE_BUNDLE {
-        return Err(WireError::UnknownMessageType(kind));
+        return Err(WireError::UnknownMessageType(kind).into());
     }
     let mut reader = Reader::new(payload);
     let from = reader.peer_id()?;
     let to = reader.peer_id()?;
+    if to != *local {
+        return Err(BundleError::WrongPeer {
+            addressed: to.to_string(),
+            local: local.to_string(),
+        });
+    }
     let listed = read_tail(&mut reader, MAX_BUNDLE)?;
     let mut reader = Reader::new(&listed);
     let count = reader.count("bundle entries", 20, MAX_LIST)?;
@@ -181,7 +189,7 @@ fn decode_bundle(plaintext: &[u8]) -> Result<(PeerId, PeerId, Vec<Entry>), WireE
         let whole = match reader.u8("entry type")? {
             ENTRY_WHOLE => true,
             ENTRY_CHANGES => false,
-            code => return Err(WireError::UnknownPayload { doc, code }),
+            code => return Err(WireError::UnknownPayload { doc, code }.into()),
         };
         let bytes = reader.bytes("document bytes")?.to_vec();
         entries.push(Entry {
@@ -193,7 +201,7 @@ fn decode_bundle(plaintext: &[u8]) -> Result<(PeerId, PeerId, Vec<Entry>), WireE
         });
     }
     reader.finish()?;
-    Ok((from, to, entries))
+    Ok((from, entries))
 }
 
 /// Decrypts a bundle addressed to `local` and applies every document the policy lets its sender
@@ -207,13 +215,7 @@ pub fn import_bundle<S: DocumentStore + ?Sized>(
     policy: Arc<dyn Policy>,
 ) -> Result<SyncReport, BundleError> {
     let plaintext = age::decrypt(identity, bundle)?;
-    let (from, to, entries) = decode_bundle(&plaintext)?;
-    if to != *local {
-        return Err(BundleError::WrongPeer {
-            addressed: to.to_string(),
-            local: local.to_string(),
-        });
-    }
+    let (from, entries) = decode_bundle(&plaintext, local)?;
     let mut report = SyncReport {
         bytes_received: bundle.len() as u64,
         ..SyncReport::default()

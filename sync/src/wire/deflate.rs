@@ -17,6 +17,13 @@ const PLAIN: u8 = 0;
 const DEFLATED: u8 = 1;
 /// Below this a tail goes plain: DEFLATE's block header and the length would outweigh the gain.
 const MIN_TO_COMPRESS: usize = 64;
+/// A compressed tail may announce at most this many times its compressed size (or
+/// [`ALWAYS_ALLOWED`]): real bodies compress 1–5 times, DEFLATE can reach about 1,000, so a
+/// small hostile frame or bundle cannot make a receiver allocate a thousand times its size.
+const MAX_RATIO: u64 = 32;
+/// A plain length any compressed tail may announce, whatever its ratio (a page of answers
+/// compresses far better than documents do).
+const ALWAYS_ALLOWED: u64 = 1 << 20;
 
 /// How [`write_tail`] writes a tail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +81,16 @@ pub fn read_tail<'a>(reader: &mut Reader<'a>, max: u32) -> Result<Cow<'a, [u8]>,
                     max: max.into(),
                 });
             }
-            inflate(reader.rest(), plain_len).map(Cow::Owned)
+            let packed = reader.rest();
+            if plain_len > ALWAYS_ALLOWED.max(MAX_RATIO * packed.len() as u64) {
+                return Err(WireError::BadCompression {
+                    reason: format!(
+                        "{plain_len} bytes announced from {}, more than {MAX_RATIO} times",
+                        packed.len()
+                    ),
+                });
+            }
+            inflate(packed, plain_len).map(Cow::Owned)
         }
         other => Err(WireError::UnknownCompression(other)),
     }
@@ -162,6 +178,12 @@ mod tests {
                 max: 1 << 20
             })
         );
+        // Within the frame limit, a ratio no real body reaches is refused before inflating.
+        let framed = deflated(8 << 20, &bomb);
+        assert!(matches!(
+            read_tail(&mut Reader::new(&framed), 32 << 20),
+            Err(WireError::BadCompression { reason }) if reason.contains("times")
+        ));
         // Announcing less than it holds does not help: inflating stops one byte past the claim.
         let framed = deflated(1000, &bomb);
         assert!(matches!(
