@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::repeats;
 use crate::store::{DeviceIdentity, Store};
 use crate::values::{self, WriteMode};
-use automerge::{AutoCommit, Automerge, ObjId, ReadDoc, ROOT};
+use automerge::{AutoCommit, Automerge, ObjId, ObjType, ReadDoc, ValueRef, ROOT};
 use minga_forms::Value;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -100,7 +100,7 @@ fn collect_conflicts(
     tags: &HashMap<String, String>,
     found: &mut Vec<Conflict>,
 ) {
-    let _ = each_answer(doc, level, &[], &mut |path, level| {
+    let _ = each_answer(doc, level, &[], &mut |path, level, _| {
         let values = values_at(doc, level, &path.name, tags);
         if values.len() > 1 {
             found.push(Conflict { path, values });
@@ -120,33 +120,38 @@ pub fn document_has_conflicts(kind: DocKind, doc: &Automerge) -> bool {
     let Some(answers) = document::object_at(doc, &ROOT, "answers") else {
         return false;
     };
-    each_answer(
-        doc,
-        &answers,
-        &[],
-        &mut |path, level| match doc.get_all(level, path.name.as_str()) {
-            Ok(values) if values.len() > 1 => ControlFlow::Break(()),
-            _ => ControlFlow::Continue(()),
-        },
-    )
-    .is_break()
+    let mut conflicting = |_: AnswerPath, _: &ObjId, conflict: bool| match conflict {
+        true => ControlFlow::Break(()),
+        false => ControlFlow::Continue(()),
+    };
+    each_answer(doc, &answers, &[], &mut conflicting).is_break()
 }
 
 /// Visits every answer under `level`, repeat instances included (`at` holds the instances
-/// already entered), until `visit` breaks.
+/// already entered), with automerge's flag for whether it holds concurrent values, until
+/// `visit` breaks. Only lists are looked at as possible repeats, so a walk costs one range
+/// read per level.
 fn each_answer<D: ReadDoc>(
     doc: &D,
     level: &ObjId,
     at: &[InstanceRef],
-    visit: &mut dyn FnMut(AnswerPath, &ObjId) -> ControlFlow<()>,
+    visit: &mut dyn FnMut(AnswerPath, &ObjId, bool) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    for name in doc.keys(level).filter(|key| !repeats::is_bookkeeping(key)) {
-        if !repeats::is_repeat(doc, level, &name) {
+    let slots: Vec<(String, bool, bool)> = doc
+        .map_range(level, ..)
+        .filter(|item| !repeats::is_bookkeeping(&item.key))
+        .map(|item| {
+            let list = matches!(item.value, ValueRef::Object(ObjType::List));
+            (item.key.into_owned(), item.conflict, list)
+        })
+        .collect();
+    for (name, conflict, list) in slots {
+        if !(list && repeats::is_repeat(doc, level, &name)) {
             let path = AnswerPath {
                 instances: at.to_vec(),
                 name,
             };
-            visit(path, level)?;
+            visit(path, level, conflict)?;
             continue;
         }
         for instance in repeats::instances(doc, level, &name) {

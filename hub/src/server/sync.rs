@@ -263,9 +263,11 @@ impl DocumentStore for ProjectDocuments<'_> {
         }
     }
 
-    /// Counts conflicts as the core shows them (`minga_core::document_has_conflicts`).
-    fn has_conflicts(&self, kind: minga_sync::DocKind, doc: &Automerge) -> bool {
-        minga_core::document_has_conflicts(kind, doc)
+    /// Not counted: nothing reads the hub's own sync reports (supervisors see conflicts in the
+    /// documents, on their devices and in exports), and a walk over every received document
+    /// would cost ingest about a third of its throughput (BENCHMARKS.md, Hub).
+    fn has_conflicts(&self, _kind: minga_sync::DocKind, _doc: &Automerge) -> bool {
+        false
     }
 }
 
