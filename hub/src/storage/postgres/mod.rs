@@ -2,7 +2,7 @@
 //! database: a small pool of synchronous connections (storage calls already run on blocking
 //! threads), the schema created or upgraded on open, and every call one transaction.
 //!
-//! Sequence numbers: a project's writes lock its `projects` row first (`FOR UPDATE`) and take
+//! Sequence numbers: a project's writes lock its `projects` row first (`FOR NO KEY UPDATE`) and take
 //! the next number from its `last_seq`, so writers to one project, in any process, commit one at
 //! a time and in number order. A database sequence would not do: a number taken by a
 //! transaction that commits after a later number's would be skipped by a device that had
@@ -46,8 +46,8 @@ impl PostgresStorage {
         let config = url
             .parse()
             .map_err(|e: postgres::Error| HubError::BadDatabaseUrl {
-                url: without_password(url),
-                reason: e.to_string(),
+                url: redacted(&without_password(url), url),
+                reason: redacted(&e.to_string(), url),
             })?;
         Self::open_config(config)
     }
@@ -106,12 +106,35 @@ fn without_password(url: &str) -> String {
     }
 }
 
+/// `text` with the password of `url` (URL form `user:password@`, or `password=` in the
+/// key-value form) blanked out, for errors that quote what they could not parse.
+fn redacted(text: &str, url: &str) -> String {
+    let from_url = match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            url[scheme + 3..at].split_once(':').map(|(_, p)| p)
+        }
+        _ => None,
+    };
+    let from_keyword = url
+        .split_whitespace()
+        .find_map(|pair| pair.strip_prefix("password="));
+    [from_url, from_keyword]
+        .into_iter()
+        .flatten()
+        .filter(|password| !password.is_empty())
+        .fold(text.to_string(), |text, password| {
+            text.replace(password, "…")
+        })
+}
+
 /// Locks the project's row for the rest of the transaction (see the module's note); an unknown
 /// project is an error.
 fn lock_project(client: &mut impl GenericClient, project: &str) -> Result<()> {
     client
         .query_opt(
-            "SELECT 1 FROM projects WHERE name = $1 FOR UPDATE",
+            // NO KEY: enrolments inserting devices of the project (a foreign key to this row)
+            // need not wait behind a whole batch of document writes.
+            "SELECT 1 FROM projects WHERE name = $1 FOR NO KEY UPDATE",
             &[&project],
         )?
         .map(|_| ())
@@ -537,11 +560,20 @@ mod tests {
 
     #[test]
     fn a_bad_url_or_an_unreachable_server_is_named_without_the_password() {
-        match PostgresStorage::open("postgres://ana:secret@host:notaport/db") {
-            Err(crate::HubError::BadDatabaseUrl { url, .. }) => {
-                assert!(!url.contains("secret") && url.contains("ana"), "{url}");
+        for bad in [
+            "postgres://ana:secret@host:notaport/db",
+            "host=h user=ana password=secret port=notaport",
+        ] {
+            match PostgresStorage::open(bad) {
+                Err(crate::HubError::BadDatabaseUrl { url, reason }) => {
+                    let shown = format!("{url} {reason}");
+                    assert!(
+                        !shown.contains("secret") && !shown.contains("cret"),
+                        "{shown}"
+                    );
+                }
+                other => panic!("expected a bad URL for {bad}, got {:?}", other.err()),
             }
-            other => panic!("expected a bad URL, got {:?}", other.err()),
         }
         let nowhere = "postgresql:///hub?host=/nonexistent/minga-socket-dir";
         match PostgresStorage::open(nowhere) {
