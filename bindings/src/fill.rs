@@ -12,6 +12,7 @@ use minga_core as core;
 use minga_forms::eval::{self, ItemPath, SessionEdit};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 
 /// The submission a session writes to, and how to write there.
 pub(crate) struct StoredSubmission {
@@ -24,6 +25,37 @@ pub(crate) struct StoredSubmission {
     /// A write failed and the session could not be read back from the store: it no longer
     /// shows what is stored.
     lost: AtomicBool,
+    /// The thread running a step: a step started from inside one (a change observer runs on
+    /// the writing thread) is refused instead of waiting for itself forever.
+    stepping: Mutex<Option<ThreadId>>,
+}
+
+/// Marks the current thread as running a step of a session until dropped.
+struct Stepping<'a>(&'a Mutex<Option<ThreadId>>);
+
+impl<'a> Stepping<'a> {
+    /// Refuses a step on a thread that is already running one of this session's steps.
+    fn check(slot: &Mutex<Option<ThreadId>>) -> Result<()> {
+        let running = *slot.lock().unwrap_or_else(|p| p.into_inner());
+        if running == Some(std::thread::current().id()) {
+            return Err(MingaError::invalid_argument(
+                "a step of this form session was started from inside one of its own steps \
+                 (a change observer runs on the writing thread): take it after the observer returns",
+            ));
+        }
+        Ok(())
+    }
+
+    fn mark(slot: &'a Mutex<Option<ThreadId>>) -> Self {
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::thread::current().id());
+        Self(slot)
+    }
+}
+
+impl Drop for Stepping<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// One step of the app's, as the store makes it: before the session's own edits.
@@ -96,6 +128,7 @@ impl Store {
             form: form.compiled.clone(),
             writing: Mutex::default(),
             lost: AtomicBool::new(false),
+            stepping: Mutex::default(),
         };
         Ok((submission, stored.answers))
     }
@@ -129,7 +162,9 @@ impl StoredSubmission {
         session: &Mutex<eval::FormSession>,
         change: impl FnOnce(&mut eval::FormSession) -> Result<(T, Step, Vec<SessionEdit>)>,
     ) -> Result<T> {
+        Stepping::check(&self.stepping)?;
         let _order = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let _stepping = Stepping::mark(&self.stepping);
         self.in_step()?;
         let (result, step, edits) = change(&mut *lock(session)?)?;
         let written = self.write(Some(step), &edits);
@@ -348,6 +383,41 @@ mod tests {
         );
         assert!(matches!(set, Err(MingaError::Closed)), "{set:?}");
         assert!(matches!(session.answers(), Err(MingaError::Closed)));
+    }
+
+    /// An observer that answers a change by setting an answer on the session, once.
+    struct SetsFromTheObserver {
+        session: Mutex<Option<Arc<FormSession>>>,
+        result: Mutex<Option<Result<()>>>,
+    }
+
+    impl crate::observer::ChangeObserver for SetsFromTheObserver {
+        fn on_change(&self, _: crate::observer::ChangeEvent) {
+            if let Some(session) = self.session.lock().unwrap().take() {
+                let result = session.set(AnswerPath::new("village"), None).map(|_| ());
+                *self.result.lock().unwrap() = Some(result);
+            }
+        }
+    }
+
+    #[test]
+    fn a_step_started_from_inside_a_step_is_refused_rather_than_waiting_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id, session) = started(&dir);
+        let observer = Arc::new(SetsFromTheObserver {
+            session: Mutex::new(Some(session.clone())),
+            result: Mutex::default(),
+        });
+        let handle = store.observe(observer.clone()).unwrap();
+        session.set(AnswerPath::new("count"), count(3)).unwrap();
+        handle.cancel();
+        let inner = observer.result.lock().unwrap().take();
+        assert!(
+            matches!(inner, Some(Err(MingaError::InvalidArgument { .. }))),
+            "{inner:?}"
+        );
+        assert_eq!(people(&store, &id).len(), 3, "the outer step stands");
+        session.set(AnswerPath::new("village"), None).unwrap();
     }
 
     #[test]
