@@ -182,7 +182,9 @@ fn the_encrypted_file_holds_no_answer_in_plaintext() {
     if let Ok(wal) = std::fs::read(dir.path().join("store.db-wal")) {
         bytes.extend(wal);
     }
-    for needle in [secret, "extortion", "dialogue", "tenderos", "ana"] {
+    // Needles of 8 bytes and more: a 3-byte one ("ana") turns up in random ciphertext of this
+    // size about once in a few hundred runs, and did in CI.
+    for needle in [secret, "extortion", "dialogue", "tenderos"] {
         let found = bytes
             .windows(needle.len())
             .any(|window| window == needle.as_bytes());
