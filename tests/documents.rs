@@ -74,8 +74,7 @@ fn supervisors_review(office: &Office, submission: &DocId) -> Vec<u8> {
     sara.store
         .set_review_state(submission, ReviewState::HasIssues)
         .unwrap();
-    sara.store
-        .export(&review_id(submission).into())
+    DocumentStore::export(&sara.store, &review_id(submission).into())
         .unwrap()
         .expect("the review is stored")
 }

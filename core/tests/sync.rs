@@ -381,9 +381,7 @@ fn received_documents_not_shaped_as_their_kind_and_id_say_are_refused_and_nothin
         .set_review_state(&colleague, minga_core::ReviewState::Approved)
         .unwrap();
     let colleagues_review: SyncId = minga_core::review_id(&colleague).into();
-    let review_bytes = pair
-        .phone
-        .export(&colleagues_review)
+    let review_bytes = DocumentStore::export(&pair.phone, &colleagues_review)
         .unwrap()
         .expect("the review is stored");
     let submission = |id: SyncId, changes: Vec<u8>| IncomingDoc {
