@@ -50,7 +50,10 @@ fn office() -> Office {
 /// `bytes`, a saved submission, with its `meta.id` set to `meta_id`.
 fn with_meta_id(bytes: &[u8], meta_id: &str) -> Vec<u8> {
     let mut doc = AutoCommit::load(bytes).unwrap();
-    let (_, meta) = doc.get(ROOT, "meta").unwrap().expect("a submission has meta");
+    let (_, meta) = doc
+        .get(ROOT, "meta")
+        .unwrap()
+        .expect("a submission has meta");
     doc.put(&meta, "id", meta_id).unwrap();
     doc.save()
 }
@@ -70,7 +73,8 @@ fn publish_next_version(hub: &TestHub) -> minga_hub::Result<()> {
 /// The supervisor's review of `submission`, as her phone makes it after a sync.
 fn supervisors_review(office: &Office, submission: &DocId) -> Vec<u8> {
     let sara = &office.supervisor;
-    sara.sync(&office.hub.url(), SyncOptions::default()).unwrap();
+    sara.sync(&office.hub.url(), SyncOptions::default())
+        .unwrap();
     sara.store
         .set_review_state(submission, ReviewState::HasIssues)
         .unwrap();
@@ -150,7 +154,13 @@ fn the_document_routes_refuse_what_is_not_shaped_as_the_route_says_and_store_not
             400,
             "not_a_document_id",
         ),
-        ("a NUL", "a%00b".into(), &own_bytes, 400, "not_a_document_id"),
+        (
+            "a NUL",
+            "a%00b".into(),
+            &own_bytes,
+            400,
+            "not_a_document_id",
+        ),
         (
             "10 kB",
             "7".repeat(10_000),
@@ -191,7 +201,10 @@ fn the_document_routes_refuse_what_is_not_shaped_as_the_route_says_and_store_not
     let sara = office.supervisor.enrolled.token.clone();
     let submission_as_review = put(hub, &sara, &format!("reviews/{own}"), &own_bytes);
     assert_eq!(
-        (submission_as_review.status, submission_as_review.code.as_str()),
+        (
+            submission_as_review.status,
+            submission_as_review.code.as_str()
+        ),
         (422, "wrong_shape"),
         "a submission sent as a review"
     );
@@ -272,7 +285,10 @@ fn sync_refuses_each_document_not_shaped_as_its_message_says_and_the_rest_lands(
         .map(|(id, _)| (id.clone(), Refusal::Invalid))
         .collect();
     expected.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(refused, expected, "each hostile document refused, as invalid");
+    assert_eq!(
+        refused, expected,
+        "each hostile document refused, as invalid"
+    );
     let mut after = before.clone();
     after.insert(legitimate.to_string());
     assert_eq!(

@@ -269,7 +269,11 @@ fn document_body(bytes: &[u8]) -> Result<(), String> {
         b"@" => fixture.submission.clone(),
         other => percent_encoded(other),
     };
-    let route = if route % 2 == 0 { "submissions" } else { "reviews" };
+    let route = if route % 2 == 0 {
+        "submissions"
+    } else {
+        "reviews"
+    };
     let path = format!("/v1/projects/{PROJECT}/{route}/{id}");
     let (status, answer) = hub_body("PUT", &path, body, true)?;
     if status == 200 {

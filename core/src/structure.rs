@@ -222,7 +222,9 @@ mod tests {
         };
         assert_eq!(id, "a\\0b");
         let long = "x".repeat(10_000);
-        let message = check_id(&long, DocKind::Submission).unwrap_err().to_string();
+        let message = check_id(&long, DocKind::Submission)
+            .unwrap_err()
+            .to_string();
         assert!(message.len() < 200, "{message}");
     }
 

@@ -9,8 +9,8 @@ use crate::document::{self, DocId, DocKind};
 use crate::error::{Error, Result};
 use crate::observer::ChangedDocument;
 use crate::peers;
-use crate::structure::check_structure;
 use crate::store::{Inner, Store};
+use crate::structure::check_structure;
 use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
 use minga_sync::{
     ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, IncomingDoc, PeerCursor,

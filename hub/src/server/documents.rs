@@ -11,12 +11,12 @@ use super::sync::review_of;
 use super::AppState;
 use crate::access::{may_read, may_write, DocAccess, DocKind, Principal, Refusal};
 use crate::storage::{DocumentHeader, DocumentWrite, WriteOutcome, WriteRefusal};
-use minga_core::Malformed;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use minga_core::Malformed;
 use serde::{Deserialize, Serialize};
 
 fn same_project(who: &Principal, project: &str) -> Result<(), ApiError> {

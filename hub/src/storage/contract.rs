@@ -92,13 +92,21 @@ pub fn a_review_stored_before_its_submission_takes_its_author_when_it_arrives(
     let waiting = DocumentWrite {
         author: None,
         subject: Some(submission.to_string()),
-        ..write(&review, DocKind::Review, review_bytes(&submission.to_string(), "state"))
+        ..write(
+            &review,
+            DocKind::Review,
+            review_bytes(&submission.to_string(), "state"),
+        )
     };
     let before = stored(&storage.write_documents("p", &[waiting], None).unwrap()[0]).clone();
     assert_eq!(before.author, None);
 
     let submission = submission.to_string();
-    let arrived = write(&submission, DocKind::Submission, doc_bytes(&submission, "q"));
+    let arrived = write(
+        &submission,
+        DocKind::Submission,
+        doc_bytes(&submission, "q"),
+    );
     let header = stored(&storage.write_documents("p", &[arrived], None).unwrap()[0]).clone();
     let after = storage.document_header("p", &review).unwrap().unwrap();
     assert_eq!(
@@ -115,7 +123,11 @@ pub fn a_review_stored_before_its_submission_takes_its_author_when_it_arrives(
     // Later writes never change an author once set.
     let other = DocumentWrite {
         author: Some("someone-else".into()),
-        ..write(&review, DocKind::Review, review_bytes(&submission, "comment"))
+        ..write(
+            &review,
+            DocKind::Review,
+            review_bytes(&submission, "comment"),
+        )
     };
     storage.write_documents("p", &[other], None).unwrap();
     let last = storage.document_header("p", &review).unwrap().unwrap();
@@ -150,7 +162,10 @@ pub fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone(storage: &dyn H
         "concurrent changes merge: {a2:?}"
     );
     assert!(
-        matches!(&outcomes[1], WriteOutcome::Refused(WriteRefusal::Malformed(_))),
+        matches!(
+            &outcomes[1],
+            WriteOutcome::Refused(WriteRefusal::Malformed(_))
+        ),
         "a submission's id is no review's: {:?}",
         outcomes[1]
     );
@@ -177,18 +192,13 @@ pub fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone(storage: &dyn H
     assert_eq!(storage.max_seq("p").unwrap(), c.seq.max(a2.seq));
     let a_now = storage.document("p", &a).unwrap().unwrap();
     assert_eq!(&a_now.header, a2);
-    assert_eq!(
-        storage.document_header("p", &a).unwrap().as_ref(),
-        Some(a2)
-    );
+    assert_eq!(storage.document_header("p", &a).unwrap().as_ref(), Some(a2));
 }
 
 /// Whatever the route, nothing structurally wrong is stored, and a refusal leaves the
 /// document it names as it was: ids of other kinds or of no kind, a `meta.id` naming another
 /// document, changes that bend a stored submission out of shape, a form from a device.
-pub fn writes_that_are_structurally_wrong_are_refused_and_change_nothing(
-    storage: &dyn HubStorage,
-) {
+pub fn writes_that_are_structurally_wrong_are_refused_and_change_nothing(storage: &dyn HubStorage) {
     let mine = named("mine");
     let colleague = named("theirs");
     let review = minga_core::review_id(&mine.parse().unwrap()).to_string();
@@ -207,8 +217,16 @@ pub fn writes_that_are_structurally_wrong_are_refused_and_change_nothing(
     let cases = [
         write(&review, DocKind::Submission, doc_bytes(&review, "x")),
         write(&form, DocKind::Submission, doc_bytes(&form, "x")),
-        write(&named("new"), DocKind::Submission, doc_bytes(&colleague, "x")),
-        write("../../etc/passwd", DocKind::Submission, doc_bytes("../../etc/passwd", "x")),
+        write(
+            &named("new"),
+            DocKind::Submission,
+            doc_bytes(&colleague, "x"),
+        ),
+        write(
+            "../../etc/passwd",
+            DocKind::Submission,
+            doc_bytes("../../etc/passwd", "x"),
+        ),
         write(&mine, DocKind::Submission, bending_change),
         write(&review, DocKind::Review, review_bytes(&colleague, "x")),
         write(&form, DocKind::Form, doc_bytes(&form, "x")),

@@ -105,11 +105,14 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_check_is_the_answer_and_nothing_is_saved() {
+    fn a_refused_check_is_the_merges_answer() {
         let doc = doc_with("a", "1");
         let refusal = WriteRefusal::FormsArePublished { id: "d".into() };
         let checked = merge("d", None, &doc.save(), |merged| {
-            assert!(merged.get(ROOT, "a").unwrap().is_some(), "the merged document");
+            assert!(
+                merged.get(ROOT, "a").unwrap().is_some(),
+                "the merged document"
+            );
             Err(refusal.clone())
         });
         assert_eq!(checked.err(), Some(refusal));

@@ -61,7 +61,11 @@ pub fn write_one(
 }
 
 /// Merges one write (a device's or a publication's) inside the caller's transaction.
-fn store_one(tx: &mut impl DocumentTx, project: &str, write: &DocumentWrite) -> Result<WriteOutcome> {
+fn store_one(
+    tx: &mut impl DocumentTx,
+    project: &str,
+    write: &DocumentWrite,
+) -> Result<WriteOutcome> {
     if let Err(malformed) = minga_core::check_id(&write.id, write.kind.to_core()) {
         return Ok(WriteOutcome::Refused(malformed.into()));
     }
