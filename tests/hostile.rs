@@ -6,6 +6,7 @@
 //! many cases; `fuzz/` holds the same targets for cargo-fuzz.
 
 use minga_hub::access::Role;
+use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
 use minga_scenarios::targets;
 use proptest::prelude::*;
@@ -210,8 +211,8 @@ fn agent() -> ureq::Agent {
 }
 
 /// Posts or puts `body` and checks the hub's answer: never a server error, and afterwards the
-/// hub still answers.
-fn hub_body(method: &str, path: &str, body: &[u8], token: bool) -> Result<(), String> {
+/// hub still answers. Returns the answer's status and body.
+fn hub_body(method: &str, path: &str, body: &[u8], token: bool) -> Result<(u16, String), String> {
     let fixture = fixture();
     let url = format!("{}{path}", fixture.hub.url());
     let auth = format!("Bearer {}", fixture.device.token);
@@ -225,20 +226,24 @@ fn hub_body(method: &str, path: &str, body: &[u8], token: bool) -> Result<(), St
         _ => agent.put(&url).header("Authorization", &auth).send(body),
     }
     .map_err(|e| format!("no answer: {e}"))?;
-    if reply.status().is_server_error() {
-        return Err(format!("{method} {path}: {}", reply.status()));
+    let status = reply.status();
+    if status.is_server_error() {
+        return Err(format!("{method} {path}: {status}"));
     }
-    let health = agent
+    let answer = reply.into_body().read_to_string().unwrap_or_default();
+    // A new connection: the hub may close this one after refusing a request whose body it did
+    // not read (a path it could not decode), which is its right.
+    let health = self::agent()
         .get(&format!("{}/health", fixture.hub.url()))
         .call()
         .map_err(|e| e.to_string())?;
     (health.status() == 200)
-        .then_some(())
+        .then_some((status.as_u16(), answer))
         .ok_or_else(|| "the hub stopped answering".into())
 }
 
 fn enrol_body(bytes: &[u8]) -> Result<(), String> {
-    hub_body("POST", "/v1/enrol", bytes, false)
+    hub_body("POST", "/v1/enrol", bytes, false).map(|_| ())
 }
 
 /// Sync bodies as they are, and with their frame's checksum made right (see
@@ -246,23 +251,66 @@ fn enrol_body(bytes: &[u8]) -> Result<(), String> {
 fn sync_body(bytes: &[u8]) -> Result<(), String> {
     let path = format!("/v1/sync/{PROJECT}");
     hub_body("POST", &path, bytes, true)?;
-    hub_body("POST", &path, &targets::reframed(bytes), true)
+    hub_body("POST", &path, &targets::reframed(bytes), true).map(|_| ())
 }
 
+/// A document route whose kind, id and body all come from the input: its first byte picks the
+/// route (even: submissions, odd: reviews), the id runs to the first newline (`@` stands for
+/// the fixture's submission), the body is the rest. Whatever the hub stores must have the
+/// structure of its kind and id.
 fn document_body(bytes: &[u8]) -> Result<(), String> {
-    let id = &fixture().submission;
-    hub_body(
-        "PUT",
-        &format!("/v1/projects/{PROJECT}/submissions/{id}"),
-        bytes,
-        true,
-    )?;
-    hub_body(
-        "PUT",
-        &format!("/v1/projects/{PROJECT}/reviews/{id}"),
-        bytes,
-        true,
-    )
+    let fixture = fixture();
+    let (route, rest) = bytes.split_first().unwrap_or((&0, &[]));
+    let (id, body) = match rest.iter().position(|&b| b == b'\n') {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (rest, &[][..]),
+    };
+    let id = match id {
+        b"@" => fixture.submission.clone(),
+        other => percent_encoded(other),
+    };
+    let route = if route % 2 == 0 {
+        "submissions"
+    } else {
+        "reviews"
+    };
+    let path = format!("/v1/projects/{PROJECT}/{route}/{id}");
+    let (status, answer) = hub_body("PUT", &path, body, true)?;
+    if status == 200 {
+        stored_document_is_well_formed(&answer)?;
+    }
+    Ok(())
+}
+
+/// Every byte but letters, digits and `-_~` as `%XX`, so that any id reaches the route.
+fn percent_encoded(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// The document a write answered with (its header), as the hub stored it, passes the core's
+/// structural check for its kind and id.
+fn stored_document_is_well_formed(header: &str) -> Result<(), String> {
+    let header: serde_json::Value = serde_json::from_str(header).map_err(|e| e.to_string())?;
+    let (Some(id), Some(kind)) = (header["id"].as_str(), header["kind"].as_str()) else {
+        return Err(format!("a write answered 200 without a header: {header}"));
+    };
+    let kind = minga_hub::access::DocKind::parse(kind).ok_or("an unknown kind")?;
+    let stored = fixture()
+        .hub
+        .storage
+        .document(PROJECT, id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{id} answered stored but is not"))?;
+    let doc = automerge::Automerge::load(&stored.bytes).map_err(|e| e.to_string())?;
+    minga_core::check_structure(id, kind.to_core(), &doc)
+        .map(|_| ())
+        .map_err(|e| format!("the hub stored a malformed document: {e}"))
 }
 
 #[test]
@@ -472,20 +520,57 @@ fn write_the_corpora() {
         .collect();
     write_corpus("hub_enrol", &enrol);
 
+    write_the_document_corpus();
+}
+
+/// The corpus of [`document_body`]: a submission and its review as a phone makes them, and
+/// each structural attack on the document routes (issue 12).
+#[test]
+#[ignore = "writes the document routes' corpus; run by hand"]
+fn write_the_document_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let core = minga_scenarios::phone::open_store(&dir.path().join("d.db"), "writer");
     let id = minga_scenarios::phone::fill_one(&core, 0, 64);
+    let other = minga_scenarios::phone::fill_one(&core, 1, 0).to_string();
     core.set_review_state(&id, minga_core::ReviewState::HasIssues)
         .unwrap();
-    let review = minga_sync::DocumentStore::export(&core, &minga_core::review_id(&id).into())
+    let review_id = minga_core::review_id(&id);
+    let review = minga_sync::DocumentStore::export(&core, &review_id.into())
         .unwrap()
         .unwrap();
+    let submission = core.export_submission(&id).unwrap();
+    let form_id = minga_core::form_document_id("safety_walk", "2099-01-01").to_string();
+    let entry = |route: u8, id: &str, body: &[u8]| [&[route], id.as_bytes(), b"\n", body].concat();
+    let (submissions, reviews) = (b'0', b'1');
+    let id = id.to_string();
     write_corpus(
         "hub_document",
         &[
-            ("submission".into(), core.export_submission(&id).unwrap()),
-            ("review".into(), review),
-            ("empty".into(), Vec::new()),
+            ("00-submission".into(), entry(submissions, &id, &submission)),
+            ("01-review".into(), entry(reviews, &id, &review)),
+            (
+                "02-review-id-as-submission".into(),
+                entry(submissions, &review_id.to_string(), &submission),
+            ),
+            (
+                "03-form-id-as-submission".into(),
+                entry(submissions, &form_id, &submission),
+            ),
+            (
+                "04-meta-id-of-another".into(),
+                entry(submissions, &other, &submission),
+            ),
+            (
+                "05-path".into(),
+                entry(submissions, "../../etc/passwd", &submission),
+            ),
+            ("06-nul".into(), entry(submissions, "a\0b", &submission)),
+            ("07-review-of-another".into(), entry(reviews, "@", &review)),
+            ("08-empty".into(), entry(submissions, "@", b"")),
+            (
+                "09-review-as-submission".into(),
+                entry(submissions, &other, &review),
+            ),
         ],
     );
 }

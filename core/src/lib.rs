@@ -24,6 +24,7 @@ mod review;
 mod schema;
 mod session_edits;
 mod store;
+mod structure;
 mod submission;
 mod sync;
 #[cfg(test)]
@@ -48,6 +49,7 @@ pub use review::{
 };
 pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
 pub use store::{DeviceIdentity, Encryption, Store, StoreKey};
+pub use structure::{check_id, check_structure, Malformed};
 pub use submission::Submission;
 
 pub use automerge;

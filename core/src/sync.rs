@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::observer::ChangedDocument;
 use crate::peers;
 use crate::store::{Inner, Store};
+use crate::structure::check_structure;
 use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
 use minga_sync::{
     ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, IncomingDoc, PeerCursor,
@@ -176,14 +177,20 @@ fn apply_incoming(
                     detail: format!("document {id} has a row but no chunks"),
                 })?;
             match merged(&loaded.doc, &incoming.changes) {
-                Ok(doc) => loaded.doc = doc,
+                Ok(doc) => match well_formed(&incoming, doc) {
+                    Ok(doc) => loaded.doc = doc,
+                    Err(refused) => return Ok(refused),
+                },
                 Err(error) => return Ok(invalid(error)),
             }
             loaded
         }
         None => {
             let doc = match loaded_whole(&incoming.changes, actor) {
-                Ok(doc) => doc,
+                Ok(doc) => match well_formed(&incoming, doc) {
+                    Ok(doc) => doc,
+                    Err(refused) => return Ok(refused),
+                },
                 Err(error) => return Ok(invalid(error)),
             };
             cache.insert(id, LoadedDoc::new_unsaved(doc));
@@ -228,6 +235,18 @@ fn loaded_whole(bytes: &[u8], actor: &ActorId) -> Result<AutoCommit> {
     let doc = AutoCommit::load_with_options(bytes, strict)
         .map_err(|error| Error::InvalidDocument(error.to_string()))?;
     Ok(doc.with_actor(actor.clone()))
+}
+
+/// `doc`, if it has the structure of the kind and id it arrived as ([`check_structure`]): a
+/// store keeps no submission whose `meta.id` names another, nor one under a review's or a form's
+/// id, whoever sends it.
+fn well_formed(incoming: &IncomingDoc, doc: AutoCommit) -> Result<AutoCommit, ApplyOutcome> {
+    match check_structure(incoming.id.as_str(), incoming.kind, &doc) {
+        Ok(_) => Ok(doc),
+        Err(malformed) => Err(ApplyOutcome::Invalid {
+            reason: malformed.to_string(),
+        }),
+    }
 }
 
 fn invalid(error: Error) -> ApplyOutcome {

@@ -372,6 +372,69 @@ fn refused_documents_do_not_stop_the_others_in_a_commit() {
 }
 
 #[test]
+fn received_documents_not_shaped_as_their_kind_and_id_say_are_refused_and_nothing_is_stored() {
+    let pair = pair();
+    let good = answered(&pair.phone, "q", 1);
+    let colleague = answered(&pair.phone, "q", 2);
+    let bytes = |id: &DocId| pair.phone.document_bytes(id).unwrap();
+    pair.phone
+        .set_review_state(&colleague, minga_core::ReviewState::Approved)
+        .unwrap();
+    let colleagues_review: SyncId = minga_core::review_id(&colleague).into();
+    let review_bytes = DocumentStore::export(&pair.phone, &colleagues_review)
+        .unwrap()
+        .expect("the review is stored");
+    let submission = |id: SyncId, changes: Vec<u8>| IncomingDoc {
+        id,
+        kind: DocKind::Submission,
+        changes,
+        loaded: None,
+    };
+    let mut commit = Commit::new(peer("phone"));
+    commit.docs = vec![
+        // a new id, and a meta.id naming a colleague's submission
+        submission(SyncId::random(), bytes(&colleague)),
+        // the review id of her own submission, taken by a submission
+        submission(minga_core::review_id(&good).into(), bytes(&good)),
+        // the id a form version will have once published
+        submission(
+            minga_core::form_document_id("dialogue", "9").into(),
+            bytes(&good),
+        ),
+        // a review filed under another submission's review id
+        IncomingDoc {
+            id: minga_core::review_id(&good).into(),
+            kind: DocKind::Review,
+            changes: review_bytes,
+            loaded: None,
+        },
+        submission(good.into(), bytes(&good)),
+    ];
+    let outcomes = pair.hub.commit(commit).unwrap();
+    for (n, outcome) in outcomes[..4].iter().enumerate() {
+        assert!(
+            matches!(outcome, ApplyOutcome::Invalid { .. }),
+            "document {n}: {outcome:?}"
+        );
+    }
+    assert_eq!(
+        outcomes[4],
+        ApplyOutcome::Applied {
+            heads: pair.phone.document_heads(&good).unwrap()
+        }
+    );
+    let ApplyOutcome::Invalid { reason } = &outcomes[0] else {
+        unreachable!()
+    };
+    assert!(reason.contains("meta.id"), "{reason}");
+    assert_eq!(
+        pair.hub.last_seq().unwrap(),
+        1,
+        "one new seq: the applied document"
+    );
+}
+
+#[test]
 fn observers_hear_local_and_synced_changes_and_may_read_the_store() {
     use minga_core::ChangedDocument;
     use std::sync::Mutex;

@@ -77,6 +77,23 @@ impl DocKind {
             _ => None,
         }
     }
+
+    /// The same kind as the core and sync name it.
+    pub fn to_core(self) -> minga_core::DocKind {
+        match self {
+            DocKind::Form => minga_core::DocKind::Form,
+            DocKind::Submission => minga_core::DocKind::Submission,
+            DocKind::Review => minga_core::DocKind::Review,
+        }
+    }
+
+    pub fn from_core(kind: minga_core::DocKind) -> Self {
+        match kind {
+            minga_core::DocKind::Form => DocKind::Form,
+            minga_core::DocKind::Submission => DocKind::Submission,
+            minga_core::DocKind::Review => DocKind::Review,
+        }
+    }
 }
 
 /// What the rules need to know of a document: its project, kind, and the device that authored

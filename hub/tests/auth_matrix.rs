@@ -193,7 +193,7 @@ fn a_facilitator_cannot_write_a_review() {
     );
     assert_eq!(
         (misfiled.status, misfiled.error().as_str()),
-        (400, "invalid_document"),
+        (422, "derives_another_id"),
         "a review of another submission is not filed under this one"
     );
     assert_eq!(

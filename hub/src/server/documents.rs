@@ -1,20 +1,22 @@
 //! Document routes for one device: what changed since a sequence number (only what the device
 //! may read), and one submission or review by id (read, or write by merging automerge
-//! changes). Each applies the rules in [`crate::access`]. Forms reach devices as form
-//! documents, by sync or through `changes`.
+//! changes). Each applies the rules in [`crate::access`]; what a write may store (id, kind,
+//! shape) the storage's write path decides, for these routes and sync alike. Forms reach
+//! devices as form documents, by sync or through `changes`.
 
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
-use super::sync::{review_of, reviewed_submission};
+use super::sync::review_of;
 use super::AppState;
 use crate::access::{may_read, may_write, DocAccess, DocKind, Principal, Refusal};
-use crate::storage::{DocumentHeader, DocumentWrite, WriteOutcome};
+use crate::storage::{DocumentHeader, DocumentWrite, WriteOutcome, WriteRefusal};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use minga_core::Malformed;
 use serde::{Deserialize, Serialize};
 
 fn same_project(who: &Principal, project: &str) -> Result<(), ApiError> {
@@ -141,16 +143,43 @@ async fn write(
             "kind_mismatch",
             format!("that id holds a {}", stored.as_str()),
         )),
-        Some(WriteOutcome::Invalid { reason }) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_document",
-            reason,
-        )),
+        Some(WriteOutcome::Refused(refusal)) => Err(refused(refusal)),
         None => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "storage wrote nothing",
         )),
+    }
+}
+
+/// A refused write as an answer a client can act on: 400 for bytes or an id that are not a
+/// document's, 409 for an id that belongs to another kind, 422 for a document that loads but is
+/// not shaped as its kind and id say, 500 for damage in the hub's own copy.
+fn refused(refusal: WriteRefusal) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        WriteRefusal::NotAutomerge { .. } | WriteRefusal::Empty { .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_document", message)
+        }
+        WriteRefusal::FormsArePublished { .. } => Refusal::FormsArePublished.into(),
+        WriteRefusal::StoredUnreadable { .. } => {
+            tracing::error!(%message, "a stored document does not load");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "stored_document_unreadable",
+                message,
+            )
+        }
+        WriteRefusal::Malformed(malformed) => {
+            let status = match malformed {
+                Malformed::NotAnId { .. } => StatusCode::BAD_REQUEST,
+                Malformed::IdOfAnotherKind { .. } => StatusCode::CONFLICT,
+                Malformed::WrongShape { .. }
+                | Malformed::MetaIdMismatch { .. }
+                | Malformed::DerivesAnotherId { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError::new(status, malformed.code(), message)
+        }
     }
 }
 
@@ -200,7 +229,6 @@ pub async fn put_review(
         .await?
         .ok_or_else(|| not_found("submission"))?;
     let id = review_of(&submission).ok_or_else(|| not_found("submission"))?;
-    check_review(&id, &submission, &body)?;
     let doc = DocumentWrite {
         id,
         kind: DocKind::Review,
@@ -209,18 +237,4 @@ pub async fn put_review(
         changes: body.to_vec(),
     };
     write(state, who, doc, author).await
-}
-
-/// Refuses review bytes that are not the core's review of `submission` (see
-/// [`reviewed_submission`]), before anything is stored.
-fn check_review(id: &str, submission: &str, body: &[u8]) -> Result<(), ApiError> {
-    let invalid =
-        |reason: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_document", reason);
-    let doc = automerge::Automerge::load(body).map_err(|e| invalid(e.to_string()))?;
-    match reviewed_submission(id, &doc) {
-        Some(judged) if judged == submission => Ok(()),
-        _ => Err(invalid(format!(
-            "not a review of submission {submission} (its `submission` field must name it)"
-        ))),
-    }
 }

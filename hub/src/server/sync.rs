@@ -35,22 +35,6 @@ pub fn review_of(submission: &str) -> Option<String> {
     Some(minga_core::review_id(&submission).to_string())
 }
 
-fn to_sync_kind(kind: DocKind) -> minga_sync::DocKind {
-    match kind {
-        DocKind::Form => minga_sync::DocKind::Form,
-        DocKind::Submission => minga_sync::DocKind::Submission,
-        DocKind::Review => minga_sync::DocKind::Review,
-    }
-}
-
-fn from_sync_kind(kind: minga_sync::DocKind) -> DocKind {
-    match kind {
-        minga_sync::DocKind::Form => DocKind::Form,
-        minga_sync::DocKind::Submission => DocKind::Submission,
-        minga_sync::DocKind::Review => DocKind::Review,
-    }
-}
-
 fn store_error(error: HubError) -> StoreError {
     StoreError::new(error)
 }
@@ -106,7 +90,7 @@ impl ProjectDocuments<'_> {
     }
 
     fn write_for(&self, incoming: minga_sync::IncomingDoc) -> Result<DocumentWrite, StoreError> {
-        let kind = from_sync_kind(incoming.kind);
+        let kind = DocKind::from_core(incoming.kind);
         let id = incoming.id.as_str().to_string();
         let (author, subject) = match kind {
             // A new submission's author is the device that sent it (a stored one keeps its own).
@@ -160,7 +144,7 @@ impl DocumentStore for ProjectDocuments<'_> {
             .map(|h| {
                 Ok(ChangedDoc {
                     id: DocId::new(h.id).map_err(StoreError::new)?,
-                    kind: to_sync_kind(h.kind),
+                    kind: h.kind.to_core(),
                     seq: h.seq as Seq,
                     heads: parse_heads(&h.heads)?,
                 })
@@ -181,7 +165,7 @@ impl DocumentStore for ProjectDocuments<'_> {
             .document_header(self.project(), id.as_str())
             .map_err(store_error)?
         {
-            Some(h) => Ok(Some((to_sync_kind(h.kind), parse_heads(&h.heads)?))),
+            Some(h) => Ok(Some((h.kind.to_core(), parse_heads(&h.heads)?))),
             None => Ok(None),
         }
     }
@@ -229,9 +213,11 @@ impl DocumentStore for ProjectDocuments<'_> {
                         heads: parse_heads(&h.heads)?,
                     },
                     WriteOutcome::KindMismatch { stored } => ApplyOutcome::KindMismatch {
-                        stored: to_sync_kind(stored),
+                        stored: stored.to_core(),
                     },
-                    WriteOutcome::Invalid { reason } => ApplyOutcome::Invalid { reason },
+                    WriteOutcome::Refused(refusal) => ApplyOutcome::Invalid {
+                        reason: refusal.to_string(),
+                    },
                 })
             })
             .collect()
@@ -285,7 +271,7 @@ impl DevicePolicy {
         proposed: Option<&Automerge>,
         rule: fn(&Principal, &DocAccess<'_>) -> Result<(), access::Refusal>,
     ) -> bool {
-        let kind = from_sync_kind(kind);
+        let kind = DocKind::from_core(kind);
         let storage = self.storage.as_ref();
         match author_for(storage, &self.who.project, doc.as_str(), kind, proposed) {
             Ok(author) => {

@@ -1,7 +1,9 @@
 //! The storage contract every backend passes: test bodies over `&dyn HubStorage`, run on each
 //! backend by [`contract_tests!`] with that backend's opener.
 
-use super::{DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Redemption, WriteOutcome};
+use super::{
+    DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Redemption, WriteOutcome, WriteRefusal,
+};
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::HubError;
@@ -15,6 +17,7 @@ macro_rules! contract_tests {
     ($open:expr) => {
         $crate::storage::contract::contract_tests!(@each $open;
             writes_merge_bump_the_sequence_and_refuse_bad_input_alone,
+            writes_that_are_structurally_wrong_are_refused_and_change_nothing,
             peer_state_is_written_with_the_documents,
             revoking_an_unknown_device_says_so,
             a_code_enrols_once_and_wrong_guesses_count,
@@ -37,9 +40,29 @@ macro_rules! contract_tests {
 }
 pub(crate) use contract_tests;
 
-/// A one-change document with `key` set.
-pub fn doc_bytes(key: &str) -> Vec<u8> {
+/// The submission id the tests call `name`: a UUID v7 ending in `name`'s bytes.
+pub fn named(name: &str) -> String {
+    let tail: String = name.bytes().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("0192f1a0-7c3e-7000-8000-{tail:0>12}")
+}
+
+/// A one-change submission `id` (its `meta` as a submission's) with `key` set.
+pub fn doc_bytes(id: &str, key: &str) -> Vec<u8> {
     let mut doc = automerge::AutoCommit::new();
+    let meta = doc
+        .put_object(automerge::ROOT, "meta", automerge::ObjType::Map)
+        .unwrap();
+    doc.put(&meta, "id", id).unwrap();
+    doc.put(&meta, "form_id", "f").unwrap();
+    doc.put(&meta, "form_version", "1").unwrap();
+    doc.put(automerge::ROOT, key, "v").unwrap();
+    doc.save()
+}
+
+/// A one-change review of `submission` with `key` set.
+fn review_bytes(submission: &str, key: &str) -> Vec<u8> {
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, "submission", submission).unwrap();
     doc.put(automerge::ROOT, key, "v").unwrap();
     doc.save()
 }
@@ -69,12 +92,21 @@ pub fn a_review_stored_before_its_submission_takes_its_author_when_it_arrives(
     let waiting = DocumentWrite {
         author: None,
         subject: Some(submission.to_string()),
-        ..write(&review, DocKind::Review, doc_bytes("state"))
+        ..write(
+            &review,
+            DocKind::Review,
+            review_bytes(&submission.to_string(), "state"),
+        )
     };
     let before = stored(&storage.write_documents("p", &[waiting], None).unwrap()[0]).clone();
     assert_eq!(before.author, None);
 
-    let arrived = write(&submission.to_string(), DocKind::Submission, doc_bytes("q"));
+    let submission = submission.to_string();
+    let arrived = write(
+        &submission,
+        DocKind::Submission,
+        doc_bytes(&submission, "q"),
+    );
     let header = stored(&storage.write_documents("p", &[arrived], None).unwrap()[0]).clone();
     let after = storage.document_header("p", &review).unwrap().unwrap();
     assert_eq!(
@@ -91,7 +123,11 @@ pub fn a_review_stored_before_its_submission_takes_its_author_when_it_arrives(
     // Later writes never change an author once set.
     let other = DocumentWrite {
         author: Some("someone-else".into()),
-        ..write(&review, DocKind::Review, doc_bytes("comment"))
+        ..write(
+            &review,
+            DocKind::Review,
+            review_bytes(&submission, "comment"),
+        )
     };
     storage.write_documents("p", &[other], None).unwrap();
     let last = storage.document_header("p", &review).unwrap().unwrap();
@@ -99,10 +135,11 @@ pub fn a_review_stored_before_its_submission_takes_its_author_when_it_arrives(
 }
 
 pub fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone(storage: &dyn HubStorage) {
+    let (a, b, c) = (named("a"), named("b"), named("c"));
     let first = storage
         .write_documents(
             "p",
-            &[write("a", DocKind::Submission, doc_bytes("x"))],
+            &[write(&a, DocKind::Submission, doc_bytes(&a, "x"))],
             None,
         )
         .unwrap();
@@ -111,10 +148,10 @@ pub fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone(storage: &dyn H
         .write_documents(
             "p",
             &[
-                write("a", DocKind::Submission, doc_bytes("y")),
-                write("a", DocKind::Review, doc_bytes("z")),
-                write("b", DocKind::Submission, b"junk".to_vec()),
-                write("c", DocKind::Submission, doc_bytes("w")),
+                write(&a, DocKind::Submission, doc_bytes(&a, "y")),
+                write(&a, DocKind::Review, doc_bytes(&a, "z")),
+                write(&b, DocKind::Submission, b"junk".to_vec()),
+                write(&c, DocKind::Submission, doc_bytes(&c, "w")),
             ],
             None,
         )
@@ -124,54 +161,105 @@ pub fn writes_merge_bump_the_sequence_and_refuse_bad_input_alone(storage: &dyn H
         a2.seq > a1.seq && a2.heads.len() == 2,
         "concurrent changes merge: {a2:?}"
     );
-    assert_eq!(
-        outcomes[1],
-        WriteOutcome::KindMismatch {
-            stored: DocKind::Submission
-        }
+    assert!(
+        matches!(
+            &outcomes[1],
+            WriteOutcome::Refused(WriteRefusal::Malformed(_))
+        ),
+        "a submission's id is no review's: {:?}",
+        outcomes[1]
     );
-    assert!(matches!(outcomes[2], WriteOutcome::Invalid { .. }));
-    assert!(storage.document("p", "b").unwrap().is_none());
+    assert!(matches!(
+        outcomes[2],
+        WriteOutcome::Refused(WriteRefusal::NotAutomerge { .. })
+    ));
+    assert!(storage.document("p", &b).unwrap().is_none());
     let order: Vec<String> = storage
         .documents_since("p", 0, 10)
         .unwrap()
         .into_iter()
         .map(|h| h.id)
         .collect();
-    assert_eq!(order, ["a", "c"]);
+    assert_eq!(order, [a.clone(), c.clone()]);
     let again = storage
         .write_documents(
             "p",
-            &[write("c", DocKind::Submission, doc_bytes("w"))],
+            &[write(&c, DocKind::Submission, doc_bytes(&c, "w"))],
             None,
         )
         .unwrap();
     let c = stored(&again[0]);
     assert_eq!(storage.max_seq("p").unwrap(), c.seq.max(a2.seq));
-    let a = storage.document("p", "a").unwrap().unwrap();
-    assert_eq!(&a.header, a2);
-    assert_eq!(
-        storage.document_header("p", "a").unwrap().as_ref(),
-        Some(a2)
-    );
+    let a_now = storage.document("p", &a).unwrap().unwrap();
+    assert_eq!(&a_now.header, a2);
+    assert_eq!(storage.document_header("p", &a).unwrap().as_ref(), Some(a2));
+}
+
+/// Whatever the route, nothing structurally wrong is stored, and a refusal leaves the
+/// document it names as it was: ids of other kinds or of no kind, a `meta.id` naming another
+/// document, changes that bend a stored submission out of shape, a form from a device.
+pub fn writes_that_are_structurally_wrong_are_refused_and_change_nothing(storage: &dyn HubStorage) {
+    let mine = named("mine");
+    let colleague = named("theirs");
+    let review = minga_core::review_id(&mine.parse().unwrap()).to_string();
+    let form = minga_core::form_document_id("f", "9").to_string();
+    let original = doc_bytes(&mine, "x");
+    let first = write(&mine, DocKind::Submission, original.clone());
+    let kept = stored(&storage.write_documents("p", &[first], None).unwrap()[0]).clone();
+    let mut bent = automerge::AutoCommit::load(&original).unwrap();
+    let meta = match automerge::ReadDoc::get(&bent, automerge::ROOT, "meta").unwrap() {
+        Some((_, meta)) => meta,
+        None => unreachable!("the document has meta"),
+    };
+    let before = bent.get_heads();
+    bent.put(&meta, "id", colleague.as_str()).unwrap();
+    let bending_change = bent.save_after(&before);
+    let cases = [
+        write(&review, DocKind::Submission, doc_bytes(&review, "x")),
+        write(&form, DocKind::Submission, doc_bytes(&form, "x")),
+        write(
+            &named("new"),
+            DocKind::Submission,
+            doc_bytes(&colleague, "x"),
+        ),
+        write(
+            "../../etc/passwd",
+            DocKind::Submission,
+            doc_bytes("../../etc/passwd", "x"),
+        ),
+        write(&mine, DocKind::Submission, bending_change),
+        write(&review, DocKind::Review, review_bytes(&colleague, "x")),
+        write(&form, DocKind::Form, doc_bytes(&form, "x")),
+    ];
+    let outcomes = storage.write_documents("p", &cases, None).unwrap();
+    for (case, outcome) in cases.iter().zip(&outcomes) {
+        assert!(
+            matches!(outcome, WriteOutcome::Refused(_)),
+            "{}: {outcome:?}",
+            case.id
+        );
+    }
+    let headers = storage.documents_since("p", 0, 10).unwrap();
+    assert_eq!(headers, [kept], "only the first submission, unchanged");
 }
 
 pub fn peer_state_is_written_with_the_documents(storage: &dyn HubStorage) {
+    let a = named("a");
     let peer = PeerUpdate {
         peer: "dev".into(),
-        shared_heads: vec![("a".into(), vec!["00ff".into()])],
+        shared_heads: vec![(a.clone(), vec!["00ff".into()])],
         cursor: Some((7, 3)),
     };
     storage
         .write_documents(
             "p",
-            &[write("a", DocKind::Submission, doc_bytes("x"))],
+            &[write(&a, DocKind::Submission, doc_bytes(&a, "x"))],
             Some(&peer),
         )
         .unwrap();
     assert_eq!(storage.peer_cursor("p", "dev").unwrap(), (7, 3));
     assert_eq!(
-        storage.peer_heads("p", "dev", "a").unwrap(),
+        storage.peer_heads("p", "dev", &a).unwrap(),
         Some(vec!["00ff".to_string()])
     );
     assert_eq!(storage.peer_cursor("p", "other").unwrap(), (0, 0));
@@ -336,24 +424,24 @@ pub fn concurrent_writers_lose_no_merge_and_never_share_a_sequence_number(
             scope.spawn(move || {
                 for n in 0..EACH {
                     // The shared document first: read before anything else is written.
+                    let (shared, own) = (named("shared"), named(&format!("w{writer}-{n}")));
                     let writes = [
                         write(
-                            "shared",
+                            &shared,
                             DocKind::Submission,
-                            doc_bytes(&format!("{writer}-{n}")),
+                            doc_bytes(&shared, &format!("{writer}-{n}")),
                         ),
-                        write(
-                            &format!("w{writer}-{n}"),
-                            DocKind::Submission,
-                            doc_bytes("x"),
-                        ),
+                        write(&own, DocKind::Submission, doc_bytes(&own, "x")),
                     ];
                     storage.write_documents("p", &writes, None).unwrap();
                 }
             });
         }
     });
-    let shared = storage.document_header("p", "shared").unwrap().unwrap();
+    let shared = storage
+        .document_header("p", &named("shared"))
+        .unwrap()
+        .unwrap();
     assert_eq!(shared.heads.len(), WRITERS * EACH, "no merge was lost");
     let seqs: Vec<i64> = storage
         .documents_since("p", 0, 1000)

@@ -1,6 +1,7 @@
 //! Merging received automerge changes into a stored document. Loading costs time linear in the
 //! document's history; hub documents are one submission each, so this stays small.
 
+use super::WriteRefusal;
 use automerge::Automerge;
 
 /// A document after a merge.
@@ -18,21 +19,34 @@ fn heads_of(doc: &Automerge) -> Vec<String> {
     heads
 }
 
-/// Applies `changes` (a saved document or concatenated change chunks) to `stored`.
-pub fn merge(stored: Option<&[u8]>, changes: &[u8]) -> Result<Merged, String> {
+/// Applies `changes` (a saved document or concatenated change chunks) to `stored`, the
+/// document `id`, and gives the document as it would be to `check` before anything is saved: a
+/// refusal there is the merge's answer. Cost: loading `stored`, applying `changes`, and a save
+/// when `check` passes.
+pub fn merge(
+    id: &str,
+    stored: Option<&[u8]>,
+    changes: &[u8],
+    check: impl FnOnce(&Automerge) -> Result<(), WriteRefusal>,
+) -> Result<Merged, WriteRefusal> {
     let mut doc = match stored {
-        Some(bytes) => {
-            Automerge::load(bytes).map_err(|e| format!("the stored document does not load: {e}"))?
-        }
+        Some(bytes) => Automerge::load(bytes).map_err(|e| WriteRefusal::StoredUnreadable {
+            id: id.into(),
+            reason: e.to_string(),
+        })?,
         None => Automerge::new(),
     };
     let before = heads_of(&doc);
     doc.load_incremental(changes)
-        .map_err(|e| format!("not automerge changes: {e}"))?;
+        .map_err(|e| WriteRefusal::NotAutomerge {
+            id: id.into(),
+            reason: e.to_string(),
+        })?;
     let heads = heads_of(&doc);
     if heads.is_empty() {
-        return Err("no changes: an empty document".into());
+        return Err(WriteRefusal::Empty { id: id.into() });
     }
+    check(&doc)?;
     let changed = heads != before;
     Ok(Merged {
         bytes: doc.save(),
@@ -46,6 +60,10 @@ mod tests {
     use super::*;
     use automerge::transaction::Transactable;
     use automerge::{ReadDoc, ROOT};
+
+    fn merge_unchecked(stored: Option<&[u8]>, changes: &[u8]) -> Result<Merged, WriteRefusal> {
+        merge("d", stored, changes, |_| Ok(()))
+    }
 
     fn doc_with(key: &str, value: &str) -> Automerge {
         let mut doc = Automerge::new();
@@ -62,21 +80,41 @@ mod tests {
         let mut tx = other.transaction();
         tx.put(ROOT, "b", "2").unwrap();
         tx.commit();
-        let first = merge(None, &base.save()).unwrap();
-        let second = merge(Some(&first.bytes), &other.save()).unwrap();
+        let first = merge_unchecked(None, &base.save()).unwrap();
+        let second = merge_unchecked(Some(&first.bytes), &other.save()).unwrap();
         assert!(first.changed && second.changed);
         let merged = Automerge::load(&second.bytes).unwrap();
         assert!(
             merged.get(ROOT, "a").unwrap().is_some() && merged.get(ROOT, "b").unwrap().is_some()
         );
-        let again = merge(Some(&second.bytes), &other.save()).unwrap();
+        let again = merge_unchecked(Some(&second.bytes), &other.save()).unwrap();
         assert!(!again.changed);
         assert_eq!(again.heads, second.heads);
     }
 
     #[test]
     fn garbage_and_empty_documents_are_refused() {
-        assert!(merge(None, b"not automerge").is_err());
-        assert!(merge(None, &Automerge::new().save()).is_err());
+        assert!(matches!(
+            merge_unchecked(None, b"not automerge"),
+            Err(WriteRefusal::NotAutomerge { .. })
+        ));
+        assert!(matches!(
+            merge_unchecked(None, &Automerge::new().save()),
+            Err(WriteRefusal::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn a_refused_check_is_the_merges_answer() {
+        let doc = doc_with("a", "1");
+        let refusal = WriteRefusal::FormsArePublished { id: "d".into() };
+        let checked = merge("d", None, &doc.save(), |merged| {
+            assert!(
+                merged.get(ROOT, "a").unwrap().is_some(),
+                "the merged document"
+            );
+            Err(refusal.clone())
+        });
+        assert_eq!(checked.err(), Some(refusal));
     }
 }

@@ -109,8 +109,29 @@ pub enum WriteOutcome {
     Stored(DocumentHeader),
     /// A document of another kind has this id; nothing changed.
     KindMismatch { stored: DocKind },
-    /// The bytes are not automerge changes; nothing changed.
-    Invalid { reason: String },
+    /// The write is not one the hub stores (see [`WriteRefusal`]); nothing changed.
+    Refused(WriteRefusal),
+}
+
+/// Why a write was refused. Checked on the document as it would be after the merge, inside the
+/// write's transaction, whichever route or sync message the write came by.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteRefusal {
+    /// The bytes are not automerge changes (or a saved document).
+    #[error("document {id}: not automerge changes: {reason}")]
+    NotAutomerge { id: String, reason: String },
+    /// The bytes hold no change, and there is no document yet.
+    #[error("document {id}: no changes (an empty document)")]
+    Empty { id: String },
+    /// The hub's own copy does not load: damage on the hub's side, not the sender's.
+    #[error("document {id}: the stored copy does not load: {reason}")]
+    StoredUnreadable { id: String, reason: String },
+    /// Id, kind or shape are wrong ([`minga_core::check_structure`]).
+    #[error(transparent)]
+    Malformed(#[from] minga_core::Malformed),
+    /// A form document written by a device: forms are published by an administrator.
+    #[error("form document {id}: forms are published, never written by a device")]
+    FormsArePublished { id: String },
 }
 
 /// How far sync has come with one peer (a device), written in the same transaction as the

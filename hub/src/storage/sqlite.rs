@@ -542,7 +542,7 @@ fn write_peer_state(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::contract::{contract_tests, doc_bytes, write};
+    use crate::storage::contract::{contract_tests, doc_bytes, named, write};
 
     fn open() -> (tempfile::TempDir, SqliteStorage) {
         let dir = tempfile::tempdir().unwrap();
@@ -615,10 +615,11 @@ mod tests {
 
     /// A submission answering `answer`, and a device named `device`, stored in `storage`.
     fn store_secrets(storage: &SqliteStorage, answer: &str, device: &str) {
-        let bytes = doc_bytes(answer);
+        let id = named("s");
+        let bytes = doc_bytes(&id, answer);
         assert!(contains(&bytes, answer), "automerge keeps short text as is");
         let outcomes = storage
-            .write_documents("p", &[write("s", DocKind::Submission, bytes)], None)
+            .write_documents("p", &[write(&id, DocKind::Submission, bytes)], None)
             .unwrap();
         assert!(matches!(outcomes[0], WriteOutcome::Stored(_)));
         storage
@@ -645,7 +646,7 @@ mod tests {
                 "`{secret}` is readable on disk"
             );
         }
-        assert!(storage.document("p", "s").unwrap().is_some());
+        assert!(storage.document("p", &named("s")).unwrap().is_some());
     }
 
     #[test]

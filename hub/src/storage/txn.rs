@@ -3,10 +3,13 @@
 //! writes; what they mean stays here.
 
 use super::merge::{merge, Merged};
-use super::{Device, DocumentHeader, DocumentWrite, Redemption, StoredDocument, WriteOutcome};
+use super::{
+    Device, DocumentHeader, DocumentWrite, Redemption, StoredDocument, WriteOutcome, WriteRefusal,
+};
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
+use automerge::Automerge;
 use chrono::{DateTime, SubsecRound, Utc};
 use minga_forms::Form;
 
@@ -40,12 +43,32 @@ pub fn publish_form(tx: &mut impl DocumentTx, project: &str, form: &Form) -> Res
     store_form_document(tx, project, form)
 }
 
-/// Merges one write inside the caller's transaction.
+/// Merges one device's write inside the caller's transaction, refusing what is structurally
+/// wrong ([`check_write`]) and any form document: forms are published ([`publish_form`]).
 pub fn write_one(
     tx: &mut impl DocumentTx,
     project: &str,
     write: &DocumentWrite,
 ) -> Result<WriteOutcome> {
+    if write.kind == DocKind::Form {
+        let refusal = match minga_core::check_id(&write.id, write.kind.to_core()) {
+            Ok(id) => WriteRefusal::FormsArePublished { id: id.to_string() },
+            Err(malformed) => malformed.into(),
+        };
+        return Ok(WriteOutcome::Refused(refusal));
+    }
+    store_one(tx, project, write)
+}
+
+/// Merges one write (a device's or a publication's) inside the caller's transaction.
+fn store_one(
+    tx: &mut impl DocumentTx,
+    project: &str,
+    write: &DocumentWrite,
+) -> Result<WriteOutcome> {
+    if let Err(malformed) = minga_core::check_id(&write.id, write.kind.to_core()) {
+        return Ok(WriteOutcome::Refused(malformed.into()));
+    }
     let stored = tx.stored(project, &write.id)?;
     if let Some(stored) = &stored {
         if stored.header.kind != write.kind {
@@ -54,9 +77,15 @@ pub fn write_one(
             });
         }
     }
-    let merged = match merge(stored.as_ref().map(|s| s.bytes.as_slice()), &write.changes) {
+    let merged = merge(
+        &write.id,
+        stored.as_ref().map(|s| s.bytes.as_slice()),
+        &write.changes,
+        |doc| check_write(write, doc),
+    );
+    let merged = match merged {
         Ok(merged) => merged,
-        Err(reason) => return Ok(WriteOutcome::Invalid { reason }),
+        Err(refused) => return Ok(WriteOutcome::Refused(refused)),
     };
     let is_new = stored.is_none();
     match stored {
@@ -69,6 +98,27 @@ pub fn write_one(
             Ok(WriteOutcome::Stored(header))
         }
     }
+}
+
+/// Whether `doc`, the document as the write would leave it, has the structure of the write's
+/// kind and id ([`minga_core::check_structure`]), and a review is of the submission the write
+/// names. Checked after the merge, so that changes sent on their own cannot bend a stored
+/// document out of shape either.
+fn check_write(write: &DocumentWrite, doc: &Automerge) -> Result<(), WriteRefusal> {
+    let kind = write.kind.to_core();
+    let id = minga_core::check_structure(&write.id, kind, doc)?;
+    if let (DocKind::Review, Some(subject)) = (write.kind, &write.subject) {
+        let judged = minga_core::reviewed_submission(&id, doc).map(|s| s.to_string());
+        if judged.as_ref() != Some(subject) {
+            return Err(minga_core::Malformed::DerivesAnotherId {
+                id: write.id.clone(),
+                kind,
+                names: format!("submission {}", judged.unwrap_or_default()),
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// A review can reach the hub before its submission (a supervisor's tablet got the submission
@@ -128,7 +178,7 @@ pub fn store_form_document(tx: &mut impl DocumentTx, project: &str, form: &Form)
         subject: None,
         changes: bytes,
     };
-    match write_one(tx, project, &document)? {
+    match store_one(tx, project, &document)? {
         WriteOutcome::Stored(_) => Ok(()),
         refused => Err(HubError::Corrupt(format!(
             "form document {id} could not be stored: {refused:?}"

@@ -336,6 +336,9 @@ const PAYLOAD_FULL: u8 = 1;
 const PAYLOAD_SYNC: u8 = 2;
 /// Most items in one list of a body: bounds the work a single message can ask for.
 pub const MAX_LIST: u64 = 1 << 20;
+/// The fewest bytes a document id takes: a tag, a length and one byte (a UUID takes 17). The
+/// shortest item of each list, which bounds its count by the bytes left, starts with one.
+const MIN_DOC_ID: usize = 3;
 
 /// A body is the payload's compressed tail (see [`write_tail`]).
 fn write_body(writer: &mut Writer, body: &Body, form: Tail) {
@@ -425,7 +428,7 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
 }
 
 fn decode_offers(reader: &mut Reader<'_>) -> Result<Vec<Offer>, WireError> {
-    let count = reader.count("offers", 20, MAX_LIST)?;
+    let count = reader.count("offers", MIN_DOC_ID + 3, MAX_LIST)?;
     let mut seen = HashSet::with_capacity(count);
     let mut offers = Vec::with_capacity(count);
     for _ in 0..count {
@@ -465,7 +468,7 @@ fn decode_answers(reader: &mut Reader<'_>) -> Result<Vec<Answer>, WireError> {
 }
 
 fn decode_docs(reader: &mut Reader<'_>) -> Result<Vec<DocMessage>, WireError> {
-    let count = reader.count("documents", 20, MAX_LIST)?;
+    let count = reader.count("documents", MIN_DOC_ID + 3, MAX_LIST)?;
     let mut seen = HashSet::with_capacity(count);
     let mut docs = Vec::with_capacity(count);
     for _ in 0..count {
@@ -499,7 +502,7 @@ fn decode_sync_message(doc: &DocId, bytes: &[u8]) -> Result<AmMessage, WireError
 }
 
 fn decode_refusals(reader: &mut Reader<'_>) -> Result<Vec<(DocId, Refusal)>, WireError> {
-    let count = reader.count("refusals", 18, MAX_LIST)?;
+    let count = reader.count("refusals", MIN_DOC_ID + 1, MAX_LIST)?;
     let mut seen = HashSet::with_capacity(count);
     let mut refusals = Vec::with_capacity(count);
     for _ in 0..count {
@@ -566,6 +569,39 @@ mod tests {
             None
         );
         assert_eq!(session_of(b"MSYN"), None);
+    }
+
+    #[test]
+    fn lists_of_documents_with_short_ids_decode() {
+        let doc = |n: usize| DocId::new(format!("d{n}")).unwrap();
+        let body = Body {
+            offers: (0..6)
+                .map(|n| Offer {
+                    doc: doc(n),
+                    kind: DocKind::Submission,
+                    heads: Vec::new(),
+                    changes: None,
+                })
+                .collect(),
+            docs: (0..6)
+                .map(|n| DocMessage {
+                    doc: doc(n),
+                    kind: DocKind::Submission,
+                    payload: Payload::Full(Vec::new()),
+                })
+                .collect(),
+            refusals: (0..6).map(|n| (doc(n), Refusal::Invalid)).collect(),
+            ..Body::default()
+        };
+        let frame = Frame::Request(Round {
+            session: [1; 16],
+            round: 1,
+            body,
+        });
+        assert_eq!(
+            Frame::decode(&frame.encode_uncompressed(), DEFAULT_MAX_FRAME).unwrap(),
+            frame
+        );
     }
 
     #[test]
