@@ -52,9 +52,10 @@ impl Store {
             }
         };
         self.call(|store| {
-            let files =
+            let report =
                 store.export(&forms, format.into(), &options, Path::new(&out_dir), &tell)?;
-            Ok(files
+            Ok(report
+                .files
                 .iter()
                 .map(|path| path.display().to_string())
                 .collect())

@@ -403,7 +403,8 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
             &CsvOptions::default(),
             exports,
             &|_, _| {},
-        )?);
+        )?
+        .files);
     }
     for file in &files {
         let _ = writeln!(out, "  {}", file.display());
