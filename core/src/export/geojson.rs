@@ -111,8 +111,8 @@ mod tests {
                 submission
             })
             .collect();
-        let written = serde_json::to_string(&feature_collection(&fixtures::form(), &submissions))
-            .unwrap();
+        let written =
+            serde_json::to_string(&feature_collection(&fixtures::form(), &submissions)).unwrap();
         let collection: Json = serde_json::from_str(&written).unwrap();
         let features = collection["features"].as_array().unwrap();
         assert_eq!(features.len(), impossible.len(), "every feature stays");
@@ -121,6 +121,9 @@ mod tests {
             assert_eq!(feature["properties"]["location_field"], "location");
             assert_eq!(feature["properties"]["accuracy"], Json::Null);
         }
-        assert!(!written.contains("NaN") && !written.contains("inf"), "{written}");
+        assert!(
+            !written.contains("NaN") && !written.contains("inf"),
+            "{written}"
+        );
     }
 }

@@ -83,8 +83,13 @@ impl ExportSubmission {
     ) -> std::result::Result<Self, SkipReason> {
         let doc =
             AutoCommit::load(bytes).map_err(|error| SkipReason::Unreadable(error.to_string()))?;
-        let submission = Submission::from_document(&doc)
-            .map_err(|error| SkipReason::NotASubmission(error.to_string()))?;
+        let submission = Submission::from_document(&doc).map_err(|error| {
+            SkipReason::NotASubmission(match error {
+                // Its message says the bytes are no automerge document; these loaded: keep the why.
+                Error::InvalidDocument(why) => why,
+                other => other.to_string(),
+            })
+        })?;
         Ok(Self::from_submission(submission, facts))
     }
 
@@ -564,7 +569,10 @@ mod tests {
             .unwrap();
         let documents = [
             ("good", store.export_submission(&good).unwrap()),
-            ("unpublished", store.export_submission(&unpublished).unwrap()),
+            (
+                "unpublished",
+                store.export_submission(&unpublished).unwrap(),
+            ),
             ("review", review),
             ("other", other.save()),
             ("junk", b"junk".to_vec()),
@@ -587,15 +595,18 @@ mod tests {
                 .iter()
                 .map(|s| (s.document.as_str(), &s.reason))
                 .collect();
-            assert!(matches!(
-                skipped[..],
-                [
-                    (u, SkipReason::FormNotPublished { form_id, .. }),
-                    ("review", SkipReason::NotASubmission(_)),
-                    ("other", SkipReason::NotASubmission(_)),
-                    ("junk", SkipReason::Unreadable(_)),
-                ] if u == unpublished.to_string() && form_id == "draft_census"
-            ), "{skipped:?}");
+            assert!(
+                matches!(
+                    skipped[..],
+                    [
+                        (u, SkipReason::FormNotPublished { form_id, .. }),
+                        ("review", SkipReason::NotASubmission(_)),
+                        ("other", SkipReason::NotASubmission(_)),
+                        ("junk", SkipReason::Unreadable(_)),
+                    ] if u == unpublished.to_string() && form_id == "draft_census"
+                ),
+                "{skipped:?}"
+            );
         }
     }
 
@@ -637,7 +648,10 @@ mod tests {
             lines,
             [
                 format!("{} household[2]/spot: latitude is NaN", submission.id),
-                format!("{} location: latitude 1000 is outside -90..90", submission.id),
+                format!(
+                    "{} location: latitude 1000 is outside -90..90",
+                    submission.id
+                ),
             ]
         );
         assert_eq!(report.written, 1, "a bad point keeps its submission");

@@ -24,7 +24,8 @@ pub struct ExportReport {
 /// A document left out of an export.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Skipped {
-    /// The id the document is stored under.
+    /// The document's id: the one it is stored under, or for a submission that could be read,
+    /// its own (`meta.id`, which a hub stores it under).
     pub document: String,
     pub reason: SkipReason,
 }
@@ -83,7 +84,10 @@ impl fmt::Display for BadPoint {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PointFault {
     /// NaN or infinite: `part` names which of the four.
-    NotFinite { part: &'static str, value: f64 },
+    NotFinite {
+        part: &'static str,
+        value: f64,
+    },
     LatitudeOutOfRange(f64),
     LongitudeOutOfRange(f64),
     NegativeAccuracy(f64),
@@ -161,7 +165,12 @@ fn collect_bad_points(submission: &str, answers: &Answers, prefix: &str, out: &m
 mod tests {
     use super::*;
 
-    fn point(latitude: f64, longitude: f64, altitude: Option<f64>, accuracy: Option<f64>) -> GeoPoint {
+    fn point(
+        latitude: f64,
+        longitude: f64,
+        altitude: Option<f64>,
+        accuracy: Option<f64>,
+    ) -> GeoPoint {
         GeoPoint {
             latitude,
             longitude,
@@ -184,9 +193,18 @@ mod tests {
     #[test]
     fn impossible_points_are_named_by_their_first_wrong_part() {
         let cases = [
-            (point(1000.0, 0.0, None, None), PointFault::LatitudeOutOfRange(1000.0)),
-            (point(0.0, -500.0, None, None), PointFault::LongitudeOutOfRange(-500.0)),
-            (point(0.0, 0.0, None, Some(-3.0)), PointFault::NegativeAccuracy(-3.0)),
+            (
+                point(1000.0, 0.0, None, None),
+                PointFault::LatitudeOutOfRange(1000.0),
+            ),
+            (
+                point(0.0, -500.0, None, None),
+                PointFault::LongitudeOutOfRange(-500.0),
+            ),
+            (
+                point(0.0, 0.0, None, Some(-3.0)),
+                PointFault::NegativeAccuracy(-3.0),
+            ),
             (
                 point(0.0, f64::INFINITY, None, None),
                 PointFault::NotFinite {
