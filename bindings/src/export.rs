@@ -34,7 +34,11 @@ impl Store {
     /// (created if missing), one set of files per form, laid out by the newest of `forms` with
     /// its id; returns the paths written. A submission of a form not among `forms` is
     /// `InvalidArgument` naming the form, and nothing is written. `labels_in` writes CSV
-    /// choices as their labels in that language instead of their names.
+    /// choices as their labels in that language instead of their names. CSV text cells that a
+    /// spreadsheet would run as a formula (beginning `=`, `+`, `-`, `@`, tab or carriage
+    /// return) are written with a leading `'`; numbers never are. A geopoint that is no place
+    /// on Earth (latitude 1000, NaN…) is written as no location: empty CSV cells, a GeoJSON
+    /// feature with `"geometry": null`.
     #[uniffi::method(default(labels_in = None, progress = None))]
     pub fn export(
         &self,
@@ -52,9 +56,10 @@ impl Store {
             }
         };
         self.call(|store| {
-            let files =
+            let report =
                 store.export(&forms, format.into(), &options, Path::new(&out_dir), &tell)?;
-            Ok(files
+            Ok(report
+                .files
                 .iter()
                 .map(|path| path.display().to_string())
                 .collect())

@@ -136,7 +136,7 @@ impl Store {
     /// this store or another, possibly edited elsewhere), merging them into the stored copy if
     /// there is one. Returns its id, read from `meta.id`.
     pub fn import_submission(&self, bytes: &[u8]) -> Result<DocId> {
-        let (id, _) = load_with_id(bytes)?;
+        let id = id_of(&load(bytes)?)?;
         self.apply_changes(&[ReceivedChanges {
             id,
             kind: DocKind::Submission,
@@ -174,18 +174,25 @@ impl Submission {
     /// without a store: what a hub or an export does with the documents it holds. Its id is
     /// read from `meta.id`. Cost: loading the document.
     pub fn from_bytes(bytes: &[u8]) -> Result<Submission> {
-        let (id, doc) = load_with_id(bytes)?;
-        read_submission(id, &doc)
+        Self::from_document(&load(bytes)?)
+    }
+
+    /// Reads a submission from a loaded automerge document (an export tells bytes that do not
+    /// load from a document that is no submission). Its id is read from `meta.id`.
+    pub(crate) fn from_document(doc: &AutoCommit) -> Result<Submission> {
+        read_submission(id_of(doc)?, doc)
     }
 }
 
-/// Loads submission bytes and reads their id from `meta.id`.
-fn load_with_id(bytes: &[u8]) -> Result<(DocId, AutoCommit)> {
-    let doc = AutoCommit::load(bytes).map_err(|error| Error::InvalidDocument(error.to_string()))?;
-    let id = document::read_id(&doc).ok_or_else(|| {
+fn load(bytes: &[u8]) -> Result<AutoCommit> {
+    AutoCommit::load(bytes).map_err(|error| Error::InvalidDocument(error.to_string()))
+}
+
+/// A submission document's id, from its `meta.id`.
+fn id_of(doc: &AutoCommit) -> Result<DocId> {
+    document::read_id(doc).ok_or_else(|| {
         Error::InvalidDocument("the document has no meta.id: not a Minga submission".into())
-    })?;
-    Ok((id, doc))
+    })
 }
 
 fn read_submission(id: DocId, doc: &AutoCommit) -> Result<Submission> {

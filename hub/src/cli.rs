@@ -331,7 +331,7 @@ fn export(
         bar.set_length(total);
         bar.set_position(done);
     };
-    let files = crate::export::export_project(
+    let report = crate::export::export_project(
         storage,
         project,
         format,
@@ -340,8 +340,14 @@ fn export(
         &progress,
     )?;
     bar.finish_and_clear();
-    for file in files {
+    for file in &report.files {
         println!("wrote {}", file.display());
+    }
+    for skipped in &report.skipped {
+        println!("skipped {}: {}", skipped.document, skipped.reason);
+    }
+    for point in &report.bad_points {
+        println!("no location for {point}");
     }
     Ok(())
 }

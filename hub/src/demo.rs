@@ -396,14 +396,17 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     let _ = writeln!(out, "\n6. Exports");
     let mut files = Vec::new();
     for format in [Format::Csv, Format::GeoJson, Format::Json] {
-        files.extend(export_project(
-            storage.as_ref(),
-            PROJECT,
-            format,
-            &CsvOptions::default(),
-            exports,
-            &|_, _| {},
-        )?);
+        files.extend(
+            export_project(
+                storage.as_ref(),
+                PROJECT,
+                format,
+                &CsvOptions::default(),
+                exports,
+                &|_, _| {},
+            )?
+            .files,
+        );
     }
     for file in &files {
         let _ = writeln!(out, "  {}", file.display());

@@ -45,12 +45,6 @@ pub enum HubError {
     BadRole(String),
     #[error("the stored data is inconsistent: {0}")]
     Corrupt(String),
-    #[error("submission `{id}` cannot be read: {source}")]
-    UnreadableSubmission {
-        id: String,
-        // Boxed: the core's error is large, and every hub result would carry its size.
-        source: Box<minga_core::Error>,
-    },
     #[error("demo: {0}")]
     Demo(String),
     #[error("export: {0}")]

