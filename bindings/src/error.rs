@@ -127,9 +127,10 @@ impl From<minga_core::Error> for MingaError {
                     message: reason,
                 }],
             },
-            E::WrongShape { .. } | E::InvalidArgument(_) | E::InvalidDocument(_) => {
-                Self::InvalidArgument { reason }
-            }
+            E::WrongShape { .. }
+            | E::InvalidArgument(_)
+            | E::InvalidDocument(_)
+            | E::Malformed(_) => Self::InvalidArgument { reason },
             E::Sqlite(_) | E::Io { .. } => Self::Storage { reason },
             E::Automerge(_) => Self::Internal { reason },
             // A variant the core gains later is reported, not lost, until it gets its own arm.

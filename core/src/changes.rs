@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::observer::ChangedDocument;
 use crate::projection;
 use crate::store::{Inner, Store};
+use crate::structure::check_structure;
 use automerge::transaction::CommitOptions;
 use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{params, Connection};
@@ -238,7 +239,9 @@ impl Store {
     /// Applies received bytes to their documents (creating the ones not stored yet) in one
     /// transaction: chunks, projections and sequence numbers of the whole batch commit
     /// together or not at all. Returns the documents that changed; bytes already known change
-    /// nothing. Batch what a sync round brings: one transaction (one fsync) per batch.
+    /// nothing. A document that would not be shaped as its kind and id say
+    /// ([`crate::check_structure`]) fails the batch with [`Error::Malformed`]. Batch what a sync
+    /// round brings: one transaction (one fsync) per batch.
     pub fn apply_changes(&self, batch: &[ReceivedChanges]) -> Result<Vec<DocumentSeq>> {
         let mut inner = self.lock();
         let Inner {
@@ -270,6 +273,7 @@ impl Store {
                     .map_err(|error| {
                         Error::InvalidDocument(format!("for {}: {error}", received.id))
                     })?;
+                check_structure(&received.id.to_string(), received.kind, &loaded.doc)?;
                 if let Some(seq) = record(&tx, &received.id, received.kind, loaded)? {
                     changed.push(DocumentSeq {
                         id: received.id,
@@ -423,6 +427,33 @@ mod tests {
             b.apply_changes(&[truncated]),
             Err(Error::InvalidDocument(_))
         ));
+    }
+
+    #[test]
+    fn a_batch_with_a_document_not_shaped_as_its_id_says_is_refused_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (store(&dir, "a.db"), store(&dir, "b.db"));
+        let id = a.create_submission(&FormRef::new("f", "1")).unwrap();
+        let good = ReceivedChanges {
+            id,
+            kind: DocKind::Submission,
+            bytes: a.document_bytes(&id).unwrap(),
+        };
+        let under_its_review_id = ReceivedChanges {
+            id: crate::review_id(&id),
+            ..good.clone()
+        };
+        let under_another_id = ReceivedChanges {
+            id: a.create_submission(&FormRef::new("f", "1")).unwrap(),
+            ..good.clone()
+        };
+        for bad in [under_its_review_id, under_another_id] {
+            assert!(matches!(
+                b.apply_changes(&[good.clone(), bad]),
+                Err(Error::Malformed(_))
+            ));
+            assert_eq!(b.last_seq().unwrap(), 0, "a refused batch commits nothing");
+        }
     }
 
     #[test]
