@@ -83,10 +83,7 @@ fn store_documents(data: &Path) -> Stored {
         unpublished.clone(),
         phone.store.export_submission(&draft).unwrap(),
     ));
-    let mut other = AutoCommit::new();
-    other.put(ROOT, "shopping", "bread").unwrap();
     let not_a_submission = "6f1c2e4a-9d8b-4c3a-8e7f-5a4b3c2d1e0f".to_string();
-    writes.push((not_a_submission.clone(), other.save()));
     let writes: Vec<DocumentWrite> = writes
         .into_iter()
         .map(|(id, changes)| DocumentWrite {
@@ -98,12 +95,34 @@ fn store_documents(data: &Path) -> Stored {
         })
         .collect();
     storage.write_documents(PROJECT, &writes, None).unwrap();
+    drop(storage);
+    store_as_an_earlier_hub_did(data, &not_a_submission);
     Stored {
         good,
         impossible,
         unpublished,
         not_a_submission,
     }
+}
+
+/// Stores an automerge document that is no submission under the submission id `id`, as a hub
+/// did before its write path checked documents' structure (today it refuses the write): a row
+/// written straight into the database.
+fn store_as_an_earlier_hub_did(data: &Path, id: &str) {
+    let mut other = AutoCommit::new();
+    other.put(ROOT, "shopping", "bread").unwrap();
+    let heads: Vec<String> = other.get_heads().iter().map(|h| h.to_string()).collect();
+    let key = std::fs::read_to_string(data.join("hub.sqlite3.key")).unwrap();
+    let conn = rusqlite::Connection::open(data.join("hub.sqlite3")).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.trim()))
+        .unwrap();
+    conn.execute(
+        "INSERT INTO documents (project, id, kind, author, subject, seq, heads, updated_at, bytes)
+         VALUES (?1, ?2, 'submission', 'ana-phone', NULL,
+                 (SELECT max(seq) + 1 FROM documents), ?3, '2026-01-01T00:00:00Z', ?4)",
+        rusqlite::params![PROJECT, id, heads.join(" "), other.save()],
+    )
+    .unwrap();
 }
 
 /// Runs `minga-hub export` and returns what it printed; it must succeed.
