@@ -7,12 +7,14 @@ use calamine::Reader;
 use criterion::{criterion_group, criterion_main, Criterion};
 use minga_forms::{templates, xlsform};
 use std::hint::black_box;
-use std::path::Path;
 
+#[path = "../tests/common/shared.rs"]
+mod shared;
+
+/// A corpus workbook's bytes; the bench needs the corpus (`../shared` or `$MINGA_SHARED_DIR`).
 fn corpus(file: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/xlsform")
-        .join(file);
+    let dir = shared::shared_dir().join("corpus/xlsform");
+    let path = dir.join(file);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

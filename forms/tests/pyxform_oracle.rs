@@ -5,13 +5,13 @@
 
 mod common;
 
-use common::{differences, summarise_form, xform::summarise_xform};
+use common::{differences, shared::shared_dir, summarise_form, xform::summarise_xform};
 use std::path::{Path, PathBuf};
 
 fn sources() -> Vec<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut dirs = vec![manifest.join("templates")];
-    let corpus = manifest.join("../../shared/corpus/xlsform");
+    let corpus = shared_dir().join("corpus/xlsform");
     dirs.extend(["pyxform", "webforms"].map(|d| corpus.join(d)));
     dirs.iter()
         .filter_map(|dir| std::fs::read_dir(dir).ok())

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses part of this module
 
+pub mod shared;
 pub mod xform;
 
 use minga_forms::xlsform::UNPARSED_CALCULATION;
