@@ -92,8 +92,8 @@ fn the_forms_left_out_say_which_question_and_column_need_outside_data() {
     for (name, why) in OUT {
         let (_, form) = forms
             .iter()
-            .cloned()
             .find(|(n, _)| n == name)
+            .cloned()
             .unwrap_or_else(|| panic!("{name} imports"));
         let errors = compile(&form).expect_err(why);
         for error in &errors {

@@ -5,6 +5,8 @@
 //! hide a broken test. One file, included by the integration tests (`common`), the engine's unit
 //! tests and the import bench, so the rule is written once.
 
+#![allow(dead_code)] // each includer uses part of it (the bench only `shared_dir`)
+
 use std::io::Write;
 use std::path::PathBuf;
 
