@@ -43,6 +43,11 @@ pub enum MingaError {
     /// The hub could not be reached or the connection broke; what arrived is kept, retry later.
     #[error("network: {reason}")]
     Network { reason: String },
+    /// The hub's storage is full: nothing of the failed exchange was stored there, and this
+    /// device keeps its copy. Not the network: tell the hub's administrator; sync again once the
+    /// hub has room.
+    #[error("the hub's storage is full: {reason}")]
+    HubStorageFull { reason: String },
     /// The change conflicts with the current state (for example, editing a completed submission
     /// or settling a conflict that someone else already settled).
     #[error("conflict: {reason}")]
@@ -131,7 +136,7 @@ impl From<minga_core::Error> for MingaError {
             | E::InvalidArgument(_)
             | E::InvalidDocument(_)
             | E::Malformed(_) => Self::InvalidArgument { reason },
-            E::Sqlite(_) | E::Io { .. } => Self::Storage { reason },
+            E::Sqlite(_) | E::Io { .. } | E::ReadOnly { .. } => Self::Storage { reason },
             E::Automerge(_) => Self::Internal { reason },
             // A variant the core gains later is reported, not lost, until it gets its own arm.
             #[allow(unreachable_patterns)]

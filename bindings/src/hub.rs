@@ -117,6 +117,7 @@ fn enrolment_refused(status: u16, reply: &Json) -> MingaError {
         400 => MingaError::InvalidArgument { reason },
         403 | 429 => MingaError::Unauthorized { reason },
         410 => MingaError::Revoked,
+        507 => MingaError::HubStorageFull { reason },
         _ => MingaError::Network { reason },
     }
 }

@@ -268,6 +268,9 @@ impl Transport for HostTransport {
         let transport_error = match error {
             MingaError::Network { .. } => TransportError::retryable(error.to_string()),
             MingaError::Revoked => TransportError::revoked(error.to_string()),
+            MingaError::HubStorageFull { .. } => {
+                TransportError::hub_storage_full(error.to_string())
+            }
             _ => TransportError::fatal(error.to_string()),
         };
         *self
@@ -286,6 +289,11 @@ fn from_sync_error(error: SyncError, host: Option<MingaError>) -> MingaError {
     let reason = error.to_string();
     match error {
         SyncError::Transport(transport) if transport.revoked => MingaError::Revoked,
+        SyncError::Transport(transport) if transport.hub_storage_full => {
+            MingaError::HubStorageFull {
+                reason: transport.message,
+            }
+        }
         SyncError::Transport(transport) => {
             unauthorized(&transport.message).unwrap_or(MingaError::Network { reason })
         }
@@ -372,6 +380,17 @@ mod tests {
         assert!(matches!(
             from_sync_error(revoked, None),
             MingaError::Revoked
+        ));
+    }
+
+    #[test]
+    fn the_hubs_full_storage_is_its_own_error_not_the_network() {
+        let full = SyncError::Transport(TransportError::hub_storage_full(
+            "http://h/v1/sync/p answered HTTP 507: the hub's storage is full",
+        ));
+        assert!(matches!(
+            from_sync_error(full, None),
+            MingaError::HubStorageFull { reason } if reason.contains("507")
         ));
     }
 

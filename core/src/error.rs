@@ -100,6 +100,11 @@ pub enum Error {
     #[error("the sync agent's thread could not start: {0}")]
     AgentThread(std::io::Error),
 
+    /// The store's file, or the folder it is in, cannot be written (a read-only file system, a
+    /// file or folder made read-only or immutable). Nothing was changed.
+    #[error("{path}: the store cannot be written: {reason}; move it to writable storage, or make the file and its folder writable")]
+    ReadOnly { path: PathBuf, reason: String },
+
     /// The file could not be read or created.
     #[error("{path}: {source}")]
     Io {

@@ -30,6 +30,7 @@ mod sync;
 #[cfg(test)]
 mod test_support;
 mod values;
+pub mod writable;
 
 pub use agent::{AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
 pub use changes::{DocumentSeq, ReceivedChanges};

@@ -100,6 +100,23 @@ impl Store {
     ) -> Result<Store> {
         let path = path.as_ref();
         let creating = is_absent_or_empty(path)?;
+        refuse_unwritable(path)?;
+        Self::open_writable(path, encryption, identity, creating).map_err(|error| match error {
+            Error::Sqlite(e) if crate::writable::is_journal_refusal(&e) => Error::ReadOnly {
+                path: path.to_owned(),
+                reason: crate::writable::journal_refusal_reason(path, &e),
+            },
+            other => other,
+        })
+    }
+
+    /// [`Store::open`] on a file that can be written.
+    fn open_writable(
+        path: &Path,
+        encryption: Encryption,
+        identity: DeviceIdentity,
+        creating: bool,
+    ) -> Result<Store> {
         let mut conn = connect(path, &encryption, creating)?;
         // A database without a single table (a crash during creation) holds nothing to lose.
         if creating || count_schema_objects(&conn, path, &encryption)? == 0 {
@@ -214,6 +231,21 @@ impl Drop for StoreGuard<'_> {
         if !std::thread::panicking() {
             self.observers.notify(&committed);
         }
+    }
+}
+
+/// A file that cannot be written, reported as [`Error::ReadOnly`] before SQLite opens it.
+fn refuse_unwritable(path: &Path) -> Result<()> {
+    match crate::writable::unwritable_reason(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(reason)) => Err(Error::ReadOnly {
+            path: path.to_owned(),
+            reason,
+        }),
+        Err(source) => Err(Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Command {
         /// The certificate's private key (PEM); needs --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        limits: server::ServeLimits,
     },
     /// Projects: create and list.
     #[command(subcommand)]
@@ -181,11 +183,12 @@ pub fn run(cli: Cli) -> Result<()> {
             listen,
             tls_cert,
             tls_key,
+            limits,
         } => {
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(cert, key)| server::TlsFiles { cert, key });
-            serve(shared.clone(), &listen, tls)
+            serve(shared.clone(), &listen, tls, limits)
         }
         Command::Project(command) => project(storage, command),
         Command::Form(FormCommand::Publish { file, project }) => {
@@ -234,22 +237,20 @@ fn open_storage(cli: &Cli) -> Result<Arc<dyn HubStorage>> {
     )?))
 }
 
-fn serve(storage: Arc<dyn HubStorage>, listen: &str, tls: Option<server::TlsFiles>) -> Result<()> {
+fn serve(
+    storage: Arc<dyn HubStorage>,
+    listen: &str,
+    tls: Option<server::TlsFiles>,
+    limits: server::ServeLimits,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| HubError::io("runtime", e))?;
     let state = AppState::new(storage.clone())?;
     let served = runtime.block_on(async {
-        match tls {
-            Some(tls) => server::serve_tls(listen, &tls, state, server::shutdown_signal()).await,
-            None => {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
-                    .map_err(|e| HubError::io(listen, e))?;
-                server::serve(listener, state, server::shutdown_signal()).await
-            }
-        }
+        let listener = server::bind(listen, tls.as_ref()).await?;
+        server::serve(listener, state, limits, server::shutdown_signal()).await
     });
     server::outlive_runtime(runtime, storage);
     served

@@ -23,6 +23,8 @@ pub enum HubError {
     },
     #[error("the hub database {database} does not open with the key in {key_file}: the key file is not the one this database was made with, or the file is not a hub database")]
     WrongKey { database: String, key_file: String },
+    #[error("the hub database {path} cannot be written: {reason}; the hub needs to write it (move the data folder to writable storage, or make the file and its folder writable)")]
+    ReadOnlyDatabase { path: String, reason: String },
     #[error("key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
     #[error("an enrolment code with lookup `{0}` already exists")]
@@ -60,6 +62,16 @@ pub(crate) fn postgres_detail(error: &postgres::Error) -> String {
 }
 
 impl HubError {
+    /// Whether the hub's storage is full: SQLite's SQLITE_FULL (the disk, or the database's own
+    /// page limit), PostgreSQL's `disk_full` (SQLSTATE 53100).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            HubError::Storage(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            HubError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::DISK_FULL),
+            _ => false,
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         HubError::Io {

@@ -83,6 +83,10 @@ pub struct TransportError {
     /// The responder refused this device for good and told it to wipe its local copy (the
     /// hub answers a revoked device's token with HTTP 410 and `"wipe": true`).
     pub revoked: bool,
+    /// The responder's storage is full (the hub answers HTTP 507): nothing this device sent in
+    /// the failed exchange was stored, and it keeps its copy. Not the device's network: retrying
+    /// helps only once the hub's administrator has freed space.
+    pub hub_storage_full: bool,
 }
 
 impl TransportError {
@@ -91,6 +95,7 @@ impl TransportError {
             message: message.into(),
             retryable: true,
             revoked: false,
+            hub_storage_full: false,
         }
     }
 
@@ -99,6 +104,7 @@ impl TransportError {
             message: message.into(),
             retryable: false,
             revoked: false,
+            hub_storage_full: false,
         }
     }
 
@@ -108,6 +114,17 @@ impl TransportError {
             message: message.into(),
             retryable: false,
             revoked: true,
+            hub_storage_full: false,
+        }
+    }
+
+    /// The responder's storage is full: nothing sent was stored; sync again once it has room.
+    pub fn hub_storage_full(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+            revoked: false,
+            hub_storage_full: true,
         }
     }
 }

@@ -21,7 +21,8 @@ pub struct HttpOptions {
     pub proxy: Option<String>,
     /// Sent as `Authorization: Bearer <token>`.
     pub token: Option<String>,
-    /// How often a failed exchange is tried again (timeouts, connection failures, 429 and 5xx).
+    /// How often a failed exchange is tried again (timeouts, connection failures, 408, 429 and
+    /// 5xx but 507, the hub's full storage).
     pub retries: u32,
     /// The wait before the first retry; doubled before each next one.
     pub backoff: Duration,
@@ -87,8 +88,17 @@ impl HttpTransport {
         if status != 200 {
             let message = format!("{} answered HTTP {status}", self.url);
             return Err(match status {
-                429 | 500..=599 => TransportError::retryable(message),
-                410 if says_wipe(response.body_mut()) => TransportError::revoked(message),
+                // Asked for by the hub itself: retrying within this exchange cannot help.
+                507 => TransportError::hub_storage_full(format!(
+                    "{message}: {}",
+                    refusal(response.body_mut())["message"]
+                        .as_str()
+                        .unwrap_or("the hub's storage is full")
+                )),
+                408 | 429 | 500..=599 => TransportError::retryable(message),
+                410 if refusal(response.body_mut())["wipe"] == serde_json::Value::Bool(true) => {
+                    TransportError::revoked(message)
+                }
                 _ => TransportError::fatal(message),
             });
         }
@@ -118,14 +128,15 @@ impl Transport for HttpTransport {
     }
 }
 
-/// Whether a refusal's JSON body (`{"error": …, "message": …, "wipe": true}`) tells the device
-/// to wipe its local copy. Reads at most 64 KiB; a body that is not such JSON says no.
-fn says_wipe(body: &mut ureq::Body) -> bool {
-    let Ok(bytes) = body.with_config().limit(64 << 10).read_to_vec() else {
-        return false;
-    };
-    serde_json::from_slice::<serde_json::Value>(&bytes)
-        .is_ok_and(|refusal| refusal["wipe"] == serde_json::Value::Bool(true))
+/// A refusal's JSON body (`{"error": …, "message": …, "wipe": true}`); `null` for a body that is
+/// not such JSON. Reads at most 64 KiB.
+fn refusal(body: &mut ureq::Body) -> serde_json::Value {
+    body.with_config()
+        .limit(64 << 10)
+        .read_to_vec()
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
 }
 
 fn from_ureq(error: ureq::Error) -> TransportError {
@@ -138,5 +149,6 @@ fn from_ureq(error: ureq::Error) -> TransportError {
         message: error.to_string(),
         retryable,
         revoked: false,
+        hub_storage_full: false,
     }
 }

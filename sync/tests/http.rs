@@ -19,7 +19,8 @@ use minga_sync::{
 
 /// Serves sync requests at any path on a loopback port: the first `failures` requests get
 /// `status`, the rest go to the responder. Requests without the bearer token get 401; those
-/// with the token `revoked` get the hub's answer to a revoked device (410, `"wipe": true`).
+/// with the token `revoked` get the hub's answer to a revoked device (410, `"wipe": true`), those
+/// with the token `full` the answer of a hub whose storage is full (507).
 struct Server {
     url: String,
     requests: Arc<AtomicUsize>,
@@ -61,6 +62,7 @@ fn handle(
         let mut length = 0usize;
         let mut authorised = false;
         let mut revoked = false;
+        let mut full = false;
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
@@ -77,6 +79,7 @@ fn handle(
             }
             authorised |= header == "authorization: bearer secret";
             revoked |= header == "authorization: bearer revoked";
+            full |= header == "authorization: bearer full";
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
@@ -85,6 +88,11 @@ fn handle(
             (
                 410,
                 br#"{"error":"revoked","message":"wipe","wipe":true}"#.to_vec(),
+            )
+        } else if full {
+            (
+                507,
+                br#"{"error":"storage_full","message":"the hub's storage is full"}"#.to_vec(),
             )
         } else if !authorised {
             (401, Vec::new())
@@ -170,6 +178,21 @@ fn refusals_and_unreachable_servers_are_typed_errors() {
     assert!(
         matches!(&error, minga_sync::SyncError::Transport(e) if e.revoked && !e.retryable),
         "{error}"
+    );
+    let full = HttpOptions {
+        token: Some("full".into()),
+        ..options()
+    };
+    let asked_before = server.requests.load(Ordering::SeqCst);
+    let error = sync_over(&server.url, &phone, full).unwrap_err();
+    assert!(
+        matches!(&error, minga_sync::SyncError::Transport(e) if e.hub_storage_full && !e.retryable && e.message.contains("storage is full")),
+        "{error}"
+    );
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        asked_before + 1,
+        "a full hub is not asked again within the exchange"
     );
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/sync", closed.local_addr().unwrap());

@@ -126,15 +126,32 @@ impl HubProcess {
     /// `env!("CARGO_BIN_EXE_minga-hub-under-test")`) on `data` at a free loopback port, logging
     /// at `log_level`, and waits until it listens.
     pub fn start(binary: &str, data: &Path, log_level: &str) -> HubProcess {
-        let mut child = Command::new(binary)
+        Self::start_with(binary, data, log_level, &[], None)
+    }
+
+    /// Like [`HubProcess::start`], with more `serve` arguments (`--header-timeout 2`) and, when
+    /// given, a limit on the hub process's open files (soft and hard, as a service manager sets
+    /// it).
+    pub fn start_with(
+        binary: &str,
+        data: &Path,
+        log_level: &str,
+        serve_args: &[&str],
+        file_limit: Option<u64>,
+    ) -> HubProcess {
+        let mut command = Command::new(binary);
+        command
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
             .env("RUST_LOG", log_level)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the hub binary starts");
+            .stderr(Stdio::piped());
+        if let Some(limit) = file_limit {
+            limit_open_files(&mut command, limit);
+        }
+        let mut child = command.spawn().expect("the hub binary starts");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut log = String::new();
         let url = loop {
@@ -160,6 +177,16 @@ impl HubProcess {
             drain: Some(drain),
             url,
         }
+    }
+
+    /// The hub's `host:port`.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> u32 {
@@ -193,6 +220,45 @@ impl Drop for HubProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sets the open-file limit (`RLIMIT_NOFILE`, soft and hard) of the process `command` starts.
+fn limit_open_files(command: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    let rlimit = libc::rlimit {
+        rlim_cur: limit as libc::rlim_t,
+        rlim_max: limit as libc::rlim_t,
+    };
+    // SAFETY: between fork and exec the closure calls only setrlimit, which is
+    // async-signal-safe, on a struct it owns.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
+/// Raises this process's soft limit on open files to its hard limit (a scenario holding a
+/// thousand sockets needs more than the common default of 1,024); returns the limit now in force.
+pub fn raise_own_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct they are given.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+    // rlim_t is not u64 on every unix.
+    #[allow(clippy::unnecessary_cast)]
+    let limit = limit.rlim_cur as u64;
+    limit
 }
 
 fn drain_into(mut stderr: BufReader<ChildStderr>, log: &Mutex<String>) {

@@ -1,5 +1,6 @@
 //! Refusals and failures as HTTP answers: a status and a JSON body `{"error": code, "message"}`
-//! that a device can act on. A revoked device also gets `"wipe": true`.
+//! that a device can act on. A revoked device also gets `"wipe": true`; a full disk on the hub is
+//! HTTP 507 (`storage_full`), not a failure the device could mistake for its network.
 
 use crate::access::Refusal;
 use crate::error::HubError;
@@ -22,6 +23,16 @@ impl ApiError {
             code,
             message: message.into(),
         }
+    }
+
+    /// The hub's storage is full (HTTP 507): nothing of the request was stored, and the device
+    /// keeps what it sent; the hub's administrator must free space before it syncs again.
+    pub fn storage_full() -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage_full",
+            "the hub's storage is full: nothing of this request was stored (the device keeps its copy); the hub's administrator must free disk space",
+        )
     }
 
     /// Refused: the device must wipe its local copy of the project.
@@ -53,6 +64,10 @@ impl From<HubError> for ApiError {
         match error {
             HubError::UnknownProject(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "unknown_project", error.to_string())
+            }
+            full if full.is_storage_full() => {
+                tracing::error!(error = %full, "request failed: the hub's storage is full; free disk space where its database lives");
+                ApiError::storage_full()
             }
             other => {
                 tracing::error!(error = %other, "request failed");

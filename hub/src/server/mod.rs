@@ -1,14 +1,17 @@
 //! The HTTP server: axum routes over shared storage, request logging that never records bodies
-//! or tokens, and graceful shutdown on SIGINT or SIGTERM (requests in flight finish; each
-//! write is one transaction, so one cut short leaves nothing half-stored).
+//! or tokens, connections held to timeouts and a cap (see `connections`), and graceful shutdown
+//! on SIGINT or SIGTERM (requests in flight finish; each write is one transaction, so one cut
+//! short leaves nothing half-stored).
 
 mod bearer;
+mod connections;
 pub mod documents;
 pub mod enrol;
 mod error;
 pub mod metrics;
 pub mod sync;
 
+pub use connections::{Listener, ServeLimits, FILES_KEPT};
 pub use error::ApiError;
 
 use crate::error::{HubError, Result};
@@ -115,21 +118,20 @@ async fn log_and_count(State(state): State<AppState>, request: Request, next: Ne
     response
 }
 
-/// Serves `state` on an already bound listener until `shutdown` completes, then lets requests
-/// in flight finish.
+/// Serves `state` on an already bound listener under `limits` until `shutdown` completes, then
+/// lets requests in flight finish (up to 30 seconds).
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: Listener,
     state: AppState,
+    limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let addr = listener
-        .local_addr()
-        .map_err(|e| HubError::io("listener", e))?;
-    tracing::info!(%addr, "hub listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| HubError::io("server", e))?;
+    let addr = listener.local_addr()?;
+    match listener {
+        Listener::Plain(_) => tracing::info!(%addr, "hub listening"),
+        Listener::Tls { .. } => tracing::info!(%addr, "hub listening (TLS)"),
+    }
+    connections::serve_connections(listener, router(state), limits, shutdown).await;
     tracing::info!("hub stopped");
     Ok(())
 }
@@ -141,41 +143,15 @@ pub struct TlsFiles {
     pub key: std::path::PathBuf,
 }
 
-/// Like [`serve`], over TLS (rustls), binding `listen` itself. On `shutdown`, requests in flight
-/// get up to 30 seconds to finish.
-pub async fn serve_tls(
-    listen: &str,
-    tls: &TlsFiles,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    // Only the ring provider is compiled in; installing it makes the choice explicit.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+/// Binds `listen`, with TLS when `tls` names the files.
+pub async fn bind(listen: &str, tls: Option<&TlsFiles>) -> Result<Listener> {
+    let tcp = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| HubError::io(&tls.cert, e))?;
-    let addr: SocketAddr = listen.parse().map_err(|e| {
-        HubError::io(
-            listen,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-        )
-    })?;
-    let handle = axum_server::Handle::new();
-    let watcher = handle.clone();
-    tokio::spawn(async move {
-        if let Some(addr) = watcher.listening().await {
-            tracing::info!(%addr, "hub listening (TLS)");
-        }
-        shutdown.await;
-        watcher.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
-    });
-    axum_server::bind_rustls(addr, config)
-        .handle(handle)
-        .serve(router(state).into_make_service())
-        .await
-        .map_err(|e| HubError::io("server", e))?;
-    tracing::info!("hub stopped");
-    Ok(())
+        .map_err(|e| HubError::io(listen, e))?;
+    match tls {
+        Some(tls) => Listener::tls(tcp, tls).await,
+        None => Ok(Listener::Plain(tcp)),
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
@@ -236,9 +212,14 @@ impl RunningHub {
             let served = runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener)
                     .map_err(|e| HubError::io("listener", e))?;
-                serve(listener, state, async move {
-                    let _ = stopped.await;
-                })
+                serve(
+                    Listener::Plain(listener),
+                    state,
+                    ServeLimits::default(),
+                    async move {
+                        let _ = stopped.await;
+                    },
+                )
                 .await
             });
             outlive_runtime(runtime, storage);

@@ -35,6 +35,17 @@ pub fn review_of(submission: &str) -> Option<String> {
     Some(minga_core::review_id(&submission).to_string())
 }
 
+/// Whether a sync round failed because the hub's storage is full: the device is told so
+/// (HTTP 507) rather than given an abort it would take for a broken exchange.
+fn is_storage_full(error: &minga_sync::SyncError) -> bool {
+    match error {
+        minga_sync::SyncError::Store(StoreError(source)) => source
+            .downcast_ref::<HubError>()
+            .is_some_and(HubError::is_storage_full),
+        _ => false,
+    }
+}
+
 fn store_error(error: HubError) -> StoreError {
     StoreError::new(error)
 }
@@ -363,13 +374,20 @@ pub async fn sync(
             storage: storage.as_ref(),
             who: &who,
         };
-        responder.respond(&store, &body).unwrap_or_else(|error| {
-            tracing::warn!(device = %who.device_id, %error, "sync session aborted");
-            minga_sync::abort_frame(&error)
-        })
+        match responder.respond(&store, &body) {
+            Ok(reply) => Ok(reply),
+            Err(error) if is_storage_full(&error) => {
+                tracing::error!(device = %who.device_id, %error, "sync round failed: the hub's storage is full; free disk space where its database lives");
+                Err(ApiError::storage_full())
+            }
+            Err(error) => {
+                tracing::warn!(device = %who.device_id, %error, "sync session aborted");
+                Ok(minga_sync::abort_frame(&error))
+            }
+        }
     })
     .await
-    .map_err(|e| HubError::Corrupt(format!("a sync round panicked: {e}")))?;
+    .map_err(|e| HubError::Corrupt(format!("a sync round panicked: {e}")))??;
     Metrics::add(&state.metrics.sync_rounds_total, 1);
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], reply))
 }

@@ -44,8 +44,27 @@ impl SqliteStorage {
     pub fn open_with_key_file(data_dir: &Path, key_file: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| HubError::io(data_dir, e))?;
         let database = data_dir.join(DATABASE_FILE);
-        let _opening = cipher::lock_for_opening(&database)?;
-        let mut conn = Self::open_keyed(&database, key_file)?;
+        let read_only = |reason| HubError::ReadOnlyDatabase {
+            path: database.display().to_string(),
+            reason,
+        };
+        match minga_core::writable::unwritable_reason(&database) {
+            Ok(None) => {}
+            Ok(Some(reason)) => return Err(read_only(reason)),
+            Err(e) => return Err(HubError::io(&database, e)),
+        }
+        Self::open_writable(&database, key_file).map_err(|error| match error {
+            HubError::Storage(e) if minga_core::writable::is_journal_refusal(&e) => {
+                read_only(minga_core::writable::journal_refusal_reason(&database, &e))
+            }
+            other => other,
+        })
+    }
+
+    /// [`SqliteStorage::open_with_key_file`] on a database file that can be written.
+    fn open_writable(database: &Path, key_file: &Path) -> Result<Self> {
+        let _opening = cipher::lock_for_opening(database)?;
+        let mut conn = Self::open_keyed(database, key_file)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;

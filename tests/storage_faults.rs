@@ -1,0 +1,188 @@
+//! Storage that refuses writes, named for what it is: a hub whose disk is full tells the phone so
+//! (HTTP 507, `hub_storage_full`), not a network failure, and loses nothing once space is freed;
+//! a phone store or hub database on a file or folder that cannot be written is refused at open
+//! with the file named and the cause said, not "unable to open database file".
+//!
+//! The faults are real: a small tmpfs the hub's data folder lives on, filled up; and `chattr +i`
+//! (immutable) on a file or folder. Both need root (the scenarios run as root; root ignores file
+//! modes, so `chmod 0444` would not stop it writing).
+
+use minga_core::{DeviceIdentity, Store};
+use minga_hub::access::Role;
+use minga_hub::error::HubError;
+use minga_hub::server::RunningHub;
+use minga_hub::storage::SqliteStorage;
+use minga_scenarios::hub::{enrol_at, hub_documents, prepare_data, PROJECT};
+use minga_scenarios::phone::{phone_key, Phone};
+use minga_sync::{SyncError, SyncOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs `program` with `args`, panicking with what it said if it fails.
+fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed (these scenarios need root): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A tmpfs of `size` mounted on a fresh folder; unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap();
+        run(
+            "mount",
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", path],
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the disk refuses another byte; returns its path.
+    fn fill(&self) -> PathBuf {
+        let filler = self.path().join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        while file.write_all(&[0]).is_ok() {}
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// `path` made immutable (`chattr +i`: not even root may write it, or create or remove files in
+/// it when it is a folder); writable again when dropped.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn set(path: &Path) -> Immutable {
+        run("chattr", &["+i", path.to_str().unwrap()]);
+        Immutable(path.to_owned())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+fn identity() -> DeviceIdentity {
+    DeviceIdentity::new("phone-1", "Ana")
+}
+
+#[test]
+fn a_full_disk_on_the_hub_reaches_the_phone_as_hub_storage_full_and_nothing_is_lost() {
+    let disk = SmallDisk::mount("4m");
+    let storage = prepare_data(disk.path());
+    let hub = RunningHub::start(storage.clone(), "127.0.0.1:0").unwrap();
+    let enrolled = enrol_at(
+        storage.as_ref(),
+        &hub.url(),
+        PROJECT,
+        Role::Facilitator,
+        "Ana",
+    );
+    let phone = Phone::new(enrolled);
+    phone.fill(300, 16 * 1024);
+    let filler = disk.fill();
+
+    let error = phone.sync(&hub.url(), SyncOptions::default()).unwrap_err();
+    match &error {
+        SyncError::Transport(transport) => {
+            assert!(transport.hub_storage_full, "{error}");
+            assert!(!transport.retryable, "{error}");
+            assert!(transport.message.contains("507"), "{error}");
+            assert!(transport.message.contains("storage is full"), "{error}");
+        }
+        other => panic!("expected the hub's full storage, got {other}"),
+    }
+
+    std::fs::remove_file(filler).unwrap();
+    phone.sync(&hub.url(), SyncOptions::default()).unwrap();
+    let on_hub = hub_documents(storage.as_ref(), PROJECT);
+    for (id, heads) in phone.documents() {
+        if id.starts_with("form") {
+            continue;
+        }
+        assert_eq!(on_hub.get(&id), Some(&heads), "{id} after space was freed");
+    }
+    hub.stop().unwrap();
+}
+
+#[test]
+fn a_phone_store_whose_file_cannot_be_written_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    drop(Store::open(&path, phone_key(7), identity()).unwrap());
+    let before = std::fs::read(&path).unwrap();
+    let _immutable = Immutable::set(&path);
+
+    let error = Store::open(&path, phone_key(7), identity()).err().unwrap();
+    assert!(
+        matches!(&error, minga_core::Error::ReadOnly { path: named, .. } if named == &path),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(path.to_str().unwrap()), "{message}");
+    assert!(message.contains("cannot be written"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_phone_store_in_a_folder_that_cannot_be_written_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("phone.db");
+    drop(Store::open(&existing, phone_key(7), identity()).unwrap());
+    let new = dir.path().join("new.db");
+    let _immutable = Immutable::set(dir.path());
+
+    for path in [&new, &existing] {
+        let error = Store::open(path, phone_key(7), identity()).err().unwrap();
+        assert!(
+            matches!(&error, minga_core::Error::ReadOnly { .. }),
+            "{}: {error}",
+            path.display()
+        );
+        assert!(
+            error.to_string().contains(path.to_str().unwrap()),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn a_hub_database_that_cannot_be_written_is_refused_naming_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    drop(prepare_data(data.path()));
+    let database = data.path().join(minga_hub::storage::DATABASE_FILE);
+    let _immutable = Immutable::set(&database);
+
+    let error = SqliteStorage::open(data.path()).err().unwrap();
+    assert!(
+        matches!(&error, HubError::ReadOnlyDatabase { .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(database.to_str().unwrap()), "{message}");
+    assert!(message.contains("cannot be written"), "{message}");
+}
