@@ -84,7 +84,11 @@ fn imports_agree_with_the_xforms_pyxform_wrote() {
 }
 
 /// The one error of `file` that `matches`, with its sheet, row, column letter and header.
-fn error_at(corpus: &Path, file: &str, matches: impl Fn(&Problem) -> bool) -> (String, u32, String, String) {
+fn error_at(
+    corpus: &Path,
+    file: &str,
+    matches: impl Fn(&Problem) -> bool,
+) -> (String, u32, String, String) {
     let path = corpus.join("pyxform").join(file);
     let errors = import(&path).expect_err("pyxform rejects this file, and so must we");
     let found: Vec<_> = errors.iter().filter(|e| matches(&e.problem)).collect();
@@ -122,7 +126,8 @@ fn two_names_for_relevant_are_rejected_at_the_second() {
 
 #[test]
 fn every_mistake_of_a_file_is_reported_not_only_the_first() {
-    let Some(corpus) = xlsform_corpus("every_mistake_of_a_file_is_reported_not_only_the_first") else {
+    let Some(corpus) = xlsform_corpus("every_mistake_of_a_file_is_reported_not_only_the_first")
+    else {
         return;
     };
     let path = corpus.join("pyxform/unknown_question_type.xls");
@@ -140,7 +145,9 @@ fn every_mistake_of_a_file_is_reported_not_only_the_first() {
 /// warning at the cell; the text is kept and the question computes nothing.
 #[test]
 fn a_calculation_that_does_not_parse_imports_with_a_warning_at_its_cell() {
-    let Some(corpus) = xlsform_corpus("a_calculation_that_does_not_parse_imports_with_a_warning_at_its_cell") else {
+    let Some(corpus) =
+        xlsform_corpus("a_calculation_that_does_not_parse_imports_with_a_warning_at_its_cell")
+    else {
         return;
     };
     let path = corpus.join("pyxform/bad_calc.xlsx");

@@ -85,7 +85,8 @@ fn every_importable_corpus_form_but_two_compiles_and_fills() {
 
 #[test]
 fn the_forms_left_out_say_which_question_and_column_need_outside_data() {
-    let Some(forms) = importable("the_forms_left_out_say_which_question_and_column_need_outside_data")
+    let Some(forms) =
+        importable("the_forms_left_out_say_which_question_and_column_need_outside_data")
     else {
         return;
     };

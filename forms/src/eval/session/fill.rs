@@ -446,10 +446,10 @@ mod shared_folder;
 /// started as new submissions.
 #[cfg(test)]
 mod corpus {
+    use super::shared_folder as shared;
     use super::*;
     use crate::eval::{compile, testing::context};
     use std::sync::Arc;
-    use super::shared_folder as shared;
 
     /// Every corpus form that imports and compiles, by file name; `None` once `test` has said
     /// SKIPPED.
