@@ -163,6 +163,13 @@ impl Store {
         self.observers.add_sync(callback)
     }
 
+    /// Unregisters every change and sync observer at once: what an app's `close` does, so that
+    /// none of its callbacks runs once the store is closed (one already running finishes).
+    /// Their handles stay valid; cancelling them then does nothing.
+    pub fn forget_observers(&self) {
+        self.observers.clear();
+    }
+
     pub(crate) fn notify_sync(&self, event: &SyncEvent) {
         self.observers.notify_sync(event);
     }
