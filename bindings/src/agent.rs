@@ -136,7 +136,6 @@ impl SyncAgent {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
 }
 
 /// Sync agents to stop together: a store's (when it closes) and the process's (at its exit).
@@ -166,7 +165,9 @@ impl Agents {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<SyncAgent>>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

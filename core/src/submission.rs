@@ -321,10 +321,17 @@ mod tests {
                 "{impossible:?}: {refused:?}"
             );
             let settled = store.resolve_conflict(&id, &place, &impossible);
-            assert!(matches!(settled, Err(Error::InvalidAnswer { .. })), "{settled:?}");
+            assert!(
+                matches!(settled, Err(Error::InvalidAnswer { .. })),
+                "{settled:?}"
+            );
         }
         assert_eq!(store.answers(&id).unwrap().value("place"), Some(&here));
-        assert_eq!(store.export_submission(&id).unwrap(), before, "no change was made");
+        assert_eq!(
+            store.export_submission(&id).unwrap(),
+            before,
+            "no change was made"
+        );
     }
 
     #[test]

@@ -96,7 +96,9 @@ fn finite(part: &str, number: f64) -> Result<(), ImpossibleValue> {
     if number.is_finite() {
         Ok(())
     } else {
-        Err(impossible(format!("{part} {number} is not a finite number")))
+        Err(impossible(format!(
+            "{part} {number} is not a finite number"
+        )))
     }
 }
 
@@ -147,8 +149,14 @@ mod tests {
 
     #[test]
     fn a_point_off_the_globe_is_impossible_and_the_reason_names_the_part() {
-        assert_eq!(reason(point(1000.0, 0.0)), "latitude 1000 is outside -90..=90");
-        assert_eq!(reason(point(0.0, -500.0)), "longitude -500 is outside -180..=180");
+        assert_eq!(
+            reason(point(1000.0, 0.0)),
+            "latitude 1000 is outside -90..=90"
+        );
+        assert_eq!(
+            reason(point(0.0, -500.0)),
+            "longitude -500 is outside -180..=180"
+        );
         assert!(reason(point(f64::NAN, 0.0)).starts_with("latitude NaN is not a finite"));
         assert!(reason(point(0.0, f64::INFINITY)).starts_with("longitude inf is not a finite"));
         let high = GeoPoint {
