@@ -371,19 +371,22 @@ pub async fn sync(
     }
     let responder = state.responders.for_device(&state, &who)?;
     let storage = state.storage.clone();
-    let reply = tokio::task::spawn_blocking(move || {
+    let (reply, received) = tokio::task::spawn_blocking(move || {
         let mut responder = responder.lock().unwrap_or_else(|p| p.into_inner());
         let store = ProjectDocuments {
             storage: storage.as_ref(),
             who: &who,
         };
-        responder.respond(&store, &body).unwrap_or_else(|error| {
+        let received_before = responder.received_total();
+        let reply = responder.respond(&store, &body).unwrap_or_else(|error| {
             tracing::warn!(device = %who.device_id, %error, "sync session aborted");
             minga_sync::abort_frame(&error)
-        })
+        });
+        (reply, responder.received_total() - received_before)
     })
     .await
     .map_err(|e| HubError::Corrupt(format!("a sync round panicked: {e}")))?;
     Metrics::add(&state.metrics.sync_rounds_total, 1);
+    Metrics::add(&state.metrics.documents_received_total, received);
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], reply))
 }
