@@ -422,6 +422,33 @@ mod tests {
     }
 
     #[test]
+    fn forgetting_the_observers_silences_every_callback_and_their_handles_stay_harmless() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::test_support::plain_store(&dir, "s.db", "d", "ana");
+        let heard = Arc::new(AtomicUsize::new(0));
+        let counter = heard.clone();
+        let changes = store.observe(Box::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        let counter = heard.clone();
+        let syncs = store.observe_sync(Box::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        store.create_submission(&FormRef::new("f", "1")).unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 1);
+        store.forget_observers();
+        store.create_submission(&FormRef::new("f", "1")).unwrap();
+        store.notify_sync(&crate::SyncEvent::Started {
+            peer: minga_sync::PeerId::new("hub").unwrap(),
+        });
+        assert_eq!(heard.load(Ordering::SeqCst), 1, "no callback runs any more");
+        changes.cancel();
+        syncs.cancel();
+    }
+
+    #[test]
     fn opening_a_version_1_store_fills_the_list_projection() {
         // Back to version 1: documents, no projection, no peer tables, no review states.
         let (_dir, store, id) = downgraded(
