@@ -10,7 +10,7 @@ use crate::store::Store;
 use crate::sync::{peer_id, HostTransport, SyncProgress, SyncReport, SyncTransport};
 use minga_core as core;
 use minga_core::SyncFailure;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// Why a sync failed, as an app acts on it; `message` says what happened in words.
@@ -118,8 +118,9 @@ pub struct PeerSyncStatus {
 }
 
 /// A store's sync with its hub, running by itself. Starts offline: call
-/// `network_available(true)` when a connection appears. `stop()` (or closing the store) ends
-/// it; a sync in flight stops at its next page boundary.
+/// `network_available(true)` when a connection appears. `stop()`, closing the store or
+/// dropping the agent ends it and waits for its thread; a sync in flight stops at its next
+/// page boundary.
 #[derive(uniffi::Object)]
 pub struct SyncAgent {
     running: Mutex<Option<core::SyncAgent>>,
@@ -135,11 +136,51 @@ impl SyncAgent {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
 
-    /// Asks the agent to stop without waiting for its thread (what closing the store does).
-    pub(crate) fn request_stop(&self) {
-        self.with(core::SyncAgent::request_stop);
+/// Sync agents to stop together: a store's (when it closes) and the process's (at its exit).
+/// Holds them weakly: an agent the app dropped has stopped already.
+#[derive(Default)]
+pub(crate) struct Agents(Mutex<Vec<Weak<SyncAgent>>>);
+
+impl Agents {
+    const fn new() -> Self {
+        Self(Mutex::new(Vec::new()))
     }
+
+    pub(crate) fn keep(&self, agent: &Arc<SyncAgent>) {
+        let mut agents = self.lock();
+        agents.retain(|kept| kept.strong_count() > 0);
+        agents.push(Arc::downgrade(agent));
+    }
+
+    /// Stops every agent and waits for its thread, outside the list's lock (an observer on an
+    /// agent's thread may start another agent meanwhile). Cost: up to one round trip in
+    /// flight per agent (it stops at the next page boundary).
+    pub(crate) fn stop_all(&self) {
+        let agents = std::mem::take(&mut *self.lock());
+        for agent in agents.iter().filter_map(Weak::upgrade) {
+            agent.stop();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<SyncAgent>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Every agent of the process still running, for [`stop_sync_agents`].
+static RUNNING: Agents = Agents::new();
+
+/// Stops every sync agent of this process and waits for their threads, so that none calls
+/// into the app while it exits (a Python interpreter finalising kills a thread that calls it,
+/// which aborts the process). Python's `minga` package calls it at exit by itself; an app
+/// that exits without closing its stores calls it from its own exit hook. Idempotent.
+#[uniffi::export]
+pub fn stop_sync_agents() {
+    RUNNING.stop_all();
 }
 
 #[uniffi::export]
@@ -155,7 +196,7 @@ impl SyncAgent {
     }
 
     /// Stops the agent and waits for its thread (a sync in flight ends at its next page
-    /// boundary): call it off the main thread. Idempotent.
+    /// boundary): call it off the main thread. Idempotent; closing the store does it too.
     pub fn stop(&self) {
         let running = self.lock().take();
         drop(running);
@@ -167,8 +208,7 @@ impl SyncAgent {
         self.with(|agent| agent.status().into())
     }
 
-    /// Whether `stop()` was called. (Closing the store asks the agent to stop too; its thread
-    /// and the file are let go when `stop()` is called or the agent is dropped.)
+    /// Whether the agent stopped: `stop()` was called, or its store was closed.
     pub fn is_stopped(&self) -> bool {
         self.lock().is_none()
     }
@@ -247,6 +287,7 @@ impl Store {
             running: Mutex::new(Some(agent)),
         });
         self.keep_agent(&agent);
+        RUNNING.keep(&agent);
         Ok(agent)
     }
 }

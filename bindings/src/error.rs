@@ -136,6 +136,7 @@ impl From<minga_core::Error> for MingaError {
             | E::InvalidArgument(_)
             | E::InvalidDocument(_)
             | E::Malformed(_) => Self::InvalidArgument { reason },
+            E::InvalidAnswer { question, reason } => Self::InvalidAnswer { question, reason },
             E::Sqlite(_) | E::Io { .. } | E::ReadOnly { .. } => Self::Storage { reason },
             E::Automerge(_) => Self::Internal { reason },
             // A variant the core gains later is reported, not lost, until it gets its own arm.
@@ -189,11 +190,20 @@ impl From<Vec<minga_forms::eval::CompileError>> for MingaError {
     }
 }
 
-/// A session asked about an item or instance the form or submission does not have.
+/// A session asked about an item or instance the form or submission does not have, or was
+/// given an answer no question can hold.
 impl From<minga_forms::eval::SessionError> for MingaError {
     fn from(error: minga_forms::eval::SessionError) -> Self {
-        Self::InvalidArgument {
-            reason: error.to_string(),
+        match error {
+            minga_forms::eval::SessionError::ImpossibleAnswer { question, problem } => {
+                Self::InvalidAnswer {
+                    question,
+                    reason: problem.reason,
+                }
+            }
+            other => Self::InvalidArgument {
+                reason: other.to_string(),
+            },
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The `Store` object: one open store file, as apps hold it. Each method is one `minga-core`
 //! call, run behind the panic guard and the closed check.
 
-use crate::agent::SyncAgent;
+use crate::agent::{Agents, SyncAgent};
 use crate::error::{MingaError, Result};
 use crate::guard::guarded;
 use crate::observer::{self, ChangeObserver, ObserverHandle};
@@ -11,7 +11,7 @@ use crate::records::{
 };
 use crate::value::Value;
 use minga_core as core;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 
 /// The length of a store key: 32 raw bytes (a SQLCipher raw key).
 const KEY_BYTES: usize = 32;
@@ -23,8 +23,8 @@ pub struct Store {
     /// `None` once closed. Calls clone the `Arc` and release this lock before working, so a
     /// close waits for no call and the file closes when the last call in flight returns.
     core: RwLock<Option<Arc<core::Store>>>,
-    /// The sync agents started on this store, told to stop when it closes.
-    agents: Mutex<Vec<Weak<SyncAgent>>>,
+    /// The sync agents started on this store, stopped when it closes.
+    agents: Agents,
 }
 
 impl Store {
@@ -37,7 +37,7 @@ impl Store {
             let store = core::Store::open(path, encryption, identity)?;
             Ok(Arc::new(Self {
                 core: RwLock::new(Some(Arc::new(store))),
-                agents: Mutex::default(),
+                agents: Agents::default(),
             }))
         })
     }
@@ -66,15 +66,15 @@ impl Store {
 
     /// Remembers `agent`, so that closing the store stops it.
     pub(crate) fn keep_agent(&self, agent: &Arc<SyncAgent>) {
-        let mut agents = self.agents();
-        agents.retain(|kept| kept.strong_count() > 0);
-        agents.push(Arc::downgrade(agent));
+        self.agents.keep(agent);
     }
+}
 
-    fn agents(&self) -> MutexGuard<'_, Vec<Weak<SyncAgent>>> {
-        self.agents
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Dropping the last handle closes the store as `close()` does: its agents stop and their
+/// threads end before the store goes.
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -118,18 +118,21 @@ impl Store {
         )
     }
 
-    /// Closes the store: later calls fail with `Closed`, sync agents are told to stop, and the
-    /// file and its observers go when the last call in flight (or agent) is done. Idempotent.
+    /// Closes the store: later calls fail with `Closed`, its observers are unregistered, and
+    /// its sync agents stop: close waits for their threads (a sync in flight ends at its next
+    /// round trip), so that no callback of this store runs once it returns (except one already
+    /// running on another thread of the app). The file closes when the last call in flight is
+    /// done. Idempotent, in any order with `SyncAgent.stop()`.
     pub fn close(&self) {
-        for agent in self.agents().drain(..) {
-            if let Some(agent) = agent.upgrade() {
-                agent.request_stop();
-            }
-        }
-        self.core
+        let closed = self
+            .core
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
+        if let Some(store) = closed {
+            store.forget_observers();
+        }
+        self.agents.stop_all();
     }
 
     /// Whether `close()` was called.

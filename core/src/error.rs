@@ -62,6 +62,11 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// An answer no question can hold, typed here (a point off the globe, a decimal that is
+    /// not a number): refused, and nothing was written. The same value arriving by sync is kept.
+    #[error("invalid answer for {question}: {reason}")]
+    InvalidAnswer { question: String, reason: String },
+
     /// Bytes given as an automerge document or change could not be loaded.
     #[error("not a valid automerge document or change: {0}")]
     InvalidDocument(String),

@@ -174,6 +174,11 @@ impl Observers {
         }
     }
 
+    pub(crate) fn clear(&self) {
+        locked(&self.callbacks).clear();
+        locked(&self.sync_callbacks).clear();
+    }
+
     fn remove(&self, id: u64) {
         locked(&self.callbacks).retain(|(registered, _)| *registered != id);
         locked(&self.sync_callbacks).retain(|(registered, _)| *registered != id);

@@ -216,4 +216,37 @@ mod tests {
         assert_eq!(&store.answers(&id).unwrap(), started.answers());
         assert_ne!(store.answers(&id).unwrap(), Answers::default());
     }
+
+    #[test]
+    fn an_edit_with_a_point_off_the_globe_is_refused_and_no_edit_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let id = store
+            .create_submission(&FormRef::new("visit", "1"))
+            .unwrap();
+        let seq = store.last_seq().unwrap();
+        let edits = [
+            SessionEdit::SetAnswer {
+                path: ItemPath::top("village"),
+                value: Value::Text("Puembo".into()),
+            },
+            SessionEdit::SetAnswer {
+                path: ItemPath::top("where"),
+                value: Value::GeoPoint(minga_forms::GeoPoint {
+                    latitude: 12.0,
+                    longitude: -500.0,
+                    altitude: None,
+                    accuracy: None,
+                }),
+            },
+        ];
+        let refused = store.apply_session_edits(&id, &edits);
+        assert!(
+            matches!(&refused, Err(Error::InvalidAnswer { question, reason })
+                if question == "where" && reason.contains("longitude -500")),
+            "{refused:?}"
+        );
+        assert_eq!(store.last_seq().unwrap(), seq);
+        assert_eq!(store.answers(&id).unwrap(), Answers::default());
+    }
 }

@@ -180,6 +180,13 @@ impl Store {
         self.observers.add_sync(callback)
     }
 
+    /// Unregisters every change and sync observer at once: what an app's `close` does, so that
+    /// none of its callbacks runs once the store is closed (one already running finishes).
+    /// Their handles stay valid; cancelling them then does nothing.
+    pub fn forget_observers(&self) {
+        self.observers.clear();
+    }
+
     pub(crate) fn notify_sync(&self, event: &SyncEvent) {
         self.observers.notify_sync(event);
     }
@@ -444,6 +451,33 @@ mod tests {
         drop(conn);
         let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();
         (dir, store, id)
+    }
+
+    #[test]
+    fn forgetting_the_observers_silences_every_callback_and_their_handles_stay_harmless() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::test_support::plain_store(&dir, "s.db", "d", "ana");
+        let heard = Arc::new(AtomicUsize::new(0));
+        let counter = heard.clone();
+        let changes = store.observe(Box::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        let counter = heard.clone();
+        let syncs = store.observe_sync(Box::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        store.create_submission(&FormRef::new("f", "1")).unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 1);
+        store.forget_observers();
+        store.create_submission(&FormRef::new("f", "1")).unwrap();
+        store.notify_sync(&crate::SyncEvent::Started {
+            peer: minga_sync::PeerId::new("hub").unwrap(),
+        });
+        assert_eq!(heard.load(Ordering::SeqCst), 1, "no callback runs any more");
+        changes.cancel();
+        syncs.cancel();
     }
 
     #[test]

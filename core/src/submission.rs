@@ -296,6 +296,75 @@ mod tests {
         assert_eq!(answers.fields.len(), every_kind_of_value().len());
     }
 
+    fn point(latitude: f64, longitude: f64, accuracy: Option<f64>) -> Value {
+        Value::GeoPoint(GeoPoint {
+            latitude,
+            longitude,
+            altitude: None,
+            accuracy,
+        })
+    }
+
+    #[test]
+    fn an_impossible_point_typed_here_is_refused_naming_the_question_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let id = store.create_submission(&FormRef::new("f", "1")).unwrap();
+        let place = AnswerPath::new("place");
+        let here = point(-0.2, -78.5, Some(3.0));
+        store.set_answer(&id, &place, &here).unwrap();
+        let before = store.export_submission(&id).unwrap();
+        for impossible in [
+            point(1000.0, 0.0, None),
+            point(0.0, -500.0, None),
+            point(f64::NAN, 0.0, None),
+            point(0.0, f64::INFINITY, None),
+            point(0.0, 0.0, Some(-1.0)),
+            Value::Decimal(f64::NAN),
+        ] {
+            let refused = store.set_answer(&id, &place, &impossible);
+            assert!(
+                matches!(&refused, Err(Error::InvalidAnswer { question, .. }) if question == "place"),
+                "{impossible:?}: {refused:?}"
+            );
+            let settled = store.resolve_conflict(&id, &place, &impossible);
+            assert!(
+                matches!(settled, Err(Error::InvalidAnswer { .. })),
+                "{settled:?}"
+            );
+        }
+        assert_eq!(store.answers(&id).unwrap().value("place"), Some(&here));
+        assert_eq!(
+            store.export_submission(&id).unwrap(),
+            before,
+            "no change was made"
+        );
+    }
+
+    #[test]
+    fn an_impossible_point_that_arrives_from_another_store_is_kept() {
+        use automerge::ReadDoc;
+        let dir = tempfile::tempdir().unwrap();
+        let phone = store(&dir);
+        let id = phone.create_submission(&FormRef::new("f", "1")).unwrap();
+        let place = AnswerPath::new("place");
+        phone
+            .set_answer(&id, &place, &point(-0.2, -78.5, None))
+            .unwrap();
+        // Another implementation wrote a latitude of 1000 into the point.
+        let mut doc = AutoCommit::load(&phone.export_submission(&id).unwrap()).unwrap();
+        let answers = document::object_at(&doc, &automerge::ROOT, "answers").unwrap();
+        let (_, stored) = doc.get(&answers, "place").unwrap().unwrap();
+        doc.put(&stored, "latitude", 1000.0).unwrap();
+        let office = plain_store(&dir, "office.db", "d2", "sara");
+        office.import_submission(&doc.save()).unwrap();
+        assert_eq!(
+            office.answers(&id).unwrap().value("place"),
+            Some(&point(1000.0, -78.5, None)),
+            "someone's data is kept as it came"
+        );
+    }
+
     #[test]
     fn choices_tick_and_untick_and_clear() {
         let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 //! attachments are small maps replaced whole, so one reading never mixes with another.
 
 use crate::document::{map_at, object_at};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::repeats;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value as AmValue, ROOT};
@@ -38,7 +38,9 @@ fn type_tag(value: &Value) -> Option<&'static str> {
     }
 }
 
-/// Writes `value` under `name` in the map `level`.
+/// Writes `value` under `name` in the map `level`. Every local write of an answer comes here,
+/// so a value no question can hold ([`Value::check`]) is refused here, before anything is
+/// written; sync merges automerge changes and never passes through.
 pub(crate) fn write_value(
     doc: &mut AutoCommit,
     level: &ObjId,
@@ -46,6 +48,10 @@ pub(crate) fn write_value(
     value: &Value,
     mode: WriteMode,
 ) -> Result<()> {
+    value.check().map_err(|problem| Error::InvalidAnswer {
+        question: name.to_string(),
+        reason: problem.reason,
+    })?;
     write_type_tag(doc, name, type_tag(value))?;
     match value {
         Value::Text(text) => doc.put(level, name, text.as_str())?,

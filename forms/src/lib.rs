@@ -12,4 +12,4 @@ pub mod xlsform;
 
 pub use answers::{Answer, Answers, RepeatInstance};
 pub use model::{Choice, Form, Group, Item, LocalizedText, Logic, Question, QuestionType, Repeat};
-pub use value::{Attachment, GeoPoint, Value};
+pub use value::{Attachment, GeoPoint, ImpossibleValue, Value};

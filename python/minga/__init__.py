@@ -5,6 +5,8 @@ library `libminga` that sits beside it); this file adds only Python conveniences
 callables where the library asks for an observer, a progress listener or a transport.
 """
 
+import atexit
+
 from .minga import *  # noqa: F401,F403  (the generated surface is the package's surface)
 from .minga import (
     AgentSchedule,
@@ -18,7 +20,12 @@ from .minga import (
     SyncAgent,
     SyncReport,
     SyncTransport,
+    stop_sync_agents,
 )
+
+# A sync agent's thread that calls into Python (an observer, a transport) while the interpreter
+# finalises is killed by it, which aborts the process: stop every agent first, at exit.
+atexit.register(stop_sync_agents)
 
 
 def _adapter(interface, method, callback):

@@ -4,6 +4,7 @@ a wrong type), the process never crashes, and the store stays sound."""
 import datetime
 import threading
 
+import openpyxl
 import pytest
 
 import minga
@@ -51,6 +52,50 @@ def test_wrong_python_types_raise_before_any_call(store, form):
     with pytest.raises((TypeError, ValueError, OverflowError)):
         store.set_answer(sid, path("q"), minga.Value.INTEGER(value=2**70))
     assert store.answers(sid).fields == {}
+
+
+def point(latitude, longitude, altitude=None, accuracy=None):
+    return minga.Value.GEO_POINT(point=minga.GeoPoint(latitude=latitude, longitude=longitude, altitude=altitude, accuracy=accuracy))
+
+
+IMPOSSIBLE_POINTS = [
+    (point(1000.0, 0.0), "latitude 1000"),
+    (point(0.0, -500.0), "longitude -500"),
+    (point(float("nan"), 0.0), "latitude NaN"),
+    (point(0.0, float("inf")), "longitude inf"),
+    (point(0.0, 0.0, altitude=float("-inf")), "altitude -inf"),
+    (point(0.0, 0.0, accuracy=-3.0), "accuracy -3"),
+]
+
+
+@pytest.mark.parametrize("impossible,named", IMPOSSIBLE_POINTS)
+def test_a_point_off_the_globe_is_an_invalid_answer_naming_the_question_and_why(store, form, impossible, named):
+    sid = store.create_submission(form)
+    here = point(0.35, -78.12, 2800.0, 4.0)
+    store.set_answer(sid, path("where"), here)
+    with pytest.raises(minga.MingaError.InvalidAnswer) as refused:
+        store.set_answer(sid, path("where"), impossible)
+    assert refused.value.question == "where" and named in refused.value.reason
+    assert store.answers(sid).fields["where"] == minga.Answer.VALUE(value=here)
+
+
+def test_a_session_refuses_a_point_off_the_globe_and_stores_nothing(store, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "survey"
+    book.active.append(["type", "name", "label"])
+    book.active.append(["geopoint", "where", "Where?"])
+    book.create_sheet("settings").append(["form_id", "version"])
+    book["settings"].append(["walk", "1"])
+    file = tmp_path / "walk.xlsx"
+    book.save(file)
+    form = minga.import_xlsform(file.read_bytes(), "walk.xlsx")
+    sid = store.create_submission(form.form_ref())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    session = store.start_form_session(sid, form, minga.Context(language=None, now=now, device_id="phone-1", user_name="ana"))
+    with pytest.raises(minga.MingaError.InvalidAnswer) as refused:
+        session.set(path("where"), point(91.0, 0.0))
+    assert refused.value.question == "where" and "latitude 91" in refused.value.reason
+    assert "where" not in store.answers(sid).fields and "where" not in session.answers().fields
 
 
 def test_huge_strings_and_garbage_bytes(store, form):

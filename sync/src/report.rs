@@ -3,17 +3,19 @@
 use crate::ids::DocId;
 use crate::wire::Refusal;
 
-/// The outcome of one sync session, as seen from one side.
+/// The outcome of one sync session, as seen from one side. Each document counts once in each
+/// count, however many round trips it took.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncReport {
-    /// Documents whose changes this side sent and the peer applied.
+    /// Documents whose changes the peer lacked and took from this side: sent whole, with an
+    /// offer, or by automerge sync.
     pub sent: usize,
-    /// Documents whose received changes this side applied.
+    /// Documents that changed here with what the peer sent.
     pub received: usize,
     /// Documents refused, by either side, with the reason.
     pub refused: Vec<(DocId, Refusal)>,
-    /// Documents that, after receiving changes, hold concurrent values for some key: conflicts
-    /// for a supervisor to settle.
+    /// Received documents that now hold concurrent values for some key: conflicts for a
+    /// supervisor to settle.
     pub conflicts: usize,
     /// Request/reply exchanges.
     pub round_trips: u64,

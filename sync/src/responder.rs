@@ -20,6 +20,7 @@ pub struct Responder {
     options: SyncOptions,
     policy: Arc<dyn Policy>,
     session: Option<Session>,
+    received_total: u64,
 }
 
 struct Session {
@@ -37,6 +38,7 @@ impl Responder {
             options,
             policy,
             session: None,
+            received_total: 0,
         }
     }
 
@@ -107,6 +109,7 @@ impl Responder {
             last_reply: Vec::new(),
         };
         let reply = session.answer(store, hello.body, request)?;
+        self.received_total += session.side.report.received as u64;
         self.session = Some(session);
         Ok(reply)
     }
@@ -133,12 +136,21 @@ impl Responder {
             });
         }
         session.round = round.round;
-        session.answer(store, round.body, request)
+        let received_before = session.side.report.received;
+        let reply = session.answer(store, round.body, request)?;
+        self.received_total += session.side.report.received.saturating_sub(received_before) as u64;
+        Ok(reply)
     }
 
     /// The report of the current (or last) session.
     pub fn report(&self) -> Option<&SyncReport> {
         self.session.as_ref().map(|session| &session.side.report)
+    }
+
+    /// Documents whose received changes were committed here, over every session answered so
+    /// far (each document once per session): what a hub counts as documents received.
+    pub fn received_total(&self) -> u64 {
+        self.received_total
     }
 }
 

@@ -141,6 +141,12 @@ pub enum SessionError {
         "the repeat '{0}' has as many instances as its repeat_count says; change the count instead"
     )]
     CountedRepeat(String),
+    /// A value no question can hold (see [`crate::Value::check`]); nothing was changed.
+    #[error("'{question}' cannot hold this answer: {problem}")]
+    ImpossibleAnswer {
+        question: String,
+        problem: crate::ImpossibleValue,
+    },
 }
 
 /// The text used where a form gives no message, in Spanish or English.

@@ -368,26 +368,29 @@ pub async fn sync(
     }
     let responder = state.responders.for_device(&state, &who)?;
     let storage = state.storage.clone();
-    let reply = tokio::task::spawn_blocking(move || {
+    let (reply, received) = tokio::task::spawn_blocking(move || {
         let mut responder = responder.lock().unwrap_or_else(|p| p.into_inner());
         let store = ProjectDocuments {
             storage: storage.as_ref(),
             who: &who,
         };
-        match responder.respond(&store, &body) {
-            Ok(reply) => Ok(reply),
+        let received_before = responder.received_total();
+        let reply = match responder.respond(&store, &body) {
+            Ok(reply) => reply,
             Err(error) if is_storage_full(&error) => {
                 tracing::error!(device = %who.device_id, %error, "sync round failed: the hub's storage is full; free disk space where its database lives");
-                Err(ApiError::storage_full())
+                return Err(ApiError::storage_full());
             }
             Err(error) => {
                 tracing::warn!(device = %who.device_id, %error, "sync session aborted");
-                Ok(minga_sync::abort_frame(&error))
+                minga_sync::abort_frame(&error)
             }
-        }
+        };
+        Ok((reply, responder.received_total() - received_before))
     })
     .await
     .map_err(|e| HubError::Corrupt(format!("a sync round panicked: {e}")))??;
     Metrics::add(&state.metrics.sync_rounds_total, 1);
+    Metrics::add(&state.metrics.documents_received_total, received);
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], reply))
 }

@@ -110,7 +110,9 @@ public final class MingaStore: @unchecked Sendable {
         }
     }
 
-    /// Closes the store; later calls throw `MingaError.Closed`.
+    /// Closes the store; later calls throw `MingaError.Closed`. Its observers are unregistered
+    /// and its sync agents stopped: it waits for their threads (a sync in flight ends at its
+    /// next round trip), so call it off the main thread when an agent may be syncing.
     public func close() {
         blocking.close()
     }

@@ -40,9 +40,18 @@ impl Side {
                 let Phase::Syncing(syncing) = &mut entry.phase else {
                     unreachable!("checked: the document is syncing")
                 };
+                // The peer's first message after an offer that carried our changes: it holds
+                // the heads we offered exactly when it took them (it answers in that round).
+                let took_pushed = syncing
+                    .pushed
+                    .take()
+                    .is_some_and(|offered| offered.iter().all(|h| message.heads.contains(h)));
                 let before = syncing.doc.get_heads();
                 let mut trial = syncing.doc.clone();
                 let mut state = syncing.state.clone();
+                if took_pushed {
+                    self.count_sent(&doc);
+                }
                 if trial.receive_sync_message(&mut state, message).is_err() {
                     self.refuse(&doc, Refusal::Invalid);
                     self.settle(&doc);
@@ -61,12 +70,17 @@ impl Side {
                         changes: trial.save_after(&before),
                         loaded: None,
                     });
-                    self.report.received += 1;
-                    self.report.conflicts += usize::from(store.has_conflicts(kind, &trial));
+                    self.count_received(&doc, store.has_conflicts(kind, &trial));
                 }
-                syncing.doc = trial;
-                syncing.state = state;
-                syncing.received = true;
+                if let Some(DocEntry {
+                    phase: Phase::Syncing(syncing),
+                    ..
+                }) = self.docs.get_mut(&doc)
+                {
+                    syncing.doc = trial;
+                    syncing.state = state;
+                    syncing.received = true;
+                }
             }
         }
         Ok(())
@@ -91,8 +105,7 @@ impl Side {
         if !self.policy.may_write(&self.peer, doc, kind, &loaded) {
             return Ok(Err(Refusal::NotWritable));
         }
-        self.report.received += 1;
-        self.report.conflicts += usize::from(store.has_conflicts(kind, &loaded));
+        self.count_received(doc, store.has_conflicts(kind, &loaded));
         Ok(Ok((loaded, stored.is_none())))
     }
 
@@ -141,6 +154,7 @@ impl Side {
             sent_last: false,
             sent_changes: false,
             received: their_heads.is_some(),
+            pushed: None,
         })
     }
 

@@ -41,6 +41,9 @@ struct SyncingDoc {
     sent_changes: bool,
     /// Whether we received a message for it in the peer's last body.
     received: bool,
+    /// The heads we offered it with, when its changes went with the offer: the peer's first
+    /// message says whether it took them.
+    pushed: Option<Vec<ChangeHash>>,
 }
 
 struct DocEntry {
@@ -61,8 +64,8 @@ pub(crate) struct Side {
     docs: HashMap<DocId, DocEntry>,
     /// The offers of our last body, which the peer's next body answers in order.
     offers_sent: Vec<DocId>,
-    /// Documents offered with their changes in our last body.
-    pushed: HashSet<DocId>,
+    /// Documents offered with their changes in our last body, and the heads offered.
+    pushed: HashMap<DocId, Vec<ChangeHash>>,
     /// Answers to the peer's last offers, sent with our next body.
     answers: Vec<Answer>,
     refusals: Vec<(DocId, Refusal)>,
@@ -80,8 +83,27 @@ pub(crate) struct Side {
     /// Heads settled with the peer in this session (also in `pending_shared` until committed).
     session_shared: HashMap<DocId, Vec<ChangeHash>>,
     pub(crate) report: SyncReport,
+    /// The documents the report counts, each once however many rounds it took.
+    tally: Tally,
     docs_done: u64,
     local_max_seq: Seq,
+}
+
+/// The documents a session's report counts, so that a document synced over several rounds
+/// counts once.
+#[derive(Default)]
+struct Tally {
+    sent: HashSet<DocId>,
+    received: HashSet<DocId>,
+    /// Received documents that hold a conflict after what they received.
+    conflicted: HashSet<DocId>,
+}
+
+impl Tally {
+    fn write_received(&self, report: &mut SyncReport) {
+        report.received = self.received.len();
+        report.conflicts = self.conflicted.len();
+    }
 }
 
 mod documents;
@@ -100,7 +122,7 @@ impl Side {
             policy,
             docs: HashMap::new(),
             offers_sent: Vec::new(),
-            pushed: HashSet::new(),
+            pushed: HashMap::new(),
             answers: Vec::new(),
             refusals: Vec::new(),
             to_send: VecDeque::new(),
@@ -114,6 +136,7 @@ impl Side {
             pending_shared: Vec::new(),
             session_shared: HashMap::new(),
             report: SyncReport::default(),
+            tally: Tally::default(),
             docs_done: 0,
             local_max_seq: 0,
         }
@@ -215,8 +238,8 @@ impl Side {
         for (doc, answer) in offered.into_iter().zip(answers) {
             match answer {
                 Answer::Same | Answer::Took => {
-                    if *answer == Answer::Took && pushed.contains(&doc) {
-                        self.report.sent += 1;
+                    if *answer == Answer::Took && pushed.contains_key(&doc) {
+                        self.count_sent(&doc);
                     }
                     if let Some((_, heads)) = store.doc_heads(&doc)? {
                         self.share(&doc, heads);
@@ -228,7 +251,8 @@ impl Side {
                     self.to_send.push_back(doc);
                 }
                 Answer::Sync => {
-                    let syncing = self.start_syncing(store, &doc, None, None)?;
+                    let mut syncing = self.start_syncing(store, &doc, None, None)?;
+                    syncing.pushed = pushed.get(&doc).cloned();
                     self.set_phase(&doc, Phase::Syncing(Box::new(syncing)));
                 }
                 Answer::Refused(reason) => {
@@ -251,12 +275,13 @@ impl Side {
     /// comes after its commit).
     fn confirm_unrefused_sends(&mut self) {
         let mut confirmed = Vec::new();
+        let mut synced = Vec::new();
         for (id, entry) in &mut self.docs {
             match &mut entry.phase {
                 Phase::FullSent(heads) => confirmed.push((id.clone(), std::mem::take(heads))),
                 Phase::Syncing(syncing) => {
                     if syncing.sent_last && syncing.sent_changes {
-                        self.report.sent += 1;
+                        synced.push(id.clone());
                     }
                     syncing.sent_last = false;
                     syncing.sent_changes = false;
@@ -265,11 +290,39 @@ impl Side {
                 _ => {}
             }
         }
+        for id in synced {
+            self.count_sent(&id);
+        }
         for (id, heads) in confirmed {
-            self.report.sent += 1;
+            self.count_sent(&id);
             self.share(&id, heads);
             self.settle(&id);
         }
+    }
+
+    /// The peer took our changes to `doc` (it lacked them): counted once per session.
+    pub(super) fn count_sent(&mut self, doc: &DocId) {
+        self.tally.sent.insert(doc.clone());
+        self.report.sent = self.tally.sent.len();
+    }
+
+    /// Changes to `doc` from the peer are to be committed here; `conflicted` says whether the
+    /// document then holds a conflict. Counted once per session, with its latest state.
+    pub(super) fn count_received(&mut self, doc: &DocId, conflicted: bool) {
+        self.tally.received.insert(doc.clone());
+        if conflicted {
+            self.tally.conflicted.insert(doc.clone());
+        } else {
+            self.tally.conflicted.remove(doc);
+        }
+        self.tally.write_received(&mut self.report);
+    }
+
+    /// The store refused what arrived for `doc`: nothing of it was received after all.
+    fn uncount_received(&mut self, doc: &DocId) {
+        self.tally.received.remove(doc);
+        self.tally.conflicted.remove(doc);
+        self.tally.write_received(&mut self.report);
     }
 
     /// Records heads both sides now hold, committed with the next commit.
@@ -320,7 +373,7 @@ impl Side {
                 ApplyOutcome::KindMismatch { .. } => Refusal::KindMismatch,
                 ApplyOutcome::Invalid { .. } => Refusal::Invalid,
             };
-            self.report.received = self.report.received.saturating_sub(1);
+            self.uncount_received(id);
             self.refuse(id, reason);
         }
         Ok(())

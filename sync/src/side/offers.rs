@@ -77,8 +77,7 @@ impl Side {
             if !self.policy.may_write(&self.peer, &offer.doc, kind, &doc) {
                 return Ok((Answer::Refused(Refusal::NotWritable), None));
             }
-            self.report.received += 1;
-            self.report.conflicts += usize::from(store.has_conflicts(kind, &doc));
+            self.count_received(&offer.doc, store.has_conflicts(kind, &doc));
             commit.docs.push(IncomingDoc {
                 id: offer.doc.clone(),
                 kind,
@@ -182,7 +181,7 @@ impl Side {
         if let Some(changes) = &changes {
             *budget = budget.saturating_sub(changes.len());
             self.report.change_bytes += changes.len() as u64;
-            self.pushed.insert(entry.id.clone());
+            self.pushed.insert(entry.id.clone(), entry.heads.clone());
         }
         self.offers_sent.push(entry.id.clone());
         body.offers.push(Offer {

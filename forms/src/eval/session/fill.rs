@@ -173,7 +173,9 @@ pub(super) fn typed(kind: &QuestionType, default: &Scalar) -> Option<Value> {
             .iter()
             .find_map(|format| NaiveTime::parse_from_str(text.trim(), format).ok())
             .map(Value::Time),
-        QuestionType::GeoPoint => geopoint(&text).map(Value::GeoPoint),
+        QuestionType::GeoPoint => geopoint(&text)
+            .filter(|point| point.check().is_ok())
+            .map(Value::GeoPoint),
         _ => None,
     }
 }
@@ -429,6 +431,11 @@ mod tests {
         assert_eq!(
             typed(&QuestionType::GeoPoint, &Scalar::Text("north".into())),
             None
+        );
+        assert_eq!(
+            typed(&QuestionType::GeoPoint, &Scalar::Text("1000 -500".into())),
+            None,
+            "a default off the globe is left out"
         );
         assert_eq!(
             typed(&QuestionType::Image, &Scalar::Text("a.jpg".into())),

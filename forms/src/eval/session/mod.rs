@@ -151,7 +151,14 @@ impl FormSession {
 
     /// Sets (or, with `None`, clears) one answer and recomputes what depends on it. When that
     /// changes a shown repeat's `repeat_count`, the repeat follows (see [`Delta::edits`]).
+    /// A value no question can hold (a point off the globe) is refused and changes nothing.
     pub fn set(&mut self, path: &ItemPath, value: Option<Value>) -> Result<Delta, SessionError> {
+        if let Some(Err(problem)) = value.as_ref().map(Value::check) {
+            return Err(SessionError::ImpossibleAnswer {
+                question: path.name.clone(),
+                problem,
+            });
+        }
         let delta = self.set_without_counts(path, value)?;
         Ok(self.follow_counts_after(delta))
     }

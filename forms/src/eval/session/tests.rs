@@ -473,6 +473,34 @@ fn setting_the_same_answer_changes_nothing() {
     );
 }
 
+#[test]
+fn a_point_off_the_globe_is_refused_and_the_answer_before_it_stays() {
+    let mut session = session(
+        &form(vec![question("where", "geo_point", json!({}))], json!({})),
+        &[],
+    );
+    let at = |latitude, longitude| {
+        Some(Value::GeoPoint(crate::GeoPoint {
+            latitude,
+            longitude,
+            altitude: None,
+            accuracy: None,
+        }))
+    };
+    session.set(&top("where"), at(0.35, -78.12)).unwrap();
+    let refused = session.set(&top("where"), at(1000.0, -500.0));
+    assert_eq!(
+        refused,
+        Err(SessionError::ImpossibleAnswer {
+            question: "where".into(),
+            problem: crate::ImpossibleValue {
+                reason: "latitude 1000 is outside -90..=90".into()
+            },
+        })
+    );
+    assert_eq!(session.answers().value("where"), at(0.35, -78.12).as_ref());
+}
+
 /// One step of a random filling-in of the household form.
 #[derive(Debug, Clone)]
 enum Step {

@@ -108,7 +108,11 @@ class MingaStore(
         exchange: (ByteArray) -> ByteArray,
     ): SyncAgent = blocking.startPeerSyncAgent(peer, transport(exchange), schedule)
 
-    /** Closes the store; later calls fail with `MingaException.Closed`. */
+    /**
+     * Closes the store; later calls fail with `MingaException.Closed`. Its observers are
+     * unregistered and its sync agents stopped: it waits for their threads (a sync in flight
+     * ends at its next round trip), so call it off the main thread when an agent may be syncing.
+     */
     override fun close() {
         blocking.closeStore()
     }

@@ -12,6 +12,7 @@ import org.minga.ffi.Answer
 import org.minga.ffi.BundleScope
 import org.minga.ffi.ExportFormat
 import org.minga.ffi.FormRef
+import org.minga.ffi.GeoPoint
 import org.minga.ffi.HubCredentials
 import org.minga.ffi.MingaException
 import org.minga.ffi.ReviewState
@@ -55,6 +56,29 @@ class HostileInputTest {
             assertThrows<MingaException.InvalidArgument> { store.importSubmission(ByteArray(5000) { it.toByte() }) }
             assertThrows<MingaException.InvalidArgument> { store.createSubmission(FormRef("", "1")) }
             assertEquals(listOf("ok"), store.integrityCheck())
+        }
+    }
+
+    @Test
+    fun aPointOffTheGlobeIsAnInvalidAnswerNamingTheQuestion() {
+        open().use { store ->
+            val id = store.createSubmission(SAFETY_WALK)
+            val here = Value.GeoPoint(GeoPoint(0.35, -78.12, 2800.0, 4.0))
+            store.setAnswer(id, at("where"), here)
+            val impossible = listOf(
+                GeoPoint(1000.0, 0.0, null, null) to "latitude 1000",
+                GeoPoint(0.0, -500.0, null, null) to "longitude -500",
+                GeoPoint(Double.NaN, 0.0, null, null) to "latitude NaN",
+                GeoPoint(0.0, 0.0, null, -1.0) to "accuracy -1",
+            )
+            for ((point, named) in impossible) {
+                val refused = assertThrows<MingaException.InvalidAnswer> {
+                    store.setAnswer(id, at("where"), Value.GeoPoint(point))
+                }
+                assertEquals("where", refused.question)
+                assertTrue(named in refused.reason, refused.reason)
+            }
+            assertEquals(Answer.Value(here), store.answers(id).fields["where"])
         }
     }
 
