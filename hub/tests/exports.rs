@@ -182,11 +182,11 @@ fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
             stored.not_a_submission
         ));
         said(&format!(
-            "no location for {} location: latitude 1000 is outside -90..90",
+            "no location for {} location: latitude 1000 is outside -90..=90",
             stored.impossible[0]
         ));
         said(&format!(
-            "no location for {} location: latitude is NaN",
+            "no location for {} location: latitude NaN is not a finite number",
             stored.impossible[1]
         ));
         said(&format!(

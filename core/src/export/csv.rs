@@ -11,9 +11,9 @@
 //! Text cells are answers of text, select and file questions (names or labels), the headers
 //! and the submitter and version columns. Numbers, dates and geopoint parts are never
 //! prefixed, so a longitude of `-78.5` reads back as a number. A geopoint that is no place on
-//! Earth ([`point_fault`]) leaves its four cells empty; its row stays.
+//! Earth (`GeoPoint::check` refuses it) leaves its four cells empty; its row stays.
 
-use super::{iso_time, point_fault, CsvOptions, ExportSubmission};
+use super::{iso_time, CsvOptions, ExportSubmission};
 use minga_forms::{Answers, Choice, Form, Item, QuestionType, Value};
 use std::borrow::Cow;
 
@@ -205,7 +205,7 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
         }
     };
     match (&column.part, value) {
-        (Part::Geo(_), Value::GeoPoint(p)) if point_fault(p).is_some() => String::new(),
+        (Part::Geo(_), Value::GeoPoint(p)) if p.check().is_err() => String::new(),
         (Part::Geo(i), Value::GeoPoint(p)) => {
             [Some(p.latitude), Some(p.longitude), p.altitude, p.accuracy][*i]
                 .map(|x| x.to_string())

@@ -1,10 +1,10 @@
 //! GeoJSON: a FeatureCollection with one Point per located submission (its first answered
 //! geopoint, in form order), the answers and facts of the submission as properties. When that
-//! geopoint is no place on Earth ([`point_fault`]: latitude 1000, NaN…) the feature stays with
+//! geopoint is no place on Earth (`GeoPoint::check` refuses it: latitude 1000, NaN…) the feature stays with
 //! `"geometry": null`, as GeoJSON allows for a feature without a location, and
 //! `location_field` still names the question.
 
-use super::{plain_answers, point_fault, submission_meta, ExportSubmission};
+use super::{plain_answers, submission_meta, ExportSubmission};
 use minga_forms::{Form, GeoPoint, Item, QuestionType, Value};
 use serde_json::{json, Value as Json};
 
@@ -43,7 +43,7 @@ pub fn feature_collection(form: &Form, submissions: &[ExportSubmission]) -> Json
         .iter()
         .filter_map(|submission| {
             let (field, point) = location(&questions, submission)?;
-            let place = point_fault(&point).is_none().then_some(point);
+            let place = point.check().is_ok().then_some(point);
             let mut properties = submission_meta(form, submission);
             properties.insert("location_field".into(), json!(field));
             properties.insert("accuracy".into(), json!(place.and_then(|p| p.accuracy)));

@@ -15,7 +15,7 @@ pub mod geojson;
 pub mod json;
 mod report;
 
-pub use report::{point_fault, BadPoint, ExportReport, PointFault, SkipReason, Skipped};
+pub use report::{BadPoint, ExportReport, SkipReason, Skipped};
 
 use crate::document::DocId;
 use crate::error::{Error, Result};
@@ -647,9 +647,12 @@ mod tests {
         assert_eq!(
             lines,
             [
-                format!("{} household[2]/spot: latitude is NaN", submission.id),
                 format!(
-                    "{} location: latitude 1000 is outside -90..90",
+                    "{} household[2]/spot: latitude NaN is not a finite number",
+                    submission.id
+                ),
+                format!(
+                    "{} location: latitude 1000 is outside -90..=90",
                     submission.id
                 ),
             ]
