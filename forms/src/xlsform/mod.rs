@@ -24,16 +24,19 @@ mod checks;
 mod choices;
 mod error;
 mod headers;
+pub mod limits;
 mod loops;
 mod rows;
 mod settings;
 mod survey;
 mod types;
 mod unparsed;
+mod package;
 mod workbook;
 
 pub use error::{
-    column_letter, ColumnRef, ImportError, ImportErrors, ImportWarning, Location, Problem, Warning,
+    column_letter, ColumnRef, ImportError, ImportErrors, ImportWarning, Limit, Location, Part,
+    Problem, Warning,
 };
 pub use unparsed::UNPARSED_CALCULATION;
 pub use workbook::Format;
@@ -158,7 +161,7 @@ fn build_form(
             });
             let location = Location {
                 sheet: survey_sheet.name.clone(),
-                row: survey_sheet.first_row,
+                row: survey_sheet.first_row(),
                 column: None,
             };
             errors.push(ImportError {

@@ -1,0 +1,230 @@
+//! The `.xlsx` package checked before calamine reads it: every file in the zip inflates within
+//! [`MAX_PART_BYTES`], all of them together within [`MAX_WORKBOOK_BYTES`], and the shared strings
+//! declare and hold at most [`MAX_SHARED_STRINGS`]. The sizes a zip declares for its entries can
+//! lie, so the bytes are counted as they inflate; calamine reserves room for the declared count
+//! of shared strings when it opens the workbook, so the count is read here first.
+//!
+//! Cost: one more inflation of the package, streamed (memory is a few buffers, whatever the
+//! sizes), and one XML scan of the shared strings. Opening a workbook costs twice its inflation.
+
+use super::error::{ImportError, Limit, Part, Problem};
+use super::limits::{MAX_PART_BYTES, MAX_SHARED_STRINGS, MAX_WORKBOOK_BYTES};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::XmlVersion;
+use std::collections::HashMap;
+use std::io::{BufReader, Cursor, Read};
+
+type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
+
+/// `Err` with [`Problem::TooLarge`] when a part of the package goes past a bound; a package that
+/// does not open as a zip passes, for calamine to report it unreadable.
+pub fn check(bytes: &[u8]) -> Result<(), Box<ImportError>> {
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let mut left = MAX_WORKBOOK_BYTES;
+    for index in 0..zip.len() {
+        let Ok(file) = zip.by_index(index) else {
+            continue; // unreadable entries are calamine's to report, if it needs them
+        };
+        let path = file.name().map(|n| n.into_owned()).unwrap_or_default();
+        let budget = left.min(MAX_PART_BYTES);
+        let part = inflate(file, budget, normalized(&path).ends_with("sharedstrings.xml"));
+        let limit = if part.over && budget == MAX_PART_BYTES {
+            Limit::InflatedBytes {
+                max: MAX_PART_BYTES,
+            }
+        } else if part.over {
+            Limit::WorkbookBytes {
+                max: MAX_WORKBOOK_BYTES,
+            }
+        } else if part.shared_strings > MAX_SHARED_STRINGS {
+            Limit::SharedStrings {
+                max: MAX_SHARED_STRINGS,
+            }
+        } else {
+            left -= part.inflated;
+            continue;
+        };
+        return Err(too_large(&mut zip, &path, limit));
+    }
+    Ok(())
+}
+
+/// What inflating one file of the package found.
+struct Inflated {
+    inflated: u64,
+    /// Past the budget.
+    over: bool,
+    /// Declared or held, when the file was read as shared strings (0 otherwise, or when its
+    /// XML is damaged: calamine says so when it reads it).
+    shared_strings: u64,
+}
+
+/// Inflates `file` up to `budget` bytes, counting shared strings if it holds them.
+fn inflate(file: impl Read, budget: u64, shared_strings: bool) -> Inflated {
+    let mut reader = Bounded::new(file, budget);
+    let strings = if shared_strings {
+        count_shared_strings(&mut reader).unwrap_or(0)
+    } else {
+        0
+    };
+    // An error is the bound (`over`) or damaged deflate, calamine's to report.
+    let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    Inflated {
+        inflated: reader.read,
+        over: reader.over,
+        shared_strings: strings,
+    }
+}
+
+fn too_large(zip: &mut Archive, path: &str, limit: Limit) -> Box<ImportError> {
+    let part = match sheet_names_by_part(zip).remove(&normalized(path)) {
+        Some(sheet) => Part::Sheet(sheet),
+        None => Part::File(path.to_string()),
+    };
+    Box::new(ImportError {
+        location: None,
+        problem: Problem::TooLarge { part, limit },
+    })
+}
+
+/// A zip path as calamine looks it up: `/` separators, any case.
+fn normalized(path: &str) -> String {
+    path.replace('\\', "/").to_ascii_lowercase()
+}
+
+/// A reader that stops with an error past `budget` bytes, and says whether it did.
+struct Bounded<R> {
+    inner: R,
+    budget: u64,
+    read: u64,
+    over: bool,
+}
+
+impl<R: Read> Bounded<R> {
+    fn new(inner: R, budget: u64) -> Self {
+        Bounded {
+            inner,
+            budget,
+            read: 0,
+            over: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.budget {
+            self.over = true;
+            return Err(std::io::Error::other("past the bound"));
+        }
+        Ok(n)
+    }
+}
+
+/// The larger of the `uniqueCount` the shared strings declare and the `<si>` they hold.
+/// Cost: memory for the longest XML event (bounded by the reader's budget).
+fn count_shared_strings(reader: &mut impl Read) -> Result<u64, quick_xml::Error> {
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(reader));
+    let mut buf = Vec::new();
+    let (mut declared, mut held) = (0u64, 0u64);
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf)? {
+            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
+                // `count` counts the cells that use a string, and calamine reserves none for it.
+                "sst" => declared = number_attribute(&e, "uniqueCount"),
+                "si" => held += 1,
+                _ => {}
+            },
+            Event::Eof => return Ok(declared.max(held)),
+            _ => {}
+        }
+        if held > MAX_SHARED_STRINGS {
+            return Ok(held);
+        }
+    }
+}
+
+/// The attribute `name` of `e` as a number; one that does not parse (or is too big for a u64)
+/// counts as `u64::MAX`, as calamine would fail on it or believe it.
+fn number_attribute(e: &BytesStart, name: &str) -> u64 {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == name)
+        .map_or(0, |a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(u64::MAX)
+        })
+}
+
+/// The sheet names of the workbook by the (normalized) zip path of their XML, read from the
+/// workbook and its relationships as calamine reads them; empty when they do not parse. Only
+/// called to name the part that is too large, each file read within [`MAX_PART_BYTES`].
+fn sheet_names_by_part(zip: &mut Archive) -> HashMap<String, String> {
+    let workbook = attributes_of(zip, "_rels/.rels", "Relationship")
+        .into_iter()
+        .find(|a| a.get("Type").is_some_and(|t| t.ends_with("/officeDocument")))
+        .and_then(|a| a.get("Target").cloned())
+        .unwrap_or_else(|| "xl/workbook.xml".into());
+    let workbook = workbook.trim_start_matches('/');
+    let (dir, file) = workbook.rsplit_once('/').unwrap_or(("", workbook));
+    let dir = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let targets: HashMap<String, String> =
+        attributes_of(zip, &format!("{dir}_rels/{file}.rels"), "Relationship")
+            .into_iter()
+            .filter_map(|mut a| Some((a.remove("Id")?, a.remove("Target")?)))
+            .collect();
+    attributes_of(zip, workbook, "sheet")
+        .into_iter()
+        .filter_map(|mut a| {
+            let target = targets.get(&a.remove("id")?)?;
+            let path = match target.strip_prefix('/') {
+                Some(absolute) => absolute.to_string(),
+                None => format!("{dir}{target}"),
+            };
+            Some((normalized(&path), a.remove("name")?))
+        })
+        .collect()
+}
+
+/// The attributes (by local name) of each `element` in the XML file at `path`.
+fn attributes_of(zip: &mut Archive, path: &str, element: &str) -> Vec<HashMap<String, String>> {
+    let wanted = normalized(path);
+    let index = (0..zip.len()).find(|&i| {
+        zip.name_for_index(i)
+            .and_then(Result::ok)
+            .is_some_and(|name| normalized(&name) == wanted)
+    });
+    let Some(file) = index.and_then(|i| zip.by_index(i).ok()) else {
+        return Vec::new();
+    };
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(Bounded::new(file, MAX_PART_BYTES)));
+    let mut buf = Vec::new();
+    let mut found = Vec::new();
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == element => {
+                let attributes = e.attributes().flatten().filter_map(|a| {
+                    let key = a.key.local_name().as_ref().to_string();
+                    let value = a.normalized_value(XmlVersion::Implicit1_0).ok()?;
+                    let value = value.into_owned();
+                    Some((key, value))
+                });
+                found.push(attributes.collect());
+            }
+            Ok(Event::Eof) | Err(_) => return found,
+            Ok(_) => {}
+        }
+    }
+}
