@@ -126,20 +126,20 @@ impl fmt::Display for Part {
     }
 }
 
-/// Which bound a part goes past.
+/// Which bound a part goes past (the bounds and why: [`super::limits`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Limit {
-    #[error("it has a cell at {cell}, below row {max}")]
+    #[error("it has a cell at {cell}, below row {max}, the last a form may use")]
     Rows { max: u32, cell: String },
-    #[error("it has a cell at {cell}, right of column {}", column_letter(max - 1))]
+    #[error("it has a cell at {cell}, right of column {}, the last a form may use", column_letter(max - 1))]
     Columns { max: u32, cell: String },
     #[error("the survey, choices and settings sheets hold more than {max} cells")]
     Cells { max: usize },
     #[error("the cell {cell} holds more than {max} characters")]
     CellText { max: usize, cell: String },
-    #[error("it holds more than {max} bytes once decompressed")]
+    #[error("it holds more than {} MB once decompressed", max >> 20)]
     InflatedBytes { max: u64 },
-    #[error("the workbook holds more than {max} bytes once decompressed")]
+    #[error("with it the workbook holds more than {} MB once decompressed", max >> 20)]
     WorkbookBytes { max: u64 },
     #[error("it declares or holds more than {max} shared strings")]
     SharedStrings { max: u64 },

@@ -26,12 +26,12 @@ mod error;
 mod headers;
 pub mod limits;
 mod loops;
+mod package;
 mod rows;
 mod settings;
 mod survey;
 mod types;
 mod unparsed;
-mod package;
 mod workbook;
 
 pub use error::{

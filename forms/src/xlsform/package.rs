@@ -29,7 +29,11 @@ pub fn check(bytes: &[u8]) -> Result<(), Box<ImportError>> {
         };
         let path = file.name().map(|n| n.into_owned()).unwrap_or_default();
         let budget = left.min(MAX_PART_BYTES);
-        let part = inflate(file, budget, normalized(&path).ends_with("sharedstrings.xml"));
+        let part = inflate(
+            file,
+            budget,
+            normalized(&path).ends_with("sharedstrings.xml"),
+        );
         let limit = if part.over && budget == MAX_PART_BYTES {
             Limit::InflatedBytes {
                 max: MAX_PART_BYTES,
@@ -169,7 +173,10 @@ fn number_attribute(e: &BytesStart, name: &str) -> u64 {
 fn sheet_names_by_part(zip: &mut Archive) -> HashMap<String, String> {
     let workbook = attributes_of(zip, "_rels/.rels", "Relationship")
         .into_iter()
-        .find(|a| a.get("Type").is_some_and(|t| t.ends_with("/officeDocument")))
+        .find(|a| {
+            a.get("Type")
+                .is_some_and(|t| t.ends_with("/officeDocument"))
+        })
         .and_then(|a| a.get("Target").cloned())
         .unwrap_or_else(|| "xl/workbook.xml".into());
     let workbook = workbook.trim_start_matches('/');
@@ -208,7 +215,8 @@ fn attributes_of(zip: &mut Archive, path: &str, element: &str) -> Vec<HashMap<St
     let Some(file) = index.and_then(|i| zip.by_index(i).ok()) else {
         return Vec::new();
     };
-    let mut xml = quick_xml::Reader::from_reader(BufReader::new(Bounded::new(file, MAX_PART_BYTES)));
+    let mut xml =
+        quick_xml::Reader::from_reader(BufReader::new(Bounded::new(file, MAX_PART_BYTES)));
     let mut buf = Vec::new();
     let mut found = Vec::new();
     loop {
@@ -226,5 +234,89 @@ fn attributes_of(zip: &mut Archive, path: &str, element: &str) -> Vec<HashMap<St
             Ok(Event::Eof) | Err(_) => return found,
             Ok(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A zip of `files`, deflated.
+    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, bytes) in files {
+            let options = zip::write::SimpleFileOptions::default();
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    const WORKBOOK: &[u8] = br#"<workbook xmlns:r="r"><sheets><sheet name="survey" r:id="rId1"/><sheet name="choices" r:id="rId2"/></sheets></workbook>"#;
+    const WORKBOOK_RELS: &[u8] = br#"<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Target="/xl/worksheets/Sheet2.xml"/></Relationships>"#;
+
+    fn problem(bytes: &[u8]) -> Problem {
+        check(bytes).unwrap_err().problem
+    }
+
+    #[test]
+    fn a_sheet_that_inflates_past_its_bound_is_refused_by_the_name_of_its_sheet() {
+        let bomb = vec![b' '; MAX_PART_BYTES as usize + 1];
+        let bytes = zip_of(&[
+            ("xl/workbook.xml", WORKBOOK),
+            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+            ("xl/worksheets/sheet1.xml", b"<worksheet/>"),
+            ("xl/worksheets/sheet2.xml", &bomb),
+        ]);
+        let limit = Limit::InflatedBytes {
+            max: MAX_PART_BYTES,
+        };
+        let part = Part::Sheet("choices".into());
+        assert_eq!(problem(&bytes), Problem::TooLarge { part, limit });
+    }
+
+    #[test]
+    fn parts_each_within_the_bound_are_refused_past_the_bound_of_all() {
+        let part_bytes = vec![b' '; MAX_PART_BYTES as usize];
+        let parts = (MAX_WORKBOOK_BYTES / MAX_PART_BYTES) as usize + 1;
+        let names: Vec<String> = (0..parts).map(|i| format!("xl/media/pad{i}.xml")).collect();
+        let files: Vec<(&str, &[u8])> = names
+            .iter()
+            .map(|n| (n.as_str(), &part_bytes[..]))
+            .collect();
+        let limit = Limit::WorkbookBytes {
+            max: MAX_WORKBOOK_BYTES,
+        };
+        let part = Part::File(names[parts - 1].clone());
+        assert_eq!(problem(&zip_of(&files)), Problem::TooLarge { part, limit });
+    }
+
+    #[test]
+    fn shared_strings_are_counted_as_held_and_as_declared() {
+        let many = format!(
+            "<sst uniqueCount=\"1\">{}</sst>",
+            "<si/>".repeat(MAX_SHARED_STRINGS as usize + 1)
+        );
+        let declared = format!("<sst uniqueCount=\"{}\"><si/></sst>", 1u64 << 31);
+        let limit = Limit::SharedStrings {
+            max: MAX_SHARED_STRINGS,
+        };
+        for sst in [many, declared] {
+            let bytes = zip_of(&[("xl/sharedStrings.xml", sst.as_bytes())]);
+            let part = Part::File("xl/sharedStrings.xml".into());
+            let limit = limit.clone();
+            assert_eq!(problem(&bytes), Problem::TooLarge { part, limit });
+        }
+        let fine = zip_of(&[(
+            "xl/sharedStrings.xml",
+            b"<sst count=\"5000000\" uniqueCount=\"2\"><si/><si/></sst>",
+        )]);
+        assert!(check(&fine).is_ok());
+    }
+
+    #[test]
+    fn what_is_not_a_zip_is_left_for_calamine_to_report() {
+        assert!(check(b"PK\x03\x04 not really a zip").is_ok());
     }
 }

@@ -368,6 +368,94 @@ mod tests {
         assert_eq!(cell_text(&Data::Empty), "");
     }
 
+    fn too_large(sheet: &str, limit: Limit) -> Problem {
+        Problem::TooLarge {
+            part: Part::Sheet(sheet.into()),
+            limit,
+        }
+    }
+
+    #[test]
+    fn a_cell_below_the_last_row_is_refused_naming_the_sheet_and_the_cell() {
+        let mut cells_left = MAX_CELLS;
+        let mut sheet = SheetBuilder::new("choices".into(), &mut cells_left);
+        sheet.add((0, 0), "list_name".into()).unwrap();
+        let error = sheet.add((MAX_ROWS, 2), "x".into()).unwrap_err();
+        let limit = Limit::Rows {
+            max: MAX_ROWS,
+            cell: "C100001".into(),
+        };
+        assert_eq!(error.problem, too_large("choices", limit));
+        assert_eq!(
+            error.to_string(),
+            "the sheet `choices` is larger than a form can be: it has a cell at C100001, \
+             below row 100000, the last a form may use"
+        );
+    }
+
+    #[test]
+    fn a_cell_right_of_the_last_column_or_too_long_is_refused() {
+        let mut cells_left = MAX_CELLS;
+        let mut sheet = SheetBuilder::new("survey".into(), &mut cells_left);
+        let error = sheet.add((4, MAX_COLUMNS), "x".into()).unwrap_err();
+        let limit = Limit::Columns {
+            max: MAX_COLUMNS,
+            cell: "AMK5".into(),
+        };
+        assert_eq!(error.problem, too_large("survey", limit));
+        let error = sheet
+            .add((1, 2), "é".repeat(MAX_CELL_CHARS + 1))
+            .unwrap_err();
+        let limit = Limit::CellText {
+            max: MAX_CELL_CHARS,
+            cell: "C2".into(),
+        };
+        assert_eq!(error.problem, too_large("survey", limit));
+        assert!(sheet.add((1, 2), "é".repeat(MAX_CELL_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn blank_cells_anywhere_are_not_kept_nor_counted() {
+        let mut cells_left = 1;
+        let mut sheet = SheetBuilder::new("survey".into(), &mut cells_left);
+        sheet.add((1_048_575, 16_383), String::new()).unwrap();
+        assert!(sheet.finish().rows.is_empty());
+        assert_eq!(cells_left, 1);
+    }
+
+    #[test]
+    fn the_sheets_of_a_workbook_share_one_budget_of_cells() {
+        let mut cells_left = 1;
+        SheetBuilder::new("survey".into(), &mut cells_left)
+            .add((0, 0), "type".into())
+            .unwrap();
+        let error = SheetBuilder::new("choices".into(), &mut cells_left)
+            .add((0, 0), "list_name".into())
+            .unwrap_err();
+        let limit = Limit::Cells { max: MAX_CELLS };
+        assert_eq!(error.problem, too_large("choices", limit));
+    }
+
+    #[test]
+    fn cells_in_any_order_make_rows_in_order_and_the_later_of_two_at_one_place_wins() {
+        let mut cells_left = MAX_CELLS;
+        let mut sheet = SheetBuilder::new("survey".into(), &mut cells_left);
+        for (position, text) in [((4, 3), "d"), ((2, 1), "b"), ((4, 1), "x"), ((4, 1), "y")] {
+            sheet.add(position, text.into()).unwrap();
+        }
+        let sheet = sheet.finish();
+        assert_eq!((sheet.first_row(), sheet.first_column), (3, 1));
+        let rows: Vec<(u32, Vec<(usize, &String)>)> = sheet
+            .rows
+            .iter()
+            .map(|row| (row.number, row.cells.iter().collect()))
+            .collect();
+        let (b, y, d) = (&"b".to_string(), &"y".to_string(), &"d".to_string());
+        assert_eq!(rows, [(3, vec![(0, b)]), (5, vec![(0, y), (2, d)])]);
+        assert_eq!(sheet.rows[1].cells.get(1), None);
+        assert_eq!(sheet.rows[1].cells.width(), 3);
+    }
+
     #[test]
     fn garbage_is_an_unreadable_workbook_not_a_panic() {
         let error = read_sheets(b"PK\x03\x04 not really a zip", Format::Xlsx).unwrap_err();
