@@ -5,7 +5,7 @@
 //! or imports, within the limit. The workbooks are made in `support/workbooks.rs`.
 
 use minga_forms::xlsform::limits::{
-    MAX_CELL_CHARS, MAX_COLUMNS, MAX_PART_BYTES, MAX_ROWS, MAX_SHARED_STRINGS,
+    MAX_CELL_CHARS, MAX_COLUMNS, MAX_ELEMENTS, MAX_PART_BYTES, MAX_ROWS, MAX_SHARED_STRINGS,
 };
 use minga_forms::xlsform::{Limit, Part};
 use minga_scenarios::workbooks::{import_if_child, import_in_child, refused, Workbook};
@@ -129,6 +129,16 @@ fn a_zip_bomb_in_the_styles_is_refused_naming_the_part() {
     );
 }
 
+#[test]
+fn six_million_cell_formats_in_48_kb_are_refused_before_calamine_keeps_them() {
+    let limit = Limit::Elements { max: MAX_ELEMENTS };
+    let part = Part::File("xl/styles.xml".into());
+    assert_eq!(
+        outcome(&Workbook::cell_styles(6_000_000)),
+        refused(part, limit)
+    );
+}
+
 /// Not a scenario: writes each hostile workbook into the folder `MINGA_WORKBOOK_DIR`, to measure
 /// `minga-hub form publish` on them (the figures in RELIABILITY.md).
 #[test]
@@ -145,6 +155,7 @@ fn write_the_hostile_workbooks() {
         ),
         ("million_rows", Workbook::rows(1_000_000)),
         ("styles_bomb_600mb", Workbook::styles_bomb(600 << 20)),
+        ("cell_styles_6m", Workbook::cell_styles(6_000_000)),
     ];
     for (name, workbook) in workbooks {
         let path = std::path::Path::new(&dir).join(format!("{name}.xlsx"));

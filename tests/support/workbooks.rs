@@ -29,6 +29,8 @@ pub struct Workbook {
     pub declared_strings: String,
     /// Whitespace inside the styles part, in bytes.
     pub styles_padding: u64,
+    /// Cell formats (`<xf/>`) in the styles part beside the one every workbook has.
+    pub cell_styles: u64,
     /// More parts (`xl/media/padN.xml`), each of this many bytes of whitespace.
     pub extra_parts: Vec<u64>,
 }
@@ -43,6 +45,7 @@ impl Default for Workbook {
             extra_rows: Vec::new(),
             declared_strings: STRINGS.len().to_string(),
             styles_padding: 0,
+            cell_styles: 0,
             extra_parts: Vec::new(),
         }
     }
@@ -118,6 +121,15 @@ impl Workbook {
         }
     }
 
+    /// `count` more cell formats in the styles: 5 bytes of XML each, which calamine keeps in
+    /// about 150 bytes.
+    pub fn cell_styles(count: u64) -> Self {
+        Workbook {
+            cell_styles: count,
+            ..Workbook::default()
+        }
+    }
+
     /// The `.xlsx` file. Cost: the time to deflate every byte the parts inflate to.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -153,10 +165,11 @@ impl Workbook {
                 vec![text(WORKBOOK_RELS)],
             ),
             (
-                "xl/styles.xml".into(),
+                STYLES.into(),
                 vec![
                     text(STYLES_START),
                     Piece::Repeat(" ".into(), self.styles_padding),
+                    Piece::Repeat("<xf/>".into(), self.cell_styles),
                     text(STYLES_END),
                 ],
             ),
@@ -200,6 +213,10 @@ impl Workbook {
                 let max = limits::MAX_SHARED_STRINGS;
                 return Some(Limit::SharedStrings { max });
             }
+            if name == STYLES && STYLES_ELEMENTS + self.cell_styles > limits::MAX_ELEMENTS {
+                let max = limits::MAX_ELEMENTS;
+                return Some(Limit::Elements { max });
+            }
             left -= size;
         }
         None
@@ -217,6 +234,7 @@ impl Piece {
 }
 
 const SHARED_STRINGS: &str = "xl/sharedStrings.xml";
+const STYLES: &str = "xl/styles.xml";
 
 fn text(xml: &str) -> Piece {
     Piece::Text(xml.to_string())
@@ -263,8 +281,10 @@ const WORKBOOK_RELS: &str = concat!(
     r#"</Relationships>"#
 );
 
-const STYLES_START: &str = r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="1"><xf numFmtId="0"/></cellXfs>"#;
-const STYLES_END: &str = "</styleSheet>";
+const STYLES_START: &str = r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="1"><xf numFmtId="0"/>"#;
+const STYLES_END: &str = "</cellXfs></styleSheet>";
+/// The elements of the styles part without [`Workbook::cell_styles`].
+const STYLES_ELEMENTS: u64 = 3;
 
 /// What the importer made of a workbook in a child process.
 #[derive(Debug)]
@@ -371,8 +391,8 @@ pub fn refused(part: Part, limit: Limit) -> String {
 }
 
 /// Hostile workbooks for the fuzzing: declared dimensions from A1 to XFD1048576, cells far out,
-/// shared-string counts up to and past `u64`, parts inflating a little past their bounds
-/// (about 33 MB each, so that a case stays quick).
+/// shared-string counts up to and past `u64`, cell formats and parts inflating a little past
+/// their bounds (about 33 MB each, so that a case stays quick).
 pub fn hostile() -> impl Strategy<Value = Workbook> {
     let reference = (0u32..16_384, 0u32..1_048_576).prop_map(|(column, row)| {
         format!("{}{}", xlsform::column_letter(column), u64::from(row) + 1)
@@ -400,15 +420,36 @@ pub fn hostile() -> impl Strategy<Value = Workbook> {
         Just(limits::MAX_PART_BYTES + 1),
     ];
     let extra_parts = prop::collection::vec(near_bound.clone(), 0..5);
-    (dimension, far_cells, declared, near_bound, extra_parts).prop_map(
-        |(dimension, extra_rows, declared_strings, styles_padding, extra_parts)| Workbook {
-            dimension,
-            extra_rows,
-            declared_strings,
-            styles_padding,
-            extra_parts,
-        },
+    let cell_styles = prop_oneof![
+        Just(0u64),
+        Just(limits::MAX_ELEMENTS - STYLES_ELEMENTS),
+        Just(limits::MAX_ELEMENTS - STYLES_ELEMENTS + 1),
+    ];
+    (
+        dimension,
+        far_cells,
+        declared,
+        (near_bound, cell_styles),
+        extra_parts,
     )
+        .prop_map(
+            |(
+                dimension,
+                extra_rows,
+                declared_strings,
+                (styles_padding, cell_styles),
+                extra_parts,
+            )| {
+                Workbook {
+                    dimension,
+                    extra_rows,
+                    declared_strings,
+                    styles_padding,
+                    cell_styles,
+                    extra_parts,
+                }
+            },
+        )
 }
 
 /// Imports `workbook` and checks the refusal: past a bound of the package it is refused with

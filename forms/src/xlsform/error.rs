@@ -143,6 +143,8 @@ pub enum Limit {
     WorkbookBytes { max: u64 },
     #[error("it declares or holds more than {max} shared strings")]
     SharedStrings { max: u64 },
+    #[error("it holds more than {max} XML elements")]
+    Elements { max: u64 },
 }
 
 impl fmt::Display for ImportError {

@@ -36,3 +36,10 @@ pub const MAX_WORKBOOK_BYTES: u64 = 128 << 20;
 /// Shared strings a workbook may declare (`uniqueCount`) or hold: calamine reserves room for
 /// the declared count before reading the first one.
 pub const MAX_SHARED_STRINGS: u64 = 1_000_000;
+
+/// XML elements in any part calamine reads whole when it opens the workbook, other than the
+/// worksheets and the shared strings (bounded above): the styles, the workbook, relationships.
+/// calamine keeps about 150 bytes for each cell style (`<xf/>`, 5 bytes of XML), so 30 MB of
+/// styles would take a gigabyte. The corpus's largest such part has 464 elements; Excel allows
+/// 64,000 cell formats, about three elements each.
+pub const MAX_ELEMENTS: u64 = 250_000;

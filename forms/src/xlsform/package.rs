@@ -5,10 +5,10 @@
 //! of shared strings when it opens the workbook, so the count is read here first.
 //!
 //! Cost: one more inflation of the package, streamed (memory is a few buffers, whatever the
-//! sizes), and one XML scan of the shared strings. Opening a workbook costs twice its inflation.
+//! sizes), and one XML scan of each file but the worksheets. Opening a workbook costs twice its inflation.
 
 use super::error::{ImportError, Limit, Part, Problem};
-use super::limits::{MAX_PART_BYTES, MAX_SHARED_STRINGS, MAX_WORKBOOK_BYTES};
+use super::limits::{MAX_ELEMENTS, MAX_PART_BYTES, MAX_SHARED_STRINGS, MAX_WORKBOOK_BYTES};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
 use std::collections::HashMap;
@@ -16,24 +16,32 @@ use std::io::{BufReader, Cursor, Read};
 
 type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
 
+/// Sheets, or relationships, a workbook may list: a workbook listing more is hostile, and the
+/// sheets past these are checked as parts of another kind.
+const MAX_LISTED: usize = 10_000;
+
 /// `Err` with [`Problem::TooLarge`] when a part of the package goes past a bound; a package that
 /// does not open as a zip passes, for calamine to report it unreadable.
 pub fn check(bytes: &[u8]) -> Result<(), Box<ImportError>> {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return Ok(());
     };
+    let sheets = sheet_names_by_part(&mut zip);
     let mut left = MAX_WORKBOOK_BYTES;
     for index in 0..zip.len() {
         let Ok(file) = zip.by_index(index) else {
             continue; // unreadable entries are calamine's to report, if it needs them
         };
         let path = file.name().map(|n| n.into_owned()).unwrap_or_default();
+        let kind = if sheets.contains_key(&normalized(&path)) {
+            Kind::Sheet
+        } else if normalized(&path).ends_with("sharedstrings.xml") {
+            Kind::SharedStrings
+        } else {
+            Kind::Other
+        };
         let budget = left.min(MAX_PART_BYTES);
-        let part = inflate(
-            file,
-            budget,
-            normalized(&path).ends_with("sharedstrings.xml"),
-        );
+        let part = inflate(file, budget, kind);
         let limit = if part.over && budget == MAX_PART_BYTES {
             Limit::InflatedBytes {
                 max: MAX_PART_BYTES,
@@ -42,17 +50,38 @@ pub fn check(bytes: &[u8]) -> Result<(), Box<ImportError>> {
             Limit::WorkbookBytes {
                 max: MAX_WORKBOOK_BYTES,
             }
-        } else if part.shared_strings > MAX_SHARED_STRINGS {
+        } else if kind == Kind::SharedStrings && part.count > MAX_SHARED_STRINGS {
             Limit::SharedStrings {
                 max: MAX_SHARED_STRINGS,
             }
+        } else if kind == Kind::Other && part.count > MAX_ELEMENTS {
+            Limit::Elements { max: MAX_ELEMENTS }
         } else {
             left -= part.inflated;
             continue;
         };
-        return Err(too_large(&mut zip, &path, limit));
+        let part = match sheets.get(&normalized(&path)) {
+            Some(sheet) => Part::Sheet(sheet.clone()),
+            None => Part::File(path),
+        };
+        return Err(Box::new(ImportError {
+            location: None,
+            problem: Problem::TooLarge { part, limit },
+        }));
     }
     Ok(())
+}
+
+/// What a file of the package is to the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A worksheet: its cells are bounded as they are read (see `workbook`).
+    Sheet,
+    /// Bounded in strings, declared and held.
+    SharedStrings,
+    /// Anything else calamine may read whole when it opens the workbook (styles, the workbook,
+    /// relationships): bounded in XML elements, each of which it may keep.
+    Other,
 }
 
 /// What inflating one file of the package found.
@@ -60,37 +89,32 @@ struct Inflated {
     inflated: u64,
     /// Past the budget.
     over: bool,
-    /// Declared or held, when the file was read as shared strings (0 otherwise, or when its
-    /// XML is damaged: calamine says so when it reads it).
-    shared_strings: u64,
+    /// The shared strings or the elements, by its [`Kind`]; what its XML held before a mistake
+    /// when it is damaged (calamine says so if it reads it).
+    count: u64,
 }
 
-/// Inflates `file` up to `budget` bytes, counting shared strings if it holds them.
-fn inflate(file: impl Read, budget: u64, shared_strings: bool) -> Inflated {
+/// Inflates `file` up to `budget` bytes, counting what its kind is bounded in.
+fn inflate(file: impl Read, budget: u64, kind: Kind) -> Inflated {
     let mut reader = Bounded::new(file, budget);
-    let strings = if shared_strings {
-        count_shared_strings(&mut reader).unwrap_or(0)
-    } else {
-        0
+    let count = match kind {
+        Kind::Sheet => 0,
+        Kind::SharedStrings | Kind::Other => {
+            let scan = scan_xml(&mut reader);
+            if kind == Kind::SharedStrings {
+                scan.declared_strings.max(scan.strings)
+            } else {
+                scan.elements
+            }
+        }
     };
     // An error is the bound (`over`) or damaged deflate, calamine's to report.
     let _ = std::io::copy(&mut reader, &mut std::io::sink());
     Inflated {
         inflated: reader.read,
         over: reader.over,
-        shared_strings: strings,
+        count,
     }
-}
-
-fn too_large(zip: &mut Archive, path: &str, limit: Limit) -> Box<ImportError> {
-    let part = match sheet_names_by_part(zip).remove(&normalized(path)) {
-        Some(sheet) => Part::Sheet(sheet),
-        None => Part::File(path.to_string()),
-    };
-    Box::new(ImportError {
-        location: None,
-        problem: Problem::TooLarge { part, limit },
-    })
 }
 
 /// A zip path as calamine looks it up: `/` separators, any case.
@@ -129,26 +153,36 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-/// The larger of the `uniqueCount` the shared strings declare and the `<si>` they hold.
-/// Cost: memory for the longest XML event (bounded by the reader's budget).
-fn count_shared_strings(reader: &mut impl Read) -> Result<u64, quick_xml::Error> {
+/// What an XML part holds, as far as it parses.
+#[derive(Default)]
+struct Scan {
+    elements: u64,
+    /// `<si>` elements.
+    strings: u64,
+    /// The `uniqueCount` of an `<sst>`.
+    declared_strings: u64,
+}
+
+/// Counts the elements of the XML `reader` gives. Cost: memory for the longest XML event
+/// (bounded by the reader's budget).
+fn scan_xml(reader: &mut impl Read) -> Scan {
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(reader));
     let mut buf = Vec::new();
-    let (mut declared, mut held) = (0u64, 0u64);
+    let mut scan = Scan::default();
     loop {
         buf.clear();
-        match xml.read_event_into(&mut buf)? {
-            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
-                // `count` counts the cells that use a string, and calamine reserves none for it.
-                "sst" => declared = number_attribute(&e, "uniqueCount"),
-                "si" => held += 1,
-                _ => {}
-            },
-            Event::Eof => return Ok(declared.max(held)),
-            _ => {}
-        }
-        if held > MAX_SHARED_STRINGS {
-            return Ok(held);
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                scan.elements += 1;
+                match e.local_name().as_ref() {
+                    "si" => scan.strings += 1,
+                    // `count` counts the cells that use a string; calamine reserves none for it.
+                    "sst" => scan.declared_strings = number_attribute(&e, "uniqueCount"),
+                    _ => {}
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return scan,
+            Ok(_) => {}
         }
     }
 }
@@ -168,8 +202,8 @@ fn number_attribute(e: &BytesStart, name: &str) -> u64 {
 }
 
 /// The sheet names of the workbook by the (normalized) zip path of their XML, read from the
-/// workbook and its relationships as calamine reads them; empty when they do not parse. Only
-/// called to name the part that is too large, each file read within [`MAX_PART_BYTES`].
+/// workbook and its relationships as calamine reads them; empty when they do not parse. Each
+/// file is read within [`MAX_PART_BYTES`], and no more than [`MAX_LISTED`] of its elements kept.
 fn sheet_names_by_part(zip: &mut Archive) -> HashMap<String, String> {
     let workbook = attributes_of(zip, "_rels/.rels", "Relationship")
         .into_iter()
@@ -186,11 +220,21 @@ fn sheet_names_by_part(zip: &mut Archive) -> HashMap<String, String> {
     } else {
         format!("{dir}/")
     };
-    let targets: HashMap<String, String> =
-        attributes_of(zip, &format!("{dir}_rels/{file}.rels"), "Relationship")
-            .into_iter()
-            .filter_map(|mut a| Some((a.remove("Id")?, a.remove("Target")?)))
-            .collect();
+    let relationships = format!("{dir}_rels/{file}.rels");
+    let targets: HashMap<String, String> = attributes_of(zip, &relationships, "Relationship")
+        .into_iter()
+        .filter_map(|mut a| Some((a.remove("Id")?, a.remove("Target")?)))
+        .collect();
+    // What calamine reads whole on opening is never a sheet, whatever a relationship says.
+    let read_on_opening = [
+        "_rels/.rels".to_string(),
+        workbook.to_string(),
+        relationships,
+        format!("{dir}styles.xml"),
+        format!("{dir}sharedStrings.xml"),
+        format!("{dir}theme/theme1.xml"),
+    ]
+    .map(|path| normalized(&path));
     attributes_of(zip, workbook, "sheet")
         .into_iter()
         .filter_map(|mut a| {
@@ -201,6 +245,7 @@ fn sheet_names_by_part(zip: &mut Archive) -> HashMap<String, String> {
             };
             Some((normalized(&path), a.remove("name")?))
         })
+        .filter(|(path, _)| !read_on_opening.contains(path))
         .collect()
 }
 
@@ -223,6 +268,9 @@ fn attributes_of(zip: &mut Archive, path: &str, element: &str) -> Vec<HashMap<St
         buf.clear();
         match xml.read_event_into(&mut buf) {
             Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == element => {
+                if found.len() == MAX_LISTED {
+                    return found;
+                }
                 let attributes = e.attributes().flatten().filter_map(|a| {
                     let key = a.key.local_name().as_ref().to_string();
                     let value = a.normalized_value(XmlVersion::Implicit1_0).ok()?;
@@ -313,6 +361,24 @@ mod tests {
             b"<sst count=\"5000000\" uniqueCount=\"2\"><si/><si/></sst>",
         )]);
         assert!(check(&fine).is_ok());
+    }
+
+    #[test]
+    fn styles_past_the_bound_of_elements_are_refused_even_named_as_a_sheet() {
+        let styles = format!(
+            "<styleSheet><cellXfs>{}</cellXfs></styleSheet>",
+            "<xf/>".repeat(MAX_ELEMENTS as usize)
+        );
+        let posing =
+            br#"<Relationships><Relationship Id="rId1" Target="styles.xml"/></Relationships>"#;
+        let bytes = zip_of(&[
+            ("xl/workbook.xml", WORKBOOK),
+            ("xl/_rels/workbook.xml.rels", posing),
+            ("xl/styles.xml", styles.as_bytes()),
+        ]);
+        let limit = Limit::Elements { max: MAX_ELEMENTS };
+        let part = Part::File("xl/styles.xml".into());
+        assert_eq!(problem(&bytes), Problem::TooLarge { part, limit });
     }
 
     #[test]
