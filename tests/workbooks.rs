@@ -130,7 +130,7 @@ fn a_zip_bomb_in_the_styles_is_refused_naming_the_part() {
 }
 
 #[test]
-fn six_million_cell_formats_in_48_kb_are_refused_before_calamine_keeps_them() {
+fn six_million_cell_formats_in_150_kb_are_refused_before_calamine_keeps_them() {
     let limit = Limit::Elements { max: MAX_ELEMENTS };
     let part = Part::File("xl/styles.xml".into());
     assert_eq!(
