@@ -6,6 +6,7 @@
 
 use minga_forms::xlsform::limits::{
     MAX_CELL_CHARS, MAX_COLUMNS, MAX_ELEMENTS, MAX_PART_BYTES, MAX_ROWS, MAX_SHARED_STRINGS,
+    MAX_TEXT_BYTES,
 };
 use minga_forms::xlsform::{Limit, Part};
 use minga_scenarios::workbooks::{import_if_child, import_in_child, refused, Workbook};
@@ -139,6 +140,17 @@ fn six_million_cell_formats_in_150_kb_are_refused_before_calamine_keeps_them() {
     );
 }
 
+#[test]
+fn one_long_shared_string_in_100_000_cells_is_refused_before_it_is_copied_into_each() {
+    let limit = Limit::Text {
+        max: MAX_TEXT_BYTES,
+    };
+    assert_eq!(
+        outcome(&Workbook::repeated_long_string(30_000, 99_000)),
+        refused(survey(), limit)
+    );
+}
+
 /// Not a scenario: writes each hostile workbook into the folder `MINGA_WORKBOOK_DIR`, to measure
 /// `minga-hub form publish` on them (the figures in RELIABILITY.md).
 #[test]
@@ -156,6 +168,10 @@ fn write_the_hostile_workbooks() {
         ("million_rows", Workbook::rows(1_000_000)),
         ("styles_bomb_600mb", Workbook::styles_bomb(600 << 20)),
         ("cell_styles_6m", Workbook::cell_styles(6_000_000)),
+        (
+            "long_string_99k_cells",
+            Workbook::repeated_long_string(30_000, 99_000),
+        ),
     ];
     for (name, workbook) in workbooks {
         let path = std::path::Path::new(&dir).join(format!("{name}.xlsx"));

@@ -27,6 +27,8 @@ pub struct Workbook {
     pub extra_rows: Vec<Piece>,
     /// The `count` and `uniqueCount` of the shared strings.
     pub declared_strings: String,
+    /// Letters of a seventh shared string (index 6), if not 0.
+    pub long_string: u64,
     /// Whitespace inside the styles part, in bytes.
     pub styles_padding: u64,
     /// Cell formats (`<xf/>`) in the styles part beside the one every workbook has.
@@ -44,6 +46,7 @@ impl Default for Workbook {
             dimension: "A1:C2".into(),
             extra_rows: Vec::new(),
             declared_strings: STRINGS.len().to_string(),
+            long_string: 0,
             styles_padding: 0,
             cell_styles: 0,
             extra_parts: Vec::new(),
@@ -113,6 +116,19 @@ impl Workbook {
         }
     }
 
+    /// One shared string of `chars` letters, used by a cell in each of `rows` more rows: a
+    /// string copied into every cell that names it.
+    pub fn repeated_long_string(chars: u64, rows: u64) -> Self {
+        Workbook {
+            long_string: chars,
+            extra_rows: vec![Piece::Repeat(
+                r#"<row><c t="s"><v>6</v></c></row>"#.into(),
+                rows,
+            )],
+            ..Workbook::default()
+        }
+    }
+
     /// A zip bomb in the styles part, which calamine reads on opening: `bytes` of spaces.
     pub fn styles_bomb(bytes: u64) -> Self {
         Workbook {
@@ -175,9 +191,19 @@ impl Workbook {
             ),
             (
                 SHARED_STRINGS.into(),
-                vec![text(&format!(
-                    r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{declared}" uniqueCount="{declared}">{strings}</sst>"#
-                ))],
+                vec![
+                    text(&format!(
+                        r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{declared}" uniqueCount="{declared}">{strings}"#
+                    )),
+                    text(if self.long_string > 0 { "<si><t>" } else { "" }),
+                    Piece::Repeat("x".into(), self.long_string),
+                    text(if self.long_string > 0 {
+                        "</t></si>"
+                    } else {
+                        ""
+                    }),
+                    text("</sst>"),
+                ],
             ),
             ("xl/worksheets/sheet1.xml".into(), sheet),
         ];
@@ -447,6 +473,7 @@ pub fn hostile() -> impl Strategy<Value = Workbook> {
                     styles_padding,
                     cell_styles,
                     extra_parts,
+                    ..Workbook::default()
                 }
             },
         )

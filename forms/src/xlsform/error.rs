@@ -135,6 +135,8 @@ pub enum Limit {
     Columns { max: u32, cell: String },
     #[error("the survey, choices and settings sheets hold more than {max} cells")]
     Cells { max: usize },
+    #[error("the survey, choices and settings sheets hold more than {} MB of text", max >> 20)]
+    Text { max: usize },
     #[error("the cell {cell} holds more than {max} characters")]
     CellText { max: usize, cell: String },
     #[error("it holds more than {} MB once decompressed", max >> 20)]

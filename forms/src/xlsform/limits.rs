@@ -22,6 +22,11 @@ pub const MAX_COLUMNS: u32 = 1_024;
 /// (about 50 bytes each beside the text). The village list above is 500,000.
 pub const MAX_CELLS: usize = 1_000_000;
 
+/// Bytes of text in those cells together. A shared string is copied into each cell that uses
+/// it, so 100,000 cells naming one string of 30,000 characters would keep 3 GB. The corpus's
+/// largest form keeps well under 1 MB.
+pub const MAX_TEXT_BYTES: usize = 32 << 20;
+
 /// Characters in one cell: Excel's own limit, so no spreadsheet program writes a longer one.
 pub const MAX_CELL_CHARS: usize = 32_767;
 

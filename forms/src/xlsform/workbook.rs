@@ -2,7 +2,7 @@
 //! cell's place in the spreadsheet so that mistakes can be reported where a person sees them.
 
 use super::error::{column_letter, ImportError, Limit, Part, Problem};
-use super::limits::{MAX_CELLS, MAX_CELL_CHARS, MAX_COLUMNS, MAX_ROWS};
+use super::limits::{MAX_CELLS, MAX_CELL_CHARS, MAX_COLUMNS, MAX_ROWS, MAX_TEXT_BYTES};
 use calamine::{Data, DataRef, Reader};
 use std::io::Cursor;
 
@@ -61,8 +61,8 @@ impl Sheet {
 impl Sheet {
     /// A sheet whose rows start at A1, row after row; empty texts are empty cells.
     pub fn from_texts(name: &str, rows: &[&[&str]]) -> Sheet {
-        let mut cells_left = MAX_CELLS;
-        let mut sheet = SheetBuilder::new(name.to_string(), &mut cells_left);
+        let mut budget = Budget::workbook();
+        let mut sheet = SheetBuilder::new(name.to_string(), &mut budget);
         for (row, texts) in rows.iter().enumerate() {
             for (column, text) in texts.iter().enumerate() {
                 sheet
@@ -132,7 +132,7 @@ pub fn read_sheets(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<Impor
 }
 
 fn read_with_calamine(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<ImportError>> {
-    let mut cells_left = MAX_CELLS;
+    let mut budget = Budget::workbook();
     match format {
         Format::Xlsx => {
             super::package::check(bytes)?;
@@ -140,7 +140,7 @@ fn read_with_calamine(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<Im
                 calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
             xlsform_sheet_names(&book)
                 .into_iter()
-                .map(|name| read_xlsx_sheet(&mut book, name, &mut cells_left))
+                .map(|name| read_xlsx_sheet(&mut book, name, &mut budget))
                 .collect()
         }
         Format::Xls => {
@@ -151,7 +151,7 @@ fn read_with_calamine(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<Im
                 .map(|name| {
                     let range = book.worksheet_range(&name).map_err(unreadable)?;
                     let (row0, column0) = range.start().unwrap_or_default();
-                    let mut sheet = SheetBuilder::new(name, &mut cells_left);
+                    let mut sheet = SheetBuilder::new(name, &mut budget);
                     for (row, column, cell) in range.used_cells() {
                         let position = (row0 + row as u32, column0 + column as u32);
                         sheet.add(position, cell_text(cell))?;
@@ -187,20 +187,36 @@ where
 fn read_xlsx_sheet(
     book: &mut calamine::Xlsx<Cursor<&[u8]>>,
     name: String,
-    cells_left: &mut usize,
+    budget: &mut Budget,
 ) -> Result<Sheet, Box<ImportError>> {
     let mut cells = match book.worksheet_cells_reader(&name) {
         Ok(cells) => cells,
         Err(calamine::XlsxError::NotAWorksheet(_)) => {
-            return Ok(SheetBuilder::new(name, cells_left).finish()); // a chart sheet: no cells
+            return Ok(SheetBuilder::new(name, budget).finish()); // a chart sheet: no cells
         }
         Err(e) => return Err(unreadable(e)),
     };
-    let mut sheet = SheetBuilder::new(name, cells_left);
+    let mut sheet = SheetBuilder::new(name, budget);
     while let Some(cell) = cells.next_cell().map_err(unreadable)? {
         sheet.add(cell.get_position(), xlsx_cell_text(cell.get_value()))?;
     }
     Ok(sheet.finish())
+}
+
+/// What the sheets of one workbook may still keep.
+struct Budget {
+    cells: usize,
+    /// Bytes of cell text: a shared string is copied into every cell that uses it.
+    text_bytes: usize,
+}
+
+impl Budget {
+    fn workbook() -> Self {
+        Budget {
+            cells: MAX_CELLS,
+            text_bytes: MAX_TEXT_BYTES,
+        }
+    }
 }
 
 /// A sheet made from its cells in any order, each checked against the bounds as it comes.
@@ -209,15 +225,15 @@ struct SheetBuilder<'a> {
     /// (row, column) 0-based, and the text.
     cells: Vec<(u32, u32, String)>,
     /// Shared by the sheets of one workbook.
-    cells_left: &'a mut usize,
+    budget: &'a mut Budget,
 }
 
 impl<'a> SheetBuilder<'a> {
-    fn new(name: String, cells_left: &'a mut usize) -> Self {
+    fn new(name: String, budget: &'a mut Budget) -> Self {
         SheetBuilder {
             name,
             cells: Vec::new(),
-            cells_left,
+            budget,
         }
     }
 
@@ -242,10 +258,15 @@ impl<'a> SheetBuilder<'a> {
                 max: MAX_CELL_CHARS,
                 cell: cell(),
             }
-        } else if *self.cells_left == 0 {
+        } else if self.budget.cells == 0 {
             Limit::Cells { max: MAX_CELLS }
+        } else if text.len() > self.budget.text_bytes {
+            Limit::Text {
+                max: MAX_TEXT_BYTES,
+            }
         } else {
-            *self.cells_left -= 1;
+            self.budget.cells -= 1;
+            self.budget.text_bytes -= text.len();
             self.cells.push((row, column, text));
             return Ok(());
         };
@@ -377,8 +398,8 @@ mod tests {
 
     #[test]
     fn a_cell_below_the_last_row_is_refused_naming_the_sheet_and_the_cell() {
-        let mut cells_left = MAX_CELLS;
-        let mut sheet = SheetBuilder::new("choices".into(), &mut cells_left);
+        let mut budget = Budget::workbook();
+        let mut sheet = SheetBuilder::new("choices".into(), &mut budget);
         sheet.add((0, 0), "list_name".into()).unwrap();
         let error = sheet.add((MAX_ROWS, 2), "x".into()).unwrap_err();
         let limit = Limit::Rows {
@@ -395,8 +416,8 @@ mod tests {
 
     #[test]
     fn a_cell_right_of_the_last_column_or_too_long_is_refused() {
-        let mut cells_left = MAX_CELLS;
-        let mut sheet = SheetBuilder::new("survey".into(), &mut cells_left);
+        let mut budget = Budget::workbook();
+        let mut sheet = SheetBuilder::new("survey".into(), &mut budget);
         let error = sheet.add((4, MAX_COLUMNS), "x".into()).unwrap_err();
         let limit = Limit::Columns {
             max: MAX_COLUMNS,
@@ -416,20 +437,28 @@ mod tests {
 
     #[test]
     fn blank_cells_anywhere_are_not_kept_nor_counted() {
-        let mut cells_left = 1;
-        let mut sheet = SheetBuilder::new("survey".into(), &mut cells_left);
+        let mut budget = Budget::workbook();
+        let mut sheet = SheetBuilder::new("survey".into(), &mut budget);
         sheet.add((1_048_575, 16_383), String::new()).unwrap();
         assert!(sheet.finish().rows.is_empty());
-        assert_eq!(cells_left, 1);
+        assert_eq!(budget.cells, MAX_CELLS);
     }
 
     #[test]
-    fn the_sheets_of_a_workbook_share_one_budget_of_cells() {
-        let mut cells_left = 1;
-        SheetBuilder::new("survey".into(), &mut cells_left)
-            .add((0, 0), "type".into())
-            .unwrap();
-        let error = SheetBuilder::new("choices".into(), &mut cells_left)
+    fn the_sheets_of_a_workbook_share_one_budget_of_cells_and_text() {
+        let mut budget = Budget {
+            cells: 2,
+            text_bytes: 13,
+        };
+        let mut survey = SheetBuilder::new("survey".into(), &mut budget);
+        survey.add((0, 0), "type".into()).unwrap();
+        let error = survey.add((0, 1), "name".repeat(3)).unwrap_err();
+        let limit = Limit::Text {
+            max: MAX_TEXT_BYTES,
+        };
+        assert_eq!(error.problem, too_large("survey", limit));
+        survey.add((0, 1), "name".into()).unwrap();
+        let error = SheetBuilder::new("choices".into(), &mut budget)
             .add((0, 0), "list_name".into())
             .unwrap_err();
         let limit = Limit::Cells { max: MAX_CELLS };
@@ -438,8 +467,8 @@ mod tests {
 
     #[test]
     fn cells_in_any_order_make_rows_in_order_and_the_later_of_two_at_one_place_wins() {
-        let mut cells_left = MAX_CELLS;
-        let mut sheet = SheetBuilder::new("survey".into(), &mut cells_left);
+        let mut budget = Budget::workbook();
+        let mut sheet = SheetBuilder::new("survey".into(), &mut budget);
         for (position, text) in [((4, 3), "d"), ((2, 1), "b"), ((4, 1), "x"), ((4, 1), "y")] {
             sheet.add(position, text.into()).unwrap();
         }
