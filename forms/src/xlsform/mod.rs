@@ -17,8 +17,12 @@
 //! - a `begin loop over list` becomes a group per option, its questions named
 //!   `<question>_<option>`, since names are unique across a Minga form.
 //!
-//! Cost: one read of the workbook (decompressing it is most of the time), then one pass over
-//! the rows and one parse of each expression.
+//! Whatever the file declares, import reads no more than a form can be: the bounds are in
+//! [`limits`], and past them a workbook is refused with [`Problem::TooLarge`], naming the sheet.
+//!
+//! Cost: two inflations of an `.xlsx` (a bounded check of the package, then the read; inflating
+//! is most of the time), then one pass over the rows and one parse of each expression. Memory
+//! follows the cells written, not the extent the file declares.
 
 mod checks;
 mod choices;

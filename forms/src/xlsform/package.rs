@@ -1,11 +1,13 @@
 //! The `.xlsx` package checked before calamine reads it: every file in the zip inflates within
-//! [`MAX_PART_BYTES`], all of them together within [`MAX_WORKBOOK_BYTES`], and the shared strings
-//! declare and hold at most [`MAX_SHARED_STRINGS`]. The sizes a zip declares for its entries can
-//! lie, so the bytes are counted as they inflate; calamine reserves room for the declared count
-//! of shared strings when it opens the workbook, so the count is read here first.
+//! [`MAX_PART_BYTES`], all of them together within [`MAX_WORKBOOK_BYTES`], the shared strings
+//! declare (`uniqueCount`) and hold at most [`MAX_SHARED_STRINGS`], and every other file but the
+//! worksheets (styles, workbook, relationships: calamine reads them whole on opening and keeps
+//! what they list) holds at most [`MAX_ELEMENTS`] XML elements. The sizes a zip declares for its
+//! entries can lie, so the bytes are counted as they inflate; calamine reserves room for the
+//! declared count of shared strings when it opens the workbook, so the count is read here first.
 //!
-//! Cost: one more inflation of the package, streamed (memory is a few buffers, whatever the
-//! sizes), and one XML scan of each file but the worksheets. Opening a workbook costs twice its inflation.
+//! Cost: one more inflation of the package, streamed, and one XML scan of each file but the
+//! worksheets; memory is a few buffers and the longest XML event (at most [`MAX_PART_BYTES`]).
 
 use super::error::{ImportError, Limit, Part, Problem};
 use super::limits::{MAX_ELEMENTS, MAX_PART_BYTES, MAX_SHARED_STRINGS, MAX_WORKBOOK_BYTES};
