@@ -8,7 +8,7 @@
 use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
-use minga_scenarios::targets;
+use minga_scenarios::{targets, workbooks};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::path::{Path, PathBuf};
@@ -171,6 +171,25 @@ fn bundles() {
 #[test]
 fn xlsform_workbooks() {
     fuzz("xlsform", targets::xlsform, 300, 200, 2048);
+}
+
+/// Workbooks whose declared dimensions, cell places, shared-string counts and inflated sizes are
+/// hostile (`support/workbooks.rs`): no panic or hang, and each refused past the bound it goes
+/// past, naming it.
+#[test]
+fn xlsform_hostile_workbooks() {
+    let mut runner = TestRunner::new(Config {
+        cases: cases(24),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&workbooks::hostile(), |workbook| {
+            guarded("xlsform", targets::xlsform, &workbook.to_bytes())
+                .and_then(|()| workbooks::check_hostile(&workbook))
+                .map_err(TestCaseError::fail)
+        })
+        .unwrap();
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Helpers shared by Minga's cross-crate scenarios: seeded randomness, a real hub on loopback
 //! (in process or as the `minga-hub` binary), phones with their own encrypted stores, child
-//! processes to SIGKILL, a fault-injecting TCP proxy, and the fuzz targets.
+//! processes to SIGKILL, a fault-injecting TCP proxy, the fuzz targets and hostile workbooks.
 
 pub mod child;
 pub mod hub;
@@ -8,6 +8,7 @@ pub mod phone;
 pub mod proxy;
 pub mod seed;
 pub mod targets;
+pub mod workbooks;
 
 /// Whether the long variants run (`MINGA_LONG=1`): more trials, devices and cases.
 pub fn long_run() -> bool {

@@ -103,6 +103,50 @@ pub enum Problem {
     InvalidExpression { expression: String, message: String },
     #[error("`${{{0}}}` refers to no question of this form")]
     UnknownReference(String),
+    /// Past one of the bounds on what import reads (see `limits`): the workbook is refused
+    /// before it can take the memory of the process.
+    #[error("{part} is larger than a form can be: {limit}")]
+    TooLarge { part: Part, limit: Limit },
+}
+
+/// The part of a workbook that is too large: a sheet by its name when the part is one, or the
+/// file inside the `.xlsx` package otherwise (the shared strings, the styles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Sheet(String),
+    File(String),
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Part::Sheet(name) => write!(f, "the sheet `{name}`"),
+            Part::File(path) => write!(f, "the part `{path}` of the workbook"),
+        }
+    }
+}
+
+/// Which bound a part goes past (the bounds and why: [`super::limits`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    #[error("it has a cell at {cell}, below row {max}, the last a form may use")]
+    Rows { max: u32, cell: String },
+    #[error("it has a cell at {cell}, right of column {}, the last a form may use", column_letter(max - 1))]
+    Columns { max: u32, cell: String },
+    #[error("the survey, choices and settings sheets hold more than {max} cells")]
+    Cells { max: usize },
+    #[error("the survey, choices and settings sheets hold more than {} MB of text", max >> 20)]
+    Text { max: usize },
+    #[error("the cell {cell} holds more than {max} characters")]
+    CellText { max: usize, cell: String },
+    #[error("it holds more than {} MB once decompressed", max >> 20)]
+    InflatedBytes { max: u64 },
+    #[error("with it the workbook holds more than {} MB once decompressed", max >> 20)]
+    WorkbookBytes { max: u64 },
+    #[error("it declares or holds more than {max} shared strings")]
+    SharedStrings { max: u64 },
+    #[error("it holds more than {max} XML elements")]
+    Elements { max: u64 },
 }
 
 impl fmt::Display for ImportError {

@@ -4,7 +4,7 @@
 //! a column written twice, and two names for one column.
 
 use super::error::{ColumnRef, ImportError, Location, Problem};
-use super::workbook::Sheet;
+use super::workbook::{Cells, Sheet};
 use std::collections::HashMap;
 
 /// What a column means. Texts that come per language carry the language (`None`: no language).
@@ -53,15 +53,12 @@ impl Columns {
 /// Reads the header row (the sheet's first row) of `sheet`, reporting duplicate columns into
 /// `errors`. A column whose header is a duplicate is left out, so that the rest still imports.
 pub fn read_header(sheet: &Sheet, errors: &mut Vec<ImportError>) -> Columns {
-    let headers: &[String] = sheet.rows.first().map(Vec::as_slice).unwrap_or(&[]);
-    let double_colon = headers.iter().any(|h| h.contains("::"));
+    let empty = Cells::default();
+    let headers = sheet.rows.first().map_or(&empty, |row| &row.cells);
+    let double_colon = headers.iter().any(|(_, h)| h.contains("::"));
     let mut seen: HashMap<Field, (usize, &str)> = HashMap::new();
-    let mut fields = Vec::with_capacity(headers.len());
-    for (index, header) in headers.iter().enumerate() {
-        if header.is_empty() {
-            fields.push(None);
-            continue;
-        }
+    let mut fields = vec![None; headers.width()];
+    for (index, header) in headers.iter() {
         let field = field_of(header, double_colon);
         if let Some(&(first, first_header)) = seen.get(&field) {
             let first = super::error::column_letter(sheet.first_column + first as u32);
@@ -80,16 +77,15 @@ pub fn read_header(sheet: &Sheet, errors: &mut Vec<ImportError>) -> Columns {
             errors.push(ImportError {
                 location: Some(Location {
                     sheet: sheet.name.clone(),
-                    row: sheet.first_row,
+                    row: sheet.first_row(),
                     column: Some(ColumnRef::new(sheet.first_column + index as u32, header)),
                 }),
                 problem,
             });
-            fields.push(None);
             continue;
         }
         seen.insert(field.clone(), (index, header));
-        fields.push(Some((field, header.clone())));
+        fields[index] = Some((field, header.clone()));
     }
     Columns { fields }
 }
@@ -240,12 +236,7 @@ mod tests {
     }
 
     fn sheet(headers: &[&str]) -> Sheet {
-        Sheet {
-            name: "survey".into(),
-            first_row: 1,
-            first_column: 0,
-            rows: vec![headers.iter().map(|h| h.to_string()).collect()],
-        }
+        Sheet::from_texts("survey", &[headers])
     }
 
     #[test]

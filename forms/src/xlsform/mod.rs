@@ -17,14 +17,20 @@
 //! - a `begin loop over list` becomes a group per option, its questions named
 //!   `<question>_<option>`, since names are unique across a Minga form.
 //!
-//! Cost: one read of the workbook (decompressing it is most of the time), then one pass over
-//! the rows and one parse of each expression.
+//! Whatever the file declares, import reads no more than a form can be: the bounds are in
+//! [`limits`], and past them a workbook is refused with [`Problem::TooLarge`], naming the sheet.
+//!
+//! Cost: two inflations of an `.xlsx` (a bounded check of the package, then the read; inflating
+//! is most of the time), then one pass over the rows and one parse of each expression. Memory
+//! follows the cells written, not the extent the file declares.
 
 mod checks;
 mod choices;
 mod error;
 mod headers;
+pub mod limits;
 mod loops;
+mod package;
 mod rows;
 mod settings;
 mod survey;
@@ -33,7 +39,8 @@ mod unparsed;
 mod workbook;
 
 pub use error::{
-    column_letter, ColumnRef, ImportError, ImportErrors, ImportWarning, Location, Problem, Warning,
+    column_letter, ColumnRef, ImportError, ImportErrors, ImportWarning, Limit, Location, Part,
+    Problem, Warning,
 };
 pub use unparsed::UNPARSED_CALCULATION;
 pub use workbook::Format;
@@ -158,7 +165,7 @@ fn build_form(
             });
             let location = Location {
                 sheet: survey_sheet.name.clone(),
-                row: survey_sheet.first_row,
+                row: survey_sheet.first_row(),
                 column: None,
             };
             errors.push(ImportError {

@@ -3,7 +3,7 @@
 
 use super::error::{ColumnRef, ImportError, Location, Problem};
 use super::headers::{Columns, Field};
-use super::workbook::Sheet;
+use super::workbook::{Cells, Sheet};
 use crate::model::LocalizedText;
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub struct Row<'a> {
     pub sheet: &'a Sheet,
     pub columns: &'a Columns,
-    pub cells: &'a [String],
+    pub cells: &'a Cells,
     /// 1-based spreadsheet row number.
     pub number: u32,
 }
@@ -19,35 +19,27 @@ pub struct Row<'a> {
 impl<'a> Row<'a> {
     /// Every data row of `sheet` that has at least one non-empty cell under a known header.
     pub fn all(sheet: &'a Sheet, columns: &'a Columns) -> impl Iterator<Item = Row<'a>> {
-        sheet
-            .rows
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter_map(move |(index, cells)| {
-                let row = Row {
-                    sheet,
-                    columns,
-                    cells,
-                    number: sheet.row_number(index),
-                };
-                row.has_content().then_some(row)
-            })
+        sheet.rows.iter().skip(1).filter_map(move |row| {
+            let row = Row {
+                sheet,
+                columns,
+                cells: &row.cells,
+                number: row.number,
+            };
+            row.has_content().then_some(row)
+        })
     }
 
     fn has_content(&self) -> bool {
-        self.cells.iter().enumerate().any(|(i, cell)| {
-            !cell.is_empty() && self.columns.fields.get(i).is_some_and(Option::is_some)
-        })
+        self.cells
+            .iter()
+            .any(|(i, _)| self.columns.fields.get(i).is_some_and(Option::is_some))
     }
 
     /// The non-empty cell under `field`.
     pub fn get(&self, field: &Field) -> Option<&'a str> {
         let index = self.columns.index_of(field)?;
-        self.cells
-            .get(index)
-            .map(String::as_str)
-            .filter(|cell| !cell.is_empty())
+        self.cells.get(index).map(String::as_str)
     }
 
     /// The cell under `field`, owned, if not empty.
@@ -63,7 +55,7 @@ impl<'a> Row<'a> {
             let Some(language) = field.as_ref().and_then(|(f, _)| pick(f)) else {
                 continue;
             };
-            if let Some(cell) = self.cells.get(index).filter(|c| !c.is_empty()) {
+            if let Some(cell) = self.cells.get(index) {
                 let key = language
                     .clone()
                     .unwrap_or_else(|| LocalizedText::NO_LANGUAGE.to_string());
@@ -80,7 +72,7 @@ impl<'a> Row<'a> {
             let Some((Field::Media(kind, language), _)) = field else {
                 continue;
             };
-            if let Some(cell) = self.cells.get(index).filter(|c| !c.is_empty()) {
+            if let Some(cell) = self.cells.get(index) {
                 let key = language
                     .clone()
                     .unwrap_or_else(|| LocalizedText::NO_LANGUAGE.to_string());
@@ -96,14 +88,10 @@ impl<'a> Row<'a> {
 
     /// The non-empty cells under columns this importer does not interpret, by header.
     pub fn others(&self) -> BTreeMap<String, String> {
-        self.columns
-            .fields
+        self.cells
             .iter()
-            .zip(self.cells)
-            .filter_map(|(field, cell)| match field {
-                Some((Field::Other(header), _)) if !cell.is_empty() => {
-                    Some((header.clone(), cell.clone()))
-                }
+            .filter_map(|(index, cell)| match self.columns.fields.get(index) {
+                Some(Some((Field::Other(header), _))) => Some((header.clone(), cell.clone())),
                 _ => None,
             })
             .collect()

@@ -22,13 +22,16 @@ pub fn read_settings(sheet: Option<&Sheet>) -> Settings {
     let Some(sheet) = sheet else {
         return Settings::default();
     };
-    let (Some(headers), Some(values)) = (sheet.rows.first(), sheet.rows.get(1)) else {
+    let Some(headers) = sheet.rows.first() else {
+        return Settings::default();
+    };
+    // The values are in the row right under the headers.
+    let Some(values) = sheet.rows.get(1).filter(|v| v.number == headers.number + 1) else {
         return Settings::default();
     };
     let mut by_name: HashMap<String, (usize, String)> = HashMap::new();
-    for (index, header) in headers.iter().enumerate() {
-        let value = values.get(index).cloned().unwrap_or_default();
-        if !header.is_empty() && !value.is_empty() {
+    for (index, header) in headers.cells.iter() {
+        if let Some(value) = values.cells.get(index).cloned() {
             let key = header
                 .split_whitespace()
                 .collect::<Vec<_>>()
@@ -53,9 +56,9 @@ pub fn read_settings(sheet: Option<&Sheet>) -> Settings {
             .is_some_and(|v| super::survey::yes_no(&v) == Some(true)),
         instance_name_cell: by_name.get("instance_name").map(|(index, _)| {
             (
-                sheet.row_number(1),
+                values.number,
                 sheet.first_column + *index as u32,
-                headers[*index].clone(),
+                headers.cells.get(*index).cloned().unwrap_or_default(),
             )
         }),
     }
