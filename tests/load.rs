@@ -14,14 +14,21 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 /// A submission's bytes as a facilitator's phone writes them: one written by the core, then
-/// forked per device with its own answers (in memory: 200 phones' files would cost more than
-/// the sync being measured).
+/// forked per device with its own id (in `meta.id` too, or the hub refuses it as a copy naming
+/// another submission) and answers (in memory: 200 phones' files would cost more than the sync
+/// being measured).
 fn submissions(count: usize, device: usize, template: &[u8]) -> Vec<(DocId, Vec<u8>)> {
     use automerge::transaction::Transactable;
     (0..count)
         .map(|n| {
             let mut doc = automerge::AutoCommit::load(template).unwrap();
             doc.set_actor(automerge::ActorId::random());
+            let id = DocId::random();
+            let meta = automerge::ReadDoc::get(&doc, automerge::ROOT, "meta")
+                .unwrap()
+                .map(|(_, meta)| meta)
+                .unwrap();
+            doc.put(&meta, "id", id.as_str()).unwrap();
             let answers = automerge::ReadDoc::get(&doc, automerge::ROOT, "answers")
                 .unwrap()
                 .map(|(_, id)| id)
@@ -33,7 +40,7 @@ fn submissions(count: usize, device: usize, template: &[u8]) -> Vec<(DocId, Vec<
             )
             .unwrap();
             doc.put(&answers, "age", (20 + n) as i64).unwrap();
-            (DocId::random(), doc.save())
+            (id, doc.save())
         })
         .collect()
 }
