@@ -6,6 +6,7 @@ mod bearer;
 pub mod documents;
 pub mod enrol;
 mod error;
+pub mod guessers;
 pub mod metrics;
 pub mod sync;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     /// This hub's peer id in sync.
     pub hub_id: String,
     pub responders: Arc<sync::Responders>,
+    /// The addresses guessing enrolment codes, and how many tries each has left.
+    pub guessers: Arc<guessers::Guessers>,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             storage,
             metrics: Arc::new(Metrics::default()),
             responders: Arc::new(sync::Responders::default()),
+            guessers: Arc::new(guessers::Guessers::default()),
         })
     }
 
@@ -126,7 +130,9 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| HubError::io("listener", e))?;
     tracing::info!(%addr, "hub listening");
-    axum::serve(listener, router(state))
+    // With each client's address, which enrolment limits guesses by.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| HubError::io("server", e))?;
@@ -171,7 +177,7 @@ pub async fn serve_tls(
     });
     axum_server::bind_rustls(addr, config)
         .handle(handle)
-        .serve(router(state).into_make_service())
+        .serve(router(state).into_make_service_with_connect_info::<SocketAddr>())
         .await
         .map_err(|e| HubError::io("server", e))?;
     tracing::info!("hub stopped");
