@@ -2,8 +2,8 @@
 //! their keys, the hub keeps tokens and codes only as hashes, a device reaches nothing outside
 //! its projects and its own submissions (even claiming another device's peer id), a revoked
 //! phone's sync agent wipes its copy on the next sync, and the hub's logs at trace level hold no answer, token
-//! or code. The enrolment code rules (expiry, single use, lock after wrong guesses) are tested
-//! in `hub/tests/auth_matrix.rs`.
+//! or code. The enrolment code rules (expiry, single use, one answer to every wrong code, a
+//! limit per guessing address) are tested in `hub/tests/auth_matrix.rs`.
 
 use minga_core::agent::{AgentConfig, PeerConfig, PeerConnection, SyncAgent};
 use minga_core::{AnswerPath, DeviceIdentity, Error, Store, SyncEvent, Value};

@@ -35,9 +35,10 @@ pub struct HubCredentials {
 }
 
 /// Trades the one-time enrolment `code` (`ABCD-EFGH-JKMN`) for this device's credentials at
-/// the hub `hub_url` (`http://host:port` or `https://…`). A wrong, used, expired or locked code
-/// is `Unauthorized` (ask the supervisor for a new one), a malformed one `InvalidArgument`, a
-/// hub out of reach `Network`.
+/// the hub `hub_url` (`http://host:port` or `https://…`). A wrong, used or expired code is
+/// `Unauthorized` (ask the supervisor for a new one), and so are too many wrong codes from this
+/// address (wait, as the reason says), a malformed one `InvalidArgument`, a hub out of reach
+/// `Network`.
 #[uniffi::export]
 pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
     guarded(|| {
@@ -71,17 +72,12 @@ pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
 
 /// Where a session with the credentials' project is posted.
 pub(crate) fn sync_url(hub: &HubCredentials) -> Result<String> {
-    let well_formed = !hub.project.is_empty()
-        && hub
-            .project
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !well_formed {
-        return Err(MingaError::invalid_argument(format!(
-            "{:?} is not a hub project name",
+    minga_sync::project::check_project_name(&hub.project).map_err(|fault| {
+        MingaError::invalid_argument(format!(
+            "{:?} is not a hub project name: {fault}",
             hub.project
-        )));
-    }
+        ))
+    })?;
     Ok(format!(
         "{}/v1/sync/{}",
         base_url(&hub.hub_url)?,
@@ -178,6 +174,7 @@ mod tests {
             ("http://h", "a/b"),
             ("http://h", ""),
             ("http://h", "p?x=1"),
+            ("http://h", ".."),
         ] {
             assert!(
                 matches!(

@@ -10,11 +10,17 @@ use minga_forms::Form;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Creates a project, if `name` is one a device can sync with (the rule of
+/// [`minga_sync::project::check_project_name`], which devices apply too).
 pub fn create_project(
     storage: &dyn HubStorage,
     name: &str,
     title: Option<&str>,
 ) -> Result<Project> {
+    minga_sync::project::check_project_name(name).map_err(|reason| HubError::BadProjectName {
+        name: name.into(),
+        reason,
+    })?;
     storage.create_project(name, title.unwrap_or(name))
 }
 
@@ -204,6 +210,21 @@ mod tests {
             "{again:?}"
         );
         assert_eq!(storage.forms("imbabura").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_name_no_device_could_sync_with_is_refused_and_nothing_is_created() {
+        let (_dir, storage) = storage();
+        for name in ["a/b", "../x", "", "x\u{1b}[2J", ".."] {
+            let refused = create_project(&storage, name, Some("Title"));
+            assert!(
+                matches!(refused, Err(HubError::BadProjectName { name: ref named, .. }) if named == name),
+                "{name:?}: {refused:?}"
+            );
+        }
+        assert!(storage.projects().unwrap().is_empty());
+        create_project(&storage, "imbabura-2026_v1.0", None).unwrap();
+        assert_eq!(storage.projects().unwrap().len(), 1);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Secrets: device tokens (32 random bytes, shown once, stored as a SHA-256 hash) and one-time
-//! enrolment codes (short-lived, single use, locked after a few wrong guesses, stored hashed).
-//! The decisions are plain functions; storage applies them atomically.
+//! enrolment codes (short-lived, single use, stored hashed). A wrong guess is not held against
+//! the code (that would let anyone who guesses lock a colleague's code) but against the address
+//! that guessed: see `server::guessers`. The decisions are plain functions; storage applies them
+//! atomically.
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -8,8 +10,6 @@ use std::fmt;
 
 /// How long an enrolment code stays valid after it is printed.
 pub const ENROLMENT_LIFETIME: Duration = Duration::minutes(15);
-/// Wrong secrets tried against one code before it locks for good.
-pub const MAX_WRONG_GUESSES: u32 = 5;
 
 /// Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or typed is unambiguous.
 const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -51,8 +51,9 @@ pub fn is_well_formed_token(text: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// A one-time enrolment code, `LOOK-SECR-ETXX`: a public lookup part naming the enrolment (so
-/// wrong guesses can be counted against it) and a 40-bit secret part.
+/// A one-time enrolment code, `LOOK-SECR-ETXX`: a lookup part naming the enrolment (so that the
+/// hub finds it by index) and a 40-bit secret part. The hub answers a wrong secret as it answers
+/// an unknown lookup, so guessing learns nothing about which lookups exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrolmentCode {
     pub lookup: String,
@@ -117,7 +118,6 @@ pub struct EnrolmentState {
     pub secret_hash: String,
     pub expires_at: DateTime<Utc>,
     pub used: bool,
-    pub wrong_guesses: u32,
 }
 
 /// The verdict on one attempt to redeem a code.
@@ -125,31 +125,28 @@ pub struct EnrolmentState {
 pub enum EnrolDecision {
     /// The secret matches and the code is live: issue a token and mark the code used.
     Accept,
-    /// The secret is wrong: count the guess.
+    /// The secret is wrong: refused as an unknown code is, whatever state the code is in.
     WrongSecret,
-    /// Refused without counting: the code is spent, expired or locked.
+    /// The secret is right but the code is spent or expired: only its holder learns this.
     Used,
     Expired,
-    Locked,
 }
 
-/// Decides an attempt. A locked code stays locked even for the right secret, so a guesser who
-/// finds it on the sixth try gains nothing.
+/// Decides an attempt. The secret is checked first, so that whether a code was used or has
+/// expired is told only to someone who holds the whole code.
 pub fn decide_enrolment(
     state: &EnrolmentState,
     secret_hash: &str,
     now: DateTime<Utc>,
 ) -> EnrolDecision {
-    if state.used {
+    if !same_hash(&state.secret_hash, secret_hash) {
+        EnrolDecision::WrongSecret
+    } else if state.used {
         EnrolDecision::Used
-    } else if state.wrong_guesses >= MAX_WRONG_GUESSES {
-        EnrolDecision::Locked
     } else if now >= state.expires_at {
         EnrolDecision::Expired
-    } else if same_hash(&state.secret_hash, secret_hash) {
-        EnrolDecision::Accept
     } else {
-        EnrolDecision::WrongSecret
+        EnrolDecision::Accept
     }
 }
 
@@ -162,7 +159,6 @@ mod tests {
             secret_hash: code.secret_hash(),
             expires_at: Utc::now() + ENROLMENT_LIFETIME,
             used: false,
-            wrong_guesses: 0,
         }
     }
 
@@ -210,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn used_expired_and_locked_codes_are_refused_even_with_the_right_secret() {
+    fn used_and_expired_codes_are_refused_even_with_the_right_secret() {
         let code = EnrolmentCode::generate();
         let hash = code.secret_hash();
         let used = EnrolmentState {
@@ -226,21 +222,24 @@ mod tests {
             decide_enrolment(&live_state(&code), &hash, later),
             EnrolDecision::Expired
         );
-        let locked = EnrolmentState {
-            wrong_guesses: MAX_WRONG_GUESSES,
+    }
+
+    #[test]
+    fn a_wrong_secret_learns_nothing_of_the_codes_state() {
+        let code = EnrolmentCode::generate();
+        let wrong = hash_secret("WRONG000");
+        let used = EnrolmentState {
+            used: true,
             ..live_state(&code)
         };
+        let later = Utc::now() + ENROLMENT_LIFETIME + Duration::seconds(1);
         assert_eq!(
-            decide_enrolment(&locked, &hash, Utc::now()),
-            EnrolDecision::Locked
+            decide_enrolment(&used, &wrong, Utc::now()),
+            EnrolDecision::WrongSecret
         );
-        let one_left = EnrolmentState {
-            wrong_guesses: MAX_WRONG_GUESSES - 1,
-            ..live_state(&code)
-        };
         assert_eq!(
-            decide_enrolment(&one_left, &hash, Utc::now()),
-            EnrolDecision::Accept
+            decide_enrolment(&live_state(&code), &wrong, later),
+            EnrolDecision::WrongSecret
         );
     }
 }

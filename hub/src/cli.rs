@@ -1,13 +1,16 @@
 //! The command line (clap derive): `serve`, and the administration commands over the same data
-//! folder. Each command prints what a supervisor needs and nothing secret but the one-time code.
+//! folder. Each command prints what a supervisor needs and nothing secret but the one-time code,
+//! through [`Printer`], which shows control characters escaped.
 
 use crate::access::Role;
 use crate::admin;
 use crate::error::{HubError, Result};
 use crate::export::{CsvOptions, Format};
+use crate::output::Printer;
 use crate::server::{self, AppState};
 use crate::storage::{HubStorage, PostgresStorage, SqliteStorage};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,20 +26,31 @@ pub struct Cli {
         long,
         global = true,
         default_value = "minga-hub-data",
-        env = "MINGA_HUB_DATA"
+        env = "MINGA_HUB_DATA",
+        hide_env_values = true
     )]
     pub data: PathBuf,
     /// The key file of the hub's encrypted database: 64 hex digits, created (mode 0600) with a
     /// random key when the database is new. Default: hub.sqlite3.key in the data folder. Keep it
     /// elsewhere (another disk, a secrets mount) so that a copy of the data folder alone reveals
     /// nothing; without it the database cannot be read.
-    #[arg(long, global = true, env = "MINGA_HUB_KEY_FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "MINGA_HUB_KEY_FILE",
+        hide_env_values = true
+    )]
     pub key_file: Option<PathBuf>,
     /// Keep the hub's data in this PostgreSQL database (postgres://user:password@host/database)
     /// instead of the SQLite file in --data, so that several hub processes can serve one
     /// programme (behind a load balancer that sends each sync session to one process; see the
     /// README). The hub creates and upgrades its tables. --data and --key-file are then unused.
-    #[arg(long, global = true, env = "MINGA_HUB_DATABASE")]
+    #[arg(
+        long,
+        global = true,
+        env = "MINGA_HUB_DATABASE",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -170,10 +184,16 @@ impl From<ExportFormat> for Format {
     }
 }
 
-/// Runs one parsed command.
+/// Runs one parsed command, printing to standard output.
 pub fn run(cli: Cli) -> Result<()> {
-    if let Command::Demo { out } = &cli.command {
-        crate::demo::run(out, &mut std::io::stdout())?;
+    run_printing_to(cli, &mut Printer::new(std::io::stdout()))
+}
+
+/// Runs one parsed command, printing to `out`.
+pub fn run_printing_to(cli: Cli, out: &mut Printer<impl Write>) -> Result<()> {
+    if let Command::Demo { out: folder } = &cli.command {
+        // The demo's own account: fixed text about the data it makes itself.
+        crate::demo::run(folder, &mut std::io::stdout())?;
         return Ok(());
     }
     let shared = open_storage(&cli)?;
@@ -190,26 +210,25 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|(cert, key)| server::TlsFiles { cert, key });
             serve(shared.clone(), &listen, tls, limits)
         }
-        Command::Project(command) => project(storage, command),
+        Command::Project(command) => project(storage, command, out),
         Command::Form(FormCommand::Publish { file, project }) => {
             let form = admin::publish_form(storage, &project, &file)?;
-            println!(
+            out.line(format_args!(
                 "published form {} version {} in project {project}",
                 form.id, form.version
-            );
-            Ok(())
+            ))
         }
-        Command::Device(command) => device(storage, command),
+        Command::Device(command) => device(storage, command, out),
         Command::Submissions(SubmissionsCommand::List { project }) => {
             for line in admin::list_submissions(storage, &project)? {
                 let h = &line.header;
                 let author = line.author_name.or(h.author.clone()).unwrap_or_default();
-                println!(
+                out.line(format_args!(
                     "{}  seq {:>6}  {}  by {author}",
                     h.id,
                     h.seq,
                     h.updated_at.to_rfc3339()
-                );
+                ))?;
             }
             Ok(())
         }
@@ -217,9 +236,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export {
             project,
             format,
-            out,
+            out: folder,
             labels,
-        } => export(storage, &project, format.into(), labels, &out),
+        } => export(storage, &project, format.into(), labels, &folder, out),
     }
 }
 
@@ -256,27 +275,37 @@ fn serve(
     served
 }
 
-fn project(storage: &dyn HubStorage, command: ProjectCommand) -> Result<()> {
+fn project(
+    storage: &dyn HubStorage,
+    command: ProjectCommand,
+    out: &mut Printer<impl Write>,
+) -> Result<()> {
     match command {
         ProjectCommand::Create { name, title } => {
             let project = admin::create_project(storage, &name, title.as_deref())?;
-            println!("created project {} ({})", project.name, project.title);
+            out.line(format_args!(
+                "created project {} ({})",
+                project.name, project.title
+            ))?;
         }
         ProjectCommand::List => {
             for project in storage.projects()? {
-                println!(
-                    "{}\t{}\t{}",
-                    project.name,
-                    project.title,
-                    project.created_at.to_rfc3339()
-                );
+                out.row(&[
+                    &project.name,
+                    &project.title,
+                    &project.created_at.to_rfc3339(),
+                ])?;
             }
         }
     }
     Ok(())
 }
 
-fn device(storage: &dyn HubStorage, command: DeviceCommand) -> Result<()> {
+fn device(
+    storage: &dyn HubStorage,
+    command: DeviceCommand,
+    out: &mut Printer<impl Write>,
+) -> Result<()> {
     match command {
         DeviceCommand::Enrol {
             project,
@@ -286,31 +315,31 @@ fn device(storage: &dyn HubStorage, command: DeviceCommand) -> Result<()> {
         } => {
             let issued = admin::enrol_device(storage, &project, role.into(), &name)?;
             let uri = admin::enrolment_uri(&issued.code, hub_url.as_deref());
-            println!("{}", admin::qr_for_terminal(&uri)?);
-            println!(
+            out.block(&admin::qr_for_terminal(&uri)?)?;
+            out.line(format_args!(
                 "Enrolment code for {name} ({} in {project}): {}",
                 Role::from(role),
                 issued.code
-            );
-            println!(
-                "Single use, valid until {} (locks after 5 wrong tries).",
+            ))?;
+            out.line(format_args!(
+                "Single use, valid until {}.",
                 issued.expires_at.to_rfc3339()
-            );
+            ))?;
         }
         DeviceCommand::List { project } => {
             for d in admin::list_devices(storage, project.as_deref())? {
                 let state = d.revoked_at.map_or("active".to_string(), |t| {
                     format!("revoked {}", t.to_rfc3339())
                 });
-                println!("{}\t{}\t{}\t{}\t{state}", d.id, d.project, d.role, d.name);
+                out.row(&[&d.id, &d.project, &d.role, &d.name, &state])?;
             }
         }
         DeviceCommand::Revoke { id } => {
             let device = admin::revoke_device(storage, &id)?;
-            println!(
+            out.line(format_args!(
                 "revoked {} ({}); it will be told to wipe its copy at its next sync",
                 device.id, device.name
-            );
+            ))?;
         }
     }
     Ok(())
@@ -321,7 +350,8 @@ fn export(
     project: &str,
     format: Format,
     labels: Option<String>,
-    out: &std::path::Path,
+    folder: &std::path::Path,
+    out: &mut Printer<impl Write>,
 ) -> Result<()> {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -337,18 +367,18 @@ fn export(
         project,
         format,
         &CsvOptions { labels_in: labels },
-        out,
+        folder,
         &progress,
     )?;
     bar.finish_and_clear();
     for file in &report.files {
-        println!("wrote {}", file.display());
+        out.line(format_args!("wrote {}", file.display()))?;
     }
     for skipped in &report.skipped {
-        println!("skipped {}: {}", skipped.document, skipped.reason);
+        out.line(format_args!("skipped {}: {}", skipped.document, skipped.reason))?;
     }
     for point in &report.bad_points {
-        println!("no location for {point}");
+        out.line(format_args!("no location for {point}"))?;
     }
     Ok(())
 }

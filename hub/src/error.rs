@@ -27,12 +27,19 @@ pub enum HubError {
     ReadOnlyDatabase { path: String, reason: String },
     #[error("key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
+    #[error("key file {path} can be read or changed by other users (mode {mode:03o}), so the hub refuses it; make it the hub user's alone with `chmod 600 {path}`")]
+    KeyFileNotPrivate { path: String, mode: u32 },
     #[error("an enrolment code with lookup `{0}` already exists")]
     LookupTaken(String),
     #[error("no project named `{0}`")]
     UnknownProject(String),
     #[error("a project named `{0}` already exists")]
     DuplicateProject(String),
+    #[error("{name:?} cannot be a project name, as no device could sync with it: {reason}")]
+    BadProjectName {
+        name: String,
+        reason: minga_sync::project::ProjectNameError,
+    },
     #[error("form `{id}` version `{version}` is already published in project `{project}`; publish a new version instead")]
     DuplicateFormVersion {
         project: String,

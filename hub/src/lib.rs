@@ -9,6 +9,7 @@ pub mod client;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod output;
 pub mod server;
 pub mod storage;
 

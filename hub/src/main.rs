@@ -20,7 +20,10 @@ fn main() -> std::process::ExitCode {
     match minga_hub::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("minga-hub: {error}");
+            eprintln!(
+                "minga-hub: {}",
+                minga_hub::output::escape(&error.to_string())
+            );
             std::process::ExitCode::FAILURE
         }
     }

@@ -6,8 +6,11 @@ use chrono::{Duration, Utc};
 use common::{review_bytes, Enrolled, Hub, Phone};
 use minga_core::ReviewState;
 use minga_hub::access::Role;
-use minga_hub::auth::{EnrolmentCode, MAX_WRONG_GUESSES};
+use minga_hub::auth::EnrolmentCode;
+use minga_hub::server::guessers::BURST;
 use minga_hub::storage::{HubStorage, NewEnrolment};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 
 /// An authenticated read of the project: what changed since the start.
 const CHANGES: &str = "/v1/projects/imbabura/changes";
@@ -241,24 +244,102 @@ fn a_reused_or_expired_code_is_refused() {
     assert_eq!(hub.storage.devices(Some("imbabura")).unwrap().len(), 1);
 }
 
+/// The code with its secret replaced by a wrong one.
+fn with_wrong_secret(code: &EnrolmentCode) -> EnrolmentCode {
+    let secret = if code.secret == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    EnrolmentCode {
+        lookup: code.lookup.clone(),
+        secret: secret.into(),
+    }
+}
+
+/// `POST /v1/enrol` with `code`, sent from the loopback address `from` (the whole of 127/8 is
+/// this machine's, so 127.0.0.2 is a second client): status and body.
+fn try_code_from(hub: &Hub, from: IpAddr, code: &str) -> (u16, Vec<u8>) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::new(from, 0).into()).unwrap();
+    socket.connect(&hub.running.addr.into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    let body = serde_json::json!({ "code": code }).to_string();
+    write!(
+        stream,
+        "POST /v1/enrol HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    let text = String::from_utf8(reply).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.as_bytes().to_vec())
+}
+
 #[test]
-fn too_many_wrong_guesses_lock_the_code() {
+fn an_unknown_code_and_a_wrong_secret_get_the_same_answer() {
     let hub = Hub::start();
     let code = issue_code(&hub, Duration::minutes(15));
-    for _ in 0..MAX_WRONG_GUESSES {
-        let wrong = EnrolmentCode {
-            lookup: code.lookup.clone(),
-            secret: "00000000".into(),
-        };
-        let reply = hub.try_code(&wrong.to_string());
-        assert_eq!((reply.status, reply.error().as_str()), (403, "wrong_code"));
+    let used = issue_code(&hub, Duration::minutes(15));
+    assert_eq!(hub.try_code(&used.to_string()).status, 200);
+    let expired = issue_code(&hub, Duration::seconds(-1));
+    let unknown = loop {
+        let other = EnrolmentCode::generate();
+        if ![&code, &used, &expired]
+            .iter()
+            .any(|c| c.lookup == other.lookup)
+        {
+            break other;
+        }
+    };
+    let answers: Vec<(u16, Vec<u8>)> = [&unknown, &code, &used, &expired]
+        .into_iter()
+        .map(|c| {
+            let reply = hub.try_code(&with_wrong_secret(c).to_string());
+            (reply.status, reply.body)
+        })
+        .collect();
+    assert_eq!(answers[0].0, 403);
+    for answer in &answers[1..] {
+        assert_eq!(
+            answer, &answers[0],
+            "a known code with a wrong secret, used or expired or not, is told nothing more"
+        );
     }
-    let right = hub.try_code(&code.to_string());
-    assert_eq!((right.status, right.error().as_str()), (429, "code_locked"));
+}
+
+#[test]
+fn a_guessing_address_is_refused_while_the_holder_still_enrols() {
+    let hub = Hub::start();
+    let code = issue_code(&hub, Duration::minutes(15));
+    let guesser: IpAddr = "127.0.0.2".parse().unwrap();
+    for _ in 0..BURST {
+        let (status, body) = try_code_from(&hub, guesser, &with_wrong_secret(&code).to_string());
+        assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    }
+    let (status, body) = try_code_from(&hub, guesser, &code.to_string());
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("too_many_tries"))
+    );
+    assert!(hub.storage.devices(None).unwrap().is_empty());
+
+    let holder = hub.try_code(&code.to_string());
+    assert_eq!(
+        holder.status,
+        200,
+        "the code is not locked: {}",
+        String::from_utf8_lossy(&holder.body)
+    );
+    assert_eq!(hub.storage.devices(None).unwrap().len(), 1);
     let malformed = hub.try_code("not a code");
     assert_eq!(
         (malformed.status, malformed.error().as_str()),
         (400, "malformed_code")
     );
-    assert!(hub.storage.devices(None).unwrap().is_empty());
 }

@@ -169,6 +169,13 @@ fn serve_https_with_a_given_certificate() {
         .into();
     let mut health = agent.get(&format!("https://{addr}/health")).call().unwrap();
     assert_eq!(health.body_mut().read_to_string().unwrap(), "ok\n");
+    // Enrolment limits guesses by the client's address, which the TLS server hands on too.
+    let mut wrong = agent
+        .post(&format!("https://{addr}/v1/enrol"))
+        .send_json(serde_json::json!({ "code": "ABCD-EFGH-JKMN" }))
+        .unwrap();
+    let said = wrong.body_mut().read_to_string().unwrap();
+    assert_eq!(wrong.status(), 403, "{said}");
     let plain: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

@@ -9,6 +9,7 @@
 //! - [`schedule::Schedule`] decides when to sync with each peer (network up, local changes,
 //!   backoff after failures, never two syncs with one peer at once).
 //! - [`bundle`] writes and imports encrypted sync files for a USB stick or a messaging app.
+//! - [`project::check_project_name`] is the rule for hub project names, which sync URLs carry.
 
 pub mod bundle;
 mod conflicts;
@@ -19,6 +20,7 @@ pub mod ids;
 mod initiator;
 mod memory_store;
 pub mod policy;
+pub mod project;
 pub mod report;
 mod responder;
 pub mod schedule;

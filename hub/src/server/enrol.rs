@@ -1,18 +1,20 @@
-//! `POST /v1/enrol`: a device trades its one-time code for a token, shown this once.
+//! `POST /v1/enrol`: a device trades its one-time code for a token, shown this once. A code
+//! that is not right gets one answer whether its lookup part exists or not, and costs the
+//! address that sent it a try (see [`super::guessers`]); the code itself is never locked.
 
 use super::error::ApiError;
 use super::metrics::Metrics;
 use super::AppState;
 use crate::access::Role;
-use crate::auth::{
-    decide_enrolment, hash_secret, new_token, EnrolDecision, EnrolmentCode, MAX_WRONG_GUESSES,
-};
+use crate::auth::{decide_enrolment, hash_secret, new_token, EnrolDecision, EnrolmentCode};
 use crate::storage::Redemption;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct EnrolRequest {
@@ -29,33 +31,45 @@ pub struct EnrolResponse {
     pub hub_id: String,
 }
 
+/// The one answer to a code that is not right: its lookup part unknown, or its secret wrong.
+fn wrong_code() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "wrong_code",
+        "no enrolment code matches; check it, or ask for a new one",
+    )
+}
+
+/// The answer to an address that has sent too many codes that were not right.
+fn too_many_tries() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_tries",
+        format!(
+            "too many wrong codes from this address; wait {} seconds, then try again",
+            super::guessers::REFILL.as_secs()
+        ),
+    )
+}
+
 fn refusal(decision: EnrolDecision) -> ApiError {
     let (status, code, message) = match decision {
-        EnrolDecision::WrongSecret => (
-            StatusCode::FORBIDDEN,
-            "wrong_code",
-            format!("the code is wrong; it locks after {MAX_WRONG_GUESSES} wrong tries"),
-        ),
+        EnrolDecision::WrongSecret => return wrong_code(),
         EnrolDecision::Used => (
             StatusCode::FORBIDDEN,
             "code_used",
-            "the code was already used; ask for a new one".into(),
+            "the code was already used; ask for a new one",
         ),
         EnrolDecision::Expired => (
             StatusCode::FORBIDDEN,
             "code_expired",
-            "the code has expired; ask for a new one".into(),
-        ),
-        EnrolDecision::Locked => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "code_locked",
-            "too many wrong tries; the code is locked, ask for a new one".into(),
+            "the code has expired; ask for a new one",
         ),
         // Storage creates the device whenever it accepts; anything else is a storage fault.
         EnrolDecision::Accept => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            "the code was accepted but no device was created".into(),
+            "the code was accepted but no device was created",
         ),
     };
     ApiError::new(status, code, message)
@@ -63,6 +77,7 @@ fn refusal(decision: EnrolDecision) -> ApiError {
 
 pub async fn enrol(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Json(request): Json<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let code = EnrolmentCode::parse(&request.code).ok_or_else(|| {
@@ -72,6 +87,9 @@ pub async fn enrol(
             "an enrolment code looks like ABCD-EFGH-JKMN",
         )
     })?;
+    if !state.guessers.try_take(client.ip(), Instant::now()) {
+        return Err(too_many_tries());
+    }
     let token = new_token();
     let token_hash = hash_secret(&token);
     let device_id = uuid::Uuid::now_v7().to_string();
@@ -84,12 +102,18 @@ pub async fn enrol(
             storage.redeem_enrolment(&code.lookup, &decide, &id, &token_hash)
         })
         .await?;
+    let right_code = matches!(
+        redemption,
+        Redemption::Decided {
+            decision: EnrolDecision::Accept | EnrolDecision::Used | EnrolDecision::Expired,
+            ..
+        }
+    );
+    if right_code {
+        state.guessers.give_back(client.ip(), Instant::now());
+    }
     match redemption {
-        Redemption::UnknownCode => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "unknown_code",
-            "no such enrolment code",
-        )),
+        Redemption::UnknownCode => Err(wrong_code()),
         Redemption::Decided {
             device: Some(device),
             ..

@@ -8,6 +8,7 @@ mod connections;
 pub mod documents;
 pub mod enrol;
 mod error;
+pub mod guessers;
 pub mod metrics;
 pub mod sync;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     /// This hub's peer id in sync.
     pub hub_id: String,
     pub responders: Arc<sync::Responders>,
+    /// The addresses guessing enrolment codes, and how many tries each has left.
+    pub guessers: Arc<guessers::Guessers>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             storage,
             metrics: Arc::new(Metrics::default()),
             responders: Arc::new(sync::Responders::default()),
+            guessers: Arc::new(guessers::Guessers::default()),
         })
     }
 

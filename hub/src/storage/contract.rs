@@ -20,7 +20,7 @@ macro_rules! contract_tests {
             writes_that_are_structurally_wrong_are_refused_and_change_nothing,
             peer_state_is_written_with_the_documents,
             revoking_an_unknown_device_says_so,
-            a_code_enrols_once_and_wrong_guesses_count,
+            a_code_enrols_once_and_wrong_guesses_leave_it_as_it_was,
             a_form_version_is_published_once_with_its_document,
             projects_are_unique_and_the_hub_keeps_one_id,
             concurrent_writers_lose_no_merge_and_never_share_a_sequence_number,
@@ -307,24 +307,31 @@ fn decide(state: &EnrolmentState) -> EnrolDecision {
     }
 }
 
-pub fn a_code_enrols_once_and_wrong_guesses_count(storage: &dyn HubStorage) {
+pub fn a_code_enrols_once_and_wrong_guesses_leave_it_as_it_was(storage: &dyn HubStorage) {
     storage.create_enrolment(&enrolment("ABCD")).unwrap();
     assert!(matches!(
         storage.create_enrolment(&enrolment("ABCD")),
         Err(HubError::LookupTaken(lookup)) if lookup == "ABCD"
     ));
-    let guesses = std::cell::Cell::new(0);
+    let seen = std::cell::RefCell::new(Vec::new());
     let wrong = |state: &EnrolmentState| {
-        guesses.set(state.wrong_guesses);
+        seen.borrow_mut().push(state.clone());
         EnrolDecision::WrongSecret
     };
-    for _ in 0..3 {
-        storage.redeem_enrolment("ABCD", &wrong, "x", "x").unwrap();
+    for _ in 0..10 {
+        let refused = storage.redeem_enrolment("ABCD", &wrong, "x", "x").unwrap();
+        assert!(matches!(
+            refused,
+            Redemption::Decided {
+                decision: EnrolDecision::WrongSecret,
+                device: None
+            }
+        ));
     }
-    assert_eq!(
-        guesses.get(),
-        2,
-        "the third guess saw the first two counted"
+    let seen = seen.into_inner();
+    assert!(
+        seen.iter().all(|state| state == &seen[0] && !state.used),
+        "wrong guesses leave the code as it was: {seen:?}"
     );
     let accepted = storage
         .redeem_enrolment("ABCD", &decide, "dev-1", "token-hash")

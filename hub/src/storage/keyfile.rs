@@ -24,9 +24,10 @@ impl HubKey {
         format!("x'{}'", hex::encode(self.0))
     }
 
-    /// Reads the key in `path`; a missing file is an error naming it.
+    /// Reads the key in `path`; a missing file is an error naming it, and so is one that other
+    /// users may read or change (its mode has group or other bits).
     pub fn load(path: &Path) -> Result<HubKey> {
-        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => key_file_error(
                 path,
                 "missing; the hub database is encrypted with the key this file held (restore it, \
@@ -34,6 +35,10 @@ impl HubKey {
             ),
             _ => HubError::io(path, e),
         })?;
+        // The mode of the file opened, not of the path looked at before: nothing can swap it.
+        refuse_unless_private(path, &file)?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| HubError::io(path, e))?;
         let bytes = hex::decode(text.trim())
             .map_err(|e| key_file_error(path, &format!("not 64 hex digits: {e}")))?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
@@ -70,6 +75,32 @@ pub fn default_key_file(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(KEY_SUFFIX);
     PathBuf::from(name)
+}
+
+/// Refuses a key file whose mode lets group or others read or write it: whoever reads the key
+/// reads the whole database, and whoever writes it can make the hub lose it.
+#[cfg(unix)]
+fn refuse_unless_private(path: &Path, file: &std::fs::File) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file
+        .metadata()
+        .map_err(|e| HubError::io(path, e))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(HubError::KeyFileNotPrivate {
+            path: path.display().to_string(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Other systems have no group and other bits to check.
+#[cfg(not(unix))]
+fn refuse_unless_private(_path: &Path, _file: &std::fs::File) -> Result<()> {
+    Ok(())
 }
 
 fn key_file_error(path: &Path, reason: &str) -> HubError {
@@ -126,12 +157,46 @@ mod tests {
         assert_ne!(created.sqlcipher_literal(), other.sqlcipher_literal());
     }
 
+    /// A file holding `text`, readable by its owner only.
+    fn private_file(path: &Path, text: &str) {
+        std::fs::write(path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_or_change_is_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.key");
+        let key = HubKey::load_or_create(&path).unwrap();
+        for mode in [0o644, 0o666, 0o640, 0o604] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            match HubKey::load_or_create(&path) {
+                Err(error @ HubError::KeyFileNotPrivate { .. }) => {
+                    let message = error.to_string();
+                    let fix = format!("chmod 600 {}", path.display());
+                    assert!(message.contains(&fix), "{message}");
+                    assert!(message.contains(&format!("mode {mode:03o}")), "{message}");
+                }
+                other => panic!("mode {mode:o}: {other:?}"),
+            }
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        let read = HubKey::load(&path).unwrap();
+        assert_eq!(read.sqlcipher_literal(), key.sqlcipher_literal());
+    }
+
     #[test]
     fn a_missing_or_malformed_key_file_is_named_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("absent.key");
         let short = dir.path().join("short.key");
-        std::fs::write(&short, "00ff\n").unwrap();
+        private_file(&short, "00ff\n");
         for (path, expected) in [(&missing, "missing"), (&short, "holds 2 bytes")] {
             match HubKey::load(path) {
                 Err(HubError::KeyFile {

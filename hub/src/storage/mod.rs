@@ -161,7 +161,8 @@ pub trait HubStorage: Send + Sync {
 
     fn create_enrolment(&self, enrolment: &NewEnrolment) -> Result<()>;
     /// Runs `decide` on the enrolment's state and applies its verdict in the same transaction:
-    /// counts a wrong guess, or marks the code used and creates the device with `token_hash`.
+    /// on `Accept` marks the code used and creates the device with `token_hash`; any other
+    /// verdict (a wrong secret included) changes nothing stored.
     fn redeem_enrolment(
         &self,
         lookup: &str,

@@ -475,7 +475,7 @@ impl DocumentTx for rusqlite::Transaction<'_> {
 
 impl EnrolmentTx for rusqlite::Transaction<'_> {
     fn enrolment(&mut self, lookup: &str) -> Result<Option<StoredEnrolment>> {
-        let sql = "SELECT secret_hash, expires_at, used_at IS NOT NULL, wrong_guesses, project, role, device_name
+        let sql = "SELECT secret_hash, expires_at, used_at IS NOT NULL, project, role, device_name
                    FROM enrolments WHERE lookup = ?1";
         let found = self.query_row(sql, [lookup], |row| {
             Ok(StoredEnrolment {
@@ -483,22 +483,13 @@ impl EnrolmentTx for rusqlite::Transaction<'_> {
                     secret_hash: row.get(0)?,
                     expires_at: parse_time(row.get(1)?)?,
                     used: row.get(2)?,
-                    wrong_guesses: row.get(3)?,
                 },
-                project: row.get(4)?,
-                role: parse_role(row.get(5)?)?,
-                device_name: row.get(6)?,
+                project: row.get(3)?,
+                role: parse_role(row.get(4)?)?,
+                device_name: row.get(5)?,
             })
         });
         Ok(found.optional()?)
-    }
-
-    fn count_wrong_guess(&mut self, lookup: &str) -> Result<()> {
-        self.execute(
-            "UPDATE enrolments SET wrong_guesses = wrong_guesses + 1 WHERE lookup = ?1",
-            [lookup],
-        )?;
-        Ok(())
     }
 
     fn enrol(

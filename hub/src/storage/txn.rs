@@ -198,7 +198,6 @@ pub struct StoredEnrolment {
 pub trait EnrolmentTx {
     /// The enrolment with this lookup part, locked against concurrent redemption.
     fn enrolment(&mut self, lookup: &str) -> Result<Option<StoredEnrolment>>;
-    fn count_wrong_guess(&mut self, lookup: &str) -> Result<()>;
     /// Marks the code used at `now` and creates `device` with `token_hash`.
     fn enrol(
         &mut self,
@@ -222,10 +221,6 @@ pub fn redeem(
     };
     let decision = decide(&found.state);
     let device = match decision {
-        EnrolDecision::WrongSecret => {
-            tx.count_wrong_guess(lookup)?;
-            None
-        }
         EnrolDecision::Accept => {
             // To the microsecond, as PostgreSQL keeps it: the device returned is the one read back.
             let now = Utc::now().trunc_subsecs(6);
@@ -240,7 +235,8 @@ pub fn redeem(
             tx.enrol(lookup, now, &device, token_hash)?;
             Some(device)
         }
-        EnrolDecision::Used | EnrolDecision::Expired | EnrolDecision::Locked => None,
+        // A wrong secret changes nothing stored: the server limits the address that guessed.
+        EnrolDecision::WrongSecret | EnrolDecision::Used | EnrolDecision::Expired => None,
     };
     Ok(Redemption::Decided { decision, device })
 }

@@ -445,31 +445,21 @@ impl DocumentTx for postgres::Transaction<'_> {
 impl EnrolmentTx for postgres::Transaction<'_> {
     /// Locks the enrolment's row, so that two hub processes cannot both redeem one code.
     fn enrolment(&mut self, lookup: &str) -> Result<Option<StoredEnrolment>> {
-        let sql = "SELECT secret_hash, expires_at, used_at IS NOT NULL, wrong_guesses, project, role, device_name
+        let sql = "SELECT secret_hash, expires_at, used_at IS NOT NULL, project, role, device_name
                    FROM enrolments WHERE lookup = $1 FOR UPDATE";
         let Some(row) = self.query_opt(sql, &[&lookup])? else {
             return Ok(None);
         };
-        let wrong_guesses: i32 = row.try_get(3)?;
         Ok(Some(StoredEnrolment {
             state: EnrolmentState {
                 secret_hash: row.try_get(0)?,
                 expires_at: row.try_get(1)?,
                 used: row.try_get(2)?,
-                wrong_guesses: wrong_guesses.try_into().unwrap_or(u32::MAX),
             },
-            project: row.try_get(4)?,
-            role: row.try_get::<_, &str>(5)?.parse()?,
-            device_name: row.try_get(6)?,
+            project: row.try_get(3)?,
+            role: row.try_get::<_, &str>(4)?.parse()?,
+            device_name: row.try_get(5)?,
         }))
-    }
-
-    fn count_wrong_guess(&mut self, lookup: &str) -> Result<()> {
-        self.execute(
-            "UPDATE enrolments SET wrong_guesses = wrong_guesses + 1 WHERE lookup = $1",
-            &[&lookup],
-        )?;
-        Ok(())
     }
 
     fn enrol(
