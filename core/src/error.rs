@@ -74,7 +74,7 @@ pub enum Error {
     /// Received bytes would make a document that is not shaped as its kind and id say (see
     /// [`crate::check_structure`]); nothing was stored.
     #[error(transparent)]
-    Malformed(#[from] crate::structure::Malformed),
+    Malformed(#[from] crate::malformed::Malformed),
 
     /// No form with this id (and version, when one was asked for) is in the store.
     #[error("no form {form_id}{} in this store", version.as_ref().map(|v| format!(" version {v}")).unwrap_or_default())]

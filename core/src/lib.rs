@@ -24,6 +24,7 @@ mod review;
 mod schema;
 mod session_edits;
 mod store;
+mod malformed;
 mod structure;
 mod submission;
 mod sync;
@@ -50,7 +51,8 @@ pub use review::{
 };
 pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
 pub use store::{DeviceIdentity, Encryption, Store, StoreKey};
-pub use structure::{check_id, check_structure, Malformed};
+pub use malformed::Malformed;
+pub use structure::{check_id, check_structure};
 pub use submission::Submission;
 
 pub use automerge;
