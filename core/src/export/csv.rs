@@ -602,32 +602,9 @@ mod tests {
 
     #[test]
     fn a_point_that_is_no_place_keeps_its_row_with_empty_geopoint_cells() {
-        let impossible = [
-            (1000.0, -78.5, Some(3.0)),
-            (-0.2, -500.0, None),
-            (f64::NAN, -78.5, None),
-            (-0.2, f64::INFINITY, None),
-            (-0.2, -78.5, Some(-1.0)),
-        ];
-        let submissions: Vec<ExportSubmission> = impossible
-            .iter()
-            .map(|&(latitude, longitude, accuracy)| {
-                let mut submission = fixtures::submissions().remove(0);
-                set(
-                    &mut submission,
-                    "location",
-                    Value::GeoPoint(GeoPoint {
-                        latitude,
-                        longitude,
-                        altitude: Some(2850.0),
-                        accuracy,
-                    }),
-                );
-                submission
-            })
-            .collect();
+        let submissions = fixtures::impossibly_located();
         let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
-        assert_eq!(main.rows.len(), impossible.len(), "every row stays");
+        assert_eq!(main.rows.len(), submissions.len(), "every row stays");
         for part in ["Latitude", "Longitude", "Altitude", "Accuracy"] {
             let cells = column(main, &format!("location-{part}"));
             assert!(cells.iter().all(|c| c.is_empty()), "{part}: {cells:?}");

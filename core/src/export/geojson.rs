@@ -88,34 +88,12 @@ mod tests {
 
     #[test]
     fn a_point_that_is_no_place_gets_a_null_geometry_and_keeps_its_feature() {
-        let impossible = [
-            (1000.0, -78.5, None),
-            (-0.2, -500.0, None),
-            (f64::NAN, -78.5, None),
-            (-0.2, f64::NEG_INFINITY, None),
-            (-0.2, -78.5, Some(-4.0)),
-        ];
-        let submissions: Vec<ExportSubmission> = impossible
-            .iter()
-            .map(|&(latitude, longitude, accuracy)| {
-                let mut submission = fixtures::submissions().remove(0);
-                submission.answers.fields.insert(
-                    "location".into(),
-                    minga_forms::Answer::Value(Value::GeoPoint(GeoPoint {
-                        latitude,
-                        longitude,
-                        altitude: Some(2850.0),
-                        accuracy,
-                    })),
-                );
-                submission
-            })
-            .collect();
+        let submissions = fixtures::impossibly_located();
         let written =
             serde_json::to_string(&feature_collection(&fixtures::form(), &submissions)).unwrap();
         let collection: Json = serde_json::from_str(&written).unwrap();
         let features = collection["features"].as_array().unwrap();
-        assert_eq!(features.len(), impossible.len(), "every feature stays");
+        assert_eq!(features.len(), submissions.len(), "every feature stays");
         for feature in features {
             assert_eq!(feature["geometry"], Json::Null, "{feature}");
             assert_eq!(feature["properties"]["location_field"], "location");

@@ -358,6 +358,36 @@ pub(crate) mod fixtures {
     use chrono::{NaiveDate, TimeZone, Utc};
     use minga_forms::{Answer, Answers, Form, GeoPoint, RepeatInstance, Value};
 
+    /// Impossible places: latitude, longitude and accuracy off the globe, NaN or infinite.
+    pub const IMPOSSIBLE_POINTS: [(f64, f64, Option<f64>); 5] = [
+        (1000.0, -78.5, Some(3.0)),
+        (-0.2, -500.0, None),
+        (f64::NAN, -78.5, None),
+        (-0.2, f64::NEG_INFINITY, None),
+        (-0.2, -78.5, Some(-4.0)),
+    ];
+
+    /// The first of [`submissions`] once for each of [`IMPOSSIBLE_POINTS`], as its location.
+    pub fn impossibly_located() -> Vec<ExportSubmission> {
+        IMPOSSIBLE_POINTS
+            .iter()
+            .map(|&(latitude, longitude, accuracy)| {
+                let mut submission = submissions().remove(0);
+                let point = GeoPoint {
+                    latitude,
+                    longitude,
+                    altitude: Some(2850.0),
+                    accuracy,
+                };
+                submission
+                    .answers
+                    .fields
+                    .insert("location".into(), Answer::Value(Value::GeoPoint(point)));
+                submission
+            })
+            .collect()
+    }
+
     pub fn form() -> Form {
         serde_json::from_str(include_str!("../../tests/data/safety_walk.json"))
             .expect("the fixture form parses")
