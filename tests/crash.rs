@@ -11,7 +11,8 @@ use minga_hub::access::Role;
 use minga_hub::storage::SqliteStorage;
 use minga_scenarios::child::{acknowledged, Child};
 use minga_scenarios::hub::{
-    hub_documents, hub_integrity, prepare_data, Enrolled, HubProcess, TestHub, PROJECT,
+    hub_documents, hub_integrity, prepare_data_with_a_code, redeem, Enrolled, HubProcess, TestHub,
+    PROJECT,
 };
 use minga_scenarios::phone::{
     hub_transport, noise, open_store, store_documents, sync_over, sync_store, Phone,
@@ -360,20 +361,9 @@ fn the_hub_killed_while_ingesting_keeps_a_sound_database_and_the_phone_resumes_e
     let seed = seed_from_env("MINGA_CRASH_SEED");
     let mut rng = Rng::new(seed);
     let data = tempfile::tempdir().unwrap();
-    let code = {
-        let storage = prepare_data(data.path());
-        minga_hub::admin::enrol_device(storage.as_ref(), PROJECT, Role::Facilitator, "Ana")
-            .unwrap()
-            .code
-    };
+    let code = prepare_data_with_a_code(data.path(), "Ana");
     let hub = HubProcess::start(HUB, data.path(), "info");
-    let answer = minga_hub::client::enrol(&hub.url, &code.to_string()).unwrap();
-    let phone = Phone::new(Enrolled {
-        device_id: answer.device_id,
-        token: answer.token,
-        hub_id: answer.hub_id,
-        project: PROJECT.into(),
-    });
+    let phone = Phone::new(redeem(&hub.url, &code));
     // Small pages: a push takes many round trips, each committed by the hub on its own.
     let options = SyncOptions {
         page_docs: 8,

@@ -6,8 +6,9 @@
 //! `cargo test -p minga-scenarios --test slow_clients -- --ignored --nocapture` measures
 //! `/health` latency while 2,000 idle connections are held (figures in RELIABILITY.md).
 
-use minga_hub::access::Role;
-use minga_scenarios::hub::{prepare_data, raise_own_file_limit, Enrolled, HubProcess, PROJECT};
+use minga_scenarios::hub::{
+    prepare_data, prepare_data_with_a_code, raise_own_file_limit, redeem, HubProcess,
+};
 use minga_scenarios::phone::Phone;
 use minga_sync::SyncOptions;
 use std::io::{ErrorKind, Read, Write};
@@ -55,20 +56,9 @@ fn health(url: &str, bound: Duration) -> Result<String, String> {
 /// The hub of a scenario, with one facilitator's phone enrolled before any attack.
 fn hub_with_a_phone(serve_args: &[&str]) -> (tempfile::TempDir, HubProcess, Phone) {
     let data = tempfile::tempdir().unwrap();
-    let code = {
-        let storage = prepare_data(data.path());
-        minga_hub::admin::enrol_device(storage.as_ref(), PROJECT, Role::Facilitator, "Ana")
-            .unwrap()
-            .code
-    };
+    let code = prepare_data_with_a_code(data.path(), "Ana");
     let hub = HubProcess::start_with(HUB, data.path(), "info", serve_args, Some(HUB_FILE_LIMIT));
-    let answer = minga_hub::client::enrol(&hub.url, &code.to_string()).unwrap();
-    let phone = Phone::new(Enrolled {
-        device_id: answer.device_id,
-        token: answer.token,
-        hub_id: answer.hub_id,
-        project: PROJECT.into(),
-    });
+    let phone = Phone::new(redeem(&hub.url, &code));
     (data, hub, phone)
 }
 

@@ -16,6 +16,7 @@ mod error;
 pub mod export;
 mod forms;
 mod history;
+mod malformed;
 mod observer;
 mod peers;
 mod projection;
@@ -24,7 +25,6 @@ mod review;
 mod schema;
 mod session_edits;
 mod store;
-mod malformed;
 mod structure;
 mod submission;
 mod sync;
@@ -42,6 +42,7 @@ pub use document::{
 pub use error::{Error, Result};
 pub use forms::{form_document, form_document_id, read_form_document, PublishedForm};
 pub use history::HistoryEntry;
+pub use malformed::Malformed;
 pub use observer::{
     ChangeCallback, ChangedDocument, ObserverHandle, SyncEvent, SyncEventCallback, SyncFailure,
 };
@@ -51,7 +52,6 @@ pub use review::{
 };
 pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
 pub use store::{DeviceIdentity, Encryption, Store, StoreKey};
-pub use malformed::Malformed;
 pub use structure::{check_id, check_structure};
 pub use submission::Submission;
 

@@ -9,8 +9,8 @@
 //! v7), so a submission can never be stored under the id a review or a form version will take.
 
 use crate::document::{object_at, string_at, DocId, DocKind};
-use crate::malformed::Malformed;
 use crate::forms::form_document_id;
+use crate::malformed::Malformed;
 use crate::review::reviewed_submission;
 use automerge::{ReadDoc, ROOT};
 

@@ -375,7 +375,10 @@ fn export(
         out.line(format_args!("wrote {}", file.display()))?;
     }
     for skipped in &report.skipped {
-        out.line(format_args!("skipped {}: {}", skipped.document, skipped.reason))?;
+        out.line(format_args!(
+            "skipped {}: {}",
+            skipped.document, skipped.reason
+        ))?;
     }
     for point in &report.bad_points {
         out.line(format_args!("no location for {point}"))?;

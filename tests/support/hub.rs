@@ -48,7 +48,21 @@ pub fn enrol_at(
     name: &str,
 ) -> Enrolled {
     let issued = admin::enrol_device(storage, project, role, name).unwrap();
-    let answer = minga_hub::client::enrol(url, &issued.code.to_string()).expect("enrolment");
+    redeem(url, &issued.code.to_string())
+}
+
+/// Prepares a hub data folder ([`prepare_data`]) for a hub process not started yet, with one
+/// code issued for a facilitator named `name` in [`PROJECT`], which [`redeem`] trades once the
+/// process runs.
+pub fn prepare_data_with_a_code(data: &Path, name: &str) -> String {
+    let storage = prepare_data(data);
+    let issued = admin::enrol_device(storage.as_ref(), PROJECT, Role::Facilitator, name).unwrap();
+    issued.code.to_string()
+}
+
+/// Trades the one-time `code` for a token over HTTP at `url`.
+pub fn redeem(url: &str, code: &str) -> Enrolled {
+    let answer = minga_hub::client::enrol(url, code).expect("enrolment");
     Enrolled {
         device_id: answer.device_id,
         token: answer.token,
