@@ -176,22 +176,22 @@ fn apply_incoming(
                 .ok_or_else(|| Error::Corrupt {
                     detail: format!("document {id} has a row but no chunks"),
                 })?;
-            match merged(&loaded.doc, &incoming.changes) {
-                Ok(doc) => match well_formed(&incoming, doc) {
-                    Ok(doc) => loaded.doc = doc,
-                    Err(refused) => return Ok(refused),
-                },
-                Err(error) => return Ok(invalid(error)),
+            let doc = merged(&loaded.doc, &incoming.changes)
+                .map_err(invalid)
+                .and_then(|doc| well_formed(&incoming, doc));
+            match doc {
+                Ok(doc) => loaded.doc = doc,
+                Err(refused) => return Ok(refused),
             }
             loaded
         }
         None => {
-            let doc = match loaded_whole(&incoming.changes, actor) {
-                Ok(doc) => match well_formed(&incoming, doc) {
-                    Ok(doc) => doc,
-                    Err(refused) => return Ok(refused),
-                },
-                Err(error) => return Ok(invalid(error)),
+            let doc = loaded_whole(&incoming.changes, actor)
+                .map_err(invalid)
+                .and_then(|doc| well_formed(&incoming, doc));
+            let doc = match doc {
+                Ok(doc) => doc,
+                Err(refused) => return Ok(refused),
             };
             cache.insert(id, LoadedDoc::new_unsaved(doc));
             cache
