@@ -36,10 +36,10 @@ mod store;
 pub mod sync;
 mod value;
 
-pub use error::{FormMistake, MingaError, Result};
-pub use form::Form;
 pub use credentials::hub_credentials_from_json;
 pub use enrolment_link::{parse_enrolment_link, EnrolmentLink, EnrolmentLinkError};
+pub use error::{FormMistake, MingaError, Result};
+pub use form::Form;
 pub use hub::{enrol, HubCredentials, Role};
 pub use observer::{ChangeEvent, ChangeObserver, ChangedDocument, ObserverHandle};
 pub use review::Review;

@@ -119,14 +119,14 @@ def to_records(
     """One dict per matching submission (conditions as `list_submissions`): its list row
     (`id`, `form_id`, `status`, `author`, times, `latitude`, `review_state`, `has_conflicts`...)
     and, with `answers`, its top-level answers as plain values by question name (a repeat as
-    a list of dicts). What `pandas.DataFrame.from_records` takes. Cost: one list call per
+    a list of dicts; a question named like a row field, such as `status`, as `answer_status`). What `pandas.DataFrame.from_records` takes. Cost: one list call per
     page, and with `answers` one read of each submission."""
     records = []
     for summary in submissions(self, filter, **conditions):
         record = _record(summary)
         if answers:
-            record.update((name, value) for name, value in values(self, summary.id).items()
-                          if name not in record)
+            for name, value in values(self, summary.id).items():
+                record["answer_" + name if name in _RECORD_FIELDS else name] = value
         records.append(record)
     return records
 

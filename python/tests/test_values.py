@@ -73,12 +73,14 @@ def test_submissions_become_records_and_a_dataframe_for_analysis(store, form):
         store.set(sid, "households", 10 + n)
         store.set(sid, "where", minga.Point(-0.35, -78.12))
         ids.append(sid)
+    store.set(ids[0], "status", "a question named like a row field")
     store.set_status(ids[0], minga.Status.COMPLETE)
     records = store.to_records(form_id=form.form_id)
     assert {r["id"] for r in records} == set(ids)
     first = next(r for r in records if r["id"] == ids[0])
     assert (first["village"], first["households"], first["status"]) == ("San Rafael", 10, "complete")
     assert (first["latitude"], first["longitude"]) == (-0.35, -78.12)
+    assert first["answer_status"] == "a question named like a row field"
 
     frame = store.to_dataframe()
     assert isinstance(frame, pandas.DataFrame)
