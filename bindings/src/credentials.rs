@@ -95,8 +95,11 @@ impl Store {
     /// does) and makes the device id the hub gave its own: every later change is signed with
     /// it, now and whenever the store is opened again, so that the hub and every report name
     /// one submitter. Changes made before keep the id they were made with. Keep the returned
-    /// credentials in the platform's keystore. Errors as `enrol`; nothing changes on error.
+    /// credentials in the platform's keystore. Errors as `enrol` (and `Closed` before the code
+    /// is sent); the store changes only once the hub has enrolled it.
     pub fn enrol(&self, hub_url: String, code: String) -> Result<HubCredentials> {
+        // A closed store is refused before the single-use code is spent.
+        self.call(|_| Ok(()))?;
         let credentials = enrol(hub_url, code)?;
         self.call(|store| Ok(store.adopt_device_id(&credentials.device_id)?))?;
         Ok(credentials)

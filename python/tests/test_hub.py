@@ -179,6 +179,15 @@ def test_an_enrolled_store_signs_as_the_enrolled_device_and_the_hub_names_one_su
         minga.Store.open_unencrypted(str(tmp_path / "x.minga"), "x", "x").enrol(hub.url, "ABCD-EFGH-JKMN")
 
 
+def test_a_closed_store_is_refused_before_its_code_is_spent(tmp_path, hub):
+    code = hub.enrolment_code(PROJECT, "facilitator", "tomas")
+    closed = minga.Store.open_unencrypted(str(tmp_path / "tomas.minga"), "tomas-phone", "tomas")
+    closed.close()
+    with pytest.raises(minga.MingaError.Closed):
+        closed.enrol(hub.url, code)
+    assert minga.enrol(hub.url, code).project == PROJECT, "the code is still good"
+
+
 def next_event(events, kind):
     """The next sync event of `kind`, skipping others (a guard against hanging, not a timing)."""
     while True:
