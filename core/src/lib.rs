@@ -12,6 +12,7 @@ pub mod changes;
 mod chunks;
 mod conflicts;
 mod document;
+mod enrolment;
 mod error;
 pub mod export;
 mod forms;

@@ -1,8 +1,10 @@
 //! The `submissions` projection: what lists and filters need (form, status, author, times,
-//! instance name, location, and the review's verdict from `review_states`), kept beside each
+//! instance name, location, whether answers conflict, and the review's verdict from
+//! `review_states`), kept beside each
 //! document and refreshed in the same transaction as its chunks, so that a list never decodes a
 //! document.
 
+use crate::conflicts::answers_conflict;
 use crate::document::{self, DocId, DocKind, FormRef, Status};
 use crate::error::Result;
 use crate::review::{self, ReviewState};
@@ -31,6 +33,8 @@ pub struct SubmissionSummary {
     pub deleted: bool,
     /// The verdict of the submission's review; `None` when no review document exists yet.
     pub review_state: Option<ReviewState>,
+    /// Whether some answer holds concurrent values that a person must settle.
+    pub has_conflicts: bool,
 }
 
 /// Which submissions a list shows. The default shows every submission not deleted.
@@ -44,6 +48,9 @@ pub struct SubmissionFilter {
     /// without a review yet (both await a verdict).
     pub review_state: Option<ReviewState>,
     pub include_deleted: bool,
+    /// Only submissions with (`true`) or without (`false`) conflicting answers. Listing those
+    /// with conflicts reads only them (a partial index holds them).
+    pub has_conflicts: Option<bool>,
 }
 
 /// Where a page starts: the position after the last row of the previous page.
@@ -83,6 +90,7 @@ pub struct SubmissionPage {
 
 /// Rewrites the projection row of submission `id` from its document. A document that is not
 /// (yet) a whole submission, such as the first half of a sync, has no row until it is.
+/// Cost: reads the metadata, the geopoints and every answer (for conflicts), no history.
 pub(crate) fn refresh(
     conn: &Connection,
     id: &DocId,
@@ -95,8 +103,9 @@ pub(crate) fn refresh(
     let location = location(doc);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO submissions (doc_id, form_id, form_version, status, author,
-             created_at, updated_at, instance_name, latitude, longitude, deleted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             created_at, updated_at, instance_name, latitude, longitude, deleted_at,
+             has_conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         id.as_bytes(),
@@ -110,6 +119,7 @@ pub(crate) fn refresh(
         location.map(|(latitude, _)| latitude),
         location.map(|(_, longitude)| longitude),
         document::read_deleted_at(doc),
+        answers_conflict(doc),
     ])?;
     Ok(())
 }
@@ -144,6 +154,17 @@ pub(crate) fn rebuild_all(conn: &Connection) -> Result<()> {
 /// before review states were kept. Cost: decodes every review once.
 pub(crate) fn rebuild_review_states(conn: &Connection) -> Result<()> {
     rebuild(conn, DocKind::Review, &refresh_review_state)
+}
+
+/// Flags every submission whose answers conflict, inside the caller's transaction: for a
+/// store upgraded from before the flag was kept (other columns and `updated_at` stay).
+/// Cost: decodes every submission once.
+pub(crate) fn rebuild_conflict_flags(conn: &Connection) -> Result<()> {
+    rebuild(conn, DocKind::Submission, &|conn, id, doc| {
+        conn.prepare_cached("UPDATE submissions SET has_conflicts = ?1 WHERE doc_id = ?2")?
+            .execute(params![answers_conflict(doc), id.as_bytes()])?;
+        Ok(())
+    })
 }
 
 fn rebuild(
@@ -257,6 +278,12 @@ fn list_query(
     if !filter.include_deleted {
         conditions.push("deleted_at IS NULL".into());
     }
+    // Literal values, so that SQLite sees that the partial index of flagged rows applies.
+    match filter.has_conflicts {
+        Some(true) => conditions.push("has_conflicts = 1".into()),
+        Some(false) => conditions.push("has_conflicts = 0".into()),
+        None => {}
+    }
     let where_clause = if conditions.is_empty() {
         String::new()
     } else {
@@ -264,7 +291,7 @@ fn list_query(
     };
     let sql = format!(
         "SELECT doc_id, form_id, form_version, status, author, created_at, updated_at,
-                instance_name, latitude, longitude, deleted_at, state
+                instance_name, latitude, longitude, deleted_at, state, has_conflicts
          FROM submissions LEFT JOIN review_states ON submission_id = doc_id {where_clause}
          ORDER BY updated_at DESC, doc_id DESC LIMIT {limit}"
     );
@@ -285,6 +312,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
     let (latitude, longitude): (Option<f64>, Option<f64>) = (row.get(8)?, row.get(9)?);
     let deleted_at: Option<i64> = row.get(10)?;
     let review_state: Option<String> = row.get(11)?;
+    let has_conflicts: bool = row.get(12)?;
     Ok(DocId::from_bytes(&id).map(|id| SubmissionSummary {
         id,
         form,
@@ -296,6 +324,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
         location: latitude.zip(longitude),
         deleted: deleted_at.is_some(),
         review_state: review_state.as_deref().and_then(ReviewState::parse),
+        has_conflicts,
     }))
 }
 
@@ -451,6 +480,66 @@ mod tests {
             .unwrap();
         let rows = all_pages(&fresh, &SubmissionFilter::default(), 10);
         assert_eq!(rows[0].review_state, Some(ReviewState::Rejected));
+    }
+
+    #[test]
+    fn the_submissions_with_conflicts_list_from_the_flag_until_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "rosa");
+        let calm = store
+            .create_submission(&FormRef::new("dialogue", "1"))
+            .unwrap();
+        let conflicted = crate::test_support::conflicted_submission(&dir, &store);
+        let listed = |has_conflicts| {
+            let filter = SubmissionFilter {
+                has_conflicts: Some(has_conflicts),
+                ..Default::default()
+            };
+            let rows = all_pages(&store, &filter, 10);
+            rows.iter().map(|row| row.id).collect::<Vec<_>>()
+        };
+        assert_eq!(listed(true), vec![conflicted]);
+        assert_eq!(listed(false), vec![calm]);
+        let rows = all_pages(&store, &SubmissionFilter::default(), 10);
+        assert!(rows
+            .iter()
+            .any(|row| row.id == conflicted && row.has_conflicts));
+
+        store
+            .resolve_conflict(
+                &conflicted,
+                &AnswerPath::new("q"),
+                &minga_forms::Value::Integer(3),
+            )
+            .unwrap();
+        assert!(listed(true).is_empty(), "settled: no longer listed");
+    }
+
+    /// Listing the submissions with conflicts reads the partial index of flagged rows, not
+    /// every row.
+    #[test]
+    fn the_conflict_filter_reads_only_the_flagged_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "rosa");
+        let filter = SubmissionFilter {
+            has_conflicts: Some(true),
+            ..Default::default()
+        };
+        let (sql, arguments) = list_query(&filter, None, 20);
+        let inner = store.lock();
+        let plan: Vec<String> = inner
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(arguments), |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("submissions_with_conflicts")),
+            "{plan:?}"
+        );
     }
 
     #[test]

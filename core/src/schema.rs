@@ -5,13 +5,17 @@ use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 4;
+pub const CURRENT_VERSION: i64 = 5;
 
 /// The first version with the `submissions` projection: opening an older store fills it.
 pub const FIRST_WITH_PROJECTION: i64 = 2;
 
 /// The first version with `review_states`: opening an older store fills it from the reviews.
 pub const FIRST_WITH_REVIEW_STATES: i64 = 4;
+
+/// The first version whose projection flags submissions with conflicts: opening an older
+/// store fills the flag from the documents.
+pub const FIRST_WITH_CONFLICT_FLAG: i64 = 5;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -70,6 +74,16 @@ CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
 CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
 ";
 
+/// Whether a submission holds answers with concurrent values, new in version 5: lets a
+/// supervisor list the submissions to settle without decoding every document. The partial
+/// index holds only the flagged rows, newest change first, so that listing them reads only
+/// them.
+const CONFLICT_FLAG: &str = "
+ALTER TABLE submissions ADD COLUMN has_conflicts INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX submissions_with_conflicts ON submissions (updated_at, doc_id)
+    WHERE has_conflicts = 1;
+";
+
 /// Each reviewed submission's review state, new in version 4: lets a supervisor's list show
 /// and filter by verdict without decoding review documents. Keyed by the submission (not the
 /// review) so that a review arriving before its submission is already in place when it does.
@@ -105,6 +119,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SUBMISSIONS_TABLE)?;
     tx.execute_batch(PEERS_TABLES)?;
     tx.execute_batch(REVIEW_STATES_TABLE)?;
+    tx.execute_batch(CONFLICT_FLAG)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -131,6 +146,8 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
         2 => tx.execute_batch(PEERS_TABLES)?,
         // Version 4 adds review states (the store then fills them from the reviews).
         3 => tx.execute_batch(REVIEW_STATES_TABLE)?,
+        // Version 5 flags submissions with conflicts (the store then fills the flag).
+        4 => tx.execute_batch(CONFLICT_FLAG)?,
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
             return Err(Error::Corrupt {
@@ -240,7 +257,17 @@ mod tests {
             "{}{PEERS_TABLES} PRAGMA user_version = 3;",
             version_2.replace("PRAGMA user_version = 2;", "")
         );
-        let old_versions = [(1, VERSION_1.to_owned()), (2, version_2), (3, version_3)];
+        // Version 4 was version 3 plus review states.
+        let version_4 = format!(
+            "{}{REVIEW_STATES_TABLE} PRAGMA user_version = 4;",
+            version_3.replace("PRAGMA user_version = 3;", "")
+        );
+        let old_versions = [
+            (1, VERSION_1.to_owned()),
+            (2, version_2),
+            (3, version_3),
+            (4, version_4),
+        ];
         assert_eq!(
             old_versions.len() as i64,
             CURRENT_VERSION - 1,

@@ -129,6 +129,8 @@ impl Store {
                 schema::upgrade(&tx, version)?;
                 if version < schema::FIRST_WITH_PROJECTION {
                     crate::projection::rebuild_all(&tx)?;
+                } else if version < schema::FIRST_WITH_CONFLICT_FLAG {
+                    crate::projection::rebuild_conflict_flags(&tx)?;
                 }
                 if version < schema::FIRST_WITH_REVIEW_STATES {
                     crate::projection::rebuild_review_states(&tx)?;
@@ -136,6 +138,7 @@ impl Store {
                 tx.commit()?;
             }
         }
+        let identity = crate::enrolment::enrolled_identity(&conn, identity)?;
         let actor = actor_for(&conn, &identity)?;
         Ok(Store {
             inner: Mutex::new(Inner {
@@ -399,7 +402,7 @@ fn not_a_store(path: &Path, reason: &str) -> Error {
 
 /// The automerge actor this store writes as for `identity`: made once per device and user, so
 /// that a shared phone attributes each person's changes to them.
-fn actor_for(conn: &Connection, identity: &DeviceIdentity) -> Result<ActorId> {
+pub(crate) fn actor_for(conn: &Connection, identity: &DeviceIdentity) -> Result<ActorId> {
     let existing = conn.query_row(
         "SELECT actor FROM actors WHERE device_id = ?1 AND user_name = ?2",
         [&identity.device_id, &identity.user_name],
@@ -511,7 +514,8 @@ mod tests {
         };
         let (_dir, store, id) = downgraded(
             approve,
-            "DROP TABLE review_states; PRAGMA user_version = 3;",
+            "DROP TABLE review_states; DROP INDEX submissions_with_conflicts;
+             ALTER TABLE submissions DROP COLUMN has_conflicts; PRAGMA user_version = 3;",
         );
         let rows = store
             .list_submissions(&Default::default(), None, 10)
@@ -519,6 +523,29 @@ mod tests {
             .items;
         assert_eq!(rows[0].id, id);
         assert_eq!(rows[0].review_state, Some(crate::ReviewState::Approved));
+    }
+
+    #[test]
+    fn opening_a_version_4_store_flags_the_submissions_with_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conflicted = None;
+        let (_dir, store, calm) = downgraded(
+            |store, _| conflicted = Some(crate::test_support::conflicted_submission(&dir, store)),
+            "DROP INDEX submissions_with_conflicts;
+             ALTER TABLE submissions DROP COLUMN has_conflicts; PRAGMA user_version = 4;",
+        );
+        let conflicted = conflicted.unwrap();
+        let rows = store
+            .list_submissions(&Default::default(), None, 10)
+            .unwrap()
+            .items;
+        let flag_of = |id| rows.iter().find(|row| row.id == id).unwrap().has_conflicts;
+        assert!(flag_of(conflicted), "backfilled from the document");
+        assert!(!flag_of(calm));
+        assert_eq!(
+            schema::version(&store.lock().conn).unwrap(),
+            schema::CURRENT_VERSION
+        );
     }
 
     #[test]
