@@ -39,6 +39,7 @@
 //! ```
 
 mod compile;
+mod dates;
 mod error;
 mod evaluate;
 mod functions;
