@@ -8,11 +8,13 @@ use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Timelike};
 
 const MILLIS_PER_DAY: f64 = 86_400_000.0;
 
-/// `date()`: a day number or an ISO text as a date (a text with a time keeps it); NaN stays NaN
-/// (JavaRosa's `toDate` returns it unchanged); empty if it is none of these.
+/// `date()`: a day number or an ISO text as a date (a text with a time keeps it); a date-time
+/// value as its local day (JavaRosa's `DateUtils.roundDate`); NaN stays NaN (JavaRosa's `toDate`
+/// returns it unchanged); empty if it is none of these.
 pub(crate) fn to_date(value: &Scalar, local: FixedOffset) -> XValue {
     let converted = match value {
-        Scalar::Date(_) | Scalar::DateTime(_) => Some(value.clone()),
+        Scalar::Date(_) => Some(value.clone()),
+        Scalar::DateTime(at) => Some(Scalar::Date(at.with_timezone(&local).date_naive())),
         Scalar::Number(days) if days.is_nan() => Some(value.clone()),
         Scalar::Number(days) => date_from_days(*days).map(Scalar::Date),
         Scalar::Text(t) => parse_date_like_in(t, local)
@@ -174,6 +176,22 @@ mod tests {
     fn date_time_of_a_text_with_an_offset_is_shown_at_the_local_offset() {
         let shown = to_date_time(&text("1970-01-01T21:50:49Z"), ecuador()).to_text();
         assert_eq!(shown, "1970-01-01T16:50:49.000-05:00");
+    }
+
+    #[test]
+    fn date_of_a_date_time_value_is_its_local_day() {
+        let late_evening = DateTime::parse_from_rfc3339("2024-03-01T23:30:00-05:00").unwrap();
+        let day = to_date(&Scalar::DateTime(late_evening.fixed_offset()), ecuador());
+        assert_eq!(day.to_text(), "2024-03-01");
+        let utc = to_date(
+            &Scalar::DateTime(late_evening.to_utc().fixed_offset()),
+            ecuador(),
+        );
+        assert_eq!(
+            utc.to_text(),
+            "2024-03-01",
+            "the day where the device is, not in UTC"
+        );
     }
 
     #[test]
