@@ -4,7 +4,7 @@
 //! `decimal-date-time('2024-03-01')` in Ecuador (UTC-5) is five hours past UTC midnight.
 
 use super::scalar::{date_from_days, parse_date_like_in, Scalar, XValue};
-use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Timelike};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, TimeZone, Timelike};
 
 const MILLIS_PER_DAY: f64 = 86_400_000.0;
 
@@ -75,6 +75,59 @@ pub(crate) fn decimal_date_time(value: &Scalar, local: FixedOffset) -> f64 {
         Some(Scalar::DateTime(at)) => at.timestamp_millis() as f64 / MILLIS_PER_DAY,
         _ => f64::NAN,
     }
+}
+
+/// `decimal-time()`: the fraction of the local day a time (`06:00:00.000-07:00`) or a date-time
+/// has gone, after moving it to the local offset (JavaRosa's `DateUtils.decimalTimeOfLocalDay`);
+/// a number keeps its fraction; NaN for anything else, an hour past 23 or an offset past 23:59.
+pub(crate) fn decimal_time(value: &Scalar, local: FixedOffset) -> f64 {
+    let seconds = match value {
+        Scalar::Number(n) => return n - n.floor(),
+        Scalar::DateTime(at) => Some(seconds_of(at.with_timezone(&local).time())),
+        Scalar::Text(text) => parse_time(text.trim()).map(|(time, offset)| {
+            let shift = local.local_minus_utc() - offset.unwrap_or(local).local_minus_utc();
+            (seconds_of(time) + f64::from(shift)).rem_euclid(SECONDS_PER_DAY)
+        }),
+        _ => None,
+    };
+    seconds.map_or(f64::NAN, |s| s / SECONDS_PER_DAY)
+}
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// The seconds since midnight of a time of day.
+fn seconds_of(time: NaiveTime) -> f64 {
+    f64::from(time.num_seconds_from_midnight()) + f64::from(time.nanosecond()) / 1e9
+}
+
+/// `HH:MM:SS[.fff][Z|±HH:MM]`: the time and its offset, if written.
+fn parse_time(text: &str) -> Option<(NaiveTime, Option<FixedOffset>)> {
+    let split = text
+        .char_indices()
+        .skip(8)
+        .find(|(_, c)| matches!(c, 'Z' | '+' | '-'))
+        .map_or(text.len(), |(i, _)| i);
+    let (clock, zone) = text.split_at(split);
+    let time = NaiveTime::parse_from_str(clock, "%H:%M:%S%.f").ok()?;
+    let offset = match zone {
+        "" => None,
+        "Z" => FixedOffset::east_opt(0),
+        signed => {
+            let (hours, minutes) = signed[1..].split_once(':')?;
+            let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = (hours * 60 + minutes) * 60;
+            FixedOffset::east_opt(if signed.starts_with('-') {
+                -seconds
+            } else {
+                seconds
+            })
+        }
+    };
+    // chrono reads a leap second (`:60`) as a nanosecond count past one second; ODK refuses it.
+    (time.nanosecond() < 1_000_000_000).then_some((time, offset))
 }
 
 /// `format-date(d, '%Y-%m-%d')` with ODK's directives (`%Y %y %m %n %b %d %e %a %H %h %M %S %3`).
@@ -192,6 +245,17 @@ mod tests {
             "2024-03-01",
             "the day where the device is, not in UTC"
         );
+    }
+
+    #[test]
+    fn decimal_time_is_the_fraction_of_the_local_day() {
+        assert_eq!(decimal_time(&text("06:00:00.000-05:00"), ecuador()), 0.25);
+        assert_eq!(decimal_time(&text("12:00:00.000Z"), ecuador()), 7.0 / 24.0);
+        assert_eq!(decimal_time(&text("18:00:00"), ecuador()), 0.75);
+        assert!(decimal_time(&text("24:00:00.000-05:00"), ecuador()).is_nan());
+        assert!(decimal_time(&text("06:00:60.000-05:00"), ecuador()).is_nan());
+        assert!(decimal_time(&text("06:00:00.000-24:00"), ecuador()).is_nan());
+        assert_eq!(decimal_time(&Scalar::Number(3.5), ecuador()), 0.5);
     }
 
     #[test]

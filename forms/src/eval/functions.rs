@@ -2,7 +2,7 @@
 //! the functions that only need their arguments' values. Functions that need the form's context
 //! (`if`, `once`, `position`, `today`, `indexed-repeat`, `jr:choice-name`...) are in `evaluate`.
 
-use super::dates::{decimal_date_time, format_date, to_date, to_date_time};
+use super::dates::{decimal_date_time, decimal_time, format_date, to_date, to_date_time};
 use super::scalar::{Scalar, XValue};
 use chrono::FixedOffset;
 
@@ -44,6 +44,7 @@ pub(crate) enum Function {
     Now,
     FormatDate,
     DecimalDateTime,
+    DecimalTime,
     Date,
     DateTime,
     Once,
@@ -67,6 +68,9 @@ pub(crate) enum Function {
     Atan2,
     Exp10,
     Pi,
+    Checklist,
+    WeightedChecklist,
+    Base64Decode,
 }
 
 /// Unbounded argument count.
@@ -111,6 +115,7 @@ pub(crate) fn lookup(name: &str) -> Option<(Function, usize, usize)> {
         "now" => (Now, 0, 0),
         "format-date" | "format-date-time" => (FormatDate, 2, 2),
         "decimal-date-time" => (DecimalDateTime, 1, 1),
+        "decimal-time" => (DecimalTime, 1, 1),
         "date" => (Date, 1, 1),
         "date-time" => (DateTime, 1, 1),
         "once" => (Once, 1, 1),
@@ -135,6 +140,9 @@ pub(crate) fn lookup(name: &str) -> Option<(Function, usize, usize)> {
         "atan2" => (Atan2, 2, 2),
         "exp10" => (Exp10, 1, 1),
         "pi" => (Pi, 0, 0),
+        "checklist" => (Checklist, 2, MANY),
+        "weighted-checklist" => (WeightedChecklist, 2, MANY),
+        "base64-decode" => (Base64Decode, 1, 1),
         _ => return None,
     };
     Some(found)
@@ -261,6 +269,14 @@ pub(crate) fn apply(
         Atan2 => number(number_of(0).atan2(number_of(1))),
         Exp10 => number(10f64.powf(number_of(0))),
         Pi => number(std::f64::consts::PI),
+        DecimalTime => number(decimal_time(&arg(0).first(), local)),
+        Checklist => boolean(within(number_of(0), number_of(1), checklist(&args[2..]))),
+        WeightedChecklist => boolean(within(
+            number_of(0),
+            number_of(1),
+            weighted_checklist(&args[2..]),
+        )),
+        Base64Decode => text(base64_decode(&text_of(0))),
         // Evaluated with the form's context; never reach here.
         If | Once | Position | Today | Now | Uuid => text(""),
     }
@@ -291,6 +307,53 @@ fn substr(s: &str, start: f64, end: Option<f64>) -> String {
     } else {
         chars[from..to].iter().collect()
     }
+}
+
+/// `checklist(min, max, …)`: how many of the factors (values, or the nodes of node-sets) hold.
+fn checklist(factors: &[XValue]) -> f64 {
+    let holding = factors
+        .iter()
+        .flat_map(XValue::items)
+        .filter(|f| f.to_bool())
+        .count();
+    holding as f64
+}
+
+/// `weighted-checklist(min, max, factor, weight, …)`: the sum of the weights whose factor holds;
+/// two node-sets pair their nodes in order. An odd last factor has no weight and counts nothing.
+fn weighted_checklist(args: &[XValue]) -> f64 {
+    let pairs: Vec<(Scalar, Scalar)> = match args {
+        [XValue::Nodes(factors), XValue::Nodes(weights)] => factors
+            .iter()
+            .cloned()
+            .zip(weights.iter().cloned())
+            .collect(),
+        _ => args
+            .chunks_exact(2)
+            .map(|pair| (pair[0].first(), pair[1].first()))
+            .collect(),
+    };
+    pairs
+        .iter()
+        .filter(|(factor, _)| factor.to_bool())
+        .map(|(_, weight)| weight.to_number())
+        .sum()
+}
+
+/// JavaRosa's checklist bounds: `count` is at least `min` and at most `max`, a negative bound
+/// meaning none.
+fn within(min: f64, max: f64, count: f64) -> bool {
+    (min < 0.0 || count >= min) && (max < 0.0 || count <= max)
+}
+
+/// `base64-decode()`: the bytes as UTF-8 text (a byte sequence that is not UTF-8 shows U+FFFD,
+/// as Java's `new String(bytes, UTF_8)` does); empty if the text is not base64.
+fn base64_decode(encoded: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
 }
 
 /// JavaRosa's `isNull`: empty text, or a number that is not one.
@@ -446,6 +509,25 @@ mod tests {
         assert_eq!(text("coalesce('' div 0, 'x')"), "x");
         assert_eq!(text("coalesce(1 div 0, 0)"), "Infinity");
         assert_eq!(text("coalesce(0, 5)"), "0", "zero is a value");
+    }
+
+    #[test]
+    fn checklists_count_what_holds_between_their_bounds() {
+        assert_eq!(text("checklist(1, 2, true(), false(), 1 = 1)"), "true");
+        assert_eq!(text("checklist(-1, 1, true(), true())"), "false");
+        assert_eq!(text("checklist(3, -1, true(), true())"), "false");
+        let weighted = "weighted-checklist(2, 3, true(), 2, false(), 5, true(), 1)";
+        assert_eq!(text(weighted), "true");
+        assert_eq!(
+            text("weighted-checklist(4, -1, true(), 2, false(), 5)"),
+            "false"
+        );
+    }
+
+    #[test]
+    fn base64_decode_reads_utf8_text() {
+        assert_eq!(text("base64-decode('w6nDqMOx')"), "éèñ");
+        assert_eq!(text("base64-decode('not base64!')"), "");
     }
 
     #[test]
