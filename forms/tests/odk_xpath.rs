@@ -73,7 +73,8 @@ enum Follows {
     Neither,
 }
 
-/// A case and the value Minga gives for it (`null`: the expression is refused).
+/// A case and the value Minga gives for it (`null`: the expression is refused), read rounded as
+/// `rounding` says where it is given.
 #[derive(Deserialize)]
 struct DeviatingCase {
     source: String,
@@ -81,6 +82,7 @@ struct DeviatingCase {
     #[serde(rename = "type")]
     kind: Kind,
     minga: Json,
+    rounding: Option<f64>,
 }
 
 /// A function that the upstream tests call and Minga does not provide.
@@ -182,7 +184,7 @@ fn check(case: &Case, deviation: Option<&DeviatingCase>, now: &str) -> Option<St
     let outcome = evaluate(case, now);
     let holds = match (&outcome, deviation) {
         (Err(_), Some(d)) => d.minga.is_null(),
-        (Ok(value), Some(d)) => agrees(case.kind, value, &d.minga, case.rounding),
+        (Ok(value), Some(d)) => agrees(case.kind, value, &d.minga, d.rounding.or(case.rounding)),
         (Err(_), None) => case.kind == Kind::Error,
         (Ok(_), None) if case.kind == Kind::Error => false,
         (Ok(value), None) => {

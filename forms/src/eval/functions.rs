@@ -3,6 +3,7 @@
 //! (`if`, `once`, `position`, `today`, `indexed-repeat`, `jr:choice-name`...) are in `evaluate`.
 
 use super::dates::{decimal_date_time, decimal_time, format_date, to_date, to_date_time};
+use super::geo;
 use super::scalar::{Scalar, XValue};
 use chrono::FixedOffset;
 
@@ -71,6 +72,9 @@ pub(crate) enum Function {
     Checklist,
     WeightedChecklist,
     Base64Decode,
+    Area,
+    Distance,
+    Geofence,
 }
 
 /// Unbounded argument count.
@@ -143,6 +147,9 @@ pub(crate) fn lookup(name: &str) -> Option<(Function, usize, usize)> {
         "checklist" => (Checklist, 2, MANY),
         "weighted-checklist" => (WeightedChecklist, 2, MANY),
         "base64-decode" => (Base64Decode, 1, 1),
+        "area" | "enclosed-area" => (Area, 1, 1),
+        "distance" => (Distance, 1, MANY),
+        "geofence" => (Geofence, 2, 2),
         _ => return None,
     };
     Some(found)
@@ -277,6 +284,9 @@ pub(crate) fn apply(
             weighted_checklist(&args[2..]),
         )),
         Base64Decode => text(base64_decode(&text_of(0))),
+        Area => number(geo::area(args)),
+        Distance => number(geo::distance(args)),
+        Geofence => boolean(geo::geofence(&arg(0).first(), &args[1..])),
         // Evaluated with the form's context; never reach here.
         If | Once | Position | Today | Now | Uuid => text(""),
     }

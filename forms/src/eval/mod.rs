@@ -43,6 +43,7 @@ mod dates;
 mod error;
 mod evaluate;
 mod functions;
+mod geo;
 mod graph;
 mod lower;
 mod sample;
