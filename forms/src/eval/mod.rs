@@ -52,6 +52,7 @@ mod session;
 mod state;
 #[cfg(test)]
 mod testing;
+mod text;
 mod tree;
 
 pub use compile::{compile, CompiledForm};
