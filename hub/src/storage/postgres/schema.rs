@@ -6,7 +6,7 @@ use crate::error::{HubError, Result};
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 1;
+pub const CURRENT_VERSION: i32 = 2;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -82,6 +82,37 @@ CREATE TABLE peer_heads (
 );
 ";
 
+/// Version 2 (SQLite's version 3): the projection of submissions that listings and filters
+/// read, kept by the write path, its indexes (one per filter, each ordered by the last change,
+/// so a filtered page is a range scan), and each device's last sync.
+const VERSION_2: &str = "
+CREATE TABLE submissions (
+    project TEXT NOT NULL,
+    id TEXT NOT NULL,
+    form_id TEXT NOT NULL,
+    form_version TEXT NOT NULL,
+    author TEXT,
+    submitter TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    status TEXT NOT NULL,
+    review_state TEXT NOT NULL,
+    instance_name TEXT,
+    deleted BOOLEAN NOT NULL,
+    latitude DOUBLE PRECISION,
+    longitude DOUBLE PRECISION,
+    has_conflicts BOOLEAN NOT NULL,
+    PRIMARY KEY (project, id)
+);
+CREATE INDEX submissions_by_update ON submissions (project, updated_at, id);
+CREATE INDEX submissions_by_form ON submissions (project, form_id, form_version, updated_at);
+CREATE INDEX submissions_by_status ON submissions (project, status, updated_at);
+CREATE INDEX submissions_by_review ON submissions (project, review_state, updated_at);
+CREATE INDEX submissions_by_author ON submissions (project, author, updated_at);
+CREATE INDEX submissions_with_conflicts ON submissions (project, updated_at) WHERE has_conflicts;
+ALTER TABLE devices ADD COLUMN last_sync_at TIMESTAMPTZ;
+";
+
 /// Brings the database at any earlier version up to [`CURRENT_VERSION`] in one transaction;
 /// refuses a database written by a newer hub.
 pub fn upgrade(client: &mut Client) -> Result<()> {
@@ -99,6 +130,10 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
     while version < CURRENT_VERSION {
         match version {
             0 => tx.batch_execute(VERSION_1)?,
+            1 => {
+                tx.batch_execute(VERSION_2)?;
+                super::backfill_projection(&mut tx)?;
+            }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;
