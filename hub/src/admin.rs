@@ -20,11 +20,16 @@ pub fn create_project(
     name: &str,
     title: Option<&str>,
 ) -> Result<Project> {
+    check_project_name(name)?;
+    storage.create_project(name, title.unwrap_or(name))
+}
+
+/// Refuses a name no device could sync with, naming why.
+pub fn check_project_name(name: &str) -> Result<()> {
     minga_sync::project::check_project_name(name).map_err(|reason| HubError::BadProjectName {
         name: name.into(),
         reason,
-    })?;
-    storage.create_project(name, title.unwrap_or(name))
+    })
 }
 
 /// Reads a form from an XLSForm (`.xlsx`, `.xls`) or Minga's JSON, naming every mistake.

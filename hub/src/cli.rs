@@ -439,8 +439,12 @@ pub fn run_printing_to(cli: Cli, out: &mut Printer<impl Write>) -> Result<()> {
             serve(storage, &listen, tls, limits)
         }
         Command::Project { hub, command } => {
-            let creating = match command {
-                ProjectCommand::Create { .. } => Creating::Yes,
+            let creating = match &command {
+                // A refused name creates no hub either.
+                ProjectCommand::Create { name, .. } => {
+                    admin::check_project_name(name)?;
+                    Creating::Yes
+                }
                 ProjectCommand::List { .. } => Creating::No,
             };
             let storage = open_storage(&hub.over(&before), creating)?;
