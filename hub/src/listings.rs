@@ -40,19 +40,21 @@ pub fn devices(devices: &[Device], json: bool, out: &mut Printer<impl Write>) ->
     if json {
         return out.json(&devices);
     }
-    let header = ["name", "role", "project", "last sync", "state", "id"];
+    // Id first, as scripts written for earlier hubs read it; then who and where, and when it
+    // last synced, so that a phone silent for days shows.
+    let header = ["id", "project", "role", "name", "last sync", "state"];
     out.table(&header, devices, |d| {
         let state = match &d.revoked_at {
             Some(at) => format!("revoked {}", local_time(at)),
             None => "active".into(),
         };
         vec![
-            d.name.clone(),
-            d.role.to_string(),
+            d.id.clone(),
             d.project.clone(),
+            d.role.to_string(),
+            d.name.clone(),
             local_time_or_never(d.last_sync_at.as_ref()),
             state,
-            d.id.clone(),
         ]
     })
 }

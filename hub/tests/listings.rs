@@ -142,19 +142,19 @@ fn every_listing_prints_a_table_and_the_same_rows_as_json() {
     let devices = text(data, &["device", "list", "--project", "imbabura"]);
     let listed = json(data, &["device", "list", "--project", "imbabura"]);
     assert!(
-        devices.starts_with("name\trole\tproject\tlast sync\tstate\tid\n"),
+        devices.starts_with("id\tproject\trole\tname\tlast sync\tstate\n"),
         "{devices}"
     );
     let last_sync = in_ecuador(&listed[0]["last_sync_at"]);
     assert!(
         devices.contains(&format!(
-            "Ana\tfacilitator\timbabura\t{last_sync}\tactive\t{}",
+            "{}\timbabura\tfacilitator\tAna\t{last_sync}\tactive",
             ana.id
         )),
         "the phone that synced: {devices}"
     );
     assert!(
-        devices.contains("Sara\tsupervisor\timbabura\tnever\tactive"),
+        devices.contains("\timbabura\tsupervisor\tSara\tnever\tactive"),
         "{devices}"
     );
 
