@@ -422,9 +422,8 @@ fn undescribed(help: &str) -> Vec<String> {
         .filter(|(at, line)| {
             let same_line = line
                 .trim()
-                .splitn(2, "  ")
-                .nth(1)
-                .is_some_and(|t| !t.trim().is_empty());
+                .split_once("  ")
+                .is_some_and(|(_, t)| !t.trim().is_empty());
             let next_line = lines
                 .get(at + 1)
                 .is_some_and(|next| next.starts_with("          ") && !next.trim().is_empty());
