@@ -136,6 +136,48 @@ const ROWS: &str = "SELECT s.id, s.form_id, s.form_version, s.author, d.name, s.
     s.latitude, s.longitude, s.has_conflicts
     FROM submissions s LEFT JOIN devices d ON d.id = s.author";
 
+/// The projection's indexes, the same on both backends: one per filter, each ending with the
+/// last change, so that a filtered page newest first is an index range scan.
+pub const INDEXES: &str = "
+CREATE INDEX submissions_by_update ON submissions (project, updated_at, id);
+CREATE INDEX submissions_by_form ON submissions (project, form_id, updated_at, id);
+CREATE INDEX submissions_by_version ON submissions (project, form_id, form_version);
+CREATE INDEX submissions_by_status ON submissions (project, status, updated_at, id);
+CREATE INDEX submissions_by_review ON submissions (project, review_state, updated_at, id);
+CREATE INDEX submissions_by_author ON submissions (project, author, updated_at, id);
+CREATE INDEX submissions_with_conflicts ON submissions (project, updated_at, id)
+    WHERE has_conflicts;
+";
+
+/// The statement that writes a row (new, or replacing all but its review state) from 15
+/// values in this order: project, id, form id, form version, author, submitter, created,
+/// updated, status, review state, instance name, deleted, latitude, longitude, has conflicts.
+pub fn upsert_sql(placeholder: fn(usize) -> String) -> String {
+    let p: Vec<String> = (1..=15).map(placeholder).collect();
+    format!(
+        "INSERT INTO submissions (project, id, form_id, form_version, author, submitter,
+             created_at, updated_at, status, review_state, instance_name, deleted, latitude,
+             longitude, has_conflicts)
+         VALUES ({})
+         ON CONFLICT (project, id) DO UPDATE SET form_id = {}, form_version = {}, author = {},
+             submitter = {}, created_at = {}, updated_at = {}, status = {}, instance_name = {},
+             deleted = {}, latitude = {}, longitude = {}, has_conflicts = {}",
+        p.join(", "),
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        p[7],
+        p[8],
+        p[10],
+        p[11],
+        p[12],
+        p[13],
+        p[14]
+    )
+}
+
 /// The SELECT of one submission's row by project (first placeholder) and id (second).
 pub fn row_by_id_sql(placeholder: fn(usize) -> String) -> String {
     format!(

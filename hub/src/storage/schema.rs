@@ -76,8 +76,7 @@ CREATE TABLE peer_heads (
 
 /// Version 3: the projection of submissions that listings and filters read (one row per whole
 /// submission, kept by the write path; times in microseconds since the epoch, UTC, so that
-/// they sort as numbers), its indexes (one per filter, each ordered by the last change, so a
-/// filtered page is a range scan), and each device's last sync.
+/// they sort as numbers), its indexes (`projection::INDEXES`), and each device's last sync.
 const VERSION_3: &str = "
 CREATE TABLE submissions (
     project TEXT NOT NULL,
@@ -97,12 +96,6 @@ CREATE TABLE submissions (
     has_conflicts INTEGER NOT NULL,
     PRIMARY KEY (project, id)
 );
-CREATE INDEX submissions_by_update ON submissions (project, updated_at, id);
-CREATE INDEX submissions_by_form ON submissions (project, form_id, form_version, updated_at);
-CREATE INDEX submissions_by_status ON submissions (project, status, updated_at);
-CREATE INDEX submissions_by_review ON submissions (project, review_state, updated_at);
-CREATE INDEX submissions_by_author ON submissions (project, author, updated_at);
-CREATE INDEX submissions_with_conflicts ON submissions (project, updated_at) WHERE has_conflicts;
 ALTER TABLE devices ADD COLUMN last_sync_at TEXT;
 ";
 
@@ -118,6 +111,7 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
             1 => super::sqlite::store_missing_form_documents(&mut tx)?,
             2 => {
                 tx.execute_batch(VERSION_3)?;
+                tx.execute_batch(super::projection::INDEXES)?;
                 super::sqlite::backfill_projection(&mut tx)?;
             }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),

@@ -240,6 +240,11 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRow> {
     })
 }
 
+/// SQLite's numbered placeholder.
+fn question(n: usize) -> String {
+    format!("?{n}")
+}
+
 fn sql_value(arg: SqlArg) -> rusqlite::types::Value {
     match arg {
         SqlArg::Text(text) => text.into(),
@@ -411,7 +416,7 @@ impl HubStorage for SqliteStorage {
     }
 
     fn submissions(&self, project: &str, query: &SubmissionQuery) -> Result<Vec<SubmissionRow>> {
-        let (sql, args) = projection::listing_sql(project, query, |n| format!("?{n}"));
+        let (sql, args) = projection::listing_sql(project, query, question);
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&sql)?;
         let values = args.into_iter().map(sql_value);
@@ -420,7 +425,7 @@ impl HubStorage for SqliteStorage {
     }
 
     fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>> {
-        let sql = projection::row_by_id_sql(|n| format!("?{n}"));
+        let sql = projection::row_by_id_sql(question);
         let conn = self.conn();
         Ok(conn
             .query_row(&sql, params![project, id], submission_from_row)
@@ -619,33 +624,24 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         review_state: &str,
     ) -> Result<()> {
         let (latitude, longitude) = facts.location.unzip();
-        self.prepare_cached(
-            "INSERT INTO submissions (project, id, form_id, form_version, author, submitter,
-                 created_at, updated_at, status, review_state, instance_name, deleted, latitude,
-                 longitude, has_conflicts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (project, id) DO UPDATE SET form_id = ?3, form_version = ?4,
-                 author = ?5, submitter = ?6, created_at = ?7, updated_at = ?8, status = ?9,
-                 instance_name = ?11, deleted = ?12, latitude = ?13, longitude = ?14,
-                 has_conflicts = ?15",
-        )?
-        .execute(params![
-            project,
-            header.id,
-            facts.form_id,
-            facts.form_version,
-            header.author,
-            facts.submitter,
-            micros(&facts.created_at),
-            micros(&header.updated_at),
-            facts.status,
-            review_state,
-            facts.instance_name,
-            facts.deleted,
-            latitude,
-            longitude,
-            facts.has_conflicts,
-        ])?;
+        self.prepare_cached(&projection::upsert_sql(question))?
+            .execute(params![
+                project,
+                header.id,
+                facts.form_id,
+                facts.form_version,
+                header.author,
+                facts.submitter,
+                micros(&facts.created_at),
+                micros(&header.updated_at),
+                facts.status,
+                review_state,
+                facts.instance_name,
+                facts.deleted,
+                latitude,
+                longitude,
+                facts.has_conflicts,
+            ])?;
         Ok(())
     }
 
@@ -821,6 +817,51 @@ mod tests {
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::contract::check_after_upgrade(&reopened, &id);
+    }
+
+    #[test]
+    fn every_listing_filter_reads_an_index_in_order_never_the_whole_table() {
+        let (dir, _storage) = open();
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        let text = |value: &str| Some(value.to_string());
+        let after = Some((Utc::now(), "x".to_string()));
+        let queries = [
+            SubmissionQuery::default(),
+            SubmissionQuery {
+                form_id: text("safety"),
+                after: after.clone(),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                status: text("complete"),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                review_state: text("approved"),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                conflicted_only: true,
+                after,
+                ..Default::default()
+            },
+        ];
+        for query in queries {
+            let (sql, args) = projection::listing_sql("p", &query, question);
+            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let values = args.into_iter().map(sql_value);
+            let steps: Vec<String> = plan
+                .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = steps.join("; ");
+            assert!(
+                plan.contains("SEARCH s USING INDEX submissions_"),
+                "{query:?}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{query:?} sorts: {plan}");
+        }
     }
 
     #[test]

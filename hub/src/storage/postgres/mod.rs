@@ -542,14 +542,7 @@ impl DocumentTx for postgres::Transaction<'_> {
     ) -> Result<()> {
         let (latitude, longitude) = facts.location.unzip();
         self.execute(
-            "INSERT INTO submissions (project, id, form_id, form_version, author, submitter,
-                 created_at, updated_at, status, review_state, instance_name, deleted, latitude,
-                 longitude, has_conflicts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-             ON CONFLICT (project, id) DO UPDATE SET form_id = $3, form_version = $4,
-                 author = $5, submitter = $6, created_at = $7, updated_at = $8, status = $9,
-                 instance_name = $11, deleted = $12, latitude = $13, longitude = $14,
-                 has_conflicts = $15",
+            &projection::upsert_sql(dollar),
             &[
                 &project,
                 &header.id,

@@ -83,8 +83,8 @@ CREATE TABLE peer_heads (
 ";
 
 /// Version 2 (SQLite's version 3): the projection of submissions that listings and filters
-/// read, kept by the write path, its indexes (one per filter, each ordered by the last change,
-/// so a filtered page is a range scan), and each device's last sync.
+/// read, kept by the write path, its indexes (`projection::INDEXES`), and each device's last
+/// sync.
 const VERSION_2: &str = "
 CREATE TABLE submissions (
     project TEXT NOT NULL,
@@ -104,12 +104,6 @@ CREATE TABLE submissions (
     has_conflicts BOOLEAN NOT NULL,
     PRIMARY KEY (project, id)
 );
-CREATE INDEX submissions_by_update ON submissions (project, updated_at, id);
-CREATE INDEX submissions_by_form ON submissions (project, form_id, form_version, updated_at);
-CREATE INDEX submissions_by_status ON submissions (project, status, updated_at);
-CREATE INDEX submissions_by_review ON submissions (project, review_state, updated_at);
-CREATE INDEX submissions_by_author ON submissions (project, author, updated_at);
-CREATE INDEX submissions_with_conflicts ON submissions (project, updated_at) WHERE has_conflicts;
 ALTER TABLE devices ADD COLUMN last_sync_at TIMESTAMPTZ;
 ";
 
@@ -132,6 +126,7 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
             0 => tx.batch_execute(VERSION_1)?,
             1 => {
                 tx.batch_execute(VERSION_2)?;
+                tx.batch_execute(crate::storage::projection::INDEXES)?;
                 super::backfill_projection(&mut tx)?;
             }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
