@@ -240,6 +240,10 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRow> {
     })
 }
 
+/// The projection's upsert in SQLite's placeholders, built once.
+static UPSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| projection::upsert_sql(question));
+
 /// SQLite's numbered placeholder.
 fn question(n: usize) -> String {
     format!("?{n}")
@@ -624,24 +628,23 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         review_state: &str,
     ) -> Result<()> {
         let (latitude, longitude) = facts.location.unzip();
-        self.prepare_cached(&projection::upsert_sql(question))?
-            .execute(params![
-                project,
-                header.id,
-                facts.form_id,
-                facts.form_version,
-                header.author,
-                facts.submitter,
-                micros(&facts.created_at),
-                micros(&header.updated_at),
-                facts.status,
-                review_state,
-                facts.instance_name,
-                facts.deleted,
-                latitude,
-                longitude,
-                facts.has_conflicts,
-            ])?;
+        self.prepare_cached(&UPSERT)?.execute(params![
+            project,
+            header.id,
+            facts.form_id,
+            facts.form_version,
+            header.author,
+            facts.submitter,
+            micros(&facts.created_at),
+            micros(&header.updated_at),
+            facts.status,
+            review_state,
+            facts.instance_name,
+            facts.deleted,
+            latitude,
+            longitude,
+            facts.has_conflicts,
+        ])?;
         Ok(())
     }
 

@@ -195,6 +195,10 @@ fn form_version_from_row(row: &Row) -> Result<FormVersionRow> {
     })
 }
 
+/// The projection's upsert in PostgreSQL's placeholders, built once.
+static UPSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| projection::upsert_sql(dollar));
+
 fn dollar(n: usize) -> String {
     format!("${n}")
 }
@@ -542,7 +546,7 @@ impl DocumentTx for postgres::Transaction<'_> {
     ) -> Result<()> {
         let (latitude, longitude) = facts.location.unzip();
         self.execute(
-            &projection::upsert_sql(dollar),
+            UPSERT.as_str(),
             &[
                 &project,
                 &header.id,
