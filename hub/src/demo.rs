@@ -109,23 +109,33 @@ impl Device {
 /// What one sync did, as a supervisor would say it: "Ana's phone sent 1 document to the hub
 /// and received 2." (documents: submissions, forms and reviews alike).
 fn sync_sentence(name: &str, report: &SyncReport) -> String {
-    let exchanged = match (report.sent, report.received) {
-        (0, 0) => "had nothing new to send or receive".to_string(),
-        (sent, 0) => format!("sent {} to the hub", plural(sent, "document")),
-        (0, received) => format!("received {} from the hub", plural(received, "document")),
-        (sent, received) => format!(
-            "sent {} to the hub and received {received}",
-            plural(sent, "document")
-        ),
-    };
-    let refused = match report.refused.len() {
-        0 => String::new(),
-        n => format!(
-            "; the hub turned down {} it may not accept",
-            plural(n, "document")
-        ),
-    };
-    format!("{name}'s phone {exchanged}{refused}.")
+    let mut parts = Vec::new();
+    if report.sent > 0 {
+        parts.push(format!(
+            "sent {} to the hub",
+            plural(report.sent, "document")
+        ));
+    }
+    match report.received {
+        0 => {}
+        received if parts.is_empty() => parts.push(format!(
+            "received {} from the hub",
+            plural(received, "document")
+        )),
+        received => parts.push(format!("received {received}")),
+    }
+    let refused = report.refused.len();
+    if refused > 0 {
+        let which = if refused == 1 { "it" } else { "them" };
+        parts.push(format!(
+            "had {} turned down by the hub, which may not accept {which}",
+            plural(refused, "document")
+        ));
+    }
+    if parts.is_empty() {
+        return format!("{name}'s phone had nothing new to send or receive.");
+    }
+    format!("{name}'s phone {}.", parts.join(" and "))
 }
 
 /// The choice list of question `name`, searching groups and repeats.

@@ -86,4 +86,10 @@ fn the_demo_story_merges_conflicts_reviews_and_exports() {
         account.contains("Ana received Sara's review of her dialogue: it has issues."),
         "{account}"
     );
+    assert!(
+        account.contains(
+            "Ben's phone had 1 document turned down by the hub, which may not accept it."
+        ),
+        "{account}"
+    );
 }
