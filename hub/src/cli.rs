@@ -528,9 +528,13 @@ fn sqlite_paths(location: &HubLocation) -> (PathBuf, PathBuf) {
 /// [`sqlite_paths`] for a command that works on the SQLite files alone.
 fn sqlite_location(location: &HubLocation, command: &str) -> Result<(PathBuf, PathBuf)> {
     if location.database.is_some() {
-        return Err(HubError::Backup(format!(
+        let why = format!(
             "`{command}` copies a SQLite hub's files; for a PostgreSQL hub use pg_dump and pg_restore"
-        )));
+        );
+        return Err(match command {
+            "restore" => HubError::Restore(why),
+            _ => HubError::Backup(why),
+        });
     }
     Ok(sqlite_paths(location))
 }
