@@ -2,8 +2,9 @@
 //! devices at once, a fresh supervisor device pulling 10,000 submissions, and in the same run
 //! the peer baseline: the same 10,000 documents pulled from automerge-repo's own sync server
 //! (`js/baseline.mjs`, its npm packages installed here by `npm ci` in `js/`).
-//! Run: `cargo bench -p minga-hub --bench hub` (add `-- --quick` for a smaller run, and
-//! `-- --no-baseline` to skip automerge-repo, which takes minutes).
+//! Run: `cargo bench -p minga-hub --bench hub` (add `-- --quick` for a smaller run,
+//! `-- --no-baseline` to skip automerge-repo, which takes minutes, and `-- --ingest-only` for the
+//! ingest figures alone).
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT};
@@ -20,7 +21,8 @@ use std::time::{Duration, Instant};
 
 const PROJECT: &str = "bench";
 
-/// A submission-shaped document with 40 short answers, as a phone would send it.
+/// A submission-shaped document with 40 short answers, as a phone would send it (its `meta`
+/// whole, so that the hub's projection keeps a row of it).
 fn submission(n: usize) -> (DocId, Vec<u8>) {
     let id = DocId::random();
     let mut doc = AutoCommit::new();
@@ -29,6 +31,14 @@ fn submission(n: usize) -> (DocId, Vec<u8>) {
     doc.put(&meta, "form_id", "community_safety_assessment")
         .unwrap();
     doc.put(&meta, "form_version", "1").unwrap();
+    doc.put(
+        &meta,
+        "created_at",
+        automerge::ScalarValue::Timestamp(1_773_480_000_000 + n as i64),
+    )
+    .unwrap();
+    doc.put(&meta, "created_by", "ana").unwrap();
+    doc.put(&meta, "device_id", "phone").unwrap();
     let answers = doc.put_object(ROOT, "answers", ObjType::Map).unwrap();
     for q in 0..40 {
         doc.put(
@@ -176,6 +186,9 @@ fn main() {
             "  {devices:>3} device(s) at once: {rate:>8.0} submissions/s ({:.2} s)",
             elapsed.as_secs_f64()
         );
+    }
+    if std::env::args().any(|a| a == "--ingest-only") {
+        return;
     }
     let pull = if quick { 1_000 } else { 10_000 };
     let (elapsed, report) = fresh_pull(pull);

@@ -4,7 +4,10 @@
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolmentCode, ENROLMENT_LIFETIME};
 use crate::error::{HubError, Result};
-use crate::storage::{Device, DocumentHeader, HubStorage, NewEnrolment, Project};
+use crate::storage::{
+    Device, DocumentHeader, FormVersionRow, HubStorage, NewEnrolment, Project, SubmissionQuery,
+    SubmissionRow,
+};
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
 use std::collections::BTreeMap;
@@ -17,11 +20,16 @@ pub fn create_project(
     name: &str,
     title: Option<&str>,
 ) -> Result<Project> {
+    check_project_name(name)?;
+    storage.create_project(name, title.unwrap_or(name))
+}
+
+/// Refuses a name no device could sync with, naming why.
+pub fn check_project_name(name: &str) -> Result<()> {
     minga_sync::project::check_project_name(name).map_err(|reason| HubError::BadProjectName {
         name: name.into(),
         reason,
-    })?;
-    storage.create_project(name, title.unwrap_or(name))
+    })
 }
 
 /// Reads a form from an XLSForm (`.xlsx`, `.xls`) or Minga's JSON, naming every mistake.
@@ -123,11 +131,92 @@ pub fn qr_for_terminal(text: &str) -> Result<String> {
 }
 
 pub fn list_devices(storage: &dyn HubStorage, project: Option<&str>) -> Result<Vec<Device>> {
+    if let Some(project) = project {
+        require_project(storage, project)?;
+    }
     storage.devices(project)
 }
 
-pub fn revoke_device(storage: &dyn HubStorage, id: &str) -> Result<Device> {
-    storage.revoke_device(id)
+/// The device `who` names: its id, else its name (ignoring case), among the devices of
+/// `project` if given. A name several devices share picks the one not revoked if only one is;
+/// otherwise the error lists them, as does an unknown name (pointing to `device list`).
+pub fn find_device(storage: &dyn HubStorage, who: &str, project: Option<&str>) -> Result<Device> {
+    let devices = list_devices(storage, project)?;
+    if let Some(device) = devices.iter().find(|d| d.id == who) {
+        return Ok(device.clone());
+    }
+    let named: Vec<&Device> = devices
+        .iter()
+        .filter(|d| d.name.to_lowercase() == who.to_lowercase())
+        .collect();
+    let active: Vec<&Device> = named
+        .iter()
+        .copied()
+        .filter(|d| d.revoked_at.is_none())
+        .collect();
+    match (named.as_slice(), active.as_slice()) {
+        ([], _) => Err(HubError::UnknownDevice(who.into())),
+        ([only], _) | (_, [only]) => Ok((*only).clone()),
+        (all, _) => Err(HubError::AmbiguousDevice {
+            name: who.into(),
+            count: all.len(),
+            matches: all
+                .iter()
+                .map(|d| {
+                    let state = if d.revoked_at.is_some() {
+                        ", revoked"
+                    } else {
+                        ""
+                    };
+                    format!("{} ({} in {}{state})", d.id, d.role, d.project)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+    }
+}
+
+/// Revokes the device `who` names (id or name, see [`find_device`]).
+pub fn revoke_device(storage: &dyn HubStorage, who: &str, project: Option<&str>) -> Result<Device> {
+    let device = find_device(storage, who, project)?;
+    storage.revoke_device(&device.id)
+}
+
+fn require_project(storage: &dyn HubStorage, project: &str) -> Result<()> {
+    match storage.project(project)? {
+        Some(_) => Ok(()),
+        None => Err(HubError::UnknownProject(project.into())),
+    }
+}
+
+/// One published form version as `form list` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FormListing {
+    #[serde(flatten)]
+    pub version: FormVersionRow,
+    pub title: String,
+}
+
+/// The project's published form versions with their titles and submission counts.
+pub fn list_forms(storage: &dyn HubStorage, project: &str) -> Result<Vec<FormListing>> {
+    require_project(storage, project)?;
+    let forms = storage.forms(project)?;
+    let title = |row: &FormVersionRow| {
+        forms
+            .iter()
+            .find(|f| f.id == row.form_id && f.version == row.version)
+            .and_then(|f| f.title.get(f.default_language.as_deref(), None))
+            .unwrap_or_default()
+            .to_string()
+    };
+    Ok(storage
+        .form_versions(project)?
+        .into_iter()
+        .map(|version| FormListing {
+            title: title(&version),
+            version,
+        })
+        .collect())
 }
 
 const PAGE: usize = 1000;
@@ -152,25 +241,29 @@ pub fn documents_of_kind(
     Ok(all)
 }
 
-/// One line of `submissions list`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubmissionLine {
-    pub header: DocumentHeader,
-    pub author_name: Option<String>,
-}
-
-pub fn list_submissions(storage: &dyn HubStorage, project: &str) -> Result<Vec<SubmissionLine>> {
-    let names = device_names(storage, project)?;
-    Ok(documents_of_kind(storage, project, DocKind::Submission)?
-        .into_iter()
-        .map(|header| {
-            let author_name = header.author.as_ref().and_then(|a| names.get(a).cloned());
-            SubmissionLine {
-                header,
-                author_name,
-            }
-        })
-        .collect())
+/// The project's submissions `query` selects (its `limit` is the page size), newest change
+/// first, read from the projection a page at a time. Cost: index range scans over the rows
+/// shown; no document is loaded.
+pub fn list_submissions(
+    storage: &dyn HubStorage,
+    project: &str,
+    query: &SubmissionQuery,
+) -> Result<Vec<SubmissionRow>> {
+    require_project(storage, project)?;
+    let mut query = SubmissionQuery {
+        limit: PAGE,
+        ..query.clone()
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = storage.submissions(project, &query)?;
+        let full = page.len() == PAGE;
+        query.after = page.last().map(|row| (row.updated_at, row.id.clone()));
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
 }
 
 pub(crate) fn device_names(

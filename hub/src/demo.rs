@@ -8,6 +8,7 @@ use crate::admin;
 use crate::client::{self, sync_store};
 use crate::error::{HubError, Result};
 use crate::export::{export_project, CsvOptions, Format};
+use crate::output::plural;
 use crate::server::sync::review_of;
 use crate::server::RunningHub;
 use crate::storage::{HubStorage, SqliteStorage};
@@ -69,9 +70,8 @@ impl Device {
             client::enrol(&hub.url(), &issued.code.to_string()).map_err(fail("enrolment"))?;
         let _ = writeln!(
             out,
-            "  {name} ({role}) typed code {} and got a token (device {})",
-            issued.code,
-            short(&enrolled.device_id)
+            "  {name}'s phone ({role}) was enrolled with the one-time code {}.",
+            issued.code
         );
         let dir = tempfile::tempdir().map_err(|e| HubError::io("a temporary folder", e))?;
         let phone = Store::open(
@@ -95,16 +95,7 @@ impl Device {
     fn sync(&self, out: &mut dyn Write) -> Result<SyncReport> {
         let report = sync_store(&self.phone, &self.transport, &self.peer, &self.hub)
             .map_err(fail("sync"))?;
-        let _ = writeln!(
-            out,
-            "  {} synced: sent {}, received {}, refused {}, {} round trip(s), {} bytes",
-            self.name,
-            report.sent,
-            report.received,
-            report.refused.len(),
-            report.round_trips,
-            report.bytes_sent + report.bytes_received
-        );
+        let _ = writeln!(out, "  {}", sync_sentence(&self.name, &report));
         Ok(report)
     }
 
@@ -115,8 +106,36 @@ impl Device {
     }
 }
 
-fn short(id: &str) -> &str {
-    &id[id.len().saturating_sub(8)..]
+/// What one sync did, as a supervisor would say it: "Ana's phone sent 1 document to the hub
+/// and received 2." (documents: submissions, forms and reviews alike).
+fn sync_sentence(name: &str, report: &SyncReport) -> String {
+    let mut parts = Vec::new();
+    if report.sent > 0 {
+        parts.push(format!(
+            "sent {} to the hub",
+            plural(report.sent, "document")
+        ));
+    }
+    match report.received {
+        0 => {}
+        received if parts.is_empty() => parts.push(format!(
+            "received {} from the hub",
+            plural(received, "document")
+        )),
+        received => parts.push(format!("received {received}")),
+    }
+    let refused = report.refused.len();
+    if refused > 0 {
+        let which = if refused == 1 { "it" } else { "them" };
+        parts.push(format!(
+            "had {} turned down by the hub, which may not accept {which}",
+            plural(refused, "document")
+        ));
+    }
+    if parts.is_empty() {
+        return format!("{name}'s phone had nothing new to send or receive.");
+    }
+    format!("{name}'s phone {}.", parts.join(" and "))
 }
 
 /// The choice list of question `name`, searching groups and repeats.
@@ -236,6 +255,16 @@ fn describe(value: &Option<Value>) -> String {
     }
 }
 
+/// A verdict as a supervisor says it.
+fn verdict(state: ReviewState) -> &'static str {
+    match state {
+        ReviewState::Received => "not judged yet",
+        ReviewState::HasIssues => "it has issues",
+        ReviewState::Approved => "approved",
+        ReviewState::Rejected => "rejected",
+    }
+}
+
 /// Runs the story, writing the account to `out`, and leaves the exports in `exports`.
 pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     let data = tempfile::tempdir().map_err(|e| HubError::io("a temporary folder", e))?;
@@ -253,9 +282,8 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     let hub = RunningHub::start(storage.clone(), "127.0.0.1:0")?;
     let _ = writeln!(
         out,
-        "Hub listening on {} (store in {}); project {PROJECT} with both built-in forms.",
-        hub.url(),
-        data.path().display()
+        "A hub is running at {} (its data in a temporary folder), with the project {PROJECT} and its two forms.",
+        hub.url()
     );
 
     let _ = writeln!(out, "\n1. Enrolment with one-time codes");
@@ -265,20 +293,20 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
 
     let _ = writeln!(
         out,
-        "\n2. Filled offline: Ana a stakeholder dialogue, Ben a community safety assessment"
+        "\n2. Offline in the field: Ana fills a stakeholder dialogue, Ben a community safety assessment"
     );
     let dialogue_id = fill_dialogue(&ana, &dialogue)?;
     let assessment_id = fill_assessment(&ben, &assessment)?;
 
     let _ = writeln!(
         out,
-        "\n3. First sync (each facilitator receives only its own work; the supervisor everything)"
+        "\n3. First sync (each facilitator receives only her own work; the supervisor everything)"
     );
     ana.sync(out)?;
     ben.sync(out)?;
     sara.sync(out)?;
 
-    let _ = writeln!(out, "\n4. The dialogue edited on two devices while offline");
+    let _ = writeln!(out, "\n4. The dialogue changed on two phones while offline");
     ana.set(
         &dialogue_id,
         "parish",
@@ -303,16 +331,16 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     )?;
     let _ = writeln!(
         out,
-        "  Ana: parish = \"San Pablo del Lago\", adds a sentence to the notes"
+        "  Ana writes the parish as \"San Pablo del Lago\" and adds a sentence to the notes."
     );
-    let _ = writeln!(out, "  Sara: parish = \"San Pablo de Lago\", convening institution = \"Tenencia Política de San Pablo\"");
+    let _ = writeln!(out, "  Sara writes the parish as \"San Pablo de Lago\" and the convening institution as \"Tenencia Política de San Pablo\".");
     ana.sync(out)?;
     sara.sync(out)?;
     ana.sync(out)?;
     let merged = ana.phone.answers(&dialogue_id).map_err(fail("answers"))?;
     let _ = writeln!(
         out,
-        "  Merged on Ana's phone: convening institution = {}",
+        "  Both changes reached Ana's phone: the convening institution is now {}.",
         describe(&merged.value("convening_institution").cloned())
     );
     let conflicts = sara
@@ -323,7 +351,7 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
         let values: Vec<String> = conflict.values.iter().map(|v| describe(&v.value)).collect();
         let _ = writeln!(
             out,
-            "  Conflict for the supervisor to settle: {} has {}",
+            "  Both changed \"{}\", so the supervisor must choose between {}.",
             conflict.path,
             values.join(" and ")
         );
@@ -337,10 +365,11 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     let ben_review = review_of(&assessment_id.to_string()).unwrap_or_default();
     let facilitator_review_refused =
         ben_report.refused.len() == 1 && storage.document_header(PROJECT, &ben_review)?.is_none();
-    let _ = writeln!(
+    let _ =
+        writeln!(
         out,
-        "  Ben tried to approve his own assessment: the hub refused it ({} refusal)",
-        ben_report.refused.len()
+        "  Ben tried to approve his own assessment; the hub refused{}, as only supervisors review.",
+        if facilitator_review_refused { "" } else { " nothing" }
     );
     sara.phone
         .set_review_state(&dialogue_id, ReviewState::HasIssues)
@@ -361,19 +390,16 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
         .ok_or_else(|| HubError::Demo("Ana did not receive the review".into()))?;
     let _ = writeln!(
         out,
-        "  Ana received the review: state {}, decided by {}, judging {} head(s)",
-        review.state.as_str(),
-        review.decided_by.as_deref().unwrap_or("nobody"),
-        review.judged_heads.len()
+        "  Ana received {}'s review of her dialogue: {}.",
+        review.decided_by.as_deref().unwrap_or("the supervisor"),
+        verdict(review.state)
     );
     for c in &review.comments {
-        let _ = writeln!(
-            out,
-            "    {} on {}: {}",
-            c.by,
-            c.question.as_deref().unwrap_or("the submission"),
-            c.text
-        );
+        let on = c
+            .question
+            .as_deref()
+            .map_or("the whole dialogue".to_string(), |q| format!("\"{q}\""));
+        let _ = writeln!(out, "    {}'s comment on {on}: {}", c.by, c.text);
     }
     ana.set(
         &dialogue_id,
@@ -389,11 +415,11 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
         .is_some_and(|review| review.edited_since_judged);
     let _ = writeln!(
         out,
-        "  Ana settled the parish as \"San Pablo del Lago\"; Sara's phone shows the dialogue {} since her verdict",
-        if edited_after_review { "edited" } else { "unchanged" }
+        "  Ana settled the parish as \"San Pablo del Lago\"; Sara's phone shows the dialogue {} since her verdict.",
+        if edited_after_review { "changed" } else { "unchanged" }
     );
 
-    let _ = writeln!(out, "\n6. Exports");
+    let _ = writeln!(out, "\n6. Exports for analysis");
     let mut files = Vec::new();
     for format in [Format::Csv, Format::GeoJson, Format::Json] {
         files.extend(
@@ -414,7 +440,7 @@ pub fn run(exports: &Path, out: &mut dyn Write) -> Result<DemoOutcome> {
     hub.stop()?;
     let _ = writeln!(
         out,
-        "\nThe hub stopped; the exports are in {}",
+        "\nThe hub stopped; the exports are in {}.",
         exports.display()
     );
     Ok(DemoOutcome {

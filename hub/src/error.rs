@@ -46,8 +46,22 @@ pub enum HubError {
         id: String,
         version: String,
     },
-    #[error("no device with id `{0}`")]
+    #[error("no device named `{0}` or with that id; `minga-hub device list` shows every device")]
     UnknownDevice(String),
+    #[error("{count} devices are named `{name}`: {matches}; give the id of the one you mean (`minga-hub device list` shows them)")]
+    AmbiguousDevice {
+        name: String,
+        count: usize,
+        matches: String,
+    },
+    #[error("no hub in {data}: it holds no hub database ({database}). Point to the hub's data folder with --data DIR (or MINGA_HUB_DATA=DIR), or create a hub there with `minga-hub --data DIR project create NAME` or `minga-hub --data DIR serve`")]
+    NoHub { data: String, database: String },
+    #[error("no submission `{id}` in project `{project}`; `minga-hub submissions list --project {project}` shows them")]
+    UnknownSubmission { project: String, id: String },
+    #[error("backup: {0}")]
+    Backup(String),
+    #[error("restore: {0}")]
+    Restore(String),
     #[error("form file `{path}`: {reason}")]
     BadFormFile { path: String, reason: String },
     #[error("`{0}` is not a role; use facilitator or supervisor")]

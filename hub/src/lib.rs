@@ -4,13 +4,16 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod listings;
 pub mod output;
 pub mod server;
+pub mod show;
 pub mod storage;
 
 pub use error::{HubError, Result};

@@ -1,9 +1,7 @@
 //! The `minga-hub` binary: logging, the command line, and an exit status.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = minga_hub::cli::Cli::parse();
+    let cli = minga_hub::cli::parse();
     // The demo prints its own account of what happened; request logs would drown it.
     let default_level = match cli.command {
         minga_hub::cli::Command::Demo { .. } => "warn",

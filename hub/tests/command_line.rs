@@ -89,10 +89,7 @@ fn names_holding_escape_codes_carriage_returns_and_bells_are_printed_escaped() {
     let (devices, _) = printed_safely(data, &["device", "list"]);
     assert!(devices.contains(shown), "{devices}");
     let (submissions, _) = printed_safely(data, &["submissions", "list", "--project", "imbabura"]);
-    assert!(
-        submissions.contains(&format!("by {shown}")),
-        "{submissions}"
-    );
+    assert!(submissions.contains(shown), "{submissions}");
     let (revoked, _) = printed_safely(data, &["device", "revoke", &ana.id]);
     assert!(revoked.contains(shown), "{revoked}");
     let (enrolment, _) = printed_safely(
@@ -171,7 +168,10 @@ fn a_key_file_others_may_read_is_refused_with_the_command_that_fixes_it() {
     }
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let (listed, _) = printed_safely(data.path(), &["project", "list"]);
-    assert!(listed.starts_with("imbabura\t"), "{listed}");
+    assert!(
+        listed.lines().nth(1).unwrap().starts_with("imbabura\t"),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -188,8 +188,11 @@ fn a_project_name_no_device_could_sync_with_is_refused_and_nothing_is_created() 
         );
         assert_eq!(raw_control(&output.stderr), None, "{said:?}");
     }
-    let (listed, _) = printed_safely(data.path(), &["project", "list"]);
-    assert_eq!(listed, "");
+    assert_eq!(
+        std::fs::read_dir(data.path()).unwrap().count(),
+        0,
+        "a refused name creates no hub either"
+    );
     let (created, _) = printed_safely(data.path(), &["project", "create", "north-2026_v1.0"]);
     assert!(
         created.starts_with("created project north-2026_v1.0"),

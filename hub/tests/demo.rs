@@ -74,4 +74,22 @@ fn the_demo_story_merges_conflicts_reviews_and_exports() {
         -78.1887
     );
     assert!(account.contains("exports are in"));
+    // Written for a supervisor: sentences, not the protocol's counters.
+    for jargon in ["(s)", "head", "round trip", "bytes", "refusal", "token"] {
+        assert!(!account.contains(jargon), "`{jargon}` in {account}");
+    }
+    assert!(
+        account.contains("Ana's phone sent 1 document to the hub"),
+        "{account}"
+    );
+    assert!(
+        account.contains("Ana received Sara's review of her dialogue: it has issues."),
+        "{account}"
+    );
+    assert!(
+        account.contains(
+            "Ben's phone had 1 document turned down by the hub, which may not accept it."
+        ),
+        "{account}"
+    );
 }

@@ -143,10 +143,33 @@ fn the_command_line_keeps_its_data_in_the_database_it_is_given() {
         assert!(output.status.success(), "{args:?}: {stderr}");
         String::from_utf8(output.stdout).unwrap()
     };
+    let run_refused = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_minga-hub"))
+            .env("MINGA_HUB_DATABASE", database.url())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        String::from_utf8(output.stderr).unwrap()
+    };
     run(&["project", "create", PROJECT, "--title", "Imbabura"]);
     let form = fixture_form().to_str().unwrap();
     run(&["form", "publish", form, "--project", PROJECT]);
-    assert!(run(&["project", "list"]).starts_with("imbabura\tImbabura\t"));
+    let listed = run(&["project", "list"]);
+    assert!(
+        listed
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("imbabura\tImbabura\t"),
+        "{listed}"
+    );
+    let forms: serde_json::Value =
+        serde_json::from_str(&run(&["form", "list", "--project", PROJECT, "--json"])).unwrap();
+    assert_eq!(forms[0]["form_id"], "safety_walk");
+    assert_eq!(forms[0]["submissions"], 0);
+    let backup = run_refused(&["backup", "--out", "anywhere"]);
+    assert!(backup.contains("pg_dump"), "{backup}");
     let storage = database.open().unwrap();
     assert_eq!(
         storage.forms(PROJECT).unwrap().len(),

@@ -219,7 +219,15 @@ fn the_key_file_is_made_private_where_it_is_named_and_needed_to_open_the_databas
         .args(["project", "list"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&listed.stdout).starts_with("imbabura\t"));
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with("imbabura\t"),
+        "{listed}"
+    );
     let without = hub(data.path()).args(["project", "list"]).output().unwrap();
     let said = String::from_utf8_lossy(&without.stderr);
     assert!(!without.status.success());

@@ -1,10 +1,12 @@
 //! The `Authorization: Bearer <token>` check every route but health, metrics and enrolment
-//! goes through. Tokens are looked up by their hash and never logged.
+//! goes through. Tokens are looked up by their hash and never logged. A device that passes has
+//! reached the sync or document routes: its last sync is recorded, at most once a minute.
 
 use super::error::ApiError;
 use super::AppState;
 use crate::access::Principal;
 use crate::auth::{hash_secret, is_well_formed_token};
+use crate::storage::{Device, SYNC_RECORDING_INTERVAL};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -55,10 +57,27 @@ impl FromRequestParts<AppState> for Authenticated {
         if device.revoked_at.is_some() {
             return Err(ApiError::revoked());
         }
+        record_sync(state, &device).await?;
         Ok(Authenticated(Principal {
             device_id: device.id,
             project: device.project,
             role: device.role,
         }))
     }
+}
+
+/// Records that `device` synced now, unless its record is younger than
+/// [`SYNC_RECORDING_INTERVAL`]: a sync of many rounds costs one write, not one per round.
+async fn record_sync(state: &AppState, device: &Device) -> Result<(), ApiError> {
+    let now = chrono::Utc::now();
+    if device
+        .last_sync_at
+        .is_some_and(|last| now - last < SYNC_RECORDING_INTERVAL)
+    {
+        return Ok(());
+    }
+    let id = device.id.clone();
+    state
+        .blocking(move |storage| storage.record_sync(&id, now))
+        .await
 }

@@ -10,6 +10,9 @@ use crate::error::HubError;
 use automerge::transaction::Transactable;
 use chrono::Utc;
 
+pub mod projection;
+pub use projection::*;
+
 /// Defines one `#[test]` per contract body. `$open` is called with the test's name and returns
 /// `Option<(guard, storage)>`: a storage holding one project, `p` (the guard keeps what it lives
 /// in), or `None` when the backend is not available here (the opener says so).
@@ -25,6 +28,10 @@ macro_rules! contract_tests {
             projects_are_unique_and_the_hub_keeps_one_id,
             concurrent_writers_lose_no_merge_and_never_share_a_sequence_number,
             a_review_stored_before_its_submission_takes_its_author_when_it_arrives,
+            the_projection_follows_submissions_and_their_reviews,
+            a_conflict_between_two_phones_is_flagged_until_settled,
+            listings_page_by_the_last_change,
+            a_device_keeps_its_last_sync,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {

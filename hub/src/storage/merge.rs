@@ -2,7 +2,7 @@
 //! document's history; hub documents are one submission each, so this stays small.
 
 use super::WriteRefusal;
-use automerge::Automerge;
+use automerge::{Automerge, ChangeHash};
 
 /// A document after a merge.
 pub struct Merged {
@@ -20,15 +20,16 @@ fn heads_of(doc: &Automerge) -> Vec<String> {
 }
 
 /// Applies `changes` (a saved document or concatenated change chunks) to `stored`, the
-/// document `id`, and gives the document as it would be to `check` before anything is saved: a
-/// refusal there is the merge's answer. Cost: loading `stored`, applying `changes`, and a save
-/// when `check` passes.
-pub fn merge(
+/// document `id`, and gives the document as it would be, with the heads it had before, to
+/// `read` before anything is saved: a refusal there is the merge's answer, anything else is
+/// returned beside the merge (what the projection keeps of it). Cost: loading `stored`,
+/// applying `changes`, `read`, and a save when `read` passes.
+pub fn merge<T>(
     id: &str,
     stored: Option<&[u8]>,
     changes: &[u8],
-    check: impl FnOnce(&Automerge) -> Result<(), WriteRefusal>,
-) -> Result<Merged, WriteRefusal> {
+    read: impl FnOnce(&Automerge, &[ChangeHash]) -> Result<T, WriteRefusal>,
+) -> Result<(Merged, T), WriteRefusal> {
     let mut doc = match stored {
         Some(bytes) => Automerge::load(bytes).map_err(|e| WriteRefusal::StoredUnreadable {
             id: id.into(),
@@ -36,6 +37,7 @@ pub fn merge(
         })?,
         None => Automerge::new(),
     };
+    let before_hashes = doc.get_heads();
     let before = heads_of(&doc);
     doc.load_incremental(changes)
         .map_err(|e| WriteRefusal::NotAutomerge {
@@ -46,13 +48,14 @@ pub fn merge(
     if heads.is_empty() {
         return Err(WriteRefusal::Empty { id: id.into() });
     }
-    check(&doc)?;
+    let read = read(&doc, &before_hashes)?;
     let changed = heads != before;
-    Ok(Merged {
+    let merged = Merged {
         bytes: doc.save(),
         heads,
         changed,
-    })
+    };
+    Ok((merged, read))
 }
 
 #[cfg(test)]
@@ -62,7 +65,7 @@ mod tests {
     use automerge::{ReadDoc, ROOT};
 
     fn merge_unchecked(stored: Option<&[u8]>, changes: &[u8]) -> Result<Merged, WriteRefusal> {
-        merge("d", stored, changes, |_| Ok(()))
+        merge("d", stored, changes, |_, _| Ok(())).map(|(merged, ())| merged)
     }
 
     fn doc_with(key: &str, value: &str) -> Automerge {
@@ -108,13 +111,27 @@ mod tests {
     fn a_refused_check_is_the_merges_answer() {
         let doc = doc_with("a", "1");
         let refusal = WriteRefusal::FormsArePublished { id: "d".into() };
-        let checked = merge("d", None, &doc.save(), |merged| {
+        let checked = merge("d", None, &doc.save(), |merged, _| {
             assert!(
                 merged.get(ROOT, "a").unwrap().is_some(),
                 "the merged document"
             );
-            Err(refusal.clone())
+            Err::<(), _>(refusal.clone())
         });
         assert_eq!(checked.err(), Some(refusal));
+    }
+
+    #[test]
+    fn what_is_read_sees_the_heads_before_the_merge() {
+        let base = doc_with("a", "1");
+        let mut next = base.fork();
+        let mut tx = next.transaction();
+        tx.put(ROOT, "a", "2").unwrap();
+        tx.commit();
+        let (_, before) = merge("d", Some(&base.save()), &next.save(), |_, before| {
+            Ok(before.to_vec())
+        })
+        .unwrap();
+        assert_eq!(before, base.get_heads());
     }
 }

@@ -9,11 +9,13 @@ mod contract;
 mod keyfile;
 mod merge;
 pub mod postgres;
+pub mod projection;
 mod schema;
 mod sqlite;
 mod txn;
 
 pub use self::postgres::PostgresStorage;
+pub use projection::{FormVersionRow, SubmissionQuery, SubmissionRow};
 pub use sqlite::{SqliteStorage, DATABASE_FILE};
 
 use crate::access::{DocKind, Role};
@@ -40,7 +42,14 @@ pub struct Device {
     pub name: String,
     pub enrolled_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last reached the sync or document routes (recorded at most once a minute, see
+    /// [`SYNC_RECORDING_INTERVAL`]); `None` if it never has.
+    pub last_sync_at: Option<DateTime<Utc>>,
 }
+
+/// How stale a device's recorded last sync may grow before a request records it again: a
+/// write per request would cost every sync round a commit.
+pub const SYNC_RECORDING_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// An enrolment code as issued: who it will enrol, and the hash of its secret.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,6 +184,17 @@ pub trait HubStorage: Send + Sync {
     fn devices(&self, project: Option<&str>) -> Result<Vec<Device>>;
     /// Marks a device revoked; its token stops working at once. Revoking twice is harmless.
     fn revoke_device(&self, id: &str) -> Result<Device>;
+    /// Records that the device reached the hub at `at` (its last sync).
+    fn record_sync(&self, device: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// A page of the submissions projection, newest change first. Cost: an index range scan
+    /// of `query.limit` rows (plus those a filter skips); no document is loaded.
+    fn submissions(&self, project: &str, query: &SubmissionQuery) -> Result<Vec<SubmissionRow>>;
+    /// One submission's projection row.
+    fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>>;
+    /// Every published version with its count of submissions, by form then publishing order.
+    /// Cost: one index count per version.
+    fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>>;
 
     /// Merges each write into its document (creating it if new) in one transaction, giving each
     /// document that changed the next sequence number. A refused write does not stop the others.

@@ -4,7 +4,7 @@ use crate::error::Result;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -74,6 +74,31 @@ CREATE TABLE peer_heads (
 );
 ";
 
+/// Version 3: the projection of submissions that listings and filters read (one row per whole
+/// submission, kept by the write path; times in microseconds since the epoch, UTC, so that
+/// they sort as numbers), its indexes (`projection::INDEXES`), and each device's last sync.
+const VERSION_3: &str = "
+CREATE TABLE submissions (
+    project TEXT NOT NULL,
+    id TEXT NOT NULL,
+    form_id TEXT NOT NULL,
+    form_version TEXT NOT NULL,
+    author TEXT,
+    submitter TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    review_state TEXT NOT NULL,
+    instance_name TEXT,
+    deleted INTEGER NOT NULL,
+    latitude REAL,
+    longitude REAL,
+    has_conflicts INTEGER NOT NULL,
+    PRIMARY KEY (project, id)
+);
+ALTER TABLE devices ADD COLUMN last_sync_at TEXT;
+";
+
 /// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.
 pub fn upgrade(conn: &mut Connection) -> Result<()> {
     let mut tx = conn.transaction()?;
@@ -84,6 +109,11 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
             // Version 2: a published form is also a form document that devices sync; the forms
             // a hub published before gain theirs.
             1 => super::sqlite::store_missing_form_documents(&mut tx)?,
+            2 => {
+                tx.execute_batch(VERSION_3)?;
+                tx.execute_batch(super::projection::INDEXES)?;
+                super::sqlite::backfill_projection(&mut tx)?;
+            }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

@@ -4,6 +4,9 @@
 use super::cipher::{self, FileState};
 use super::keyfile::{default_key_file, HubKey};
 use super::merge::Merged;
+use super::projection::{
+    self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
+};
 use super::schema;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
@@ -31,6 +34,21 @@ impl SqliteStorage {
     /// ([`SqliteStorage::default_key_file`]), upgrading its schema.
     pub fn open(data_dir: &Path) -> Result<Self> {
         Self::open_with_key_file(data_dir, &Self::default_key_file(data_dir))
+    }
+
+    /// Opens the hub database in `data_dir` only if a hub is there: every command but `serve`
+    /// and `project create` uses this, so that a mistyped folder is reported rather than
+    /// silently becoming a new, empty hub with a new key. `HubError::NoHub` names the folder.
+    pub fn open_existing(data_dir: &Path, key_file: &Path) -> Result<Self> {
+        let database = data_dir.join(DATABASE_FILE);
+        let holds_data = std::fs::metadata(&database).is_ok_and(|m| m.len() > 0);
+        if !holds_data {
+            return Err(HubError::NoHub {
+                data: data_dir.display().to_string(),
+                database: database.display().to_string(),
+            });
+        }
+        Self::open_with_key_file(data_dir, key_file)
     }
 
     /// The key file a hub uses when none is named: `hub.sqlite3.key` in the data folder.
@@ -103,6 +121,19 @@ impl SqliteStorage {
         Self::open_keyed(&data_dir.join(DATABASE_FILE), &key_file)
     }
 
+    /// Writes a consistent copy of the database to `target` (a new file), encrypted with the
+    /// same key, and returns its schema version: `VACUUM INTO` reads one snapshot, so another
+    /// process writing meanwhile (a running `serve`) neither waits for the copy nor tears it.
+    /// Cost: reads the whole database once.
+    pub fn copy_into(&self, target: &Path) -> Result<i64> {
+        let text = target
+            .to_str()
+            .ok_or_else(|| HubError::Backup(format!("{} is not UTF-8", target.display())))?;
+        let conn = self.conn();
+        conn.execute("VACUUM INTO ?1", [text])?;
+        Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+
     /// SQLite's own check of the whole database: `["ok"]` when sound.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         let conn = self.conn();
@@ -153,7 +184,13 @@ fn project_from_row(row: &Row<'_>) -> rusqlite::Result<Project> {
     })
 }
 
-const DEVICE_COLUMNS: &str = "id, project, role, name, enrolled_at, revoked_at";
+const DEVICE_COLUMNS: &str = "id, project, role, name, enrolled_at, revoked_at, last_sync_at";
+
+fn optional_time(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    row.get::<_, Option<String>>(index)?
+        .map(parse_time)
+        .transpose()
+}
 
 fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -162,11 +199,62 @@ fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
         role: parse_role(row.get(2)?)?,
         name: row.get(3)?,
         enrolled_at: parse_time(row.get(4)?)?,
-        revoked_at: row
-            .get::<_, Option<String>>(5)?
-            .map(parse_time)
-            .transpose()?,
+        revoked_at: optional_time(row, 5)?,
+        last_sync_at: optional_time(row, 6)?,
     })
+}
+
+/// The projection keeps times as microseconds since the epoch, so that they sort as numbers.
+fn micros(time: &DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+fn from_micros(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let value: i64 = row.get(index)?;
+    DateTime::from_timestamp_micros(value).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Integer,
+            format!("time {value} out of range").into(),
+        )
+    })
+}
+
+fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRow> {
+    Ok(SubmissionRow {
+        id: row.get(0)?,
+        form_id: row.get(1)?,
+        form_version: row.get(2)?,
+        author: row.get(3)?,
+        author_name: row.get(4)?,
+        submitter: row.get(5)?,
+        created_at: from_micros(row, 6)?,
+        updated_at: from_micros(row, 7)?,
+        status: row.get(8)?,
+        review_state: row.get(9)?,
+        instance_name: row.get(10)?,
+        deleted: row.get(11)?,
+        latitude: row.get(12)?,
+        longitude: row.get(13)?,
+        has_conflicts: row.get(14)?,
+    })
+}
+
+/// The projection's upsert in SQLite's placeholders, built once.
+static UPSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| projection::upsert_sql(question));
+
+/// SQLite's numbered placeholder.
+fn question(n: usize) -> String {
+    format!("?{n}")
+}
+
+fn sql_value(arg: SqlArg) -> rusqlite::types::Value {
+    match arg {
+        SqlArg::Text(text) => text.into(),
+        SqlArg::Time(time) => micros(&time).into(),
+        SqlArg::Int(number) => number.into(),
+    }
 }
 
 const HEADER_COLUMNS: &str = "project, id, kind, author, subject, seq, heads, updated_at";
@@ -316,6 +404,52 @@ impl HubStorage for SqliteStorage {
             .ok_or_else(|| HubError::UnknownDevice(id.into()))
     }
 
+    /// Without waiting for the disk (`synchronous = NORMAL` for this one commit): a last sync
+    /// lost to a power cut costs nothing, and a flush per device would cost ingest. The next
+    /// commit that does flush takes it along (WAL is written in order).
+    fn record_sync(&self, device: &str, at: DateTime<Utc>) -> Result<()> {
+        let conn = self.conn();
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let updated = conn.execute(
+            "UPDATE devices SET last_sync_at = ?2 WHERE id = ?1",
+            params![device, at.to_rfc3339()],
+        );
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        updated?;
+        Ok(())
+    }
+
+    fn submissions(&self, project: &str, query: &SubmissionQuery) -> Result<Vec<SubmissionRow>> {
+        let (sql, args) = projection::listing_sql(project, query, question);
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let values = args.into_iter().map(sql_value);
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), submission_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>> {
+        let sql = projection::row_by_id_sql(question);
+        let conn = self.conn();
+        Ok(conn
+            .query_row(&sql, params![project, id], submission_from_row)
+            .optional()?)
+    }
+
+    fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(FORM_VERSIONS_SQL)?;
+        let rows = stmt.query_map([project], |row| {
+            Ok(FormVersionRow {
+                form_id: row.get(0)?,
+                version: row.get(1)?,
+                published_at: parse_time(row.get(2)?)?,
+                submissions: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn write_documents(
         &self,
         project: &str,
@@ -408,6 +542,12 @@ impl HubStorage for SqliteStorage {
     }
 }
 
+/// Each published version with its submissions counted through `submissions_by_form`.
+const FORM_VERSIONS_SQL: &str = "SELECT f.form_id, f.version, f.published_at,
+        (SELECT COUNT(*) FROM submissions s
+         WHERE s.project = f.project AND s.form_id = f.form_id AND s.form_version = f.version)
+     FROM forms f WHERE f.project = ?1 ORDER BY f.form_id, f.rowid";
+
 const DOCUMENT_SQL: &str =
     "SELECT project, id, kind, author, subject, seq, heads, updated_at, bytes
      FROM documents WHERE project = ?1 AND id = ?2";
@@ -471,6 +611,50 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         )?;
         Ok(self.query_row(DOCUMENT_SQL, params![project, write.id], header_from_row)?)
     }
+
+    fn projected_conflicts(&mut self, project: &str, id: &str) -> Result<Option<bool>> {
+        let sql = "SELECT has_conflicts FROM submissions WHERE project = ?1 AND id = ?2";
+        Ok(self
+            .prepare_cached(sql)?
+            .query_row(params![project, id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn project_submission(
+        &mut self,
+        project: &str,
+        header: &DocumentHeader,
+        facts: &SubmissionFacts,
+        review_state: &str,
+    ) -> Result<()> {
+        let (latitude, longitude) = facts.location.unzip();
+        self.prepare_cached(&UPSERT)?.execute(params![
+            project,
+            header.id,
+            facts.form_id,
+            facts.form_version,
+            header.author,
+            facts.submitter,
+            micros(&facts.created_at),
+            micros(&header.updated_at),
+            facts.status,
+            review_state,
+            facts.instance_name,
+            facts.deleted,
+            latitude,
+            longitude,
+            facts.has_conflicts,
+        ])?;
+        Ok(())
+    }
+
+    fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()> {
+        self.prepare_cached(
+            "UPDATE submissions SET review_state = ?3 WHERE project = ?1 AND id = ?2",
+        )?
+        .execute(params![project, submission, state])?;
+        Ok(())
+    }
 }
 
 impl EnrolmentTx for rusqlite::Transaction<'_> {
@@ -524,6 +708,15 @@ pub(super) fn store_missing_form_documents(tx: &mut rusqlite::Transaction<'_>) -
         txn::store_form_document(tx, &project, &form)?;
     }
     Ok(())
+}
+
+/// The projection of every submission and review stored before it existed (schema version 3).
+pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .prepare("SELECT project, id FROM documents WHERE kind IN ('submission', 'review')")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    txn::backfill_projection(tx, &documents)
 }
 
 /// Records a peer's shared heads and cursor inside the caller's transaction.
@@ -597,8 +790,10 @@ mod tests {
         storage.publish_form("p", &form).unwrap();
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch("DELETE FROM documents; PRAGMA user_version = 1;")
-            .unwrap();
+        conn.execute_batch(&format!(
+            "DELETE FROM documents; {TO_VERSION_2} PRAGMA user_version = 1;"
+        ))
+        .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         let id = minga_core::form_document_id(&form.id, &form.version);
@@ -608,6 +803,88 @@ mod tests {
             minga_core::read_form_document(&id, &stored.bytes).unwrap(),
             form
         );
+    }
+
+    /// What version 3 added, taken away again: a version 2 database, as main wrote it.
+    const TO_VERSION_2: &str =
+        "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;";
+
+    #[test]
+    fn opening_a_version_2_hub_projects_the_submissions_and_reviews_it_stored() {
+        let (dir, storage) = open();
+        let id = crate::storage::contract::store_before_upgrade(&storage);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!("{TO_VERSION_2} PRAGMA user_version = 2;"))
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::contract::check_after_upgrade(&reopened, &id);
+    }
+
+    #[test]
+    fn every_listing_filter_reads_an_index_in_order_never_the_whole_table() {
+        let (dir, _storage) = open();
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        let text = |value: &str| Some(value.to_string());
+        let after = Some((Utc::now(), "x".to_string()));
+        let queries = [
+            SubmissionQuery::default(),
+            SubmissionQuery {
+                form_id: text("safety"),
+                after: after.clone(),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                status: text("complete"),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                review_state: text("approved"),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                conflicted_only: true,
+                after,
+                ..Default::default()
+            },
+        ];
+        for query in queries {
+            let (sql, args) = projection::listing_sql("p", &query, question);
+            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let values = args.into_iter().map(sql_value);
+            let steps: Vec<String> = plan
+                .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = steps.join("; ");
+            assert!(
+                plan.contains("SEARCH s USING INDEX submissions_"),
+                "{query:?}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{query:?} sorts: {plan}");
+        }
+    }
+
+    #[test]
+    fn an_administration_command_never_creates_a_hub() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = SqliteStorage::default_key_file(dir.path());
+        match SqliteStorage::open_existing(dir.path(), &key_file) {
+            Err(HubError::NoHub { data, database }) => {
+                assert_eq!(data, dir.path().display().to_string());
+                assert!(database.ends_with(DATABASE_FILE), "{database}");
+            }
+            other => panic!("expected no hub, got {:?}", other.err()),
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+        drop(SqliteStorage::open(dir.path()).unwrap());
+        assert!(SqliteStorage::open_existing(dir.path(), &key_file).is_ok());
     }
 
     /// Every byte the hub's database holds on disk: the file and its write-ahead log.

@@ -3,13 +3,14 @@
 //! writes; what they mean stays here.
 
 use super::merge::{merge, Merged};
+use super::projection::{self, SubmissionFacts, AWAITING_REVIEW};
 use super::{
     Device, DocumentHeader, DocumentWrite, Redemption, StoredDocument, WriteOutcome, WriteRefusal,
 };
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
-use automerge::Automerge;
+use automerge::{Automerge, ChangeHash};
 use chrono::{DateTime, SubsecRound, Utc};
 use minga_forms::Form;
 
@@ -28,6 +29,50 @@ pub trait DocumentTx {
     ) -> Result<DocumentHeader>;
     /// Records a published form version; `false` if the project has it already.
     fn insert_form(&mut self, project: &str, form: &Form, definition: &str) -> Result<bool>;
+    /// Whether the submission's projection row says it holds a conflict; `None` when it has
+    /// no row yet.
+    fn projected_conflicts(&mut self, project: &str, id: &str) -> Result<Option<bool>>;
+    /// Writes the projection row of the submission `header` names: a new row takes
+    /// `review_state`, a stored one keeps its own.
+    fn project_submission(
+        &mut self,
+        project: &str,
+        header: &DocumentHeader,
+        facts: &SubmissionFacts,
+        review_state: &str,
+    ) -> Result<()>;
+    /// Records a review's state on the row of the submission it judges (if it has one yet).
+    fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()>;
+}
+
+/// What a write tells the projection, read from the merged document.
+enum Projected {
+    /// Nothing new was merged, or the document is no whole submission or review.
+    Nothing,
+    Submission(SubmissionFacts),
+    Review(String),
+}
+
+/// What the projection keeps of `doc`, the document of kind `kind` after a merge from
+/// `before`; `had_conflicts` is what its row said. Nothing when the merge added nothing.
+fn projected(
+    kind: DocKind,
+    doc: &Automerge,
+    before: &[ChangeHash],
+    had_conflicts: bool,
+) -> Projected {
+    if doc.get_heads().iter().all(|head| before.contains(head)) {
+        return Projected::Nothing;
+    }
+    match kind {
+        DocKind::Submission => {
+            let conflicts = projection::has_conflicts(doc, before, had_conflicts);
+            projection::submission_facts(doc, conflicts)
+                .map_or(Projected::Nothing, Projected::Submission)
+        }
+        DocKind::Review => Projected::Review(projection::review_state(doc)),
+        DocKind::Form => Projected::Nothing,
+    }
 }
 
 /// Publishes `form` in `project` (which the caller has checked exists) inside the caller's
@@ -77,23 +122,46 @@ fn store_one(
             });
         }
     }
+    // A stored submission's row (one key lookup): whether it had a conflict, and whether it
+    // has a row at all.
+    let row = match (&stored, write.kind) {
+        (Some(_), DocKind::Submission) => tx.projected_conflicts(project, &write.id)?,
+        _ => None,
+    };
     let merged = merge(
         &write.id,
         stored.as_ref().map(|s| s.bytes.as_slice()),
         &write.changes,
-        |doc| check_write(write, doc),
+        |doc, before| {
+            check_write(write, doc)?;
+            Ok(projected(write.kind, doc, before, row == Some(true)))
+        },
     );
-    let merged = match merged {
+    let (merged, projected) = match merged {
         Ok(merged) => merged,
         Err(refused) => return Ok(WriteOutcome::Refused(refused)),
     };
-    let is_new = stored.is_none();
     match stored {
         Some(stored) if !merged.changed => Ok(WriteOutcome::Stored(stored.header)),
         _ => {
             let header = tx.put(project, write, &merged)?;
-            if is_new && write.kind == DocKind::Submission {
-                adopt_waiting_review(tx, project, write)?;
+            // A submission without a projection row yet (new, as a rule) adopts a review that
+            // arrived first, and its row takes that review's state.
+            let waiting_state = match (row, write.kind) {
+                (None, DocKind::Submission) => adopt_waiting_review(tx, project, write)?,
+                _ => None,
+            };
+            match projected {
+                Projected::Submission(facts) => {
+                    let state = waiting_state.unwrap_or_else(|| AWAITING_REVIEW.into());
+                    tx.project_submission(project, &header, &facts, &state)?;
+                }
+                Projected::Review(state) => {
+                    if let Some(submission) = &header.subject {
+                        tx.project_review(project, submission, &state)?;
+                    }
+                }
+                Projected::Nothing => {}
             }
             Ok(WriteOutcome::Stored(header))
         }
@@ -124,21 +192,29 @@ fn check_write(write: &DocumentWrite, doc: &Automerge) -> Result<(), WriteRefusa
 /// A review can reach the hub before its submission (a supervisor's tablet got the submission
 /// straight from the phone); it is stored without an author, so the submission's author may
 /// not read it and her sync cursor passes it. When the submission arrives, the review takes
-/// its author and a new sequence number, so that her next sync brings it.
+/// its author and a new sequence number, so that her next sync brings it. Returns the state of
+/// a review stored before the submission's projection row, for that row. Cost: one key
+/// lookup; loading the review only when there is one.
 fn adopt_waiting_review(
     tx: &mut impl DocumentTx,
     project: &str,
     submission: &DocumentWrite,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let Ok(id) = submission.id.parse::<minga_core::DocId>() else {
-        return Ok(());
+        return Ok(None);
     };
     let review = minga_core::review_id(&id).to_string();
     let Some(stored) = tx.stored(project, &review)? else {
-        return Ok(());
+        return Ok(None);
     };
-    if stored.header.kind != DocKind::Review || stored.header.author.is_some() {
-        return Ok(());
+    if stored.header.kind != DocKind::Review {
+        return Ok(None);
+    }
+    let state = Automerge::load(&stored.bytes)
+        .ok()
+        .map(|doc| projection::review_state(&doc));
+    if stored.header.author.is_some() {
+        return Ok(state);
     }
     let adopted = DocumentWrite {
         id: review,
@@ -153,6 +229,40 @@ fn adopt_waiting_review(
         changed: true,
     };
     tx.put(project, &adopted, &unchanged)?;
+    Ok(state)
+}
+
+/// Writes the projection of documents stored before it existed (an upgrade), inside the
+/// caller's transaction: a row per whole submission, then each review's state on its row.
+/// Documents that do not load are left out, as exports skip them. Cost: loads each document
+/// once and walks each submission's answers once.
+pub fn backfill_projection(tx: &mut impl DocumentTx, documents: &[(String, String)]) -> Result<()> {
+    let mut reviews = Vec::new();
+    for (project, id) in documents {
+        let Some(stored) = tx.stored(project, id)? else {
+            continue;
+        };
+        let Ok(doc) = Automerge::load(&stored.bytes) else {
+            continue;
+        };
+        match stored.header.kind {
+            DocKind::Submission => {
+                let conflicts = projection::has_conflicts(&doc, &[], true);
+                if let Some(facts) = projection::submission_facts(&doc, conflicts) {
+                    tx.project_submission(project, &stored.header, &facts, AWAITING_REVIEW)?;
+                }
+            }
+            DocKind::Review => {
+                if let Some(submission) = &stored.header.subject {
+                    reviews.push((project, submission.clone(), projection::review_state(&doc)));
+                }
+            }
+            DocKind::Form => {}
+        }
+    }
+    for (project, submission, state) in reviews {
+        tx.project_review(project, &submission, &state)?;
+    }
     Ok(())
 }
 
@@ -231,6 +341,7 @@ pub fn redeem(
                 name: found.device_name,
                 enrolled_at: now,
                 revoked_at: None,
+                last_sync_at: None,
             };
             tx.enrol(lookup, now, &device, token_hash)?;
             Some(device)

@@ -12,6 +12,9 @@ mod schema;
 pub mod testing;
 
 use super::merge::Merged;
+use super::projection::{
+    self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
+};
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
     Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Project,
@@ -149,7 +152,7 @@ fn project_from_row(row: &Row) -> Result<Project> {
     })
 }
 
-const DEVICE_COLUMNS: &str = "id, project, role, name, enrolled_at, revoked_at";
+const DEVICE_COLUMNS: &str = "id, project, role, name, enrolled_at, revoked_at, last_sync_at";
 
 fn device_from_row(row: &Row) -> Result<Device> {
     Ok(Device {
@@ -159,7 +162,45 @@ fn device_from_row(row: &Row) -> Result<Device> {
         name: row.try_get(3)?,
         enrolled_at: row.try_get(4)?,
         revoked_at: row.try_get(5)?,
+        last_sync_at: row.try_get(6)?,
     })
+}
+
+fn submission_from_row(row: &Row) -> Result<SubmissionRow> {
+    Ok(SubmissionRow {
+        id: row.try_get(0)?,
+        form_id: row.try_get(1)?,
+        form_version: row.try_get(2)?,
+        author: row.try_get(3)?,
+        author_name: row.try_get(4)?,
+        submitter: row.try_get(5)?,
+        created_at: row.try_get(6)?,
+        updated_at: row.try_get(7)?,
+        status: row.try_get(8)?,
+        review_state: row.try_get(9)?,
+        instance_name: row.try_get(10)?,
+        deleted: row.try_get(11)?,
+        latitude: row.try_get(12)?,
+        longitude: row.try_get(13)?,
+        has_conflicts: row.try_get(14)?,
+    })
+}
+
+fn form_version_from_row(row: &Row) -> Result<FormVersionRow> {
+    Ok(FormVersionRow {
+        form_id: row.try_get(0)?,
+        version: row.try_get(1)?,
+        published_at: row.try_get(2)?,
+        submissions: row.try_get(3)?,
+    })
+}
+
+/// The projection's upsert in PostgreSQL's placeholders, built once.
+static UPSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| projection::upsert_sql(dollar));
+
+fn dollar(n: usize) -> String {
+    format!("${n}")
 }
 
 const HEADER_COLUMNS: &str = "project, id, kind, author, subject, seq, heads, updated_at";
@@ -293,6 +334,55 @@ impl HubStorage for PostgresStorage {
         let row = client.query_opt(&sql, &[&id])?;
         let row = row.ok_or_else(|| HubError::UnknownDevice(id.into()))?;
         device_from_row(&row)
+    }
+
+    /// Without waiting for the server's disk (`synchronous_commit = off` for this one
+    /// transaction): a last sync lost to a crash costs nothing.
+    fn record_sync(&self, device: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+        tx.execute(
+            "UPDATE devices SET last_sync_at = $2 WHERE id = $1",
+            &[&device, &at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn submissions(&self, project: &str, query: &SubmissionQuery) -> Result<Vec<SubmissionRow>> {
+        let (sql, args) = projection::listing_sql(project, query, dollar);
+        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = args
+            .into_iter()
+            .map(|arg| -> Box<dyn postgres::types::ToSql + Sync> {
+                match arg {
+                    SqlArg::Text(text) => Box::new(text),
+                    SqlArg::Time(time) => Box::new(time),
+                    SqlArg::Int(number) => Box::new(number),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref()).collect();
+        collect(self.client()?.query(&sql, &refs)?, submission_from_row)
+    }
+
+    fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>> {
+        let sql = projection::row_by_id_sql(dollar);
+        let row = self.client()?.query_opt(&sql, &[&project, &id])?;
+        row.as_ref().map(submission_from_row).transpose()
+    }
+
+    fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>> {
+        let sql = "SELECT f.form_id, f.version, f.published_at,
+                (SELECT COUNT(*) FROM submissions s
+                 WHERE s.project = f.project AND s.form_id = f.form_id
+                   AND s.form_version = f.version)
+             FROM forms f WHERE f.project = $1 ORDER BY f.form_id, f.position";
+        collect(
+            self.client()?.query(sql, &[&project])?,
+            form_version_from_row,
+        )
     }
 
     fn write_documents(
@@ -440,6 +530,64 @@ impl DocumentTx for postgres::Transaction<'_> {
         )?;
         header_from_row(&row)
     }
+
+    fn projected_conflicts(&mut self, project: &str, id: &str) -> Result<Option<bool>> {
+        let sql = "SELECT has_conflicts FROM submissions WHERE project = $1 AND id = $2";
+        let row = self.query_opt(sql, &[&project, &id])?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
+    fn project_submission(
+        &mut self,
+        project: &str,
+        header: &DocumentHeader,
+        facts: &SubmissionFacts,
+        review_state: &str,
+    ) -> Result<()> {
+        let (latitude, longitude) = facts.location.unzip();
+        self.execute(
+            UPSERT.as_str(),
+            &[
+                &project,
+                &header.id,
+                &facts.form_id,
+                &facts.form_version,
+                &header.author,
+                &facts.submitter,
+                &facts.created_at,
+                &header.updated_at,
+                &facts.status,
+                &review_state,
+                &facts.instance_name,
+                &facts.deleted,
+                &latitude,
+                &longitude,
+                &facts.has_conflicts,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()> {
+        self.execute(
+            "UPDATE submissions SET review_state = $3 WHERE project = $1 AND id = $2",
+            &[&project, &submission, &state],
+        )?;
+        Ok(())
+    }
+}
+
+/// The projection of every submission and review stored before it existed (schema version 2).
+fn backfill_projection(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .query(
+            "SELECT project, id FROM documents WHERE kind IN ('submission', 'review')",
+            &[],
+        )?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    txn::backfill_projection(tx, &documents)
 }
 
 impl EnrolmentTx for postgres::Transaction<'_> {
@@ -546,6 +694,25 @@ mod tests {
             Err(crate::HubError::Corrupt(reason)) => assert!(reason.contains("newer"), "{reason}"),
             other => panic!("expected a newer schema refused, got {:?}", other.err()),
         }
+    }
+
+    #[test]
+    fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
+        let Some((database, storage)) = open("upgrade_from_1") else {
+            return;
+        };
+        let id = crate::storage::contract::store_before_upgrade(&storage);
+        storage
+            .client()
+            .unwrap()
+            .batch_execute(
+                "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;
+                 UPDATE minga_hub_schema SET version = 1;",
+            )
+            .unwrap();
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        crate::storage::contract::check_after_upgrade(&upgraded, &id);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::{HubError, Result};
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 1;
+pub const CURRENT_VERSION: i32 = 2;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -82,6 +82,31 @@ CREATE TABLE peer_heads (
 );
 ";
 
+/// Version 2 (SQLite's version 3): the projection of submissions that listings and filters
+/// read, kept by the write path, its indexes (`projection::INDEXES`), and each device's last
+/// sync.
+const VERSION_2: &str = "
+CREATE TABLE submissions (
+    project TEXT NOT NULL,
+    id TEXT NOT NULL,
+    form_id TEXT NOT NULL,
+    form_version TEXT NOT NULL,
+    author TEXT,
+    submitter TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    status TEXT NOT NULL,
+    review_state TEXT NOT NULL,
+    instance_name TEXT,
+    deleted BOOLEAN NOT NULL,
+    latitude DOUBLE PRECISION,
+    longitude DOUBLE PRECISION,
+    has_conflicts BOOLEAN NOT NULL,
+    PRIMARY KEY (project, id)
+);
+ALTER TABLE devices ADD COLUMN last_sync_at TIMESTAMPTZ;
+";
+
 /// Brings the database at any earlier version up to [`CURRENT_VERSION`] in one transaction;
 /// refuses a database written by a newer hub.
 pub fn upgrade(client: &mut Client) -> Result<()> {
@@ -99,6 +124,11 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
     while version < CURRENT_VERSION {
         match version {
             0 => tx.batch_execute(VERSION_1)?,
+            1 => {
+                tx.batch_execute(VERSION_2)?;
+                tx.batch_execute(crate::storage::projection::INDEXES)?;
+                super::backfill_projection(&mut tx)?;
+            }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;
