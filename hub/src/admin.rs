@@ -108,12 +108,15 @@ fn issue_code(
 /// lookups, even a hub holding ten thousand codes fails all eight about once in 10^16.
 const CODE_DRAWS: u32 = 8;
 
-/// What a phone scans: the code, and the hub to trade it at when known.
+/// What a phone scans: the code, and the hub to trade it at when known, as the versioned
+/// enrolment link that the bindings' `parse_enrolment_link` reads (the hub's address
+/// percent-encoded, so that a `&` or `?` in it cannot be taken for another field).
 pub fn enrolment_uri(code: &EnrolmentCode, hub_url: Option<&str>) -> String {
-    match hub_url {
-        Some(url) => format!("minga://enrol?hub={url}&code={code}"),
-        None => format!("minga://enrol?code={code}"),
+    minga_sync::enrolment_link::EnrolmentLink {
+        hub_url: hub_url.map(str::to_owned),
+        code: code.to_string(),
     }
+    .to_uri()
 }
 
 /// `text` as a QR code drawn with Unicode half blocks, for a terminal.
@@ -382,6 +385,18 @@ mod tests {
             .unwrap();
         assert_ne!(stored, issued.code.secret);
         assert!(!stored.contains(&issued.code.secret));
+    }
+
+    #[test]
+    fn the_enrolment_link_reads_back_as_the_hub_and_code_it_was_made_of() {
+        use minga_sync::enrolment_link::EnrolmentLink;
+        let code = EnrolmentCode::generate();
+        let hub = "http://10.0.0.2:8080/minga?x=1&y=2";
+        let link = EnrolmentLink::parse(&enrolment_uri(&code, Some(hub))).unwrap();
+        assert_eq!(link.hub_url.as_deref(), Some(hub));
+        assert_eq!(link.code, code.to_string());
+        let without_hub = EnrolmentLink::parse(&enrolment_uri(&code, None)).unwrap();
+        assert_eq!(without_hub.hub_url, None);
     }
 
     #[test]
