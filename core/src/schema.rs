@@ -1,17 +1,14 @@
-//! The store's SQL: the current schema for a fresh file, and the ordered upgrade steps that
-//! bring an older file to it, keyed by `PRAGMA user_version`.
+//! The store's schema: every table's definition (DDL) for a fresh file, the ordered upgrade
+//! steps that bring an older file to it (keyed by `PRAGMA user_version`) with the data each
+//! step must fill in, and how a file proves it is a Minga store. The rows of each table are
+//! written by its own module in `storage`; this file only creates, upgrades and empties tables.
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction};
+use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
 pub const CURRENT_VERSION: i64 = 4;
-
-/// The first version with the `submissions` projection: opening an older store fills it.
-pub const FIRST_WITH_PROJECTION: i64 = 2;
-
-/// The first version with `review_states`: opening an older store fills it from the reviews.
-pub const FIRST_WITH_REVIEW_STATES: i64 = 4;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -112,33 +109,140 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     set_version(tx, CURRENT_VERSION)
 }
 
-/// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, inside the
-/// caller's transaction (so a crash mid-upgrade leaves the old version intact).
-pub fn upgrade(tx: &Transaction<'_>, from: i64) -> Result<()> {
-    for version in from..CURRENT_VERSION {
-        upgrade_step(tx, version)?;
-    }
-    set_version(tx, CURRENT_VERSION)
+/// Data an upgrade step adds a table for and that must be filled from the stored documents.
+/// Only the layers above decode documents, so they say how (`storage::projection::backfill`);
+/// the schema says which, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backfill {
+    /// Every submission's row in the `submissions` list projection.
+    SubmissionRows,
+    /// Every review's verdict in `review_states`.
+    ReviewStates,
 }
 
-/// The step from `version` to `version + 1`.
-fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
-    match version {
-        // Version 1 stored documents only; version 2 adds the list projection (which the
-        // store then fills from the documents, in the same transaction).
-        1 => tx.execute_batch(SUBMISSIONS_TABLE)?,
+/// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, then runs the
+/// backfills those steps need through `backfill`, all inside the caller's transaction (so a
+/// crash mid-upgrade leaves the old version intact). The backfills run once every step is
+/// done, since they write rows in the current shape. Cost: the steps' DDL, plus what each
+/// backfill reads (every document of its kind).
+pub(crate) fn upgrade(
+    tx: &Transaction<'_>,
+    from: i64,
+    backfill: &dyn Fn(&Connection, Backfill) -> Result<()>,
+) -> Result<()> {
+    let mut backfills = Vec::new();
+    for version in from..CURRENT_VERSION {
+        backfills.extend(upgrade_step(tx, version)?);
+    }
+    set_version(tx, CURRENT_VERSION)?;
+    for needed in backfills {
+        backfill(tx, needed)?;
+    }
+    Ok(())
+}
+
+/// The step from `version` to `version + 1`, and the backfill it needs, if any.
+fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> {
+    let backfill = match version {
+        // Version 1 stored documents only; version 2 adds the list projection, filled from
+        // the documents.
+        1 => {
+            tx.execute_batch(SUBMISSIONS_TABLE)?;
+            Some(Backfill::SubmissionRows)
+        }
         // Version 3 adds per-peer sync state; nothing to fill (a store never met a peer).
-        2 => tx.execute_batch(PEERS_TABLES)?,
-        // Version 4 adds review states (the store then fills them from the reviews).
-        3 => tx.execute_batch(REVIEW_STATES_TABLE)?,
+        2 => {
+            tx.execute_batch(PEERS_TABLES)?;
+            None
+        }
+        // Version 4 adds review states, filled from the reviews.
+        3 => {
+            tx.execute_batch(REVIEW_STATES_TABLE)?;
+            Some(Backfill::ReviewStates)
+        }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
             return Err(Error::Corrupt {
                 detail: format!("schema version {version} has no upgrade path"),
             })
         }
+    };
+    Ok(backfill)
+}
+
+/// Confirms that the database at `path` holds the Minga marker and a schema this code
+/// understands, reading only; returns its version. Cost: two small reads.
+pub(crate) fn check_is_store(conn: &Connection, path: &Path) -> Result<i64> {
+    let marker = conn.query_row(
+        "SELECT value FROM store_meta WHERE name = 'format'",
+        [],
+        |row| row.get::<_, String>(0),
+    );
+    match marker {
+        Ok(marker) if marker == FORMAT_MARKER => {}
+        Ok(other) => {
+            return Err(not_a_store(
+                path,
+                &format!("its format marker is {other:?}"),
+            ))
+        }
+        Err(rusqlite::Error::QueryReturnedNoRows) => {
+            return Err(not_a_store(path, "it has no format marker"))
+        }
+        Err(error) if is_missing_table(&error) => {
+            return Err(not_a_store(path, "it has no store_meta table"))
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let found = version(conn)?;
+    if found > CURRENT_VERSION {
+        return Err(Error::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+fn is_missing_table(error: &rusqlite::Error) -> bool {
+    error.to_string().contains("no such table")
+}
+
+/// The refusal of a file that is readable but no Minga store, saying why.
+pub(crate) fn not_a_store(path: &Path, reason: &str) -> Error {
+    Error::NotAStore {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Tables that describe the store rather than hold the project's data: kept by
+/// [`empty_data_tables`].
+const KEPT_TABLES: [&str; 2] = ["store_meta", "actors"];
+
+/// Empties every table that holds the project's data (documents, chunks, projections, peer
+/// state): all but SQLite's own and [`KEPT_TABLES`], including tables added after this was
+/// written, so that a wipe errs on the side of deleting. Inside the caller's transaction.
+pub(crate) fn empty_data_tables(tx: &Transaction<'_>) -> Result<()> {
+    for table in data_tables(tx)? {
+        tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
     }
     Ok(())
+}
+
+/// Every table that holds the project's data: all but SQLite's own and [`KEPT_TABLES`].
+pub(crate) fn data_tables(conn: &Connection) -> Result<Vec<String>> {
+    let names = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(names
+        .into_iter()
+        .filter(|name| !KEPT_TABLES.contains(&name.as_str()))
+        .collect())
 }
 
 /// The `user_version` of an open database.
@@ -251,7 +355,7 @@ mod tests {
             old.execute_batch(&sql).unwrap();
             assert_eq!(version(&old).unwrap(), number);
             let tx = old.transaction().unwrap();
-            upgrade(&tx, number).unwrap();
+            upgrade(&tx, number, &|_, _| Ok(())).unwrap();
             tx.commit().unwrap();
             assert_eq!(version(&old).unwrap(), CURRENT_VERSION);
             assert_eq!(

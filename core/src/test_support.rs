@@ -1,6 +1,7 @@
 //! What the unit tests of this crate share: opening a throwaway store.
 
-use crate::store::{DeviceIdentity, Encryption, Store};
+use crate::document::DeviceIdentity;
+use crate::store::{Encryption, Store};
 
 /// An unencrypted store in the file `file` of `dir`, written by `device` for `user`.
 pub(crate) fn plain_store(dir: &tempfile::TempDir, file: &str, device: &str, user: &str) -> Store {

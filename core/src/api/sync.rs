@@ -1,0 +1,258 @@
+//! The store as sync sees it: `impl minga_sync::DocumentStore for Store`. Received changes go
+//! through the same `store::write::record` path as local edits, so chunks, projection and sequence number
+//! move together, and one sync step (documents, shared heads, cursor) is one SQLite
+//! transaction.
+
+use crate::api::conflicts::document_has_conflicts;
+use crate::document::{check_structure, DocId, DocKind};
+use crate::error::{Error, Result};
+use crate::storage::chunks::{self, DocCache, LoadedDoc};
+use crate::storage::documents::{self, kind_and_heads};
+use crate::storage::observer::ChangedDocument;
+use crate::storage::peers;
+use crate::store::write::record;
+use crate::store::{Inner, Store};
+use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
+use minga_sync::{
+    ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, IncomingDoc, PeerCursor,
+    PeerId, Seq, StoreError,
+};
+use rusqlite::Connection;
+
+impl DocumentStore for Store {
+    /// Cost: one range scan of `documents_by_seq`; nothing is decoded.
+    fn changed_since(&self, after: Seq, limit: usize) -> Result<Vec<ChangedDoc>, StoreError> {
+        let rows =
+            documents::changed_after(&self.lock().conn, after, limit).map_err(StoreError::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|(changed, heads)| ChangedDoc {
+                id: changed.id.into(),
+                kind: changed.kind,
+                seq: changed.seq,
+                heads,
+            })
+            .collect())
+    }
+
+    fn max_seq(&self) -> Result<Seq, StoreError> {
+        self.last_seq().map_err(StoreError::new)
+    }
+
+    /// Cost: one primary-key lookup; the document is not decoded. An id that is not a
+    /// canonical UUID names no document here.
+    fn doc_heads(&self, id: &SyncId) -> Result<Option<(DocKind, Vec<ChangeHash>)>, StoreError> {
+        let Ok(id) = DocId::try_from(id) else {
+            return Ok(None);
+        };
+        kind_and_heads(&self.lock().conn, &id).map_err(StoreError::new)
+    }
+
+    /// Cost: a copy of the decoded document (decoding it first if it is not in memory).
+    fn load(&self, id: &SyncId) -> Result<Option<Automerge>, StoreError> {
+        let Ok(id) = DocId::try_from(id) else {
+            return Ok(None);
+        };
+        let mut inner = self.lock();
+        let Inner {
+            conn, cache, actor, ..
+        } = &mut *inner;
+        let loaded = cache
+            .get_or_load(conn, &id, actor)
+            .map_err(StoreError::new)?;
+        Ok(loaded.map(|loaded| loaded.doc.document().clone()))
+    }
+
+    /// The stored chunks as they are (a snapshot and its increments). Cost: one index range
+    /// scan, no decoding and no encoding.
+    fn export(&self, id: &SyncId) -> Result<Option<Vec<u8>>, StoreError> {
+        let Ok(id) = DocId::try_from(id) else {
+            return Ok(None);
+        };
+        let inner = self.lock();
+        let exported = (|| {
+            if kind_and_heads(&inner.conn, &id)?.is_none() {
+                return Ok(None);
+            }
+            chunks::stored_bytes(&inner.conn, &id).map(Some)
+        })();
+        exported.map_err(StoreError::new)
+    }
+
+    /// One SQLite transaction (one fsync) for the whole step.
+    fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
+        self.commit_sync(commit).map_err(StoreError::new)
+    }
+
+    fn peer_cursor(&self, peer: &PeerId) -> Result<PeerCursor, StoreError> {
+        peers::cursor(&self.lock().conn, peer).map_err(StoreError::new)
+    }
+
+    fn shared_heads(
+        &self,
+        peer: &PeerId,
+        id: &SyncId,
+    ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        peers::shared_heads(&self.lock().conn, peer, id).map_err(StoreError::new)
+    }
+
+    /// Counts only what `Store::conflicts` shows: see [`document_has_conflicts`].
+    fn has_conflicts(&self, kind: DocKind, doc: &Automerge) -> bool {
+        document_has_conflicts(kind, doc)
+    }
+}
+
+impl Store {
+    /// Writes a sync step; on failure nothing is written and the documents it touched are
+    /// dropped from memory, so memory never runs ahead of disk.
+    fn commit_sync(&self, commit: Commit) -> Result<Vec<ApplyOutcome>> {
+        let mut inner = self.lock();
+        let Inner {
+            conn,
+            cache,
+            actor,
+            committed,
+            ..
+        } = &mut *inner;
+        let touched: Vec<DocId> = commit
+            .docs
+            .iter()
+            .filter_map(|incoming| DocId::try_from(&incoming.id).ok())
+            .collect();
+        match write_commit(conn, cache, actor, commit) {
+            Ok((outcomes, changed)) => {
+                committed.extend(changed);
+                Ok(outcomes)
+            }
+            Err(error) => {
+                for id in &touched {
+                    cache.evict(id);
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+fn write_commit(
+    conn: &mut Connection,
+    cache: &mut DocCache,
+    actor: &ActorId,
+    commit: Commit,
+) -> Result<(Vec<ApplyOutcome>, Vec<ChangedDocument>)> {
+    let tx = conn.transaction()?;
+    let mut outcomes = Vec::with_capacity(commit.docs.len());
+    let mut changed = Vec::new();
+    for incoming in commit.docs {
+        outcomes.push(apply_incoming(&tx, cache, actor, incoming, &mut changed)?);
+    }
+    peers::replace_shared_heads(&tx, &commit.peer, &commit.shared_heads)?;
+    if let Some(cursor) = commit.cursor {
+        peers::set_cursor(&tx, &commit.peer, cursor)?;
+    }
+    tx.commit()?;
+    Ok((outcomes, changed))
+}
+
+/// Applies one received document inside the step's transaction. A refusal (bad id, wrong
+/// kind, bad bytes) changes nothing, in memory or on disk; `Err` is a storage failure.
+fn apply_incoming(
+    tx: &Connection,
+    cache: &mut DocCache,
+    actor: &ActorId,
+    incoming: IncomingDoc,
+    changed: &mut Vec<ChangedDocument>,
+) -> Result<ApplyOutcome> {
+    let id = match DocId::try_from(&incoming.id) {
+        Ok(id) => id,
+        Err(error) => return Ok(invalid(error)),
+    };
+    let stored = kind_and_heads(tx, &id)?;
+    let loaded = match stored {
+        Some((stored, _)) if stored != incoming.kind => {
+            return Ok(ApplyOutcome::KindMismatch { stored })
+        }
+        Some(_) => {
+            let loaded = cache
+                .get_or_load(tx, &id, actor)?
+                .ok_or_else(|| Error::Corrupt {
+                    detail: format!("document {id} has a row but no chunks"),
+                })?;
+            let doc = merged(&loaded.doc, &incoming.changes)
+                .map_err(invalid)
+                .and_then(|doc| well_formed(&incoming, doc));
+            match doc {
+                Ok(doc) => loaded.doc = doc,
+                Err(refused) => return Ok(refused),
+            }
+            loaded
+        }
+        None => {
+            let doc = loaded_whole(&incoming.changes, actor)
+                .map_err(invalid)
+                .and_then(|doc| well_formed(&incoming, doc));
+            let doc = match doc {
+                Ok(doc) => doc,
+                Err(refused) => return Ok(refused),
+            };
+            cache.insert(id, LoadedDoc::new_unsaved(doc));
+            cache
+                .get_or_load(tx, &id, actor)?
+                .expect("inserted just above")
+        }
+    };
+    if let Some(seq) = record(tx, &id, incoming.kind, loaded)? {
+        changed.push(ChangedDocument {
+            id,
+            kind: incoming.kind,
+            seq,
+            by_sync: true,
+        });
+    }
+    Ok(ApplyOutcome::Applied {
+        heads: loaded.doc.get_heads(),
+    })
+}
+
+/// `stored` with `changes` applied, as a new copy: the stored document stays as it was if the
+/// bytes do not load or need changes this store lacks.
+fn merged(stored: &AutoCommit, changes: &[u8]) -> Result<AutoCommit> {
+    let mut doc = stored.clone();
+    doc.load_incremental(changes)
+        .map_err(|error| Error::InvalidDocument(error.to_string()))?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(Error::InvalidDocument(
+            "changes depend on changes this store does not have".into(),
+        ));
+    }
+    Ok(doc)
+}
+
+/// A document this store lacks, from bytes that must hold all of it: every chunk parses, every
+/// hash checks and no dependency is missing.
+fn loaded_whole(bytes: &[u8], actor: &ActorId) -> Result<AutoCommit> {
+    let strict = automerge::LoadOptions::new()
+        .on_partial_load(automerge::OnPartialLoad::Error)
+        .verification_mode(automerge::VerificationMode::Check);
+    let doc = AutoCommit::load_with_options(bytes, strict)
+        .map_err(|error| Error::InvalidDocument(error.to_string()))?;
+    Ok(doc.with_actor(actor.clone()))
+}
+
+/// `doc`, if it has the structure of the kind and id it arrived as ([`check_structure`]): a
+/// store keeps no submission whose `meta.id` names another, nor one under a review's or a form's
+/// id, whoever sends it.
+fn well_formed(incoming: &IncomingDoc, doc: AutoCommit) -> Result<AutoCommit, ApplyOutcome> {
+    match check_structure(incoming.id.as_str(), incoming.kind, &doc) {
+        Ok(_) => Ok(doc),
+        Err(malformed) => Err(ApplyOutcome::Invalid {
+            reason: malformed.to_string(),
+        }),
+    }
+}
+
+fn invalid(error: Error) -> ApplyOutcome {
+    ApplyOutcome::Invalid {
+        reason: error.to_string(),
+    }
+}
