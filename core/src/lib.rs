@@ -31,6 +31,7 @@ pub use api::agent::{self, AgentConfig, PeerConfig, PeerConnection, SyncAgent, T
 pub use api::changes::{self, ReceivedChanges};
 pub use api::conflicts::{document_has_conflicts, Conflict, ConflictingValue};
 pub use api::export;
+pub use api::form_session::{new_instance_id, StoredFormSession};
 pub use api::forms::PublishedForm;
 pub use api::history::HistoryEntry;
 pub use api::submission::Submission;

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod changes;
 pub(crate) mod conflicts;
 pub mod export;
+pub(crate) mod form_session;
 pub(crate) mod forms;
 pub(crate) mod history;
 pub(crate) mod lists;

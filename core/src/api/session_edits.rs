@@ -53,7 +53,7 @@ fn written_at(edit: &SessionEdit) -> &ItemPath {
 }
 
 /// The store's path for a session's item path: the same steps under other names.
-fn answer_path(path: &ItemPath) -> AnswerPath {
+pub(crate) fn answer_path(path: &ItemPath) -> AnswerPath {
     AnswerPath {
         instances: path
             .instances
