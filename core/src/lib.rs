@@ -14,6 +14,7 @@ mod error;
 mod fields;
 mod malformed;
 mod schema;
+pub mod sqlcipher;
 pub mod writable;
 
 mod document;

@@ -5,6 +5,7 @@ use super::{Inner, Store};
 use crate::document::DeviceIdentity;
 use crate::error::{Error, Result};
 use crate::schema::{self, not_a_store};
+use crate::sqlcipher::{self, FileState, Probe};
 use crate::storage::chunks::DocCache;
 use crate::storage::{actors, projection};
 use crate::writable;
@@ -15,9 +16,6 @@ use std::sync::{Arc, Mutex};
 /// How many decoded documents a store keeps in memory between calls.
 const OPEN_DOCUMENTS: usize = 64;
 
-/// The first 16 bytes of every unencrypted SQLite file.
-const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
-
 /// A SQLCipher key: 32 raw bytes, as a host app takes them from the Android Keystore or the
 /// iOS Keychain. Raw keys skip SQLCipher's passphrase derivation, so opening stays fast.
 #[derive(Clone)]
@@ -26,11 +24,6 @@ pub struct StoreKey([u8; 32]);
 impl StoreKey {
     pub fn new(bytes: [u8; 32]) -> Self {
         Self(bytes)
-    }
-
-    fn pragma_literal(&self) -> String {
-        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
-        format!("\"x'{hex}'\"")
     }
 }
 
@@ -62,9 +55,13 @@ impl Store {
         identity: DeviceIdentity,
     ) -> Result<Store> {
         let path = path.as_ref();
-        let creating = is_absent_or_empty(path)?;
         refuse_unwritable(path)?;
-        Self::open_writable(path, encryption, identity, creating).map_err(|error| match error {
+        // After the check above, which creates an absent file empty: both are `New`.
+        let state = sqlcipher::file_state(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::open_writable(path, encryption, identity, state).map_err(|error| match error {
             Error::Sqlite(e) if writable::is_journal_refusal(&e) => Error::ReadOnly {
                 path: path.to_owned(),
                 reason: writable::journal_refusal_reason(path, &e),
@@ -78,11 +75,12 @@ impl Store {
         path: &Path,
         encryption: Encryption,
         identity: DeviceIdentity,
-        creating: bool,
+        state: FileState,
     ) -> Result<Store> {
+        let creating = state == FileState::New;
         let mut conn = connect(path, &encryption, creating)?;
         // A database without a single table (a crash during creation) holds nothing to lose.
-        if creating || count_schema_objects(&conn, path, &encryption)? == 0 {
+        if creating || count_schema_objects(&conn, path, &encryption, state)? == 0 {
             initialise(&mut conn)?;
         } else {
             let version = schema::check_is_store(&conn, path)?;
@@ -122,32 +120,17 @@ fn refuse_unwritable(path: &Path) -> Result<()> {
     }
 }
 
-/// True when there is no file at `path`, or an empty one: a crash while a store was first
-/// being created can leave an empty file, and an empty file holds nothing to lose.
-fn is_absent_or_empty(path: &Path) -> Result<bool> {
-    match std::fs::metadata(path) {
-        Ok(metadata) => Ok(metadata.len() == 0),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(source) => Err(Error::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
 /// Opens the SQLite connection and hands it the key. Creates the file only when asked.
 fn connect(path: &Path, encryption: &Encryption, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
-    let conn = Connection::open_with_flags(path, flags)?;
-    // SQLCipher logs decryption failures to stderr; callers get them as typed errors instead.
-    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
-    if let Encryption::Key(key) = encryption {
-        conn.execute_batch(&format!("PRAGMA key = {};", key.pragma_literal()))?;
-    }
-    Ok(conn)
+    let key = match encryption {
+        Encryption::Key(key) => Some(&key.0),
+        Encryption::PlainFile => None,
+    };
+    Ok(sqlcipher::connect(path, flags, key)?)
 }
 
 /// Durability for "an acknowledged answer survives": WAL with `synchronous = FULL`, so each
@@ -169,9 +152,13 @@ fn initialise(conn: &mut Connection) -> Result<()> {
 
 /// Reads the first page and counts what the schema holds: fails with the right error if the
 /// key or the file is wrong.
-fn count_schema_objects(conn: &Connection, path: &Path, encryption: &Encryption) -> Result<i64> {
-    let plain_header = has_plain_sqlite_header(path)?;
-    match (encryption, plain_header) {
+fn count_schema_objects(
+    conn: &Connection,
+    path: &Path,
+    encryption: &Encryption,
+    state: FileState,
+) -> Result<i64> {
+    match (encryption, state == FileState::Plain) {
         (Encryption::Key(_), true) => {
             return Err(not_a_store(
                 path,
@@ -186,34 +173,13 @@ fn count_schema_objects(conn: &Connection, path: &Path, encryption: &Encryption)
         }
         _ => {}
     }
-    let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-        row.get::<_, i64>(0)
-    });
-    match probe {
-        Ok(count) => Ok(count),
-        Err(error) => match (error.sqlite_error_code(), encryption) {
-            (Some(rusqlite::ErrorCode::NotADatabase), Encryption::Key(_)) => Err(Error::WrongKey {
-                path: path.to_owned(),
-            }),
-            (Some(rusqlite::ErrorCode::NotADatabase), Encryption::PlainFile) => {
-                Err(Error::Corrupt {
-                    detail: format!("{}: {error}", path.display()),
-                })
-            }
-            _ => Err(error.into()),
-        },
-    }
-}
-
-fn has_plain_sqlite_header(path: &Path) -> Result<bool> {
-    use std::io::Read;
-    let mut header = [0u8; 16];
-    let read = std::fs::File::open(path).and_then(|mut file| file.read(&mut header));
-    match read {
-        Ok(n) => Ok(n == header.len() && &header == SQLITE_HEADER),
-        Err(source) => Err(Error::Io {
+    match (sqlcipher::probe(conn)?, encryption) {
+        (Probe::Readable { schema_objects }, _) => Ok(schema_objects),
+        (Probe::Unreadable { .. }, Encryption::Key(_)) => Err(Error::WrongKey {
             path: path.to_owned(),
-            source,
+        }),
+        (Probe::Unreadable { reason }, Encryption::PlainFile) => Err(Error::Corrupt {
+            detail: format!("{}: {reason}", path.display()),
         }),
     }
 }
