@@ -5,13 +5,13 @@
 //! (`store::write::record`), so chunks, projection and sequence number move together in one
 //! transaction.
 
-use crate::document::{check_structure, DocId, DocKind};
+use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
-use crate::storage::chunks::LoadedDoc;
 use crate::storage::documents::{self, DocumentSeq};
 use crate::storage::observer::ChangedDocument;
 use crate::storage::store_meta;
-use crate::store::write::{record, write_in_transaction};
+use crate::store::receive::{receive, AdmitAll, Changes, Outcome};
+use crate::store::write::write_in_transaction;
 use crate::store::{Inner, Store};
 use automerge::{AutoCommit, ChangeHash};
 
@@ -21,21 +21,6 @@ pub struct ReceivedChanges {
     pub id: DocId,
     pub kind: DocKind,
     pub bytes: Vec<u8>,
-}
-
-/// Refuses bytes that are not entirely automerge chunks. (`load_incremental` alone would
-/// apply the chunks that parse and silently skip the rest.) Cost: one extra parse.
-fn check_whole(received: &ReceivedChanges) -> Result<()> {
-    let strict = automerge::LoadOptions::new()
-        .on_partial_load(automerge::OnPartialLoad::Error)
-        .verification_mode(automerge::VerificationMode::DontCheck);
-    match automerge::Automerge::load_with_options(&received.bytes, strict) {
-        Ok(_) => Ok(()),
-        Err(error) => Err(Error::InvalidDocument(format!(
-            "for {}: {error}",
-            received.id
-        ))),
-    }
 }
 
 /// The sync-facing view of the store. Sync (initiator and responder) stands on these calls
@@ -70,9 +55,10 @@ impl Store {
     /// Applies received bytes to their documents (creating the ones not stored yet) in one
     /// transaction: chunks, projections and sequence numbers of the whole batch commit
     /// together or not at all. Returns the documents that changed; bytes already known change
-    /// nothing. A document that would not be shaped as its kind and id say
-    /// ([`check_structure`]) fails the batch with [`Error::Malformed`]. Batch what a sync
-    /// round brings: one transaction (one fsync) per batch.
+    /// nothing. Every document passes the store's received-changes checks (`store::receive`):
+    /// one that fails any of them fails the whole batch, as [`Error::Malformed`] when it would
+    /// not be shaped as its kind and id say ([`crate::check_structure`]), [`Error::InvalidDocument`]
+    /// otherwise. Batch what a sync round brings: one transaction (one fsync) per batch.
     pub fn apply_changes(&self, batch: &[ReceivedChanges]) -> Result<Vec<DocumentSeq>> {
         let mut inner = self.lock();
         let Inner {
@@ -86,31 +72,17 @@ impl Store {
             let tx = conn.transaction()?;
             let mut changed = Vec::new();
             for received in batch {
-                let loaded = match cache.get_or_load(&tx, &received.id, actor)? {
-                    Some(loaded) => loaded,
-                    None => {
-                        let mut doc = AutoCommit::new();
-                        doc.set_actor(actor.clone());
-                        cache.insert(received.id, LoadedDoc::new_unsaved(doc));
-                        cache
-                            .get_or_load(&tx, &received.id, actor)?
-                            .expect("inserted just above")
-                    }
-                };
-                check_whole(received)?;
-                loaded
-                    .doc
-                    .load_incremental(&received.bytes)
-                    .map_err(|error| {
-                        Error::InvalidDocument(format!("for {}: {error}", received.id))
-                    })?;
-                check_structure(&received.id.to_string(), received.kind, &loaded.doc)?;
-                if let Some(seq) = record(&tx, &received.id, received.kind, loaded)? {
-                    changed.push(DocumentSeq {
+                let document = (&received.id, received.kind);
+                let bytes = Changes::Bytes(&received.bytes);
+                match receive(&tx, cache, actor, document, bytes, &AdmitAll)? {
+                    Outcome::Applied { seq, .. } => changed.extend(seq.map(|seq| DocumentSeq {
                         id: received.id,
                         kind: received.kind,
                         seq,
-                    });
+                    })),
+                    Outcome::Refused(refusal) => {
+                        return Err(refusal.into_error(&received.id, received.kind))
+                    }
                 }
             }
             tx.commit()?;
@@ -133,7 +105,9 @@ impl Store {
     }
 
     /// Runs `update` on the decoded document `id` (an empty one if it is not stored yet) and
-    /// records whatever changes it made, in one transaction. For sync's
+    /// records whatever changes it made, in one transaction, through the received-changes
+    /// checks (`store::receive`: a document stored with another kind, or left not shaped as its
+    /// kind and id say, is refused and nothing is written). For a sync protocol's
     /// `receive_sync_message`, and for reading a document's state to build a message (a call
     /// that changes nothing writes nothing).
     pub fn update_document<R>(
@@ -150,23 +124,33 @@ impl Store {
             committed,
             ..
         } = &mut *inner;
-        if cache.get_or_load(conn, id, actor)?.is_none() {
-            let mut doc = AutoCommit::new();
-            doc.set_actor(actor.clone());
-            cache.insert(*id, LoadedDoc::new_unsaved(doc));
-        }
-        let loaded = cache
-            .get_or_load(conn, id, actor)?
-            .expect("present just above");
-        let written = update(&mut loaded.doc).and_then(|result| {
-            let seq = write_in_transaction(conn, |tx| record(tx, id, kind, loaded))?;
-            committed.extend(seq.map(|seq| ChangedDocument::local(*id, kind, seq)));
-            Ok(result)
+        let (mut update, mut result) = (Some(update), None);
+        let mut edit = |doc: &mut AutoCommit| {
+            let update = update.take().expect("an edit runs once");
+            result = Some(update(doc)?);
+            Ok(())
+        };
+        let outcome = write_in_transaction(conn, |tx| {
+            receive(
+                tx,
+                cache,
+                actor,
+                (id, kind),
+                Changes::Edit(&mut edit),
+                &AdmitAll,
+            )
         });
-        if written.is_err() {
-            cache.evict(id);
+        match outcome {
+            Ok(Outcome::Applied { seq, .. }) => {
+                committed.extend(seq.map(|seq| ChangedDocument::local(*id, kind, seq)));
+                result.ok_or_else(|| Error::InvalidArgument(format!("{id} was not updated")))
+            }
+            Ok(Outcome::Refused(refusal)) => Err(refusal.into_error(id, kind)),
+            Err(error) => {
+                cache.evict(id);
+                Err(error)
+            }
         }
-        written
     }
 }
 

@@ -1,18 +1,19 @@
-//! The store as sync sees it: `impl minga_sync::DocumentStore for Store`. Received changes go
-//! through the same `store::write::record` path as local edits, so chunks, projection and sequence number
-//! move together, and one sync step (documents, shared heads, cursor) is one SQLite
-//! transaction.
+//! The store as sync sees it: `impl minga_sync::DocumentStore for Store`. Received documents go
+//! through the store's one received-changes path (`store::receive`, the checks every caller's
+//! received changes pass) and then the same write path as local edits, so chunks, projection
+//! and sequence number move together, and one sync step (documents, shared heads, cursor) is
+//! one SQLite transaction.
 
 use crate::api::conflicts::document_has_conflicts;
-use crate::document::{check_structure, DocId, DocKind};
-use crate::error::{Error, Result};
-use crate::storage::chunks::{self, DocCache, LoadedDoc};
+use crate::document::{DocId, DocKind};
+use crate::error::Result;
+use crate::storage::chunks::{self, DocCache};
 use crate::storage::documents::{self, kind_and_heads};
 use crate::storage::observer::ChangedDocument;
 use crate::storage::peers;
-use crate::store::write::record;
+use crate::store::receive::{receive, AdmitAll, Changes, Outcome, Refusal};
 use crate::store::{Inner, Store};
-use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
+use automerge::{ActorId, Automerge, ChangeHash};
 use minga_sync::{
     ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, IncomingDoc, PeerCursor,
     PeerId, Seq, StoreError,
@@ -154,8 +155,10 @@ fn write_commit(
     Ok((outcomes, changed))
 }
 
-/// Applies one received document inside the step's transaction. A refusal (bad id, wrong
-/// kind, bad bytes) changes nothing, in memory or on disk; `Err` is a storage failure.
+/// Applies one received document inside the step's transaction, through the store's one
+/// received-changes path (`store::receive`; the sync layer applied its peer's policy already).
+/// A refusal (an id that is not a document id, another kind, bad bytes, a wrong shape)
+/// changes nothing, in memory or on disk; `Err` is a storage failure.
 fn apply_incoming(
     tx: &Connection,
     cache: &mut DocCache,
@@ -165,94 +168,31 @@ fn apply_incoming(
 ) -> Result<ApplyOutcome> {
     let id = match DocId::try_from(&incoming.id) {
         Ok(id) => id,
-        Err(error) => return Ok(invalid(error)),
-    };
-    let stored = kind_and_heads(tx, &id)?;
-    let loaded = match stored {
-        Some((stored, _)) if stored != incoming.kind => {
-            return Ok(ApplyOutcome::KindMismatch { stored })
-        }
-        Some(_) => {
-            let loaded = cache
-                .get_or_load(tx, &id, actor)?
-                .ok_or_else(|| Error::Corrupt {
-                    detail: format!("document {id} has a row but no chunks"),
-                })?;
-            let doc = merged(&loaded.doc, &incoming.changes)
-                .map_err(invalid)
-                .and_then(|doc| well_formed(&incoming, doc));
-            match doc {
-                Ok(doc) => loaded.doc = doc,
-                Err(refused) => return Ok(refused),
-            }
-            loaded
-        }
-        None => {
-            let doc = loaded_whole(&incoming.changes, actor)
-                .map_err(invalid)
-                .and_then(|doc| well_formed(&incoming, doc));
-            let doc = match doc {
-                Ok(doc) => doc,
-                Err(refused) => return Ok(refused),
-            };
-            cache.insert(id, LoadedDoc::new_unsaved(doc));
-            cache
-                .get_or_load(tx, &id, actor)?
-                .expect("inserted just above")
+        Err(error) => {
+            return Ok(ApplyOutcome::Invalid {
+                reason: error.to_string(),
+            })
         }
     };
-    if let Some(seq) = record(tx, &id, incoming.kind, loaded)? {
-        changed.push(ChangedDocument {
-            id,
-            kind: incoming.kind,
-            seq,
-            by_sync: true,
-        });
-    }
-    Ok(ApplyOutcome::Applied {
-        heads: loaded.doc.get_heads(),
+    // A document the sync layer loaded whole has had its hashes checked there.
+    let changes = match incoming.loaded {
+        Some(_) => Changes::Verified(&incoming.changes),
+        None => Changes::Bytes(&incoming.changes),
+    };
+    let outcome = receive(tx, cache, actor, (&id, incoming.kind), changes, &AdmitAll)?;
+    Ok(match outcome {
+        Outcome::Applied { seq, heads } => {
+            changed.extend(seq.map(|seq| ChangedDocument {
+                id,
+                kind: incoming.kind,
+                seq,
+                by_sync: true,
+            }));
+            ApplyOutcome::Applied { heads }
+        }
+        Outcome::Refused(Refusal::KindMismatch { stored }) => ApplyOutcome::KindMismatch { stored },
+        Outcome::Refused(Refusal::Invalid(error)) => ApplyOutcome::Invalid {
+            reason: error.to_string(),
+        },
     })
-}
-
-/// `stored` with `changes` applied, as a new copy: the stored document stays as it was if the
-/// bytes do not load or need changes this store lacks.
-fn merged(stored: &AutoCommit, changes: &[u8]) -> Result<AutoCommit> {
-    let mut doc = stored.clone();
-    doc.load_incremental(changes)
-        .map_err(|error| Error::InvalidDocument(error.to_string()))?;
-    if !doc.get_missing_deps(&[]).is_empty() {
-        return Err(Error::InvalidDocument(
-            "changes depend on changes this store does not have".into(),
-        ));
-    }
-    Ok(doc)
-}
-
-/// A document this store lacks, from bytes that must hold all of it: every chunk parses, every
-/// hash checks and no dependency is missing.
-fn loaded_whole(bytes: &[u8], actor: &ActorId) -> Result<AutoCommit> {
-    let strict = automerge::LoadOptions::new()
-        .on_partial_load(automerge::OnPartialLoad::Error)
-        .verification_mode(automerge::VerificationMode::Check);
-    let doc = AutoCommit::load_with_options(bytes, strict)
-        .map_err(|error| Error::InvalidDocument(error.to_string()))?;
-    Ok(doc.with_actor(actor.clone()))
-}
-
-/// `doc`, if it has the structure of the kind and id it arrived as ([`check_structure`]): a
-/// store keeps no submission whose `meta.id` names another, nor one under a review's or a form's
-/// id, whoever sends it.
-fn well_formed(incoming: &IncomingDoc, doc: AutoCommit) -> Result<AutoCommit, ApplyOutcome> {
-    match check_structure(incoming.id.as_str(), incoming.kind, &doc) {
-        Ok(_) => Ok(doc),
-        Err(malformed) => Err(ApplyOutcome::Invalid {
-            reason: malformed.to_string(),
-        }),
-    }
-}
-
-fn invalid(error: Error) -> ApplyOutcome {
-    ApplyOutcome::Invalid {
-        reason: error.to_string(),
-    }
 }

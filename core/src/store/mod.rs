@@ -6,6 +6,7 @@
 //! calls apps and sync make are the API files above (`api/`), all `impl Store`.
 
 mod open;
+pub(crate) mod receive;
 pub(crate) mod write;
 
 pub use open::{Encryption, StoreKey};
