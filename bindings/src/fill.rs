@@ -10,6 +10,7 @@ use crate::records::doc_id;
 use crate::session::FormSession;
 use crate::store::Store;
 use minga_core as core;
+use minga_forms::eval;
 use std::sync::Arc;
 
 #[uniffi::export]
@@ -24,17 +25,7 @@ impl Store {
         form: Arc<Form>,
         context: Context,
     ) -> Result<Arc<FormSession>> {
-        let doc = doc_id(&id)?;
-        let session = self.call(|store| {
-            let compiled = form.compiled.clone();
-            Ok(core::StoredFormSession::start(
-                store,
-                doc,
-                compiled,
-                context.into(),
-            )?)
-        })?;
-        Ok(FormSession::stored(self, session))
+        self.stored_session(&id, &form, context, core::StoredFormSession::start)
     }
 
     /// Opens the stored submission `id` (of `form`) to go on filling it: its answers as
@@ -47,16 +38,30 @@ impl Store {
         form: Arc<Form>,
         context: Context,
     ) -> Result<Arc<FormSession>> {
-        let doc = doc_id(&id)?;
-        let session = self.call(|store| {
-            let compiled = form.compiled.clone();
-            Ok(core::StoredFormSession::open(
-                store,
-                doc,
-                compiled,
-                context.into(),
-            )?)
-        })?;
+        self.stored_session(&id, &form, context, core::StoredFormSession::open)
+    }
+}
+
+/// How the core ties a session to a stored submission: `StoredFormSession::start` or `open`.
+type Tie = fn(
+    &core::Store,
+    core::DocId,
+    Arc<eval::CompiledForm>,
+    eval::Context,
+) -> core::Result<core::StoredFormSession>;
+
+impl Store {
+    /// A session of `form` over the stored submission `id`, tied to it by `tie`.
+    fn stored_session(
+        self: Arc<Self>,
+        id: &str,
+        form: &Form,
+        context: Context,
+        tie: Tie,
+    ) -> Result<Arc<FormSession>> {
+        let doc = doc_id(id)?;
+        let compiled = form.compiled.clone();
+        let session = self.call(|store| Ok(tie(store, doc, compiled, context.into())?))?;
         Ok(FormSession::stored(self, session))
     }
 }
@@ -72,24 +77,7 @@ mod tests {
 
     /// A count defaulting to 2, a village defaulting to Tumbaco, and a repeat of people
     /// following the count, each with an age defaulting to 30.
-    const VISIT: &str = r#"{
-        "id": "visit", "version": "1", "title": {"default": "Visit"},
-        "default_language": null, "languages": [], "instance_name": null, "choices": {},
-        "survey": [
-            {"kind": "question", "name": "count", "type": {"base": "integer"}, "default": "2"},
-            {"kind": "question", "name": "village", "type": {"base": "text"},
-             "default": "Tumbaco"},
-            {"kind": "repeat", "name": "people", "repeat_count": "${count}", "children": [
-                {"kind": "question", "name": "age", "type": {"base": "integer"},
-                 "default": "30"},
-                {"kind": "question", "name": "pname", "type": {"base": "text"}}
-            ]},
-            {"kind": "repeat", "name": "visits", "children": [
-                {"kind": "question", "name": "place", "type": {"base": "text"},
-                 "default": "casa"}
-            ]}
-        ]
-    }"#;
+    const VISIT: &str = include_str!("../../core/tests/data/visit_form.json");
 
     fn context() -> Context {
         Context {

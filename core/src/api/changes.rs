@@ -11,8 +11,7 @@ use crate::storage::documents::{self, DocumentSeq};
 use crate::storage::observer::ChangedDocument;
 use crate::storage::store_meta;
 use crate::store::receive::{receive, AdmitAll, Changes, Outcome};
-use crate::store::write::write_in_transaction;
-use crate::store::{Inner, Store};
+use crate::store::Store;
 use automerge::{AutoCommit, ChangeHash};
 
 /// Automerge bytes (a whole document, or change chunks) received for one document.
@@ -60,21 +59,13 @@ impl Store {
     /// not be shaped as its kind and id say ([`crate::check_structure`]), [`Error::InvalidDocument`]
     /// otherwise. Batch what a sync round brings: one transaction (one fsync) per batch.
     pub fn apply_changes(&self, batch: &[ReceivedChanges]) -> Result<Vec<DocumentSeq>> {
-        let mut inner = self.lock();
-        let Inner {
-            conn,
-            cache,
-            actor,
-            committed,
-            ..
-        } = &mut *inner;
-        let applied = (|| {
-            let tx = conn.transaction()?;
+        let touched: Vec<DocId> = batch.iter().map(|received| received.id).collect();
+        self.lock().write_documents(&touched, |tx, cache, actor| {
             let mut changed = Vec::new();
             for received in batch {
                 let document = (&received.id, received.kind);
                 let bytes = Changes::Bytes(&received.bytes);
-                match receive(&tx, cache, actor, document, bytes, &AdmitAll)? {
+                match receive(tx, cache, actor, document, bytes, &AdmitAll)? {
                     Outcome::Applied { seq, .. } => changed.extend(seq.map(|seq| DocumentSeq {
                         id: received.id,
                         kind: received.kind,
@@ -85,23 +76,15 @@ impl Store {
                     }
                 }
             }
-            tx.commit()?;
-            Ok(changed)
-        })();
-        match &applied {
-            Ok(changed) => committed.extend(changed.iter().map(|doc| ChangedDocument {
+            let told = changed.iter().map(|doc| ChangedDocument {
                 id: doc.id,
                 kind: doc.kind,
                 seq: doc.seq,
                 by_sync: true,
-            })),
-            Err(_) => {
-                for received in batch {
-                    cache.evict(&received.id);
-                }
-            }
-        }
-        applied
+            });
+            let told = told.collect();
+            Ok((changed, told))
+        })
     }
 
     /// Runs `update` on the decoded document `id` (an empty one if it is not stored yet) and
@@ -116,41 +99,23 @@ impl Store {
         kind: DocKind,
         update: impl FnOnce(&mut AutoCommit) -> Result<R>,
     ) -> Result<R> {
-        let mut inner = self.lock();
-        let Inner {
-            conn,
-            cache,
-            actor,
-            committed,
-            ..
-        } = &mut *inner;
         let (mut update, mut result) = (Some(update), None);
         let mut edit = |doc: &mut AutoCommit| {
             let update = update.take().expect("an edit runs once");
             result = Some(update(doc)?);
             Ok(())
         };
-        let outcome = write_in_transaction(conn, |tx| {
-            receive(
-                tx,
-                cache,
-                actor,
-                (id, kind),
-                Changes::Edit(&mut edit),
-                &AdmitAll,
-            )
-        });
-        match outcome {
-            Ok(Outcome::Applied { seq, .. }) => {
-                committed.extend(seq.map(|seq| ChangedDocument::local(*id, kind, seq)));
-                result.ok_or_else(|| Error::InvalidArgument(format!("{id} was not updated")))
+        self.lock().write_documents(&[*id], |tx, cache, actor| {
+            let edit = Changes::Edit(&mut edit);
+            match receive(tx, cache, actor, (id, kind), edit, &AdmitAll)? {
+                Outcome::Applied { seq, .. } => {
+                    let told = seq.map(|seq| ChangedDocument::local(*id, kind, seq));
+                    Ok(((), told.into_iter().collect()))
+                }
+                Outcome::Refused(refusal) => Err(refusal.into_error(id, kind)),
             }
-            Ok(Outcome::Refused(refusal)) => Err(refusal.into_error(id, kind)),
-            Err(error) => {
-                cache.evict(id);
-                Err(error)
-            }
-        }
+        })?;
+        result.ok_or_else(|| Error::InvalidArgument(format!("{id} was not updated")))
     }
 }
 

@@ -61,8 +61,7 @@ impl StoredFormSession {
             });
         }
         let (session, edits) = FormSession::start(form.clone(), context);
-        store.apply_session_edits(&id, &edits)?;
-        Ok(Self::new(id, form, session))
+        Self::written(store, id, form, session, &edits)
     }
 
     /// Opens the stored submission `id` (of `form`) to go on filling it: its answers as
@@ -78,19 +77,26 @@ impl StoredFormSession {
         let answers = stored_answers(store, &id, &form)?;
         let mut session = FormSession::new(form.clone(), answers, context);
         let delta = session.follow_repeat_counts();
-        store.apply_session_edits(&id, &delta.edits)?;
-        Ok(Self::new(id, form, session))
+        Self::written(store, id, form, session, &delta.edits)
     }
 
-    fn new(id: DocId, form: Arc<CompiledForm>, session: FormSession) -> Self {
-        Self {
+    /// The session, once the edits it made on opening are stored.
+    fn written(
+        store: &Store,
+        id: DocId,
+        form: Arc<CompiledForm>,
+        session: FormSession,
+        edits: &[SessionEdit],
+    ) -> Result<Self> {
+        store.apply_session_edits(&id, edits)?;
+        Ok(Self {
             id,
             form,
             session: Mutex::new(session),
             writing: Mutex::default(),
             lost: AtomicBool::new(false),
             stepping: Mutex::default(),
-        }
+        })
     }
 
     /// The stored submission's id.
@@ -248,29 +254,11 @@ mod tests {
     use crate::test_support::plain_store;
     use minga_forms::Answer;
 
-    /// A count defaulting to 2, a village defaulting to Tumbaco, and a repeat of people
-    /// following the count, each with an age defaulting to 30.
-    const VISIT: &str = r#"{
-        "id": "visit", "version": "1", "title": {"default": "Visit"},
-        "default_language": null, "languages": [], "instance_name": null, "choices": {},
-        "survey": [
-            {"kind": "question", "name": "count", "type": {"base": "integer"}, "default": "2"},
-            {"kind": "question", "name": "village", "type": {"base": "text"},
-             "default": "Tumbaco"},
-            {"kind": "repeat", "name": "people", "repeat_count": "${count}", "children": [
-                {"kind": "question", "name": "age", "type": {"base": "integer"},
-                 "default": "30"},
-                {"kind": "question", "name": "pname", "type": {"base": "text"}}
-            ]},
-            {"kind": "repeat", "name": "visits", "children": [
-                {"kind": "question", "name": "place", "type": {"base": "text"},
-                 "default": "casa"}
-            ]}
-        ]
-    }"#;
-
     fn visit() -> Arc<CompiledForm> {
-        let form: minga_forms::Form = serde_json::from_str(VISIT).unwrap();
+        // A count defaulting to 2, a village defaulting to Tumbaco, a repeat of people following
+        // the count (each with an age defaulting to 30), and a repeat of visits.
+        let json = include_str!("../../tests/data/visit_form.json");
+        let form: minga_forms::Form = serde_json::from_str(json).unwrap();
         Arc::new(minga_forms::eval::compile(&form).unwrap())
     }
 

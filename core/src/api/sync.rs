@@ -104,55 +104,27 @@ impl DocumentStore for Store {
 }
 
 impl Store {
-    /// Writes a sync step; on failure nothing is written and the documents it touched are
-    /// dropped from memory, so memory never runs ahead of disk.
+    /// Writes a sync step in one transaction; on failure nothing is written and the documents
+    /// it touched are dropped from memory, so memory never runs ahead of disk.
     fn commit_sync(&self, commit: Commit) -> Result<Vec<ApplyOutcome>> {
-        let mut inner = self.lock();
-        let Inner {
-            conn,
-            cache,
-            actor,
-            committed,
-            ..
-        } = &mut *inner;
         let touched: Vec<DocId> = commit
             .docs
             .iter()
             .filter_map(|incoming| DocId::try_from(&incoming.id).ok())
             .collect();
-        match write_commit(conn, cache, actor, commit) {
-            Ok((outcomes, changed)) => {
-                committed.extend(changed);
-                Ok(outcomes)
+        self.lock().write_documents(&touched, |tx, cache, actor| {
+            let mut outcomes = Vec::with_capacity(commit.docs.len());
+            let mut changed = Vec::new();
+            for incoming in commit.docs {
+                outcomes.push(apply_incoming(tx, cache, actor, incoming, &mut changed)?);
             }
-            Err(error) => {
-                for id in &touched {
-                    cache.evict(id);
-                }
-                Err(error)
+            peers::replace_shared_heads(tx, &commit.peer, &commit.shared_heads)?;
+            if let Some(cursor) = commit.cursor {
+                peers::set_cursor(tx, &commit.peer, cursor)?;
             }
-        }
+            Ok((outcomes, changed))
+        })
     }
-}
-
-fn write_commit(
-    conn: &mut Connection,
-    cache: &mut DocCache,
-    actor: &ActorId,
-    commit: Commit,
-) -> Result<(Vec<ApplyOutcome>, Vec<ChangedDocument>)> {
-    let tx = conn.transaction()?;
-    let mut outcomes = Vec::with_capacity(commit.docs.len());
-    let mut changed = Vec::new();
-    for incoming in commit.docs {
-        outcomes.push(apply_incoming(&tx, cache, actor, incoming, &mut changed)?);
-    }
-    peers::replace_shared_heads(&tx, &commit.peer, &commit.shared_heads)?;
-    if let Some(cursor) = commit.cursor {
-        peers::set_cursor(&tx, &commit.peer, cursor)?;
-    }
-    tx.commit()?;
-    Ok((outcomes, changed))
 }
 
 /// Applies one received document inside the step's transaction, through the store's one

@@ -8,11 +8,11 @@ use super::Inner;
 use crate::clock::{now_ms, now_seconds};
 use crate::document::{self, DocId, DocKind};
 use crate::error::{Error, Result};
-use crate::storage::chunks::{self, LoadedDoc};
+use crate::storage::chunks::{self, DocCache, LoadedDoc};
 use crate::storage::observer::ChangedDocument;
 use crate::storage::{documents, projection, store_meta};
 use automerge::transaction::CommitOptions;
-use automerge::AutoCommit;
+use automerge::{ActorId, AutoCommit};
 use rusqlite::Connection;
 
 /// Writes a document's unsaved changes, bumps its sequence number and refreshes its
@@ -116,4 +116,36 @@ pub(crate) fn write_in_transaction<R>(
     let result = write(&tx)?;
     tx.commit()?;
     Ok(result)
+}
+
+impl Inner {
+    /// Runs `write` in one transaction with the document cache and this store's actor (a batch
+    /// of received changes, a sync step): on success the documents it reports changed are
+    /// queued for the observers; on failure nothing is written and the documents in `touched`
+    /// are dropped from memory, so that memory never runs ahead of disk.
+    pub(crate) fn write_documents<R>(
+        &mut self,
+        touched: &[DocId],
+        write: impl FnOnce(&Connection, &mut DocCache, &ActorId) -> Result<(R, Vec<ChangedDocument>)>,
+    ) -> Result<R> {
+        let Inner {
+            conn,
+            cache,
+            actor,
+            committed,
+            ..
+        } = self;
+        match write_in_transaction(conn, |tx| write(tx, cache, actor)) {
+            Ok((result, changed)) => {
+                committed.extend(changed);
+                Ok(result)
+            }
+            Err(error) => {
+                for id in touched {
+                    cache.evict(id);
+                }
+                Err(error)
+            }
+        }
+    }
 }
