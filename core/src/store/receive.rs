@@ -130,10 +130,12 @@ pub(crate) fn receive(
         return Ok(Outcome::Refused(Refusal::Invalid(named(id, refused))));
     }
     let seq = record(tx, id, kind, loaded)?;
-    Ok(Outcome::Applied {
-        seq,
-        heads: loaded.doc.get_heads(),
-    })
+    let heads = loaded.doc.get_heads();
+    if seq.is_none() && stored.is_none() {
+        // Nothing arrived for a document this store lacks: no empty copy stays in memory.
+        cache.evict(id);
+    }
+    Ok(Outcome::Applied { seq, heads })
 }
 
 /// A document this store lacks, from what arrived: bytes that must hold all of it (every chunk
@@ -290,6 +292,13 @@ mod tests {
         assert!(
             under_a_review_id.is_ok(),
             "a read of nothing writes nothing"
+        );
+        assert!(
+            matches!(
+                store.submission(&review_id(&id)),
+                Err(Error::NotFound { .. })
+            ),
+            "and keeps no empty document in memory"
         );
     }
 }
