@@ -30,16 +30,17 @@ mod test_support;
 
 pub use api::agent::{self, AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
 pub use api::changes::{self, ReceivedChanges};
-pub use api::conflicts::{document_has_conflicts, Conflict, ConflictingValue};
+pub use api::conflicts::{Conflict, ConflictingValue};
 pub use api::export;
 pub use api::form_session::{new_instance_id, StoredFormSession};
 pub use api::forms::PublishedForm;
 pub use api::history::HistoryEntry;
 pub use api::submission::Submission;
 pub use document::{
-    check_id, check_structure, form_document, form_document_id, read_form_document, review_id,
-    reviewed_submission, AnswerPath, DeviceIdentity, DocId, DocKind, FormRef, InstanceRef, Review,
-    ReviewComment, ReviewDocument, ReviewState, Status, SubmissionMeta, DOCUMENT_SCHEMA,
+    check_id, check_structure, document_has_conflicts, form_document, form_document_id,
+    read_form_document, review_id, reviewed_submission, AnswerPath, DeviceIdentity, DocId, DocKind,
+    FormRef, InstanceRef, Review, ReviewComment, ReviewDocument, ReviewState, Status,
+    SubmissionMeta, DOCUMENT_SCHEMA,
 };
 pub use error::{Error, Result};
 pub use malformed::Malformed;

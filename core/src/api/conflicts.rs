@@ -2,13 +2,13 @@
 //! settling them. Automerge keeps one winner for `get` and every concurrent value for
 //! `get_all`; Minga shows all of them until someone writes a value over them.
 
-use crate::document::repeats;
+use crate::document::conflicts::each_answer;
 use crate::document::values::{self, WriteMode};
 use crate::document::DeviceIdentity;
-use crate::document::{self, AnswerPath, DocId, DocKind, InstanceRef};
+use crate::document::{self, AnswerPath, DocId};
 use crate::error::Result;
 use crate::store::Store;
-use automerge::{AutoCommit, Automerge, ObjId, ObjType, ReadDoc, ValueRef, ROOT};
+use automerge::{AutoCommit, ObjId, ReadDoc, ROOT};
 use minga_forms::Value;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -108,61 +108,4 @@ fn collect_conflicts(
         }
         ControlFlow::Continue(())
     });
-}
-
-/// Whether a document, as sync received it, holds answers a person must settle: for a
-/// submission, an answer with concurrent values (two lists under one repeat or concurrent
-/// `_order`s merge by design and are not counted); for other kinds, any slot holding several
-/// values. What sync counts in its report's conflicts. Cost: one walk over the answers.
-pub fn document_has_conflicts(kind: DocKind, doc: &Automerge) -> bool {
-    if kind != DocKind::Submission {
-        return minga_sync::has_conflicts(doc);
-    }
-    let Some(answers) = crate::fields::object_at(doc, &ROOT, "answers") else {
-        return false;
-    };
-    let mut conflicting = |_: AnswerPath, _: &ObjId, conflict: bool| match conflict {
-        true => ControlFlow::Break(()),
-        false => ControlFlow::Continue(()),
-    };
-    each_answer(doc, &answers, &[], &mut conflicting).is_break()
-}
-
-/// Visits every answer under `level`, repeat instances included (`at` holds the instances
-/// already entered), with automerge's flag for whether it holds concurrent values, until
-/// `visit` breaks. Only lists are looked at as possible repeats, so a walk costs one range
-/// read per level.
-fn each_answer<D: ReadDoc>(
-    doc: &D,
-    level: &ObjId,
-    at: &[InstanceRef],
-    visit: &mut dyn FnMut(AnswerPath, &ObjId, bool) -> ControlFlow<()>,
-) -> ControlFlow<()> {
-    let slots: Vec<(String, bool, bool)> = doc
-        .map_range(level, ..)
-        .filter(|item| !repeats::is_bookkeeping(&item.key))
-        .map(|item| {
-            let list = matches!(item.value, ValueRef::Object(ObjType::List));
-            (item.key.into_owned(), item.conflict, list)
-        })
-        .collect();
-    for (name, conflict, list) in slots {
-        if !(list && repeats::is_repeat(doc, level, &name)) {
-            let path = AnswerPath {
-                instances: at.to_vec(),
-                name,
-            };
-            visit(path, level, conflict)?;
-            continue;
-        }
-        for instance in repeats::instances(doc, level, &name) {
-            let step = InstanceRef {
-                repeat: name.clone(),
-                instance_id: instance.id,
-            };
-            let inside = [at, &[step]].concat();
-            each_answer(doc, &instance.object, &inside, visit)?;
-        }
-    }
-    ControlFlow::Continue(())
 }

@@ -4,8 +4,7 @@
 //! and sequence number move together, and one sync step (documents, shared heads, cursor) is
 //! one SQLite transaction.
 
-use crate::api::conflicts::document_has_conflicts;
-use crate::document::{DocId, DocKind};
+use crate::document::{document_has_conflicts, DocId, DocKind};
 use crate::error::Result;
 use crate::storage::chunks::{self, DocCache};
 use crate::storage::documents::{self, kind_and_heads};
