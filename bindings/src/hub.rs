@@ -18,9 +18,28 @@ pub enum Role {
     Supervisor,
 }
 
+impl Role {
+    /// The role as the hub names it (`facilitator`, `supervisor`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::Facilitator => "facilitator",
+            Role::Supervisor => "supervisor",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        [Role::Facilitator, Role::Supervisor]
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+}
+
 /// What a device needs to sync with its hub, handed out once at enrolment. Keep it (the token
 /// in the Android Keystore or the iOS Keychain): it is the device's only key to the hub.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// `to_json` and `hub_credentials_from_json` save and load it; every print of it (`repr`,
+/// `toString`, `description`, Rust's `Debug`) shows the token as `<hidden>`.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct HubCredentials {
     /// The hub's address (`https://hub.example.org`).
     pub hub_url: String,
@@ -119,25 +138,29 @@ fn enrolment_refused(status: u16, reply: &Json) -> MingaError {
 }
 
 fn credentials(hub_url: &str, reply: &Json) -> Result<HubCredentials> {
+    credentials_from(reply, Some(hub_url), |reason| MingaError::Network {
+        reason: format!("the hub's enrolment answer {reason}"),
+    })
+}
+
+/// Reads credentials from JSON: the hub's enrolment answer (with `hub_url` given apart) or
+/// saved credentials (which carry it). `fault` words what is missing as the caller's error.
+pub(crate) fn credentials_from(
+    reply: &Json,
+    hub_url: Option<&str>,
+    fault: impl Fn(String) -> MingaError,
+) -> Result<HubCredentials> {
     let field = |name: &str| {
         reply[name]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| MingaError::Network {
-                reason: format!("the hub's enrolment answer has no {name}"),
-            })
+            .ok_or_else(|| fault(format!("has no {name}")))
     };
-    let role = match field("role")?.as_str() {
-        "facilitator" => Role::Facilitator,
-        "supervisor" => Role::Supervisor,
-        other => {
-            return Err(MingaError::Network {
-                reason: format!("the hub named an unknown role {other:?}"),
-            })
-        }
-    };
+    let role = field("role")?;
+    let role =
+        Role::parse(&role).ok_or_else(|| fault(format!("names an unknown role {role:?}")))?;
     Ok(HubCredentials {
-        hub_url: hub_url.to_string(),
+        hub_url: hub_url.map_or_else(|| field("hub_url"), |url| Ok(url.to_string()))?,
         project: field("project")?,
         device_id: field("device_id")?,
         role,

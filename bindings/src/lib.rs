@@ -11,13 +11,16 @@
 //! - [`observer`]: change observers (local edits and synced changes) and the handle that
 //!   cancels one.
 //! - [`sync`]: sync with a hub over HTTP or with a peer over a host transport, progress and
-//!   reports; [`hub`]: enrolment; [`bundle`]: encrypted sync files; [`review`]: reviews;
+//!   reports; [`hub`]: enrolment ([`credentials`]: saving them, hidden in prints; [`enrolment_link`]:
+//!   the QR code's link); [`bundle`]: encrypted sync files; [`review`]: reviews;
 //!   [`export`]: CSV, GeoJSON and JSON for analysis; [`agent`]: a sync agent that syncs by
 //!   itself.
 //! - [`MingaError`]: the one error type, whose variants are what an app acts on.
 
 pub mod agent;
 pub mod bundle;
+pub mod credentials;
+pub mod enrolment_link;
 mod error;
 pub mod export;
 mod fill;
@@ -34,6 +37,8 @@ mod store;
 pub mod sync;
 mod value;
 
+pub use credentials::hub_credentials_from_json;
+pub use enrolment_link::{parse_enrolment_link, EnrolmentLink, EnrolmentLinkError};
 pub use error::{FormMistake, MingaError, Result};
 pub use form::Form;
 pub use hub::{enrol, HubCredentials, Role};

@@ -111,6 +111,8 @@ pub struct SubmissionSummary {
     pub deleted: bool,
     /// The verdict of its review; none when nobody has reviewed it yet.
     pub review_state: Option<core::ReviewState>,
+    /// Whether some answer holds concurrent values to settle (see `conflicts`).
+    pub has_conflicts: bool,
 }
 
 /// Which submissions a list shows. Every field is optional: the default lists every
@@ -131,6 +133,10 @@ pub struct SubmissionFilter {
     /// reviewed yet: both await a verdict).
     #[uniffi(default = None)]
     pub review_state: Option<core::ReviewState>,
+    /// Only submissions with (`true`) or without (`false`) answers in conflict. Listing those
+    /// with conflicts reads only them, not every submission.
+    #[uniffi(default = None)]
+    pub has_conflicts: Option<bool>,
 }
 
 /// Where the next page of a list starts. Opaque: pass it back to `list_submissions`.
@@ -281,6 +287,7 @@ impl From<core::SubmissionSummary> for SubmissionSummary {
             }),
             deleted: row.deleted,
             review_state: row.review_state,
+            has_conflicts: row.has_conflicts,
         }
     }
 }
@@ -294,6 +301,7 @@ impl From<SubmissionFilter> for core::SubmissionFilter {
             author: filter.author,
             review_state: filter.review_state,
             include_deleted: filter.include_deleted,
+            has_conflicts: filter.has_conflicts,
         }
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 4;
+pub const CURRENT_VERSION: i64 = 5;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -67,6 +67,16 @@ CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
 CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
 ";
 
+/// Whether a submission holds answers with concurrent values, new in version 5: lets a
+/// supervisor list the submissions to settle without decoding every document. The partial
+/// index holds only the flagged rows, newest change first, so that listing them reads only
+/// them.
+const CONFLICT_FLAG: &str = "
+ALTER TABLE submissions ADD COLUMN has_conflicts INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX submissions_with_conflicts ON submissions (updated_at, doc_id)
+    WHERE has_conflicts = 1;
+";
+
 /// Each reviewed submission's review state, new in version 4: lets a supervisor's list show
 /// and filter by verdict without decoding review documents. Keyed by the submission (not the
 /// review) so that a review arriving before its submission is already in place when it does.
@@ -102,6 +112,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(SUBMISSIONS_TABLE)?;
     tx.execute_batch(PEERS_TABLES)?;
     tx.execute_batch(REVIEW_STATES_TABLE)?;
+    tx.execute_batch(CONFLICT_FLAG)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -118,6 +129,8 @@ pub(crate) enum Backfill {
     SubmissionRows,
     /// Every review's verdict in `review_states`.
     ReviewStates,
+    /// Every submission row's `has_conflicts` flag (the row's other columns stay).
+    ConflictFlags,
 }
 
 /// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, then runs the
@@ -135,10 +148,19 @@ pub(crate) fn upgrade(
         backfills.extend(upgrade_step(tx, version)?);
     }
     set_version(tx, CURRENT_VERSION)?;
-    for needed in backfills {
+    for needed in needed_once(backfills) {
         backfill(tx, needed)?;
     }
     Ok(())
+}
+
+/// The backfills to run for those the steps asked for: whole submission rows, written in
+/// the current shape, already carry the conflict flag, so it is not filled twice.
+fn needed_once(mut backfills: Vec<Backfill>) -> Vec<Backfill> {
+    if backfills.contains(&Backfill::SubmissionRows) {
+        backfills.retain(|needed| *needed != Backfill::ConflictFlags);
+    }
+    backfills
 }
 
 /// The step from `version` to `version + 1`, and the backfill it needs, if any.
@@ -159,6 +181,11 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
         3 => {
             tx.execute_batch(REVIEW_STATES_TABLE)?;
             Some(Backfill::ReviewStates)
+        }
+        // Version 5 flags submissions with conflicts, filled from the documents.
+        4 => {
+            tx.execute_batch(CONFLICT_FLAG)?;
+            Some(Backfill::ConflictFlags)
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
@@ -331,9 +358,8 @@ mod tests {
         conn
     }
 
-    #[test]
-    fn upgrading_each_old_version_matches_a_fresh_store() {
-        let fresh = fresh();
+    /// Every old version as it shipped (number, SQL), oldest first.
+    fn old_versions() -> Vec<(i64, String)> {
         // Version 2 was version 1 plus the projection table, which has not changed since.
         let version_2 = format!(
             "{}{SUBMISSIONS_TABLE} PRAGMA user_version = 2;",
@@ -344,7 +370,23 @@ mod tests {
             "{}{PEERS_TABLES} PRAGMA user_version = 3;",
             version_2.replace("PRAGMA user_version = 2;", "")
         );
-        let old_versions = [(1, VERSION_1.to_owned()), (2, version_2), (3, version_3)];
+        // Version 4 was version 3 plus review states.
+        let version_4 = format!(
+            "{}{REVIEW_STATES_TABLE} PRAGMA user_version = 4;",
+            version_3.replace("PRAGMA user_version = 3;", "")
+        );
+        vec![
+            (1, VERSION_1.to_owned()),
+            (2, version_2),
+            (3, version_3),
+            (4, version_4),
+        ]
+    }
+
+    #[test]
+    fn upgrading_each_old_version_matches_a_fresh_store() {
+        let fresh = fresh();
+        let old_versions = old_versions();
         assert_eq!(
             old_versions.len() as i64,
             CURRENT_VERSION - 1,
@@ -364,6 +406,43 @@ mod tests {
                 "version {number} upgraded"
             );
         }
+    }
+
+    /// Upgrades a store of version `from` and returns the backfills the upgrade ran, in order.
+    fn backfills_of_upgrade_from(from: i64) -> Vec<Backfill> {
+        let (_, sql) = old_versions()
+            .into_iter()
+            .find(|(n, _)| *n == from)
+            .unwrap();
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(&sql).unwrap();
+        let tx = old.transaction().unwrap();
+        let ran = std::cell::RefCell::new(Vec::new());
+        upgrade(&tx, from, &|_, needed| {
+            ran.borrow_mut().push(needed);
+            Ok(())
+        })
+        .unwrap();
+        ran.into_inner()
+    }
+
+    #[test]
+    fn each_upgrade_fills_what_its_steps_added_and_whole_rows_only_once() {
+        use Backfill::*;
+        // From version 1 the rows are written whole, flag included: no separate flag pass.
+        assert_eq!(
+            backfills_of_upgrade_from(1),
+            vec![SubmissionRows, ReviewStates]
+        );
+        assert_eq!(
+            backfills_of_upgrade_from(2),
+            vec![ReviewStates, ConflictFlags]
+        );
+        assert_eq!(
+            backfills_of_upgrade_from(3),
+            vec![ReviewStates, ConflictFlags]
+        );
+        assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
     }
 
     #[test]

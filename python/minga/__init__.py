@@ -1,12 +1,17 @@
-"""Minga for Python: open an encrypted store, fill and read submissions, review, sync.
+"""Minga for Python: open an encrypted store, fill and read submissions, review, sync, export.
 
 The classes and records come from the generated module `minga.minga` (UniFFI, from the Rust
-library `libminga` that sits beside it); this file adds only Python conveniences: plain
-callables where the library asks for an observer, a progress listener or a transport.
+library `libminga` that sits beside it); this package adds only Python conveniences: plain
+callables where the library asks for an observer, a progress listener or a transport, readable
+reprs (`_reprs`), answers as plain values and paths from text (`values`), and methods such as
+`with Store.open(...)`, `store.submissions(form_id=...)`, `store.to_dataframe()` (`_idioms`).
 """
 
 import atexit
+from typing import Optional
 
+from . import _idioms, _reprs
+from . import minga as _generated
 from .minga import *  # noqa: F401,F403  (the generated surface is the package's surface)
 from .minga import (
     AgentSchedule,
@@ -22,6 +27,18 @@ from .minga import (
     SyncTransport,
     stop_sync_agents,
 )
+
+from .values import Instance, PlainValue, Point, Selected, from_answers, from_value, path, to_value  # noqa: F401
+
+try:
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("minga")
+except PackageNotFoundError:  # imported from a source folder, not installed
+    __version__ = "0+unknown"
+
+_reprs.install(_generated)
+_idioms.install()
 
 # A sync agent's thread that calls into Python (an observer, a transport) while the interpreter
 # finalises is killed by it, which aborts the process: stop every agent first, at exit.
@@ -51,7 +68,7 @@ def _listener(on_progress):
     return _adapter(SyncProgressListener, "on_progress", on_progress) if on_progress else None
 
 
-def sync_http(store: Store, hub: HubCredentials, settings: HttpSettings = None, on_progress=None) -> SyncReport:
+def sync_http(store: Store, hub: HubCredentials, settings: Optional[HttpSettings] = None, on_progress=None) -> SyncReport:
     """Syncs `store` with its hub (credentials from `minga.enrol`), calling
     `on_progress(progress)` after each round trip."""
     return store.sync_http(hub, settings, _listener(on_progress))
@@ -63,7 +80,7 @@ def sync_with(store: Store, exchange, peer: str, on_progress=None) -> SyncReport
     return store.sync_with(_adapter(SyncTransport, "exchange", exchange), peer, _listener(on_progress))
 
 
-def start_peer_sync_agent(store: Store, peer: str, exchange, schedule: AgentSchedule = None) -> SyncAgent:
+def start_peer_sync_agent(store: Store, peer: str, exchange, schedule: Optional[AgentSchedule] = None) -> SyncAgent:
     """Starts a sync agent that keeps `store` in sync with peer `peer` by itself,
     `exchange(request) -> reply` carrying the bytes to the peer's `responder().respond`."""
     return store.start_peer_sync_agent(peer, _adapter(SyncTransport, "exchange", exchange), schedule)

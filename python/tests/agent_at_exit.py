@@ -8,11 +8,9 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, sys.argv[1])  # the directory holding the `minga` package
+import minga  # the installed package, as the app has it
 
-import minga  # noqa: E402
-
-package, hub_url, code, store_path, order = sys.argv[1:6]
+hub_url, code, store_path, order = sys.argv[1:5]
 
 phone = minga.Store.open_unencrypted(store_path, "phone-1", "ana")
 phone.create_submission(minga.FormRef(form_id="minga_stakeholder_dialogue", form_version="1", project_id=None))

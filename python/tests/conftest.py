@@ -1,12 +1,13 @@
-"""Puts the package directory on sys.path (scripts/build-bindings fills it) and gives each test
-a fresh temporary store."""
+"""Gives each test a fresh temporary store. The suite runs against the installed `minga` package
+(scripts/test-bindings installs the wheel into a venv); only this folder goes on sys.path, for
+the helpers the tests share (hub.py, test_readme.py), never the source folder python/minga."""
 
 import os
 import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import minga  # noqa: E402
 

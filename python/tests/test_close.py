@@ -10,7 +10,6 @@ import pytest
 from hub import Hub
 
 PROJECT = "imbabura"
-PACKAGE = pathlib.Path(__file__).resolve().parents[1]
 CHILD = pathlib.Path(__file__).with_name("agent_at_exit.py")
 
 
@@ -30,7 +29,7 @@ def hub(tmp_path_factory):
 def test_a_store_with_a_running_agent_closes_and_the_process_exits_cleanly(tmp_path, hub, order):
     code = hub.enrolment_code(PROJECT, "facilitator", f"ana-{order}")
     child = subprocess.run(
-        [sys.executable, str(CHILD), str(PACKAGE), hub.url, code, str(tmp_path / "phone.minga"), order],
+        [sys.executable, str(CHILD), hub.url, code, str(tmp_path / "phone.minga"), order],
         capture_output=True, text=True, timeout=120,
     )
     assert "FATAL" not in child.stderr, child.stderr

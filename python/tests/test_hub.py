@@ -154,11 +154,38 @@ def test_a_hub_out_of_reach_is_a_network_error(tmp_path, stopped, dialogue):
 
 def test_the_readme_hub_example_runs(tmp_path, hub, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code = hub.enrolment_code(PROJECT, "facilitator", "readme")
+    scanned = minga.enrolment_link_uri(minga.EnrolmentLink(hub_url=hub.url, code=hub.enrolment_code(PROJECT, "facilitator", "readme")))
     example = block("python", "Sync with the office hub")
-    exec(compile(example, "README.md", "exec"), {"minga": minga, "hub_url": hub.url, "code": code, "key": os.urandom(32)})
+    exec(compile(example, "README.md", "exec"), {"minga": minga, "scanned": scanned, "key": os.urandom(32)})
     printed = capsys.readouterr().out
     assert re.search(r"^sent 0 received \d+$", printed, re.M) and "done:" in printed
+    assert "token <hidden>" in printed and "signing as True" in printed
+
+
+def test_an_enrolled_store_signs_as_the_enrolled_device_and_the_hub_names_one_submitter(tmp_path, hub, dialogue):
+    path = str(tmp_path / "rosa.minga")
+    with minga.Store.open_unencrypted(path, "rosa-phone", "rosa") as phone:
+        before = phone.create_submission(dialogue.form_ref())
+        rosa = phone.enrol(hub.url, hub.enrolment_code(PROJECT, "facilitator", "rosa"))
+        assert phone.identity().device_id == rosa.device_id
+        after = phone.create_submission(dialogue.form_ref())
+        assert phone.submission(after).device_id == rosa.device_id
+        assert phone.submission(before).device_id == "rosa-phone", "made before enrolment: kept"
+    with minga.Store.open_unencrypted(path, "rosa-phone", "rosa") as reopened:
+        assert reopened.identity().device_id == rosa.device_id
+        assert minga.sync_http(reopened, minga.HubCredentials.from_json(rosa.to_json())).sent == 2
+    assert rosa.device_id in hub.admin("device", "list")
+    with pytest.raises(minga.MingaError.Unauthorized):
+        minga.Store.open_unencrypted(str(tmp_path / "x.minga"), "x", "x").enrol(hub.url, "ABCD-EFGH-JKMN")
+
+
+def test_a_closed_store_is_refused_before_its_code_is_spent(tmp_path, hub):
+    code = hub.enrolment_code(PROJECT, "facilitator", "tomas")
+    closed = minga.Store.open_unencrypted(str(tmp_path / "tomas.minga"), "tomas-phone", "tomas")
+    closed.close()
+    with pytest.raises(minga.MingaError.Closed):
+        closed.enrol(hub.url, code)
+    assert minga.enrol(hub.url, code).project == PROJECT, "the code is still good"
 
 
 def next_event(events, kind):

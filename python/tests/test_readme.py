@@ -1,6 +1,8 @@
-"""README.md's examples are the tested ones: the Python block runs here as written, and the
-Kotlin block is the body of android/.../ReadmeExampleTest.kt (which Maven runs)."""
+"""README.md's examples are the tested ones: the Python block runs here as written (the hub one in
+test_hub.py), its REPL block is a doctest of the reprs, and the Kotlin blocks are the bodies of
+android/.../ReadmeExampleTest.kt and HubSyncTest.kt (which Maven runs)."""
 
+import doctest
 import os
 import pathlib
 import re
@@ -22,6 +24,16 @@ def test_the_python_example_runs(tmp_path, capsys):
     assert "still missing:" in printed and "dialogue_date" in printed
     assert "changed:" in printed
     assert "sent 1 to the tablet" in printed
+    assert "cantons offered:" in printed and "Instance(id=" in printed
+    assert "GAD municipal de Esmeraldas" in printed, "the tablet's DataFrame shows the answer"
+
+
+def test_the_python_repl_block_prints_what_it_says():
+    session = doctest.DocTestParser().get_doctest(block("pycon", "### Python"), {}, "README.md", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(session)
+    outcome = runner.summarize(verbose=False)
+    assert outcome.attempted >= 5 and outcome.failed == 0, outcome
 
 
 def test_the_kotlin_example_is_the_tested_one():
@@ -33,4 +45,4 @@ def test_the_kotlin_example_is_the_tested_one():
 def test_the_kotlin_hub_example_is_the_tested_one():
     test = (ROOT / "android/src/test/kotlin/org/minga/HubSyncTest.kt").read_text(encoding="utf-8")
     tested = textwrap.dedent(test.split("// README-hub:start\n", 1)[1].split("        // README-hub:end", 1)[0])
-    assert block("kotlin", "Sync with the office hub (the code") == tested
+    assert block("kotlin", "Sync with the office hub: the store enrols") == tested

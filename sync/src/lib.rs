@@ -10,9 +10,11 @@
 //!   backoff after failures, never two syncs with one peer at once).
 //! - [`bundle`] writes and imports encrypted sync files for a USB stick or a messaging app.
 //! - [`project::check_project_name`] is the rule for hub project names, which sync URLs carry.
+//! - [`enrolment_link`] writes and reads the `minga://enrol?...` link a hub prints as a QR code.
 
 pub mod bundle;
 mod conflicts;
+pub mod enrolment_link;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod http;

@@ -171,6 +171,66 @@ mod tests {
     }
 
     #[test]
+    fn the_submissions_with_conflicts_list_from_the_flag_until_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "rosa");
+        let calm = store
+            .create_submission(&FormRef::new("dialogue", "1"))
+            .unwrap();
+        let conflicted = crate::test_support::conflicted_submission(&dir, &store);
+        let listed = |has_conflicts| {
+            let filter = SubmissionFilter {
+                has_conflicts: Some(has_conflicts),
+                ..Default::default()
+            };
+            let rows = all_pages(&store, &filter, 10);
+            rows.iter().map(|row| row.id).collect::<Vec<_>>()
+        };
+        assert_eq!(listed(true), vec![conflicted]);
+        assert_eq!(listed(false), vec![calm]);
+        let rows = all_pages(&store, &SubmissionFilter::default(), 10);
+        assert!(rows
+            .iter()
+            .any(|row| row.id == conflicted && row.has_conflicts));
+
+        store
+            .resolve_conflict(
+                &conflicted,
+                &AnswerPath::new("q"),
+                &minga_forms::Value::Integer(3),
+            )
+            .unwrap();
+        assert!(listed(true).is_empty(), "settled: no longer listed");
+    }
+
+    /// Listing the submissions with conflicts reads the partial index of flagged rows, not
+    /// every row.
+    #[test]
+    fn the_conflict_filter_reads_only_the_flagged_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir, "rosa");
+        let filter = SubmissionFilter {
+            has_conflicts: Some(true),
+            ..Default::default()
+        };
+        let (sql, arguments) = submissions::list_query(&filter, None, 20);
+        let inner = store.lock();
+        let plan: Vec<String> = inner
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(arguments), |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("submissions_with_conflicts")),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
     fn rows_carry_author_name_location_and_deletion() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir, "rosa");

@@ -17,6 +17,13 @@ pub fn document_has_conflicts(kind: DocKind, doc: &Automerge) -> bool {
     if kind != DocKind::Submission {
         return minga_sync::has_conflicts(doc);
     }
+    answers_conflict(doc)
+}
+
+/// Whether a submission holds an answer with concurrent values (as
+/// [`document_has_conflicts`] counts them): what the list projection flags. Cost: one walk
+/// over the answers, stopping at the first conflict.
+pub(crate) fn answers_conflict<D: ReadDoc>(doc: &D) -> bool {
     let Some(answers) = object_at(doc, &ROOT, "answers") else {
         return false;
     };

@@ -8,6 +8,7 @@ use super::documents;
 use super::review_states;
 use super::submissions::{self, SubmissionRow};
 use crate::clock::now_ms;
+use crate::document::conflicts::answers_conflict;
 use crate::document::values;
 use crate::document::{self, review, DocId, DocKind};
 use crate::error::Result;
@@ -35,6 +36,7 @@ pub(crate) fn refresh(
 
 /// Rewrites the list row of submission `id` from its document. A document that is not (yet) a
 /// whole submission, such as the first half of a sync, has no row until it is.
+/// Cost: reads the metadata, the geopoints and every answer (for conflicts), no history.
 fn refresh_submission(
     conn: &Connection,
     id: &DocId,
@@ -54,6 +56,7 @@ fn refresh_submission(
         instance_name: meta.instance_name,
         location: location(doc),
         deleted_ms: document::read_deleted_at(doc),
+        has_conflicts: answers_conflict(doc),
     };
     submissions::write(conn, id, &row)
 }
@@ -71,14 +74,28 @@ fn refresh_review_state(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Resu
 /// Fills a projection an upgrade just added from every stored document of its kind, inside
 /// the upgrade's transaction. Cost: decodes every such document once.
 pub(crate) fn backfill(conn: &Connection, backfill: Backfill) -> Result<()> {
-    let kind = match backfill {
-        Backfill::SubmissionRows => DocKind::Submission,
-        Backfill::ReviewStates => DocKind::Review,
-    };
+    match backfill {
+        Backfill::SubmissionRows => each_document(conn, DocKind::Submission, &|conn, id, doc| {
+            refresh_submission(conn, id, doc, now_ms())
+        }),
+        Backfill::ReviewStates => each_document(conn, DocKind::Review, &refresh_review_state),
+        // Only the flag: the row's other columns, `updated_at` included, stay as they were.
+        Backfill::ConflictFlags => each_document(conn, DocKind::Submission, &|conn, id, doc| {
+            submissions::write_conflict_flag(conn, id, answers_conflict(doc))
+        }),
+    }
+}
+
+/// Calls `fill` with every stored document of `kind`, decoded. Cost: decodes each once.
+fn each_document(
+    conn: &Connection,
+    kind: DocKind,
+    fill: &dyn Fn(&Connection, &DocId, &AutoCommit) -> Result<()>,
+) -> Result<()> {
     let reader = automerge::ActorId::random();
     for id in documents::ids_of_kind(conn, kind)? {
         if let Some(loaded) = chunks::load(conn, &id, &reader)? {
-            refresh(conn, &id, kind, &loaded.doc, now_ms())?;
+            fill(conn, &id, &loaded.doc)?;
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! The `submissions` table, the list projection: one row per submission with what lists and
-//! filters need (form, status, author, times, instance name, location), so that a list never
+//! filters need (form, status, author, times, instance name, location, whether answers
+//! conflict), so that a list never
 //! decodes a document; read joined with `review_states` for each row's verdict. Every
 //! statement on the table is here; `projection` derives a row from a document.
 
@@ -26,6 +27,8 @@ pub struct SubmissionSummary {
     pub deleted: bool,
     /// The verdict of the submission's review; `None` when no review document exists yet.
     pub review_state: Option<ReviewState>,
+    /// Whether some answer holds concurrent values that a person must settle.
+    pub has_conflicts: bool,
 }
 
 /// Which submissions a list shows. The default shows every submission not deleted.
@@ -39,6 +42,9 @@ pub struct SubmissionFilter {
     /// without a review yet (both await a verdict).
     pub review_state: Option<ReviewState>,
     pub include_deleted: bool,
+    /// Only submissions with (`true`) or without (`false`) conflicting answers. Listing those
+    /// with conflicts reads only them (a partial index holds them).
+    pub has_conflicts: Option<bool>,
 }
 
 /// Where a page starts: the position after the last row of the previous page.
@@ -88,6 +94,8 @@ pub(crate) struct SubmissionRow {
     pub(crate) instance_name: Option<String>,
     pub(crate) location: Option<(f64, f64)>,
     pub(crate) deleted_ms: Option<i64>,
+    /// Whether some answer holds concurrent values.
+    pub(crate) has_conflicts: bool,
 }
 
 /// Writes (or rewrites) the row of submission `id`. Cost: one primary-key upsert and its two
@@ -95,8 +103,9 @@ pub(crate) struct SubmissionRow {
 pub(crate) fn write(conn: &Connection, id: &DocId, row: &SubmissionRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO submissions (doc_id, form_id, form_version, status, author,
-             created_at, updated_at, instance_name, latitude, longitude, deleted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             created_at, updated_at, instance_name, latitude, longitude, deleted_at,
+             has_conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         id.as_bytes(),
@@ -110,7 +119,20 @@ pub(crate) fn write(conn: &Connection, id: &DocId, row: &SubmissionRow) -> Resul
         row.location.map(|(latitude, _)| latitude),
         row.location.map(|(_, longitude)| longitude),
         row.deleted_ms,
+        row.has_conflicts,
     ])?;
+    Ok(())
+}
+
+/// Sets the conflict flag of submission `id`'s row, leaving its other columns (`updated_at`
+/// included) as they are; no row, no change. Cost: one primary-key update.
+pub(crate) fn write_conflict_flag(
+    conn: &Connection,
+    id: &DocId,
+    has_conflicts: bool,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE submissions SET has_conflicts = ?1 WHERE doc_id = ?2")?
+        .execute(params![has_conflicts, id.as_bytes()])?;
     Ok(())
 }
 
@@ -138,7 +160,7 @@ pub(crate) fn page(
 
 /// The list query for a filter: conditions only for what is asked, so that SQLite can use the
 /// form index when a form is given and the time index otherwise.
-fn list_query(
+pub(crate) fn list_query(
     filter: &SubmissionFilter,
     after: Option<PageCursor>,
     limit: u32,
@@ -183,6 +205,12 @@ fn list_query(
     if !filter.include_deleted {
         conditions.push("deleted_at IS NULL".into());
     }
+    // Literal values, so that SQLite sees that the partial index of flagged rows applies.
+    match filter.has_conflicts {
+        Some(true) => conditions.push("has_conflicts = 1".into()),
+        Some(false) => conditions.push("has_conflicts = 0".into()),
+        None => {}
+    }
     let where_clause = if conditions.is_empty() {
         String::new()
     } else {
@@ -190,7 +218,7 @@ fn list_query(
     };
     let sql = format!(
         "SELECT doc_id, form_id, form_version, status, author, created_at, updated_at,
-                instance_name, latitude, longitude, deleted_at, state
+                instance_name, latitude, longitude, deleted_at, state, has_conflicts
          FROM submissions LEFT JOIN review_states ON submission_id = doc_id {where_clause}
          ORDER BY updated_at DESC, doc_id DESC LIMIT {limit}"
     );
@@ -211,6 +239,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
     let (latitude, longitude): (Option<f64>, Option<f64>) = (row.get(8)?, row.get(9)?);
     let deleted_at: Option<i64> = row.get(10)?;
     let review_state: Option<String> = row.get(11)?;
+    let has_conflicts: bool = row.get(12)?;
     Ok(DocId::from_bytes(&id).map(|id| SubmissionSummary {
         id,
         form,
@@ -222,6 +251,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
         location: latitude.zip(longitude),
         deleted: deleted_at.is_some(),
         review_state: review_state.as_deref().and_then(ReviewState::parse),
+        has_conflicts,
     }))
 }
 

@@ -1,5 +1,6 @@
 //! Opening a store: the file, its key, its schema (created, or upgraded with its backfills),
-//! and the actor of the device identity that signs every change written through it.
+//! and the actor of the device identity that signs every change written through it (the
+//! enrolled device id in place of the app's, once a hub has enrolled the store).
 
 use super::{Inner, Store};
 use crate::document::DeviceIdentity;
@@ -7,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::schema::{self, not_a_store};
 use crate::sqlcipher::{self, FileState, Probe};
 use crate::storage::chunks::DocCache;
-use crate::storage::{actors, projection};
+use crate::storage::{actors, projection, store_meta};
 use crate::writable;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -91,6 +92,7 @@ impl Store {
                 tx.commit()?;
             }
         }
+        let identity = enrolled_identity(&conn, identity)?;
         let actor = actors::actor_for(&conn, &identity)?;
         Ok(Store {
             inner: Mutex::new(Inner {
@@ -103,6 +105,16 @@ impl Store {
             observers: Arc::default(),
         })
     }
+}
+
+/// `identity` with the enrolled device id in place of the app's, once the store is enrolled
+/// (`Store::adopt_device_id`): the hub and every report then name one submitter, whatever
+/// device id the app passes. The user name stays. Cost: one primary-key lookup.
+fn enrolled_identity(conn: &Connection, identity: DeviceIdentity) -> Result<DeviceIdentity> {
+    Ok(match store_meta::enrolled_device_id(conn)? {
+        Some(device_id) => DeviceIdentity::new(device_id, identity.user_name),
+        None => identity,
+    })
 }
 
 /// A file that cannot be written, reported as [`Error::ReadOnly`] before SQLite opens it.
@@ -246,7 +258,8 @@ mod tests {
         };
         let (_dir, store, id) = downgraded(
             approve,
-            "DROP TABLE review_states; PRAGMA user_version = 3;",
+            "DROP TABLE review_states; DROP INDEX submissions_with_conflicts;
+             ALTER TABLE submissions DROP COLUMN has_conflicts; PRAGMA user_version = 3;",
         );
         let rows = store
             .list_submissions(&Default::default(), None, 10)
@@ -254,6 +267,29 @@ mod tests {
             .items;
         assert_eq!(rows[0].id, id);
         assert_eq!(rows[0].review_state, Some(crate::ReviewState::Approved));
+    }
+
+    #[test]
+    fn opening_a_version_4_store_flags_the_submissions_with_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conflicted = None;
+        let (_dir, store, calm) = downgraded(
+            |store, _| conflicted = Some(crate::test_support::conflicted_submission(&dir, store)),
+            "DROP INDEX submissions_with_conflicts;
+             ALTER TABLE submissions DROP COLUMN has_conflicts; PRAGMA user_version = 4;",
+        );
+        let conflicted = conflicted.unwrap();
+        let rows = store
+            .list_submissions(&Default::default(), None, 10)
+            .unwrap()
+            .items;
+        let flag_of = |id| rows.iter().find(|row| row.id == id).unwrap().has_conflicts;
+        assert!(flag_of(conflicted), "backfilled from the document");
+        assert!(!flag_of(calm));
+        assert_eq!(
+            schema::version(&store.lock().conn).unwrap(),
+            schema::CURRENT_VERSION
+        );
     }
 
     #[test]

@@ -97,10 +97,14 @@ impl Evaluator<'_> {
             Function::Position => number(self.path.last().map_or(1.0, |&p| (p + 1) as f64)),
             Function::Today => XValue::One(Scalar::Date(self.context.now.date_naive())),
             Function::Now => XValue::One(Scalar::DateTime(self.context.now)),
-            Function::Uuid => XValue::One(Scalar::Text(uuid::Uuid::new_v4().to_string())),
+            Function::Uuid => XValue::One(Scalar::Text(match args.first() {
+                None => uuid::Uuid::new_v4().to_string(),
+                Some(length) => random_token(self.eval(length).to_number()),
+            })),
             _ => {
                 let values: Vec<XValue> = args.iter().map(|a| self.eval(a)).collect();
-                apply(function, &values, &XValue::One(self.own_answer()))
+                let local = *self.context.now.offset();
+                apply(function, &values, &XValue::One(self.own_answer()), local)
             }
         }
     }
@@ -258,6 +262,30 @@ impl Evaluator<'_> {
             .unwrap_or_default()
             .to_string()
     }
+}
+
+/// `uuid(n)`: `n` random letters and digits, as JavaRosa's `PropertyUtils.genGUID(n)` gives.
+/// Cost: O(n); at most 1,000 characters (a longer request is cut there).
+fn random_token(length: f64) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let wanted = if length.is_nan() {
+        0
+    } else {
+        length.clamp(0.0, 1000.0) as usize
+    };
+    let mut token = String::with_capacity(wanted);
+    while token.len() < wanted {
+        // The 14 random bytes of a v4 UUID (bytes 6 and 8 carry its version and variant), each
+        // picking one of 62 characters (a slight bias is harmless for an identifier).
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        let random = bytes.iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8);
+        token.extend(
+            random
+                .take(wanted - token.len())
+                .map(|(_, b)| ALPHABET[usize::from(*b) % ALPHABET.len()] as char),
+        );
+    }
+    token
 }
 
 fn number(n: f64) -> XValue {

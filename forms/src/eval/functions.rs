@@ -2,8 +2,11 @@
 //! the functions that only need their arguments' values. Functions that need the form's context
 //! (`if`, `once`, `position`, `today`, `indexed-repeat`, `jr:choice-name`...) are in `evaluate`.
 
-use super::scalar::{date_from_days, parse_date_like, Scalar, XValue};
-use chrono::{DateTime, Datelike, FixedOffset, Timelike};
+use super::dates::{decimal_date_time, decimal_time, format_date, to_date, to_date_time};
+use super::geo;
+use super::scalar::{Scalar, XValue};
+use super::text::{base64_decode, substr, substring, translate};
+use chrono::FixedOffset;
 
 /// A function an expression may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +46,9 @@ pub(crate) enum Function {
     Now,
     FormatDate,
     DecimalDateTime,
+    DecimalTime,
     Date,
+    DateTime,
     Once,
     Uuid,
     Join,
@@ -65,6 +70,12 @@ pub(crate) enum Function {
     Atan2,
     Exp10,
     Pi,
+    Checklist,
+    WeightedChecklist,
+    Base64Decode,
+    Area,
+    Distance,
+    Geofence,
 }
 
 /// Unbounded argument count.
@@ -109,10 +120,13 @@ pub(crate) fn lookup(name: &str) -> Option<(Function, usize, usize)> {
         "now" => (Now, 0, 0),
         "format-date" | "format-date-time" => (FormatDate, 2, 2),
         "decimal-date-time" => (DecimalDateTime, 1, 1),
-        "date" | "date-time" => (Date, 1, 1),
+        "decimal-time" => (DecimalTime, 1, 1),
+        "date" => (Date, 1, 1),
+        "date-time" => (DateTime, 1, 1),
         "once" => (Once, 1, 1),
         "uuid" => (Uuid, 0, 1),
-        "join" => (Join, 2, MANY),
+        // JavaRosa joins nothing to "" (`join(' ## ')`).
+        "join" => (Join, 1, MANY),
         "boolean-from-string" => (BooleanFromString, 1, 1),
         "pow" => (Pow, 2, 2),
         "abs" => (Abs, 1, 1),
@@ -131,6 +145,12 @@ pub(crate) fn lookup(name: &str) -> Option<(Function, usize, usize)> {
         "atan2" => (Atan2, 2, 2),
         "exp10" => (Exp10, 1, 1),
         "pi" => (Pi, 0, 0),
+        "checklist" => (Checklist, 2, MANY),
+        "weighted-checklist" => (WeightedChecklist, 2, MANY),
+        "base64-decode" => (Base64Decode, 1, 1),
+        "area" | "enclosed-area" => (Area, 1, 1),
+        "distance" => (Distance, 1, MANY),
+        "geofence" => (Geofence, 2, 2),
         _ => return None,
     };
     Some(found)
@@ -158,8 +178,14 @@ fn selections(value: &XValue) -> Vec<String> {
 }
 
 /// Applies a function that needs only its arguments' values. `context` is the value `.` has,
-/// used by the functions whose argument defaults to it (`string-length()`, `number()`...).
-pub(crate) fn apply(function: Function, args: &[XValue], context: &XValue) -> XValue {
+/// used by the functions whose argument defaults to it (`string-length()`, `number()`...);
+/// `local` is the session's offset from UTC, for the date functions.
+pub(crate) fn apply(
+    function: Function,
+    args: &[XValue],
+    context: &XValue,
+    local: FixedOffset,
+) -> XValue {
     use Function::*;
     let arg = |i: usize| args.get(i).unwrap_or(context);
     let text_of = |i: usize| arg(i).to_text();
@@ -168,11 +194,12 @@ pub(crate) fn apply(function: Function, args: &[XValue], context: &XValue) -> XV
         Selected => boolean(selections(arg(0)).contains(&text_of(1).trim().to_string())),
         CountSelected => number(selections(arg(0)).len() as f64),
         SelectedAt => text(selected_at(&selections(arg(0)), number_of(1))),
-        Coalesce => args
-            .iter()
-            .map(XValue::to_text)
-            .find(|t| !t.is_empty())
-            .map_or_else(|| text(""), text),
+        Coalesce => XValue::One(
+            args.iter()
+                .map(XValue::first)
+                .find(|v| !is_null(v))
+                .unwrap_or_default(),
+        ),
         Concat => text(
             args.iter()
                 .flat_map(|a| a.items().iter().map(Scalar::to_text))
@@ -221,8 +248,9 @@ pub(crate) fn apply(function: Function, args: &[XValue], context: &XValue) -> XV
         Min => number(extreme(args, f64::min)),
         Max => number(extreme(args, f64::max)),
         FormatDate => text(format_date(&arg(0).first(), &text_of(1))),
-        DecimalDateTime => number(arg(0).first().to_day_number()),
-        Date => to_date(&arg(0).first()),
+        DecimalDateTime => number(decimal_date_time(&arg(0).first(), local)),
+        Date => to_date(&arg(0).first(), local),
+        DateTime => to_date_time(&arg(0).first(), local),
         Join => text(
             args[1..]
                 .iter()
@@ -249,6 +277,17 @@ pub(crate) fn apply(function: Function, args: &[XValue], context: &XValue) -> XV
         Atan2 => number(number_of(0).atan2(number_of(1))),
         Exp10 => number(10f64.powf(number_of(0))),
         Pi => number(std::f64::consts::PI),
+        DecimalTime => number(decimal_time(&arg(0).first(), local)),
+        Checklist => boolean(within(number_of(0), number_of(1), checklist(&args[2..]))),
+        WeightedChecklist => boolean(within(
+            number_of(0),
+            number_of(1),
+            weighted_checklist(&args[2..]),
+        )),
+        Base64Decode => text(base64_decode(&text_of(0))),
+        Area => number(geo::area(args)),
+        Distance => number(geo::distance(args)),
+        Geofence => boolean(geo::geofence(&arg(0).first(), &args[1..])),
         // Evaluated with the form's context; never reach here.
         If | Once | Position | Today | Now | Uuid => text(""),
     }
@@ -261,41 +300,49 @@ fn selected_at(names: &[String], index: f64) -> String {
     names.get(index as usize).cloned().unwrap_or_default()
 }
 
-/// JavaRosa's `substr(s, start, end)`: 0-based, end exclusive, clamped to the text.
-fn substr(s: &str, start: f64, end: Option<f64>) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let len = chars.len() as f64;
-    let clamp = |n: f64| if n.is_nan() { 0.0 } else { n.clamp(0.0, len) } as usize;
-    let (from, to) = (clamp(start), clamp(end.unwrap_or(len)));
-    if from >= to {
-        String::new()
-    } else {
-        chars[from..to].iter().collect()
+/// `checklist(min, max, …)`: how many of the factors (values, or the nodes of node-sets) hold.
+fn checklist(factors: &[XValue]) -> f64 {
+    let holding = factors
+        .iter()
+        .flat_map(XValue::items)
+        .filter(|f| f.to_bool())
+        .count();
+    holding as f64
+}
+
+/// `weighted-checklist(min, max, factor, weight, …)`: the sum of the weights whose factor holds;
+/// two node-sets pair their nodes in order. An odd last factor has no weight and counts nothing.
+fn weighted_checklist(args: &[XValue]) -> f64 {
+    let pairs: Vec<(Scalar, Scalar)> = match args {
+        [XValue::Nodes(factors), XValue::Nodes(weights)] => factors
+            .iter()
+            .cloned()
+            .zip(weights.iter().cloned())
+            .collect(),
+        _ => args
+            .chunks_exact(2)
+            .map(|pair| (pair[0].first(), pair[1].first()))
+            .collect(),
+    };
+    pairs
+        .iter()
+        .filter(|(factor, _)| factor.to_bool())
+        .map(|(_, weight)| weight.to_number())
+        .sum()
+}
+
+/// JavaRosa's checklist bounds: `count` is at least `min` and at most `max`, a negative bound
+/// meaning none.
+fn within(min: f64, max: f64, count: f64) -> bool {
+    (min < 0.0 || count >= min) && (max < 0.0 || count <= max)
+}
+
+/// JavaRosa's `isNull`: empty text, or a number that is not one.
+fn is_null(value: &Scalar) -> bool {
+    match value {
+        Scalar::Number(n) => n.is_nan(),
+        other => other.is_empty(),
     }
-}
-
-/// XPath 1.0's `substring(s, start, length)`: 1-based, rounding as the standard says.
-fn substring(s: &str, start: f64, length: Option<f64>) -> String {
-    let first = start.round();
-    let last = length.map_or(f64::INFINITY, |l| first + l.round());
-    s.chars()
-        .enumerate()
-        .filter(|(i, _)| {
-            let position = (*i + 1) as f64;
-            position >= first && position < last
-        })
-        .map(|(_, c)| c)
-        .collect()
-}
-
-fn translate(s: &str, from: &str, to: &str) -> String {
-    let to: Vec<char> = to.chars().collect();
-    s.chars()
-        .filter_map(|c| match from.chars().position(|f| f == c) {
-            Some(i) => to.get(i).copied(),
-            None => Some(c),
-        })
-        .collect()
 }
 
 /// XPath's `round()` (half up), or rounded to `digits` decimals as ODK's two-argument form does.
@@ -326,63 +373,6 @@ fn extreme(args: &[XValue], pick: fn(f64, f64) -> f64) -> f64 {
         )
         .filter(|n| !n.is_nan())
         .unwrap_or(f64::NAN)
-}
-
-/// `date()`: a day number or an ISO text as a date (or date-time); empty if neither.
-fn to_date(value: &Scalar) -> XValue {
-    let converted = match value {
-        Scalar::Date(_) | Scalar::DateTime(_) => Some(value.clone()),
-        Scalar::Number(days) => date_from_days(*days).map(Scalar::Date),
-        Scalar::Text(t) => {
-            parse_date_like(t).or_else(|| date_from_days(value.to_number()).map(Scalar::Date))
-        }
-        Scalar::Boolean(_) => None,
-    };
-    XValue::One(converted.unwrap_or_default())
-}
-
-/// `format-date(d, '%Y-%m-%d')` with ODK's directives (`%Y %y %m %n %b %d %e %a %H %h %M %S %3`).
-fn format_date(value: &Scalar, pattern: &str) -> String {
-    let at: DateTime<FixedOffset> = match value {
-        Scalar::DateTime(at) => *at,
-        Scalar::Date(d) => d
-            .and_hms_opt(0, 0, 0)
-            .map(|n| n.and_utc().fixed_offset())
-            .unwrap_or_default(),
-        other => match parse_date_like(&other.to_text())
-            .or_else(|| date_from_days(other.to_number()).map(Scalar::Date))
-        {
-            Some(parsed) if parsed != *other => return format_date(&parsed, pattern),
-            _ => return String::new(),
-        },
-    };
-    let mut out = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let Some(directive) = chars.next() else { break };
-        let piece = match directive {
-            'Y' => format!("{:04}", at.year()),
-            'y' => format!("{:02}", at.year() % 100),
-            'm' => format!("{:02}", at.month()),
-            'n' => at.month().to_string(),
-            'b' => at.format("%b").to_string(),
-            'd' => format!("{:02}", at.day()),
-            'e' => at.day().to_string(),
-            'a' => at.format("%a").to_string(),
-            'H' => format!("{:02}", at.hour()),
-            'h' => at.hour().to_string(),
-            'M' => format!("{:02}", at.minute()),
-            'S' => format!("{:02}", at.second()),
-            '3' => format!("{:03}", at.timestamp_subsec_millis()),
-            other => format!("%{other}"),
-        };
-        out.push_str(&piece);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -449,6 +439,7 @@ mod tests {
         );
         assert_eq!(text("substr('ñandú', 1, 3)"), "an");
         assert_eq!(text("substr('abc', 1)"), "bc");
+        assert_eq!(text("substr('abc', 1.9, 2.9)"), "b");
         assert_eq!(text("substring('12345', 2, 3)"), "234");
         assert_eq!(text("substring('12345', 1.5, 2.6)"), "234");
         assert_eq!(text("substring-before('a=b', '=')"), "a");
@@ -459,6 +450,32 @@ mod tests {
         assert_eq!(text("regex('0991234567', '^09[0-9]{8}$')"), "true");
         assert_eq!(text("regex('x', concat('^', 'y'))"), "false");
         assert_eq!(text("string(1 div 0)"), "Infinity");
+    }
+
+    #[test]
+    fn coalesce_treats_nan_as_empty() {
+        assert_eq!(text("coalesce(1 div '', 0)"), "0");
+        assert_eq!(text("coalesce('' div 0, 'x')"), "x");
+        assert_eq!(text("coalesce(1 div 0, 0)"), "Infinity");
+        assert_eq!(text("coalesce(0, 5)"), "0", "zero is a value");
+    }
+
+    #[test]
+    fn checklists_count_what_holds_between_their_bounds() {
+        assert_eq!(text("checklist(1, 2, true(), false(), 1 = 1)"), "true");
+        assert_eq!(text("checklist(-1, 1, true(), true())"), "false");
+        assert_eq!(text("checklist(3, -1, true(), true())"), "false");
+        let weighted = "weighted-checklist(2, 3, true(), 2, false(), 5, true(), 1)";
+        assert_eq!(text(weighted), "true");
+        assert_eq!(
+            text("weighted-checklist(4, -1, true(), 2, false(), 5)"),
+            "false"
+        );
+    }
+
+    #[test]
+    fn join_of_nothing_is_empty() {
+        assert_eq!(text("join(' ## ')"), "");
     }
 
     #[test]
@@ -529,6 +546,28 @@ mod tests {
         assert_eq!(text("format-date('', '%Y')"), "");
         assert_eq!(text("decimal-date-time('1970-01-02T12:00:00Z')"), "1.5");
         assert!(matches!(evaluate("date(0)", &[]), Scalar::Date(_)));
+    }
+
+    #[test]
+    fn uuid_of_a_length_is_a_random_token_that_long() {
+        let token = text("uuid(20)");
+        assert_eq!(token.len(), 20);
+        assert!(token.chars().all(|c| c.is_ascii_alphanumeric()), "{token}");
+        assert_ne!(token, text("uuid(20)"));
+        assert_eq!(text("uuid(0)"), "");
+    }
+
+    #[test]
+    fn the_date_functions_use_the_offset_of_the_sessions_clock() {
+        // The test context's clock is at UTC-5.
+        assert_eq!(
+            text("date-time(1.5)"),
+            "1970-01-02T07:00:00.000-05:00",
+            "date-time(number) keeps the time"
+        );
+        assert_eq!(text("decimal-date-time('1970-01-02') * 24"), "29");
+        assert_eq!(text("decimal-date-time(date('1970-01-02')) * 24"), "29");
+        assert_eq!(text("decimal-date-time('1970-01-02T00:00:00') * 24"), "29");
     }
 
     #[test]

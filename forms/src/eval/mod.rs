@@ -39,9 +39,11 @@
 //! ```
 
 mod compile;
+mod dates;
 mod error;
 mod evaluate;
 mod functions;
+mod geo;
 mod graph;
 mod lower;
 mod sample;
@@ -50,6 +52,7 @@ mod session;
 mod state;
 #[cfg(test)]
 mod testing;
+mod text;
 mod tree;
 
 pub use compile::{compile, CompiledForm};

@@ -128,8 +128,14 @@ impl Scalar {
     }
 }
 
-/// Reads `2024-03-01` as a date and `2024-03-01T10:00:00+05:00` (or without offset) as a date-time.
+/// Reads `2024-03-01` as a date and `2024-03-01T10:00:00+05:00` (or without offset, read as UTC)
+/// as a date-time.
 pub(crate) fn parse_date_like(text: &str) -> Option<Scalar> {
+    parse_date_like_in(text, FixedOffset::east_opt(0).expect("UTC is an offset"))
+}
+
+/// As `parse_date_like`, reading a date-time written without offset at the offset `local`.
+pub(crate) fn parse_date_like_in(text: &str, local: FixedOffset) -> Option<Scalar> {
     let text = text.trim();
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Some(Scalar::Date(date));
@@ -138,7 +144,7 @@ pub(crate) fn parse_date_like(text: &str) -> Option<Scalar> {
         return Some(Scalar::DateTime(at));
     }
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    Some(Scalar::DateTime(naive.and_utc().fixed_offset()))
+    Some(Scalar::DateTime(naive.and_local_timezone(local).single()?))
 }
 
 /// The date `days` after 1970-01-01 (fractions dropped).
@@ -238,17 +244,18 @@ pub(crate) fn compare(op: BinaryOp, left: &XValue, right: &XValue) -> bool {
     }
 }
 
+/// Equality with a boolean compares booleans before anything else, a date included (JavaRosa's
+/// `XPathEqExpr`: `true() = date('1999-09-09')` holds).
 fn compare_scalars(op: BinaryOp, left: &Scalar, right: &Scalar) -> bool {
     let equality = matches!(op, BinaryOp::Eq | BinaryOp::Ne);
-    let ordering = if left.is_date() || right.is_date() {
-        left.to_day_number().partial_cmp(&right.to_day_number())
-    } else if equality
+    let ordering = if equality
         && matches!(
             (left, right),
             (Scalar::Boolean(_), _) | (_, Scalar::Boolean(_))
-        )
-    {
+        ) {
         Some(left.to_bool().cmp(&right.to_bool()))
+    } else if left.is_date() || right.is_date() {
+        left.to_day_number().partial_cmp(&right.to_day_number())
     } else if equality
         && !matches!(
             (left, right),
@@ -346,6 +353,24 @@ mod tests {
         assert!(compare(BinaryOp::Gt, &date, &num(0.0)));
         assert_eq!(date.to_number(), 19783.0);
         assert!(!compare(BinaryOp::Eq, &date, &text("")));
+    }
+
+    #[test]
+    fn comparing_a_boolean_with_a_date_converts_the_date_to_a_boolean() {
+        let date = one(Scalar::Date(NaiveDate::from_ymd_opt(1999, 9, 9).unwrap()));
+        let yes = one(Scalar::Boolean(true));
+        assert!(compare(BinaryOp::Eq, &yes, &date));
+        assert!(!compare(BinaryOp::Ne, &date, &yes));
+        assert!(!compare(BinaryOp::Eq, &one(Scalar::Boolean(false)), &date));
+    }
+
+    #[test]
+    fn a_date_time_without_offset_is_read_at_the_offset_given() {
+        let quito = FixedOffset::west_opt(5 * 3600).unwrap();
+        let Some(Scalar::DateTime(at)) = parse_date_like_in("2024-03-01T10:00:00", quito) else {
+            panic!("a date-time");
+        };
+        assert_eq!(at.to_rfc3339(), "2024-03-01T10:00:00-05:00");
     }
 
     #[test]

@@ -140,6 +140,9 @@ impl Lexer<'_> {
             } else if c == '$' {
                 let name = self.reference()?;
                 self.push(Token::Reference(name), start);
+            } else if let Some(operator) = self.operator_word() {
+                self.position += operator.len();
+                self.push(Token::Name(operator.to_string()), start);
             } else if is_name_start(c) {
                 let name = self.name();
                 self.push(Token::Name(name), start);
@@ -149,6 +152,27 @@ impl Lexer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `and`, `or`, `div` or `mod` where an operator is due (after an operand), even when a name
+    /// character follows: XPath reads `1div1` and `1 and1` so, and so do ODK's lexers (JavaRosa's
+    /// `Lexer` matches the word in its operator context).
+    fn operator_word(&self) -> Option<&'static str> {
+        let after_operand = self.tokens.last().is_some_and(|last| match &last.token {
+            Token::Number(_)
+            | Token::Literal(_)
+            | Token::Reference(_)
+            | Token::Dot
+            | Token::DotDot
+            | Token::RParen
+            | Token::RBracket => true,
+            Token::Name(name) => !matches!(name.as_str(), "and" | "or" | "div" | "mod"),
+            _ => false,
+        });
+        let rest = self.rest();
+        ["and", "or", "div", "mod"]
+            .into_iter()
+            .find(|word| after_operand && rest.starts_with(word))
     }
 
     fn take_while(&mut self, keep: impl Fn(char) -> bool) -> &str {

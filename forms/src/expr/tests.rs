@@ -85,6 +85,19 @@ fn operator_words_are_names_where_an_operand_is_expected() {
 }
 
 #[test]
+fn an_operator_word_glued_to_what_follows_an_operand_is_still_the_operator() {
+    assert_eq!(printed("1div1"), "(1 div 1)");
+    assert_eq!(printed("1 and1"), "(1 and 1)");
+    assert_eq!(printed("${a}mod 2"), "(${a} mod 2)");
+    assert_eq!(printed("(1)or0"), "(1 or 0)");
+    assert_eq!(
+        printed("f(divide)"),
+        "f(divide)",
+        "where an operand is due it is a name"
+    );
+}
+
+#[test]
 fn references_and_current_and_literals() {
     let expr = parse("selected(${a}, 'x') and . > ${b}").unwrap();
     assert_eq!(expr.references(), vec!["a", "b"]);

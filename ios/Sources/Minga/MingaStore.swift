@@ -95,6 +95,14 @@ public final class MingaStore: @unchecked Sendable {
         }
     }
 
+    /// Enrols this store with the hub at `hubUrl` with the one-time `code` (from the QR code:
+    /// `parseEnrolmentLink(text:)`): every later change is signed with the device id the hub
+    /// gave, now and whenever the store is opened again. Keep the credentials (`toJson()`) in
+    /// the Keychain; their `description` and `debugDescription` hide the token.
+    public func enrol(atHub hubUrl: String, code: String) async throws -> HubCredentials {
+        try await io { try $0.enrol(hubUrl: hubUrl, code: code) }
+    }
+
     private func steps(_ sync: @escaping (Store, SyncProgressListener) throws -> SyncReport) -> AsyncThrowingStream<SyncStep, Error> {
         let store = blocking
         return AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
@@ -179,5 +187,15 @@ private final class StreamObserver: ChangeObserver, @unchecked Sendable {
 
     func onChange(event: ChangeEvent) {
         continuation.yield(event)
+    }
+}
+
+/// Credentials as an app keeps them: `toJson()` (generated) for the Keychain, read back here.
+/// The generated type prints through Rust's `Display` and `Debug`, which hide the token (a
+/// `Mirror`, as `dump` uses, still sees every field: do not dump credentials).
+extension HubCredentials {
+    /// Reads credentials saved with `toJson()`; `MingaError.InvalidArgument` names what is wrong.
+    public static func fromJson(_ json: String) throws -> HubCredentials {
+        try hubCredentialsFromJson(json: json)
     }
 }

@@ -44,4 +44,22 @@ final class MingaStoreTests: XCTestCase {
         phone.close()
         tablet.close()
     }
+
+    func testCredentialsSaveAndLoadAndNoPrintShowsTheToken() throws {
+        let credentials = HubCredentials(hubUrl: "https://hub.example.org", project: "imbabura", deviceId: "0190c7e4-phone",
+                                         role: .facilitator, token: "s3cret-token", hubId: "hub-1")
+        XCTAssertEqual(try HubCredentials.fromJson(credentials.toJson()), credentials)
+        for shown in [credentials.description, credentials.debugDescription, "\(credentials)", String(describing: [credentials])] {
+            XCTAssertFalse(shown.contains("s3cret"), shown)
+            XCTAssertTrue(shown.contains("<hidden>"), shown)
+        }
+    }
+
+    func testAScannedEnrolmentLinkGivesTheHubAndTheCode() throws {
+        let link = try parseEnrolmentLink(text: "minga://enrol?v=1&hub=http%3A%2F%2F10.0.0.2%3A8080&code=ABCD-EFGH-JKMN")
+        XCTAssertEqual(link, EnrolmentLink(hubUrl: "http://10.0.0.2:8080", code: "ABCD-EFGH-JKMN"))
+        XCTAssertThrowsError(try parseEnrolmentLink(text: "https://example.org")) { error in
+            guard case EnrolmentLinkError.NotAnEnrolmentLink = error else { return XCTFail("\(error)") }
+        }
+    }
 }

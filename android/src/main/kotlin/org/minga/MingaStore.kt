@@ -109,6 +109,14 @@ class MingaStore(
     ): SyncAgent = blocking.startPeerSyncAgent(peer, transport(exchange), schedule)
 
     /**
+     * Enrols this store with the hub at [hubUrl] with the one-time [code] (from the QR code:
+     * `parseEnrolmentLink`): every later change is signed with the device id the hub gave, now
+     * and whenever the store is opened again. Keep the credentials (`toJson()`) in the Android
+     * Keystore; their `toString()` hides the token.
+     */
+    suspend fun enrol(hubUrl: String, code: String): HubCredentials = io { enrol(hubUrl, code) }
+
+    /**
      * Closes the store; later calls fail with `MingaException.Closed`. Its observers are
      * unregistered and its sync agents stopped: it waits for their threads (a sync in flight
      * ends at its next round trip), so call it off the main thread when an agent may be syncing.
@@ -166,6 +174,9 @@ sealed interface SyncStep {
  */
 suspend fun enrol(hubUrl: String, code: String, dispatcher: CoroutineDispatcher = Dispatchers.IO): HubCredentials =
     withContext(dispatcher) { org.minga.ffi.enrol(hubUrl, code) }
+
+/** Reads credentials saved with `toJson()`; `MingaException.InvalidArgument` names what is wrong. */
+fun HubCredentials.Companion.fromJson(json: String): HubCredentials = org.minga.ffi.hubCredentialsFromJson(json)
 
 private fun transport(carry: (ByteArray) -> ByteArray) = object : SyncTransport {
     override fun exchange(request: ByteArray): ByteArray = carry(request)

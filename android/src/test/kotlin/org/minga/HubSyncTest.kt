@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir
 import org.minga.ffi.AgentSchedule
 import org.minga.ffi.AnswerPath
 import org.minga.ffi.DocKind
+import org.minga.ffi.EnrolmentLink
+import org.minga.ffi.HubCredentials
 import org.minga.ffi.MingaException
 import org.minga.ffi.Role
 import org.minga.ffi.Store
@@ -35,6 +37,8 @@ import org.minga.ffi.SyncFailure
 import org.minga.ffi.Value
 import org.minga.ffi.builtinFormWorkbooks
 import org.minga.ffi.builtinForms
+import org.minga.ffi.enrolmentLinkUri
+import org.minga.ffi.parseEnrolmentLink
 import java.io.File
 import java.nio.file.Files
 import java.time.Duration
@@ -142,6 +146,21 @@ class HubSyncTest {
     }
 
     @Test
+    fun anEnrolledStoreSignsWithTheHubsDeviceIdAndItsCredentialsSaveWithoutShowingTheToken() = runBlocking {
+        val phone = store("rosa")
+        val link = enrolmentLinkUri(EnrolmentLink(hubUrl = hub.url, code = hub.enrolmentCode("imbabura", "facilitator", "rosa")))
+        val scanned = parseEnrolmentLink(link)
+        val rosa = phone.enrol(scanned.hubUrl!!, scanned.code)
+        assertEquals(rosa.deviceId, phone.io { identity() }.deviceId)
+        val id = phone.io { createSubmission(dialogue.formRef()) }
+        assertEquals(rosa.deviceId, phone.io { submission(id) }.deviceId)
+        assertFalse(rosa.token in rosa.toString(), rosa.toString())
+        assertEquals(rosa, HubCredentials.fromJson(rosa.toJson()))
+        assertEquals(1uL, phone.syncHttp(HubCredentials.fromJson(rosa.toJson())).sent)
+        phone.close()
+    }
+
+    @Test
     fun theSyncAgentSyncsByItselfAndItsEventsArriveAsAFlow() = runBlocking {
         val pia = enrol(hub.url, hub.enrolmentCode("imbabura", "facilitator", "pia"))
         val phone = store("pia")
@@ -209,14 +228,15 @@ class HubSyncTest {
 
     @Test
     fun theReadmeHubExampleRuns() = runBlocking {
-        val hubUrl = hub.url
-        val code = hub.enrolmentCode("imbabura", "facilitator", "readme")
+        val scanned = enrolmentLinkUri(EnrolmentLink(hub.url, hub.enrolmentCode("imbabura", "facilitator", "readme")))
         val key = ByteArray(32) { 3 }
         val filesDir = dir
         // README-hub:start
-        val credentials = enrol(hubUrl, code) // the code `minga-hub device enrol` printed
+        val link = parseEnrolmentLink(scanned) // the QR code `minga-hub device enrol --hub-url` drew
         val phone = MingaStore.open(File(filesDir, "phone.minga").path, key, deviceId = "phone-1", userName = "ana")
-        phone.syncHttpSteps(credentials).collect { step ->
+        val credentials = phone.enrol(link.hubUrl!!, link.code) // the store now signs as the enrolled device
+        val saved = credentials.toJson() // keep it in the Android Keystore; toString() hides the token
+        phone.syncHttpSteps(HubCredentials.fromJson(saved)).collect { step ->
             when (step) {
                 is SyncStep.Progress -> println("done: ${step.progress.docsDone}")
                 is SyncStep.Done -> println("sent ${step.report.sent}, received ${step.report.received}")
@@ -225,5 +245,6 @@ class HubSyncTest {
         phone.close()
         // README-hub:end
         assertEquals(Role.FACILITATOR, credentials.role)
+        assertEquals(credentials.deviceId, MingaStore.open(File(filesDir, "phone.minga").path, key, "phone-1", "ana").use { it.io { identity() }.deviceId })
     }
 }
