@@ -6,11 +6,12 @@
 use crate::error::{MingaError, Result};
 use crate::hub::{sync_url, HubCredentials};
 use crate::observer::ObserverHandle;
+use crate::running::{Agents, Stop};
 use crate::store::Store;
 use crate::sync::{peer_id, HostTransport, SyncProgress, SyncReport, SyncTransport};
 use minga_core as core;
 use minga_core::SyncFailure;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why a sync failed, as an app acts on it; `message` says what happened in words.
@@ -138,36 +139,10 @@ impl SyncAgent {
     }
 }
 
-/// Sync agents to stop together: a store's (when it closes) and the process's (at its exit).
-/// Holds them weakly: an agent the app dropped has stopped already.
-#[derive(Default)]
-pub(crate) struct Agents(Mutex<Vec<Weak<SyncAgent>>>);
-
-impl Agents {
-    const fn new() -> Self {
-        Self(Mutex::new(Vec::new()))
-    }
-
-    pub(crate) fn keep(&self, agent: &Arc<SyncAgent>) {
-        let mut agents = self.lock();
-        agents.retain(|kept| kept.strong_count() > 0);
-        agents.push(Arc::downgrade(agent));
-    }
-
-    /// Stops every agent and waits for its thread, outside the list's lock (an observer on an
-    /// agent's thread may start another agent meanwhile). Cost: up to one round trip in
-    /// flight per agent (it stops at the next page boundary).
-    pub(crate) fn stop_all(&self) {
-        let agents = std::mem::take(&mut *self.lock());
-        for agent in agents.iter().filter_map(Weak::upgrade) {
-            agent.stop();
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<SyncAgent>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Closing the store or exiting the process stops an agent as `stop()` does.
+impl Stop for SyncAgent {
+    fn stop(&self) {
+        SyncAgent::stop(self);
     }
 }
 
@@ -286,8 +261,9 @@ impl Store {
         let agent = Arc::new(SyncAgent {
             running: Mutex::new(Some(agent)),
         });
-        self.keep_agent(&agent);
-        RUNNING.keep(&agent);
+        let stoppable: Arc<dyn Stop> = agent.clone();
+        self.keep_agent(&stoppable);
+        RUNNING.keep(&stoppable);
         Ok(agent)
     }
 }

@@ -121,7 +121,11 @@ impl From<minga_core::Error> for MingaError {
                 what: format!("submission {id}"),
             },
             E::NoSuchInstance { .. } | E::FormNotFound { .. } => Self::NotFound { what: reason },
-            E::FormVersionConflict { .. } | E::InstanceExists { .. } => Self::Conflict { reason },
+            E::FormVersionConflict { .. } | E::InstanceExists { .. } | E::AlreadyStarted { .. } => {
+                Self::Conflict { reason }
+            }
+            E::FormSession(refused) => refused.into(),
+            E::SessionLost { reason } => Self::Internal { reason },
             E::InvalidForm { document, reason } => Self::InvalidForm {
                 mistakes: vec![FormMistake {
                     sheet: None,

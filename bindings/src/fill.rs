@@ -1,68 +1,17 @@
-//! Filling a stored submission: a form session that writes each step to the store by itself,
-//! the app's answer together with what the form's logic writes (defaults, the instances a
-//! `repeat_count` asks for), as one change per step, so that an app needs no code of its own
-//! to follow defaults and counted repeats.
+//! Filling a stored submission: the bindings' mirror of the core's `StoredFormSession`, a form
+//! session that writes each step to the store by itself (the app's answer with what the form's
+//! logic writes: defaults, the instances a `repeat_count` asks for), as one change per step.
+//! The write ordering, the guard against a step started inside a step and the read-back after
+//! a refused write are the core's; here only the store's closed check is added.
 
-use crate::error::{MingaError, Result};
+use crate::error::Result;
 use crate::form::{Context, Form};
 use crate::records::doc_id;
-use crate::session::{answer_path, FormSession};
+use crate::session::FormSession;
 use crate::store::Store;
 use minga_core as core;
-use minga_forms::eval::{self, ItemPath, SessionEdit};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::ThreadId;
-
-/// The submission a session writes to, and how to write there.
-pub(crate) struct StoredSubmission {
-    store: Arc<Store>,
-    id: core::DocId,
-    form: Arc<eval::CompiledForm>,
-    /// Serialises the steps' writes, so that the store receives them in the session's order
-    /// while the session itself stays readable (a change observer may read it).
-    writing: Mutex<()>,
-    /// A write failed and the session could not be read back from the store: it no longer
-    /// shows what is stored.
-    lost: AtomicBool,
-    /// The thread running a step: a step started from inside one (a change observer runs on
-    /// the writing thread) is refused instead of waiting for itself forever.
-    stepping: Mutex<Option<ThreadId>>,
-}
-
-/// Marks the current thread as running a step of a session until dropped.
-struct Stepping<'a>(&'a Mutex<Option<ThreadId>>);
-
-impl<'a> Stepping<'a> {
-    /// Refuses a step on a thread that is already running one of this session's steps.
-    fn check(slot: &Mutex<Option<ThreadId>>) -> Result<()> {
-        let running = *slot.lock().unwrap_or_else(|p| p.into_inner());
-        if running == Some(std::thread::current().id()) {
-            return Err(MingaError::invalid_argument(
-                "a step of this form session was started from inside one of its own steps \
-                 (a change observer runs on the writing thread): take it after the observer returns",
-            ));
-        }
-        Ok(())
-    }
-
-    fn mark(slot: &'a Mutex<Option<ThreadId>>) -> Self {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::thread::current().id());
-        Self(slot)
-    }
-}
-
-impl Drop for Stepping<'_> {
-    fn drop(&mut self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-}
-
-/// One step of the app's, as the store makes it: before the session's own edits.
-pub(crate) enum Step {
-    Edit(SessionEdit),
-    Clear(ItemPath),
-}
+use minga_forms::eval;
+use std::sync::Arc;
 
 #[uniffi::export]
 impl Store {
@@ -76,15 +25,7 @@ impl Store {
         form: Arc<Form>,
         context: Context,
     ) -> Result<Arc<FormSession>> {
-        let (submission, answers) = self.stored_submission(&id, &form)?;
-        if !answers.fields.is_empty() {
-            return Err(MingaError::Conflict {
-                reason: format!("submission {id} was started already: open it instead"),
-            });
-        }
-        let (session, edits) = eval::FormSession::start(form.compiled.clone(), context.into());
-        submission.write(None, &edits)?;
-        Ok(FormSession::stored(session, submission))
+        self.stored_session(&id, &form, context, core::StoredFormSession::start)
     }
 
     /// Opens the stored submission `id` (of `form`) to go on filling it: its answers as
@@ -97,152 +38,46 @@ impl Store {
         form: Arc<Form>,
         context: Context,
     ) -> Result<Arc<FormSession>> {
-        let (submission, answers) = self.stored_submission(&id, &form)?;
-        let mut session = eval::FormSession::new(form.compiled.clone(), answers, context.into());
-        let delta = session.follow_repeat_counts();
-        submission.write(None, &delta.edits)?;
-        Ok(FormSession::stored(session, submission))
+        self.stored_session(&id, &form, context, core::StoredFormSession::open)
     }
 }
+
+/// How the core ties a session to a stored submission: `StoredFormSession::start` or `open`.
+type Tie = fn(
+    &core::Store,
+    core::DocId,
+    Arc<eval::CompiledForm>,
+    eval::Context,
+) -> core::Result<core::StoredFormSession>;
 
 impl Store {
-    /// The submission `id`, checked to be one of `form`'s version, and its answers.
-    fn stored_submission(
-        self: &Arc<Self>,
+    /// A session of `form` over the stored submission `id`, tied to it by `tie`.
+    fn stored_session(
+        self: Arc<Self>,
         id: &str,
         form: &Form,
-    ) -> Result<(StoredSubmission, minga_forms::Answers)> {
+        context: Context,
+        tie: Tie,
+    ) -> Result<Arc<FormSession>> {
         let doc = doc_id(id)?;
-        let stored = self.call(|store| Ok(store.submission(&doc)?))?;
-        let filled = stored.meta.form;
-        let form_ref = form.form_ref();
-        if (&filled.form_id, &filled.form_version) != (&form_ref.form_id, &form_ref.form_version) {
-            return Err(MingaError::invalid_argument(format!(
-                "submission {id} is of form {} version {}, not {} version {}",
-                filled.form_id, filled.form_version, form_ref.form_id, form_ref.form_version
-            )));
-        }
-        let submission = StoredSubmission {
-            store: self.clone(),
-            id: doc,
-            form: form.compiled.clone(),
-            writing: Mutex::default(),
-            lost: AtomicBool::new(false),
-            stepping: Mutex::default(),
-        };
-        Ok((submission, stored.answers))
+        let compiled = form.compiled.clone();
+        let session = self.call(|store| Ok(tie(store, doc, compiled, context.into())?))?;
+        Ok(FormSession::stored(self, session))
     }
-}
-
-impl StoredSubmission {
-    pub(crate) fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    /// Whether the session still shows what is stored.
-    pub(crate) fn in_step(&self) -> Result<()> {
-        if self.lost.load(Ordering::SeqCst) {
-            if self.store.is_closed() {
-                return Err(MingaError::Closed);
-            }
-            return Err(MingaError::Internal {
-                reason: "a step could not be stored nor the submission read back: open it again"
-                    .into(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Runs one step: `change` on the session (under its lock, released before writing),
-    /// then the app's `step` and the session's own edits in the store, as one change (two
-    /// when an answer is cleared and the logic follows it). If the store refuses, the session
-    /// is read back from the store, so that it shows what is stored, and the error returned.
-    pub(crate) fn follow<T>(
-        &self,
-        session: &Mutex<eval::FormSession>,
-        change: impl FnOnce(&mut eval::FormSession) -> Result<(T, Step, Vec<SessionEdit>)>,
-    ) -> Result<T> {
-        Stepping::check(&self.stepping)?;
-        let _order = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        let _stepping = Stepping::mark(&self.stepping);
-        self.in_step()?;
-        let (result, step, edits) = change(&mut *lock(session)?)?;
-        let written = self.write(Some(step), &edits);
-        if written.is_err() {
-            self.read_back(session);
-        }
-        written.map(|()| result)
-    }
-
-    fn write(&self, step: Option<Step>, edits: &[SessionEdit]) -> Result<()> {
-        let mut all = Vec::with_capacity(edits.len() + 1);
-        let mut cleared = None;
-        match step {
-            Some(Step::Edit(edit)) => all.push(edit),
-            Some(Step::Clear(path)) => cleared = Some(answer_path(&path)),
-            None => {}
-        }
-        all.extend_from_slice(edits);
-        self.store.call(|store| {
-            if let Some(path) = cleared {
-                store.clear_answer(&self.id, &path)?;
-            }
-            Ok(store.apply_session_edits(&self.id, &all)?)
-        })
-    }
-
-    fn read_back(&self, session: &Mutex<eval::FormSession>) {
-        let answers = self.store.call(|store| Ok(store.answers(&self.id)?));
-        match (answers, lock(session)) {
-            (Ok(answers), Ok(mut session)) => {
-                let context = session.context().clone();
-                *session = eval::FormSession::new(self.form.clone(), answers, context);
-            }
-            _ => self.lost.store(true, Ordering::SeqCst),
-        }
-    }
-}
-
-pub(crate) fn lock(
-    session: &Mutex<eval::FormSession>,
-) -> Result<std::sync::MutexGuard<'_, eval::FormSession>> {
-    session.lock().map_err(|_| MingaError::Internal {
-        reason: "the session failed earlier; open a new one".into(),
-    })
-}
-
-/// A new instance id in the store's format (a UUID v7 as 32 hex digits).
-pub(crate) fn new_instance_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::MingaError;
     use crate::records::Answer;
     use crate::value::{IsoDateTime, Value};
     use minga_core::AnswerPath;
+    use std::sync::Mutex;
 
     /// A count defaulting to 2, a village defaulting to Tumbaco, and a repeat of people
     /// following the count, each with an age defaulting to 30.
-    const VISIT: &str = r#"{
-        "id": "visit", "version": "1", "title": {"default": "Visit"},
-        "default_language": null, "languages": [], "instance_name": null, "choices": {},
-        "survey": [
-            {"kind": "question", "name": "count", "type": {"base": "integer"}, "default": "2"},
-            {"kind": "question", "name": "village", "type": {"base": "text"},
-             "default": "Tumbaco"},
-            {"kind": "repeat", "name": "people", "repeat_count": "${count}", "children": [
-                {"kind": "question", "name": "age", "type": {"base": "integer"},
-                 "default": "30"},
-                {"kind": "question", "name": "pname", "type": {"base": "text"}}
-            ]},
-            {"kind": "repeat", "name": "visits", "children": [
-                {"kind": "question", "name": "place", "type": {"base": "text"},
-                 "default": "casa"}
-            ]}
-        ]
-    }"#;
+    const VISIT: &str = include_str!("../../core/tests/data/visit_form.json");
 
     fn context() -> Context {
         Context {

@@ -108,7 +108,7 @@ impl Form {
         answers: crate::records::Answers,
         context: Context,
     ) -> Result<Arc<FormSession>> {
-        guarded(|| FormSession::open(self.compiled.clone(), answers, context))
+        guarded(|| FormSession::open(self.compiled.clone(), answers, context.into()))
     }
 }
 

@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Runs `call`, turning a panic into [`MingaError::Internal`] with the panic's message.
 ///
 /// `AssertUnwindSafe` is sound here because the state a call can leave half-updated is behind
-/// a `Mutex` (poisoned by the panic and reported by [`crate::store`]) or in SQLite, whose open
+/// a `Mutex` (poisoned by the panic and reported by the store) or in SQLite, whose open
 /// transaction rolls back when it is dropped during the unwind.
 pub(crate) fn guarded<T>(call: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {

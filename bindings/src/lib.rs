@@ -31,6 +31,7 @@ pub mod observer;
 pub mod published;
 pub mod records;
 pub mod review;
+mod running;
 pub mod session;
 mod store;
 pub mod sync;

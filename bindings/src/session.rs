@@ -1,24 +1,33 @@
 //! A form evaluation session over one submission's answers: after each answer, what is shown,
 //! required, broken and computed. Only what depends on the changed answer is recomputed.
 //! A session from `Form::session` evaluates and the store keeps the answers: set each answer in
-//! both. A session from `Store::start_form_session` or `open_form_session` stores each step
-//! itself (see [`crate::fill`]).
+//! both. A session from `Store::start_form_session` or `open_form_session` is the core's
+//! `StoredFormSession`, which stores each step itself (opened in `fill.rs`).
 
 use crate::error::{MingaError, Result};
-use crate::fill::{self, new_instance_id, Step, StoredSubmission};
 use crate::guard::guarded;
 use crate::records::Answers;
+use crate::store::Store;
 use crate::value::{IsoDate, IsoDateTime, Value};
-use minga_core::{AnswerPath, InstanceRef};
-use minga_forms::eval::{self, SessionEdit};
+use minga_core::{self as core, AnswerPath, InstanceRef};
+use minga_forms::eval::{self, SessionError};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One submission being filled: wraps the engine's session.
 #[derive(uniffi::Object)]
 pub struct FormSession {
-    inner: Mutex<eval::FormSession>,
-    /// Where each step is stored, for a session opened from the store.
-    stored: Option<StoredSubmission>,
+    kind: Kind,
+}
+
+/// Where a session's answers are kept.
+enum Kind {
+    /// From `Form::session`: the session evaluates, the app stores the answers.
+    Unstored(Mutex<eval::FormSession>),
+    /// From the store: the core's session stores every step; `store` gives the closed check.
+    Stored {
+        store: Arc<Store>,
+        session: core::StoredFormSession,
+    },
 }
 
 /// A value as expressions compute it (a calculation's result, an answer as logic sees it).
@@ -79,53 +88,54 @@ impl FormSession {
     pub(crate) fn open(
         form: Arc<eval::CompiledForm>,
         answers: Answers,
-        context: crate::form::Context,
+        context: eval::Context,
     ) -> Result<Arc<Self>> {
-        let session = eval::FormSession::new(form, answers.into(), context.into());
+        let session = eval::FormSession::new(form, answers.into(), context);
         Ok(Arc::new(Self {
-            inner: Mutex::new(session),
-            stored: None,
+            kind: Kind::Unstored(Mutex::new(session)),
         }))
     }
 
-    pub(crate) fn stored(session: eval::FormSession, stored: StoredSubmission) -> Arc<Self> {
+    pub(crate) fn stored(store: Arc<Store>, session: core::StoredFormSession) -> Arc<Self> {
         Arc::new(Self {
-            inner: Mutex::new(session),
-            stored: Some(stored),
+            kind: Kind::Stored { store, session },
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, eval::FormSession>> {
-        if let Some(stored) = &self.stored {
-            stored.in_step()?;
+    /// Runs `read` on the session as it stands; `Closed` once a stored session's store is.
+    fn read<R>(&self, read: impl FnOnce(&eval::FormSession) -> R) -> Result<R> {
+        match &self.kind {
+            Kind::Unstored(session) => Ok(read(&*lock(session)?)),
+            Kind::Stored { store, session } => store.call(|_| Ok(session.read(read)?)),
         }
-        fill::lock(&self.inner)
     }
 
-    /// Runs one step on the session; a stored session also stores the app's `step` (what
-    /// `change` does) with the session's own edits.
+    /// Runs one step: `unstored` on a session of `Form::session`, `stored` (which stores the
+    /// step with the session's own edits) on one opened from the store.
     fn step(
         &self,
-        step: Step,
-        change: impl FnOnce(&mut eval::FormSession) -> Result<eval::Delta>,
+        unstored: impl FnOnce(&mut eval::FormSession) -> Result<eval::Delta, SessionError>,
+        stored: impl FnOnce(&core::Store, &core::StoredFormSession) -> core::Result<eval::Delta>,
     ) -> Result<Delta> {
-        let Some(stored) = &self.stored else {
-            return Ok(change(&mut *self.lock()?)?.into());
+        let delta = match &self.kind {
+            Kind::Unstored(session) => unstored(&mut *lock(session)?)?,
+            Kind::Stored { store, session } => store.call(|core| Ok(stored(core, session)?))?,
         };
-        stored.follow(&self.inner, |session| {
-            let mut delta = change(session)?;
-            let edits = std::mem::take(&mut delta.edits);
-            Ok((delta.into(), step, edits))
-        })
+        Ok(delta.into())
     }
 
     fn add(&self, repeat: &eval::ItemPath, id: String) -> Result<Delta> {
-        let step = Step::Edit(SessionEdit::AddInstance {
-            repeat: repeat.clone(),
-            id: id.clone(),
-        });
-        self.step(step, |session| Ok(session.add_instance(repeat, &id)?))
+        self.step(
+            |session| session.add_instance(repeat, &id),
+            |store, session| session.add_instance(store, repeat, &id),
+        )
     }
+}
+
+fn lock(session: &Mutex<eval::FormSession>) -> Result<MutexGuard<'_, eval::FormSession>> {
+    session.lock().map_err(|_| MingaError::Internal {
+        reason: "the session failed earlier; open a new one".into(),
+    })
 }
 
 #[uniffi::export]
@@ -137,14 +147,11 @@ impl FormSession {
         guarded(|| {
             let item = item_path(&path);
             let value: Option<minga_forms::Value> = value.map(Into::into);
-            let step = match &value {
-                Some(value) => Step::Edit(SessionEdit::SetAnswer {
-                    path: item.clone(),
-                    value: value.clone(),
-                }),
-                None => Step::Clear(item.clone()),
-            };
-            self.step(step, |session| Ok(session.set(&item, value)?))
+            let also = value.clone();
+            self.step(
+                |session| session.set(&item, value),
+                |store, session| session.set(store, &item, also),
+            )
         })
     }
 
@@ -159,13 +166,13 @@ impl FormSession {
     /// the session and the store, with its defaults, in one change; returns its id.
     pub fn new_instance(&self, repeat: AnswerPath) -> Result<NewInstance> {
         guarded(|| {
-            if self.stored.is_none() {
+            if matches!(self.kind, Kind::Unstored(_)) {
                 return Err(MingaError::invalid_argument(
                     "only a session opened from the store adds instances by itself: add one \
                      to the store and pass its id to add_instance",
                 ));
             }
-            let id = new_instance_id();
+            let id = core::new_instance_id();
             let delta = self.add(&item_path(&repeat), id.clone())?;
             Ok(NewInstance { id, delta })
         })
@@ -176,59 +183,53 @@ impl FormSession {
     pub fn remove_instance(&self, repeat: AnswerPath, id: String) -> Result<Delta> {
         guarded(|| {
             let repeat = item_path(&repeat);
-            let step = Step::Edit(SessionEdit::RemoveInstance {
-                repeat: repeat.clone(),
-                id: id.clone(),
-            });
-            self.step(step, |session| Ok(session.remove_instance(&repeat, &id)?))
+            self.step(
+                |session| session.remove_instance(&repeat, &id),
+                |store, session| session.remove_instance(store, &repeat, &id),
+            )
         })
     }
 
     /// The stored submission's id, for a session opened from the store.
     pub fn submission_id(&self) -> Option<String> {
-        self.stored.as_ref().map(StoredSubmission::id)
+        match &self.kind {
+            Kind::Unstored(_) => None,
+            Kind::Stored { session, .. } => Some(session.id().to_string()),
+        }
     }
 
     /// The state of the item at `path`; none if the form has no such item there.
     pub fn item(&self, path: AnswerPath) -> Result<Option<ItemState>> {
-        guarded(|| Ok(self.lock()?.item(&item_path(&path)).map(Into::into)))
+        guarded(|| self.read(|session| session.item(&item_path(&path)).map(Into::into)))
     }
 
     /// Every item's state, in form order (repeat instances included).
     pub fn state(&self) -> Result<Vec<ItemStateAt>> {
         guarded(|| {
-            let session = self.lock()?;
-            let all = session
-                .state()
-                .into_iter()
-                .map(|(path, state)| ItemStateAt {
+            self.read(|session| {
+                let all = session.state().into_iter();
+                all.map(|(path, state)| ItemStateAt {
                     path: answer_path(&path),
                     state: state.into(),
-                });
-            Ok(all.collect())
+                })
+                .collect()
+            })
         })
     }
 
     /// What blocks completing: empty when the submission may be marked complete.
     pub fn problems(&self) -> Result<Vec<Issue>> {
-        guarded(|| {
-            Ok(self
-                .lock()?
-                .problems()
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
+        guarded(|| self.read(|session| session.problems().into_iter().map(Into::into).collect()))
     }
 
     /// The submission's name for lists (the form's `instance_name`), if the form gives one.
     pub fn instance_name(&self) -> Result<Option<String>> {
-        guarded(|| Ok(self.lock()?.instance_name().map(str::to_string)))
+        guarded(|| self.read(|session| session.instance_name().map(str::to_string)))
     }
 
     /// The answers as the session holds them.
     pub fn answers(&self) -> Result<Answers> {
-        guarded(|| Ok(self.lock()?.answers().clone().into()))
+        guarded(|| self.read(|session| session.answers().clone().into()))
     }
 }
 
@@ -250,7 +251,7 @@ fn item_path(path: &AnswerPath) -> eval::ItemPath {
     }
 }
 
-pub(crate) fn answer_path(path: &eval::ItemPath) -> AnswerPath {
+fn answer_path(path: &eval::ItemPath) -> AnswerPath {
     let step = |s: &eval::InstanceStep| InstanceRef {
         repeat: s.repeat.clone(),
         instance_id: s.id.clone(),

@@ -1,7 +1,6 @@
 //! The `Store` object: one open store file, as apps hold it. Each method is one `minga-core`
 //! call, run behind the panic guard and the closed check.
 
-use crate::agent::{Agents, SyncAgent};
 use crate::error::{MingaError, Result};
 use crate::guard::guarded;
 use crate::observer::{self, ChangeObserver, ObserverHandle};
@@ -9,6 +8,7 @@ use crate::records::{
     doc_id, index, Answers, Conflict, ConflictingValue, HistoryEntry, PageCursor, Submission,
     SubmissionFilter, SubmissionPage,
 };
+use crate::running::{Agents, Stop};
 use crate::value::Value;
 use minga_core as core;
 use std::sync::{Arc, RwLock};
@@ -65,7 +65,7 @@ impl Store {
     }
 
     /// Remembers `agent`, so that closing the store stops it.
-    pub(crate) fn keep_agent(&self, agent: &Arc<SyncAgent>) {
+    pub(crate) fn keep_agent(&self, agent: &Arc<dyn Stop>) {
         self.agents.keep(agent);
     }
 }

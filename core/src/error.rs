@@ -93,6 +93,21 @@ pub enum Error {
     #[error("form document {document} is not a readable form: {reason}")]
     InvalidForm { document: String, reason: String },
 
+    /// The form refused a step of a form session (an unknown item, a counted repeat, an
+    /// impossible answer...); nothing was stored.
+    #[error(transparent)]
+    FormSession(#[from] minga_forms::eval::SessionError),
+
+    /// A stored form session was started on a submission that already has answers: open it
+    /// instead (`StoredFormSession::open`).
+    #[error("submission {submission} was started already: open it instead")]
+    AlreadyStarted { submission: String },
+
+    /// A stored form session no longer shows what is stored (a step failed and the submission
+    /// could not be read back, or a step panicked): open the submission again.
+    #[error("{reason}")]
+    SessionLost { reason: String },
+
     /// An automerge operation failed on a stored document.
     #[error("automerge: {0}")]
     Automerge(#[from] automerge::AutomergeError),

@@ -7,54 +7,50 @@
 //! [`minga_sync::DocumentStore`], so `minga_sync::run_session`, the responder and bundles work
 //! on it directly (document ids map with `From`/`TryFrom`, kinds are sync's [`DocKind`]).
 
-pub mod agent;
-pub mod changes;
-mod chunks;
-mod conflicts;
-mod document;
-mod enrolment;
+// The layers, bottom up: each imports only the layers listed before it (see
+// ARCHITECTURE.md for the picture).
+mod clock;
 mod error;
-pub mod export;
-mod forms;
-mod history;
+mod fields;
 mod malformed;
-mod observer;
-mod peers;
-mod projection;
-mod repeats;
-mod review;
 mod schema;
-mod session_edits;
-mod store;
-mod structure;
-mod submission;
-mod sync;
-#[cfg(test)]
-mod test_support;
-mod values;
+pub mod sqlcipher;
 pub mod writable;
 
-pub use agent::{AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
-pub use changes::{DocumentSeq, ReceivedChanges};
-pub use conflicts::{document_has_conflicts, Conflict, ConflictingValue};
+mod document;
+
+mod storage;
+
+mod store;
+
+mod api;
+
+#[cfg(test)]
+mod test_support;
+
+pub use api::agent::{self, AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
+pub use api::changes::{self, ReceivedChanges};
+pub use api::conflicts::{Conflict, ConflictingValue};
+pub use api::export;
+pub use api::form_session::{new_instance_id, StoredFormSession};
+pub use api::forms::PublishedForm;
+pub use api::history::HistoryEntry;
+pub use api::submission::Submission;
 pub use document::{
-    AnswerPath, DocId, DocKind, FormRef, InstanceRef, Status, SubmissionMeta, DOCUMENT_SCHEMA,
+    check_id, check_structure, document_has_conflicts, form_document, form_document_id,
+    read_form_document, review_id, reviewed_submission, AnswerPath, DeviceIdentity, DocId, DocKind,
+    FormRef, InstanceRef, Review, ReviewComment, ReviewDocument, ReviewState, Status,
+    SubmissionMeta, DOCUMENT_SCHEMA,
 };
 pub use error::{Error, Result};
-pub use forms::{form_document, form_document_id, read_form_document, PublishedForm};
-pub use history::HistoryEntry;
 pub use malformed::Malformed;
-pub use observer::{
+pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
+pub use storage::documents::DocumentSeq;
+pub use storage::observer::{
     ChangeCallback, ChangedDocument, ObserverHandle, SyncEvent, SyncEventCallback, SyncFailure,
 };
-pub use projection::{PageCursor, SubmissionFilter, SubmissionPage, SubmissionSummary};
-pub use review::{
-    review_id, reviewed_submission, Review, ReviewComment, ReviewDocument, ReviewState,
-};
-pub use schema::CURRENT_VERSION as STORE_SCHEMA_VERSION;
-pub use store::{DeviceIdentity, Encryption, Store, StoreKey};
-pub use structure::{check_id, check_structure};
-pub use submission::Submission;
+pub use storage::submissions::{PageCursor, SubmissionFilter, SubmissionPage, SubmissionSummary};
+pub use store::{Encryption, Store, StoreKey};
 
 pub use automerge;
 pub use minga_forms::{

@@ -1,21 +1,14 @@
-//! The store's SQL: the current schema for a fresh file, and the ordered upgrade steps that
-//! bring an older file to it, keyed by `PRAGMA user_version`.
+//! The store's schema: every table's definition (DDL) for a fresh file, the ordered upgrade
+//! steps that bring an older file to it (keyed by `PRAGMA user_version`) with the data each
+//! step must fill in, and how a file proves it is a Minga store. The rows of each table are
+//! written by its own module in `storage`; this file only creates, upgrades and empties tables.
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, Transaction};
+use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
 pub const CURRENT_VERSION: i64 = 5;
-
-/// The first version with the `submissions` projection: opening an older store fills it.
-pub const FIRST_WITH_PROJECTION: i64 = 2;
-
-/// The first version with `review_states`: opening an older store fills it from the reviews.
-pub const FIRST_WITH_REVIEW_STATES: i64 = 4;
-
-/// The first version whose projection flags submissions with conflicts: opening an older
-/// store fills the flag from the documents.
-pub const FIRST_WITH_CONFLICT_FLAG: i64 = 5;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -127,35 +120,156 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     set_version(tx, CURRENT_VERSION)
 }
 
-/// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, inside the
-/// caller's transaction (so a crash mid-upgrade leaves the old version intact).
-pub fn upgrade(tx: &Transaction<'_>, from: i64) -> Result<()> {
-    for version in from..CURRENT_VERSION {
-        upgrade_step(tx, version)?;
-    }
-    set_version(tx, CURRENT_VERSION)
+/// Data an upgrade step adds a table for and that must be filled from the stored documents.
+/// Only the layers above decode documents, so they say how (`storage::projection::backfill`);
+/// the schema says which, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backfill {
+    /// Every submission's row in the `submissions` list projection.
+    SubmissionRows,
+    /// Every review's verdict in `review_states`.
+    ReviewStates,
+    /// Every submission row's `has_conflicts` flag (the row's other columns stay).
+    ConflictFlags,
 }
 
-/// The step from `version` to `version + 1`.
-fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<()> {
-    match version {
-        // Version 1 stored documents only; version 2 adds the list projection (which the
-        // store then fills from the documents, in the same transaction).
-        1 => tx.execute_batch(SUBMISSIONS_TABLE)?,
+/// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, then runs the
+/// backfills those steps need through `backfill`, all inside the caller's transaction (so a
+/// crash mid-upgrade leaves the old version intact). The backfills run once every step is
+/// done, since they write rows in the current shape. Cost: the steps' DDL, plus what each
+/// backfill reads (every document of its kind).
+pub(crate) fn upgrade(
+    tx: &Transaction<'_>,
+    from: i64,
+    backfill: &dyn Fn(&Connection, Backfill) -> Result<()>,
+) -> Result<()> {
+    let mut backfills = Vec::new();
+    for version in from..CURRENT_VERSION {
+        backfills.extend(upgrade_step(tx, version)?);
+    }
+    set_version(tx, CURRENT_VERSION)?;
+    for needed in needed_once(backfills) {
+        backfill(tx, needed)?;
+    }
+    Ok(())
+}
+
+/// The backfills to run for those the steps asked for: whole submission rows, written in
+/// the current shape, already carry the conflict flag, so it is not filled twice.
+fn needed_once(mut backfills: Vec<Backfill>) -> Vec<Backfill> {
+    if backfills.contains(&Backfill::SubmissionRows) {
+        backfills.retain(|needed| *needed != Backfill::ConflictFlags);
+    }
+    backfills
+}
+
+/// The step from `version` to `version + 1`, and the backfill it needs, if any.
+fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> {
+    let backfill = match version {
+        // Version 1 stored documents only; version 2 adds the list projection, filled from
+        // the documents.
+        1 => {
+            tx.execute_batch(SUBMISSIONS_TABLE)?;
+            Some(Backfill::SubmissionRows)
+        }
         // Version 3 adds per-peer sync state; nothing to fill (a store never met a peer).
-        2 => tx.execute_batch(PEERS_TABLES)?,
-        // Version 4 adds review states (the store then fills them from the reviews).
-        3 => tx.execute_batch(REVIEW_STATES_TABLE)?,
-        // Version 5 flags submissions with conflicts (the store then fills the flag).
-        4 => tx.execute_batch(CONFLICT_FLAG)?,
+        2 => {
+            tx.execute_batch(PEERS_TABLES)?;
+            None
+        }
+        // Version 4 adds review states, filled from the reviews.
+        3 => {
+            tx.execute_batch(REVIEW_STATES_TABLE)?;
+            Some(Backfill::ReviewStates)
+        }
+        // Version 5 flags submissions with conflicts, filled from the documents.
+        4 => {
+            tx.execute_batch(CONFLICT_FLAG)?;
+            Some(Backfill::ConflictFlags)
+        }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
             return Err(Error::Corrupt {
                 detail: format!("schema version {version} has no upgrade path"),
             })
         }
+    };
+    Ok(backfill)
+}
+
+/// Confirms that the database at `path` holds the Minga marker and a schema this code
+/// understands, reading only; returns its version. Cost: two small reads.
+pub(crate) fn check_is_store(conn: &Connection, path: &Path) -> Result<i64> {
+    let marker = conn.query_row(
+        "SELECT value FROM store_meta WHERE name = 'format'",
+        [],
+        |row| row.get::<_, String>(0),
+    );
+    match marker {
+        Ok(marker) if marker == FORMAT_MARKER => {}
+        Ok(other) => {
+            return Err(not_a_store(
+                path,
+                &format!("its format marker is {other:?}"),
+            ))
+        }
+        Err(rusqlite::Error::QueryReturnedNoRows) => {
+            return Err(not_a_store(path, "it has no format marker"))
+        }
+        Err(error) if is_missing_table(&error) => {
+            return Err(not_a_store(path, "it has no store_meta table"))
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let found = version(conn)?;
+    if found > CURRENT_VERSION {
+        return Err(Error::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+fn is_missing_table(error: &rusqlite::Error) -> bool {
+    error.to_string().contains("no such table")
+}
+
+/// The refusal of a file that is readable but no Minga store, saying why.
+pub(crate) fn not_a_store(path: &Path, reason: &str) -> Error {
+    Error::NotAStore {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Tables that describe the store rather than hold the project's data: kept by
+/// [`empty_data_tables`].
+const KEPT_TABLES: [&str; 2] = ["store_meta", "actors"];
+
+/// Empties every table that holds the project's data (documents, chunks, projections, peer
+/// state): all but SQLite's own and [`KEPT_TABLES`], including tables added after this was
+/// written, so that a wipe errs on the side of deleting. Inside the caller's transaction.
+pub(crate) fn empty_data_tables(tx: &Transaction<'_>) -> Result<()> {
+    for table in data_tables(tx)? {
+        tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
     }
     Ok(())
+}
+
+/// Every table that holds the project's data: all but SQLite's own and [`KEPT_TABLES`].
+pub(crate) fn data_tables(conn: &Connection) -> Result<Vec<String>> {
+    let names = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(names
+        .into_iter()
+        .filter(|name| !KEPT_TABLES.contains(&name.as_str()))
+        .collect())
 }
 
 /// The `user_version` of an open database.
@@ -244,9 +358,8 @@ mod tests {
         conn
     }
 
-    #[test]
-    fn upgrading_each_old_version_matches_a_fresh_store() {
-        let fresh = fresh();
+    /// Every old version as it shipped (number, SQL), oldest first.
+    fn old_versions() -> Vec<(i64, String)> {
         // Version 2 was version 1 plus the projection table, which has not changed since.
         let version_2 = format!(
             "{}{SUBMISSIONS_TABLE} PRAGMA user_version = 2;",
@@ -262,12 +375,18 @@ mod tests {
             "{}{REVIEW_STATES_TABLE} PRAGMA user_version = 4;",
             version_3.replace("PRAGMA user_version = 3;", "")
         );
-        let old_versions = [
+        vec![
             (1, VERSION_1.to_owned()),
             (2, version_2),
             (3, version_3),
             (4, version_4),
-        ];
+        ]
+    }
+
+    #[test]
+    fn upgrading_each_old_version_matches_a_fresh_store() {
+        let fresh = fresh();
+        let old_versions = old_versions();
         assert_eq!(
             old_versions.len() as i64,
             CURRENT_VERSION - 1,
@@ -278,7 +397,7 @@ mod tests {
             old.execute_batch(&sql).unwrap();
             assert_eq!(version(&old).unwrap(), number);
             let tx = old.transaction().unwrap();
-            upgrade(&tx, number).unwrap();
+            upgrade(&tx, number, &|_, _| Ok(())).unwrap();
             tx.commit().unwrap();
             assert_eq!(version(&old).unwrap(), CURRENT_VERSION);
             assert_eq!(
@@ -287,6 +406,43 @@ mod tests {
                 "version {number} upgraded"
             );
         }
+    }
+
+    /// Upgrades a store of version `from` and returns the backfills the upgrade ran, in order.
+    fn backfills_of_upgrade_from(from: i64) -> Vec<Backfill> {
+        let (_, sql) = old_versions()
+            .into_iter()
+            .find(|(n, _)| *n == from)
+            .unwrap();
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(&sql).unwrap();
+        let tx = old.transaction().unwrap();
+        let ran = std::cell::RefCell::new(Vec::new());
+        upgrade(&tx, from, &|_, needed| {
+            ran.borrow_mut().push(needed);
+            Ok(())
+        })
+        .unwrap();
+        ran.into_inner()
+    }
+
+    #[test]
+    fn each_upgrade_fills_what_its_steps_added_and_whole_rows_only_once() {
+        use Backfill::*;
+        // From version 1 the rows are written whole, flag included: no separate flag pass.
+        assert_eq!(
+            backfills_of_upgrade_from(1),
+            vec![SubmissionRows, ReviewStates]
+        );
+        assert_eq!(
+            backfills_of_upgrade_from(2),
+            vec![ReviewStates, ConflictFlags]
+        );
+        assert_eq!(
+            backfills_of_upgrade_from(3),
+            vec![ReviewStates, ConflictFlags]
+        );
+        assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
     }
 
     #[test]

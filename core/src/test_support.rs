@@ -1,8 +1,8 @@
 //! What the unit tests of this crate share: opening a throwaway store, and a submission in
 //! conflict.
 
-use crate::document::{AnswerPath, DocId, FormRef};
-use crate::store::{DeviceIdentity, Encryption, Store};
+use crate::document::{AnswerPath, DeviceIdentity, DocId, FormRef};
+use crate::store::{Encryption, Store};
 use minga_forms::Value;
 
 /// An unencrypted store in the file `file` of `dir`, written by `device` for `user`.

@@ -1,67 +1,35 @@
-//! Encryption at rest for the SQLite backend: opening the database with its SQLCipher key, telling
-//! a wrong key from a foreign file, and encrypting in place a database an older hub left plain.
+//! Encryption at rest for the SQLite backend: opening the database with its SQLCipher key and
+//! telling a wrong key from a foreign file (both through the core's `sqlcipher` module, which
+//! the phone's store opens with too), and encrypting in place a database an older hub left
+//! plain.
 
 use super::keyfile::HubKey;
 use crate::error::{HubError, Result};
-use rusqlite::Connection;
+use minga_core::sqlcipher::{self, Probe};
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
-/// The first 16 bytes of every unencrypted SQLite file.
-const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+/// What is at the database's path before it is opened: no file (or an empty one), a plain
+/// SQLite file as hubs wrote before they encrypted, or anything else.
+pub use minga_core::sqlcipher::FileState;
 
-/// What is at the database's path before it is opened.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FileState {
-    /// No file, or an empty one: a new hub.
-    New,
-    /// An unencrypted SQLite file, as hubs wrote before they encrypted.
-    Plain,
-    /// Anything else: an encrypted database (or a foreign file, which the key probe reports).
-    Encrypted,
-}
-
-/// Looks at the first bytes of `database`.
+/// Looks at the first bytes of `database` (the core's sniffing, shared with the phone's store).
 pub fn file_state(database: &Path) -> Result<FileState> {
-    use std::io::Read;
-    let file = match std::fs::File::open(database) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::New),
-        Err(e) => return Err(HubError::io(database, e)),
-    };
-    let mut header = Vec::with_capacity(SQLITE_HEADER.len());
-    file.take(SQLITE_HEADER.len() as u64)
-        .read_to_end(&mut header)
-        .map_err(|e| HubError::io(database, e))?;
-    Ok(if header.is_empty() {
-        FileState::New
-    } else if header == SQLITE_HEADER {
-        FileState::Plain
-    } else {
-        FileState::Encrypted
-    })
+    sqlcipher::file_state(database).map_err(|e| HubError::io(database, e))
 }
 
 /// Opens `database` with `key` and reads its first page, so that a wrong key fails here with
 /// [`HubError::WrongKey`] naming both files rather than at the first query.
 pub fn open_keyed(database: &Path, key: &HubKey, key_file: &Path) -> Result<Connection> {
-    let conn = Connection::open(database)?;
+    let conn = sqlcipher::connect(database, OpenFlags::default(), Some(key.raw()))?;
     // Another hub process (serve and an admin command) may hold the database for a moment.
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // SQLCipher logs decryption failures to stderr; the caller gets a typed error instead.
-    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
-    conn.pragma_update(None, "key", key.sqlcipher_literal())?;
-    let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-        row.get::<_, i64>(0)
-    });
-    match probe {
-        Ok(_) => Ok(conn),
-        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
-            Err(HubError::WrongKey {
-                database: database.display().to_string(),
-                key_file: key_file.display().to_string(),
-            })
-        }
-        Err(e) => Err(e.into()),
+    match sqlcipher::probe(&conn)? {
+        Probe::Readable { .. } => Ok(conn),
+        Probe::Unreadable { .. } => Err(HubError::WrongKey {
+            database: database.display().to_string(),
+            key_file: key_file.display().to_string(),
+        }),
     }
 }
 

@@ -21,7 +21,12 @@ impl std::fmt::Debug for HubKey {
 impl HubKey {
     /// The key as SQLCipher reads a raw key: `x'<64 hex digits>'`.
     pub fn sqlcipher_literal(&self) -> String {
-        format!("x'{}'", hex::encode(self.0))
+        minga_core::sqlcipher::key_literal(&self.0)
+    }
+
+    /// The 32 raw bytes, as `minga_core::sqlcipher::connect` takes them.
+    pub fn raw(&self) -> &[u8; 32] {
+        &self.0
     }
 
     /// Reads the key in `path`; a missing file is an error naming it, and so is one that other

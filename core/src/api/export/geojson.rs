@@ -1,0 +1,107 @@
+//! GeoJSON: a FeatureCollection with one Point per located submission (its first answered
+//! geopoint, in form order), the answers and facts of the submission as properties. When that
+//! geopoint is no place on Earth (`GeoPoint::check` refuses it: latitude 1000, NaN…) the feature stays with
+//! `"geometry": null`, as GeoJSON allows for a feature without a location, and
+//! `location_field` still names the question.
+
+use super::{plain_answers, submission_meta, ExportSubmission};
+use minga_forms::{Form, GeoPoint, Item, QuestionType, Value};
+use serde_json::{json, Value as Json};
+
+/// Names of the form's top-level geopoint questions (inside groups too, not in repeats).
+fn geopoint_questions(items: &[Item], out: &mut Vec<String>) {
+    for item in items {
+        match item {
+            Item::Question(q) if q.kind == QuestionType::GeoPoint => out.push(q.name.clone()),
+            Item::Group(group) => geopoint_questions(&group.children, out),
+            _ => {}
+        }
+    }
+}
+
+fn location(questions: &[String], submission: &ExportSubmission) -> Option<(String, GeoPoint)> {
+    questions
+        .iter()
+        .find_map(|name| match submission.answers.value(name) {
+            Some(Value::GeoPoint(point)) => Some((name.clone(), *point)),
+            _ => None,
+        })
+}
+
+/// A Point: GeoJSON orders coordinates longitude, latitude, then altitude when known.
+fn point_geometry(point: GeoPoint) -> Json {
+    let mut coordinates = vec![point.longitude, point.latitude];
+    coordinates.extend(point.altitude);
+    json!({ "type": "Point", "coordinates": coordinates })
+}
+
+/// The FeatureCollection of `submissions` that have a location.
+pub fn feature_collection(form: &Form, submissions: &[ExportSubmission]) -> Json {
+    let mut questions = Vec::new();
+    geopoint_questions(&form.survey, &mut questions);
+    let features: Vec<Json> = submissions
+        .iter()
+        .filter_map(|submission| {
+            let (field, point) = location(&questions, submission)?;
+            let place = point.check().is_ok().then_some(point);
+            let mut properties = submission_meta(form, submission);
+            properties.insert("location_field".into(), json!(field));
+            properties.insert("accuracy".into(), json!(place.and_then(|p| p.accuracy)));
+            properties.insert("answers".into(), plain_answers(&submission.answers));
+            Some(json!({
+                "type": "Feature",
+                "id": submission.key(),
+                "geometry": place.map(point_geometry),
+                "properties": properties,
+            }))
+        })
+        .collect();
+    json!({ "type": "FeatureCollection", "features": features })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::export::fixtures;
+
+    #[test]
+    fn only_located_submissions_become_points_in_lon_lat_order() {
+        let collection = feature_collection(&fixtures::form(), &fixtures::submissions());
+        assert_eq!(collection["type"], "FeatureCollection");
+        let features = collection["features"].as_array().unwrap();
+        assert_eq!(features.len(), 1, "the second submission has no location");
+        let feature = &features[0];
+        assert_eq!(
+            feature["geometry"]["coordinates"],
+            json!([-78.5249, -0.2299, 2850.0])
+        );
+        assert_eq!(feature["id"], "uuid:0b6f3a52-0000-4000-8000-000000000001");
+        assert_eq!(feature["properties"]["location_field"], "location");
+        assert_eq!(feature["properties"]["accuracy"], 4.5);
+        assert_eq!(
+            feature["properties"]["answers"]["who"],
+            Json::Null,
+            "groups do not nest the data"
+        );
+        assert_eq!(feature["properties"]["answers"]["age"], 47);
+    }
+
+    #[test]
+    fn a_point_that_is_no_place_gets_a_null_geometry_and_keeps_its_feature() {
+        let submissions = fixtures::impossibly_located();
+        let written =
+            serde_json::to_string(&feature_collection(&fixtures::form(), &submissions)).unwrap();
+        let collection: Json = serde_json::from_str(&written).unwrap();
+        let features = collection["features"].as_array().unwrap();
+        assert_eq!(features.len(), submissions.len(), "every feature stays");
+        for feature in features {
+            assert_eq!(feature["geometry"], Json::Null, "{feature}");
+            assert_eq!(feature["properties"]["location_field"], "location");
+            assert_eq!(feature["properties"]["accuracy"], Json::Null);
+        }
+        assert!(
+            !written.contains("NaN") && !written.contains("inf"),
+            "{written}"
+        );
+    }
+}

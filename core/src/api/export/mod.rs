@@ -1,0 +1,694 @@
+//! Export for analysis: CSV laid out as analysts know it from ODK Central, GeoJSON of located
+//! submissions, and JSON. One path for every holder of submissions: an app exports its
+//! [`Store`] ([`Store::export`]), a hub builds [`ExportSubmission`]s from the document bytes it
+//! keeps ([`ExportSubmission::from_document_bytes`]) and calls [`export`]; both read answers
+//! with the store's own reader.
+//!
+//! One bad document never stops an export: what cannot be read as a submission, or belongs to
+//! a form with no layout, is left out and named in the [`ExportReport`]; a geopoint that is no
+//! place on Earth keeps its submission in every file and is written as no location there
+//! (GeoJSON `"geometry": null`, empty CSV cells), named in the report too. CSV text cells that
+//! a spreadsheet would run as a formula are neutralised (see [`csv`]).
+
+pub mod csv;
+pub mod geojson;
+pub mod json;
+mod report;
+
+pub use report::{BadPoint, ExportReport, SkipReason, Skipped};
+
+use crate::api::submission::Submission;
+use crate::document::DocId;
+use crate::document::ReviewState;
+use crate::error::{Error, Result};
+use crate::storage::submissions::SubmissionFilter;
+use crate::store::Store;
+use automerge::AutoCommit;
+use chrono::{DateTime, SecondsFormat, Utc};
+use minga_forms::{Answer, Answers, Form, Value};
+use serde_json::{json, Map, Value as Json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One submission as an export sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSubmission {
+    /// The submission's id (a UUID); exported as ODK's `uuid:<id>` key.
+    pub id: String,
+    pub form_id: String,
+    pub form_version: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The device that created it, and that device's (or its user's) name.
+    pub author: String,
+    pub author_name: String,
+    /// The review's state, if the submission was reviewed.
+    pub review_state: Option<ReviewState>,
+    pub answers: Answers,
+}
+
+/// What the holder of a submission knows about it besides its document. Whatever is `None` is
+/// taken from the document: the creating device, its user, the creation time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubmissionFacts {
+    pub author: Option<String>,
+    pub author_name: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub review_state: Option<ReviewState>,
+}
+
+impl ExportSubmission {
+    /// A submission read from a store or from bytes, with what its holder knows of it.
+    pub fn from_submission(submission: Submission, facts: SubmissionFacts) -> Self {
+        let meta = submission.meta;
+        ExportSubmission {
+            id: submission.id.to_string(),
+            form_id: meta.form.form_id,
+            form_version: meta.form.form_version,
+            created_at: meta.created_at,
+            updated_at: facts.updated_at.unwrap_or(meta.created_at),
+            author: facts.author.unwrap_or(meta.device_id),
+            author_name: facts.author_name.unwrap_or(meta.created_by),
+            review_state: facts.review_state,
+            answers: submission.answers,
+        }
+    }
+
+    /// A submission from its automerge bytes, read as the store reads its own; bytes that are
+    /// no automerge document, or a document that is no submission, give the reason to skip
+    /// it. Cost: loading the document.
+    pub fn from_document_bytes(
+        bytes: &[u8],
+        facts: SubmissionFacts,
+    ) -> std::result::Result<Self, SkipReason> {
+        let doc =
+            AutoCommit::load(bytes).map_err(|error| SkipReason::Unreadable(error.to_string()))?;
+        let submission = Submission::from_document(&doc).map_err(|error| {
+            SkipReason::NotASubmission(match error {
+                // Its message says the bytes are no automerge document; these loaded: keep the why.
+                Error::InvalidDocument(why) => why,
+                other => other.to_string(),
+            })
+        })?;
+        Ok(Self::from_submission(submission, facts))
+    }
+
+    /// ODK's instance key, `uuid:…`.
+    pub fn key(&self) -> String {
+        if self.id.starts_with("uuid:") {
+            self.id.clone()
+        } else {
+            format!("uuid:{}", self.id)
+        }
+    }
+}
+
+/// The formats an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    GeoJson,
+    Json,
+}
+
+/// How select answers appear in CSV: their names (ODK's default) or their labels in a language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub labels_in: Option<String>,
+}
+
+/// Told `(done, total)` after each submission is read, for a progress bar.
+pub type ExportProgress<'a> = &'a dyn Fn(u64, u64);
+
+/// One document as the caller of [`export`] read it: a submission, or why it is left out.
+pub type Readout = std::result::Result<ExportSubmission, Skipped>;
+
+/// Exports `submissions` (read lazily, one at a time) into `out_dir` in `format`, one set of
+/// files per form, laid out by the newest version of that form in `forms` (the last one given
+/// of each id). A document the caller could not read as a submission ([`Readout`]'s `Err`),
+/// and a submission of a form not in `forms`, are left out and named in the report; the rest
+/// is written. The caller's reading errors (`E`, such as a storage failure) stop the export
+/// and pass through as they are.
+pub fn export<I, E>(
+    forms: &[Form],
+    submissions: I,
+    format: Format,
+    options: &CsvOptions,
+    out_dir: &Path,
+    progress: ExportProgress<'_>,
+) -> Result<ExportReport, E>
+where
+    I: IntoIterator<Item = Result<Readout, E>>,
+    I::IntoIter: ExactSizeIterator,
+    E: From<Error>,
+{
+    let newest: BTreeMap<&str, &Form> = forms.iter().map(|f| (f.id.as_str(), f)).collect();
+    let submissions = submissions.into_iter();
+    let total = submissions.len() as u64;
+    let mut report = ExportReport::default();
+    let mut by_form: BTreeMap<String, Vec<ExportSubmission>> = BTreeMap::new();
+    for (done, readout) in submissions.enumerate() {
+        match readout? {
+            Ok(submission) if newest.contains_key(submission.form_id.as_str()) => {
+                report.bad_points.extend(report::bad_points(&submission));
+                by_form
+                    .entry(submission.form_id.clone())
+                    .or_default()
+                    .push(submission);
+            }
+            Ok(submission) => report.skipped.push(Skipped {
+                reason: SkipReason::FormNotPublished {
+                    form_id: submission.form_id,
+                    form_version: submission.form_version,
+                },
+                document: submission.id,
+            }),
+            Err(skipped) => report.skipped.push(skipped),
+        }
+        progress(done as u64 + 1, total);
+    }
+    for (form_id, submissions) in &by_form {
+        let form = newest[form_id.as_str()];
+        report
+            .files
+            .extend(write(format, form, submissions, options, out_dir)?);
+        report.written += submissions.len() as u64;
+    }
+    Ok(report)
+}
+
+impl Store {
+    /// Exports this store's submissions (deleted ones left out) into `out_dir`: see [`export`].
+    /// `forms` gives the layout of each form and must cover every submission: the caller
+    /// chose them, so a submission of a form not among them is an `InvalidArgument` naming the
+    /// form, and nothing is written. Cost: one list scan, then decoding each submission once.
+    pub fn export(
+        &self,
+        forms: &[Form],
+        format: Format,
+        options: &CsvOptions,
+        out_dir: &Path,
+        progress: ExportProgress<'_>,
+    ) -> Result<ExportReport> {
+        let listed = self.every_submission()?;
+        if let Some((_, _, form_id)) = listed
+            .iter()
+            .find(|(_, _, form_id)| !forms.iter().any(|form| &form.id == form_id))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "submissions of form `{form_id}`, which is not among the forms given"
+            )));
+        }
+        let submissions = listed.into_iter().map(|(id, updated_at, _)| {
+            let facts = SubmissionFacts {
+                updated_at: Some(updated_at),
+                review_state: self.review(&id)?.map(|review| review.state),
+                ..SubmissionFacts::default()
+            };
+            Ok(Ok(ExportSubmission::from_submission(
+                self.submission(&id)?,
+                facts,
+            )))
+        });
+        export(forms, submissions, format, options, out_dir, progress)
+    }
+
+    /// Every live submission's id, last change and form id, oldest change first.
+    fn every_submission(&self) -> Result<Vec<(DocId, DateTime<Utc>, String)>> {
+        const PAGE: u32 = 1_000;
+        let filter = SubmissionFilter::default();
+        let mut listed = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list_submissions(&filter, after, PAGE)?;
+            listed.extend(
+                page.items
+                    .into_iter()
+                    .map(|s| (s.id, s.updated_at, s.form.form_id)),
+            );
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        listed.reverse();
+        Ok(listed)
+    }
+}
+
+/// Writes one form's submissions in `format` into `out_dir`, returning the files written.
+pub fn write(
+    format: Format,
+    form: &Form,
+    submissions: &[ExportSubmission],
+    options: &CsvOptions,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let files: Vec<(String, String)> = match format {
+        Format::Csv => csv::tables(form, submissions, options)
+            .into_iter()
+            .map(|table| (format!("{}.csv", table.name), table.to_csv()))
+            .collect(),
+        Format::GeoJson => vec![(
+            format!("{}.geojson", form.id),
+            pretty(&geojson::feature_collection(form, submissions)),
+        )],
+        Format::Json => vec![(
+            format!("{}.json", form.id),
+            pretty(&json::submissions(form, submissions)),
+        )],
+    };
+    files
+        .into_iter()
+        .map(|(name, contents)| {
+            let path = out_dir.join(name);
+            std::fs::write(&path, contents).map_err(io(&path))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+fn pretty(value: &Json) -> String {
+    // Serialising a serde_json::Value to a string cannot fail.
+    serde_json::to_string_pretty(value).expect("a JSON value serialises")
+}
+
+/// ISO 8601 as analysts' tools read it: UTC with a `Z` and milliseconds.
+pub fn iso_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// An answer as plain JSON, the way an analyst expects it rather than Minga's tagged form:
+/// numbers as numbers, a select_multiple as an array, dates as ISO 8601 strings.
+pub fn plain_value(value: &Value) -> Json {
+    match value {
+        Value::Text(text) | Value::Choice(text) => json!(text),
+        Value::Integer(n) => json!(n),
+        Value::Decimal(x) => json!(x),
+        Value::Choices(names) => json!(names),
+        Value::Date(date) => json!(date.format("%Y-%m-%d").to_string()),
+        Value::Time(time) => json!(time.format("%H:%M:%S%.3f").to_string()),
+        Value::DateTime(time) => json!(time.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        Value::GeoPoint(point) => json!({
+            "latitude": point.latitude, "longitude": point.longitude,
+            "altitude": point.altitude, "accuracy": point.accuracy,
+        }),
+        Value::Attachment(file) => {
+            json!({ "file_name": file.file_name, "media_type": file.media_type, "sha256": file.sha256 })
+        }
+    }
+}
+
+/// A submission's answers as a plain JSON object; repeats become arrays of objects with `_id`.
+pub fn plain_answers(answers: &Answers) -> Json {
+    let object: Map<String, Json> = answers
+        .fields
+        .iter()
+        .map(|(name, answer)| {
+            let value = match answer {
+                Answer::Value(value) => plain_value(value),
+                Answer::Repeat(instances) => Json::Array(
+                    instances
+                        .iter()
+                        .map(|instance| {
+                            let mut fields = match plain_answers(&instance.answers) {
+                                Json::Object(fields) => fields,
+                                _ => Map::new(),
+                            };
+                            fields.insert("_id".into(), json!(instance.id));
+                            Json::Object(fields)
+                        })
+                        .collect(),
+                ),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    Json::Object(object)
+}
+
+/// The facts every export carries about a submission besides its answers.
+fn submission_meta(form: &Form, submission: &ExportSubmission) -> Map<String, Json> {
+    let meta = json!({
+        "key": submission.key(),
+        "form_id": form.id,
+        "form_version": submission.form_version,
+        "created_at": iso_time(&submission.created_at),
+        "updated_at": iso_time(&submission.updated_at),
+        "author": submission.author,
+        "author_name": submission.author_name,
+        "review_state": submission.review_state.map(ReviewState::as_str),
+    });
+    match meta {
+        Json::Object(map) => map,
+        _ => unreachable!("json! of an object literal is an object"),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! A form and hand-made submissions shared by the export tests.
+    use super::ExportSubmission;
+    use crate::document::ReviewState;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use minga_forms::{Answer, Answers, Form, GeoPoint, RepeatInstance, Value};
+
+    /// Impossible places: latitude, longitude and accuracy off the globe, NaN or infinite.
+    pub const IMPOSSIBLE_POINTS: [(f64, f64, Option<f64>); 5] = [
+        (1000.0, -78.5, Some(3.0)),
+        (-0.2, -500.0, None),
+        (f64::NAN, -78.5, None),
+        (-0.2, f64::NEG_INFINITY, None),
+        (-0.2, -78.5, Some(-4.0)),
+    ];
+
+    /// The first of [`submissions`] once for each of [`IMPOSSIBLE_POINTS`], as its location.
+    pub fn impossibly_located() -> Vec<ExportSubmission> {
+        IMPOSSIBLE_POINTS
+            .iter()
+            .map(|&(latitude, longitude, accuracy)| {
+                let mut submission = submissions().remove(0);
+                let point = GeoPoint {
+                    latitude,
+                    longitude,
+                    altitude: Some(2850.0),
+                    accuracy,
+                };
+                submission
+                    .answers
+                    .fields
+                    .insert("location".into(), Answer::Value(Value::GeoPoint(point)));
+                submission
+            })
+            .collect()
+    }
+
+    pub fn form() -> Form {
+        serde_json::from_str(include_str!("../../../tests/data/safety_walk.json"))
+            .expect("the fixture form parses")
+    }
+
+    fn answers(pairs: Vec<(&str, Answer)>) -> Answers {
+        Answers {
+            fields: pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        }
+    }
+
+    fn value(v: Value) -> Answer {
+        Answer::Value(v)
+    }
+
+    pub fn submissions() -> Vec<ExportSubmission> {
+        let member = |id: &str, name: &str, role: &str| RepeatInstance {
+            id: id.into(),
+            answers: answers(vec![
+                ("member_name", value(Value::Text(name.into()))),
+                ("member_role", value(Value::Choice(role.into()))),
+            ]),
+        };
+        let located = answers(vec![
+            ("respondent", value(Value::Text("Rosa, \"la tía\"".into()))),
+            ("age", value(Value::Integer(47))),
+            (
+                "visit_date",
+                value(Value::Date(NaiveDate::from_ymd_opt(2026, 11, 3).unwrap())),
+            ),
+            (
+                "location",
+                value(Value::GeoPoint(GeoPoint {
+                    latitude: -0.2299,
+                    longitude: -78.5249,
+                    altitude: Some(2850.0),
+                    accuracy: Some(4.5),
+                })),
+            ),
+            (
+                "concerns",
+                value(Value::Choices(
+                    ["gangs".to_string(), "theft".to_string()].into(),
+                )),
+            ),
+            ("feels_safe", value(Value::Choice("no".into()))),
+            (
+                "household",
+                Answer::Repeat(vec![
+                    member("m1", "Rosa", "head"),
+                    member("m2", "Luis", "child"),
+                ]),
+            ),
+        ]);
+        let unlocated = answers(vec![("respondent", value(Value::Text("Pedro".into())))]);
+        let at = Utc.with_ymd_and_hms(2026, 11, 3, 15, 4, 5).unwrap();
+        vec![
+            ExportSubmission {
+                id: "0b6f3a52-0000-4000-8000-000000000001".into(),
+                form_id: "safety_walk".into(),
+                form_version: "2026-11-01".into(),
+                created_at: at,
+                updated_at: at,
+                author: "dev-ana".into(),
+                author_name: "Ana".into(),
+                review_state: Some(ReviewState::Approved),
+                answers: located,
+            },
+            ExportSubmission {
+                id: "0b6f3a52-0000-4000-8000-000000000002".into(),
+                form_id: "safety_walk".into(),
+                form_version: "2026-11-01".into(),
+                created_at: at,
+                updated_at: at,
+                author: "dev-ben".into(),
+                author_name: "Ben".into(),
+                review_state: None,
+                answers: unlocated,
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{AnswerPath, FormRef};
+    use crate::test_support::plain_store;
+    use std::cell::Cell;
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        plain_store(dir, "store", "ana-phone", "Ana")
+    }
+
+    #[test]
+    fn a_store_exports_its_submissions_with_reviews_and_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let form = fixtures::form();
+        let mut ids = Vec::new();
+        for (respondent, age) in [("Rosa", 47), ("Pedro", 51)] {
+            let id = store
+                .create_submission(&FormRef::new(&form.id, &form.version))
+                .unwrap();
+            let set = |name: &str, value: Value| {
+                store
+                    .set_answer(&id, &AnswerPath::new(name), &value)
+                    .unwrap()
+            };
+            set("respondent", Value::Text(respondent.into()));
+            set("age", Value::Integer(age));
+            ids.push(id);
+        }
+        store
+            .set_review_state(&ids[1], ReviewState::Rejected)
+            .unwrap();
+        let calls = Cell::new(Vec::new());
+        let out = dir.path().join("export");
+        let files = store
+            .export(
+                std::slice::from_ref(&form),
+                Format::Json,
+                &CsvOptions::default(),
+                &out,
+                &|done, total| {
+                    let mut seen = calls.take();
+                    seen.push((done, total));
+                    calls.set(seen);
+                },
+            )
+            .unwrap()
+            .files;
+        assert_eq!(files, vec![out.join("safety_walk.json")]);
+        assert_eq!(calls.take(), vec![(1, 2), (2, 2)]);
+        let written: Json = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+        let rows = written["submissions"].as_array().unwrap();
+        assert_eq!(rows[0]["key"], format!("uuid:{}", ids[0]));
+        assert_eq!(rows[0]["answers"]["respondent"], "Rosa");
+        assert_eq!(rows[0]["author"], "ana-phone");
+        assert_eq!(rows[0]["author_name"], "Ana");
+        assert_eq!(rows[0]["review_state"], Json::Null);
+        assert_eq!(rows[1]["answers"]["age"], 51);
+        assert_eq!(rows[1]["review_state"], "rejected");
+    }
+
+    #[test]
+    fn bytes_export_like_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let id = store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
+        store
+            .set_answer(&id, &AnswerPath::new("age"), &Value::Integer(9))
+            .unwrap();
+        let bytes = store.export_submission(&id).unwrap();
+        let facts = SubmissionFacts {
+            author_name: Some("Ana on the hub".into()),
+            ..SubmissionFacts::default()
+        };
+        let read = ExportSubmission::from_document_bytes(&bytes, facts).unwrap();
+        assert_eq!(read.answers, store.answers(&id).unwrap());
+        assert_eq!(read.author, "ana-phone");
+        assert_eq!(read.author_name, "Ana on the hub");
+    }
+
+    #[test]
+    fn a_store_refuses_to_export_without_the_form_of_one_of_its_submissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
+        let out = dir.path().join("nothing");
+        let refused = store.export(&[], Format::Csv, &CsvOptions::default(), &out, &|_, _| {});
+        match refused {
+            Err(Error::InvalidArgument(message)) => assert!(message.contains("safety_walk")),
+            other => panic!("expected the missing form named, got {other:?}"),
+        }
+        assert!(!out.exists(), "nothing is written");
+    }
+
+    /// A document as a hub holds it, read as the hub's export reads it.
+    fn readout(document: &str, bytes: &[u8]) -> Result<Readout> {
+        Ok(
+            ExportSubmission::from_document_bytes(bytes, SubmissionFacts::default()).map_err(
+                |reason| Skipped {
+                    document: document.into(),
+                    reason,
+                },
+            ),
+        )
+    }
+
+    #[test]
+    fn documents_that_are_no_submission_of_a_published_form_are_skipped_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let form = fixtures::form();
+        let good = store
+            .create_submission(&FormRef::new(&form.id, &form.version))
+            .unwrap();
+        let unpublished = store
+            .create_submission(&FormRef::new("draft_census", "1"))
+            .unwrap();
+        let review = crate::document::ReviewDocument::start(&good)
+            .unwrap()
+            .save();
+        let mut other = AutoCommit::new();
+        automerge::transaction::Transactable::put(&mut other, automerge::ROOT, "hello", "world")
+            .unwrap();
+        let documents = [
+            ("good", store.export_submission(&good).unwrap()),
+            (
+                "unpublished",
+                store.export_submission(&unpublished).unwrap(),
+            ),
+            ("review", review),
+            ("other", other.save()),
+            ("junk", b"junk".to_vec()),
+        ];
+        for format in [Format::Csv, Format::GeoJson, Format::Json] {
+            let out = dir.path().join(format!("{format:?}"));
+            let report = export(
+                std::slice::from_ref(&form),
+                documents.iter().map(|(id, bytes)| readout(id, bytes)),
+                format,
+                &CsvOptions::default(),
+                &out,
+                &|_, _| {},
+            )
+            .unwrap();
+            assert_eq!(report.written, 1, "{format:?}");
+            assert!(!report.files.is_empty() && report.files.iter().all(|f| f.exists()));
+            let skipped: Vec<(&str, &SkipReason)> = report
+                .skipped
+                .iter()
+                .map(|s| (s.document.as_str(), &s.reason))
+                .collect();
+            assert!(
+                matches!(
+                    skipped[..],
+                    [
+                        (u, SkipReason::FormNotPublished { form_id, .. }),
+                        ("review", SkipReason::NotASubmission(_)),
+                        ("other", SkipReason::NotASubmission(_)),
+                        ("junk", SkipReason::Unreadable(_)),
+                    ] if u == unpublished.to_string() && form_id == "draft_census"
+                ),
+                "{skipped:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_points_are_reported_by_submission_and_field_repeats_included() {
+        let mut submission = fixtures::submissions().remove(1);
+        let bad = |latitude| {
+            Answer::Value(Value::GeoPoint(minga_forms::GeoPoint {
+                latitude,
+                longitude: -78.5,
+                altitude: None,
+                accuracy: None,
+            }))
+        };
+        let instance = |id: &str, spot: Answer| minga_forms::RepeatInstance {
+            id: id.into(),
+            answers: Answers {
+                fields: [("spot".to_string(), spot)].into(),
+            },
+        };
+        let fields = &mut submission.answers.fields;
+        fields.insert("location".into(), bad(1000.0));
+        fields.insert(
+            "household".into(),
+            Answer::Repeat(vec![instance("a", bad(0.0)), instance("b", bad(f64::NAN))]),
+        );
+        let out = tempfile::tempdir().unwrap();
+        let report = export(
+            &[fixtures::form()],
+            [Ok::<_, Error>(Ok(submission.clone()))],
+            Format::Csv,
+            &CsvOptions::default(),
+            out.path(),
+            &|_, _| {},
+        )
+        .unwrap();
+        let lines: Vec<String> = report.bad_points.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "{} household[2]/spot: latitude NaN is not a finite number",
+                    submission.id
+                ),
+                format!(
+                    "{} location: latitude 1000 is outside -90..=90",
+                    submission.id
+                ),
+            ]
+        );
+        assert_eq!(report.written, 1, "a bad point keeps its submission");
+    }
+}

@@ -1,0 +1,260 @@
+//! The `submissions` table, the list projection: one row per submission with what lists and
+//! filters need (form, status, author, times, instance name, location, whether answers
+//! conflict), so that a list never
+//! decodes a document; read joined with `review_states` for each row's verdict. Every
+//! statement on the table is here; `projection` derives a row from a document.
+
+use crate::document::{DocId, FormRef, ReviewState, Status};
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, Connection};
+
+/// One row of a submission list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionSummary {
+    pub id: DocId,
+    pub form: FormRef,
+    pub status: Status,
+    /// The user who created the submission.
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+    /// When this store last saw the submission change (an edit here, or one received).
+    pub updated_at: DateTime<Utc>,
+    pub instance_name: Option<String>,
+    /// Latitude and longitude of the submission's first top-level geopoint (by name).
+    pub location: Option<(f64, f64)>,
+    pub deleted: bool,
+    /// The verdict of the submission's review; `None` when no review document exists yet.
+    pub review_state: Option<ReviewState>,
+    /// Whether some answer holds concurrent values that a person must settle.
+    pub has_conflicts: bool,
+}
+
+/// Which submissions a list shows. The default shows every submission not deleted.
+#[derive(Debug, Clone, Default)]
+pub struct SubmissionFilter {
+    pub form_id: Option<String>,
+    pub form_version: Option<String>,
+    pub status: Option<Status>,
+    pub author: Option<String>,
+    /// Only submissions whose review is in this state; `Received` also matches submissions
+    /// without a review yet (both await a verdict).
+    pub review_state: Option<ReviewState>,
+    pub include_deleted: bool,
+    /// Only submissions with (`true`) or without (`false`) conflicting answers. Listing those
+    /// with conflicts reads only them (a partial index holds them).
+    pub has_conflicts: Option<bool>,
+}
+
+/// Where a page starts: the position after the last row of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    updated_at: i64,
+    id: DocId,
+}
+
+/// A cursor travels as text (`<updated ms>.<id>`), so that an app can keep it or pass it
+/// through bindings.
+impl std::fmt::Display for PageCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.updated_at, self.id)
+    }
+}
+
+impl std::str::FromStr for PageCursor {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        let invalid = || Error::InvalidArgument(format!("{text:?} is not a page cursor"));
+        let (time, id) = text.split_once('.').ok_or_else(invalid)?;
+        Ok(PageCursor {
+            updated_at: time.parse().map_err(|_| invalid())?,
+            id: id.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// One page of a list, newest change first, and the cursor for the next page if any.
+#[derive(Debug, Clone)]
+pub struct SubmissionPage {
+    pub items: Vec<SubmissionSummary>,
+    pub next: Option<PageCursor>,
+}
+
+/// A submission's list row as written: what [`SubmissionSummary`] reads back, in the table's
+/// own units (milliseconds since the epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SubmissionRow {
+    pub(crate) form_id: String,
+    pub(crate) form_version: String,
+    pub(crate) status: Status,
+    pub(crate) author: String,
+    pub(crate) created_ms: i64,
+    pub(crate) updated_ms: i64,
+    pub(crate) instance_name: Option<String>,
+    pub(crate) location: Option<(f64, f64)>,
+    pub(crate) deleted_ms: Option<i64>,
+    /// Whether some answer holds concurrent values.
+    pub(crate) has_conflicts: bool,
+}
+
+/// Writes (or rewrites) the row of submission `id`. Cost: one primary-key upsert and its two
+/// index entries.
+pub(crate) fn write(conn: &Connection, id: &DocId, row: &SubmissionRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO submissions (doc_id, form_id, form_version, status, author,
+             created_at, updated_at, instance_name, latitude, longitude, deleted_at,
+             has_conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        id.as_bytes(),
+        row.form_id,
+        row.form_version,
+        row.status.as_str(),
+        row.author,
+        row.created_ms,
+        row.updated_ms,
+        row.instance_name,
+        row.location.map(|(latitude, _)| latitude),
+        row.location.map(|(_, longitude)| longitude),
+        row.deleted_ms,
+        row.has_conflicts,
+    ])?;
+    Ok(())
+}
+
+/// Sets the conflict flag of submission `id`'s row, leaving its other columns (`updated_at`
+/// included) as they are; no row, no change. Cost: one primary-key update.
+pub(crate) fn write_conflict_flag(
+    conn: &Connection,
+    id: &DocId,
+    has_conflicts: bool,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE submissions SET has_conflicts = ?1 WHERE doc_id = ?2")?
+        .execute(params![has_conflicts, id.as_bytes()])?;
+    Ok(())
+}
+
+/// A page of submissions matching `filter`, newest change first, starting after `after`.
+/// Cost: an index scan of `limit` rows (plus the rows a filter skips); no document is decoded.
+pub(crate) fn page(
+    conn: &Connection,
+    filter: &SubmissionFilter,
+    after: Option<PageCursor>,
+    limit: u32,
+) -> Result<SubmissionPage> {
+    let (sql, arguments) = list_query(filter, after, limit);
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(arguments), summary_from_row)?;
+    let items = rows.map(|row| row?).collect::<Result<Vec<_>>>()?;
+    let next = match items.last() {
+        Some(last) if items.len() == limit as usize => Some(PageCursor {
+            updated_at: last.updated_at.timestamp_millis(),
+            id: last.id,
+        }),
+        _ => None,
+    };
+    Ok(SubmissionPage { items, next })
+}
+
+/// The list query for a filter: conditions only for what is asked, so that SQLite can use the
+/// form index when a form is given and the time index otherwise.
+pub(crate) fn list_query(
+    filter: &SubmissionFilter,
+    after: Option<PageCursor>,
+    limit: u32,
+) -> (String, Vec<SqlValue>) {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut arguments: Vec<SqlValue> = Vec::new();
+    let mut bind = |value: SqlValue| {
+        arguments.push(value);
+        arguments.len()
+    };
+    let equal_to = [
+        ("form_id", filter.form_id.clone()),
+        ("form_version", filter.form_version.clone()),
+        (
+            "status",
+            filter.status.map(|status| status.as_str().to_owned()),
+        ),
+        ("author", filter.author.clone()),
+    ];
+    for (column, wanted) in equal_to {
+        if let Some(wanted) = wanted {
+            conditions.push(format!("{column} = ?{}", bind(SqlValue::Text(wanted))));
+        }
+    }
+    if let Some(cursor) = after {
+        let time = bind(SqlValue::Integer(cursor.updated_at));
+        let id = bind(SqlValue::Blob(cursor.id.as_bytes().to_vec()));
+        conditions.push(format!(
+            "(updated_at < ?{time} OR (updated_at = ?{time} AND doc_id < ?{id}))"
+        ));
+    }
+    match filter.review_state {
+        None => {}
+        Some(ReviewState::Received) => {
+            conditions.push("(state IS NULL OR state = 'received')".into());
+        }
+        Some(state) => conditions.push(format!(
+            "state = ?{}",
+            bind(SqlValue::Text(state.as_str().into()))
+        )),
+    }
+    if !filter.include_deleted {
+        conditions.push("deleted_at IS NULL".into());
+    }
+    // Literal values, so that SQLite sees that the partial index of flagged rows applies.
+    match filter.has_conflicts {
+        Some(true) => conditions.push("has_conflicts = 1".into()),
+        Some(false) => conditions.push("has_conflicts = 0".into()),
+        None => {}
+    }
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT doc_id, form_id, form_version, status, author, created_at, updated_at,
+                instance_name, latitude, longitude, deleted_at, state, has_conflicts
+         FROM submissions LEFT JOIN review_states ON submission_id = doc_id {where_clause}
+         ORDER BY updated_at DESC, doc_id DESC LIMIT {limit}"
+    );
+    (sql, arguments)
+}
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SubmissionSummary>> {
+    let id: Vec<u8> = row.get(0)?;
+    let form = FormRef {
+        form_id: row.get(1)?,
+        form_version: row.get(2)?,
+        project_id: None,
+    };
+    let status: String = row.get(3)?;
+    let author: String = row.get(4)?;
+    let (created, updated): (i64, i64) = (row.get(5)?, row.get(6)?);
+    let instance_name: Option<String> = row.get(7)?;
+    let (latitude, longitude): (Option<f64>, Option<f64>) = (row.get(8)?, row.get(9)?);
+    let deleted_at: Option<i64> = row.get(10)?;
+    let review_state: Option<String> = row.get(11)?;
+    let has_conflicts: bool = row.get(12)?;
+    Ok(DocId::from_bytes(&id).map(|id| SubmissionSummary {
+        id,
+        form,
+        status: Status::parse(&status).unwrap_or(Status::Draft),
+        author,
+        created_at: from_millis(created),
+        updated_at: from_millis(updated),
+        instance_name,
+        location: latitude.zip(longitude),
+        deleted: deleted_at.is_some(),
+        review_state: review_state.as_deref().and_then(ReviewState::parse),
+        has_conflicts,
+    }))
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
