@@ -117,7 +117,9 @@ fn a_full_disk_on_the_hub_reaches_the_phone_as_hub_storage_full_and_nothing_is_l
     ) {
         return;
     }
-    let disk = SmallDisk::mount("4m");
+    // Room for the hub's database and its write-ahead log at once: the ~4 MB that the sync
+    // stores passes SQLite's checkpoint threshold (1,000 pages), after which both files hold it.
+    let disk = SmallDisk::mount("8m");
     let storage = prepare_data(disk.path());
     let hub = RunningHub::start(storage.clone(), "127.0.0.1:0").unwrap();
     let enrolled = enrol_at(
