@@ -54,7 +54,10 @@ pub struct Question {
     /// `choice_filter`: narrows a select's options; `.` refers to nothing here, option columns
     /// are referenced by name.
     pub choice_filter: Option<String>,
-    /// `or_other`: the select offers "other" and a text question for it.
+    /// `or_other`: the select offers "other" and a text question for it. The XLSForm import
+    /// applies it as pyxform does (the choice `other`, labelled "Other", is added to the list,
+    /// and the text question `<name>_other`, "Specify other.", shown while `other` is chosen,
+    /// follows the select), so the form holds both and this flag only records the column.
     #[serde(default)]
     pub or_other: bool,
     /// `appearance`, as written.

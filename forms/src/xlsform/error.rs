@@ -84,6 +84,8 @@ pub enum Problem {
         name: String,
         first_row: u32,
     },
+    #[error("`or_other` cannot be used with a choice_filter (pyxform refuses it too)")]
+    OrOtherWithChoiceFilter,
     #[error("the choice list `{0}` is not on the choices sheet")]
     UnknownChoiceList(String),
     #[error("`{0}` closes nothing: there is no open group, repeat or loop here")]

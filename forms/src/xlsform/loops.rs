@@ -25,17 +25,32 @@ pub fn expand(group: Group, options: &[Choice], children: &[Item]) -> Group {
     }
 }
 
-/// The "other" option an `or_other` select adds to its list.
-pub fn other_option() -> Choice {
-    Choice {
-        name: "other".into(),
-        label: LocalizedText(
-            [(LocalizedText::NO_LANGUAGE.to_string(), "Other".to_string())].into(),
-        ),
+/// Adds the "other" option an `or_other` select adds to its list, as pyxform does: labelled
+/// "Other" in every language the list's labels are given in, and not when the list already has
+/// an option named `other`.
+pub fn add_other_option(options: &mut Vec<Choice>) {
+    if options.iter().any(|c| c.name == OTHER) {
+        return;
+    }
+    let mut languages: Vec<&String> = options.iter().flat_map(|c| c.label.0.keys()).collect();
+    let no_language = LocalizedText::NO_LANGUAGE.to_string();
+    if languages.is_empty() {
+        languages.push(&no_language);
+    }
+    let label = languages
+        .into_iter()
+        .map(|language| (language.clone(), "Other".to_string()))
+        .collect();
+    options.push(Choice {
+        name: OTHER.into(),
+        label: LocalizedText(label),
         extra: Default::default(),
         media: Default::default(),
-    }
+    });
 }
+
+/// The name of the option `or_other` adds.
+const OTHER: &str = "other";
 
 fn copy_for(item: &Item, option: &Choice) -> Item {
     let rename = |name: &str| format!("{name}_{}", option.name);

@@ -153,7 +153,7 @@ fn build_form(
         }
         None => Default::default(),
     };
-    let (choices, choice_languages) = choices;
+    let (mut choices, choice_languages) = choices;
 
     let columns = read_header(survey_sheet, errors);
     for required in [headers::Field::Type, headers::Field::Name] {
@@ -175,6 +175,11 @@ fn build_form(
         }
     }
     let mut survey = survey::read_survey(Row::all(survey_sheet, &columns), &choices, errors);
+    for list in &survey.lists_with_other {
+        if let Some(options) = choices.get_mut(list) {
+            loops::add_other_option(options);
+        }
+    }
     warnings.extend(unparsed::check_unparsed(&survey, errors));
     unparsed::set_aside(&mut survey.items);
 

@@ -29,6 +29,8 @@ pub struct Survey {
     pub expressions: Vec<ExpressionCell>,
     /// Every name given to a question, group or repeat, with its row.
     pub names: HashMap<String, u32>,
+    /// The choice lists an `or_other` select uses: each gets pyxform's `other` choice.
+    pub lists_with_other: Vec<String>,
 }
 
 /// `yes`/`true`/`TRUE`/`true()` and their negatives, as pyxform reads them.
@@ -165,6 +167,12 @@ impl Builder<'_, '_> {
             self.errors
                 .push(row.error(&Field::Name, Problem::InvalidName(name.to_string())));
         }
+        self.record_name(name, row.number, row);
+        Some(name.to_string())
+    }
+
+    /// Notes `name`, given on row `number`; a name already given is a mistake at `row`.
+    fn record_name(&mut self, name: &str, number: u32, row: &Row) {
         if let Some(&first_row) = self.survey.names.get(name) {
             let problem = Problem::DuplicateName {
                 name: name.to_string(),
@@ -172,9 +180,8 @@ impl Builder<'_, '_> {
             };
             self.errors.push(row.error(&Field::Name, problem));
         } else {
-            self.survey.names.insert(name.to_string(), row.number);
+            self.survey.names.insert(name.to_string(), number);
         }
-        Some(name.to_string())
     }
 
     fn open(&mut self, row: &Row, kind: RowKind) {
@@ -250,7 +257,7 @@ impl Builder<'_, '_> {
             Head::Loop { group, list } => {
                 let mut options = self.choices.get(&list).cloned().unwrap_or_default();
                 if self.lists_with_other.contains(&list) {
-                    options.push(super::loops::other_option());
+                    super::loops::add_other_option(&mut options);
                 }
                 Item::Group(super::loops::expand(group, &options, &frame.children))
             }
@@ -300,7 +307,46 @@ impl Builder<'_, '_> {
             }),
             extra: row.others(),
         };
+        let other = question
+            .or_other
+            .then(|| self.specify_other(row, &question));
         self.push(Item::Question(question));
+        if let Some(Some(other)) = other {
+            self.push(Item::Question(other));
+        }
+    }
+
+    /// The text question pyxform adds after an `or_other` select: `<name>_other`, labelled
+    /// "Specify other.", shown while `other` is chosen. `None` (and a mistake noted) for an
+    /// `or_other` with a `choice_filter`, which pyxform refuses, or on a type that is no select.
+    fn specify_other(&mut self, row: &Row, select: &Question) -> Option<Question> {
+        if !matches!(
+            select.kind,
+            QuestionType::SelectOne(_) | QuestionType::SelectMultiple(_)
+        ) {
+            return None;
+        }
+        if select.choice_filter.is_some() {
+            self.errors
+                .push(row.error(&Field::ChoiceFilter, Problem::OrOtherWithChoiceFilter));
+            return None;
+        }
+        let name = format!("{}_other", select.name);
+        self.record_name(&name, row.number, row);
+        Some(Question {
+            label: LocalizedText(
+                [(
+                    LocalizedText::NO_LANGUAGE.to_string(),
+                    "Specify other.".to_string(),
+                )]
+                .into(),
+            ),
+            logic: Logic {
+                relevant: Some(format!("selected(${{{}}}, 'other')", select.name)),
+                ..Logic::default()
+            },
+            ..Question::new(name, QuestionType::Text)
+        })
     }
 
     fn check_list(&mut self, row: &Row, list: &str) {
@@ -412,6 +458,7 @@ impl Builder<'_, '_> {
         let root = self.stack.pop().expect("the root frame stays");
         Survey {
             items: root.children,
+            lists_with_other: self.lists_with_other,
             ..self.survey
         }
     }

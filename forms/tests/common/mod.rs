@@ -33,37 +33,11 @@ pub type Summary = BTreeMap<String, FieldSummary>;
 /// Our form, reduced for comparison.
 pub fn summarise_form(form: &Form) -> Summary {
     let mut summary = Summary::new();
-    let with_other = lists_with_other(&form.survey);
-    add_items(form, &with_other, &form.survey, &[], &mut summary);
+    add_items(form, &form.survey, &[], &mut summary);
     summary
 }
 
-/// The lists used by an `or_other` select: pyxform adds `other` to the list itself, so every
-/// select of that list offers it.
-fn lists_with_other(items: &[Item]) -> Vec<String> {
-    let mut lists = Vec::new();
-    for item in items {
-        match item {
-            Item::Question(q) if q.or_other => {
-                if let QuestionType::SelectOne(l) | QuestionType::SelectMultiple(l) = &q.kind {
-                    lists.push(l.clone());
-                }
-            }
-            Item::Question(_) => {}
-            Item::Group(g) => lists.extend(lists_with_other(&g.children)),
-            Item::Repeat(r) => lists.extend(lists_with_other(&r.children)),
-        }
-    }
-    lists
-}
-
-fn add_items(
-    form: &Form,
-    with_other: &[String],
-    items: &[Item],
-    outer: &[String],
-    summary: &mut Summary,
-) {
+fn add_items(form: &Form, items: &[Item], outer: &[String], summary: &mut Summary) {
     let under = |relevant: &Option<String>| -> Vec<String> {
         outer
             .iter()
@@ -75,27 +49,14 @@ fn add_items(
         match item {
             Item::Question(q) => {
                 let path = q.name.clone();
-                let mut question = question_summary(form, with_other, q);
+                // An `or_other` select's "other" choice and text question are in the form
+                // itself: the import adds them as pyxform does.
+                let mut question = question_summary(form, q);
                 question.relevant = under(&q.logic.relevant);
-                summary.insert(path.clone(), question);
-                if q.or_other {
-                    // pyxform adds the text question for "other"; the engine does the same.
-                    let other = FieldSummary {
-                        kind: Some("string input".into()),
-                        relevant: under(&Some(format!("selected(${{{}}}, 'other')", q.name))),
-                        ..FieldSummary::default()
-                    };
-                    summary.insert(format!("{path}_other"), other);
-                }
+                summary.insert(path, question);
             }
             Item::Group(g) => {
-                add_items(
-                    form,
-                    with_other,
-                    &g.children,
-                    &under(&g.logic.relevant),
-                    summary,
-                );
+                add_items(form, &g.children, &under(&g.logic.relevant), summary);
             }
             Item::Repeat(r) => {
                 if let Some(count) = r.repeat_count.as_deref().filter(|c| !is_reference(c)) {
@@ -113,13 +74,7 @@ fn add_items(
                         },
                     );
                 }
-                add_items(
-                    form,
-                    with_other,
-                    &r.children,
-                    &under(&r.logic.relevant),
-                    summary,
-                );
+                add_items(form, &r.children, &under(&r.logic.relevant), summary);
             }
         }
     }
@@ -130,19 +85,16 @@ fn is_reference(expression: &str) -> bool {
     trimmed.starts_with("${") && trimmed.ends_with('}') && trimmed.matches("${").count() == 1
 }
 
-fn question_summary(form: &Form, with_other: &[String], q: &Question) -> FieldSummary {
+fn question_summary(form: &Form, q: &Question) -> FieldSummary {
     let options = match &q.kind {
         QuestionType::SelectOne(list)
         | QuestionType::SelectMultiple(list)
         | QuestionType::Rank(list) => {
-            let mut names: Vec<String> = form
+            let names: Vec<String> = form
                 .choices
                 .get(list)
                 .map(|c| c.iter().map(|c| c.name.clone()).collect())
                 .unwrap_or_default();
-            if with_other.contains(list) {
-                names.push("other".into());
-            }
             Some(names)
         }
         _ => None,

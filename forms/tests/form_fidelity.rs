@@ -1,0 +1,128 @@
+//! Real XLSForms behave as they do in ODK Collect: `or_other` offers "other" and asks to
+//! specify it, labels show the answers they name, and names repeated in different groups import
+//! and fill. Forms built in `fixtures/generate.py`, and the corpus forms that exercise the same.
+
+mod common;
+
+use common::shared::xlsform_corpus;
+use minga_forms::eval::{compile, Context, FormSession, ItemPath};
+use minga_forms::{xlsform, Answers, Form, Item, Question, QuestionType, Value};
+use std::sync::Arc;
+
+fn fixture(name: &str) -> Form {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    xlsform::import(&std::fs::read(&path).unwrap(), name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn context(language: &str) -> Context {
+    Context {
+        language: Some(language.into()),
+        now: chrono::DateTime::parse_from_rfc3339("2026-03-14T09:00:00-05:00").unwrap(),
+        device_id: "phone-1".into(),
+        user_name: "ana".into(),
+    }
+}
+
+fn session(form: &Form, language: &str) -> FormSession {
+    let compiled = compile(form).unwrap_or_else(|e| panic!("{e:?}"));
+    FormSession::new(Arc::new(compiled), Answers::default(), context(language))
+}
+
+/// The questions of `items`, groups and repeats opened, in sheet order.
+fn questions(items: &[Item]) -> Vec<&Question> {
+    items
+        .iter()
+        .flat_map(|item| match item {
+            Item::Question(q) => vec![q],
+            Item::Group(g) => questions(&g.children),
+            Item::Repeat(r) => questions(&r.children),
+        })
+        .collect()
+}
+
+fn shown(session: &FormSession, name: &str) -> bool {
+    session.item(&ItemPath::top(name)).unwrap().relevant
+}
+
+#[test]
+fn or_other_adds_the_other_choice_and_the_question_that_specifies_it() {
+    let form = fixture("or_other.xlsx");
+    let names: Vec<&str> = questions(&form.survey)
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect();
+    assert_eq!(names, ["water", "water_other", "crops", "crops_other"]);
+    for list in ["water", "crops"] {
+        let other = form.choices[list].last().unwrap();
+        assert_eq!(other.name, "other");
+        assert_eq!(other.label.get(Some("Español (es)"), None), Some("Other"));
+        assert_eq!(other.label.0.len(), 2, "in each language of the list");
+    }
+    let specify = questions(&form.survey)[1];
+    assert_eq!(specify.kind, QuestionType::Text);
+    assert_eq!(specify.label.get(None, None), Some("Specify other."));
+    assert_eq!(
+        specify.logic.relevant.as_deref(),
+        Some("selected(${water}, 'other')")
+    );
+}
+
+#[test]
+fn choosing_other_shows_its_question_and_the_answer_is_stored_like_any_other() {
+    let form = fixture("or_other.xlsx");
+    let mut session = session(&form, "English (en)");
+    assert!(!shown(&session, "water_other"));
+    let water = ItemPath::top("water");
+    session
+        .set(&water, Some(Value::Text("well".into())))
+        .unwrap();
+    assert!(!shown(&session, "water_other"));
+    let delta = session
+        .set(&water, Some(Value::Text("other".into())))
+        .unwrap();
+    assert!(delta.changed.contains(&ItemPath::top("water_other")));
+    assert!(shown(&session, "water_other"));
+    let crops = ItemPath::top("crops");
+    let both = Value::Choices(["maize".to_string(), "other".to_string()].into());
+    session.set(&crops, Some(both)).unwrap();
+    assert!(shown(&session, "crops_other"));
+    let specified = Value::Text("rain tank".into());
+    session
+        .set(&ItemPath::top("water_other"), Some(specified.clone()))
+        .unwrap();
+    assert_eq!(session.answers().value("water_other"), Some(&specified));
+}
+
+#[test]
+fn the_corpus_or_other_form_offers_other_and_asks_to_specify_it() {
+    let Some(corpus) =
+        xlsform_corpus("the_corpus_or_other_form_offers_other_and_asks_to_specify_it")
+    else {
+        return;
+    };
+    let bytes = std::fs::read(corpus.join("pyxform/or_other.xlsx")).unwrap();
+    let form = xlsform::import(&bytes, "or_other.xlsx").unwrap();
+    let selects: Vec<&Question> = questions(&form.survey)
+        .into_iter()
+        .filter(|q| q.or_other)
+        .collect();
+    assert!(!selects.is_empty());
+    let mut session = session(&form, "English (en)");
+    for select in selects {
+        let (QuestionType::SelectOne(list) | QuestionType::SelectMultiple(list)) = &select.kind
+        else {
+            panic!("or_other on a select")
+        };
+        assert!(form.choices[list].iter().any(|c| c.name == "other"));
+        let other = match select.kind {
+            QuestionType::SelectOne(_) => Value::Text("other".into()),
+            _ => Value::Choices(["other".to_string()].into()),
+        };
+        let specify = format!("{}_other", select.name);
+        assert!(!shown(&session, &specify));
+        session
+            .set(&ItemPath::top(&select.name), Some(other))
+            .unwrap();
+        assert!(shown(&session, &specify), "{specify}");
+    }
+}
