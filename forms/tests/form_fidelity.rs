@@ -46,7 +46,7 @@ fn shown(session: &FormSession, name: &str) -> bool {
 
 #[test]
 fn or_other_adds_the_other_choice_and_the_question_that_specifies_it() {
-    let form = fixture("or_other.xlsx");
+    let form = fixture("or_other_translated.xlsx");
     let names: Vec<&str> = questions(&form.survey)
         .iter()
         .map(|q| q.name.as_str())
@@ -63,13 +63,13 @@ fn or_other_adds_the_other_choice_and_the_question_that_specifies_it() {
     assert_eq!(specify.label.get(None, None), Some("Specify other."));
     assert_eq!(
         specify.logic.relevant.as_deref(),
-        Some("selected(${water}, 'other')")
+        Some("selected(../water, 'other')")
     );
 }
 
 #[test]
 fn choosing_other_shows_its_question_and_the_answer_is_stored_like_any_other() {
-    let form = fixture("or_other.xlsx");
+    let form = fixture("or_other_translated.xlsx");
     let mut session = session(&form, "English (en)");
     assert!(!shown(&session, "water_other"));
     let water = ItemPath::top("water");
@@ -125,4 +125,106 @@ fn the_corpus_or_other_form_offers_other_and_asks_to_specify_it() {
             .unwrap();
         assert!(shown(&session, &specify), "{specify}");
     }
+}
+
+#[test]
+fn a_label_naming_a_calculation_with_jr_choice_name_shows_the_choice_label_in_the_language() {
+    let form = fixture("rendered_labels.xlsx");
+    let mut session = session(&form, "Español (es)");
+    let summary = ItemPath::top("summary");
+    let label = |session: &FormSession, name: &str| {
+        session.item(&ItemPath::top(name)).unwrap().label.clone()
+    };
+    assert_eq!(
+        label(&session, "summary").as_deref(),
+        Some("Edad : riesgo Bajo")
+    );
+    let delta = session
+        .set(&ItemPath::top("age"), Some(Value::Integer(72)))
+        .unwrap();
+    assert!(delta.changed.contains(&summary));
+    assert_eq!(
+        label(&session, "summary").as_deref(),
+        Some("Edad 72: riesgo Alto")
+    );
+    assert_eq!(
+        label(&session, "risk").as_deref(),
+        Some("Riesgo (sugerido: Alto)")
+    );
+    // The hint is given in English only: Minga shows it in English (pyxform writes `-`).
+    let risk = session.item(&ItemPath::top("risk")).unwrap();
+    assert_eq!(risk.hint.as_deref(), Some("At 72, the risk is high."));
+    let english = Context {
+        language: Some("English (en)".into()),
+        ..context("English (en)")
+    };
+    session.set_context(english);
+    assert_eq!(
+        label(&session, "summary").as_deref(),
+        Some("Age 72: High risk")
+    );
+}
+
+#[test]
+fn names_repeated_in_different_groups_import_and_fill_under_their_paths() {
+    let form = fixture("duplicate_names.xlsx");
+    let mut session = session(&form, "English (en)");
+    let answers = [
+        ("permission/permission", Value::Text("yes".into())),
+        ("site/name", Value::Text("Río Verde school".into())),
+        ("visits", Value::Integer(2)),
+        ("owner/name", Value::Text("Parroquia".into())),
+    ];
+    assert!(
+        !shown(&session, "owner/name"),
+        "owner/name waits for visits"
+    );
+    for (key, value) in &answers {
+        session
+            .set(&ItemPath::top(key), Some(value.clone()))
+            .unwrap();
+    }
+    assert!(shown(&session, "owner/name"));
+    for (key, value) in &answers {
+        assert_eq!(session.answers().value(key), Some(value), "{key}");
+    }
+    assert_eq!(session.answers().value("name"), None);
+    let keys: Vec<String> = session.state().into_iter().map(|(p, _)| p.name).collect();
+    assert_eq!(
+        keys,
+        [
+            "permission",
+            "permission/permission",
+            "site",
+            "site/name",
+            "visits",
+            "owner",
+            "owner/name"
+        ]
+    );
+}
+
+#[test]
+fn a_reference_to_a_name_in_several_groups_is_refused_with_every_row_that_gives_it() {
+    let path = format!(
+        "{}/tests/fixtures/ambiguous_reference.xlsx",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let errors = xlsform::import(&std::fs::read(path).unwrap(), "ambiguous_reference.xlsx")
+        .expect_err("pyxform refuses it too");
+    let found: Vec<_> = errors.iter().collect();
+    assert_eq!(found.len(), 1, "{errors}");
+    let at = found[0].location.as_ref().unwrap();
+    assert_eq!(
+        (at.row, at.column.as_ref().unwrap().letter.as_str()),
+        (5, "D")
+    );
+    assert_eq!(
+        found[0].problem,
+        xlsform::Problem::AmbiguousReference {
+            name: "permission".into(),
+            rows: vec![2, 3]
+        }
+    );
+    assert!(errors.to_string().contains("rows 2 and 3"), "{errors}");
 }

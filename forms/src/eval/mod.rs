@@ -50,6 +50,7 @@ mod session;
 mod state;
 #[cfg(test)]
 mod testing;
+mod text;
 mod tree;
 
 pub use compile::{compile, CompiledForm};
@@ -60,3 +61,4 @@ pub use session::FormSession;
 pub use state::{
     Context, Delta, InstanceStep, Issue, ItemPath, ItemState, SessionEdit, SessionError,
 };
+pub(crate) use text::{is_text as is_text_column, split as text_parts};

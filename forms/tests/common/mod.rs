@@ -33,22 +33,59 @@ pub type Summary = BTreeMap<String, FieldSummary>;
 /// Our form, reduced for comparison.
 pub fn summarise_form(form: &Form) -> Summary {
     let mut summary = Summary::new();
-    add_items(form, &form.survey, &[], &mut summary);
+    let mut bound = BTreeMap::new();
+    count_bound_names(&form.survey, &mut bound);
+    let at = Place {
+        bound: &bound,
+        parent: "data",
+    };
+    add_items(form, &form.survey, &[], at, &mut summary);
     summary
 }
 
-fn add_items(form: &Form, items: &[Item], outer: &[String], summary: &mut Summary) {
+/// Where items are summarised: how many items with a bind in pyxform's XForm carry each name,
+/// and the name of the group (or repeat, or the root) around them.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    bound: &'a BTreeMap<String, usize>,
+    parent: &'a str,
+}
+
+/// Counts the names of what pyxform writes a bind for: every question but a trigger, and the
+/// groups and repeats with a condition.
+fn count_bound_names(items: &[Item], counts: &mut BTreeMap<String, usize>) {
+    for item in items {
+        let (name, bound, children) = match item {
+            Item::Question(q) => (&q.name, q.kind != QuestionType::Trigger, None),
+            Item::Group(g) => (&g.name, g.logic.relevant.is_some(), Some(&g.children)),
+            Item::Repeat(r) => (&r.name, r.logic.relevant.is_some(), Some(&r.children)),
+        };
+        if bound {
+            *counts.entry(name.clone()).or_default() += 1;
+        }
+        if let Some(children) = children {
+            count_bound_names(children, counts);
+        }
+    }
+}
+
+fn add_items(form: &Form, items: &[Item], outer: &[String], at: Place, summary: &mut Summary) {
     let under = |relevant: &Option<String>| -> Vec<String> {
         outer
             .iter()
             .cloned()
-            .chain(relevant.as_deref().map(normalise))
+            .chain(relevant.as_deref().map(ours))
             .collect()
     };
     for item in items {
         match item {
             Item::Question(q) => {
-                let path = q.name.clone();
+                // A name used in several groups is told apart by its group, as the XForm's
+                // summary tells a loop's copies apart (`xform::summarise_xform`).
+                let path = match at.bound.get(&q.name) {
+                    Some(n) if *n > 1 => format!("{}_{}", q.name, at.parent),
+                    _ => q.name.clone(),
+                };
                 // An `or_other` select's "other" choice and text question are in the form
                 // itself: the import adds them as pyxform does.
                 let mut question = question_summary(form, q);
@@ -56,14 +93,24 @@ fn add_items(form: &Form, items: &[Item], outer: &[String], summary: &mut Summar
                 summary.insert(path, question);
             }
             Item::Group(g) => {
-                add_items(form, &g.children, &under(&g.logic.relevant), summary);
+                let inside = Place {
+                    parent: &g.name,
+                    ..at
+                };
+                add_items(
+                    form,
+                    &g.children,
+                    &under(&g.logic.relevant),
+                    inside,
+                    summary,
+                );
             }
             Item::Repeat(r) => {
                 if let Some(count) = r.repeat_count.as_deref().filter(|c| !is_reference(c)) {
                     // pyxform computes any other count into a question of its own.
                     let generated = FieldSummary {
                         kind: Some("string".into()),
-                        calculation: Some(normalise(count)),
+                        calculation: Some(ours(count)),
                         ..FieldSummary::default()
                     };
                     summary.insert(
@@ -74,7 +121,17 @@ fn add_items(form: &Form, items: &[Item], outer: &[String], summary: &mut Summar
                         },
                     );
                 }
-                add_items(form, &r.children, &under(&r.logic.relevant), summary);
+                let inside = Place {
+                    parent: &r.name,
+                    ..at
+                };
+                add_items(
+                    form,
+                    &r.children,
+                    &under(&r.logic.relevant),
+                    inside,
+                    summary,
+                );
             }
         }
     }
@@ -102,14 +159,14 @@ fn question_summary(form: &Form, q: &Question) -> FieldSummary {
     FieldSummary {
         kind: xform_kind(&q.kind, q.parameters.as_deref()),
         relevant: Vec::new(),
-        constraint: q.logic.constraint.as_deref().map(normalise),
-        required: q.logic.required.as_deref().map(normalise),
+        constraint: q.logic.constraint.as_deref().map(ours),
+        required: q.logic.required.as_deref().map(ours),
         // A calculation that does not parse is kept beside the question, as pyxform keeps it.
         calculation: q
             .calculation
             .as_deref()
             .or(q.extra.get(UNPARSED_CALCULATION).map(String::as_str))
-            .map(normalise),
+            .map(ours),
         options,
     }
 }
@@ -151,6 +208,12 @@ pub fn xform_kind(kind: &QuestionType, parameters: Option<&str>) -> Option<Strin
         T::XmlExternal | T::CsvExternal => return None,
     };
     Some(format!("{data} {control}").trim().to_string())
+}
+
+/// One of our expressions made comparable: paths such as `../name` (which the import writes
+/// for `or_other`, as pyxform does) written `${name}`, then [`normalise`]d.
+fn ours(expression: &str) -> String {
+    normalise(&xform::to_references(expression, "data"))
 }
 
 /// An expression made comparable: every reference written `${name}` whatever its path, and no
