@@ -228,3 +228,36 @@ fn a_reference_to_a_name_in_several_groups_is_refused_with_every_row_that_gives_
     );
     assert!(errors.to_string().contains("rows 2 and 3"), "{errors}");
 }
+
+#[test]
+fn one_name_twice_in_a_group_and_two_repeats_of_one_name_are_refused_at_their_rows() {
+    let path = format!(
+        "{}/tests/fixtures/names_refused.xlsx",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let errors = xlsform::import(&std::fs::read(path).unwrap(), "names_refused.xlsx")
+        .expect_err("pyxform refuses it too");
+    let found: Vec<(u32, &xlsform::Problem)> = errors
+        .iter()
+        .map(|e| (e.location.as_ref().unwrap().row, &e.problem))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                7,
+                &xlsform::Problem::DuplicateName {
+                    name: "y".into(),
+                    first_row: 6
+                }
+            ),
+            (
+                10,
+                &xlsform::Problem::DuplicateRepeatName {
+                    name: "visit".into(),
+                    first_row: 3
+                }
+            ),
+        ]
+    );
+}

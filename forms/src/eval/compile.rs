@@ -6,6 +6,7 @@ use super::graph::Graph;
 use super::lower::{lower, CExpr, LowerContext};
 use super::scalar::Scalar;
 use super::text::Template;
+use crate::answers::AnswerKeys;
 use crate::expr;
 use crate::model::{Form, Item, LocalizedText, Logic, QuestionType};
 use std::collections::HashMap;
@@ -128,7 +129,7 @@ pub fn compile(form: &Form) -> Result<CompiledForm, Vec<CompileError>> {
         errors: Vec::new(),
     };
     builder.flatten(&form.survey, None, 0);
-    let (by_name, by_key) = index_items(&mut builder.items, &mut builder.errors);
+    let (by_name, by_key) = index_items(form, &mut builder.items, &mut builder.errors);
     let mut compiled = CompiledForm {
         form: form.clone(),
         items: builder.items,
@@ -227,6 +228,7 @@ impl<'a> Builder<'a> {
 /// (the same name in the same group) and two repeats of one name are refused, as pyxform
 /// refuses them.
 fn index_items(
+    form: &Form,
     items: &mut [ItemInfo],
     errors: &mut Vec<CompileError>,
 ) -> (HashMap<String, Vec<usize>>, HashMap<String, usize>) {
@@ -234,7 +236,7 @@ fn index_items(
     for (id, item) in items.iter().enumerate() {
         by_name.entry(item.name.clone()).or_default().push(id);
     }
-    for (id, key) in answer_keys(items, &by_name) {
+    for (id, key) in answer_keys(form, items) {
         items[id].key = key;
     }
     let mut by_key = HashMap::new();
@@ -253,25 +255,23 @@ fn index_items(
     (by_name, by_key)
 }
 
-/// Each item's key: its name when no other item carries it, else its path from the root.
+/// Each item's key, by [`AnswerKeys`]: its name when no other item carries it, else its path.
 /// Keeping unique names as they are keeps every form without repeated names stored exactly as
 /// before; only the repeated ones need their groups to tell them apart.
-fn answer_keys(items: &[ItemInfo], by_name: &HashMap<String, Vec<usize>>) -> Vec<(usize, String)> {
-    let path = |mut id: usize| {
-        let mut names = vec![items[id].name.as_str()];
-        while let Some(parent) = items[id].parent {
-            names.push(&items[parent].name);
-            id = parent;
-        }
-        names.reverse();
-        names.join("/")
-    };
+fn answer_keys(form: &Form, items: &[ItemInfo]) -> Vec<(usize, String)> {
+    let keys = AnswerKeys::of(form);
     items
         .iter()
         .enumerate()
-        .map(|(id, item)| match by_name[&item.name].len() {
-            1 => (id, item.name.clone()),
-            _ => (id, path(id)),
+        .map(|(id, item)| {
+            let mut parents = Vec::new();
+            let mut at = item.parent;
+            while let Some(parent) = at {
+                parents.push(items[parent].name.as_str());
+                at = items[parent].parent;
+            }
+            parents.reverse();
+            (id, keys.key(&parents, &item.name))
         })
         .collect()
 }

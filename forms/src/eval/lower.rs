@@ -160,7 +160,8 @@ impl Lowerer<'_, '_> {
         Some(CExpr::Ref(id))
     }
 
-    /// Paths name an item by their last step, since names are unique in a form; a bare name in
+    /// Paths name an item by their last step (by the whole path, or as `../name`, where the
+    /// name is used in several groups); a bare name in
     /// a `choice_filter` (or an `instance()` predicate) is a column of the choice list, and a
     /// bare name that is neither reads, as in XPath, as a child that is not there: empty.
     fn path(&mut self, path: &Path) -> CExpr {

@@ -49,7 +49,7 @@ mod scalar;
 mod session;
 mod state;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod text;
 mod tree;
 

@@ -1,6 +1,7 @@
 //! `begin loop over list`: pyxform's old shorthand for asking the same questions once per option
 //! of a list. Minga has no loop in its model; a loop imports as a group holding one group per
-//! option. Names are unique across a Minga form, so each copy of a question is named
+//! option. Each copy of a question gets a name of its own (which keeps its answers under a plain
+//! name, as they were stored before names could repeat in groups):
 //! `<question>_<option>`, and `%(label)s` in a label becomes the option's label.
 
 use crate::model::{Choice, Group, Item, LocalizedText};

@@ -15,7 +15,8 @@
 //! - what the engine cannot run yet (a function of the ODK spec it lacks), or cannot know at
 //!   import (the columns of a choice list kept in an attached file) is not a mistake in the form;
 //! - a `begin loop over list` becomes a group per option, its questions named
-//!   `<question>_<option>`, since names are unique across a Minga form.
+//!   `<question>_<option>` (each copy a name of its own, as a Minga form's columns were named
+//!   before names could repeat in different groups).
 //!
 //! Whatever the file declares, import reads no more than a form can be: the bounds are in
 //! [`limits`], and past them a workbook is refused with [`Problem::TooLarge`], naming the sheet.
