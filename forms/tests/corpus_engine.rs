@@ -160,25 +160,10 @@ fn corpus_labels_naming_answers_come_back_rendered() {
         }
         let names_answers =
             |text: &minga_forms::LocalizedText| text.0.values().any(|t| t.contains("${"));
-        rendered += all_questions(&form.survey)
+        rendered += common::questions(&form.survey)
+            .into_iter()
             .filter(|q| names_answers(&q.label) || names_answers(&q.hint))
             .count();
     }
     assert!(rendered > 0, "no corpus label names an answer");
-}
-
-fn all_questions(
-    items: &[minga_forms::Item],
-) -> Box<dyn Iterator<Item = &minga_forms::Question> + '_> {
-    Box::new(
-        items
-            .iter()
-            .flat_map(|item| -> Box<dyn Iterator<Item = _>> {
-                match item {
-                    minga_forms::Item::Question(q) => Box::new(std::iter::once(q)),
-                    minga_forms::Item::Group(g) => all_questions(&g.children),
-                    minga_forms::Item::Repeat(r) => all_questions(&r.children),
-                }
-            }),
-    )
 }

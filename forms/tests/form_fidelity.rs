@@ -4,14 +4,18 @@
 
 mod common;
 
-use common::shared::xlsform_corpus;
+use common::{questions, shared::xlsform_corpus};
 use minga_forms::eval::{compile, Context, FormSession, ItemPath};
-use minga_forms::{xlsform, Answers, Form, Item, Question, QuestionType, Value};
+use minga_forms::{xlsform, Answers, Form, Question, QuestionType, Value};
 use std::sync::Arc;
 
-fn fixture(name: &str) -> Form {
+fn import_fixture(name: &str) -> Result<Form, xlsform::ImportErrors> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    xlsform::import(&std::fs::read(&path).unwrap(), name).unwrap_or_else(|e| panic!("{e}"))
+    xlsform::import(&std::fs::read(&path).unwrap(), name)
+}
+
+fn fixture(name: &str) -> Form {
+    import_fixture(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn context(language: &str) -> Context {
@@ -26,18 +30,6 @@ fn context(language: &str) -> Context {
 fn session(form: &Form, language: &str) -> FormSession {
     let compiled = compile(form).unwrap_or_else(|e| panic!("{e:?}"));
     FormSession::new(Arc::new(compiled), Answers::default(), context(language))
-}
-
-/// The questions of `items`, groups and repeats opened, in sheet order.
-fn questions(items: &[Item]) -> Vec<&Question> {
-    items
-        .iter()
-        .flat_map(|item| match item {
-            Item::Question(q) => vec![q],
-            Item::Group(g) => questions(&g.children),
-            Item::Repeat(r) => questions(&r.children),
-        })
-        .collect()
 }
 
 fn shown(session: &FormSession, name: &str) -> bool {
@@ -206,12 +198,7 @@ fn names_repeated_in_different_groups_import_and_fill_under_their_paths() {
 
 #[test]
 fn a_reference_to_a_name_in_several_groups_is_refused_with_every_row_that_gives_it() {
-    let path = format!(
-        "{}/tests/fixtures/ambiguous_reference.xlsx",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let errors = xlsform::import(&std::fs::read(path).unwrap(), "ambiguous_reference.xlsx")
-        .expect_err("pyxform refuses it too");
+    let errors = import_fixture("ambiguous_reference.xlsx").expect_err("pyxform refuses it too");
     let found: Vec<_> = errors.iter().collect();
     assert_eq!(found.len(), 1, "{errors}");
     let at = found[0].location.as_ref().unwrap();
@@ -231,12 +218,7 @@ fn a_reference_to_a_name_in_several_groups_is_refused_with_every_row_that_gives_
 
 #[test]
 fn one_name_twice_in_a_group_and_two_repeats_of_one_name_are_refused_at_their_rows() {
-    let path = format!(
-        "{}/tests/fixtures/names_refused.xlsx",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let errors = xlsform::import(&std::fs::read(path).unwrap(), "names_refused.xlsx")
-        .expect_err("pyxform refuses it too");
+    let errors = import_fixture("names_refused.xlsx").expect_err("pyxform refuses it too");
     let found: Vec<(u32, &xlsform::Problem)> = errors
         .iter()
         .map(|e| (e.location.as_ref().unwrap().row, &e.problem))

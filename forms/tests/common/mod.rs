@@ -30,6 +30,18 @@ pub struct FieldSummary {
 /// a form pyxform wrote with its old `flat` setting, groups left out of the data, compare too).
 pub type Summary = BTreeMap<String, FieldSummary>;
 
+/// The questions of `items`, groups and repeats opened, in sheet order.
+pub fn questions(items: &[Item]) -> Vec<&Question> {
+    items
+        .iter()
+        .flat_map(|item| match item {
+            Item::Question(q) => vec![q],
+            Item::Group(g) => questions(&g.children),
+            Item::Repeat(r) => questions(&r.children),
+        })
+        .collect()
+}
+
 /// Our form, reduced for comparison.
 pub fn summarise_form(form: &Form) -> Summary {
     let mut summary = Summary::new();
