@@ -101,37 +101,3 @@ impl AnswerKeys {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::eval::testing::{form, group, question, repeat};
-    use serde_json::json;
-
-    #[test]
-    fn only_a_name_used_in_several_groups_is_keyed_by_its_path() {
-        let keys = AnswerKeys::of(&form(
-            vec![
-                group("site", json!({}), vec![question("name", "text", json!({}))]),
-                repeat(
-                    "people",
-                    json!({}),
-                    vec![group(
-                        "contact",
-                        json!({}),
-                        vec![question("name", "text", json!({}))],
-                    )],
-                ),
-                question("age", "integer", json!({})),
-            ],
-            json!({}),
-        ));
-        assert_eq!(keys.key(&["site"], "name"), "site/name");
-        assert_eq!(
-            keys.key(&["people", "contact"], "name"),
-            "people/contact/name"
-        );
-        assert_eq!(keys.key(&[], "age"), "age");
-        assert_eq!(keys.key(&["people"], "contact"), "contact");
-    }
-}

@@ -3,9 +3,9 @@
 
 use super::error::{Column, CompileError, Problem};
 use super::graph::Graph;
+use super::labels::Template;
 use super::lower::{lower, CExpr, LowerContext};
 use super::scalar::Scalar;
-use super::text::Template;
 use crate::answers::AnswerKeys;
 use crate::expr;
 use crate::model::{Form, Item, LocalizedText, Logic, QuestionType};
@@ -732,5 +732,32 @@ mod tests {
             (found[0].item.as_ref(), found[0].column),
             (None, Column::InstanceName)
         );
+    }
+
+    #[test]
+    fn only_a_name_used_in_several_groups_is_keyed_by_its_path() {
+        let keys = crate::AnswerKeys::of(&form(
+            vec![
+                group("site", json!({}), vec![question("name", "text", json!({}))]),
+                repeat(
+                    "people",
+                    json!({}),
+                    vec![group(
+                        "contact",
+                        json!({}),
+                        vec![question("name", "text", json!({}))],
+                    )],
+                ),
+                question("age", "integer", json!({})),
+            ],
+            json!({}),
+        ));
+        assert_eq!(keys.key(&["site"], "name"), "site/name");
+        assert_eq!(
+            keys.key(&["people", "contact"], "name"),
+            "people/contact/name"
+        );
+        assert_eq!(keys.key(&[], "age"), "age");
+        assert_eq!(keys.key(&["people"], "contact"), "contact");
     }
 }

@@ -43,22 +43,22 @@ mod error;
 mod evaluate;
 mod functions;
 mod graph;
+mod labels;
 mod lower;
 mod sample;
 mod scalar;
 mod session;
 mod state;
 #[cfg(test)]
-pub(crate) mod testing;
-mod text;
+mod testing;
 mod tree;
 
 pub use compile::{compile, CompiledForm};
 pub use error::{Column, CompileError, Problem};
+pub(crate) use labels::split as text_parts;
 pub use sample::fill_sample;
 pub use scalar::Scalar;
 pub use session::FormSession;
 pub use state::{
     Context, Delta, InstanceStep, Issue, ItemPath, ItemState, SessionEdit, SessionError,
 };
-pub(crate) use text::{is_text as is_text_column, split as text_parts};

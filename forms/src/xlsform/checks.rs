@@ -34,9 +34,9 @@ pub fn check_expressions(
     };
     let instance_name = instance_name_location(settings, settings_sheet);
     for error in compile_errors {
-        if error.column == Column::Name || eval::is_text_column(error.column) {
-            // names were checked, with their rows, while reading the survey, and so were the
-            // references in labels and hints (above)
+        if matches!(error.column, Column::Name | Column::Label | Column::Hint) {
+            // names were checked, with their rows, while reading the survey, and the
+            // references in the survey's labels and hints above, at their cells
             continue;
         }
         let cell = error

@@ -2,7 +2,7 @@
 //! text is the value of `name` (as pyxform writes it, an `<output>`), rendered by the session in
 //! its language and recomputed, like any other output, when what it names changes.
 
-use super::error::{Column, CompileError};
+use super::error::CompileError;
 use super::evaluate::Evaluator;
 use super::lower::{lower, CExpr, LowerContext};
 use crate::expr::Expr;
@@ -110,16 +110,11 @@ fn reference(ctx: &LowerContext<'_>, name: &str, errors: &mut Vec<CompileError>)
     }
 }
 
-/// Whether `column` is a text shown to the person rather than logic.
-pub(crate) fn is_text(column: Column) -> bool {
-    matches!(column, Column::Label | Column::Hint | Column::ChoiceLabel)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::eval::testing::{context, form, question, repeat, session};
-    use crate::eval::{compile, Context, ItemPath};
+    use crate::eval::{compile, Column, Context, ItemPath};
     use crate::value::Value;
     use serde_json::json;
 
@@ -269,6 +264,15 @@ mod tests {
         );
         let errors = compile(&broken).unwrap_err();
         assert_eq!(errors[0].column, Column::Label);
+        let broken_choice = form(
+            vec![question("q", "select_one:yn", json!({}))],
+            json!({"yn": [{"name": "yes", "label": {"English (en)": "Yes, ${ghost}"}}]}),
+        );
+        let errors = compile(&broken_choice).unwrap_err();
+        assert_eq!(
+            (errors[0].item.as_deref(), errors[0].column),
+            (Some("yn"), Column::ChoiceLabel)
+        );
     }
 
     #[test]
