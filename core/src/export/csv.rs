@@ -428,17 +428,7 @@ mod tests {
 
     #[test]
     fn a_name_used_in_two_groups_gets_each_groups_answer_in_its_own_column() {
-        let form: Form = serde_json::from_value(serde_json::json!({
-            "id": "site", "version": "1", "title": {"default": "Site"},
-            "default_language": null, "languages": [], "instance_name": null, "choices": {},
-            "survey": [
-                {"kind": "group", "name": "site", "children": [
-                    {"kind": "question", "name": "name", "type": {"base": "text"}}]},
-                {"kind": "group", "name": "owner", "children": [
-                    {"kind": "question", "name": "name", "type": {"base": "text"}}]},
-            ],
-        }))
-        .unwrap();
+        let form = fixtures::one_name_in_groups(&["site", "owner"], "name", "text");
         let mut submission = fixtures::submissions().remove(1);
         submission.answers = Answers::default();
         for (key, text) in [

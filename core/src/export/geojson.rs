@@ -101,17 +101,7 @@ mod tests {
 
     #[test]
     fn a_geopoint_whose_name_is_used_in_two_groups_is_found_under_its_path() {
-        let form: Form = serde_json::from_value(json!({
-            "id": "site", "version": "1", "title": {"default": "Site"},
-            "default_language": null, "languages": [], "instance_name": null, "choices": {},
-            "survey": [
-                {"kind": "group", "name": "gate", "children": [
-                    {"kind": "question", "name": "point", "type": {"base": "geo_point"}}]},
-                {"kind": "group", "name": "well", "children": [
-                    {"kind": "question", "name": "point", "type": {"base": "geo_point"}}]},
-            ],
-        }))
-        .unwrap();
+        let form = fixtures::one_name_in_groups(&["gate", "well"], "point", "geo_point");
         let mut submission = fixtures::impossibly_located().remove(0);
         let point = submission.answers.fields.remove("location").unwrap();
         submission.answers.fields.insert("well/point".into(), point);
