@@ -59,6 +59,24 @@ pub struct ItemState {
     pub repeat_count: Option<u32>,
     /// For an unanswered question with a `default`: the value to fill in.
     pub default: Option<Computed>,
+    /// The label to show, in the session's language, every `${name}` in it replaced by that
+    /// answer or calculation as it stands; none when the form gives no label.
+    #[uniffi(default = None)]
+    pub label: Option<String>,
+    /// The hint to show, rendered as the label is.
+    #[uniffi(default = None)]
+    pub hint: Option<String>,
+    /// For a select whose choice labels name answers: every choice's label to show, rendered,
+    /// in list order; none for plain labels (show the form's).
+    #[uniffi(default = None)]
+    pub choice_labels: Option<Vec<ChoiceLabel>>,
+}
+
+/// A choice's name and the label to show for it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ChoiceLabel {
+    pub name: String,
+    pub label: String,
 }
 
 /// An item's state, with where it is.
@@ -292,6 +310,17 @@ impl From<&eval::ItemState> for ItemState {
                 .repeat_count
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             default: state.default.clone().map(Into::into),
+            label: state.label.clone(),
+            hint: state.hint.clone(),
+            choice_labels: state.choice_labels.as_ref().map(|labels| {
+                labels
+                    .iter()
+                    .map(|(name, label)| ChoiceLabel {
+                        name: name.clone(),
+                        label: label.clone(),
+                    })
+                    .collect()
+            }),
         }
     }
 }

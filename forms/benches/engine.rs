@@ -42,7 +42,7 @@ fn household() -> Form {
                     q("pname", json!({"base": "text"}), json!({"required": "yes", "constraint": "string-length(.) <= 40"})),
                     q("age", json!({"base": "integer"}), json!({"required": "yes", "constraint": ". >= 0 and . <= 120", "constraint_message": {"English (en)": "0 to 120"}})),
                     q("adult", json!({"base": "calculate"}), json!({"calculation": "if(${age} >= ${adult_age}, 1, 0)"})),
-                    q("guardian", json!({"base": "text"}), json!({"required": "yes", "relevant": "${adult} = 0"})),
+                    q("guardian", json!({"base": "text"}), json!({"required": "yes", "relevant": "${adult} = 0", "label": {"English (en)": "Guardian of ${pname} (${age})"}})),
                     q("province", json!({"base": "select_one", "list": "provinces"}), json!({"required": "yes"})),
                     q("canton", json!({"base": "select_one", "list": "cantons"}), json!({"required": "yes", "choice_filter": "province = ${province}"})),
                     q("label", json!({"base": "calculate"}), json!({"calculation": "concat(position(..), ': ', ${pname})"})),
@@ -50,7 +50,7 @@ fn household() -> Form {
             ]},
             q("adults", json!({"base": "calculate"}), json!({"calculation": "sum(${adult})"})),
             q("oldest", json!({"base": "calculate"}), json!({"calculation": "max(${age})"})),
-            q("summary", json!({"base": "note"}), json!({"relevant": "${adults} > 0"})),
+            q("summary", json!({"base": "note"}), json!({"relevant": "${adults} > 0", "label": {"English (en)": "${adults} adults; the oldest is ${oldest}"}})),
         ],
     });
     serde_json::from_value(form).expect("the benchmark form")

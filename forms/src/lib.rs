@@ -10,6 +10,6 @@ pub mod templates;
 pub mod value;
 pub mod xlsform;
 
-pub use answers::{Answer, Answers, RepeatInstance};
+pub use answers::{Answer, AnswerKeys, Answers, RepeatInstance};
 pub use model::{Choice, Form, Group, Item, LocalizedText, Logic, Question, QuestionType, Repeat};
 pub use value::{Attachment, GeoPoint, ImpossibleValue, Value};

@@ -54,7 +54,10 @@ pub struct Question {
     /// `choice_filter`: narrows a select's options; `.` refers to nothing here, option columns
     /// are referenced by name.
     pub choice_filter: Option<String>,
-    /// `or_other`: the select offers "other" and a text question for it.
+    /// `or_other`: the select offers "other" and a text question for it. The XLSForm import
+    /// applies it as pyxform does (the choice `other`, labelled "Other", is added to the list,
+    /// and the text question `<name>_other`, "Specify other.", shown while `other` is chosen,
+    /// follows the select), so the form holds both and this flag only records the column.
     #[serde(default)]
     pub or_other: bool,
     /// `appearance`, as written.
@@ -227,17 +230,26 @@ impl LocalizedText {
 
     /// The text in `language`, else in `fallback`, else the one without a language, else any.
     pub fn get(&self, language: Option<&str>, fallback: Option<&str>) -> Option<&str> {
-        [language, fallback, Some(Self::NO_LANGUAGE)]
-            .into_iter()
-            .flatten()
-            .find_map(|lang| self.0.get(lang))
-            .or_else(|| self.0.values().next())
-            .map(String::as_str)
+        pick_language(&self.0, language, fallback).map(String::as_str)
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// What is given in `language`, else in `fallback`, else without a language, else in any: the
+/// one rule for every text per language.
+pub(crate) fn pick_language<'a, T>(
+    texts: &'a BTreeMap<String, T>,
+    language: Option<&str>,
+    fallback: Option<&str>,
+) -> Option<&'a T> {
+    [language, fallback, Some(LocalizedText::NO_LANGUAGE)]
+        .into_iter()
+        .flatten()
+        .find_map(|lang| texts.get(lang))
+        .or_else(|| texts.values().next())
 }
 
 #[cfg(test)]

@@ -138,3 +138,32 @@ fn a_translated_choice_label_is_looked_up_by_jr_itext() {
         .unwrap();
     assert_eq!(session.item(&class).unwrap().value.to_text(), expected);
 }
+
+/// Every label and hint of a filled corpus form comes back rendered: no `${name}` is left in
+/// the text to show, and the corpus holds labels that name answers.
+#[test]
+fn corpus_labels_naming_answers_come_back_rendered() {
+    let Some(forms) = importable("corpus_labels_naming_answers_come_back_rendered") else {
+        return;
+    };
+    let mut rendered = 0;
+    for (name, form) in forms
+        .iter()
+        .filter(|(n, _)| !OUT.iter().any(|(o, _)| o == n))
+    {
+        let mut session = session(form);
+        fill_sample(&mut session);
+        for (path, state) in session.state() {
+            for text in [&state.label, &state.hint].into_iter().flatten() {
+                assert!(!text.contains("${"), "{name}, {path}: {text}");
+            }
+        }
+        let names_answers =
+            |text: &minga_forms::LocalizedText| text.0.values().any(|t| t.contains("${"));
+        rendered += common::questions(&form.survey)
+            .into_iter()
+            .filter(|q| names_answers(&q.label) || names_answers(&q.hint))
+            .count();
+    }
+    assert!(rendered > 0, "no corpus label names an answer");
+}

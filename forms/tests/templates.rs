@@ -2,22 +2,14 @@
 //! throughout, cover the provinces and all their cantons, and carry the skip logic and checks
 //! the programmes asked for.
 
+mod common;
+
+use common::questions;
 use minga_forms::templates::{self, COMMUNITY_SAFETY_ASSESSMENT, STAKEHOLDER_DIALOGUE};
 use minga_forms::{Form, Item, Question, QuestionType};
 use std::collections::BTreeMap;
 
 const LANGUAGES: [&str; 2] = ["Español (es)", "English (en)"];
-
-fn questions(items: &[Item]) -> Vec<&Question> {
-    items
-        .iter()
-        .flat_map(|item| match item {
-            Item::Question(q) => vec![q],
-            Item::Group(g) => questions(&g.children),
-            Item::Repeat(r) => questions(&r.children),
-        })
-        .collect()
-}
 
 fn question<'a>(form: &'a Form, name: &str) -> &'a Question {
     questions(&form.survey)

@@ -1,6 +1,7 @@
 """Forms through the Python bindings: built-in templates, XLSForm import with located
 mistakes, the form's tree, and evaluation sessions (skip logic, validation, repeats; opened
-from the store, one that stores defaults and counted repeats by itself)."""
+from the store, one that stores defaults and counted repeats by itself; labels that show
+answers, a name used in two groups)."""
 
 import datetime
 
@@ -170,6 +171,36 @@ def test_a_session_opened_from_the_store_stores_defaults_and_counted_repeats(sto
     [same] = people(store, sid)
     assert same.id == kept.id
     handle.cancel()
+
+
+def test_labels_show_answers_and_a_name_in_two_groups_is_stored_under_its_path(store, tmp_path):
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label"])
+    for group, label in [("site", "Site name"), ("owner", "Owner name")]:
+        survey.append(["begin_group", group, group.title()])
+        survey.append(["text", "name", label])
+        survey.append(["end_group", None, None])
+    survey.append(["integer", "visits", "Visits"])
+    survey.append(["note", "summary", "${visits} visits so far"])
+    file = tmp_path / "site.xlsx"
+    book.save(file)
+    form = minga.import_xlsform(file.read_bytes(), "site.xlsx")
+    sid = store.create_submission(form.form_ref())
+    session = store.start_form_session(sid, form, context())
+
+    assert session.item(path("summary")).label == " visits so far"
+    delta = session.set(path("visits"), minga.Value.INTEGER(value=3))
+    assert path("summary") in delta.changed
+    assert session.item(path("summary")).label == "3 visits so far"
+    assert session.item(path("site/name")).label == "Site name"
+
+    session.set(path("site/name"), minga.Value.TEXT(text="Escuela Río Verde"))
+    session.set(path("owner/name"), minga.Value.TEXT(text="Parroquia"))
+    fields = store.answers(sid).fields
+    assert fields["site/name"] == minga.Answer.VALUE(value=minga.Value.TEXT(text="Escuela Río Verde"))
+    assert fields["owner/name"] == minga.Answer.VALUE(value=minga.Value.TEXT(text="Parroquia"))
 
 
 def test_a_session_not_opened_from_the_store_cannot_make_instances(store, dialogue):

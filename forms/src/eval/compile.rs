@@ -3,8 +3,10 @@
 
 use super::error::{Column, CompileError, Problem};
 use super::graph::Graph;
+use super::labels::Template;
 use super::lower::{lower, CExpr, LowerContext};
 use super::scalar::Scalar;
+use crate::answers::AnswerKeys;
 use crate::expr;
 use crate::model::{Form, Item, LocalizedText, Logic, QuestionType};
 use std::collections::HashMap;
@@ -14,10 +16,16 @@ use std::collections::HashMap;
 pub struct CompiledForm {
     pub(crate) form: Form,
     pub(crate) items: Vec<ItemInfo>,
-    pub(crate) by_name: HashMap<String, usize>,
+    /// Items by their key (see [`ItemInfo::key`]): how paths and answers address them.
+    pub(crate) by_key: HashMap<String, usize>,
+    /// Items by name: more than one where the same name is used in different groups.
+    pub(crate) by_name: HashMap<String, Vec<usize>>,
     /// Scope 0 is the top level; every repeat has its own scope.
     pub(crate) scopes: Vec<ScopeInfo>,
     pub(crate) instance_name: Option<CExpr>,
+    /// The labels of the choice lists whose labels name answers (`${name}`), by list, in list
+    /// order with each choice's name. Lists of plain labels are not here: nothing to render.
+    pub(crate) choice_labels: HashMap<String, Vec<(String, Template)>>,
     pub(crate) graph: Graph,
 }
 
@@ -31,6 +39,11 @@ impl CompiledForm {
 #[derive(Debug)]
 pub(crate) struct ItemInfo {
     pub name: String,
+    /// What the item's answers are stored under, and [`super::ItemPath::name`]: its name, or,
+    /// for a name that several items of the form carry (in different groups), its path from
+    /// the form's root, every group's and repeat's name then its own joined by `/`
+    /// (`site/name`). See [`answer_keys`].
+    pub key: String,
     pub kind: ItemKind,
     /// The enclosing group or repeat.
     pub parent: Option<usize>,
@@ -64,6 +77,9 @@ pub(crate) struct Columns {
     pub choice_filter: Option<CExpr>,
     pub repeat_count: Option<CExpr>,
     pub default: Option<CExpr>,
+    /// The label and hint, to render in the session's language.
+    pub label: Option<Template>,
+    pub hint: Option<Template>,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +111,8 @@ impl ItemInfo {
 /// The expression sources of one item, kept while the form is flattened.
 struct Sources<'a> {
     logic: &'a Logic,
+    label: &'a LocalizedText,
+    hint: Option<&'a LocalizedText>,
     calculation: Option<&'a str>,
     default: Option<&'a str>,
     choice_filter: Option<&'a str>,
@@ -111,26 +129,20 @@ pub fn compile(form: &Form) -> Result<CompiledForm, Vec<CompileError>> {
         errors: Vec::new(),
     };
     builder.flatten(&form.survey, None, 0);
-    let mut by_name = HashMap::new();
-    for (id, item) in builder.items.iter().enumerate() {
-        if by_name.insert(item.name.clone(), id).is_some() {
-            builder.errors.push(CompileError {
-                item: Some(item.name.clone()),
-                column: Column::Name,
-                problem: Problem::DuplicateName,
-            });
-        }
-    }
+    let (by_name, by_key) = index_items(form, &mut builder.items, &mut builder.errors);
     let mut compiled = CompiledForm {
         form: form.clone(),
         items: builder.items,
+        by_key,
         by_name,
         scopes: builder.scopes,
         instance_name: None,
+        choice_labels: HashMap::new(),
         graph: Graph::default(),
     };
     let mut errors = builder.errors;
     lower_columns(&mut compiled, &builder.sources, &mut errors);
+    compiled.choice_labels = compile_choice_labels(&compiled, &mut errors);
     compiled.instance_name = form.instance_name.as_deref().and_then(|source| {
         let ctx = LowerContext {
             form: &compiled,
@@ -195,6 +207,7 @@ impl<'a> Builder<'a> {
             };
             self.items.push(ItemInfo {
                 name: name.clone(),
+                key: String::new(),
                 kind,
                 parent,
                 scope,
@@ -211,9 +224,68 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Gives every item its key and indexes the items by name and by key. Two items with one key
+/// (the same name in the same group) and two repeats of one name are refused, as pyxform
+/// refuses them.
+fn index_items(
+    form: &Form,
+    items: &mut [ItemInfo],
+    errors: &mut Vec<CompileError>,
+) -> (HashMap<String, Vec<usize>>, HashMap<String, usize>) {
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (id, item) in items.iter().enumerate() {
+        by_name.entry(item.name.clone()).or_default().push(id);
+    }
+    for (id, key) in answer_keys(form, items) {
+        items[id].key = key;
+    }
+    let mut by_key = HashMap::new();
+    for (id, item) in items.iter().enumerate() {
+        let is_repeat = |id: &usize| matches!(items[*id].kind, ItemKind::Repeat { .. });
+        let shared_repeat_name =
+            is_repeat(&id) && by_name[&item.name].iter().filter(|i| is_repeat(i)).count() > 1;
+        if by_key.insert(item.key.clone(), id).is_some() || shared_repeat_name {
+            errors.push(CompileError {
+                item: Some(item.key.clone()),
+                column: Column::Name,
+                problem: Problem::DuplicateName,
+            });
+        }
+    }
+    (by_name, by_key)
+}
+
+/// Each item's key, by [`AnswerKeys`]: its name when no other item carries it, else its path.
+/// Keeping unique names as they are keeps every form without repeated names stored exactly as
+/// before; only the repeated ones need their groups to tell them apart.
+fn answer_keys(form: &Form, items: &[ItemInfo]) -> Vec<(usize, String)> {
+    let keys = AnswerKeys::of(form);
+    items
+        .iter()
+        .enumerate()
+        .map(|(id, item)| {
+            let mut parents = Vec::new();
+            let mut at = item.parent;
+            while let Some(parent) = at {
+                parents.push(items[parent].name.as_str());
+                at = items[parent].parent;
+            }
+            parents.reverse();
+            (id, keys.key(&parents, &item.name))
+        })
+        .collect()
+}
+
 fn sources_of<'a>(item: &'a Item, logic: &'a Logic) -> Sources<'a> {
+    let label = match item {
+        Item::Question(q) => &q.label,
+        Item::Group(g) => &g.label,
+        Item::Repeat(r) => &r.label,
+    };
     let mut sources = Sources {
         logic,
+        label,
+        hint: None,
         calculation: None,
         default: None,
         choice_filter: None,
@@ -224,6 +296,7 @@ fn sources_of<'a>(item: &'a Item, logic: &'a Logic) -> Sources<'a> {
             sources.calculation = q.calculation.as_deref();
             sources.default = q.default.as_deref();
             sources.choice_filter = q.choice_filter.as_deref();
+            sources.hint = Some(&q.hint);
         }
         Item::Repeat(r) => sources.repeat_count = r.repeat_count.as_deref(),
         Item::Group(_) => {}
@@ -263,12 +336,50 @@ fn lower_columns(
             default: source
                 .default
                 .and_then(|d| compile_default(&ctx(Column::Default), d, errors)),
+            label: Template::compile(&ctx(Column::Label), source.label, errors),
+            hint: source
+                .hint
+                .and_then(|hint| Template::compile(&ctx(Column::Hint), hint, errors)),
         };
         all.push(columns);
     }
     for (item, columns) in compiled.items.iter_mut().zip(all) {
         item.columns = columns;
     }
+}
+
+/// The choice lists with a label naming an answer, compiled (see
+/// [`CompiledForm::choice_labels`]); an unknown name is an error at the list.
+fn compile_choice_labels(
+    compiled: &CompiledForm,
+    errors: &mut Vec<CompileError>,
+) -> HashMap<String, Vec<(String, Template)>> {
+    let ctx = LowerContext {
+        form: compiled,
+        item: None,
+        column: Column::ChoiceLabel,
+    };
+    let mut lists = HashMap::new();
+    for (list, choices) in &compiled.form.choices {
+        let names = |c: &&crate::model::Choice| c.label.0.values().any(|l| l.contains("${"));
+        if !choices.iter().any(|c| names(&c)) {
+            continue;
+        }
+        let mut list_errors = Vec::new();
+        let labels = choices
+            .iter()
+            .map(|c| {
+                let label = Template::compile(&ctx, &c.label, &mut list_errors);
+                (c.name.clone(), label.unwrap_or_default())
+            })
+            .collect();
+        errors.extend(list_errors.into_iter().map(|error| CompileError {
+            item: Some(list.clone()),
+            ..error
+        }));
+        lists.insert(list.clone(), labels);
+    }
+    lists
 }
 
 fn compile_opt(
@@ -404,10 +515,10 @@ mod tests {
         .unwrap();
         assert_eq!(compiled.items.len(), 5);
         assert_eq!(compiled.scopes.len(), 2);
-        let pname = &compiled.items[compiled.by_name["pname"]];
+        let pname = &compiled.items[compiled.by_key["pname"]];
         assert_eq!(
             (pname.scope, pname.parent),
-            (1, Some(compiled.by_name["people"]))
+            (1, Some(compiled.by_key["people"]))
         );
     }
 
@@ -551,6 +662,68 @@ mod tests {
     }
 
     #[test]
+    fn a_name_in_several_groups_is_keyed_by_its_path_and_reached_by_a_path_not_by_name() {
+        let compiled = compile(&form(
+            vec![
+                group("site", json!({}), vec![question("name", "text", json!({}))]),
+                group(
+                    "owner",
+                    json!({}),
+                    vec![
+                        question("name", "text", json!({})),
+                        question("same", "text", json!({"relevant": "../name = 'x'"})),
+                    ],
+                ),
+                question("copy", "text", json!({"relevant": "/data/site/name != ''"})),
+            ],
+            json!({}),
+        ))
+        .unwrap();
+        let keys: Vec<&str> = compiled.items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["site", "site/name", "owner", "owner/name", "same", "copy"]
+        );
+        let read = |item: &str| match compiled.items[compiled.by_key[item]].columns.relevant {
+            Some(CExpr::Binary(_, ref left, _)) => match **left {
+                CExpr::Ref(id) => compiled.items[id].key.clone(),
+                _ => panic!("a reference"),
+            },
+            _ => panic!("a comparison"),
+        };
+        assert_eq!(read("same"), "owner/name", "../ is the sibling");
+        assert_eq!(read("copy"), "site/name", "an absolute path is the key");
+        let found = errors(vec![
+            group("a", json!({}), vec![question("name", "text", json!({}))]),
+            group("b", json!({}), vec![question("name", "text", json!({}))]),
+            question("q", "text", json!({"relevant": "${name} = 'x'"})),
+        ]);
+        assert_eq!(found[0].problem, Problem::AmbiguousReference("name".into()));
+    }
+
+    #[test]
+    fn two_repeats_of_one_name_or_one_name_twice_in_a_group_are_refused() {
+        let found = errors(vec![
+            group("a", json!({}), vec![repeat("r", json!({}), vec![])]),
+            group("b", json!({}), vec![repeat("r", json!({}), vec![])]),
+            group(
+                "c",
+                json!({}),
+                vec![
+                    question("x", "text", json!({})),
+                    question("x", "integer", json!({})),
+                ],
+            ),
+        ]);
+        let duplicates: Vec<Option<&str>> = found
+            .iter()
+            .filter(|e| e.problem == Problem::DuplicateName)
+            .map(|e| e.item.as_deref())
+            .collect();
+        assert_eq!(duplicates, [Some("a/r"), Some("b/r"), Some("c/x")]);
+    }
+
+    #[test]
     fn the_instance_name_is_checked_too() {
         let mut bad = form(vec![question("a", "text", json!({}))], json!({}));
         bad.instance_name = Some("concat(${a}, ${missing})".into());
@@ -559,5 +732,32 @@ mod tests {
             (found[0].item.as_ref(), found[0].column),
             (None, Column::InstanceName)
         );
+    }
+
+    #[test]
+    fn only_a_name_used_in_several_groups_is_keyed_by_its_path() {
+        let keys = crate::AnswerKeys::of(&form(
+            vec![
+                group("site", json!({}), vec![question("name", "text", json!({}))]),
+                repeat(
+                    "people",
+                    json!({}),
+                    vec![group(
+                        "contact",
+                        json!({}),
+                        vec![question("name", "text", json!({}))],
+                    )],
+                ),
+                question("age", "integer", json!({})),
+            ],
+            json!({}),
+        ));
+        assert_eq!(keys.key(&["site"], "name"), "site/name");
+        assert_eq!(
+            keys.key(&["people", "contact"], "name"),
+            "people/contact/name"
+        );
+        assert_eq!(keys.key(&[], "age"), "age");
+        assert_eq!(keys.key(&["people"], "contact"), "contact");
     }
 }

@@ -18,6 +18,11 @@ pub enum Column {
     Default,
     /// `instance_name`, on the settings sheet.
     InstanceName,
+    /// A label naming answers with `${name}` (rendered by the session).
+    Label,
+    Hint,
+    /// A choice's label on the choices sheet (the error's item is the list's name).
+    ChoiceLabel,
 }
 
 impl Column {
@@ -34,6 +39,9 @@ impl Column {
             Column::RepeatCount => "repeat_count",
             Column::Default => "default",
             Column::InstanceName => "instance_name",
+            Column::Label => "label",
+            Column::Hint => "hint",
+            Column::ChoiceLabel => "label (choices sheet)",
         }
     }
 }
@@ -48,7 +56,9 @@ impl fmt::Display for Column {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}{column}: {problem}", item.as_ref().map(|name| format!("'{name}', ")).unwrap_or_default())]
 pub struct CompileError {
-    /// The question, group or repeat; `None` for the settings sheet's `instance_name`.
+    /// The question, group or repeat, by its key (its name, or its path from the root when
+    /// its name is used in different groups); `None` for the settings sheet's
+    /// `instance_name`; the list's name for a choice label.
     pub item: Option<String>,
     pub column: Column,
     pub problem: Problem,
@@ -63,6 +73,9 @@ pub enum Problem {
     UnknownReference(String),
     #[error("the name is used by more than one item")]
     DuplicateName,
+    /// `${name}` where several items (in different groups) carry the name.
+    #[error("${{{0}}} is ambiguous: more than one question, group or repeat has this name")]
+    AmbiguousReference(String),
     #[error("the logic goes round in a circle: {}", .0.join(" → "))]
     Cycle(Vec<String>),
     #[error("unknown function {0}()")]

@@ -16,7 +16,7 @@ pub(crate) const VALUE: usize = 1;
 /// Whether the item is shown (its own `relevant` and its parents').
 pub(crate) const RELEVANT: usize = 2;
 /// Everything the UI reads and nothing else does: required, constraint, read_only, choices,
-/// repeat_count, default.
+/// repeat_count, default, and the label, hint and choice labels rendered.
 pub(crate) const OUTPUTS: usize = 3;
 pub(crate) const KINDS: usize = 4;
 
@@ -103,6 +103,17 @@ fn dependencies(form: &CompiledForm) -> Vec<Vec<Edge>> {
             &c.default,
         ] {
             expression_deps(form, id, column.as_ref(), outputs);
+        }
+        let choice_labels = item
+            .choice_list()
+            .and_then(|list| form.choice_labels.get(list))
+            .into_iter()
+            .flatten()
+            .map(|(_, label)| label);
+        for text in c.label.iter().chain(&c.hint).chain(choice_labels) {
+            for value in text.values() {
+                expression_deps(form, id, Some(value), outputs);
+            }
         }
     }
     let last = deps.len() - 1;
@@ -203,7 +214,7 @@ fn reachable_cycles(deps: &[Vec<Edge>], stuck: &mut [bool]) -> bool {
 fn cycle_error(form: &CompiledForm, cycle: &[usize]) -> CompileError {
     let mut names: Vec<String> = Vec::new();
     for &n in cycle.iter().chain(cycle.first()) {
-        let name = &form.items[n / KINDS].name;
+        let name = &form.items[n / KINDS].key;
         if names.last() != Some(name) {
             names.push(name.clone());
         }
@@ -223,7 +234,7 @@ fn cycle_error(form: &CompiledForm, cycle: &[usize]) -> CompileError {
         Column::Relevant
     };
     CompileError {
-        item: Some(form.items[reported / KINDS].name.clone()),
+        item: Some(form.items[reported / KINDS].key.clone()),
         column,
         problem: Problem::Cycle(names),
     }

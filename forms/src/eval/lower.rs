@@ -59,8 +59,9 @@ pub(crate) struct LowerContext<'a> {
 }
 
 impl LowerContext<'_> {
+    /// The item's key (its name unless the name is used in different groups).
     pub(crate) fn item_name(&self) -> Option<&str> {
-        self.item.map(|id| self.form.items[id].name.as_str())
+        self.item.map(|id| self.form.items[id].key.as_str())
     }
 }
 
@@ -124,13 +125,43 @@ impl Lowerer<'_, '_> {
     }
 
     fn reference(&mut self, name: &str) -> CExpr {
-        match self.ctx.form.by_name.get(name) {
-            Some(&id) => CExpr::Ref(id),
-            None => self.fail(Problem::UnknownReference(name.to_string())),
+        match self.ctx.form.by_name.get(name).map(Vec::as_slice) {
+            Some(&[id]) => CExpr::Ref(id),
+            Some([_, _, ..]) => self.fail(Problem::AmbiguousReference(name.to_string())),
+            _ => self.fail(Problem::UnknownReference(name.to_string())),
         }
     }
 
-    /// Paths name an item by their last step, since names are unique in a form; a bare name in
+    /// A path to a name several items carry, where the path tells which: `../name` (a sibling
+    /// of the item, as pyxform writes `or_other`'s question) or `/root/group/name` (by key).
+    fn disambiguated(&self, path: &Path, name: &str) -> Option<CExpr> {
+        let form = self.ctx.form;
+        if form.by_name.get(name).is_none_or(|items| items.len() < 2) {
+            return None;
+        }
+        let names: Vec<&str> = path
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Child { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        let id = match (&path.start, path.steps.first()) {
+            (PathStart::Root, _) => *form.by_key.get(&names[1.min(names.len())..].join("/"))?,
+            (_, Some(Step::Parent)) if path.steps.len() == 2 => {
+                let parent = form.items[self.ctx.item?].parent;
+                *form.by_name[name]
+                    .iter()
+                    .find(|&&id| form.items[id].parent == parent)?
+            }
+            _ => return None,
+        };
+        Some(CExpr::Ref(id))
+    }
+
+    /// Paths name an item by their last step (by the whole path, or as `../name`, where the
+    /// name is used in several groups); a bare name in
     /// a `choice_filter` (or an `instance()` predicate) is a column of the choice list, and a
     /// bare name that is neither reads, as in XPath, as a child that is not there: empty.
     fn path(&mut self, path: &Path) -> CExpr {
@@ -165,7 +196,9 @@ impl Lowerer<'_, '_> {
             {
                 CExpr::NoNodes
             }
-            Some(Step::Child { name, .. }) if plain => self.reference(name),
+            Some(Step::Child { name, .. }) if plain => self
+                .disambiguated(path, name)
+                .unwrap_or_else(|| self.reference(name)),
             Some(Step::SelfNode) if plain && path.start != PathStart::Root => self.current(),
             _ => self.fail(unsupported("this path")),
         }
@@ -310,8 +343,8 @@ impl Lowerer<'_, '_> {
             .trim_start_matches("${")
             .trim_end_matches('}');
         let name = name.rsplit('/').next().unwrap_or(name);
-        let Some(&id) = self.ctx.form.by_name.get(name) else {
-            return self.fail(Problem::UnknownReference(name.to_string()));
+        let CExpr::Ref(id) = self.reference(name) else {
+            return INVALID;
         };
         match self.ctx.form.items[id].choice_list() {
             Some(list) => CExpr::ChoiceName {

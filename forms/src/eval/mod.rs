@@ -45,6 +45,7 @@ mod evaluate;
 mod functions;
 mod geo;
 mod graph;
+mod labels;
 mod lower;
 mod sample;
 mod scalar;
@@ -57,6 +58,7 @@ mod tree;
 
 pub use compile::{compile, CompiledForm};
 pub use error::{Column, CompileError, Problem};
+pub(crate) use labels::split as text_parts;
 pub use sample::fill_sample;
 pub use scalar::Scalar;
 pub use session::FormSession;

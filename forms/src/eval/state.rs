@@ -86,6 +86,15 @@ pub struct ItemState {
     pub repeat_count: Option<usize>,
     /// For an unanswered question with a `default`: the value to fill in.
     pub default: Option<Scalar>,
+    /// The label to show, in the context's language, with every `${name}` in it replaced by
+    /// that item's value (as it stands: empty while hidden); `None` when the form gives none.
+    pub label: Option<String>,
+    /// The hint to show, rendered as the label is.
+    pub hint: Option<String>,
+    /// For a select whose choice labels name answers: each choice's name and label to show,
+    /// rendered as the label is, in list order (every choice, `choice_filter` aside). `None`
+    /// for a list of plain labels: show them from the form.
+    pub choice_labels: Option<Vec<(String, String)>>,
 }
 
 /// Why a submission cannot be completed yet.

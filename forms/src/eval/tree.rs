@@ -32,7 +32,7 @@ impl Instance {
         let stored = info.items.iter().map(|&item| {
             let item = &form.items[item];
             if item.is_question() {
-                answers.value(&item.name).cloned()
+                answers.value(&item.key).cloned()
             } else {
                 None
             }
@@ -42,7 +42,7 @@ impl Instance {
                 return Vec::new();
             };
             answers
-                .instances(&form.items[repeat].name)
+                .instances(&form.items[repeat].key)
                 .iter()
                 .map(|instance| Instance::build(form, inner, &instance.id, &instance.answers))
                 .collect()

@@ -20,13 +20,13 @@ pub fn check_expressions(
 ) {
     for cell in survey.expressions.iter().filter(|c| c.column.is_none()) {
         for name in references_in_text(&cell.source) {
-            if !survey.names.contains_key(&name) {
-                let location = Some(cell.location.clone());
-                errors.push(ImportError {
-                    location,
-                    problem: Problem::UnknownReference(name),
-                });
-            }
+            let problem = match survey.names.get(&name).map(Vec::len) {
+                None => Problem::UnknownReference(name),
+                Some(1) => continue,
+                Some(_) => ambiguous(survey, name),
+            };
+            let location = Some(cell.location.clone());
+            errors.push(ImportError { location, problem });
         }
     }
     let Err(compile_errors) = eval::compile(form) else {
@@ -34,8 +34,10 @@ pub fn check_expressions(
     };
     let instance_name = instance_name_location(settings, settings_sheet);
     for error in compile_errors {
-        if error.column == Column::Name {
-            continue; // names were checked, with their rows, while reading the survey
+        if matches!(error.column, Column::Name | Column::Label | Column::Hint) {
+            // names were checked, with their rows, while reading the survey, and the
+            // references in the survey's labels and hints above, at their cells
+            continue;
         }
         let cell = error
             .item
@@ -55,7 +57,7 @@ pub fn check_expressions(
             source.unwrap_or_else(|| format!("{} of {:?}", error.column.header(), error.item));
         errors.push(ImportError {
             location,
-            problem: problem_of(&error, source),
+            problem: problem_of(survey, &error, source),
         });
     }
 }
@@ -163,6 +165,8 @@ const ODK_FUNCTIONS: &[&str] = &[
     "jr:choice-count",
 ];
 
+/// The cell of `column` of the item the engine keys `item` (its name, or its path when the
+/// name is used in several groups; a name never holds a `/`).
 fn cell_of<'a>(
     cells: &'a [ExpressionCell],
     item: &str,
@@ -170,7 +174,13 @@ fn cell_of<'a>(
 ) -> Option<&'a ExpressionCell> {
     cells
         .iter()
-        .find(|c| c.item == item && c.column == Some(column))
+        .find(|c| (c.item == item || c.path == item) && c.column == Some(column))
+}
+
+/// `${name}` where the name is used in several groups, with every row that gives it.
+fn ambiguous(survey: &Survey, name: String) -> Problem {
+    let rows = survey.names.get(&name).cloned().unwrap_or_default();
+    Problem::AmbiguousReference { name, rows }
 }
 
 fn instance_name_location(settings: &Settings, sheet: Option<&Sheet>) -> Option<Location> {
@@ -182,9 +192,10 @@ fn instance_name_location(settings: &Settings, sheet: Option<&Sheet>) -> Option<
     })
 }
 
-fn problem_of(error: &CompileError, expression: String) -> Problem {
+fn problem_of(survey: &Survey, error: &CompileError, expression: String) -> Problem {
     match &error.problem {
         eval::Problem::UnknownReference(name) => Problem::UnknownReference(name.clone()),
+        eval::Problem::AmbiguousReference(name) => ambiguous(survey, name.clone()),
         other => Problem::InvalidExpression {
             expression,
             message: other.to_string(),
@@ -194,13 +205,9 @@ fn problem_of(error: &CompileError, expression: String) -> Problem {
 
 /// The names in `${name}` written inside a label or hint (where the rest is plain text).
 pub(super) fn references_in_text(text: &str) -> Vec<String> {
-    text.split("${")
-        .skip(1)
-        .filter_map(|after| {
-            after
-                .split_once('}')
-                .map(|(name, _)| name.trim().to_string())
-        })
+    eval::text_parts(text)
+        .into_iter()
+        .filter_map(|part| part.err().map(str::to_string))
         .collect()
 }
 

@@ -30,6 +30,15 @@ impl ColumnRef {
 }
 
 /// The spreadsheet letter of the 0-based column `index`: 0 is `A`, 25 `Z`, 26 `AA`.
+/// `2, 5 and 9`.
+fn join_rows(rows: &[u32]) -> String {
+    let text: Vec<String> = rows.iter().map(u32::to_string).collect();
+    match text.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => text.join(""),
+    }
+}
+
 pub fn column_letter(index: u32) -> String {
     let mut letters = Vec::new();
     let mut n = index + 1;
@@ -76,14 +85,18 @@ pub enum Problem {
     MissingListName,
     #[error("`{0}` is not a valid name: use letters, digits, `_`, `-` and `.`, starting with a letter or `_`")]
     InvalidName(String),
-    #[error("the name `{name}` is already used on row {first_row}")]
+    #[error("the name `{name}` is already used in the same group, on row {first_row}")]
     DuplicateName { name: String, first_row: u32 },
+    #[error("the repeat name `{name}` is already used on row {first_row}: repeat names must be unique in the whole form")]
+    DuplicateRepeatName { name: String, first_row: u32 },
     #[error("the choice `{name}` appears twice in the list `{list}` (first on row {first_row})")]
     DuplicateChoice {
         list: String,
         name: String,
         first_row: u32,
     },
+    #[error("`or_other` cannot be used with a choice_filter (pyxform refuses it too)")]
+    OrOtherWithChoiceFilter,
     #[error("the choice list `{0}` is not on the choices sheet")]
     UnknownChoiceList(String),
     #[error("`{0}` closes nothing: there is no open group, repeat or loop here")]
@@ -103,6 +116,8 @@ pub enum Problem {
     InvalidExpression { expression: String, message: String },
     #[error("`${{{0}}}` refers to no question of this form")]
     UnknownReference(String),
+    #[error("`${{{name}}}` is ambiguous: rows {} all carry this name (pyxform refuses it too); rename one of them", join_rows(.rows))]
+    AmbiguousReference { name: String, rows: Vec<u32> },
     /// Past one of the bounds on what import reads (see `limits`): the workbook is refused
     /// before it can take the memory of the process.
     #[error("{part} is larger than a form can be: {limit}")]

@@ -1,6 +1,7 @@
 //! `begin loop over list`: pyxform's old shorthand for asking the same questions once per option
 //! of a list. Minga has no loop in its model; a loop imports as a group holding one group per
-//! option. Names are unique across a Minga form, so each copy of a question is named
+//! option. Each copy of a question gets a name of its own (which keeps its answers under a plain
+//! name, as they were stored before names could repeat in groups):
 //! `<question>_<option>`, and `%(label)s` in a label becomes the option's label.
 
 use crate::model::{Choice, Group, Item, LocalizedText};
@@ -25,17 +26,32 @@ pub fn expand(group: Group, options: &[Choice], children: &[Item]) -> Group {
     }
 }
 
-/// The "other" option an `or_other` select adds to its list.
-pub fn other_option() -> Choice {
-    Choice {
-        name: "other".into(),
-        label: LocalizedText(
-            [(LocalizedText::NO_LANGUAGE.to_string(), "Other".to_string())].into(),
-        ),
+/// Adds the "other" option an `or_other` select adds to its list, as pyxform does: labelled
+/// "Other" in every language the list's labels are given in, and not when the list already has
+/// an option named `other`.
+pub fn add_other_option(options: &mut Vec<Choice>) {
+    if options.iter().any(|c| c.name == OTHER) {
+        return;
+    }
+    let mut languages: Vec<&String> = options.iter().flat_map(|c| c.label.0.keys()).collect();
+    let no_language = LocalizedText::NO_LANGUAGE.to_string();
+    if languages.is_empty() {
+        languages.push(&no_language);
+    }
+    let label = languages
+        .into_iter()
+        .map(|language| (language.clone(), "Other".to_string()))
+        .collect();
+    options.push(Choice {
+        name: OTHER.into(),
+        label: LocalizedText(label),
         extra: Default::default(),
         media: Default::default(),
-    }
+    });
 }
+
+/// The name of the option `or_other` adds.
+const OTHER: &str = "other";
 
 fn copy_for(item: &Item, option: &Choice) -> Item {
     let rename = |name: &str| format!("{name}_{}", option.name);

@@ -15,7 +15,8 @@
 //! - what the engine cannot run yet (a function of the ODK spec it lacks), or cannot know at
 //!   import (the columns of a choice list kept in an attached file) is not a mistake in the form;
 //! - a `begin loop over list` becomes a group per option, its questions named
-//!   `<question>_<option>`, since names are unique across a Minga form.
+//!   `<question>_<option>` (each copy a name of its own, as a Minga form's columns were named
+//!   before names could repeat in different groups).
 //!
 //! Whatever the file declares, import reads no more than a form can be: the bounds are in
 //! [`limits`], and past them a workbook is refused with [`Problem::TooLarge`], naming the sheet.
@@ -153,7 +154,7 @@ fn build_form(
         }
         None => Default::default(),
     };
-    let (choices, choice_languages) = choices;
+    let (mut choices, choice_languages) = choices;
 
     let columns = read_header(survey_sheet, errors);
     for required in [headers::Field::Type, headers::Field::Name] {
@@ -175,6 +176,11 @@ fn build_form(
         }
     }
     let mut survey = survey::read_survey(Row::all(survey_sheet, &columns), &choices, errors);
+    for list in &survey.lists_with_other {
+        if let Some(options) = choices.get_mut(list) {
+            loops::add_other_option(options);
+        }
+    }
     warnings.extend(unparsed::check_unparsed(&survey, errors));
     unparsed::set_aside(&mut survey.items);
 

@@ -17,6 +17,9 @@ pub struct ExpressionCell {
     pub source: String,
     /// The question, group or repeat of the row.
     pub item: String,
+    /// Its path from the root: the names of the groups and repeats it is in, then its own,
+    /// joined by `/` (what the engine keys an item by when its name is used in several groups).
+    pub path: String,
     /// The column as the engine names it; `None` for text with `${name}` inside (a label, a
     /// hint), which the engine does not compile.
     pub column: Option<crate::eval::Column>,
@@ -27,8 +30,11 @@ pub struct ExpressionCell {
 pub struct Survey {
     pub items: Vec<Item>,
     pub expressions: Vec<ExpressionCell>,
-    /// Every name given to a question, group or repeat, with its row.
-    pub names: HashMap<String, u32>,
+    /// Every name given to a question, group or repeat, with the rows that give it (more than
+    /// one where the name is used in different groups).
+    pub names: HashMap<String, Vec<u32>>,
+    /// The choice lists an `or_other` select uses: each gets pyxform's `other` choice.
+    pub lists_with_other: Vec<String>,
 }
 
 /// `yes`/`true`/`TRUE`/`true()` and their negatives, as pyxform reads them.
@@ -53,6 +59,7 @@ pub fn read_survey<'a>(
         survey: Survey::default(),
         lists_with_other: Vec::new(),
         stack: vec![Frame::root()],
+        repeat_names: HashMap::new(),
     };
     for row in rows {
         builder.row(&row);
@@ -65,6 +72,9 @@ struct Frame {
     head: Head,
     opened: Option<Location>,
     children: Vec<Item>,
+    /// The names given inside this block (not inside blocks within it), with their rows: a
+    /// name must be unique among them, as pyxform requires.
+    names: HashMap<String, u32>,
 }
 
 enum Head {
@@ -80,6 +90,7 @@ impl Frame {
             head: Head::Root,
             opened: None,
             children: Vec::new(),
+            names: HashMap::new(),
         }
     }
 
@@ -108,6 +119,8 @@ struct Builder<'c, 'e> {
     /// Lists an `or_other` select uses: a loop over one is asked for "other" too, as pyxform does.
     lists_with_other: Vec<String>,
     stack: Vec<Frame>,
+    /// The repeats' names with their rows: unique anywhere in a form, as pyxform requires.
+    repeat_names: HashMap<String, u32>,
 }
 
 impl Builder<'_, '_> {
@@ -121,10 +134,8 @@ impl Builder<'_, '_> {
                 .push(row.error(&Field::Type, Problem::UnknownType(type_cell.to_string())));
             // Keep the name known, so references to it do not add errors of their own.
             if let Some(name) = row.get(&Field::Name) {
-                self.survey
-                    .names
-                    .entry(name.to_string())
-                    .or_insert(row.number);
+                let rows = self.survey.names.entry(name.to_string()).or_default();
+                rows.push(row.number);
             }
             return;
         };
@@ -165,20 +176,52 @@ impl Builder<'_, '_> {
             self.errors
                 .push(row.error(&Field::Name, Problem::InvalidName(name.to_string())));
         }
-        if let Some(&first_row) = self.survey.names.get(name) {
+        self.record_name(name, row.number, row);
+        Some(name.to_string())
+    }
+
+    /// Notes `name`, given on row `number`; a name already given in the same group (or repeat,
+    /// or at the top) is a mistake at `row`. The same name in different groups is legal.
+    fn record_name(&mut self, name: &str, number: u32, row: &Row) {
+        let frame = self.stack.last_mut().expect("the root frame stays");
+        if let Some(&first_row) = frame.names.get(name) {
             let problem = Problem::DuplicateName {
                 name: name.to_string(),
                 first_row,
             };
             self.errors.push(row.error(&Field::Name, problem));
-        } else {
-            self.survey.names.insert(name.to_string(), row.number);
+            return;
         }
-        Some(name.to_string())
+        frame.names.insert(name.to_string(), number);
+        let rows = self.survey.names.entry(name.to_string()).or_default();
+        rows.push(number);
+    }
+
+    /// A repeat's name is unique in the whole form, not only in its group.
+    fn record_repeat_name(&mut self, name: &str, row: &Row) {
+        if let Some(&first_row) = self.repeat_names.get(name) {
+            let problem = Problem::DuplicateRepeatName {
+                name: name.to_string(),
+                first_row,
+            };
+            self.errors.push(row.error(&Field::Name, problem));
+        } else {
+            self.repeat_names.insert(name.to_string(), row.number);
+        }
+    }
+
+    /// The path of the item `name` on the row being read: the open blocks' names, then its own.
+    fn path_of(&self, name: &str) -> String {
+        let mut names: Vec<&str> = self.stack[1..].iter().map(Frame::name).collect();
+        names.push(name);
+        names.join("/")
     }
 
     fn open(&mut self, row: &Row, kind: RowKind) {
         let name = self.name(row).unwrap_or_default();
+        if matches!(kind, RowKind::BeginRepeat) {
+            self.record_repeat_name(&name, row);
+        }
         let label = self.texts(row, label_column);
         let logic = self.logic(row, None);
         let appearance = row.owned(&Field::Appearance);
@@ -211,6 +254,7 @@ impl Builder<'_, '_> {
             head,
             opened: Some(row.location(&Field::Type)),
             children: vec![],
+            names: HashMap::new(),
         });
     }
 
@@ -250,7 +294,7 @@ impl Builder<'_, '_> {
             Head::Loop { group, list } => {
                 let mut options = self.choices.get(&list).cloned().unwrap_or_default();
                 if self.lists_with_other.contains(&list) {
-                    options.push(super::loops::other_option());
+                    super::loops::add_other_option(&mut options);
                 }
                 Item::Group(super::loops::expand(group, &options, &frame.children))
             }
@@ -300,7 +344,47 @@ impl Builder<'_, '_> {
             }),
             extra: row.others(),
         };
+        let other = question
+            .or_other
+            .then(|| self.specify_other(row, &question));
         self.push(Item::Question(question));
+        if let Some(Some(other)) = other {
+            self.push(Item::Question(other));
+        }
+    }
+
+    /// The text question pyxform adds after an `or_other` select: `<name>_other`, labelled
+    /// "Specify other.", shown while `other` is chosen (`selected(../<name>, 'other')`, as
+    /// pyxform writes it: the sibling, also where the select's name is used in other groups). `None` (and a mistake noted) for an
+    /// `or_other` with a `choice_filter`, which pyxform refuses, or on a type that is no select.
+    fn specify_other(&mut self, row: &Row, select: &Question) -> Option<Question> {
+        if !matches!(
+            select.kind,
+            QuestionType::SelectOne(_) | QuestionType::SelectMultiple(_)
+        ) {
+            return None;
+        }
+        if select.choice_filter.is_some() {
+            self.errors
+                .push(row.error(&Field::ChoiceFilter, Problem::OrOtherWithChoiceFilter));
+            return None;
+        }
+        let name = format!("{}_other", select.name);
+        self.record_name(&name, row.number, row);
+        Some(Question {
+            label: LocalizedText(
+                [(
+                    LocalizedText::NO_LANGUAGE.to_string(),
+                    "Specify other.".to_string(),
+                )]
+                .into(),
+            ),
+            logic: Logic {
+                relevant: Some(format!("selected(../{}, 'other')", select.name)),
+                ..Logic::default()
+            },
+            ..Question::new(name, QuestionType::Text)
+        })
     }
 
     fn check_list(&mut self, row: &Row, list: &str) {
@@ -343,6 +427,7 @@ impl Builder<'_, '_> {
         self.survey.expressions.push(ExpressionCell {
             location,
             source: source.clone(),
+            path: self.path_of(&item),
             item,
             column,
         });
@@ -381,10 +466,12 @@ impl Builder<'_, '_> {
                 continue;
             };
             if text.contains("${") {
+                let item = row.owned(&Field::Name).unwrap_or_default();
                 let cell = ExpressionCell {
                     location: row.location(field),
                     source: text.clone(),
-                    item: row.owned(&Field::Name).unwrap_or_default(),
+                    path: self.path_of(&item),
+                    item,
                     column: None,
                 };
                 self.survey.expressions.push(cell);
@@ -412,6 +499,7 @@ impl Builder<'_, '_> {
         let root = self.stack.pop().expect("the root frame stays");
         Survey {
             items: root.children,
+            lists_with_other: self.lists_with_other,
             ..self.survey
         }
     }

@@ -30,70 +30,90 @@ pub struct FieldSummary {
 /// a form pyxform wrote with its old `flat` setting, groups left out of the data, compare too).
 pub type Summary = BTreeMap<String, FieldSummary>;
 
+/// The questions of `items`, groups and repeats opened, in sheet order.
+pub fn questions(items: &[Item]) -> Vec<&Question> {
+    items
+        .iter()
+        .flat_map(|item| match item {
+            Item::Question(q) => vec![q],
+            Item::Group(g) => questions(&g.children),
+            Item::Repeat(r) => questions(&r.children),
+        })
+        .collect()
+}
+
 /// Our form, reduced for comparison.
 pub fn summarise_form(form: &Form) -> Summary {
     let mut summary = Summary::new();
-    let with_other = lists_with_other(&form.survey);
-    add_items(form, &with_other, &form.survey, &[], &mut summary);
+    let mut bound = BTreeMap::new();
+    count_bound_names(&form.survey, &mut bound);
+    let at = Place {
+        bound: &bound,
+        parent: "data",
+    };
+    add_items(form, &form.survey, &[], at, &mut summary);
     summary
 }
 
-/// The lists used by an `or_other` select: pyxform adds `other` to the list itself, so every
-/// select of that list offers it.
-fn lists_with_other(items: &[Item]) -> Vec<String> {
-    let mut lists = Vec::new();
-    for item in items {
-        match item {
-            Item::Question(q) if q.or_other => {
-                if let QuestionType::SelectOne(l) | QuestionType::SelectMultiple(l) = &q.kind {
-                    lists.push(l.clone());
-                }
-            }
-            Item::Question(_) => {}
-            Item::Group(g) => lists.extend(lists_with_other(&g.children)),
-            Item::Repeat(r) => lists.extend(lists_with_other(&r.children)),
-        }
-    }
-    lists
+/// Where items are summarised: how many items with a bind in pyxform's XForm carry each name,
+/// and the name of the group (or repeat, or the root) around them.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    bound: &'a BTreeMap<String, usize>,
+    parent: &'a str,
 }
 
-fn add_items(
-    form: &Form,
-    with_other: &[String],
-    items: &[Item],
-    outer: &[String],
-    summary: &mut Summary,
-) {
+/// Counts the names of what pyxform writes a bind for: every question but a trigger, and the
+/// groups and repeats with a condition.
+fn count_bound_names(items: &[Item], counts: &mut BTreeMap<String, usize>) {
+    for item in items {
+        let (name, bound, children) = match item {
+            Item::Question(q) => (&q.name, q.kind != QuestionType::Trigger, None),
+            Item::Group(g) => (&g.name, g.logic.relevant.is_some(), Some(&g.children)),
+            Item::Repeat(r) => (&r.name, r.logic.relevant.is_some(), Some(&r.children)),
+        };
+        if bound {
+            *counts.entry(name.clone()).or_default() += 1;
+        }
+        if let Some(children) = children {
+            count_bound_names(children, counts);
+        }
+    }
+}
+
+fn add_items(form: &Form, items: &[Item], outer: &[String], at: Place, summary: &mut Summary) {
     let under = |relevant: &Option<String>| -> Vec<String> {
         outer
             .iter()
             .cloned()
-            .chain(relevant.as_deref().map(normalise))
+            .chain(relevant.as_deref().map(ours))
             .collect()
     };
     for item in items {
         match item {
             Item::Question(q) => {
-                let path = q.name.clone();
-                let mut question = question_summary(form, with_other, q);
+                // A name used in several groups is told apart by its group, as the XForm's
+                // summary tells a loop's copies apart (`xform::summarise_xform`).
+                let path = match at.bound.get(&q.name) {
+                    Some(n) if *n > 1 => format!("{}_{}", q.name, at.parent),
+                    _ => q.name.clone(),
+                };
+                // An `or_other` select's "other" choice and text question are in the form
+                // itself: the import adds them as pyxform does.
+                let mut question = question_summary(form, q);
                 question.relevant = under(&q.logic.relevant);
-                summary.insert(path.clone(), question);
-                if q.or_other {
-                    // pyxform adds the text question for "other"; the engine does the same.
-                    let other = FieldSummary {
-                        kind: Some("string input".into()),
-                        relevant: under(&Some(format!("selected(${{{}}}, 'other')", q.name))),
-                        ..FieldSummary::default()
-                    };
-                    summary.insert(format!("{path}_other"), other);
-                }
+                summary.insert(path, question);
             }
             Item::Group(g) => {
+                let inside = Place {
+                    parent: &g.name,
+                    ..at
+                };
                 add_items(
                     form,
-                    with_other,
                     &g.children,
                     &under(&g.logic.relevant),
+                    inside,
                     summary,
                 );
             }
@@ -102,7 +122,7 @@ fn add_items(
                     // pyxform computes any other count into a question of its own.
                     let generated = FieldSummary {
                         kind: Some("string".into()),
-                        calculation: Some(normalise(count)),
+                        calculation: Some(ours(count)),
                         ..FieldSummary::default()
                     };
                     summary.insert(
@@ -113,11 +133,15 @@ fn add_items(
                         },
                     );
                 }
+                let inside = Place {
+                    parent: &r.name,
+                    ..at
+                };
                 add_items(
                     form,
-                    with_other,
                     &r.children,
                     &under(&r.logic.relevant),
+                    inside,
                     summary,
                 );
             }
@@ -130,19 +154,16 @@ fn is_reference(expression: &str) -> bool {
     trimmed.starts_with("${") && trimmed.ends_with('}') && trimmed.matches("${").count() == 1
 }
 
-fn question_summary(form: &Form, with_other: &[String], q: &Question) -> FieldSummary {
+fn question_summary(form: &Form, q: &Question) -> FieldSummary {
     let options = match &q.kind {
         QuestionType::SelectOne(list)
         | QuestionType::SelectMultiple(list)
         | QuestionType::Rank(list) => {
-            let mut names: Vec<String> = form
+            let names: Vec<String> = form
                 .choices
                 .get(list)
                 .map(|c| c.iter().map(|c| c.name.clone()).collect())
                 .unwrap_or_default();
-            if with_other.contains(list) {
-                names.push("other".into());
-            }
             Some(names)
         }
         _ => None,
@@ -150,14 +171,14 @@ fn question_summary(form: &Form, with_other: &[String], q: &Question) -> FieldSu
     FieldSummary {
         kind: xform_kind(&q.kind, q.parameters.as_deref()),
         relevant: Vec::new(),
-        constraint: q.logic.constraint.as_deref().map(normalise),
-        required: q.logic.required.as_deref().map(normalise),
+        constraint: q.logic.constraint.as_deref().map(ours),
+        required: q.logic.required.as_deref().map(ours),
         // A calculation that does not parse is kept beside the question, as pyxform keeps it.
         calculation: q
             .calculation
             .as_deref()
             .or(q.extra.get(UNPARSED_CALCULATION).map(String::as_str))
-            .map(normalise),
+            .map(ours),
         options,
     }
 }
@@ -199,6 +220,12 @@ pub fn xform_kind(kind: &QuestionType, parameters: Option<&str>) -> Option<Strin
         T::XmlExternal | T::CsvExternal => return None,
     };
     Some(format!("{data} {control}").trim().to_string())
+}
+
+/// One of our expressions made comparable: paths such as `../name` (which the import writes
+/// for `or_other`, as pyxform does) written `${name}`, then [`normalise`]d.
+fn ours(expression: &str) -> String {
+    normalise(&xform::to_references(expression, "data"))
 }
 
 /// An expression made comparable: every reference written `${name}` whatever its path, and no

@@ -204,13 +204,24 @@ pub fn to_references(expression: &str, root: &str) -> String {
     let absolute: Vec<char> = format!("/{root}/").chars().collect();
     while i < chars.len() {
         if chars[i] == '\'' || chars[i] == '"' {
-            // Copy string literals untouched.
+            // Copy string literals untouched, but for a literal that is a whole path (the
+            // question of `jr:choice-name(value, '${q}')`, which pyxform writes as a path).
             let quote = chars[i];
             let end = chars[i + 1..]
                 .iter()
                 .position(|c| *c == quote)
                 .map_or(chars.len(), |p| i + 1 + p + 1);
-            out.extend(&chars[i..end]);
+            let inside: String = chars[i + 1..end.saturating_sub(1).max(i + 1)]
+                .iter()
+                .collect();
+            let absolute_text: String = absolute.iter().collect();
+            match inside.trim().strip_prefix(&absolute_text) {
+                Some(path) if path.chars().all(|c| is_name_char(c) || c == '/') => {
+                    let last = path.rsplit('/').next().unwrap_or(path);
+                    out.push_str(&format!("{quote}${{{last}}}{quote}"));
+                }
+                _ => out.extend(&chars[i..end]),
+            }
             i = end;
             continue;
         }

@@ -14,7 +14,7 @@
 //! Earth (`GeoPoint::check` refuses it) leaves its four cells empty; its row stays.
 
 use super::{iso_time, CsvOptions, ExportSubmission};
-use minga_forms::{Answers, Choice, Form, Item, QuestionType, Value};
+use minga_forms::{AnswerKeys, Answers, Choice, Form, Item, QuestionType, Value};
 use std::borrow::Cow;
 
 /// One CSV file's worth of data.
@@ -71,6 +71,7 @@ enum Part {
 #[derive(Debug, Clone, PartialEq)]
 struct Column {
     header: String,
+    /// The key the question's answers are stored under ([`AnswerKeys`]).
     question: String,
     part: Part,
     /// The choice list, for selects (to show labels).
@@ -98,10 +99,34 @@ fn joined(prefix: &str, separator: &str, name: &str) -> String {
     }
 }
 
+/// Where the walk is: the form's answer keys and the names of the groups and repeats around.
+struct Within<'a> {
+    keys: &'a AnswerKeys,
+    parents: Vec<&'a str>,
+}
+
+impl<'a> Within<'a> {
+    /// The key `name`'s answers are stored under here (its name, or its path when the name
+    /// is used in several groups).
+    fn key(&self, name: &str) -> String {
+        self.keys.key(&self.parents, name)
+    }
+
+    fn inside(&self, name: &'a str) -> Within<'a> {
+        let mut parents = self.parents.clone();
+        parents.push(name);
+        Within {
+            keys: self.keys,
+            parents,
+        }
+    }
+}
+
 /// Walks the survey, adding columns to table `table` and a new table for each repeat.
-fn plan_items(
+fn plan_items<'a>(
     form: &Form,
-    items: &[Item],
+    items: &'a [Item],
+    within: &Within<'a>,
     header_prefix: &str,
     xml_prefix: &str,
     table: usize,
@@ -111,13 +136,17 @@ fn plan_items(
         match item {
             Item::Question(q) => {
                 let header = joined(header_prefix, "-", &q.name);
-                plans[table]
-                    .columns
-                    .extend(question_columns(form, &q.name, &q.kind, &header));
+                plans[table].columns.extend(question_columns(
+                    form,
+                    &within.key(&q.name),
+                    &q.kind,
+                    &header,
+                ));
             }
             Item::Group(group) => plan_items(
                 form,
                 &group.children,
+                &within.inside(&group.name),
                 &joined(header_prefix, "-", &group.name),
                 &joined(xml_prefix, "/", &group.name),
                 table,
@@ -126,22 +155,24 @@ fn plan_items(
             Item::Repeat(repeat) => {
                 plans.push(Plan {
                     name: format!("{}-{}", form.id, repeat.name),
-                    repeat: Some(repeat.name.clone()),
+                    repeat: Some(within.key(&repeat.name)),
                     key_path: joined(xml_prefix, "/", &repeat.name),
                     parent: Some(table),
                     columns: Vec::new(),
                 });
                 let child = plans.len() - 1;
-                plan_items(form, &repeat.children, "", "", child, plans);
+                let inside = within.inside(&repeat.name);
+                plan_items(form, &repeat.children, &inside, "", "", child, plans);
             }
         }
     }
 }
 
-fn question_columns(form: &Form, name: &str, kind: &QuestionType, header: &str) -> Vec<Column> {
+/// The columns of the question whose answers are stored under `key`.
+fn question_columns(form: &Form, key: &str, kind: &QuestionType, header: &str) -> Vec<Column> {
     let column = |header: String, part: Part, list: Option<&String>| Column {
         header,
-        question: name.to_string(),
+        question: key.to_string(),
         part,
         list: list.cloned(),
     };
@@ -181,7 +212,12 @@ fn plans(form: &Form) -> Vec<Plan> {
         parent: None,
         columns: Vec::new(),
     }];
-    plan_items(form, &form.survey, "", "", 0, &mut plans);
+    let keys = AnswerKeys::of(form);
+    let top = Within {
+        keys: &keys,
+        parents: Vec::new(),
+    };
+    plan_items(form, &form.survey, &top, "", "", 0, &mut plans);
     plans
 }
 
@@ -388,6 +424,23 @@ mod tests {
             .position(|h| h == header)
             .unwrap_or_else(|| panic!("no column {header}"));
         table.rows.iter().map(|row| row[i].as_str()).collect()
+    }
+
+    #[test]
+    fn a_name_used_in_two_groups_gets_each_groups_answer_in_its_own_column() {
+        let form = fixtures::one_name_in_groups(&["site", "owner"], "name", "text");
+        let mut submission = fixtures::submissions().remove(1);
+        submission.answers = Answers::default();
+        for (key, text) in [
+            ("site/name", "Escuela Río Verde"),
+            ("owner/name", "Parroquia"),
+        ] {
+            let value = minga_forms::Answer::Value(Value::Text(text.into()));
+            submission.answers.fields.insert(key.into(), value);
+        }
+        let main = &tables(&form, &[submission], &CsvOptions::default())[0];
+        assert_eq!(column(main, "site-name"), ["Escuela Río Verde"]);
+        assert_eq!(column(main, "owner-name"), ["Parroquia"]);
     }
 
     #[test]

@@ -5,15 +5,27 @@
 //! `location_field` still names the question.
 
 use super::{plain_answers, submission_meta, ExportSubmission};
-use minga_forms::{Form, GeoPoint, Item, QuestionType, Value};
+use minga_forms::{AnswerKeys, Form, GeoPoint, Item, QuestionType, Value};
 use serde_json::{json, Value as Json};
 
-/// Names of the form's top-level geopoint questions (inside groups too, not in repeats).
-fn geopoint_questions(items: &[Item], out: &mut Vec<String>) {
+/// The answer keys ([`AnswerKeys`]: the name, or the path of a name used in several groups)
+/// of the form's top-level geopoint questions (inside groups too, not in repeats).
+fn geopoint_questions<'a>(
+    keys: &AnswerKeys,
+    items: &'a [Item],
+    groups: &mut Vec<&'a str>,
+    out: &mut Vec<String>,
+) {
     for item in items {
         match item {
-            Item::Question(q) if q.kind == QuestionType::GeoPoint => out.push(q.name.clone()),
-            Item::Group(group) => geopoint_questions(&group.children, out),
+            Item::Question(q) if q.kind == QuestionType::GeoPoint => {
+                out.push(keys.key(groups, &q.name))
+            }
+            Item::Group(group) => {
+                groups.push(&group.name);
+                geopoint_questions(keys, &group.children, groups, out);
+                groups.pop();
+            }
             _ => {}
         }
     }
@@ -38,7 +50,8 @@ fn point_geometry(point: GeoPoint) -> Json {
 /// The FeatureCollection of `submissions` that have a location.
 pub fn feature_collection(form: &Form, submissions: &[ExportSubmission]) -> Json {
     let mut questions = Vec::new();
-    geopoint_questions(&form.survey, &mut questions);
+    let keys = AnswerKeys::of(form);
+    geopoint_questions(&keys, &form.survey, &mut Vec::new(), &mut questions);
     let features: Vec<Json> = submissions
         .iter()
         .filter_map(|submission| {
@@ -84,6 +97,17 @@ mod tests {
             "groups do not nest the data"
         );
         assert_eq!(feature["properties"]["answers"]["age"], 47);
+    }
+
+    #[test]
+    fn a_geopoint_whose_name_is_used_in_two_groups_is_found_under_its_path() {
+        let form = fixtures::one_name_in_groups(&["gate", "well"], "point", "geo_point");
+        let mut submission = fixtures::impossibly_located().remove(0);
+        let point = submission.answers.fields.remove("location").unwrap();
+        submission.answers.fields.insert("well/point".into(), point);
+        let collection = feature_collection(&form, &[submission]);
+        let feature = &collection["features"][0];
+        assert_eq!(feature["properties"]["location_field"], "well/point");
     }
 
     #[test]

@@ -393,6 +393,25 @@ pub(crate) mod fixtures {
             .expect("the fixture form parses")
     }
 
+    /// A form whose groups `groups` each hold a question `name` of type `base` (`text`,
+    /// `geo_point`): one name used in several groups.
+    pub fn one_name_in_groups(groups: &[&str], name: &str, base: &str) -> Form {
+        let survey: Vec<serde_json::Value> = groups
+            .iter()
+            .map(|group| {
+                let question =
+                    serde_json::json!({"kind": "question", "name": name, "type": {"base": base}});
+                serde_json::json!({"kind": "group", "name": group, "children": [question]})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "id": "site", "version": "1", "title": {"default": "Site"},
+            "default_language": null, "languages": [], "instance_name": null, "choices": {},
+            "survey": survey,
+        }))
+        .expect("a well-formed form")
+    }
+
     fn answers(pairs: Vec<(&str, Answer)>) -> Answers {
         Answers {
             fields: pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),

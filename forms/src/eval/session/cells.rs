@@ -5,6 +5,7 @@ use super::FormSession;
 use crate::eval::compile::{ItemInfo, ItemKind};
 use crate::eval::evaluate::Evaluator;
 use crate::eval::graph::{Graph, KINDS, OUTPUTS, RELEVANT, VALUE};
+use crate::eval::labels::Template;
 use crate::eval::lower::CExpr;
 use crate::eval::scalar::Scalar;
 use crate::eval::state::{default_message, ItemState};
@@ -154,7 +155,28 @@ impl FormSession {
                 .as_ref()
                 .filter(|_| unanswered)
                 .map(|d| evaluator.scalar(d)),
+            label: columns.label.as_ref().map(|t| self.render(t, &evaluator)),
+            hint: columns.hint.as_ref().map(|t| self.render(t, &evaluator)),
+            choice_labels: info
+                .choice_list()
+                .and_then(|list| self.form.choice_labels.get(list))
+                .map(|labels| {
+                    labels
+                        .iter()
+                        .map(|(name, label)| (name.clone(), self.render(label, &evaluator)))
+                        .collect()
+                }),
         }
+    }
+
+    /// `text` in the context's language (else the form's default language).
+    fn render(&self, text: &Template, evaluator: &Evaluator<'_>) -> String {
+        let language = self.context.language.as_deref();
+        text.render(
+            evaluator,
+            language,
+            self.form.form.default_language.as_deref(),
+        )
     }
 
     fn filtered_choices(
@@ -207,6 +229,9 @@ struct Outputs {
     choices: Option<Vec<String>>,
     repeat_count: Option<usize>,
     default: Option<Scalar>,
+    label: Option<String>,
+    hint: Option<String>,
+    choice_labels: Option<Vec<(String, String)>>,
 }
 
 impl Update {
@@ -222,6 +247,9 @@ impl Update {
                     && o.choices == state.choices
                     && o.repeat_count == state.repeat_count
                     && o.default == state.default
+                    && o.label == state.label
+                    && o.hint == state.hint
+                    && o.choice_labels == state.choice_labels
             }
         }
     }
@@ -238,6 +266,9 @@ impl Update {
                 state.choices = o.choices;
                 state.repeat_count = o.repeat_count;
                 state.default = o.default;
+                state.label = o.label;
+                state.hint = o.hint;
+                state.choice_labels = o.choice_labels;
             }
         }
     }

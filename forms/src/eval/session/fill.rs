@@ -45,7 +45,7 @@ impl FormSession {
             let kind = kind.clone();
             let path = ItemPath {
                 instances: instances.to_vec(),
-                name: info.name.clone(),
+                name: info.key.clone(),
             };
             let default = self.item(&path).and_then(|state| state.default.clone());
             let Some(value) = default.and_then(|d| typed(&kind, &d)) else {
@@ -74,7 +74,7 @@ impl FormSession {
 
     /// Whether the item `name` is a repeat with a `repeat_count`.
     pub(super) fn is_counted(&self, name: &str) -> bool {
-        self.form.by_name.get(name).is_some_and(|&item| {
+        self.form.by_key.get(name).is_some_and(|&item| {
             let info = &self.form.items[item];
             matches!(info.kind, ItemKind::Repeat { .. }) && info.columns.repeat_count.is_some()
         })

@@ -120,13 +120,13 @@ impl FormSession {
 
     /// The kind of the item `name` (question type, group or repeat).
     pub(crate) fn item_kind(&self, name: &str) -> Option<ItemKind> {
-        Some(self.form.items[*self.form.by_name.get(name)?].kind.clone())
+        Some(self.form.items[*self.form.by_key.get(name)?].kind.clone())
     }
 
     /// Whether the item `name` takes its value from a `calculation`.
     pub(crate) fn is_calculated(&self, name: &str) -> bool {
         self.form
-            .by_name
+            .by_key
             .get(name)
             .is_some_and(|&id| self.form.items[id].columns.calculation.is_some())
     }
@@ -135,7 +135,7 @@ impl FormSession {
     pub(crate) fn choice_names(&self, name: &str) -> Vec<String> {
         let list = self
             .form
-            .by_name
+            .by_key
             .get(name)
             .and_then(|&id| self.form.items[id].choice_list());
         let choices = list.and_then(|list| self.form.form.choices.get(list));
@@ -267,7 +267,7 @@ impl FormSession {
     pub fn problems(&self) -> Vec<Issue> {
         let mut issues = Vec::new();
         for (path, state) in self.state() {
-            let item = &self.form.items[self.form.by_name[&path.name]];
+            let item = &self.form.items[self.form.by_key[&path.name]];
             if state.missing {
                 let message = self.message(&item.required_message, true);
                 issues.push(Issue::Missing {
@@ -318,7 +318,7 @@ impl FormSession {
     fn locate(&self, path: &ItemPath) -> Result<(usize, Vec<usize>), SessionError> {
         let &item = self
             .form
-            .by_name
+            .by_key
             .get(&path.name)
             .ok_or_else(|| SessionError::UnknownItem(path.name.clone()))?;
         let chain = chain_of(&self.form, item);
@@ -330,7 +330,7 @@ impl FormSession {
         for (&scope, step) in chain.iter().zip(&path.instances) {
             let repeat = self.form.scopes[scope].repeat.map(|r| &self.form.items[r]);
             let Some(ItemInfo {
-                name,
+                key: name,
                 kind: ItemKind::Repeat { slot, .. },
                 ..
             }) = repeat
@@ -368,7 +368,7 @@ impl FormSession {
 
     /// The path of `item` at instance `positions`.
     fn path_of(&self, item: usize, positions: &[usize]) -> ItemPath {
-        let mut path = ItemPath::top(&self.form.items[item].name);
+        let mut path = ItemPath::top(&self.form.items[item].key);
         let mut instance = &self.root;
         for (&scope, &position) in chain_of(&self.form, item).iter().zip(positions) {
             let Some(repeat) = self.form.scopes[scope].repeat else {
@@ -379,7 +379,7 @@ impl FormSession {
             };
             instance = &instance.repeats[slot][position];
             path.instances.push(super::state::InstanceStep {
-                repeat: self.form.items[repeat].name.clone(),
+                repeat: self.form.items[repeat].key.clone(),
                 id: instance.id.clone(),
             });
         }
@@ -398,7 +398,7 @@ impl FormSession {
             into.push((
                 ItemPath {
                     instances: at.instances.clone(),
-                    name: info.name.clone(),
+                    name: info.key.clone(),
                 },
                 &instance.cells[slot],
             ));
@@ -408,7 +408,7 @@ impl FormSession {
             } = info.kind
             {
                 for child in &instance.repeats[repeat_slot] {
-                    let inside = at.inside(&info.name, &child.id, "");
+                    let inside = at.inside(&info.key, &child.id, "");
                     self.collect_state(inner, child, &inside, into);
                 }
             }
