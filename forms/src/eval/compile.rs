@@ -1,10 +1,11 @@
 //! Compiling a form once: every item flattened with its place (group, repeat), every expression
 //! parsed and resolved to items, and the dependency graph ordered, with cycles reported.
 
+use super::cexpr::CExpr;
 use super::error::{Column, CompileError, Problem};
 use super::graph::Graph;
 use super::labels::Template;
-use super::lower::{lower, CExpr, LowerContext};
+use super::lower::{lower, LowerContext};
 use super::scalar::Scalar;
 use crate::answers::AnswerKeys;
 use crate::expr;

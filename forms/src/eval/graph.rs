@@ -3,10 +3,10 @@
 //! repeat share their item's node, and `Edge::any_instance` says when a cell reads instances
 //! other than its own (`indexed-repeat`).
 
+use super::cexpr::CExpr;
 use super::compile::CompiledForm;
 use super::error::{Column, CompileError, Problem};
 use super::functions::Function;
-use super::lower::CExpr;
 use std::collections::VecDeque;
 
 /// The stored answer of a question (an input).

@@ -2,9 +2,10 @@
 //! text is the value of `name` (as pyxform writes it, an `<output>`), rendered by the session in
 //! its language and recomputed, like any other output, when what it names changes.
 
+use super::cexpr::CExpr;
 use super::error::CompileError;
 use super::evaluate::Evaluator;
-use super::lower::{lower, CExpr, LowerContext};
+use super::lower::{lower, LowerContext};
 use crate::expr::Expr;
 use crate::model::{pick_language, LocalizedText};
 use std::collections::BTreeMap;

@@ -38,6 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cexpr;
 mod compile;
 mod dates;
 mod error;

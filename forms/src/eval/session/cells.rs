@@ -2,11 +2,11 @@
 //! (required, constraint message, read-only, choices, repeat count, default).
 
 use super::FormSession;
+use crate::eval::cexpr::CExpr;
 use crate::eval::compile::{ItemInfo, ItemKind};
 use crate::eval::evaluate::Evaluator;
 use crate::eval::graph::{Graph, KINDS, OUTPUTS, RELEVANT, VALUE};
 use crate::eval::labels::Template;
-use crate::eval::lower::CExpr;
 use crate::eval::scalar::Scalar;
 use crate::eval::state::{default_message, ItemState};
 use crate::eval::tree::chain_of;
