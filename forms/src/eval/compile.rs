@@ -337,10 +337,10 @@ fn lower_columns(
             default: source
                 .default
                 .and_then(|d| compile_default(&ctx(Column::Default), d, errors)),
-            label: Template::compile(&ctx(Column::Label), source.label, errors),
+            label: compile_text(&ctx(Column::Label), source.label, errors),
             hint: source
                 .hint
-                .and_then(|hint| Template::compile(&ctx(Column::Hint), hint, errors)),
+                .and_then(|hint| compile_text(&ctx(Column::Hint), hint, errors)),
         };
         all.push(columns);
     }
@@ -370,7 +370,7 @@ fn compile_choice_labels(
         let labels = choices
             .iter()
             .map(|c| {
-                let label = Template::compile(&ctx, &c.label, &mut list_errors);
+                let label = compile_text(&ctx, &c.label, &mut list_errors);
                 (c.name.clone(), label.unwrap_or_default())
             })
             .collect();
@@ -410,11 +410,8 @@ fn compile_choice_filter(
         }
         _ => return compile_column(ctx, source, errors),
     };
-    errors.push(CompileError {
-        item: ctx.item_name().map(str::to_string),
-        column: ctx.column,
-        problem: Problem::Unsupported(format!("a choice_filter over the options of {outside}")),
-    });
+    let problem = Problem::Unsupported(format!("a choice_filter over the options of {outside}"));
+    errors.push(ctx.error(problem));
     None
 }
 
@@ -452,24 +449,37 @@ fn compile_column(
     source: &str,
     errors: &mut Vec<CompileError>,
 ) -> Option<CExpr> {
-    let error = |problem| CompileError {
-        item: ctx.item_name().map(str::to_string),
-        column: ctx.column,
-        problem,
-    };
     match expr::parse(source) {
         Ok(parsed) => match lower(ctx, &parsed) {
             Ok(lowered) => Some(lowered),
             Err(problems) => {
-                errors.extend(problems.into_iter().map(error));
+                errors.extend(problems.into_iter().map(|problem| ctx.error(problem)));
                 None
             }
         },
         Err(parse_error) => {
-            errors.push(error(Problem::Parse(parse_error)));
+            errors.push(ctx.error(Problem::Parse(parse_error)));
             None
         }
     }
+}
+
+/// A label, hint or choice label with each `${name}` resolved in `ctx`; an unknown name is an
+/// error at `ctx`'s item and column. `None` for an empty text.
+fn compile_text(
+    ctx: &LowerContext<'_>,
+    text: &LocalizedText,
+    errors: &mut Vec<CompileError>,
+) -> Option<Template> {
+    Template::parse(text, |name| {
+        match lower(ctx, &expr::Expr::Reference(name.to_string())) {
+            Ok(reference) => reference,
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|problem| ctx.error(problem)));
+                CExpr::Const(Scalar::Text(String::new()))
+            }
+        }
+    })
 }
 
 #[cfg(test)]

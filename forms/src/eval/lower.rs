@@ -3,7 +3,7 @@
 
 use super::cexpr::{CExpr, ChoiceLookup};
 use super::compile::{CompiledForm, ItemKind};
-use super::error::{Column, Problem};
+use super::error::{Column, CompileError, Problem};
 use super::functions::{lookup, Function};
 use super::scalar::Scalar;
 use crate::expr::{Expr, Path, PathStart, Step};
@@ -19,6 +19,15 @@ impl LowerContext<'_> {
     /// The item's key (its name unless the name is used in different groups).
     pub(crate) fn item_name(&self) -> Option<&str> {
         self.item.map(|id| self.form.items[id].key.as_str())
+    }
+
+    /// `problem` as an error at this item and column.
+    pub(crate) fn error(&self, problem: Problem) -> CompileError {
+        CompileError {
+            item: self.item_name().map(str::to_string),
+            column: self.column,
+            problem,
+        }
     }
 }
 

@@ -172,11 +172,8 @@ impl FormSession {
     /// `text` in the context's language (else the form's default language).
     fn render(&self, text: &Template, evaluator: &Evaluator<'_>) -> String {
         let language = self.context.language.as_deref();
-        text.render(
-            evaluator,
-            language,
-            self.form.form.default_language.as_deref(),
-        )
+        let fallback = self.form.form.default_language.as_deref();
+        text.render(language, fallback, |value| evaluator.eval(value).to_text())
     }
 
     fn filtered_choices(
