@@ -2,7 +2,7 @@
 //! computed for the items it refers to.
 
 use super::cexpr::{CExpr, ChoiceLookup};
-use super::compile::{CompiledForm, ItemKind};
+use super::compiled::{CompiledForm, ItemKind};
 use super::functions::{apply, Function};
 use super::scalar::{compare, Scalar, XValue};
 use super::state::Context;

@@ -2,7 +2,7 @@
 //! functions looked up and their argument counts checked, literal regexes compiled.
 
 use super::cexpr::{CExpr, ChoiceLookup};
-use super::compile::{CompiledForm, ItemKind};
+use super::compiled::{CompiledForm, ItemKind};
 use super::error::{Column, CompileError, Problem};
 use super::functions::{lookup, Function};
 use super::scalar::Scalar;

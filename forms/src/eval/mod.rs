@@ -40,7 +40,9 @@
 
 mod cexpr;
 mod compile;
+mod compiled;
 mod dates;
+mod dependencies;
 mod error;
 mod evaluate;
 mod functions;
@@ -57,7 +59,8 @@ mod testing;
 mod text;
 mod tree;
 
-pub use compile::{compile, CompiledForm};
+pub use compile::compile;
+pub use compiled::CompiledForm;
 pub use error::{Column, CompileError, Problem};
 pub(crate) use labels::split as text_parts;
 pub use sample::fill_sample;

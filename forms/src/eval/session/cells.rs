@@ -3,9 +3,9 @@
 
 use super::FormSession;
 use crate::eval::cexpr::CExpr;
-use crate::eval::compile::{ItemInfo, ItemKind};
+use crate::eval::compiled::{ItemInfo, ItemKind};
 use crate::eval::evaluate::Evaluator;
-use crate::eval::graph::{Graph, KINDS, OUTPUTS, RELEVANT, VALUE};
+use crate::eval::graph::{KINDS, OUTPUTS, RELEVANT, VALUE};
 use crate::eval::labels::Template;
 use crate::eval::scalar::Scalar;
 use crate::eval::state::{default_message, ItemState};
@@ -16,7 +16,7 @@ use crate::value::Value;
 impl FormSession {
     /// Recomputes one cell; returns whether it changed.
     pub(super) fn compute(&mut self, n: usize, positions: &[usize]) -> bool {
-        if n == Graph::instance_name_node(&self.form) {
+        if n == self.form.instance_name_node() {
             let evaluator = self.evaluator(None, positions);
             let name = self
                 .form
