@@ -38,26 +38,34 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod cexpr;
-mod compile;
-mod compiled;
+// Layers, from the bottom: a file imports from its own layer and the ones listed before it,
+// never from a later one (and of the crate, from `expr`, `model`, `value`, `answers`).
+// Values and pure functions:
 mod dates;
-mod dependencies;
-mod error;
-mod evaluate;
 mod functions;
 mod geo;
+mod scalar;
+mod text;
+// Types the compiler, evaluator and session share; the graph of numbered cells:
+mod cexpr;
+mod error;
 mod graph;
 mod labels;
-mod lower;
-mod sample;
-mod scalar;
-mod session;
 mod state;
+// The compiled form:
+mod compiled;
+// What reads a compiled form: lowering into it, its cells' dependencies, its instances:
+mod dependencies;
+mod lower;
+mod tree;
+// Compiling and evaluating:
+mod compile;
+mod evaluate;
+// The session, and what drives one:
+mod sample;
+mod session;
 #[cfg(test)]
 mod testing;
-mod text;
-mod tree;
 
 pub use compile::compile;
 pub use compiled::CompiledForm;
