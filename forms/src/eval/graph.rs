@@ -39,8 +39,8 @@ pub(crate) struct Graph {
 
 impl Graph {
     /// Orders the nodes, given for each node the nodes it reads (`deps`); on a cycle, every
-    /// cycle found, each as its nodes in reading order.
-    /// Cost: O(nodes + edges), and O(nodes × edges) per cycle to report it.
+    /// cycle found, each as its nodes, each node reading the next (and the last the first).
+    /// Cost: O(nodes + edges), and up to O(nodes × edges) more per cycle reported.
     pub(crate) fn build(deps: &[Vec<Edge>]) -> Result<Graph, Vec<Vec<usize>>> {
         let mut dependents = vec![Vec::new(); deps.len()];
         for (reader, read) in deps.iter().enumerate() {
@@ -127,5 +127,37 @@ fn reachable_cycles(deps: &[Vec<Edge>], stuck: &mut [bool]) -> bool {
             return stuck.iter().any(|&s| s);
         }
         freed.into_iter().for_each(|n| stuck[n] = false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(nodes: &[&[usize]]) -> Vec<Vec<Edge>> {
+        let edge = |&node: &usize| Edge {
+            node,
+            any_instance: false,
+        };
+        nodes
+            .iter()
+            .map(|read| read.iter().map(edge).collect())
+            .collect()
+    }
+
+    #[test]
+    fn every_node_comes_after_what_it_reads() {
+        // 0 reads 2, 2 reads 1, 3 reads 0 and 1.
+        let graph = Graph::build(&reads(&[&[2], &[], &[1], &[0, 1]])).unwrap();
+        assert_eq!(graph.order, [1, 2, 0, 3]);
+        assert_eq!(graph.rank, [2, 0, 1, 3]);
+        assert_eq!(graph.dependents[1].len(), 2);
+    }
+
+    #[test]
+    fn each_cycle_is_reported_once_and_what_only_reads_one_is_not() {
+        // 0 and 1 read each other, 2 reads itself, 3 reads the first cycle.
+        let cycles = Graph::build(&reads(&[&[1], &[0], &[2], &[0]])).unwrap_err();
+        assert_eq!(cycles, [vec![0, 1], vec![2]]);
     }
 }
