@@ -1,112 +1,18 @@
 //! Compiling a form once: every item flattened with its place (group, repeat), every expression
 //! parsed and resolved to items, and the dependency graph ordered, with cycles reported.
 
+use super::cexpr::CExpr;
+use super::compiled::{Columns, CompiledForm, ItemInfo, ItemKind, ScopeInfo};
+use super::dependencies::graph_of;
 use super::error::{Column, CompileError, Problem};
 use super::graph::Graph;
 use super::labels::Template;
-use super::lower::{lower, CExpr, LowerContext};
+use super::lower::{lower, LowerContext};
 use super::scalar::Scalar;
 use crate::answers::AnswerKeys;
 use crate::expr;
 use crate::model::{Form, Item, LocalizedText, Logic, QuestionType};
 use std::collections::HashMap;
-
-/// A form ready to evaluate: built once per form version, shared by every submission's session.
-#[derive(Debug)]
-pub struct CompiledForm {
-    pub(crate) form: Form,
-    pub(crate) items: Vec<ItemInfo>,
-    /// Items by their key (see [`ItemInfo::key`]): how paths and answers address them.
-    pub(crate) by_key: HashMap<String, usize>,
-    /// Items by name: more than one where the same name is used in different groups.
-    pub(crate) by_name: HashMap<String, Vec<usize>>,
-    /// Scope 0 is the top level; every repeat has its own scope.
-    pub(crate) scopes: Vec<ScopeInfo>,
-    pub(crate) instance_name: Option<CExpr>,
-    /// The labels of the choice lists whose labels name answers (`${name}`), by list, in list
-    /// order with each choice's name. Lists of plain labels are not here: nothing to render.
-    pub(crate) choice_labels: HashMap<String, Vec<(String, Template)>>,
-    pub(crate) graph: Graph,
-}
-
-impl CompiledForm {
-    /// The form this was compiled from.
-    pub fn form(&self) -> &Form {
-        &self.form
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct ItemInfo {
-    pub name: String,
-    /// What the item's answers are stored under, and [`super::ItemPath::name`]: its name, or,
-    /// for a name that several items of the form carry (in different groups), its path from
-    /// the form's root, every group's and repeat's name then its own joined by `/`
-    /// (`site/name`). See [`answer_keys`].
-    pub key: String,
-    pub kind: ItemKind,
-    /// The enclosing group or repeat.
-    pub parent: Option<usize>,
-    /// The scope the item lives in, and its slot there.
-    pub scope: usize,
-    pub slot: usize,
-    pub columns: Columns,
-    pub required_message: LocalizedText,
-    pub constraint_message: LocalizedText,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum ItemKind {
-    Question(QuestionType),
-    Group,
-    /// A repeat: the scope its children live in, and its slot among its parent scope's repeats.
-    Repeat {
-        scope: usize,
-        slot: usize,
-    },
-}
-
-/// The compiled expressions of one item's columns.
-#[derive(Debug, Default)]
-pub(crate) struct Columns {
-    pub relevant: Option<CExpr>,
-    pub required: Option<CExpr>,
-    pub constraint: Option<CExpr>,
-    pub calculation: Option<CExpr>,
-    pub read_only: Option<CExpr>,
-    pub choice_filter: Option<CExpr>,
-    pub repeat_count: Option<CExpr>,
-    pub default: Option<CExpr>,
-    /// The label and hint, to render in the session's language.
-    pub label: Option<Template>,
-    pub hint: Option<Template>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct ScopeInfo {
-    /// The repeat whose instances this scope describes; `None` for the top level.
-    pub repeat: Option<usize>,
-    /// Repeat scopes from the outermost down to this one (empty for the top level).
-    pub chain: Vec<usize>,
-    pub items: Vec<usize>,
-    /// The repeats directly in this scope, in slot order.
-    pub repeats: Vec<usize>,
-}
-
-impl ItemInfo {
-    pub(crate) fn choice_list(&self) -> Option<&str> {
-        match &self.kind {
-            ItemKind::Question(
-                QuestionType::SelectOne(list) | QuestionType::SelectMultiple(list),
-            ) => Some(list),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn is_question(&self) -> bool {
-        matches!(self.kind, ItemKind::Question(_))
-    }
-}
 
 /// The expression sources of one item, kept while the form is flattened.
 struct Sources<'a> {
@@ -154,7 +60,7 @@ pub fn compile(form: &Form) -> Result<CompiledForm, Vec<CompileError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    match Graph::build(&compiled) {
+    match graph_of(&compiled) {
         Ok(graph) => {
             compiled.graph = graph;
             Ok(compiled)
@@ -336,10 +242,10 @@ fn lower_columns(
             default: source
                 .default
                 .and_then(|d| compile_default(&ctx(Column::Default), d, errors)),
-            label: Template::compile(&ctx(Column::Label), source.label, errors),
+            label: compile_text(&ctx(Column::Label), source.label, errors),
             hint: source
                 .hint
-                .and_then(|hint| Template::compile(&ctx(Column::Hint), hint, errors)),
+                .and_then(|hint| compile_text(&ctx(Column::Hint), hint, errors)),
         };
         all.push(columns);
     }
@@ -369,7 +275,7 @@ fn compile_choice_labels(
         let labels = choices
             .iter()
             .map(|c| {
-                let label = Template::compile(&ctx, &c.label, &mut list_errors);
+                let label = compile_text(&ctx, &c.label, &mut list_errors);
                 (c.name.clone(), label.unwrap_or_default())
             })
             .collect();
@@ -409,11 +315,8 @@ fn compile_choice_filter(
         }
         _ => return compile_column(ctx, source, errors),
     };
-    errors.push(CompileError {
-        item: ctx.item_name().map(str::to_string),
-        column: ctx.column,
-        problem: Problem::Unsupported(format!("a choice_filter over the options of {outside}")),
-    });
+    let problem = Problem::Unsupported(format!("a choice_filter over the options of {outside}"));
+    errors.push(ctx.error(problem));
     None
 }
 
@@ -451,24 +354,37 @@ fn compile_column(
     source: &str,
     errors: &mut Vec<CompileError>,
 ) -> Option<CExpr> {
-    let error = |problem| CompileError {
-        item: ctx.item_name().map(str::to_string),
-        column: ctx.column,
-        problem,
-    };
     match expr::parse(source) {
         Ok(parsed) => match lower(ctx, &parsed) {
             Ok(lowered) => Some(lowered),
             Err(problems) => {
-                errors.extend(problems.into_iter().map(error));
+                errors.extend(problems.into_iter().map(|problem| ctx.error(problem)));
                 None
             }
         },
         Err(parse_error) => {
-            errors.push(error(Problem::Parse(parse_error)));
+            errors.push(ctx.error(Problem::Parse(parse_error)));
             None
         }
     }
+}
+
+/// A label, hint or choice label with each `${name}` resolved in `ctx`; an unknown name is an
+/// error at `ctx`'s item and column. `None` for an empty text.
+fn compile_text(
+    ctx: &LowerContext<'_>,
+    text: &LocalizedText,
+    errors: &mut Vec<CompileError>,
+) -> Option<Template> {
+    Template::parse(text, |name| {
+        match lower(ctx, &expr::Expr::Reference(name.to_string())) {
+            Ok(reference) => reference,
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|problem| ctx.error(problem)));
+                CExpr::Const(Scalar::Text(String::new()))
+            }
+        }
+    })
 }
 
 #[cfg(test)]

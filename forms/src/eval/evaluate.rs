@@ -1,9 +1,9 @@
 //! Runs one compiled expression for one item in one repeat instance, reading the values already
 //! computed for the items it refers to.
 
-use super::compile::{CompiledForm, ItemKind};
+use super::cexpr::{CExpr, ChoiceLookup};
+use super::compiled::{CompiledForm, ItemKind};
 use super::functions::{apply, Function};
-use super::lower::{CExpr, ChoiceLookup};
 use super::scalar::{compare, Scalar, XValue};
 use super::state::Context;
 use super::tree::{chain_of, shared_depth, Instance};

@@ -1,12 +1,9 @@
 //! The dependency graph of a form, built once: which computed cells feed which, in an order
 //! where every cell comes after what it reads. Cells are per item and kind; the instances of a
 //! repeat share their item's node, and `Edge::any_instance` says when a cell reads instances
-//! other than its own (`indexed-repeat`).
+//! other than its own (`indexed-repeat`). Only numbers here: which cell reads which, taken
+//! from a form's expressions, is `dependencies.rs`'s part.
 
-use super::compile::CompiledForm;
-use super::error::{Column, CompileError, Problem};
-use super::functions::Function;
-use super::lower::CExpr;
 use std::collections::VecDeque;
 
 /// The stored answer of a question (an input).
@@ -41,13 +38,10 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
-    /// The node of the form's `instance_name`.
-    pub(crate) fn instance_name_node(form: &CompiledForm) -> usize {
-        form.items.len() * KINDS
-    }
-
-    pub(crate) fn build(form: &CompiledForm) -> Result<Graph, Vec<CompileError>> {
-        let deps = dependencies(form);
+    /// Orders the nodes, given for each node the nodes it reads (`deps`); on a cycle, every
+    /// cycle found, each as its nodes, each node reading the next (and the last the first).
+    /// Cost: O(nodes + edges), and up to O(nodes × edges) more per cycle reported.
+    pub(crate) fn build(deps: &[Vec<Edge>]) -> Result<Graph, Vec<Vec<usize>>> {
         let mut dependents = vec![Vec::new(); deps.len()];
         for (reader, read) in deps.iter().enumerate() {
             for edge in read {
@@ -57,9 +51,9 @@ impl Graph {
                 });
             }
         }
-        let order = topological_order(&deps, &dependents);
+        let order = topological_order(deps, &dependents);
         if order.len() < deps.len() {
-            return Err(cycle_errors(form, &deps, &order));
+            return Err(cycles(deps, &order));
         }
         let mut rank = vec![0; deps.len()];
         for (place, &n) in order.iter().enumerate() {
@@ -71,81 +65,6 @@ impl Graph {
             order,
         })
     }
-}
-
-/// For each node, the nodes it reads.
-fn dependencies(form: &CompiledForm) -> Vec<Vec<Edge>> {
-    let mut deps = vec![Vec::new(); form.items.len() * KINDS + 1];
-    let plain = |n| Edge {
-        node: n,
-        any_instance: false,
-    };
-    for (id, item) in form.items.iter().enumerate() {
-        let c = &item.columns;
-        let value = &mut deps[node(id, VALUE)];
-        value.extend([plain(node(id, ANSWER)), plain(node(id, RELEVANT))]);
-        expression_deps(form, id, c.calculation.as_ref(), value);
-        let relevant = &mut deps[node(id, RELEVANT)];
-        relevant.extend(item.parent.map(|p| plain(node(p, RELEVANT))));
-        expression_deps(form, id, c.relevant.as_ref(), relevant);
-        let outputs = &mut deps[node(id, OUTPUTS)];
-        outputs.extend([
-            plain(node(id, ANSWER)),
-            plain(node(id, RELEVANT)),
-            plain(node(id, VALUE)),
-        ]);
-        for column in [
-            &c.required,
-            &c.constraint,
-            &c.read_only,
-            &c.choice_filter,
-            &c.repeat_count,
-            &c.default,
-        ] {
-            expression_deps(form, id, column.as_ref(), outputs);
-        }
-        let choice_labels = item
-            .choice_list()
-            .and_then(|list| form.choice_labels.get(list))
-            .into_iter()
-            .flatten()
-            .map(|(_, label)| label);
-        for text in c.label.iter().chain(&c.hint).chain(choice_labels) {
-            for value in text.values() {
-                expression_deps(form, id, Some(value), outputs);
-            }
-        }
-    }
-    let last = deps.len() - 1;
-    // instance_name has no item of its own; `.` and once() read nothing there.
-    expression_deps(
-        form,
-        usize::MAX,
-        form.instance_name.as_ref(),
-        &mut deps[last],
-    );
-    deps
-}
-
-/// The nodes `expr`, a column of item `owner`, reads.
-fn expression_deps(form: &CompiledForm, owner: usize, expr: Option<&CExpr>, into: &mut Vec<Edge>) {
-    let Some(expr) = expr else { return };
-    expr.visit(false, &mut |e, any_instance| {
-        let read = match e {
-            CExpr::Ref(id) if form.items[*id].is_question() => Some(node(*id, VALUE)),
-            CExpr::CurrentAnswer | CExpr::Call(Function::Once, _) if owner != usize::MAX => {
-                Some(node(owner, ANSWER))
-            }
-            CExpr::CurrentValue if owner != usize::MAX => Some(node(owner, VALUE)),
-            _ => None,
-        };
-        if let Some(n) = read {
-            into.push(Edge {
-                node: n,
-                any_instance,
-            });
-        }
-    });
 }
 
 /// Kahn's algorithm; nodes on or after a cycle are left out.
@@ -165,22 +84,22 @@ fn topological_order(deps: &[Vec<Edge>], dependents: &[Vec<Edge>]) -> Vec<usize>
     order
 }
 
-/// One error per cycle among the nodes the topological order could not place.
-fn cycle_errors(form: &CompiledForm, deps: &[Vec<Edge>], order: &[usize]) -> Vec<CompileError> {
+/// Every cycle among the nodes the topological order could not place, each as its nodes.
+fn cycles(deps: &[Vec<Edge>], order: &[usize]) -> Vec<Vec<usize>> {
     let mut stuck = vec![true; deps.len()];
     order.iter().for_each(|&n| stuck[n] = false);
-    let mut errors = Vec::new();
+    let mut cycles = Vec::new();
     while let Some(start) = (0..deps.len()).find(|&n| stuck[n]) {
         let cycle = find_cycle(deps, &stuck, start);
         cycle.iter().for_each(|&n| stuck[n] = false);
         // Nodes downstream of this cycle are stuck too; only report those on another cycle.
         let still_stuck = reachable_cycles(deps, &mut stuck);
-        errors.push(cycle_error(form, &cycle));
+        cycles.push(cycle);
         if !still_stuck {
             break;
         }
     }
-    errors
+    cycles
 }
 
 /// Walks back along stuck dependencies from `start` until a node repeats: that loop is a cycle.
@@ -211,31 +130,34 @@ fn reachable_cycles(deps: &[Vec<Edge>], stuck: &mut [bool]) -> bool {
     }
 }
 
-fn cycle_error(form: &CompiledForm, cycle: &[usize]) -> CompileError {
-    let mut names: Vec<String> = Vec::new();
-    for &n in cycle.iter().chain(cycle.first()) {
-        let name = &form.items[n / KINDS].key;
-        if names.last() != Some(name) {
-            names.push(name.clone());
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(nodes: &[&[usize]]) -> Vec<Vec<Edge>> {
+        let edge = |&node: &usize| Edge {
+            node,
+            any_instance: false,
+        };
+        nodes
+            .iter()
+            .map(|read| read.iter().map(edge).collect())
+            .collect()
     }
-    if names.len() == 1 {
-        names.push(names[0].clone());
+
+    #[test]
+    fn every_node_comes_after_what_it_reads() {
+        // 0 reads 2, 2 reads 1, 3 reads 0 and 1.
+        let graph = Graph::build(&reads(&[&[2], &[], &[1], &[0, 1]])).unwrap();
+        assert_eq!(graph.order, [1, 2, 0, 3]);
+        assert_eq!(graph.rank, [2, 0, 1, 3]);
+        assert_eq!(graph.dependents[1].len(), 2);
     }
-    let written = |n: &usize| {
-        let columns = &form.items[n / KINDS].columns;
-        (n % KINDS == VALUE && columns.calculation.is_some())
-            || (n % KINDS == RELEVANT && columns.relevant.is_some())
-    };
-    let reported = cycle.iter().copied().find(written).unwrap_or(cycle[0]);
-    let column = if reported % KINDS == VALUE {
-        Column::Calculation
-    } else {
-        Column::Relevant
-    };
-    CompileError {
-        item: Some(form.items[reported / KINDS].key.clone()),
-        column,
-        problem: Problem::Cycle(names),
+
+    #[test]
+    fn each_cycle_is_reported_once_and_what_only_reads_one_is_not() {
+        // 0 and 1 read each other, 2 reads itself, 3 reads the first cycle.
+        let cycles = Graph::build(&reads(&[&[1], &[0], &[2], &[0]])).unwrap_err();
+        assert_eq!(cycles, [vec![0, 1], vec![2]]);
     }
 }

@@ -1,11 +1,10 @@
 //! Texts shown to the person (labels, hints, choice labels) that name answers: `${name}` in a
 //! text is the value of `name` (as pyxform writes it, an `<output>`), rendered by the session in
-//! its language and recomputed, like any other output, when what it names changes.
+//! its language and recomputed, like any other output, when what it names changes. Resolving
+//! the names (`compile`) and evaluating them (`session`) are the callers' part: a text here
+//! knows only its pieces.
 
-use super::error::CompileError;
-use super::evaluate::Evaluator;
-use super::lower::{lower, CExpr, LowerContext};
-use crate::expr::Expr;
+use super::cexpr::CExpr;
 use crate::model::{pick_language, LocalizedText};
 use std::collections::BTreeMap;
 
@@ -42,12 +41,11 @@ pub(crate) fn split(text: &str) -> Vec<Result<&str, &str>> {
 }
 
 impl Template {
-    /// `text` with each `${name}` resolved in `ctx`; an unknown name is an error at `ctx`'s
-    /// item and column. `None` for an empty text.
-    pub(crate) fn compile(
-        ctx: &LowerContext<'_>,
+    /// `text` cut into pieces in every language, each `${name}` made a value by `resolve`.
+    /// `None` for an empty text.
+    pub(crate) fn parse(
         text: &LocalizedText,
-        errors: &mut Vec<CompileError>,
+        mut resolve: impl FnMut(&str) -> CExpr,
     ) -> Option<Template> {
         if text.is_empty() {
             return None;
@@ -58,7 +56,7 @@ impl Template {
                 .into_iter()
                 .map(|part| match part {
                     Ok(plain) => Piece::Text(plain.to_string()),
-                    Err(name) => Piece::Value(reference(ctx, name, errors)),
+                    Err(name) => Piece::Value(resolve(name)),
                 })
                 .collect();
             languages.insert(language.clone(), pieces);
@@ -74,13 +72,14 @@ impl Template {
         })
     }
 
-    /// The text to show, in `language` else `fallback` (as [`LocalizedText::get`] picks).
-    /// Cost: one evaluation per name in it.
+    /// The text to show, in `language` else `fallback` (as [`LocalizedText::get`] picks), each
+    /// value shown as `show` gives it.
+    /// Cost: one call of `show` per name in it.
     pub(crate) fn render(
         &self,
-        evaluator: &Evaluator<'_>,
         language: Option<&str>,
         fallback: Option<&str>,
+        show: impl Fn(&CExpr) -> String,
     ) -> String {
         let Some(pieces) = pick_language(&self.0, language, fallback) else {
             return String::new();
@@ -89,24 +88,10 @@ impl Template {
         for piece in pieces {
             match piece {
                 Piece::Text(plain) => text.push_str(plain),
-                Piece::Value(expr) => text.push_str(&evaluator.eval(expr).to_text()),
+                Piece::Value(expr) => text.push_str(&show(expr)),
             }
         }
         text
-    }
-}
-
-fn reference(ctx: &LowerContext<'_>, name: &str, errors: &mut Vec<CompileError>) -> CExpr {
-    match lower(ctx, &Expr::Reference(name.to_string())) {
-        Ok(expr) => expr,
-        Err(problems) => {
-            errors.extend(problems.into_iter().map(|problem| CompileError {
-                item: ctx.item_name().map(str::to_string),
-                column: ctx.column,
-                problem,
-            }));
-            CExpr::Const(super::scalar::Scalar::Text(String::new()))
-        }
     }
 }
 

@@ -1,55 +1,12 @@
 //! Turns a parsed expression into the form the evaluator runs: references resolved to items,
 //! functions looked up and their argument counts checked, literal regexes compiled.
 
-use super::compile::{CompiledForm, ItemKind};
-use super::error::{Column, Problem};
+use super::cexpr::{CExpr, ChoiceLookup};
+use super::compiled::{CompiledForm, ItemKind};
+use super::error::{Column, CompileError, Problem};
 use super::functions::{lookup, Function};
 use super::scalar::Scalar;
-use crate::expr::{BinaryOp, Expr, Path, PathStart, Step};
-
-/// A resolved expression.
-#[derive(Debug, Clone)]
-pub(crate) enum CExpr {
-    Const(Scalar),
-    /// The value of an item, resolved against the repeat instance being evaluated.
-    Ref(usize),
-    /// `.` where it means the stored answer (every column but `constraint`).
-    CurrentAnswer,
-    /// `.` in a `constraint`: the answer as checked (a calculation's result if it has one).
-    CurrentValue,
-    /// A column of the choice being tested: by a `choice_filter`, or by a predicate of a
-    /// [`CExpr::ChoiceLookup`].
-    ChoiceColumn(String),
-    /// A path naming nothing (a bare `null`, a column no choice has): XPath's empty node-set.
-    NoNodes,
-    /// `instance('list')/root/item[…]/column` (boxed: rare, and it keeps every `CExpr` small).
-    ChoiceLookup(Box<ChoiceLookup>),
-    Negate(Box<CExpr>),
-    Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
-    Call(Function, Vec<CExpr>),
-    /// `regex(s, 'literal')`, compiled once.
-    Matches(Box<CExpr>, regex::Regex),
-    /// `indexed-repeat(target, repeat, index, …)`.
-    IndexedRepeat {
-        target: usize,
-        levels: Vec<(usize, CExpr)>,
-    },
-    /// `jr:choice-name(value, '${q}')`: the label of a choice of `q`'s list.
-    ChoiceName {
-        list: String,
-        value: Box<CExpr>,
-    },
-}
-
-/// `instance('list')/root/item[predicates]/column` over one of the form's own choice lists: the
-/// column's values of the choices every predicate holds for, in list order (a number as a
-/// predicate picks by position, as in XPath). `label` is in the chosen language.
-#[derive(Debug, Clone)]
-pub(crate) struct ChoiceLookup {
-    pub list: String,
-    pub predicates: Vec<CExpr>,
-    pub column: String,
-}
+use crate::expr::{Expr, Path, PathStart, Step};
 
 /// Where an expression sits: which item's which column.
 pub(crate) struct LowerContext<'a> {
@@ -62,6 +19,15 @@ impl LowerContext<'_> {
     /// The item's key (its name unless the name is used in different groups).
     pub(crate) fn item_name(&self) -> Option<&str> {
         self.item.map(|id| self.form.items[id].key.as_str())
+    }
+
+    /// `problem` as an error at this item and column.
+    pub(crate) fn error(&self, problem: Problem) -> CompileError {
+        CompileError {
+            item: self.item_name().map(str::to_string),
+            column: self.column,
+            problem,
+        }
     }
 }
 
@@ -405,38 +371,5 @@ fn wrong_count(function: &str, least: usize, most: usize, found: usize) -> Probl
         function: function.to_string(),
         expected,
         found,
-    }
-}
-
-impl CExpr {
-    /// Calls `f` on this expression and every expression inside it.
-    pub(crate) fn visit(&self, inside_indexed_repeat: bool, f: &mut impl FnMut(&CExpr, bool)) {
-        f(self, inside_indexed_repeat);
-        match self {
-            CExpr::Negate(inner)
-            | CExpr::Matches(inner, _)
-            | CExpr::ChoiceName { value: inner, .. } => inner.visit(inside_indexed_repeat, f),
-            CExpr::Binary(_, left, right) => {
-                left.visit(inside_indexed_repeat, f);
-                right.visit(inside_indexed_repeat, f);
-            }
-            CExpr::Call(_, args) => args.iter().for_each(|a| a.visit(inside_indexed_repeat, f)),
-            CExpr::ChoiceLookup(lookup) => lookup
-                .predicates
-                .iter()
-                .for_each(|a| a.visit(inside_indexed_repeat, f)),
-            CExpr::IndexedRepeat { target, levels } => {
-                f(&CExpr::Ref(*target), true);
-                levels
-                    .iter()
-                    .for_each(|(_, index)| index.visit(inside_indexed_repeat, f));
-            }
-            CExpr::Const(_)
-            | CExpr::Ref(_)
-            | CExpr::CurrentAnswer
-            | CExpr::CurrentValue
-            | CExpr::ChoiceColumn(_)
-            | CExpr::NoNodes => {}
-        }
     }
 }

@@ -38,25 +38,37 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod compile;
+// Layers, from the bottom: a file imports from its own layer and the ones listed before it,
+// never from a later one (and of the crate, from `expr`, `model`, `value`, `answers`).
+// Values and pure functions:
 mod dates;
-mod error;
-mod evaluate;
 mod functions;
 mod geo;
+mod scalar;
+mod text;
+// Types the compiler, evaluator and session share; the graph of numbered cells:
+mod cexpr;
+mod error;
 mod graph;
 mod labels;
-mod lower;
-mod sample;
-mod scalar;
-mod session;
 mod state;
+// The compiled form:
+mod compiled;
+// What reads a compiled form: lowering into it, its cells' dependencies, its instances:
+mod dependencies;
+mod lower;
+mod tree;
+// Compiling and evaluating:
+mod compile;
+mod evaluate;
+// The session, and what drives one:
+mod sample;
+mod session;
 #[cfg(test)]
 mod testing;
-mod text;
-mod tree;
 
-pub use compile::{compile, CompiledForm};
+pub use compile::compile;
+pub use compiled::CompiledForm;
 pub use error::{Column, CompileError, Problem};
 pub(crate) use labels::split as text_parts;
 pub use sample::fill_sample;

@@ -2,7 +2,7 @@
 //! candidate value that its constraint accepts, and repeats get instances. For demos, tests and
 //! benchmarks ("can this form be completed at all?").
 
-use super::compile::ItemKind;
+use super::compiled::ItemKind;
 use super::session::FormSession;
 use super::state::{ItemPath, ItemState};
 use crate::model::QuestionType;

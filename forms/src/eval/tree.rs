@@ -1,7 +1,7 @@
 //! The evaluated submission: for the top level and every repeat instance, each item's stored
 //! answer and computed state, addressed by a path of instance positions.
 
-use super::compile::{CompiledForm, ItemKind};
+use super::compiled::{CompiledForm, ItemKind};
 use super::state::ItemState;
 use crate::answers::Answers;
 use crate::value::Value;

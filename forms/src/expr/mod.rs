@@ -3,7 +3,8 @@
 //! `parse` accepts XLSForm's syntax (`${name}` references, `.`, `and`/`or`, comparisons,
 //! arithmetic with `div` and `mod`, literals, function calls) and the plain XPath paths that real
 //! forms use (`/data/group/q`, `../q`, `current()/..`). Whether a path or a function is supported
-//! is decided when a form is compiled (`crate::eval::compile`), not here.
+//! is decided when a form is compiled, by the evaluator above this module, not here: the syntax
+//! knows nothing of what uses it.
 
 mod lexer;
 mod parser;

@@ -2,11 +2,11 @@
 //! (required, constraint message, read-only, choices, repeat count, default).
 
 use super::FormSession;
-use crate::eval::compile::{ItemInfo, ItemKind};
+use crate::eval::cexpr::CExpr;
+use crate::eval::compiled::{ItemInfo, ItemKind};
 use crate::eval::evaluate::Evaluator;
-use crate::eval::graph::{Graph, KINDS, OUTPUTS, RELEVANT, VALUE};
+use crate::eval::graph::{KINDS, OUTPUTS, RELEVANT, VALUE};
 use crate::eval::labels::Template;
-use crate::eval::lower::CExpr;
 use crate::eval::scalar::Scalar;
 use crate::eval::state::{default_message, ItemState};
 use crate::eval::tree::chain_of;
@@ -16,7 +16,7 @@ use crate::value::Value;
 impl FormSession {
     /// Recomputes one cell; returns whether it changed.
     pub(super) fn compute(&mut self, n: usize, positions: &[usize]) -> bool {
-        if n == Graph::instance_name_node(&self.form) {
+        if n == self.form.instance_name_node() {
             let evaluator = self.evaluator(None, positions);
             let name = self
                 .form
@@ -172,11 +172,8 @@ impl FormSession {
     /// `text` in the context's language (else the form's default language).
     fn render(&self, text: &Template, evaluator: &Evaluator<'_>) -> String {
         let language = self.context.language.as_deref();
-        text.render(
-            evaluator,
-            language,
-            self.form.form.default_language.as_deref(),
-        )
+        let fallback = self.form.form.default_language.as_deref();
+        text.render(language, fallback, |value| evaluator.eval(value).to_text())
     }
 
     fn filtered_choices(

@@ -10,7 +10,7 @@
 
 use super::{repeat_instances, FormSession};
 use crate::answers::{Answers, RepeatInstance};
-use crate::eval::compile::ItemKind;
+use crate::eval::compiled::ItemKind;
 use crate::eval::scalar::{parse_date_like, Scalar};
 use crate::eval::state::{InstanceStep, ItemPath, SessionEdit};
 use crate::model::QuestionType;

@@ -1,7 +1,7 @@
 //! A submission being filled in: its answers, the state of every item, and the incremental
 //! recomputation that follows each change.
 
-use super::compile::{CompiledForm, ItemInfo, ItemKind};
+use super::compiled::{CompiledForm, ItemInfo, ItemKind};
 use super::graph::{node, ANSWER, KINDS};
 use super::state::{Context, Delta, Issue, ItemPath, ItemState, SessionEdit, SessionError};
 use super::tree::{chain_of, Instance};

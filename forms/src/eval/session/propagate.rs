@@ -2,7 +2,7 @@
 //! rank order, each listed once; or one full pass when the change reaches most of the form.
 
 use super::FormSession;
-use crate::eval::graph::{Graph, KINDS};
+use crate::eval::graph::KINDS;
 use crate::eval::state::Delta;
 use crate::eval::tree::{chain_of, shared_depth};
 use std::collections::{BTreeMap, HashSet};
@@ -107,7 +107,7 @@ impl FormSession {
     /// Marks (or unmarks) a cell of node `n` as pending; returns whether that changed. The
     /// instance name's node has no flag: it is always listed.
     fn flag(&mut self, n: usize, positions: &[usize], on: bool) -> bool {
-        if n == Graph::instance_name_node(&self.form) {
+        if n == self.form.instance_name_node() {
             return true;
         }
         self.set_bit(n / KINDS, positions, 1 << (n % KINDS), on)
@@ -139,7 +139,7 @@ impl FormSession {
     }
 
     fn chain_of_node(&self, n: usize) -> &[usize] {
-        if n == Graph::instance_name_node(&self.form) {
+        if n == self.form.instance_name_node() {
             &[]
         } else {
             chain_of(&self.form, n / KINDS)
