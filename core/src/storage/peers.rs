@@ -35,6 +35,17 @@ pub(crate) fn set_cursor(conn: &Connection, peer: &PeerId, cursor: PeerCursor) -
     Ok(())
 }
 
+/// Forgets `peer`'s cursor and every head shared with it, and records its new `epoch`, inside
+/// the caller's transaction (the peer is another store than the one they were learnt from).
+/// Cost: one delete per shared document.
+pub(crate) fn reset(conn: &Connection, peer: &PeerId, epoch: minga_sync::Epoch) -> Result<()> {
+    conn.prepare_cached("DELETE FROM peers WHERE peer_id = ?1")?
+        .execute([peer.as_str()])?;
+    conn.prepare_cached("DELETE FROM peer_heads WHERE peer_id = ?1")?
+        .execute([peer.as_str()])?;
+    super::store_meta::set_peer_epoch(conn, peer, epoch)
+}
+
 /// The heads last shared with `peer` for `doc`. Cost: one primary-key lookup.
 pub(crate) fn shared_heads(
     conn: &Connection,
