@@ -22,6 +22,23 @@ fn heads(store: &MemoryStore, id: &DocId) -> Option<Vec<ChangeHash>> {
     store.doc_heads(id).unwrap().map(|(_, heads)| heads)
 }
 
+/// `store` records `peer_store`'s current epoch for the peer it knows as `name`.
+fn assert_knows_epoch_of(store: &MemoryStore, name: &str, peer_store: &MemoryStore) {
+    assert_eq!(
+        store.peer_epoch(&peer(name)).unwrap(),
+        Some(peer_store.epoch().unwrap())
+    );
+}
+
+/// A phone and a hub that synced the phone's one document.
+fn a_synced_document() -> (MemoryStore, MemoryStore, DocId) {
+    let (phone, hub) = (MemoryStore::new(), MemoryStore::new());
+    let id = DocId::random();
+    fill_submission(&phone, &id, 2);
+    sync(&phone, &hub);
+    (phone, hub, id)
+}
+
 /// A hub that went back in time: backed up after a first sync, then the phone synced a new
 /// document and an edit to an old one with the original, then the backup came back.
 struct Restore {
@@ -75,10 +92,7 @@ fn a_restored_hub_with_a_new_epoch_gets_back_what_the_phone_synced_after_its_bac
     assert_eq!(heads(&restored, &edited), heads(&phone, &edited));
     assert_eq!(heads(&phone, &newer), heads(&restored, &newer));
     assert_eq!(snapshot(&phone), snapshot(&restored));
-    assert_eq!(
-        phone.peer_epoch(&peer("hub")).unwrap(),
-        Some(restored.epoch().unwrap())
-    );
+    assert_knows_epoch_of(&phone, "hub", &restored);
     let again = sync(&phone, &restored);
     assert_eq!((again.sent, again.received, again.round_trips), (0, 0, 1));
 }
@@ -100,10 +114,7 @@ fn a_copy_under_the_same_epoch_is_trusted_as_the_same_store() {
 
 #[test]
 fn an_unchanged_epoch_keeps_the_cursor_and_shared_heads() {
-    let (phone, hub) = (MemoryStore::new(), MemoryStore::new());
-    let id = DocId::random();
-    fill_submission(&phone, &id, 2);
-    sync(&phone, &hub);
+    let (phone, hub, id) = a_synced_document();
     sync(&phone, &hub); // the hub's own number for the document moves the cursor once more
     let cursor = phone.peer_cursor(&peer("hub")).unwrap();
     let shared = phone.shared_heads(&peer("hub"), &id).unwrap();
@@ -112,7 +123,7 @@ fn an_unchanged_epoch_keeps_the_cursor_and_shared_heads() {
     assert_eq!((again.sent, again.received, again.round_trips), (0, 0, 1));
     assert_eq!(phone.peer_cursor(&peer("hub")).unwrap(), cursor);
     assert_eq!(phone.shared_heads(&peer("hub"), &id).unwrap(), shared);
-    assert_eq!(hub.peer_epoch(&peer("phone")).unwrap(), phone.epoch().ok());
+    assert_knows_epoch_of(&hub, "phone", &phone);
 }
 
 #[test]
@@ -139,10 +150,7 @@ fn a_changed_epoch_drops_the_stored_cursor_and_shared_heads() {
     assert_eq!((report.sent, report.received), (1, 1));
     assert_eq!(heads(&hub, &unsent), heads(&phone, &unsent));
     assert_eq!(heads(&phone, &held), heads(&hub, &held));
-    assert_eq!(
-        phone.peer_epoch(&peer("hub")).unwrap(),
-        Some(hub.epoch().unwrap())
-    );
+    assert_knows_epoch_of(&phone, "hub", &hub);
 }
 
 #[test]
@@ -158,18 +166,12 @@ fn a_reinstalled_phone_under_its_old_peer_id_gets_everything_back() {
     let report = sync(&reinstalled, &hub);
     assert_eq!(report.received, 4);
     assert_eq!(snapshot(&reinstalled), snapshot(&hub));
-    assert_eq!(
-        hub.peer_epoch(&peer("phone")).unwrap(),
-        Some(reinstalled.epoch().unwrap())
-    );
+    assert_knows_epoch_of(&hub, "phone", &reinstalled);
 }
 
 #[test]
 fn a_bundle_from_a_store_with_a_new_epoch_drops_what_was_known_of_its_sender() {
-    let (phone, hub) = (MemoryStore::new(), MemoryStore::new());
-    let old = DocId::random();
-    fill_submission(&phone, &old, 2);
-    sync(&phone, &hub);
+    let (_phone, hub, old) = a_synced_document();
     assert!(hub.shared_heads(&peer("phone"), &old).unwrap().is_some());
 
     let reinstalled = MemoryStore::new();
@@ -192,10 +194,7 @@ fn a_bundle_from_a_store_with_a_new_epoch_drops_what_was_known_of_its_sender() {
         hub.shared_heads(&peer("phone"), &fresh).unwrap(),
         heads(&reinstalled, &fresh)
     );
-    assert_eq!(
-        hub.peer_epoch(&peer("phone")).unwrap(),
-        Some(reinstalled.epoch().unwrap())
-    );
+    assert_knows_epoch_of(&hub, "phone", &reinstalled);
     // The same bundle again changes nothing more: the epoch is already the sender's.
     import_bundle(&hub, &peer("hub"), &key, &bundle, Arc::new(AllowAll)).unwrap();
     assert_eq!(

@@ -98,31 +98,3 @@ fn parse_epoch(text: &str) -> Result<Epoch> {
         detail: format!("store_meta epoch: {error}"),
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn conn() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        let tx = conn.transaction().unwrap();
-        crate::schema::create_fresh(&tx).unwrap();
-        tx.commit().unwrap();
-        conn
-    }
-
-    #[test]
-    fn the_epoch_is_made_once_and_a_wipe_makes_a_new_one() {
-        let conn = conn();
-        let first = epoch(&conn).unwrap();
-        assert_eq!(epoch(&conn).unwrap(), first);
-        let hub = PeerId::new("hub").unwrap();
-        assert_eq!(peer_epoch(&conn, &hub).unwrap(), None);
-        set_peer_epoch(&conn, &hub, first).unwrap();
-        assert_eq!(peer_epoch(&conn, &hub).unwrap(), Some(first));
-        forget_epochs(&conn).unwrap();
-        assert_eq!(peer_epoch(&conn, &hub).unwrap(), None);
-        assert_ne!(epoch(&conn).unwrap(), first);
-        assert_eq!(last_seq(&conn).unwrap(), 0, "the counter stays");
-    }
-}
