@@ -229,3 +229,30 @@ pub fn abort_reply(request: &[u8], error: &SyncError) -> Vec<u8> {
         _ => abort_frame(error),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{crc32, PREVIOUS_VERSION, TRAILER_LEN};
+    use crate::{AllowAll, Initiator, MemoryStore};
+
+    #[test]
+    fn an_initiator_of_the_previous_version_is_told_to_update_in_its_own_framing() {
+        let phone = MemoryStore::new();
+        let peer = |name: &str| PeerId::new(name).unwrap();
+        let options = SyncOptions::default();
+        let mut hello = Initiator::new(peer("phone"), peer("hub"), options, Arc::new(AllowAll))
+            .start(&phone)
+            .unwrap();
+        hello[4] = PREVIOUS_VERSION;
+        let checked = hello.len() - TRAILER_LEN;
+        let checksum = crc32(&hello[..checked]);
+        hello[checked..].copy_from_slice(&checksum.to_be_bytes());
+
+        let mut responder = Responder::new(peer("hub"), options, Arc::new(AllowAll));
+        let abort = responder.respond_or_abort(&MemoryStore::new(), &hello);
+        assert_eq!(abort[4], PREVIOUS_VERSION);
+        let text = String::from_utf8_lossy(&abort);
+        assert!(text.contains("version 3; update the app"), "{text}");
+    }
+}
