@@ -32,6 +32,8 @@ pub struct Initiator {
     /// The responder's epoch our stored state with it was learnt from, and after its first
     /// reply the epoch it named.
     peer_epoch: Option<Epoch>,
+    /// Our store's epoch, read once when the session starts and named in every request.
+    epoch: Option<Epoch>,
 }
 
 impl Initiator {
@@ -50,6 +52,7 @@ impl Initiator {
             options,
             finished: false,
             peer_epoch: None,
+            epoch: None,
         }
     }
 
@@ -57,12 +60,14 @@ impl Initiator {
     pub fn start<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Result<Vec<u8>, SyncError> {
         let cursor = store.peer_cursor(&self.side.peer)?;
         self.peer_epoch = store.peer_epoch(&self.side.peer)?;
+        let epoch = store.epoch()?;
+        self.epoch = Some(epoch);
         self.side.resume_from(cursor);
         let body = self.side.next_body(store)?;
         let hello = Frame::Hello(Hello {
             session: self.session,
             from: self.local.clone(),
-            epoch: store.epoch()?,
+            epoch,
             to: Some(self.side.peer.clone()),
             to_epoch: self.peer_epoch,
             pull_since: cursor.theirs,
@@ -98,7 +103,10 @@ impl Initiator {
         let request = Frame::Request(Round {
             session: self.session,
             round: self.round,
-            epoch: store.epoch()?,
+            epoch: match self.epoch {
+                Some(epoch) => epoch,
+                None => store.epoch()?, // a reply taken without a hello: it fails anyway
+            },
             body,
         });
         Ok(Step::Send(self.sent(request.encode())))

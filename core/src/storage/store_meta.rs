@@ -55,13 +55,22 @@ pub(crate) fn set_enrolled_device_id(conn: &Connection, device_id: &str) -> Resu
 }
 
 /// The store's sync epoch, made (random) and kept on the first call. Cost: one primary-key
-/// insert-or-ignore and one lookup.
+/// lookup (the first call also writes it).
 pub(crate) fn epoch(conn: &Connection) -> Result<Epoch> {
+    let read = || -> Result<Option<String>> {
+        Ok(conn
+            .prepare_cached("SELECT value FROM store_meta WHERE name = ?1")?
+            .query_row([EPOCH], |row| row.get(0))
+            .optional()?)
+    };
+    if let Some(text) = read()? {
+        return parse_epoch(&text);
+    }
     conn.prepare_cached("INSERT OR IGNORE INTO store_meta (name, value) VALUES (?1, ?2)")?
         .execute([EPOCH, &Epoch::random().to_string()])?;
-    let text: String = conn
-        .prepare_cached("SELECT value FROM store_meta WHERE name = ?1")?
-        .query_row([EPOCH], |row| row.get(0))?;
+    let text = read()?.ok_or_else(|| Error::Corrupt {
+        detail: "store_meta lost the epoch it was given".into(),
+    })?;
     parse_epoch(&text)
 }
 

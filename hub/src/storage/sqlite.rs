@@ -521,6 +521,16 @@ impl HubStorage for SqliteStorage {
 
     fn hub_epoch(&self) -> Result<String> {
         let conn = self.conn();
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT value FROM hub_meta WHERE key = ?1",
+                [HUB_EPOCH_KEY],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(epoch) = stored {
+            return Ok(epoch); // the common case: no write
+        }
         conn.execute(
             "INSERT INTO hub_meta (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             params![HUB_EPOCH_KEY, uuid::Uuid::new_v4().to_string()],
