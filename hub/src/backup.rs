@@ -3,10 +3,13 @@
 //! version and schema, the database's SHA-256). The copy is SQLite's `VACUUM INTO`, which reads
 //! one snapshot of the database: a `serve` writing meanwhile is not stopped, and what it
 //! commits after the snapshot is simply not in the copy. A PostgreSQL hub is backed up with
-//! PostgreSQL's own pg_dump. Restoring refuses a folder that already holds a hub.
+//! PostgreSQL's own pg_dump. Restoring refuses a folder that already holds a hub, and gives the
+//! restored hub a new sync epoch: its history went back to the backup's time, so each device
+//! drops the cursor and shared heads it learnt from the hub before and compares heads with it
+//! again, sending back the work it synced after the backup and taking what the hub has.
 
 use crate::error::{HubError, Result};
-use crate::storage::{SqliteStorage, DATABASE_FILE};
+use crate::storage::{HubStorage, SqliteStorage, DATABASE_FILE};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -88,7 +91,8 @@ pub fn backup(data: &Path, key_file: &Path, out: &Path) -> Result<Backup> {
 
 /// Brings the backup in `from` back as the hub in `data` (key file at `key_file`), refusing a
 /// folder that holds a hub or a key file that exists, and a database whose checksum is not the
-/// manifest's. The restored hub is opened once to check the key and the database. Cost:
+/// manifest's. The restored hub is opened once to check the key and the database, and given a
+/// new sync epoch (see the module's comment). Cost:
 /// reads the backup twice and writes it once.
 pub fn restore(from: &Path, data: &Path, key_file: &Path) -> Result<Restored> {
     let refused = |why: String| HubError::Restore(why);
@@ -130,6 +134,7 @@ pub fn restore(from: &Path, data: &Path, key_file: &Path) -> Result<Restored> {
     write_private(key_file, &read(&from.join(&manifest.key_file))?)?;
     std::fs::copy(&source, &database).map_err(|e| HubError::io(&database, e))?;
     let restored = SqliteStorage::open_existing(data, key_file)?;
+    restored.renew_hub_epoch()?;
     let check = restored.integrity_check()?;
     if check != ["ok"] {
         return Err(refused(format!(

@@ -207,6 +207,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
     },
+    /// Gives the hub a new sync epoch, as `restore` does: run it after bringing a hub's database
+    /// back by other means (a PostgreSQL hub from pg_dump). Each device then compares every
+    /// document with the hub at its next sync, sending back what it synced after the copy
+    /// was taken and receiving what it lacks.
+    RenewSyncEpoch {
+        #[command(flatten)]
+        hub: HubOptions,
+    },
     /// Runs the whole story on a temporary hub of its own (two facilitators, a supervisor,
     /// offline edits, a conflict, a review) and leaves the exports in --out.
     Demo {
@@ -488,6 +496,13 @@ pub fn run_printing_to(cli: Cli, out: &mut Printer<impl Write>) -> Result<()> {
             let location = sqlite_location(&hub.over(&before), "restore")?;
             let restored = crate::backup::restore(&from, &location.0, &location.1)?;
             listings::restored(&restored, out)
+        }
+        Command::RenewSyncEpoch { hub } => {
+            let storage = open_storage(&hub.over(&before), Creating::No)?;
+            let epoch = storage.renew_hub_epoch()?;
+            out.line(format_args!(
+                "the hub's sync epoch is now {epoch}: devices compare every document with it at their next sync"
+            ))
         }
     }
 }

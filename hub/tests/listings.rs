@@ -353,6 +353,7 @@ const READING_COMMANDS: &[&[&str]] = &[
         "exports",
     ],
     &["backup", "--out", "backup"],
+    &["renew-sync-epoch"],
 ];
 
 #[test]
@@ -406,6 +407,7 @@ const COMMANDS: &[&[&str]] = &[
     &["export"],
     &["backup"],
     &["restore"],
+    &["renew-sync-epoch"],
     &["demo"],
 ];
 

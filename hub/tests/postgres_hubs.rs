@@ -171,6 +171,11 @@ fn the_command_line_keeps_its_data_in_the_database_it_is_given() {
     let backup = run_refused(&["backup", "--out", "anywhere"]);
     assert!(backup.contains("pg_dump"), "{backup}");
     let storage = database.open().unwrap();
+    // After a pg_dump is restored, the hub is given a new sync epoch by hand.
+    let epoch = storage.hub_epoch().unwrap();
+    let renewed = run(&["renew-sync-epoch"]);
+    assert_ne!(storage.hub_epoch().unwrap(), epoch);
+    assert!(renewed.contains(&storage.hub_epoch().unwrap()), "{renewed}");
     assert_eq!(
         storage.forms(PROJECT).unwrap().len(),
         1,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::error::{StoreError, WireError};
-use crate::ids::{DocId, DocKind, PeerId};
+use crate::ids::{DocId, DocKind, Epoch, PeerId};
 use crate::policy::Policy;
 use crate::report::SyncReport;
 use crate::store::{ApplyOutcome, Commit, DocumentStore, IncomingDoc};
@@ -73,6 +73,14 @@ struct Entry {
     bytes: Vec<u8>,
 }
 
+/// Who wrote a bundle and for whom, with their epochs: the importer drops what it knew of the
+/// sender when the sender's epoch is not the one it knew (the rule of a sync session).
+struct Addressing {
+    from: PeerId,
+    from_epoch: Epoch,
+    to: PeerId,
+}
+
 /// Writes a bundle of `local`'s documents for peer `to`, encrypted to `recipient`. The store's
 /// cursor for `to` does not move: nothing is known to have arrived until the peer syncs.
 pub fn write_bundle<S: DocumentStore + ?Sized>(
@@ -106,7 +114,12 @@ pub fn write_bundle<S: DocumentStore + ?Sized>(
             }
         }
     }
-    let plaintext = encode_bundle(local, to, &entries);
+    let addressing = Addressing {
+        from: local.clone(),
+        from_epoch: store.epoch()?,
+        to: to.clone(),
+    };
+    let plaintext = encode_bundle(&addressing, &entries);
     age::encrypt(recipient, &plaintext).map_err(|error| BundleError::Encrypt(error.to_string()))
 }
 
@@ -141,10 +154,11 @@ fn bundle_entry<S: DocumentStore + ?Sized>(
     }))
 }
 
-fn encode_bundle(from: &PeerId, to: &PeerId, entries: &[Entry]) -> Vec<u8> {
+fn encode_bundle(addressing: &Addressing, entries: &[Entry]) -> Vec<u8> {
     let mut writer = Writer::default();
-    writer.peer_id(from);
-    writer.peer_id(to);
+    writer.peer_id(&addressing.from);
+    writer.epoch(addressing.from_epoch);
+    writer.peer_id(&addressing.to);
     let mut listed = Writer::default();
     listed.varint(entries.len() as u64);
     for entry in entries {
@@ -164,15 +178,18 @@ fn encode_bundle(from: &PeerId, to: &PeerId, entries: &[Entry]) -> Vec<u8> {
 
 /// The sender and entries of a bundle for `local`; one addressed to another peer is refused
 /// before its entries are inflated.
-fn decode_bundle(plaintext: &[u8], local: &PeerId) -> Result<(PeerId, Vec<Entry>), BundleError> {
+fn decode_bundle(
+    plaintext: &[u8],
+    local: &PeerId,
+) -> Result<(Addressing, Vec<Entry>), BundleError> {
     let (kind, payload) = open(plaintext, MAX_BUNDLE)?;
     if kind != TYPE_BUNDLE {
         return Err(WireError::UnknownMessageType(kind).into());
     }
     let mut reader = Reader::new(payload);
-    let from = reader.peer_id()?;
-    let to = reader.peer_id()?;
-    if to != *local {
+    let addressing = read_addressing(&mut reader)?;
+    let to = &addressing.to;
+    if to != local {
         return Err(BundleError::WrongPeer {
             addressed: to.to_string(),
             local: local.to_string(),
@@ -201,7 +218,15 @@ fn decode_bundle(plaintext: &[u8], local: &PeerId) -> Result<(PeerId, Vec<Entry>
         });
     }
     reader.finish()?;
-    Ok((from, entries))
+    Ok((addressing, entries))
+}
+
+fn read_addressing(reader: &mut Reader<'_>) -> Result<Addressing, WireError> {
+    Ok(Addressing {
+        from: reader.peer_id()?,
+        from_epoch: reader.epoch()?,
+        to: reader.peer_id()?,
+    })
 }
 
 /// Decrypts a bundle addressed to `local` and applies every document the policy lets its sender
@@ -215,12 +240,17 @@ pub fn import_bundle<S: DocumentStore + ?Sized>(
     policy: Arc<dyn Policy>,
 ) -> Result<SyncReport, BundleError> {
     let plaintext = age::decrypt(identity, bundle)?;
-    let (from, entries) = decode_bundle(&plaintext, local)?;
+    let (addressing, entries) = decode_bundle(&plaintext, local)?;
+    let from = addressing.from;
     let mut report = SyncReport {
         bytes_received: bundle.len() as u64,
         ..SyncReport::default()
     };
     let mut commit = Commit::new(from.clone());
+    if store.peer_epoch(&from)? != Some(addressing.from_epoch) {
+        // What we knew of the sender came from another store under its id: drop it first.
+        commit.reset_peer = Some(addressing.from_epoch);
+    }
     for entry in entries {
         report.change_bytes += entry.bytes.len() as u64;
         match proposed_doc(store, &entry)? {

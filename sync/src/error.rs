@@ -1,7 +1,7 @@
 //! The typed errors of sync: bad ids, bad bytes on the wire, protocol violations, store and
 //! transport failures, and bundle problems.
 
-use crate::ids::DocId;
+use crate::ids::{DocId, Epoch};
 
 /// A document or peer id that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,6 +12,8 @@ pub enum IdError {
     TooLong { len: usize },
     #[error("id is not valid UTF-8")]
     NotUtf8,
+    #[error("{0:?} is not a store epoch (a UUID)")]
+    NotAnEpoch(String),
 }
 
 /// Bytes that do not decode as a sync frame. Decoding never panics and never allocates more than
@@ -158,6 +160,8 @@ pub enum SyncError {
     Finished,
     #[error("the peer aborted the session: {message}")]
     RemoteAbort { message: String },
+    #[error("the peer's store changed in the middle of the session (epoch {started} became {now}); sync again")]
+    EpochChanged { started: Epoch, now: Epoch },
     #[error("gave up after {rounds} rounds without finishing")]
     TooManyRounds { rounds: u64 },
 }

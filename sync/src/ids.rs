@@ -79,6 +79,37 @@ fn check_id_len(id: &str) -> Result<(), IdError> {
     Ok(())
 }
 
+/// A store's incarnation: random, made with the store, and made anew when the store's history is
+/// replaced (a hub restored from a backup). What one store knows about a peer (its cursor, the
+/// heads it shares) holds only for the peer's epoch it was learnt from: when the peer names
+/// another epoch, that knowledge is dropped and the two compare heads from the start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Epoch(pub [u8; 16]);
+
+impl Epoch {
+    /// A fresh random epoch.
+    pub fn random() -> Self {
+        Self(*uuid::Uuid::new_v4().as_bytes())
+    }
+}
+
+/// Written as a hyphenated UUID, which is how stores keep it.
+impl fmt::Display for Epoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        uuid::Uuid::from_bytes(self.0).fmt(f)
+    }
+}
+
+impl std::str::FromStr for Epoch {
+    type Err = IdError;
+
+    fn from_str(text: &str) -> Result<Self, IdError> {
+        uuid::Uuid::parse_str(text)
+            .map(|id| Self(*id.as_bytes()))
+            .map_err(|_| IdError::NotAnEpoch(text.chars().take(64).collect()))
+    }
+}
+
 /// What a document is; the policy decides access by it, and a document never changes kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DocKind {
@@ -119,6 +150,17 @@ mod tests {
             Err(IdError::TooLong { len: 129 })
         ));
         assert_eq!(DocId::new("form:a@3").unwrap().as_str(), "form:a@3");
+    }
+
+    #[test]
+    fn epochs_round_trip_through_their_text() {
+        let epoch = Epoch::random();
+        assert_eq!(epoch.to_string().parse::<Epoch>().unwrap(), epoch);
+        assert_ne!(Epoch::random(), epoch);
+        assert!(matches!(
+            "hub-1".parse::<Epoch>(),
+            Err(IdError::NotAnEpoch(_))
+        ));
     }
 
     #[test]

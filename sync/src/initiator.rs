@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::SyncError;
-use crate::ids::PeerId;
+use crate::ids::{Epoch, PeerId};
 use crate::policy::Policy;
 use crate::report::{Progress, SyncReport};
 use crate::side::Side;
@@ -29,6 +29,11 @@ pub struct Initiator {
     side: Side,
     options: crate::SyncOptions,
     finished: bool,
+    /// The responder's epoch our stored state with it was learnt from, and after its first
+    /// reply the epoch it named.
+    peer_epoch: Option<Epoch>,
+    /// Our store's epoch, read once when the session starts and named in every request.
+    epoch: Option<Epoch>,
 }
 
 impl Initiator {
@@ -46,18 +51,25 @@ impl Initiator {
             side: Side::new(remote, options, policy, Default::default()),
             options,
             finished: false,
+            peer_epoch: None,
+            epoch: None,
         }
     }
 
     /// The hello: our cursors with the peer and our first page of changed documents.
     pub fn start<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Result<Vec<u8>, SyncError> {
         let cursor = store.peer_cursor(&self.side.peer)?;
+        self.peer_epoch = store.peer_epoch(&self.side.peer)?;
+        let epoch = store.epoch()?;
+        self.epoch = Some(epoch);
         self.side.resume_from(cursor);
         let body = self.side.next_body(store)?;
         let hello = Frame::Hello(Hello {
             session: self.session,
             from: self.local.clone(),
+            epoch,
             to: Some(self.side.peer.clone()),
+            to_epoch: self.peer_epoch,
             pull_since: cursor.theirs,
             body,
         });
@@ -76,6 +88,7 @@ impl Initiator {
         self.side.report.bytes_received += reply.len() as u64;
         self.side.report.round_trips += 1;
         let round = self.expect_reply(Frame::decode(reply, self.options.max_frame)?)?;
+        self.check_epoch(round.epoch)?;
         self.side.receive(store, round.body)?;
         let body = self.side.next_body(store)?;
         if self.is_over(&body) {
@@ -90,6 +103,10 @@ impl Initiator {
         let request = Frame::Request(Round {
             session: self.session,
             round: self.round,
+            epoch: match self.epoch {
+                Some(epoch) => epoch,
+                None => store.epoch()?, // a reply taken without a hello: it fails anyway
+            },
             body,
         });
         Ok(Step::Send(self.sent(request.encode())))
@@ -116,6 +133,27 @@ impl Initiator {
             });
         }
         Ok(round)
+    }
+
+    /// The first reply names the responder's epoch: another one than our stored state was
+    /// learnt from (a hub restored from a backup, a peer met for the first time) makes us
+    /// forget that state and offer everything again, as the responder then does from its side.
+    /// Later replies must name the same epoch.
+    fn check_epoch(&mut self, epoch: Epoch) -> Result<(), SyncError> {
+        if self.round > 0 {
+            return match self.peer_epoch {
+                Some(started) if started != epoch => Err(SyncError::EpochChanged {
+                    started,
+                    now: epoch,
+                }),
+                _ => Ok(()),
+            };
+        }
+        if self.peer_epoch != Some(epoch) {
+            self.side.forget_peer(epoch);
+            self.peer_epoch = Some(epoch);
+        }
+        Ok(())
     }
 
     /// Done when neither side has anything left to offer, ask for or send.

@@ -33,12 +33,12 @@ pub mod wire;
 
 pub use conflicts::has_conflicts;
 pub use error::{IdError, StoreError, SyncError, TransportError, WireError};
-pub use ids::{DocId, DocKind, PeerId, Seq};
+pub use ids::{DocId, DocKind, Epoch, PeerId, Seq};
 pub use initiator::{Initiator, Step};
 pub use memory_store::MemoryStore;
 pub use policy::{AllowAll, Policy};
 pub use report::{Progress, SyncReport};
-pub use responder::{abort_frame, Responder};
+pub use responder::{abort_frame, abort_reply, Responder};
 pub use store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 pub use transport::{run_session, MemoryTransport, Transport};
 

@@ -8,7 +8,7 @@ use automerge::transaction::Transaction;
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 
 use crate::error::StoreError;
-use crate::ids::{DocId, DocKind, PeerId, Seq};
+use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 
 /// Documents kept in memory, each with a kind and a sequence number.
@@ -17,14 +17,16 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
-#[derive(Default)]
+#[derive(Clone)]
 struct Inner {
+    epoch: Epoch,
     docs: HashMap<DocId, Entry>,
     by_seq: BTreeMap<Seq, DocId>,
     seq: Seq,
     peers: HashMap<PeerId, PeerState>,
 }
 
+#[derive(Clone)]
 struct Entry {
     kind: DocKind,
     doc: Automerge,
@@ -34,8 +36,9 @@ struct Entry {
     saved: Vec<u8>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct PeerState {
+    epoch: Option<Epoch>,
     cursor: PeerCursor,
     shared: HashMap<DocId, Vec<ChangeHash>>,
 }
@@ -51,8 +54,29 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self {
             actor: ActorId::random(),
-            inner: Mutex::default(),
+            inner: Mutex::new(Inner {
+                epoch: Epoch::random(),
+                docs: HashMap::new(),
+                by_seq: BTreeMap::new(),
+                seq: 0,
+                peers: HashMap::new(),
+            }),
         }
+    }
+
+    /// An exact copy (documents, sequence numbers, peer state, epoch), as a backup keeps the
+    /// store. Cost: clones every document.
+    pub fn copy(&self) -> Self {
+        Self {
+            actor: self.actor.clone(),
+            inner: Mutex::new(self.lock().clone()),
+        }
+    }
+
+    /// Gives the store a new epoch, as restoring a backup does: its history was replaced, so
+    /// what peers learnt from the old one no longer holds.
+    pub fn renew_epoch(&self) {
+        self.lock().epoch = Epoch::random();
     }
 
     /// Edits a document in one automerge transaction, creating it (of `kind`) if absent, and
@@ -217,11 +241,25 @@ impl DocumentStore for MemoryStore {
             .map(|incoming| inner.apply(incoming))
             .collect();
         let peer = inner.peers.entry(commit.peer).or_default();
+        if let Some(epoch) = commit.reset_peer {
+            *peer = PeerState {
+                epoch: Some(epoch),
+                ..PeerState::default()
+            };
+        }
         peer.shared.extend(commit.shared_heads);
         if let Some(cursor) = commit.cursor {
             peer.cursor = cursor;
         }
         Ok(outcomes)
+    }
+
+    fn epoch(&self) -> Result<Epoch, StoreError> {
+        Ok(self.lock().epoch)
+    }
+
+    fn peer_epoch(&self, peer: &PeerId) -> Result<Option<Epoch>, StoreError> {
+        Ok(self.lock().peers.get(peer).and_then(|state| state.epoch))
     }
 
     fn peer_cursor(&self, peer: &PeerId) -> Result<PeerCursor, StoreError> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::SyncError;
-use crate::ids::PeerId;
+use crate::ids::{Epoch, PeerId};
 use crate::policy::Policy;
 use crate::report::SyncReport;
 use crate::side::Side;
@@ -26,6 +26,10 @@ pub struct Responder {
 struct Session {
     id: SessionId,
     round: u64,
+    /// Our epoch, named in every reply.
+    epoch: Epoch,
+    /// The initiator's epoch, which every request of the session must name.
+    peer_epoch: Epoch,
     side: Side,
     last_request: Vec<u8>,
     last_reply: Vec<u8>,
@@ -78,7 +82,7 @@ impl Responder {
         request: &[u8],
     ) -> Vec<u8> {
         self.respond(store, request)
-            .unwrap_or_else(|error| abort_frame(&error))
+            .unwrap_or_else(|error| abort_reply(request, &error))
     }
 
     fn start<S: DocumentStore + ?Sized>(
@@ -95,15 +99,28 @@ impl Responder {
                 });
             }
         }
+        let epoch = store.epoch()?;
         let stored = store.peer_cursor(&hello.from)?;
+        // The initiator's cursor counts in our sequence numbers only if it learnt it from
+        // this very store (a restored backup has a new epoch and may reuse numbers).
+        let pull_since = match hello.to_epoch {
+            Some(known) if known == epoch => hello.pull_since,
+            _ => 0,
+        };
         let cursor = PeerCursor {
             theirs: stored.theirs,
-            ours: hello.pull_since,
+            ours: pull_since,
         };
-        let side = Side::new(hello.from, self.options, self.policy.clone(), cursor);
+        let known_peer = store.peer_epoch(&hello.from)?;
+        let mut side = Side::new(hello.from, self.options, self.policy.clone(), cursor);
+        if known_peer != Some(hello.epoch) {
+            side.forget_peer(hello.epoch);
+        }
         let mut session = Session {
             id: hello.session,
             round: 0,
+            epoch,
+            peer_epoch: hello.epoch,
             side,
             last_request: Vec::new(),
             last_reply: Vec::new(),
@@ -123,6 +140,12 @@ impl Responder {
         let session = self.session.as_mut().ok_or(SyncError::WrongSession)?;
         if round.session != session.id {
             return Err(SyncError::WrongSession);
+        }
+        if round.epoch != session.peer_epoch {
+            return Err(SyncError::EpochChanged {
+                started: session.peer_epoch,
+                now: round.epoch,
+            });
         }
         if round.round != session.round + 1 {
             return Err(SyncError::WrongRound {
@@ -169,6 +192,7 @@ impl Session {
         let reply = Frame::Reply(Round {
             session: self.id,
             round: self.round,
+            epoch: self.epoch,
             body,
         })
         .encode();
@@ -185,4 +209,50 @@ pub fn abort_frame(error: &SyncError) -> Vec<u8> {
         message: error.to_string(),
     }
     .encode()
+}
+
+/// The abort for `request`, framed so that its sender can read it: an initiator still speaking
+/// the previous protocol version is told, in that version's framing, to update.
+pub fn abort_reply(request: &[u8], error: &SyncError) -> Vec<u8> {
+    match (request.get(..4), request.get(4), error) {
+        (Some(magic), Some(&version), SyncError::Wire(crate::WireError::UnsupportedVersion(_)))
+            if magic == crate::wire::MAGIC =>
+        {
+            crate::wire::abort_in_version(
+                version,
+                &format!(
+                    "{error}: this peer speaks sync protocol version {}; update the app",
+                    crate::wire::VERSION
+                ),
+            )
+        }
+        _ => abort_frame(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{crc32, PREVIOUS_VERSION, TRAILER_LEN};
+    use crate::{AllowAll, Initiator, MemoryStore};
+
+    #[test]
+    fn an_initiator_of_the_previous_version_is_told_to_update_in_its_own_framing() {
+        let phone = MemoryStore::new();
+        let peer = |name: &str| PeerId::new(name).unwrap();
+        let options = SyncOptions::default();
+        let mut hello = Initiator::new(peer("phone"), peer("hub"), options, Arc::new(AllowAll))
+            .start(&phone)
+            .unwrap();
+        hello[4] = PREVIOUS_VERSION;
+        let checked = hello.len() - TRAILER_LEN;
+        let checksum = crc32(&hello[..checked]);
+        hello[checked..].copy_from_slice(&checksum.to_be_bytes());
+
+        let mut responder = Responder::new(peer("hub"), options, Arc::new(AllowAll));
+        let abort = responder.respond_or_abort(&MemoryStore::new(), &hello);
+        assert_eq!(abort[4], PREVIOUS_VERSION);
+        let text = String::from_utf8_lossy(&abort);
+        assert!(text.contains("version 3; update the app"), "{text}");
+    }
 }

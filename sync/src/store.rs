@@ -4,7 +4,7 @@
 use automerge::{Automerge, ChangeHash};
 
 use crate::error::StoreError;
-use crate::ids::{DocId, DocKind, PeerId, Seq};
+use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 
 /// One row of "what changed since N".
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +56,9 @@ pub enum ApplyOutcome {
 #[derive(Clone, Debug)]
 pub struct Commit {
     pub peer: PeerId,
+    /// Set when `peer` named another epoch than the one stored for it: before anything else,
+    /// forget its cursor and every shared head with it, and record this as its epoch.
+    pub reset_peer: Option<Epoch>,
     pub docs: Vec<IncomingDoc>,
     /// Heads that both this store and `peer` now hold, per document (replaces the old value).
     pub shared_heads: Vec<(DocId, Vec<ChangeHash>)>,
@@ -67,6 +70,7 @@ impl Commit {
     pub fn new(peer: PeerId) -> Self {
         Self {
             peer,
+            reset_peer: None,
             docs: Vec::new(),
             shared_heads: Vec::new(),
             cursor: None,
@@ -74,7 +78,10 @@ impl Commit {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty() && self.shared_heads.is_empty() && self.cursor.is_none()
+        self.docs.is_empty()
+            && self.shared_heads.is_empty()
+            && self.cursor.is_none()
+            && self.reset_peer.is_none()
     }
 }
 
@@ -104,6 +111,15 @@ pub trait DocumentStore {
     /// order. A document refused (wrong kind, bad bytes) does not stop the others; an `Err`
     /// means nothing at all was written.
     fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError>;
+
+    /// This store's own epoch ([`Epoch`]): made once with the store (a store that has none yet
+    /// makes and keeps one on the first call) and made anew only when the store's history is
+    /// replaced, such as a restore from a backup.
+    fn epoch(&self) -> Result<Epoch, StoreError>;
+
+    /// The epoch `peer` had when this store learnt its cursor and shared heads with it (as the
+    /// last [`Commit::reset_peer`] recorded it); `None` when none was recorded.
+    fn peer_epoch(&self, peer: &PeerId) -> Result<Option<Epoch>, StoreError>;
 
     /// The stored cursor for `peer` (zeroes when they never met).
     fn peer_cursor(&self, peer: &PeerId) -> Result<PeerCursor, StoreError>;

@@ -13,8 +13,8 @@ use minga_sync::wire::{
     VERSION,
 };
 use minga_sync::{
-    AllowAll, DocId, DocKind, DocumentStore, MemoryStore, Responder, Step, SyncError, SyncOptions,
-    WireError,
+    AllowAll, DocId, DocKind, DocumentStore, Epoch, MemoryStore, Responder, Step, SyncError,
+    SyncOptions, WireError,
 };
 use proptest::prelude::*;
 
@@ -96,8 +96,9 @@ fn an_oversized_frame_is_refused_before_it_is_read() {
     ));
 }
 
-/// Opens a session with the hub and returns its id and the responder in round 0.
-fn open_session(hub: &MemoryStore, responder: &mut Responder) -> [u8; 16] {
+/// Opens a session with the hub and returns its id and the phone's epoch, the responder in
+/// round 0.
+fn open_session(hub: &MemoryStore, responder: &mut Responder) -> ([u8; 16], Epoch) {
     let phone = MemoryStore::new();
     let mut initiator = phone_initiator();
     let hello = initiator.start(&phone).unwrap();
@@ -105,13 +106,14 @@ fn open_session(hub: &MemoryStore, responder: &mut Responder) -> [u8; 16] {
         unreachable!()
     };
     responder.respond(hub, &hello).unwrap();
-    decoded.session
+    (decoded.session, decoded.epoch)
 }
 
-fn request(session: [u8; 16], body: Body) -> Vec<u8> {
+fn request((session, epoch): ([u8; 16], Epoch), body: Body) -> Vec<u8> {
     Frame::Request(Round {
         session,
         round: 1,
+        epoch,
         body,
     })
     .encode()

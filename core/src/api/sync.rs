@@ -9,13 +9,13 @@ use crate::error::Result;
 use crate::storage::chunks::{self, DocCache};
 use crate::storage::documents::{self, kind_and_heads};
 use crate::storage::observer::ChangedDocument;
-use crate::storage::peers;
+use crate::storage::{peers, store_meta};
 use crate::store::receive::{receive, AdmitAll, Changes, Outcome, Refusal};
 use crate::store::{Inner, Store};
 use automerge::{ActorId, Automerge, ChangeHash};
 use minga_sync::{
-    ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, IncomingDoc, PeerCursor,
-    PeerId, Seq, StoreError,
+    ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, Epoch, IncomingDoc,
+    PeerCursor, PeerId, Seq, StoreError,
 };
 use rusqlite::Connection;
 
@@ -84,6 +84,15 @@ impl DocumentStore for Store {
         self.commit_sync(commit).map_err(StoreError::new)
     }
 
+    /// Cost: one insert-or-ignore and one lookup in `store_meta`.
+    fn epoch(&self) -> Result<Epoch, StoreError> {
+        store_meta::epoch(&self.lock().conn).map_err(StoreError::new)
+    }
+
+    fn peer_epoch(&self, peer: &PeerId) -> Result<Option<Epoch>, StoreError> {
+        store_meta::peer_epoch(&self.lock().conn, peer).map_err(StoreError::new)
+    }
+
     fn peer_cursor(&self, peer: &PeerId) -> Result<PeerCursor, StoreError> {
         peers::cursor(&self.lock().conn, peer).map_err(StoreError::new)
     }
@@ -116,6 +125,9 @@ impl Store {
             let mut changed = Vec::new();
             for incoming in commit.docs {
                 outcomes.push(apply_incoming(tx, cache, actor, incoming, &mut changed)?);
+            }
+            if let Some(epoch) = commit.reset_peer {
+                peers::reset(tx, &commit.peer, epoch)?;
             }
             peers::replace_shared_heads(tx, &commit.peer, &commit.shared_heads)?;
             if let Some(cursor) = commit.cursor {

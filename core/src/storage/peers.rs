@@ -35,6 +35,17 @@ pub(crate) fn set_cursor(conn: &Connection, peer: &PeerId, cursor: PeerCursor) -
     Ok(())
 }
 
+/// Forgets `peer`'s cursor and every head shared with it, and records its new `epoch`, inside
+/// the caller's transaction (the peer is another store than the one they were learnt from).
+/// Cost: one delete per shared document.
+pub(crate) fn reset(conn: &Connection, peer: &PeerId, epoch: minga_sync::Epoch) -> Result<()> {
+    conn.prepare_cached("DELETE FROM peers WHERE peer_id = ?1")?
+        .execute([peer.as_str()])?;
+    conn.prepare_cached("DELETE FROM peer_heads WHERE peer_id = ?1")?
+        .execute([peer.as_str()])?;
+    super::store_meta::set_peer_epoch(conn, peer, epoch)
+}
+
 /// The heads last shared with `peer` for `doc`. Cost: one primary-key lookup.
 pub(crate) fn shared_heads(
     conn: &Connection,
@@ -115,5 +126,43 @@ mod tests {
         assert_eq!(shared_heads(&conn, &hub, &doc).unwrap(), Some(second));
         let tablet = PeerId::new("tablet").unwrap();
         assert_eq!(shared_heads(&conn, &tablet, &doc).unwrap(), None);
+    }
+
+    #[test]
+    fn the_store_epoch_is_made_once_and_forgetting_epochs_makes_a_new_one() {
+        use crate::storage::store_meta::{epoch, forget_epochs, last_seq, peer_epoch};
+        let conn = conn();
+        let first = epoch(&conn).unwrap();
+        assert_eq!(epoch(&conn).unwrap(), first);
+        let hub = PeerId::new("hub").unwrap();
+        assert_eq!(peer_epoch(&conn, &hub).unwrap(), None);
+        reset(&conn, &hub, first).unwrap();
+        assert_eq!(peer_epoch(&conn, &hub).unwrap(), Some(first));
+        forget_epochs(&conn).unwrap();
+        assert_eq!(peer_epoch(&conn, &hub).unwrap(), None);
+        assert_ne!(epoch(&conn).unwrap(), first);
+        assert_eq!(last_seq(&conn).unwrap(), 0, "the counter stays");
+    }
+
+    #[test]
+    fn a_reset_forgets_the_peer_alone_and_records_its_epoch() {
+        let conn = conn();
+        let (hub, tablet) = (PeerId::new("hub").unwrap(), PeerId::new("tablet").unwrap());
+        let doc = SyncId::new("d").unwrap();
+        let heads = vec![ChangeHash([1; 32])];
+        for peer in [&hub, &tablet] {
+            set_cursor(&conn, peer, PeerCursor { theirs: 3, ours: 4 }).unwrap();
+            replace_shared_heads(&conn, peer, &[(doc.clone(), heads.clone())]).unwrap();
+        }
+        let epoch = minga_sync::Epoch::random();
+        reset(&conn, &hub, epoch).unwrap();
+        assert_eq!(cursor(&conn, &hub).unwrap(), PeerCursor::default());
+        assert_eq!(shared_heads(&conn, &hub, &doc).unwrap(), None);
+        assert_eq!(
+            crate::storage::store_meta::peer_epoch(&conn, &hub).unwrap(),
+            Some(epoch)
+        );
+        assert_eq!(cursor(&conn, &tablet).unwrap().ours, 4);
+        assert_eq!(shared_heads(&conn, &tablet, &doc).unwrap(), Some(heads));
     }
 }

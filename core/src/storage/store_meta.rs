@@ -2,10 +2,18 @@
 //! takes the next number from one store-wide counter (`last_seq`), never from `max(seq)`, so
 //! that a number is never reused even if a row goes. The enrolled device id, once a hub has
 //! enrolled the store, is the device id every later change is signed with (no schema change: a
-//! name/value row). (The table's format marker is the schema's: `schema.rs`.)
+//! name/value row). The store's sync epoch and, per peer, the peer's epoch its cursor and shared
+//! heads were learnt from are name/value rows too (`epoch`, `peer_epoch:<peer id>`), so the
+//! schema did not change for them. (The table's format marker is the schema's: `schema.rs`.)
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use minga_sync::{Epoch, PeerId};
 use rusqlite::{Connection, OptionalExtension};
+
+/// The `store_meta` name of the store's own sync epoch.
+const EPOCH: &str = "epoch";
+/// The `store_meta` names of peers' epochs start with this, followed by the peer id.
+const PEER_EPOCH_PREFIX: &str = "peer_epoch:";
 
 /// The `store_meta` name of the enrolled device id.
 const ENROLLED_DEVICE_ID: &str = "enrolled_device_id";
@@ -44,4 +52,58 @@ pub(crate) fn set_enrolled_device_id(conn: &Connection, device_id: &str) -> Resu
     conn.prepare_cached("INSERT OR REPLACE INTO store_meta (name, value) VALUES (?1, ?2)")?
         .execute([ENROLLED_DEVICE_ID, device_id])?;
     Ok(())
+}
+
+/// The store's sync epoch, made (random) and kept on the first call. Cost: one primary-key
+/// lookup (the first call also writes it).
+pub(crate) fn epoch(conn: &Connection) -> Result<Epoch> {
+    let read = || -> Result<Option<String>> {
+        Ok(conn
+            .prepare_cached("SELECT value FROM store_meta WHERE name = ?1")?
+            .query_row([EPOCH], |row| row.get(0))
+            .optional()?)
+    };
+    if let Some(text) = read()? {
+        return parse_epoch(&text);
+    }
+    conn.prepare_cached("INSERT OR IGNORE INTO store_meta (name, value) VALUES (?1, ?2)")?
+        .execute([EPOCH, &Epoch::random().to_string()])?;
+    let text = read()?.ok_or_else(|| Error::Corrupt {
+        detail: "store_meta lost the epoch it was given".into(),
+    })?;
+    parse_epoch(&text)
+}
+
+/// The epoch recorded for `peer`; `None` when none was. Cost: one primary-key lookup.
+pub(crate) fn peer_epoch(conn: &Connection, peer: &PeerId) -> Result<Option<Epoch>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT value FROM store_meta WHERE name = ?1")?
+        .query_row([format!("{PEER_EPOCH_PREFIX}{peer}")], |row| row.get(0))
+        .optional()?;
+    text.as_deref().map(parse_epoch).transpose()
+}
+
+/// Records `epoch` as `peer`'s, inside the caller's transaction. Cost: one primary-key upsert.
+pub(crate) fn set_peer_epoch(conn: &Connection, peer: &PeerId, epoch: Epoch) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO store_meta (name, value) VALUES (?1, ?2)")?
+        .execute([format!("{PEER_EPOCH_PREFIX}{peer}"), epoch.to_string()])?;
+    Ok(())
+}
+
+/// Forgets the store's epoch and every peer's, as a wipe does: the store's history is gone, so
+/// the next sync names a new epoch and peers drop what they knew of the old one.
+pub(crate) fn forget_epochs(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("DELETE FROM store_meta WHERE name = ?1 OR substr(name, 1, ?2) = ?3")?
+        .execute(rusqlite::params![
+            EPOCH,
+            PEER_EPOCH_PREFIX.len() as i64,
+            PEER_EPOCH_PREFIX
+        ])?;
+    Ok(())
+}
+
+fn parse_epoch(text: &str) -> Result<Epoch> {
+    text.parse().map_err(|error| Error::Corrupt {
+        detail: format!("store_meta epoch: {error}"),
+    })
 }

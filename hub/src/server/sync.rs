@@ -15,8 +15,8 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use minga_sync::{
-    ApplyOutcome, ChangedDoc, Commit, DocId, DocumentStore, PeerCursor, PeerId, Policy, Responder,
-    Seq, StoreError, SyncOptions,
+    ApplyOutcome, ChangedDoc, Commit, DocId, DocumentStore, Epoch, PeerCursor, PeerId, Policy,
+    Responder, Seq, StoreError, SyncOptions,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -211,6 +211,7 @@ impl DocumentStore for ProjectDocuments<'_> {
                 .map(|(id, heads)| (id.as_str().to_string(), hex_heads(heads)))
                 .collect(),
             cursor: commit.cursor.map(|c| (c.theirs as i64, c.ours as i64)),
+            reset: commit.reset_peer.map(|epoch| epoch.to_string()),
         };
         let outcomes = self
             .storage
@@ -232,6 +233,21 @@ impl DocumentStore for ProjectDocuments<'_> {
                 })
             })
             .collect()
+    }
+
+    /// The hub's epoch, one for all its projects (a restore replaces them all).
+    fn epoch(&self) -> Result<Epoch, StoreError> {
+        let text = self.storage.hub_epoch().map_err(store_error)?;
+        text.parse().map_err(StoreError::new)
+    }
+
+    fn peer_epoch(&self, _peer: &PeerId) -> Result<Option<Epoch>, StoreError> {
+        let text = self
+            .storage
+            .peer_epoch(self.project(), &self.who.device_id)
+            .map_err(store_error)?;
+        text.map(|text| text.parse().map_err(StoreError::new))
+            .transpose()
     }
 
     fn peer_cursor(&self, _peer: &PeerId) -> Result<PeerCursor, StoreError> {
@@ -383,7 +399,7 @@ pub async fn sync(
             }
             Err(error) => {
                 tracing::warn!(device = %who.device_id, %error, "sync session aborted");
-                minga_sync::abort_frame(&error)
+                minga_sync::abort_reply(&body, &error)
             }
         };
         Ok((reply, responder.received_total() - received_before))

@@ -22,6 +22,8 @@ macro_rules! contract_tests {
             writes_merge_bump_the_sequence_and_refuse_bad_input_alone,
             writes_that_are_structurally_wrong_are_refused_and_change_nothing,
             peer_state_is_written_with_the_documents,
+            a_peer_reset_drops_its_state_and_records_its_epoch,
+            the_hub_epoch_is_kept_until_renewed,
             revoking_an_unknown_device_says_so,
             a_code_enrols_once_and_wrong_guesses_leave_it_as_it_was,
             a_form_version_is_published_once_with_its_document,
@@ -256,6 +258,7 @@ pub fn peer_state_is_written_with_the_documents(storage: &dyn HubStorage) {
         peer: "dev".into(),
         shared_heads: vec![(a.clone(), vec!["00ff".into()])],
         cursor: Some((7, 3)),
+        reset: None,
     };
     storage
         .write_documents(
@@ -285,6 +288,38 @@ pub fn peer_state_is_written_with_the_documents(storage: &dyn HubStorage) {
         (0, 0),
         "nothing of a failed commit stays"
     );
+}
+
+pub fn a_peer_reset_drops_its_state_and_records_its_epoch(storage: &dyn HubStorage) {
+    let (a, b) = (named("a"), named("b"));
+    let learnt = |doc: &str, reset: Option<&str>| PeerUpdate {
+        peer: "dev".into(),
+        shared_heads: vec![(doc.to_string(), vec!["00ff".into()])],
+        cursor: Some((7, 3)),
+        reset: reset.map(String::from),
+    };
+    storage
+        .write_documents("p", &[], Some(&learnt(&a, Some("first"))))
+        .unwrap();
+    storage
+        .write_documents("p", &[], Some(&learnt(&b, Some("second"))))
+        .unwrap();
+    assert_eq!(storage.peer_heads("p", "dev", &a).unwrap(), None, "dropped");
+    assert!(storage.peer_heads("p", "dev", &b).unwrap().is_some());
+    assert_eq!(storage.peer_cursor("p", "dev").unwrap(), (7, 3));
+    assert_eq!(
+        storage.peer_epoch("p", "dev").unwrap().as_deref(),
+        Some("second")
+    );
+    assert_eq!(storage.peer_epoch("p", "other").unwrap(), None);
+}
+
+pub fn the_hub_epoch_is_kept_until_renewed(storage: &dyn HubStorage) {
+    let first = storage.hub_epoch().unwrap();
+    assert_eq!(storage.hub_epoch().unwrap(), first);
+    let renewed = storage.renew_hub_epoch().unwrap();
+    assert_ne!(renewed, first);
+    assert_eq!(storage.hub_epoch().unwrap(), renewed);
 }
 
 pub fn revoking_an_unknown_device_says_so(storage: &dyn HubStorage) {

@@ -152,6 +152,18 @@ pub struct PeerUpdate {
     pub shared_heads: Vec<(String, Vec<String>)>,
     /// The peer's new cursor `(theirs, ours)`, when it moved.
     pub cursor: Option<(i64, i64)>,
+    /// Set when the peer's store is another than the one its cursor and shared heads were
+    /// learnt from: they are dropped first, and this (the peer's new sync epoch) is recorded.
+    pub reset: Option<String>,
+}
+
+/// The `hub_meta` key of the hub's sync epoch (random; a restore makes a new one).
+pub const HUB_EPOCH_KEY: &str = "hub_epoch";
+
+/// The `hub_meta` key of the sync epoch recorded for `peer` in `project` (a name/value row, so
+/// that no schema changed for it).
+pub fn peer_epoch_key(project: &str, peer: &str) -> String {
+    format!("peer_epoch:{project}:{peer}")
 }
 
 /// Storage for one hub. Every call is one short transaction; implementations are shared between
@@ -216,6 +228,15 @@ pub trait HubStorage: Send + Sync {
     fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<String>>>;
     /// This hub's id (random, made with its database): its peer id in sync.
     fn hub_id(&self) -> Result<String>;
+    /// This hub's sync epoch: random, made on first use, and new after a restore (see
+    /// [`HubStorage::renew_hub_epoch`]), so that devices drop what they knew of the hub
+    /// before. Cost: one insert-or-ignore and one lookup.
+    fn hub_epoch(&self) -> Result<String>;
+    /// Gives the hub a new sync epoch, as restoring a backup must: its history went back in
+    /// time. Returns the new one.
+    fn renew_hub_epoch(&self) -> Result<String>;
+    /// The sync epoch recorded for `peer`'s store (`None` when none was).
+    fn peer_epoch(&self, project: &str, peer: &str) -> Result<Option<String>>;
     /// Headers of the project's documents changed after `since`, in sequence order.
     fn documents_since(
         &self,

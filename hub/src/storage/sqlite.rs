@@ -10,8 +10,8 @@ use super::projection::{
 use super::schema;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
-    Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Project,
-    Redemption, StoredDocument, WriteOutcome,
+    peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
+    Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
 };
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
@@ -519,6 +519,50 @@ impl HubStorage for SqliteStorage {
         )
     }
 
+    fn hub_epoch(&self) -> Result<String> {
+        let conn = self.conn();
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT value FROM hub_meta WHERE key = ?1",
+                [HUB_EPOCH_KEY],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(epoch) = stored {
+            return Ok(epoch); // the common case: no write
+        }
+        conn.execute(
+            "INSERT INTO hub_meta (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![HUB_EPOCH_KEY, uuid::Uuid::new_v4().to_string()],
+        )?;
+        Ok(conn.query_row(
+            "SELECT value FROM hub_meta WHERE key = ?1",
+            [HUB_EPOCH_KEY],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn renew_hub_epoch(&self) -> Result<String> {
+        let fresh = uuid::Uuid::new_v4().to_string();
+        self.conn().execute(
+            "INSERT INTO hub_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![HUB_EPOCH_KEY, fresh],
+        )?;
+        Ok(fresh)
+    }
+
+    fn peer_epoch(&self, project: &str, peer: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM hub_meta WHERE key = ?1",
+                [peer_epoch_key(project, peer)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
         let conn = self.conn();
         Ok(conn
@@ -725,6 +769,22 @@ fn write_peer_state(
     project: &str,
     peer: &PeerUpdate,
 ) -> Result<()> {
+    if let Some(epoch) = &peer.reset {
+        let key = super::peer_epoch_key(project, &peer.peer);
+        tx.execute(
+            "DELETE FROM peer_heads WHERE project = ?1 AND peer = ?2",
+            params![project, peer.peer],
+        )?;
+        tx.execute(
+            "DELETE FROM peer_cursors WHERE project = ?1 AND peer = ?2",
+            params![project, peer.peer],
+        )?;
+        tx.execute(
+            "INSERT INTO hub_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![key, epoch],
+        )?;
+    }
     for (doc, heads) in &peer.shared_heads {
         tx.execute(
             "INSERT INTO peer_heads (project, peer, doc, heads) VALUES (?1, ?2, ?3, ?4)

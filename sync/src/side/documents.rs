@@ -129,7 +129,7 @@ impl Side {
             None => store.load(id)?.unwrap_or_default(),
         };
         let mut state = AmState::new();
-        if let Some(shared) = store.shared_heads(&self.peer, id)? {
+        if let Some(shared) = self.stored_shared(store, id)? {
             state.shared_heads = shared
                 .into_iter()
                 .filter(|hash| doc.get_change_by_hash(hash).is_some())

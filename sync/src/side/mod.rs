@@ -9,7 +9,7 @@ use automerge::sync::{Capability, Have, State as AmState, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::error::SyncError;
-use crate::ids::{DocId, DocKind, PeerId, Seq};
+use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::policy::Policy;
 use crate::report::{Progress, SyncReport};
 use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
@@ -79,6 +79,11 @@ pub(crate) struct Side {
     pub(crate) peer_has_more: bool,
     pub(crate) cursor: PeerCursor,
     cursor_moved: bool,
+    /// Set when the peer named another epoch than the one stored for it: the stored shared
+    /// heads are then ignored for the whole session (only what this session learnt counts).
+    ignore_stored: bool,
+    /// The peer's new epoch, recorded (with the stored state dropped) by the next commit.
+    reset_peer: Option<Epoch>,
     pending_shared: Vec<(DocId, Vec<ChangeHash>)>,
     /// Heads settled with the peer in this session (also in `pending_shared` until committed).
     session_shared: HashMap<DocId, Vec<ChangeHash>>,
@@ -133,6 +138,8 @@ impl Side {
             peer_has_more: true,
             cursor,
             cursor_moved: false,
+            ignore_stored: false,
+            reset_peer: None,
             pending_shared: Vec::new(),
             session_shared: HashMap::new(),
             report: SyncReport::default(),
@@ -146,6 +153,33 @@ impl Side {
     pub(crate) fn resume_from(&mut self, cursor: PeerCursor) {
         self.cursor = cursor;
         self.scan_from = cursor.ours;
+    }
+
+    /// The peer is another store than the one our stored state was learnt from (its epoch is
+    /// `epoch` now): ignore its stored cursor and shared heads, have the next commit drop them
+    /// and record `epoch`, and start our offers again from the first document, unless nothing
+    /// was offered yet. Pages already offered stay in flight; a rescanned document still on
+    /// its way is waited for, not offered twice.
+    pub(crate) fn forget_peer(&mut self, epoch: Epoch) {
+        self.ignore_stored = true;
+        self.reset_peer = Some(epoch);
+        self.cursor = PeerCursor::default();
+        self.our_pages.clear();
+        self.scan_from = 0;
+        self.offers_done = false;
+    }
+
+    /// The heads stored as shared with the peer for `id`, unless the peer's epoch changed.
+    /// Cost: one store lookup.
+    fn stored_shared<S: DocumentStore + ?Sized>(
+        &self,
+        store: &S,
+        id: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, SyncError> {
+        if self.ignore_stored {
+            return Ok(None);
+        }
+        Ok(store.shared_heads(&self.peer, id)?)
     }
 
     /// Processes the peer's body: checks it all first (a bad body changes nothing), then
@@ -362,6 +396,7 @@ impl Side {
         }
         commit.shared_heads.extend(full_docs);
         commit.cursor = self.advance_cursor();
+        commit.reset_peer = self.reset_peer.take();
         if commit.is_empty() {
             return Ok(());
         }

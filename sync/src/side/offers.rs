@@ -202,7 +202,7 @@ impl Side {
     ) -> Result<Option<Vec<u8>>, SyncError> {
         let shared = match self.session_shared.get(id) {
             Some(shared) => Some(shared.clone()),
-            None => store.shared_heads(&self.peer, id)?,
+            None => self.stored_shared(store, id)?,
         };
         let Some(shared) = shared.filter(|shared| !shared.is_empty()) else {
             return Ok(None);
@@ -228,6 +228,6 @@ impl Side {
         if let Some(shared) = self.session_shared.get(id) {
             return Ok(shared == heads);
         }
-        Ok(store.shared_heads(&self.peer, id)?.as_deref() == Some(heads))
+        Ok(self.stored_shared(store, id)?.as_deref() == Some(heads))
     }
 }

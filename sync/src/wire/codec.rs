@@ -4,7 +4,7 @@
 use automerge::ChangeHash;
 
 use crate::error::{IdError, WireError};
-use crate::ids::{DocId, DocKind, PeerId, MAX_ID_LEN};
+use crate::ids::{DocId, DocKind, Epoch, PeerId, MAX_ID_LEN};
 
 /// Most heads one document may advertise; real documents have one or a few.
 pub const MAX_HEADS: u64 = 1024;
@@ -60,6 +60,22 @@ impl Writer {
 
     pub fn peer_id(&mut self, id: &PeerId) {
         self.bytes(id.as_str().as_bytes());
+    }
+
+    /// A store's epoch: its 16 bytes.
+    pub fn epoch(&mut self, epoch: Epoch) {
+        self.fixed(&epoch.0);
+    }
+
+    /// An epoch that may be absent: a flag byte (0 absent, 1 present), then the 16 bytes.
+    pub fn optional_epoch(&mut self, epoch: Option<Epoch>) {
+        match epoch {
+            Some(epoch) => {
+                self.u8(1);
+                self.epoch(epoch);
+            }
+            None => self.u8(0),
+        }
     }
 
     pub fn kind(&mut self, kind: DocKind) {
@@ -200,6 +216,20 @@ impl<'a> Reader<'a> {
         let bytes = self.fixed(len as usize, what)?;
         let text = std::str::from_utf8(bytes).map_err(|_| IdError::NotUtf8)?;
         Ok(text.to_owned())
+    }
+
+    pub fn epoch(&mut self) -> Result<Epoch, WireError> {
+        let mut epoch = [0u8; 16];
+        epoch.copy_from_slice(self.fixed(16, "epoch")?);
+        Ok(Epoch(epoch))
+    }
+
+    pub fn optional_epoch(&mut self) -> Result<Option<Epoch>, WireError> {
+        match self.u8("epoch flag")? {
+            0 => Ok(None),
+            1 => self.epoch().map(Some),
+            other => Err(WireError::UnknownAnswer(other)),
+        }
     }
 
     pub fn kind(&mut self, doc: &DocId) -> Result<DocKind, WireError> {

@@ -1,4 +1,4 @@
-//! The sync wire format, version 2: framed, typed messages (`docs/sync-protocol.md` is the
+//! The sync wire format, version 3: framed, typed messages (`docs/sync-protocol.md` is the
 //! specification). `encode` never fails; `decode` checks the frame's length against the limit
 //! before reading anything, validates every field and never panics.
 
@@ -11,14 +11,19 @@ use automerge::sync::Message as AmMessage;
 use automerge::ChangeHash;
 
 use crate::error::WireError;
+pub use crate::ids::Epoch;
 use crate::ids::{DocId, DocKind, PeerId, Seq};
 use codec::{Reader, Writer};
 pub(crate) use deflate::{read_tail, write_tail, Tail};
 
 /// The first four bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"MSYN";
-/// The protocol version this implementation speaks.
-pub const VERSION: u8 = 2;
+/// The protocol version this implementation speaks. Version 3 added the stores' epochs to the
+/// hello, requests and replies.
+pub const VERSION: u8 = 3;
+/// The earlier version whose peers still get an abort they can read (in its framing), telling
+/// them to update, rather than bytes they cannot decode.
+pub const PREVIOUS_VERSION: u8 = 2;
 /// Magic, version, type and a big-endian u32 payload length.
 pub const HEADER_LEN: usize = 10;
 /// The CRC-32 that follows the payload, over the header and the payload.
@@ -135,8 +140,14 @@ impl Body {
 pub struct Hello {
     pub session: SessionId,
     pub from: PeerId,
+    /// The initiator's own epoch.
+    pub epoch: Epoch,
     /// The responder the initiator means to reach, if it knows it.
     pub to: Option<PeerId>,
+    /// The responder's epoch that `pull_since` (and what the initiator offers) was learnt
+    /// from; `None` when it never learnt one. Another epoch than the responder's own means
+    /// `pull_since` is meaningless to it.
+    pub to_epoch: Option<Epoch>,
     /// The responder's sequence number up to which the initiator has everything.
     pub pull_since: Seq,
     pub body: Body,
@@ -146,6 +157,8 @@ pub struct Hello {
 pub struct Round {
     pub session: SessionId,
     pub round: u64,
+    /// The sender's epoch.
+    pub epoch: Epoch,
     pub body: Body,
 }
 
@@ -185,10 +198,12 @@ impl Frame {
             Frame::Hello(hello) => {
                 writer.fixed(&hello.session);
                 writer.peer_id(&hello.from);
+                writer.epoch(hello.epoch);
                 match &hello.to {
                     Some(to) => writer.peer_id(to),
                     None => writer.varint(0),
                 }
+                writer.optional_epoch(hello.to_epoch);
                 writer.varint(hello.pull_since);
                 write_body(&mut writer, &hello.body, form);
                 TYPE_HELLO
@@ -196,6 +211,7 @@ impl Frame {
             Frame::Request(round) | Frame::Reply(round) => {
                 writer.fixed(&round.session);
                 writer.varint(round.round);
+                writer.epoch(round.epoch);
                 write_body(&mut writer, &round.body, form);
                 if matches!(self, Frame::Request(_)) {
                     TYPE_REQUEST
@@ -227,6 +243,23 @@ impl Frame {
         reader.finish()?;
         Ok(frame)
     }
+}
+
+/// An abort a peer speaking `version` can read: framed in that version when it is
+/// [`PREVIOUS_VERSION`] (whose abort payload is the same), else in ours. Lets a responder tell
+/// an out-of-date initiator to update instead of answering bytes it cannot decode.
+pub fn abort_in_version(version: u8, message: &str) -> Vec<u8> {
+    let mut frame = Frame::Abort {
+        message: message.into(),
+    }
+    .encode();
+    if version == PREVIOUS_VERSION {
+        frame[4] = PREVIOUS_VERSION;
+        let checked = frame.len() - TRAILER_LEN;
+        let checksum = crc32(&frame[..checked]);
+        frame[checked..].copy_from_slice(&checksum.to_be_bytes());
+    }
+    frame
 }
 
 /// Frames a payload: the header before it, the CRC-32 after. Public for tests and tools that
@@ -303,11 +336,15 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 fn decode_hello(reader: &mut Reader<'_>, max_frame: u32) -> Result<Hello, WireError> {
     let session = session_id(reader)?;
     let from = reader.peer_id()?;
+    let epoch = reader.epoch()?;
     let to = reader.optional_peer_id()?;
+    let to_epoch = reader.optional_epoch()?;
     Ok(Hello {
         session,
         from,
+        epoch,
         to,
+        to_epoch,
         pull_since: reader.varint("pull cursor")?,
         body: read_body(reader, max_frame)?,
     })
@@ -323,6 +360,7 @@ fn decode_round(reader: &mut Reader<'_>, max_frame: u32) -> Result<Round, WireEr
     Ok(Round {
         session: session_id(reader)?,
         round: reader.varint("round")?,
+        epoch: reader.epoch()?,
         body: read_body(reader, max_frame)?,
     })
 }
@@ -556,6 +594,7 @@ mod tests {
         let request = Frame::Request(Round {
             session: [7; 16],
             round: 3,
+            epoch: Epoch([2; 16]),
             body: Body::default(),
         });
         assert_eq!(session_of(&request.encode()), Some([7; 16]));
@@ -596,12 +635,63 @@ mod tests {
         let frame = Frame::Request(Round {
             session: [1; 16],
             round: 1,
+            epoch: Epoch([3; 16]),
             body,
         });
         assert_eq!(
             Frame::decode(&frame.encode_uncompressed(), DEFAULT_MAX_FRAME).unwrap(),
             frame
         );
+    }
+
+    #[test]
+    fn a_hello_carries_both_epochs_and_a_reply_its_senders() {
+        let hello = Frame::Hello(Hello {
+            session: [1; 16],
+            from: PeerId::new("phone").unwrap(),
+            epoch: Epoch([4; 16]),
+            to: None,
+            to_epoch: Some(Epoch([5; 16])),
+            pull_since: 9,
+            body: Body::default(),
+        });
+        assert_eq!(
+            Frame::decode(&hello.encode(), DEFAULT_MAX_FRAME).unwrap(),
+            hello
+        );
+        let reply = Frame::Reply(Round {
+            session: [1; 16],
+            round: 0,
+            epoch: Epoch([5; 16]),
+            body: Body::default(),
+        });
+        assert_eq!(
+            Frame::decode(&reply.encode(), DEFAULT_MAX_FRAME).unwrap(),
+            reply
+        );
+    }
+
+    #[test]
+    fn a_peer_of_the_previous_version_gets_an_abort_it_can_frame() {
+        let abort = abort_in_version(PREVIOUS_VERSION, "update the app");
+        assert_eq!(abort[4], PREVIOUS_VERSION);
+        assert_eq!(
+            Frame::decode(&abort, DEFAULT_MAX_FRAME),
+            Err(WireError::UnsupportedVersion(PREVIOUS_VERSION)),
+            "this side no longer reads it"
+        );
+        let mut as_ours = abort.clone();
+        as_ours[4] = VERSION;
+        let checked = as_ours.len() - TRAILER_LEN;
+        let checksum = crc32(&as_ours[..checked]);
+        as_ours[checked..].copy_from_slice(&checksum.to_be_bytes());
+        assert_eq!(
+            Frame::decode(&as_ours, DEFAULT_MAX_FRAME).unwrap(),
+            Frame::Abort {
+                message: "update the app".into()
+            }
+        );
+        assert_eq!(abort_in_version(9, "x")[4], VERSION);
     }
 
     #[test]

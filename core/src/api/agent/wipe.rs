@@ -1,10 +1,11 @@
 //! Wiping a device's local copy, as a hub asks of a revoked device: every document and what the
 //! store knows of its peers goes, the file itself stays (it is open, and its key and device
-//! identity remain valid for a new enrolment).
+//! identity remain valid for a new enrolment). The store's sync epoch goes too: its history is
+//! gone, so a peer that meets it again drops what it knew of it.
 
 use crate::error::Result;
 use crate::schema;
-use crate::storage::documents;
+use crate::storage::{documents, store_meta};
 use crate::store::Store;
 
 impl Store {
@@ -19,6 +20,7 @@ impl Store {
         let tx = inner.conn.transaction()?;
         let removed = documents::count(&tx)?;
         schema::empty_data_tables(&tx)?;
+        store_meta::forget_epochs(&tx)?;
         tx.commit()?;
         inner.cache.clear();
         inner
@@ -66,7 +68,13 @@ mod tests {
         let tables = schema::data_tables(&store.lock().conn).unwrap();
         assert!(tables.len() >= 5, "{tables:?}");
 
+        let epoch = store.epoch().unwrap();
         assert_eq!(store.wipe_local_copy().unwrap(), 3);
+        assert_ne!(
+            store.epoch().unwrap(),
+            epoch,
+            "a wiped store is a new one to its peers"
+        );
         for table in &tables {
             assert_eq!(rows(&store, table), 0, "{table} emptied");
         }

@@ -17,8 +17,8 @@ use super::projection::{
 };
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
-    Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate, Project,
-    Redemption, StoredDocument, WriteOutcome,
+    peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
+    Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
 };
 use crate::access::DocKind;
 use crate::auth::{EnrolDecision, EnrolmentState};
@@ -448,6 +448,38 @@ impl HubStorage for PostgresStorage {
         Ok(row.try_get(0)?)
     }
 
+    fn hub_epoch(&self) -> Result<String> {
+        let mut client = self.client()?;
+        let fresh = uuid::Uuid::new_v4().to_string();
+        client.execute(
+            "INSERT INTO hub_meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&HUB_EPOCH_KEY, &fresh],
+        )?;
+        let row = client.query_one(
+            "SELECT value FROM hub_meta WHERE key = $1",
+            &[&HUB_EPOCH_KEY],
+        )?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn renew_hub_epoch(&self) -> Result<String> {
+        let fresh = uuid::Uuid::new_v4().to_string();
+        self.client()?.execute(
+            "INSERT INTO hub_meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = $2",
+            &[&HUB_EPOCH_KEY, &fresh],
+        )?;
+        Ok(fresh)
+    }
+
+    fn peer_epoch(&self, project: &str, peer: &str) -> Result<Option<String>> {
+        let row = self.client()?.query_opt(
+            "SELECT value FROM hub_meta WHERE key = $1",
+            &[&peer_epoch_key(project, peer)],
+        )?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
     fn documents_since(
         &self,
         project: &str,
@@ -643,6 +675,22 @@ fn write_peer_state(
     project: &str,
     peer: &PeerUpdate,
 ) -> Result<()> {
+    if let Some(epoch) = &peer.reset {
+        let key = super::peer_epoch_key(project, &peer.peer);
+        tx.execute(
+            "DELETE FROM peer_heads WHERE project = $1 AND peer = $2",
+            &[&project, &peer.peer],
+        )?;
+        tx.execute(
+            "DELETE FROM peer_cursors WHERE project = $1 AND peer = $2",
+            &[&project, &peer.peer],
+        )?;
+        tx.execute(
+            "INSERT INTO hub_meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = $2",
+            &[&key, epoch],
+        )?;
+    }
     for (doc, heads) in &peer.shared_heads {
         tx.execute(
             "INSERT INTO peer_heads (project, peer, doc, heads) VALUES ($1, $2, $3, $4)
