@@ -1,20 +1,8 @@
 //! The typed errors of sync: bad ids, bad bytes on the wire, protocol violations, store and
 //! transport failures, and bundle problems.
 
+pub use crate::ids::IdError;
 use crate::ids::{DocId, Epoch};
-
-/// A document or peer id that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdError {
-    #[error("id is empty")]
-    Empty,
-    #[error("id of {len} bytes is longer than the limit of 128")]
-    TooLong { len: usize },
-    #[error("id is not valid UTF-8")]
-    NotUtf8,
-    #[error("{0:?} is not a store epoch (a UUID)")]
-    NotAnEpoch(String),
-}
 
 /// Bytes that do not decode as a sync frame. Decoding never panics and never allocates more than
 /// the frame it was given.
@@ -22,8 +10,8 @@ pub enum IdError {
 pub enum WireError {
     #[error("not a Minga sync frame (bad magic bytes)")]
     BadMagic,
-    #[error("unsupported protocol version {0} (this side speaks {version})", version = crate::wire::VERSION)]
-    UnsupportedVersion(u8),
+    #[error("unsupported protocol version {got} (this side speaks {speaks})")]
+    UnsupportedVersion { got: u8, speaks: u8 },
     #[error("unknown message type {0:#04x}")]
     UnknownMessageType(u8),
     #[error("frame of {len} bytes is over the limit of {max}")]

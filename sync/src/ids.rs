@@ -2,7 +2,18 @@
 
 use std::fmt;
 
-use crate::error::IdError;
+/// A document or peer id that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("id is empty")]
+    Empty,
+    #[error("id of {len} bytes is longer than the limit of 128")]
+    TooLong { len: usize },
+    #[error("id is not valid UTF-8")]
+    NotUtf8,
+    #[error("{0:?} is not a store epoch (a UUID)")]
+    NotAnEpoch(String),
+}
 
 /// A store's sequence number: bumped on every local or received change, so "what changed since
 /// N" is an index scan.

@@ -215,17 +215,17 @@ pub fn abort_frame(error: &SyncError) -> Vec<u8> {
 /// the previous protocol version is told, in that version's framing, to update.
 pub fn abort_reply(request: &[u8], error: &SyncError) -> Vec<u8> {
     match (request.get(..4), request.get(4), error) {
-        (Some(magic), Some(&version), SyncError::Wire(crate::WireError::UnsupportedVersion(_)))
-            if magic == crate::wire::MAGIC =>
-        {
-            crate::wire::abort_in_version(
-                version,
-                &format!(
-                    "{error}: this peer speaks sync protocol version {}; update the app",
-                    crate::wire::VERSION
-                ),
-            )
-        }
+        (
+            Some(magic),
+            Some(&version),
+            SyncError::Wire(crate::WireError::UnsupportedVersion { .. }),
+        ) if magic == crate::wire::MAGIC => crate::wire::abort_in_version(
+            version,
+            &format!(
+                "{error}: this peer speaks sync protocol version {}; update the app",
+                crate::wire::VERSION
+            ),
+        ),
         _ => abort_frame(error),
     }
 }

@@ -285,7 +285,10 @@ pub fn payload_len(header: &[u8], max_frame: u32) -> Result<(u8, usize), WireErr
     }
     let version = reader.u8("version")?;
     if version != VERSION {
-        return Err(WireError::UnsupportedVersion(version));
+        return Err(WireError::UnsupportedVersion {
+            got: version,
+            speaks: VERSION,
+        });
     }
     let kind = reader.u8("message type")?;
     let len_bytes = reader.fixed(4, "frame length")?;
@@ -677,7 +680,10 @@ mod tests {
         assert_eq!(abort[4], PREVIOUS_VERSION);
         assert_eq!(
             Frame::decode(&abort, DEFAULT_MAX_FRAME),
-            Err(WireError::UnsupportedVersion(PREVIOUS_VERSION)),
+            Err(WireError::UnsupportedVersion {
+                got: PREVIOUS_VERSION,
+                speaks: VERSION
+            }),
             "this side no longer reads it"
         );
         let mut as_ours = abort.clone();
