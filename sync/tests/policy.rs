@@ -109,3 +109,28 @@ fn refused_documents_are_reported_and_the_rest_lands() {
     );
     assert!(phone.get(&other_project).is_some());
 }
+
+#[test]
+fn a_document_offered_to_a_peer_met_for_the_first_time_is_refused_once() {
+    let (phone, hub) = (MemoryStore::new(), MemoryStore::new());
+    // A colleague's submission the hub holds, which this phone writes to under the same id.
+    let unreadable = DocId::random();
+    for store in [&hub, &phone] {
+        store.edit(&unreadable, DocKind::Submission, |tx| {
+            tx.put(ROOT, "project", "north").unwrap()
+        });
+    }
+    let options = SyncOptions::default();
+    let policy = Arc::new(Facilitator {
+        secret: unreadable.clone(),
+    });
+    let transport = MemoryTransport::new(&hub, peer("hub"), options, policy);
+    let mut initiator = Initiator::new(
+        peer("phone"),
+        peer("hub"),
+        options,
+        Arc::new(minga_sync::AllowAll),
+    );
+    let report = run_session(&phone, &transport, &mut initiator, &options, &mut |_| {}).unwrap();
+    assert_eq!(report.refused, vec![(unreadable, Refusal::NotReadable)]);
+}

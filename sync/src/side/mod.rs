@@ -163,6 +163,11 @@ impl Side {
     pub(crate) fn forget_peer(&mut self, epoch: Epoch) {
         self.ignore_stored = true;
         self.reset_peer = Some(epoch);
+        if self.cursor == PeerCursor::default() {
+            // A peer met for the first time: our offers began at the first document already,
+            // and offering the first page again would have a refused document refused twice.
+            return;
+        }
         self.cursor = PeerCursor::default();
         self.our_pages.clear();
         self.scan_from = 0;
