@@ -89,7 +89,12 @@ mod tests {
     }
 
     fn doc_with(key: &str, value: &str) -> Automerge {
-        let mut doc = Automerge::new();
+        edited(&Automerge::new(), key, value)
+    }
+
+    /// A fork of `base` with `key` set to `value`.
+    fn edited(base: &Automerge, key: &str, value: &str) -> Automerge {
+        let mut doc = base.fork();
         let mut tx = doc.transaction();
         tx.put(ROOT, key, value).unwrap();
         tx.commit();
@@ -99,10 +104,7 @@ mod tests {
     #[test]
     fn concurrent_edits_merge_and_a_repeat_changes_nothing() {
         let base = doc_with("a", "1");
-        let mut other = base.fork();
-        let mut tx = other.transaction();
-        tx.put(ROOT, "b", "2").unwrap();
-        tx.commit();
+        let other = edited(&base, "b", "2");
         let first = merge_unchecked(None, &base.save()).unwrap();
         let second = merge_unchecked(Some(&first.bytes), &other.save()).unwrap();
         assert!(first.changed && second.changed);
@@ -144,10 +146,7 @@ mod tests {
     #[test]
     fn what_is_read_sees_the_heads_before_the_merge() {
         let base = doc_with("a", "1");
-        let mut next = base.fork();
-        let mut tx = next.transaction();
-        tx.put(ROOT, "a", "2").unwrap();
-        tx.commit();
+        let next = edited(&base, "a", "2");
         let (_, before) = merge("d", Some(&base.save()), &next.save(), None, |_, before| {
             Ok(before.to_vec())
         })
@@ -176,14 +175,8 @@ mod tests {
     #[test]
     fn a_decoded_document_is_merged_into_a_stored_one() {
         let base = doc_with("a", "1");
-        let mut stored = base.fork();
-        let mut tx = stored.transaction();
-        tx.put(ROOT, "c", "3").unwrap();
-        tx.commit();
-        let mut other = base.fork();
-        let mut tx = other.transaction();
-        tx.put(ROOT, "b", "2").unwrap();
-        tx.commit();
+        let stored = edited(&base, "c", "3");
+        let other = edited(&base, "b", "2");
         let sent = other.save();
         let decoded = Automerge::load(&sent).unwrap();
         let (merged, ()) = merge("d", Some(&stored.save()), &sent, Some(&decoded), |_, _| {
