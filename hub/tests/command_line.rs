@@ -77,6 +77,7 @@ fn names_holding_escape_codes_carriage_returns_and_bells_are_printed_escaped() {
                 author: Some(ana.id.clone()),
                 subject: None,
                 changes: bytes,
+                decoded: None,
             }],
             None,
         )

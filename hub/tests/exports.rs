@@ -92,6 +92,7 @@ fn store_documents(data: &Path) -> Stored {
             author: Some("ana-phone".into()),
             subject: None,
             changes,
+            decoded: None,
         })
         .collect();
     storage.write_documents(PROJECT, &writes, None).unwrap();

@@ -95,6 +95,7 @@ fn office() -> Office {
             author: Some(ana.id.clone()),
             subject: Some(submission.clone()),
             changes: review.save(),
+            decoded: None,
         }],
         None,
     );

@@ -214,6 +214,7 @@ pub async fn put_submission(
         author: new_author,
         subject: None,
         changes: body.to_vec(),
+        decoded: None,
     };
     write(state, who, doc, author).await
 }
@@ -235,6 +236,7 @@ pub async fn put_review(
         author: author.clone(),
         subject: Some(submission),
         changes: body.to_vec(),
+        decoded: None,
     };
     write(state, who, doc, author).await
 }

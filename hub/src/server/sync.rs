@@ -8,7 +8,7 @@ use super::metrics::Metrics;
 use super::AppState;
 use crate::access::{self, DocAccess, DocKind, Principal};
 use crate::error::HubError;
-use crate::storage::{DocumentWrite, HubStorage, PeerUpdate, WriteOutcome};
+use crate::storage::{Decoded, DocumentWrite, HubStorage, PeerUpdate, WriteOutcome};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -115,6 +115,8 @@ impl ProjectDocuments<'_> {
             author,
             subject,
             changes: incoming.changes,
+            // Sync loaded a new document once to ask the policy; the hub stores it from that.
+            decoded: incoming.loaded.map(Decoded),
         })
     }
 }
@@ -134,13 +136,17 @@ impl ProjectDocuments<'_> {
         {
             return Ok((stored.author, stored.subject));
         }
+        let decoded;
         let loaded = match &incoming.loaded {
-            Some(doc) => doc.clone(),
-            None => Automerge::load(&incoming.changes).map_err(StoreError::new)?,
+            Some(doc) => doc,
+            None => {
+                decoded = Automerge::load(&incoming.changes).map_err(StoreError::new)?;
+                &decoded
+            }
         };
-        let author = author_for(storage, self.project(), id, DocKind::Review, Some(&loaded))
+        let author = author_for(storage, self.project(), id, DocKind::Review, Some(loaded))
             .map_err(store_error)?;
-        Ok((author, reviewed_submission(id, &loaded)))
+        Ok((author, reviewed_submission(id, loaded)))
     }
 }
 

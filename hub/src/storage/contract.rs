@@ -83,6 +83,7 @@ pub fn write(id: &str, kind: DocKind, changes: Vec<u8>) -> DocumentWrite {
         author: Some("dev".into()),
         subject: None,
         changes,
+        decoded: None,
     }
 }
 

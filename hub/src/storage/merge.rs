@@ -22,14 +22,21 @@ fn heads_of(doc: &Automerge) -> Vec<String> {
 /// Applies `changes` (a saved document or concatenated change chunks) to `stored`, the
 /// document `id`, and gives the document as it would be, with the heads it had before, to
 /// `read` before anything is saved: a refusal there is the merge's answer, anything else is
-/// returned beside the merge (what the projection keeps of it). Cost: loading `stored`,
-/// applying `changes`, `read`, and a save when `read` passes.
+/// returned beside the merge (what the projection keeps of it). `decoded`, the document
+/// `changes` load to when they are a whole saved document, stands for the merge of a document
+/// not stored yet: nothing is decoded or saved again, and `changes` are what is stored.
+/// Cost: loading `stored`, applying `changes`, `read`, and a save when `read` passes; only
+/// `read` and a copy of `changes` for a new document with `decoded`.
 pub fn merge<T>(
     id: &str,
     stored: Option<&[u8]>,
     changes: &[u8],
+    decoded: Option<&Automerge>,
     read: impl FnOnce(&Automerge, &[ChangeHash]) -> Result<T, WriteRefusal>,
 ) -> Result<(Merged, T), WriteRefusal> {
+    if let (None, Some(doc)) = (stored, decoded) {
+        return finish(id, doc, &[], read, |_| changes.to_vec());
+    }
     let mut doc = match stored {
         Some(bytes) => Automerge::load(bytes).map_err(|e| WriteRefusal::StoredUnreadable {
             id: id.into(),
@@ -37,21 +44,34 @@ pub fn merge<T>(
         })?,
         None => Automerge::new(),
     };
-    let before_hashes = doc.get_heads();
-    let before = heads_of(&doc);
+    let before = doc.get_heads();
     doc.load_incremental(changes)
         .map_err(|e| WriteRefusal::NotAutomerge {
             id: id.into(),
             reason: e.to_string(),
         })?;
-    let heads = heads_of(&doc);
+    finish(id, &doc, &before, read, Automerge::save)
+}
+
+/// The merge's answer for `doc`, the document as the merge left it from the heads `before`:
+/// refused when empty or when `read` refuses, else saved by `save`.
+fn finish<T>(
+    id: &str,
+    doc: &Automerge,
+    before: &[ChangeHash],
+    read: impl FnOnce(&Automerge, &[ChangeHash]) -> Result<T, WriteRefusal>,
+    save: impl FnOnce(&Automerge) -> Vec<u8>,
+) -> Result<(Merged, T), WriteRefusal> {
+    let heads = heads_of(doc);
     if heads.is_empty() {
         return Err(WriteRefusal::Empty { id: id.into() });
     }
-    let read = read(&doc, &before_hashes)?;
+    let read = read(doc, before)?;
+    let mut before: Vec<String> = before.iter().map(ChangeHash::to_string).collect();
+    before.sort();
     let changed = heads != before;
     let merged = Merged {
-        bytes: doc.save(),
+        bytes: save(doc),
         heads,
         changed,
     };
@@ -65,11 +85,16 @@ mod tests {
     use automerge::{ReadDoc, ROOT};
 
     fn merge_unchecked(stored: Option<&[u8]>, changes: &[u8]) -> Result<Merged, WriteRefusal> {
-        merge("d", stored, changes, |_, _| Ok(())).map(|(merged, ())| merged)
+        merge("d", stored, changes, None, |_, _| Ok(())).map(|(merged, ())| merged)
     }
 
     fn doc_with(key: &str, value: &str) -> Automerge {
-        let mut doc = Automerge::new();
+        edited(&Automerge::new(), key, value)
+    }
+
+    /// A fork of `base` with `key` set to `value`.
+    fn edited(base: &Automerge, key: &str, value: &str) -> Automerge {
+        let mut doc = base.fork();
         let mut tx = doc.transaction();
         tx.put(ROOT, key, value).unwrap();
         tx.commit();
@@ -79,10 +104,7 @@ mod tests {
     #[test]
     fn concurrent_edits_merge_and_a_repeat_changes_nothing() {
         let base = doc_with("a", "1");
-        let mut other = base.fork();
-        let mut tx = other.transaction();
-        tx.put(ROOT, "b", "2").unwrap();
-        tx.commit();
+        let other = edited(&base, "b", "2");
         let first = merge_unchecked(None, &base.save()).unwrap();
         let second = merge_unchecked(Some(&first.bytes), &other.save()).unwrap();
         assert!(first.changed && second.changed);
@@ -111,7 +133,7 @@ mod tests {
     fn a_refused_check_is_the_merges_answer() {
         let doc = doc_with("a", "1");
         let refusal = WriteRefusal::FormsArePublished { id: "d".into() };
-        let checked = merge("d", None, &doc.save(), |merged, _| {
+        let checked = merge("d", None, &doc.save(), None, |merged, _| {
             assert!(
                 merged.get(ROOT, "a").unwrap().is_some(),
                 "the merged document"
@@ -124,14 +146,46 @@ mod tests {
     #[test]
     fn what_is_read_sees_the_heads_before_the_merge() {
         let base = doc_with("a", "1");
-        let mut next = base.fork();
-        let mut tx = next.transaction();
-        tx.put(ROOT, "a", "2").unwrap();
-        tx.commit();
-        let (_, before) = merge("d", Some(&base.save()), &next.save(), |_, before| {
+        let next = edited(&base, "a", "2");
+        let (_, before) = merge("d", Some(&base.save()), &next.save(), None, |_, before| {
             Ok(before.to_vec())
         })
         .unwrap();
         assert_eq!(before, base.get_heads());
+    }
+
+    #[test]
+    fn a_new_document_already_decoded_is_stored_as_sent() {
+        let doc = doc_with("a", "1");
+        let sent = doc.save();
+        let decoded = Automerge::load(&sent).unwrap();
+        let (merged, before) = merge("d", None, &sent, Some(&decoded), |read, before| {
+            assert!(
+                read.get(ROOT, "a").unwrap().is_some(),
+                "the decoded document"
+            );
+            Ok(before.to_vec())
+        })
+        .unwrap();
+        assert_eq!(merged.bytes, sent);
+        assert!(merged.changed && before.is_empty());
+        assert_eq!(merged.heads, merge_unchecked(None, &sent).unwrap().heads);
+    }
+
+    #[test]
+    fn a_decoded_document_is_merged_into_a_stored_one() {
+        let base = doc_with("a", "1");
+        let stored = edited(&base, "c", "3");
+        let other = edited(&base, "b", "2");
+        let sent = other.save();
+        let decoded = Automerge::load(&sent).unwrap();
+        let (merged, ()) = merge("d", Some(&stored.save()), &sent, Some(&decoded), |_, _| {
+            Ok(())
+        })
+        .unwrap();
+        let merged = Automerge::load(&merged.bytes).unwrap();
+        assert!(["a", "b", "c"]
+            .iter()
+            .all(|key| merged.get(ROOT, *key).unwrap().is_some()));
     }
 }

@@ -109,6 +109,23 @@ pub struct DocumentWrite {
     pub subject: Option<String>,
     /// Bytes for `Automerge::load_incremental`: a saved document or concatenated changes.
     pub changes: Vec<u8>,
+    /// The document `changes` loads to, when they are a whole saved document the caller has
+    /// already decoded (sync loads each new document once to ask the policy): a document the
+    /// hub does not hold yet is then stored as `changes` without being decoded, merged and
+    /// saved again. `None` when there is no such document, or to have the hub decode.
+    pub decoded: Option<Decoded>,
+}
+
+/// A whole document as its saved bytes load, for [`DocumentWrite::decoded`].
+#[derive(Debug, Clone)]
+pub struct Decoded(pub automerge::Automerge);
+
+/// Two decoded documents are the same document when their heads (hashes of their whole
+/// histories) are.
+impl PartialEq for Decoded {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get_heads() == other.0.get_heads()
+    }
 }
 
 /// What storing one [`DocumentWrite`] did.

@@ -472,10 +472,14 @@ impl HubStorage for SqliteStorage {
 
     fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {
         let conn = self.conn();
-        let sql = format!("SELECT {HEADER_COLUMNS} FROM documents WHERE project = ?1 AND id = ?2");
-        Ok(conn
-            .query_row(&sql, params![project, id], header_from_row)
-            .optional()?)
+        // Sync asks this twice for every document a device sends (its kind, its author).
+        let sql = "SELECT project, id, kind, author, subject, seq, heads, updated_at
+                   FROM documents WHERE project = ?1 AND id = ?2";
+        let header = conn
+            .prepare_cached(sql)?
+            .query_row(params![project, id], header_from_row)
+            .optional()?;
+        Ok(header)
     }
 
     fn max_seq(&self, project: &str) -> Result<i64> {
@@ -606,7 +610,8 @@ fn document_from_row(row: &Row<'_>) -> rusqlite::Result<StoredDocument> {
 impl DocumentTx for rusqlite::Transaction<'_> {
     fn stored(&mut self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
         Ok(self
-            .query_row(DOCUMENT_SQL, params![project, id], document_from_row)
+            .prepare_cached(DOCUMENT_SQL)?
+            .query_row(params![project, id], document_from_row)
             .optional()?)
     }
 
@@ -632,15 +637,18 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         write: &DocumentWrite,
         merged: &Merged,
     ) -> Result<DocumentHeader> {
-        let seq: i64 =
-            self.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM documents", [], |r| {
-                r.get(0)
-            })?;
-        self.execute(
+        let seq: i64 = self
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM documents")?
+            .query_row([], |r| r.get(0))?;
+        // The row as stored comes back from the write itself (no second lookup).
+        let mut upsert = self.prepare_cached(
             "INSERT INTO documents (project, id, kind, author, subject, seq, heads, updated_at, bytes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (project, id) DO UPDATE SET seq = ?6, heads = ?7, updated_at = ?8, bytes = ?9,
-                 author = COALESCE(author, ?4)",
+                 author = COALESCE(author, ?4)
+             RETURNING project, id, kind, author, subject, seq, heads, updated_at",
+        )?;
+        Ok(upsert.query_row(
             params![
                 project,
                 write.id,
@@ -652,8 +660,8 @@ impl DocumentTx for rusqlite::Transaction<'_> {
                 Utc::now().to_rfc3339(),
                 merged.bytes
             ],
-        )?;
-        Ok(self.query_row(DOCUMENT_SQL, params![project, write.id], header_from_row)?)
+            header_from_row,
+        )?)
     }
 
     fn projected_conflicts(&mut self, project: &str, id: &str) -> Result<Option<bool>> {

@@ -132,6 +132,7 @@ fn store_one(
         &write.id,
         stored.as_ref().map(|s| s.bytes.as_slice()),
         &write.changes,
+        write.decoded.as_ref().map(|decoded| &decoded.0),
         |doc, before| {
             check_write(write, doc)?;
             Ok(projected(write.kind, doc, before, row == Some(true)))
@@ -222,6 +223,7 @@ fn adopt_waiting_review(
         author: submission.author.clone(),
         subject: stored.header.subject.clone(),
         changes: Vec::new(),
+        decoded: None,
     };
     let unchanged = Merged {
         heads: stored.header.heads.clone(),
@@ -287,6 +289,7 @@ pub fn store_form_document(tx: &mut impl DocumentTx, project: &str, form: &Form)
         author: None,
         subject: None,
         changes: bytes,
+        decoded: None,
     };
     match store_one(tx, project, &document)? {
         WriteOutcome::Stored(_) => Ok(()),
