@@ -184,9 +184,17 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Write choice labels in this language (as the form names it, e.g. "Español (es)")
-        /// instead of choice names (CSV).
+        /// instead of choice names (CSV). A language a form lacks is refused, naming the
+        /// languages it has.
         #[arg(long, value_name = "LANGUAGE")]
         labels: Option<String>,
+        /// Export only submissions whose review is in this state (`--review approved` for the
+        /// approved ones); every submission by default.
+        #[arg(long, value_enum, value_name = "STATE")]
+        review: Option<ReviewArg>,
+        /// The same as `--review approved`.
+        #[arg(long, conflicts_with = "review")]
+        approved_only: bool,
     },
     /// Copies a hub (its database, consistent even while `serve` writes, and its key file) into
     /// a new folder, with a manifest. For a PostgreSQL hub use pg_dump instead.
@@ -476,16 +484,16 @@ pub fn run_printing_to(cli: Cli, out: &mut Printer<impl Write>) -> Result<()> {
             format,
             out: folder,
             labels,
+            review,
+            approved_only,
         } => {
             let storage = open_storage(&hub.over(&before), Creating::No)?;
-            export(
-                storage.as_ref(),
-                &project,
-                format.into(),
-                labels,
-                &folder,
-                out,
-            )
+            let review = approved_only.then_some(ReviewArg::Approved).or(review);
+            let options = CsvOptions {
+                labels_in: labels,
+                review_state: review.map(ReviewArg::state),
+            };
+            export(storage.as_ref(), &project, format.into(), &options, &folder, out)
         }
         Command::Backup { hub, out: folder } => {
             let location = sqlite_location(&hub.over(&before), "backup")?;
@@ -700,7 +708,7 @@ fn export(
     storage: &dyn HubStorage,
     project: &str,
     format: Format,
-    labels: Option<String>,
+    options: &CsvOptions,
     folder: &std::path::Path,
     out: &mut Printer<impl Write>,
 ) -> Result<()> {
@@ -717,7 +725,7 @@ fn export(
         storage,
         project,
         format,
-        &CsvOptions { labels_in: labels },
+        options,
         folder,
         &progress,
     )?;

@@ -1,7 +1,13 @@
 //! CSV as ODK Central lays it out: one table for the form with a `KEY` column, one per repeat
 //! joined by `PARENT_KEY` and `KEY` (`uuid:…/household[1]`), group paths in headers
 //! (`group-question`), a select_multiple as space-separated names plus one 0/1 column per
-//! option, a geopoint as four columns, dates in ISO 8601.
+//! option, a geopoint as four columns, dates in ISO 8601. Besides ODK's own columns around the
+//! answers, `Status` (draft or complete) and, after `ReviewState`, `ReviewComment`: the
+//! review's comments on the whole submission, one per line.
+//!
+//! Files begin with a UTF-8 byte-order mark ([`BYTE_ORDER_MARK`]): without it Excel reads a
+//! CSV in the machine's locale code page, and in a Spanish locale "Política" shows as
+//! "PolÃ­tica". pandas, R and Python's `utf-8-sig` skip the mark.
 //!
 //! Formulas: a spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` (and, in some, a
 //! tab or a carriage return) as a formula, and a formula such as `HYPERLINK` can send the
@@ -16,6 +22,9 @@
 use super::{iso_time, CsvOptions, ExportSubmission};
 use minga_forms::{AnswerKeys, Answers, Choice, Form, Item, QuestionType, Value};
 use std::borrow::Cow;
+
+/// What every CSV file begins with, so that spreadsheets read it as UTF-8.
+pub const BYTE_ORDER_MARK: &str = "\u{feff}";
 
 /// One CSV file's worth of data.
 #[derive(Debug, Clone, PartialEq)]
@@ -345,11 +354,13 @@ fn emit_repeats(
 
 /// The columns ODK Central puts around a submission's answers.
 const LEADING: [&str; 1] = ["SubmissionDate"];
-const TRAILING: [&str; 7] = [
+const TRAILING: [&str; 9] = [
     "meta-instanceID",
     "SubmitterID",
     "SubmitterName",
+    "Status",
     "ReviewState",
+    "ReviewComment",
     "FormVersion",
     "UpdatedAt",
     "KEY",
@@ -389,10 +400,12 @@ pub fn tables(form: &Form, submissions: &[ExportSubmission], options: &CsvOption
             key.clone(),
             text_cell(submission.author.clone()),
             text_cell(submission.author_name.clone()),
+            submission.status.as_str().to_string(),
             submission
                 .review_state
                 .map(|state| state.as_str().to_string())
                 .unwrap_or_default(),
+            text_cell(submission.review_comments.join("\n")),
             text_cell(submission.form_version.clone()),
             iso_time(&submission.updated_at),
             key.clone(),
@@ -512,6 +525,11 @@ mod tests {
         assert_eq!(column(main, "location-Latitude"), ["-0.2299", ""]);
         assert_eq!(column(main, "location-Accuracy"), ["4.5", ""]);
         assert_eq!(column(main, "ReviewState"), ["approved", ""]);
+        assert_eq!(column(main, "Status"), ["complete", "draft"]);
+        assert_eq!(
+            column(main, "ReviewComment"),
+            ["Revisar la edad", ""]
+        );
     }
 
     #[test]
@@ -546,6 +564,7 @@ mod tests {
     fn labels_replace_names_when_asked() {
         let options = CsvOptions {
             labels_in: Some("Español (es)".into()),
+            ..CsvOptions::default()
         };
         let main = &tables(&fixtures::form(), &fixtures::submissions(), &options)[0];
         assert_eq!(column(main, "concerns")[0], "Robo; Pandillas");
@@ -626,6 +645,7 @@ mod tests {
         .unwrap();
         let options = CsvOptions {
             labels_in: Some("English (en)".into()),
+            ..CsvOptions::default()
         };
         let main = &tables(&form, &fixtures::submissions(), &options)[0];
         assert_eq!(column(main, "feels_safe")[0], "'=1+1");
