@@ -67,6 +67,13 @@ def test_an_analyst_reads_formulas_as_text_and_coordinates_as_numbers_in_pandas(
     assert table["place-location-Longitude"].dtype.kind == "f"
     assert table["place-location-Longitude"][0] == -78.5
     assert table["place-location-Latitude"][0] == -0.2299
+    # GeoJSON: one flat property per CSV column, as QGIS shows fields, numbers as numbers.
+    [geojson] = store.export([dialogue], minga.ExportFormat.GEO_JSON, str(tmp_path / "geo"))
+    [feature] = json.loads(open(geojson, encoding="utf-8").read())["features"]
+    properties = feature["properties"]
+    assert not any(isinstance(v, (dict, list)) for v in properties.values())
+    assert properties["place-location-Longitude"] == -78.5
+    assert properties["convening_institution"] == formula
 
 
 def test_an_analyst_exports_only_approved_submissions_with_status_and_review_comment(store, dialogue, tmp_path):
