@@ -4,9 +4,9 @@
 
 use crate::error::Result;
 use crate::form::Form;
-use minga_core::ReviewState;
 use crate::store::Store;
 use minga_core::export::{CsvOptions, Format};
+use minga_core::ReviewState;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;

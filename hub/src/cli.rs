@@ -493,7 +493,14 @@ pub fn run_printing_to(cli: Cli, out: &mut Printer<impl Write>) -> Result<()> {
                 labels_in: labels,
                 review_state: review.map(ReviewArg::state),
             };
-            export(storage.as_ref(), &project, format.into(), &options, &folder, out)
+            export(
+                storage.as_ref(),
+                &project,
+                format.into(),
+                &options,
+                &folder,
+                out,
+            )
         }
         Command::Backup { hub, out: folder } => {
             let location = sqlite_location(&hub.over(&before), "backup")?;
@@ -721,14 +728,8 @@ fn export(
         bar.set_length(total);
         bar.set_position(done);
     };
-    let report = crate::export::export_project(
-        storage,
-        project,
-        format,
-        options,
-        folder,
-        &progress,
-    )?;
+    let report =
+        crate::export::export_project(storage, project, format, options, folder, &progress)?;
     bar.finish_and_clear();
     for file in &report.files {
         out.line(format_args!("wrote {}", file.display()))?;

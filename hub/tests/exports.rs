@@ -276,7 +276,12 @@ fn approved_only_exports_the_approved_submissions_with_their_review_comment() {
     let data = tempfile::tempdir().unwrap();
     let stored = store_documents(data.path());
     review(data.path(), &stored.good, ReviewState::Approved, "Completa");
-    review(data.path(), &stored.impossible[0], ReviewState::Rejected, "Mal");
+    review(
+        data.path(),
+        &stored.impossible[0],
+        ReviewState::Rejected,
+        "Mal",
+    );
     let out = tempfile::tempdir().unwrap();
     for (folder, flags) in [
         ("flag", &["--approved-only"][..]),
@@ -305,5 +310,8 @@ fn labels_in_a_language_the_form_lacks_fail_naming_the_forms_languages() {
         said.contains("Kichwa (qu)") && said.contains("English (en), Español (es)"),
         "{said}"
     );
-    assert!(!out.path().join("safety_walk.csv").exists(), "nothing written");
+    assert!(
+        !out.path().join("safety_walk.csv").exists(),
+        "nothing written"
+    );
 }

@@ -580,10 +580,7 @@ mod tests {
         assert_eq!(column(main, "location-Accuracy"), ["4.5", ""]);
         assert_eq!(column(main, "ReviewState"), ["approved", ""]);
         assert_eq!(column(main, "Status"), ["complete", "draft"]);
-        assert_eq!(
-            column(main, "ReviewComment"),
-            ["Revisar la edad", ""]
-        );
+        assert_eq!(column(main, "ReviewComment"), ["Revisar la edad", ""]);
     }
 
     #[test]

@@ -107,7 +107,9 @@ mod tests {
         assert_eq!(feature["properties"]["accuracy"], 4.5);
         let properties = feature["properties"].as_object().unwrap();
         assert!(
-            properties.values().all(|value| !value.is_object() && !value.is_array()),
+            properties
+                .values()
+                .all(|value| !value.is_object() && !value.is_array()),
             "flat: {properties:?}"
         );
         assert_eq!(properties["who-age"], 47);
@@ -119,7 +121,10 @@ mod tests {
         assert_eq!(properties["concerns/theft"], 1);
         assert_eq!(properties["concerns/extortion"], 0);
         assert_eq!(properties["start"], Json::Null, "no answer");
-        assert!(!properties.contains_key("household"), "repeats are not fields");
+        assert!(
+            !properties.contains_key("household"),
+            "repeats are not fields"
+        );
     }
 
     #[test]
@@ -131,7 +136,10 @@ mod tests {
         .unwrap();
         let mut submissions = fixtures::submissions();
         let answer = submissions[0].answers.fields.remove("feels_safe").unwrap();
-        submissions[0].answers.fields.insert("author".into(), answer);
+        submissions[0]
+            .answers
+            .fields
+            .insert("author".into(), answer);
         let collection = feature_collection(&form, &submissions);
         let properties = &collection["features"][0]["properties"];
         assert_eq!(properties["author"], "dev-ana", "the fact");

@@ -618,7 +618,9 @@ mod tests {
     /// The CSV files `options` writes of the fixture submissions, each read back whole.
     fn csv_export(options: &CsvOptions) -> Result<Vec<String>> {
         let out = tempfile::tempdir().unwrap();
-        let submissions = fixtures::submissions().into_iter().map(|s| Ok::<_, Error>(Ok(s)));
+        let submissions = fixtures::submissions()
+            .into_iter()
+            .map(|s| Ok::<_, Error>(Ok(s)));
         let report = export(
             &[fixtures::form()],
             submissions,
@@ -653,14 +655,21 @@ mod tests {
         let [main, household] = &csv_export(&approved).unwrap()[..] else {
             panic!("a form table and a repeat table")
         };
-        assert_eq!(main.lines().count(), 2, "the header and the approved row: {main}");
+        assert_eq!(
+            main.lines().count(),
+            2,
+            "the header and the approved row: {main}"
+        );
         assert!(main.contains("uuid:0b6f3a52-0000-4000-8000-000000000001"));
         assert_eq!(household.lines().count(), 3, "its two members: {household}");
         let rejected = CsvOptions {
             review_state: Some(ReviewState::Rejected),
             ..CsvOptions::default()
         };
-        assert!(csv_export(&rejected).unwrap().is_empty(), "no file without a row");
+        assert!(
+            csv_export(&rejected).unwrap().is_empty(),
+            "no file without a row"
+        );
     }
 
     #[test]
@@ -675,7 +684,10 @@ mod tests {
                 language,
                 languages,
             }) => {
-                assert_eq!((form_id.as_str(), language.as_str()), ("safety_walk", "Kichwa (qu)"));
+                assert_eq!(
+                    (form_id.as_str(), language.as_str()),
+                    ("safety_walk", "Kichwa (qu)")
+                );
                 assert_eq!(languages, ["English (en)", "Español (es)"]);
             }
             other => panic!("expected the language refused, got {other:?}"),
@@ -690,10 +702,18 @@ mod tests {
         let id = store
             .create_submission(&FormRef::new(&form.id, &form.version))
             .unwrap();
-        store.set_status(&id, crate::document::Status::Complete).unwrap();
-        store.add_review_comment(&id, "Falta la foto", None).unwrap();
-        store.add_review_comment(&id, "¿47 años?", Some("age")).unwrap();
-        store.add_review_comment(&id, "Foto recibida", None).unwrap();
+        store
+            .set_status(&id, crate::document::Status::Complete)
+            .unwrap();
+        store
+            .add_review_comment(&id, "Falta la foto", None)
+            .unwrap();
+        store
+            .add_review_comment(&id, "¿47 años?", Some("age"))
+            .unwrap();
+        store
+            .add_review_comment(&id, "Foto recibida", None)
+            .unwrap();
         let out = dir.path().join("csv");
         let options = CsvOptions::default();
         let report = store
