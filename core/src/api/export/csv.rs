@@ -689,11 +689,8 @@ mod tests {
 
     #[test]
     fn choice_labels_are_neutralised_too() {
-        let form: Form = serde_json::from_str(
-            &include_str!("../../../tests/data/safety_walk.json")
-                .replace("\"English (en)\": \"No\"", "\"English (en)\": \"=1+1\""),
-        )
-        .unwrap();
+        let form =
+            fixtures::form_replacing("\"English (en)\": \"No\"", "\"English (en)\": \"=1+1\"");
         let options = CsvOptions {
             labels_in: Some("English (en)".into()),
             ..CsvOptions::default()

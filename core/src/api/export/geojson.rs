@@ -129,11 +129,7 @@ mod tests {
 
     #[test]
     fn an_answer_named_like_a_fact_keeps_both() {
-        let form: Form = serde_json::from_str(
-            &include_str!("../../../tests/data/safety_walk.json")
-                .replace("\"name\": \"feels_safe\"", "\"name\": \"author\""),
-        )
-        .unwrap();
+        let form = fixtures::form_replacing("\"name\": \"feels_safe\"", "\"name\": \"author\"");
         let mut submissions = fixtures::submissions();
         let answer = submissions[0].answers.fields.remove("feels_safe").unwrap();
         submissions[0]

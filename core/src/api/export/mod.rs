@@ -452,6 +452,12 @@ pub(crate) mod fixtures {
             .expect("the fixture form parses")
     }
 
+    /// The fixture form with the JSON text `from` replaced by `to` (a name, a label).
+    pub fn form_replacing(from: &str, to: &str) -> Form {
+        let text = include_str!("../../../tests/data/safety_walk.json").replace(from, to);
+        serde_json::from_str(&text).expect("the changed fixture form parses")
+    }
+
     /// A form whose groups `groups` each hold a question `name` of type `base` (`text`,
     /// `geo_point`): one name used in several groups.
     pub fn one_name_in_groups(groups: &[&str], name: &str, base: &str) -> Form {
