@@ -138,6 +138,7 @@ impl From<minga_core::Error> for MingaError {
             },
             E::WrongShape { .. }
             | E::InvalidArgument(_)
+            | E::UnknownLanguage { .. }
             | E::InvalidDocument(_)
             | E::Malformed(_) => Self::InvalidArgument { reason },
             E::InvalidAnswer { question, reason } => Self::InvalidAnswer { question, reason },

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::form::Form;
 use crate::store::Store;
 use minga_core::export::{CsvOptions, Format};
+use minga_core::ReviewState;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
@@ -38,8 +39,11 @@ impl Store {
     /// spreadsheet would run as a formula (beginning `=`, `+`, `-`, `@`, tab or carriage
     /// return) are written with a leading `'`; numbers never are. A geopoint that is no place
     /// on Earth (latitude 1000, NaN…) is written as no location: empty CSV cells, a GeoJSON
-    /// feature with `"geometry": null`.
-    #[uniffi::method(default(labels_in = None, progress = None))]
+    /// feature with `"geometry": null`. A `labels_in` language a form lacks is
+    /// `InvalidArgument` naming the languages it has. `review_state` exports only the
+    /// submissions whose review is in that state (`Approved` for the approved ones).
+    /// CSV files begin with a UTF-8 byte-order mark, for spreadsheets.
+    #[uniffi::method(default(labels_in = None, progress = None, review_state = None))]
     pub fn export(
         &self,
         forms: Vec<Arc<Form>>,
@@ -47,9 +51,13 @@ impl Store {
         out_dir: String,
         labels_in: Option<String>,
         progress: Option<Arc<dyn ExportProgressListener>>,
+        review_state: Option<ReviewState>,
     ) -> Result<Vec<String>> {
         let forms: Vec<_> = forms.iter().map(|form| form.model().clone()).collect();
-        let options = CsvOptions { labels_in };
+        let options = CsvOptions {
+            labels_in,
+            review_state,
+        };
         let tell = |done: u64, total: u64| {
             if let Some(listener) = &progress {
                 let _ = catch_unwind(AssertUnwindSafe(|| listener.on_progress(done, total)));

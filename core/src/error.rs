@@ -67,6 +67,18 @@ pub enum Error {
     #[error("invalid answer for {question}: {reason}")]
     InvalidAnswer { question: String, reason: String },
 
+    /// Labels were asked for in a language the form does not have: choose one of `languages`
+    /// (empty when the form gives its labels in no named language), or export names.
+    #[error(
+        "form `{form_id}` has no language `{language}`; its languages: {}",
+        if languages.is_empty() { "none named".to_string() } else { languages.join(", ") }
+    )]
+    UnknownLanguage {
+        form_id: String,
+        language: String,
+        languages: Vec<String>,
+    },
+
     /// Bytes given as an automerge document or change could not be loaded.
     #[error("not a valid automerge document or change: {0}")]
     InvalidDocument(String),

@@ -184,9 +184,17 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Write choice labels in this language (as the form names it, e.g. "Español (es)")
-        /// instead of choice names (CSV).
+        /// instead of choice names (CSV). A language a form lacks is refused, naming the
+        /// languages it has.
         #[arg(long, value_name = "LANGUAGE")]
         labels: Option<String>,
+        /// Export only submissions whose review is in this state (`--review approved` for the
+        /// approved ones); every submission by default.
+        #[arg(long, value_enum, value_name = "STATE")]
+        review: Option<ReviewArg>,
+        /// The same as `--review approved`.
+        #[arg(long, conflicts_with = "review")]
+        approved_only: bool,
     },
     /// Copies a hub (its database, consistent even while `serve` writes, and its key file) into
     /// a new folder, with a manifest. For a PostgreSQL hub use pg_dump instead.
@@ -476,13 +484,20 @@ pub fn run_printing_to(cli: Cli, out: &mut Printer<impl Write>) -> Result<()> {
             format,
             out: folder,
             labels,
+            review,
+            approved_only,
         } => {
             let storage = open_storage(&hub.over(&before), Creating::No)?;
+            let review = approved_only.then_some(ReviewArg::Approved).or(review);
+            let options = CsvOptions {
+                labels_in: labels,
+                review_state: review.map(ReviewArg::state),
+            };
             export(
                 storage.as_ref(),
                 &project,
                 format.into(),
-                labels,
+                &options,
                 &folder,
                 out,
             )
@@ -700,7 +715,7 @@ fn export(
     storage: &dyn HubStorage,
     project: &str,
     format: Format,
-    labels: Option<String>,
+    options: &CsvOptions,
     folder: &std::path::Path,
     out: &mut Printer<impl Write>,
 ) -> Result<()> {
@@ -713,14 +728,8 @@ fn export(
         bar.set_length(total);
         bar.set_position(done);
     };
-    let report = crate::export::export_project(
-        storage,
-        project,
-        format,
-        &CsvOptions { labels_in: labels },
-        folder,
-        &progress,
-    )?;
+    let report =
+        crate::export::export_project(storage, project, format, options, folder, &progress)?;
     bar.finish_and_clear();
     for file in &report.files {
         out.line(format_args!("wrote {}", file.display()))?;

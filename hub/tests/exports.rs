@@ -10,7 +10,7 @@ mod common;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ReadDoc, ROOT};
 use common::{fixture_form, Phone};
-use minga_core::{AnswerPath, FormRef, GeoPoint, Value};
+use minga_core::{AnswerPath, DocId, FormRef, GeoPoint, ReviewDocument, ReviewState, Value};
 use minga_hub::access::DocKind;
 use minga_hub::admin;
 use minga_hub::storage::{DocumentWrite, HubStorage, SqliteStorage};
@@ -126,15 +126,21 @@ fn store_as_an_earlier_hub_did(data: &Path, id: &str) {
     .unwrap();
 }
 
-/// Runs `minga-hub export` and returns what it printed; it must succeed.
-fn export(data: &Path, format: &str, out: &Path) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_minga-hub"))
+/// Runs `minga-hub export` with `more` arguments.
+fn run_export(data: &Path, format: &str, out: &Path, more: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_minga-hub"))
         .arg("--data")
         .arg(data)
         .args(["export", "--project", PROJECT, "--format", format, "--out"])
         .arg(out)
+        .args(more)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `minga-hub export` and returns what it printed; it must succeed.
+fn export(data: &Path, format: &str, out: &Path) -> String {
+    let output = run_export(data, format, out, &[]);
     let printed = String::from_utf8(output.stdout).unwrap();
     assert!(
         output.status.success(),
@@ -142,6 +148,23 @@ fn export(data: &Path, format: &str, out: &Path) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     printed
+}
+
+/// Stores a review of `submission` in `state` with a comment on the whole, as a supervisor's
+/// console writes it.
+fn review(data: &Path, submission: &str, state: ReviewState, comment: &str) {
+    let storage = SqliteStorage::open(data).unwrap();
+    let mut review = ReviewDocument::start(&submission.parse::<DocId>().unwrap()).unwrap();
+    review.set_state(state, &[], "Sara").unwrap();
+    review.add_comment(comment, None, "Sara").unwrap();
+    let write = DocumentWrite {
+        id: review.id().to_string(),
+        kind: DocKind::Review,
+        author: Some("ana-phone".into()),
+        subject: Some(submission.into()),
+        changes: review.save(),
+    };
+    storage.write_documents(PROJECT, &[write], None).unwrap();
 }
 
 /// The cells of the CSV row whose `KEY` is `uuid:<id>`, by header (no cell in this test holds
@@ -247,4 +270,49 @@ fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
             .unwrap();
     assert_eq!(json["submissions"].as_array().unwrap().len(), 4);
     assert!(!out.path().join("csv/draft_census.csv").exists());
+}
+
+#[test]
+fn approved_only_exports_the_approved_submissions_with_their_review_comment() {
+    let data = tempfile::tempdir().unwrap();
+    let stored = store_documents(data.path());
+    review(data.path(), &stored.good, ReviewState::Approved, "Completa");
+    review(
+        data.path(),
+        &stored.impossible[0],
+        ReviewState::Rejected,
+        "Mal",
+    );
+    let out = tempfile::tempdir().unwrap();
+    for (folder, flags) in [
+        ("flag", &["--approved-only"][..]),
+        ("state", &["--review", "approved"][..]),
+    ] {
+        let run = run_export(data.path(), "csv", &out.path().join(folder), flags);
+        assert!(run.status.success(), "{flags:?}: {run:?}");
+        let csv = std::fs::read_to_string(out.path().join(folder).join("safety_walk.csv")).unwrap();
+        let csv = csv.strip_prefix('\u{feff}').expect("a byte-order mark");
+        assert_eq!(csv.lines().count(), 2, "the header and one row: {csv}");
+        let good = csv_row(csv, &stored.good);
+        assert_eq!(good["ReviewState"], "approved");
+        assert_eq!(good["ReviewComment"], "Completa");
+    }
+}
+
+#[test]
+fn labels_in_a_language_the_form_lacks_fail_naming_the_forms_languages() {
+    let data = tempfile::tempdir().unwrap();
+    store_documents(data.path());
+    let out = tempfile::tempdir().unwrap();
+    let run = run_export(data.path(), "csv", out.path(), &["--labels", "Kichwa (qu)"]);
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "refused: {said}");
+    assert!(
+        said.contains("Kichwa (qu)") && said.contains("English (en), Español (es)"),
+        "{said}"
+    );
+    assert!(
+        !out.path().join("safety_walk.csv").exists(),
+        "nothing written"
+    );
 }

@@ -67,3 +67,39 @@ def test_an_analyst_reads_formulas_as_text_and_coordinates_as_numbers_in_pandas(
     assert table["place-location-Longitude"].dtype.kind == "f"
     assert table["place-location-Longitude"][0] == -78.5
     assert table["place-location-Latitude"][0] == -0.2299
+    # GeoJSON: one flat property per CSV column, as QGIS shows fields, numbers as numbers.
+    [geojson] = store.export([dialogue], minga.ExportFormat.GEO_JSON, str(tmp_path / "geo"))
+    [feature] = json.loads(open(geojson, encoding="utf-8").read())["features"]
+    properties = feature["properties"]
+    assert not any(isinstance(v, (dict, list)) for v in properties.values())
+    assert properties["place-location-Longitude"] == -78.5
+    assert properties["convening_institution"] == formula
+
+
+def test_an_analyst_exports_only_approved_submissions_with_status_and_review_comment(store, dialogue, tmp_path):
+    approved = store.create_submission(dialogue.form_ref())
+    store.set_answer(approved, path("convening_institution"), minga.Value.TEXT(text="Política local"))
+    store.set_review_state(approved, minga.ReviewState.APPROVED)
+    store.add_review_comment(approved, "Completa", None)
+    store.create_submission(dialogue.form_ref())
+    store.export([dialogue], minga.ExportFormat.CSV, str(tmp_path), review_state=minga.ReviewState.APPROVED)
+    main = tmp_path / "minga_stakeholder_dialogue.csv"
+    # The byte-order mark that lets Excel read "Política" as UTF-8; pandas skips it.
+    assert main.read_bytes().startswith(b"\xef\xbb\xbf")
+    table = pandas.read_csv(main)
+    assert list(table["KEY"]) == [f"uuid:{approved}"]
+    assert table.columns[0] == "SubmissionDate"
+    assert table["convening_institution"][0] == "Política local"
+    assert (table["Status"][0], table["ReviewState"][0], table["ReviewComment"][0]) == (
+        "draft",
+        "approved",
+        "Completa",
+    )
+
+
+def test_labels_in_a_language_the_form_lacks_are_refused_naming_its_languages(store, dialogue, tmp_path):
+    store.create_submission(dialogue.form_ref())
+    with pytest.raises(minga.MingaError.InvalidArgument, match="Kichwa") as refused:
+        store.export([dialogue], minga.ExportFormat.CSV, str(tmp_path / "out"), labels_in="Kichwa")
+    assert "its languages" in str(refused.value)
+    assert not (tmp_path / "out").exists()

@@ -1,5 +1,5 @@
 //! Export from the hub: its stored submission documents, with what the hub knows of them (the
-//! device that sent each, its name, the review's state), through the core's export writers
+//! device that sent each, its name, the review's state and comments), through the core's export writers
 //! ([`minga_core::export`]: CSV as ODK Central lays it out, GeoJSON, JSON), so that the hub and
 //! an app export the same files from the same documents. A stored document that is no
 //! readable submission, or one of a form not published, is left out and named in the report;
@@ -10,7 +10,7 @@ use crate::admin::{device_names, documents_of_kind};
 use crate::error::{HubError, Result};
 use crate::storage::{DocumentHeader, HubStorage};
 use minga_core::export::{ExportProgress, ExportSubmission, Readout, Skipped, SubmissionFacts};
-use minga_core::{review_id, DocId, ReviewDocument, ReviewState};
+use minga_core::{review_id, DocId, Review, ReviewDocument};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -50,8 +50,9 @@ fn read_submission(
         author_name: header.author.as_ref().and_then(|a| names.get(a).cloned()),
         author: header.author.clone(),
         updated_at: Some(header.updated_at),
-        review_state: review_state(storage, project, &header.id)?,
-    };
+        ..SubmissionFacts::default()
+    }
+    .reviewed(review(storage, project, &header.id)?.as_ref());
     Ok(
         ExportSubmission::from_document_bytes(&stored.bytes, facts).map_err(|reason| Skipped {
             document: header.id.clone(),
@@ -60,17 +61,13 @@ fn read_submission(
     )
 }
 
-/// The state of a submission's review, if it has one the hub can read.
-fn review_state(
-    storage: &dyn HubStorage,
-    project: &str,
-    submission: &str,
-) -> Result<Option<ReviewState>> {
+/// A submission's review, if it has one the hub can read.
+fn review(storage: &dyn HubStorage, project: &str, submission: &str) -> Result<Option<Review>> {
     let Ok(submission) = submission.parse::<DocId>() else {
         return Ok(None);
     };
     let review = storage.document(project, &review_id(&submission).to_string())?;
     Ok(review
         .and_then(|stored| ReviewDocument::load(&stored.bytes).ok())
-        .map(|review| review.review().state))
+        .map(|review| review.review()))
 }

@@ -1,7 +1,13 @@
 //! CSV as ODK Central lays it out: one table for the form with a `KEY` column, one per repeat
 //! joined by `PARENT_KEY` and `KEY` (`uuid:…/household[1]`), group paths in headers
 //! (`group-question`), a select_multiple as space-separated names plus one 0/1 column per
-//! option, a geopoint as four columns, dates in ISO 8601.
+//! option, a geopoint as four columns, dates in ISO 8601. Besides ODK's own columns around the
+//! answers, `Status` (draft or complete) and, after `ReviewState`, `ReviewComment`: the
+//! review's comments on the whole submission, one per line.
+//!
+//! Files begin with a UTF-8 byte-order mark ([`BYTE_ORDER_MARK`]): without it Excel reads a
+//! CSV in the machine's locale code page, and in a Spanish locale "Política" shows as
+//! "PolÃ­tica". pandas, R and Python's `utf-8-sig` skip the mark.
 //!
 //! Formulas: a spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` (and, in some, a
 //! tab or a carriage return) as a formula, and a formula such as `HYPERLINK` can send the
@@ -15,7 +21,11 @@
 
 use super::{iso_time, CsvOptions, ExportSubmission};
 use minga_forms::{AnswerKeys, Answers, Choice, Form, Item, QuestionType, Value};
+use serde_json::{json, Value as Json};
 use std::borrow::Cow;
+
+/// What every CSV file begins with, so that spreadsheets read it as UTF-8.
+pub const BYTE_ORDER_MARK: &str = "\u{feff}";
 
 /// One CSV file's worth of data.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,6 +288,59 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
     }
 }
 
+/// The form table's answer columns, planned once, for writers that want each answer typed
+/// rather than as CSV text (GeoJSON's flat properties).
+pub struct AnswerColumns {
+    plan: Plan,
+}
+
+impl AnswerColumns {
+    /// The form table's answer columns (not the repeats'). Cost: one walk of the form.
+    pub fn of(form: &Form) -> Self {
+        let plan = plans(form).swap_remove(0);
+        AnswerColumns { plan }
+    }
+
+    /// `answers` by the CSV's headers, typed: numbers, geopoint parts and 0/1 option columns
+    /// as numbers, everything else as the CSV's text without its formula prefix (a GeoJSON
+    /// reader runs no formula), no answer as `null`.
+    pub fn typed(&self, form: &Form, answers: &Answers) -> Vec<(String, Json)> {
+        let names = CsvOptions::default();
+        self.plan
+            .columns
+            .iter()
+            .map(|column| {
+                let value = answers.value(&column.question);
+                let typed = match (&column.part, value) {
+                    (_, None) => Json::Null,
+                    (Part::Whole, Some(Value::Integer(n))) => json!(n),
+                    // A decimal that is no number (NaN) is null, as JSON has no NaN.
+                    (Part::Whole, Some(Value::Decimal(x))) => json!(x),
+                    (Part::Whole, Some(Value::Text(text) | Value::Choice(text))) => json!(text),
+                    (Part::Whole, Some(_)) => json!(cell(form, column, value, &names)),
+                    (Part::Geo(_) | Part::Option(_), Some(_)) => {
+                        number(cell(form, column, value, &names))
+                    }
+                };
+                (column.header.clone(), typed)
+            })
+            .collect()
+    }
+}
+
+/// A geopoint part's or an option's cell as a JSON number; an empty cell (a point that is no
+/// place) is null, and a value of another type than the column expects stays text.
+fn number(text: String) -> Json {
+    if text.is_empty() {
+        return Json::Null;
+    }
+    match (text.parse::<i64>(), text.parse::<f64>()) {
+        (Ok(n), _) => json!(n),
+        (_, Ok(x)) => json!(x),
+        _ => json!(text),
+    }
+}
+
 /// The chosen options in the form's choice order (then any unknown ones), as ODK lists them.
 fn ordered_choices<'a>(
     form: &'a Form,
@@ -345,11 +408,13 @@ fn emit_repeats(
 
 /// The columns ODK Central puts around a submission's answers.
 const LEADING: [&str; 1] = ["SubmissionDate"];
-const TRAILING: [&str; 7] = [
+const TRAILING: [&str; 9] = [
     "meta-instanceID",
     "SubmitterID",
     "SubmitterName",
+    "Status",
     "ReviewState",
+    "ReviewComment",
     "FormVersion",
     "UpdatedAt",
     "KEY",
@@ -389,10 +454,12 @@ pub fn tables(form: &Form, submissions: &[ExportSubmission], options: &CsvOption
             key.clone(),
             text_cell(submission.author.clone()),
             text_cell(submission.author_name.clone()),
+            submission.status.as_str().to_string(),
             submission
                 .review_state
                 .map(|state| state.as_str().to_string())
                 .unwrap_or_default(),
+            text_cell(submission.review_comments.join("\n")),
             text_cell(submission.form_version.clone()),
             iso_time(&submission.updated_at),
             key.clone(),
@@ -512,6 +579,8 @@ mod tests {
         assert_eq!(column(main, "location-Latitude"), ["-0.2299", ""]);
         assert_eq!(column(main, "location-Accuracy"), ["4.5", ""]);
         assert_eq!(column(main, "ReviewState"), ["approved", ""]);
+        assert_eq!(column(main, "Status"), ["complete", "draft"]);
+        assert_eq!(column(main, "ReviewComment"), ["Revisar la edad", ""]);
     }
 
     #[test]
@@ -546,6 +615,7 @@ mod tests {
     fn labels_replace_names_when_asked() {
         let options = CsvOptions {
             labels_in: Some("Español (es)".into()),
+            ..CsvOptions::default()
         };
         let main = &tables(&fixtures::form(), &fixtures::submissions(), &options)[0];
         assert_eq!(column(main, "concerns")[0], "Robo; Pandillas");
@@ -619,13 +689,11 @@ mod tests {
 
     #[test]
     fn choice_labels_are_neutralised_too() {
-        let form: Form = serde_json::from_str(
-            &include_str!("../../../tests/data/safety_walk.json")
-                .replace("\"English (en)\": \"No\"", "\"English (en)\": \"=1+1\""),
-        )
-        .unwrap();
+        let form =
+            fixtures::form_replacing("\"English (en)\": \"No\"", "\"English (en)\": \"=1+1\"");
         let options = CsvOptions {
             labels_in: Some("English (en)".into()),
+            ..CsvOptions::default()
         };
         let main = &tables(&form, &fixtures::submissions(), &options)[0];
         assert_eq!(column(main, "feels_safe")[0], "'=1+1");

@@ -1,10 +1,16 @@
 //! GeoJSON: a FeatureCollection with one Point per located submission (its first answered
-//! geopoint, in form order), the answers and facts of the submission as properties. When that
+//! geopoint, in form order), the facts of the submission and its answers as properties. The
+//! answers are flat, one property per column of the CSV's form table, named by its header
+//! (`who-age`, `location-Latitude`, `concerns/theft`), so that QGIS shows each as a field;
+//! numbers stay numbers. An answer whose header is also a fact's name (`key`, `author`…) is
+//! written as `<header>-answer`. Repeats are not properties: they are in the CSV's repeat
+//! tables and in the JSON export. When that
 //! geopoint is no place on Earth (`GeoPoint::check` refuses it: latitude 1000, NaN…) the feature stays with
 //! `"geometry": null`, as GeoJSON allows for a feature without a location, and
 //! `location_field` still names the question.
 
-use super::{plain_answers, submission_meta, ExportSubmission};
+use super::csv::AnswerColumns;
+use super::{submission_meta, ExportSubmission};
 use minga_forms::{AnswerKeys, Form, GeoPoint, Item, QuestionType, Value};
 use serde_json::{json, Value as Json};
 
@@ -52,6 +58,7 @@ pub fn feature_collection(form: &Form, submissions: &[ExportSubmission]) -> Json
     let mut questions = Vec::new();
     let keys = AnswerKeys::of(form);
     geopoint_questions(&keys, &form.survey, &mut Vec::new(), &mut questions);
+    let columns = AnswerColumns::of(form);
     let features: Vec<Json> = submissions
         .iter()
         .filter_map(|submission| {
@@ -60,7 +67,14 @@ pub fn feature_collection(form: &Form, submissions: &[ExportSubmission]) -> Json
             let mut properties = submission_meta(form, submission);
             properties.insert("location_field".into(), json!(field));
             properties.insert("accuracy".into(), json!(place.and_then(|p| p.accuracy)));
-            properties.insert("answers".into(), plain_answers(&submission.answers));
+            for (header, value) in columns.typed(form, &submission.answers) {
+                let name = if properties.contains_key(&header) {
+                    format!("{header}-answer")
+                } else {
+                    header
+                };
+                properties.insert(name, value);
+            }
             Some(json!({
                 "type": "Feature",
                 "id": submission.key(),
@@ -91,12 +105,41 @@ mod tests {
         assert_eq!(feature["id"], "uuid:0b6f3a52-0000-4000-8000-000000000001");
         assert_eq!(feature["properties"]["location_field"], "location");
         assert_eq!(feature["properties"]["accuracy"], 4.5);
-        assert_eq!(
-            feature["properties"]["answers"]["who"],
-            Json::Null,
-            "groups do not nest the data"
+        let properties = feature["properties"].as_object().unwrap();
+        assert!(
+            properties
+                .values()
+                .all(|value| !value.is_object() && !value.is_array()),
+            "flat: {properties:?}"
         );
-        assert_eq!(feature["properties"]["answers"]["age"], 47);
+        assert_eq!(properties["who-age"], 47);
+        assert_eq!(properties["who-respondent"], "Rosa, \"la tía\"");
+        assert_eq!(properties["who-visit_date"], "2026-11-03");
+        assert_eq!(properties["location-Longitude"], -78.5249);
+        assert_eq!(properties["location-Altitude"], 2850);
+        assert_eq!(properties["concerns"], "theft gangs");
+        assert_eq!(properties["concerns/theft"], 1);
+        assert_eq!(properties["concerns/extortion"], 0);
+        assert_eq!(properties["start"], Json::Null, "no answer");
+        assert!(
+            !properties.contains_key("household"),
+            "repeats are not fields"
+        );
+    }
+
+    #[test]
+    fn an_answer_named_like_a_fact_keeps_both() {
+        let form = fixtures::form_replacing("\"name\": \"feels_safe\"", "\"name\": \"author\"");
+        let mut submissions = fixtures::submissions();
+        let answer = submissions[0].answers.fields.remove("feels_safe").unwrap();
+        submissions[0]
+            .answers
+            .fields
+            .insert("author".into(), answer);
+        let collection = feature_collection(&form, &submissions);
+        let properties = &collection["features"][0]["properties"];
+        assert_eq!(properties["author"], "dev-ana", "the fact");
+        assert_eq!(properties["author-answer"], "no", "the answer");
     }
 
     #[test]

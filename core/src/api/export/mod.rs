@@ -19,7 +19,7 @@ pub use report::{BadPoint, ExportReport, SkipReason, Skipped};
 
 use crate::api::submission::Submission;
 use crate::document::DocId;
-use crate::document::ReviewState;
+use crate::document::{Review, ReviewState, Status};
 use crate::error::{Error, Result};
 use crate::storage::submissions::SubmissionFilter;
 use crate::store::Store;
@@ -42,8 +42,12 @@ pub struct ExportSubmission {
     /// The device that created it, and that device's (or its user's) name.
     pub author: String,
     pub author_name: String,
+    /// Where the submission is in its life (draft or complete).
+    pub status: Status,
     /// The review's state, if the submission was reviewed.
     pub review_state: Option<ReviewState>,
+    /// The review's comments on the whole submission (not on one question), oldest first.
+    pub review_comments: Vec<String>,
     pub answers: Answers,
 }
 
@@ -55,6 +59,25 @@ pub struct SubmissionFacts {
     pub author_name: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
     pub review_state: Option<ReviewState>,
+    /// The review's comments on the whole submission, oldest first.
+    pub review_comments: Vec<String>,
+}
+
+impl SubmissionFacts {
+    /// These facts with `review`'s verdict and its comments on the whole submission.
+    pub fn reviewed(self, review: Option<&Review>) -> Self {
+        let Some(review) = review else { return self };
+        SubmissionFacts {
+            review_state: Some(review.state),
+            review_comments: review
+                .comments
+                .iter()
+                .filter(|comment| comment.question.is_none())
+                .map(|comment| comment.text.clone())
+                .collect(),
+            ..self
+        }
+    }
 }
 
 impl ExportSubmission {
@@ -69,7 +92,9 @@ impl ExportSubmission {
             updated_at: facts.updated_at.unwrap_or(meta.created_at),
             author: facts.author.unwrap_or(meta.device_id),
             author_name: facts.author_name.unwrap_or(meta.created_by),
+            status: submission.status,
             review_state: facts.review_state,
+            review_comments: facts.review_comments,
             answers: submission.answers,
         }
     }
@@ -111,10 +136,36 @@ pub enum Format {
     Json,
 }
 
-/// How select answers appear in CSV: their names (ODK's default) or their labels in a language.
+/// What an export holds and how: which submissions (every one, or only those whose review is
+/// in one state), and how select answers appear in CSV: their names (ODK's default) or their
+/// labels in a language every exported form has.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CsvOptions {
     pub labels_in: Option<String>,
+    /// Only submissions whose review is in this state (`Approved` for "approved only"); a
+    /// submission never reviewed has no state and is left out then. Applies to every format.
+    pub review_state: Option<ReviewState>,
+}
+
+impl CsvOptions {
+    /// Whether `submission` belongs in the export.
+    fn admits(&self, submission: &ExportSubmission) -> bool {
+        self.review_state
+            .is_none_or(|wanted| submission.review_state == Some(wanted))
+    }
+
+    /// Refuses labels in a language `form` does not have, naming the ones it has, rather than
+    /// writing names where the analyst asked for labels.
+    fn check_language(&self, form: &Form) -> Result<()> {
+        match &self.labels_in {
+            Some(language) if !form.languages.contains(language) => Err(Error::UnknownLanguage {
+                form_id: form.id.clone(),
+                language: language.clone(),
+                languages: form.languages.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Told `(done, total)` after each submission is read, for a progress bar.
@@ -125,7 +176,8 @@ pub type Readout = std::result::Result<ExportSubmission, Skipped>;
 
 /// Exports `submissions` (read lazily, one at a time) into `out_dir` in `format`, one set of
 /// files per form, laid out by the newest version of that form in `forms` (the last one given
-/// of each id). A document the caller could not read as a submission ([`Readout`]'s `Err`),
+/// of each id). Only submissions `options` admits are written; labels in a language one of
+/// the exported forms lacks is [`Error::UnknownLanguage`], and nothing is written then. A document the caller could not read as a submission ([`Readout`]'s `Err`),
 /// and a submission of a form not in `forms`, are left out and named in the report; the rest
 /// is written. The caller's reading errors (`E`, such as a storage failure) stop the export
 /// and pass through as they are.
@@ -149,6 +201,7 @@ where
     let mut by_form: BTreeMap<String, Vec<ExportSubmission>> = BTreeMap::new();
     for (done, readout) in submissions.enumerate() {
         match readout? {
+            Ok(submission) if !options.admits(&submission) => {}
             Ok(submission) if newest.contains_key(submission.form_id.as_str()) => {
                 report.bad_points.extend(report::bad_points(&submission));
                 by_form
@@ -166,6 +219,9 @@ where
             Err(skipped) => report.skipped.push(skipped),
         }
         progress(done as u64 + 1, total);
+    }
+    for form_id in by_form.keys() {
+        options.check_language(newest[form_id.as_str()])?;
     }
     for (form_id, submissions) in &by_form {
         let form = newest[form_id.as_str()];
@@ -202,9 +258,9 @@ impl Store {
         let submissions = listed.into_iter().map(|(id, updated_at, _)| {
             let facts = SubmissionFacts {
                 updated_at: Some(updated_at),
-                review_state: self.review(&id)?.map(|review| review.state),
                 ..SubmissionFacts::default()
-            };
+            }
+            .reviewed(self.review(&id)?.as_ref());
             Ok(Ok(ExportSubmission::from_submission(
                 self.submission(&id)?,
                 facts,
@@ -252,7 +308,10 @@ pub fn write(
     let files: Vec<(String, String)> = match format {
         Format::Csv => csv::tables(form, submissions, options)
             .into_iter()
-            .map(|table| (format!("{}.csv", table.name), table.to_csv()))
+            .map(|table| {
+                let text = format!("{}{}", csv::BYTE_ORDER_MARK, table.to_csv());
+                (format!("{}.csv", table.name), text)
+            })
             .collect(),
         Format::GeoJson => vec![(
             format!("{}.geojson", form.id),
@@ -354,7 +413,7 @@ fn submission_meta(form: &Form, submission: &ExportSubmission) -> Map<String, Js
 pub(crate) mod fixtures {
     //! A form and hand-made submissions shared by the export tests.
     use super::ExportSubmission;
-    use crate::document::ReviewState;
+    use crate::document::{ReviewState, Status};
     use chrono::{NaiveDate, TimeZone, Utc};
     use minga_forms::{Answer, Answers, Form, GeoPoint, RepeatInstance, Value};
 
@@ -391,6 +450,12 @@ pub(crate) mod fixtures {
     pub fn form() -> Form {
         serde_json::from_str(include_str!("../../../tests/data/safety_walk.json"))
             .expect("the fixture form parses")
+    }
+
+    /// The fixture form with the JSON text `from` replaced by `to` (a name, a label).
+    pub fn form_replacing(from: &str, to: &str) -> Form {
+        let text = include_str!("../../../tests/data/safety_walk.json").replace(from, to);
+        serde_json::from_str(&text).expect("the changed fixture form parses")
     }
 
     /// A form whose groups `groups` each hold a question `name` of type `base` (`text`,
@@ -472,7 +537,9 @@ pub(crate) mod fixtures {
                 updated_at: at,
                 author: "dev-ana".into(),
                 author_name: "Ana".into(),
+                status: Status::Complete,
                 review_state: Some(ReviewState::Approved),
+                review_comments: vec!["Revisar la edad".into()],
                 answers: located,
             },
             ExportSubmission {
@@ -483,7 +550,9 @@ pub(crate) mod fixtures {
                 updated_at: at,
                 author: "dev-ben".into(),
                 author_name: "Ben".into(),
+                status: Status::Draft,
                 review_state: None,
+                review_comments: Vec::new(),
                 answers: unlocated,
             },
         ]
@@ -550,6 +619,118 @@ mod tests {
         assert_eq!(rows[0]["review_state"], Json::Null);
         assert_eq!(rows[1]["answers"]["age"], 51);
         assert_eq!(rows[1]["review_state"], "rejected");
+    }
+
+    /// The CSV files `options` writes of the fixture submissions, each read back whole.
+    fn csv_export(options: &CsvOptions) -> Result<Vec<String>> {
+        let out = tempfile::tempdir().unwrap();
+        let submissions = fixtures::submissions()
+            .into_iter()
+            .map(|s| Ok::<_, Error>(Ok(s)));
+        let report = export(
+            &[fixtures::form()],
+            submissions,
+            Format::Csv,
+            options,
+            out.path(),
+            &|_, _| {},
+        )?;
+        let written = std::fs::read_dir(out.path()).unwrap().count();
+        assert_eq!(written, report.files.len(), "the report names every file");
+        Ok(report
+            .files
+            .iter()
+            .map(|file| std::fs::read_to_string(file).unwrap())
+            .collect())
+    }
+
+    #[test]
+    fn csv_files_begin_with_a_byte_order_mark_for_spreadsheets() {
+        for text in csv_export(&CsvOptions::default()).unwrap() {
+            let after = text.strip_prefix('\u{feff}').expect("a byte-order mark");
+            assert!(!after.starts_with('\u{feff}'), "one mark only");
+        }
+    }
+
+    #[test]
+    fn approved_only_leaves_out_every_other_submission_and_its_repeats() {
+        let approved = CsvOptions {
+            review_state: Some(ReviewState::Approved),
+            ..CsvOptions::default()
+        };
+        let [main, household] = &csv_export(&approved).unwrap()[..] else {
+            panic!("a form table and a repeat table")
+        };
+        assert_eq!(
+            main.lines().count(),
+            2,
+            "the header and the approved row: {main}"
+        );
+        assert!(main.contains("uuid:0b6f3a52-0000-4000-8000-000000000001"));
+        assert_eq!(household.lines().count(), 3, "its two members: {household}");
+        let rejected = CsvOptions {
+            review_state: Some(ReviewState::Rejected),
+            ..CsvOptions::default()
+        };
+        assert!(
+            csv_export(&rejected).unwrap().is_empty(),
+            "no file without a row"
+        );
+    }
+
+    #[test]
+    fn labels_in_a_language_the_form_lacks_are_refused_naming_its_languages() {
+        let kichwa = CsvOptions {
+            labels_in: Some("Kichwa (qu)".into()),
+            ..CsvOptions::default()
+        };
+        match csv_export(&kichwa) {
+            Err(Error::UnknownLanguage {
+                form_id,
+                language,
+                languages,
+            }) => {
+                assert_eq!(
+                    (form_id.as_str(), language.as_str()),
+                    ("safety_walk", "Kichwa (qu)")
+                );
+                assert_eq!(languages, ["English (en)", "Español (es)"]);
+            }
+            other => panic!("expected the language refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_store_exports_status_and_the_comments_on_the_whole_submission() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let form = fixtures::form();
+        let id = store
+            .create_submission(&FormRef::new(&form.id, &form.version))
+            .unwrap();
+        store
+            .set_status(&id, crate::document::Status::Complete)
+            .unwrap();
+        store
+            .add_review_comment(&id, "Falta la foto", None)
+            .unwrap();
+        store
+            .add_review_comment(&id, "¿47 años?", Some("age"))
+            .unwrap();
+        store
+            .add_review_comment(&id, "Foto recibida", None)
+            .unwrap();
+        let out = dir.path().join("csv");
+        let options = CsvOptions::default();
+        let report = store
+            .export(&[form], Format::Csv, &options, &out, &|_, _| {})
+            .unwrap();
+        let main = std::fs::read_to_string(&report.files[0]).unwrap();
+        assert!(main.contains(",complete,"), "the status: {main}");
+        assert!(
+            main.contains(",\"Falta la foto\nFoto recibida\","),
+            "the comments on the whole, one per line, not the question's: {main}"
+        );
     }
 
     #[test]
