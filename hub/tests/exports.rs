@@ -163,6 +163,7 @@ fn review(data: &Path, submission: &str, state: ReviewState, comment: &str) {
         author: Some("ana-phone".into()),
         subject: Some(submission.into()),
         changes: review.save(),
+        decoded: None,
     };
     storage.write_documents(PROJECT, &[write], None).unwrap();
 }
