@@ -7,7 +7,7 @@
 //! A submission of a form version this store does not hold cannot be checked; its answers are
 //! only checked as values ([`minga_forms::Value::check`]), as before.
 
-use crate::document::{AnswerPath, DocId};
+use crate::document::{self, AnswerPath, DocId};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use minga_forms::check::{self, InvalidAnswer};
@@ -58,8 +58,11 @@ impl Store {
     }
 
     /// The form version submission `id` was made with, or `None` if this store lacks it.
+    /// Cost: reading the submission's meta and the form (both cached once read).
     fn form_of(&self, id: &DocId) -> Result<Option<Form>> {
-        let meta = self.submission(id)?.meta;
+        let meta = self.lock().read(id, |doc| Ok(document::read_meta(doc)))?;
+        // A submission without a readable meta has no form to check against.
+        let Some(meta) = meta else { return Ok(None) };
         match self.form(&meta.form.form_id, &meta.form.form_version) {
             Ok(form) => Ok(Some(form)),
             Err(Error::FormNotFound { .. }) => Ok(None),
