@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use minga_forms::check::{self, InvalidAnswer};
 use minga_forms::eval::{Context, InstanceStep, ItemPath};
-use minga_forms::{Answers, Form, Value};
+use minga_forms::{AnswerKeys, Answers, Form, Item, QuestionType, Value};
 
 impl Store {
     /// Refuses `value` at `path` of submission `id` unless it fits the submission's form
@@ -32,11 +32,12 @@ impl Store {
     }
 
     /// Refuses to complete submission `id` while anything blocks it: one `InvalidAnswer`
-    /// naming every blocking question and why. Cost: reading the answers, compiling the form
-    /// and evaluating them once.
-    pub(crate) fn check_completion(&self, id: &DocId) -> Result<()> {
+    /// naming every blocking question and why. Returns the keys of the form's `end` questions
+    /// outside repeats, which completing stamps (as ODK does). Cost: reading the answers,
+    /// compiling the form and evaluating them once.
+    pub(crate) fn check_completion(&self, id: &DocId) -> Result<Vec<String>> {
         let Some(form) = self.form_of(id)? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let identity = self.identity();
         let context = Context {
@@ -47,7 +48,7 @@ impl Store {
         };
         let blockers = check::completion_blockers(&form, &self.answers(id)?, context);
         if blockers.is_empty() {
-            return Ok(());
+            return Ok(end_keys(&form));
         }
         let questions: Vec<&str> = blockers.iter().map(|b| b.question.as_str()).collect();
         let reasons: Vec<String> = blockers.iter().map(ToString::to_string).collect();
@@ -69,6 +70,34 @@ impl Store {
             Err(other) => Err(other),
         }
     }
+}
+
+/// The answer keys of the form's `end` questions outside repeats.
+fn end_keys(form: &Form) -> Vec<String> {
+    fn walk(items: &[Item], keys: &AnswerKeys, parents: &mut Vec<String>, found: &mut Vec<String>) {
+        for item in items {
+            match item {
+                Item::Question(q) if q.kind == QuestionType::End => {
+                    let names: Vec<&str> = parents.iter().map(String::as_str).collect();
+                    found.push(keys.key(&names, &q.name));
+                }
+                Item::Group(group) => {
+                    parents.push(group.name.clone());
+                    walk(&group.children, keys, parents, found);
+                    parents.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &form.survey,
+        &AnswerKeys::of(form),
+        &mut Vec::new(),
+        &mut found,
+    );
+    found
 }
 
 /// The engine's path for a store's path (the inverse of `session_edits::answer_path`).
@@ -107,6 +136,7 @@ mod tests {
             "id": "visit", "version": "1", "title": {"default": "Visit"},
             "default_language": null, "languages": [], "instance_name": null,
             "survey": [
+                {"kind": "question", "name": "end", "type": {"base": "end"}},
                 {"kind": "question", "name": "age", "type": {"base": "integer"},
                  "required": "true()", "constraint": ". < 120"},
                 {"kind": "question", "name": "province",
@@ -199,7 +229,13 @@ mod tests {
             .set_answer(&id, &at("age"), &Value::Integer(30))
             .unwrap();
         store.set_status(&id, Status::Complete).unwrap();
-        assert_eq!(store.submission(&id).unwrap().status, Status::Complete);
+        let completed = store.submission(&id).unwrap();
+        assert_eq!(completed.status, Status::Complete);
+        assert!(
+            matches!(completed.answers.value("end"), Some(Value::DateTime(_))),
+            "completing stamps end: {:?}",
+            completed.answers
+        );
     }
 
     #[test]

@@ -112,13 +112,22 @@ impl Store {
 
     /// Marks the submission draft or complete. Completing is refused with
     /// [`Error::InvalidAnswer`] listing every required answer missing and every constraint
-    /// broken (when the store holds the submission's form version). Cost: completing
+    /// broken (when the store holds the submission's form version); completing stamps the
+    /// form's `end` questions with the time, as ODK does. Cost: completing
     /// evaluates the whole submission once.
     pub fn set_status(&self, id: &DocId, status: Status) -> Result<()> {
-        if status == Status::Complete {
-            self.check_completion(id)?;
-        }
-        self.edit(id, |doc| document::write_status(doc, status))
+        let ends = match status {
+            Status::Complete => self.check_completion(id)?,
+            _ => Vec::new(),
+        };
+        let now = Value::DateTime(chrono::Local::now().fixed_offset());
+        self.edit(id, |doc| {
+            let top = document::level_of(doc, id, &[])?;
+            for end in &ends {
+                values::write_value(doc, &top, end, &now, WriteMode::Merge)?;
+            }
+            document::write_status(doc, status)
+        })
     }
 
     /// Sets the name lists show for the submission (the form's `instance_name`, as the form
