@@ -3,6 +3,7 @@
 //! reading a spreadsheet's bytes.
 
 pub mod answers;
+pub mod check;
 pub mod eval;
 pub mod expr;
 pub mod model;

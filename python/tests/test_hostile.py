@@ -292,3 +292,34 @@ def test_many_phones_sync_with_one_tablet_at_once(tmp_path, form):
     assert len(tablet.list_submissions(minga.SubmissionFilter(), None, 100).items) == 6
     assert tablet.integrity_check() == ["ok"]
     tablet.close()
+
+
+def test_answers_that_do_not_fit_the_published_form_are_invalid_answers(store, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "survey"
+    book.active.append(["type", "name", "label", "required"])
+    book.active.append(["integer", "age", "Age?", "yes"])
+    book.active.append(["select_one yes_no", "safe", "Safe?", ""])
+    book.create_sheet("choices").append(["list_name", "name", "label"])
+    book["choices"].append(["yes_no", "yes", "Yes"])
+    book["choices"].append(["yes_no", "no", "No"])
+    book.create_sheet("settings").append(["form_id", "version"])
+    book["settings"].append(["checked", "1"])
+    file = tmp_path / "checked.xlsx"
+    book.save(file)
+    form = minga.import_xlsform(file.read_bytes(), "checked.xlsx")
+    store.publish_form(form)
+    sid = store.create_submission(form.form_ref())
+    refusals = [
+        (path("colour"), minga.Value.TEXT(text="red"), "has no question colour"),
+        (path("age"), minga.Value.TEXT(text="ten"), "integer question"),
+        (path("safe"), minga.Value.CHOICE(name="maybe"), "not a choice of the list yes_no"),
+    ]
+    for where, value, why in refusals:
+        with pytest.raises(minga.MingaError.InvalidAnswer) as refused:
+            store.set_answer(sid, where, value)
+        assert refused.value.question == where.name and why in refused.value.reason
+    with pytest.raises(minga.MingaError.InvalidAnswer) as refused:
+        store.set_status(sid, minga.Status.COMPLETE)
+    assert refused.value.question == "age" and "required" in refused.value.reason
+    assert store.answers(sid).fields == {}

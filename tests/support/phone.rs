@@ -124,7 +124,8 @@ impl Phone {
     }
 }
 
-/// Fills one submission in `store`: respondent, age, and `extra` bytes of notes (which make
+/// Fills one submission in `store`: respondent, age, and `extra` bytes of noise in the
+/// respondent's name (which make
 /// documents large enough to need several pages).
 pub fn fill_one(store: &Store, n: usize, extra: usize) -> DocId {
     let id = store.create_submission(&safety_walk()).unwrap();
@@ -138,9 +139,10 @@ pub fn fill_one(store: &Store, n: usize, extra: usize) -> DocId {
             .unwrap();
     }
     if extra > 0 {
-        let notes = Value::Text(noise(n as u64, extra));
+        // The form has no notes question: the noise goes into the respondent's name.
+        let named = Value::Text(format!("respondent {n} {}", noise(n as u64, extra)));
         store
-            .set_answer(&id, &AnswerPath::new("notes"), &notes)
+            .set_answer(&id, &AnswerPath::new("respondent"), &named)
             .unwrap();
     }
     id

@@ -11,10 +11,12 @@
 //! - If the store refuses a step, the session is read back from the store, so that it never
 //!   shows what was not stored; if that fails too, the session refuses every later call.
 
+use crate::api::answer_checks::refusal;
 use crate::api::session_edits::answer_path;
 use crate::document::DocId;
 use crate::error::{Error, Result};
 use crate::store::Store;
+use minga_forms::check::check_answer;
 use minga_forms::eval::{CompiledForm, Context, Delta, FormSession, ItemPath, SessionEdit};
 use minga_forms::{Answers, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +114,12 @@ impl StoredFormSession {
     /// Sets (or, with `None`, clears) the answer at `path` in the session and the store, with
     /// what the form's logic writes after it, as one change (two when an answer is cleared and
     /// the logic follows it). The delta's `edits` are the logic's writes.
+    /// An answer that does not fit the form (see [`minga_forms::check::check_answer`]) is
+    /// refused with [`Error::InvalidAnswer`] and changes nothing.
     pub fn set(&self, store: &Store, path: &ItemPath, value: Option<Value>) -> Result<Delta> {
+        if let Some(value) = &value {
+            self.check(path, value)?;
+        }
         let step = match &value {
             Some(value) => Step::Edit(SessionEdit::SetAnswer {
                 path: path.clone(),
@@ -121,6 +128,13 @@ impl StoredFormSession {
             None => Step::Clear(path.clone()),
         };
         self.step(store, step, |session| session.set(path, value))
+    }
+
+    /// Checks `value` against the form and the session's answers. Cost: see
+    /// [`minga_forms::check::check_answer`].
+    fn check(&self, path: &ItemPath, value: &Value) -> Result<()> {
+        let session = self.lock()?;
+        check_answer(self.form.form(), session.answers(), path, value).map_err(refusal)
     }
 
     /// Adds the instance `id` (in the store's format, see [`new_instance_id`]) at the end of

@@ -5,6 +5,7 @@
 //! imports this layer.
 
 pub mod agent;
+pub(crate) mod answer_checks;
 pub mod changes;
 pub(crate) mod conflicts;
 pub(crate) mod enrolment;

@@ -45,7 +45,12 @@ impl Store {
 
     /// Sets the answer at `path`. A `Choices` value ticks and unticks options one by one, so
     /// that another person's ticks made meanwhile survive the merge.
+    /// An answer that does not fit the submission's form version (a question it does not
+    /// have, another type, a choice outside its filtered list) is refused with
+    /// [`Error::InvalidAnswer`] and nothing is written. Cost: see [`Store::check_answer`].
     pub fn set_answer(&self, id: &DocId, path: &AnswerPath, value: &Value) -> Result<()> {
+        check_name(&path.name)?;
+        self.check_answer(id, path, value)?;
         self.write_at(id, path, |doc, level| {
             values::write_value(doc, level, &path.name, value, WriteMode::Merge)
         })
@@ -105,9 +110,24 @@ impl Store {
         })
     }
 
-    /// Marks the submission draft or complete.
+    /// Marks the submission draft or complete. Completing is refused with
+    /// [`Error::InvalidAnswer`] listing every required answer missing and every constraint
+    /// broken (when the store holds the submission's form version); completing stamps the
+    /// form's `end` questions with the time, as ODK does. Cost: completing
+    /// evaluates the whole submission once.
     pub fn set_status(&self, id: &DocId, status: Status) -> Result<()> {
-        self.edit(id, |doc| document::write_status(doc, status))
+        let ends = match status {
+            Status::Complete => self.check_completion(id)?,
+            _ => Vec::new(),
+        };
+        let now = Value::DateTime(chrono::Local::now().fixed_offset());
+        self.edit(id, |doc| {
+            let top = document::level_of(doc, id, &[])?;
+            for end in &ends {
+                values::write_value(doc, &top, end, &now, WriteMode::Merge)?;
+            }
+            document::write_status(doc, status)
+        })
     }
 
     /// Sets the name lists show for the submission (the form's `instance_name`, as the form

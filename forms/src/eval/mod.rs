@@ -65,7 +65,7 @@ mod evaluate;
 mod sample;
 mod session;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use compile::compile;
 pub use compiled::CompiledForm;

@@ -1,4 +1,5 @@
-//! What the form's logic writes into the answers by itself: a question's `default` when its
+//! What the form's logic writes into the answers by itself: a question's `default` (and a
+//! metadata question's `start`, `today`, `deviceid`, `username`) when its
 //! submission or repeat instance is new, and the instances a `repeat_count` asks for. Each
 //! such write is returned as a [`SessionEdit`] so that the store makes the same one.
 //!
@@ -39,7 +40,11 @@ impl FormSession {
             let ItemKind::Question(kind) = &info.kind else {
                 continue;
             };
-            if info.columns.default.is_none() || info.columns.calculation.is_some() {
+            if info.columns.calculation.is_some() {
+                continue;
+            }
+            let metadata = self.started_metadata(kind);
+            if info.columns.default.is_none() && metadata.is_none() {
                 continue;
             }
             let kind = kind.clone();
@@ -48,12 +53,26 @@ impl FormSession {
                 name: info.key.clone(),
             };
             let default = self.item(&path).and_then(|state| state.default.clone());
-            let Some(value) = default.and_then(|d| typed(&kind, &d)) else {
+            let Some(value) = metadata.or_else(|| default.and_then(|d| typed(&kind, &d))) else {
                 continue;
             };
             if self.set_without_counts(&path, Some(value.clone())).is_ok() {
                 edits.push(SessionEdit::SetAnswer { path, value });
             }
+        }
+    }
+
+    /// The value a metadata question stores when the submission starts, as ODK does: `start`
+    /// and `today` the moment, `deviceid` and `username` the context's (`end` is stored when
+    /// the submission is completed).
+    fn started_metadata(&self, kind: &QuestionType) -> Option<Value> {
+        let now = self.context.now;
+        match kind {
+            QuestionType::Start => Some(Value::DateTime(now)),
+            QuestionType::Today => Some(Value::Date(now.date_naive())),
+            QuestionType::DeviceId => Some(Value::Text(self.context.device_id.clone())),
+            QuestionType::Username => Some(Value::Text(self.context.user_name.clone())),
+            _ => None,
         }
     }
 

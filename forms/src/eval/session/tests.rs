@@ -718,3 +718,37 @@ fn nested_repeats_read_their_own_instances_and_roll_up() {
     );
     assert_eq!(session.state(), full.state());
 }
+
+#[test]
+fn starting_a_submission_stores_start_today_deviceid_and_username_once() {
+    let f = form(
+        vec![
+            question("start", "start", json!({})),
+            question("today", "today", json!({})),
+            question("deviceid", "device_id", json!({})),
+            question("username", "username", json!({})),
+            question("end", "end", json!({})),
+        ],
+        json!({}),
+    );
+    let compiled = Arc::new(compile(&f).unwrap());
+    let (session, edits) = FormSession::start(compiled.clone(), context());
+    let now = context().now;
+    let answers = session.answers();
+    assert_eq!(answers.value("start"), Some(&Value::DateTime(now)));
+    assert_eq!(answers.value("today"), Some(&Value::Date(now.date_naive())));
+    assert_eq!(
+        answers.value("deviceid"),
+        Some(&Value::Text("device-1".into()))
+    );
+    assert_eq!(answers.value("username"), Some(&Value::Text("ana".into())));
+    assert_eq!(answers.value("end"), None, "end is stored on completion");
+    assert_eq!(edits.len(), 4);
+    let mut later = context();
+    later.now += chrono::Duration::hours(2);
+    let reopened = FormSession::new(compiled, answers.clone(), later);
+    assert_eq!(
+        reopened.answers().value("start"),
+        Some(&Value::DateTime(now))
+    );
+}
