@@ -90,6 +90,17 @@ fn damaged_xls_imports() {
         ),
         "{looped}"
     );
+    let far = xlsform::import(&damaged(xls, &FAR_COLUMN), "damaged.xls").unwrap_err();
+    assert!(
+        matches!(
+            &far.0[0].problem,
+            Problem::TooLarge {
+                part: Part::Sheet(_),
+                limit: Limit::Columns { .. }
+            }
+        ),
+        "{far}"
+    );
     let damage = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(200));
     runner
@@ -105,11 +116,16 @@ fn damaged_xls_imports() {
     println!("damaged .xls imports finished");
 }
 
-/// The damage that once took 24 GB: the sector table's entry for the directory's first sector
+/// A damage that makes calamine copy without end (the 24 GB kind): the sector table's entry for the directory's first sector
 /// (sector 1, its entry at byte 516 of `widgets.xls`) rewritten to name sector 1 again, so that
 /// the directory's chain of sectors loops, and calamine, which reads that chain with no length,
-/// copied it until the process was killed.
+/// copies it until the allocation fails (at 2 GB under the child's limit).
 const LOOPING_DIRECTORY: [(usize, u8); 1] = [(516, 1)];
+
+/// A damage a random run found past the first fix: the high byte of one cell's column (a
+/// LABELSST record) rewritten, so that the sheet's cells span 23,000 columns and calamine's dense
+/// range of the sheet asked for 33 GB.
+const FAR_COLUMN: [(usize, u8); 1] = [(28348, 90)];
 
 /// `bytes` with the `damage` (byte offset, value) written over them.
 fn damaged(bytes: &[u8], damage: &[(usize, u8)]) -> Vec<u8> {

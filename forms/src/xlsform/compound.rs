@@ -2,11 +2,13 @@
 //! sectors of the file until its end marker or the length the directory declares, and follows the
 //! directory's own chain with no length at all: a damaged sector table whose chain loops back makes
 //! it copy the same sectors forever (a fuzzed `widgets.xls` grew a process to 24 GB). It also
-//! reserves room for every cell a sheet's DIMENSIONS record declares before reading the first.
+//! reserves room for every cell a sheet's DIMENSIONS record declares before reading the first,
+//! and makes a dense range of the rows and columns a sheet's cells span (one damaged column
+//! number asked for 33 GB).
 //! So, before calamine opens the bytes, every chain it follows is walked here without copying,
 //! and refused when it loops or holds more than [`MAX_PART_BYTES`]; then the Workbook stream's
-//! BIFF records are scanned and a DIMENSIONS past [`MAX_ROWS`], [`MAX_COLUMNS`] or [`MAX_CELLS`]
-//! is refused, naming the sheet. A file this check cannot make sense of passes, for calamine to
+//! BIFF records are scanned and a sheet declaring or spanning past [`MAX_ROWS`], [`MAX_COLUMNS`]
+//! or [`MAX_CELLS`] is refused, naming the sheet. A file this check cannot make sense of passes, for calamine to
 //! report it unreadable.
 //!
 //! Cost: a walk of each chain (at most one step per sector of the file) and one pass over the
@@ -270,34 +272,87 @@ impl Entry {
     }
 }
 
-/// Refuses a DIMENSIONS record of the Workbook stream (BIFF) that declares more rows, columns or
-/// cells than a form may have: calamine reserves room for all of them when it opens the file.
+/// Refuses a sheet of the Workbook stream (BIFF) whose DIMENSIONS record declares, or whose
+/// cells span, more rows, columns or cells than a form may have: calamine reserves room for the
+/// declared cells when it opens the file, and makes a dense range of the span when a sheet is read.
 fn check_dimensions(stream: &[u8]) -> Result<(), Box<ImportError>> {
     let names = sheet_names_by_offset(stream);
     let mut sheet = String::from("the workbook");
+    let mut span = Span::default();
     let mut at = 0;
     while let Some(header) = stream.get(at..at + 4) {
         let (typ, len) = (u16_at(header, 0), u16_at(header, 2) as usize);
         let data = stream.get(at + 4..at + 4 + len).unwrap_or_default();
         if typ == 0x0809 {
             if let Some((_, name)) = names.iter().find(|(offset, _)| *offset == at) {
+                refuse(&sheet, span.limit())?;
+                span = Span::default();
                 sheet.clone_from(name);
             }
         }
         if typ == 0x0200 {
-            if let Some(limit) = dimensions_limit(data) {
-                return Err(Box::new(ImportError {
-                    location: None,
-                    problem: Problem::TooLarge {
-                        part: Part::Sheet(sheet),
-                        limit,
-                    },
-                }));
-            }
+            refuse(&sheet, dimensions_limit(data))?;
         }
+        span.add(typ, data);
         at += 4 + len;
     }
-    Ok(())
+    refuse(&sheet, span.limit())
+}
+
+fn refuse(sheet: &str, limit: Option<Limit>) -> Result<(), Box<ImportError>> {
+    match limit {
+        None => Ok(()),
+        Some(limit) => Err(Box::new(ImportError {
+            location: None,
+            problem: Problem::TooLarge {
+                part: Part::Sheet(sheet.into()),
+                limit,
+            },
+        })),
+    }
+}
+
+/// The rows and columns a sheet's cell records reach, first and last (0-based).
+#[derive(Default)]
+struct Span {
+    reach: Option<((u32, u32), (u32, u32))>,
+}
+
+impl Span {
+    /// Takes in the place of a cell record calamine keeps (blank cells it does not).
+    fn add(&mut self, typ: u16, data: &[u8]) {
+        let columns = match typ {
+            0x0006 | 0x00D6 | 0x00FD | 0x0203 | 0x0204 | 0x0205 | 0x027E if data.len() >= 4 => {
+                (u16_at(data, 2), u16_at(data, 2))
+            }
+            0x00BD if data.len() >= 6 => (u16_at(data, 2), u16_at(data, data.len() - 2)),
+            _ => return,
+        };
+        let row = u16_at(data, 0) as u32;
+        let (first, last) = (columns.0 as u32, columns.1.max(columns.0) as u32);
+        let ((r0, r1), (c0, c1)) = self.reach.unwrap_or(((row, row), (first, last)));
+        self.reach = Some(((r0.min(row), r1.max(row)), (c0.min(first), c1.max(last))));
+    }
+
+    fn limit(&self) -> Option<Limit> {
+        let ((r0, r1), (c0, c1)) = self.reach?;
+        let cell = format!("{}{}", column_letter(c1), r1 + 1);
+        if r1 >= MAX_ROWS {
+            Some(Limit::Rows {
+                max: MAX_ROWS,
+                cell,
+            })
+        } else if c1 >= MAX_COLUMNS {
+            Some(Limit::Columns {
+                max: MAX_COLUMNS,
+                cell,
+            })
+        } else if (r1 - r0 + 1) as u64 * (c1 - c0 + 1) as u64 > MAX_CELLS as u64 {
+            Some(Limit::DeclaredCells { max: MAX_CELLS })
+        } else {
+            None
+        }
+    }
 }
 
 /// The bound a DIMENSIONS record goes past, reckoned as calamine does (with its wrapping).
