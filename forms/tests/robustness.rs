@@ -122,10 +122,10 @@ fn damaged_xls_imports() {
 /// copies it until the allocation fails (at 2 GB under the child's limit).
 const LOOPING_DIRECTORY: [(usize, u8); 1] = [(516, 1)];
 
-/// A damage a random run found past the first fix: the high byte of one cell's column (a
-/// LABELSST record) rewritten, so that the sheet's cells span 23,000 columns and calamine's dense
-/// range of the sheet asked for 33 GB.
-const FAR_COLUMN: [(usize, u8); 1] = [(28348, 90)];
+/// A damage a random run found past the first fix: among four bytes, the high bytes of one
+/// cell's column and of another cell's row (LABELSST records), so that the survey sheet's cells
+/// span 23,000 columns by 45,000 rows and calamine's dense range of it asked for 33 GB.
+const FAR_COLUMN: [(usize, u8); 4] = [(17450, 126), (28348, 90), (29536, 176), (12826, 139)];
 
 /// `bytes` with the `damage` (byte offset, value) written over them.
 fn damaged(bytes: &[u8], damage: &[(usize, u8)]) -> Vec<u8> {
