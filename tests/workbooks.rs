@@ -9,7 +9,9 @@ use minga_forms::xlsform::limits::{
     MAX_TEXT_BYTES,
 };
 use minga_forms::xlsform::{Limit, Part};
-use minga_scenarios::workbooks::{import_if_child, import_in_child, refused, Workbook};
+use minga_scenarios::workbooks::{
+    import_if_child, import_in_child, looping_xls, refused, Workbook,
+};
 
 /// The address space of the importing child: the test binary itself takes about 100 MB.
 const MEMORY_LIMIT: u64 = 512 << 20;
@@ -23,8 +25,12 @@ fn child_imports_workbook() {
 /// What the importer made of `workbook` in a child under [`MEMORY_LIMIT`], failing the test
 /// (not the test binary) when the child dies.
 fn outcome(workbook: &Workbook) -> String {
-    let bytes = workbook.to_bytes();
-    let child = import_in_child("child_imports_workbook", &bytes, MEMORY_LIMIT)
+    outcome_of(&workbook.to_bytes())
+}
+
+/// What the importer made of the bytes of a workbook, as [`outcome`].
+fn outcome_of(bytes: &[u8]) -> String {
+    let child = import_in_child("child_imports_workbook", bytes, MEMORY_LIMIT)
         .unwrap_or_else(|e| panic!("{e}"));
     println!(
         "{} bytes of workbook, the child's peak memory {} kB: {}",
@@ -92,6 +98,15 @@ fn a_cell_longer_than_excel_allows_is_refused() {
         cell: "C3".into(),
     };
     assert_eq!(outcome(&workbook), refused(survey(), limit));
+}
+
+#[test]
+fn an_xls_whose_directory_chain_loops_is_refused_before_calamine_follows_it() {
+    let limit = Limit::Stream {
+        max: MAX_PART_BYTES,
+    };
+    let part = Part::File("directory".into());
+    assert_eq!(outcome_of(&looping_xls()), refused(part, limit));
 }
 
 #[test]

@@ -532,3 +532,39 @@ fn far_out(xml: &str) -> bool {
         .fold(0u64, |n, b| n * 26 + u64::from(b - b'A' + 1));
     row > u64::from(limits::MAX_ROWS) || column > u64::from(limits::MAX_COLUMNS)
 }
+
+/// The smallest `.xls` compound file whose directory's chain of sectors loops: a header, one
+/// sector of the sector table, and one directory sector the table says comes after itself. It
+/// is the damage a fuzzed `widgets.xls` showed (one sector-table entry overwritten): calamine,
+/// which follows the directory's chain with no length, copied the sector until the process was
+/// killed at 24 GB.
+pub fn looping_xls() -> Vec<u8> {
+    const FREE: u32 = 0xFFFF_FFFF;
+    const END: u32 = 0xFFFF_FFFE;
+    const FAT_SECTOR: u32 = 0xFFFF_FFFD;
+    let mut header = vec![0u8; 512];
+    header[..8].copy_from_slice(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    let put = |bytes: &mut [u8], at: usize, value: u32| {
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes())
+    };
+    header[26] = 3; // version 3
+    header[30] = 9; // sectors of 512 bytes
+    header[32] = 6; // mini sectors of 64 bytes
+    put(&mut header, 44, 1); // one sector of the sector table
+    put(&mut header, 48, 1); // the directory starts in sector 1
+    put(&mut header, 60, END); // no mini sector table
+    put(&mut header, 68, END); // no more of the table's list
+    for at in (76..512).step_by(4) {
+        put(&mut header, at, FREE);
+    }
+    put(&mut header, 76, 0); // the table is sector 0
+    let mut table = vec![0xFFu8; 512];
+    put(&mut table, 0, FAT_SECTOR);
+    put(&mut table, 4, 1); // the loop: sector 1 is followed by sector 1
+    let mut directory = vec![0u8; 512];
+    for (i, unit) in "Root Entry".encode_utf16().enumerate() {
+        directory[2 * i..2 * i + 2].copy_from_slice(&unit.to_le_bytes());
+    }
+    put(&mut directory, 116, END);
+    [header, table, directory].concat()
+}

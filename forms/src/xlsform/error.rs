@@ -162,6 +162,14 @@ pub enum Limit {
     SharedStrings { max: u64 },
     #[error("it holds more than {max} XML elements")]
     Elements { max: u64 },
+    /// A sheet of an `.xls` whose DIMENSIONS record declares more cells than a form may have:
+    /// calamine reserves room for all of them when it opens the file.
+    #[error("it declares room for more than {max} cells")]
+    DeclaredCells { max: usize },
+    /// A stream of an `.xls` compound file whose chain of sectors is longer than the bound, or
+    /// loops back (a damaged sector table), which calamine would follow forever.
+    #[error("its chain of sectors loops or holds more than {} MB", max >> 20)]
+    Stream { max: u64 },
 }
 
 impl fmt::Display for ImportError {

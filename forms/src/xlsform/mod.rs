@@ -27,6 +27,7 @@
 
 mod checks;
 mod choices;
+mod compound;
 mod error;
 mod headers;
 pub mod limits;

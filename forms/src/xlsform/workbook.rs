@@ -119,8 +119,8 @@ fn is_xlsform_sheet(name: &str) -> bool {
 /// see `package`) and one parse of those sheets; memory follows the cells written. The error is
 /// an [`Problem::UnreadableWorkbook`] or [`Problem::TooLarge`] mistake.
 ///
-/// An `.xls` is read whole by calamine before any bound is checked: its sheets are bounded as
-/// `.xlsx` ones are, but not the memory of reading them.
+/// An `.xls` is read whole by calamine on opening: its compound file and the sheets' declared
+/// dimensions are checked first (see `compound`).
 pub fn read_sheets(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<ImportError>> {
     // calamine can panic on a damaged file (an overflowing cell reference, found by
     // tests/robustness.rs); a damaged file is a mistake to report, never a crash.
@@ -144,6 +144,7 @@ fn read_with_calamine(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, Box<Im
                 .collect()
         }
         Format::Xls => {
+            super::compound::check(bytes)?;
             let mut book: calamine::Xls<_> =
                 calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
             xlsform_sheet_names(&book)
