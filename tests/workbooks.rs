@@ -51,6 +51,15 @@ fn the_form_the_hostile_workbooks_are_made_of_imports() {
 }
 
 #[test]
+fn a_declared_dimension_whose_corners_are_reversed_is_ignored_as_every_declared_one_is() {
+    let workbook = Workbook {
+        dimension: "A556566:A1".into(),
+        ..Workbook::default()
+    };
+    assert_eq!(outcome(&workbook), "Ok");
+}
+
+#[test]
 fn a_cell_at_xfd1048576_is_refused_naming_the_sheet_and_the_cell() {
     let limit = Limit::Rows {
         max: MAX_ROWS,
