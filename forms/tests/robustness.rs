@@ -147,14 +147,18 @@ fn xls() -> Option<&'static [u8]> {
     .as_deref()
 }
 
+/// calamine reads the reference with arithmetic that wraps in the builds that ship (and in the
+/// tests: see the workspace's calamine profile), so the cell lands far right of the last column a
+/// form may use and is refused there, naming the sheet.
 #[test]
 fn a_cell_reference_too_large_for_the_reader_is_an_error_not_a_panic() {
     let bytes = include_bytes!("fixtures/overflowing_cell.xlsx");
     let errors = xlsform::import(bytes, "overflowing_cell.xlsx").unwrap_err();
     assert!(
         matches!(
-            errors.0[0].problem,
-            minga_forms::xlsform::Problem::UnreadableWorkbook(_)
+            &errors.0[0].problem,
+            Problem::TooLarge { part: Part::Sheet(sheet), limit: Limit::Columns { .. } }
+                if sheet == "survey"
         ),
         "{errors}"
     );
