@@ -36,11 +36,16 @@ fn edit(phone: &Phone, model: &mut Model, rng: &mut Rng, round: usize) {
     let ids: Vec<DocId> = model.keys().copied().collect();
     for n in 0..3 {
         let target = ids[rng.below(ids.len() as u64) as usize];
-        let name = format!("q{}", rng.below(4));
-        let value = Value::Text(format!(
-            "{} round {round} edit {n}",
-            phone.enrolled.device_id
-        ));
+        // The form's own questions (answers are checked against it), each with its type.
+        let (name, value) = if rng.below(2) == 0 {
+            let text = format!("{} round {round} edit {n}", phone.enrolled.device_id);
+            ("respondent".to_string(), Value::Text(text))
+        } else {
+            (
+                "age".to_string(),
+                Value::Integer((18 + round * 3 + n) as i64),
+            )
+        };
         store
             .set_answer(&target, &AnswerPath::new(&name), &value)
             .unwrap();

@@ -80,7 +80,7 @@ fn two_devices_editing_one_answer_offline_each_report_what_moved_and_the_second_
 
     answer(&ana, &id, "respondent", "Rosa Chalá");
     answer(&sara, &id, "respondent", "Rosa Chala");
-    answer(&sara, &id, "notes", "checked at the office");
+    answer(&sara, &id, "feels_safe", "yes");
     assert_eq!(counts(&sync(&ana, &hub)), (1, 0, 0));
     let second = sync(&sara, &hub);
     assert_eq!(

@@ -50,7 +50,7 @@ fn answered_phone(hub: &TestHub) -> (Phone, minga_core::DocId) {
         .store
         .set_answer(
             &id,
-            &AnswerPath::new("notes"),
+            &AnswerPath::new("respondent"),
             &Value::Text(SECRET_ANSWER.into()),
         )
         .unwrap();
@@ -83,7 +83,7 @@ fn a_phone_store_is_unreadable_without_its_key() {
         .is_err());
     let reopened = open_store(&path, "Ana");
     assert_eq!(
-        reopened.answers(&id).unwrap().value("notes"),
+        reopened.answers(&id).unwrap().value("respondent"),
         Some(&Value::Text(SECRET_ANSWER.into())),
         "the right key still reads it"
     );
@@ -119,7 +119,7 @@ fn a_bundle_is_unreadable_without_its_recipients_key() {
     assert!(store_documents(&tablet).is_empty(), "nothing imported");
     import_bundle(&tablet, &to, &recipient, &bundle, Arc::new(AllowAll)).unwrap();
     assert_eq!(
-        tablet.answers(&id).unwrap().value("notes"),
+        tablet.answers(&id).unwrap().value("respondent"),
         Some(&Value::Text(SECRET_ANSWER.into())),
         "the recipient reads it"
     );
@@ -263,7 +263,7 @@ fn a_device_reaches_nothing_outside_its_projects_and_its_own_submissions() {
         .store
         .set_answer(
             &id,
-            &AnswerPath::new("notes"),
+            &AnswerPath::new("respondent"),
             &Value::Text("overwritten".into()),
         )
         .unwrap();
@@ -370,14 +370,14 @@ fn the_hub_logs_no_answer_token_or_code_even_at_trace_level() {
     ana.store
         .set_answer(
             &id,
-            &AnswerPath::new("notes"),
+            &AnswerPath::new("respondent"),
             &Value::Text(SECRET_ANSWER.into()),
         )
         .unwrap();
     ana.sync(&hub.url, SyncOptions::default()).unwrap();
     sara.sync(&hub.url, SyncOptions::default()).unwrap();
     assert_eq!(
-        sara.store.answers(&id).unwrap().value("notes"),
+        sara.store.answers(&id).unwrap().value("respondent"),
         Some(&Value::Text(SECRET_ANSWER.into()))
     );
     // A wrong code, a garbage sync body and a document upload leave their own log lines.
