@@ -80,7 +80,13 @@ fn two_devices_editing_one_answer_offline_each_report_what_moved_and_the_second_
 
     answer(&ana, &id, "respondent", "Rosa Chalá");
     answer(&sara, &id, "respondent", "Rosa Chala");
-    answer(&sara, &id, "feels_safe", "yes");
+    sara.store
+        .set_answer(
+            &id,
+            &AnswerPath::new("feels_safe"),
+            &Value::Choice("yes".into()),
+        )
+        .unwrap();
     assert_eq!(counts(&sync(&ana, &hub)), (1, 0, 0));
     let second = sync(&sara, &hub);
     assert_eq!(
