@@ -10,8 +10,8 @@ use automerge::{Automerge, ReadDoc, ROOT};
 use common::*;
 use minga_sync::wire::Refusal;
 use minga_sync::{
-    run_session, DocId, DocKind, Initiator, MemoryStore, MemoryTransport, PeerId, Policy,
-    SyncOptions,
+    run_session, AllowAll, DocId, DocKind, Initiator, MemoryStore, MemoryTransport, PeerId, Policy,
+    SyncOptions, SyncReport,
 };
 
 /// A facilitator's rights on the hub: no reviews, no forms marked secret, and submissions only
@@ -33,6 +33,13 @@ impl Policy for Facilitator {
             .map(|(value, _)| value.as_str().unwrap_or_default().to_owned());
         kind == DocKind::Submission && project.as_deref() == Some("north")
     }
+}
+
+/// One session of the phone with the hub behind `transport`, the phone allowing everything.
+fn phone_session(phone: &MemoryStore, transport: &MemoryTransport<MemoryStore>) -> SyncReport {
+    let options = SyncOptions::default();
+    let mut initiator = Initiator::new(peer("phone"), peer("hub"), options, Arc::new(AllowAll));
+    run_session(phone, transport, &mut initiator, &options, &mut |_| {}).unwrap()
 }
 
 #[test]
@@ -66,13 +73,7 @@ fn refused_documents_are_reported_and_the_rest_lands() {
         secret: secret.clone(),
     });
     let transport = MemoryTransport::new(&hub, peer("hub"), options, policy);
-    let mut initiator = Initiator::new(
-        peer("phone"),
-        peer("hub"),
-        options,
-        Arc::new(minga_sync::AllowAll),
-    );
-    let report = run_session(&phone, &transport, &mut initiator, &options, &mut |_| {}).unwrap();
+    let report = phone_session(&phone, &transport);
 
     let mut refused = report.refused.clone();
     refused.sort_by(|a, b| a.0.cmp(&b.0));
@@ -96,13 +97,7 @@ fn refused_documents_are_reported_and_the_rest_lands() {
 
     // the refused documents change again: still refused, still nothing lost on the phone
     answer(&phone, &other_project, "q", 1);
-    let mut initiator = Initiator::new(
-        peer("phone"),
-        peer("hub"),
-        options,
-        Arc::new(minga_sync::AllowAll),
-    );
-    let again = run_session(&phone, &transport, &mut initiator, &options, &mut |_| {}).unwrap();
+    let again = phone_session(&phone, &transport);
     assert_eq!(
         again.refused,
         vec![(other_project.clone(), Refusal::NotWritable)]
@@ -125,12 +120,6 @@ fn a_document_offered_to_a_peer_met_for_the_first_time_is_refused_once() {
         secret: unreadable.clone(),
     });
     let transport = MemoryTransport::new(&hub, peer("hub"), options, policy);
-    let mut initiator = Initiator::new(
-        peer("phone"),
-        peer("hub"),
-        options,
-        Arc::new(minga_sync::AllowAll),
-    );
-    let report = run_session(&phone, &transport, &mut initiator, &options, &mut |_| {}).unwrap();
+    let report = phone_session(&phone, &transport);
     assert_eq!(report.refused, vec![(unreadable, Refusal::NotReadable)]);
 }
