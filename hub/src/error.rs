@@ -62,6 +62,8 @@ pub enum HubError {
     DuplicateConsoleUser(String),
     #[error("no console user named `{0}`; `minga-hub user list` shows them")]
     UnknownConsoleUser(String),
+    #[error("a console password needs at least {0} characters; give a longer one, or none to have one generated")]
+    ShortConsolePassword(usize),
     #[error("{name:?} cannot be a console user name: {reason}")]
     BadConsoleUserName { name: String, reason: String },
     #[error("backup: {0}")]

@@ -944,6 +944,14 @@ mod tests {
             },
             SubmissionQuery {
                 conflicted_only: true,
+                after: after.clone(),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                author: text("dev-a"),
+                updated_from: Some(Utc::now()),
+                updated_before: Some(Utc::now()),
+                oldest_first: true,
                 after,
                 ..Default::default()
             },

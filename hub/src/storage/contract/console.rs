@@ -3,7 +3,8 @@
 
 use crate::error::HubError;
 use crate::storage::console::{AuditEntry, ConsoleSession, NewConsoleUser, COMMAND_LINE};
-use crate::storage::HubStorage;
+use crate::storage::contract::projection::Phone;
+use crate::storage::{HubStorage, SubmissionQuery};
 use chrono::{Duration, Utc};
 
 /// One `#[test]` per console contract body, as `contract_tests!` does for the rest.
@@ -15,6 +16,7 @@ macro_rules! console_contract_tests {
             a_session_is_found_until_it_expires_or_ends,
             sign_in_failures_count_per_account_and_address_until_cleared,
             the_audit_log_of_a_project_holds_its_entries_and_its_supervisors_sign_ins,
+            the_console_filters_by_device_time_and_text_and_pages_both_ways,
         );
     };
 }
@@ -190,4 +192,73 @@ pub fn the_audit_log_of_a_project_holds_its_entries_and_its_supervisors_sign_ins
     let older = storage.audit_log(Some("p"), Some(of_p[0].id), 1).unwrap();
     assert_eq!(older[0].id, of_p[1].id, "the next page starts below");
     assert_eq!(storage.audit_log(None, None, 100).unwrap().len(), 5);
+}
+
+/// The filters the console's table adds to the command line's: the device that sent it, a time
+/// range of the last change, text in the instance name or submitter, and the oldest first.
+pub fn the_console_filters_by_device_time_and_text_and_pages_both_ways(storage: &dyn HubStorage) {
+    let (ana, ben) = (Phone::new("dev-a", "Ana"), Phone::new("dev-b", "Ben"));
+    let mut sent = Vec::new();
+    for (phone, device, name) in [
+        (&ana, "dev-a", "Casa 100%"),
+        (&ben, "dev-b", "Escuela"),
+        (&ana, "dev-a", "Mercado"),
+    ] {
+        let id = phone.fill("safety", name);
+        let write = crate::storage::DocumentWrite {
+            author: Some(device.into()),
+            ..phone.write(&id)
+        };
+        storage.write_documents("p", &[write], None).unwrap();
+        sent.push(id.to_string());
+    }
+    let page = |query: SubmissionQuery| -> Vec<String> {
+        let query = SubmissionQuery { limit: 10, ..query };
+        let rows = storage.submissions("p", &query).unwrap();
+        rows.into_iter().map(|r| r.id).collect()
+    };
+    let by_ana = page(SubmissionQuery {
+        author: Some("dev-a".into()),
+        ..Default::default()
+    });
+    assert_eq!(by_ana, [sent[2].clone(), sent[0].clone()]);
+    let oldest = page(SubmissionQuery {
+        oldest_first: true,
+        ..Default::default()
+    });
+    assert_eq!(oldest, sent);
+    let after_first = page(SubmissionQuery {
+        oldest_first: true,
+        after: Some((
+            storage
+                .submission_row("p", &sent[0])
+                .unwrap()
+                .unwrap()
+                .updated_at,
+            sent[0].clone(),
+        )),
+        ..Default::default()
+    });
+    assert_eq!(after_first, sent[1..]);
+    let text = |text: &str| {
+        page(SubmissionQuery {
+            text: Some(text.into()),
+            ..Default::default()
+        })
+    };
+    assert_eq!(text("ESCUELA"), [sent[1].clone()], "any case");
+    assert_eq!(text("ben"), [sent[1].clone()], "the submitter too");
+    assert_eq!(
+        text("0%"),
+        [sent[0].clone()],
+        "% is a character, not a wildcard"
+    );
+    assert!(text("_").is_empty(), "_ is a character too");
+    let second = storage.submission_row("p", &sent[1]).unwrap().unwrap();
+    let window = page(SubmissionQuery {
+        updated_from: Some(second.updated_at),
+        updated_before: Some(second.updated_at + Duration::microseconds(1)),
+        ..Default::default()
+    });
+    assert_eq!(window, [sent[1].clone()]);
 }

@@ -1,0 +1,164 @@
+//! The console's pages, one module per topic, and what they share: the home page (the
+//! projects a user supervises), the language switch, the message page (not found, refused),
+//! form fields, the client's address, the audit entry of an action and how times are shown.
+
+pub mod audit;
+pub mod sign_in;
+pub mod submission;
+pub mod submissions;
+
+use super::auth::{self, Signed};
+use super::i18n::Lang;
+use super::{html, Chrome};
+use crate::server::AppState;
+use crate::storage::AuditEntry;
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, Query};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// A short message as a whole page: not found, refused.
+#[derive(Template)]
+#[template(path = "console/message.html")]
+pub struct MessagePage {
+    pub chrome: Chrome,
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+/// A message page with `status`.
+pub fn message(status: StatusCode, chrome: Chrome, text: &'static str) -> Response {
+    let page = MessagePage {
+        title: text,
+        message: text,
+        chrome,
+    };
+    html(status, &page)
+}
+
+/// The 404 of anything a user may not see, the same as of what does not exist.
+pub fn not_found(lang: Lang) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        Chrome::new(lang, "/console"),
+        lang.texts().not_found,
+    )
+}
+
+/// The CSRF refusal: the form did not carry the session's token.
+pub fn csrf_refused(lang: Lang) -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        Chrome::new(lang, "/console"),
+        lang.texts().request_refused,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage {
+    chrome: Chrome,
+    projects: Vec<String>,
+}
+
+/// `/console`: the projects the signed-in user supervises.
+pub async fn home(signed: Signed, headers: HeaderMap) -> Response {
+    let lang = Lang::of_request(&headers);
+    let page = HomePage {
+        chrome: Chrome::signed(lang, "/console", &signed, None),
+        projects: signed.user.projects.clone(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// `/console/lang/{es|en}?back=PATH`: remembers the language in a cookie and goes back to
+/// `PATH` (a console path only, so that the switch cannot send anyone elsewhere).
+pub async fn switch_language(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let back = query
+        .get("back")
+        .filter(|path| path.starts_with("/console") && !path.contains("//"))
+        .cloned()
+        .unwrap_or_else(|| "/console".into());
+    let Some(lang) = Lang::parse(&code) else {
+        return Redirect::to(&back).into_response();
+    };
+    let cookie = auth::set_cookie(
+        auth::LANG_COOKIE,
+        lang.code(),
+        365 * 86_400,
+        state.console.tls,
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
+}
+
+/// The fields of a form body or query string (`a=1&b=2`, repeated names kept in order).
+pub fn fields(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The first value of field `name`, if it is there and not empty.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(key, value)| key == name && !value.is_empty())
+        .map(|(_, value)| value.as_str())
+}
+
+/// Whether the form carried the session's CSRF token.
+pub fn csrf_sent(fields: &[(String, String)], signed: &Signed) -> bool {
+    super::csrf::token_matches(
+        field(fields, "csrf").unwrap_or_default(),
+        &signed.session.csrf_secret,
+    )
+}
+
+/// An audit entry by `who` now, from `client`.
+pub fn audit_entry(
+    who: &str,
+    action: &str,
+    project: Option<&str>,
+    subject: Option<&str>,
+    client: SocketAddr,
+) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        who: who.into(),
+        action: action.into(),
+        project: project.map(String::from),
+        subject: subject.map(String::from),
+        address: Some(client.ip().to_string()),
+    }
+}
+
+/// The client's address, as the hub's connection loop records it.
+pub type Client = ConnectInfo<SocketAddr>;
+
+/// A time as the console shows it: to the minute, in UTC, said so.
+pub fn shown_time(time: &DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_fields_are_all_kept_and_decoded() {
+        let parsed = fields(b"id=a&id=b&comment=%3Cscript%3E+x&empty=");
+        let ids: Vec<&str> = parsed
+            .iter()
+            .filter(|(k, _)| k == "id")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(field(&parsed, "comment"), Some("<script> x"));
+        assert_eq!(field(&parsed, "empty"), None);
+    }
+}
