@@ -13,7 +13,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use chrono::Utc;
 
 #[derive(Template)]
@@ -164,8 +164,9 @@ pub async fn submit(
                 state.console.tls,
             );
             let used = auth::set_cookie(auth::SIGNIN_COOKIE, "", 0, state.console.tls);
+            // Appended: an array of pairs would keep only the last of two Set-Cookie headers.
             (
-                [(header::SET_COOKIE, session), (header::SET_COOKIE, used)],
+                AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, used)]),
                 Redirect::to("/console"),
             )
                 .into_response()

@@ -1,0 +1,494 @@
+//! The supervisor's console over real HTTP on loopback, with a real hub over a real SQLite file
+//! and a facilitator's real phone store syncing into it: signing in and out, the growing wait
+//! after wrong passwords, another project's pages refused, the table filtered and paged, a
+//! review written from the console reaching the phone, answers shown as text, and CSRF.
+
+mod common;
+
+use common::Hub;
+use minga_core::{
+    AnswerPath, DeviceIdentity, DocId, Encryption, FormRef, ReviewState, Store, Value,
+};
+use minga_hub::access::Role;
+use minga_hub::client::{self, sync_store};
+use minga_hub::console::users::{add_user, Password};
+use minga_hub::storage::{ConsoleSession, ConsoleStorage, HubStorage};
+use minga_sync::PeerId;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+const PASSWORD: &str = "a long enough password";
+
+/// A browser as far as the console cares: a cookie jar, no redirects followed.
+struct Browser {
+    base: String,
+    agent: ureq::Agent,
+    cookies: RefCell<BTreeMap<String, String>>,
+}
+
+/// An answer: status, where it redirects, its policy header and body.
+struct Page {
+    status: u16,
+    location: Option<String>,
+    policy: Option<String>,
+    retry_after: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The value of the first `name="csrf"` field of the page's forms.
+    fn csrf(&self) -> String {
+        let start = self.body.find(r#"name="csrf" value=""#).expect("a form") + 19;
+        let end = self.body[start..].find('"').unwrap() + start;
+        self.body[start..end].to_string()
+    }
+}
+
+impl Browser {
+    fn new(hub: &Hub) -> Browser {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Browser {
+            base: hub.running.url(),
+            agent,
+            cookies: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        let cookies = self.cookies.borrow();
+        let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.join("; ")
+    }
+
+    fn page(&self, response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
+        let mut response = response.expect("the hub answers");
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let mut cookies = self.cookies.borrow_mut();
+            if text.contains("Max-Age=0") {
+                cookies.remove(name);
+            } else {
+                cookies.insert(name.into(), value.into());
+            }
+        }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        Page {
+            status: response.status().as_u16(),
+            location: header("location"),
+            policy: header("content-security-policy"),
+            retry_after: header("retry-after"),
+            body: response.body_mut().read_to_string().unwrap(),
+        }
+    }
+
+    fn get(&self, path: &str) -> Page {
+        let request = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .header("Accept-Language", "en");
+        self.page(request.call())
+    }
+
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .header("Accept-Language", "en");
+        self.page(request.send_form(form.iter().copied()))
+    }
+
+    /// Opens the sign-in form and sends `name` and `password` with its token.
+    fn sign_in(&self, name: &str, password: &str) -> Page {
+        let form = self.get("/console/sign-in");
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = form.csrf();
+        self.post(
+            "/console/sign-in",
+            &[("name", name), ("password", password), ("csrf", &csrf)],
+        )
+    }
+}
+
+/// HTML text with its character references (`&#60;`, `&lt;`, ...) read back as characters.
+fn unescaped(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        text.push_str(&rest[..at]);
+        let end = rest[at..].find(';').map(|e| at + e);
+        let entity = end.map(|end| &rest[at + 1..end]);
+        let decoded = match entity {
+            Some("lt") => Some('<'),
+            Some("gt") => Some('>'),
+            Some("amp") => Some('&'),
+            Some("quot") => Some('"'),
+            Some(e) if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match (decoded, end) {
+            (Some(c), Some(end)) => {
+                text.push(c);
+                rest = &rest[end + 1..];
+            }
+            _ => {
+                text.push('&');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    text.push_str(rest);
+    text
+}
+
+/// A facilitator's phone: a real core store enrolled in the hub, syncing over HTTP.
+struct Phone {
+    _dir: tempfile::TempDir,
+    store: Store,
+    transport: minga_sync::http::HttpTransport,
+    peer: PeerId,
+    hub: PeerId,
+}
+
+impl Phone {
+    fn enrol(hub: &Hub, project: &str, name: &str) -> Phone {
+        let enrolled = hub.enrol(project, Role::Facilitator, name);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path().join("phone.sqlite3"),
+            Encryption::PlainFile,
+            DeviceIdentity::new(&enrolled.id, name),
+        )
+        .unwrap();
+        Phone {
+            _dir: dir,
+            store,
+            transport: client::phone_transport(&hub.running.url(), project, &enrolled.token)
+                .unwrap(),
+            peer: PeerId::new(enrolled.id).unwrap(),
+            hub: PeerId::new(hub.storage.hub_id().unwrap()).unwrap(),
+        }
+    }
+
+    fn fill(&self, respondent: &str) -> DocId {
+        let id = self
+            .store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
+        let text = Value::Text(respondent.into());
+        self.store
+            .set_answer(&id, &AnswerPath::new("respondent"), &text)
+            .unwrap();
+        self.store.set_instance_name(&id, Some(respondent)).unwrap();
+        id
+    }
+
+    fn sync(&self) {
+        sync_store(&self.store, &self.transport, &self.peer, &self.hub).unwrap();
+    }
+}
+
+/// A hub with Sara supervising `imbabura` (not `carchi`), and Ana's phone in `imbabura`.
+fn hub_with_sara() -> (Hub, Phone) {
+    let hub = Hub::start();
+    let password = Password::Given(PASSWORD.into());
+    add_user(
+        hub.storage.as_ref(),
+        "sara",
+        &["imbabura".into()],
+        &password,
+    )
+    .unwrap();
+    let phone = Phone::enrol(&hub, "imbabura", "Ana");
+    (hub, phone)
+}
+
+#[test]
+fn a_review_from_the_console_reaches_the_phone_under_the_supervisors_name() {
+    let (hub, ana) = hub_with_sara();
+    let id = ana.fill("Rosa");
+    ana.sync();
+    let browser = Browser::new(&hub);
+    let signed = browser.sign_in("sara", PASSWORD);
+    assert_eq!(
+        (signed.status, signed.location.as_deref()),
+        (303, Some("/console"))
+    );
+    let table = browser.get("/console/p/imbabura/submissions");
+    assert!(table.body.contains(">Rosa</a>"), "{}", table.body);
+    let page = browser.get(&format!("/console/p/imbabura/submissions/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Respondent"),
+        "English labels: {}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let reviewed = browser.post(
+        &format!("/console/p/imbabura/submissions/{id}/review"),
+        &[
+            ("csrf", &csrf),
+            ("state", "approved"),
+            ("question", "respondent"),
+            ("comment", "spell the surname"),
+        ],
+    );
+    assert_eq!(reviewed.status, 303, "{}", reviewed.body);
+
+    ana.sync();
+    let review = ana
+        .store
+        .review(&id)
+        .unwrap()
+        .expect("the phone has the review");
+    assert_eq!(review.state, ReviewState::Approved);
+    assert_eq!(review.decided_by.as_deref(), Some("sara"));
+    assert_eq!(review.comments.len(), 1);
+    assert_eq!(review.comments[0].question.as_deref(), Some("respondent"));
+    assert_eq!(review.comments[0].text, "spell the surname");
+    let audit = browser.get("/console/p/imbabura/audit");
+    assert!(
+        audit.body.contains("approve, flag answer respondent"),
+        "{}",
+        audit.body
+    );
+    assert!(audit.body.contains("sign-in"));
+}
+
+#[test]
+fn an_answer_holding_markup_is_shown_as_text_under_a_policy_that_allows_no_script() {
+    let (hub, ana) = hub_with_sara();
+    let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    let id = ana.fill(hostile);
+    ana.sync();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    for path in [
+        "/console/p/imbabura/submissions".to_string(),
+        format!("/console/p/imbabura/submissions/{id}"),
+    ] {
+        let page = browser.get(&path);
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("<script"), "{path}: {}", page.body);
+        assert!(!page.body.contains("<img"), "{path}");
+        assert!(
+            unescaped(&page.body).contains(hostile),
+            "{path}: shown as text"
+        );
+        let policy = page.policy.expect("a policy");
+        assert!(policy.contains("default-src 'none'"), "{policy}");
+        assert!(
+            !policy.contains("script-src"),
+            "no script source at all: {policy}"
+        );
+    }
+}
+
+#[test]
+fn a_post_without_the_sessions_token_is_refused_and_changes_nothing() {
+    let (hub, ana) = hub_with_sara();
+    let id = ana.fill("Rosa");
+    ana.sync();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    let path = format!("/console/p/imbabura/submissions/{id}/review");
+    for form in [
+        vec![("state", "rejected")],
+        vec![("state", "rejected"), ("csrf", "0123456789abcdef")],
+    ] {
+        assert_eq!(browser.post(&path, &form).status, 403);
+    }
+    let approve = [("id", id.to_string())];
+    let approve: Vec<(&str, &str)> = approve.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bulk = browser.post("/console/p/imbabura/submissions/approve", &approve);
+    assert_eq!(bulk.status, 403);
+    let row = hub
+        .storage
+        .submission_row("imbabura", &id.to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.review_state, "received", "nothing was written");
+    let stranger = Browser::new(&hub);
+    let no_cookie = stranger.post(
+        "/console/sign-in",
+        &[("name", "sara"), ("password", PASSWORD)],
+    );
+    assert_eq!(
+        no_cookie.status, 403,
+        "a sign-in form posted from elsewhere"
+    );
+}
+
+#[test]
+fn another_projects_pages_and_submissions_are_not_found() {
+    let (hub, _ana) = hub_with_sara();
+    let ben = Phone::enrol(&hub, "carchi", "Ben");
+    let theirs = ben.fill("Luis");
+    ben.sync();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    for path in [
+        "/console/p/carchi/submissions".to_string(),
+        format!("/console/p/carchi/submissions/{theirs}"),
+        format!("/console/p/imbabura/submissions/{theirs}"),
+        "/console/p/carchi/audit".to_string(),
+        "/console/p/nowhere/submissions".to_string(),
+    ] {
+        let page = browser.get(&path);
+        assert_eq!(page.status, 404, "{path}");
+        assert!(!page.body.contains("Luis"), "{path}");
+    }
+}
+
+#[test]
+fn wrong_passwords_make_that_account_wait_at_that_address_and_nobody_else() {
+    let (hub, _ana) = hub_with_sara();
+    let password = Password::Given(PASSWORD.into());
+    add_user(
+        hub.storage.as_ref(),
+        "tomas",
+        &["imbabura".into()],
+        &password,
+    )
+    .unwrap();
+    let browser = Browser::new(&hub);
+    for _ in 0..3 {
+        let wrong = browser.sign_in("sara", "not her password");
+        assert_eq!(wrong.status, 401);
+        assert!(wrong.body.contains("Wrong name or password."));
+    }
+    let waiting = browser.sign_in("sara", PASSWORD);
+    assert_eq!(waiting.status, 429, "the right password must wait too");
+    let seconds: i64 = waiting.retry_after.unwrap().parse().unwrap();
+    assert!((1..=5).contains(&seconds), "{seconds}");
+    assert_eq!(
+        browser.sign_in("tomas", PASSWORD).status,
+        303,
+        "another account"
+    );
+    assert_eq!(
+        browser.sign_in("nobody", PASSWORD).status,
+        401,
+        "an unknown name reads as a wrong password"
+    );
+    let failures = hub.storage.signin_failures("sara", "127.0.0.1").unwrap();
+    assert_eq!(failures.map(|f| f.failures), Some(3));
+    let log = hub.storage.audit_log(Some("imbabura"), None, 20).unwrap();
+    let refusals = log
+        .iter()
+        .filter(|r| r.entry.who == "sara" && r.entry.action.starts_with("sign-in refused"))
+        .count();
+    assert_eq!(refusals, 4, "three wrong passwords and one wait");
+}
+
+#[test]
+fn signing_out_or_an_expired_session_sends_the_browser_to_the_sign_in() {
+    let (hub, _ana) = hub_with_sara();
+    let browser = Browser::new(&hub);
+    assert_eq!(
+        browser.get("/console").location.as_deref(),
+        Some("/console/sign-in")
+    );
+    browser.sign_in("sara", PASSWORD);
+    let home = browser.get("/console");
+    assert_eq!(home.status, 200);
+    let out = browser.post("/console/sign-out", &[("csrf", &home.csrf())]);
+    assert_eq!(out.location.as_deref(), Some("/console/sign-in"));
+    assert_eq!(browser.get("/console").status, 303);
+
+    let token = "expired-token";
+    let long_ago = chrono::Utc::now() - chrono::Duration::hours(9);
+    hub.storage
+        .create_console_session(&ConsoleSession {
+            token_hash: minga_hub::console::auth::token_hash(token),
+            user: "sara".into(),
+            csrf_secret: "x".into(),
+            created_at: long_ago,
+            expires_at: long_ago + minga_hub::console::auth::SESSION_LIFETIME,
+        })
+        .unwrap();
+    browser
+        .cookies
+        .borrow_mut()
+        .insert("minga_session".into(), token.into());
+    assert_eq!(
+        browser
+            .get("/console/p/imbabura/submissions")
+            .location
+            .as_deref(),
+        Some("/console/sign-in")
+    );
+}
+
+#[test]
+fn the_table_filters_searches_and_pages_by_the_last_row() {
+    let (hub, ana) = hub_with_sara();
+    let ids: Vec<DocId> = (0..55)
+        .map(|n| ana.fill(&format!("visit-{n:02}")))
+        .collect();
+    ana.sync();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    let rows = |page: &Page| page.body.matches(r#"name="id" value=""#).count();
+    let first = browser.get("/console/p/imbabura/submissions?sort=oldest");
+    assert_eq!(rows(&first), 50);
+    assert!(first.body.contains(">visit-00</a>") && !first.body.contains(">visit-50</a>"));
+    let end = first.body.find(r#"" rel="next""#).expect("a next page");
+    let start = first.body[..end].rfind(r#"href=""#).unwrap() + 6;
+    let next = unescaped(&first.body[start..end]);
+    let second = browser.get(&next);
+    assert_eq!(rows(&second), 5, "{next}");
+    assert!(second.body.contains(">visit-54</a>"));
+    assert!(!second.body.contains(r#"rel="next""#));
+
+    let search = browser.get("/console/p/imbabura/submissions?q=VISIT-1");
+    assert_eq!(rows(&search), 10, "visit-10 to visit-19");
+    let csrf = first.csrf();
+    let selected = [ids[3].to_string(), ids[4].to_string()];
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(selected.iter().map(|id| ("id", id.as_str())));
+    let approved = browser.post("/console/p/imbabura/submissions/approve", &form);
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let filtered = browser.get("/console/p/imbabura/submissions?review=approved");
+    assert_eq!(rows(&filtered), 2);
+    assert!(filtered.body.contains(">visit-03</a>") && filtered.body.contains(">visit-04</a>"));
+    let device = hub.storage.devices(Some("imbabura")).unwrap()[0].id.clone();
+    let by_device = browser.get(&format!(
+        "/console/p/imbabura/submissions?device={device}&review=approved&conflicts=1"
+    ));
+    assert_eq!(rows(&by_device), 0, "no conflicts among them");
+}
+
+#[test]
+fn the_language_follows_the_switch_and_the_forms_own_labels() {
+    let (hub, ana) = hub_with_sara();
+    let id = ana.fill("Rosa");
+    ana.sync();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    let back = format!("/console/p/imbabura/submissions/{id}");
+    let switched = browser.get(&format!("/console/lang/es?back={back}"));
+    assert_eq!(switched.location.as_deref(), Some(back.as_str()));
+    let page = browser.get(&back);
+    assert!(page.body.contains(r#"<html lang="es">"#));
+    assert!(page.body.contains("Persona"), "the form's Spanish label");
+    assert!(page.body.contains("Cerrar sesión"));
+    let elsewhere = browser.get("/console/lang/en?back=https://example.org/");
+    assert_eq!(
+        elsewhere.location.as_deref(),
+        Some("/console"),
+        "never off the console"
+    );
+}
