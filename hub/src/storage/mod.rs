@@ -18,7 +18,7 @@ mod txn;
 pub use self::postgres::PostgresStorage;
 pub use console::{
     AuditEntry, AuditRecord, ConsoleSession, ConsoleStorage, ConsoleUser, NewConsoleUser,
-    SigninFailures,
+    SigninFailures, COMMAND_LINE,
 };
 pub use projection::{FormVersionRow, SubmissionQuery, SubmissionRow};
 pub use sqlite::{SqliteStorage, DATABASE_FILE};
