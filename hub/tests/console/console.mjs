@@ -1,0 +1,154 @@
+// The console in a real browser: Debian's chromium driven by playwright-core against a real
+// `minga-hub serve` that hub/tests/console_browser.rs started (with phones already synced into
+// it), which passes what it set up as JSON in MINGA_CONSOLE_TEST. Exits non-zero on the first
+// failed check; the Rust test then has the phone sync and read the review written here.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const setup = JSON.parse(process.env.MINGA_CONSOLE_TEST);
+const { base, project, otherProject, user, password, slowUser, rosa, hostile, hostileText, theirs, screenshots } = setup;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+mkdirSync(screenshots, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), 'minga-console-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  locale: 'en-US',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+  ],
+});
+
+// Every request any page makes must go to the hub itself.
+const elsewhere = [];
+context.on('request', (request) => {
+  if (!request.url().startsWith(base)) elsewhere.push(request.url());
+});
+const page = context.pages()[0] ?? (await context.newPage());
+// A script that ran would open a dialog (the hostile answer calls alert).
+const dialogs = [];
+page.on('dialog', async (dialog) => {
+  dialogs.push(dialog.message());
+  await dialog.dismiss();
+});
+
+async function shoot(name) {
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
+
+/** axe-core on the page as it stands: no serious or critical violation. */
+async function accessible(name) {
+  // Evaluated through the browser's debugging protocol, which the page's policy does not
+  // govern: the page itself may load no script, and does not.
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(() => globalThis.axe.run());
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help}`), [], `${name}: accessibility`);
+}
+
+async function signIn(name, secret) {
+  await page.goto(`${base}/console/sign-in`);
+  await page.fill('#name', name);
+  await page.fill('#password', secret);
+  await Promise.all([page.waitForLoadState(), page.click('button[type=submit] >> text=Sign in')]);
+}
+
+async function rowsShown() {
+  return page.locator('#submissions tbody tr').count();
+}
+
+try {
+  // Unsigned, the console sends the browser to the sign-in.
+  await page.goto(`${base}/console`);
+  assert.match(page.url(), /\/console\/sign-in$/);
+  await accessible('sign-in');
+  await shoot('sign-in');
+
+  // Wrong passwords: three are typing mistakes, then that account waits at this address.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await signIn(slowUser, 'not the password');
+    assert.equal(await page.textContent('#message'), 'Wrong name or password.');
+  }
+  await signIn(slowUser, password);
+  assert.match(await page.textContent('#message'), /Wait seconds: \d+/);
+  await shoot('sign-in-waiting');
+
+  // Sara signs in and sees her project.
+  await signIn(user, password);
+  assert.equal(new URL(page.url()).pathname, '/console');
+  await page.click(`text=${project}`);
+  assert.equal(await rowsShown(), 50, 'a full first page');
+  await accessible('submissions');
+  await shoot('submissions');
+  await page.click('a[rel=next]');
+  assert.equal(await rowsShown(), 7, 'the rest on the second page');
+
+  // Search and filter.
+  await page.goto(`${base}/console/p/${project}/submissions`);
+  await page.fill('input[name=q]', 'Rosa');
+  await page.click('button >> text=Filter');
+  assert.equal(await rowsShown(), 1);
+
+  // The hostile answer is text: no dialog, no injected element, the characters shown.
+  await page.goto(`${base}/console/p/${project}/submissions/${hostile}`);
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.ok((await page.textContent('#answers')).includes(hostileText));
+  assert.deepEqual(dialogs, []);
+
+  // Rosa's submission: approve it and flag her answer with a comment.
+  await page.goto(`${base}/console/p/${project}/submissions/${rosa}`);
+  await accessible('submission');
+  await shoot('submission');
+  await page.check('input[name=state][value=approved]');
+  await page.selectOption('#question', 'respondent');
+  await page.fill('#comment', 'Check the surname with her');
+  await Promise.all([page.waitForLoadState(), page.click('button >> text=Save the review')]);
+  assert.match(await page.textContent('#review-state'), /Approved · Decided by sara/);
+  assert.match(await page.textContent('#comments'), /respondent: Check the surname with her/);
+  await shoot('submission-reviewed');
+
+  // The language switch.
+  await page.click('a[hreflang=es]');
+  assert.match(await page.textContent('#review-state'), /Aprobada/);
+  await page.click('a[hreflang=en]');
+
+  // Another project's pages, by URL, are not found.
+  for (const path of [`/console/p/${otherProject}/submissions`, `/console/p/${otherProject}/submissions/${theirs}`]) {
+    const response = await page.goto(`${base}${path}`);
+    assert.equal(response.status(), 404, path);
+  }
+
+  // A POST with the session's cookie but without its CSRF token (what a forged cross-site
+  // form would send) is refused.
+  const forged = await context.request.post(`${base}/console/p/${project}/submissions/${hostile}/review`, {
+    form: { state: 'rejected' },
+    maxRedirects: 0,
+  });
+  assert.equal(forged.status(), 403);
+
+  await page.goto(`${base}/console/p/${project}/audit`);
+  await accessible('audit');
+  await shoot('audit');
+  assert.match(await page.textContent('main'), /approve, flag answer respondent/);
+
+  // Signing out ends the session.
+  await page.click('button >> text=Sign out');
+  assert.match(page.url(), /\/console\/sign-in$/);
+  await page.goto(`${base}/console/p/${project}/submissions`);
+  assert.match(page.url(), /\/console\/sign-in$/);
+
+  assert.deepEqual(elsewhere, [], 'requests that left the hub');
+  console.log('console browser test: every check passed');
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
