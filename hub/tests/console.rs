@@ -5,15 +5,10 @@
 
 mod common;
 
-use common::Hub;
-use minga_core::{
-    AnswerPath, DeviceIdentity, DocId, Encryption, FormRef, ReviewState, Store, Value,
-};
-use minga_hub::access::Role;
-use minga_hub::client::{self, sync_store};
+use common::{Hub, SyncingPhone as Phone};
+use minga_core::{DocId, ReviewState};
 use minga_hub::console::users::{add_user, Password};
 use minga_hub::storage::{ConsoleSession, ConsoleStorage, HubStorage};
-use minga_sync::PeerId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -153,53 +148,6 @@ fn unescaped(html: &str) -> String {
     text
 }
 
-/// A facilitator's phone: a real core store enrolled in the hub, syncing over HTTP.
-struct Phone {
-    _dir: tempfile::TempDir,
-    store: Store,
-    transport: minga_sync::http::HttpTransport,
-    peer: PeerId,
-    hub: PeerId,
-}
-
-impl Phone {
-    fn enrol(hub: &Hub, project: &str, name: &str) -> Phone {
-        let enrolled = hub.enrol(project, Role::Facilitator, name);
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            dir.path().join("phone.sqlite3"),
-            Encryption::PlainFile,
-            DeviceIdentity::new(&enrolled.id, name),
-        )
-        .unwrap();
-        Phone {
-            _dir: dir,
-            store,
-            transport: client::phone_transport(&hub.running.url(), project, &enrolled.token)
-                .unwrap(),
-            peer: PeerId::new(enrolled.id).unwrap(),
-            hub: PeerId::new(hub.storage.hub_id().unwrap()).unwrap(),
-        }
-    }
-
-    fn fill(&self, respondent: &str) -> DocId {
-        let id = self
-            .store
-            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
-            .unwrap();
-        let text = Value::Text(respondent.into());
-        self.store
-            .set_answer(&id, &AnswerPath::new("respondent"), &text)
-            .unwrap();
-        self.store.set_instance_name(&id, Some(respondent)).unwrap();
-        id
-    }
-
-    fn sync(&self) {
-        sync_store(&self.store, &self.transport, &self.peer, &self.hub).unwrap();
-    }
-}
-
 /// A hub with Sara supervising `imbabura` (not `carchi`), and Ana's phone in `imbabura`.
 fn hub_with_sara() -> (Hub, Phone) {
     let hub = Hub::start();
@@ -211,7 +159,7 @@ fn hub_with_sara() -> (Hub, Phone) {
         &password,
     )
     .unwrap();
-    let phone = Phone::enrol(&hub, "imbabura", "Ana");
+    let phone = Phone::enrol(hub.storage.as_ref(), &hub.running.url(), "imbabura", "Ana");
     (hub, phone)
 }
 
@@ -334,7 +282,7 @@ fn a_post_without_the_sessions_token_is_refused_and_changes_nothing() {
 #[test]
 fn another_projects_pages_and_submissions_are_not_found() {
     let (hub, _ana) = hub_with_sara();
-    let ben = Phone::enrol(&hub, "carchi", "Ben");
+    let ben = Phone::enrol(hub.storage.as_ref(), &hub.running.url(), "carchi", "Ben");
     let theirs = ben.fill("Luis");
     ben.sync();
     let browser = Browser::new(&hub);

@@ -5,13 +5,13 @@
 //! in `target/console-screenshots`); last, the phone syncs and must hold the review the
 //! browser wrote. Without chromium or node it prints SKIPPED, unless CI=true, where it fails.
 
-use minga_core::{AnswerPath, DeviceIdentity, DocId, Encryption, FormRef, ReviewState, Store, Value};
-use minga_hub::access::Role;
+mod common;
+
+use common::SyncingPhone as Phone;
+use minga_core::ReviewState;
 use minga_hub::admin;
-use minga_hub::client::{self, sync_store};
 use minga_hub::console::users::{add_user, Password};
-use minga_hub::storage::{HubStorage, SqliteStorage};
-use minga_sync::PeerId;
+use minga_hub::storage::SqliteStorage;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,14 +28,22 @@ fn js_dir() -> PathBuf {
 /// packages would not install (`npm ci` from the committed lock file, run here when needed).
 fn missing_prerequisite() -> Option<String> {
     if !Path::new(CHROMIUM).exists() {
-        return Some(format!("no {CHROMIUM} (scripts/system-deps installs Debian's chromium)"));
+        return Some(format!(
+            "no {CHROMIUM} (scripts/system-deps installs Debian's chromium)"
+        ));
     }
     if Command::new("node").arg("--version").output().is_err() {
         return Some("no node".into());
     }
     if !js_dir().join("node_modules/playwright-core").exists() {
         let installed = Command::new("npm")
-            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
             .current_dir(js_dir())
             .status();
@@ -44,53 +52,6 @@ fn missing_prerequisite() -> Option<String> {
         }
     }
     None
-}
-
-/// A phone: a core store enrolled in `project` over HTTP, syncing with the served hub.
-struct Phone {
-    _dir: tempfile::TempDir,
-    store: Store,
-    transport: minga_sync::http::HttpTransport,
-    peer: PeerId,
-    hub: PeerId,
-}
-
-impl Phone {
-    fn enrol(storage: &dyn HubStorage, base: &str, project: &str, name: &str) -> Phone {
-        let issued = admin::enrol_device(storage, project, Role::Facilitator, name).unwrap();
-        let enrolled = client::enrol(base, &issued.code.to_string()).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            dir.path().join("phone.sqlite3"),
-            Encryption::PlainFile,
-            DeviceIdentity::new(&enrolled.device_id, name),
-        )
-        .unwrap();
-        Phone {
-            _dir: dir,
-            store,
-            transport: client::phone_transport(base, project, &enrolled.token).unwrap(),
-            peer: PeerId::new(enrolled.device_id).unwrap(),
-            hub: PeerId::new(enrolled.hub_id).unwrap(),
-        }
-    }
-
-    fn fill(&self, respondent: &str) -> DocId {
-        let id = self
-            .store
-            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
-            .unwrap();
-        let text = Value::Text(respondent.into());
-        self.store
-            .set_answer(&id, &AnswerPath::new("respondent"), &text)
-            .unwrap();
-        self.store.set_instance_name(&id, Some(respondent)).unwrap();
-        id
-    }
-
-    fn sync(&self) {
-        sync_store(&self.store, &self.transport, &self.peer, &self.hub).unwrap();
-    }
 }
 
 /// `minga-hub serve` on a free loopback port; the process and its base URL. Its log is drained
@@ -107,9 +68,16 @@ fn serve(data: &Path) -> (Child, String) {
     let mut log = BufReader::new(server.stderr.take().unwrap());
     let addr = loop {
         let mut line = String::new();
-        assert!(log.read_line(&mut line).unwrap() > 0, "the hub exited early");
+        assert!(
+            log.read_line(&mut line).unwrap() > 0,
+            "the hub exited early"
+        );
         if let Some(at) = line.find("addr=") {
-            break line[at + 5..].split_whitespace().next().unwrap().to_string();
+            break line[at + 5..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
         }
     };
     std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
@@ -186,7 +154,11 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
     assert!(browsed.success(), "the browser test failed: {browsed}");
 
     ana.sync();
-    let review = ana.store.review(&rosa).unwrap().expect("the phone received the review");
+    let review = ana
+        .store
+        .review(&rosa)
+        .unwrap()
+        .expect("the phone received the review");
     assert_eq!(review.state, ReviewState::Approved);
     assert_eq!(review.decided_by.as_deref(), Some("sara"));
     let flagged: Vec<(Option<&str>, &str)> = review
@@ -194,7 +166,10 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         .iter()
         .map(|c| (c.question.as_deref(), c.text.as_str()))
         .collect();
-    assert_eq!(flagged, [(Some("respondent"), "Check the surname with her")]);
+    assert_eq!(
+        flagged,
+        [(Some("respondent"), "Check the surname with her")]
+    );
     let hostile_review = ana.store.review(&hostile).unwrap();
     assert!(hostile_review.is_none(), "the forged POST wrote nothing");
 }

@@ -184,3 +184,57 @@ pub fn review_bytes(submission: &str, state: minga_core::ReviewState) -> Vec<u8>
     review.set_state(state, &[], "test").unwrap();
     review.save()
 }
+
+/// A phone that syncs for real: a core store enrolled in a project over HTTP (a facilitator),
+/// syncing with the hub at `base` as the app does.
+pub struct SyncingPhone {
+    _dir: tempfile::TempDir,
+    pub store: Store,
+    transport: minga_sync::http::HttpTransport,
+    peer: minga_sync::PeerId,
+    hub: minga_sync::PeerId,
+}
+
+impl SyncingPhone {
+    pub fn enrol(
+        storage: &dyn minga_hub::storage::HubStorage,
+        base: &str,
+        project: &str,
+        name: &str,
+    ) -> SyncingPhone {
+        let issued = admin::enrol_device(storage, project, Role::Facilitator, name).unwrap();
+        let enrolled = minga_hub::client::enrol(base, &issued.code.to_string()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path().join("phone.sqlite3"),
+            Encryption::PlainFile,
+            DeviceIdentity::new(&enrolled.device_id, name),
+        )
+        .unwrap();
+        SyncingPhone {
+            _dir: dir,
+            store,
+            transport: minga_hub::client::phone_transport(base, project, &enrolled.token).unwrap(),
+            peer: minga_sync::PeerId::new(enrolled.device_id).unwrap(),
+            hub: minga_sync::PeerId::new(enrolled.hub_id).unwrap(),
+        }
+    }
+
+    /// A submission of the fixture form answering `respondent`, named after her.
+    pub fn fill(&self, respondent: &str) -> minga_core::DocId {
+        let id = self
+            .store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
+        let text = Value::Text(respondent.into());
+        self.store
+            .set_answer(&id, &AnswerPath::new("respondent"), &text)
+            .unwrap();
+        self.store.set_instance_name(&id, Some(respondent)).unwrap();
+        id
+    }
+
+    pub fn sync(&self) {
+        minga_hub::client::sync_store(&self.store, &self.transport, &self.peer, &self.hub).unwrap();
+    }
+}

@@ -2,9 +2,8 @@
 //! flagged, commented, and what administrators did from the command line, with when and
 //! from which address.
 
-use super::{field, fields, not_found, shown_time};
+use super::{field, fields, shown_time};
 use crate::console::auth::Signed;
-use crate::console::i18n::Lang;
 use crate::console::{html, Chrome};
 use crate::server::AppState;
 use askama::Template;
@@ -39,10 +38,10 @@ pub async fn page(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !signed.supervises(&project) {
-        return not_found(lang);
-    }
+    let lang = match super::project_page(&signed, &project, &headers) {
+        Ok(lang) => lang,
+        Err(refused) => return refused,
+    };
     let sent = fields(query.unwrap_or_default().as_bytes());
     let before = field(&sent, "before").and_then(|b| b.parse::<i64>().ok());
     let name = project.clone();

@@ -111,6 +111,35 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, value)| value.as_str())
 }
 
+/// The language of a page of `project`, or the 404 when the user does not supervise it.
+pub fn project_page(
+    signed: &Signed,
+    project: &str,
+    headers: &HeaderMap,
+) -> std::result::Result<Lang, Response> {
+    let lang = Lang::of_request(headers);
+    match signed.supervises(project) {
+        true => Ok(lang),
+        false => Err(not_found(lang)),
+    }
+}
+
+/// A POST to a page of `project`: its language and form fields, or the 404 when the user does
+/// not supervise the project, or the refusal when the form lacks the session's CSRF token.
+pub fn project_post(
+    signed: &Signed,
+    project: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> std::result::Result<(Lang, Vec<(String, String)>), Response> {
+    let lang = project_page(signed, project, headers)?;
+    let sent = fields(body);
+    match csrf_sent(&sent, signed) {
+        true => Ok((lang, sent)),
+        false => Err(csrf_refused(lang)),
+    }
+}
+
 /// Whether the form carried the session's CSRF token.
 pub fn csrf_sent(fields: &[(String, String)], signed: &Signed) -> bool {
     super::csrf::token_matches(

@@ -3,7 +3,7 @@
 //! which the form below adds to), and who changed it. Read through `show::submission_detail`,
 //! the reading `submissions show` prints.
 
-use super::{audit_entry, csrf_sent, field, fields, not_found, shown_time, Client};
+use super::{audit_entry, field, not_found, shown_time, Client};
 use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, REVIEW_STATES};
 use crate::console::review::{write_review, ReviewEdit};
@@ -219,10 +219,10 @@ pub async fn page(
     Path((project, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !signed.supervises(&project) {
-        return not_found(lang);
-    }
+    let lang = match super::project_page(&signed, &project, &headers) {
+        Ok(lang) => lang,
+        Err(refused) => return refused,
+    };
     let (name, wanted) = (project.clone(), id.clone());
     let read = state
         .blocking(move |storage| unless_unknown(read_detail(storage, &name, &wanted, lang)))
@@ -276,14 +276,10 @@ pub async fn review(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !signed.supervises(&project) {
-        return not_found(lang);
-    }
-    let sent = fields(&body);
-    if !csrf_sent(&sent, &signed) {
-        return super::csrf_refused(lang);
-    }
+    let (lang, sent) = match super::project_post(&signed, &project, &headers, &body) {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
+    };
     let edit = review_edit(&sent);
     let back = format!("/console/p/{project}/submissions/{id}");
     if edit == ReviewEdit::default() {

@@ -3,7 +3,7 @@
 //! conflicts and text, newest or oldest first, paged by the last row shown (an index range
 //! scan per page, never a count or an offset), with the selected rows approved at once.
 
-use super::{audit_entry, csrf_sent, field, fields, not_found, shown_time, Client};
+use super::{audit_entry, field, fields, shown_time, Client};
 use crate::console::auth::Signed;
 use crate::console::i18n::Lang;
 use crate::console::review::{write_review, ReviewEdit};
@@ -212,10 +212,10 @@ pub async fn table(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !signed.supervises(&project) {
-        return not_found(lang);
-    }
+    let lang = match super::project_page(&signed, &project, &headers) {
+        Ok(lang) => lang,
+        Err(refused) => return refused,
+    };
     let query = query.unwrap_or_default();
     let filters = Filters::parse(&query);
     let (name, wanted) = (project.clone(), filters.clone());
@@ -274,14 +274,10 @@ pub async fn approve_selected(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    if !signed.supervises(&project) {
-        return not_found(lang);
-    }
-    let sent = fields(&body);
-    if !csrf_sent(&sent, &signed) {
-        return super::csrf_refused(lang);
-    }
+    let sent = match super::project_post(&signed, &project, &headers, &body) {
+        Ok((_, sent)) => sent,
+        Err(refused) => return refused,
+    };
     let ids: Vec<String> = sent
         .into_iter()
         .filter(|(key, _)| key == "id")
