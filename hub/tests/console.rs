@@ -6,7 +6,8 @@
 mod common;
 
 use common::{Hub, SyncingPhone as Phone};
-use minga_core::{DocId, ReviewState};
+use minga_core::{AnswerPath, DocId, ReviewState, Value};
+use minga_hub::access::Role;
 use minga_hub::console::users::{add_user, Password};
 use minga_hub::storage::{ConsoleSession, ConsoleStorage, HubStorage};
 use std::cell::RefCell;
@@ -439,4 +440,72 @@ fn the_language_follows_the_switch_and_the_forms_own_labels() {
         Some("/console"),
         "never off the console"
     );
+}
+
+#[test]
+fn a_conflict_two_phones_made_is_settled_in_one_click_and_both_phones_receive_it() {
+    let (hub, ana) = hub_with_sara();
+    let office = Phone::enrol_as(
+        hub.storage.as_ref(),
+        &hub.running.url(),
+        "imbabura",
+        "Oficina",
+        Role::Supervisor,
+    );
+    let id = ana.fill("Rosa");
+    ana.sync();
+    office.sync();
+    let respondent = AnswerPath::new("respondent");
+    let write = |phone: &Phone, text: &str| {
+        let value = Value::Text(text.into());
+        phone.store.set_answer(&id, &respondent, &value).unwrap();
+    };
+    write(&ana, "Rosa Pérez");
+    write(&office, "Rosa Perez");
+    ana.sync();
+    office.sync();
+    let row = |hub: &Hub| {
+        hub.storage
+            .submission_row("imbabura", &id.to_string())
+            .unwrap()
+            .unwrap()
+    };
+    assert!(row(&hub).has_conflicts);
+
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    let path = format!("/console/p/imbabura/submissions/{id}");
+    let page = browser.get(&path);
+    assert_eq!(
+        page.body.matches("Keep this value").count(),
+        3,
+        "a header and two buttons"
+    );
+    // The actor field of the form in the row showing Ana's value.
+    let row_at = page.body.find("<td>Rosa Pérez</td>").expect("Ana's value");
+    let field = r#"name="actor" value=""#;
+    let start = page.body[row_at..].find(field).unwrap() + row_at + field.len();
+    let actor = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    assert!(page.body[row_at..].contains("<td>Ana ("), "who wrote it");
+    let settled = browser.post(
+        &format!("{path}/settle"),
+        &[
+            ("csrf", &page.csrf()),
+            ("path", "respondent"),
+            ("actor", actor),
+        ],
+    );
+    assert_eq!(settled.status, 303, "{}", settled.body);
+    assert!(!row(&hub).has_conflicts);
+
+    for phone in [&ana, &office] {
+        phone.sync();
+        let values = phone.store.answer_values(&id, &respondent).unwrap();
+        let texts: Vec<Option<Value>> = values.into_iter().map(|v| v.value).collect();
+        assert_eq!(texts, [Some(Value::Text("Rosa Pérez".into()))]);
+    }
+    let settled_again = browser.get(&path);
+    assert!(!settled_again.body.contains("Keep this value"));
+    let audit = browser.get("/console/p/imbabura/audit");
+    assert!(audit.body.contains("settle respondent"));
 }

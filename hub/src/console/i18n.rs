@@ -119,6 +119,8 @@ pub struct Texts {
     pub address: &'static str,
     pub yes: &'static str,
     pub older: &'static str,
+    pub conflicts_heading: &'static str,
+    pub keep_value: &'static str,
     /// The names of [`REVIEW_STATES`], in its order.
     pub states: [&'static str; 4],
 }
@@ -199,6 +201,8 @@ static ES: Texts = Texts {
     address: "Desde la dirección",
     yes: "sí",
     older: "Anteriores",
+    conflicts_heading: "Conflictos: valores escritos a la vez en distintos dispositivos",
+    keep_value: "Quedarse con este valor",
     states: ["Recibida", "Con observaciones", "Aprobada", "Rechazada"],
 };
 
@@ -260,6 +264,8 @@ static EN: Texts = Texts {
     address: "From address",
     yes: "yes",
     older: "Older",
+    conflicts_heading: "Conflicts: values written at once on different devices",
+    keep_value: "Keep this value",
     states: ["Received", "Has issues", "Approved", "Rejected"],
 };
 

@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod i18n;
 mod pages;
 pub mod review;
+pub mod settle;
 pub mod users;
 
 use crate::server::AppState;
@@ -72,6 +73,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{project}/submissions/{{id}}/review"),
             post(pages::submission::review),
+        )
+        .route(
+            &format!("{project}/submissions/{{id}}/settle"),
+            post(pages::conflicts::settle_one),
         )
         .route(&format!("{project}/audit"), get(pages::audit::page))
         .layer(middleware::from_fn(security_headers))

@@ -23,12 +23,14 @@ pub fn console_device(user: &ConsoleUser) -> String {
     format!("console:{}", user.name)
 }
 
-/// A fresh actor of `user`: her account's actor, then 8 random bytes.
-fn actor_for(user: &ConsoleUser) -> Result<ActorId> {
+/// Who a write of `user`'s is made as: a fresh actor (her account's 16 bytes, then 8 random
+/// ones) and the identity the document's `authors` map records for it.
+pub fn writer(user: &ConsoleUser) -> Result<(ActorId, DeviceIdentity)> {
     let mut bytes = hex::decode(&user.actor)
         .map_err(|e| HubError::Corrupt(format!("console user {}'s actor: {e}", user.name)))?;
     bytes.extend(hex::decode(super::auth::random_hex(8)?).unwrap_or_default());
-    Ok(ActorId::from(bytes))
+    let identity = DeviceIdentity::new(console_device(user), user.name.clone());
+    Ok((ActorId::from(bytes), identity))
 }
 
 /// Applies `edit` to the review of submission `id` in `project` for `user`, judging the
@@ -54,10 +56,8 @@ pub fn write_review(
         Some(stored) => ReviewDocument::load(&stored.bytes).map_err(corrupt)?,
         None => ReviewDocument::start(&submission).map_err(corrupt)?,
     };
-    let identity = DeviceIdentity::new(console_device(user), user.name.clone());
-    review
-        .act_as(actor_for(user)?, &identity)
-        .map_err(corrupt)?;
+    let (actor, identity) = writer(user)?;
+    review.act_as(actor, &identity).map_err(corrupt)?;
     if let Some(state) = edit.state {
         let judged: Vec<ChangeHash> = header.heads.iter().filter_map(|h| h.parse().ok()).collect();
         review

@@ -196,13 +196,24 @@ pub struct SyncingPhone {
 }
 
 impl SyncingPhone {
+    /// A facilitator's phone.
     pub fn enrol(
         storage: &dyn minga_hub::storage::HubStorage,
         base: &str,
         project: &str,
         name: &str,
     ) -> SyncingPhone {
-        let issued = admin::enrol_device(storage, project, Role::Facilitator, name).unwrap();
+        Self::enrol_as(storage, base, project, name, Role::Facilitator)
+    }
+
+    pub fn enrol_as(
+        storage: &dyn minga_hub::storage::HubStorage,
+        base: &str,
+        project: &str,
+        name: &str,
+        role: Role,
+    ) -> SyncingPhone {
+        let issued = admin::enrol_device(storage, project, role, name).unwrap();
         let enrolled = minga_hub::client::enrol(base, &issued.code.to_string()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(

@@ -3,6 +3,7 @@
 //! form fields, the client's address, the audit entry of an action and how times are shown.
 
 pub mod audit;
+pub mod conflicts;
 pub mod sign_in;
 pub mod submission;
 pub mod submissions;

@@ -3,6 +3,7 @@
 //! which the form below adds to), and who changed it. Read through `show::submission_detail`,
 //! the reading `submissions show` prints.
 
+use super::conflicts::{self, ConflictView};
 use super::{audit_entry, field, not_found, shown_time, Client};
 use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, REVIEW_STATES};
@@ -68,6 +69,7 @@ struct SubmissionPage {
     comments: Vec<CommentView>,
     history: Vec<HistoryView>,
     verdicts: Vec<(&'static str, &'static str)>,
+    conflicts: Vec<ConflictView>,
 }
 
 /// The text of a one-level answer; a nested repeat is summarised by its count.
@@ -138,30 +140,41 @@ pub fn unless_unknown<T>(result: crate::Result<T>) -> crate::Result<Option<T>> {
     }
 }
 
-/// The submission's detail with labels in `lang` when its form has that language.
+/// The submission's detail with labels in `lang` when its form has that language, and its
+/// conflicts when the projection says it has some.
 fn read_detail(
     storage: &dyn HubStorage,
     project: &str,
     id: &str,
     lang: Lang,
-) -> crate::Result<SubmissionDetail> {
-    let row = storage.submission_row(project, id)?;
-    let languages = row
-        .and_then(|row| {
-            storage
-                .forms(project)
-                .ok()?
-                .into_iter()
-                .find(|f| f.id == row.form_id && f.version == row.form_version)
-        })
-        .map(|form| form.languages)
-        .unwrap_or_default();
-    let language = form_language(&languages, lang);
-    submission_detail(storage, project, id, language.as_deref())
+) -> crate::Result<(SubmissionDetail, Vec<ConflictView>)> {
+    let form = match storage.submission_row(project, id)? {
+        Some(row) => storage
+            .forms(project)?
+            .into_iter()
+            .find(|f| f.id == row.form_id && f.version == row.form_version),
+        None => None,
+    };
+    let language = form
+        .as_ref()
+        .and_then(|f| form_language(&f.languages, lang));
+    let detail = submission_detail(storage, project, id, language.as_deref())?;
+    let conflicts = match detail.row.has_conflicts {
+        true => conflicts::views(
+            storage,
+            project,
+            id,
+            form.as_ref(),
+            language.as_deref(),
+            &detail.answers,
+        )?,
+        false => Vec::new(),
+    };
+    Ok((detail, conflicts))
 }
 
 fn page_of(
-    detail: SubmissionDetail,
+    (detail, conflicts): (SubmissionDetail, Vec<ConflictView>),
     lang: Lang,
     chrome: Chrome,
     project: String,
@@ -209,6 +222,7 @@ fn page_of(
             })
             .collect(),
         verdicts: t.review_states()[1..].to_vec(),
+        conflicts,
         id: row.id,
     }
 }
