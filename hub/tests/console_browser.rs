@@ -1,14 +1,15 @@
 //! The console in a real browser: a real `minga-hub serve` process on loopback, phones (core
 //! stores) syncing into it over HTTP, then `tests/console/console.mjs` driving Debian's
-//! chromium with playwright-core through sign-in, waits, the table, a review, another
-//! project's URLs, a forged POST and sign-out (with axe-core on the main pages and screenshots
+//! chromium with playwright-core through sign-in, waits, the table, a review, a conflict two
+//! phones made, another project's URLs, a forged POST and sign-out (with axe-core on the main pages and screenshots
 //! in `target/console-screenshots`); last, the phone syncs and must hold the review the
 //! browser wrote. Without chromium or node it prints SKIPPED, unless CI=true, where it fails.
 
 mod common;
 
 use common::SyncingPhone as Phone;
-use minga_core::ReviewState;
+use minga_core::{AnswerPath, ReviewState, Value};
+use minga_hub::access::Role;
 use minga_hub::admin;
 use minga_hub::console::users::{add_user, Password};
 use minga_hub::storage::SqliteStorage;
@@ -127,6 +128,17 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         ana.fill(&format!("visit-{n:02}"));
     }
     ana.sync();
+    // Ana and the office's supervisor phone each change Marta's name offline: a conflict.
+    let office = Phone::enrol_as(&storage, &base, "imbabura", "Oficina", Role::Supervisor);
+    let marta = ana.fill("Marta");
+    ana.sync();
+    office.sync();
+    let respondent = AnswerPath::new("respondent");
+    for (phone, text) in [(&ana, "Marta Pérez"), (&office, "Marta Perez")] {
+        let value = Value::Text(text.into());
+        phone.store.set_answer(&marta, &respondent, &value).unwrap();
+        phone.sync();
+    }
     let ben = Phone::enrol(&storage, &base, "carchi", "Ben");
     let theirs = ben.fill("Luis");
     ben.sync();
@@ -143,6 +155,7 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         "hostile": hostile.to_string(),
         "hostileText": HOSTILE,
         "theirs": theirs.to_string(),
+        "conflicted": marta.to_string(),
         "screenshots": screenshots,
     });
     let browsed = Command::new("node")
@@ -170,6 +183,16 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         flagged,
         [(Some("respondent"), "Check the surname with her")]
     );
+    for phone in [&ana, &office] {
+        phone.sync();
+        let values = phone.store.answer_values(&marta, &respondent).unwrap();
+        let kept: Vec<Option<Value>> = values.into_iter().map(|v| v.value).collect();
+        assert_eq!(
+            kept,
+            [Some(Value::Text("Marta Pérez".into()))],
+            "settled on both phones"
+        );
+    }
     let hostile_review = ana.store.review(&hostile).unwrap();
     assert!(hostile_review.is_none(), "the forged POST wrote nothing");
 }

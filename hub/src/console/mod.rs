@@ -171,3 +171,34 @@ pub fn html(status: StatusCode, page: &impl askama::Template) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    #[test]
+    fn passwords_over_plain_http_come_only_from_this_machine_unless_allowed() {
+        let office: IpAddr = "192.168.1.20".parse().unwrap();
+        let here: IpAddr = "127.0.0.1".parse().unwrap();
+        let plain = ConsoleConfig::default();
+        assert!(plain.sign_in_allowed_from(here));
+        assert!(plain.sign_in_allowed_from("::1".parse().unwrap()));
+        assert!(!plain.sign_in_allowed_from(office));
+        let tls = ConsoleConfig { tls: true, ..plain };
+        assert!(tls.sign_in_allowed_from(office));
+        let proxied = ConsoleConfig {
+            plain_http_sign_in: true,
+            ..plain
+        };
+        assert!(proxied.sign_in_allowed_from(office));
+    }
+
+    #[test]
+    fn a_query_value_is_percent_encoded_but_a_path_stays_readable() {
+        assert_eq!(
+            url_escape("/console/p/x?q=a b&c"),
+            "/console/p/x%3Fq%3Da%20b%26c"
+        );
+    }
+}

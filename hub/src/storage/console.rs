@@ -112,7 +112,8 @@ pub trait ConsoleStorage {
     fn record_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// Audit entries newest first, before entry number `before` (all when `None`), at most
     /// `limit`: those of `project`, and those of no project (signing in and out) by a user who
-    /// supervises it; every entry when `project` is `None`. Cost: an index range scan.
+    /// supervises it; every entry when `project` is `None`. Cost: a walk of the entries
+    /// newest first (the primary key) until `limit` match.
     fn audit_log(
         &self,
         project: Option<&str>,

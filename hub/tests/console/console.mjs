@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const setup = JSON.parse(process.env.MINGA_CONSOLE_TEST);
-const { base, project, otherProject, user, password, slowUser, rosa, hostile, hostileText, theirs, screenshots } = setup;
+const { base, project, otherProject, user, password, slowUser, rosa, hostile, hostileText, theirs, conflicted, screenshots } =
+  setup;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 mkdirSync(screenshots, { recursive: true });
@@ -90,7 +91,7 @@ try {
   await accessible('submissions');
   await shoot('submissions');
   await page.click('a[rel=next]');
-  assert.equal(await rowsShown(), 7, 'the rest on the second page');
+  assert.equal(await rowsShown(), 8, 'the rest on the second page (58 in all)');
 
   // Search and filter.
   await page.goto(`${base}/console/p/${project}/submissions`);
@@ -121,6 +122,19 @@ try {
   assert.match(await page.textContent('#review-state'), /Aprobada/);
   await page.click('a[hreflang=en]');
 
+  // A conflict two phones made: both values side by side, Ana's kept with one click.
+  await page.goto(`${base}/console/p/${project}/submissions/${conflicted}`);
+  const values = page.locator('#conflicts tbody tr');
+  assert.equal(await values.count(), 2);
+  await accessible('conflict');
+  await shoot('conflict');
+  await Promise.all([
+    page.waitForLoadState(),
+    values.filter({ hasText: 'Marta Pérez' }).locator('button').click(),
+  ]);
+  assert.equal(await page.locator('#conflicts').count(), 0, 'settled');
+  assert.ok((await page.textContent('#answers')).includes('Marta Pérez'));
+
   // Another project's pages, by URL, are not found.
   for (const path of [`/console/p/${otherProject}/submissions`, `/console/p/${otherProject}/submissions/${theirs}`]) {
     const response = await page.goto(`${base}${path}`);
@@ -139,6 +153,7 @@ try {
   await accessible('audit');
   await shoot('audit');
   assert.match(await page.textContent('main'), /approve, flag answer respondent/);
+  assert.match(await page.textContent('main'), /settle respondent/);
 
   // Signing out ends the session.
   await page.click('button >> text=Sign out');

@@ -46,7 +46,8 @@ fn label_among(answers: &[ShownAnswer], name: &str) -> Option<String> {
 }
 
 /// The conflicts of submission `id`, labelled with `answers`' labels and `form`'s choices in
-/// `language`. Cost: loading the submission and reading every answer.
+/// `language`, each value's writer by name and device name. Cost: loading the submission and
+/// reading every answer, and the project's devices.
 pub fn views(
     storage: &dyn HubStorage,
     project: &str,
@@ -63,6 +64,11 @@ pub fn views(
         .map_err(|_| HubError::Corrupt(format!("{id} is no submission id")))?;
     let doc = SubmissionDocument::load(&doc_id, &stored.bytes)
         .map_err(|e| HubError::Corrupt(format!("submission {id}: {e}")))?;
+    let devices: std::collections::HashMap<String, String> = storage
+        .devices(Some(project))?
+        .into_iter()
+        .map(|device| (device.id, device.name))
+        .collect();
     Ok(doc
         .conflicts()
         .into_iter()
@@ -78,7 +84,10 @@ pub fn views(
                         value_shown(form, language, &conflict.path.name, value.value.as_ref()?);
                     let who = value
                         .author
-                        .map(|a| format!("{} ({})", a.user_name, a.device_id))
+                        .map(|a| {
+                            let device = devices.get(&a.device_id).unwrap_or(&a.device_id);
+                            format!("{} ({device})", a.user_name)
+                        })
                         .unwrap_or_else(|| value.actor.clone());
                     Some(ValueView {
                         text,
