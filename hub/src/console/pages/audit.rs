@@ -40,7 +40,7 @@ pub async fn page(
 ) -> Response {
     let lang = match super::project_page(&signed, &project, &headers) {
         Ok(lang) => lang,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let sent = fields(query.unwrap_or_default().as_bytes());
     let before = field(&sent, "before").and_then(|b| b.parse::<i64>().ok());

@@ -1,7 +1,7 @@
 //! A submission's conflicts on its page, each answer's concurrent values side by side with who
 //! wrote each, and the one-click settling of one (`console::settle`).
 
-use super::{audit_entry, field, not_found, Client};
+use super::{field, Client};
 use crate::console::auth::Signed;
 use crate::console::settle::{settle, Settled};
 use crate::error::{HubError, Result};
@@ -11,7 +11,7 @@ use crate::storage::HubStorage;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use minga_core::{DocId, SubmissionDocument};
 use minga_forms::Form;
 
@@ -111,28 +111,22 @@ pub async fn settle_one(
 ) -> Response {
     let (lang, sent) = match super::project_post(&signed, &project, &headers, &body) {
         Ok(checked) => checked,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let path = field(&sent, "path").unwrap_or_default().to_string();
     let actor = field(&sent, "actor").unwrap_or_default().to_string();
-    let back = format!("/console/p/{project}/submissions/{id}");
-    let user = signed.user.clone();
-    let settled = state
-        .blocking(move |storage| {
-            let outcome = super::submission::unless_unknown(settle(
-                storage, &project, &id, &user, &path, &actor,
-            ))?;
-            if outcome == Some(Settled::Done) {
-                let action = format!("settle {path}");
-                let entry = audit_entry(&user.name, &action, Some(&project), Some(&id), client.0);
-                storage.record_audit(&entry)?;
-            }
-            Ok(outcome.is_some())
+    let (name, wanted) = (project.clone(), id.clone());
+    let asked = super::SubmissionWrite {
+        signed,
+        client,
+        lang,
+        project,
+        id,
+    };
+    asked
+        .run(&state, move |storage, user| {
+            let settled = settle(storage, &name, &wanted, user, &path, &actor)?;
+            Ok((settled == Settled::Done).then(|| format!("settle {path}")))
         })
-        .await;
-    match settled {
-        Ok(true) => Redirect::to(&back).into_response(),
-        Ok(false) => not_found(lang),
-        Err(error) => error.into_response(),
-    }
+        .await
 }

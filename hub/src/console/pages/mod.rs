@@ -112,16 +112,19 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, value)| value.as_str())
 }
 
+/// A refusal answered instead of the page (boxed: a response is large).
+pub type Refused = Box<Response>;
+
 /// The language of a page of `project`, or the 404 when the user does not supervise it.
 pub fn project_page(
     signed: &Signed,
     project: &str,
     headers: &HeaderMap,
-) -> std::result::Result<Lang, Response> {
+) -> std::result::Result<Lang, Refused> {
     let lang = Lang::of_request(headers);
     match signed.supervises(project) {
         true => Ok(lang),
-        false => Err(not_found(lang)),
+        false => Err(Box::new(not_found(lang))),
     }
 }
 
@@ -132,12 +135,66 @@ pub fn project_post(
     project: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> std::result::Result<(Lang, Vec<(String, String)>), Response> {
+) -> std::result::Result<(Lang, Vec<(String, String)>), Refused> {
     let lang = project_page(signed, project, headers)?;
     let sent = fields(body);
     match csrf_sent(&sent, signed) {
         true => Ok((lang, sent)),
-        false => Err(csrf_refused(lang)),
+        false => Err(Box::new(csrf_refused(lang))),
+    }
+}
+
+/// Where a write to submission `id` of `project` was asked from, and who asked.
+pub struct SubmissionWrite {
+    pub signed: Signed,
+    pub client: Client,
+    pub lang: Lang,
+    pub project: String,
+    pub id: String,
+}
+
+impl SubmissionWrite {
+    /// Runs `write` (storage, the user) on a blocking thread; it returns the audit action of
+    /// what it did, or `None` when there was nothing left to do. Then back to the submission's
+    /// page, or the 404 when the project has no such submission.
+    pub async fn run<F>(self, state: &AppState, write: F) -> Response
+    where
+        F: FnOnce(
+                &dyn crate::storage::HubStorage,
+                &crate::storage::ConsoleUser,
+            ) -> crate::Result<Option<String>>
+            + Send
+            + 'static,
+    {
+        let back = format!("/console/p/{}/submissions/{}", self.project, self.id);
+        let SubmissionWrite {
+            signed,
+            client,
+            lang,
+            project,
+            id,
+        } = self;
+        let written = state
+            .blocking(move |storage| {
+                let done = submission::unless_unknown(write(storage, &signed.user))?;
+                if let Some(Some(action)) = &done {
+                    let entry = audit_entry(
+                        &signed.user.name,
+                        action,
+                        Some(&project),
+                        Some(&id),
+                        client.0,
+                    );
+                    storage.record_audit(&entry)?;
+                }
+                Ok(done.is_some())
+            })
+            .await;
+        match written {
+            Ok(true) => Redirect::to(&back).into_response(),
+            Ok(false) => not_found(lang),
+            Err(error) => error.into_response(),
+        }
     }
 }
 

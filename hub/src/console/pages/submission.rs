@@ -4,7 +4,7 @@
 //! the reading `submissions show` prints.
 
 use super::conflicts::{self, ConflictView};
-use super::{audit_entry, field, not_found, shown_time, Client};
+use super::{field, not_found, shown_time, Client};
 use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, REVIEW_STATES};
 use crate::console::review::{write_review, ReviewEdit};
@@ -235,7 +235,7 @@ pub async fn page(
 ) -> Response {
     let lang = match super::project_page(&signed, &project, &headers) {
         Ok(lang) => lang,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let (name, wanted) = (project.clone(), id.clone());
     let read = state
@@ -292,28 +292,24 @@ pub async fn review(
 ) -> Response {
     let (lang, sent) = match super::project_post(&signed, &project, &headers, &body) {
         Ok(checked) => checked,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let edit = review_edit(&sent);
-    let back = format!("/console/p/{project}/submissions/{id}");
     if edit == ReviewEdit::default() {
-        return Redirect::to(&back).into_response();
+        return Redirect::to(&format!("/console/p/{project}/submissions/{id}")).into_response();
     }
-    let user = signed.user.clone();
-    let written = state
-        .blocking(move |storage| {
-            if unless_unknown(write_review(storage, &project, &id, &user, &edit))?.is_none() {
-                return Ok(false);
-            }
-            let action = audit_action(&edit);
-            let entry = audit_entry(&user.name, &action, Some(&project), Some(&id), client.0);
-            storage.record_audit(&entry)?;
-            Ok(true)
+    let (name, wanted) = (project.clone(), id.clone());
+    let asked = super::SubmissionWrite {
+        signed,
+        client,
+        lang,
+        project,
+        id,
+    };
+    asked
+        .run(&state, move |storage, user| {
+            write_review(storage, &name, &wanted, user, &edit)?;
+            Ok(Some(audit_action(&edit)))
         })
-        .await;
-    match written {
-        Ok(true) => Redirect::to(&back).into_response(),
-        Ok(false) => not_found(lang),
-        Err(error) => error.into_response(),
-    }
+        .await
 }

@@ -214,7 +214,7 @@ pub async fn table(
 ) -> Response {
     let lang = match super::project_page(&signed, &project, &headers) {
         Ok(lang) => lang,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let query = query.unwrap_or_default();
     let filters = Filters::parse(&query);
@@ -276,7 +276,7 @@ pub async fn approve_selected(
 ) -> Response {
     let sent = match super::project_post(&signed, &project, &headers, &body) {
         Ok((_, sent)) => sent,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let ids: Vec<String> = sent
         .into_iter()
