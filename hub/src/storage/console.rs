@@ -73,6 +73,53 @@ pub struct AuditRecord {
     pub entry: AuditEntry,
 }
 
+/// The console's tables (the schema step that adds them: SQLite's version 4, PostgreSQL's 3),
+/// with times as `time` (SQLite: INTEGER microseconds; PostgreSQL: TIMESTAMPTZ) and the audit
+/// log's numbering column as `numbered` (an auto-incrementing primary key).
+pub fn console_tables(time: &str, numbered: &str) -> String {
+    format!(
+        "
+CREATE TABLE console_users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at {time} NOT NULL
+);
+CREATE TABLE console_user_projects (
+    user_name TEXT NOT NULL REFERENCES console_users(name),
+    project TEXT NOT NULL REFERENCES projects(name),
+    PRIMARY KEY (user_name, project)
+);
+CREATE INDEX console_users_by_project ON console_user_projects (project, user_name);
+CREATE TABLE console_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES console_users(name),
+    csrf_secret TEXT NOT NULL,
+    created_at {time} NOT NULL,
+    expires_at {time} NOT NULL
+);
+CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+CREATE TABLE console_signin_failures (
+    user_name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_failure_at {time} NOT NULL,
+    PRIMARY KEY (user_name, address)
+);
+CREATE TABLE audit_log (
+    id {numbered},
+    at {time} NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    project TEXT,
+    subject TEXT,
+    address TEXT
+);
+CREATE INDEX audit_by_project ON audit_log (project, id);
+"
+    )
+}
+
 /// Who an audit entry names for what an administrator did from the command line.
 pub const COMMAND_LINE: &str = "command line";
 

@@ -115,7 +115,7 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
                 super::sqlite::backfill_projection(&mut tx)?;
             }
             // Version 4: the console's users, sessions, sign-in failures and audit log.
-            3 => tx.execute_batch(super::sqlite::CONSOLE_TABLES)?,
+            3 => tx.execute_batch(&super::sqlite::console_tables())?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

@@ -3,7 +3,7 @@
 
 mod console;
 
-pub(crate) use console::CONSOLE_TABLES;
+pub(crate) use console::console_tables;
 
 use super::cipher::{self, FileState};
 use super::keyfile::{default_key_file, HubKey};

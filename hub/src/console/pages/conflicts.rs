@@ -1,16 +1,13 @@
 //! A submission's conflicts on its page, each answer's concurrent values side by side with who
 //! wrote each, and the one-click settling of one (`console::settle`).
 
-use super::{field, Client};
-use crate::console::auth::Signed;
+use super::field;
 use crate::console::settle::{settle, Settled};
 use crate::error::{HubError, Result};
 use crate::server::AppState;
 use crate::show::{value_shown, ShownAnswer};
 use crate::storage::HubStorage;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use minga_core::{DocId, SubmissionDocument};
 use minga_forms::Form;
@@ -103,29 +100,14 @@ pub fn views(
 /// `POST …/submissions/{id}/settle`: keeps the value `actor` wrote for the answer at `path`.
 pub async fn settle_one(
     State(state): State<AppState>,
-    signed: Signed,
-    client: Client,
-    Path((project, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    super::AskedWrite(asked, sent): super::AskedWrite,
 ) -> Response {
-    let (lang, sent) = match super::project_post(&signed, &project, &headers, &body) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
     let path = field(&sent, "path").unwrap_or_default().to_string();
     let actor = field(&sent, "actor").unwrap_or_default().to_string();
-    let (name, wanted) = (project.clone(), id.clone());
-    let asked = super::SubmissionWrite {
-        signed,
-        client,
-        lang,
-        project,
-        id,
-    };
+    let (project, id) = (asked.project.clone(), asked.id.clone());
     asked
         .run(&state, move |storage, user| {
-            let settled = settle(storage, &name, &wanted, user, &path, &actor)?;
+            let settled = settle(storage, &project, &id, user, &path, &actor)?;
             Ok((settled == Settled::Done).then(|| format!("settle {path}")))
         })
         .await

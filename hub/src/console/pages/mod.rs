@@ -144,6 +144,43 @@ pub fn project_post(
     }
 }
 
+/// A POST to a submission (`/console/p/{project}/submissions/{id}/…`), checked: the user
+/// supervises the project and the form carries the session's CSRF token; with its fields.
+/// Rejected with the sign-in redirect, the 404 or the CSRF refusal.
+pub struct AskedWrite(pub SubmissionWrite, pub Vec<(String, String)>);
+
+impl axum::extract::FromRequest<AppState> for AskedWrite {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> std::result::Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let client = Client::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path((project, id)) = Path::<(String, String)>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .map_err(|e| (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response())?;
+        let (lang, sent) =
+            project_post(&signed, &project, &parts.headers, &body).map_err(|r| *r)?;
+        let asked = SubmissionWrite {
+            signed,
+            client,
+            lang,
+            project,
+            id,
+        };
+        Ok(AskedWrite(asked, sent))
+    }
+}
+
 /// Where a write to submission `id` of `project` was asked from, and who asked.
 pub struct SubmissionWrite {
     pub signed: Signed,

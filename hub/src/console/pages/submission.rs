@@ -4,7 +4,7 @@
 //! the reading `submissions show` prints.
 
 use super::conflicts::{self, ConflictView};
-use super::{field, not_found, shown_time, Client};
+use super::{field, not_found, shown_time};
 use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, REVIEW_STATES};
 use crate::console::review::{write_review, ReviewEdit};
@@ -14,7 +14,6 @@ use crate::server::AppState;
 use crate::show::{submission_detail, ShownAnswer, SubmissionDetail};
 use crate::storage::HubStorage;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -284,31 +283,16 @@ fn audit_action(edit: &ReviewEdit) -> String {
 
 pub async fn review(
     State(state): State<AppState>,
-    signed: Signed,
-    client: Client,
-    Path((project, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    super::AskedWrite(asked, sent): super::AskedWrite,
 ) -> Response {
-    let (lang, sent) = match super::project_post(&signed, &project, &headers, &body) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
     let edit = review_edit(&sent);
+    let (project, id) = (asked.project.clone(), asked.id.clone());
     if edit == ReviewEdit::default() {
         return Redirect::to(&format!("/console/p/{project}/submissions/{id}")).into_response();
     }
-    let (name, wanted) = (project.clone(), id.clone());
-    let asked = super::SubmissionWrite {
-        signed,
-        client,
-        lang,
-        project,
-        id,
-    };
     asked
         .run(&state, move |storage, user| {
-            write_review(storage, &name, &wanted, user, &edit)?;
+            write_review(storage, &project, &id, user, &edit)?;
             Ok(Some(audit_action(&edit)))
         })
         .await

@@ -11,45 +11,12 @@ use postgres::{GenericClient, Row};
 
 /// Schema step 3 (SQLite's step 4): the console's users, sessions, sign-in failures and audit
 /// log.
-pub(super) const CONSOLE_TABLES: &str = "
-CREATE TABLE console_users (
-    name TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE console_user_projects (
-    user_name TEXT NOT NULL REFERENCES console_users(name),
-    project TEXT NOT NULL REFERENCES projects(name),
-    PRIMARY KEY (user_name, project)
-);
-CREATE INDEX console_users_by_project ON console_user_projects (project, user_name);
-CREATE TABLE console_sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL REFERENCES console_users(name),
-    csrf_secret TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
-CREATE TABLE console_signin_failures (
-    user_name TEXT NOT NULL,
-    address TEXT NOT NULL,
-    failures INTEGER NOT NULL,
-    last_failure_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (user_name, address)
-);
-CREATE TABLE audit_log (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at TIMESTAMPTZ NOT NULL,
-    who TEXT NOT NULL,
-    action TEXT NOT NULL,
-    project TEXT,
-    subject TEXT,
-    address TEXT
-);
-CREATE INDEX audit_by_project ON audit_log (project, id);
-";
+pub(super) fn console_tables() -> String {
+    crate::storage::console::console_tables(
+        "TIMESTAMPTZ",
+        "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    )
+}
 
 const USER_COLUMNS: &str = "name, password_hash, actor, created_at";
 

@@ -130,7 +130,7 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
                 super::backfill_projection(&mut tx)?;
             }
             // Version 3: the console's users, sessions, sign-in failures and audit log.
-            2 => tx.batch_execute(super::console::CONSOLE_TABLES)?,
+            2 => tx.batch_execute(&super::console::console_tables())?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

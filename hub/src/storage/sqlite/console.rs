@@ -10,46 +10,11 @@ use crate::storage::console::{
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-/// Schema step 4: the console's users, sessions, sign-in failures and audit log.
-pub(crate) const CONSOLE_TABLES: &str = "
-CREATE TABLE console_users (
-    name TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE console_user_projects (
-    user_name TEXT NOT NULL REFERENCES console_users(name),
-    project TEXT NOT NULL REFERENCES projects(name),
-    PRIMARY KEY (user_name, project)
-);
-CREATE INDEX console_users_by_project ON console_user_projects (project, user_name);
-CREATE TABLE console_sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL REFERENCES console_users(name),
-    csrf_secret TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
-CREATE TABLE console_signin_failures (
-    user_name TEXT NOT NULL,
-    address TEXT NOT NULL,
-    failures INTEGER NOT NULL,
-    last_failure_at INTEGER NOT NULL,
-    PRIMARY KEY (user_name, address)
-);
-CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at INTEGER NOT NULL,
-    who TEXT NOT NULL,
-    action TEXT NOT NULL,
-    project TEXT,
-    subject TEXT,
-    address TEXT
-);
-CREATE INDEX audit_by_project ON audit_log (project, id);
-";
+/// Schema step 4: the console's users, sessions, sign-in failures and audit log (times in
+/// microseconds since the epoch).
+pub(crate) fn console_tables() -> String {
+    crate::storage::console::console_tables("INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT")
+}
 
 fn user_projects(conn: &Connection, name: &str) -> rusqlite::Result<Vec<String>> {
     let mut statement = conn.prepare_cached(
