@@ -173,17 +173,17 @@ fn table_row(row: SubmissionRow, lang: Lang) -> TableRow {
     }
 }
 
-/// The choices of the filters' lists, from the project's forms and devices.
+/// The choices of the filters' lists, from the project's forms and devices. Cost: reading
+/// the published forms and the project's devices, whatever the number of submissions.
 fn choices(
     storage: &dyn HubStorage,
     project: &str,
     filters: &Filters,
 ) -> crate::Result<(Vec<Choice>, Vec<Choice>)> {
-    let mut forms: Vec<String> = storage
-        .form_versions(project)?
-        .into_iter()
-        .map(|v| v.form_id)
-        .collect();
+    // The published forms, not `form_versions`: that counts each version's submissions, a
+    // scan of the whole project on every page.
+    let mut forms: Vec<String> = storage.forms(project)?.into_iter().map(|f| f.id).collect();
+    forms.sort();
     forms.dedup();
     let forms = forms
         .into_iter()
