@@ -195,6 +195,16 @@ fn a_review_from_the_console_reaches_the_phone_under_the_supervisors_name() {
         ],
     );
     assert_eq!(reviewed.status, 303, "{}", reviewed.body);
+    let after = browser.get(&format!("/console/p/imbabura/submissions/{id}"));
+    let history = &after.body[after
+        .body
+        .find(r#"id="review-history""#)
+        .expect("its history")..];
+    assert!(
+        history.contains("<td>sara</td><td>console:sara</td>"),
+        "{history}"
+    );
+    assert!(after.body.contains("<td>Draft</td>"), "the status in words");
 
     ana.sync();
     let review = ana

@@ -123,6 +123,10 @@ pub struct Texts {
     pub keep_value: &'static str,
     /// The names of [`REVIEW_STATES`], in its order.
     pub states: [&'static str; 4],
+    /// The names of the statuses `draft` and `complete`.
+    pub statuses: [&'static str; 2],
+    /// The review's own history, beside the submission's.
+    pub review_history: &'static str,
 }
 
 /// The review states, in the order the filters and the verdict list show them.
@@ -135,6 +139,15 @@ impl Texts {
             .iter()
             .position(|known| *known == state)
             .map_or("?", |index| self.states[index])
+    }
+
+    /// A submission status's name (`draft`, `complete`; another as it is).
+    pub fn status<'a>(&self, status: &'a str) -> &'a str {
+        match status {
+            "draft" => self.statuses[0],
+            "complete" => self.statuses[1],
+            other => other,
+        }
     }
 
     /// The review states with their names.
@@ -204,6 +217,8 @@ static ES: Texts = Texts {
     conflicts_heading: "Conflictos: valores escritos a la vez en distintos dispositivos",
     keep_value: "Quedarse con este valor",
     states: ["Recibida", "Con observaciones", "Aprobada", "Rechazada"],
+    statuses: ["Borrador", "Completo"],
+    review_history: "Historial de la revisión",
 };
 
 static EN: Texts = Texts {
@@ -267,6 +282,8 @@ static EN: Texts = Texts {
     conflicts_heading: "Conflicts: values written at once on different devices",
     keep_value: "Keep this value",
     states: ["Received", "Has issues", "Approved", "Rejected"],
+    statuses: ["Draft", "Complete"],
+    review_history: "The review's history",
 };
 
 #[cfg(test)]
@@ -291,5 +308,7 @@ mod tests {
     fn each_language_names_the_review_states_in_its_own_words() {
         assert_eq!(Lang::Es.texts().review_state("approved"), "Aprobada");
         assert_eq!(Lang::En.texts().review_state("has_issues"), "Has issues");
+        assert_eq!(Lang::Es.texts().status("complete"), "Completo");
+        assert_eq!(Lang::En.texts().status("odd"), "odd");
     }
 }

@@ -11,7 +11,9 @@ use crate::console::review::{write_review, ReviewEdit};
 use crate::console::{html, Chrome};
 use crate::error::HubError;
 use crate::server::AppState;
-use crate::show::{submission_detail, ShownAnswer, SubmissionDetail};
+use crate::show::{
+    history_summary, submission_detail, AuthorChanges, ShownAnswer, SubmissionDetail,
+};
 use crate::storage::HubStorage;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -67,6 +69,7 @@ struct SubmissionPage {
     answers: Vec<AnswerView>,
     comments: Vec<CommentView>,
     history: Vec<HistoryView>,
+    review_history: Vec<HistoryView>,
     verdicts: Vec<(&'static str, &'static str)>,
     conflicts: Vec<ConflictView>,
 }
@@ -139,14 +142,57 @@ pub fn unless_unknown<T>(result: crate::Result<T>) -> crate::Result<Option<T>> {
     }
 }
 
-/// The submission's detail with labels in `lang` when its form has that language, and its
-/// conflicts when the projection says it has some.
+/// What the page reads: the submission's detail, its conflicts, and who changed its review.
+struct Read {
+    detail: SubmissionDetail,
+    conflicts: Vec<ConflictView>,
+    review_history: Vec<AuthorChanges>,
+}
+
+/// Who changed the review of submission `id` (none if no one started one). Cost: loading the
+/// review document.
+fn review_history(
+    storage: &dyn HubStorage,
+    project: &str,
+    id: &str,
+) -> crate::Result<Vec<AuthorChanges>> {
+    let Some(review) = crate::server::sync::review_of(id) else {
+        return Ok(Vec::new());
+    };
+    let Some(stored) = storage.document(project, &review)? else {
+        return Ok(Vec::new());
+    };
+    let doc = automerge::Automerge::load(&stored.bytes)
+        .map_err(|e| HubError::Corrupt(format!("review {review}: {e}")))?;
+    let devices = storage
+        .devices(Some(project))?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    Ok(history_summary(&doc, &devices))
+}
+
+fn history_view(changes: AuthorChanges) -> HistoryView {
+    HistoryView {
+        who: changes.user_name.unwrap_or_default(),
+        device: changes
+            .device_name
+            .or(changes.device_id)
+            .unwrap_or_default(),
+        changes: changes.changes,
+        first: shown_time(&changes.first),
+        last: shown_time(&changes.last),
+    }
+}
+
+/// The submission's detail with labels in `lang` when its form has that language, its
+/// conflicts when the projection says it has some, and its review's history.
 fn read_detail(
     storage: &dyn HubStorage,
     project: &str,
     id: &str,
     lang: Lang,
-) -> crate::Result<(SubmissionDetail, Vec<ConflictView>)> {
+) -> crate::Result<Read> {
     let form = match storage.submission_row(project, id)? {
         Some(row) => storage
             .forms(project)?
@@ -169,11 +215,19 @@ fn read_detail(
         )?,
         false => Vec::new(),
     };
-    Ok((detail, conflicts))
+    Ok(Read {
+        review_history: review_history(storage, project, id)?,
+        detail,
+        conflicts,
+    })
 }
 
 fn page_of(
-    (detail, conflicts): (SubmissionDetail, Vec<ConflictView>),
+    Read {
+        detail,
+        conflicts,
+        review_history,
+    }: Read,
     lang: Lang,
     chrome: Chrome,
     project: String,
@@ -191,7 +245,7 @@ fn page_of(
         device: row.author_name.or(row.author).unwrap_or_default(),
         created: shown_time(&row.created_at),
         updated: shown_time(&row.updated_at),
-        status: row.status,
+        status: t.status(&row.status).to_string(),
         review_state: t.review_state(&row.review_state),
         decided_by: review
             .as_ref()
@@ -209,17 +263,8 @@ fn page_of(
                 at: shown_time(&c.at),
             })
             .collect(),
-        history: detail
-            .history
-            .into_iter()
-            .map(|h| HistoryView {
-                who: h.user_name.unwrap_or_default(),
-                device: h.device_name.or(h.device_id).unwrap_or_default(),
-                changes: h.changes,
-                first: shown_time(&h.first),
-                last: shown_time(&h.last),
-            })
-            .collect(),
+        history: detail.history.into_iter().map(history_view).collect(),
+        review_history: review_history.into_iter().map(history_view).collect(),
         verdicts: t.review_states()[1..].to_vec(),
         conflicts,
         id: row.id,

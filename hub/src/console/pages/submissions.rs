@@ -162,7 +162,7 @@ fn table_row(row: SubmissionRow, lang: Lang) -> TableRow {
         device: row.author_name.or(row.author).unwrap_or_default(),
         created: shown_time(&row.created_at),
         updated: shown_time(&row.updated_at),
-        status: row.status,
+        status: lang.texts().status(&row.status).to_string(),
         review: lang.texts().review_state(&row.review_state),
         place: match (row.latitude, row.longitude) {
             (Some(lat), Some(lon)) => format!("{lat:.5}, {lon:.5}"),
