@@ -519,3 +519,58 @@ fn a_conflict_two_phones_made_is_settled_in_one_click_and_both_phones_receive_it
     let audit = browser.get("/console/p/imbabura/audit");
     assert!(audit.body.contains("settle respondent"));
 }
+
+#[test]
+fn a_device_enrolled_from_the_page_syncs_until_it_is_revoked_from_the_page() {
+    let (hub, _ana) = hub_with_sara();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    let devices = browser.get("/console/p/imbabura/devices");
+    let enrolled = browser.post(
+        "/console/p/imbabura/devices/enrol",
+        &[
+            ("csrf", &devices.csrf()),
+            ("name", "Tablet 3"),
+            ("role", "facilitator"),
+        ],
+    );
+    assert_eq!(enrolled.status, 200, "{}", enrolled.body);
+    assert!(
+        enrolled.body.contains(r#"<svg role="img""#),
+        "the QR code drawn in the page"
+    );
+    let start = enrolled.body.find(r#"id="code" class="code">"#).unwrap() + 23;
+    let code = &enrolled.body[start..start + enrolled.body[start..].find('<').unwrap()];
+    let base = hub.running.url();
+    let tablet = Phone::with_code(&base, "imbabura", "Tablet 3", code).expect("the code enrols");
+    tablet.fill("Carmen");
+    tablet.sync();
+    assert!(
+        Phone::with_code(&base, "imbabura", "again", code).is_err(),
+        "used once"
+    );
+
+    let listed = browser.get("/console/p/imbabura/devices");
+    let at = listed.body.find("<td>Tablet 3</td>").unwrap();
+    let action = r#"action="/console/p/imbabura/devices/"#;
+    let start = listed.body[at..].find(action).unwrap() + at + action.len();
+    let id = &listed.body[start..start + listed.body[start..].find('/').unwrap()];
+    let other = browser.post(
+        &format!("/console/p/carchi/devices/{id}/revoke"),
+        &[("csrf", &listed.csrf())],
+    );
+    assert_eq!(other.status, 404, "not her project");
+    let revoked = browser.post(
+        &format!("/console/p/imbabura/devices/{id}/revoke"),
+        &[("csrf", &listed.csrf())],
+    );
+    assert_eq!(revoked.status, 303);
+    let refused = tablet.try_sync().unwrap_err().to_string();
+    assert!(
+        refused.contains("HTTP 410"),
+        "revoked (410 Gone): {refused}"
+    );
+    let audit = browser.get("/console/p/imbabura/audit");
+    assert!(audit.body.contains("enrol device Tablet 3 (facilitator)"));
+    assert!(audit.body.contains("revoke device Tablet 3"));
+}

@@ -7,15 +7,15 @@
 
 mod common;
 
-use common::SyncingPhone as Phone;
+use common::{Served, SyncingPhone as Phone};
 use minga_core::{AnswerPath, ReviewState, Value};
 use minga_hub::access::Role;
 use minga_hub::admin;
 use minga_hub::console::users::{add_user, Password};
 use minga_hub::storage::SqliteStorage;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const PASSWORD: &str = "a long enough password";
@@ -55,48 +55,6 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-/// `minga-hub serve` on a free loopback port; the process and its base URL. Its log is drained
-/// by a thread, so that a full pipe never stalls it.
-fn serve(data: &Path) -> (Child, String) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_minga-hub"))
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(server.stderr.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        assert!(
-            log.read_line(&mut line).unwrap() > 0,
-            "the hub exited early"
-        );
-        if let Some(at) = line.find("addr=") {
-            break line[at + 5..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-    (server, format!("http://{addr}"))
-}
-
-/// Stops the served hub, as an administrator would (SIGTERM), whatever the test's outcome.
-struct Stop(Child);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
     if let Some(reason) = missing_prerequisite() {
@@ -118,8 +76,8 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
     for name in ["sara", "tomas"] {
         add_user(&storage, name, &["imbabura".into()], &password).unwrap();
     }
-    let (server, base) = serve(data.path());
-    let _stop = Stop(server);
+    let served = Served::start(data.path(), &["--listen", "127.0.0.1:0"]);
+    let base = format!("http://{}", served.addr);
 
     let ana = Phone::enrol(&storage, &base, "imbabura", "Ana");
     let rosa = ana.fill("Rosa");

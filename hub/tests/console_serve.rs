@@ -2,53 +2,10 @@
 //! is accepted from anywhere; over plain HTTP the sign-in is refused to another machine unless
 //! `--console-plain-http` says the office allows it (a proxy adds TLS in front).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::Served;
 use std::net::{IpAddr, UdpSocket};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-/// `minga-hub serve` with `args` on a free port; the process and the port. Its log is drained.
-fn serve(data: &Path, args: &[&str]) -> (Child, u16) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_minga-hub"))
-        .arg("--data")
-        .arg(data)
-        .arg("serve")
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(server.stderr.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        assert!(
-            log.read_line(&mut line).unwrap() > 0,
-            "the hub exited early"
-        );
-        if let Some(at) = line.find("addr=") {
-            break line[at + 5..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-    (server, port)
-}
-
-/// Stops the served hub (SIGTERM) whatever the test's outcome.
-struct Stop(Child);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
 
 /// This machine's address on its network (not loopback), if it has one: where a colleague's
 /// browser would come from.
@@ -78,8 +35,8 @@ fn plain_http_sign_in_is_refused_to_another_machine_unless_the_office_allows_it(
     for (flags, expected) in [(&[][..], 403), (&["--console-plain-http"][..], 200)] {
         let mut args = vec!["--listen", "0.0.0.0:0"];
         args.extend_from_slice(flags);
-        let (server, port) = serve(data.path(), &args);
-        let _stop = Stop(server);
+        let served = Served::start(data.path(), &args);
+        let port = served.port();
         let agent = plain_agent();
         let mut page = agent
             .get(&format!("http://{ip}:{port}/console/sign-in"))
@@ -135,8 +92,8 @@ fn over_tls_the_consoles_cookies_are_secure() {
         "--tls-key",
         key_arg,
     ];
-    let (server, port) = serve(data.path(), &args);
-    let _stop = Stop(server);
+    let served = Served::start(data.path(), &args);
+    let port = served.port();
     let trusted = ureq::tls::Certificate::from_der(certified.cert.der()).to_owned();
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![

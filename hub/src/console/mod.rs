@@ -79,6 +79,15 @@ pub fn routes() -> Router<AppState> {
             post(pages::conflicts::settle_one),
         )
         .route(&format!("{project}/audit"), get(pages::audit::page))
+        .route(&format!("{project}/devices"), get(pages::devices::list))
+        .route(
+            &format!("{project}/devices/enrol"),
+            post(pages::devices::enrol),
+        )
+        .route(
+            &format!("{project}/devices/{{id}}/revoke"),
+            post(pages::devices::revoke),
+        )
         .layer(middleware::from_fn(security_headers))
 }
 

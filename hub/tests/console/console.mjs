@@ -149,6 +149,16 @@ try {
   });
   assert.equal(forged.status(), 403);
 
+  // Enrolling a device from the page: its code as text and as a QR code drawn in the page.
+  await page.goto(`${base}/console/p/${project}/devices`);
+  await accessible('devices');
+  await page.fill('#device-name', 'Tablet 3');
+  await Promise.all([page.waitForLoadState(), page.click('button >> text=Enrol a device')]);
+  assert.match(await page.textContent('#code'), /\S{4,}/);
+  assert.equal(await page.locator('.qr svg[role=img]').count(), 1);
+  await accessible('enrolled');
+  await shoot('enrolled');
+
   await page.goto(`${base}/console/p/${project}/audit`);
   await accessible('audit');
   await shoot('audit');

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod conflicts;
+pub mod devices;
 pub mod sign_in;
 pub mod submission;
 pub mod submissions;
