@@ -97,6 +97,26 @@ impl Browser {
         self.page(request.call())
     }
 
+    /// Posts `file` (name, bytes) with the page's CSRF token as `multipart/form-data`.
+    fn upload(&self, path: &str, csrf: &str, (name, bytes): (&str, &[u8])) -> Page {
+        let boundary = "minga-test-boundary-7d1f";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .header("Accept-Language", "en")
+            .content_type(format!("multipart/form-data; boundary={boundary}"));
+        self.page(request.send(&body[..]))
+    }
+
     fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         let request = self
             .agent
@@ -573,4 +593,54 @@ fn a_device_enrolled_from_the_page_syncs_until_it_is_revoked_from_the_page() {
     let audit = browser.get("/console/p/imbabura/audit");
     assert!(audit.body.contains("enrol device Tablet 3 (facilitator)"));
     assert!(audit.body.contains("revoke device Tablet 3"));
+}
+
+#[test]
+fn a_broken_xlsform_shows_its_mistakes_and_a_good_form_is_published_once() {
+    let (hub, _ana) = hub_with_sara();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    let forms = browser.get("/console/p/imbabura/forms");
+    assert!(forms
+        .body
+        .contains("<td>safety_walk</td><td>2026-11-01</td>"));
+    let csrf = forms.csrf();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms/tests/fixtures");
+    let broken = std::fs::read(fixtures.join("mistakes.xlsx")).unwrap();
+    let refused = browser.upload(
+        "/console/p/imbabura/forms",
+        &csrf,
+        ("mistakes.xlsx", &broken),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let table = &refused.body[refused.body.find(r#"id="mistakes""#).expect("the mistakes")..];
+    assert!(
+        table.contains("<td>survey</td><td>3</td><td>A (type)</td>"),
+        "{table}"
+    );
+    assert!(table.contains("<td>choices</td><td>4</td>"), "{table}");
+
+    let mut form: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(common::fixture_form()).unwrap()).unwrap();
+    form["version"] = "2026-12-01".into();
+    let json = serde_json::to_vec(&form).unwrap();
+    let published = browser.upload("/console/p/imbabura/forms", &csrf, ("walk.json", &json));
+    assert_eq!(published.status, 303, "{}", published.body);
+    let listed = browser.get("/console/p/imbabura/forms");
+    assert!(listed
+        .body
+        .contains("<td>safety_walk</td><td>2026-12-01</td>"));
+    let again = browser.upload("/console/p/imbabura/forms", &csrf, ("walk.json", &json));
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("already published"));
+    let forged = browser.upload(
+        "/console/p/imbabura/forms",
+        "not-the-token",
+        ("walk.json", &json),
+    );
+    assert_eq!(forged.status, 403);
+    let audit = browser.get("/console/p/imbabura/audit");
+    assert!(audit
+        .body
+        .contains("publish form safety_walk version 2026-12-01"));
 }

@@ -1,7 +1,8 @@
 //! The console in a real browser: a real `minga-hub serve` process on loopback, phones (core
 //! stores) syncing into it over HTTP, then `tests/console/console.mjs` driving Debian's
 //! chromium with playwright-core through sign-in, waits, the table, a review, a conflict two
-//! phones made, another project's URLs, a forged POST and sign-out (with axe-core on the main pages and screenshots
+//! phones made, a broken XLSForm's mistakes, enrolling a device, another project's URLs, a
+//! forged POST and sign-out (with axe-core on the main pages and screenshots
 //! in `target/console-screenshots`); last, the phone syncs and must hold the review the
 //! browser wrote. Without chromium or node it prints SKIPPED, unless CI=true, where it fails.
 
@@ -114,6 +115,7 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         "hostileText": HOSTILE,
         "theirs": theirs.to_string(),
         "conflicted": marta.to_string(),
+        "brokenForm": Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms/tests/fixtures/mistakes.xlsx"),
         "screenshots": screenshots,
     });
     let browsed = Command::new("node")

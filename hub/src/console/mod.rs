@@ -81,6 +81,10 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{project}/audit"), get(pages::audit::page))
         .route(&format!("{project}/devices"), get(pages::devices::list))
         .route(
+            &format!("{project}/forms"),
+            get(pages::forms::list).post(pages::forms::publish),
+        )
+        .route(
             &format!("{project}/devices/enrol"),
             post(pages::devices::enrol),
         )

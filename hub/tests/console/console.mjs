@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const setup = JSON.parse(process.env.MINGA_CONSOLE_TEST);
-const { base, project, otherProject, user, password, slowUser, rosa, hostile, hostileText, theirs, conflicted, screenshots } =
-  setup;
+const {
+  base, project, otherProject, user, password, slowUser, rosa, hostile, hostileText, theirs, conflicted, brokenForm,
+  screenshots,
+} = setup;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 mkdirSync(screenshots, { recursive: true });
@@ -148,6 +150,15 @@ try {
     maxRedirects: 0,
   });
   assert.equal(forged.status(), 403);
+
+  // A broken XLSForm: nothing published, every mistake at its sheet, row and column.
+  await page.goto(`${base}/console/p/${project}/forms`);
+  await page.setInputFiles('#form-file', brokenForm);
+  await Promise.all([page.waitForLoadState(), page.click('button >> text=Publish a new version')]);
+  assert.match(await page.textContent('#refusal'), /Nothing was published/);
+  assert.ok((await page.locator('#mistakes tbody tr').count()) >= 5, 'the mistakes listed');
+  await accessible('forms');
+  await shoot('form-mistakes');
 
   // Enrolling a device from the page: its code as text and as a QR code drawn in the page.
   await page.goto(`${base}/console/p/${project}/devices`);
