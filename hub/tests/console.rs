@@ -97,6 +97,23 @@ impl Browser {
         self.page(request.call())
     }
 
+    /// Downloads `path`: its status, content type and bytes.
+    fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .call()
+            .unwrap();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let status = response.status().as_u16();
+        (status, kind, response.body_mut().read_to_vec().unwrap())
+    }
+
     /// Posts `file` (name, bytes) with the page's CSRF token as `multipart/form-data`.
     fn upload(&self, path: &str, csrf: &str, (name, bytes): (&str, &[u8])) -> Page {
         let boundary = "minga-test-boundary-7d1f";
@@ -643,4 +660,48 @@ fn a_broken_xlsform_shows_its_mistakes_and_a_good_form_is_published_once() {
     assert!(audit
         .body
         .contains("publish form safety_walk version 2026-12-01"));
+}
+
+/// The files of a zip, by name, as text.
+fn unzipped(bytes: &[u8]) -> BTreeMap<String, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|index| {
+            let mut file = archive.by_index(index).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+            (file.name().unwrap().to_string(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn the_export_downloads_as_one_zip_of_every_submission_or_the_approved_ones() {
+    let (hub, ana) = hub_with_sara();
+    let (rosa, _luisa) = (ana.fill("Rosa"), ana.fill("Luisa"));
+    ana.sync();
+    let browser = Browser::new(&hub);
+    browser.sign_in("sara", PASSWORD);
+    let page = browser.get(&format!("/console/p/imbabura/submissions/{rosa}"));
+    browser.post(
+        &format!("/console/p/imbabura/submissions/{rosa}/review"),
+        &[("csrf", &page.csrf()), ("state", "approved")],
+    );
+    let (status, kind, bytes) = browser.download("/console/p/imbabura/export/download?format=csv");
+    assert_eq!((status, kind.as_str()), (200, "application/zip"));
+    let csv: String = unzipped(&bytes)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".csv"))
+        .map(|(_, text)| text)
+        .collect();
+    assert!(csv.contains("Rosa") && csv.contains("Luisa"), "{csv}");
+    let (_, _, approved) =
+        browser.download("/console/p/imbabura/export/download?format=json&approved=1");
+    let json: String = unzipped(&approved).into_values().collect();
+    assert!(json.contains("Rosa") && !json.contains("Luisa"), "{json}");
+    let audit = browser.get("/console/p/imbabura/audit");
+    assert!(audit.body.contains("export csv") && audit.body.contains("export json (approved)"));
+    let stranger = Browser::new(&hub);
+    let (refused, _, _) = stranger.download("/console/p/imbabura/export/download?format=csv");
+    assert_eq!(refused, 303, "signed-in users only");
 }

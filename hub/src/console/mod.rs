@@ -80,6 +80,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(&format!("{project}/audit"), get(pages::audit::page))
         .route(&format!("{project}/devices"), get(pages::devices::list))
+        .route(&format!("{project}/export"), get(pages::export::page))
+        .route(
+            &format!("{project}/export/download"),
+            get(pages::export::download),
+        )
         .route(
             &format!("{project}/forms"),
             get(pages::forms::list).post(pages::forms::publish),

@@ -170,6 +170,12 @@ try {
   await accessible('enrolled');
   await shoot('enrolled');
 
+  // The export: one zip, downloaded from the page.
+  await page.goto(`${base}/console/p/${project}/export`);
+  await accessible('export');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('button >> text=Download')]);
+  assert.equal(download.suggestedFilename(), `minga-${project}-csv.zip`);
+
   await page.goto(`${base}/console/p/${project}/audit`);
   await accessible('audit');
   await shoot('audit');

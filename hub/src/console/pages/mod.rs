@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod conflicts;
 pub mod devices;
+pub mod export;
 pub mod forms;
 pub mod sign_in;
 pub mod submission;
