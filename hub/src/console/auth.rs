@@ -42,6 +42,20 @@ pub fn wait_after(failures: u32) -> Duration {
     Duration::seconds((FIRST_WAIT_SECONDS << doublings).min(LONGEST_WAIT_SECONDS))
 }
 
+/// The address sign-in failures are counted for: an IPv4 address whole, an IPv6 address by
+/// its /64 network (one machine commonly holds a whole /64, and could otherwise try from a new
+/// address each time).
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        std::net::IpAddr::V6(v6) => v6.to_canonical().to_string(),
+        v4 => v4.to_string(),
+    }
+}
+
 /// `bytes` random bytes as hex (tokens, CSRF secrets, generated passwords, actors).
 pub fn random_hex(bytes: usize) -> Result<String> {
     let mut buffer = vec![0u8; bytes];
@@ -179,6 +193,24 @@ mod tests {
         assert_eq!(wait_after(3), Duration::seconds(5));
         assert_eq!(wait_after(4), Duration::seconds(10));
         assert_eq!(wait_after(1000), Duration::minutes(15));
+    }
+
+    #[test]
+    fn failures_are_counted_per_ipv4_address_and_per_ipv6_network() {
+        let key = |text: &str| address_key(text.parse().unwrap());
+        assert_eq!(key("192.168.1.20"), "192.168.1.20");
+        assert_eq!(key("2001:db8:1:2::7"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff::9"),
+            key("2001:db8:1:2::7"),
+            "one network"
+        );
+        assert_ne!(key("2001:db8:1:3::7"), key("2001:db8:1:2::7"));
+        assert_eq!(
+            key("::ffff:10.0.0.1"),
+            "10.0.0.1",
+            "an IPv4 client of a dual stack"
+        );
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub async fn submit(
         );
     }
     let password = field(&sent, "password").unwrap_or_default().to_string();
-    let address = client.0.ip().to_string();
+    let address = auth::address_key(client.0.ip());
     let (who, from) = (name.clone(), address.clone());
     let attempted = state
         .blocking(move |storage| {
