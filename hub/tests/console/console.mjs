@@ -82,7 +82,7 @@ try {
     assert.equal(await page.textContent('#message'), 'Wrong name or password.');
   }
   await signIn(slowUser, password);
-  assert.match(await page.textContent('#message'), /Wait seconds: \d+/);
+  assert.match(await page.textContent('#message'), /try again in \d+ s\./);
   await shoot('sign-in-waiting');
 
   // Sara signs in and sees her project.

@@ -176,7 +176,7 @@ pub async fn submit(
             form_page(&state, lang, &client, StatusCode::UNAUTHORIZED, &name, text)
         }
         Ok(Attempt::Wait(seconds)) => {
-            let text = Some(format!("{} {seconds}", t.wait_seconds));
+            let text = Some(format!("{} {seconds} s.", t.wait_seconds));
             let mut page = form_page(
                 &state,
                 lang,
