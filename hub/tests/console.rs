@@ -5,186 +5,15 @@
 
 mod common;
 
+use common::browser::{unescaped, Browser, Page};
 use common::{Hub, SyncingPhone as Phone};
 use minga_core::{AnswerPath, DocId, ReviewState, Value};
 use minga_hub::access::Role;
 use minga_hub::console::users::{add_user, Password};
 use minga_hub::storage::{ConsoleSession, ConsoleStorage, HubStorage};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 const PASSWORD: &str = "a long enough password";
-
-/// A browser as far as the console cares: a cookie jar, no redirects followed.
-struct Browser {
-    base: String,
-    agent: ureq::Agent,
-    cookies: RefCell<BTreeMap<String, String>>,
-}
-
-/// An answer: status, where it redirects, its policy header and body.
-struct Page {
-    status: u16,
-    location: Option<String>,
-    policy: Option<String>,
-    retry_after: Option<String>,
-    body: String,
-}
-
-impl Page {
-    /// The value of the first `name="csrf"` field of the page's forms.
-    fn csrf(&self) -> String {
-        let start = self.body.find(r#"name="csrf" value=""#).expect("a form") + 19;
-        let end = self.body[start..].find('"').unwrap() + start;
-        self.body[start..end].to_string()
-    }
-}
-
-impl Browser {
-    fn new(hub: &Hub) -> Browser {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        Browser {
-            base: hub.running.url(),
-            agent,
-            cookies: RefCell::new(BTreeMap::new()),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        let cookies = self.cookies.borrow();
-        let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        pairs.join("; ")
-    }
-
-    fn page(&self, response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
-        let mut response = response.expect("the hub answers");
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            let mut cookies = self.cookies.borrow_mut();
-            if text.contains("Max-Age=0") {
-                cookies.remove(name);
-            } else {
-                cookies.insert(name.into(), value.into());
-            }
-        }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_string())
-        };
-        Page {
-            status: response.status().as_u16(),
-            location: header("location"),
-            policy: header("content-security-policy"),
-            retry_after: header("retry-after"),
-            body: response.body_mut().read_to_string().unwrap(),
-        }
-    }
-
-    fn get(&self, path: &str) -> Page {
-        let request = self
-            .agent
-            .get(&format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie_header())
-            .header("Accept-Language", "en");
-        self.page(request.call())
-    }
-
-    /// Downloads `path`: its status, content type and bytes.
-    fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
-        let mut response = self
-            .agent
-            .get(&format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie_header())
-            .call()
-            .unwrap();
-        let kind = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let status = response.status().as_u16();
-        (status, kind, response.body_mut().read_to_vec().unwrap())
-    }
-
-    /// Posts `file` (name, bytes) with the page's CSRF token as `multipart/form-data`.
-    fn upload(&self, path: &str, csrf: &str, (name, bytes): (&str, &[u8])) -> Page {
-        let boundary = "minga-test-boundary-7d1f";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let request = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie_header())
-            .header("Accept-Language", "en")
-            .content_type(format!("multipart/form-data; boundary={boundary}"));
-        self.page(request.send(&body[..]))
-    }
-
-    fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie_header())
-            .header("Accept-Language", "en");
-        self.page(request.send_form(form.iter().copied()))
-    }
-
-    /// Opens the sign-in form and sends `name` and `password` with its token.
-    fn sign_in(&self, name: &str, password: &str) -> Page {
-        let form = self.get("/console/sign-in");
-        assert_eq!(form.status, 200, "{}", form.body);
-        let csrf = form.csrf();
-        self.post(
-            "/console/sign-in",
-            &[("name", name), ("password", password), ("csrf", &csrf)],
-        )
-    }
-}
-
-/// HTML text with its character references (`&#60;`, `&lt;`, ...) read back as characters.
-fn unescaped(html: &str) -> String {
-    let mut text = String::new();
-    let mut rest = html;
-    while let Some(at) = rest.find('&') {
-        text.push_str(&rest[..at]);
-        let end = rest[at..].find(';').map(|e| at + e);
-        let entity = end.map(|end| &rest[at + 1..end]);
-        let decoded = match entity {
-            Some("lt") => Some('<'),
-            Some("gt") => Some('>'),
-            Some("amp") => Some('&'),
-            Some("quot") => Some('"'),
-            Some(e) if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match (decoded, end) {
-            (Some(c), Some(end)) => {
-                text.push(c);
-                rest = &rest[end + 1..];
-            }
-            _ => {
-                text.push('&');
-                rest = &rest[at + 1..];
-            }
-        }
-    }
-    text.push_str(rest);
-    text
-}
 
 /// A hub with Sara supervising `imbabura` (not `carchi`), and Ana's phone in `imbabura`.
 fn hub_with_sara() -> (Hub, Phone) {
@@ -206,7 +35,7 @@ fn a_review_from_the_console_reaches_the_phone_under_the_supervisors_name() {
     let (hub, ana) = hub_with_sara();
     let id = ana.fill("Rosa");
     ana.sync();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     let signed = browser.sign_in("sara", PASSWORD);
     assert_eq!(
         (signed.status, signed.location.as_deref()),
@@ -269,7 +98,7 @@ fn an_answer_holding_markup_is_shown_as_text_under_a_policy_that_allows_no_scrip
     let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
     let id = ana.fill(hostile);
     ana.sync();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     for path in [
         "/console/p/imbabura/submissions".to_string(),
@@ -297,7 +126,7 @@ fn a_post_without_the_sessions_token_is_refused_and_changes_nothing() {
     let (hub, ana) = hub_with_sara();
     let id = ana.fill("Rosa");
     ana.sync();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     let path = format!("/console/p/imbabura/submissions/{id}/review");
     for form in [
@@ -316,7 +145,7 @@ fn a_post_without_the_sessions_token_is_refused_and_changes_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(row.review_state, "received", "nothing was written");
-    let stranger = Browser::new(&hub);
+    let stranger = Browser::new(&hub.running.url());
     let no_cookie = stranger.post(
         "/console/sign-in",
         &[("name", "sara"), ("password", PASSWORD)],
@@ -333,7 +162,7 @@ fn another_projects_pages_and_submissions_are_not_found() {
     let ben = Phone::enrol(hub.storage.as_ref(), &hub.running.url(), "carchi", "Ben");
     let theirs = ben.fill("Luis");
     ben.sync();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     for path in [
         "/console/p/carchi/submissions".to_string(),
@@ -359,7 +188,7 @@ fn wrong_passwords_make_that_account_wait_at_that_address_and_nobody_else() {
         &password,
     )
     .unwrap();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     for _ in 0..3 {
         let wrong = browser.sign_in("sara", "not her password");
         assert_eq!(wrong.status, 401);
@@ -392,7 +221,7 @@ fn wrong_passwords_make_that_account_wait_at_that_address_and_nobody_else() {
 #[test]
 fn signing_out_or_an_expired_session_sends_the_browser_to_the_sign_in() {
     let (hub, _ana) = hub_with_sara();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     assert_eq!(
         browser.get("/console").location.as_deref(),
         Some("/console/sign-in")
@@ -435,7 +264,7 @@ fn the_table_filters_searches_and_pages_by_the_last_row() {
         .map(|n| ana.fill(&format!("visit-{n:02}")))
         .collect();
     ana.sync();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     let rows = |page: &Page| page.body.matches(r#"name="id" value=""#).count();
     let first = browser.get("/console/p/imbabura/submissions?sort=oldest");
@@ -472,7 +301,7 @@ fn the_language_follows_the_switch_and_the_forms_own_labels() {
     let (hub, ana) = hub_with_sara();
     let id = ana.fill("Rosa");
     ana.sync();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     let back = format!("/console/p/imbabura/submissions/{id}");
     let switched = browser.get(&format!("/console/lang/es?back={back}"));
@@ -519,7 +348,7 @@ fn a_conflict_two_phones_made_is_settled_in_one_click_and_both_phones_receive_it
     };
     assert!(row(&hub).has_conflicts);
 
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     let path = format!("/console/p/imbabura/submissions/{id}");
     let page = browser.get(&path);
@@ -560,7 +389,7 @@ fn a_conflict_two_phones_made_is_settled_in_one_click_and_both_phones_receive_it
 #[test]
 fn a_device_enrolled_from_the_page_syncs_until_it_is_revoked_from_the_page() {
     let (hub, _ana) = hub_with_sara();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     let devices = browser.get("/console/p/imbabura/devices");
     let enrolled = browser.post(
@@ -615,7 +444,7 @@ fn a_device_enrolled_from_the_page_syncs_until_it_is_revoked_from_the_page() {
 #[test]
 fn a_broken_xlsform_shows_its_mistakes_and_a_good_form_is_published_once() {
     let (hub, _ana) = hub_with_sara();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     let forms = browser.get("/console/p/imbabura/forms");
     assert!(forms
@@ -680,7 +509,7 @@ fn the_export_downloads_as_one_zip_of_every_submission_or_the_approved_ones() {
     let (hub, ana) = hub_with_sara();
     let (rosa, _luisa) = (ana.fill("Rosa"), ana.fill("Luisa"));
     ana.sync();
-    let browser = Browser::new(&hub);
+    let browser = Browser::new(&hub.running.url());
     browser.sign_in("sara", PASSWORD);
     let page = browser.get(&format!("/console/p/imbabura/submissions/{rosa}"));
     browser.post(
@@ -701,7 +530,7 @@ fn the_export_downloads_as_one_zip_of_every_submission_or_the_approved_ones() {
     assert!(json.contains("Rosa") && !json.contains("Luisa"), "{json}");
     let audit = browser.get("/console/p/imbabura/audit");
     assert!(audit.body.contains("export csv") && audit.body.contains("export json (approved)"));
-    let stranger = Browser::new(&hub);
+    let stranger = Browser::new(&hub.running.url());
     let (refused, _, _) = stranger.download("/console/p/imbabura/export/download?format=csv");
     assert_eq!(refused, 303, "signed-in users only");
 }

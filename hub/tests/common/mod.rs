@@ -2,6 +2,8 @@
 //! the integration tests.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod browser;
+
 use minga_core::{AnswerPath, DeviceIdentity, Encryption, FormRef, Store, Value};
 use minga_hub::access::Role;
 use minga_hub::admin;
