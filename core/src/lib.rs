@@ -30,7 +30,7 @@ mod test_support;
 
 pub use api::agent::{self, AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
 pub use api::changes::{self, ReceivedChanges};
-pub use api::conflicts::{Conflict, ConflictingValue};
+pub use api::conflicts::{Conflict, ConflictingValue, SubmissionDocument};
 pub use api::export;
 pub use api::form_session::{new_instance_id, StoredFormSession};
 pub use api::forms::PublishedForm;

@@ -269,3 +269,52 @@ fn an_answer_edited_while_its_instance_is_moved_survives() {
         );
     }
 }
+
+/// A hub settles a conflict in a submission held outside any store (`SubmissionDocument`), as
+/// a named writer: the stores that import the change hold the one value, and the settling
+/// change is attributed to that writer. A review edited the same way names her too.
+#[test]
+fn a_conflict_settled_outside_a_store_reaches_both_stores_under_the_settlers_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("ana.db"), 1, ana());
+    let b = open(&dir.path().join("luis.db"), 2, luis());
+    let id = a.create_submission(&dialogue()).unwrap();
+    let village = AnswerPath::new("village");
+    a.set_answer(&id, &village, &text("Tumbaco")).unwrap();
+    exchange(&a, &b, &id);
+    a.set_answer(&id, &village, &text("Pifo")).unwrap();
+    b.set_answer(&id, &village, &text("Puembo")).unwrap();
+    exchange(&a, &b, &id);
+
+    let mut doc =
+        minga_core::SubmissionDocument::load(&id, &a.export_submission(&id).unwrap()).unwrap();
+    let conflicts = doc.conflicts();
+    assert_eq!(conflicts.len(), 1);
+    let sara = minga_core::DeviceIdentity::new("console:sara", "sara");
+    let actor = minga_core::automerge::ActorId::from(vec![7u8; 24]);
+    doc.act_as(actor.clone(), &sara).unwrap();
+    doc.resolve_conflict(&village, &text("Pifo")).unwrap();
+    let settled = doc.save();
+    for store in [&a, &b] {
+        store.import_submission(&settled).unwrap();
+        let values = store.answer_values(&id, &village).unwrap();
+        assert_eq!(values.len(), 1, "settled");
+        assert_eq!(values[0].value, Some(text("Pifo")));
+        assert_eq!(values[0].author.as_ref(), Some(&sara), "her change");
+        assert_eq!(values[0].actor, actor.to_hex_string());
+    }
+
+    let mut review = minga_core::ReviewDocument::start(&id).unwrap();
+    review.act_as(actor.clone(), &sara).unwrap();
+    review
+        .set_state(minga_core::ReviewState::Approved, &[], "sara")
+        .unwrap();
+    let saved = review.save();
+    let mut loaded = minga_core::automerge::AutoCommit::load(&saved).unwrap();
+    let actors: Vec<String> = loaded
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.actor_id().to_hex_string())
+        .collect();
+    assert!(actors.contains(&actor.to_hex_string()), "{actors:?}");
+}

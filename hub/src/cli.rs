@@ -140,6 +140,18 @@ pub enum Command {
         tls_key: Option<PathBuf>,
         #[command(flatten)]
         limits: server::ServeLimits,
+        /// Let the console's sign-in accept passwords over plain HTTP from other machines (only
+        /// behind a proxy that adds TLS); without it, plain HTTP sign-in works from this
+        /// machine alone.
+        #[arg(long)]
+        console_plain_http: bool,
+    },
+    /// Console users: the supervisors who sign in to the console's web pages.
+    User {
+        #[command(flatten)]
+        hub: HubOptions,
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Projects: create one (which creates the hub if there is none) and list them.
     Project {
@@ -266,6 +278,36 @@ pub enum FormCommand {
         /// The project whose forms to list.
         #[arg(long)]
         project: String,
+        #[command(flatten)]
+        output: OutputFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Creates a console user supervising the projects named. Her password is read from
+    /// standard input with --password-stdin, or else generated and printed once.
+    Add {
+        /// A project she supervises (repeat for several).
+        #[arg(long, required = true)]
+        project: Vec<String>,
+        /// The name she signs in with.
+        #[arg(long)]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Gives a console user a new password (read or generated as for `add`) and signs her out
+    /// everywhere.
+    Reset {
+        /// The user's name.
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lists the console users and the projects each supervises.
+    List {
         #[command(flatten)]
         output: OutputFormat,
     },
@@ -447,12 +489,21 @@ pub fn run_printing_to(cli: Cli, out: &mut Printer<impl Write>) -> Result<()> {
             tls_cert,
             tls_key,
             limits,
+            console_plain_http,
         } => {
             let storage = open_storage(&hub.over(&before), Creating::Yes)?;
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(cert, key)| server::TlsFiles { cert, key });
-            serve(storage, &listen, tls, limits)
+            let console = crate::console::ConsoleConfig {
+                tls: tls.is_some(),
+                plain_http_sign_in: console_plain_http,
+            };
+            serve(storage, &listen, tls, limits, console)
+        }
+        Command::User { hub, command } => {
+            let storage = open_storage(&hub.over(&before), Creating::No)?;
+            user(storage.as_ref(), command, out)
         }
         Command::Project { hub, command } => {
             let creating = match &command {
@@ -577,12 +628,13 @@ fn serve(
     listen: &str,
     tls: Option<server::TlsFiles>,
     limits: server::ServeLimits,
+    console: crate::console::ConsoleConfig,
 ) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| HubError::io("runtime", e))?;
-    let state = AppState::new(storage.clone())?;
+    let state = AppState::new(storage.clone())?.with_console(console);
     let served = runtime.block_on(async {
         let listener = server::bind(listen, tls.as_ref()).await?;
         server::serve(listener, state, limits, server::shutdown_signal()).await
@@ -625,6 +677,71 @@ fn form(
         }
         FormCommand::List { project, output } => {
             listings::forms(&admin::list_forms(storage, &project)?, output.json, out)
+        }
+    }
+}
+
+/// The password given on standard input (its first line), or none to have one generated.
+fn password_from(stdin: bool) -> Result<crate::console::users::Password> {
+    let given = if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| HubError::io("standard input", e))?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        None
+    };
+    crate::console::users::Password::given_or_generated(given)
+}
+
+/// Prints a generated password, the only time anyone sees it.
+fn show_generated(
+    password: &crate::console::users::Password,
+    out: &mut Printer<impl Write>,
+) -> Result<()> {
+    match password {
+        crate::console::users::Password::Generated(text) => out.line(format_args!(
+            "password (shown once; give it to her and let nobody else see it): {text}"
+        )),
+        crate::console::users::Password::Given(_) => Ok(()),
+    }
+}
+
+fn user(
+    storage: &dyn HubStorage,
+    command: UserCommand,
+    out: &mut Printer<impl Write>,
+) -> Result<()> {
+    use crate::console::users;
+    match command {
+        UserCommand::Add {
+            project,
+            name,
+            password_stdin,
+        } => {
+            let password = password_from(password_stdin)?;
+            let user = users::add_user(storage, &name, &project, &password)?;
+            out.line(format_args!(
+                "created console user {} supervising {}",
+                user.name,
+                user.projects.join(", ")
+            ))?;
+            show_generated(&password, out)
+        }
+        UserCommand::Reset {
+            name,
+            password_stdin,
+        } => {
+            let password = password_from(password_stdin)?;
+            users::reset_user(storage, &name, &password)?;
+            out.line(format_args!(
+                "{name} has a new password; her sessions have ended"
+            ))?;
+            show_generated(&password, out)
+        }
+        UserCommand::List { output } => {
+            listings::console_users(&storage.console_users()?, output.json, out)
         }
     }
 }

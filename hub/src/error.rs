@@ -58,6 +58,14 @@ pub enum HubError {
     NoHub { data: String, database: String },
     #[error("no submission `{id}` in project `{project}`; `minga-hub submissions list --project {project}` shows them")]
     UnknownSubmission { project: String, id: String },
+    #[error("a console user named `{0}` already exists; `minga-hub user reset {0}` gives her a new password")]
+    DuplicateConsoleUser(String),
+    #[error("no console user named `{0}`; `minga-hub user list` shows them")]
+    UnknownConsoleUser(String),
+    #[error("a console password needs at least {0} characters; give a longer one, or none to have one generated")]
+    ShortConsolePassword(usize),
+    #[error("{name:?} cannot be a console user name: {reason}")]
+    BadConsoleUserName { name: String, reason: String },
     #[error("backup: {0}")]
     Backup(String),
     #[error("restore: {0}")]

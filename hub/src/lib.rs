@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backup;
 pub mod cli;
 pub mod client;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod export;

@@ -20,6 +20,24 @@ pub fn projects(projects: &[Project], json: bool, out: &mut Printer<impl Write>)
     })
 }
 
+/// `user list`: each console user with the projects she supervises.
+pub fn console_users(
+    users: &[crate::storage::ConsoleUser],
+    json: bool,
+    out: &mut Printer<impl Write>,
+) -> Result<()> {
+    if json {
+        return out.json(&users);
+    }
+    out.table(&["user", "projects", "created"], users, |u| {
+        vec![
+            u.name.clone(),
+            u.projects.join(", "),
+            local_time(&u.created_at),
+        ]
+    })
+}
+
 pub fn forms(forms: &[FormListing], json: bool, out: &mut Printer<impl Write>) -> Result<()> {
     if json {
         return out.json(&forms);

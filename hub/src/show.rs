@@ -138,6 +138,31 @@ fn review_of(storage: &dyn HubStorage, project: &str, id: &str) -> Result<Option
     }))
 }
 
+/// A value of question `name` as `submissions show` prints it: a choice by its label in
+/// `language` (else the form's default), a place as coordinates. Cost: a walk of the form's
+/// questions to find `name`.
+pub fn value_shown(
+    form: Option<&Form>,
+    language: Option<&str>,
+    name: &str,
+    value: &Value,
+) -> String {
+    let kind = form
+        .and_then(|f| question_kind(&f.survey, name))
+        .unwrap_or(QuestionType::Text);
+    Labels::new(form, language).value_text(&kind, value)
+}
+
+/// The type of question `name`, wherever it stands among `items` (groups and repeats too).
+fn question_kind(items: &[Item], name: &str) -> Option<QuestionType> {
+    items.iter().find_map(|item| match item {
+        Item::Question(question) if question.name == name => Some(question.kind.clone()),
+        Item::Question(_) => None,
+        Item::Group(group) => question_kind(&group.children, name),
+        Item::Repeat(repeat) => question_kind(&repeat.children, name),
+    })
+}
+
 /// The form's labels and choice lists in one language.
 struct Labels<'a> {
     form: Option<&'a Form>,

@@ -8,7 +8,7 @@ use crate::document::DeviceIdentity;
 use crate::document::{self, AnswerPath, DocId};
 use crate::error::Result;
 use crate::store::Store;
-use automerge::{AutoCommit, ObjId, ReadDoc, ROOT};
+use automerge::{ActorId, AutoCommit, ObjId, ReadDoc, ROOT};
 use minga_forms::Value;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -46,13 +46,7 @@ impl Store {
     /// Every answer in the submission (repeat instances included) that holds more than one
     /// value. Cost: reads every answer.
     pub fn conflicts(&self, id: &DocId) -> Result<Vec<Conflict>> {
-        self.lock().read(id, |doc| {
-            let mut found = Vec::new();
-            if let Some(answers) = crate::fields::object_at(doc, &ROOT, "answers") {
-                collect_conflicts(doc, &answers, &values::type_tags(doc), &mut found);
-            }
-            Ok(found)
-        })
+        self.lock().read(id, |doc| Ok(conflicts_in(doc)))
     }
 
     /// Settles the answer at `path` with `value` (one of the conflicting values, or a new
@@ -62,6 +56,59 @@ impl Store {
             let level = document::level_of(doc, id, &path.instances)?;
             values::write_value(doc, &level, &path.name, value, WriteMode::Replace)
         })
+    }
+}
+
+/// Every conflicted answer of a submission document. Cost: reads every answer.
+fn conflicts_in(doc: &AutoCommit) -> Vec<Conflict> {
+    let mut found = Vec::new();
+    if let Some(answers) = crate::fields::object_at(doc, &ROOT, "answers") {
+        collect_conflicts(doc, &answers, &values::type_tags(doc), &mut found);
+    }
+    found
+}
+
+/// A submission document held outside a `Store` (a hub keeps documents in its own storage):
+/// its conflicts read, and settled by changes made as a named writer, under the same rules as
+/// [`Store::resolve_conflict`].
+#[derive(Debug, Clone)]
+pub struct SubmissionDocument {
+    id: DocId,
+    doc: AutoCommit,
+}
+
+impl SubmissionDocument {
+    /// Loads submission `id` from its bytes (a saved document or its changes);
+    /// `InvalidDocument` if they do not load.
+    pub fn load(id: &DocId, bytes: &[u8]) -> Result<Self> {
+        let doc = AutoCommit::load(bytes)
+            .map_err(|e| crate::error::Error::InvalidDocument(e.to_string()))?;
+        Ok(Self { id: *id, doc })
+    }
+
+    /// Makes the edits that follow under `actor`, recorded in the `authors` map as `identity`
+    /// (see `ReviewDocument::act_as`; `actor` must be unique to this writer).
+    pub fn act_as(&mut self, actor: ActorId, identity: &DeviceIdentity) -> Result<()> {
+        self.doc.set_actor(actor.clone());
+        document::record_author(&mut self.doc, &actor, identity)
+    }
+
+    /// Every answer holding more than one value. Cost: reads every answer.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        conflicts_in(&self.doc)
+    }
+
+    /// Settles the answer at `path` with `value`, written over every concurrent value.
+    pub fn resolve_conflict(&mut self, path: &AnswerPath, value: &Value) -> Result<()> {
+        let level = document::level_of(&self.doc, &self.id, &path.instances)?;
+        values::write_value(&mut self.doc, &level, &path.name, value, WriteMode::Replace)?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// The whole document as bytes any automerge library loads.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
     }
 }
 

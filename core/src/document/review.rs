@@ -17,7 +17,9 @@
 //! (through `Store`) and a hub that keeps documents in its own storage ([`ReviewDocument`],
 //! [`reviewed_submission`]).
 
+use super::identity::DeviceIdentity;
 use super::ids::DocId;
+use super::shape::record_author;
 use crate::error::{Error, Result};
 use crate::fields::{object_at, string_at, timestamp_at};
 use automerge::transaction::{CommitOptions, Transactable};
@@ -141,6 +143,15 @@ impl ReviewDocument {
 
     pub fn id(&self) -> DocId {
         self.id
+    }
+
+    /// Makes the edits that follow under `actor`, recorded in the document's `authors` map as
+    /// `identity`, so that its history names that person (a hub writing for its console's
+    /// signed-in supervisor) rather than an anonymous actor. `actor` must be unique to this
+    /// writer: two writers sharing one would make changes automerge cannot tell apart.
+    pub fn act_as(&mut self, actor: ActorId, identity: &DeviceIdentity) -> Result<()> {
+        self.doc.set_actor(actor.clone());
+        record_author(&mut self.doc, &actor, identity)
     }
 
     pub fn submission(&self) -> DocId {

@@ -38,6 +38,8 @@ pub struct AppState {
     pub responders: Arc<sync::Responders>,
     /// The addresses guessing enrolment codes, and how many tries each has left.
     pub guessers: Arc<guessers::Guessers>,
+    /// How the supervisor's console is served (TLS, plain-HTTP sign-in).
+    pub console: crate::console::ConsoleConfig,
 }
 
 impl AppState {
@@ -49,7 +51,16 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             responders: Arc::new(sync::Responders::default()),
             guessers: Arc::new(guessers::Guessers::default()),
+            console: crate::console::ConsoleConfig::default(),
         })
+    }
+
+    /// This state with the console served as `config` says.
+    pub fn with_console(self, config: crate::console::ConsoleConfig) -> Self {
+        AppState {
+            console: config,
+            ..self
+        }
     }
 
     /// Runs a storage call off the async threads (SQLite and the PostgreSQL client block).
@@ -96,6 +107,7 @@ pub fn router(state: AppState) -> Router {
             &format!("{project}/reviews/{{id}}"),
             get(documents::get_review).put(documents::put_review),
         )
+        .merge(crate::console::routes())
         .layer(middleware::from_fn_with_state(state.clone(), log_and_count))
         .with_state(state)
 }

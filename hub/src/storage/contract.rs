@@ -10,7 +10,9 @@ use crate::error::HubError;
 use automerge::transaction::Transactable;
 use chrono::Utc;
 
+pub mod console;
 pub mod projection;
+pub use console::*;
 pub use projection::*;
 
 /// Defines one `#[test]` per contract body. `$open` is called with the test's name and returns

@@ -4,6 +4,7 @@
 //! with the few facts authorisation and sync need).
 
 mod cipher;
+pub mod console;
 #[cfg(test)]
 mod contract;
 mod keyfile;
@@ -15,6 +16,10 @@ mod sqlite;
 mod txn;
 
 pub use self::postgres::PostgresStorage;
+pub use console::{
+    AuditEntry, AuditRecord, ConsoleSession, ConsoleStorage, ConsoleUser, NewConsoleUser,
+    SigninFailures, COMMAND_LINE,
+};
 pub use projection::{FormVersionRow, SubmissionQuery, SubmissionRow};
 pub use sqlite::{SqliteStorage, DATABASE_FILE};
 
@@ -185,7 +190,7 @@ pub fn peer_epoch_key(project: &str, peer: &str) -> String {
 
 /// Storage for one hub. Every call is one short transaction; implementations are shared between
 /// request handlers, so they synchronise internally.
-pub trait HubStorage: Send + Sync {
+pub trait HubStorage: ConsoleStorage + Send + Sync {
     fn create_project(&self, name: &str, title: &str) -> Result<Project>;
     fn project(&self, name: &str) -> Result<Option<Project>>;
     fn projects(&self) -> Result<Vec<Project>>;

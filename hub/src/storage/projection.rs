@@ -67,6 +67,17 @@ pub struct SubmissionQuery {
     /// Start after this row (`updated_at`, `id`) of the previous page.
     pub after: Option<(DateTime<Utc>, String)>,
     pub limit: usize,
+    /// Only submissions first sent by this device (by id).
+    pub author: Option<String>,
+    /// Only submissions last changed at or after this time ...
+    pub updated_from: Option<DateTime<Utc>>,
+    /// ... and before this one.
+    pub updated_before: Option<DateTime<Utc>>,
+    /// Only submissions whose instance name or submitter holds this text (any case). No index
+    /// serves it: it filters the rows the walk of the other filters' index reads.
+    pub text: Option<String>,
+    /// Oldest change first (the same index, walked the other way).
+    pub oldest_first: bool,
 }
 
 /// A published form version with how many submissions of it the hub holds.
@@ -106,28 +117,66 @@ pub fn listing_sql(
     equal("form_id", &query.form_id, &mut args);
     equal("status", &query.status, &mut args);
     equal("review_state", &query.review_state, &mut args);
+    equal("author", &query.author, &mut args);
+    let mut bound = |operator: &str, time: &Option<DateTime<Utc>>, args: &mut Vec<SqlArg>| {
+        if let Some(time) = time {
+            args.push(SqlArg::Time(*time));
+            conditions.push(format!(
+                "s.updated_at {operator} {}",
+                placeholder(args.len())
+            ));
+        }
+    };
+    bound(">=", &query.updated_from, &mut args);
+    bound("<", &query.updated_before, &mut args);
+    if let Some(text) = &query.text {
+        args.push(SqlArg::Text(like_pattern(text)));
+        let pattern = placeholder(args.len());
+        conditions.push(format!(
+            "(LOWER(COALESCE(s.instance_name, '')) LIKE {pattern} ESCAPE '\\' \
+             OR LOWER(s.submitter) LIKE {pattern} ESCAPE '\\')"
+        ));
+    }
     if query.conflicted_only {
         conditions.push("s.has_conflicts".into());
     }
     if !query.include_deleted {
         conditions.push("NOT s.deleted".into());
     }
+    let (past, order) = match query.oldest_first {
+        false => ("<", "DESC"),
+        true => (">", "ASC"),
+    };
     if let Some((updated_at, id)) = &query.after {
         args.push(SqlArg::Time(*updated_at));
         let time = placeholder(args.len());
         args.push(SqlArg::Text(id.clone()));
         let id = placeholder(args.len());
         conditions.push(format!(
-            "(s.updated_at < {time} OR (s.updated_at = {time} AND s.id < {id}))"
+            "(s.updated_at {past} {time} OR (s.updated_at = {time} AND s.id {past} {id}))"
         ));
     }
     args.push(SqlArg::Int(i64::try_from(query.limit).unwrap_or(i64::MAX)));
     let sql = format!(
-        "{ROWS} WHERE {} ORDER BY s.updated_at DESC, s.id DESC LIMIT {}",
+        "{ROWS} WHERE {} ORDER BY s.updated_at {order}, s.id {order} LIMIT {}",
         conditions.join(" AND "),
         placeholder(args.len())
     );
     (sql, args)
+}
+
+/// `text` lower-cased as a LIKE pattern matching it anywhere, its own `%`, `_` and `\\`
+/// escaped.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// The SELECT of [`SubmissionRow`]s, columns in its fields' order; the caller adds the WHERE.

@@ -4,7 +4,7 @@ use crate::error::Result;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 4;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -114,6 +114,8 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
                 tx.execute_batch(super::projection::INDEXES)?;
                 super::sqlite::backfill_projection(&mut tx)?;
             }
+            // Version 4: the console's users, sessions, sign-in failures and audit log.
+            3 => tx.execute_batch(&super::sqlite::console_tables())?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

@@ -1,6 +1,10 @@
 //! The embedded SQLite backend: one SQLCipher-encrypted database file in the hub's data folder,
 //! WAL, one connection behind a mutex (SQLite has one writer at a time anyway; calls are short).
 
+mod console;
+
+pub(crate) use console::console_tables;
+
 use super::cipher::{self, FileState};
 use super::keyfile::{default_key_file, HubKey};
 use super::merge::Merged;
@@ -823,6 +827,27 @@ mod tests {
     }
 
     contract_tests!(|_test: &str| Some(open()));
+    crate::storage::contract::console_contract_tests!(|_test: &str| Some(open()));
+
+    #[test]
+    fn opening_a_version_3_hub_adds_the_console_tables_and_keeps_its_data() {
+        let (dir, storage) = open();
+        let id = crate::storage::contract::store_before_upgrade(&storage);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!("{TO_VERSION_3} PRAGMA user_version = 3;"))
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::contract::check_after_upgrade(&reopened, &id);
+        crate::storage::contract::console_users_are_unique_and_supervise_only_known_projects(
+            &reopened,
+        );
+    }
+
+    /// What version 4 added, taken away again: a version 3 database, as main wrote it.
+    const TO_VERSION_3: &str = "DROP TABLE console_sessions; DROP TABLE console_user_projects;
+        DROP TABLE console_users; DROP TABLE console_signin_failures; DROP TABLE audit_log;";
 
     #[test]
     fn data_survives_reopening_and_a_newer_schema_is_refused() {
@@ -859,7 +884,8 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "DELETE FROM documents; {TO_VERSION_2} PRAGMA user_version = 1;"
+            "DELETE FROM documents; {} PRAGMA user_version = 1;",
+            to_version_2()
         ))
         .unwrap();
         drop(conn);
@@ -877,13 +903,18 @@ mod tests {
     const TO_VERSION_2: &str =
         "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;";
 
+    /// Down to version 2 from this build's schema: through version 3 first.
+    fn to_version_2() -> String {
+        format!("{TO_VERSION_3} {TO_VERSION_2}")
+    }
+
     #[test]
     fn opening_a_version_2_hub_projects_the_submissions_and_reviews_it_stored() {
         let (dir, storage) = open();
         let id = crate::storage::contract::store_before_upgrade(&storage);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch(&format!("{TO_VERSION_2} PRAGMA user_version = 2;"))
+        conn.execute_batch(&format!("{} PRAGMA user_version = 2;", to_version_2()))
             .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
@@ -913,6 +944,14 @@ mod tests {
             },
             SubmissionQuery {
                 conflicted_only: true,
+                after: after.clone(),
+                ..Default::default()
+            },
+            SubmissionQuery {
+                author: text("dev-a"),
+                updated_from: Some(Utc::now()),
+                updated_before: Some(Utc::now()),
+                oldest_first: true,
                 after,
                 ..Default::default()
             },

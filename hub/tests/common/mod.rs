@@ -2,6 +2,8 @@
 //! the integration tests.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod browser;
+
 use minga_core::{AnswerPath, DeviceIdentity, Encryption, FormRef, Store, Value};
 use minga_hub::access::Role;
 use minga_hub::admin;
@@ -183,4 +185,138 @@ pub fn review_bytes(submission: &str, state: minga_core::ReviewState) -> Vec<u8>
     let mut review = minga_core::ReviewDocument::start(&submission).unwrap();
     review.set_state(state, &[], "test").unwrap();
     review.save()
+}
+
+/// A phone that syncs for real: a core store enrolled in a project over HTTP (a facilitator),
+/// syncing with the hub at `base` as the app does.
+pub struct SyncingPhone {
+    _dir: tempfile::TempDir,
+    pub store: Store,
+    transport: minga_sync::http::HttpTransport,
+    peer: minga_sync::PeerId,
+    hub: minga_sync::PeerId,
+}
+
+impl SyncingPhone {
+    /// A facilitator's phone.
+    pub fn enrol(
+        storage: &dyn minga_hub::storage::HubStorage,
+        base: &str,
+        project: &str,
+        name: &str,
+    ) -> SyncingPhone {
+        Self::enrol_as(storage, base, project, name, Role::Facilitator)
+    }
+
+    pub fn enrol_as(
+        storage: &dyn minga_hub::storage::HubStorage,
+        base: &str,
+        project: &str,
+        name: &str,
+        role: Role,
+    ) -> SyncingPhone {
+        let issued = admin::enrol_device(storage, project, role, name).unwrap();
+        Self::with_code(base, project, name, &issued.code.to_string()).unwrap()
+    }
+
+    /// A phone enrolled with a one-time `code` (as a person types it or scans it).
+    pub fn with_code(
+        base: &str,
+        project: &str,
+        name: &str,
+        code: &str,
+    ) -> Result<SyncingPhone, minga_hub::client::ClientError> {
+        let enrolled = minga_hub::client::enrol(base, code)?;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path().join("phone.sqlite3"),
+            Encryption::PlainFile,
+            DeviceIdentity::new(&enrolled.device_id, name),
+        )
+        .unwrap();
+        Ok(SyncingPhone {
+            _dir: dir,
+            store,
+            transport: minga_hub::client::phone_transport(base, project, &enrolled.token).unwrap(),
+            peer: minga_sync::PeerId::new(enrolled.device_id).unwrap(),
+            hub: minga_sync::PeerId::new(enrolled.hub_id).unwrap(),
+        })
+    }
+
+    /// A submission of the fixture form answering `respondent`, named after her.
+    pub fn fill(&self, respondent: &str) -> minga_core::DocId {
+        let id = self
+            .store
+            .create_submission(&FormRef::new("safety_walk", "2026-11-01"))
+            .unwrap();
+        let text = Value::Text(respondent.into());
+        self.store
+            .set_answer(&id, &AnswerPath::new("respondent"), &text)
+            .unwrap();
+        self.store.set_instance_name(&id, Some(respondent)).unwrap();
+        id
+    }
+
+    pub fn sync(&self) {
+        self.try_sync().unwrap();
+    }
+
+    pub fn try_sync(&self) -> Result<minga_sync::SyncReport, minga_sync::SyncError> {
+        minga_hub::client::sync_store(&self.store, &self.transport, &self.peer, &self.hub)
+    }
+}
+
+/// `minga-hub serve` as its own process, on the address its log names; stopped (SIGTERM) when
+/// dropped, whatever the test's outcome. Its log is drained by a thread, so that a full pipe
+/// never stalls it.
+pub struct Served {
+    child: std::process::Child,
+    /// `IP:PORT`, as the hub logged it.
+    pub addr: String,
+}
+
+impl Served {
+    /// Serves the hub in `data` with `serve`'s `args` (which name the address to listen on).
+    pub fn start(data: &Path, args: &[&str]) -> Served {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minga-hub"))
+            .arg("--data")
+            .arg(data)
+            .arg("serve")
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut log = std::io::BufReader::new(child.stderr.take().unwrap());
+        let addr = loop {
+            let mut line = String::new();
+            assert!(
+                log.read_line(&mut line).unwrap() > 0,
+                "the hub exited early"
+            );
+            if let Some(at) = line.find("addr=") {
+                break line[at + 5..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_string();
+            }
+        };
+        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        Served { child, addr }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.rsplit(':').next().unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
 }

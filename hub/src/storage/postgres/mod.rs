@@ -8,6 +8,7 @@
 //! transaction that commits after a later number's would be skipped by a device that had
 //! already read past it.
 
+mod console;
 mod schema;
 pub mod testing;
 
@@ -724,6 +725,33 @@ mod tests {
     }
 
     contract_tests!(open);
+    crate::storage::contract::console_contract_tests!(open);
+
+    /// What version 3 added, taken away again: a version 2 database, as main wrote it.
+    const TO_VERSION_2: &str = "DROP TABLE console_sessions; DROP TABLE console_user_projects;
+        DROP TABLE console_users; DROP TABLE console_signin_failures; DROP TABLE audit_log;";
+
+    /// Stores a submission with its review, runs `downgrade` (SQL taking the schema back to
+    /// an earlier version), reopens, and checks the upgraded database still holds them.
+    fn upgraded_after(test: &str, downgrade: &str) -> Option<(TestDatabase, PostgresStorage)> {
+        let (database, storage) = open(test)?;
+        let id = crate::storage::contract::store_before_upgrade(&storage);
+        storage.client().unwrap().batch_execute(downgrade).unwrap();
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        crate::storage::contract::check_after_upgrade(&upgraded, &id);
+        Some((database, upgraded))
+    }
+
+    #[test]
+    fn opening_a_version_2_database_adds_the_console_tables_and_keeps_its_data() {
+        let downgrade = format!("{TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;");
+        if let Some((_database, upgraded)) = upgraded_after("upgrade_from_2", &downgrade) {
+            crate::storage::contract::console_users_are_unique_and_supervise_only_known_projects(
+                &upgraded,
+            );
+        }
+    }
 
     #[test]
     fn a_second_process_finds_the_schema_and_a_newer_one_is_refused() {
@@ -746,21 +774,11 @@ mod tests {
 
     #[test]
     fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
-        let Some((database, storage)) = open("upgrade_from_1") else {
-            return;
-        };
-        let id = crate::storage::contract::store_before_upgrade(&storage);
-        storage
-            .client()
-            .unwrap()
-            .batch_execute(
-                "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;
-                 UPDATE minga_hub_schema SET version = 1;",
-            )
-            .unwrap();
-        drop(storage);
-        let upgraded = database.open().unwrap();
-        crate::storage::contract::check_after_upgrade(&upgraded, &id);
+        let downgrade = format!(
+            "{TO_VERSION_2} DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;
+             UPDATE minga_hub_schema SET version = 1;"
+        );
+        upgraded_after("upgrade_from_1", &downgrade);
     }
 
     #[test]

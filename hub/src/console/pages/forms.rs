@@ -1,0 +1,217 @@
+//! A project's forms: its published versions with their submission counts, and publishing a
+//! new version by uploading an XLSForm (or a Minga form's JSON), every mistake shown at its
+//! sheet, row and column, nothing published unless the whole form imports.
+
+use super::{audit_entry, csrf_refused, shown_time, Client};
+use crate::console::auth::Signed;
+use crate::console::i18n::{Lang, Texts};
+use crate::console::{csrf, html, Chrome};
+use crate::error::HubError;
+use crate::server::AppState;
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minga_forms::xlsform::ImportErrors;
+use minga_forms::Form;
+
+struct VersionView {
+    form: String,
+    version: String,
+    published: String,
+    submissions: i64,
+}
+
+/// One mistake of an uploaded form, where a person would look for it.
+struct MistakeView {
+    sheet: String,
+    row: String,
+    column: String,
+    problem: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/forms.html")]
+struct FormsPage {
+    chrome: Chrome,
+    project: String,
+    versions: Vec<VersionView>,
+    /// Why the last upload was refused, if it was.
+    refusal: Option<String>,
+    mistakes: Vec<MistakeView>,
+}
+
+/// The page, with what the last upload came to.
+async fn forms_page(
+    state: &AppState,
+    signed: &Signed,
+    project: String,
+    lang: Lang,
+    (status, refusal, mistakes): (StatusCode, Option<String>, Vec<MistakeView>),
+) -> Response {
+    let name = project.clone();
+    // Cost: one index count per published version (the submissions of each).
+    let versions = match state
+        .blocking(move |storage| storage.form_versions(&name))
+        .await
+    {
+        Ok(versions) => versions,
+        Err(error) => return error.into_response(),
+    };
+    let here = format!("/console/p/{project}/forms");
+    let page = FormsPage {
+        chrome: Chrome::signed(lang, &here, signed, Some(&project)),
+        versions: versions
+            .into_iter()
+            .map(|v| VersionView {
+                form: v.form_id,
+                version: v.version,
+                published: shown_time(&v.published_at),
+                submissions: v.submissions,
+            })
+            .collect(),
+        project,
+        refusal,
+        mistakes,
+    };
+    html(status, &page)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = match super::project_page(&signed, &project, &headers) {
+        Ok(lang) => lang,
+        Err(refused) => return *refused,
+    };
+    forms_page(
+        &state,
+        &signed,
+        project,
+        lang,
+        (StatusCode::OK, None, Vec::new()),
+    )
+    .await
+}
+
+/// The uploaded form's CSRF field and file (name and bytes); a part that does not read is
+/// left out (the upload is then refused for what it lacks).
+async fn read_upload(mut multipart: Multipart) -> (String, Option<(String, Vec<u8>)>) {
+    let (mut token, mut file) = (String::new(), None);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        match field.name() {
+            Some("csrf") => token = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("form.xlsx").to_string();
+                if let Ok(bytes) = field.bytes().await {
+                    file = Some((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    (token, file)
+}
+
+/// The form in an uploaded file: a Minga form's JSON (`.json`), else an XLSForm workbook.
+fn import(name: &str, bytes: &[u8]) -> Result<Form, ImportErrors> {
+    if name.to_ascii_lowercase().ends_with(".json") {
+        return serde_json::from_slice(bytes).map_err(|e| {
+            let problem =
+                minga_forms::xlsform::Problem::UnreadableWorkbook(format!("not a Minga form: {e}"));
+            ImportErrors(vec![minga_forms::xlsform::ImportError {
+                location: None,
+                problem,
+            }])
+        });
+    }
+    minga_forms::xlsform::import(bytes, name)
+}
+
+fn mistakes(errors: ImportErrors) -> Vec<MistakeView> {
+    errors
+        .0
+        .into_iter()
+        .map(|error| {
+            let at = error.location.as_ref();
+            MistakeView {
+                sheet: at.map(|l| l.sheet.clone()).unwrap_or_default(),
+                row: at.map(|l| l.row.to_string()).unwrap_or_default(),
+                column: at
+                    .and_then(|l| l.column.as_ref())
+                    .map(|c| format!("{} ({})", c.letter, c.header))
+                    .unwrap_or_default(),
+                problem: error.problem.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// What refusing a form that imported says, in the page's language.
+fn refused_text(error: &HubError, t: &Texts) -> String {
+    match error {
+        HubError::DuplicateFormVersion { id, version, .. } => {
+            format!("{} ({id} {version})", t.already_published)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `POST …/forms` (multipart: `csrf`, `file`): publishes the uploaded form as a new version.
+pub async fn publish(
+    State(state): State<AppState>,
+    signed: Signed,
+    client: Client,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let lang = match super::project_page(&signed, &project, &headers) {
+        Ok(lang) => lang,
+        Err(refused) => return *refused,
+    };
+    let (token, file) = read_upload(multipart).await;
+    if !csrf::token_matches(&token, &signed.session.csrf_secret) {
+        return csrf_refused(lang);
+    }
+    let t = lang.texts();
+    let Some((name, bytes)) = file else {
+        let refusal = Some(t.no_file.to_string());
+        let outcome = (StatusCode::UNPROCESSABLE_ENTITY, refusal, Vec::new());
+        return forms_page(&state, &signed, project, lang, outcome).await;
+    };
+    let form = match import(&name, &bytes) {
+        Ok(form) => form,
+        Err(errors) => {
+            let refusal = Some(format!("{} {name}", t.form_mistakes));
+            let outcome = (StatusCode::UNPROCESSABLE_ENTITY, refusal, mistakes(errors));
+            return forms_page(&state, &signed, project, lang, outcome).await;
+        }
+    };
+    let (who, at) = (signed.user.name.clone(), project.clone());
+    let published = state
+        .blocking(move |storage| {
+            if let Err(refused) = storage.publish_form(&at, &form) {
+                return Ok(Err(refused));
+            }
+            let action = format!("publish form {} version {}", form.id, form.version);
+            storage.record_audit(&audit_entry(&who, &action, Some(&at), None, client.0))?;
+            Ok(Ok(()))
+        })
+        .await;
+    match published {
+        Ok(Ok(())) => Redirect::to(&format!("/console/p/{project}/forms")).into_response(),
+        Ok(Err(refused)) => {
+            let outcome = (
+                StatusCode::CONFLICT,
+                Some(refused_text(&refused, t)),
+                Vec::new(),
+            );
+            forms_page(&state, &signed, project, lang, outcome).await
+        }
+        Err(error) => error.into_response(),
+    }
+}
