@@ -21,6 +21,7 @@ use crate::document::{check_structure, DocId, DocKind};
 use crate::error::{Error, Result};
 use crate::storage::chunks::{DocCache, LoadedDoc};
 use crate::storage::documents;
+use crate::storage::projection::Refresh;
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
 /// Who may write what arrives, judged on the document as the received changes would leave it.
@@ -129,7 +130,7 @@ pub(crate) fn receive(
         cache.evict(id);
         return Ok(Outcome::Refused(Refusal::Invalid(named(id, refused))));
     }
-    let seq = record(tx, id, kind, loaded)?;
+    let seq = record(tx, id, kind, loaded, Refresh::Whole)?;
     let heads = loaded.doc.get_heads();
     if seq.is_none() && stored.is_none() {
         // Nothing arrived for a document this store lacks: no empty copy stays in memory.
