@@ -227,7 +227,8 @@ pub(crate) fn write_conflict_flag(
 }
 
 /// A page of submissions matching `filter`, newest change first, starting after `after`.
-/// Cost: an index scan of `limit` rows (plus the rows a filter skips); no document is decoded.
+/// Cost: an index scan of `limit` rows (plus the rows a filter skips, other forms' included);
+/// no document is decoded.
 pub(crate) fn page(
     conn: &Connection,
     filter: &SubmissionFilter,
@@ -248,8 +249,10 @@ pub(crate) fn page(
     Ok(SubmissionPage { items, next })
 }
 
-/// The list query for a filter: conditions only for what is asked, so that SQLite can use the
-/// form index when a form is given and the time index otherwise.
+/// The list query for a filter: conditions only for what is asked. SQLite walks the time
+/// index newest first (or the partial index of flagged rows, when only those are asked for),
+/// skipping the rows a condition refuses: a list of one form among many reads the rows of the
+/// others it passes.
 pub(crate) fn list_query(
     filter: &SubmissionFilter,
     after: Option<PageCursor>,
