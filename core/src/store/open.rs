@@ -90,10 +90,23 @@ impl Store {
                 let tx = conn.transaction()?;
                 schema::upgrade(&tx, version, &projection::backfill)?;
                 tx.commit()?;
+                tracing::info!(
+                    path = %path.display(),
+                    from = version,
+                    to = schema::CURRENT_VERSION,
+                    "store schema upgraded"
+                );
             }
         }
         let identity = enrolled_identity(&conn, identity)?;
         let actor = actors::actor_for(&conn, &identity)?;
+        tracing::info!(
+            path = %path.display(),
+            created = creating,
+            encrypted = matches!(encryption, Encryption::Key(_)),
+            device = %identity.device_id,
+            "store opened"
+        );
         Ok(Store {
             inner: Mutex::new(Inner {
                 conn,

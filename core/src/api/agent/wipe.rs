@@ -27,6 +27,7 @@ impl Store {
         inner
             .conn
             .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        tracing::warn!(documents = removed, "local copy wiped");
         Ok(removed)
     }
 }
