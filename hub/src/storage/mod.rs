@@ -6,6 +6,7 @@
 mod cipher;
 #[cfg(test)]
 mod contract;
+mod group_commit;
 mod keyfile;
 mod merge;
 pub mod postgres;
