@@ -6,7 +6,6 @@
 mod cipher;
 #[cfg(test)]
 mod contract;
-mod group_commit;
 mod keyfile;
 mod merge;
 pub mod postgres;

@@ -1,9 +1,7 @@
 //! The embedded SQLite backend: one SQLCipher-encrypted database file in the hub's data folder,
-//! WAL, one connection behind a mutex (SQLite has one writer at a time anyway; calls are short),
-//! with devices' writes committed in groups (`group_commit`).
+//! WAL, one connection behind a mutex (SQLite has one writer at a time anyway; calls are short).
 
 use super::cipher::{self, FileState};
-use super::group_commit::{ConnGuard, Grouped};
 use super::keyfile::{default_key_file, HubKey};
 use super::merge::Merged;
 use super::projection::{
@@ -21,14 +19,14 @@ use crate::error::{HubError, Result};
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 /// The file name of the hub's database inside its data folder.
 pub const DATABASE_FILE: &str = "hub.sqlite3";
 
 pub struct SqliteStorage {
-    db: Grouped,
+    conn: Mutex<Connection>,
 }
 
 impl SqliteStorage {
@@ -97,7 +95,7 @@ impl SqliteStorage {
         }
         schema::upgrade(&mut conn)?;
         Ok(SqliteStorage {
-            db: Grouped::new(conn),
+            conn: Mutex::new(conn),
         })
     }
 
@@ -144,8 +142,12 @@ impl SqliteStorage {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn conn(&self) -> ConnGuard<'_> {
-        self.db.conn()
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back), so a poisoned lock is still safe to use.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn require_project(conn: &Connection, name: &str) -> Result<()> {
@@ -317,9 +319,9 @@ impl HubStorage for SqliteStorage {
     /// `minga_core::form_document`) in one transaction, so that devices receive it by sync.
     fn publish_form(&self, project: &str, form: &Form) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let mut tx = conn.transaction()?;
         Self::require_project(&tx, project)?;
-        txn::publish_form(&mut Sql(&tx), project, form)?;
+        txn::publish_form(&mut tx, project, form)?;
         tx.commit()?;
         Ok(())
     }
@@ -454,18 +456,18 @@ impl HubStorage for SqliteStorage {
         writes: &[DocumentWrite],
         peer: Option<&PeerUpdate>,
     ) -> Result<Vec<WriteOutcome>> {
-        // Devices' pages arriving together share one commit (see `group_commit`).
-        self.db.write(|conn| {
-            Self::require_project(conn, project)?;
-            let outcomes = writes
-                .iter()
-                .map(|write| txn::write_one(&mut Sql(conn), project, write))
-                .collect::<Result<Vec<_>>>()?;
-            if let Some(peer) = peer {
-                write_peer_state(conn, project, peer)?;
-            }
-            Ok(outcomes)
-        })
+        let mut conn = self.conn();
+        let mut tx = conn.transaction()?;
+        Self::require_project(&tx, project)?;
+        let outcomes = writes
+            .iter()
+            .map(|write| txn::write_one(&mut tx, project, write))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(peer) = peer {
+            write_peer_state(&tx, project, peer)?;
+        }
+        tx.commit()?;
+        Ok(outcomes)
     }
 
     fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {
@@ -605,17 +607,7 @@ fn document_from_row(row: &Row<'_>) -> rusqlite::Result<StoredDocument> {
     })
 }
 
-/// A connection inside a transaction (or a savepoint of one), as document writes take it.
-struct Sql<'a>(&'a Connection);
-
-impl Deref for Sql<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.0
-    }
-}
-
-impl DocumentTx for Sql<'_> {
+impl DocumentTx for rusqlite::Transaction<'_> {
     fn stored(&mut self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
         Ok(self
             .prepare_cached(DOCUMENT_SQL)?
@@ -765,7 +757,7 @@ pub(super) fn store_missing_form_documents(tx: &mut rusqlite::Transaction<'_>) -
     for (project, definition) in published {
         let form: Form = serde_json::from_str(&definition)
             .map_err(|e| HubError::Corrupt(format!("a stored form: {e}")))?;
-        txn::store_form_document(&mut Sql(tx), &project, &form)?;
+        txn::store_form_document(tx, &project, &form)?;
     }
     Ok(())
 }
@@ -776,11 +768,15 @@ pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<
         .prepare("SELECT project, id FROM documents WHERE kind IN ('submission', 'review')")?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    txn::backfill_projection(&mut Sql(tx), &documents)
+    txn::backfill_projection(tx, &documents)
 }
 
 /// Records a peer's shared heads and cursor inside the caller's transaction.
-fn write_peer_state(tx: &Connection, project: &str, peer: &PeerUpdate) -> Result<()> {
+fn write_peer_state(
+    tx: &rusqlite::Transaction<'_>,
+    project: &str,
+    peer: &PeerUpdate,
+) -> Result<()> {
     if let Some(epoch) = &peer.reset {
         let key = super::peer_epoch_key(project, &peer.peer);
         tx.execute(
