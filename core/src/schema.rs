@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -67,6 +67,11 @@ CREATE INDEX submissions_by_updated ON submissions (updated_at, doc_id);
 CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
 ";
 
+/// Version 6 drops the form index: every answer's edit moved its `updated_at`, so each
+/// write dirtied that index's pages too (two more pages to encrypt and fsync per answer). A
+/// list of one form now walks the time index newest first, skipping other forms' rows.
+const ONE_PROJECTION_INDEX: &str = "DROP INDEX submissions_by_form;";
+
 /// Whether a submission holds answers with concurrent values, new in version 5: lets a
 /// supervisor list the submissions to settle without decoding every document. The partial
 /// index holds only the flagged rows, newest change first, so that listing them reads only
@@ -113,6 +118,8 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(PEERS_TABLES)?;
     tx.execute_batch(REVIEW_STATES_TABLE)?;
     tx.execute_batch(CONFLICT_FLAG)?;
+    // The tables as the steps left them: the form index of version 2 is dropped again.
+    tx.execute_batch(ONE_PROJECTION_INDEX)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -186,6 +193,11 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
         4 => {
             tx.execute_batch(CONFLICT_FLAG)?;
             Some(Backfill::ConflictFlags)
+        }
+        // Version 6 drops the form index (see ONE_PROJECTION_INDEX); nothing to fill.
+        5 => {
+            tx.execute_batch(ONE_PROJECTION_INDEX)?;
+            None
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
@@ -375,11 +387,17 @@ mod tests {
             "{}{REVIEW_STATES_TABLE} PRAGMA user_version = 4;",
             version_3.replace("PRAGMA user_version = 3;", "")
         );
+        // Version 5 was version 4 plus the conflict flag.
+        let version_5 = format!(
+            "{}{CONFLICT_FLAG} PRAGMA user_version = 5;",
+            version_4.replace("PRAGMA user_version = 4;", "")
+        );
         vec![
             (1, VERSION_1.to_owned()),
             (2, version_2),
             (3, version_3),
             (4, version_4),
+            (5, version_5),
         ]
     }
 
@@ -443,6 +461,7 @@ mod tests {
             vec![ReviewStates, ConflictFlags]
         );
         assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
+        assert_eq!(backfills_of_upgrade_from(5), vec![], "an index dropped");
     }
 
     #[test]

@@ -56,6 +56,11 @@ impl Initiator {
         }
     }
 
+    /// The peer this session syncs with.
+    pub fn peer(&self) -> &PeerId {
+        &self.side.peer
+    }
+
     /// The hello: our cursors with the peer and our first page of changed documents.
     pub fn start<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Result<Vec<u8>, SyncError> {
         let cursor = store.peer_cursor(&self.side.peer)?;

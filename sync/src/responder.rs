@@ -68,7 +68,8 @@ impl Responder {
             }),
             Err(error) => Err(error.into()),
         };
-        if result.is_err() {
+        if let Err(error) = &result {
+            tracing::warn!(%error, "sync request refused");
             // The initiator starts over with a new hello; what was committed stays.
             self.session = None;
         }
@@ -126,6 +127,7 @@ impl Responder {
             last_reply: Vec::new(),
         };
         let reply = session.answer(store, hello.body, request)?;
+        tracing::info!(peer = %session.side.peer, "sync session started by the peer");
         self.received_total += session.side.report.received as u64;
         self.session = Some(session);
         Ok(reply)

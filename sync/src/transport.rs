@@ -45,8 +45,35 @@ impl<S: DocumentStore + ?Sized> Transport for MemoryTransport<'_, S> {
 
 /// Runs one whole session over `transport`: a retryable transport error resends the same
 /// request (the responder recognises a repeat) up to `options.retries` times. `progress` is
-/// called after every round trip.
+/// called after every round trip. The start and the end (counts, or the error) are logged
+/// with `tracing`; documents' content never is.
 pub fn run_session<S: DocumentStore + ?Sized>(
+    store: &S,
+    transport: &dyn Transport,
+    initiator: &mut Initiator,
+    options: &SyncOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let peer = initiator.peer().clone();
+    tracing::info!(%peer, "sync started");
+    let result = drive(store, transport, initiator, options, progress);
+    match &result {
+        Ok(report) => tracing::info!(
+            %peer,
+            sent = report.sent,
+            received = report.received,
+            refused = report.refused.len(),
+            conflicts = report.conflicts,
+            round_trips = report.round_trips,
+            "sync finished"
+        ),
+        Err(error) => tracing::warn!(%peer, %error, "sync failed"),
+    }
+    result
+}
+
+/// The exchanges of [`run_session`], until the initiator is done.
+fn drive<S: DocumentStore + ?Sized>(
     store: &S,
     transport: &dyn Transport,
     initiator: &mut Initiator,

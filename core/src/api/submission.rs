@@ -7,6 +7,7 @@ use crate::document::repeats;
 use crate::document::values::{self, WriteMode};
 use crate::document::{self, AnswerPath, DocId, DocKind, FormRef, Status, SubmissionMeta};
 use crate::error::{Error, Result};
+use crate::storage::projection::Refresh;
 use crate::store::Store;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
@@ -175,7 +176,9 @@ impl Store {
         self.lock().edit(id, DocKind::Submission, edit)
     }
 
-    /// One change at the level `path` points into (the top, or a repeat instance).
+    /// One change at the level `path` points into (the top, or a repeat instance). It changes
+    /// answers only, so the list row's location is read again only when a geopoint answer's
+    /// name is written (type tags are per name, whatever the level).
     fn write_at<R>(
         &self,
         id: &DocId,
@@ -183,9 +186,13 @@ impl Store {
         write: impl FnOnce(&mut AutoCommit, &automerge::ObjId) -> Result<R>,
     ) -> Result<R> {
         check_name(&path.name)?;
-        self.edit(id, |doc| {
+        let geopoint = |doc: &AutoCommit| values::is_geopoint(doc, &path.name);
+        self.lock().edit_refreshing(id, DocKind::Submission, |doc| {
             let level = document::level_of(doc, id, &path.instances)?;
-            write(doc, &level)
+            let was_geopoint = geopoint(doc);
+            let result = write(doc, &level)?;
+            let location = was_geopoint || geopoint(doc);
+            Ok((result, Refresh::Answers { location }))
         })
     }
 }

@@ -33,7 +33,7 @@ fn type_tag(value: &Value) -> Option<&'static str> {
         Value::Date(_) => Some("date"),
         Value::Time(_) => Some("time"),
         Value::DateTime(_) => Some("dateTime"),
-        Value::GeoPoint(_) => Some("geopoint"),
+        Value::GeoPoint(_) => Some(GEOPOINT),
         Value::Attachment(_) => Some("attachment"),
     }
 }
@@ -149,6 +149,16 @@ fn write_attachment(
     Ok(())
 }
 
+/// The type tag of geopoint answers, which the list projection's location is read from.
+pub(crate) const GEOPOINT: &str = "geopoint";
+
+/// Whether answers named `name` are tagged as geopoints. Cost: two map lookups.
+pub(crate) fn is_geopoint(doc: &AutoCommit, name: &str) -> bool {
+    object_at(doc, &ROOT, "types")
+        .and_then(|types| string_at(doc, &types, name))
+        .is_some_and(|tag| tag == GEOPOINT)
+}
+
 /// The `types` map, read once per call that reads many answers.
 pub(crate) fn type_tags(doc: &AutoCommit) -> HashMap<String, String> {
     let Some(types) = object_at(doc, &ROOT, "types") else {
@@ -257,7 +267,7 @@ fn read_tagged_string(text: &str, tag: Option<&str>) -> Value {
 fn read_map_value(doc: &AutoCommit, map: &ObjId, tag: Option<&str>) -> Option<Value> {
     let has = |key: &str| doc.get(map, key).ok().flatten().is_some();
     match tag {
-        Some("geopoint") => read_geopoint(doc, map),
+        Some(GEOPOINT) => read_geopoint(doc, map),
         Some("attachment") => read_attachment(doc, map),
         Some("select_multiple") => Some(read_choices(doc, map)),
         _ if has("sha256") => read_attachment(doc, map),

@@ -18,35 +18,77 @@ use automerge::{AutoCommit, ReadDoc, ROOT};
 use minga_forms::Value;
 use rusqlite::Connection;
 
+/// What a write may have changed of what the projections hold, so that a refresh reads from
+/// the document only that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refresh {
+    /// Anything: the projections are derived again from the whole document (received
+    /// changes, a new document, status, meta, deletion).
+    Whole,
+    /// Only answers, by a local change: of a submission's row, the time moves; the location is
+    /// read again if `location` (a top-level geopoint answer was written or replaced); the
+    /// conflict flag is read again only if it is set, since a local change can settle a
+    /// conflict but never make one.
+    Answers { location: bool },
+}
+
 /// Refreshes what the projections hold of document `id` of `kind`, inside the caller's
-/// transaction. `updated_ms` is when this store saw the change.
+/// transaction, writing only what changed. `updated_ms` is when this store saw the change.
 pub(crate) fn refresh(
     conn: &Connection,
     id: &DocId,
     kind: DocKind,
     doc: &AutoCommit,
     updated_ms: i64,
+    what: Refresh,
 ) -> Result<()> {
     match kind {
-        DocKind::Submission => refresh_submission(conn, id, doc, updated_ms),
+        DocKind::Submission => refresh_submission(conn, id, doc, updated_ms, what),
         DocKind::Review => refresh_review_state(conn, id, doc),
         DocKind::Form => Ok(()),
     }
 }
 
-/// Rewrites the list row of submission `id` from its document. A document that is not (yet) a
-/// whole submission, such as the first half of a sync, has no row until it is.
-/// Cost: reads the metadata, the geopoints and every answer (for conflicts), no history.
+/// Brings the list row of submission `id` up to date, rewriting only the columns that
+/// changed. A document that is not (yet) a whole submission, such as the first half of a
+/// sync, has no row until it is.
+/// Cost: one primary-key lookup of the row, plus what `what` reads of the document (for
+/// [`Refresh::Whole`]: the metadata, the geopoints and every answer, no history).
 fn refresh_submission(
     conn: &Connection,
     id: &DocId,
     doc: &AutoCommit,
     updated_ms: i64,
+    what: Refresh,
 ) -> Result<()> {
-    let Some(meta) = document::read_meta(doc) else {
-        return Ok(());
+    let stored = submissions::read(conn, id)?;
+    let new = match (&stored, what) {
+        (Some(stored), Refresh::Answers { location: moved }) => SubmissionRow {
+            updated_ms,
+            location: if moved {
+                location(doc)
+            } else {
+                stored.location
+            },
+            has_conflicts: stored.has_conflicts && answers_conflict(doc),
+            ..stored.clone()
+        },
+        _ => match whole_row(doc, updated_ms) {
+            Some(row) => row,
+            None => return Ok(()),
+        },
     };
-    let row = SubmissionRow {
+    match stored {
+        Some(stored) => submissions::update(conn, id, &stored, &new),
+        None => submissions::write(conn, id, &new),
+    }
+}
+
+/// A submission's list row, derived from its whole document; `None` if the document is not
+/// (yet) a whole submission. Cost: reads the metadata, the geopoints and every answer.
+fn whole_row(doc: &AutoCommit, updated_ms: i64) -> Option<SubmissionRow> {
+    let meta = document::read_meta(doc)?;
+    Some(SubmissionRow {
         form_id: meta.form.form_id,
         form_version: meta.form.form_version,
         status: document::read_status(doc),
@@ -57,8 +99,7 @@ fn refresh_submission(
         location: location(doc),
         deleted_ms: document::read_deleted_at(doc),
         has_conflicts: answers_conflict(doc),
-    };
-    submissions::write(conn, id, &row)
+    })
 }
 
 /// Records the state of review document `id` against the submission it judges, inside the
@@ -76,7 +117,7 @@ fn refresh_review_state(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Resu
 pub(crate) fn backfill(conn: &Connection, backfill: Backfill) -> Result<()> {
     match backfill {
         Backfill::SubmissionRows => each_document(conn, DocKind::Submission, &|conn, id, doc| {
-            refresh_submission(conn, id, doc, now_ms())
+            refresh_submission(conn, id, doc, now_ms(), Refresh::Whole)
         }),
         Backfill::ReviewStates => each_document(conn, DocKind::Review, &refresh_review_state),
         // Only the flag: the row's other columns, `updated_at` included, stay as they were.
@@ -107,15 +148,104 @@ fn location(doc: &AutoCommit) -> Option<(f64, f64)> {
     let tags = values::type_tags(doc);
     let mut geopoints: Vec<&String> = tags
         .iter()
-        .filter(|(_, tag)| *tag == "geopoint")
+        .filter(|(_, tag)| *tag == values::GEOPOINT)
         .map(|(name, _)| name)
         .collect();
     geopoints.sort();
     geopoints.into_iter().find_map(|name| {
         let found = doc.get(&answers, name.as_str()).ok()??;
-        match values::read_value(doc, found, Some("geopoint"))? {
+        match values::read_value(doc, found, Some(values::GEOPOINT))? {
             Value::GeoPoint(point) => Some((point.latitude, point.longitude)),
             _ => None,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{AnswerPath, FormRef};
+    use crate::test_support::{conflicted_submission, plain_store};
+    use crate::Store;
+    use minga_forms::{GeoPoint, Value};
+
+    /// The row as stored, and the row derived again from the whole document (at the stored
+    /// time): what an answer's partial refresh must keep equal.
+    fn stored_and_whole(store: &Store, id: &DocId) -> (SubmissionRow, SubmissionRow) {
+        let mut inner = store.lock();
+        let stored = submissions::read(&inner.conn, id).unwrap().unwrap();
+        let updated_ms = stored.updated_ms;
+        let whole = inner
+            .read(id, |doc| Ok(whole_row(doc, updated_ms)))
+            .unwrap()
+            .unwrap();
+        (stored, whole)
+    }
+
+    fn point(latitude: f64) -> Value {
+        Value::GeoPoint(GeoPoint {
+            latitude,
+            longitude: -78.0,
+            altitude: None,
+            accuracy: None,
+        })
+    }
+
+    #[test]
+    fn an_answers_refresh_keeps_the_row_equal_to_one_derived_from_the_whole_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = plain_store(&dir, "s.db", "d", "rosa");
+        let id = store.create_submission(&FormRef::new("f", "1")).unwrap();
+        let (here, there) = (AnswerPath::new("where"), AnswerPath::new("also_where"));
+        let name = AnswerPath::new("name");
+        let steps: Vec<(&AnswerPath, Option<Value>)> = vec![
+            (&there, Some(point(-2.0))),
+            (&here, Some(point(-1.0))),
+            (&name, Some(Value::Text("Ana".into()))),
+            (&here, None),
+            (&there, Some(Value::Text("no longer a place".into()))),
+            (&here, Some(point(-3.0))),
+        ];
+        let mut locations = Vec::new();
+        for (path, value) in steps {
+            match value {
+                Some(value) => store.set_answer(&id, path, &value).unwrap(),
+                None => store.clear_answer(&id, path).unwrap(),
+            }
+            let (stored, whole) = stored_and_whole(&store, &id);
+            assert_eq!(stored, whole);
+            locations.push(stored.location.map(|(latitude, _)| latitude));
+        }
+        // Geopoints are read by name: `also_where` comes first while it is one; once it is
+        // text, `where` (cleared, so no place) until it is answered again.
+        assert_eq!(
+            locations,
+            vec![
+                Some(-2.0),
+                Some(-2.0),
+                Some(-2.0),
+                Some(-2.0),
+                None,
+                Some(-3.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_answer_written_over_a_conflict_clears_the_rows_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = plain_store(&dir, "s.db", "d", "rosa");
+        let id = conflicted_submission(&dir, &store);
+        assert!(stored_and_whole(&store, &id).0.has_conflicts);
+        store
+            .set_answer(&id, &AnswerPath::new("other"), &Value::Integer(1))
+            .unwrap();
+        assert!(stored_and_whole(&store, &id).0.has_conflicts, "still there");
+        store
+            .set_answer(&id, &AnswerPath::new("q"), &Value::Integer(3))
+            .unwrap();
+        let (stored, whole) = stored_and_whole(&store, &id);
+        assert!(!stored.has_conflicts, "settled by the answer");
+        assert_eq!(stored, whole);
+    }
 }

@@ -1,6 +1,8 @@
-//! The `store_meta` table's sequence counter and enrolled device id. Every change to a document
-//! takes the next number from one store-wide counter (`last_seq`), never from `max(seq)`, so
-//! that a number is never reused even if a row goes. The enrolled device id, once a hub has
+//! The `store_meta` table's sequence floor and enrolled device id. Every change to a document
+//! takes the next number above both the highest number a document row holds (the last entry of
+//! `documents_by_seq`, which the write touches anyway) and the floor `last_seq`, which a wipe
+//! raises to the last number it removed: a number is never reused even when rows go, and a
+//! write dirties no `store_meta` page. The enrolled device id, once a hub has
 //! enrolled the store, is the device id every later change is signed with (no schema change: a
 //! name/value row). The store's sync epoch and, per peer, the peer's epoch its cursor and shared
 //! heads were learnt from are name/value rows too (`epoch`, `peer_epoch:<peer id>`), so the
@@ -18,23 +20,34 @@ const PEER_EPOCH_PREFIX: &str = "peer_epoch:";
 /// The `store_meta` name of the enrolled device id.
 const ENROLLED_DEVICE_ID: &str = "enrolled_device_id";
 
-/// The highest sequence number handed out so far (0 for an empty store). Cost: one
-/// primary-key lookup.
+/// The highest sequence number handed out so far (0 for an empty store): the highest a
+/// document row holds, or the floor a wipe left, whichever is higher. Cost: one primary-key
+/// lookup and one step to the end of `documents_by_seq`.
 pub(crate) fn last_seq(conn: &Connection) -> Result<u64> {
     let seq: i64 = conn
-        .prepare_cached("SELECT value FROM store_meta WHERE name = 'last_seq'")?
+        .prepare_cached(
+            "SELECT max((SELECT value FROM store_meta WHERE name = 'last_seq'),
+                        (SELECT coalesce(max(seq), 0) FROM documents))",
+        )?
         .query_row([], |row| row.get(0))?;
     Ok(seq as u64)
 }
 
-/// Takes the next sequence number, inside the caller's transaction. Cost: one primary-key
-/// update.
+/// The next sequence number, for a write inside the caller's transaction (which must then
+/// store it in a document row, or the number is handed out again). Cost: as [`last_seq`];
+/// nothing is written here.
 pub(crate) fn next_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached(
-            "UPDATE store_meta SET value = value + 1 WHERE name = 'last_seq' RETURNING value",
-        )?
-        .query_row([], |row| row.get(0))?)
+    Ok(last_seq(conn)? as i64 + 1)
+}
+
+/// Raises the floor to the highest number handed out, inside the caller's transaction, before
+/// document rows are removed (a wipe), so that their numbers are not handed out again. Cost:
+/// as [`last_seq`] plus one primary-key update.
+pub(crate) fn keep_seq_floor(conn: &Connection) -> Result<()> {
+    let last = last_seq(conn)? as i64;
+    conn.prepare_cached("UPDATE store_meta SET value = ?1 WHERE name = 'last_seq'")?
+        .execute([last])?;
+    Ok(())
 }
 
 /// The device id a hub enrolled this store as; `None` before enrolment. Cost: one

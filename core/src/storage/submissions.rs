@@ -8,7 +8,7 @@ use crate::document::{DocId, FormRef, ReviewState, Status};
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// One row of a submission list.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,8 +98,45 @@ pub(crate) struct SubmissionRow {
     pub(crate) has_conflicts: bool,
 }
 
-/// Writes (or rewrites) the row of submission `id`. Cost: one primary-key upsert and its two
-/// index entries.
+/// The table's columns besides `doc_id`, in the order [`SubmissionRow::columns`] gives them.
+const COLUMNS: [&str; 11] = [
+    "form_id",
+    "form_version",
+    "status",
+    "author",
+    "created_at",
+    "updated_at",
+    "instance_name",
+    "latitude",
+    "longitude",
+    "deleted_at",
+    "has_conflicts",
+];
+
+impl SubmissionRow {
+    /// The row's values, in the order of [`COLUMNS`].
+    fn columns(&self) -> [SqlValue; 11] {
+        let optional_real = |value: Option<f64>| value.map_or(SqlValue::Null, SqlValue::Real);
+        [
+            SqlValue::Text(self.form_id.clone()),
+            SqlValue::Text(self.form_version.clone()),
+            SqlValue::Text(self.status.as_str().to_owned()),
+            SqlValue::Text(self.author.clone()),
+            SqlValue::Integer(self.created_ms),
+            SqlValue::Integer(self.updated_ms),
+            self.instance_name
+                .clone()
+                .map_or(SqlValue::Null, SqlValue::Text),
+            optional_real(self.location.map(|(latitude, _)| latitude)),
+            optional_real(self.location.map(|(_, longitude)| longitude)),
+            self.deleted_ms.map_or(SqlValue::Null, SqlValue::Integer),
+            SqlValue::Integer(i64::from(self.has_conflicts)),
+        ]
+    }
+}
+
+/// Writes the row of submission `id` whole, replacing any. Cost: one primary-key upsert and
+/// every index entry of the row.
 pub(crate) fn write(conn: &Connection, id: &DocId, row: &SubmissionRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO submissions (doc_id, form_id, form_version, status, author,
@@ -107,21 +144,74 @@ pub(crate) fn write(conn: &Connection, id: &DocId, row: &SubmissionRow) -> Resul
              has_conflicts)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
-    .execute(params![
-        id.as_bytes(),
-        row.form_id,
-        row.form_version,
-        row.status.as_str(),
-        row.author,
-        row.created_ms,
-        row.updated_ms,
-        row.instance_name,
-        row.location.map(|(latitude, _)| latitude),
-        row.location.map(|(_, longitude)| longitude),
-        row.deleted_ms,
-        row.has_conflicts,
-    ])?;
+    .execute(rusqlite::params_from_iter(
+        std::iter::once(SqlValue::Blob(id.as_bytes().to_vec())).chain(row.columns()),
+    ))?;
     Ok(())
+}
+
+/// Rewrites only the columns in which `new` differs from `old`, the row as stored: an index
+/// whose columns did not change keeps its pages untouched (an answer's edit moves
+/// `updated_at` only). Nothing is written when nothing differs. Cost: one primary-key update
+/// and the entries of the indexes on the changed columns.
+pub(crate) fn update(
+    conn: &Connection,
+    id: &DocId,
+    old: &SubmissionRow,
+    new: &SubmissionRow,
+) -> Result<()> {
+    let changed: Vec<(&str, SqlValue)> = COLUMNS
+        .into_iter()
+        .zip(old.columns().into_iter().zip(new.columns()))
+        .filter(|(_, (before, after))| before != after)
+        .map(|(column, (_, after))| (column, after))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let assignments: Vec<String> = changed
+        .iter()
+        .enumerate()
+        .map(|(n, (column, _))| format!("{column} = ?{}", n + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE submissions SET {} WHERE doc_id = ?1",
+        assignments.join(", ")
+    );
+    let values = changed.into_iter().map(|(_, value)| value);
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(
+            std::iter::once(SqlValue::Blob(id.as_bytes().to_vec())).chain(values),
+        ))?;
+    Ok(())
+}
+
+/// The row of submission `id` as stored; `None` if it has none. Cost: one primary-key lookup.
+pub(crate) fn read(conn: &Connection, id: &DocId) -> Result<Option<SubmissionRow>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT form_id, form_version, status, author, created_at, updated_at,
+                    instance_name, latitude, longitude, deleted_at, has_conflicts
+             FROM submissions WHERE doc_id = ?1",
+        )?
+        .query_row([id.as_bytes()], |row| {
+            let status: String = row.get(2)?;
+            let (latitude, longitude): (Option<f64>, Option<f64>) = (row.get(7)?, row.get(8)?);
+            Ok(SubmissionRow {
+                form_id: row.get(0)?,
+                form_version: row.get(1)?,
+                status: Status::parse(&status).unwrap_or(Status::Draft),
+                author: row.get(3)?,
+                created_ms: row.get(4)?,
+                updated_ms: row.get(5)?,
+                instance_name: row.get(6)?,
+                location: latitude.zip(longitude),
+                deleted_ms: row.get(9)?,
+                has_conflicts: row.get(10)?,
+            })
+        })
+        .optional()?;
+    Ok(row)
 }
 
 /// Sets the conflict flag of submission `id`'s row, leaving its other columns (`updated_at`
@@ -137,7 +227,8 @@ pub(crate) fn write_conflict_flag(
 }
 
 /// A page of submissions matching `filter`, newest change first, starting after `after`.
-/// Cost: an index scan of `limit` rows (plus the rows a filter skips); no document is decoded.
+/// Cost: an index scan of `limit` rows (plus the rows a filter skips, other forms' included);
+/// no document is decoded.
 pub(crate) fn page(
     conn: &Connection,
     filter: &SubmissionFilter,
@@ -158,8 +249,10 @@ pub(crate) fn page(
     Ok(SubmissionPage { items, next })
 }
 
-/// The list query for a filter: conditions only for what is asked, so that SQLite can use the
-/// form index when a form is given and the time index otherwise.
+/// The list query for a filter: conditions only for what is asked. SQLite walks the time
+/// index newest first (or the partial index of flagged rows, when only those are asked for),
+/// skipping the rows a condition refuses: a list of one form among many reads the rows of the
+/// others it passes.
 pub(crate) fn list_query(
     filter: &SubmissionFilter,
     after: Option<PageCursor>,

@@ -173,4 +173,29 @@ mod tests {
         changes.cancel();
         syncs.cancel();
     }
+
+    /// Callbacks run on the writing thread once the lock is free (ARCHITECTURE.md says why):
+    /// one that writes to the store it observes neither deadlocks nor is lost, and hears of its
+    /// own write after the write that called it.
+    #[test]
+    fn a_callback_that_writes_to_the_store_it_observes_does_not_wait_for_itself() {
+        use std::sync::{Arc, Mutex, Weak};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::test_support::plain_store(&dir, "s.db", "d", "ana"));
+        let heard: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let (log, weak): (_, Weak<super::Store>) = (heard.clone(), Arc::downgrade(&store));
+        let _handle = store.observe(Box::new(move |changed| {
+            let first = {
+                let mut log = log.lock().unwrap();
+                log.extend(changed.iter().map(|doc| doc.seq));
+                log.len() == 1
+            };
+            if let (true, Some(store)) = (first, weak.upgrade()) {
+                store.create_submission(&FormRef::new("f", "1")).unwrap();
+            }
+        }));
+        store.create_submission(&FormRef::new("f", "1")).unwrap();
+        assert_eq!(*heard.lock().unwrap(), vec![1, 2], "both writes, in order");
+        assert_eq!(store.last_seq().unwrap(), 2);
+    }
 }

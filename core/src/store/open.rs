@@ -90,10 +90,23 @@ impl Store {
                 let tx = conn.transaction()?;
                 schema::upgrade(&tx, version, &projection::backfill)?;
                 tx.commit()?;
+                tracing::info!(
+                    path = %path.display(),
+                    from = version,
+                    to = schema::CURRENT_VERSION,
+                    "store schema upgraded"
+                );
             }
         }
         let identity = enrolled_identity(&conn, identity)?;
         let actor = actors::actor_for(&conn, &identity)?;
+        tracing::info!(
+            path = %path.display(),
+            created = creating,
+            encrypted = matches!(encryption, Encryption::Key(_)),
+            device = %identity.device_id,
+            "store opened"
+        );
         Ok(Store {
             inner: Mutex::new(Inner {
                 conn,
@@ -258,8 +271,11 @@ mod tests {
         };
         let (_dir, store, id) = downgraded(
             approve,
-            "DROP TABLE review_states; DROP INDEX submissions_with_conflicts;
-             ALTER TABLE submissions DROP COLUMN has_conflicts; PRAGMA user_version = 3;",
+            &format!(
+                "DROP TABLE review_states; DROP INDEX submissions_with_conflicts;
+                 ALTER TABLE submissions DROP COLUMN has_conflicts; {FORM_INDEX}
+                 PRAGMA user_version = 3;"
+            ),
         );
         let rows = store
             .list_submissions(&Default::default(), None, 10)
@@ -275,8 +291,11 @@ mod tests {
         let mut conflicted = None;
         let (_dir, store, calm) = downgraded(
             |store, _| conflicted = Some(crate::test_support::conflicted_submission(&dir, store)),
-            "DROP INDEX submissions_with_conflicts;
-             ALTER TABLE submissions DROP COLUMN has_conflicts; PRAGMA user_version = 4;",
+            &format!(
+                "DROP INDEX submissions_with_conflicts;
+                 ALTER TABLE submissions DROP COLUMN has_conflicts; {FORM_INDEX}
+                 PRAGMA user_version = 4;"
+            ),
         );
         let conflicted = conflicted.unwrap();
         let rows = store
@@ -286,6 +305,43 @@ mod tests {
         let flag_of = |id| rows.iter().find(|row| row.id == id).unwrap().has_conflicts;
         assert!(flag_of(conflicted), "backfilled from the document");
         assert!(!flag_of(calm));
+        assert_eq!(
+            schema::version(&store.lock().conn).unwrap(),
+            schema::CURRENT_VERSION
+        );
+    }
+
+    /// The form index that versions 2 to 5 had.
+    const FORM_INDEX: &str =
+        "CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);";
+
+    #[test]
+    fn opening_a_version_5_store_drops_the_form_index_and_still_lists_by_form() {
+        let other_form = |store: &Store, _: &DocId| {
+            store
+                .create_submission(&FormRef::new("census", "1"))
+                .unwrap();
+        };
+        let (_dir, store, id) = downgraded(
+            other_form,
+            &format!("{FORM_INDEX} PRAGMA user_version = 5;"),
+        );
+        let indexes: i64 = store
+            .lock()
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'submissions_by_form'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0, "dropped");
+        let dialogue = crate::SubmissionFilter {
+            form_id: Some("dialogue".into()),
+            ..Default::default()
+        };
+        let rows = store.list_submissions(&dialogue, None, 10).unwrap().items;
+        assert_eq!(rows.iter().map(|row| row.id).collect::<Vec<_>>(), vec![id]);
         assert_eq!(
             schema::version(&store.lock().conn).unwrap(),
             schema::CURRENT_VERSION

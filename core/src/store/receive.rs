@@ -21,6 +21,7 @@ use crate::document::{check_structure, DocId, DocKind};
 use crate::error::{Error, Result};
 use crate::storage::chunks::{DocCache, LoadedDoc};
 use crate::storage::documents;
+use crate::storage::projection::Refresh;
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
 /// Who may write what arrives, judged on the document as the received changes would leave it.
@@ -98,7 +99,7 @@ pub(crate) fn receive(
 ) -> Result<Outcome> {
     let stored = documents::kind_and_heads(tx, id)?.map(|(stored, _)| stored);
     if let Some(stored) = stored.filter(|stored| *stored != kind) {
-        return Ok(Outcome::Refused(Refusal::KindMismatch { stored }));
+        return Ok(refused(id, kind, Refusal::KindMismatch { stored }));
     }
     let loaded = match stored {
         Some(_) => cache
@@ -113,7 +114,7 @@ pub(crate) fn receive(
                     .get_or_load(tx, id, actor)?
                     .expect("inserted just above")
             }
-            Err(refused) => return Ok(Outcome::Refused(Refusal::Invalid(named(id, refused)))),
+            Err(error) => return Ok(refused(id, kind, Refusal::Invalid(named(id, error)))),
         },
     };
     let judged = apply(&mut loaded.doc, stored.is_some(), changes).and_then(|()| {
@@ -125,17 +126,28 @@ pub(crate) fn receive(
             .admit(id, kind, &loaded.doc)
             .map_err(Error::InvalidDocument)
     });
-    if let Err(refused) = judged {
+    if let Err(error) = judged {
         cache.evict(id);
-        return Ok(Outcome::Refused(Refusal::Invalid(named(id, refused))));
+        return Ok(refused(id, kind, Refusal::Invalid(named(id, error))));
     }
-    let seq = record(tx, id, kind, loaded)?;
+    let seq = record(tx, id, kind, loaded, Refresh::Whole)?;
     let heads = loaded.doc.get_heads();
     if seq.is_none() && stored.is_none() {
         // Nothing arrived for a document this store lacks: no empty copy stays in memory.
         cache.evict(id);
     }
     Ok(Outcome::Applied { seq, heads })
+}
+
+/// The outcome of a refusal, logged for an operator: the document and which check refused it.
+/// The reason's words stay out of the log (the caller gets them): they may quote what arrived.
+fn refused(id: &DocId, kind: DocKind, refusal: Refusal) -> Outcome {
+    let check = match &refusal {
+        Refusal::KindMismatch { .. } => "kind",
+        Refusal::Invalid(_) => "bytes, dependencies, structure or admission",
+    };
+    tracing::warn!(document = %id, ?kind, check, "received document refused");
+    Outcome::Refused(refusal)
 }
 
 /// A document this store lacks, from what arrived: bytes that must hold all of it (every chunk

@@ -10,19 +10,22 @@ use crate::document::{self, DocId, DocKind};
 use crate::error::{Error, Result};
 use crate::storage::chunks::{self, DocCache, LoadedDoc};
 use crate::storage::observer::ChangedDocument;
+use crate::storage::projection::Refresh;
 use crate::storage::{documents, projection, store_meta};
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, AutoCommit};
 use rusqlite::Connection;
 
-/// Writes a document's unsaved changes, bumps its sequence number and refreshes its
-/// projection, inside the caller's transaction. Returns the new sequence number, or `None`
-/// if the document had nothing new (so nothing was written and no number was spent).
+/// Writes a document's unsaved changes, gives its row the next sequence number and refreshes
+/// its projection (`what` says which parts may have changed), inside the caller's
+/// transaction. Returns the new sequence number, or `None` if the document had nothing new (so
+/// nothing was written and no number was spent).
 pub(crate) fn record(
     conn: &Connection,
     id: &DocId,
     kind: DocKind,
     loaded: &mut LoadedDoc,
+    what: Refresh,
 ) -> Result<Option<u64>> {
     if !loaded.has_unsaved() {
         return Ok(None);
@@ -30,7 +33,7 @@ pub(crate) fn record(
     let seq = store_meta::next_seq(conn)?;
     chunks::persist(conn, id, loaded)?;
     documents::write_row(conn, id, kind, seq, loaded.saved_heads(), loaded.sizes())?;
-    projection::refresh(conn, id, kind, &loaded.doc, now_ms())?;
+    projection::refresh(conn, id, kind, &loaded.doc, now_ms(), what)?;
     Ok(Some(seq as u64))
 }
 
@@ -57,6 +60,17 @@ impl Inner {
         kind: DocKind,
         edit: impl FnOnce(&mut AutoCommit) -> Result<R>,
     ) -> Result<R> {
+        self.edit_refreshing(id, kind, |doc| Ok((edit(doc)?, Refresh::Whole)))
+    }
+
+    /// As [`Inner::edit`], for an edit that says what of the projections it may have changed
+    /// (an answer's edit: see [`Refresh::Answers`]), so that only that is read again.
+    pub(crate) fn edit_refreshing<R>(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        edit: impl FnOnce(&mut AutoCommit) -> Result<(R, Refresh)>,
+    ) -> Result<R> {
         let Inner {
             conn,
             cache,
@@ -69,8 +83,8 @@ impl Inner {
             .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
         let edited = document::record_author(&mut loaded.doc, actor, identity)
             .and_then(|()| edit(&mut loaded.doc));
-        let result = match edited {
-            Ok(result) => result,
+        let (result, what) = match edited {
+            Ok(edited) => edited,
             Err(error) => {
                 loaded.doc.rollback();
                 return Err(error);
@@ -79,7 +93,7 @@ impl Inner {
         loaded
             .doc
             .commit_with(CommitOptions::default().with_time(now_seconds()));
-        match write_in_transaction(conn, |tx| record(tx, id, kind, loaded)) {
+        match write_in_transaction(conn, |tx| record(tx, id, kind, loaded, what)) {
             Ok(seq) => {
                 committed.extend(seq.map(|seq| ChangedDocument::local(*id, kind, seq)));
                 Ok(result)
@@ -100,7 +114,9 @@ impl Inner {
     ) -> Result<()> {
         doc.commit_with(CommitOptions::default().with_time(now_seconds()));
         let mut loaded = LoadedDoc::new_unsaved(doc);
-        let seq = write_in_transaction(&mut self.conn, |tx| record(tx, &id, kind, &mut loaded))?;
+        let seq = write_in_transaction(&mut self.conn, |tx| {
+            record(tx, &id, kind, &mut loaded, Refresh::Whole)
+        })?;
         self.cache.insert(id, loaded);
         self.committed
             .extend(seq.map(|seq| ChangedDocument::local(id, kind, seq)));

@@ -19,6 +19,7 @@ impl Store {
         let mut inner = self.lock();
         let tx = inner.conn.transaction()?;
         let removed = documents::count(&tx)?;
+        store_meta::keep_seq_floor(&tx)?;
         schema::empty_data_tables(&tx)?;
         store_meta::forget_epochs(&tx)?;
         tx.commit()?;
@@ -26,6 +27,7 @@ impl Store {
         inner
             .conn
             .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        tracing::warn!(documents = removed, "local copy wiped");
         Ok(removed)
     }
 }
@@ -97,5 +99,24 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn sequence_numbers_keep_counting_up_after_a_wipe() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::test_support::plain_store(&dir, "phone.db", "phone", "ana");
+        let form = FormRef::new("dialogue", "1");
+        for _ in 0..3 {
+            store.create_submission(&form).unwrap();
+        }
+        let before = store.last_seq().unwrap();
+        assert_eq!(before, 3);
+        store.wipe_local_copy().unwrap();
+        assert_eq!(store.last_seq().unwrap(), before, "no number is taken back");
+        let id = store.create_submission(&form).unwrap();
+        let changed = store.changed_since(0, 10).unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].id, id);
+        assert_eq!(changed[0].seq, before + 1, "the next number, not 1 again");
     }
 }
