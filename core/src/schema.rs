@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -77,6 +77,18 @@ CREATE INDEX submissions_with_conflicts ON submissions (updated_at, doc_id)
     WHERE has_conflicts = 1;
 ";
 
+/// The signature of every keyed change the store holds, new in version 6 (signed changes):
+/// keyed by the change, with its document so that a whole document's signatures are one index
+/// range. The signing key itself is a `store_meta` row (`storage::signatures`).
+const CHANGE_SIGNATURES_TABLE: &str = "
+CREATE TABLE change_signatures (
+    change_hash BLOB PRIMARY KEY NOT NULL,
+    doc_id      BLOB NOT NULL,
+    signature   BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX change_signatures_by_doc ON change_signatures (doc_id);
+";
+
 /// Each reviewed submission's review state, new in version 4: lets a supervisor's list show
 /// and filter by verdict without decoding review documents. Keyed by the submission (not the
 /// review) so that a review arriving before its submission is already in place when it does.
@@ -113,6 +125,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(PEERS_TABLES)?;
     tx.execute_batch(REVIEW_STATES_TABLE)?;
     tx.execute_batch(CONFLICT_FLAG)?;
+    tx.execute_batch(CHANGE_SIGNATURES_TABLE)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -186,6 +199,13 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
         4 => {
             tx.execute_batch(CONFLICT_FLAG)?;
             Some(Backfill::ConflictFlags)
+        }
+        // Version 6 keeps change signatures; nothing to fill: changes made before signing
+        // existed have none (their actors are unkeyed, ARCHITECTURE.md "Signed changes"), and
+        // the signing key is made when the store opens (`storage::signatures::device_key`).
+        5 => {
+            tx.execute_batch(CHANGE_SIGNATURES_TABLE)?;
+            None
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
@@ -375,11 +395,17 @@ mod tests {
             "{}{REVIEW_STATES_TABLE} PRAGMA user_version = 4;",
             version_3.replace("PRAGMA user_version = 3;", "")
         );
+        // Version 5 (main's until signed changes) was version 4 plus the conflict flag.
+        let version_5 = format!(
+            "{}{CONFLICT_FLAG} PRAGMA user_version = 5;",
+            version_4.replace("PRAGMA user_version = 4;", "")
+        );
         vec![
             (1, VERSION_1.to_owned()),
             (2, version_2),
             (3, version_3),
             (4, version_4),
+            (5, version_5),
         ]
     }
 
@@ -443,6 +469,11 @@ mod tests {
             vec![ReviewStates, ConflictFlags]
         );
         assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
+        assert_eq!(
+            backfills_of_upgrade_from(5),
+            vec![],
+            "signatures need no fill"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use automerge::sync::{Capability, Have, State as AmState, SyncDoc};
+use automerge::sync::{Capability, Have, MessageVersion, State as AmState, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::error::SyncError;
@@ -196,6 +196,7 @@ impl Side {
     ) -> Result<(), SyncError> {
         self.check(&body)?;
         let mut commit = Commit::new(self.peer.clone());
+        commit.signatures.extend(body.signatures);
         self.take_answers(store, &body.answers)?;
         self.take_refusals(&body.refusals);
         self.confirm_unrefused_sends();
@@ -461,8 +462,9 @@ impl Side {
             ..Body::default()
         };
         let mut budget = self.options.page_bytes;
-        self.sync_messages(&mut body, &mut budget);
+        let sent = self.sync_messages(&mut body, &mut budget);
         self.full_docs(store, &mut body, &mut budget)?;
+        sign_documents(store, &mut body, &sent)?;
         if !self.offers_done && self.in_flight() < self.options.max_in_flight {
             self.offer_page(store, &mut body, &mut budget)?;
         }
@@ -501,4 +503,27 @@ impl Side {
             bytes_received: self.report.bytes_received,
         }
     }
+}
+
+/// Adds to `body` the signatures of the changes its documents carry: every change of a whole
+/// document (or of a sync message that carries the whole document), the changes `sent` names
+/// for the others. (Offers add theirs as they are made.) Cost: one signature lookup per change
+/// sent.
+fn sign_documents<S: DocumentStore + ?Sized>(
+    store: &S,
+    body: &mut Body,
+    sent: &HashMap<DocId, Vec<ChangeHash>>,
+) -> Result<(), SyncError> {
+    for message in &body.docs {
+        let signed = match &message.payload {
+            Payload::Sync(sync) if sync.changes.is_empty() => continue,
+            Payload::Sync(sync) if sync.version == MessageVersion::V1 => {
+                let hashes = sent.get(&message.doc).map_or(&[][..], Vec::as_slice);
+                store.signatures(&message.doc, Some(hashes))?
+            }
+            Payload::Full(_) | Payload::Sync(_) => store.signatures(&message.doc, None)?,
+        };
+        body.signatures.extend(signed);
+    }
+    Ok(())
 }
