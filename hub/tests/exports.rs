@@ -93,6 +93,7 @@ fn store_documents(data: &Path) -> Stored {
             subject: None,
             changes,
             decoded: None,
+            signatures: Default::default(),
         })
         .collect();
     storage.write_documents(PROJECT, &writes, None).unwrap();
@@ -164,6 +165,7 @@ fn review(data: &Path, submission: &str, state: ReviewState, comment: &str) {
         subject: Some(submission.into()),
         changes: review.save(),
         decoded: None,
+        signatures: Default::default(),
     };
     storage.write_documents(PROJECT, &[write], None).unwrap();
 }

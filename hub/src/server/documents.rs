@@ -154,7 +154,8 @@ async fn write(
 
 /// A refused write as an answer a client can act on: 400 for bytes or an id that are not a
 /// document's, 409 for an id that belongs to another kind, 422 for a document that loads but is
-/// not shaped as its kind and id say, 500 for damage in the hub's own copy.
+/// not shaped as its kind and id say, 403 for a change whose signature is missing or does not
+/// verify, 500 for damage in the hub's own copy.
 fn refused(refusal: WriteRefusal) -> ApiError {
     let message = refusal.to_string();
     match refusal {
@@ -162,6 +163,9 @@ fn refused(refusal: WriteRefusal) -> ApiError {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_document", message)
         }
         WriteRefusal::FormsArePublished { .. } => Refusal::FormsArePublished.into(),
+        WriteRefusal::Unverified { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "unverified_change", message)
+        }
         WriteRefusal::StoredUnreadable { .. } => {
             tracing::error!(%message, "a stored document does not load");
             ApiError::new(
@@ -215,6 +219,7 @@ pub async fn put_submission(
         subject: None,
         changes: body.to_vec(),
         decoded: None,
+        signatures: Default::default(),
     };
     write(state, who, doc, author).await
 }
@@ -237,6 +242,7 @@ pub async fn put_review(
         subject: Some(submission),
         changes: body.to_vec(),
         decoded: None,
+        signatures: Default::default(),
     };
     write(state, who, doc, author).await
 }

@@ -10,6 +10,7 @@ use crate::access::{self, DocAccess, DocKind, Principal};
 use crate::error::HubError;
 use crate::storage::{Decoded, DocumentWrite, HubStorage, PeerUpdate, WriteOutcome};
 use automerge::{Automerge, ChangeHash, ReadDoc};
+use minga_sync::signatures::{SignaturePool, SignedChange};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -100,7 +101,11 @@ impl ProjectDocuments<'_> {
         &self.who.project
     }
 
-    fn write_for(&self, incoming: minga_sync::IncomingDoc) -> Result<DocumentWrite, StoreError> {
+    fn write_for(
+        &self,
+        incoming: minga_sync::IncomingDoc,
+        signatures: &Arc<SignaturePool>,
+    ) -> Result<DocumentWrite, StoreError> {
         let kind = DocKind::from_core(incoming.kind);
         let id = incoming.id.as_str().to_string();
         let (author, subject) = match kind {
@@ -117,6 +122,7 @@ impl ProjectDocuments<'_> {
             changes: incoming.changes,
             // Sync loaded a new document once to ask the policy; the hub stores it from that.
             decoded: incoming.loaded.map(Decoded),
+            signatures: signatures.clone(),
         })
     }
 }
@@ -202,11 +208,23 @@ impl DocumentStore for ProjectDocuments<'_> {
         Ok(stored.map(|d| d.bytes))
     }
 
+    /// Cost: one lookup per change of `only`, or one index range scan for the document's.
+    fn signatures(
+        &self,
+        id: &DocId,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>, StoreError> {
+        self.storage
+            .change_signatures(self.project(), id.as_str(), only)
+            .map_err(store_error)
+    }
+
     fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
+        let signatures = Arc::new(commit.signatures);
         let writes = commit
             .docs
             .into_iter()
-            .map(|doc| self.write_for(doc))
+            .map(|doc| self.write_for(doc, &signatures))
             .collect::<Result<Vec<_>, _>>()?;
         // Peer state is keyed by the authenticated device, whatever peer id the hello claimed.
         let peer = PeerUpdate {

@@ -84,6 +84,7 @@ pub fn write(id: &str, kind: DocKind, changes: Vec<u8>) -> DocumentWrite {
         subject: None,
         changes,
         decoded: None,
+        signatures: Default::default(),
     }
 }
 

@@ -4,7 +4,7 @@ use crate::error::Result;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 4;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -114,6 +114,9 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
                 tx.execute_batch(super::projection::INDEXES)?;
                 super::sqlite::backfill_projection(&mut tx)?;
             }
+            // Version 4: the signatures of the keyed changes the hub stores. Nothing to fill:
+            // changes stored before signing existed are unkeyed and have none.
+            3 => tx.execute_batch(super::signatures::SQLITE_TABLE)?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

@@ -8,6 +8,7 @@ use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
 use super::schema;
+use super::signatures;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
@@ -18,6 +19,8 @@ use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
+use automerge::ChangeHash;
+use minga_sync::signatures::SignedChange;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -567,6 +570,15 @@ impl HubStorage for SqliteStorage {
             .optional()?)
     }
 
+    fn change_signatures(
+        &self,
+        project: &str,
+        id: &str,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>> {
+        signatures::of_document_sqlite(&self.conn(), project, id, only)
+    }
+
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
         let conn = self.conn();
         Ok(conn
@@ -698,6 +710,15 @@ impl DocumentTx for rusqlite::Transaction<'_> {
             facts.has_conflicts,
         ])?;
         Ok(())
+    }
+
+    fn keep_signatures(
+        &mut self,
+        project: &str,
+        id: &str,
+        signed: &[SignedChange],
+    ) -> Result<()> {
+        signatures::keep_sqlite(self, project, id, signed)
     }
 
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()> {

@@ -15,6 +15,7 @@ use super::merge::Merged;
 use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
+use super::signatures;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
@@ -25,6 +26,8 @@ use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{postgres_detail, HubError, Result};
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
+use automerge::ChangeHash;
+use minga_sync::signatures::SignedChange;
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -409,6 +412,15 @@ impl HubStorage for PostgresStorage {
         stored_document(&mut *self.client()?, project, id)
     }
 
+    fn change_signatures(
+        &self,
+        project: &str,
+        id: &str,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>> {
+        signatures::of_document_postgres(&mut *self.client()?, project, id, only)
+    }
+
     fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {
         let sql = format!("SELECT {HEADER_COLUMNS} FROM documents WHERE project = $1 AND id = $2");
         let row = self.client()?.query_opt(&sql, &[&project, &id])?;
@@ -598,6 +610,15 @@ impl DocumentTx for postgres::Transaction<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    fn keep_signatures(
+        &mut self,
+        project: &str,
+        id: &str,
+        signed: &[SignedChange],
+    ) -> Result<()> {
+        signatures::keep_postgres(self, project, id, signed)
     }
 
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()> {

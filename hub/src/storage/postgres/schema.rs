@@ -6,7 +6,7 @@ use crate::error::{HubError, Result};
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 2;
+pub const CURRENT_VERSION: i32 = 3;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -129,6 +129,8 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
                 tx.batch_execute(crate::storage::projection::INDEXES)?;
                 super::backfill_projection(&mut tx)?;
             }
+            // Version 3 (SQLite's version 4): the signatures of the keyed changes it stores.
+            2 => tx.batch_execute(crate::storage::signatures::POSTGRES_TABLE)?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;
