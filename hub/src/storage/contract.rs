@@ -11,7 +11,9 @@ use automerge::transaction::Transactable;
 use chrono::Utc;
 
 pub mod projection;
+pub mod signatures;
 pub use projection::*;
+pub use signatures::*;
 
 /// Defines one `#[test]` per contract body. `$open` is called with the test's name and returns
 /// `Option<(guard, storage)>`: a storage holding one project, `p` (the guard keeps what it lives
@@ -34,6 +36,8 @@ macro_rules! contract_tests {
             a_conflict_between_two_phones_is_flagged_until_settled,
             listings_page_by_the_last_change,
             a_device_keeps_its_last_sync,
+            signed_writes_keep_their_signatures,
+            forged_changes_are_refused_and_the_rest_of_the_batch_is_stored,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {

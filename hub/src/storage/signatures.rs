@@ -37,6 +37,9 @@ CREATE INDEX change_signatures_by_doc ON change_signatures (project, doc);
 /// Keeps `signed` (document `id`'s) inside the caller's SQLite transaction. Cost: one
 /// primary-key insert each.
 pub fn keep_sqlite(conn: &Connection, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
+    if signed.is_empty() {
+        return Ok(()); // also while upgrading from before the table existed (form documents)
+    }
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO change_signatures (project, change_hash, doc, signature)
          VALUES (?1, ?2, ?3, ?4)",

@@ -894,9 +894,23 @@ mod tests {
         );
     }
 
-    /// What version 3 added, taken away again: a version 2 database, as main wrote it.
-    const TO_VERSION_2: &str =
-        "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;";
+    /// What versions 3 and 4 added, taken away again: a version 2 database.
+    const TO_VERSION_2: &str = "DROP TABLE change_signatures; DROP TABLE submissions;
+        ALTER TABLE devices DROP COLUMN last_sync_at;";
+
+    #[test]
+    fn opening_a_version_3_hub_keeps_its_documents_and_the_signatures_of_what_arrives() {
+        let (dir, storage) = open();
+        let id = crate::storage::contract::store_before_upgrade(&storage);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch("DROP TABLE change_signatures; PRAGMA user_version = 3;")
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::contract::check_after_upgrade(&reopened, &id);
+        crate::storage::contract::signed_writes_keep_their_signatures(&reopened);
+    }
 
     #[test]
     fn opening_a_version_2_hub_projects_the_submissions_and_reviews_it_stored() {
