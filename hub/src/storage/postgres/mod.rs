@@ -775,13 +775,33 @@ mod tests {
             .client()
             .unwrap()
             .batch_execute(
-                "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;
+                "DROP TABLE change_signatures; DROP TABLE submissions;
+                 ALTER TABLE devices DROP COLUMN last_sync_at;
                  UPDATE minga_hub_schema SET version = 1;",
             )
             .unwrap();
         drop(storage);
         let upgraded = database.open().unwrap();
         crate::storage::contract::check_after_upgrade(&upgraded, &id);
+    }
+
+    #[test]
+    fn opening_a_version_2_database_keeps_the_signatures_of_what_arrives_from_then_on() {
+        let Some((database, storage)) = open("upgrade_from_2") else {
+            return;
+        };
+        let id = crate::storage::contract::store_before_upgrade(&storage);
+        storage
+            .client()
+            .unwrap()
+            .batch_execute(
+                "DROP TABLE change_signatures; UPDATE minga_hub_schema SET version = 2;",
+            )
+            .unwrap();
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        crate::storage::contract::check_after_upgrade(&upgraded, &id);
+        crate::storage::contract::signed_writes_keep_their_signatures(&upgraded);
     }
 
     #[test]
