@@ -78,15 +78,16 @@ CREATE INDEX submissions_with_conflicts ON submissions (updated_at, doc_id)
 ";
 
 /// The signature of every keyed change the store holds, new in version 6 (signed changes):
-/// keyed by the change, with its document so that a whole document's signatures are one index
-/// range. The signing key itself is a `store_meta` row (`storage::signatures`).
+/// keyed by document and change hash (a copy of a document shares its changes, so one change
+/// may be in several), so that a whole document's signatures are one range of the key. The
+/// signing key itself is a `store_meta` row (`storage::signatures`).
 const CHANGE_SIGNATURES_TABLE: &str = "
 CREATE TABLE change_signatures (
-    change_hash BLOB PRIMARY KEY NOT NULL,
     doc_id      BLOB NOT NULL,
-    signature   BLOB NOT NULL
+    change_hash BLOB NOT NULL,
+    signature   BLOB NOT NULL,
+    PRIMARY KEY (doc_id, change_hash)
 ) WITHOUT ROWID;
-CREATE INDEX change_signatures_by_doc ON change_signatures (doc_id);
 ";
 
 /// Each reviewed submission's review state, new in version 4: lets a supervisor's list show

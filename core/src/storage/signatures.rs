@@ -2,8 +2,8 @@
 //! 32 bytes in `store_meta` under `signing_key`) is made with the store, or when a store made
 //! before signing existed first opens, and is kept as encrypted as everything else in the
 //! file. Every change this store makes is signed with it, and the signature of every keyed
-//! change the store holds, its own and received ones alike, is kept here, keyed by the change
-//! hash, so that sync can send it on with the change (`minga_sync::signatures`).
+//! change the store holds, its own and received ones alike, is kept here, keyed by document and
+//! change hash, so that sync can send it on with the change (`minga_sync::signatures`).
 
 use crate::document::DocId;
 use crate::error::{Error, Result};
@@ -43,13 +43,13 @@ pub(crate) fn device_key(conn: &Connection) -> Result<DeviceKey> {
 /// (a signature already kept stays). Cost: one primary-key insert each.
 pub(crate) fn keep(conn: &Connection, id: &DocId, signed: &[SignedChange]) -> Result<()> {
     let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO change_signatures (change_hash, doc_id, signature)
+        "INSERT OR IGNORE INTO change_signatures (doc_id, change_hash, signature)
          VALUES (?1, ?2, ?3)",
     )?;
     for (hash, signature) in signed {
         insert.execute(rusqlite::params![
-            hash.0.as_slice(),
             id.as_bytes(),
+            hash.0.as_slice(),
             signature.as_slice()
         ])?;
     }
@@ -57,7 +57,7 @@ pub(crate) fn keep(conn: &Connection, id: &DocId, signed: &[SignedChange]) -> Re
 }
 
 /// The kept signatures of document `id`'s changes: those of `only`, or all of them. Cost: one
-/// primary-key lookup per change of `only`, or one index range scan of the document's.
+/// primary-key lookup per change of `only`, or one range scan of the key.
 pub(crate) fn of_document(
     conn: &Connection,
     id: &DocId,
@@ -77,12 +77,15 @@ pub(crate) fn of_document(
             })
             .collect();
     };
-    let mut one =
-        conn.prepare_cached("SELECT signature FROM change_signatures WHERE change_hash = ?1")?;
+    let mut one = conn.prepare_cached(
+        "SELECT signature FROM change_signatures WHERE doc_id = ?1 AND change_hash = ?2",
+    )?;
     let mut found = Vec::with_capacity(only.len());
     for hash in only {
         let signature: Option<Vec<u8>> = one
-            .query_row([hash.0.as_slice()], |row| row.get(0))
+            .query_row(rusqlite::params![id.as_bytes(), hash.0.as_slice()], |row| {
+                row.get(0)
+            })
             .optional()?;
         if let Some(signature) = signature {
             found.push((*hash, signature_of(&signature)?));

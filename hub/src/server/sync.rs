@@ -10,11 +10,11 @@ use crate::access::{self, DocAccess, DocKind, Principal};
 use crate::error::HubError;
 use crate::storage::{Decoded, DocumentWrite, HubStorage, PeerUpdate, WriteOutcome};
 use automerge::{Automerge, ChangeHash, ReadDoc};
-use minga_sync::signatures::{SignaturePool, SignedChange};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use minga_sync::signatures::{SignaturePool, SignedChange};
 use minga_sync::{
     ApplyOutcome, ChangedDoc, Commit, DocId, DocumentStore, Epoch, PeerCursor, PeerId, Policy,
     Responder, Seq, StoreError, SyncOptions,

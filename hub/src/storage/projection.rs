@@ -413,8 +413,11 @@ mod tests {
         assert!(has_conflicts(&merged, &before, false), "both edited name");
         assert!(has_conflicts(&merged, &[], false), "new, from two actors");
         let signed = ana.change_signatures(&id).unwrap();
-        ben.import_submission(&minga_sync::signatures::seal_signed_document(&merged.save(), &signed))
-            .unwrap();
+        ben.import_submission(&minga_sync::signatures::seal_signed_document(
+            &merged.save(),
+            &signed,
+        ))
+        .unwrap();
         ben.resolve_conflict(&id, &name, &Value::Text("Rosa".into()))
             .unwrap();
         let before = merged.get_heads();

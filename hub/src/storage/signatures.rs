@@ -1,8 +1,8 @@
 //! The hub's `change_signatures` table, on both backends: the signature of every keyed change
 //! the hub stores, kept by the write path once verified (`txn::verify_write`) and sent on with
 //! its change to every device that syncs the document (`minga_sync::signatures`). Keyed by
-//! project and change hash, with the document so that a whole document's signatures are one
-//! index range.
+//! project, document and change hash (a copy of a document shares its changes), so that a
+//! whole document's signatures are one range of the key.
 
 use crate::error::{HubError, Result};
 use automerge::ChangeHash;
@@ -17,9 +17,8 @@ CREATE TABLE change_signatures (
     change_hash BLOB NOT NULL,
     doc TEXT NOT NULL,
     signature BLOB NOT NULL,
-    PRIMARY KEY (project, change_hash)
+    PRIMARY KEY (project, doc, change_hash)
 ) WITHOUT ROWID;
-CREATE INDEX change_signatures_by_doc ON change_signatures (project, doc);
 ";
 
 /// PostgreSQL's table (its hub schema version 3).
@@ -29,14 +28,18 @@ CREATE TABLE change_signatures (
     change_hash BYTEA NOT NULL,
     doc TEXT NOT NULL,
     signature BYTEA NOT NULL,
-    PRIMARY KEY (project, change_hash)
+    PRIMARY KEY (project, doc, change_hash)
 );
-CREATE INDEX change_signatures_by_doc ON change_signatures (project, doc);
 ";
 
 /// Keeps `signed` (document `id`'s) inside the caller's SQLite transaction. Cost: one
 /// primary-key insert each.
-pub fn keep_sqlite(conn: &Connection, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
+pub fn keep_sqlite(
+    conn: &Connection,
+    project: &str,
+    id: &str,
+    signed: &[SignedChange],
+) -> Result<()> {
     if signed.is_empty() {
         return Ok(()); // also while upgrading from before the table existed (form documents)
     }
@@ -45,7 +48,12 @@ pub fn keep_sqlite(conn: &Connection, project: &str, id: &str, signed: &[SignedC
          VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (hash, signature) in signed {
-        insert.execute(params![project, hash.0.as_slice(), id, signature.as_slice()])?;
+        insert.execute(params![
+            project,
+            hash.0.as_slice(),
+            id,
+            signature.as_slice()
+        ])?;
     }
     Ok(())
 }
@@ -69,12 +77,13 @@ pub fn of_document_sqlite(
             })
             .collect();
     };
-    let sql = "SELECT signature FROM change_signatures WHERE project = ?1 AND change_hash = ?2";
+    let sql = "SELECT signature FROM change_signatures
+               WHERE project = ?1 AND doc = ?2 AND change_hash = ?3";
     let mut one = conn.prepare_cached(sql)?;
     let mut found = Vec::with_capacity(only.len());
     for hash in only {
         let signature: Option<Vec<u8>> = one
-            .query_row(params![project, hash.0.as_slice()], |row| row.get(0))
+            .query_row(params![project, id, hash.0.as_slice()], |row| row.get(0))
             .optional()?;
         if let Some(signature) = signature {
             found.push(signed_change(&hash.0, &signature)?);
@@ -122,8 +131,8 @@ pub fn of_document_postgres(
             let hashes: Vec<&[u8]> = only.iter().map(|hash| hash.0.as_slice()).collect();
             client.query(
                 "SELECT change_hash, signature FROM change_signatures
-                 WHERE project = $1 AND change_hash = ANY($2::bytea[])",
-                &[&project, &hashes],
+                 WHERE project = $1 AND doc = $2 AND change_hash = ANY($3::bytea[])",
+                &[&project, &id, &hashes],
             )?
         }
     };

@@ -17,9 +17,9 @@ use super::{
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
+use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use automerge::ChangeHash;
 use minga_sync::signatures::SignedChange;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
@@ -712,12 +712,7 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         Ok(())
     }
 
-    fn keep_signatures(
-        &mut self,
-        project: &str,
-        id: &str,
-        signed: &[SignedChange],
-    ) -> Result<()> {
+    fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
         signatures::keep_sqlite(self, project, id, signed)
     }
 

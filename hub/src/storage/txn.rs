@@ -13,7 +13,9 @@ use crate::error::{HubError, Result};
 use automerge::{Automerge, ChangeHash};
 use chrono::{DateTime, SubsecRound, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::{open_signed_document, verify_new_changes, SignaturePool, SignedChange};
+use minga_sync::signatures::{
+    open_signed_document, verify_new_changes, SignaturePool, SignedChange,
+};
 
 /// A backend's open transaction, as document writes need it.
 pub trait DocumentTx {
@@ -45,8 +47,7 @@ pub trait DocumentTx {
     /// Records a review's state on the row of the submission it judges (if it has one yet).
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()>;
     /// Keeps the signatures of document `id`'s changes (one already kept stays).
-    fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange])
-        -> Result<()>;
+    fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()>;
 }
 
 /// What a write tells the projection, read from the merged document.
@@ -148,7 +149,10 @@ fn store_one(
         |doc, before| {
             let verified = verify_write(write, &carried, doc, before)?;
             check_write(write, doc)?;
-            Ok((projected(write.kind, doc, before, row == Some(true)), verified))
+            Ok((
+                projected(write.kind, doc, before, row == Some(true)),
+                verified,
+            ))
         },
     );
     let (merged, (projected, verified)) = match merged {
@@ -194,12 +198,10 @@ fn verify_write(
     before: &[ChangeHash],
 ) -> Result<Vec<SignedChange>, WriteRefusal> {
     let signature_of = |hash: &ChangeHash| write.signatures.get(hash).or_else(|| carried.get(hash));
-    verify_new_changes(doc, before, signature_of).map_err(|unverified| {
-        WriteRefusal::Unverified {
-            id: write.id.clone(),
-            change: unverified.change.to_string(),
-            reason: unverified.fault.to_string(),
-        }
+    verify_new_changes(doc, before, signature_of).map_err(|unverified| WriteRefusal::Unverified {
+        id: write.id.clone(),
+        change: unverified.change.to_string(),
+        reason: unverified.fault.to_string(),
     })
 }
 

@@ -62,7 +62,10 @@ fn forged(
     doc.put(automerge::ROOT, "status", "draft").unwrap();
     doc.commit();
     let hash = doc.get_heads()[0];
-    let signed: Vec<_> = signature(&hash).map(|sig| (hash, sig)).into_iter().collect();
+    let signed: Vec<_> = signature(&hash)
+        .map(|sig| (hash, sig))
+        .into_iter()
+        .collect();
     let changes = seal_signed_document(&doc.save_after(&before), &signed);
     (write(&id.to_string(), DocKind::Submission, changes), hash)
 }
@@ -91,12 +94,17 @@ pub fn forged_changes_are_refused_and_the_rest_of_the_batch_is_stored(storage: &
             .write_documents("p", &[forgery, signed_write(&phone, &other)], None)
             .unwrap();
         match &outcomes[0] {
-            WriteOutcome::Refused(WriteRefusal::Unverified { id: named, change, .. }) => {
+            WriteOutcome::Refused(WriteRefusal::Unverified {
+                id: named, change, ..
+            }) => {
                 assert_eq!((named, change), (&id.to_string(), &hash.to_string()));
             }
             other => panic!("a forgery was not refused as unverified: {other:?}"),
         }
-        assert!(matches!(outcomes[1], WriteOutcome::Stored(_)), "{outcomes:?}");
+        assert!(
+            matches!(outcomes[1], WriteOutcome::Stored(_)),
+            "{outcomes:?}"
+        );
         assert_eq!(
             storage.document_header("p", &id.to_string()).unwrap(),
             stored,

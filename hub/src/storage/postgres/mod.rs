@@ -24,9 +24,9 @@ use super::{
 use crate::access::DocKind;
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{postgres_detail, HubError, Result};
+use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use automerge::ChangeHash;
 use minga_sync::signatures::SignedChange;
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
@@ -612,12 +612,7 @@ impl DocumentTx for postgres::Transaction<'_> {
         Ok(())
     }
 
-    fn keep_signatures(
-        &mut self,
-        project: &str,
-        id: &str,
-        signed: &[SignedChange],
-    ) -> Result<()> {
+    fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
         signatures::keep_postgres(self, project, id, signed)
     }
 
@@ -794,9 +789,7 @@ mod tests {
         storage
             .client()
             .unwrap()
-            .batch_execute(
-                "DROP TABLE change_signatures; UPDATE minga_hub_schema SET version = 2;",
-            )
+            .batch_execute("DROP TABLE change_signatures; UPDATE minga_hub_schema SET version = 2;")
             .unwrap();
         drop(storage);
         let upgraded = database.open().unwrap();
