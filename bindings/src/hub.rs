@@ -60,6 +60,16 @@ pub struct HubCredentials {
 /// `Network`.
 #[uniffi::export]
 pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
+    enrol_with_key(hub_url, code, None)
+}
+
+/// [`enrol`], binding the store's signing key (64 hex digits) to the new device, so that the hub
+/// names the device the author of the submissions it creates, whoever relays them.
+pub(crate) fn enrol_with_key(
+    hub_url: String,
+    code: String,
+    public_key: Option<String>,
+) -> Result<HubCredentials> {
     guarded(|| {
         let base = base_url(&hub_url)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -67,7 +77,11 @@ pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
             .http_status_as_error(false)
             .build()
             .into();
-        let body = json!({ "code": code }).to_string();
+        let body = match public_key {
+            Some(key) => json!({ "code": code, "public_key": key }),
+            None => json!({ "code": code }),
+        }
+        .to_string();
         let mut response = agent
             .post(&format!("{base}/v1/enrol"))
             .header("content-type", "application/json")

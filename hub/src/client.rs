@@ -2,13 +2,13 @@
 //! sync a store with the hub: over the transport phones use ([`phone_transport`], minga-sync's
 //! HTTP client), or over [`HubConnection`], which keeps the hub's refusal text for tests.
 
-use crate::server::enrol::EnrolResponse;
+use crate::server::enrol::{EnrolRequest, EnrolResponse};
 use minga_sync::http::{HttpOptions, HttpTransport};
+use minga_sync::signatures::PublicKey;
 use minga_sync::{
     run_session, AllowAll, DocumentStore, Initiator, PeerId, SyncError, SyncOptions, SyncReport,
     Transport, TransportError,
 };
-use serde_json::json;
 use std::sync::Arc;
 
 /// What went wrong talking to the hub.
@@ -48,10 +48,23 @@ fn read(
 
 /// Trades a one-time code for a token at the hub `base_url` (`http://host:port`).
 pub fn enrol(base_url: &str, code: &str) -> Result<EnrolResponse, ClientError> {
+    enrol_with_key(base_url, code, None)
+}
+
+/// [`enrol`], binding the store's signing key (`Store::public_key`) to the new device.
+pub fn enrol_with_key(
+    base_url: &str,
+    code: &str,
+    key: Option<&PublicKey>,
+) -> Result<EnrolResponse, ClientError> {
+    let request = EnrolRequest {
+        code: code.into(),
+        public_key: key.map(PublicKey::to_string),
+    };
     let body = read(
         agent()
             .post(&format!("{base_url}/v1/enrol"))
-            .send_json(json!({ "code": code })),
+            .send_json(&request),
     )?;
     serde_json::from_slice(&body)
         .map_err(|e| ClientError::Unreachable(format!("the hub's answer: {e}")))

@@ -4,6 +4,7 @@
 //! shape) the storage's write path decides, for these routes and sync alike. Forms reach
 //! devices as form documents, by sync or through `changes`.
 
+use super::authorship::creator_of_bytes;
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
@@ -209,8 +210,17 @@ pub async fn put_submission(
     body: Bytes,
 ) -> Result<Json<DocumentHeader>, ApiError> {
     same_project(&who, &project)?;
-    // A new submission's author is the device that first sends it; a stored one keeps its own.
-    let author = submission_author(&state, &project, &id).await?.flatten();
+    // A stored submission keeps its author; a new one's is the device whose key signed its
+    // first change, else the device that first sends it.
+    let author = match submission_author(&state, &project, &id).await? {
+        Some(stored) => stored,
+        None => {
+            let (project, bytes) = (project.clone(), body.clone());
+            state
+                .blocking(move |storage| creator_of_bytes(storage, &project, &bytes))
+                .await?
+        }
+    };
     let new_author = author.clone().or_else(|| Some(who.device_id.clone()));
     let doc = DocumentWrite {
         id,

@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
+use minga_sync::signatures::PublicKey;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -19,6 +20,11 @@ use std::time::Instant;
 #[derive(Debug, Deserialize, Serialize)]
 pub struct EnrolRequest {
     pub code: String,
+    /// The device's signing key (64 hex digits, `Store::public_key`), which the hub binds to the
+    /// new device: a submission's author is then the device whose key signed its first change,
+    /// whoever relays it. Absent from devices of before signed changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -87,6 +93,7 @@ pub async fn enrol(
             "an enrolment code looks like ABCD-EFGH-JKMN",
         )
     })?;
+    let key = request.public_key.as_deref().map(parse_key).transpose()?;
     if !state.guessers.try_take(client.ip(), Instant::now()) {
         return Err(too_many_tries());
     }
@@ -118,6 +125,12 @@ pub async fn enrol(
             device: Some(device),
             ..
         } => {
+            if let Some(key) = key {
+                let (project, id) = (device.project.clone(), device.id.clone());
+                state
+                    .blocking(move |storage| storage.bind_device_key(&project, &id, &key))
+                    .await?;
+            }
             Metrics::add(&state.metrics.enrolments_total, 1);
             tracing::info!(device = %device.id, project = %device.project, role = %device.role, "device enrolled");
             Ok(Json(EnrolResponse {
@@ -133,4 +146,17 @@ pub async fn enrol(
             device: None,
         } => Err(refusal(decision)),
     }
+}
+
+/// A signing key as a device sends it: 64 hex digits.
+fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
+    let malformed = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_key",
+            "a device's public key is 64 hex digits",
+        )
+    };
+    let bytes = hex::decode(text).map_err(|_| malformed())?;
+    Ok(PublicKey(bytes.try_into().map_err(|_| malformed())?))
 }

@@ -2,6 +2,7 @@
 //! wire bytes. The hub is the responder; each device has its own responder (sessions are per
 //! device) over a view of its project's documents, with a policy built from the access rules.
 
+use super::authorship::{creator_of, creator_of_bytes};
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
@@ -65,10 +66,11 @@ fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
     heads.iter().map(ChangeHash::to_string).collect()
 }
 
-/// The author a document's access is judged by: a submission's own author, or for a review the
-/// author of the submission it judges (recorded when the hub first stored the review, or read
-/// through `proposed`, the review as a device would have it). `None` for a submission the hub
-/// has not seen.
+/// The author a document's access is judged by: a submission's own author (for one the hub
+/// has not stored, the device whose key signed its first change in `proposed`,
+/// [`creator_of`]), or for a review the author of the submission it judges (recorded when the
+/// hub first stored the review, or read through `proposed`, the review as a device would have
+/// it). `None` for a submission the hub has not seen and whose creator it does not know.
 fn author_for(
     storage: &dyn HubStorage,
     project: &str,
@@ -81,6 +83,10 @@ fn author_for(
         (DocKind::Review, Some(review)) => return Ok(review.author),
         (DocKind::Review, None) => match proposed.and_then(|doc| reviewed_submission(id, doc)) {
             Some(submission) => submission,
+            None => return Ok(None),
+        },
+        (DocKind::Submission, None) => match proposed {
+            Some(doc) => return creator_of(storage, project, doc),
             None => return Ok(None),
         },
         (DocKind::Submission | DocKind::Form, stored) => return Ok(stored.and_then(|h| h.author)),
@@ -101,6 +107,17 @@ impl ProjectDocuments<'_> {
         &self.who.project
     }
 
+    /// The author a submission gets if it is new: the device whose key signed its first change
+    /// ([`creator_of`]), else the sender. Cost: for a document sync did not load, loading it.
+    fn new_author(&self, incoming: &minga_sync::IncomingDoc) -> Result<String, StoreError> {
+        let creator = match &incoming.loaded {
+            Some(doc) => creator_of(self.storage, self.project(), doc),
+            None => creator_of_bytes(self.storage, self.project(), &incoming.changes),
+        };
+        let creator = creator.map_err(store_error)?;
+        Ok(creator.unwrap_or_else(|| self.who.device_id.clone()))
+    }
+
     fn write_for(
         &self,
         incoming: minga_sync::IncomingDoc,
@@ -109,8 +126,9 @@ impl ProjectDocuments<'_> {
         let kind = DocKind::from_core(incoming.kind);
         let id = incoming.id.as_str().to_string();
         let (author, subject) = match kind {
-            // A new submission's author is the device that sent it (a stored one keeps its own).
-            DocKind::Submission => (Some(self.who.device_id.clone()), None),
+            // A new submission's author is its creator by signature, else the device that sent
+            // it (a stored one keeps its own).
+            DocKind::Submission => (Some(self.new_author(&incoming)?), None),
             DocKind::Review => self.review_facts(&id, &incoming)?,
             DocKind::Form => (None, None),
         };

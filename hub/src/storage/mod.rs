@@ -7,6 +7,7 @@ mod cipher;
 #[cfg(test)]
 mod contract;
 mod keyfile;
+mod keys;
 mod merge;
 pub mod postgres;
 pub mod projection;
@@ -25,7 +26,7 @@ use crate::error::Result;
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::{SignaturePool, SignedChange};
+use minga_sync::signatures::{PublicKey, SignaturePool, SignedChange};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -251,6 +252,11 @@ pub trait HubStorage: Send + Sync {
         peer: Option<&PeerUpdate>,
     ) -> Result<Vec<WriteOutcome>>;
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>>;
+    /// Binds a device's signing key to it in `project` (at enrolment); a key bound already (the
+    /// same store enrolled again) follows it to the new device id. Cost: one upsert.
+    fn bind_device_key(&self, project: &str, device_id: &str, key: &PublicKey) -> Result<()>;
+    /// The device `key` is bound to in `project`, if any. Cost: one primary-key lookup.
+    fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>>;
     /// The kept signatures of document `id`'s changes: those of `only`, or all of them. Cost:
     /// one primary-key lookup per change of `only`, or one index range scan.
     fn change_signatures(

@@ -114,9 +114,13 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
                 tx.execute_batch(super::projection::INDEXES)?;
                 super::sqlite::backfill_projection(&mut tx)?;
             }
-            // Version 4: the signatures of the keyed changes the hub stores. Nothing to fill:
-            // changes stored before signing existed are unkeyed and have none.
-            3 => tx.execute_batch(super::signatures::SQLITE_TABLE)?,
+            // Version 4: the signatures of the keyed changes the hub stores, and the devices'
+            // keys. Nothing to fill: changes stored before signing existed are unkeyed and
+            // have none, and devices enrolled before bound no key.
+            3 => {
+                tx.execute_batch(super::signatures::SQLITE_TABLE)?;
+                tx.execute_batch(super::keys::SQLITE_TABLE)?;
+            }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

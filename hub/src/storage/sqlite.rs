@@ -8,8 +8,8 @@ use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
 use super::schema;
-use super::signatures;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
+use super::{keys, signatures};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
     Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
@@ -20,7 +20,7 @@ use crate::error::{HubError, Result};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::SignedChange;
+use minga_sync::signatures::{PublicKey, SignedChange};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -577,6 +577,14 @@ impl HubStorage for SqliteStorage {
         only: Option<&[ChangeHash]>,
     ) -> Result<Vec<SignedChange>> {
         signatures::of_document_sqlite(&self.conn(), project, id, only)
+    }
+
+    fn bind_device_key(&self, project: &str, device_id: &str, key: &PublicKey) -> Result<()> {
+        keys::bind_sqlite(&self.conn(), project, device_id, key)
+    }
+
+    fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>> {
+        keys::device_sqlite(&self.conn(), project, key)
     }
 
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {

@@ -15,8 +15,8 @@ use super::merge::Merged;
 use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
-use super::signatures;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
+use super::{keys, signatures};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
     Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
@@ -27,7 +27,7 @@ use crate::error::{postgres_detail, HubError, Result};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::SignedChange;
+use minga_sync::signatures::{PublicKey, SignedChange};
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -419,6 +419,14 @@ impl HubStorage for PostgresStorage {
         only: Option<&[ChangeHash]>,
     ) -> Result<Vec<SignedChange>> {
         signatures::of_document_postgres(&mut *self.client()?, project, id, only)
+    }
+
+    fn bind_device_key(&self, project: &str, device_id: &str, key: &PublicKey) -> Result<()> {
+        keys::bind_postgres(&mut *self.client()?, project, device_id, key)
+    }
+
+    fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>> {
+        keys::device_postgres(&mut *self.client()?, project, key)
     }
 
     fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {

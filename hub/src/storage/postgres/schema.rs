@@ -129,8 +129,12 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
                 tx.batch_execute(crate::storage::projection::INDEXES)?;
                 super::backfill_projection(&mut tx)?;
             }
-            // Version 3 (SQLite's version 4): the signatures of the keyed changes it stores.
-            2 => tx.batch_execute(crate::storage::signatures::POSTGRES_TABLE)?,
+            // Version 3 (SQLite's version 4): the signatures of the keyed changes it stores,
+            // and the devices' keys.
+            2 => {
+                tx.batch_execute(crate::storage::signatures::POSTGRES_TABLE)?;
+                tx.batch_execute(crate::storage::keys::POSTGRES_TABLE)?;
+            }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;
