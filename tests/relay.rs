@@ -2,13 +2,15 @@
 //! signed its first change, whoever carries it to the hub. A facilitator's phone syncs with the
 //! supervisor's tablet in the parish, the tablet reaches the office first: the facilitator
 //! stays the author and her later edits are accepted. A colleague who relays her work cannot
-//! take it over.
+//! take it over, and one who writes under the supervisor's actor is refused.
 
-use minga_core::{AnswerPath, Store, Value};
+use minga_core::automerge::{transaction::Transactable, AutoCommit, ReadDoc, ROOT};
+use minga_core::{AnswerPath, DocId, Store, Value};
 use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
 use minga_scenarios::phone::{fill_one, open_store, sync_store};
+use minga_sync::signatures::{actor_key, seal_signed_document, DeviceKey, SignedChange};
 use minga_sync::wire::Refusal;
 use minga_sync::{run_session, AllowAll, Initiator, MemoryTransport, PeerId, SyncOptions};
 use std::sync::Arc;
@@ -143,5 +145,105 @@ fn a_colleague_who_relays_a_facilitators_submission_cannot_take_it_over() {
     assert_eq!(
         author_on_hub(&hub, &id).as_deref(),
         Some(ana.enrolled.device_id.as_str())
+    );
+}
+
+/// A change to `id` written under `victim`'s actor on `forger`'s copy (so with the next
+/// sequence number of that actor, as the victim's own next edit will have), signed as
+/// `signature` says: the signed document a hostile device would send.
+fn forged(
+    forger: &Device,
+    victim: &Device,
+    id: &DocId,
+    signature: impl Fn(&minga_core::automerge::ChangeHash) -> Vec<SignedChange>,
+) -> Vec<u8> {
+    let bytes = forger.store.document_bytes(id).unwrap();
+    let actor = AutoCommit::load(&bytes)
+        .unwrap()
+        .get_changes(&[])
+        .iter()
+        .map(|change| change.actor_id().clone())
+        .find(|actor| actor_key(actor) == Some(victim.store.public_key()))
+        .expect("the forger has seen one of the victim's changes");
+    let mut doc = AutoCommit::load(&bytes).unwrap().with_actor(actor);
+    let heads = doc.get_heads();
+    let answers = doc.get(ROOT, "answers").unwrap().unwrap().1;
+    doc.put(&answers, "age", 99).unwrap();
+    doc.commit();
+    let hash = doc.get_heads()[0];
+    seal_signed_document(&doc.save_after(&heads), &signature(&hash))
+}
+
+/// PUTs `body` as submission `id` with `device`'s token: the status and the error code.
+fn put_submission(hub: &TestHub, device: &Device, id: &DocId, body: &[u8]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let reply = agent
+        .put(&format!(
+            "{}/v1/projects/{PROJECT}/submissions/{id}",
+            hub.url()
+        ))
+        .header(
+            "Authorization",
+            &format!("Bearer {}", device.enrolled.token),
+        )
+        .send(body)
+        .unwrap();
+    let status = reply.status().as_u16();
+    let body: serde_json::Value =
+        serde_json::from_str(&reply.into_body().read_to_string().unwrap()).unwrap_or_default();
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn changes_forged_under_the_supervisors_actor_are_refused_and_her_own_edit_still_lands() {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let sara = Device::enrol(&hub, Role::Supervisor, "sara");
+    let id = fill_one(&ana.store, 0, 0);
+    ana.sync_with_hub(&hub);
+    sara.sync_with_hub(&hub);
+    let status = AnswerPath::new("feels_safe");
+    sara.store
+        .set_answer(&id, &status, &Value::Choice("no".into()))
+        .unwrap();
+    sara.sync_with_hub(&hub);
+    ana.sync_with_hub(&hub); // Ana has now seen one of Sara's changes.
+    let age = AnswerPath::new("age");
+    sara.store
+        .set_answer(&id, &age, &Value::Integer(52))
+        .unwrap(); // offline, pending
+    let before = hub.documents();
+
+    let forgers_key = DeviceKey::generate().unwrap();
+    let another_key = |hash: &_| vec![(*hash, forgers_key.sign_change(hash))];
+    let moved = |hash: &_| vec![(*hash, sara.store.change_signatures(&id).unwrap()[0].1)];
+    let stripped = |_: &_| Vec::new();
+    for attempt in [
+        forged(&ana, &sara, &id, another_key),
+        forged(&ana, &sara, &id, moved),
+        forged(&ana, &sara, &id, stripped),
+    ] {
+        assert_eq!(
+            put_submission(&hub, &ana, &id, &attempt),
+            (403, "unverified_change".to_string())
+        );
+        assert_eq!(hub.documents(), before, "the hub is unchanged");
+    }
+
+    let report = sara.sync_with_hub(&hub);
+    assert!(
+        report.refused.is_empty(),
+        "her pending edit lands: {report:?}"
+    );
+    ana.sync_with_hub(&hub);
+    assert_eq!(
+        ana.store.answers(&id).unwrap().value("age"),
+        Some(&Value::Integer(52))
     );
 }
