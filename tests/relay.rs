@@ -135,6 +135,13 @@ fn a_colleague_who_relays_a_facilitators_submission_cannot_take_it_over() {
         [(id.to_string().as_str(), Refusal::NotWritable)],
         "the hub judges it by its creator, whom Ben is not"
     );
+    let work = &report.refused_by_peer;
+    assert_eq!(
+        work.len(),
+        1,
+        "reported as his own work refused, never silently"
+    );
+    assert_eq!(work[0].heads, ben.store.document_heads(&id).unwrap());
     assert!(hub
         .storage
         .document_header(PROJECT, &id.to_string())

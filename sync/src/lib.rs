@@ -40,7 +40,7 @@ pub use ids::{DocId, DocKind, Epoch, PeerId, Seq};
 pub use initiator::{Initiator, Step};
 pub use memory_store::MemoryStore;
 pub use policy::{AllowAll, Policy};
-pub use report::{Progress, SyncReport};
+pub use report::{Progress, RefusedWork, SyncReport};
 pub use responder::{abort_frame, abort_reply, Responder};
 pub use store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 pub use transport::{run_session, MemoryTransport, Transport};

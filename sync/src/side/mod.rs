@@ -11,7 +11,7 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use crate::error::SyncError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::policy::Policy;
-use crate::report::{Progress, SyncReport};
+use crate::report::{Progress, RefusedWork, SyncReport};
 use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 use crate::wire::{Answer, Body, DocMessage, Offer, Payload, Refusal};
 use crate::SyncOptions;
@@ -198,7 +198,7 @@ impl Side {
         let mut commit = Commit::new(self.peer.clone());
         commit.signatures.extend(body.signatures);
         self.take_answers(store, &body.answers)?;
-        self.take_refusals(&body.refusals);
+        self.take_refusals(store, &body.refusals)?;
         self.confirm_unrefused_sends();
         let mut full_docs = Vec::new();
         for message in body.docs {
@@ -296,7 +296,7 @@ impl Side {
                     self.set_phase(&doc, Phase::Syncing(Box::new(syncing)));
                 }
                 Answer::Refused(reason) => {
-                    self.report.refused.push((doc.clone(), *reason));
+                    self.refused_by_peer(store, &doc, *reason)?;
                     self.settle(&doc);
                 }
             }
@@ -304,11 +304,38 @@ impl Side {
         Ok(())
     }
 
-    fn take_refusals(&mut self, refusals: &[(DocId, Refusal)]) {
+    fn take_refusals<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        refusals: &[(DocId, Refusal)],
+    ) -> Result<(), SyncError> {
         for (doc, reason) in refusals {
-            self.report.refused.push((doc.clone(), *reason));
+            self.refused_by_peer(store, doc, *reason)?;
             self.settle(doc);
         }
+        Ok(())
+    }
+
+    /// Records that the peer refused this side's `doc`, naming its heads here. Cost: one
+    /// heads lookup.
+    fn refused_by_peer<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        doc: &DocId,
+        reason: Refusal,
+    ) -> Result<(), SyncError> {
+        self.report.refused.push((doc.clone(), reason));
+        let heads = store
+            .doc_heads(doc)?
+            .map(|(_, heads)| heads)
+            .unwrap_or_default();
+        let work = RefusedWork {
+            doc: doc.clone(),
+            heads,
+            reason,
+        };
+        self.report.refused_by_peer.push(work);
+        Ok(())
     }
 
     /// Whole documents we sent and the peer did not refuse are stored there now (its reply
