@@ -898,7 +898,8 @@ mod tests {
     }
 
     /// What versions 3 and 4 added, taken away again: a version 2 database.
-    const TO_VERSION_2: &str = "DROP TABLE change_signatures; DROP TABLE submissions;
+    const TO_VERSION_2: &str = "DROP TABLE change_signatures; DROP TABLE device_keys;
+        DROP TABLE submissions;
         ALTER TABLE devices DROP COLUMN last_sync_at;";
 
     #[test]
@@ -907,8 +908,10 @@ mod tests {
         let id = crate::storage::contract::store_before_upgrade(&storage);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch("DROP TABLE change_signatures; PRAGMA user_version = 3;")
-            .unwrap();
+        conn.execute_batch(
+            "DROP TABLE change_signatures; DROP TABLE device_keys; PRAGMA user_version = 3;",
+        )
+        .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::contract::check_after_upgrade(&reopened, &id);

@@ -1,7 +1,7 @@
 //! The contract of signed changes, on every backend: the write path keeps the signatures of the
 //! changes it stores and gives them back to send on, and refuses a change whose signature is
 //! missing or does not verify under its actor's key, storing nothing of its document and
-//! everything else of the batch.
+//! everything else of the batch; a device's key names the device it was bound to.
 
 use super::projection::Phone;
 use super::write;
@@ -111,4 +111,38 @@ pub fn forged_changes_are_refused_and_the_rest_of_the_batch_is_stored(storage: &
             "the forged document is unchanged"
         );
     }
+}
+
+pub fn a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment(
+    storage: &dyn HubStorage,
+) {
+    let (key, other) = (
+        DeviceKey::generate().unwrap(),
+        DeviceKey::generate().unwrap(),
+    );
+    storage
+        .bind_device_key("p", "dev-1", &key.public_key())
+        .unwrap();
+    assert_eq!(
+        storage
+            .device_of_key("p", &key.public_key())
+            .unwrap()
+            .as_deref(),
+        Some("dev-1")
+    );
+    assert_eq!(
+        storage.device_of_key("p", &other.public_key()).unwrap(),
+        None
+    );
+    storage
+        .bind_device_key("p", "dev-2", &key.public_key())
+        .unwrap();
+    assert_eq!(
+        storage
+            .device_of_key("p", &key.public_key())
+            .unwrap()
+            .as_deref(),
+        Some("dev-2"),
+        "the same store enrolled again"
+    );
 }

@@ -778,7 +778,7 @@ mod tests {
             .client()
             .unwrap()
             .batch_execute(
-                "DROP TABLE change_signatures; DROP TABLE submissions;
+                "DROP TABLE change_signatures; DROP TABLE device_keys; DROP TABLE submissions;
                  ALTER TABLE devices DROP COLUMN last_sync_at;
                  UPDATE minga_hub_schema SET version = 1;",
             )
@@ -797,7 +797,10 @@ mod tests {
         storage
             .client()
             .unwrap()
-            .batch_execute("DROP TABLE change_signatures; UPDATE minga_hub_schema SET version = 2;")
+            .batch_execute(
+                "DROP TABLE change_signatures; DROP TABLE device_keys;
+                 UPDATE minga_hub_schema SET version = 2;",
+            )
             .unwrap();
         drop(storage);
         let upgraded = database.open().unwrap();
