@@ -656,6 +656,25 @@ mod tests {
     }
 
     #[test]
+    fn a_body_carries_the_signatures_of_its_changes() {
+        let frame = Frame::Reply(Round {
+            session: [1; 16],
+            round: 2,
+            epoch: Epoch([3; 16]),
+            body: Body {
+                signatures: vec![
+                    (ChangeHash([4; 32]), [5; 64]),
+                    (ChangeHash([6; 32]), [7; 64]),
+                ],
+                ..Body::default()
+            },
+        });
+        for bytes in [frame.encode(), frame.encode_uncompressed()] {
+            assert_eq!(Frame::decode(&bytes, DEFAULT_MAX_FRAME).unwrap(), frame);
+        }
+    }
+
+    #[test]
     fn a_hello_carries_both_epochs_and_a_reply_its_senders() {
         let hello = Frame::Hello(Hello {
             session: [1; 16],
