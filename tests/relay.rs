@@ -7,10 +7,13 @@
 use minga_core::automerge::{transaction::Transactable, AutoCommit, ReadDoc, ROOT};
 use minga_core::{AnswerPath, DocId, Store, Value};
 use minga_hub::access::Role;
+use minga_hub::admin;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
 use minga_scenarios::phone::{fill_one, open_store, sync_store};
-use minga_sync::signatures::{actor_key, seal_signed_document, DeviceKey, SignedChange};
+use minga_sync::signatures::{
+    actor_key, credential_text, seal_signed_document, DeviceKey, SignedChange,
+};
 use minga_sync::wire::Refusal;
 use minga_sync::{run_session, AllowAll, Initiator, MemoryTransport, PeerId, SyncOptions};
 use std::sync::Arc;
@@ -252,5 +255,39 @@ fn changes_forged_under_the_supervisors_actor_are_refused_and_her_own_edit_still
     assert_eq!(
         ana.store.answers(&id).unwrap().value("age"),
         Some(&Value::Integer(52))
+    );
+}
+
+#[test]
+fn enrolment_binds_the_stores_key_in_a_credential_the_hub_signs_with_its_own_key() {
+    let hub = TestHub::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir.path().join("store.db"), "ana");
+    let key = store.public_key();
+    let code = admin::enrol_device(hub.storage.as_ref(), PROJECT, Role::Facilitator, "Ana")
+        .unwrap()
+        .code
+        .to_string();
+    let answer = minga_hub::client::enrol_with_key(&hub.url(), &code, Some(&key)).unwrap();
+
+    let hub_key = hub.storage.hub_signing_key().unwrap().public_key();
+    assert_eq!(
+        answer.hub_key,
+        Some(hub_key.to_string()),
+        "the hub's key, kept in its storage"
+    );
+    let credential = answer.credential.expect("a credential");
+    let signature: [u8; 64] = (0..credential.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&credential[at..at + 2], 16).unwrap())
+        .collect::<Vec<u8>>()
+        .try_into()
+        .unwrap();
+    let binding = |role: &str| credential_text(&answer.device_id, PROJECT, role, &key);
+    assert!(hub_key.verifies_credential(&binding("facilitator"), &signature));
+    assert!(!hub_key.verifies_credential(&binding("supervisor"), &signature));
+    assert_eq!(
+        hub.storage.device_of_key(PROJECT, &key).unwrap(),
+        Some(answer.device_id)
     );
 }

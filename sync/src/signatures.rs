@@ -33,6 +33,9 @@ pub const SIGNATURE_LEN: usize = 64;
 /// never be taken for one made for something else with the same key.
 const CONTEXT: &[u8] = b"minga change v1:";
 
+/// The prefix of what a hub signs when it binds a device's key (a credential): never a change.
+const CREDENTIAL_CONTEXT: &[u8] = b"minga credential v1:";
+
 /// An Ed25519 signature over one change hash.
 pub type Signature = [u8; SIGNATURE_LEN];
 
@@ -70,6 +73,11 @@ impl DeviceKey {
         self.0.sign(&signed_message(change)).to_bytes()
     }
 
+    /// Signs a credential (`credential_text`): what a hub gives a device it enrolled.
+    pub fn sign_credential(&self, text: &[u8]) -> Signature {
+        self.0.sign(&[CREDENTIAL_CONTEXT, text].concat()).to_bytes()
+    }
+
     /// A new keyed actor of this key, with a random tag (one per user of the device).
     pub fn new_actor(&self) -> Result<ActorId, getrandom::Error> {
         let mut tag = [0u8; ACTOR_TAG_LEN];
@@ -105,6 +113,25 @@ impl PublicKey {
         let signature = ed25519_dalek::Signature::from_bytes(signature);
         key.verify(&signed_message(change), &signature).is_ok()
     }
+}
+
+impl PublicKey {
+    /// Whether `signature` is this key's signature of the credential `text`.
+    pub fn verifies_credential(&self, text: &[u8], signature: &Signature) -> bool {
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&self.0) else {
+            return false;
+        };
+        let message = [CREDENTIAL_CONTEXT, text].concat();
+        key.verify(&message, &ed25519_dalek::Signature::from_bytes(signature))
+            .is_ok()
+    }
+}
+
+/// What a hub's credential for an enrolled device says, one field a line: the device id, its
+/// project, its role and its signing key (hex). Its signature by the hub's key
+/// ([`DeviceKey::sign_credential`]) proves the binding to anyone who knows the hub's key.
+pub fn credential_text(device_id: &str, project: &str, role: &str, key: &PublicKey) -> Vec<u8> {
+    format!("{device_id}\n{project}\n{role}\n{key}").into_bytes()
 }
 
 /// Lower-case hex, as keys are shown and compared by people.
@@ -348,6 +375,23 @@ mod tests {
             (&b"plain"[..], vec![])
         );
         assert!(open_signed_document(&sealed[..sealed.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn a_credential_verifies_under_the_hubs_key_and_never_as_a_change() {
+        let (hub, device) = (
+            DeviceKey::generate().unwrap(),
+            DeviceKey::generate().unwrap(),
+        );
+        let text = credential_text("dev-1", "imbabura", "facilitator", &device.public_key());
+        let signature = hub.sign_credential(&text);
+        assert!(hub.public_key().verifies_credential(&text, &signature));
+        let other = credential_text("dev-1", "imbabura", "supervisor", &device.public_key());
+        assert!(!hub.public_key().verifies_credential(&other, &signature));
+        let hash = ChangeHash(text[..32].try_into().unwrap());
+        assert!(!hub
+            .public_key()
+            .verifies(&hash, &hub.sign_credential(&hash.0)));
     }
 
     #[test]

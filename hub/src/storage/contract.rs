@@ -39,6 +39,7 @@ macro_rules! contract_tests {
             signed_writes_keep_their_signatures,
             forged_changes_are_refused_and_the_rest_of_the_batch_is_stored,
             a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment,
+            the_hub_signing_key_is_made_once_and_kept,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {

@@ -26,7 +26,7 @@ use crate::error::Result;
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::{PublicKey, SignaturePool, SignedChange};
+use minga_sync::signatures::{DeviceKey, PublicKey, SignaturePool, SignedChange};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -257,6 +257,9 @@ pub trait HubStorage: Send + Sync {
     fn bind_device_key(&self, project: &str, device_id: &str, key: &PublicKey) -> Result<()>;
     /// The device `key` is bound to in `project`, if any. Cost: one primary-key lookup.
     fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>>;
+    /// The hub's own signing key (it signs enrolment credentials), made on first use and kept
+    /// in the storage. Cost: an insert-or-ignore and one lookup.
+    fn hub_signing_key(&self) -> Result<DeviceKey>;
     /// The kept signatures of document `id`'s changes: those of `only`, or all of them. Cost:
     /// one primary-key lookup per change of `only`, or one index range scan.
     fn change_signatures(

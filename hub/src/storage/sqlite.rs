@@ -20,7 +20,7 @@ use crate::error::{HubError, Result};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::{PublicKey, SignedChange};
+use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -585,6 +585,10 @@ impl HubStorage for SqliteStorage {
 
     fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>> {
         keys::device_sqlite(&self.conn(), project, key)
+    }
+
+    fn hub_signing_key(&self) -> Result<DeviceKey> {
+        keys::hub_key_sqlite(&self.conn())
     }
 
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {

@@ -146,3 +146,10 @@ pub fn a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment(
         "the same store enrolled again"
     );
 }
+
+pub fn the_hub_signing_key_is_made_once_and_kept(storage: &dyn HubStorage) {
+    let first = storage.hub_signing_key().unwrap();
+    let again = storage.hub_signing_key().unwrap();
+    assert_eq!(first.public_key(), again.public_key());
+    assert_eq!(first.secret(), again.secret());
+}

@@ -27,7 +27,7 @@ use crate::error::{postgres_detail, HubError, Result};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::{PublicKey, SignedChange};
+use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -427,6 +427,10 @@ impl HubStorage for PostgresStorage {
 
     fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>> {
         keys::device_postgres(&mut *self.client()?, project, key)
+    }
+
+    fn hub_signing_key(&self) -> Result<DeviceKey> {
+        keys::hub_key_postgres(&mut *self.client()?)
     }
 
     fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {
