@@ -268,7 +268,7 @@ fn enrolment_binds_the_stores_key_in_a_credential_the_hub_signs_with_its_own_key
         .unwrap()
         .code
         .to_string();
-    let answer = minga_hub::client::enrol_with_key(&hub.url(), &code, Some(&key)).unwrap();
+    let answer = minga_hub::client::enrol_with_key(&hub.url(), &code, Some(&key), None).unwrap();
 
     let hub_key = hub.storage.hub_signing_key().unwrap().public_key();
     assert_eq!(
@@ -289,5 +289,36 @@ fn enrolment_binds_the_stores_key_in_a_credential_the_hub_signs_with_its_own_key
     assert_eq!(
         hub.storage.device_of_key(PROJECT, &key).unwrap(),
         Some(answer.device_id)
+    );
+}
+
+#[test]
+fn a_hub_whose_key_is_not_the_one_the_enrolment_link_names_is_refused() {
+    let hub = TestHub::start();
+    let storage = hub.storage.as_ref();
+    let hub_key = storage.hub_signing_key().unwrap().public_key();
+    let printed = |key: &minga_sync::signatures::PublicKey| {
+        let issued = admin::enrol_device(storage, PROJECT, Role::Facilitator, "Ana").unwrap();
+        let link = admin::enrolment_uri(&issued.code, Some(&hub.url()), Some(key));
+        minga_sync::enrolment_link::EnrolmentLink::parse(&link).unwrap()
+    };
+    let another_hubs_key = DeviceKey::generate().unwrap().public_key();
+    let scanned = printed(&another_hubs_key);
+    let fingerprint = scanned.hub_key_fingerprint.as_deref();
+    let refused = minga_hub::client::enrol_with_key(&hub.url(), &scanned.code, None, fingerprint);
+    assert!(
+        matches!(
+            refused,
+            Err(minga_hub::client::ClientError::WrongHubKey { .. })
+        ),
+        "{refused:?}"
+    );
+
+    let scanned = printed(&hub_key);
+    let fingerprint = scanned.hub_key_fingerprint.as_deref();
+    let enrolled = minga_hub::client::enrol_with_key(&hub.url(), &scanned.code, None, fingerprint);
+    assert!(
+        enrolled.is_ok(),
+        "the hub that printed the link: {enrolled:?}"
     );
 }

@@ -98,10 +98,16 @@ impl Store {
     /// one submitter. Changes made before keep the id they were made with. Keep the returned
     /// credentials in the platform's keystore. Errors as `enrol` (and `Closed` before the code
     /// is sent); the store changes only once the hub has enrolled it.
-    pub fn enrol(&self, hub_url: String, code: String) -> Result<HubCredentials> {
+    #[uniffi::method(default(hub_key_fingerprint = None))]
+    pub fn enrol(
+        &self,
+        hub_url: String,
+        code: String,
+        hub_key_fingerprint: Option<String>,
+    ) -> Result<HubCredentials> {
         // A closed store is refused before the single-use code is spent.
         let key = self.call(|store| Ok(store.public_key().to_string()))?;
-        let credentials = enrol_with_key(hub_url, code, Some(key))?;
+        let credentials = enrol_with_key(hub_url, code, Some(key), hub_key_fingerprint)?;
         self.call(|store| Ok(store.adopt_device_id(&credentials.device_id)?))?;
         Ok(credentials)
     }

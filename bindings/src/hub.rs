@@ -58,9 +58,16 @@ pub struct HubCredentials {
 /// `Unauthorized` (ask the supervisor for a new one), and so are too many wrong codes from this
 /// address (wait, as the reason says), a malformed one `InvalidArgument`, a hub out of reach
 /// `Network`.
-#[uniffi::export]
-pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
-    enrol_with_key(hub_url, code, None)
+/// With `hub_key_fingerprint` (the enrolment link's, `EnrolmentLink.hub_key_fingerprint`), a hub
+/// that answers with another key is `Unauthorized` and nothing is kept: it is not the hub
+/// that printed the code.
+#[uniffi::export(default(hub_key_fingerprint = None))]
+pub fn enrol(
+    hub_url: String,
+    code: String,
+    hub_key_fingerprint: Option<String>,
+) -> Result<HubCredentials> {
+    enrol_with_key(hub_url, code, None, hub_key_fingerprint)
 }
 
 /// [`enrol`], binding the store's signing key (64 hex digits) to the new device, so that the hub
@@ -69,6 +76,7 @@ pub(crate) fn enrol_with_key(
     hub_url: String,
     code: String,
     public_key: Option<String>,
+    hub_key_fingerprint: Option<String>,
 ) -> Result<HubCredentials> {
     guarded(|| {
         let base = base_url(&hub_url)?;
@@ -99,7 +107,39 @@ pub(crate) fn enrol_with_key(
         if status != 200 {
             return Err(enrolment_refused(status, &reply));
         }
+        if let Some(expected) = &hub_key_fingerprint {
+            check_hub_key(expected, &reply)?;
+        }
         credentials(base, &reply)
+    })
+}
+
+/// Whether the hub answered with the key whose fingerprint the enrolment link carries.
+fn check_hub_key(expected: &str, reply: &Json) -> Result<()> {
+    let answered = reply["hub_key"]
+        .as_str()
+        .and_then(|hex| {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|at| {
+                    hex.get(at..at + 2)
+                        .and_then(|d| u8::from_str_radix(d, 16).ok())
+                })
+                .collect::<Option<_>>()?;
+            Some(minga_core::minga_sync::signatures::PublicKey(
+                bytes.try_into().ok()?,
+            ))
+        })
+        .map(|key| key.fingerprint());
+    if answered.as_deref() == Some(expected) {
+        return Ok(());
+    }
+    Err(MingaError::Unauthorized {
+        reason: format!(
+            "the hub answered with a key whose fingerprint is {}, not {expected} as the \
+             enrolment code says: it is not the hub that printed the code",
+            answered.as_deref().unwrap_or("absent")
+        ),
     })
 }
 

@@ -116,6 +116,17 @@ impl PublicKey {
 }
 
 impl PublicKey {
+    /// The key's fingerprint, as the enrolment link carries a hub's: the first 16 bytes of its
+    /// SHA-256, as 32 hex digits (short enough for a QR code, too many to forge a key for).
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.0);
+        digest[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     /// Whether `signature` is this key's signature of the credential `text`.
     pub fn verifies_credential(&self, text: &[u8], signature: &Signature) -> bool {
         let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&self.0) else {
