@@ -283,10 +283,27 @@ mod tests {
     #[test]
     fn an_unreachable_hub_is_a_network_error() {
         // Port 9 (discard) on loopback: nothing listens there on a test machine.
-        let result = enrol("http://127.0.0.1:9".into(), "ABCD-EFGH-JKMN".into());
+        let result = enrol("http://127.0.0.1:9".into(), "ABCD-EFGH-JKMN".into(), None);
         assert!(
             matches!(result, Err(MingaError::Network { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn a_hub_answering_with_a_key_other_than_the_links_is_unauthorized() {
+        use minga_core::minga_sync::signatures::DeviceKey;
+        let hub = DeviceKey::generate().unwrap().public_key();
+        let reply = json!({ "hub_key": hub.to_string() });
+        assert!(check_hub_key(&hub.fingerprint(), &reply).is_ok());
+        let another = DeviceKey::generate().unwrap().public_key().fingerprint();
+        assert!(matches!(
+            check_hub_key(&another, &reply),
+            Err(MingaError::Unauthorized { reason }) if reason.contains(&another)
+        ));
+        assert!(matches!(
+            check_hub_key(&hub.fingerprint(), &json!({})),
+            Err(MingaError::Unauthorized { .. })
+        ));
     }
 }
