@@ -117,31 +117,16 @@ pub fn a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment(
     storage: &dyn HubStorage,
 ) {
     let (key, other) = (
-        DeviceKey::generate().unwrap(),
-        DeviceKey::generate().unwrap(),
+        DeviceKey::generate().unwrap().public_key(),
+        DeviceKey::generate().unwrap().public_key(),
     );
-    storage
-        .bind_device_key("p", "dev-1", &key.public_key())
-        .unwrap();
+    let device_of = |key| storage.device_of_key("p", key).unwrap();
+    storage.bind_device_key("p", "dev-1", &key).unwrap();
+    assert_eq!(device_of(&key).as_deref(), Some("dev-1"));
+    assert_eq!(device_of(&other), None);
+    storage.bind_device_key("p", "dev-2", &key).unwrap();
     assert_eq!(
-        storage
-            .device_of_key("p", &key.public_key())
-            .unwrap()
-            .as_deref(),
-        Some("dev-1")
-    );
-    assert_eq!(
-        storage.device_of_key("p", &other.public_key()).unwrap(),
-        None
-    );
-    storage
-        .bind_device_key("p", "dev-2", &key.public_key())
-        .unwrap();
-    assert_eq!(
-        storage
-            .device_of_key("p", &key.public_key())
-            .unwrap()
-            .as_deref(),
+        device_of(&key).as_deref(),
         Some("dev-2"),
         "the same store enrolled again"
     );

@@ -772,42 +772,42 @@ mod tests {
         }
     }
 
-    #[test]
-    fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
-        let Some((database, storage)) = open("upgrade_from_1") else {
-            return;
-        };
+    /// A database of test `test` that stored a submission with a review, taken back to an
+    /// earlier schema by `downgrade`, then opened again (so upgraded); the submission's id.
+    fn upgraded(
+        test: &str,
+        downgrade: &str,
+    ) -> Option<(TestDatabase, PostgresStorage, minga_core::DocId)> {
+        let (database, storage) = open(test)?;
         let id = crate::storage::contract::store_before_upgrade(&storage);
-        storage
-            .client()
-            .unwrap()
-            .batch_execute(
-                "DROP TABLE change_signatures; DROP TABLE device_keys; DROP TABLE submissions;
-                 ALTER TABLE devices DROP COLUMN last_sync_at;
-                 UPDATE minga_hub_schema SET version = 1;",
-            )
-            .unwrap();
+        storage.client().unwrap().batch_execute(downgrade).unwrap();
         drop(storage);
         let upgraded = database.open().unwrap();
+        Some((database, upgraded, id))
+    }
+
+    #[test]
+    fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
+        let Some((_database, upgraded, id)) = upgraded(
+            "upgrade_from_1",
+            "DROP TABLE change_signatures; DROP TABLE device_keys; DROP TABLE submissions;
+             ALTER TABLE devices DROP COLUMN last_sync_at;
+             UPDATE minga_hub_schema SET version = 1;",
+        ) else {
+            return;
+        };
         crate::storage::contract::check_after_upgrade(&upgraded, &id);
     }
 
     #[test]
     fn opening_a_version_2_database_keeps_the_signatures_of_what_arrives_from_then_on() {
-        let Some((database, storage)) = open("upgrade_from_2") else {
+        let Some((_database, upgraded, id)) = upgraded(
+            "upgrade_from_2",
+            "DROP TABLE change_signatures; DROP TABLE device_keys;
+             UPDATE minga_hub_schema SET version = 2;",
+        ) else {
             return;
         };
-        let id = crate::storage::contract::store_before_upgrade(&storage);
-        storage
-            .client()
-            .unwrap()
-            .batch_execute(
-                "DROP TABLE change_signatures; DROP TABLE device_keys;
-                 UPDATE minga_hub_schema SET version = 2;",
-            )
-            .unwrap();
-        drop(storage);
-        let upgraded = database.open().unwrap();
         crate::storage::contract::check_after_upgrade(&upgraded, &id);
         crate::storage::contract::signed_writes_keep_their_signatures(&upgraded);
     }
