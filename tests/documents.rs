@@ -11,6 +11,7 @@ use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{fixture_form, TestHub, PROJECT};
 use minga_scenarios::phone::{sync_store, Phone};
+use minga_sync::signatures::{open_signed_document, seal_signed_document};
 use minga_sync::wire::Refusal;
 use minga_sync::{DocKind, DocumentStore, IncomingDoc, MemoryStore, SyncOptions};
 use std::collections::BTreeSet;
@@ -47,15 +48,17 @@ fn office() -> Office {
     }
 }
 
-/// `bytes`, a saved submission, with its `meta.id` set to `meta_id`.
-fn with_meta_id(bytes: &[u8], meta_id: &str) -> Vec<u8> {
+/// `signed`, a submission as a store exports it, with its `meta.id` set to `meta_id` (by an
+/// unkeyed actor: the signatures of its own changes go with it, so only its shape is wrong).
+fn with_meta_id(signed: &[u8], meta_id: &str) -> Vec<u8> {
+    let (bytes, signatures) = open_signed_document(signed).unwrap();
     let mut doc = AutoCommit::load(bytes).unwrap();
     let (_, meta) = doc
         .get(ROOT, "meta")
         .unwrap()
         .expect("a submission has meta");
     doc.put(&meta, "id", meta_id).unwrap();
-    doc.save()
+    seal_signed_document(&doc.save(), &signatures)
 }
 
 /// The id form `safety_walk` version [`NEXT_VERSION`] will have once published.
@@ -70,7 +73,8 @@ fn publish_next_version(hub: &TestHub) -> minga_hub::Result<()> {
     hub.storage.publish_form(PROJECT, &form)
 }
 
-/// The supervisor's review of `submission`, as her phone makes it after a sync.
+/// The supervisor's review of `submission`, as her phone makes it after a sync, with the
+/// signatures of its changes.
 fn supervisors_review(office: &Office, submission: &DocId) -> Vec<u8> {
     let sara = &office.supervisor;
     sara.sync(&office.hub.url(), SyncOptions::default())
@@ -78,9 +82,12 @@ fn supervisors_review(office: &Office, submission: &DocId) -> Vec<u8> {
     sara.store
         .set_review_state(submission, ReviewState::HasIssues)
         .unwrap();
-    DocumentStore::export(&sara.store, &review_id(submission).into())
+    let review = review_id(submission);
+    let bytes = DocumentStore::export(&sara.store, &review.into())
         .unwrap()
-        .expect("the review is stored")
+        .expect("the review is stored");
+    let signatures = sara.store.change_signatures(&review).unwrap();
+    seal_signed_document(&bytes, &signatures)
 }
 
 /// A status and the error code of the body.
@@ -255,12 +262,14 @@ fn sync_refuses_each_document_not_shaped_as_its_message_says_and_the_rest_lands(
         .cloned()
         .chain([(legitimate.to_string(), legitimate_bytes)])
     {
+        let (changes, signatures) = open_signed_document(&changes).unwrap();
         commit.docs.push(IncomingDoc {
             id: minga_sync::DocId::new(id).unwrap(),
             kind: DocKind::Submission,
-            changes,
+            changes: changes.to_vec(),
             loaded: None,
         });
+        commit.signatures.extend(signatures);
     }
     phone.commit(commit).unwrap();
 

@@ -8,6 +8,7 @@ use minga_hub::access::Role;
 use minga_scenarios::hub::{Enrolled, TestHub};
 use minga_scenarios::phone::{safety_walk, store_documents, sync_store};
 use minga_scenarios::scale;
+use minga_sync::signatures::open_signed_document;
 use minga_sync::{Commit, DocId, DocKind, IncomingDoc, MemoryStore, PeerId, SyncOptions};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
@@ -74,6 +75,9 @@ fn device(hub: &TestHub, n: usize, per_device: usize, template: &[u8]) -> Device
     let enrolled = hub.enrol(Role::Facilitator, &format!("device {n}"));
     let store = MemoryStore::new();
     let mut commit = Commit::new(PeerId::new("app").unwrap());
+    // The template's own changes travel with their signatures; each copy's are unkeyed.
+    let (template, signatures) = open_signed_document(template).unwrap();
+    commit.signatures.extend(signatures);
     let docs = submissions(per_device, n, template);
     let own = docs.iter().map(|(id, _)| id.clone()).collect();
     for (id, bytes) in docs {

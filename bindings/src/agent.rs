@@ -8,7 +8,7 @@ use crate::hub::{sync_url, HubCredentials};
 use crate::observer::ObserverHandle;
 use crate::running::{Agents, Stop};
 use crate::store::Store;
-use crate::sync::{peer_id, HostTransport, SyncProgress, SyncReport, SyncTransport};
+use crate::sync::{peer_id, HostTransport, RefusedWork, SyncProgress, SyncReport, SyncTransport};
 use minga_core as core;
 use minga_core::SyncFailure;
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ pub enum SyncFailure {
 }
 
 /// One step of a sync the agent ran with a peer (the hub's id). Every `Started` is followed by
-/// one `Finished`, `Failed` or `Revoked` for the same peer.
+/// one `Finished`, `Refused`, `Failed` or `Revoked` for the same peer.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum SyncEvent {
     Started {
@@ -45,6 +45,14 @@ pub enum SyncEvent {
     Finished {
         peer: String,
         report: SyncReport,
+    },
+    /// The sync ran to its end, but the peer refused some of this device's own work: `refused`
+    /// names each document, its newest changes and why. Tell the user: that work did not
+    /// reach the peer.
+    Refused {
+        peer: String,
+        report: SyncReport,
+        refused: Vec<RefusedWork>,
     },
     /// What arrived before the failure is kept; the agent tries again by itself after
     /// `retry_in` (sooner when the network comes back or the app asks), none once stopped.
@@ -291,6 +299,15 @@ impl From<&core::SyncEvent> for SyncEvent {
             },
             E::Finished { report, .. } => Self::Finished {
                 peer,
+                report: report.clone().into(),
+            },
+            E::Refused { report, .. } => Self::Refused {
+                peer,
+                refused: report
+                    .refused_by_peer
+                    .iter()
+                    .map(RefusedWork::from)
+                    .collect(),
                 report: report.clone().into(),
             },
             E::Failed {

@@ -5,7 +5,7 @@
 
 use crate::error::{MingaError, Result};
 use crate::guard::guarded;
-use crate::hub::{credentials_from, enrol, HubCredentials};
+use crate::hub::{credentials_from, enrol_with_key, HubCredentials};
 use crate::store::Store;
 use serde_json::{json, Value as Json};
 use std::fmt;
@@ -92,15 +92,22 @@ impl fmt::Display for HubCredentials {
 #[uniffi::export]
 impl Store {
     /// Enrols this store with the hub at `hub_url` with the one-time `code` (as `enrol`
-    /// does) and makes the device id the hub gave its own: every later change is signed with
+    /// does, also binding the store's signing key to the device) and makes the device id the
+    /// hub gave its own: every later change is signed with
     /// it, now and whenever the store is opened again, so that the hub and every report name
     /// one submitter. Changes made before keep the id they were made with. Keep the returned
     /// credentials in the platform's keystore. Errors as `enrol` (and `Closed` before the code
     /// is sent); the store changes only once the hub has enrolled it.
-    pub fn enrol(&self, hub_url: String, code: String) -> Result<HubCredentials> {
+    #[uniffi::method(default(hub_key_fingerprint = None))]
+    pub fn enrol(
+        &self,
+        hub_url: String,
+        code: String,
+        hub_key_fingerprint: Option<String>,
+    ) -> Result<HubCredentials> {
         // A closed store is refused before the single-use code is spent.
-        self.call(|_| Ok(()))?;
-        let credentials = enrol(hub_url, code)?;
+        let key = self.call(|store| Ok(store.public_key().to_string()))?;
+        let credentials = enrol_with_key(hub_url, code, Some(key), hub_key_fingerprint)?;
         self.call(|store| Ok(store.adopt_device_id(&credentials.device_id)?))?;
         Ok(credentials)
     }

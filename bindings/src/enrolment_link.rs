@@ -1,14 +1,17 @@
-//! The enrolment link a hub prints as a QR code (`minga://enrol?v=1&hub=…&code=…`), read by
+//! The enrolment link a hub prints as a QR code (`minga://enrol?v=2&hub=…&code=…&key=…`), read by
 //! `minga_sync::enrolment_link`, so that an app's camera scan goes straight to `enrol`.
 
 use minga_sync::enrolment_link as link;
 
 /// What a scanned enrolment link carries: the hub (none when the supervisor printed the code
-/// without `--hub-url`: ask for it) and the one-time code, both ready for `enrol`.
+/// without `--hub-url`: ask for it), the one-time code and the fingerprint of the hub's key
+/// (none in a version 1 link), all ready for `enrol`, which checks the fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct EnrolmentLink {
     pub hub_url: Option<String>,
     pub code: String,
+    #[uniffi(default = None)]
+    pub hub_key_fingerprint: Option<String>,
 }
 
 /// Why a scanned text is not an enrolment link, named for what the app does next.
@@ -25,13 +28,15 @@ pub enum EnrolmentLinkError {
     Malformed { reason: String },
 }
 
-/// Reads a scanned enrolment link (`minga://enrol?v=1&hub=…&code=…`, values percent-encoded).
+/// Reads a scanned enrolment link (`minga://enrol?v=2&hub=…&code=…&key=…`, values
+/// percent-encoded; version 1, without `key`, too).
 #[uniffi::export]
 pub fn parse_enrolment_link(text: String) -> Result<EnrolmentLink, EnrolmentLinkError> {
     let parsed = link::EnrolmentLink::parse(&text)?;
     Ok(EnrolmentLink {
         hub_url: parsed.hub_url,
         code: parsed.code,
+        hub_key_fingerprint: parsed.hub_key_fingerprint,
     })
 }
 
@@ -41,6 +46,7 @@ pub fn enrolment_link_uri(link: EnrolmentLink) -> String {
     link::EnrolmentLink {
         hub_url: link.hub_url,
         code: link.code,
+        hub_key_fingerprint: link.hub_key_fingerprint,
     }
     .to_uri()
 }
@@ -65,6 +71,7 @@ mod tests {
         let link = EnrolmentLink {
             hub_url: Some("http://10.0.0.2:8080".into()),
             code: "ABCD-EFGH-JKMN".into(),
+            hub_key_fingerprint: Some("0123456789abcdef0123456789abcdef".into()),
         };
         assert_eq!(
             parse_enrolment_link(enrolment_link_uri(link.clone())),

@@ -140,6 +140,7 @@ impl From<minga_core::Error> for MingaError {
             | E::InvalidArgument(_)
             | E::UnknownLanguage { .. }
             | E::InvalidDocument(_)
+            | E::UnverifiedChange { .. }
             | E::Malformed(_) => Self::InvalidArgument { reason },
             E::InvalidAnswer { question, reason } => Self::InvalidAnswer { question, reason },
             E::Sqlite(_) | E::Io { .. } | E::ReadOnly { .. } => Self::Storage { reason },

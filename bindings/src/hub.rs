@@ -58,8 +58,26 @@ pub struct HubCredentials {
 /// `Unauthorized` (ask the supervisor for a new one), and so are too many wrong codes from this
 /// address (wait, as the reason says), a malformed one `InvalidArgument`, a hub out of reach
 /// `Network`.
-#[uniffi::export]
-pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
+/// With `hub_key_fingerprint` (the enrolment link's, `EnrolmentLink.hub_key_fingerprint`), a hub
+/// that answers with another key is `Unauthorized` and nothing is kept: it is not the hub
+/// that printed the code.
+#[uniffi::export(default(hub_key_fingerprint = None))]
+pub fn enrol(
+    hub_url: String,
+    code: String,
+    hub_key_fingerprint: Option<String>,
+) -> Result<HubCredentials> {
+    enrol_with_key(hub_url, code, None, hub_key_fingerprint)
+}
+
+/// [`enrol`], binding the store's signing key (64 hex digits) to the new device, so that the hub
+/// names the device the author of the submissions it creates, whoever relays them.
+pub(crate) fn enrol_with_key(
+    hub_url: String,
+    code: String,
+    public_key: Option<String>,
+    hub_key_fingerprint: Option<String>,
+) -> Result<HubCredentials> {
     guarded(|| {
         let base = base_url(&hub_url)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -67,7 +85,11 @@ pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
             .http_status_as_error(false)
             .build()
             .into();
-        let body = json!({ "code": code }).to_string();
+        let body = match public_key {
+            Some(key) => json!({ "code": code, "public_key": key }),
+            None => json!({ "code": code }),
+        }
+        .to_string();
         let mut response = agent
             .post(&format!("{base}/v1/enrol"))
             .header("content-type", "application/json")
@@ -85,7 +107,39 @@ pub fn enrol(hub_url: String, code: String) -> Result<HubCredentials> {
         if status != 200 {
             return Err(enrolment_refused(status, &reply));
         }
+        if let Some(expected) = &hub_key_fingerprint {
+            check_hub_key(expected, &reply)?;
+        }
         credentials(base, &reply)
+    })
+}
+
+/// Whether the hub answered with the key whose fingerprint the enrolment link carries.
+fn check_hub_key(expected: &str, reply: &Json) -> Result<()> {
+    let answered = reply["hub_key"]
+        .as_str()
+        .and_then(|hex| {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|at| {
+                    hex.get(at..at + 2)
+                        .and_then(|d| u8::from_str_radix(d, 16).ok())
+                })
+                .collect::<Option<_>>()?;
+            Some(minga_core::minga_sync::signatures::PublicKey(
+                bytes.try_into().ok()?,
+            ))
+        })
+        .map(|key| key.fingerprint());
+    if answered.as_deref() == Some(expected) {
+        return Ok(());
+    }
+    Err(MingaError::Unauthorized {
+        reason: format!(
+            "the hub answered with a key whose fingerprint is {}, not {expected} as the \
+             enrolment code says: it is not the hub that printed the code",
+            answered.as_deref().unwrap_or("absent")
+        ),
     })
 }
 
@@ -229,10 +283,27 @@ mod tests {
     #[test]
     fn an_unreachable_hub_is_a_network_error() {
         // Port 9 (discard) on loopback: nothing listens there on a test machine.
-        let result = enrol("http://127.0.0.1:9".into(), "ABCD-EFGH-JKMN".into());
+        let result = enrol("http://127.0.0.1:9".into(), "ABCD-EFGH-JKMN".into(), None);
         assert!(
             matches!(result, Err(MingaError::Network { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn a_hub_answering_with_a_key_other_than_the_links_is_unauthorized() {
+        use minga_core::minga_sync::signatures::DeviceKey;
+        let hub = DeviceKey::generate().unwrap().public_key();
+        let reply = json!({ "hub_key": hub.to_string() });
+        assert!(check_hub_key(&hub.fingerprint(), &reply).is_ok());
+        let another = DeviceKey::generate().unwrap().public_key().fingerprint();
+        assert!(matches!(
+            check_hub_key(&another, &reply),
+            Err(MingaError::Unauthorized { reason }) if reason.contains(&another)
+        ));
+        assert!(matches!(
+            check_hub_key(&hub.fingerprint(), &json!({})),
+            Err(MingaError::Unauthorized { .. })
+        ));
     }
 }

@@ -26,6 +26,9 @@ pub struct SyncReport {
     pub received: u64,
     /// Documents refused, by either side, and why.
     pub refused: Vec<RefusedDocument>,
+    /// This store's own work the peer refused (also in `refused`): each document, its newest
+    /// changes and why. Not empty: tell the user, that work did not reach the peer.
+    pub refused_by_peer: Vec<RefusedWork>,
     /// Received documents that now hold conflicting answers, for a supervisor to settle.
     pub conflicts: u64,
     pub round_trips: u64,
@@ -40,6 +43,25 @@ pub struct SyncReport {
 pub struct RefusedDocument {
     pub id: String,
     pub reason: RefusalReason,
+}
+
+/// A document of this store the peer refused: its id, its newest changes (hex change hashes)
+/// and why.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedWork {
+    pub id: String,
+    pub changes: Vec<String>,
+    pub reason: RefusalReason,
+}
+
+impl From<&minga_core::minga_sync::RefusedWork> for RefusedWork {
+    fn from(work: &minga_core::minga_sync::RefusedWork) -> Self {
+        Self {
+            id: work.doc.to_string(),
+            changes: work.heads.iter().map(|head| head.to_string()).collect(),
+            reason: work.reason.into(),
+        }
+    }
 }
 
 /// Why a document was refused.
@@ -328,6 +350,11 @@ impl From<minga_sync::Progress> for SyncProgress {
 impl From<minga_sync::SyncReport> for SyncReport {
     fn from(report: minga_sync::SyncReport) -> Self {
         Self {
+            refused_by_peer: report
+                .refused_by_peer
+                .iter()
+                .map(RefusedWork::from)
+                .collect(),
             sent: report.sent as u64,
             received: report.received as u64,
             refused: report

@@ -11,6 +11,7 @@
 
 use minga_core::automerge::transaction::Transactable;
 use minga_core::automerge::{AutoCommit, ReadDoc, ROOT};
+use minga_core::minga_sync::signatures::SignedChange;
 use minga_core::{
     AnswerPath, DeviceIdentity, DocId, DocKind, Encryption, FormRef, GeoPoint, ReceivedChanges,
     Store, StoreKey, Value,
@@ -115,7 +116,7 @@ fn forty_answers(variant: usize) -> Vec<(String, Value)> {
 }
 
 /// One submission filled through the real API, one `set_answer` per answer, exported.
-fn filled_template(path: &Path, identity: &DeviceIdentity) -> Vec<u8> {
+fn filled_template(path: &Path, identity: &DeviceIdentity) -> Template {
     let store = Store::open(path, Encryption::PlainFile, identity.clone()).unwrap();
     let id = store
         .create_submission(&FormRef::new("dialogue", "2026-03"))
@@ -125,16 +126,26 @@ fn filled_template(path: &Path, identity: &DeviceIdentity) -> Vec<u8> {
             .set_answer(&id, &AnswerPath::new(name), &value)
             .unwrap();
     }
-    store.export_submission(&id).unwrap()
+    Template {
+        bytes: store.document_bytes(&id).unwrap(),
+        signatures: store.change_signatures(&id).unwrap(),
+    }
+}
+
+/// A submission's automerge bytes and the signatures of its changes, which its copies share.
+struct Template {
+    bytes: Vec<u8>,
+    signatures: Vec<SignedChange>,
 }
 
 /// 10,000 copies of the template, each with its own id and a different answer, as another
-/// device would have made them; applied in batches of 500 (one transaction each).
-fn fill_store(store: &Store, template: &[u8]) -> Vec<DocId> {
+/// device would have made them; applied in batches of 500 (one transaction each), every change
+/// verified as received changes are.
+fn fill_store(store: &Store, template: &Template) -> Vec<DocId> {
     let mut ids = Vec::with_capacity(SUBMISSIONS);
     let mut batch = Vec::new();
     for n in 0..SUBMISSIONS {
-        let mut doc = AutoCommit::load(template).unwrap();
+        let mut doc = AutoCommit::load(&template.bytes).unwrap();
         let id: DocId = uuid::Uuid::now_v7().to_string().parse().unwrap();
         let meta = doc.get(ROOT, "meta").unwrap().unwrap().1;
         doc.put(&meta, "id", id.to_string()).unwrap();
@@ -144,6 +155,7 @@ fn fill_store(store: &Store, template: &[u8]) -> Vec<DocId> {
             id,
             kind: DocKind::Submission,
             bytes: doc.save(),
+            signatures: template.signatures.clone(),
         });
         ids.push(id);
         if batch.len() == 500 {

@@ -83,6 +83,16 @@ pub enum Error {
     #[error("not a valid automerge document or change: {0}")]
     InvalidDocument(String),
 
+    /// A received change by a keyed actor whose signature is missing or does not verify under
+    /// its actor's key (forged, moved from another change, or stripped); nothing of its
+    /// document was stored. The rest of a sync step is unaffected.
+    #[error("document {document}: change {change} is refused: {reason}")]
+    UnverifiedChange {
+        document: String,
+        change: String,
+        reason: String,
+    },
+
     /// Received bytes would make a document that is not shaped as its kind and id say (see
     /// [`crate::check_structure`]); nothing was stored.
     #[error(transparent)]

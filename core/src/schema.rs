@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 6;
+pub const CURRENT_VERSION: i64 = 7;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -82,6 +82,19 @@ CREATE INDEX submissions_with_conflicts ON submissions (updated_at, doc_id)
     WHERE has_conflicts = 1;
 ";
 
+/// The signature of every keyed change the store holds, new in version 7 (signed changes):
+/// keyed by document and change hash (a copy of a document shares its changes, so one change
+/// may be in several), so that a whole document's signatures are one range of the key. The
+/// signing key itself is a `store_meta` row (`storage::signatures`).
+const CHANGE_SIGNATURES_TABLE: &str = "
+CREATE TABLE change_signatures (
+    doc_id      BLOB NOT NULL,
+    change_hash BLOB NOT NULL,
+    signature   BLOB NOT NULL,
+    PRIMARY KEY (doc_id, change_hash)
+) WITHOUT ROWID;
+";
+
 /// Each reviewed submission's review state, new in version 4: lets a supervisor's list show
 /// and filter by verdict without decoding review documents. Keyed by the submission (not the
 /// review) so that a review arriving before its submission is already in place when it does.
@@ -120,6 +133,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(CONFLICT_FLAG)?;
     // The tables as the steps left them: the form index of version 2 is dropped again.
     tx.execute_batch(ONE_PROJECTION_INDEX)?;
+    tx.execute_batch(CHANGE_SIGNATURES_TABLE)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -197,6 +211,13 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
         // Version 6 drops the form index (see ONE_PROJECTION_INDEX); nothing to fill.
         5 => {
             tx.execute_batch(ONE_PROJECTION_INDEX)?;
+            None
+        }
+        // Version 7 keeps change signatures; nothing to fill: changes made before signing
+        // existed have none (their actors are unkeyed, ARCHITECTURE.md "Signed changes"), and
+        // the signing key is made when the store opens (`storage::signatures::device_key`).
+        6 => {
+            tx.execute_batch(CHANGE_SIGNATURES_TABLE)?;
             None
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
@@ -392,12 +413,18 @@ mod tests {
             "{}{CONFLICT_FLAG} PRAGMA user_version = 5;",
             version_4.replace("PRAGMA user_version = 4;", "")
         );
+        // Version 6 was version 5 without the form index.
+        let version_6 = format!(
+            "{}{ONE_PROJECTION_INDEX} PRAGMA user_version = 6;",
+            version_5.replace("PRAGMA user_version = 5;", "")
+        );
         vec![
             (1, VERSION_1.to_owned()),
             (2, version_2),
             (3, version_3),
             (4, version_4),
-            (5, version_5),
+            (5, version_5.clone()),
+            (6, version_6),
         ]
     }
 
@@ -462,6 +489,11 @@ mod tests {
         );
         assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
         assert_eq!(backfills_of_upgrade_from(5), vec![], "an index dropped");
+        assert_eq!(
+            backfills_of_upgrade_from(6),
+            vec![],
+            "signatures need no fill"
+        );
     }
 
     #[test]

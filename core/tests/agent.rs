@@ -1,8 +1,8 @@
 //! The sync agent on real encrypted stores, with in-memory links to peer stores and a clock the
 //! test moves: nothing offline, every peer once online, local changes followed by a sync,
 //! backoff then success, never two syncs with one peer at once, a revoke wiping the phone, and
-//! a stop in the middle of a sync that the next agent finishes; the agent's status before,
-//! during and after syncs.
+//! a stop in the middle of a sync that the next agent finishes, a sync whose own work the peer
+//! refused ending as refused; the agent's status before, during and after syncs.
 
 mod common;
 
@@ -10,8 +10,11 @@ use common::*;
 use minga_core::agent::{
     AgentConfig, Clock, ManualClock, PeerConfig, PeerConnection, TransportFactory,
 };
+use minga_core::automerge::Automerge;
+use minga_core::minga_sync::wire::Refusal;
 use minga_core::minga_sync::{
-    AllowAll, PeerId, Responder, SyncOptions, SyncReport, Transport, TransportError,
+    AllowAll, DocId as SyncDocId, DocKind, PeerId, Policy, Responder, SyncOptions, SyncReport,
+    Transport, TransportError,
 };
 use minga_core::{DocId, Store, SyncAgent, SyncEvent, SyncFailure};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,6 +34,9 @@ struct LinkStats {
     most_alive: AtomicUsize,
     fail_sessions: AtomicUsize,
     revoke: AtomicBool,
+    /// When set, the peer takes none of the phone's changes (as a hub refuses a facilitator's
+    /// edit of a colleague's submission).
+    refuse_writes: AtomicBool,
     /// When set, the session's second exchange says so and waits for the receiver's go-ahead.
     gate: Mutex<Option<(Sender<()>, Receiver<()>)>>,
 }
@@ -55,16 +61,34 @@ impl TransportFactory for Link {
         }
         let alive = stats.alive.fetch_add(1, Ordering::SeqCst) + 1;
         stats.most_alive.fetch_max(alive, Ordering::SeqCst);
+        let policy: Arc<dyn Policy> = if stats.refuse_writes.load(Ordering::SeqCst) {
+            Arc::new(ReadOnly)
+        } else {
+            Arc::new(AllowAll)
+        };
         Ok(Box::new(Session {
             remote: self.remote.clone(),
             responder: Mutex::new(Responder::new(
                 self.remote_id.clone(),
                 SyncOptions::default(),
-                Arc::new(AllowAll),
+                policy,
             )),
             stats: self.stats.clone(),
             exchanges: AtomicUsize::new(0),
         }))
+    }
+}
+
+/// A peer's policy that lets the phone read everything and write nothing.
+struct ReadOnly;
+
+impl Policy for ReadOnly {
+    fn may_read(&self, _: &PeerId, _: &SyncDocId, _: DocKind) -> bool {
+        true
+    }
+
+    fn may_write(&self, _: &PeerId, _: &SyncDocId, _: DocKind, _: &Automerge) -> bool {
+        false
     }
 }
 
@@ -260,6 +284,31 @@ fn nothing_is_attempted_offline_and_every_peer_syncs_once_the_network_is_up() {
         (world.connects(0), world.connects(1)),
         (1, 1),
         "one sync each: the requests made offline added none"
+    );
+}
+
+#[test]
+fn a_sync_whose_own_work_the_peer_refused_ends_as_refused_naming_the_document_and_its_changes() {
+    let world = world(&["hub"]);
+    world.peers[0].2.refuse_writes.store(true, Ordering::SeqCst);
+    add_submissions(&world.phone, 1);
+    let id = submissions(&world.phone)[0];
+    let agent = world.agent();
+    agent.network_available(true);
+    assert!(matches!(world.next().1, SyncEvent::Started { .. }));
+    match world.next().1 {
+        SyncEvent::Refused { report, .. } => {
+            let refused = &report.refused_by_peer;
+            assert_eq!(refused.len(), 1, "{refused:?}");
+            assert_eq!(refused[0].doc.as_str(), id.to_string());
+            assert_eq!(refused[0].heads, world.phone.document_heads(&id).unwrap());
+            assert_eq!(refused[0].reason, Refusal::NotWritable);
+        }
+        other => panic!("not ended as refused: {other:?}"),
+    }
+    assert!(
+        submissions(&world.peers[0].1).is_empty(),
+        "nothing reached it"
     );
 }
 

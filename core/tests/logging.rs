@@ -92,6 +92,7 @@ fn an_operator_sees_opening_syncing_refusals_and_wipes_but_no_answer_text() {
             id,
             kind: DocKind::Form,
             bytes: phone.document_bytes(&id).unwrap(),
+            signatures: phone.change_signatures(&id).unwrap(),
         }]);
         assert!(refused.is_err());
         phone.wipe_local_copy().unwrap();

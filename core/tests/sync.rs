@@ -341,6 +341,9 @@ fn refused_documents_do_not_stop_the_others_in_a_commit() {
     commit
         .docs
         .push(incoming(upper, DocKind::Submission, bytes(&good)));
+    commit
+        .signatures
+        .extend(pair.phone.change_signatures(&good).unwrap());
     let outcomes = pair.hub.commit(commit).unwrap();
     assert!(
         matches!(outcomes[0], ApplyOutcome::Invalid { .. }),
@@ -410,6 +413,11 @@ fn received_documents_not_shaped_as_their_kind_and_id_say_are_refused_and_nothin
         },
         submission(good.into(), bytes(&good)),
     ];
+    // Every change comes signed: what is refused is refused for its shape.
+    for id in [good, colleague, minga_core::review_id(&colleague)] {
+        let signed = pair.phone.change_signatures(&id).unwrap();
+        commit.signatures.extend(signed);
+    }
     let outcomes = pair.hub.commit(commit).unwrap();
     for (n, outcome) in outcomes[..4].iter().enumerate() {
         assert!(

@@ -67,6 +67,7 @@ fn seed(storage: &SqliteStorage, count: usize) -> String {
                     subject: None,
                     changes,
                     decoded: None,
+                    signatures: Default::default(),
                 }
             })
             .collect();

@@ -108,13 +108,19 @@ fn issue_code(
 /// lookups, even a hub holding ten thousand codes fails all eight about once in 10^16.
 const CODE_DRAWS: u32 = 8;
 
-/// What a phone scans: the code, and the hub to trade it at when known, as the versioned
-/// enrolment link that the bindings' `parse_enrolment_link` reads (the hub's address
-/// percent-encoded, so that a `&` or `?` in it cannot be taken for another field).
-pub fn enrolment_uri(code: &EnrolmentCode, hub_url: Option<&str>) -> String {
+/// What a phone scans: the code, the hub to trade it at when known, and the fingerprint of the
+/// hub's key (checked at enrolment), as the versioned enrolment link that the bindings'
+/// `parse_enrolment_link` reads (the hub's address percent-encoded, so that a `&` or `?` in it
+/// cannot be taken for another field).
+pub fn enrolment_uri(
+    code: &EnrolmentCode,
+    hub_url: Option<&str>,
+    hub_key: Option<&minga_sync::signatures::PublicKey>,
+) -> String {
     minga_sync::enrolment_link::EnrolmentLink {
         hub_url: hub_url.map(str::to_owned),
         code: code.to_string(),
+        hub_key_fingerprint: hub_key.map(|key| key.fingerprint()),
     }
     .to_uri()
 }
@@ -392,10 +398,14 @@ mod tests {
         use minga_sync::enrolment_link::EnrolmentLink;
         let code = EnrolmentCode::generate();
         let hub = "http://10.0.0.2:8080/minga?x=1&y=2";
-        let link = EnrolmentLink::parse(&enrolment_uri(&code, Some(hub))).unwrap();
+        let key = minga_sync::signatures::DeviceKey::generate()
+            .unwrap()
+            .public_key();
+        let link = EnrolmentLink::parse(&enrolment_uri(&code, Some(hub), Some(&key))).unwrap();
         assert_eq!(link.hub_url.as_deref(), Some(hub));
         assert_eq!(link.code, code.to_string());
-        let without_hub = EnrolmentLink::parse(&enrolment_uri(&code, None)).unwrap();
+        assert_eq!(link.hub_key_fingerprint, Some(key.fingerprint()));
+        let without_hub = EnrolmentLink::parse(&enrolment_uri(&code, None, None)).unwrap();
         assert_eq!(without_hub.hub_url, None);
     }
 
@@ -404,6 +414,7 @@ mod tests {
         let qr = qr_for_terminal(&enrolment_uri(
             &EnrolmentCode::generate(),
             Some("http://127.0.0.1:8080"),
+            None,
         ))
         .unwrap();
         assert!(qr.lines().count() > 10);

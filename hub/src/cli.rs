@@ -759,7 +759,8 @@ fn device(
             hub_url,
         } => {
             let issued = admin::enrol_device(storage, &project, role.into(), &name)?;
-            let uri = admin::enrolment_uri(&issued.code, hub_url.as_deref());
+            let hub_key = storage.hub_signing_key()?.public_key();
+            let uri = admin::enrolment_uri(&issued.code, hub_url.as_deref(), Some(&hub_key));
             out.block(&admin::qr_for_terminal(&uri)?)?;
             out.line(format_args!(
                 "Enrolment code for {name} ({} in {project}): {}",

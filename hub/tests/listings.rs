@@ -96,6 +96,7 @@ fn office() -> Office {
             subject: Some(submission.clone()),
             changes: review.save(),
             decoded: None,
+            signatures: Default::default(),
         }],
         None,
     );

@@ -8,6 +8,7 @@ use minga_core::{review_id, ReviewState, Value};
 use minga_hub::access::Role;
 use minga_hub::client::HubConnection;
 use minga_hub::storage::HubStorage;
+use minga_sync::signatures::{open_signed_document, seal_signed_document};
 use minga_sync::{Commit, DocId, DocKind, IncomingDoc, MemoryStore, PeerId, SyncReport};
 
 /// A device: its enrolment and its sync store.
@@ -24,15 +25,18 @@ impl Device {
         }
     }
 
-    /// Puts automerge bytes of a document into the device's store, as its app would.
+    /// Puts a document (a signed one, as `Store::export_submission` gives, or plain automerge
+    /// bytes) into the device's store, as its app would.
     fn keep(&self, id: &str, kind: DocKind, bytes: Vec<u8>) {
+        let (bytes, signed) = open_signed_document(&bytes).unwrap();
         let mut commit = Commit::new(PeerId::new("app").unwrap());
         commit.docs.push(IncomingDoc {
             id: DocId::new(id).unwrap(),
             kind,
-            changes: bytes,
+            changes: bytes.to_vec(),
             loaded: None,
         });
+        commit.signatures.extend(signed);
         minga_sync::DocumentStore::commit(&self.store, commit).unwrap();
     }
 
@@ -43,10 +47,12 @@ impl Device {
         connection.sync(&self.store, &local, &PeerId::new(hub_id).unwrap())
     }
 
+    /// The document with its signatures, as `Store::import_submission` takes it.
     fn bytes(&self, id: &str) -> Option<Vec<u8>> {
-        self.store
-            .get(&DocId::new(id).unwrap())
-            .map(|doc| doc.save())
+        let id = DocId::new(id).unwrap();
+        let signed = minga_sync::DocumentStore::signatures(&self.store, &id, None).unwrap();
+        let doc = self.store.get(&id)?;
+        Some(seal_signed_document(&doc.save(), &signed))
     }
 }
 

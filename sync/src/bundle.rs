@@ -11,6 +11,7 @@ use crate::error::{StoreError, WireError};
 use crate::ids::{DocId, DocKind, Epoch, PeerId};
 use crate::policy::Policy;
 use crate::report::SyncReport;
+use crate::signatures::SignedChange;
 use crate::store::{ApplyOutcome, Commit, DocumentStore, IncomingDoc};
 use crate::wire::codec::{Reader, Writer};
 use crate::wire::{open, read_tail, seal, write_tail, Refusal, Tail, MAX_LIST, TYPE_BUNDLE};
@@ -71,6 +72,8 @@ struct Entry {
     /// Whether `bytes` is the whole document or only changes after the shared heads.
     whole: bool,
     bytes: Vec<u8>,
+    /// The signatures of the keyed changes in `bytes`.
+    signatures: Vec<SignedChange>,
 }
 
 /// Who wrote a bundle and for whom, with their epochs: the importer drops what it knew of the
@@ -140,10 +143,18 @@ fn bundle_entry<S: DocumentStore + ?Sized>(
             .iter()
             .all(|hash| loaded.get_change_by_hash(hash).is_some())
     });
-    let (whole, bytes) = match known {
+    let (whole, bytes, signatures) = match known {
         Some(shared) if shared == heads => return Ok(None),
-        Some(shared) => (false, loaded.save_after(&shared)),
-        None => (true, loaded.save()),
+        Some(shared) => {
+            let hashes: Vec<ChangeHash> = loaded
+                .get_changes(&shared)
+                .iter()
+                .map(|c| c.hash())
+                .collect();
+            let signatures = store.signatures(&doc, Some(&hashes))?;
+            (false, loaded.save_after(&shared), signatures)
+        }
+        None => (true, loaded.save(), store.signatures(&doc, None)?),
     };
     Ok(Some(Entry {
         doc,
@@ -151,6 +162,7 @@ fn bundle_entry<S: DocumentStore + ?Sized>(
         heads,
         whole,
         bytes,
+        signatures,
     }))
 }
 
@@ -171,6 +183,7 @@ fn encode_bundle(addressing: &Addressing, entries: &[Entry]) -> Vec<u8> {
             ENTRY_CHANGES
         });
         listed.bytes(&entry.bytes);
+        listed.signatures(&entry.signatures);
     }
     write_tail(&mut writer, &listed.buf, Tail::Smallest);
     seal(TYPE_BUNDLE, writer.buf)
@@ -209,12 +222,14 @@ fn decode_bundle(
             code => return Err(WireError::UnknownPayload { doc, code }.into()),
         };
         let bytes = reader.bytes("document bytes")?.to_vec();
+        let signatures = reader.signatures(MAX_LIST)?;
         entries.push(Entry {
             doc,
             kind,
             heads,
             whole,
             bytes,
+            signatures,
         });
     }
     reader.finish()?;
@@ -261,6 +276,7 @@ pub fn import_bundle<S: DocumentStore + ?Sized>(
             Ok(doc) => {
                 report.conflicts += usize::from(store.has_conflicts(entry.kind, &doc));
                 commit.shared_heads.push((entry.doc.clone(), entry.heads));
+                commit.signatures.extend(entry.signatures);
                 commit.docs.push(IncomingDoc {
                     id: entry.doc,
                     kind: entry.kind,

@@ -1,14 +1,18 @@
 //! The enrolment link a hub prints as a QR code (`minga-hub device enrol --hub-url ...`):
-//! `minga://enrol?v=1&hub=<hub address>&code=<one-time code>`, its values percent-encoded. One
-//! module writes and reads it, so that a phone's camera scan goes straight to enrolment.
+//! `minga://enrol?v=2&hub=<hub address>&code=<one-time code>&key=<hub key fingerprint>`, its
+//! values percent-encoded (version 1 had no `key`, and is still read). One module writes and
+//! reads it, so that a phone's camera scan goes straight to enrolment, and the enrolment checks
+//! that the hub that answers holds the key the supervisor's hub printed: a device enrolling
+//! over plain HTTP on an office network cannot be handed another key.
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 /// What every enrolment link begins with.
 pub const ENROLMENT_LINK_PREFIX: &str = "minga://enrol?";
 
-/// The link version this code writes and reads; a link without `v` is version 1.
-pub const ENROLMENT_LINK_VERSION: u32 = 1;
+/// The link version this code writes (with a hub key's fingerprint) and reads, with version 1;
+/// a link without `v` is version 1.
+pub const ENROLMENT_LINK_VERSION: u32 = 2;
 
 /// The longest link read, in bytes: a QR code holds less, so a longer text is no link.
 const MAX_LINK_LEN: usize = 4096;
@@ -40,11 +44,14 @@ const VALUE: &AsciiSet = &CONTROLS
     .add(b'}');
 
 /// What an enrolment link carries: the hub to enrol with (absent when the supervisor printed
-/// the code without `--hub-url`: the app asks for it) and the one-time code.
+/// the code without `--hub-url`: the app asks for it), the one-time code, and (version 2) the
+/// fingerprint of the hub's key (`signatures::PublicKey::fingerprint`), which the enrolment
+/// checks against the key the hub answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrolmentLink {
     pub hub_url: Option<String>,
     pub code: String,
+    pub hub_key_fingerprint: Option<String>,
 }
 
 /// Why a scanned text is not an enrolment link, named for what the app does next.
@@ -73,7 +80,7 @@ impl EnrolmentLink {
         }
         let query = strip_prefix_ignoring_case(text, ENROLMENT_LINK_PREFIX)
             .ok_or(EnrolmentLinkError::NotAnEnrolmentLink)?;
-        let (mut version, mut hub_url, mut code) = (None, None, None);
+        let (mut version, mut hub_url, mut code, mut key) = (None, None, None, None);
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = decode(name, value)?;
@@ -81,6 +88,7 @@ impl EnrolmentLink {
                 "v" => &mut version,
                 "hub" => &mut hub_url,
                 "code" => &mut code,
+                "key" => &mut key,
                 // Fields a later version adds within version 1 are left to it.
                 _ => continue,
             };
@@ -94,7 +102,14 @@ impl EnrolmentLink {
         if let Some(url) = &hub_url {
             check_hub_url(url)?;
         }
-        Ok(Self { hub_url, code })
+        if let Some(fingerprint) = &key {
+            check_fingerprint(fingerprint)?;
+        }
+        Ok(Self {
+            hub_url,
+            code,
+            hub_key_fingerprint: key,
+        })
     }
 
     /// The link as a hub prints it, every value percent-encoded.
@@ -105,8 +120,16 @@ impl EnrolmentLink {
             .as_deref()
             .map(|url| format!("&hub={}", encode(url)))
             .unwrap_or_default();
+        // Version 1 when there is no key to carry, so that apps of before read it too.
+        let (version, key) = match &self.hub_key_fingerprint {
+            Some(fingerprint) => (
+                ENROLMENT_LINK_VERSION,
+                format!("&key={}", encode(fingerprint)),
+            ),
+            None => (1, String::new()),
+        };
         format!(
-            "{ENROLMENT_LINK_PREFIX}v={ENROLMENT_LINK_VERSION}{hub}&code={}",
+            "{ENROLMENT_LINK_PREFIX}v={version}{hub}&code={}{key}",
             encode(&self.code)
         )
     }
@@ -138,12 +161,22 @@ fn check_version(version: Option<&str>) -> Result<(), EnrolmentLinkError> {
         return Ok(());
     };
     match text.parse::<u32>() {
-        Ok(ENROLMENT_LINK_VERSION) => Ok(()),
+        Ok(1..=ENROLMENT_LINK_VERSION) => Ok(()),
         Ok(version) if version > ENROLMENT_LINK_VERSION => {
             Err(EnrolmentLinkError::NewerVersion { version })
         }
         _ => Err(malformed(format!("{text:?} is not a link version"))),
     }
+}
+
+fn check_fingerprint(fingerprint: &str) -> Result<(), EnrolmentLinkError> {
+    let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+    if fingerprint.len() != 32 || !fingerprint.chars().all(hex) {
+        return Err(malformed(format!(
+            "{fingerprint:?} is not a hub key's fingerprint"
+        )));
+    }
+    Ok(())
 }
 
 fn check_code(code: &str) -> Result<(), EnrolmentLinkError> {
@@ -173,7 +206,27 @@ mod tests {
         EnrolmentLink {
             hub_url: hub.map(str::to_string),
             code: code.into(),
+            hub_key_fingerprint: None,
         }
+    }
+
+    #[test]
+    fn a_version_2_link_carries_the_hub_keys_fingerprint() {
+        let key = crate::signatures::DeviceKey::generate()
+            .unwrap()
+            .public_key();
+        let written = EnrolmentLink {
+            hub_key_fingerprint: Some(key.fingerprint()),
+            ..link(Some("http://10.0.0.2:8080"), "ABCD-EFGH-JKMN")
+        };
+        let uri = written.to_uri();
+        assert!(uri.starts_with("minga://enrol?v=2&"), "{uri}");
+        assert!(
+            uri.ends_with(&format!("&key={}", key.fingerprint())),
+            "{uri}"
+        );
+        assert_eq!(EnrolmentLink::parse(&uri), Ok(written));
+        assert_eq!(key.fingerprint().len(), 32);
     }
 
     #[test]
@@ -223,8 +276,8 @@ mod tests {
     #[test]
     fn a_newer_link_asks_for_an_update() {
         assert_eq!(
-            EnrolmentLink::parse("minga://enrol?v=2&code=X&shape=new"),
-            Err(EnrolmentLinkError::NewerVersion { version: 2 })
+            EnrolmentLink::parse("minga://enrol?v=3&code=X&shape=new"),
+            Err(EnrolmentLinkError::NewerVersion { version: 3 })
         );
     }
 
@@ -238,6 +291,7 @@ mod tests {
             ("minga://enrol?code=%FF", "UTF-8"),
             ("minga://enrol?v=one&code=A", "link version"),
             ("minga://enrol?hub=ftp%3A%2F%2Fh&code=A", "hub address"),
+            ("minga://enrol?v=2&code=A&key=abc", "fingerprint"),
         ] {
             match EnrolmentLink::parse(text) {
                 Err(EnrolmentLinkError::Malformed { reason }) => {

@@ -10,6 +10,8 @@
 //!   backoff after failures, never two syncs with one peer at once).
 //! - [`bundle`] writes and imports encrypted sync files for a USB stick or a messaging app.
 //! - [`project::check_project_name`] is the rule for hub project names, which sync URLs carry.
+//! - [`signatures`] signs changes and verifies them: every receiver refuses a change whose
+//!   signature is missing or does not verify under its actor's key.
 //! - [`enrolment_link`] writes and reads the `minga://enrol?...` link a hub prints as a QR code.
 
 pub mod bundle;
@@ -27,6 +29,7 @@ pub mod report;
 mod responder;
 pub mod schedule;
 mod side;
+pub mod signatures;
 pub mod store;
 pub mod transport;
 pub mod wire;
@@ -37,7 +40,7 @@ pub use ids::{DocId, DocKind, Epoch, PeerId, Seq};
 pub use initiator::{Initiator, Step};
 pub use memory_store::MemoryStore;
 pub use policy::{AllowAll, Policy};
-pub use report::{Progress, SyncReport};
+pub use report::{Progress, RefusedWork, SyncReport};
 pub use responder::{abort_frame, abort_reply, Responder};
 pub use store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 pub use transport::{run_session, MemoryTransport, Transport};

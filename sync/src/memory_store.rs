@@ -9,6 +9,7 @@ use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 
 use crate::error::StoreError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
+use crate::signatures::{verify_new_changes, Signature, SignaturePool, SignedChange};
 use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 
 /// Documents kept in memory, each with a kind and a sequence number.
@@ -24,6 +25,8 @@ struct Inner {
     by_seq: BTreeMap<Seq, DocId>,
     seq: Seq,
     peers: HashMap<PeerId, PeerState>,
+    /// The signatures of the keyed changes received, verified on arrival.
+    signatures: HashMap<ChangeHash, Signature>,
 }
 
 #[derive(Clone)]
@@ -60,6 +63,7 @@ impl MemoryStore {
                 by_seq: BTreeMap::new(),
                 seq: 0,
                 peers: HashMap::new(),
+                signatures: HashMap::new(),
             }),
         }
     }
@@ -154,7 +158,7 @@ impl Inner {
         self.by_seq.insert(seq, id.clone());
     }
 
-    fn apply(&mut self, incoming: IncomingDoc) -> ApplyOutcome {
+    fn apply(&mut self, incoming: IncomingDoc, pool: &SignaturePool) -> ApplyOutcome {
         let IncomingDoc {
             id,
             kind,
@@ -167,6 +171,9 @@ impl Inner {
             }
             (Some(entry), _) => entry.doc.clone(),
             (None, Some(loaded)) => {
+                if let Err(refused) = self.keep_verified(&loaded, &[], pool) {
+                    return refused;
+                }
                 let heads = loaded.get_heads();
                 self.store(&id, kind, loaded, changes);
                 return ApplyOutcome::Applied { heads };
@@ -184,12 +191,34 @@ impl Inner {
                 reason: "changes depend on changes this store does not have".into(),
             };
         }
+        if let Err(refused) = self.keep_verified(&doc, &before, pool) {
+            return refused;
+        }
         let heads = doc.get_heads();
         if heads != before {
             let saved = doc.save();
             self.store(&id, kind, doc, saved);
         }
         ApplyOutcome::Applied { heads }
+    }
+}
+
+impl Inner {
+    /// Verifies the changes of `doc` after `before` against `pool` and keeps their signatures,
+    /// or says why the document is refused.
+    fn keep_verified(
+        &mut self,
+        doc: &Automerge,
+        before: &[ChangeHash],
+        pool: &SignaturePool,
+    ) -> Result<(), ApplyOutcome> {
+        let verified = verify_new_changes(doc, before, |hash| pool.get(hash)).map_err(|e| {
+            ApplyOutcome::Invalid {
+                reason: e.to_string(),
+            }
+        })?;
+        self.signatures.extend(verified);
+        Ok(())
     }
 }
 
@@ -233,12 +262,40 @@ impl DocumentStore for MemoryStore {
         Ok(self.lock().docs.get(id).map(|entry| entry.saved.clone()))
     }
 
+    fn signatures(
+        &self,
+        id: &DocId,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>, StoreError> {
+        let inner = self.lock();
+        let Some(entry) = inner.docs.get(id) else {
+            return Ok(Vec::new());
+        };
+        let all: Vec<ChangeHash>;
+        let hashes = match only {
+            Some(only) => only,
+            None => {
+                all = entry
+                    .doc
+                    .get_changes(&[])
+                    .iter()
+                    .map(|c| c.hash())
+                    .collect();
+                &all
+            }
+        };
+        Ok(hashes
+            .iter()
+            .filter_map(|hash| inner.signatures.get(hash).map(|sig| (*hash, *sig)))
+            .collect())
+    }
+
     fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
         let mut inner = self.lock();
         let outcomes = commit
             .docs
             .into_iter()
-            .map(|incoming| inner.apply(incoming))
+            .map(|incoming| inner.apply(incoming, &commit.signatures))
             .collect();
         let peer = inner.peers.entry(commit.peer).or_default();
         if let Some(epoch) = commit.reset_peer {

@@ -1,5 +1,7 @@
 //! What a sync session did (the report) and how far along it is (progress).
 
+use automerge::ChangeHash;
+
 use crate::ids::DocId;
 use crate::wire::Refusal;
 
@@ -14,6 +16,9 @@ pub struct SyncReport {
     pub received: usize,
     /// Documents refused, by either side, with the reason.
     pub refused: Vec<(DocId, Refusal)>,
+    /// This side's own work the peer refused: what it offered or sent and the peer would not
+    /// take, never to be lost in the list above (an app must say so to its user).
+    pub refused_by_peer: Vec<RefusedWork>,
     /// Received documents that now hold concurrent values for some key: conflicts for a
     /// supervisor to settle.
     pub conflicts: usize,
@@ -23,6 +28,16 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// The automerge bytes (saved documents and changes) inside those frames, both ways.
     pub change_bytes: u64,
+}
+
+/// A document of this side the peer refused: the document, the changes it refused (this side's
+/// heads for it: the newest changes, with everything they build on that the peer lacks), and
+/// why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefusedWork {
+    pub doc: DocId,
+    pub heads: Vec<ChangeHash>,
+    pub reason: Refusal,
 }
 
 /// How far a session is, reported after every round trip.

@@ -5,6 +5,7 @@ use automerge::{Automerge, ChangeHash};
 
 use crate::error::StoreError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
+use crate::signatures::{SignaturePool, SignedChange};
 
 /// One row of "what changed since N".
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +65,9 @@ pub struct Commit {
     pub shared_heads: Vec<(DocId, Vec<ChangeHash>)>,
     /// A new cursor for `peer`, when it moved.
     pub cursor: Option<PeerCursor>,
+    /// The signatures that came with `docs` (one pool for the whole step): the store verifies
+    /// each new change against it ([`crate::signatures::verify_new_changes`]) and keeps them.
+    pub signatures: SignaturePool,
 }
 
 impl Commit {
@@ -74,6 +78,7 @@ impl Commit {
             docs: Vec::new(),
             shared_heads: Vec::new(),
             cursor: None,
+            signatures: SignaturePool::default(),
         }
     }
 
@@ -105,6 +110,17 @@ pub trait DocumentStore {
     /// followed by change chunks); `None` if absent. Defaults to loading and saving.
     fn export(&self, id: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.load(id)?.map(|doc| doc.save()))
+    }
+
+    /// The signatures this store holds of document `id`'s changes: of those in `only`, or of
+    /// all of them. A store that keeps none (one that only relays unkeyed changes, such as
+    /// [`crate::MemoryStore`]) returns none. Cost: one lookup per change asked for.
+    fn signatures(
+        &self,
+        _id: &DocId,
+        _only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>, StoreError> {
+        Ok(Vec::new())
     }
 
     /// Applies everything in `commit` in one atomic step, returning one outcome per document in

@@ -146,3 +146,45 @@ fn damaged_foreign_and_misaddressed_bundles_get_typed_errors_and_change_nothing(
     ));
     assert!(pair.hub.is_empty());
 }
+
+#[test]
+fn keyed_changes_travel_in_a_bundle_with_their_signatures() {
+    use automerge::transaction::Transactable;
+    use minga_sync::signatures::{DeviceKey, SignaturePool};
+    use minga_sync::{Commit, DocKind, IncomingDoc};
+    let key = DeviceKey::generate().unwrap();
+    let mut doc = automerge::AutoCommit::new().with_actor(key.new_actor().unwrap());
+    for n in 0..3i64 {
+        doc.put(automerge::ROOT, "n", n).unwrap();
+        doc.commit();
+    }
+    let signed: SignaturePool = doc
+        .get_changes(&[])
+        .iter()
+        .map(|change| (change.hash(), key.sign_change(&change.hash())))
+        .collect();
+    let pair = Pair {
+        phone: MemoryStore::new(),
+        hub: MemoryStore::new(),
+        hub_key: BundleIdentity::generate(),
+    };
+    let id = DocId::random();
+    let mut commit = Commit::new(peer("app"));
+    commit.docs.push(IncomingDoc {
+        id: id.clone(),
+        kind: DocKind::Submission,
+        changes: doc.save(),
+        loaded: None,
+    });
+    commit.signatures = signed;
+    pair.phone.commit(commit).unwrap();
+
+    let bytes = bundle_for_hub(&pair, BundleScope::Everything);
+    assert_eq!(import(&pair, &bytes).unwrap().received, 1);
+    let mut carried = pair.hub.signatures(&id, None).unwrap();
+    let mut made = pair.phone.signatures(&id, None).unwrap();
+    carried.sort();
+    made.sort();
+    assert_eq!(carried.len(), 3);
+    assert_eq!(carried, made, "every signature arrived, verified");
+}

@@ -98,6 +98,27 @@ impl TestHub {
         enrol_at(self.storage.as_ref(), &self.url(), PROJECT, role, name)
     }
 
+    /// Enrols `store` as an app does (`Store.enrol`, with the fingerprint of the hub's key the
+    /// enrolment link carries): the hub binds the store's signing key to the new device, and
+    /// the store writes as that device from then on.
+    pub fn enrol_store(&self, role: Role, name: &str, store: &minga_core::Store) -> Enrolled {
+        let storage = self.storage.as_ref();
+        let issued = admin::enrol_device(storage, PROJECT, role, name).unwrap();
+        let code = issued.code.to_string();
+        let (key, hub_key) = (store.public_key(), storage.hub_signing_key().unwrap());
+        let fingerprint = hub_key.public_key().fingerprint();
+        let answer =
+            minga_hub::client::enrol_with_key(&self.url(), &code, Some(&key), Some(&fingerprint))
+                .expect("enrolment");
+        store.adopt_device_id(&answer.device_id).unwrap();
+        Enrolled {
+            device_id: answer.device_id,
+            token: answer.token,
+            hub_id: answer.hub_id,
+            project: answer.project,
+        }
+    }
+
     /// Every document of the project: id to sorted heads.
     pub fn documents(&self) -> BTreeMap<String, Vec<String>> {
         hub_documents(self.storage.as_ref(), PROJECT)

@@ -9,17 +9,20 @@ use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
 use crate::storage::documents::{self, DocumentSeq};
 use crate::storage::observer::ChangedDocument;
-use crate::storage::store_meta;
+use crate::storage::{signatures, store_meta};
 use crate::store::receive::{receive, AdmitAll, Changes, Outcome};
 use crate::store::Store;
 use automerge::{AutoCommit, ChangeHash};
+use minga_sync::signatures::{SignaturePool, SignedChange};
 
-/// Automerge bytes (a whole document, or change chunks) received for one document.
+/// Automerge bytes (a whole document, or change chunks) received for one document, with the
+/// signatures of its keyed changes ([`Store::change_signatures`] gives them where it was made).
 #[derive(Debug, Clone)]
 pub struct ReceivedChanges {
     pub id: DocId,
     pub kind: DocKind,
     pub bytes: Vec<u8>,
+    pub signatures: Vec<SignedChange>,
 }
 
 /// The sync-facing view of the store. Sync (initiator and responder) stands on these calls
@@ -45,6 +48,12 @@ impl Store {
         }
     }
 
+    /// The signatures of document `id`'s keyed changes, to send with its bytes (see
+    /// [`ReceivedChanges`]). Cost: one index range scan.
+    pub fn change_signatures(&self, id: &DocId) -> Result<Vec<SignedChange>> {
+        signatures::of_document(&self.lock().conn, id, None)
+    }
+
     /// A document's whole history as compact automerge bytes (what `Automerge.load` reads).
     /// Cost: a full save of the document.
     pub fn document_bytes(&self, id: &DocId) -> Result<Vec<u8>> {
@@ -60,12 +69,16 @@ impl Store {
     /// otherwise. Batch what a sync round brings: one transaction (one fsync) per batch.
     pub fn apply_changes(&self, batch: &[ReceivedChanges]) -> Result<Vec<DocumentSeq>> {
         let touched: Vec<DocId> = batch.iter().map(|received| received.id).collect();
-        self.lock().write_documents(&touched, |tx, cache, actor| {
+        let signed: SignaturePool = batch
+            .iter()
+            .flat_map(|received| received.signatures.iter().copied())
+            .collect();
+        self.lock().write_documents(&touched, |tx, cache, me| {
             let mut changed = Vec::new();
             for received in batch {
                 let document = (&received.id, received.kind);
-                let bytes = Changes::Bytes(&received.bytes);
-                match receive(tx, cache, actor, document, bytes, &AdmitAll)? {
+                let bytes = (Changes::Bytes(&received.bytes), &signed);
+                match receive(tx, cache, me, document, bytes, &AdmitAll)? {
                     Outcome::Applied { seq, .. } => changed.extend(seq.map(|seq| DocumentSeq {
                         id: received.id,
                         kind: received.kind,
@@ -105,9 +118,9 @@ impl Store {
             result = Some(update(doc)?);
             Ok(())
         };
-        self.lock().write_documents(&[*id], |tx, cache, actor| {
-            let edit = Changes::Edit(&mut edit);
-            match receive(tx, cache, actor, (id, kind), edit, &AdmitAll)? {
+        self.lock().write_documents(&[*id], |tx, cache, me| {
+            let edit = (Changes::Edit(&mut edit), &SignaturePool::default());
+            match receive(tx, cache, me, (id, kind), edit, &AdmitAll)? {
                 Outcome::Applied { seq, .. } => {
                     let told = seq.map(|seq| ChangedDocument::local(*id, kind, seq));
                     Ok(((), told.into_iter().collect()))
@@ -173,6 +186,7 @@ mod tests {
                 id: *id,
                 kind: DocKind::Submission,
                 bytes: a.document_bytes(id).unwrap(),
+                signatures: a.change_signatures(id).unwrap(),
             })
             .collect();
         let applied = b.apply_changes(&batch).unwrap();
@@ -192,6 +206,7 @@ mod tests {
             id: ids[1],
             kind: DocKind::Submission,
             bytes: vec![1, 2, 3],
+            signatures: Vec::new(),
         };
         assert!(matches!(
             b.apply_changes(&[batch[0].clone(), garbage]),
@@ -218,6 +233,7 @@ mod tests {
             id,
             kind: DocKind::Submission,
             bytes: a.document_bytes(&id).unwrap(),
+            signatures: a.change_signatures(&id).unwrap(),
         };
         let under_its_review_id = ReceivedChanges {
             id: crate::review_id(&id),

@@ -6,7 +6,7 @@
 use crate::document::DeviceIdentity;
 use crate::error::{Error, Result};
 use crate::storage::{actors, store_meta};
-use crate::store::Store;
+use crate::store::{Inner, Store};
 
 impl Store {
     /// Makes `device_id` (the id a hub enrolled this store as) the device every later change
@@ -20,9 +20,10 @@ impl Store {
         }
         let mut inner = self.lock();
         let identity = DeviceIdentity::new(device_id, inner.identity.user_name.clone());
-        let tx = inner.conn.transaction()?;
+        let Inner { conn, key, .. } = &mut *inner;
+        let tx = conn.transaction()?;
         store_meta::set_enrolled_device_id(&tx, device_id)?;
-        let actor = actors::actor_for(&tx, &identity)?;
+        let actor = actors::actor_for(&tx, &identity, key)?;
         tx.commit()?;
         // Cached documents carry the old actor: drop them, so that the next edit loads
         // each with the new one.

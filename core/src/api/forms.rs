@@ -230,6 +230,7 @@ mod tests {
             id,
             kind: DocKind::Form,
             bytes: b.document_bytes(&id).unwrap(),
+            signatures: Vec::new(),
         };
         assert!(matches!(
             a.apply_changes(&[received]),

@@ -161,6 +161,7 @@ mod tests {
                 id: review_id,
                 kind: DocKind::Review,
                 bytes: office.document_bytes(&review_id).unwrap(),
+                signatures: office.change_signatures(&review_id).unwrap(),
             }])
             .unwrap();
         fresh

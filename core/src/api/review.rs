@@ -102,6 +102,7 @@ mod tests {
             id: *id,
             kind,
             bytes: from.document_bytes(id).unwrap(),
+            signatures: from.change_signatures(id).unwrap(),
         };
         to.apply_changes(&[received]).unwrap();
     }
@@ -198,6 +199,7 @@ mod tests {
             id: outside.id(),
             kind: DocKind::Review,
             bytes: outside.save(),
+            signatures: Vec::new(),
         };
         store.apply_changes(&[received]).unwrap();
         store

@@ -12,6 +12,7 @@ use crate::store::Store;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use minga_forms::{Answers, Value};
+use minga_sync::signatures::{open_signed_document, seal_signed_document, SignedChange};
 
 /// A submission as read: its creation facts, status and answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,21 +149,27 @@ impl Store {
         self.edit(id, |doc| document::write_deleted(doc, None))
     }
 
-    /// The submission's automerge bytes: its whole history, loadable by any automerge library
-    /// (`Automerge.load` in JavaScript).
+    /// The submission's whole history with the signatures of its changes, as one byte string
+    /// for another Minga store's [`Store::import_submission`] (`minga_sync::signatures::
+    /// seal_signed_document`). Any automerge library (`Automerge.load` in JavaScript) reads
+    /// [`Store::document_bytes`], the plain automerge bytes.
     pub fn export_submission(&self, id: &DocId) -> Result<Vec<u8>> {
-        self.document_bytes(id)
+        let bytes = self.document_bytes(id)?;
+        Ok(seal_signed_document(&bytes, &self.change_signatures(id)?))
     }
 
-    /// Imports automerge bytes of a submission (as [`Store::export_submission`] gives, from
-    /// this store or another, possibly edited elsewhere), merging them into the stored copy if
-    /// there is one. Returns its id, read from `meta.id`.
+    /// Imports a submission as [`Store::export_submission`] gives it (from this store or
+    /// another), or its plain automerge bytes (possibly edited elsewhere), merging it into the
+    /// stored copy if there is one; its changes are verified as any received change is.
+    /// Returns its id, read from `meta.id`.
     pub fn import_submission(&self, bytes: &[u8]) -> Result<DocId> {
+        let (bytes, signatures) = unsealed(bytes)?;
         let id = id_of(&load(bytes)?)?;
         self.apply_changes(&[ReceivedChanges {
             id,
             kind: DocKind::Submission,
             bytes: bytes.to_vec(),
+            signatures,
         }])?;
         Ok(id)
     }
@@ -198,11 +205,11 @@ impl Store {
 }
 
 impl Submission {
-    /// Reads a submission from its automerge bytes (as [`Store::export_submission`] gives),
+    /// Reads a submission from its automerge bytes or as [`Store::export_submission`] gives it,
     /// without a store: what a hub or an export does with the documents it holds. Its id is
     /// read from `meta.id`. Cost: loading the document.
     pub fn from_bytes(bytes: &[u8]) -> Result<Submission> {
-        Self::from_document(&load(bytes)?)
+        Self::from_document(&load(unsealed(bytes)?.0)?)
     }
 
     /// Reads a submission from a loaded automerge document (an export tells bytes that do not
@@ -210,6 +217,12 @@ impl Submission {
     pub(crate) fn from_document(doc: &AutoCommit) -> Result<Submission> {
         read_submission(id_of(doc)?, doc)
     }
+}
+
+/// The automerge bytes and signatures of what [`Store::export_submission`] gives (plain
+/// automerge bytes come back as they are).
+fn unsealed(bytes: &[u8]) -> Result<(&[u8], Vec<SignedChange>)> {
+    open_signed_document(bytes).map_err(|error| Error::InvalidDocument(error.to_string()))
 }
 
 fn load(bytes: &[u8]) -> Result<AutoCommit> {
@@ -380,12 +393,17 @@ mod tests {
             .set_answer(&id, &place, &point(-0.2, -78.5, None))
             .unwrap();
         // Another implementation wrote a latitude of 1000 into the point.
-        let mut doc = AutoCommit::load(&phone.export_submission(&id).unwrap()).unwrap();
+        let mut doc = AutoCommit::load(&phone.document_bytes(&id).unwrap()).unwrap();
         let answers = crate::fields::object_at(&doc, &automerge::ROOT, "answers").unwrap();
         let (_, stored) = doc.get(&answers, "place").unwrap().unwrap();
         doc.put(&stored, "latitude", 1000.0).unwrap();
         let office = plain_store(&dir, "office.db", "d2", "sara");
-        office.import_submission(&doc.save()).unwrap();
+        // The phone's changes travel with their signatures; the other implementation's own
+        // change is unkeyed.
+        let signed = phone.change_signatures(&id).unwrap();
+        office
+            .import_submission(&seal_signed_document(&doc.save(), &signed))
+            .unwrap();
         assert_eq!(
             office.answers(&id).unwrap().value("place"),
             Some(&point(1000.0, -78.5, None)),

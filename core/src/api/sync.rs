@@ -9,10 +9,11 @@ use crate::error::Result;
 use crate::storage::chunks::{self, DocCache};
 use crate::storage::documents::{self, kind_and_heads};
 use crate::storage::observer::ChangedDocument;
-use crate::storage::{peers, store_meta};
-use crate::store::receive::{receive, AdmitAll, Changes, Outcome, Refusal};
+use crate::storage::{peers, signatures, store_meta};
+use crate::store::receive::{receive, AdmitAll, Changes, Outcome, Receiver, Refusal};
 use crate::store::{Inner, Store};
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash};
+use minga_sync::signatures::{SignaturePool, SignedChange};
 use minga_sync::{
     ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, Epoch, IncomingDoc,
     PeerCursor, PeerId, Seq, StoreError,
@@ -79,6 +80,18 @@ impl DocumentStore for Store {
         exported.map_err(StoreError::new)
     }
 
+    /// Cost: one lookup per change of `only`, or one index range scan for the document's.
+    fn signatures(
+        &self,
+        id: &SyncId,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>, StoreError> {
+        let Ok(id) = DocId::try_from(id) else {
+            return Ok(Vec::new());
+        };
+        signatures::of_document(&self.lock().conn, &id, only).map_err(StoreError::new)
+    }
+
     /// One SQLite transaction (one fsync) for the whole step.
     fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
         self.commit_sync(commit).map_err(StoreError::new)
@@ -120,11 +133,13 @@ impl Store {
             .iter()
             .filter_map(|incoming| DocId::try_from(&incoming.id).ok())
             .collect();
-        self.lock().write_documents(&touched, |tx, cache, actor| {
+        let signed = &commit.signatures;
+        self.lock().write_documents(&touched, |tx, cache, me| {
             let mut outcomes = Vec::with_capacity(commit.docs.len());
             let mut changed = Vec::new();
             for incoming in commit.docs {
-                outcomes.push(apply_incoming(tx, cache, actor, incoming, &mut changed)?);
+                let received = (incoming, signed);
+                outcomes.push(apply_incoming(tx, cache, me, received, &mut changed)?);
             }
             if let Some(epoch) = commit.reset_peer {
                 peers::reset(tx, &commit.peer, epoch)?;
@@ -145,8 +160,8 @@ impl Store {
 fn apply_incoming(
     tx: &Connection,
     cache: &mut DocCache,
-    actor: &ActorId,
-    incoming: IncomingDoc,
+    me: Receiver<'_>,
+    (incoming, signed): (IncomingDoc, &SignaturePool),
     changed: &mut Vec<ChangedDocument>,
 ) -> Result<ApplyOutcome> {
     let id = match DocId::try_from(&incoming.id) {
@@ -162,7 +177,8 @@ fn apply_incoming(
         Some(_) => Changes::Verified(&incoming.changes),
         None => Changes::Bytes(&incoming.changes),
     };
-    let outcome = receive(tx, cache, actor, (&id, incoming.kind), changes, &AdmitAll)?;
+    let document = (&id, incoming.kind);
+    let outcome = receive(tx, cache, me, document, (changes, signed), &AdmitAll)?;
     Ok(match outcome {
         Outcome::Applied { seq, heads } => {
             changed.extend(seq.map(|seq| ChangedDocument {

@@ -1,5 +1,6 @@
 //! The storage layer: one module per table, each holding every statement on its table
-//! (`documents`, `chunks`, `submissions`, `review_states`, `peers`, `store_meta`, `actors`;
+//! (`documents`, `chunks`, `submissions`, `review_states`, `peers`, `store_meta`, `actors`,
+//! `change_signatures` with the store's signing key;
 //! their definitions are `schema.rs`), the projections derived from documents, the cache of
 //! decoded documents (`chunks`), and the observers told of committed writes. Nothing here opens
 //! a transaction or holds the store's lock: the write path above (`store`) does.
@@ -11,5 +12,6 @@ pub(crate) mod observer;
 pub(crate) mod peers;
 pub(crate) mod projection;
 pub(crate) mod review_states;
+pub(crate) mod signatures;
 pub(crate) mod store_meta;
 pub(crate) mod submissions;

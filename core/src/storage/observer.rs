@@ -38,7 +38,7 @@ impl ChangedDocument {
 pub type ChangeCallback = dyn Fn(&[ChangedDocument]) + Send + Sync;
 
 /// One step of a sync that the [`crate::SyncAgent`] ran with a peer. Every `Started` is
-/// followed by exactly one `Finished`, `Failed` or `Revoked` for the same peer.
+/// followed by exactly one `Finished`, `Refused`, `Failed` or `Revoked` for the same peer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncEvent {
     Started {
@@ -50,6 +50,13 @@ pub enum SyncEvent {
         progress: Progress,
     },
     Finished {
+        peer: PeerId,
+        report: SyncReport,
+    },
+    /// The sync ran to its end, but the peer refused some of this device's own work
+    /// (`report.refused_by_peer`: each document, its changes and why): an app must tell its
+    /// user, since that work did not reach the peer and will not until something changes.
+    Refused {
         peer: PeerId,
         report: SyncReport,
     },
@@ -80,6 +87,7 @@ impl SyncEvent {
             SyncEvent::Started { peer }
             | SyncEvent::Progress { peer, .. }
             | SyncEvent::Finished { peer, .. }
+            | SyncEvent::Refused { peer, .. }
             | SyncEvent::Failed { peer, .. }
             | SyncEvent::Revoked { peer, .. } => peer,
         }

@@ -7,6 +7,7 @@
 
 mod open;
 pub(crate) mod receive;
+mod sign;
 pub(crate) mod write;
 
 pub use open::{Encryption, StoreKey};
@@ -19,6 +20,7 @@ use crate::storage::observer::{
     ChangeCallback, ChangedDocument, ObserverHandle, Observers, SyncEvent, SyncEventCallback,
 };
 use automerge::ActorId;
+use minga_sync::signatures::DeviceKey;
 use rusqlite::Connection;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,12 +40,20 @@ pub(crate) struct Inner {
     pub(crate) cache: DocCache,
     pub(crate) identity: DeviceIdentity,
     pub(crate) actor: ActorId,
+    /// The key every change this store makes is signed with (`sign.rs`).
+    pub(crate) key: DeviceKey,
     /// Documents changed by writes committed under the current lock, told to observers once
     /// the lock is released (see [`StoreGuard`]).
     pub(crate) committed: Vec<ChangedDocument>,
 }
 
 impl Store {
+    /// The public half of the key this store signs its changes with: what a hub binds to the
+    /// device at enrolment, and what its keyed actors begin with.
+    pub fn public_key(&self) -> minga_sync::signatures::PublicKey {
+        self.lock().key.public_key()
+    }
+
     /// The device and user this store attributes changes to.
     pub fn identity(&self) -> DeviceIdentity {
         self.lock().identity.clone()

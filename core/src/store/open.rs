@@ -1,5 +1,5 @@
 //! Opening a store: the file, its key, its schema (created, or upgraded with its backfills),
-//! and the actor of the device identity that signs every change written through it (the
+//! its signing key (made on the first open), and the actor of the device identity that signs every change written through it (the
 //! enrolled device id in place of the app's, once a hub has enrolled the store).
 
 use super::{Inner, Store};
@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::schema::{self, not_a_store};
 use crate::sqlcipher::{self, FileState, Probe};
 use crate::storage::chunks::DocCache;
-use crate::storage::{actors, projection, store_meta};
+use crate::storage::{actors, projection, signatures, store_meta};
 use crate::writable;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -99,7 +99,8 @@ impl Store {
             }
         }
         let identity = enrolled_identity(&conn, identity)?;
-        let actor = actors::actor_for(&conn, &identity)?;
+        let key = signatures::device_key(&conn)?;
+        let actor = actors::actor_for(&conn, &identity, &key)?;
         tracing::info!(
             path = %path.display(),
             created = creating,
@@ -113,6 +114,7 @@ impl Store {
                 cache: DocCache::new(OPEN_DOCUMENTS),
                 identity,
                 actor,
+                key,
                 committed: Vec::new(),
             }),
             observers: Arc::default(),
@@ -245,7 +247,7 @@ mod tests {
         // Back to version 1: documents, no projection, no peer tables, no review states.
         let (_dir, store, id) = downgraded(
             |_, _| {},
-            "DROP TABLE submissions; DROP TABLE peers; DROP TABLE peer_heads;
+            "DROP TABLE change_signatures; DROP TABLE submissions; DROP TABLE peers; DROP TABLE peer_heads;
              DROP TABLE review_states; PRAGMA user_version = 1;",
         );
         let page = store
@@ -272,7 +274,8 @@ mod tests {
         let (_dir, store, id) = downgraded(
             approve,
             &format!(
-                "DROP TABLE review_states; DROP INDEX submissions_with_conflicts;
+                "DROP TABLE change_signatures; DROP TABLE review_states;
+                 DROP INDEX submissions_with_conflicts;
                  ALTER TABLE submissions DROP COLUMN has_conflicts; {FORM_INDEX}
                  PRAGMA user_version = 3;"
             ),
@@ -292,7 +295,7 @@ mod tests {
         let (_dir, store, calm) = downgraded(
             |store, _| conflicted = Some(crate::test_support::conflicted_submission(&dir, store)),
             &format!(
-                "DROP INDEX submissions_with_conflicts;
+                "DROP TABLE change_signatures; DROP INDEX submissions_with_conflicts;
                  ALTER TABLE submissions DROP COLUMN has_conflicts; {FORM_INDEX}
                  PRAGMA user_version = 4;"
             ),
@@ -324,7 +327,7 @@ mod tests {
         };
         let (_dir, store, id) = downgraded(
             other_form,
-            &format!("{FORM_INDEX} PRAGMA user_version = 5;"),
+            &format!("DROP TABLE change_signatures; {FORM_INDEX} PRAGMA user_version = 5;"),
         );
         let indexes: i64 = store
             .lock()
@@ -346,6 +349,39 @@ mod tests {
             schema::version(&store.lock().conn).unwrap(),
             schema::CURRENT_VERSION
         );
+    }
+
+    #[test]
+    fn opening_a_version_5_store_gives_it_a_key_and_a_keyed_actor_that_signs_from_then_on() {
+        // Back to version 5 as main wrote it: no signatures, no key, an unkeyed actor.
+        let (dir, store, id) = downgraded(
+            |_, _| {},
+            &format!(
+                "DROP TABLE change_signatures; DELETE FROM store_meta WHERE name = 'signing_key';
+                 UPDATE actors SET actor = randomblob(16); {FORM_INDEX} PRAGMA user_version = 5;"
+            ),
+        );
+        assert_eq!(
+            schema::version(&store.lock().conn).unwrap(),
+            schema::CURRENT_VERSION
+        );
+        let key = store.public_key();
+        let actor = store.lock().actor.clone();
+        assert_eq!(minga_sync::signatures::actor_key(&actor), Some(key));
+        let status = crate::document::Status::Complete;
+        store.set_status(&id, status).unwrap();
+        let signed = store.change_signatures(&id).unwrap();
+        assert_eq!(signed.len(), 1, "the edit after the upgrade, signed");
+        assert!(key.verifies(&signed[0].0, &signed[0].1));
+        drop(store);
+        let again = Store::open(
+            dir.path().join("s.db"),
+            Encryption::PlainFile,
+            DeviceIdentity::new("d", "ana"),
+        )
+        .unwrap();
+        assert_eq!(again.public_key(), key, "the key is kept in the store");
+        assert_eq!(again.lock().actor, actor);
     }
 
     #[test]

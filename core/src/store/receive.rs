@@ -8,21 +8,32 @@
 //!    document this store lacks must arrive whole: every hash checks (skipped when the sync
 //!    layer already loaded it strictly) and no dependency is missing;
 //! 3. changes to a stored document may not depend on changes this store lacks;
-//! 4. the document as it would be stored must be shaped as its kind and id say
+//! 4. every new change by a keyed actor must carry a signature that verifies under its actor's
+//!    key (`sign.rs`; refused as [`Error::UnverifiedChange`], naming the change);
+//! 5. the document as it would be stored must be shaped as its kind and id say
 //!    ([`check_structure`]);
-//! 5. the caller's [`Admission`] policy must admit it.
+//! 6. the caller's [`Admission`] policy must admit it.
 //!
 //! A refused document changes nothing: it is edited in the cache in place and dropped from
 //! memory on refusal, so that memory never runs ahead of disk. Content (an impossible value)
 //! is never judged here: it is someone's data.
 
+use super::sign::verify_received;
 use super::write::record;
 use crate::document::{check_structure, DocId, DocKind};
 use crate::error::{Error, Result};
 use crate::storage::chunks::{DocCache, LoadedDoc};
-use crate::storage::documents;
 use crate::storage::projection::Refresh;
+use crate::storage::{documents, signatures};
 use automerge::{ActorId, AutoCommit, ChangeHash};
+use minga_sync::signatures::{DeviceKey, SignaturePool};
+
+/// The store that receives: the actor its own edits are made with, and its signing key.
+#[derive(Clone, Copy)]
+pub(crate) struct Receiver<'a> {
+    pub(crate) actor: &'a ActorId,
+    pub(crate) key: &'a DeviceKey,
+}
 
 /// Who may write what arrives, judged on the document as the received changes would leave it.
 /// Every caller today admits everything ([`AdmitAll`]): sync has applied its peer's
@@ -92,11 +103,13 @@ impl Refusal {
 pub(crate) fn receive(
     tx: &rusqlite::Connection,
     cache: &mut DocCache,
-    actor: &ActorId,
+    me: Receiver<'_>,
     (id, kind): (&DocId, DocKind),
-    changes: Changes<'_>,
+    (changes, signed): (Changes<'_>, &SignaturePool),
     admission: &dyn Admission,
 ) -> Result<Outcome> {
+    let actor = me.actor;
+    let own_edit = matches!(changes, Changes::Edit(_));
     let stored = documents::kind_and_heads(tx, id)?.map(|(stored, _)| stored);
     if let Some(stored) = stored.filter(|stored| *stored != kind) {
         return Ok(refused(id, kind, Refusal::KindMismatch { stored }));
@@ -119,17 +132,23 @@ pub(crate) fn receive(
     };
     let judged = apply(&mut loaded.doc, stored.is_some(), changes).and_then(|()| {
         if !loaded.has_unsaved() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let verified = verify_received(loaded, id, me, own_edit, signed)?;
         check_structure(&id.to_string(), kind, &loaded.doc)?;
         admission
             .admit(id, kind, &loaded.doc)
-            .map_err(Error::InvalidDocument)
+            .map_err(Error::InvalidDocument)?;
+        Ok(verified)
     });
-    if let Err(error) = judged {
-        cache.evict(id);
-        return Ok(refused(id, kind, Refusal::Invalid(named(id, error))));
-    }
+    let verified = match judged {
+        Ok(verified) => verified,
+        Err(error) => {
+            cache.evict(id);
+            return Ok(refused(id, kind, Refusal::Invalid(named(id, error))));
+        }
+    };
+    signatures::keep(tx, id, &verified)?;
     let seq = record(tx, id, kind, loaded, Refresh::Whole)?;
     let heads = loaded.doc.get_heads();
     if seq.is_none() && stored.is_none() {
@@ -234,6 +253,7 @@ mod tests {
             id,
             kind: DocKind::Submission,
             bytes,
+            signatures: a.change_signatures(&id).unwrap(),
         };
         b.apply_changes(std::slice::from_ref(&as_submission))
             .unwrap();
@@ -261,6 +281,7 @@ mod tests {
             id,
             kind: DocKind::Submission,
             bytes,
+            signatures: a.change_signatures(&id).unwrap(),
         };
         b.apply_changes(&[received(a.document_bytes(&id).unwrap())])
             .unwrap();

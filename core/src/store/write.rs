@@ -4,6 +4,8 @@
 //! write is queued for the observers, who hear of it once the store's lock is released. A write
 //! that fails drops the document from memory, so that memory never runs ahead of disk.
 
+use super::receive::Receiver;
+use super::sign::sign_own_changes;
 use super::Inner;
 use crate::clock::{now_ms, now_seconds};
 use crate::document::{self, DocId, DocKind};
@@ -13,7 +15,7 @@ use crate::storage::observer::ChangedDocument;
 use crate::storage::projection::Refresh;
 use crate::storage::{documents, projection, store_meta};
 use automerge::transaction::CommitOptions;
-use automerge::{ActorId, AutoCommit};
+use automerge::AutoCommit;
 use rusqlite::Connection;
 
 /// Writes a document's unsaved changes, gives its row the next sequence number and refreshes
@@ -76,6 +78,7 @@ impl Inner {
             cache,
             identity,
             actor,
+            key,
             committed,
         } = self;
         let loaded = cache
@@ -93,7 +96,11 @@ impl Inner {
         loaded
             .doc
             .commit_with(CommitOptions::default().with_time(now_seconds()));
-        match write_in_transaction(conn, |tx| record(tx, id, kind, loaded, what)) {
+        let written = write_in_transaction(conn, |tx| {
+            sign_own_changes(tx, key, id, loaded)?;
+            record(tx, id, kind, loaded, what)
+        });
+        match written {
             Ok(seq) => {
                 committed.extend(seq.map(|seq| ChangedDocument::local(*id, kind, seq)));
                 Ok(result)
@@ -114,7 +121,9 @@ impl Inner {
     ) -> Result<()> {
         doc.commit_with(CommitOptions::default().with_time(now_seconds()));
         let mut loaded = LoadedDoc::new_unsaved(doc);
+        let key = &self.key;
         let seq = write_in_transaction(&mut self.conn, |tx| {
+            sign_own_changes(tx, key, &id, &mut loaded)?;
             record(tx, &id, kind, &mut loaded, Refresh::Whole)
         })?;
         self.cache.insert(id, loaded);
@@ -135,23 +144,29 @@ pub(crate) fn write_in_transaction<R>(
 }
 
 impl Inner {
-    /// Runs `write` in one transaction with the document cache and this store's actor (a batch
+    /// Runs `write` in one transaction with the document cache and this store's actor and key (a batch
     /// of received changes, a sync step): on success the documents it reports changed are
     /// queued for the observers; on failure nothing is written and the documents in `touched`
     /// are dropped from memory, so that memory never runs ahead of disk.
     pub(crate) fn write_documents<R>(
         &mut self,
         touched: &[DocId],
-        write: impl FnOnce(&Connection, &mut DocCache, &ActorId) -> Result<(R, Vec<ChangedDocument>)>,
+        write: impl FnOnce(
+            &Connection,
+            &mut DocCache,
+            Receiver<'_>,
+        ) -> Result<(R, Vec<ChangedDocument>)>,
     ) -> Result<R> {
         let Inner {
             conn,
             cache,
             actor,
+            key,
             committed,
             ..
         } = self;
-        match write_in_transaction(conn, |tx| write(tx, cache, actor)) {
+        let me = Receiver { actor, key };
+        match write_in_transaction(conn, |tx| write(tx, cache, me)) {
             Ok((result, changed)) => {
                 committed.extend(changed);
                 Ok(result)

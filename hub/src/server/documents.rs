@@ -4,6 +4,7 @@
 //! shape) the storage's write path decides, for these routes and sync alike. Forms reach
 //! devices as form documents, by sync or through `changes`.
 
+use super::authorship::creator_of_bytes;
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
@@ -154,7 +155,8 @@ async fn write(
 
 /// A refused write as an answer a client can act on: 400 for bytes or an id that are not a
 /// document's, 409 for an id that belongs to another kind, 422 for a document that loads but is
-/// not shaped as its kind and id say, 500 for damage in the hub's own copy.
+/// not shaped as its kind and id say, 403 for a change whose signature is missing or does not
+/// verify, 500 for damage in the hub's own copy.
 fn refused(refusal: WriteRefusal) -> ApiError {
     let message = refusal.to_string();
     match refusal {
@@ -162,6 +164,9 @@ fn refused(refusal: WriteRefusal) -> ApiError {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_document", message)
         }
         WriteRefusal::FormsArePublished { .. } => Refusal::FormsArePublished.into(),
+        WriteRefusal::Unverified { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "unverified_change", message)
+        }
         WriteRefusal::StoredUnreadable { .. } => {
             tracing::error!(%message, "a stored document does not load");
             ApiError::new(
@@ -205,8 +210,17 @@ pub async fn put_submission(
     body: Bytes,
 ) -> Result<Json<DocumentHeader>, ApiError> {
     same_project(&who, &project)?;
-    // A new submission's author is the device that first sends it; a stored one keeps its own.
-    let author = submission_author(&state, &project, &id).await?.flatten();
+    // A stored submission keeps its author; a new one's is the device whose key signed its
+    // first change, else the device that first sends it.
+    let author = match submission_author(&state, &project, &id).await? {
+        Some(stored) => stored,
+        None => {
+            let (project, bytes) = (project.clone(), body.clone());
+            state
+                .blocking(move |storage| creator_of_bytes(storage, &project, &bytes))
+                .await?
+        }
+    };
     let new_author = author.clone().or_else(|| Some(who.device_id.clone()));
     let doc = DocumentWrite {
         id,
@@ -215,6 +229,7 @@ pub async fn put_submission(
         subject: None,
         changes: body.to_vec(),
         decoded: None,
+        signatures: Default::default(),
     };
     write(state, who, doc, author).await
 }
@@ -237,6 +252,7 @@ pub async fn put_review(
         subject: Some(submission),
         changes: body.to_vec(),
         decoded: None,
+        signatures: Default::default(),
     };
     write(state, who, doc, author).await
 }

@@ -7,11 +7,12 @@ use super::metrics::Metrics;
 use super::AppState;
 use crate::access::Role;
 use crate::auth::{decide_enrolment, hash_secret, new_token, EnrolDecision, EnrolmentCode};
-use crate::storage::Redemption;
+use crate::storage::{Device, Redemption};
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
+use minga_sync::signatures::{credential_text, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -19,6 +20,11 @@ use std::time::Instant;
 #[derive(Debug, Deserialize, Serialize)]
 pub struct EnrolRequest {
     pub code: String,
+    /// The device's signing key (64 hex digits, `Store::public_key`), which the hub binds to the
+    /// new device: a submission's author is then the device whose key signed its first change,
+    /// whoever relays it. Absent from devices of before signed changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -29,6 +35,13 @@ pub struct EnrolResponse {
     pub role: Role,
     /// The hub's peer id, to address sync sessions to.
     pub hub_id: String,
+    /// The hub's own public key (64 hex digits), which signs `credential`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_key: Option<String>,
+    /// When the device sent its key: the hub's signature (128 hex digits) of the binding
+    /// (`minga_sync::signatures::credential_text`: device id, project, role, device key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// The one answer to a code that is not right: its lookup part unknown, or its secret wrong.
@@ -87,6 +100,7 @@ pub async fn enrol(
             "an enrolment code looks like ABCD-EFGH-JKMN",
         )
     })?;
+    let key = request.public_key.as_deref().map(parse_key).transpose()?;
     if !state.guessers.try_take(client.ip(), Instant::now()) {
         return Err(too_many_tries());
     }
@@ -118,6 +132,7 @@ pub async fn enrol(
             device: Some(device),
             ..
         } => {
+            let (hub_key, credential) = bind(&state, &device, key).await?;
             Metrics::add(&state.metrics.enrolments_total, 1);
             tracing::info!(device = %device.id, project = %device.project, role = %device.role, "device enrolled");
             Ok(Json(EnrolResponse {
@@ -126,6 +141,8 @@ pub async fn enrol(
                 project: device.project,
                 role: device.role,
                 hub_id: state.hub_id.clone(),
+                hub_key: Some(hub_key),
+                credential,
             }))
         }
         Redemption::Decided {
@@ -133,4 +150,41 @@ pub async fn enrol(
             device: None,
         } => Err(refusal(decision)),
     }
+}
+
+/// A signing key as a device sends it: 64 hex digits.
+fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
+    let malformed = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_key",
+            "a device's public key is 64 hex digits",
+        )
+    };
+    let bytes = hex::decode(text).map_err(|_| malformed())?;
+    Ok(PublicKey(bytes.try_into().map_err(|_| malformed())?))
+}
+
+/// Binds the device's key (when it sent one) and signs the binding: the hub's public key (hex)
+/// and the credential (hex), if any. Cost: two small storage calls.
+async fn bind(
+    state: &AppState,
+    device: &Device,
+    key: Option<PublicKey>,
+) -> Result<(String, Option<String>), ApiError> {
+    let device = device.clone();
+    let bound = state
+        .blocking(move |storage| {
+            let hub = storage.hub_signing_key()?;
+            let Some(key) = key else {
+                return Ok((hub.public_key().to_string(), None));
+            };
+            storage.bind_device_key(&device.project, &device.id, &key)?;
+            let role = device.role.to_string();
+            let text = credential_text(&device.id, &device.project, &role, &key);
+            let credential = hex::encode(hub.sign_credential(&text));
+            Ok((hub.public_key().to_string(), Some(credential)))
+        })
+        .await?;
+    Ok(bound)
 }

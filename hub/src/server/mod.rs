@@ -3,6 +3,7 @@
 //! on SIGINT or SIGTERM (requests in flight finish; each write is one transaction, so one cut
 //! short leaves nothing half-stored).
 
+mod authorship;
 mod bearer;
 mod connections;
 pub mod documents;

@@ -2,6 +2,7 @@
 //! wire bytes. The hub is the responder; each device has its own responder (sessions are per
 //! device) over a view of its project's documents, with a policy built from the access rules.
 
+use super::authorship::{creator_of, creator_of_bytes};
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
@@ -14,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use minga_sync::signatures::{SignaturePool, SignedChange};
 use minga_sync::{
     ApplyOutcome, ChangedDoc, Commit, DocId, DocumentStore, Epoch, PeerCursor, PeerId, Policy,
     Responder, Seq, StoreError, SyncOptions,
@@ -64,10 +66,11 @@ fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
     heads.iter().map(ChangeHash::to_string).collect()
 }
 
-/// The author a document's access is judged by: a submission's own author, or for a review the
-/// author of the submission it judges (recorded when the hub first stored the review, or read
-/// through `proposed`, the review as a device would have it). `None` for a submission the hub
-/// has not seen.
+/// The author a document's access is judged by: a submission's own author (for one the hub
+/// has not stored, the device whose key signed its first change in `proposed`,
+/// [`creator_of`]), or for a review the author of the submission it judges (recorded when the
+/// hub first stored the review, or read through `proposed`, the review as a device would have
+/// it). `None` for a submission the hub has not seen and whose creator it does not know.
 fn author_for(
     storage: &dyn HubStorage,
     project: &str,
@@ -80,6 +83,10 @@ fn author_for(
         (DocKind::Review, Some(review)) => return Ok(review.author),
         (DocKind::Review, None) => match proposed.and_then(|doc| reviewed_submission(id, doc)) {
             Some(submission) => submission,
+            None => return Ok(None),
+        },
+        (DocKind::Submission, None) => match proposed {
+            Some(doc) => return creator_of(storage, project, doc),
             None => return Ok(None),
         },
         (DocKind::Submission | DocKind::Form, stored) => return Ok(stored.and_then(|h| h.author)),
@@ -100,12 +107,28 @@ impl ProjectDocuments<'_> {
         &self.who.project
     }
 
-    fn write_for(&self, incoming: minga_sync::IncomingDoc) -> Result<DocumentWrite, StoreError> {
+    /// The author a submission gets if it is new: the device whose key signed its first change
+    /// ([`creator_of`]), else the sender. Cost: for a document sync did not load, loading it.
+    fn new_author(&self, incoming: &minga_sync::IncomingDoc) -> Result<String, StoreError> {
+        let creator = match &incoming.loaded {
+            Some(doc) => creator_of(self.storage, self.project(), doc),
+            None => creator_of_bytes(self.storage, self.project(), &incoming.changes),
+        };
+        let creator = creator.map_err(store_error)?;
+        Ok(creator.unwrap_or_else(|| self.who.device_id.clone()))
+    }
+
+    fn write_for(
+        &self,
+        incoming: minga_sync::IncomingDoc,
+        signatures: &Arc<SignaturePool>,
+    ) -> Result<DocumentWrite, StoreError> {
         let kind = DocKind::from_core(incoming.kind);
         let id = incoming.id.as_str().to_string();
         let (author, subject) = match kind {
-            // A new submission's author is the device that sent it (a stored one keeps its own).
-            DocKind::Submission => (Some(self.who.device_id.clone()), None),
+            // A new submission's author is its creator by signature, else the device that sent
+            // it (a stored one keeps its own).
+            DocKind::Submission => (Some(self.new_author(&incoming)?), None),
             DocKind::Review => self.review_facts(&id, &incoming)?,
             DocKind::Form => (None, None),
         };
@@ -117,6 +140,7 @@ impl ProjectDocuments<'_> {
             changes: incoming.changes,
             // Sync loaded a new document once to ask the policy; the hub stores it from that.
             decoded: incoming.loaded.map(Decoded),
+            signatures: signatures.clone(),
         })
     }
 }
@@ -202,11 +226,23 @@ impl DocumentStore for ProjectDocuments<'_> {
         Ok(stored.map(|d| d.bytes))
     }
 
+    /// Cost: one lookup per change of `only`, or one index range scan for the document's.
+    fn signatures(
+        &self,
+        id: &DocId,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>, StoreError> {
+        self.storage
+            .change_signatures(self.project(), id.as_str(), only)
+            .map_err(store_error)
+    }
+
     fn commit(&self, commit: Commit) -> Result<Vec<ApplyOutcome>, StoreError> {
+        let signatures = Arc::new(commit.signatures);
         let writes = commit
             .docs
             .into_iter()
-            .map(|doc| self.write_for(doc))
+            .map(|doc| self.write_for(doc, &signatures))
             .collect::<Result<Vec<_>, _>>()?;
         // Peer state is keyed by the authenticated device, whatever peer id the hello claimed.
         let peer = PeerUpdate {

@@ -12,8 +12,10 @@ use chrono::Utc;
 
 pub mod console;
 pub mod projection;
+pub mod signatures;
 pub use console::*;
 pub use projection::*;
+pub use signatures::*;
 
 /// Defines one `#[test]` per contract body. `$open` is called with the test's name and returns
 /// `Option<(guard, storage)>`: a storage holding one project, `p` (the guard keeps what it lives
@@ -36,6 +38,10 @@ macro_rules! contract_tests {
             a_conflict_between_two_phones_is_flagged_until_settled,
             listings_page_by_the_last_change,
             a_device_keeps_its_last_sync,
+            signed_writes_keep_their_signatures,
+            forged_changes_are_refused_and_the_rest_of_the_batch_is_stored,
+            a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment,
+            the_hub_signing_key_is_made_once_and_kept,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {
@@ -86,6 +92,7 @@ pub fn write(id: &str, kind: DocKind, changes: Vec<u8>) -> DocumentWrite {
         subject: None,
         changes,
         decoded: None,
+        signatures: Default::default(),
     }
 }
 

@@ -8,10 +8,12 @@ pub mod console;
 #[cfg(test)]
 mod contract;
 mod keyfile;
+mod keys;
 mod merge;
 pub mod postgres;
 pub mod projection;
 mod schema;
+mod signatures;
 mod sqlite;
 mod txn;
 
@@ -26,9 +28,12 @@ pub use sqlite::{SqliteStorage, DATABASE_FILE};
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::Result;
+use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
+use minga_sync::signatures::{DeviceKey, PublicKey, SignaturePool, SignedChange};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// A programme's unit of work.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -119,6 +124,10 @@ pub struct DocumentWrite {
     /// hub does not hold yet is then stored as `changes` without being decoded, merged and
     /// saved again. `None` when there is no such document, or to have the hub decode.
     pub decoded: Option<Decoded>,
+    /// The signatures that came with `changes` (with a sync step's other documents: one pool
+    /// per step). Every new change by a keyed actor must carry one that verifies
+    /// ([`minga_sync::signatures`]), or the write is refused ([`WriteRefusal::Unverified`]).
+    pub signatures: Arc<SignaturePool>,
 }
 
 /// A whole document as its saved bytes load, for [`DocumentWrite::decoded`].
@@ -160,6 +169,14 @@ pub enum WriteRefusal {
     /// Id, kind or shape are wrong ([`minga_core::check_structure`]).
     #[error(transparent)]
     Malformed(#[from] minga_core::Malformed),
+    /// A change by a keyed actor whose signature is missing or does not verify under its
+    /// actor's key: forged, moved from another change, or stripped.
+    #[error("document {id}: change {change} is refused: {reason}")]
+    Unverified {
+        id: String,
+        change: String,
+        reason: String,
+    },
     /// A form document written by a device: forms are published by an administrator.
     #[error("form document {id}: forms are published, never written by a device")]
     FormsArePublished { id: String },
@@ -240,6 +257,22 @@ pub trait HubStorage: ConsoleStorage + Send + Sync {
         peer: Option<&PeerUpdate>,
     ) -> Result<Vec<WriteOutcome>>;
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>>;
+    /// Binds a device's signing key to it in `project` (at enrolment); a key bound already (the
+    /// same store enrolled again) follows it to the new device id. Cost: one upsert.
+    fn bind_device_key(&self, project: &str, device_id: &str, key: &PublicKey) -> Result<()>;
+    /// The device `key` is bound to in `project`, if any. Cost: one primary-key lookup.
+    fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>>;
+    /// The hub's own signing key (it signs enrolment credentials), made on first use and kept
+    /// in the storage. Cost: an insert-or-ignore and one lookup.
+    fn hub_signing_key(&self) -> Result<DeviceKey>;
+    /// The kept signatures of document `id`'s changes: those of `only`, or all of them. Cost:
+    /// one primary-key lookup per change of `only`, or one index range scan.
+    fn change_signatures(
+        &self,
+        project: &str,
+        id: &str,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>>;
     /// A document's header without its bytes.
     fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>>;
     /// The highest sequence number of the project's documents (0 if none).

@@ -376,7 +376,7 @@ mod tests {
     }
 
     fn loaded(store: &Store, id: &minga_core::DocId) -> Automerge {
-        Automerge::load(&store.export_submission(id).unwrap()).unwrap()
+        Automerge::load(&store.document_bytes(id).unwrap()).unwrap()
     }
 
     fn point(latitude: f64, longitude: f64) -> Value {
@@ -448,7 +448,7 @@ mod tests {
         let before = merged.get_heads();
         assert!(!has_conflicts(&merged, &before, false), "no new change");
         merged
-            .load_incremental(&ben.export_submission(&id).unwrap())
+            .load_incremental(&ben.document_bytes(&id).unwrap())
             .unwrap();
         assert!(
             !has_conflicts(&merged, &before, false),
@@ -461,12 +461,17 @@ mod tests {
         merged.load_incremental(&ana_doc.save()).unwrap();
         assert!(has_conflicts(&merged, &before, false), "both edited name");
         assert!(has_conflicts(&merged, &[], false), "new, from two actors");
-        ben.import_submission(&merged.save()).unwrap();
+        let signed = ana.change_signatures(&id).unwrap();
+        ben.import_submission(&minga_sync::signatures::seal_signed_document(
+            &merged.save(),
+            &signed,
+        ))
+        .unwrap();
         ben.resolve_conflict(&id, &name, &Value::Text("Rosa".into()))
             .unwrap();
         let before = merged.get_heads();
         merged
-            .load_incremental(&ben.export_submission(&id).unwrap())
+            .load_incremental(&ben.document_bytes(&id).unwrap())
             .unwrap();
         assert!(!has_conflicts(&merged, &before, true), "settled");
     }

@@ -4,7 +4,7 @@ use crate::error::Result;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 4;
+pub const CURRENT_VERSION: i64 = 5;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -116,6 +116,13 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
             }
             // Version 4: the console's users, sessions, sign-in failures and audit log.
             3 => tx.execute_batch(&super::sqlite::console_tables())?,
+            // Version 5: the signatures of the keyed changes the hub stores, and the devices'
+            // keys. Nothing to fill: changes stored before signing existed are unkeyed and
+            // have none, and devices enrolled before bound no key.
+            4 => {
+                tx.execute_batch(super::signatures::SQLITE_TABLE)?;
+                tx.execute_batch(super::keys::SQLITE_TABLE)?;
+            }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

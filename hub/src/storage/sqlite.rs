@@ -13,6 +13,7 @@ use super::projection::{
 };
 use super::schema;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
+use super::{keys, signatures};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
     Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
@@ -20,8 +21,10 @@ use super::{
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
+use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
+use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -571,6 +574,27 @@ impl HubStorage for SqliteStorage {
             .optional()?)
     }
 
+    fn change_signatures(
+        &self,
+        project: &str,
+        id: &str,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>> {
+        signatures::of_document_sqlite(&self.conn(), project, id, only)
+    }
+
+    fn bind_device_key(&self, project: &str, device_id: &str, key: &PublicKey) -> Result<()> {
+        keys::bind_sqlite(&self.conn(), project, device_id, key)
+    }
+
+    fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>> {
+        keys::device_sqlite(&self.conn(), project, key)
+    }
+
+    fn hub_signing_key(&self) -> Result<DeviceKey> {
+        keys::hub_key_sqlite(&self.conn())
+    }
+
     fn document(&self, project: &str, id: &str) -> Result<Option<StoredDocument>> {
         let conn = self.conn();
         Ok(conn
@@ -704,6 +728,10 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         Ok(())
     }
 
+    fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
+        signatures::keep_sqlite(self, project, id, signed)
+    }
+
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()> {
         self.prepare_cached(
             "UPDATE submissions SET review_state = ?3 WHERE project = ?1 AND id = ?2",
@@ -835,8 +863,10 @@ mod tests {
         let id = crate::storage::contract::store_before_upgrade(&storage);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch(&format!("{TO_VERSION_3} PRAGMA user_version = 3;"))
-            .unwrap();
+        conn.execute_batch(&format!(
+            "{TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
+        ))
+        .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::contract::check_after_upgrade(&reopened, &id);
@@ -845,7 +875,10 @@ mod tests {
         );
     }
 
-    /// What version 4 added, taken away again: a version 3 database, as main wrote it.
+    /// What version 5 added, taken away again: a version 4 database.
+    const TO_VERSION_4: &str = "DROP TABLE change_signatures; DROP TABLE device_keys;";
+
+    /// What version 4 added, taken away again (after [`TO_VERSION_4`]): a version 3 database.
     const TO_VERSION_3: &str = "DROP TABLE console_sessions; DROP TABLE console_user_projects;
         DROP TABLE console_users; DROP TABLE console_signin_failures; DROP TABLE audit_log;";
 
@@ -899,13 +932,27 @@ mod tests {
         );
     }
 
-    /// What version 3 added, taken away again: a version 2 database, as main wrote it.
-    const TO_VERSION_2: &str =
-        "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;";
+    /// What version 3 added, taken away again (after [`TO_VERSION_3`]): a version 2 database.
+    const TO_VERSION_2: &str = "DROP TABLE submissions;
+        ALTER TABLE devices DROP COLUMN last_sync_at;";
 
-    /// Down to version 2 from this build's schema: through version 3 first.
+    #[test]
+    fn opening_a_version_4_hub_keeps_its_documents_and_the_signatures_of_what_arrives() {
+        let (dir, storage) = open();
+        let id = crate::storage::contract::store_before_upgrade(&storage);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!("{TO_VERSION_4} PRAGMA user_version = 4;"))
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::contract::check_after_upgrade(&reopened, &id);
+        crate::storage::contract::signed_writes_keep_their_signatures(&reopened);
+    }
+
+    /// Down to version 2 from this build's schema: through versions 4 and 3 first.
     fn to_version_2() -> String {
-        format!("{TO_VERSION_3} {TO_VERSION_2}")
+        format!("{TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
     }
 
     #[test]

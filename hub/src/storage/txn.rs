@@ -13,6 +13,9 @@ use crate::error::{HubError, Result};
 use automerge::{Automerge, ChangeHash};
 use chrono::{DateTime, SubsecRound, Utc};
 use minga_forms::Form;
+use minga_sync::signatures::{
+    open_signed_document, verify_new_changes, SignaturePool, SignedChange,
+};
 
 /// A backend's open transaction, as document writes need it.
 pub trait DocumentTx {
@@ -43,6 +46,8 @@ pub trait DocumentTx {
     ) -> Result<()>;
     /// Records a review's state on the row of the submission it judges (if it has one yet).
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()>;
+    /// Keeps the signatures of document `id`'s changes (one already kept stays).
+    fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()>;
 }
 
 /// What a write tells the projection, read from the merged document.
@@ -114,6 +119,14 @@ fn store_one(
     if let Err(malformed) = minga_core::check_id(&write.id, write.kind.to_core()) {
         return Ok(WriteOutcome::Refused(malformed.into()));
     }
+    // Changes may come as a signed document (`Store::export_submission`, the document routes).
+    let Ok((changes, carried)) = open_signed_document(&write.changes) else {
+        return Ok(WriteOutcome::Refused(WriteRefusal::NotAutomerge {
+            id: write.id.clone(),
+            reason: "a signed document whose layout is damaged".into(),
+        }));
+    };
+    let carried: SignaturePool = carried.into_iter().collect();
     let stored = tx.stored(project, &write.id)?;
     if let Some(stored) = &stored {
         if stored.header.kind != write.kind {
@@ -131,14 +144,18 @@ fn store_one(
     let merged = merge(
         &write.id,
         stored.as_ref().map(|s| s.bytes.as_slice()),
-        &write.changes,
+        changes,
         write.decoded.as_ref().map(|decoded| &decoded.0),
         |doc, before| {
+            let verified = verify_write(write, &carried, doc, before)?;
             check_write(write, doc)?;
-            Ok(projected(write.kind, doc, before, row == Some(true)))
+            Ok((
+                projected(write.kind, doc, before, row == Some(true)),
+                verified,
+            ))
         },
     );
-    let (merged, projected) = match merged {
+    let (merged, (projected, verified)) = match merged {
         Ok(merged) => merged,
         Err(refused) => return Ok(WriteOutcome::Refused(refused)),
     };
@@ -146,6 +163,7 @@ fn store_one(
         Some(stored) if !merged.changed => Ok(WriteOutcome::Stored(stored.header)),
         _ => {
             let header = tx.put(project, write, &merged)?;
+            tx.keep_signatures(project, &write.id, &verified)?;
             // A submission without a projection row yet (new, as a rule) adopts a review that
             // arrived first, and its row takes that review's state.
             let waiting_state = match (row, write.kind) {
@@ -167,6 +185,24 @@ fn store_one(
             Ok(WriteOutcome::Stored(header))
         }
     }
+}
+
+/// The signatures of the changes the write adds to `doc` (those after `before`), each verified
+/// under its actor's key against the write's signatures and those `carried` in its changes;
+/// refused when one is missing or does not verify. Cost: a walk of the new changes and one
+/// Ed25519 verification each.
+fn verify_write(
+    write: &DocumentWrite,
+    carried: &SignaturePool,
+    doc: &Automerge,
+    before: &[ChangeHash],
+) -> Result<Vec<SignedChange>, WriteRefusal> {
+    let signature_of = |hash: &ChangeHash| write.signatures.get(hash).or_else(|| carried.get(hash));
+    verify_new_changes(doc, before, signature_of).map_err(|unverified| WriteRefusal::Unverified {
+        id: write.id.clone(),
+        change: unverified.change.to_string(),
+        reason: unverified.fault.to_string(),
+    })
 }
 
 /// Whether `doc`, the document as the write would leave it, has the structure of the write's
@@ -224,6 +260,7 @@ fn adopt_waiting_review(
         subject: stored.header.subject.clone(),
         changes: Vec::new(),
         decoded: None,
+        signatures: Default::default(),
     };
     let unchanged = Merged {
         heads: stored.header.heads.clone(),
@@ -290,6 +327,7 @@ pub fn store_form_document(tx: &mut impl DocumentTx, project: &str, form: &Form)
         subject: None,
         changes: bytes,
         decoded: None,
+        signatures: Default::default(),
     };
     match store_one(tx, project, &document)? {
         WriteOutcome::Stored(_) => Ok(()),

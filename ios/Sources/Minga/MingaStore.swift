@@ -50,7 +50,8 @@ public final class MingaStore: @unchecked Sendable {
     }
 
     /// Every event of the syncs a sync agent (`blocking.startSyncAgent(hub:schedule:)`) runs
-    /// on this store: started, progress, finished, failed (with when it retries), revoked (the
+    /// on this store: started, progress, finished, refused (the hub refused some of this device's
+    /// own work: tell the user), failed (with when it retries), revoked (the
     /// store was wiped). Iterating registers an observer; ending the iteration unregisters it.
     public func syncEvents() -> AsyncStream<SyncEvent> {
         AsyncStream(bufferingPolicy: .unbounded) { continuation in

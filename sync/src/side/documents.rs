@@ -158,7 +158,14 @@ impl Side {
         })
     }
 
-    pub(super) fn sync_messages(&mut self, body: &mut Body, budget: &mut usize) {
+    /// Adds the next automerge sync message of every document in flight to `body`; returns
+    /// the changes each message carries (what automerge marks sent while making it).
+    pub(super) fn sync_messages(
+        &mut self,
+        body: &mut Body,
+        budget: &mut usize,
+    ) -> HashMap<DocId, Vec<ChangeHash>> {
+        let mut sent = HashMap::new();
         let mut quiet = Vec::new();
         let mut converged = Vec::new();
         for (id, entry) in &mut self.docs {
@@ -173,8 +180,11 @@ impl Side {
             // sends the whole (small) document instead of a one-answer change whenever that
             // change is over a third of its history.
             syncing.state.their_capabilities = Some(vec![Capability::SyncReset]);
+            let sent_before = syncing.state.sent_hashes.clone();
             match syncing.doc.generate_sync_message(&mut syncing.state) {
                 Some(message) => {
+                    let new = syncing.state.sent_hashes.difference(&sent_before);
+                    sent.insert(id.clone(), new.copied().collect());
                     let heads = syncing.doc.get_heads();
                     if syncing.state.their_heads.as_ref() == Some(&heads) {
                         converged.push((id.clone(), heads)); // the peer told us it has them
@@ -203,6 +213,7 @@ impl Side {
             }
             self.settle(&id);
         }
+        sent
     }
 
     pub(super) fn full_docs<S: DocumentStore + ?Sized>(

@@ -5,13 +5,13 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use automerge::sync::{Capability, Have, State as AmState, SyncDoc};
+use automerge::sync::{Capability, Have, MessageVersion, State as AmState, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::error::SyncError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::policy::Policy;
-use crate::report::{Progress, SyncReport};
+use crate::report::{Progress, RefusedWork, SyncReport};
 use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
 use crate::wire::{Answer, Body, DocMessage, Offer, Payload, Refusal};
 use crate::SyncOptions;
@@ -196,8 +196,9 @@ impl Side {
     ) -> Result<(), SyncError> {
         self.check(&body)?;
         let mut commit = Commit::new(self.peer.clone());
+        commit.signatures.extend(body.signatures);
         self.take_answers(store, &body.answers)?;
-        self.take_refusals(&body.refusals);
+        self.take_refusals(store, &body.refusals)?;
         self.confirm_unrefused_sends();
         let mut full_docs = Vec::new();
         for message in body.docs {
@@ -295,7 +296,7 @@ impl Side {
                     self.set_phase(&doc, Phase::Syncing(Box::new(syncing)));
                 }
                 Answer::Refused(reason) => {
-                    self.report.refused.push((doc.clone(), *reason));
+                    self.refused_by_peer(store, &doc, *reason)?;
                     self.settle(&doc);
                 }
             }
@@ -303,11 +304,38 @@ impl Side {
         Ok(())
     }
 
-    fn take_refusals(&mut self, refusals: &[(DocId, Refusal)]) {
+    fn take_refusals<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        refusals: &[(DocId, Refusal)],
+    ) -> Result<(), SyncError> {
         for (doc, reason) in refusals {
-            self.report.refused.push((doc.clone(), *reason));
+            self.refused_by_peer(store, doc, *reason)?;
             self.settle(doc);
         }
+        Ok(())
+    }
+
+    /// Records that the peer refused this side's `doc`, naming its heads here. Cost: one
+    /// heads lookup.
+    fn refused_by_peer<S: DocumentStore + ?Sized>(
+        &mut self,
+        store: &S,
+        doc: &DocId,
+        reason: Refusal,
+    ) -> Result<(), SyncError> {
+        self.report.refused.push((doc.clone(), reason));
+        let heads = store
+            .doc_heads(doc)?
+            .map(|(_, heads)| heads)
+            .unwrap_or_default();
+        let work = RefusedWork {
+            doc: doc.clone(),
+            heads,
+            reason,
+        };
+        self.report.refused_by_peer.push(work);
+        Ok(())
     }
 
     /// Whole documents we sent and the peer did not refuse are stored there now (its reply
@@ -461,8 +489,9 @@ impl Side {
             ..Body::default()
         };
         let mut budget = self.options.page_bytes;
-        self.sync_messages(&mut body, &mut budget);
+        let sent = self.sync_messages(&mut body, &mut budget);
         self.full_docs(store, &mut body, &mut budget)?;
+        sign_documents(store, &mut body, &sent)?;
         if !self.offers_done && self.in_flight() < self.options.max_in_flight {
             self.offer_page(store, &mut body, &mut budget)?;
         }
@@ -501,4 +530,27 @@ impl Side {
             bytes_received: self.report.bytes_received,
         }
     }
+}
+
+/// Adds to `body` the signatures of the changes its documents carry: every change of a whole
+/// document (or of a sync message that carries the whole document), the changes `sent` names
+/// for the others. (Offers add theirs as they are made.) Cost: one signature lookup per change
+/// sent.
+fn sign_documents<S: DocumentStore + ?Sized>(
+    store: &S,
+    body: &mut Body,
+    sent: &HashMap<DocId, Vec<ChangeHash>>,
+) -> Result<(), SyncError> {
+    for message in &body.docs {
+        let signed = match &message.payload {
+            Payload::Sync(sync) if sync.changes.is_empty() => continue,
+            Payload::Sync(sync) if sync.version == MessageVersion::V1 => {
+                let hashes = sent.get(&message.doc).map_or(&[][..], Vec::as_slice);
+                store.signatures(&message.doc, Some(hashes))?
+            }
+            Payload::Full(_) | Payload::Sync(_) => store.signatures(&message.doc, None)?,
+        };
+        body.signatures.extend(signed);
+    }
+    Ok(())
 }

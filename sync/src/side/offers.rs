@@ -2,6 +2,7 @@
 //! shared, when known) and how it answers the peer's.
 
 use super::*;
+use crate::signatures::SignedChange;
 
 impl Side {
     pub(super) fn take_offers<S: DocumentStore + ?Sized>(
@@ -177,7 +178,7 @@ impl Side {
                 phase: Phase::Offered,
             },
         );
-        let changes = self.changes_since_shared(store, &entry.id)?;
+        let changes = self.changes_since_shared(store, &entry.id, &mut body.signatures)?;
         if let Some(changes) = &changes {
             *budget = budget.saturating_sub(changes.len());
             self.report.change_bytes += changes.len() as u64;
@@ -194,11 +195,13 @@ impl Side {
     }
 
     /// The changes made since the heads last shared with the peer, when those are known: the
-    /// peer then needs nothing more if it did not change the document itself.
+    /// peer then needs nothing more if it did not change the document itself. Their
+    /// signatures are added to `signatures`.
     fn changes_since_shared<S: DocumentStore + ?Sized>(
         &self,
         store: &S,
         id: &DocId,
+        signatures: &mut Vec<SignedChange>,
     ) -> Result<Option<Vec<u8>>, SyncError> {
         let shared = match self.session_shared.get(id) {
             Some(shared) => Some(shared.clone()),
@@ -216,7 +219,13 @@ impl Side {
         {
             return Ok(None);
         }
-        Ok(Some(doc.save_after(&shared)).filter(|changes| !changes.is_empty()))
+        let changes = doc.save_after(&shared);
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let hashes: Vec<ChangeHash> = doc.get_changes(&shared).iter().map(|c| c.hash()).collect();
+        signatures.extend(store.signatures(id, Some(&hashes))?);
+        Ok(Some(changes))
     }
 
     fn already_shared<S: DocumentStore + ?Sized>(

@@ -5,6 +5,7 @@ use automerge::ChangeHash;
 
 use crate::error::{IdError, WireError};
 use crate::ids::{DocId, DocKind, Epoch, PeerId, MAX_ID_LEN};
+use crate::signatures::{SignedChange, SIGNATURE_LEN};
 
 /// Most heads one document may advertise; real documents have one or a few.
 pub const MAX_HEADS: u64 = 1024;
@@ -86,6 +87,15 @@ impl Writer {
         self.varint(heads.len() as u64);
         for head in heads {
             self.fixed(&head.0);
+        }
+    }
+
+    /// A count, then each change hash (32 bytes) and its signature (64 bytes).
+    pub fn signatures(&mut self, signed: &[SignedChange]) {
+        self.varint(signed.len() as u64);
+        for (hash, signature) in signed {
+            self.fixed(&hash.0);
+            self.fixed(signature);
         }
     }
 }
@@ -250,6 +260,20 @@ impl<'a> Reader<'a> {
             heads.push(ChangeHash(hash));
         }
         Ok(heads)
+    }
+
+    /// What [`Writer::signatures`] wrote; at most `max` of them.
+    pub fn signatures(&mut self, max: u64) -> Result<Vec<SignedChange>, WireError> {
+        let count = self.count("signatures", 32 + SIGNATURE_LEN, max)?;
+        let mut signed = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(self.fixed(32, "signed change")?);
+            let mut signature = [0u8; SIGNATURE_LEN];
+            signature.copy_from_slice(self.fixed(SIGNATURE_LEN, "signature")?);
+            signed.push((ChangeHash(hash), signature));
+        }
+        Ok(signed)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The sync wire format, version 3: framed, typed messages (`docs/sync-protocol.md` is the
+//! The sync wire format, version 4: framed, typed messages (`docs/sync-protocol.md` is the
 //! specification). `encode` never fails; `decode` checks the frame's length against the limit
 //! before reading anything, validates every field and never panics.
 
@@ -13,17 +13,19 @@ use automerge::ChangeHash;
 use crate::error::WireError;
 pub use crate::ids::Epoch;
 use crate::ids::{DocId, DocKind, PeerId, Seq};
+use crate::signatures::SignedChange;
 use codec::{Reader, Writer};
 pub(crate) use deflate::{read_tail, write_tail, Tail};
 
 /// The first four bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"MSYN";
 /// The protocol version this implementation speaks. Version 3 added the stores' epochs to the
-/// hello, requests and replies.
-pub const VERSION: u8 = 3;
+/// hello, requests and replies; version 4 the signatures of the changes a body or bundle
+/// carries.
+pub const VERSION: u8 = 4;
 /// The earlier version whose peers still get an abort they can read (in its framing), telling
 /// them to update, rather than bytes they cannot decode.
-pub const PREVIOUS_VERSION: u8 = 2;
+pub const PREVIOUS_VERSION: u8 = 3;
 /// Magic, version, type and a big-endian u32 payload length.
 pub const HEADER_LEN: usize = 10;
 /// The CRC-32 that follows the payload, over the header and the payload.
@@ -124,6 +126,9 @@ pub struct Body {
     pub docs: Vec<DocMessage>,
     /// Documents of the peer's previous message that were refused (all others were applied).
     pub refusals: Vec<(DocId, Refusal)>,
+    /// The signatures of the keyed changes this body carries (in offers and documents), for
+    /// the receiver to verify them ([`crate::signatures`]).
+    pub signatures: Vec<SignedChange>,
 }
 
 impl Body {
@@ -445,6 +450,7 @@ fn encode_body(writer: &mut Writer, body: &Body) {
         writer.doc_id(doc);
         writer.u8(*reason as u8);
     }
+    writer.signatures(&body.signatures);
 }
 
 fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
@@ -458,6 +464,7 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
     let answers = decode_answers(reader)?;
     let docs = decode_docs(reader)?;
     let refusals = decode_refusals(reader)?;
+    let signatures = reader.signatures(MAX_LIST)?;
     Ok(Body {
         offers,
         more_offers,
@@ -465,6 +472,7 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
         answers,
         docs,
         refusals,
+        signatures,
     })
 }
 
@@ -645,6 +653,25 @@ mod tests {
             Frame::decode(&frame.encode_uncompressed(), DEFAULT_MAX_FRAME).unwrap(),
             frame
         );
+    }
+
+    #[test]
+    fn a_body_carries_the_signatures_of_its_changes() {
+        let frame = Frame::Reply(Round {
+            session: [1; 16],
+            round: 2,
+            epoch: Epoch([3; 16]),
+            body: Body {
+                signatures: vec![
+                    (ChangeHash([4; 32]), [5; 64]),
+                    (ChangeHash([6; 32]), [7; 64]),
+                ],
+                ..Body::default()
+            },
+        });
+        for bytes in [frame.encode(), frame.encode_uncompressed()] {
+            assert_eq!(Frame::decode(&bytes, DEFAULT_MAX_FRAME).unwrap(), frame);
+        }
     }
 
     #[test]

@@ -196,7 +196,11 @@ impl Worker {
         match result {
             Ok(report) => {
                 self.shared.plan(|plan, now| plan.succeeded(&peer, now));
-                SyncEvent::Finished { peer, report }
+                if report.refused_by_peer.is_empty() {
+                    SyncEvent::Finished { peer, report }
+                } else {
+                    SyncEvent::Refused { peer, report }
+                }
             }
             Err(SyncError::Transport(error)) if error.revoked => {
                 self.shared.plan(|plan, _| plan.revoke());

@@ -743,7 +743,7 @@ mod tests {
         store
             .set_answer(&id, &AnswerPath::new("age"), &Value::Integer(9))
             .unwrap();
-        let bytes = store.export_submission(&id).unwrap();
+        let bytes = store.document_bytes(&id).unwrap();
         let facts = SubmissionFacts {
             author_name: Some("Ana on the hub".into()),
             ..SubmissionFacts::default()
@@ -800,11 +800,8 @@ mod tests {
         automerge::transaction::Transactable::put(&mut other, automerge::ROOT, "hello", "world")
             .unwrap();
         let documents = [
-            ("good", store.export_submission(&good).unwrap()),
-            (
-                "unpublished",
-                store.export_submission(&unpublished).unwrap(),
-            ),
+            ("good", store.document_bytes(&good).unwrap()),
+            ("unpublished", store.document_bytes(&unpublished).unwrap()),
             ("review", review),
             ("other", other.save()),
             ("junk", b"junk".to_vec()),

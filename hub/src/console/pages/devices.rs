@@ -149,10 +149,11 @@ pub async fn enrol(
             let issued = admin::enrol_device(storage, &at, role, &device)?;
             let action = format!("enrol device {device} ({role})");
             storage.record_audit(&audit_entry(&who, &action, Some(&at), None, client.0))?;
-            Ok(issued)
+            // The link carries the hub key's fingerprint, so the phone checks whom it enrols with.
+            Ok((issued, storage.hub_signing_key()?.public_key()))
         })
         .await;
-    let issued = match issued {
+    let (issued, hub_key) = match issued {
         Ok(issued) => issued,
         Err(error) => return error.into_response(),
     };
@@ -160,6 +161,7 @@ pub async fn enrol(
     let link = admin::enrolment_uri(
         &issued.code,
         hub_url(&headers, state.console.tls).as_deref(),
+        Some(&hub_key),
     );
     let qr = match qr_svg(&link, lang.texts().scan_hint) {
         Ok(qr) => qr,

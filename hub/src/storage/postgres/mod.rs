@@ -17,6 +17,7 @@ use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
+use super::{keys, signatures};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
     Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
@@ -24,8 +25,10 @@ use super::{
 use crate::access::DocKind;
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{postgres_detail, HubError, Result};
+use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
+use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -410,6 +413,27 @@ impl HubStorage for PostgresStorage {
         stored_document(&mut *self.client()?, project, id)
     }
 
+    fn change_signatures(
+        &self,
+        project: &str,
+        id: &str,
+        only: Option<&[ChangeHash]>,
+    ) -> Result<Vec<SignedChange>> {
+        signatures::of_document_postgres(&mut *self.client()?, project, id, only)
+    }
+
+    fn bind_device_key(&self, project: &str, device_id: &str, key: &PublicKey) -> Result<()> {
+        keys::bind_postgres(&mut *self.client()?, project, device_id, key)
+    }
+
+    fn device_of_key(&self, project: &str, key: &PublicKey) -> Result<Option<String>> {
+        keys::device_postgres(&mut *self.client()?, project, key)
+    }
+
+    fn hub_signing_key(&self) -> Result<DeviceKey> {
+        keys::hub_key_postgres(&mut *self.client()?)
+    }
+
     fn document_header(&self, project: &str, id: &str) -> Result<Option<DocumentHeader>> {
         let sql = format!("SELECT {HEADER_COLUMNS} FROM documents WHERE project = $1 AND id = $2");
         let row = self.client()?.query_opt(&sql, &[&project, &id])?;
@@ -601,6 +625,10 @@ impl DocumentTx for postgres::Transaction<'_> {
         Ok(())
     }
 
+    fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
+        signatures::keep_postgres(self, project, id, signed)
+    }
+
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()> {
         self.execute(
             "UPDATE submissions SET review_state = $3 WHERE project = $1 AND id = $2",
@@ -727,7 +755,10 @@ mod tests {
     contract_tests!(open);
     crate::storage::contract::console_contract_tests!(open);
 
-    /// What version 3 added, taken away again: a version 2 database, as main wrote it.
+    /// What version 4 added, taken away again: a version 3 database.
+    const TO_VERSION_3: &str = "DROP TABLE change_signatures; DROP TABLE device_keys;";
+
+    /// What version 3 added, taken away again (after [`TO_VERSION_3`]): a version 2 database.
     const TO_VERSION_2: &str = "DROP TABLE console_sessions; DROP TABLE console_user_projects;
         DROP TABLE console_users; DROP TABLE console_signin_failures; DROP TABLE audit_log;";
 
@@ -745,7 +776,8 @@ mod tests {
 
     #[test]
     fn opening_a_version_2_database_adds_the_console_tables_and_keeps_its_data() {
-        let downgrade = format!("{TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;");
+        let downgrade =
+            format!("{TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;");
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_2", &downgrade) {
             crate::storage::contract::console_users_are_unique_and_supervise_only_known_projects(
                 &upgraded,
@@ -775,10 +807,19 @@ mod tests {
     #[test]
     fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
         let downgrade = format!(
-            "{TO_VERSION_2} DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;
+            "{TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
+             ALTER TABLE devices DROP COLUMN last_sync_at;
              UPDATE minga_hub_schema SET version = 1;"
         );
         upgraded_after("upgrade_from_1", &downgrade);
+    }
+
+    #[test]
+    fn opening_a_version_3_database_keeps_the_signatures_of_what_arrives_from_then_on() {
+        let downgrade = format!("{TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;");
+        if let Some((_database, upgraded)) = upgraded_after("upgrade_from_3", &downgrade) {
+            crate::storage::contract::signed_writes_keep_their_signatures(&upgraded);
+        }
     }
 
     #[test]

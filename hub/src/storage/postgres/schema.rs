@@ -6,7 +6,7 @@ use crate::error::{HubError, Result};
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 3;
+pub const CURRENT_VERSION: i32 = 4;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -131,6 +131,12 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
             }
             // Version 3: the console's users, sessions, sign-in failures and audit log.
             2 => tx.batch_execute(&super::console::console_tables())?,
+            // Version 4 (SQLite's version 5): the signatures of the keyed changes it stores,
+            // and the devices' keys.
+            3 => {
+                tx.batch_execute(crate::storage::signatures::POSTGRES_TABLE)?;
+                tx.batch_execute(crate::storage::keys::POSTGRES_TABLE)?;
+            }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

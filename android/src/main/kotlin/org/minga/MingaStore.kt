@@ -63,7 +63,8 @@ class MingaStore(
 
     /**
      * Every event of the syncs a sync agent (`blocking.startSyncAgent(hub, null)`) runs on this
-     * store, as a cold Flow: started, progress, finished, failed (with when it retries),
+     * store, as a cold Flow: started, progress, finished, refused (the hub refused some of this
+     * device's own work: tell the user), failed (with when it retries),
      * revoked (the store was wiped). Collecting registers an observer; cancelling unregisters.
      */
     fun syncEvents(): Flow<SyncEvent> = observed { emit ->

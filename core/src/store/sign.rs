@@ -1,0 +1,239 @@
+//! Signing what this store writes: before a local edit or a new document is recorded, every
+//! change of it that is not saved yet and was made by one of this store's keyed actors is
+//! signed with the store's key, and the signature kept beside it (`storage::signatures`), in
+//! the write's transaction. Received changes are verified instead ([`verify_received`], on
+//! the one received-changes path, `receive.rs`).
+
+use super::receive::Receiver;
+use crate::document::DocId;
+use crate::error::{Error, Result};
+use crate::storage::chunks::LoadedDoc;
+use crate::storage::signatures;
+use minga_sync::signatures::{verify_new_changes, DeviceKey, SignaturePool, SignedChange};
+use rusqlite::Connection;
+
+/// Signs the unsaved changes of `loaded` that `key`'s actors made, and keeps the signatures,
+/// inside the caller's transaction. Cost: a walk of the unsaved changes (one, for an edit) and
+/// one Ed25519 signature each.
+pub(crate) fn sign_own_changes(
+    tx: &Connection,
+    key: &DeviceKey,
+    id: &DocId,
+    loaded: &mut LoadedDoc,
+) -> Result<()> {
+    let saved = loaded.saved_heads().to_vec();
+    let signed: Vec<SignedChange> = loaded
+        .doc
+        .get_changes(&saved)
+        .iter()
+        .filter(|change| key.owns(change.actor_id()))
+        .map(|change| (change.hash(), key.sign_change(&change.hash())))
+        .collect();
+    signatures::keep(tx, id, &signed)
+}
+
+/// Verifies the changes received into `loaded` (those after its saved heads) against the
+/// signatures that came with them, and returns the signatures to keep. In a sync protocol's
+/// edit (`own_edit`) the changes made by this store's own actor are its own, made by the edit:
+/// they are signed here instead. `Err` is [`Error::UnverifiedChange`] naming the document and
+/// the first change that fails. Cost: a walk of the new changes and one Ed25519 verification
+/// (or signature) each.
+pub(crate) fn verify_received(
+    loaded: &mut LoadedDoc,
+    id: &DocId,
+    me: Receiver<'_>,
+    own_edit: bool,
+    signed: &SignaturePool,
+) -> Result<Vec<SignedChange>> {
+    let saved = loaded.saved_heads().to_vec();
+    let own: SignaturePool = if own_edit {
+        loaded
+            .doc
+            .get_changes(&saved)
+            .iter()
+            .filter(|change| change.actor_id() == me.actor)
+            .map(|change| (change.hash(), me.key.sign_change(&change.hash())))
+            .collect()
+    } else {
+        SignaturePool::default()
+    };
+    let lookup = |hash: &_| signed.get(hash).or_else(|| own.get(hash));
+    verify_new_changes(loaded.doc.document(), &saved, lookup).map_err(|unverified| {
+        Error::UnverifiedChange {
+            document: id.to_string(),
+            change: unverified.change.to_string(),
+            reason: unverified.fault.to_string(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::changes::ReceivedChanges;
+    use crate::document::{AnswerPath, DocId, DocKind, FormRef};
+    use crate::error::Error;
+    use crate::store::Store;
+    use crate::test_support::plain_store;
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ChangeHash};
+    use minga_forms::Value;
+    use minga_sync::signatures::{Signature, SignedChange};
+    use minga_sync::{Commit, DocumentStore, IncomingDoc, PeerId};
+
+    /// The supervisor's store, a tablet that holds her submission (received with its
+    /// signatures), and the submission.
+    fn supervisor_and_tablet(dir: &tempfile::TempDir) -> (Store, Store, DocId) {
+        let supervisor = plain_store(dir, "sara.db", "sara-phone", "sara");
+        let tablet = plain_store(dir, "tablet.db", "tablet", "ben");
+        let id = supervisor
+            .create_submission(&FormRef::new("f", "1"))
+            .unwrap();
+        tablet
+            .import_submission(&supervisor.export_submission(&id).unwrap())
+            .unwrap();
+        (supervisor, tablet, id)
+    }
+
+    /// A change to `id` written under `author`'s own actor on a copy of its document, as
+    /// someone who has seen the author's changes can; its bytes and hash.
+    fn change_under_the_actor_of(author: &Store, id: &DocId) -> (Vec<u8>, ChangeHash) {
+        let bytes = author.document_bytes(id).unwrap();
+        let actor = author.lock().actor.clone();
+        let mut doc = AutoCommit::load(&bytes).unwrap().with_actor(actor);
+        let heads = doc.get_heads();
+        doc.put(automerge::ROOT, "forged", true).unwrap();
+        doc.commit();
+        let hash = doc.get_heads()[0];
+        (doc.save_after(&heads), hash)
+    }
+
+    fn received(id: DocId, bytes: Vec<u8>, signatures: Vec<SignedChange>) -> ReceivedChanges {
+        ReceivedChanges {
+            id,
+            kind: DocKind::Submission,
+            bytes,
+            signatures,
+        }
+    }
+
+    /// Applies the forgery to `tablet` and checks that it is refused naming the document and
+    /// the change, and that the tablet is unchanged.
+    fn assert_refused(tablet: &Store, id: &DocId, forged: (Vec<u8>, ChangeHash), sig: Signature) {
+        let (heads, seq) = (
+            tablet.document_heads(id).unwrap(),
+            tablet.last_seq().unwrap(),
+        );
+        let refused = tablet.apply_changes(&[received(*id, forged.0, vec![(forged.1, sig)])]);
+        match refused {
+            Err(Error::UnverifiedChange {
+                document, change, ..
+            }) => {
+                assert_eq!(document, id.to_string());
+                assert_eq!(change, forged.1.to_string());
+            }
+            other => panic!("not refused as unverified: {other:?}"),
+        }
+        assert_eq!(tablet.document_heads(id).unwrap(), heads, "store unchanged");
+        assert_eq!(tablet.last_seq().unwrap(), seq);
+    }
+
+    #[test]
+    fn a_change_under_the_supervisors_actor_signed_with_another_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
+        let forger = plain_store(&dir, "ana.db", "ana-phone", "ana");
+        let forged = change_under_the_actor_of(&supervisor, &id);
+        let signature = forger.lock().key.sign_change(&forged.1);
+        assert_refused(&tablet, &id, forged, signature);
+    }
+
+    #[test]
+    fn a_valid_signature_moved_to_another_change_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
+        let genuine = supervisor.change_signatures(&id).unwrap()[0].1;
+        let forged = change_under_the_actor_of(&supervisor, &id);
+        assert_refused(&tablet, &id, forged, genuine);
+    }
+
+    #[test]
+    fn a_change_stripped_of_its_signature_is_refused_and_taken_once_it_comes_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
+        let before = supervisor.document_heads(&id).unwrap();
+        let q = AnswerPath::new("q");
+        supervisor.set_answer(&id, &q, &Value::Integer(4)).unwrap();
+        let mut doc = AutoCommit::load(&supervisor.document_bytes(&id).unwrap()).unwrap();
+        let change = doc.save_after(&before);
+        let stripped = tablet.apply_changes(&[received(id, change.clone(), vec![])]);
+        assert!(
+            matches!(&stripped, Err(Error::UnverifiedChange { reason, .. }) if reason.contains("no signature")),
+            "{stripped:?}"
+        );
+        assert_eq!(tablet.document_heads(&id).unwrap(), before);
+        let signed = supervisor.change_signatures(&id).unwrap();
+        tablet
+            .apply_changes(&[received(id, change, signed)])
+            .unwrap();
+        assert_eq!(
+            tablet.answers(&id).unwrap().value("q"),
+            Some(&Value::Integer(4))
+        );
+    }
+
+    #[test]
+    fn a_forged_document_in_a_sync_step_is_refused_and_the_rest_of_the_step_lands() {
+        let dir = tempfile::tempdir().unwrap();
+        let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
+        let other = supervisor
+            .create_submission(&FormRef::new("f", "1"))
+            .unwrap();
+        let forged = change_under_the_actor_of(&supervisor, &id);
+        let mut commit = Commit::new(PeerId::new("phone").unwrap());
+        commit.docs = vec![
+            IncomingDoc {
+                id: id.into(),
+                kind: DocKind::Submission,
+                changes: forged.0,
+                loaded: None,
+            },
+            IncomingDoc {
+                id: other.into(),
+                kind: DocKind::Submission,
+                changes: supervisor.document_bytes(&other).unwrap(),
+                loaded: None,
+            },
+        ];
+        commit
+            .signatures
+            .extend(supervisor.change_signatures(&other).unwrap());
+        let outcomes = tablet.commit(commit).unwrap();
+        assert!(
+            matches!(&outcomes[0], minga_sync::ApplyOutcome::Invalid { reason }
+                if reason.contains(&forged.1.to_string())),
+            "{outcomes:?}"
+        );
+        assert!(matches!(
+            outcomes[1],
+            minga_sync::ApplyOutcome::Applied { .. }
+        ));
+        assert!(
+            tablet.submission(&other).is_ok(),
+            "the rest of the step landed"
+        );
+    }
+
+    #[test]
+    fn changes_made_before_signing_by_an_unkeyed_actor_are_taken_unsigned() {
+        let dir = tempfile::tempdir().unwrap();
+        let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
+        let mut doc = AutoCommit::load(&supervisor.document_bytes(&id).unwrap()).unwrap();
+        let heads = doc.get_heads();
+        doc.put(automerge::ROOT, "older", true).unwrap();
+        doc.commit();
+        tablet
+            .apply_changes(&[received(id, doc.save_after(&heads), vec![])])
+            .unwrap();
+        assert_ne!(tablet.document_heads(&id).unwrap(), heads);
+    }
+}
