@@ -287,7 +287,7 @@ fn a_conflict_settled_outside_a_store_reaches_both_stores_under_the_settlers_nam
     exchange(&a, &b, &id);
 
     let mut doc =
-        minga_core::SubmissionDocument::load(&id, &a.export_submission(&id).unwrap()).unwrap();
+        minga_core::SubmissionDocument::load(&id, &a.document_bytes(&id).unwrap()).unwrap();
     let conflicts = doc.conflicts();
     assert_eq!(conflicts.len(), 1);
     let sara = minga_core::DeviceIdentity::new("console:sara", "sara");
