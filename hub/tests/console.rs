@@ -83,6 +83,24 @@ fn a_review_from_the_console_reaches_the_phone_under_the_supervisors_name() {
     assert_eq!(review.comments.len(), 1);
     assert_eq!(review.comments[0].question.as_deref(), Some("respondent"));
     assert_eq!(review.comments[0].text, "spell the surname");
+    // Her changes arrived signed with a key of hers, and the phone checked them on receipt.
+    let review_id = minga_core::review_id(&id);
+    let signed = ana.store.change_signatures(&review_id).unwrap();
+    assert!(!signed.is_empty(), "the console's changes are signed");
+    use automerge::ReadDoc;
+    let held = automerge::Automerge::load(&ana.store.document_bytes(&review_id).unwrap()).unwrap();
+    for (hash, signature) in &signed {
+        let change = held
+            .get_change_by_hash(hash)
+            .expect("a change the phone holds");
+        let key = minga_sync::signatures::actor_key(change.actor_id()).expect("a keyed actor");
+        assert!(key.verifies(hash, signature));
+        assert_ne!(
+            key,
+            ana.store.public_key(),
+            "signed by the console, not the phone"
+        );
+    }
     let audit = browser.get("/console/p/imbabura/audit");
     assert!(
         audit.body.contains("approve, flag answer respondent"),

@@ -11,6 +11,7 @@ pub mod i18n;
 mod pages;
 pub mod review;
 pub mod settle;
+pub mod signer;
 pub mod users;
 
 use crate::server::AppState;

@@ -1,14 +1,15 @@
 //! What the console writes: a review's verdict and comments, as automerge changes made under an
-//! actor of the signed-in supervisor (her account's fixed 16 bytes, then 8 random ones per
-//! write, so that two tabs never share an actor), recorded in the review's `authors` map under
-//! her name, and stored through the hub's one write path. A phone receives them at its next
-//! sync like any other change, with its history naming her, not the hub.
+//! actor of the signed-in supervisor (keyed by her signing key, `signer`) and signed with it,
+//! recorded in the review's `authors` map under her name, and stored through the hub's one
+//! write path. A phone receives them at its next sync like any other change, with its history
+//! naming her, not the hub.
 
+use super::signer::ConsoleSigner;
 use crate::access::DocKind;
 use crate::error::{HubError, Result};
 use crate::storage::{ConsoleUser, DocumentWrite, HubStorage, WriteOutcome};
-use automerge::{ActorId, ChangeHash};
-use minga_core::{DeviceIdentity, DocId, ReviewDocument, ReviewState};
+use automerge::ChangeHash;
+use minga_core::{DocId, ReviewDocument, ReviewState};
 
 /// One edit of a review: a verdict, a comment, or both.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,21 +17,6 @@ pub struct ReviewEdit {
     pub state: Option<ReviewState>,
     /// A comment's text, on one question (by name) or the whole submission (`None`).
     pub comment: Option<(String, Option<String>)>,
-}
-
-/// The device id a console user's changes are recorded under in a document's `authors` map.
-pub fn console_device(user: &ConsoleUser) -> String {
-    format!("console:{}", user.name)
-}
-
-/// Who a write of `user`'s is made as: a fresh actor (her account's 16 bytes, then 8 random
-/// ones) and the identity the document's `authors` map records for it.
-pub fn writer(user: &ConsoleUser) -> Result<(ActorId, DeviceIdentity)> {
-    let mut bytes = hex::decode(&user.actor)
-        .map_err(|e| HubError::Corrupt(format!("console user {}'s actor: {e}", user.name)))?;
-    bytes.extend(hex::decode(super::auth::random_hex(8)?).unwrap_or_default());
-    let identity = DeviceIdentity::new(console_device(user), user.name.clone());
-    Ok((ActorId::from(bytes), identity))
 }
 
 /// Applies `edit` to the review of submission `id` in `project` for `user`, judging the
@@ -52,11 +38,13 @@ pub fn write_review(
     let submission: DocId = id.parse().map_err(|_| unknown())?;
     let review_id = minga_core::review_id(&submission).to_string();
     let corrupt = |e: minga_core::Error| HubError::Corrupt(format!("review of {id}: {e}"));
-    let mut review = match storage.document(project, &review_id)? {
+    let stored = storage.document(project, &review_id)?;
+    let mut review = match &stored {
         Some(stored) => ReviewDocument::load(&stored.bytes).map_err(corrupt)?,
         None => ReviewDocument::start(&submission).map_err(corrupt)?,
     };
-    let (actor, identity) = writer(user)?;
+    let signer = ConsoleSigner::of(storage, user)?;
+    let (actor, identity) = signer.writer()?;
     review.act_as(actor, &identity).map_err(corrupt)?;
     if let Some(state) = edit.state {
         let judged: Vec<ChangeHash> = header.heads.iter().filter_map(|h| h.parse().ok()).collect();
@@ -69,15 +57,16 @@ pub fn write_review(
             .add_comment(text, question.as_deref(), &user.name)
             .map_err(corrupt)?;
     }
+    let before = stored.map(|stored| stored.bytes).unwrap_or_default();
+    let changes = review.save();
     let write = DocumentWrite {
         id: review_id,
         kind: DocKind::Review,
         author: row.author,
         subject: Some(id.to_string()),
-        changes: review.save(),
+        signatures: signer.sign_new(&before, &changes)?,
+        changes,
         decoded: None,
-        // The console's actor is not keyed yet: its changes travel unsigned (issue 14).
-        signatures: Default::default(),
     };
     match storage.write_documents(project, &[write], None)?.pop() {
         Some(WriteOutcome::Stored(_)) => Ok(()),

@@ -1,9 +1,9 @@
 //! Settling a conflict from the console: the value the supervisor chose (one of those concurrent
 //! edits left, named by the actor that wrote it) written over all of them in the submission,
-//! as a change of hers (`review::writer`), stored through the hub's one write path, so that
+//! as a change of hers signed with her key (`signer`), stored through the hub's one write path, so that
 //! every phone holding the submission receives the settled value at its next sync.
 
-use super::review::writer;
+use super::signer::ConsoleSigner;
 use crate::access::DocKind;
 use crate::error::{HubError, Result};
 use crate::storage::{ConsoleUser, DocumentWrite, HubStorage, WriteOutcome};
@@ -53,18 +53,19 @@ pub fn settle(
     let Some((path, value)) = chosen else {
         return Ok(Settled::Gone);
     };
-    let (actor, identity) = writer(user)?;
+    let signer = ConsoleSigner::of(storage, user)?;
+    let (actor, identity) = signer.writer()?;
     doc.act_as(actor, &identity).map_err(corrupt)?;
     doc.resolve_conflict(&path, &value).map_err(corrupt)?;
+    let changes = doc.save();
     let write = DocumentWrite {
         id: id.into(),
         kind: DocKind::Submission,
         author: row.author,
         subject: None,
-        changes: doc.save(),
+        signatures: signer.sign_new(&stored.bytes, &changes)?,
+        changes,
         decoded: None,
-        // The console's actor is not keyed yet: its changes travel unsigned (issue 14).
-        signatures: Default::default(),
     };
     match storage.write_documents(project, &[write], None)?.pop() {
         Some(WriteOutcome::Stored(_)) => Ok(Settled::Done),

@@ -17,8 +17,8 @@ pub struct ConsoleUser {
     /// Argon2id in the PHC string format; never shown.
     #[serde(skip)]
     pub password_hash: String,
-    /// The automerge actor (hex) her console changes are made under, fixed at creation, so
-    /// that a document's history names her rather than the hub.
+    /// Her account's fixed id (hex), from which her signing key is derived
+    /// (`console::signer`), so that a document's history names her rather than the hub.
     pub actor: String,
     pub created_at: DateTime<Utc>,
 }
