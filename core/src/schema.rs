@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -87,6 +87,26 @@ CREATE TABLE review_states (
 ) WITHOUT ROWID;
 ";
 
+/// Attachment contents, new in version 6: one row per content (named by its SHA-256 once whole
+/// and checked) and its chunks, kept inside this encrypted file (`storage/attachments.rs`). A
+/// rowid table for the chunks, since SQLite advises against WITHOUT ROWID for rows this large.
+const ATTACHMENTS_TABLES: &str = "
+CREATE TABLE attachments (
+    attachment_id INTEGER PRIMARY KEY,
+    sha256        BLOB UNIQUE,
+    size          INTEGER NOT NULL,
+    stored        INTEGER NOT NULL,
+    complete      INTEGER NOT NULL
+);
+
+CREATE TABLE attachment_chunks (
+    attachment_id INTEGER NOT NULL,
+    chunk_index   INTEGER NOT NULL,
+    bytes         BLOB NOT NULL,
+    PRIMARY KEY (attachment_id, chunk_index)
+);
+";
+
 /// What the store remembers per sync peer, new in version 3: the cursor (`theirs`, `ours`, as
 /// sync's `PeerCursor`) and the heads last shared per document. Sequence numbers are stored as
 /// the bits of a `u64` (SQLite integers are signed). `peer_heads.doc_id` is the id as sync
@@ -113,6 +133,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(PEERS_TABLES)?;
     tx.execute_batch(REVIEW_STATES_TABLE)?;
     tx.execute_batch(CONFLICT_FLAG)?;
+    tx.execute_batch(ATTACHMENTS_TABLES)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -186,6 +207,11 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
         4 => {
             tx.execute_batch(CONFLICT_FLAG)?;
             Some(Backfill::ConflictFlags)
+        }
+        // Version 6 adds attachment contents; nothing to fill (no content was ever stored).
+        5 => {
+            tx.execute_batch(ATTACHMENTS_TABLES)?;
+            None
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
@@ -375,11 +401,17 @@ mod tests {
             "{}{REVIEW_STATES_TABLE} PRAGMA user_version = 4;",
             version_3.replace("PRAGMA user_version = 3;", "")
         );
+        // Version 5 was version 4 plus the conflict flag.
+        let version_5 = format!(
+            "{}{CONFLICT_FLAG} PRAGMA user_version = 5;",
+            version_4.replace("PRAGMA user_version = 4;", "")
+        );
         vec![
             (1, VERSION_1.to_owned()),
             (2, version_2),
             (3, version_3),
             (4, version_4),
+            (5, version_5),
         ]
     }
 
@@ -443,6 +475,7 @@ mod tests {
             vec![ReviewStates, ConflictFlags]
         );
         assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
+        assert_eq!(backfills_of_upgrade_from(5), vec![]);
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! - [`bundle`] writes and imports encrypted sync files for a USB stick or a messaging app.
 //! - [`project::check_project_name`] is the rule for hub project names, which sync URLs carry.
 //! - [`enrolment_link`] writes and reads the `minga://enrol?...` link a hub prints as a QR code.
+//! - [`attachments`] names attachments by content ([`ContentHash`]) and sizes their chunks.
 
+pub mod attachments;
 pub mod bundle;
 mod conflicts;
 pub mod enrolment_link;
@@ -31,6 +33,7 @@ pub mod store;
 pub mod transport;
 pub mod wire;
 
+pub use attachments::{ContentHash, ContentHasher, NotAContentHash, CHUNK_SIZE};
 pub use conflicts::has_conflicts;
 pub use error::{IdError, StoreError, SyncError, TransportError, WireError};
 pub use ids::{DocId, DocKind, Epoch, PeerId, Seq};

@@ -102,6 +102,7 @@ impl Store {
                 actor,
                 committed: Vec::new(),
             }),
+            attachment_limit: crate::api::attachments::DEFAULT_ATTACHMENT_LIMIT.into(),
             observers: Arc::default(),
         })
     }
