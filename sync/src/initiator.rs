@@ -162,6 +162,7 @@ impl Initiator {
             && self.side.offers_done
             && !self.side.peer_has_more
             && !self.side.awaiting_docs()
+            && !self.side.awaiting_attachments()
     }
 
     fn sent(&mut self, frame: Vec<u8>) -> Vec<u8> {

@@ -22,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 mod initiator;
+mod memory_attachments;
 mod memory_store;
 pub mod policy;
 pub mod project;
@@ -42,7 +43,9 @@ pub use memory_store::MemoryStore;
 pub use policy::{AllowAll, Policy};
 pub use report::{Progress, SyncReport};
 pub use responder::{abort_frame, abort_reply, Responder};
-pub use store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
+pub use store::{
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocumentStore, IncomingDoc, PeerCursor,
+};
 pub use transport::{run_session, MemoryTransport, Transport};
 
 /// Limits of a sync session; both sides may use different ones.
@@ -60,6 +63,9 @@ pub struct SyncOptions {
     pub max_rounds: u64,
     /// How often [`run_session`] resends a request after a retryable transport error.
     pub retries: u32,
+    /// Whether this side asks its peer for the attachments its documents reference and it
+    /// lacks (true); a supervisor's device may leave them to be fetched on demand.
+    pub fetch_attachments: bool,
 }
 
 impl Default for SyncOptions {
@@ -71,6 +77,7 @@ impl Default for SyncOptions {
             max_frame: wire::DEFAULT_MAX_FRAME,
             max_rounds: 10_000,
             retries: 3,
+            fetch_attachments: true,
         }
     }
 }

@@ -253,6 +253,6 @@ mod tests {
         let abort = responder.respond_or_abort(&MemoryStore::new(), &hello);
         assert_eq!(abort[4], PREVIOUS_VERSION);
         let text = String::from_utf8_lossy(&abort);
-        assert!(text.contains("version 3; update the app"), "{text}");
+        assert!(text.contains("version 4; update the app"), "{text}");
     }
 }

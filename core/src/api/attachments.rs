@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::storage::attachments::{self, Row};
 use crate::store::Store;
 use minga_forms::Attachment;
-use minga_sync::attachments::chunk_count;
+use minga_sync::attachments::{chunk_count, fit_chunk, ChunkFit};
 use minga_sync::{ContentHash, ContentHasher, CHUNK_SIZE};
 use rusqlite::Connection;
 use std::io::{self, Read, Write};
@@ -201,11 +201,15 @@ impl Store {
                 }
             }
         };
-        let next = row.stored / CHUNK_SIZE as u64;
-        if row.complete || index < next {
+        if row.complete {
             return Ok(Some(row).into());
         }
-        check_received_chunk(hash, &row, size, index, bytes)?;
+        match fit_chunk(row.size, size, row.stored, index, bytes.len()) {
+            Ok(ChunkFit::Stored) => return Ok(Some(row).into()),
+            Ok(ChunkFit::Next) => {}
+            // Dropping the transaction rolls back a row begun for this chunk.
+            Err(reason) => return Err(mismatch(hash, &reason)),
+        }
         attachments::append_chunk(&tx, row.id, index, bytes)?;
         let stored = row.stored + bytes.len() as u64;
         let whole = stored == size;
@@ -277,43 +281,6 @@ fn write_chunks(
         attachments::append_chunk(conn, id, index, &chunk)?;
     }
     Ok((id, hasher.finish(), size))
-}
-
-/// Refuses a received chunk that cannot be the next one of the content: a size other than
-/// the one first declared, a chunk out of order, or a length other than a full chunk (or the
-/// remainder, for the last).
-fn check_received_chunk(
-    hash: &ContentHash,
-    row: &Row,
-    size: u64,
-    index: u64,
-    bytes: &[u8],
-) -> Result<()> {
-    if size != row.size {
-        return Err(mismatch(
-            hash,
-            &format!("its size was {} bytes, now {size}", row.size),
-        ));
-    }
-    let next = row.stored / CHUNK_SIZE as u64;
-    if index != next {
-        return Err(mismatch(
-            hash,
-            &format!("chunk {index} arrived where chunk {next} was due"),
-        ));
-    }
-    let expected = if index + 1 == chunk_count(size) {
-        size - index * CHUNK_SIZE as u64
-    } else {
-        CHUNK_SIZE as u64
-    };
-    if index >= chunk_count(size) || bytes.len() as u64 != expected {
-        return Err(mismatch(
-            hash,
-            &format!("chunk {index} holds {} bytes, not {expected}", bytes.len()),
-        ));
-    }
-    Ok(())
 }
 
 /// The SHA-256 of the chunks stored for row `id`, read back one at a time. Cost: one pass

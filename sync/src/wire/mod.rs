@@ -1,7 +1,8 @@
-//! The sync wire format, version 3: framed, typed messages (`docs/sync-protocol.md` is the
+//! The sync wire format, version 4: framed, typed messages (`docs/sync-protocol.md` is the
 //! specification). `encode` never fails; `decode` checks the frame's length against the limit
 //! before reading anything, validates every field and never panics.
 
+mod attachments;
 pub mod codec;
 mod deflate;
 
@@ -13,17 +14,18 @@ use automerge::ChangeHash;
 use crate::error::WireError;
 pub use crate::ids::Epoch;
 use crate::ids::{DocId, DocKind, PeerId, Seq};
+pub use attachments::{AttachmentChunk, AttachmentFields, AttachmentRefusal, AttachmentWant};
 use codec::{Reader, Writer};
 pub(crate) use deflate::{read_tail, write_tail, Tail};
 
 /// The first four bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"MSYN";
 /// The protocol version this implementation speaks. Version 3 added the stores' epochs to the
-/// hello, requests and replies.
-pub const VERSION: u8 = 3;
+/// hello, requests and replies; version 4 the attachment fields of a body.
+pub const VERSION: u8 = 4;
 /// The earlier version whose peers still get an abort they can read (in its framing), telling
 /// them to update, rather than bytes they cannot decode.
-pub const PREVIOUS_VERSION: u8 = 2;
+pub const PREVIOUS_VERSION: u8 = 3;
 /// Magic, version, type and a big-endian u32 payload length.
 pub const HEADER_LEN: usize = 10;
 /// The CRC-32 that follows the payload, over the header and the payload.
@@ -124,6 +126,8 @@ pub struct Body {
     pub docs: Vec<DocMessage>,
     /// Documents of the peer's previous message that were refused (all others were applied).
     pub refusals: Vec<(DocId, Refusal)>,
+    /// Attachments wanted, chunks sent and attachments refused.
+    pub attachments: AttachmentFields,
 }
 
 impl Body {
@@ -133,6 +137,7 @@ impl Body {
             && self.answers.is_empty()
             && self.docs.is_empty()
             && self.refusals.is_empty()
+            && self.attachments.is_empty()
     }
 }
 
@@ -445,6 +450,7 @@ fn encode_body(writer: &mut Writer, body: &Body) {
         writer.doc_id(doc);
         writer.u8(*reason as u8);
     }
+    attachments::encode(writer, &body.attachments);
 }
 
 fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
@@ -458,6 +464,7 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
     let answers = decode_answers(reader)?;
     let docs = decode_docs(reader)?;
     let refusals = decode_refusals(reader)?;
+    let attachments = attachments::decode(reader)?;
     Ok(Body {
         offers,
         more_offers,
@@ -465,6 +472,7 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
         answers,
         docs,
         refusals,
+        attachments,
     })
 }
 
