@@ -88,8 +88,10 @@ CREATE TABLE review_states (
 ";
 
 /// Attachment contents, new in version 6: one row per content (named by its SHA-256 once whole
-/// and checked) and its chunks, kept inside this encrypted file (`storage/attachments.rs`). A
-/// rowid table for the chunks, since SQLite advises against WITHOUT ROWID for rows this large.
+/// and checked) and its chunks, kept inside this encrypted file (`storage/attachments.rs`), and
+/// which documents reference which content (every reference a stored version made: what sync
+/// fetches and what a peer may be sent). A rowid table for the chunks, since SQLite advises
+/// against WITHOUT ROWID for rows this large.
 const ATTACHMENTS_TABLES: &str = "
 CREATE TABLE attachments (
     attachment_id INTEGER PRIMARY KEY,
@@ -105,6 +107,12 @@ CREATE TABLE attachment_chunks (
     bytes         BLOB NOT NULL,
     PRIMARY KEY (attachment_id, chunk_index)
 );
+
+CREATE TABLE attachment_refs (
+    sha256 BLOB NOT NULL,
+    doc_id BLOB NOT NULL,
+    PRIMARY KEY (sha256, doc_id)
+) WITHOUT ROWID;
 ";
 
 /// What the store remembers per sync peer, new in version 3: the cursor (`theirs`, `ours`, as
@@ -152,6 +160,8 @@ pub(crate) enum Backfill {
     ReviewStates,
     /// Every submission row's `has_conflicts` flag (the row's other columns stay).
     ConflictFlags,
+    /// Every document's attachment references in `attachment_refs`.
+    AttachmentRefs,
 }
 
 /// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, then runs the
@@ -208,10 +218,11 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
             tx.execute_batch(CONFLICT_FLAG)?;
             Some(Backfill::ConflictFlags)
         }
-        // Version 6 adds attachment contents; nothing to fill (no content was ever stored).
+        // Version 6 adds attachment contents (none stored yet) and the references to them,
+        // filled from the documents.
         5 => {
             tx.execute_batch(ATTACHMENTS_TABLES)?;
-            None
+            Some(Backfill::AttachmentRefs)
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
@@ -464,18 +475,21 @@ mod tests {
         // From version 1 the rows are written whole, flag included: no separate flag pass.
         assert_eq!(
             backfills_of_upgrade_from(1),
-            vec![SubmissionRows, ReviewStates]
+            vec![SubmissionRows, ReviewStates, AttachmentRefs]
         );
         assert_eq!(
             backfills_of_upgrade_from(2),
-            vec![ReviewStates, ConflictFlags]
+            vec![ReviewStates, ConflictFlags, AttachmentRefs]
         );
         assert_eq!(
             backfills_of_upgrade_from(3),
-            vec![ReviewStates, ConflictFlags]
+            vec![ReviewStates, ConflictFlags, AttachmentRefs]
         );
-        assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
-        assert_eq!(backfills_of_upgrade_from(5), vec![]);
+        assert_eq!(
+            backfills_of_upgrade_from(4),
+            vec![ConflictFlags, AttachmentRefs]
+        );
+        assert_eq!(backfills_of_upgrade_from(5), vec![AttachmentRefs]);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::storage::attachments::{self, Row};
 use crate::store::Store;
 use minga_forms::Attachment;
 use minga_sync::attachments::{chunk_count, fit_chunk, ChunkFit};
-use minga_sync::{ContentHash, ContentHasher, CHUNK_SIZE};
+use minga_sync::wire::AttachmentRefusal;
+use minga_sync::{ChunkOutcome, ContentHash, ContentHasher, StoreError, CHUNK_SIZE};
 use rusqlite::Connection;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -294,6 +295,23 @@ fn hash_of_stored(conn: &Connection, id: i64, size: u64) -> Result<ContentHash> 
         hasher.update(&chunk);
     }
     Ok(hasher.finish())
+}
+
+/// What sync hears of a received chunk: the store's refusals of the content become refusals
+/// the peer is told of; any other failure fails the sync step.
+pub(crate) fn chunk_outcome(received: Result<AttachmentState>) -> Result<ChunkOutcome, StoreError> {
+    match received {
+        Ok(AttachmentState::Present { .. }) => Ok(ChunkOutcome::Whole),
+        Ok(AttachmentState::Partial { stored, .. }) => Ok(ChunkOutcome::Stored { stored }),
+        Ok(AttachmentState::Missing) => Ok(ChunkOutcome::Stored { stored: 0 }),
+        Err(Error::AttachmentMismatch { .. }) => {
+            Ok(ChunkOutcome::Refused(AttachmentRefusal::Mismatch))
+        }
+        Err(Error::AttachmentTooLarge { .. }) => {
+            Ok(ChunkOutcome::Refused(AttachmentRefusal::TooLarge))
+        }
+        Err(error) => Err(StoreError::new(error)),
+    }
 }
 
 fn mismatch(hash: &ContentHash, reason: &str) -> Error {

@@ -2,7 +2,9 @@
 //! whenever the write path records it (in the same transaction as its chunks), and filled from
 //! every stored document when an upgrade adds a projection (`schema` says when). A submission
 //! gives its `submissions` row, a review its verdict in `review_states`; forms give none.
+//! Every document also records the attachments it references (`attachment_refs`).
 
+use super::attachments;
 use super::chunks;
 use super::documents;
 use super::review_states;
@@ -28,10 +30,17 @@ pub(crate) fn refresh(
     updated_ms: i64,
 ) -> Result<()> {
     match kind {
-        DocKind::Submission => refresh_submission(conn, id, doc, updated_ms),
-        DocKind::Review => refresh_review_state(conn, id, doc),
-        DocKind::Form => Ok(()),
+        DocKind::Submission => refresh_submission(conn, id, doc, updated_ms)?,
+        DocKind::Review => refresh_review_state(conn, id, doc)?,
+        DocKind::Form => {}
     }
+    record_attachment_refs(conn, id, doc)
+}
+
+/// Records the attachments document `id` references. Cost: one walk over the document's
+/// current values, and an insert per reference.
+fn record_attachment_refs(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Result<()> {
+    attachments::record_refs(conn, id, &minga_sync::attachments::referenced(doc))
 }
 
 /// Rewrites the list row of submission `id` from its document. A document that is not (yet) a
@@ -83,6 +92,12 @@ pub(crate) fn backfill(conn: &Connection, backfill: Backfill) -> Result<()> {
         Backfill::ConflictFlags => each_document(conn, DocKind::Submission, &|conn, id, doc| {
             submissions::write_conflict_flag(conn, id, answers_conflict(doc))
         }),
+        Backfill::AttachmentRefs => {
+            for kind in [DocKind::Submission, DocKind::Review, DocKind::Form] {
+                each_document(conn, kind, &record_attachment_refs)?;
+            }
+            Ok(())
+        }
     }
 }
 
