@@ -10,7 +10,9 @@ use crate::error::HubError;
 use automerge::transaction::Transactable;
 use chrono::Utc;
 
+pub mod attachments;
 pub mod projection;
+pub use attachments::*;
 pub use projection::*;
 
 /// Defines one `#[test]` per contract body. `$open` is called with the test's name and returns
@@ -34,6 +36,8 @@ macro_rules! contract_tests {
             a_conflict_between_two_phones_is_flagged_until_settled,
             listings_page_by_the_last_change,
             a_device_keeps_its_last_sync,
+            a_referenced_content_is_wanted_until_stored_whole_once_per_project,
+            a_content_that_is_not_its_hash_or_too_large_is_refused_and_nothing_kept,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {

@@ -8,16 +8,19 @@ use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
 use super::schema;
+use super::sqlite_attachments;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
-    Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
+    Project, ReceivedChunk, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
 };
+use super::{AttachmentRow, Referrer};
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
+use minga_sync::ChunkOutcome;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -588,6 +591,43 @@ impl HubStorage for SqliteStorage {
         let rows = stmt.query_map(params![project, since, limit as i64], header_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    fn attachment(&self, project: &str, hash: &str) -> Result<Option<AttachmentRow>> {
+        sqlite_attachments::row(&self.conn(), project, hash)
+    }
+
+    fn attachment_chunk(&self, project: &str, hash: &str, index: u64) -> Result<Option<Vec<u8>>> {
+        sqlite_attachments::whole_chunk(&self.conn(), project, hash, index)
+    }
+
+    fn receive_attachment_chunk(
+        &self,
+        project: &str,
+        chunk: &ReceivedChunk<'_>,
+        uploader: &str,
+    ) -> Result<ChunkOutcome> {
+        let mut conn = self.conn();
+        let mut tx = conn.transaction()?;
+        let outcome = super::attachments::receive_chunk(
+            &mut tx,
+            project,
+            chunk.hash,
+            chunk.size,
+            chunk.index,
+            chunk.bytes,
+            uploader,
+        )?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn attachments_wanted(&self, project: &str, limit: usize) -> Result<Vec<(String, u64)>> {
+        sqlite_attachments::wanted(&self.conn(), project, limit)
+    }
+
+    fn attachment_referrers(&self, project: &str, hash: &str) -> Result<Vec<Referrer>> {
+        sqlite_attachments::referrers(&self.conn(), project, hash)
+    }
 }
 
 /// Each published version with its submissions counted through `submissions_by_form`.
@@ -707,6 +747,10 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         .execute(params![project, submission, state])?;
         Ok(())
     }
+
+    fn record_attachment_refs(&mut self, project: &str, id: &str, hashes: &[String]) -> Result<()> {
+        sqlite_attachments::record_refs(self, project, id, hashes)
+    }
 }
 
 impl EnrolmentTx for rusqlite::Transaction<'_> {
@@ -769,6 +813,16 @@ pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     txn::backfill_projection(tx, &documents)
+}
+
+/// The attachment references of every document stored before they were recorded (schema
+/// version 4).
+pub(super) fn backfill_attachment_refs(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .prepare("SELECT project, id FROM documents")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    txn::backfill_attachment_refs(tx, &documents)
 }
 
 /// Records a peer's shared heads and cursor inside the caller's transaction.
@@ -873,9 +927,31 @@ mod tests {
         );
     }
 
-    /// What version 3 added, taken away again: a version 2 database, as main wrote it.
-    const TO_VERSION_2: &str =
-        "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;";
+    /// What version 4 added, taken away again: a version 3 database, as main wrote it.
+    const TO_VERSION_3: &str =
+        "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
+
+    /// What versions 3 and 4 added, taken away again: a version 2 database.
+    const TO_VERSION_2: &str = "DROP TABLE attachments; DROP TABLE attachment_chunks;
+        DROP TABLE attachment_refs;
+        DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;";
+
+    #[test]
+    fn opening_a_version_3_hub_records_the_attachments_its_documents_reference() {
+        let (dir, storage) = open();
+        let hash = minga_sync::ContentHash::of(b"a photo");
+        crate::storage::contract::store_photographed(&storage, &hash);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!("{TO_VERSION_3} PRAGMA user_version = 3;"))
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.attachments_wanted("p", 10).unwrap(),
+            vec![(hash.to_hex(), 0)]
+        );
+    }
 
     #[test]
     fn opening_a_version_2_hub_projects_the_submissions_and_reviews_it_stored() {

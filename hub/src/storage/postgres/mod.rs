@@ -8,6 +8,7 @@
 //! transaction that commits after a later number's would be skipped by a device that had
 //! already read past it.
 
+mod attachments;
 mod schema;
 pub mod testing;
 
@@ -18,13 +19,15 @@ use super::projection::{
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
-    Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
+    Project, ReceivedChunk, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
 };
+use super::{AttachmentRow, Referrer};
 use crate::access::DocKind;
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{postgres_detail, HubError, Result};
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
+use minga_sync::ChunkOutcome;
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -494,6 +497,46 @@ impl HubStorage for PostgresStorage {
         let rows = self.client()?.query(&sql, &[&project, &since, &limit])?;
         collect(rows, header_from_row)
     }
+
+    fn attachment(&self, project: &str, hash: &str) -> Result<Option<AttachmentRow>> {
+        attachments::row(&mut *self.client()?, project, hash)
+    }
+
+    fn attachment_chunk(&self, project: &str, hash: &str, index: u64) -> Result<Option<Vec<u8>>> {
+        attachments::whole_chunk(&mut *self.client()?, project, hash, index)
+    }
+
+    /// Locks the project's row first, as document writes do, so that two processes receiving
+    /// one content take turns.
+    fn receive_attachment_chunk(
+        &self,
+        project: &str,
+        chunk: &ReceivedChunk<'_>,
+        uploader: &str,
+    ) -> Result<ChunkOutcome> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        lock_project(&mut tx, project)?;
+        let outcome = crate::storage::attachments::receive_chunk(
+            &mut tx,
+            project,
+            chunk.hash,
+            chunk.size,
+            chunk.index,
+            chunk.bytes,
+            uploader,
+        )?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn attachments_wanted(&self, project: &str, limit: usize) -> Result<Vec<(String, u64)>> {
+        attachments::wanted(&mut *self.client()?, project, limit)
+    }
+
+    fn attachment_referrers(&self, project: &str, hash: &str) -> Result<Vec<Referrer>> {
+        attachments::referrers(&mut *self.client()?, project, hash)
+    }
 }
 
 fn stored_document(
@@ -607,6 +650,21 @@ impl DocumentTx for postgres::Transaction<'_> {
         )?;
         Ok(())
     }
+
+    fn record_attachment_refs(&mut self, project: &str, id: &str, hashes: &[String]) -> Result<()> {
+        attachments::record_refs(self, project, id, hashes)
+    }
+}
+
+/// The attachment references of every document stored before they were recorded (schema
+/// version 3).
+fn backfill_attachment_refs(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .query("SELECT project, id FROM documents", &[])?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    txn::backfill_attachment_refs(tx, &documents)
 }
 
 /// The projection of every submission and review stored before it existed (schema version 2).
@@ -753,14 +811,40 @@ mod tests {
         storage
             .client()
             .unwrap()
-            .batch_execute(
-                "DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;
-                 UPDATE minga_hub_schema SET version = 1;",
-            )
+            .batch_execute(&format!(
+                "{TO_VERSION_2} DROP TABLE submissions; ALTER TABLE devices DROP COLUMN last_sync_at;
+                 UPDATE minga_hub_schema SET version = 1;"
+            ))
             .unwrap();
         drop(storage);
         let upgraded = database.open().unwrap();
         crate::storage::contract::check_after_upgrade(&upgraded, &id);
+    }
+
+    /// What version 3 added, taken away again: a version 2 database, as main wrote it.
+    const TO_VERSION_2: &str =
+        "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
+
+    #[test]
+    fn opening_a_version_2_database_records_the_attachments_its_documents_reference() {
+        let Some((database, storage)) = open("upgrade_from_2") else {
+            return;
+        };
+        let hash = minga_sync::ContentHash::of(b"a photo");
+        crate::storage::contract::store_photographed(&storage, &hash);
+        storage
+            .client()
+            .unwrap()
+            .batch_execute(&format!(
+                "{TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
+            ))
+            .unwrap();
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        assert_eq!(
+            upgraded.attachments_wanted("p", 10).unwrap(),
+            vec![(hash.to_hex(), 0)]
+        );
     }
 
     #[test]
