@@ -61,6 +61,24 @@ fn a_facilitators_photo_reaches_a_supervisor_whole_and_no_colleague_by_its_hash(
         "the hub holds the photo whole"
     );
 
+    // The hub's CSV export carries it in media/, named by hash and file name.
+    let out = tempfile::tempdir().unwrap();
+    let report = minga_hub::export::export_project(
+        hub.storage.as_ref(),
+        PROJECT,
+        minga_hub::export::Format::Csv,
+        &Default::default(),
+        out.path(),
+        &|_, _| {},
+    )
+    .unwrap();
+    assert!(report.missing_media.is_empty());
+    let exported = out
+        .path()
+        .join("media")
+        .join(format!("{}-street.jpg", &hash.to_hex()[..12]));
+    assert!(std::fs::read(exported).unwrap() == photo);
+
     let supervisor = Phone::new(hub.enrol(Role::Supervisor, "Sofía"));
     let pulled = supervisor.sync(&hub.url(), SyncOptions::default()).unwrap();
     assert_eq!(pulled.attachments_received, 1);

@@ -155,6 +155,11 @@ pub enum Error {
         state: crate::api::attachments::AttachmentState,
     },
 
+    /// An export could not read an attachment's content from where its holder keeps it (the
+    /// hub's database failed); the export stopped.
+    #[error("attachment {sha256} could not be read for the export: {reason}")]
+    MediaUnreadable { sha256: String, reason: String },
+
     /// The content given to `add_attachment_from` could not be read; nothing was stored.
     #[error("the attachment's content could not be read: {0}; nothing was stored")]
     AttachmentRead(std::io::Error),
