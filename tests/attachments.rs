@@ -7,23 +7,10 @@ use minga_core::{AnswerPath, AttachmentState, ContentHash, Store, Value};
 use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
-use minga_scenarios::phone::{hub_transport, safety_walk, sync_over, Phone};
+use minga_scenarios::phone::{hub_transport, noise, safety_walk, sync_over, Phone};
 use minga_sync::wire::{AttachmentRefusal, Frame, DEFAULT_MAX_FRAME};
 use minga_sync::{SyncOptions, Transport, TransportError, CHUNK_SIZE};
 use std::cell::Cell;
-
-/// `len` bytes that differ for every `seed` (and do not compress).
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
 
 /// A new submission of `store` whose `photo` answers the attachment `attachment`.
 fn answer_photo(store: &Store, attachment: minga_core::Attachment) {
@@ -51,7 +38,7 @@ fn photographed(store: &Store, bytes: &[u8]) -> ContentHash {
 fn a_facilitators_photo_reaches_a_supervisor_whole_and_no_colleague_by_its_hash() {
     let hub = TestHub::start();
     let ana = Phone::new(hub.enrol(Role::Facilitator, "Ana"));
-    let photo = content(1, 3_000_000);
+    let photo = noise(1, 3_000_000).into_bytes();
     let hash = photographed(&ana.store, &photo);
     let sent = ana.sync(&hub.url(), SyncOptions::default()).unwrap();
     assert_eq!(sent.attachments_sent, 1);
@@ -145,7 +132,7 @@ impl Transport for Counting {
 fn a_sync_cut_in_a_20_mb_recording_resumes_at_the_chunk_where_it_stopped() {
     let hub = TestHub::start();
     let ana = Phone::new(hub.enrol(Role::Facilitator, "Ana"));
-    let recording = content(2, 20 * 1024 * 1024);
+    let recording = noise(2, 20 * 1024 * 1024).into_bytes();
     let hash = photographed(&ana.store, &recording);
     // One chunk a round trip, so that the cut lands inside the recording.
     let options = SyncOptions {

@@ -56,7 +56,9 @@ fn main() {
     let peak = peak_kib();
     let hash = ContentHash::from_hex(&attachment.sha256).unwrap();
     let started = Instant::now();
-    store.save_attachment(&hash, &dir.path().join("back.mp4")).unwrap();
+    store
+        .save_attachment(&hash, &dir.path().join("back.mp4"))
+        .unwrap();
     let saved = started.elapsed();
     let mb = VIDEO as f64 / 1e6;
     println!(

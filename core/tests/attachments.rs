@@ -9,19 +9,6 @@ use minga_core::{AttachmentState, ContentHash, Encryption, Error, Store};
 use minga_sync::CHUNK_SIZE;
 use std::path::Path;
 
-/// `len` bytes that differ from any other `seed`'s, and that no chunk boundary lines up with.
-fn content(seed: u8, len: usize) -> Vec<u8> {
-    let mut state = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect()
-}
-
 fn hash(content: &[u8]) -> ContentHash {
     ContentHash::of(content)
 }
@@ -43,7 +30,7 @@ fn stored_chunks(dir: &tempfile::TempDir) -> i64 {
 fn an_attachment_added_from_bytes_reads_back_whole_and_is_named_by_its_sha256() {
     let dir = tempfile::tempdir().unwrap();
     let store = plain(&dir);
-    let photo = content(1, 2 * CHUNK_SIZE + 1234);
+    let photo = noise_bytes(1, 2 * CHUNK_SIZE + 1234);
     let attachment = store
         .add_attachment(&photo, "image/jpeg", "street.jpg")
         .unwrap();
@@ -64,7 +51,7 @@ fn an_attachment_added_from_bytes_reads_back_whole_and_is_named_by_its_sha256() 
 fn a_file_is_added_by_its_name_and_saved_back_to_a_file_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let store = plain(&dir);
-    let video = content(2, 5 * CHUNK_SIZE);
+    let video = noise_bytes(2, 5 * CHUNK_SIZE);
     let source = dir.path().join("testimony.m4a");
     std::fs::write(&source, &video).unwrap();
     let attachment = store.add_attachment_file(&source, "audio/mp4").unwrap();
@@ -82,7 +69,7 @@ fn a_file_is_added_by_its_name_and_saved_back_to_a_file_byte_for_byte() {
 fn the_same_content_attached_twice_is_stored_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = plain(&dir);
-    let photo = content(3, CHUNK_SIZE + 1);
+    let photo = noise_bytes(3, CHUNK_SIZE + 1);
     let first = store.add_attachment(&photo, "image/jpeg", "a.jpg").unwrap();
     let second = store.add_attachment(&photo, "image/png", "b.png").unwrap();
     assert_eq!(first.sha256, second.sha256);
@@ -114,7 +101,7 @@ fn a_content_past_the_limit_is_refused_and_nothing_of_it_is_stored() {
     let store = plain(&dir);
     assert_eq!(store.attachment_limit(), 100_000_000, "the default");
     store.set_attachment_limit(CHUNK_SIZE as u64 + 10);
-    let big = content(4, 2 * CHUNK_SIZE);
+    let big = noise_bytes(4, 2 * CHUNK_SIZE);
     let refused = store.add_attachment(&big, "image/jpeg", "big.jpg");
     assert!(
         matches!(refused, Err(Error::AttachmentTooLarge { limit, .. }) if limit == CHUNK_SIZE as u64 + 10),
@@ -172,7 +159,7 @@ fn receive_as(
 #[test]
 fn a_received_attachment_is_partial_until_its_last_chunk_then_present_after_reopening_too() {
     let dir = tempfile::tempdir().unwrap();
-    let photo = content(5, 3 * CHUNK_SIZE + 7);
+    let photo = noise_bytes(5, 3 * CHUNK_SIZE + 7);
     {
         let store = plain(&dir);
         let state = receive(&store, &photo, 0..2);
@@ -209,7 +196,7 @@ fn a_received_attachment_is_partial_until_its_last_chunk_then_present_after_reop
 fn a_tampered_chunk_is_refused_at_the_end_and_nothing_of_the_content_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let store = plain(&dir);
-    let photo = content(6, 2 * CHUNK_SIZE + 5);
+    let photo = noise_bytes(6, 2 * CHUNK_SIZE + 5);
     let mut tampered = photo.clone();
     tampered[CHUNK_SIZE + 3] ^= 1;
     receive_as(&store, &hash(&photo), &tampered, 0..2);
@@ -241,7 +228,7 @@ fn a_tampered_chunk_is_refused_at_the_end_and_nothing_of_the_content_is_kept() {
 fn chunks_out_of_order_of_another_length_or_size_are_refused_without_being_stored() {
     let dir = tempfile::tempdir().unwrap();
     let store = plain(&dir);
-    let photo = content(7, 3 * CHUNK_SIZE);
+    let photo = noise_bytes(7, 3 * CHUNK_SIZE);
     let id = hash(&photo);
     let size = photo.len() as u64;
     let chunk = |i: usize| &photo[i * CHUNK_SIZE..(i + 1) * CHUNK_SIZE];
@@ -268,7 +255,7 @@ fn chunks_out_of_order_of_another_length_or_size_are_refused_without_being_store
 fn adding_a_content_that_is_partly_received_replaces_the_partial_copy() {
     let dir = tempfile::tempdir().unwrap();
     let store = plain(&dir);
-    let photo = content(8, 2 * CHUNK_SIZE + 1);
+    let photo = noise_bytes(8, 2 * CHUNK_SIZE + 1);
     receive(&store, &photo, 0..1);
     store.add_attachment(&photo, "image/jpeg", "p.jpg").unwrap();
     assert_eq!(store.read_attachment(&hash(&photo)).unwrap(), photo);
@@ -292,8 +279,8 @@ fn files_in(folder: &Path) -> Vec<Vec<u8>> {
 #[test]
 fn no_attachment_bytes_appear_in_clear_in_any_file_of_the_store_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let photo = content(9, 3 * CHUNK_SIZE);
-    let received = content(10, CHUNK_SIZE + 99);
+    let photo = noise_bytes(9, 3 * CHUNK_SIZE);
+    let received = noise_bytes(10, CHUNK_SIZE + 99);
     let store = open(&dir.path().join("s.db"), 7, ana());
     store
         .add_attachment(&photo, "image/jpeg", "house.jpg")
@@ -327,7 +314,7 @@ fn a_reader_streams_the_content_in_small_reads() {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let store = plain(&dir);
-    let photo = content(11, CHUNK_SIZE + 3);
+    let photo = noise_bytes(11, CHUNK_SIZE + 3);
     store.add_attachment(&photo, "image/jpeg", "p.jpg").unwrap();
     let mut reader = store.open_attachment(&hash(&photo)).unwrap();
     assert_eq!(reader.size(), photo.len() as u64);

@@ -11,9 +11,7 @@ mod common;
 use common::*;
 use minga_core::{AttachmentState, ContentHash, Error, Store};
 use minga_sync::CHUNK_SIZE;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "MINGA_ATTACHMENT_CRASH_STORE";
@@ -23,15 +21,7 @@ const STORE_KEY: u8 = 9;
 /// The content numbered `n`: between half a chunk and six chunks, different for every `n`.
 fn content(n: u64) -> Vec<u8> {
     let len = CHUNK_SIZE / 2 + (n as usize * 7919) % (6 * CHUNK_SIZE);
-    let mut state = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
+    noise_bytes(n, len)
 }
 
 /// Stores content `n` as a peer would send it, chunk by chunk.
@@ -95,47 +85,26 @@ struct Printed {
 /// Runs a child from content `first`, kills it `delay` after it opened its store, and
 /// returns what it printed.
 fn run_and_kill(store_path: &Path, first: u64, delay: Duration) -> Printed {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_attacher",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, store_path)
-        .env("MINGA_ATTACHMENT_CRASH_FIRST", first.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines, received) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let child = ChildRun::spawn(
+        "child_attacher",
+        &[
+            (CHILD_ENV, store_path.display().to_string()),
+            ("MINGA_ATTACHMENT_CRASH_FIRST", first.to_string()),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     while !seen.iter().any(|line: &String| line == "opened") {
         let wait = deadline.saturating_duration_since(Instant::now());
         seen.push(
-            received
+            child
+                .lines
                 .recv_timeout(wait)
                 .expect("the child opened its store"),
         );
     }
     std::thread::sleep(delay);
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the child exited by itself"
-    );
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    reader.join().unwrap();
-    seen.extend(received.try_iter());
+    seen.extend(child.kill("an attacher writes forever"));
     let mut printed = Printed::default();
     for line in seen {
         match line.split_once(' ') {

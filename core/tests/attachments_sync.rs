@@ -19,19 +19,6 @@ fn peer(name: &str) -> PeerId {
     PeerId::new(name).unwrap()
 }
 
-/// `len` bytes that differ for every `seed`.
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 /// A new submission of `store` whose `photo` answers `bytes`, attached in `store`.
 fn photographed(store: &Store, bytes: &[u8]) -> (DocId, ContentHash) {
     let attachment = store
@@ -92,7 +79,7 @@ fn stores(dir: &tempfile::TempDir) -> (Store, Store) {
 fn a_photo_answered_on_the_phone_reaches_the_hub_whole_and_back_to_a_second_phone() {
     let dir = tempfile::tempdir().unwrap();
     let (phone, hub) = stores(&dir);
-    let photo = content(1, 2 * CHUNK_SIZE + 333);
+    let photo = noise_bytes(1, 2 * CHUNK_SIZE + 333);
     let (id, hash) = photographed(&phone, &photo);
     let report = session(&phone, &hub, u32::MAX).unwrap();
     assert_eq!(report.attachments_sent, 1);
@@ -108,7 +95,7 @@ fn a_photo_answered_on_the_phone_reaches_the_hub_whole_and_back_to_a_second_phon
 fn a_sync_cut_in_a_large_attachment_resumes_after_the_chunks_the_hub_stored() {
     let dir = tempfile::tempdir().unwrap();
     let (phone, hub) = stores(&dir);
-    let video = content(2, 12 * CHUNK_SIZE + 5);
+    let video = noise_bytes(2, 12 * CHUNK_SIZE + 5);
     let (_, hash) = photographed(&phone, &video);
     assert!(session(&phone, &hub, 6).is_err(), "the cut ends the sync");
     let AttachmentState::Partial { stored, size } = hub.attachment_state(&hash).unwrap() else {
@@ -141,7 +128,7 @@ fn a_store_upgraded_from_schema_5_wants_the_contents_its_submissions_reference()
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let plain = || Store::open(&path, minga_core::Encryption::PlainFile, ana()).unwrap();
-    let photo = content(3, 1000);
+    let photo = noise_bytes(3, 1000);
     let hash = {
         let store = plain();
         let (_, hash) = photographed(&store, &photo);

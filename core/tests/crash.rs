@@ -8,9 +8,7 @@ mod common;
 use common::*;
 use minga_core::{AnswerPath, DocId, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "MINGA_CRASH_CHILD_STORE";
@@ -75,23 +73,13 @@ enum KillAt {
 
 /// Runs one child, kills it with SIGKILL at `kill_at`, and returns what it acknowledged.
 fn run_and_kill(store_path: &Path, round: usize, kill_at: KillAt) -> Acknowledged {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, store_path)
-        .env("MINGA_CRASH_ROUND", round.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines, received) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let child = ChildRun::spawn(
+        "child_writer",
+        &[
+            (CHILD_ENV, store_path.display().to_string()),
+            ("MINGA_CRASH_ROUND", round.to_string()),
+        ],
+    );
     let mut seen = Vec::new();
     let delay = match kill_at {
         KillAt::AfterSpawn(delay) => delay,
@@ -99,7 +87,8 @@ fn run_and_kill(store_path: &Path, round: usize, kill_at: KillAt) -> Acknowledge
             let deadline = Instant::now() + Duration::from_secs(20);
             while !seen.iter().any(|line: &String| line.starts_with("ack ")) {
                 let wait = deadline.saturating_duration_since(Instant::now());
-                let line = received
+                let line = child
+                    .lines
                     .recv_timeout(wait)
                     .unwrap_or_else(|_| panic!("round {round}: the child wrote nothing"));
                 seen.push(line);
@@ -108,14 +97,7 @@ fn run_and_kill(store_path: &Path, round: usize, kill_at: KillAt) -> Acknowledge
         }
     };
     std::thread::sleep(delay);
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the child writer exited by itself (round {round})"
-    );
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    reader.join().unwrap();
-    seen.extend(received.try_iter());
+    seen.extend(child.kill(&format!("the child writer, round {round}")));
     parse_acknowledged(&seen)
 }
 

@@ -16,19 +16,6 @@ use minga_sync::{
     PeerId, Policy, Responder, SyncOptions, Transport, TransportError, CHUNK_SIZE,
 };
 
-/// `len` bytes that differ for every `seed`.
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 /// A submission of `store` whose `photo` answer references `bytes`, kept in `store` too.
 fn attach(store: &MemoryStore, bytes: &[u8]) -> (DocId, ContentHash) {
     let hash = store.add_attachment(bytes);
@@ -59,7 +46,7 @@ fn one_chunk_a_round() -> SyncOptions {
 fn a_phones_photo_reaches_the_hub_after_the_document_that_references_it() {
     let phone = MemoryStore::new();
     let hub = MemoryStore::new();
-    let photo = content(1, 3 * CHUNK_SIZE + 100);
+    let photo = noise_bytes(1, 3 * CHUNK_SIZE + 100);
     let (id, hash) = attach(&phone, &photo);
     let report = sync_pair(&phone, "phone", &hub, "hub", SyncOptions::default()).unwrap();
     assert!(hub.get(&id).is_some());
@@ -75,7 +62,7 @@ fn a_phones_photo_reaches_the_hub_after_the_document_that_references_it() {
 fn a_phone_receives_the_photo_of_a_document_it_pulls_and_an_empty_content_too() {
     let phone = MemoryStore::new();
     let hub = MemoryStore::new();
-    let photo = content(2, CHUNK_SIZE / 3);
+    let photo = noise_bytes(2, CHUNK_SIZE / 3);
     let (_, hash) = attach(&hub, &photo);
     let (_, empty) = attach(&hub, b"");
     let report = sync_pair(&phone, "phone", &hub, "hub", SyncOptions::default()).unwrap();
@@ -131,7 +118,7 @@ fn phone_session(phone: &MemoryStore, transport: &Counting<'_>, options: SyncOpt
 fn a_sync_cut_mid_attachment_resumes_at_the_first_chunk_the_hub_lacks() {
     let phone = MemoryStore::new();
     let hub = MemoryStore::new();
-    let video = content(3, 20 * CHUNK_SIZE + 7);
+    let video = noise_bytes(3, 20 * CHUNK_SIZE + 7);
     let (_, hash) = attach(&phone, &video);
     let options = one_chunk_a_round();
     let cut = Counting::new(&hub, options, Some(8));
@@ -177,7 +164,7 @@ impl Transport for Tampering<'_> {
 fn a_tampered_chunk_is_refused_nothing_of_it_is_kept_and_a_clean_sync_brings_it_whole() {
     let phone = MemoryStore::new();
     let hub = MemoryStore::new();
-    let photo = content(4, 2 * CHUNK_SIZE + 9);
+    let photo = noise_bytes(4, 2 * CHUNK_SIZE + 9);
     let (_, hash) = attach(&phone, &photo);
     let options = SyncOptions::default();
     let transport = Tampering(MemoryTransport::new(
@@ -216,9 +203,9 @@ impl Policy for AllBut {
 #[test]
 fn a_device_gets_no_content_of_a_document_it_may_not_read_by_naming_its_hash() {
     let hub = MemoryStore::new();
-    let photo = content(5, 1000);
+    let photo = noise_bytes(5, 1000);
     let (secret, hash) = attach(&hub, &photo);
-    let (_, unreferenced) = (DocId::random(), hub.add_attachment(&content(6, 1000)));
+    let unreferenced = hub.add_attachment(&noise_bytes(6, 1000));
     let policy = Arc::new(AllBut { secret });
     let mut responder = Responder::new(peer("hub"), SyncOptions::default(), policy);
     let phone = MemoryStore::new();
@@ -264,7 +251,7 @@ fn a_device_gets_no_content_of_a_document_it_may_not_read_by_naming_its_hash() {
 fn progress_counts_attachment_bytes_done_and_left() {
     let phone = MemoryStore::new();
     let hub = MemoryStore::new();
-    let video = content(7, 4 * CHUNK_SIZE);
+    let video = noise_bytes(7, 4 * CHUNK_SIZE);
     attach(&phone, &video);
     let options = one_chunk_a_round();
     let transport = MemoryTransport::new(&hub, peer("hub"), options, Arc::new(AllowAll));
