@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::attachments::ContentHash;
 use crate::error::SyncError;
 use crate::ids::{Epoch, PeerId};
 use crate::policy::Policy;
@@ -54,6 +55,15 @@ impl Initiator {
             peer_epoch: None,
             epoch: None,
         }
+    }
+
+    /// Makes this session fetch exactly these attachments (of those stored documents reference
+    /// and this store lacks), whatever `SyncOptions::fetch_attachments` says: how a device that
+    /// syncs without attachments (a supervisor's) fetches one on demand, with the progress and
+    /// report of any session. Documents sync as always.
+    pub fn fetching_attachments(mut self, hashes: Vec<ContentHash>) -> Self {
+        self.side.fetch_attachments_only(hashes);
+        self
     }
 
     /// The hello: our cursors with the peer and our first page of changed documents.

@@ -278,3 +278,28 @@ fn progress_counts_attachment_bytes_done_and_left() {
     );
     assert_eq!(seen.last().map(|&(done, _)| done), Some(total));
 }
+
+#[test]
+fn a_supervisor_syncing_without_attachments_fetches_one_on_demand() {
+    let supervisor = MemoryStore::new();
+    let hub = MemoryStore::new();
+    let (_, wanted) = attach(&hub, &noise_bytes(8, CHUNK_SIZE + 1));
+    let (_, other) = attach(&hub, &noise_bytes(9, 1000));
+    let lazy = SyncOptions {
+        fetch_attachments: false,
+        ..SyncOptions::default()
+    };
+    let documents_only = sync_pair(&supervisor, "supervisor", &hub, "hub", lazy).unwrap();
+    assert_eq!(documents_only.received, 2);
+    assert_eq!(documents_only.attachment_bytes_received, 0);
+    let transport = MemoryTransport::new(&hub, peer("hub"), lazy, Arc::new(AllowAll));
+    let mut initiator = Initiator::new(peer("supervisor"), peer("hub"), lazy, Arc::new(AllowAll))
+        .fetching_attachments(vec![wanted]);
+    let fetched = run_session(&supervisor, &transport, &mut initiator, &lazy, &mut |_| {}).unwrap();
+    assert_eq!(fetched.attachments_received, 1);
+    assert!(supervisor.attachment(&wanted).is_some());
+    assert!(
+        supervisor.attachment(&other).is_none(),
+        "only the one asked for"
+    );
+}

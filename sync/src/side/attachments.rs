@@ -39,6 +39,8 @@ pub(crate) struct Transfers {
     /// Whether this side asks for the contents it lacks (a supervisor's device may fetch them
     /// on demand instead).
     pub(crate) fetch: bool,
+    /// When set, the only contents this side asks for (a fetch on demand).
+    only: Option<HashSet<ContentHash>>,
     /// Every content asked for in this session: each is asked once.
     asked: HashSet<ContentHash>,
     incoming: HashMap<ContentHash, Incoming>,
@@ -55,6 +57,12 @@ impl Transfers {
             fetch,
             ..Self::default()
         }
+    }
+
+    /// Asks for these contents only, whatever `fetch` says: a fetch on demand.
+    pub(crate) fn fetch_only(&mut self, hashes: impl IntoIterator<Item = ContentHash>) {
+        self.fetch = true;
+        self.only = Some(hashes.into_iter().collect());
     }
 
     /// Whether this side still waits for chunks it asked for.
@@ -245,7 +253,8 @@ impl Transfers {
     fn ask<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Result<(), SyncError> {
         let wanted = store.attachments_wanted(self.asked.len() + WANTS_PER_BODY)?;
         for (hash, stored) in wanted {
-            if self.wants.len() == WANTS_PER_BODY || !self.asked.insert(hash) {
+            let chosen = self.only.as_ref().is_none_or(|only| only.contains(&hash));
+            if !chosen || self.wants.len() == WANTS_PER_BODY || !self.asked.insert(hash) {
                 continue;
             }
             self.incoming.insert(hash, Incoming { size: None, stored });

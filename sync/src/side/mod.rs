@@ -8,6 +8,7 @@ use std::sync::Arc;
 use automerge::sync::{Capability, Have, State as AmState, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
+use crate::attachments::ContentHash;
 use crate::error::SyncError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::policy::Policy;
@@ -499,6 +500,12 @@ impl Side {
         self.docs
             .values()
             .any(|entry| matches!(entry.phase, Phase::Wanted))
+    }
+
+    /// Asks the peer for these attachments only (each one a stored document references and
+    /// this side lacks), whatever the options say: a fetch on demand.
+    pub(crate) fn fetch_attachments_only(&mut self, hashes: Vec<ContentHash>) {
+        self.transfers.fetch_only(hashes);
     }
 
     /// Whether this side waits for attachment chunks it asked for.
