@@ -48,6 +48,13 @@ fn a_facilitators_photo_reaches_a_supervisor_whole_and_no_colleague_by_its_hash(
         "the hub holds the photo whole"
     );
 
+    // Nowhere in the hub's data folder in clear (database, WAL, key file).
+    let probe = &photo[1_000_000..1_000_032];
+    for entry in std::fs::read_dir(hub.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(probe.len()).any(|window| window == probe));
+    }
+
     // The hub's CSV export carries it in media/, named by hash and file name.
     let out = tempfile::tempdir().unwrap();
     let report = minga_hub::export::export_project(
