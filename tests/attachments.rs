@@ -1,12 +1,17 @@
 //! Attachments through a real hub over HTTP on loopback: a facilitator's photo reaches the
 //! hub after its submission and a supervisor's store pulls it whole; a colleague who names its
 //! hash in a submission of her own gets nothing; and a sync cut in the middle of a 20 MB
-//! recording resumes at the chunk where it stopped, sending at most one chunk again.
+//! recording (the connection dropped), or of an 8 MB one (the real `minga-hub` process
+//! SIGKILLed while it stores a chunk, then restarted), resumes at the chunk where it stopped,
+//! sending at most one chunk again.
 
 use minga_core::{AnswerPath, AttachmentState, ContentHash, Store, Value};
 use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
-use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
+use minga_hub::storage::SqliteStorage;
+use minga_scenarios::hub::{
+    hub_integrity, prepare_data_with_a_code, redeem, Enrolled, HubProcess, TestHub, PROJECT,
+};
 use minga_scenarios::phone::{hub_transport, noise, safety_walk, sync_over, Phone};
 use minga_sync::wire::{AttachmentRefusal, Frame, DEFAULT_MAX_FRAME};
 use minga_sync::{SyncOptions, Transport, TransportError, CHUNK_SIZE};
@@ -99,38 +104,94 @@ fn a_facilitators_photo_reaches_a_supervisor_whole_and_no_colleague_by_its_hash(
     );
 }
 
-/// The HTTP transport to the hub, counting the attachment bytes each request carries, and
-/// dropping for good (the connection is gone) after `allowed` exchanges.
-struct Counting {
+/// The real `minga-hub` binary.
+const HUB: &str = env!("CARGO_BIN_EXE_minga-hub-under-test");
+
+/// The HTTP transport to a hub, noting the attachment chunks each request carries (a request
+/// sent again after an error counts once), and failing for good (the connection is gone) after
+/// `allowed` exchanges; with `kill` set, on that exchange it SIGKILLs the hub process a few
+/// milliseconds after sending the request, so that the kill lands while the hub handles it.
+struct Carrier {
     http: minga_sync::http::HttpTransport,
-    chunk_bytes: Cell<u64>,
+    chunks: std::cell::RefCell<std::collections::BTreeSet<u64>>,
     allowed: Cell<u32>,
+    kill: std::cell::RefCell<Option<(u32, HubProcess)>>,
+    killer: std::cell::RefCell<Option<std::thread::JoinHandle<()>>>,
+    exchanges: Cell<u32>,
 }
 
-impl Counting {
-    fn new(hub: &TestHub, phone: &Enrolled, allowed: u32) -> Counting {
-        Counting {
-            http: hub_transport(&hub.url(), phone, 3),
-            chunk_bytes: Cell::new(0),
+impl Carrier {
+    fn new(url: &str, phone: &Enrolled, allowed: u32) -> Carrier {
+        Carrier {
+            http: hub_transport(url, phone, 3),
+            chunks: Default::default(),
             allowed: Cell::new(allowed),
+            kill: Default::default(),
+            killer: Default::default(),
+            exchanges: Cell::new(0),
         }
+    }
+
+    /// The bytes of the distinct chunks carried.
+    fn chunk_bytes(&self, content_len: u64) -> u64 {
+        let chunks = self.chunks.borrow();
+        chunks
+            .iter()
+            .map(|index| (content_len - index * CHUNK_SIZE as u64).min(CHUNK_SIZE as u64))
+            .sum()
+    }
+
+    /// Waits until the hub process it was to kill is gone.
+    fn wait_for_the_kill(&self) {
+        if let Some(killer) = self.killer.borrow_mut().take() {
+            killer.join().unwrap();
+        }
+    }
+
+    /// Chunks both carried.
+    fn shared_chunks(&self, other: &Carrier) -> usize {
+        self.chunks
+            .borrow()
+            .intersection(&other.chunks.borrow())
+            .count()
     }
 }
 
-impl Transport for Counting {
+/// Asserts that the sync `resumed` after `cut` left `held` bytes of a content of `len` bytes
+/// stored sent exactly the rest, and at most one chunk that `cut` had carried already.
+fn assert_resumed(cut: &Carrier, resumed: &Carrier, len: u64, held: u64) {
+    let sent_again = cut.shared_chunks(resumed);
+    println!("{held} bytes stored at the cut; {sent_again} chunk(s) sent again");
+    assert!(sent_again <= 1, "{sent_again} chunks sent again");
+    assert_eq!(
+        resumed.chunk_bytes(len),
+        len - held,
+        "only what the hub lacked"
+    );
+}
+
+impl Transport for Carrier {
     fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
         let body = match Frame::decode(request, DEFAULT_MAX_FRAME).unwrap() {
             Frame::Hello(hello) => hello.body,
             Frame::Request(round) => round.body,
             other => panic!("a phone sent a {}", other.name()),
         };
-        let carried: usize = body.attachments.chunks.iter().map(|c| c.bytes.len()).sum();
-        self.chunk_bytes
-            .set(self.chunk_bytes.get() + carried as u64);
+        let carried = body.attachments.chunks.iter().map(|chunk| chunk.index);
+        self.chunks.borrow_mut().extend(carried);
         if self.allowed.get() == 0 {
             return Err(TransportError::fatal("the connection was cut"));
         }
         self.allowed.set(self.allowed.get() - 1);
+        self.exchanges.set(self.exchanges.get() + 1);
+        let due = matches!(*self.kill.borrow(), Some((at, _)) if at == self.exchanges.get());
+        if let Some((_, hub)) = due.then(|| self.kill.borrow_mut().take()).flatten() {
+            let killer = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(3));
+                hub.kill();
+            });
+            *self.killer.borrow_mut() = Some(killer);
+        }
         self.http.exchange(request)
     }
 }
@@ -146,7 +207,7 @@ fn a_sync_cut_in_a_20_mb_recording_resumes_at_the_chunk_where_it_stopped() {
         page_bytes: CHUNK_SIZE,
         ..SyncOptions::default()
     };
-    let cut = Counting::new(&hub, &ana.enrolled, 30);
+    let cut = Carrier::new(&hub.url(), &ana.enrolled, 30);
     assert!(sync_over(&ana.store, &cut, &ana.enrolled, options, &mut |_| {}).is_err());
     let held = hub
         .storage
@@ -157,17 +218,48 @@ fn a_sync_cut_in_a_20_mb_recording_resumes_at_the_chunk_where_it_stopped() {
         held > 0 && held < recording.len() as u64,
         "{held} bytes held"
     );
-    let resumed = Counting::new(&hub, &ana.enrolled, u32::MAX);
+    let resumed = Carrier::new(&hub.url(), &ana.enrolled, u32::MAX);
     sync_over(&ana.store, &resumed, &ana.enrolled, options, &mut |_| {}).unwrap();
-    let sent = cut.chunk_bytes.get() + resumed.chunk_bytes.get();
-    let sent_again = sent - recording.len() as u64;
-    println!("cut after {held} bytes stored; {sent_again} bytes sent again");
-    assert!(
-        sent_again <= CHUNK_SIZE as u64,
-        "{sent_again} bytes sent again"
-    );
-    assert_eq!(resumed.chunk_bytes.get(), recording.len() as u64 - held);
+    assert_resumed(&cut, &resumed, recording.len() as u64, held);
     let supervisor = Phone::new(hub.enrol(Role::Supervisor, "Sofía"));
     supervisor.sync(&hub.url(), SyncOptions::default()).unwrap();
     assert!(supervisor.store.read_attachment(&hash).unwrap() == recording);
+}
+
+#[test]
+fn a_hub_killed_while_it_stores_a_recording_resumes_it_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let code = prepare_data_with_a_code(data.path(), "Ana");
+    let hub = HubProcess::start(HUB, data.path(), "info");
+    let enrolled = redeem(&hub.url, &code);
+    let ana = Phone::new(enrolled);
+    let recording = noise(3, 8 * 1024 * 1024).into_bytes();
+    let hash = photographed(&ana.store, &recording);
+    let options = SyncOptions {
+        page_bytes: CHUNK_SIZE,
+        ..SyncOptions::default()
+    };
+    let killing = Carrier::new(&hub.url, &ana.enrolled, u32::MAX);
+    *killing.kill.borrow_mut() = Some((12, hub));
+    assert!(sync_over(&ana.store, &killing, &ana.enrolled, options, &mut |_| {}).is_err());
+    killing.wait_for_the_kill();
+    assert_eq!(hub_integrity(data.path()), vec!["ok".to_string()]);
+    let held = SqliteStorage::open(data.path())
+        .unwrap()
+        .attachment(PROJECT, &hash.to_hex())
+        .unwrap()
+        .map_or(0, |row| row.stored);
+    assert!(held < recording.len() as u64);
+
+    let restarted = HubProcess::start(HUB, data.path(), "info");
+    let resumed = Carrier::new(&restarted.url, &ana.enrolled, u32::MAX);
+    sync_over(&ana.store, &resumed, &ana.enrolled, options, &mut |_| {}).unwrap();
+    assert_resumed(&killing, &resumed, recording.len() as u64, held);
+    restarted.stop();
+    let stored = SqliteStorage::open(data.path())
+        .unwrap()
+        .attachment(PROJECT, &hash.to_hex())
+        .unwrap()
+        .unwrap();
+    assert!(stored.complete && stored.stored == recording.len() as u64);
 }
