@@ -62,19 +62,6 @@ fn child_attacher() {
     }
 }
 
-/// A tiny deterministic generator for the kill instants, seeded from the clock and printed,
-/// so that a failing run can be replayed by setting `MINGA_CRASH_SEED`.
-struct Instants(u64);
-
-impl Instants {
-    fn next_micros(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
 /// What a killed child printed: the contents it began and those it acknowledged.
 #[derive(Default)]
 struct Printed {
@@ -156,17 +143,7 @@ fn acknowledged_attachments_survive_sigkill_and_a_half_written_one_never_reads_a
     }
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("crash.db");
-    let seed = std::env::var("MINGA_CRASH_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("MINGA_CRASH_SEED={seed}");
+    let seed = crash_seed();
     let mut instants = Instants(seed);
     let mut acknowledged = Vec::new();
     let mut cut_short = 0;

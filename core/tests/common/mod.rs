@@ -89,3 +89,32 @@ impl ChildRun {
         self.lines.try_iter().collect()
     }
 }
+
+/// A tiny deterministic generator for the kill instants of the crash tests, seeded by
+/// [`crash_seed`], so that a failing run can be replayed.
+pub struct Instants(pub u64);
+
+impl Instants {
+    pub fn next_micros(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+/// The crash tests' seed: `MINGA_CRASH_SEED` when set (a replay), else the clock; printed.
+pub fn crash_seed() -> u64 {
+    let seed = std::env::var("MINGA_CRASH_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    println!("MINGA_CRASH_SEED={seed}");
+    seed
+}
