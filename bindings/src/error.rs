@@ -143,7 +143,15 @@ impl From<minga_core::Error> for MingaError {
             | E::UnverifiedChange { .. }
             | E::Malformed(_) => Self::InvalidArgument { reason },
             E::InvalidAnswer { question, reason } => Self::InvalidAnswer { question, reason },
-            E::Sqlite(_) | E::Io { .. } | E::ReadOnly { .. } => Self::Storage { reason },
+            E::AttachmentNotPresent { .. } => Self::NotFound { what: reason },
+            E::AttachmentTooLarge { .. } | E::AttachmentMismatch { .. } => {
+                Self::InvalidArgument { reason }
+            }
+            E::Sqlite(_)
+            | E::Io { .. }
+            | E::ReadOnly { .. }
+            | E::AttachmentRead(_)
+            | E::MediaUnreadable { .. } => Self::Storage { reason },
             E::Automerge(_) => Self::Internal { reason },
             // A variant the core gains later is reported, not lost, until it gets its own arm.
             #[allow(unreachable_patterns)]

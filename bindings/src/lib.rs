@@ -2,7 +2,8 @@
 //! Swift and Python apps load as `libminga`. Every exported type maps onto a core type; no
 //! survey logic lives here.
 //!
-//! - [`Store`]: one open store file, and every call on submissions.
+//! - [`Store`]: one open store file, and every call on submissions; [`attachments`]: photos,
+//!   recordings and signatures added, read back and their state.
 //! - [`records`]: the records and enums those calls take and return; [`Value`] is an answer.
 //! - [`form`]: built-in templates, XLSForm and JSON import, a form's tree; [`session`]
 //!   evaluates one (and, opened from a store, stores each step with the form's defaults and
@@ -18,6 +19,7 @@
 //! - [`MingaError`]: the one error type, whose variants are what an app acts on.
 
 pub mod agent;
+pub mod attachments;
 pub mod bundle;
 pub mod credentials;
 pub mod enrolment_link;

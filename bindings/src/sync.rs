@@ -36,6 +36,12 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// The automerge bytes inside those, both ways.
     pub change_bytes: u64,
+    /// Attachments the peer took whole from this store, and those that became whole here.
+    pub attachments_sent: u64,
+    pub attachments_received: u64,
+    /// Attachment bytes sent and received.
+    pub attachment_bytes_sent: u64,
+    pub attachment_bytes_received: u64,
 }
 
 /// A document one side would not take or give.
@@ -90,6 +96,9 @@ pub struct SyncProgress {
     pub docs_left_estimate: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Attachment bytes moved in this session, and those still to move as far as it knows.
+    pub attachment_bytes_done: u64,
+    pub attachment_bytes_left: u64,
 }
 
 /// Implemented by the app to show a sync's progress. Called on the syncing thread after every
@@ -343,6 +352,8 @@ impl From<minga_sync::Progress> for SyncProgress {
             docs_left_estimate: progress.docs_left_estimate,
             bytes_sent: progress.bytes_sent,
             bytes_received: progress.bytes_received,
+            attachment_bytes_done: progress.attachment_bytes_done,
+            attachment_bytes_left: progress.attachment_bytes_left,
         }
     }
 }
@@ -370,6 +381,10 @@ impl From<minga_sync::SyncReport> for SyncReport {
             bytes_sent: report.bytes_sent,
             bytes_received: report.bytes_received,
             change_bytes: report.change_bytes,
+            attachments_sent: report.attachments_sent as u64,
+            attachments_received: report.attachments_received as u64,
+            attachment_bytes_sent: report.attachment_bytes_sent,
+            attachment_bytes_received: report.attachment_bytes_received,
         }
     }
 }

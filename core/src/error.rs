@@ -147,6 +147,33 @@ pub enum Error {
     #[error("{path}: the store cannot be written: {reason}; move it to writable storage, or make the file and its folder writable")]
     ReadOnly { path: PathBuf, reason: String },
 
+    /// An attachment is larger than the store's limit (`Store::set_attachment_limit`,
+    /// default 100 MB); nothing of it was stored. `size` is how far it was read or declared.
+    #[error("the attachment of {size} bytes or more is over the limit of {limit} bytes; nothing was stored")]
+    AttachmentTooLarge { size: u64, limit: u64 },
+
+    /// Received attachment bytes that are not the content the hash names (a tampered or
+    /// damaged chunk, a wrong size, a chunk out of order); nothing of them was kept.
+    #[error("attachment {sha256}: refused, {reason}; nothing of it was stored")]
+    AttachmentMismatch { sha256: String, reason: String },
+
+    /// The attachment asked for is not whole in this store (missing, or still partly
+    /// received): sync it first.
+    #[error("attachment {sha256} is not in this store ({state:?})")]
+    AttachmentNotPresent {
+        sha256: String,
+        state: crate::api::attachments::AttachmentState,
+    },
+
+    /// An export could not read an attachment's content from where its holder keeps it (the
+    /// hub's database failed); the export stopped.
+    #[error("attachment {sha256} could not be read for the export: {reason}")]
+    MediaUnreadable { sha256: String, reason: String },
+
+    /// The content given to `add_attachment_from` could not be read; nothing was stored.
+    #[error("the attachment's content could not be read: {0}; nothing was stored")]
+    AttachmentRead(std::io::Error),
+
     /// The file could not be read or created.
     #[error("{path}: {source}")]
     Io {

@@ -29,6 +29,7 @@ mod api;
 mod test_support;
 
 pub use api::agent::{self, AgentConfig, PeerConfig, PeerConnection, SyncAgent, TransportFactory};
+pub use api::attachments::{AttachmentReader, AttachmentState, DEFAULT_ATTACHMENT_LIMIT};
 pub use api::changes::{self, ReceivedChanges};
 pub use api::conflicts::{Conflict, ConflictingValue, SubmissionDocument};
 pub use api::export;
@@ -57,3 +58,4 @@ pub use minga_forms::{
     Answer, Answers, Attachment, Form, GeoPoint, LocalizedText, RepeatInstance, Value,
 };
 pub use minga_sync;
+pub use minga_sync::ContentHash;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 7;
+pub const CURRENT_VERSION: i64 = 8;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -105,6 +105,34 @@ CREATE TABLE review_states (
 ) WITHOUT ROWID;
 ";
 
+/// Attachment contents, new in version 6: one row per content (named by its SHA-256 once whole
+/// and checked) and its chunks, kept inside this encrypted file (`storage/attachments.rs`), and
+/// which documents reference which content (every reference a stored version made: what sync
+/// fetches and what a peer may be sent). A rowid table for the chunks, since SQLite advises
+/// against WITHOUT ROWID for rows this large.
+const ATTACHMENTS_TABLES: &str = "
+CREATE TABLE attachments (
+    attachment_id INTEGER PRIMARY KEY,
+    sha256        BLOB UNIQUE,
+    size          INTEGER NOT NULL,
+    stored        INTEGER NOT NULL,
+    complete      INTEGER NOT NULL
+);
+
+CREATE TABLE attachment_chunks (
+    attachment_id INTEGER NOT NULL,
+    chunk_index   INTEGER NOT NULL,
+    bytes         BLOB NOT NULL,
+    PRIMARY KEY (attachment_id, chunk_index)
+);
+
+CREATE TABLE attachment_refs (
+    sha256 BLOB NOT NULL,
+    doc_id BLOB NOT NULL,
+    PRIMARY KEY (sha256, doc_id)
+) WITHOUT ROWID;
+";
+
 /// What the store remembers per sync peer, new in version 3: the cursor (`theirs`, `ours`, as
 /// sync's `PeerCursor`) and the heads last shared per document. Sequence numbers are stored as
 /// the bits of a `u64` (SQLite integers are signed). `peer_heads.doc_id` is the id as sync
@@ -134,6 +162,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     // The tables as the steps left them: the form index of version 2 is dropped again.
     tx.execute_batch(ONE_PROJECTION_INDEX)?;
     tx.execute_batch(CHANGE_SIGNATURES_TABLE)?;
+    tx.execute_batch(ATTACHMENTS_TABLES)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -152,6 +181,8 @@ pub(crate) enum Backfill {
     ReviewStates,
     /// Every submission row's `has_conflicts` flag (the row's other columns stay).
     ConflictFlags,
+    /// Every document's attachment references in `attachment_refs`.
+    AttachmentRefs,
 }
 
 /// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, then runs the
@@ -219,6 +250,12 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
         6 => {
             tx.execute_batch(CHANGE_SIGNATURES_TABLE)?;
             None
+        }
+        // Version 8 adds attachment contents (none stored yet) and the references to them,
+        // filled from the documents.
+        7 => {
+            tx.execute_batch(ATTACHMENTS_TABLES)?;
+            Some(Backfill::AttachmentRefs)
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
@@ -418,13 +455,19 @@ mod tests {
             "{}{ONE_PROJECTION_INDEX} PRAGMA user_version = 6;",
             version_5.replace("PRAGMA user_version = 5;", "")
         );
+        // Version 7 was version 6 plus change signatures.
+        let version_7 = format!(
+            "{}{CHANGE_SIGNATURES_TABLE} PRAGMA user_version = 7;",
+            version_6.replace("PRAGMA user_version = 6;", "")
+        );
         vec![
             (1, VERSION_1.to_owned()),
             (2, version_2),
             (3, version_3),
             (4, version_4),
             (5, version_5.clone()),
-            (6, version_6),
+            (6, version_6.clone()),
+            (7, version_7),
         ]
     }
 
@@ -477,23 +520,23 @@ mod tests {
         // From version 1 the rows are written whole, flag included: no separate flag pass.
         assert_eq!(
             backfills_of_upgrade_from(1),
-            vec![SubmissionRows, ReviewStates]
+            vec![SubmissionRows, ReviewStates, AttachmentRefs]
         );
         assert_eq!(
             backfills_of_upgrade_from(2),
-            vec![ReviewStates, ConflictFlags]
+            vec![ReviewStates, ConflictFlags, AttachmentRefs]
         );
         assert_eq!(
             backfills_of_upgrade_from(3),
-            vec![ReviewStates, ConflictFlags]
+            vec![ReviewStates, ConflictFlags, AttachmentRefs]
         );
-        assert_eq!(backfills_of_upgrade_from(4), vec![ConflictFlags]);
-        assert_eq!(backfills_of_upgrade_from(5), vec![], "an index dropped");
         assert_eq!(
-            backfills_of_upgrade_from(6),
-            vec![],
-            "signatures need no fill"
+            backfills_of_upgrade_from(4),
+            vec![ConflictFlags, AttachmentRefs]
         );
+        assert_eq!(backfills_of_upgrade_from(5), vec![AttachmentRefs]);
+        assert_eq!(backfills_of_upgrade_from(6), vec![AttachmentRefs]);
+        assert_eq!(backfills_of_upgrade_from(7), vec![AttachmentRefs]);
     }
 
     #[test]

@@ -8,9 +8,7 @@ mod common;
 use common::*;
 use minga_core::{AnswerPath, DocId, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "MINGA_CRASH_CHILD_STORE";
@@ -48,19 +46,6 @@ fn child_writer() {
     }
 }
 
-/// A tiny deterministic generator for the kill instants, seeded from the clock and printed,
-/// so that a failing run can be replayed by setting `MINGA_CRASH_SEED`.
-struct Instants(u64);
-
-impl Instants {
-    fn next_micros(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
 struct Acknowledged {
     answers: HashMap<(DocId, String), Value>,
     created: Vec<DocId>,
@@ -75,23 +60,13 @@ enum KillAt {
 
 /// Runs one child, kills it with SIGKILL at `kill_at`, and returns what it acknowledged.
 fn run_and_kill(store_path: &Path, round: usize, kill_at: KillAt) -> Acknowledged {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, store_path)
-        .env("MINGA_CRASH_ROUND", round.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines, received) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let child = ChildRun::spawn(
+        "child_writer",
+        &[
+            (CHILD_ENV, store_path.display().to_string()),
+            ("MINGA_CRASH_ROUND", round.to_string()),
+        ],
+    );
     let mut seen = Vec::new();
     let delay = match kill_at {
         KillAt::AfterSpawn(delay) => delay,
@@ -99,7 +74,8 @@ fn run_and_kill(store_path: &Path, round: usize, kill_at: KillAt) -> Acknowledge
             let deadline = Instant::now() + Duration::from_secs(20);
             while !seen.iter().any(|line: &String| line.starts_with("ack ")) {
                 let wait = deadline.saturating_duration_since(Instant::now());
-                let line = received
+                let line = child
+                    .lines
                     .recv_timeout(wait)
                     .unwrap_or_else(|_| panic!("round {round}: the child wrote nothing"));
                 seen.push(line);
@@ -108,14 +84,7 @@ fn run_and_kill(store_path: &Path, round: usize, kill_at: KillAt) -> Acknowledge
         }
     };
     std::thread::sleep(delay);
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the child writer exited by itself (round {round})"
-    );
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    reader.join().unwrap();
-    seen.extend(received.try_iter());
+    seen.extend(child.kill(&format!("the child writer, round {round}")));
     parse_acknowledged(&seen)
 }
 
@@ -149,17 +118,7 @@ fn acknowledged_answers_survive_sigkill() {
     }
     let dir = tempfile::tempdir().unwrap();
     let store_path: PathBuf = dir.path().join("crash.db");
-    let seed = std::env::var("MINGA_CRASH_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("MINGA_CRASH_SEED={seed}");
+    let seed = crash_seed();
     let mut instants = Instants(seed);
     let mut all_acknowledged = 0;
     for round in 0..KILLS {

@@ -861,5 +861,8 @@ fn export(
     for point in &report.bad_points {
         out.line(format_args!("no location for {point}"))?;
     }
+    for missing in &report.missing_media {
+        out.line(format_args!("missing attachment: {missing}"))?;
+    }
     Ok(())
 }

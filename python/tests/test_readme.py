@@ -28,6 +28,15 @@ def test_the_python_example_runs(tmp_path, capsys):
     assert "GAD municipal de Esmeraldas" in printed, "the tablet's DataFrame shows the answer"
 
 
+def test_the_attachments_example_runs(tmp_path, capsys):
+    os.chdir(tmp_path)
+    exec(compile(block("python", "#### Attachments"), "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "attachments sent: 1" in printed
+    assert "AttachmentState.PRESENT(size=300000)" in printed
+    assert (tmp_path / "received.jpg").read_bytes() == bytes(300_000)
+
+
 def test_the_python_repl_block_prints_what_it_says():
     session = doctest.DocTestParser().get_doctest(block("pycon", "### Python"), {}, "README.md", "README.md", 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)

@@ -50,6 +50,8 @@ pub enum WireError {
     UnknownReason(u8),
     #[error("document {doc} appears twice in one {what} list")]
     DuplicateDocument { doc: DocId, what: &'static str },
+    #[error("attachment {hash} appears twice in one {what} list")]
+    DuplicateAttachment { hash: String, what: &'static str },
 }
 
 /// A failure of the document store, whatever its engine; carries the store's own error.
@@ -142,6 +144,8 @@ pub enum SyncError {
     WrongPeer { addressed: String, local: String },
     #[error("document {doc} is not part of this session")]
     UnexpectedDocument { doc: DocId },
+    #[error("attachment {hash} was neither asked for nor sent in this session")]
+    UnexpectedAttachment { hash: String },
     #[error("{found} answers for {expected} offers")]
     AnswerCountMismatch { expected: usize, found: usize },
     #[error("the session is already finished")]

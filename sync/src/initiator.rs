@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::attachments::ContentHash;
 use crate::error::SyncError;
 use crate::ids::{Epoch, PeerId};
 use crate::policy::Policy;
@@ -59,6 +60,15 @@ impl Initiator {
     /// The peer this session syncs with.
     pub fn peer(&self) -> &PeerId {
         &self.side.peer
+    }
+
+    /// Makes this session fetch exactly these attachments (of those stored documents reference
+    /// and this store lacks), whatever `SyncOptions::fetch_attachments` says: how a device that
+    /// syncs without attachments (a supervisor's) fetches one on demand, with the progress and
+    /// report of any session. Documents sync as always.
+    pub fn fetching_attachments(mut self, hashes: Vec<ContentHash>) -> Self {
+        self.side.fetch_attachments_only(hashes);
+        self
     }
 
     /// The hello: our cursors with the peer and our first page of changed documents.
@@ -167,6 +177,7 @@ impl Initiator {
             && self.side.offers_done
             && !self.side.peer_has_more
             && !self.side.awaiting_docs()
+            && !self.side.awaiting_attachments()
     }
 
     fn sent(&mut self, frame: Vec<u8>) -> Vec<u8> {

@@ -13,7 +13,9 @@
 //! - [`signatures`] signs changes and verifies them: every receiver refuses a change whose
 //!   signature is missing or does not verify under its actor's key.
 //! - [`enrolment_link`] writes and reads the `minga://enrol?...` link a hub prints as a QR code.
+//! - [`attachments`] names attachments by content ([`ContentHash`]) and sizes their chunks.
 
+pub mod attachments;
 pub mod bundle;
 mod conflicts;
 pub mod enrolment_link;
@@ -22,6 +24,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 mod initiator;
+mod memory_attachments;
 mod memory_store;
 pub mod policy;
 pub mod project;
@@ -34,6 +37,7 @@ pub mod store;
 pub mod transport;
 pub mod wire;
 
+pub use attachments::{ContentHash, ContentHasher, NotAContentHash, CHUNK_SIZE};
 pub use conflicts::has_conflicts;
 pub use error::{IdError, StoreError, SyncError, TransportError, WireError};
 pub use ids::{DocId, DocKind, Epoch, PeerId, Seq};
@@ -42,7 +46,9 @@ pub use memory_store::MemoryStore;
 pub use policy::{AllowAll, Policy};
 pub use report::{Progress, RefusedWork, SyncReport};
 pub use responder::{abort_frame, abort_reply, Responder};
-pub use store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
+pub use store::{
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocumentStore, IncomingDoc, PeerCursor,
+};
 pub use transport::{run_session, MemoryTransport, Transport};
 
 /// Limits of a sync session; both sides may use different ones.
@@ -60,6 +66,9 @@ pub struct SyncOptions {
     pub max_rounds: u64,
     /// How often [`run_session`] resends a request after a retryable transport error.
     pub retries: u32,
+    /// Whether this side asks its peer for the attachments its documents reference and it
+    /// lacks (true); a supervisor's device may leave them to be fetched on demand.
+    pub fetch_attachments: bool,
 }
 
 impl Default for SyncOptions {
@@ -71,6 +80,7 @@ impl Default for SyncOptions {
             max_frame: wire::DEFAULT_MAX_FRAME,
             max_rounds: 10_000,
             retries: 3,
+            fetch_attachments: true,
         }
     }
 }

@@ -7,10 +7,14 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::transaction::Transaction;
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 
+use crate::attachments::{referenced, ContentHash};
 use crate::error::StoreError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
+use crate::memory_attachments::MemoryAttachments;
 use crate::signatures::{verify_new_changes, Signature, SignaturePool, SignedChange};
-use crate::store::{ApplyOutcome, ChangedDoc, Commit, DocumentStore, IncomingDoc, PeerCursor};
+use crate::store::{
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocumentStore, IncomingDoc, PeerCursor,
+};
 
 /// Documents kept in memory, each with a kind and a sequence number.
 pub struct MemoryStore {
@@ -27,6 +31,7 @@ struct Inner {
     peers: HashMap<PeerId, PeerState>,
     /// The signatures of the keyed changes received, verified on arrival.
     signatures: HashMap<ChangeHash, Signature>,
+    attachments: MemoryAttachments,
 }
 
 #[derive(Clone)]
@@ -64,6 +69,7 @@ impl MemoryStore {
                 seq: 0,
                 peers: HashMap::new(),
                 signatures: HashMap::new(),
+                attachments: MemoryAttachments::default(),
             }),
         }
     }
@@ -126,6 +132,21 @@ impl MemoryStore {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Keeps `content` as a whole attachment; returns its hash (what a document references).
+    pub fn add_attachment(&self, content: &[u8]) -> ContentHash {
+        self.lock().attachments.add(content)
+    }
+
+    /// The attachment `hash`, if it is whole here.
+    pub fn attachment(&self, hash: &ContentHash) -> Option<Vec<u8>> {
+        self.lock().attachments.whole(hash).map(<[u8]>::to_vec)
+    }
+
+    /// The bytes held of attachment `hash`, whole or partly received.
+    pub fn attachment_bytes_held(&self, hash: &ContentHash) -> u64 {
+        self.lock().attachments.held(hash)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -338,6 +359,60 @@ impl DocumentStore for MemoryStore {
             .peers
             .get(peer)
             .and_then(|state| state.shared.get(id).cloned()))
+    }
+
+    /// Cost: walks every document (a memory store is small).
+    fn attachments_wanted(&self, limit: usize) -> Result<Vec<(ContentHash, u64)>, StoreError> {
+        let inner = self.lock();
+        let mut wanted: Vec<ContentHash> = inner
+            .docs
+            .values()
+            .flat_map(|entry| referenced(&entry.doc))
+            .filter(|hash| inner.attachments.whole(hash).is_none())
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        wanted.truncate(limit);
+        Ok(wanted
+            .into_iter()
+            .map(|hash| (hash, inner.attachments.held(&hash)))
+            .collect())
+    }
+
+    /// Cost: walks every document.
+    fn attachment_referrers(
+        &self,
+        hash: &ContentHash,
+    ) -> Result<Vec<(DocId, DocKind)>, StoreError> {
+        Ok(self
+            .lock()
+            .docs
+            .iter()
+            .filter(|(_, entry)| referenced(&entry.doc).contains(hash))
+            .map(|(id, entry)| (id.clone(), entry.kind))
+            .collect())
+    }
+
+    fn attachment_size(&self, hash: &ContentHash) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock().attachments.size(hash))
+    }
+
+    fn attachment_chunk(
+        &self,
+        hash: &ContentHash,
+        index: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().attachments.chunk(hash, index))
+    }
+
+    fn receive_attachment_chunk(
+        &self,
+        hash: &ContentHash,
+        size: u64,
+        index: u64,
+        bytes: &[u8],
+    ) -> Result<ChunkOutcome, StoreError> {
+        Ok(self.lock().attachments.receive(hash, size, index, bytes))
     }
 }
 

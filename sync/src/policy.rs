@@ -2,6 +2,7 @@
 
 use automerge::Automerge;
 
+use crate::attachments::ContentHash;
 use crate::ids::{DocId, DocKind, PeerId};
 
 /// Decides, per peer and document, what a sync session may send and accept. The hub gives one
@@ -14,6 +15,22 @@ pub trait Policy: Send + Sync {
     /// May `peer` change this document? `proposed` is the document as it would be with the
     /// peer's changes, so the policy may look at its metadata (project, author).
     fn may_write(&self, peer: &PeerId, doc: &DocId, kind: DocKind, proposed: &Automerge) -> bool;
+
+    /// May `peer` receive the attachment `hash`, which the stored documents `referrers`
+    /// reference? The default: when it may read one of them. A policy whose peers may read
+    /// documents they wrote themselves (a hub's facilitators) must judge more strictly, since
+    /// a device could write a document naming a hash it learnt, to fetch a colleague's photo:
+    /// for instance by who delivered the content to this store.
+    fn may_read_attachment(
+        &self,
+        peer: &PeerId,
+        _hash: &ContentHash,
+        referrers: &[(DocId, DocKind)],
+    ) -> bool {
+        referrers
+            .iter()
+            .any(|(doc, kind)| self.may_read(peer, doc, *kind))
+    }
 }
 
 /// Lets every peer read and write everything.

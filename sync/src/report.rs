@@ -2,8 +2,9 @@
 
 use automerge::ChangeHash;
 
+use crate::attachments::ContentHash;
 use crate::ids::DocId;
-use crate::wire::Refusal;
+use crate::wire::{AttachmentRefusal, Refusal};
 
 /// The outcome of one sync session, as seen from one side. Each document counts once in each
 /// count, however many round trips it took.
@@ -28,6 +29,15 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// The automerge bytes (saved documents and changes) inside those frames, both ways.
     pub change_bytes: u64,
+    /// Attachments whose last chunk the peer took from this side.
+    pub attachments_sent: usize,
+    /// Attachments that became whole here.
+    pub attachments_received: usize,
+    /// Attachments refused, by either side, with the reason.
+    pub attachments_refused: Vec<(ContentHash, AttachmentRefusal)>,
+    /// Attachment bytes (chunk contents) sent and received.
+    pub attachment_bytes_sent: u64,
+    pub attachment_bytes_received: u64,
 }
 
 /// A document of this side the peer refused: the document, the changes it refused (this side's
@@ -51,4 +61,8 @@ pub struct Progress {
     pub docs_left_estimate: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Attachment bytes moved in this session, either way.
+    pub attachment_bytes_done: u64,
+    /// Attachment bytes still to arrive or to send, as far as this side knows.
+    pub attachment_bytes_left: u64,
 }

@@ -3,9 +3,11 @@
 
 use automerge::{Automerge, ChangeHash};
 
+use crate::attachments::ContentHash;
 use crate::error::StoreError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::signatures::{SignaturePool, SignedChange};
+use crate::wire::AttachmentRefusal;
 
 /// One row of "what changed since N".
 #[derive(Clone, Debug, PartialEq)]
@@ -90,6 +92,17 @@ impl Commit {
     }
 }
 
+/// What the store did with one received attachment chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// Stored (durably); `stored` bytes of the content are here now.
+    Stored { stored: u64 },
+    /// That was the last chunk: the whole content matched its hash and is present.
+    Whole,
+    /// Refused; nothing of the content is kept (a mismatch deletes what was stored of it).
+    Refused(AttachmentRefusal),
+}
+
 /// A store of automerge documents as sync sees it. Implementations are shared between threads
 /// and use interior mutability: sync calls them from one thread at a time per session.
 pub trait DocumentStore {
@@ -146,6 +159,50 @@ pub trait DocumentStore {
         peer: &PeerId,
         id: &DocId,
     ) -> Result<Option<Vec<ChangeHash>>, StoreError>;
+
+    /// Contents that stored documents reference and that are not whole here, each with the
+    /// bytes already held (whole chunks from the first: the transfer resumes after them), at
+    /// most `limit`. The default (a store without attachments) wants none.
+    fn attachments_wanted(&self, _limit: usize) -> Result<Vec<(ContentHash, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// The stored documents that reference `hash`: a peer may receive the content only if
+    /// the policy lets it read one of them.
+    fn attachment_referrers(
+        &self,
+        _hash: &ContentHash,
+    ) -> Result<Vec<(DocId, DocKind)>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// The size of the content `hash` when it is whole here; `None` otherwise.
+    fn attachment_size(&self, _hash: &ContentHash) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
+    /// Chunk `index` of the content `hash` (of [`crate::CHUNK_SIZE`] bytes, the last one
+    /// shorter), when the content is whole here.
+    fn attachment_chunk(
+        &self,
+        _hash: &ContentHash,
+        _index: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Stores chunk `index` of the content `hash` of `size` bytes, durably, in order (a chunk
+    /// already stored changes nothing); the last one is checked with the whole content against
+    /// `hash`. The default refuses: the store keeps no attachments.
+    fn receive_attachment_chunk(
+        &self,
+        _hash: &ContentHash,
+        _size: u64,
+        _index: u64,
+        _bytes: &[u8],
+    ) -> Result<ChunkOutcome, StoreError> {
+        Ok(ChunkOutcome::Refused(AttachmentRefusal::Unsupported))
+    }
 
     /// Whether `doc`, as it stands with changes received from a peer, holds concurrent values a
     /// person must settle; sync counts these in [`crate::SyncReport::conflicts`]. The default

@@ -1,11 +1,12 @@
 //! The API layer: what apps, sync, the hub and the bindings call, each file one topic of
-//! `impl Store` (submissions, session edits, lists, reviews, forms, history, conflicts,
+//! `impl Store` (attachments, submissions, session edits, lists, reviews, forms, history, conflicts,
 //! enrolment, the sync-facing calls and `DocumentStore`), plus the sync agent and export.
 //! Every write here goes through the store's write path (`store::write`); nothing below
 //! imports this layer.
 
 pub mod agent;
 pub(crate) mod answer_checks;
+pub(crate) mod attachments;
 pub mod changes;
 pub(crate) mod conflicts;
 pub(crate) mod enrolment;

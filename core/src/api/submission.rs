@@ -199,7 +199,14 @@ impl Store {
             let was_geopoint = geopoint(doc);
             let result = write(doc, &level)?;
             let location = was_geopoint || geopoint(doc);
-            Ok((result, Refresh::Answers { location }))
+            let attachment = values::holds_attachment(doc, &level, &path.name);
+            Ok((
+                result,
+                Refresh::Answers {
+                    location,
+                    attachment,
+                },
+            ))
         })
     }
 }

@@ -4,19 +4,20 @@
 //! and sequence number move together, and one sync step (documents, shared heads, cursor) is
 //! one SQLite transaction.
 
+use crate::api::attachments::{chunk_outcome, AttachmentState};
 use crate::document::{document_has_conflicts, DocId, DocKind};
 use crate::error::Result;
 use crate::storage::chunks::{self, DocCache};
 use crate::storage::documents::{self, kind_and_heads};
 use crate::storage::observer::ChangedDocument;
-use crate::storage::{peers, signatures, store_meta};
+use crate::storage::{attachments, peers, signatures, store_meta};
 use crate::store::receive::{receive, AdmitAll, Changes, Outcome, Receiver, Refusal};
 use crate::store::{Inner, Store};
 use automerge::{Automerge, ChangeHash};
 use minga_sync::signatures::{SignaturePool, SignedChange};
 use minga_sync::{
-    ApplyOutcome, ChangedDoc, Commit, DocId as SyncId, DocumentStore, Epoch, IncomingDoc,
-    PeerCursor, PeerId, Seq, StoreError,
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, ContentHash, DocId as SyncId, DocumentStore,
+    Epoch, IncomingDoc, PeerCursor, PeerId, Seq, StoreError,
 };
 use rusqlite::Connection;
 
@@ -119,6 +120,49 @@ impl DocumentStore for Store {
     }
 
     /// Counts only what `Store::conflicts` shows: see [`document_has_conflicts`].
+    /// Cost: a scan of the attachment references (`storage::attachments::wanted`).
+    fn attachments_wanted(&self, limit: usize) -> Result<Vec<(ContentHash, u64)>, StoreError> {
+        attachments::wanted(&self.lock().conn, limit).map_err(StoreError::new)
+    }
+
+    fn attachment_referrers(
+        &self,
+        hash: &ContentHash,
+    ) -> Result<Vec<(SyncId, DocKind)>, StoreError> {
+        let referrers = attachments::referrers(&self.lock().conn, hash).map_err(StoreError::new)?;
+        Ok(referrers
+            .into_iter()
+            .map(|(id, kind)| (id.into(), kind))
+            .collect())
+    }
+
+    fn attachment_size(&self, hash: &ContentHash) -> Result<Option<u64>, StoreError> {
+        match self.attachment_state(hash).map_err(StoreError::new)? {
+            AttachmentState::Present { size } => Ok(Some(size)),
+            _ => Ok(None),
+        }
+    }
+
+    fn attachment_chunk(
+        &self,
+        hash: &ContentHash,
+        index: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Store::attachment_chunk(self, hash, index).map_err(StoreError::new)
+    }
+
+    fn receive_attachment_chunk(
+        &self,
+        hash: &ContentHash,
+        size: u64,
+        index: u64,
+        bytes: &[u8],
+    ) -> Result<ChunkOutcome, StoreError> {
+        chunk_outcome(Store::receive_attachment_chunk(
+            self, hash, size, index, bytes,
+        ))
+    }
+
     fn has_conflicts(&self, kind: DocKind, doc: &Automerge) -> bool {
         document_has_conflicts(kind, doc)
     }

@@ -159,6 +159,12 @@ pub(crate) fn is_geopoint(doc: &AutoCommit, name: &str) -> bool {
         .is_some_and(|tag| tag == GEOPOINT)
 }
 
+/// Whether the answer `name` at `level` holds an attachment's reference. Cost: two map
+/// lookups.
+pub(crate) fn holds_attachment(doc: &AutoCommit, level: &ObjId, name: &str) -> bool {
+    object_at(doc, level, name).is_some_and(|answer| string_at(doc, &answer, "sha256").is_some())
+}
+
 /// The `types` map, read once per call that reads many answers.
 pub(crate) fn type_tags(doc: &AutoCommit) -> HashMap<String, String> {
     let Some(types) = object_at(doc, &ROOT, "types") else {

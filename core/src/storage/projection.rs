@@ -2,7 +2,9 @@
 //! whenever the write path records it (in the same transaction as its chunks), and filled from
 //! every stored document when an upgrade adds a projection (`schema` says when). A submission
 //! gives its `submissions` row, a review its verdict in `review_states`; forms give none.
+//! Every document also records the attachments it references (`attachment_refs`).
 
+use super::attachments;
 use super::chunks;
 use super::documents;
 use super::review_states;
@@ -28,8 +30,10 @@ pub(crate) enum Refresh {
     /// Only answers, by a local change: of a submission's row, the time moves; the location is
     /// read again if `location` (a top-level geopoint answer was written or replaced); the
     /// conflict flag is read again only if it is set, since a local change can settle a
-    /// conflict but never make one.
-    Answers { location: bool },
+    /// conflict but never make one. The attachments the document references are recorded
+    /// again only if `attachment` (the answer written holds one): references are only ever
+    /// added, so an edit that writes none adds none.
+    Answers { location: bool, attachment: bool },
 }
 
 /// Refreshes what the projections hold of document `id` of `kind`, inside the caller's
@@ -43,10 +47,23 @@ pub(crate) fn refresh(
     what: Refresh,
 ) -> Result<()> {
     match kind {
-        DocKind::Submission => refresh_submission(conn, id, doc, updated_ms, what),
-        DocKind::Review => refresh_review_state(conn, id, doc),
-        DocKind::Form => Ok(()),
+        DocKind::Submission => refresh_submission(conn, id, doc, updated_ms, what)?,
+        DocKind::Review => refresh_review_state(conn, id, doc)?,
+        DocKind::Form => {}
     }
+    match what {
+        Refresh::Whole
+        | Refresh::Answers {
+            attachment: true, ..
+        } => record_attachment_refs(conn, id, doc),
+        Refresh::Answers { .. } => Ok(()),
+    }
+}
+
+/// Records the attachments document `id` references. Cost: one walk over the document's
+/// current values, and an insert per reference.
+fn record_attachment_refs(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Result<()> {
+    attachments::record_refs(conn, id, &minga_sync::attachments::referenced(doc))
 }
 
 /// Brings the list row of submission `id` up to date, rewriting only the columns that
@@ -63,7 +80,12 @@ fn refresh_submission(
 ) -> Result<()> {
     let stored = submissions::read(conn, id)?;
     let new = match (&stored, what) {
-        (Some(stored), Refresh::Answers { location: moved }) => SubmissionRow {
+        (
+            Some(stored),
+            Refresh::Answers {
+                location: moved, ..
+            },
+        ) => SubmissionRow {
             updated_ms,
             location: if moved {
                 location(doc)
@@ -124,6 +146,12 @@ pub(crate) fn backfill(conn: &Connection, backfill: Backfill) -> Result<()> {
         Backfill::ConflictFlags => each_document(conn, DocKind::Submission, &|conn, id, doc| {
             submissions::write_conflict_flag(conn, id, answers_conflict(doc))
         }),
+        Backfill::AttachmentRefs => {
+            for kind in [DocKind::Submission, DocKind::Review, DocKind::Form] {
+                each_document(conn, kind, &record_attachment_refs)?;
+            }
+            Ok(())
+        }
     }
 }
 

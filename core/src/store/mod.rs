@@ -23,6 +23,7 @@ use automerge::ActorId;
 use minga_sync::signatures::DeviceKey;
 use rusqlite::Connection;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One store file, open. Calls take `&self` and are serialised by an internal lock, so a
@@ -32,6 +33,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub struct Store {
     inner: Mutex<Inner>,
     observers: Arc<Observers>,
+    /// The largest attachment this store takes (`Store::set_attachment_limit`).
+    pub(crate) attachment_limit: AtomicU64,
 }
 
 /// What the lock guards: the connection and the documents decoded from it.

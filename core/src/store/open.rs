@@ -117,6 +117,7 @@ impl Store {
                 key,
                 committed: Vec::new(),
             }),
+            attachment_limit: crate::api::attachments::DEFAULT_ATTACHMENT_LIMIT.into(),
             observers: Arc::default(),
         })
     }
@@ -218,6 +219,10 @@ mod tests {
     use crate::store::Store;
     use tempfile::TempDir;
 
+    /// What version 8 added (attachments), undone before every older version's downgrade.
+    const WITHOUT_VERSION_8: &str =
+        "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
+
     /// A store (by "ana") holding one submission, which `prepare` may work on, reopened after
     /// `downgrade` took the file back to an older schema version.
     fn downgraded(
@@ -236,6 +241,7 @@ mod tests {
             id
         };
         let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(WITHOUT_VERSION_8).unwrap();
         conn.execute_batch(downgrade).unwrap();
         drop(conn);
         let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();

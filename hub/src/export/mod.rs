@@ -3,15 +3,20 @@
 //! ([`minga_core::export`]: CSV as ODK Central lays it out, GeoJSON, JSON), so that the hub and
 //! an app export the same files from the same documents. A stored document that is no
 //! readable submission, or one of a form not published, is left out and named in the report;
-//! the rest is exported.
+//! the rest is exported. A CSV export carries the attachments its submissions answer in a
+//! `media/` folder, read from the project's stored contents; one the hub lacks is reported.
 
 use crate::access::DocKind;
 use crate::admin::{device_names, documents_of_kind};
 use crate::error::{HubError, Result};
 use crate::storage::{DocumentHeader, HubStorage};
-use minga_core::export::{ExportProgress, ExportSubmission, Readout, Skipped, SubmissionFacts};
+use minga_core::export::{
+    ExportProgress, ExportSubmission, MediaSource, Readout, Skipped, SubmissionFacts,
+};
+use minga_core::ContentHash;
 use minga_core::{review_id, DocId, Review, ReviewDocument};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 pub use minga_core::export::{CsvOptions, ExportReport, Format};
@@ -33,7 +38,55 @@ pub fn export_project(
     let submissions = headers
         .iter()
         .map(|header| read_submission(storage, project, header, &names));
-    minga_core::export::export(&forms, submissions, format, options, out_dir, progress)
+    let media = ProjectMedia { storage, project };
+    minga_core::export::export_with_media(
+        &forms,
+        submissions,
+        format,
+        options,
+        out_dir,
+        progress,
+        Some(&media),
+    )
+}
+
+/// A project's attachment contents, as an export reads them.
+struct ProjectMedia<'a> {
+    storage: &'a dyn HubStorage,
+    project: &'a str,
+}
+
+impl MediaSource for ProjectMedia<'_> {
+    /// Cost: one pass over the content, a chunk in memory.
+    fn write_to(&self, hash: &ContentHash, path: &Path) -> minga_core::Result<bool> {
+        let hex = hash.to_hex();
+        let storage_error = |error: HubError| minga_core::Error::MediaUnreadable {
+            sha256: hex.clone(),
+            reason: error.to_string(),
+        };
+        let row = self
+            .storage
+            .attachment(self.project, &hex)
+            .map_err(storage_error)?;
+        let Some(row) = row.filter(|row| row.complete) else {
+            return Ok(false);
+        };
+        let io = |source| minga_core::Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = std::fs::File::create(path).map_err(io)?;
+        for index in 0..minga_sync::attachments::chunk_count(row.size) {
+            let chunk = self
+                .storage
+                .attachment_chunk(self.project, &hex, index)
+                .map_err(storage_error)?
+                .unwrap_or_default();
+            file.write_all(&chunk).map_err(io)?;
+        }
+        file.sync_all().map_err(io)?;
+        Ok(true)
+    }
 }
 
 /// One stored submission with the hub's facts about it, or why it is left out.

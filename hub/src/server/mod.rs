@@ -12,6 +12,7 @@ mod error;
 pub mod guessers;
 pub mod metrics;
 pub mod sync;
+mod sync_attachments;
 
 pub use connections::{Listener, ServeLimits, FILES_KEPT};
 pub use error::ApiError;

@@ -6,10 +6,11 @@ use super::authorship::{creator_of, creator_of_bytes};
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
+use super::sync_attachments;
 use super::AppState;
 use crate::access::{self, DocAccess, DocKind, Principal};
 use crate::error::HubError;
-use crate::storage::{Decoded, DocumentWrite, HubStorage, PeerUpdate, WriteOutcome};
+use crate::storage::{Decoded, DocumentWrite, HubStorage, PeerUpdate, ReceivedChunk, WriteOutcome};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -17,8 +18,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use minga_sync::signatures::{SignaturePool, SignedChange};
 use minga_sync::{
-    ApplyOutcome, ChangedDoc, Commit, DocId, DocumentStore, Epoch, PeerCursor, PeerId, Policy,
-    Responder, Seq, StoreError, SyncOptions,
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, ContentHash, DocId, DocumentStore, Epoch,
+    PeerCursor, PeerId, Policy, Responder, Seq, StoreError, SyncOptions,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -324,6 +325,45 @@ impl DocumentStore for ProjectDocuments<'_> {
     fn has_conflicts(&self, _kind: minga_sync::DocKind, _doc: &Automerge) -> bool {
         false
     }
+
+    fn attachments_wanted(&self, limit: usize) -> Result<Vec<(ContentHash, u64)>, StoreError> {
+        sync_attachments::wanted(self.storage, self.project(), limit)
+    }
+
+    fn attachment_referrers(
+        &self,
+        hash: &ContentHash,
+    ) -> Result<Vec<(DocId, minga_sync::DocKind)>, StoreError> {
+        sync_attachments::referrers(self.storage, self.project(), hash)
+    }
+
+    fn attachment_size(&self, hash: &ContentHash) -> Result<Option<u64>, StoreError> {
+        sync_attachments::size(self.storage, self.project(), hash)
+    }
+
+    fn attachment_chunk(
+        &self,
+        hash: &ContentHash,
+        index: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        sync_attachments::chunk(self.storage, self.project(), hash, index)
+    }
+
+    fn receive_attachment_chunk(
+        &self,
+        hash: &ContentHash,
+        size: u64,
+        index: u64,
+        bytes: &[u8],
+    ) -> Result<ChunkOutcome, StoreError> {
+        let chunk = ReceivedChunk {
+            hash,
+            size,
+            index,
+            bytes,
+        };
+        sync_attachments::receive(self.storage, self.who, &chunk)
+    }
 }
 
 /// The access rules of [`crate::access`] as minga-sync's policy, for one device.
@@ -380,6 +420,15 @@ impl Policy for DevicePolicy {
             return false;
         }
         self.decide(doc, kind, Some(proposed), access::may_write)
+    }
+
+    fn may_read_attachment(
+        &self,
+        _peer: &PeerId,
+        hash: &ContentHash,
+        _referrers: &[(DocId, minga_sync::DocKind)],
+    ) -> bool {
+        sync_attachments::may_read(self.storage.as_ref(), &self.who, hash)
     }
 }
 

@@ -10,9 +10,11 @@ use crate::error::HubError;
 use automerge::transaction::Transactable;
 use chrono::Utc;
 
+pub mod attachments;
 pub mod console;
 pub mod projection;
 pub mod signatures;
+pub use attachments::*;
 pub use console::*;
 pub use projection::*;
 pub use signatures::*;
@@ -42,6 +44,8 @@ macro_rules! contract_tests {
             forged_changes_are_refused_and_the_rest_of_the_batch_is_stored,
             a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment,
             the_hub_signing_key_is_made_once_and_kept,
+            a_referenced_content_is_wanted_until_stored_whole_once_per_project,
+            a_content_that_is_not_its_hash_or_too_large_is_refused_and_nothing_kept,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {

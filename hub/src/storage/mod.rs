@@ -3,6 +3,7 @@
 //! forms, enrolment codes, devices, and the documents devices sync (stored as automerge bytes
 //! with the few facts authorisation and sync need).
 
+pub mod attachments;
 mod cipher;
 pub mod console;
 #[cfg(test)]
@@ -15,6 +16,7 @@ pub mod projection;
 mod schema;
 mod signatures;
 mod sqlite;
+mod sqlite_attachments;
 mod txn;
 
 pub use self::postgres::PostgresStorage;
@@ -25,6 +27,8 @@ pub use console::{
 pub use projection::{FormVersionRow, SubmissionQuery, SubmissionRow};
 pub use sqlite::{SqliteStorage, DATABASE_FILE};
 
+pub use attachments::{AttachmentRow, Referrer};
+
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::Result;
@@ -32,6 +36,7 @@ use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
 use minga_sync::signatures::{DeviceKey, PublicKey, SignaturePool, SignedChange};
+use minga_sync::{ChunkOutcome, ContentHash};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -299,4 +304,33 @@ pub trait HubStorage: ConsoleStorage + Send + Sync {
         since: i64,
         limit: usize,
     ) -> Result<Vec<DocumentHeader>>;
+
+    /// One content of the project (`hash` in hex) as stored; `None` when nothing of it is.
+    /// Cost: one key lookup.
+    fn attachment(&self, project: &str, hash: &str) -> Result<Option<AttachmentRow>>;
+    /// Chunk `index` of a content whole in the project. Cost: one key lookup.
+    fn attachment_chunk(&self, project: &str, hash: &str, index: u64) -> Result<Option<Vec<u8>>>;
+    /// Stores a chunk received from device `uploader`, in one transaction
+    /// ([`attachments::receive_chunk`]).
+    fn receive_attachment_chunk(
+        &self,
+        project: &str,
+        chunk: &ReceivedChunk<'_>,
+        uploader: &str,
+    ) -> Result<ChunkOutcome>;
+    /// Contents the project's documents reference that the hub lacks whole, with the bytes
+    /// held of each, at most `limit`, by hash. Cost: a scan of the project's references.
+    fn attachments_wanted(&self, project: &str, limit: usize) -> Result<Vec<(String, u64)>>;
+    /// The project's documents that reference the content `hash`. Cost: an index range scan
+    /// and a lookup per document.
+    fn attachment_referrers(&self, project: &str, hash: &str) -> Result<Vec<Referrer>>;
+}
+
+/// One received attachment chunk, as sync hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceivedChunk<'a> {
+    pub hash: &'a ContentHash,
+    pub size: u64,
+    pub index: u64,
+    pub bytes: &'a [u8],
 }

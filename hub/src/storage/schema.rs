@@ -4,7 +4,7 @@ use crate::error::Result;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -99,6 +99,33 @@ CREATE TABLE submissions (
 ALTER TABLE devices ADD COLUMN last_sync_at TEXT;
 ";
 
+/// Version 6: attachment contents per project (deduplicated by hash, hex), their chunks, and
+/// which documents reference which content (every reference a stored version made).
+pub(super) const VERSION_6: &str = "
+CREATE TABLE attachments (
+    project TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    stored INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    uploader TEXT,
+    PRIMARY KEY (project, sha256)
+);
+CREATE TABLE attachment_chunks (
+    project TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (project, sha256, chunk)
+);
+CREATE TABLE attachment_refs (
+    project TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (project, sha256, doc)
+);
+";
+
 /// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.
 pub fn upgrade(conn: &mut Connection) -> Result<()> {
     let mut tx = conn.transaction()?;
@@ -122,6 +149,11 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
             4 => {
                 tx.execute_batch(super::signatures::SQLITE_TABLE)?;
                 tx.execute_batch(super::keys::SQLITE_TABLE)?;
+            }
+            // Version 6: attachments, and the references of the documents already stored.
+            5 => {
+                tx.execute_batch(VERSION_6)?;
+                super::sqlite::backfill_attachment_refs(&mut tx)?;
             }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }

@@ -12,12 +12,14 @@ use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
 use super::schema;
+use super::sqlite_attachments;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{keys, signatures};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
-    Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
+    Project, ReceivedChunk, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
 };
+use super::{AttachmentRow, Referrer};
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
@@ -25,6 +27,7 @@ use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
 use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
+use minga_sync::ChunkOutcome;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -616,6 +619,43 @@ impl HubStorage for SqliteStorage {
         let rows = stmt.query_map(params![project, since, limit as i64], header_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    fn attachment(&self, project: &str, hash: &str) -> Result<Option<AttachmentRow>> {
+        sqlite_attachments::row(&self.conn(), project, hash)
+    }
+
+    fn attachment_chunk(&self, project: &str, hash: &str, index: u64) -> Result<Option<Vec<u8>>> {
+        sqlite_attachments::whole_chunk(&self.conn(), project, hash, index)
+    }
+
+    fn receive_attachment_chunk(
+        &self,
+        project: &str,
+        chunk: &ReceivedChunk<'_>,
+        uploader: &str,
+    ) -> Result<ChunkOutcome> {
+        let mut conn = self.conn();
+        let mut tx = conn.transaction()?;
+        let outcome = super::attachments::receive_chunk(
+            &mut tx,
+            project,
+            chunk.hash,
+            chunk.size,
+            chunk.index,
+            chunk.bytes,
+            uploader,
+        )?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn attachments_wanted(&self, project: &str, limit: usize) -> Result<Vec<(String, u64)>> {
+        sqlite_attachments::wanted(&self.conn(), project, limit)
+    }
+
+    fn attachment_referrers(&self, project: &str, hash: &str) -> Result<Vec<Referrer>> {
+        sqlite_attachments::referrers(&self.conn(), project, hash)
+    }
 }
 
 /// Each published version with its submissions counted through `submissions_by_form`.
@@ -739,6 +779,10 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         .execute(params![project, submission, state])?;
         Ok(())
     }
+
+    fn record_attachment_refs(&mut self, project: &str, id: &str, hashes: &[String]) -> Result<()> {
+        sqlite_attachments::record_refs(self, project, id, hashes)
+    }
 }
 
 impl EnrolmentTx for rusqlite::Transaction<'_> {
@@ -803,6 +847,16 @@ pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<
     txn::backfill_projection(tx, &documents)
 }
 
+/// The attachment references of every document stored before they were recorded (schema
+/// version 4).
+pub(super) fn backfill_attachment_refs(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .prepare("SELECT project, id FROM documents")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    txn::backfill_attachment_refs(tx, &documents)
+}
+
 /// Records a peer's shared heads and cursor inside the caller's transaction.
 fn write_peer_state(
     tx: &rusqlite::Transaction<'_>,
@@ -864,7 +918,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
+            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
         ))
         .unwrap();
         drop(conn);
@@ -875,7 +929,11 @@ mod tests {
         );
     }
 
-    /// What version 5 added, taken away again: a version 4 database.
+    /// What version 6 added, taken away again: a version 5 database.
+    const TO_VERSION_5: &str =
+        "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
+
+    /// What version 5 added, taken away again (after [`TO_VERSION_5`]): a version 4 database.
     const TO_VERSION_4: &str = "DROP TABLE change_signatures; DROP TABLE device_keys;";
 
     /// What version 4 added, taken away again (after [`TO_VERSION_4`]): a version 3 database.
@@ -942,17 +1000,36 @@ mod tests {
         let id = crate::storage::contract::store_before_upgrade(&storage);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch(&format!("{TO_VERSION_4} PRAGMA user_version = 4;"))
-            .unwrap();
+        conn.execute_batch(&format!(
+            "{TO_VERSION_5} {TO_VERSION_4} PRAGMA user_version = 4;"
+        ))
+        .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::contract::check_after_upgrade(&reopened, &id);
         crate::storage::contract::signed_writes_keep_their_signatures(&reopened);
     }
 
-    /// Down to version 2 from this build's schema: through versions 4 and 3 first.
+    #[test]
+    fn opening_a_version_5_hub_records_the_attachments_its_documents_reference() {
+        let (dir, storage) = open();
+        let hash = minga_sync::ContentHash::of(b"a photo");
+        crate::storage::contract::store_photographed(&storage, &hash);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!("{TO_VERSION_5} PRAGMA user_version = 5;"))
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.attachments_wanted("p", 10).unwrap(),
+            vec![(hash.to_hex(), 0)]
+        );
+    }
+
+    /// Down to version 2 from this build's schema: through versions 5, 4 and 3 first.
     fn to_version_2() -> String {
-        format!("{TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
+        format!("{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
     }
 
     #[test]

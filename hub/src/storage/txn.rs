@@ -48,6 +48,9 @@ pub trait DocumentTx {
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()>;
     /// Keeps the signatures of document `id`'s changes (one already kept stays).
     fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()>;
+    /// Records that document `id` references the contents `hashes` (hex); references already
+    /// recorded stay, so that every version's attachments remain wanted and readable.
+    fn record_attachment_refs(&mut self, project: &str, id: &str, hashes: &[String]) -> Result<()>;
 }
 
 /// What a write tells the projection, read from the merged document.
@@ -149,13 +152,11 @@ fn store_one(
         |doc, before| {
             let verified = verify_write(write, &carried, doc, before)?;
             check_write(write, doc)?;
-            Ok((
-                projected(write.kind, doc, before, row == Some(true)),
-                verified,
-            ))
+            let projected = projected(write.kind, doc, before, row == Some(true));
+            Ok((projected, verified, super::attachments::references(doc)))
         },
     );
-    let (merged, (projected, verified)) = match merged {
+    let (merged, (projected, verified, references)) = match merged {
         Ok(merged) => merged,
         Err(refused) => return Ok(WriteOutcome::Refused(refused)),
     };
@@ -164,6 +165,11 @@ fn store_one(
         _ => {
             let header = tx.put(project, write, &merged)?;
             tx.keep_signatures(project, &write.id, &verified)?;
+            // Only a document that references contents touches their table (an upgrade step
+            // before the table existed publishes form documents through here).
+            if !references.is_empty() {
+                tx.record_attachment_refs(project, &write.id, &references)?;
+            }
             // A submission without a projection row yet (new, as a rule) adopts a review that
             // arrived first, and its row takes that review's state.
             let waiting_state = match (row, write.kind) {
@@ -269,6 +275,24 @@ fn adopt_waiting_review(
     };
     tx.put(project, &adopted, &unchanged)?;
     Ok(state)
+}
+
+/// Records the attachment references of documents stored before they were recorded (an
+/// upgrade), inside the caller's transaction. Documents that do not load are left out. Cost:
+/// loads each document once.
+pub fn backfill_attachment_refs(
+    tx: &mut impl DocumentTx,
+    documents: &[(String, String)],
+) -> Result<()> {
+    for (project, id) in documents {
+        let Some(stored) = tx.stored(project, id)? else {
+            continue;
+        };
+        if let Ok(doc) = Automerge::load(&stored.bytes) {
+            tx.record_attachment_refs(project, id, &super::attachments::references(&doc))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the projection of documents stored before it existed (an upgrade), inside the

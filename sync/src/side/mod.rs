@@ -8,6 +8,7 @@ use std::sync::Arc;
 use automerge::sync::{Capability, Have, MessageVersion, State as AmState, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
+use crate::attachments::ContentHash;
 use crate::error::SyncError;
 use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::policy::Policy;
@@ -92,6 +93,8 @@ pub(crate) struct Side {
     tally: Tally,
     docs_done: u64,
     local_max_seq: Seq,
+    /// The attachments asked for, being received and being sent.
+    transfers: attachments::Transfers,
 }
 
 /// The documents a session's report counts, so that a document synced over several rounds
@@ -111,6 +114,7 @@ impl Tally {
     }
 }
 
+mod attachments;
 mod documents;
 mod offers;
 
@@ -146,6 +150,7 @@ impl Side {
             tally: Tally::default(),
             docs_done: 0,
             local_max_seq: 0,
+            transfers: attachments::Transfers::new(options.fetch_attachments),
         }
     }
 
@@ -195,6 +200,7 @@ impl Side {
         body: Body,
     ) -> Result<(), SyncError> {
         self.check(&body)?;
+        self.transfers.check(&body.attachments)?;
         let mut commit = Commit::new(self.peer.clone());
         commit.signatures.extend(body.signatures);
         self.take_answers(store, &body.answers)?;
@@ -206,7 +212,15 @@ impl Side {
         }
         self.take_offers(store, body.offers, body.cursor, &mut commit)?;
         self.peer_has_more = body.more_offers;
-        self.commit(store, commit, full_docs)
+        self.commit(store, commit, full_docs)?;
+        // After the documents: a content is asked for once a document referencing it is here.
+        self.transfers.receive(
+            store,
+            &self.peer,
+            self.policy.as_ref(),
+            body.attachments,
+            &mut self.report,
+        )
     }
 
     /// Rejects a body that answers the wrong number of offers or speaks of documents this
@@ -495,6 +509,9 @@ impl Side {
         if !self.offers_done && self.in_flight() < self.options.max_in_flight {
             self.offer_page(store, &mut body, &mut budget)?;
         }
+        body.attachments = self
+            .transfers
+            .next_fields(store, budget, &mut self.report)?;
         body.more_offers = !self.offers_done;
         body.cursor = self.scan_from;
         Ok(body)
@@ -514,6 +531,17 @@ impl Side {
             .any(|entry| matches!(entry.phase, Phase::Wanted))
     }
 
+    /// Asks the peer for these attachments only (each one a stored document references and
+    /// this side lacks), whatever the options say: a fetch on demand.
+    pub(crate) fn fetch_attachments_only(&mut self, hashes: Vec<ContentHash>) {
+        self.transfers.fetch_only(hashes);
+    }
+
+    /// Whether this side waits for attachment chunks it asked for.
+    pub(crate) fn awaiting_attachments(&self) -> bool {
+        self.transfers.awaiting()
+    }
+
     pub(crate) fn progress<S: DocumentStore + ?Sized>(&mut self, store: &S) -> Progress {
         if let Ok(seq) = store.max_seq() {
             self.local_max_seq = seq;
@@ -528,6 +556,9 @@ impl Side {
             },
             bytes_sent: self.report.bytes_sent,
             bytes_received: self.report.bytes_received,
+            attachment_bytes_done: self.report.attachment_bytes_sent
+                + self.report.attachment_bytes_received,
+            attachment_bytes_left: self.transfers.bytes_left(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! specification). `encode` never fails; `decode` checks the frame's length against the limit
 //! before reading anything, validates every field and never panics.
 
+mod attachments;
 pub mod codec;
 mod deflate;
 
@@ -14,6 +15,7 @@ use crate::error::WireError;
 pub use crate::ids::Epoch;
 use crate::ids::{DocId, DocKind, PeerId, Seq};
 use crate::signatures::SignedChange;
+pub use attachments::{AttachmentChunk, AttachmentFields, AttachmentRefusal, AttachmentWant};
 use codec::{Reader, Writer};
 pub(crate) use deflate::{read_tail, write_tail, Tail};
 
@@ -21,7 +23,7 @@ pub(crate) use deflate::{read_tail, write_tail, Tail};
 pub const MAGIC: [u8; 4] = *b"MSYN";
 /// The protocol version this implementation speaks. Version 3 added the stores' epochs to the
 /// hello, requests and replies; version 4 the signatures of the changes a body or bundle
-/// carries.
+/// carries, and the attachment fields of a body.
 pub const VERSION: u8 = 4;
 /// The earlier version whose peers still get an abort they can read (in its framing), telling
 /// them to update, rather than bytes they cannot decode.
@@ -129,6 +131,8 @@ pub struct Body {
     /// The signatures of the keyed changes this body carries (in offers and documents), for
     /// the receiver to verify them ([`crate::signatures`]).
     pub signatures: Vec<SignedChange>,
+    /// Attachments wanted, chunks sent and attachments refused.
+    pub attachments: AttachmentFields,
 }
 
 impl Body {
@@ -138,6 +142,7 @@ impl Body {
             && self.answers.is_empty()
             && self.docs.is_empty()
             && self.refusals.is_empty()
+            && self.attachments.is_empty()
     }
 }
 
@@ -451,6 +456,7 @@ fn encode_body(writer: &mut Writer, body: &Body) {
         writer.u8(*reason as u8);
     }
     writer.signatures(&body.signatures);
+    attachments::encode(writer, &body.attachments);
 }
 
 fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
@@ -465,6 +471,7 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
     let docs = decode_docs(reader)?;
     let refusals = decode_refusals(reader)?;
     let signatures = reader.signatures(MAX_LIST)?;
+    let attachments = attachments::decode(reader)?;
     Ok(Body {
         offers,
         more_offers,
@@ -473,6 +480,7 @@ fn decode_body(reader: &mut Reader<'_>) -> Result<Body, WireError> {
         docs,
         refusals,
         signatures,
+        attachments,
     })
 }
 

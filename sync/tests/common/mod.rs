@@ -80,3 +80,16 @@ pub fn snapshot(store: &MemoryStore) -> Vec<(DocId, Vec<automerge::ChangeHash>, 
         })
         .collect()
 }
+
+/// `len` bytes that differ for every `seed` and do not compress, as photos and recordings.
+pub fn noise_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}

@@ -281,7 +281,8 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
         (Part::Whole, Value::Date(d)) => d.format("%Y-%m-%d").to_string(),
         (Part::Whole, Value::Time(t)) => t.format("%H:%M:%S%.3f").to_string(),
         (Part::Whole, Value::DateTime(t)) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        (Part::Whole, Value::Attachment(file)) => text_cell(file.file_name.clone()),
+        // The file's name in the export's `media/` folder, as ODK Central's export names it.
+        (Part::Whole, Value::Attachment(file)) => text_cell(super::media_file_name(file)),
         // A value of another type than the column expects (the form changed): show it whole,
         // as the JSON text it is.
         (_, other) => text_cell(super::plain_value(other).to_string()),

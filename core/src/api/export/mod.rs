@@ -13,8 +13,10 @@
 pub mod csv;
 pub mod geojson;
 pub mod json;
+pub mod media;
 mod report;
 
+pub use media::{media_file_name, MediaSource, MissingMedia, MEDIA_FOLDER};
 pub use report::{BadPoint, ExportReport, SkipReason, Skipped};
 
 use crate::api::submission::Submission;
@@ -194,6 +196,26 @@ where
     I::IntoIter: ExactSizeIterator,
     E: From<Error>,
 {
+    export_with_media(forms, submissions, format, options, out_dir, progress, None)
+}
+
+/// [`export`], and with a CSV export the attachments its submissions answer, read from
+/// `media`, in a `media/` folder beside the CSV files ([`media::write_media`]); those `media`
+/// lacks are named in the report's `missing_media`.
+pub fn export_with_media<I, E>(
+    forms: &[Form],
+    submissions: I,
+    format: Format,
+    options: &CsvOptions,
+    out_dir: &Path,
+    progress: ExportProgress<'_>,
+    media: Option<&dyn MediaSource>,
+) -> Result<ExportReport, E>
+where
+    I: IntoIterator<Item = Result<Readout, E>>,
+    I::IntoIter: ExactSizeIterator,
+    E: From<Error>,
+{
     let newest: BTreeMap<&str, &Form> = forms.iter().map(|f| (f.id.as_str(), f)).collect();
     let submissions = submissions.into_iter();
     let total = submissions.len() as u64;
@@ -229,12 +251,18 @@ where
             .files
             .extend(write(format, form, submissions, options, out_dir)?);
         report.written += submissions.len() as u64;
+        if let (Format::Csv, Some(media)) = (format, media) {
+            let (files, missing) = media::write_media(submissions, media, out_dir)?;
+            report.files.extend(files);
+            report.missing_media.extend(missing);
+        }
     }
     Ok(report)
 }
 
 impl Store {
-    /// Exports this store's submissions (deleted ones left out) into `out_dir`: see [`export`].
+    /// Exports this store's submissions (deleted ones left out) into `out_dir`, a CSV export
+    /// with its attachments in `media/`: see [`export_with_media`].
     /// `forms` gives the layout of each form and must cover every submission: the caller
     /// chose them, so a submission of a form not among them is an `InvalidArgument` naming the
     /// form, and nothing is written. Cost: one list scan, then decoding each submission once.
@@ -266,7 +294,15 @@ impl Store {
                 facts,
             )))
         });
-        export(forms, submissions, format, options, out_dir, progress)
+        export_with_media(
+            forms,
+            submissions,
+            format,
+            options,
+            out_dir,
+            progress,
+            Some(self),
+        )
     }
 
     /// Every live submission's id, last change and form id, oldest change first.
@@ -568,6 +604,63 @@ mod tests {
 
     fn store(dir: &tempfile::TempDir) -> Store {
         plain_store(dir, "store", "ana-phone", "Ana")
+    }
+
+    #[test]
+    fn a_csv_export_carries_its_photos_in_media_named_in_the_csv_and_reports_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let form = fixtures::form_replacing(
+            r#"{"kind": "question", "name": "note_intro""#,
+            r#"{"kind": "question", "name": "photo", "type": {"base": "image"}},
+    {"kind": "question", "name": "note_intro""#,
+        );
+        let present = store
+            .add_attachment(b"a photo of the street", "image/jpeg", "../street.jpg")
+            .unwrap();
+        let absent = minga_forms::Attachment {
+            sha256: minga_sync::ContentHash::of(b"never attached here").to_hex(),
+            media_type: "image/jpeg".into(),
+            file_name: "other.jpg".into(),
+        };
+        for photo in [&present, &absent] {
+            let id = store
+                .create_submission(&FormRef::new(&form.id, &form.version))
+                .unwrap();
+            store
+                .set_answer(
+                    &id,
+                    &AnswerPath::new("photo"),
+                    &Value::Attachment(photo.clone()),
+                )
+                .unwrap();
+        }
+        let out = dir.path().join("export");
+        let report = store
+            .export(
+                std::slice::from_ref(&form),
+                Format::Csv,
+                &CsvOptions::default(),
+                &out,
+                &|_, _| {},
+            )
+            .unwrap();
+        let name = media_file_name(&present);
+        assert_eq!(name, format!("{}-street.jpg", &present.sha256[..12]));
+        let written = out.join(MEDIA_FOLDER).join(&name);
+        assert!(report.files.contains(&written));
+        assert_eq!(std::fs::read(written).unwrap(), b"a photo of the street");
+        let csv = std::fs::read_to_string(out.join("safety_walk.csv")).unwrap();
+        assert!(csv.contains(&name), "the CSV names the file");
+        assert!(csv.contains(&media_file_name(&absent)));
+        assert_eq!(report.missing_media.len(), 1);
+        assert_eq!(report.missing_media[0].sha256, absent.sha256);
+        assert_eq!(report.missing_media[0].field, "photo");
+        assert_eq!(
+            std::fs::read_dir(out.join(MEDIA_FOLDER)).unwrap().count(),
+            1,
+            "nothing written for the missing one"
+        );
     }
 
     #[test]

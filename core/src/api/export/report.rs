@@ -1,6 +1,7 @@
 //! What an export tells its caller besides the files: the documents it left out and why, and
 //! the geopoints it could not write as locations. A bad document is skipped, never the export;
-//! a bad point keeps its submission's row and loses only its location.
+//! a bad point keeps its submission's row and loses only its location; a missing attachment
+//! keeps its cell and lacks only its file.
 
 use super::ExportSubmission;
 use minga_forms::{Answer, Answers, ImpossibleValue, Value};
@@ -19,6 +20,9 @@ pub struct ExportReport {
     /// Geopoints of written submissions that are no place on Earth: written as no location
     /// (GeoJSON `"geometry": null`, empty CSV cells); JSON keeps the values as stored.
     pub bad_points: Vec<BadPoint>,
+    /// Attachments answered in written submissions whose contents the exporter lacks: the CSV
+    /// names their files, which `media/` does not hold.
+    pub missing_media: Vec<super::MissingMedia>,
 }
 
 /// A document left out of an export.

@@ -8,6 +8,7 @@
 //! transaction that commits after a later number's would be skipped by a device that had
 //! already read past it.
 
+mod attachments;
 mod console;
 mod schema;
 pub mod testing;
@@ -20,8 +21,9 @@ use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{keys, signatures};
 use super::{
     peer_epoch_key, Device, DocumentHeader, DocumentWrite, HubStorage, NewEnrolment, PeerUpdate,
-    Project, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
+    Project, ReceivedChunk, Redemption, StoredDocument, WriteOutcome, HUB_EPOCH_KEY,
 };
+use super::{AttachmentRow, Referrer};
 use crate::access::DocKind;
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{postgres_detail, HubError, Result};
@@ -29,6 +31,7 @@ use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use minga_forms::Form;
 use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
+use minga_sync::ChunkOutcome;
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -519,6 +522,46 @@ impl HubStorage for PostgresStorage {
         let rows = self.client()?.query(&sql, &[&project, &since, &limit])?;
         collect(rows, header_from_row)
     }
+
+    fn attachment(&self, project: &str, hash: &str) -> Result<Option<AttachmentRow>> {
+        attachments::row(&mut *self.client()?, project, hash)
+    }
+
+    fn attachment_chunk(&self, project: &str, hash: &str, index: u64) -> Result<Option<Vec<u8>>> {
+        attachments::whole_chunk(&mut *self.client()?, project, hash, index)
+    }
+
+    /// Locks the project's row first, as document writes do, so that two processes receiving
+    /// one content take turns.
+    fn receive_attachment_chunk(
+        &self,
+        project: &str,
+        chunk: &ReceivedChunk<'_>,
+        uploader: &str,
+    ) -> Result<ChunkOutcome> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        lock_project(&mut tx, project)?;
+        let outcome = crate::storage::attachments::receive_chunk(
+            &mut tx,
+            project,
+            chunk.hash,
+            chunk.size,
+            chunk.index,
+            chunk.bytes,
+            uploader,
+        )?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn attachments_wanted(&self, project: &str, limit: usize) -> Result<Vec<(String, u64)>> {
+        attachments::wanted(&mut *self.client()?, project, limit)
+    }
+
+    fn attachment_referrers(&self, project: &str, hash: &str) -> Result<Vec<Referrer>> {
+        attachments::referrers(&mut *self.client()?, project, hash)
+    }
 }
 
 fn stored_document(
@@ -636,6 +679,21 @@ impl DocumentTx for postgres::Transaction<'_> {
         )?;
         Ok(())
     }
+
+    fn record_attachment_refs(&mut self, project: &str, id: &str, hashes: &[String]) -> Result<()> {
+        attachments::record_refs(self, project, id, hashes)
+    }
+}
+
+/// The attachment references of every document stored before they were recorded (schema
+/// version 3).
+fn backfill_attachment_refs(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .query("SELECT project, id FROM documents", &[])?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    txn::backfill_attachment_refs(tx, &documents)
 }
 
 /// The projection of every submission and review stored before it existed (schema version 2).
@@ -755,7 +813,11 @@ mod tests {
     contract_tests!(open);
     crate::storage::contract::console_contract_tests!(open);
 
-    /// What version 4 added, taken away again: a version 3 database.
+    /// What version 5 added, taken away again: a version 4 database.
+    const TO_VERSION_4: &str =
+        "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
+
+    /// What version 4 added, taken away again (after [`TO_VERSION_4`]): a version 3 database.
     const TO_VERSION_3: &str = "DROP TABLE change_signatures; DROP TABLE device_keys;";
 
     /// What version 3 added, taken away again (after [`TO_VERSION_3`]): a version 2 database.
@@ -776,8 +838,9 @@ mod tests {
 
     #[test]
     fn opening_a_version_2_database_adds_the_console_tables_and_keeps_its_data() {
-        let downgrade =
-            format!("{TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;");
+        let downgrade = format!(
+            "{TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
+        );
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_2", &downgrade) {
             crate::storage::contract::console_users_are_unique_and_supervise_only_known_projects(
                 &upgraded,
@@ -807,7 +870,7 @@ mod tests {
     #[test]
     fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
         let downgrade = format!(
-            "{TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
+            "{TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
              ALTER TABLE devices DROP COLUMN last_sync_at;
              UPDATE minga_hub_schema SET version = 1;"
         );
@@ -816,10 +879,33 @@ mod tests {
 
     #[test]
     fn opening_a_version_3_database_keeps_the_signatures_of_what_arrives_from_then_on() {
-        let downgrade = format!("{TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;");
+        let downgrade =
+            format!("{TO_VERSION_4} {TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;");
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_3", &downgrade) {
             crate::storage::contract::signed_writes_keep_their_signatures(&upgraded);
         }
+    }
+
+    #[test]
+    fn opening_a_version_4_database_records_the_attachments_its_documents_reference() {
+        let Some((database, storage)) = open("upgrade_from_4") else {
+            return;
+        };
+        let hash = minga_sync::ContentHash::of(b"a photo");
+        crate::storage::contract::store_photographed(&storage, &hash);
+        storage
+            .client()
+            .unwrap()
+            .batch_execute(&format!(
+                "{TO_VERSION_4} UPDATE minga_hub_schema SET version = 4;"
+            ))
+            .unwrap();
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        assert_eq!(
+            upgraded.attachments_wanted("p", 10).unwrap(),
+            vec![(hash.to_hex(), 0)]
+        );
     }
 
     #[test]

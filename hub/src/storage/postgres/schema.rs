@@ -6,7 +6,7 @@ use crate::error::{HubError, Result};
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 4;
+pub const CURRENT_VERSION: i32 = 5;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -107,6 +107,33 @@ CREATE TABLE submissions (
 ALTER TABLE devices ADD COLUMN last_sync_at TIMESTAMPTZ;
 ";
 
+/// Version 5 (SQLite's version 6): attachment contents per project (deduplicated by hash,
+/// hex), their chunks, and which documents reference which content.
+const VERSION_5: &str = "
+CREATE TABLE attachments (
+    project TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    stored BIGINT NOT NULL,
+    complete BOOLEAN NOT NULL,
+    uploader TEXT,
+    PRIMARY KEY (project, sha256)
+);
+CREATE TABLE attachment_chunks (
+    project TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    chunk BIGINT NOT NULL,
+    bytes BYTEA NOT NULL,
+    PRIMARY KEY (project, sha256, chunk)
+);
+CREATE TABLE attachment_refs (
+    project TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (project, sha256, doc)
+);
+";
+
 /// Brings the database at any earlier version up to [`CURRENT_VERSION`] in one transaction;
 /// refuses a database written by a newer hub.
 pub fn upgrade(client: &mut Client) -> Result<()> {
@@ -136,6 +163,11 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
             3 => {
                 tx.batch_execute(crate::storage::signatures::POSTGRES_TABLE)?;
                 tx.batch_execute(crate::storage::keys::POSTGRES_TABLE)?;
+            }
+            // Version 5: attachments, and the references of the documents already stored.
+            4 => {
+                tx.batch_execute(VERSION_5)?;
+                super::backfill_attachment_refs(&mut tx)?;
             }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }

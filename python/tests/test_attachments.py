@@ -1,0 +1,61 @@
+"""Attachments through the Python bindings: a photo attached from bytes and from a file, its
+state, read back whole, stored once, and carried by sync to another store, which reads it."""
+
+import pytest
+
+import minga
+from test_sync import path
+
+
+PHOTO = bytes(range(256)) * 2000  # 512,000 bytes: two chunks
+
+
+def test_a_photo_attached_reads_back_whole_and_is_stored_once(store, tmp_path):
+    attachment = store.add_attachment(PHOTO, "image/jpeg", "street.jpg")
+    assert len(attachment.sha256) == 64
+    assert attachment.file_name == "street.jpg"
+    assert store.attachment_state(attachment.sha256) == minga.AttachmentState.PRESENT(size=len(PHOTO))
+    assert store.read_attachment(attachment.sha256) == PHOTO
+
+    source = tmp_path / "consent.png"
+    source.write_bytes(PHOTO)
+    again = store.add_attachment_file(str(source), "image/png")
+    assert again.sha256 == attachment.sha256, "the same content is one attachment"
+    assert again.file_name == "consent.png"
+
+    copy = tmp_path / "copy.jpg"
+    assert store.save_attachment(attachment.sha256, str(copy)) == len(PHOTO)
+    assert copy.read_bytes() == PHOTO
+
+
+def test_an_unknown_attachment_is_missing_and_reading_it_is_not_found(store):
+    unknown = "0" * 64
+    assert store.attachment_state(unknown) == minga.AttachmentState.MISSING()
+    with pytest.raises(minga.MingaError.NotFound):
+        store.read_attachment(unknown)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.attachment_state("not a hash")
+
+
+def test_a_content_past_the_limit_is_refused(store):
+    store.set_attachment_limit(1000)
+    with pytest.raises(minga.MingaError.InvalidArgument):
+        store.add_attachment(PHOTO, "image/jpeg", "big.jpg")
+
+
+def test_sync_carries_an_answered_photo_to_the_other_store(tmp_path, form):
+    phone = minga.Store.open_unencrypted(str(tmp_path / "phone.minga"), "phone-1", "ana")
+    tablet = minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara")
+    attachment = phone.add_attachment(PHOTO, "image/jpeg", "street.jpg")
+    sid = phone.create_submission(form)
+    phone.set_answer(sid, path("photo"), minga.Value.ATTACHMENT(attachment=attachment))
+    responder = tablet.responder()
+    steps = []
+    report = minga.sync_with(phone, responder.respond, "tablet-1", on_progress=steps.append)
+    assert report.attachments_sent == 1
+    assert report.attachment_bytes_sent == len(PHOTO)
+    assert tablet.read_attachment(attachment.sha256) == PHOTO
+    assert steps[-1].attachment_bytes_done == len(PHOTO)
+    assert steps[-1].attachment_bytes_left == 0
+    phone.close()
+    tablet.close()
