@@ -11,8 +11,8 @@ use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{fixture_form, TestHub, PROJECT};
 use minga_scenarios::phone::{sync_store, Phone};
-use minga_sync::signatures::{open_signed_document, seal_signed_document};
 use minga_sync::wire::Refusal;
+use minga_sync::wire::{open_signed_document, seal_signed_document};
 use minga_sync::{DocKind, DocumentStore, IncomingDoc, MemoryStore, SyncOptions};
 use std::collections::BTreeSet;
 

@@ -8,7 +8,7 @@ use minga_hub::access::Role;
 use minga_scenarios::hub::{Enrolled, TestHub};
 use minga_scenarios::phone::{safety_walk, store_documents, sync_store};
 use minga_scenarios::scale;
-use minga_sync::signatures::open_signed_document;
+use minga_sync::wire::open_signed_document;
 use minga_sync::{Commit, DocId, DocKind, IncomingDoc, MemoryStore, PeerId, SyncOptions};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};

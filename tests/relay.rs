@@ -11,9 +11,8 @@ use minga_hub::admin;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
 use minga_scenarios::phone::{fill_one, open_store, sync_store};
-use minga_sync::signatures::{
-    actor_key, credential_text, seal_signed_document, DeviceKey, SignedChange,
-};
+use minga_sync::signatures::{actor_key, credential_text, DeviceKey, SignedChange};
+use minga_sync::wire::seal_signed_document;
 use minga_sync::wire::Refusal;
 use minga_sync::{run_session, AllowAll, Initiator, MemoryTransport, PeerId, SyncOptions};
 use std::sync::Arc;

@@ -159,11 +159,8 @@ pub enum Error {
 
     /// The attachment asked for is not whole in this store (missing, or still partly
     /// received): sync it first.
-    #[error("attachment {sha256} is not in this store ({state:?})")]
-    AttachmentNotPresent {
-        sha256: String,
-        state: crate::api::attachments::AttachmentState,
-    },
+    #[error("attachment {sha256} is not whole in this store ({stored} bytes of it held)")]
+    AttachmentNotPresent { sha256: String, stored: u64 },
 
     /// An export could not read an attachment's content from where its holder keeps it (the
     /// hub's database failed); the export stopped.

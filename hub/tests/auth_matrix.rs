@@ -9,7 +9,7 @@ use minga_hub::access::Role;
 use minga_hub::auth::EnrolmentCode;
 use minga_hub::server::guessers::BURST;
 use minga_hub::storage::{HubStorage, NewEnrolment};
-use minga_sync::signatures::open_signed_document;
+use minga_sync::wire::open_signed_document;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 

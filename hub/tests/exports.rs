@@ -14,7 +14,7 @@ use minga_core::{AnswerPath, DocId, FormRef, GeoPoint, ReviewDocument, ReviewSta
 use minga_hub::access::DocKind;
 use minga_hub::admin;
 use minga_hub::storage::{DocumentWrite, HubStorage, SqliteStorage};
-use minga_sync::signatures::{open_signed_document, seal_signed_document};
+use minga_sync::wire::{open_signed_document, seal_signed_document};
 use serde_json::Value as Json;
 use std::path::Path;
 use std::process::Command;

@@ -8,7 +8,7 @@ use minga_core::{review_id, ReviewState, Value};
 use minga_hub::access::Role;
 use minga_hub::client::HubConnection;
 use minga_hub::storage::HubStorage;
-use minga_sync::signatures::{open_signed_document, seal_signed_document};
+use minga_sync::wire::{open_signed_document, seal_signed_document};
 use minga_sync::{Commit, DocId, DocKind, IncomingDoc, MemoryStore, PeerId, SyncReport};
 
 /// A device: its enrolment and its sync store.

@@ -138,7 +138,7 @@ impl Store {
             }),
             other => Err(Error::AttachmentNotPresent {
                 sha256: hash.to_hex(),
-                state: other.into(),
+                stored: other.map_or(0, |row| row.stored),
             }),
         }
     }

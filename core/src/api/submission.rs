@@ -12,7 +12,8 @@ use crate::store::Store;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use minga_forms::{Answers, Value};
-use minga_sync::signatures::{open_signed_document, seal_signed_document, SignedChange};
+use minga_sync::signatures::SignedChange;
+use minga_sync::wire::{open_signed_document, seal_signed_document};
 
 /// A submission as read: its creation facts, status and answers.
 #[derive(Debug, Clone, PartialEq)]

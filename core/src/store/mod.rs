@@ -7,7 +7,7 @@
 
 mod open;
 pub(crate) mod receive;
-mod sign;
+pub(crate) mod sign;
 pub(crate) mod write;
 
 pub use open::{Encryption, StoreKey};

@@ -18,7 +18,7 @@
 //! memory on refusal, so that memory never runs ahead of disk. Content (an impossible value)
 //! is never judged here: it is someone's data.
 
-use super::sign::verify_received;
+use super::sign::{verify_received, Receiver};
 use super::write::record;
 use crate::document::{check_structure, DocId, DocKind};
 use crate::error::{Error, Result};
@@ -26,14 +26,7 @@ use crate::storage::chunks::{DocCache, LoadedDoc};
 use crate::storage::projection::Refresh;
 use crate::storage::{documents, signatures};
 use automerge::{ActorId, AutoCommit, ChangeHash};
-use minga_sync::signatures::{DeviceKey, SignaturePool};
-
-/// The store that receives: the actor its own edits are made with, and its signing key.
-#[derive(Clone, Copy)]
-pub(crate) struct Receiver<'a> {
-    pub(crate) actor: &'a ActorId,
-    pub(crate) key: &'a DeviceKey,
-}
+use minga_sync::signatures::SignaturePool;
 
 /// Who may write what arrives, judged on the document as the received changes would leave it.
 /// Every caller today admits everything ([`AdmitAll`]): sync has applied its peer's

@@ -4,13 +4,20 @@
 //! the write's transaction. Received changes are verified instead ([`verify_received`], on
 //! the one received-changes path, `receive.rs`).
 
-use super::receive::Receiver;
 use crate::document::DocId;
 use crate::error::{Error, Result};
 use crate::storage::chunks::LoadedDoc;
 use crate::storage::signatures;
+use automerge::ActorId;
 use minga_sync::signatures::{verify_new_changes, DeviceKey, SignaturePool, SignedChange};
 use rusqlite::Connection;
+
+/// The store that receives: the actor its own edits are made with, and its signing key.
+#[derive(Clone, Copy)]
+pub(crate) struct Receiver<'a> {
+    pub(crate) actor: &'a ActorId,
+    pub(crate) key: &'a DeviceKey,
+}
 
 /// Signs the unsaved changes of `loaded` that `key`'s actors made, and keeps the signatures,
 /// inside the caller's transaction. Cost: a walk of the unsaved changes (one, for an edit) and

@@ -4,8 +4,8 @@
 //! write is queued for the observers, who hear of it once the store's lock is released. A write
 //! that fails drops the document from memory, so that memory never runs ahead of disk.
 
-use super::receive::Receiver;
 use super::sign::sign_own_changes;
+use super::sign::Receiver;
 use super::Inner;
 use crate::clock::{now_ms, now_seconds};
 use crate::document::{self, DocId, DocKind};

@@ -4,7 +4,7 @@
 //! address (never a lock-out, which would let anyone lock a supervisor out).
 
 use crate::error::{HubError, Result};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::storage::{ConsoleSession, ConsoleUser};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;

@@ -14,7 +14,8 @@ pub mod settle;
 pub mod signer;
 pub mod users;
 
-use crate::server::AppState;
+use crate::server::state::AppState;
+pub use crate::server::state::ConsoleConfig;
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -22,24 +23,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use i18n::{Lang, Texts};
-
-/// How the console is served, from `serve`'s options.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ConsoleConfig {
-    /// The hub serves HTTPS: cookies are marked `Secure`.
-    pub tls: bool,
-    /// Sign-in over plain HTTP is allowed from any address, not only from this machine (an
-    /// office whose proxy adds TLS in front of the hub says so).
-    pub plain_http_sign_in: bool,
-}
-
-impl ConsoleConfig {
-    /// Whether a password may be sent from `client` on this hub: over TLS, from loopback, or
-    /// where the configuration allows plain HTTP.
-    pub fn sign_in_allowed_from(&self, client: std::net::IpAddr) -> bool {
-        self.tls || self.plain_http_sign_in || client.is_loopback()
-    }
-}
 
 /// What every page allows the browser to load: its own stylesheet and images, forms posted
 /// to itself, nothing else (no script at all, no frame, no other origin).
@@ -194,24 +177,6 @@ pub fn html(status: StatusCode, page: &impl askama::Template) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::IpAddr;
-
-    #[test]
-    fn passwords_over_plain_http_come_only_from_this_machine_unless_allowed() {
-        let office: IpAddr = "192.168.1.20".parse().unwrap();
-        let here: IpAddr = "127.0.0.1".parse().unwrap();
-        let plain = ConsoleConfig::default();
-        assert!(plain.sign_in_allowed_from(here));
-        assert!(plain.sign_in_allowed_from("::1".parse().unwrap()));
-        assert!(!plain.sign_in_allowed_from(office));
-        let tls = ConsoleConfig { tls: true, ..plain };
-        assert!(tls.sign_in_allowed_from(office));
-        let proxied = ConsoleConfig {
-            plain_http_sign_in: true,
-            ..plain
-        };
-        assert!(proxied.sign_in_allowed_from(office));
-    }
 
     #[test]
     fn a_query_value_is_percent_encoded_but_a_path_stays_readable() {

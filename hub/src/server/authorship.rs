@@ -7,7 +7,8 @@
 
 use crate::storage::HubStorage;
 use automerge::Automerge;
-use minga_sync::signatures::{actor_key, open_signed_document};
+use minga_sync::signatures::actor_key;
+use minga_sync::wire::open_signed_document;
 
 /// The device bound to the key of `doc`'s first change in `project`, if any. Cost: a walk of
 /// the document's changes and one key lookup.

@@ -8,14 +8,16 @@ mod bearer;
 mod connections;
 pub mod documents;
 pub mod enrol;
-mod error;
+pub mod error;
 pub mod guessers;
 pub mod metrics;
+pub mod state;
 pub mod sync;
 mod sync_attachments;
 
 pub use connections::{Listener, ServeLimits, FILES_KEPT};
 pub use error::ApiError;
+pub use state::{AppState, ConsoleConfig};
 
 use crate::error::{HubError, Result};
 use crate::storage::HubStorage;
@@ -29,55 +31,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub storage: Arc<dyn HubStorage>,
-    pub metrics: Arc<Metrics>,
-    /// This hub's peer id in sync.
-    pub hub_id: String,
-    pub responders: Arc<sync::Responders>,
-    /// The addresses guessing enrolment codes, and how many tries each has left.
-    pub guessers: Arc<guessers::Guessers>,
-    /// How the supervisor's console is served (TLS, plain-HTTP sign-in).
-    pub console: crate::console::ConsoleConfig,
-}
-
-impl AppState {
-    /// Reads the hub's id from storage: call it outside async code (storage calls block).
-    pub fn new(storage: Arc<dyn HubStorage>) -> Result<Self> {
-        Ok(AppState {
-            hub_id: storage.hub_id()?,
-            storage,
-            metrics: Arc::new(Metrics::default()),
-            responders: Arc::new(sync::Responders::default()),
-            guessers: Arc::new(guessers::Guessers::default()),
-            console: crate::console::ConsoleConfig::default(),
-        })
-    }
-
-    /// This state with the console served as `config` says.
-    pub fn with_console(self, config: crate::console::ConsoleConfig) -> Self {
-        AppState {
-            console: config,
-            ..self
-        }
-    }
-
-    /// Runs a storage call off the async threads (SQLite and the PostgreSQL client block).
-    pub async fn blocking<T, F>(&self, call: F) -> std::result::Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn HubStorage) -> Result<T> + Send + 'static,
-    {
-        let storage = self.storage.clone();
-        match tokio::task::spawn_blocking(move || call(storage.as_ref())).await {
-            Ok(result) => result.map_err(ApiError::from),
-            Err(join) => Err(HubError::Corrupt(format!("a storage call panicked: {join}")).into()),
-        }
-    }
-}
 
 /// The largest sync request body: one frame of the largest size the wire format accepts.
 const SYNC_BODY_LIMIT: usize = minga_sync::wire::DEFAULT_MAX_FRAME as usize

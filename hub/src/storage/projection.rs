@@ -462,7 +462,7 @@ mod tests {
         assert!(has_conflicts(&merged, &before, false), "both edited name");
         assert!(has_conflicts(&merged, &[], false), "new, from two actors");
         let signed = ana.change_signatures(&id).unwrap();
-        ben.import_submission(&minga_sync::signatures::seal_signed_document(
+        ben.import_submission(&minga_sync::wire::seal_signed_document(
             &merged.save(),
             &signed,
         ))

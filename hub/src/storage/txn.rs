@@ -13,9 +13,8 @@ use crate::error::{HubError, Result};
 use automerge::{Automerge, ChangeHash};
 use chrono::{DateTime, SubsecRound, Utc};
 use minga_forms::Form;
-use minga_sync::signatures::{
-    open_signed_document, verify_new_changes, SignaturePool, SignedChange,
-};
+use minga_sync::signatures::{verify_new_changes, SignaturePool, SignedChange};
+use minga_sync::wire::open_signed_document;
 
 /// A backend's open transaction, as document writes need it.
 pub trait DocumentTx {

@@ -5,6 +5,7 @@
 mod attachments;
 pub mod codec;
 mod deflate;
+mod signed_document;
 
 use std::collections::HashSet;
 
@@ -18,6 +19,7 @@ use crate::signatures::SignedChange;
 pub use attachments::{AttachmentChunk, AttachmentFields, AttachmentRefusal, AttachmentWant};
 use codec::{Reader, Writer};
 pub(crate) use deflate::{read_tail, write_tail, Tail};
+pub use signed_document::{open_signed_document, seal_signed_document};
 
 /// The first four bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"MSYN";

@@ -5,7 +5,7 @@
 use super::{field, fields, shown_time};
 use crate::console::auth::Signed;
 use crate::console::{html, Chrome};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};

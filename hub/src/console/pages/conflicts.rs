@@ -4,7 +4,7 @@
 use super::field;
 use crate::console::settle::{settle, Settled};
 use crate::error::{HubError, Result};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::show::{value_shown, ShownAnswer};
 use crate::storage::HubStorage;
 use axum::extract::State;

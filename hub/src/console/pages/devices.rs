@@ -8,7 +8,7 @@ use crate::admin;
 use crate::console::auth::Signed;
 use crate::console::{html, Chrome};
 use crate::error::{HubError, Result};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::storage::Device;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -165,7 +165,7 @@ pub async fn enrol(
     );
     let qr = match qr_svg(&link, lang.texts().scan_hint) {
         Ok(qr) => qr,
-        Err(error) => return crate::server::ApiError::from(error).into_response(),
+        Err(error) => return crate::server::error::ApiError::from(error).into_response(),
     };
     let here = format!("/console/p/{project}/devices");
     let page = EnrolledPage {

@@ -7,7 +7,7 @@ use crate::console::auth::Signed;
 use crate::console::{html, Chrome};
 use crate::error::{HubError, Result};
 use crate::export::{export_project, CsvOptions, Format};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -7,7 +7,7 @@ use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, Texts};
 use crate::console::{csrf, html, Chrome};
 use crate::error::HubError;
-use crate::server::AppState;
+use crate::server::state::AppState;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};

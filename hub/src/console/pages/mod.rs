@@ -14,7 +14,7 @@ pub mod submissions;
 use super::auth::{self, Signed};
 use super::i18n::Lang;
 use super::{html, Chrome};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::storage::AuditEntry;
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query};

@@ -7,7 +7,7 @@ use super::{audit_entry, field, fields, message, Client};
 use crate::console::auth::{self, Signed};
 use crate::console::i18n::Lang;
 use crate::console::{csrf, html, Chrome};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::storage::{ConsoleSession, HubStorage};
 use askama::Template;
 use axum::body::Bytes;

@@ -10,7 +10,7 @@ use crate::console::i18n::{Lang, REVIEW_STATES};
 use crate::console::review::{write_review, ReviewEdit};
 use crate::console::{html, Chrome};
 use crate::error::HubError;
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::show::{
     history_summary, submission_detail, AuthorChanges, ShownAnswer, SubmissionDetail,
 };

@@ -8,7 +8,7 @@ use crate::console::auth::Signed;
 use crate::console::i18n::Lang;
 use crate::console::review::{write_review, ReviewEdit};
 use crate::console::{html, url_escape, Chrome};
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::storage::{HubStorage, SubmissionQuery, SubmissionRow};
 use askama::Template;
 use axum::body::Bytes;

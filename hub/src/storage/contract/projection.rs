@@ -194,7 +194,7 @@ pub fn a_conflict_between_two_phones_is_flagged_until_settled(storage: &dyn HubS
     let signed = storage
         .change_signatures("p", &id.to_string(), None)
         .unwrap();
-    let merged = minga_sync::signatures::seal_signed_document(&merged, &signed);
+    let merged = minga_sync::wire::seal_signed_document(&merged, &signed);
     ben.store.import_submission(&merged).unwrap();
     ben.store
         .resolve_conflict(&id, &name, &Value::Text("Rosa".into()))

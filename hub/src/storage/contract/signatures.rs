@@ -10,7 +10,8 @@ use crate::storage::{DocumentWrite, HubStorage, WriteOutcome, WriteRefusal};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash};
 use minga_core::{AnswerPath, DocId, Value};
-use minga_sync::signatures::{seal_signed_document, DeviceKey, Signature};
+use minga_sync::signatures::{DeviceKey, Signature};
+use minga_sync::wire::seal_signed_document;
 
 /// A signed write of the phone's submission `id`, as `Store::export_submission` gives it.
 fn signed_write(phone: &Phone, id: &DocId) -> DocumentWrite {
