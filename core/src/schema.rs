@@ -428,47 +428,27 @@ mod tests {
         conn
     }
 
-    /// Every old version as it shipped (number, SQL), oldest first.
+    /// Every old version as it shipped (number, SQL), oldest first: version 1, then each
+    /// version as the one before plus what its step added (version 6 dropped the form index).
     fn old_versions() -> Vec<(i64, String)> {
-        // Version 2 was version 1 plus the projection table, which has not changed since.
-        let version_2 = format!(
-            "{}{SUBMISSIONS_TABLE} PRAGMA user_version = 2;",
-            VERSION_1.replace("PRAGMA user_version = 1;", "")
-        );
-        // Version 3 was version 2 plus the peers' tables.
-        let version_3 = format!(
-            "{}{PEERS_TABLES} PRAGMA user_version = 3;",
-            version_2.replace("PRAGMA user_version = 2;", "")
-        );
-        // Version 4 was version 3 plus review states.
-        let version_4 = format!(
-            "{}{REVIEW_STATES_TABLE} PRAGMA user_version = 4;",
-            version_3.replace("PRAGMA user_version = 3;", "")
-        );
-        // Version 5 was version 4 plus the conflict flag.
-        let version_5 = format!(
-            "{}{CONFLICT_FLAG} PRAGMA user_version = 5;",
-            version_4.replace("PRAGMA user_version = 4;", "")
-        );
-        // Version 6 was version 5 without the form index.
-        let version_6 = format!(
-            "{}{ONE_PROJECTION_INDEX} PRAGMA user_version = 6;",
-            version_5.replace("PRAGMA user_version = 5;", "")
-        );
-        // Version 7 was version 6 plus change signatures.
-        let version_7 = format!(
-            "{}{CHANGE_SIGNATURES_TABLE} PRAGMA user_version = 7;",
-            version_6.replace("PRAGMA user_version = 6;", "")
-        );
-        vec![
-            (1, VERSION_1.to_owned()),
-            (2, version_2),
-            (3, version_3),
-            (4, version_4),
-            (5, version_5.clone()),
-            (6, version_6.clone()),
-            (7, version_7),
-        ]
+        let steps = [
+            (2, SUBMISSIONS_TABLE),
+            (3, PEERS_TABLES),
+            (4, REVIEW_STATES_TABLE),
+            (5, CONFLICT_FLAG),
+            (6, ONE_PROJECTION_INDEX),
+            (7, CHANGE_SIGNATURES_TABLE),
+        ];
+        let mut versions = vec![(1, VERSION_1.to_owned())];
+        for (number, added) in steps {
+            let before = &versions[versions.len() - 1].1;
+            let tables = before.replace(&format!("PRAGMA user_version = {};", number - 1), "");
+            versions.push((
+                number,
+                format!("{tables}{added} PRAGMA user_version = {number};"),
+            ));
+        }
+        versions
     }
 
     #[test]
