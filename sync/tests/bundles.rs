@@ -198,24 +198,6 @@ fn keyed_changes_travel_in_a_bundle_with_their_signatures() {
 // ---------------------------------------------------------------------------------------------
 // Attachments in bundles (format 2).
 
-/// A new submission of `store` whose `photo` answer references `bytes`, kept in `store` too.
-fn photographed(store: &MemoryStore, bytes: &[u8]) -> (DocId, ContentHash) {
-    use automerge::transaction::Transactable;
-    let hash = store.add_attachment(bytes);
-    let id = DocId::random();
-    store.edit(&id, DocKind::Submission, |tx| {
-        let answers = tx
-            .put_object(automerge::ROOT, "answers", automerge::ObjType::Map)
-            .unwrap();
-        let photo = tx
-            .put_object(&answers, "photo", automerge::ObjType::Map)
-            .unwrap();
-        tx.put(&photo, "sha256", hash.to_hex()).unwrap();
-        tx.put(&photo, "file_name", "street.jpg").unwrap();
-    });
-    (id, hash)
-}
-
 /// Writes a bundle for the hub from `pair.phone` under `policy`, with the writer's report.
 fn bundle_with_report(pair: &Pair, policy: &dyn Policy) -> (Vec<u8>, minga_sync::SyncReport) {
     let mut sealed = Vec::new();
@@ -244,8 +226,8 @@ fn empty_pair() -> Pair {
 fn a_bundle_carries_the_photos_its_documents_reference_and_they_arrive_whole() {
     let pair = empty_pair();
     let photo = noise_bytes(1, 3 * CHUNK_SIZE + 100);
-    let (id, hash) = photographed(&pair.phone, &photo);
-    let (_, empty) = photographed(&pair.phone, b"");
+    let (id, hash) = attach(&pair.phone, &photo);
+    let (_, empty) = attach(&pair.phone, b"");
     let (bytes, written) = bundle_with_report(&pair, &AllowAll);
     assert_eq!((written.sent, written.attachments_sent), (2, 2));
     assert_eq!(written.attachment_bytes_sent, photo.len() as u64);
@@ -286,8 +268,8 @@ fn a_tampered_content_is_refused_with_nothing_kept_and_the_rest_of_the_bundle_la
     let pair = empty_pair();
     let street = noise_bytes(2, 2 * CHUNK_SIZE + 7);
     let alarm = noise_bytes(3, CHUNK_SIZE + 9);
-    let (street_doc, street_hash) = photographed(&pair.phone, &street);
-    let (alarm_doc, alarm_hash) = photographed(&pair.phone, &alarm);
+    let (street_doc, street_hash) = attach(&pair.phone, &street);
+    let (alarm_doc, alarm_hash) = attach(&pair.phone, &alarm);
     let (bytes, _) = bundle_with_report(&pair, &AllowAll);
     let tampered = with_content_tampered(&pair, &bytes, &street);
 
@@ -332,8 +314,8 @@ fn a_content_the_policy_forbids_the_recipient_is_not_put_in_the_bundle() {
     let pair = empty_pair();
     let secret = noise_bytes(4, CHUNK_SIZE / 2);
     let open = noise_bytes(5, CHUNK_SIZE / 3);
-    let (secret_doc, secret_hash) = photographed(&pair.phone, &secret);
-    let (_, open_hash) = photographed(&pair.phone, &open);
+    let (secret_doc, secret_hash) = attach(&pair.phone, &secret);
+    let (_, open_hash) = attach(&pair.phone, &open);
     let (bytes, written) = bundle_with_report(&pair, &AllButOne(secret_hash));
     assert_eq!(written.attachments_sent, 1);
     let plain = age::decrypt(&pair.hub_key, &bytes).unwrap();
@@ -361,7 +343,7 @@ impl Policy for ReadOnly {
 #[test]
 fn a_content_no_accepted_document_references_is_not_kept() {
     let pair = empty_pair();
-    let (_, hash) = photographed(&pair.phone, &noise_bytes(6, 1000));
+    let (_, hash) = attach(&pair.phone, &noise_bytes(6, 1000));
     let (bytes, _) = bundle_with_report(&pair, &AllowAll);
     let report = import_bundle(
         &pair.hub,
@@ -382,7 +364,7 @@ fn a_content_no_accepted_document_references_is_not_kept() {
 #[test]
 fn a_bundle_cut_inside_its_contents_is_damaged_and_applies_no_document() {
     let pair = empty_pair();
-    photographed(&pair.phone, &noise_bytes(7, 3 * CHUNK_SIZE));
+    attach(&pair.phone, &noise_bytes(7, 3 * CHUNK_SIZE));
     let (bytes, _) = bundle_with_report(&pair, &AllowAll);
     for cut in [bytes.len() - 1, bytes.len() / 2] {
         assert!(
