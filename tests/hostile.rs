@@ -402,6 +402,19 @@ fn small_store(count: usize, name: &str) -> minga_sync::MemoryStore {
     store
 }
 
+/// Keeps `bytes` as an attachment of `store` and adds a submission whose photo references it.
+fn attach_photo(store: &minga_sync::MemoryStore, bytes: &[u8]) {
+    use automerge::transaction::Transactable;
+    let hash = store.add_attachment(bytes);
+    let id = minga_sync::DocId::random();
+    store.edit(&id, minga_sync::DocKind::Submission, |tx| {
+        let photo = tx
+            .put_object(automerge::ROOT, "photo", automerge::ObjType::Map)
+            .unwrap();
+        tx.put(&photo, "sha256", hash.to_hex()).unwrap();
+    });
+}
+
 fn write_corpus(target: &str, entries: &[(String, Vec<u8>)]) {
     let dir = corpus_dir(target);
     std::fs::create_dir_all(&dir).unwrap();
@@ -479,9 +492,26 @@ fn write_the_corpora() {
     )
     .unwrap();
     let plaintext = age::decrypt(&identity, &sealed).unwrap();
+    // Format 2: the same documents and one referencing a small attachment, whose bytes follow.
+    attach_photo(&store, &[7; 300]);
+    let with_contents = minga_sync::bundle::write_bundle(
+        &store,
+        &from,
+        &to,
+        &identity.to_public(),
+        minga_sync::bundle::BundleScope::Everything,
+        &minga_sync::AllowAll,
+    )
+    .unwrap();
+    let contents_plaintext = age::decrypt(&identity, &with_contents).unwrap();
     write_corpus(
         "bundle",
-        &[("sealed".into(), sealed), ("plaintext".into(), plaintext)],
+        &[
+            ("sealed".into(), sealed),
+            ("plaintext".into(), plaintext),
+            ("sealed-with-contents".into(), with_contents),
+            ("plaintext-with-contents".into(), contents_plaintext),
+        ],
     );
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -1,10 +1,18 @@
 //! What attachments cost in a real encrypted store: the time to add a 100 MB file and to save
-//! it back, the process's peak memory above its baseline while adding it (`VmHWM`, Linux), and
-//! the disk a stored 3 MB photo takes against its size, beside a plain copy of the file with
-//! an fsync (the physical limit with the same durability). Run:
+//! it back, the process's peak memory above its baseline while adding it (`VmHWM`, Linux), the
+//! same for a bundle file carrying it written and imported into a second store, and the disk a
+//! stored 3 MB photo takes against its size, beside a plain copy of the file with an fsync (the
+//! physical limit with the same durability). Run:
 //! `cargo run -p minga-core --example attachment_cost` (figures in BENCHMARKS.md).
 
-use minga_core::{ContentHash, DeviceIdentity, Encryption, Store, StoreKey};
+use minga_core::minga_sync::bundle::{
+    import_bundle_from, write_bundle_to, BundleIdentity, BundleScope,
+};
+use minga_core::minga_sync::{AllowAll, PeerId};
+use minga_core::{
+    AnswerPath, Attachment, ContentHash, DeviceIdentity, Encryption, FormRef, Store, StoreKey,
+    Value,
+};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -43,6 +51,63 @@ fn open(path: &Path) -> Store {
     Store::open(path, key, DeviceIdentity::new("phone", "ana")).unwrap()
 }
 
+/// Answers `attachment` in a submission of `store`, writes a bundle of it to a file and imports
+/// that into a new store, printing the times and the peak memory above `baseline` after each.
+fn bundle_cost(store: &Store, attachment: Attachment, dir: &Path, baseline: u64) {
+    let id = store
+        .create_submission(&FormRef::new("safety_walk", "1"))
+        .unwrap();
+    store
+        .set_answer(
+            &id,
+            &AnswerPath::new("photo"),
+            &Value::Attachment(attachment),
+        )
+        .unwrap();
+    let key = BundleIdentity::generate();
+    let (phone, tablet) = (
+        PeerId::new("phone").unwrap(),
+        PeerId::new("tablet").unwrap(),
+    );
+    let path = dir.join("for-tablet.minga-bundle");
+    let above = |kib: u64| kib.saturating_sub(baseline) as f64 / 1024.0;
+    let started = Instant::now();
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let scope = BundleScope::Everything;
+    write_bundle_to(
+        store,
+        &phone,
+        &tablet,
+        &key.to_public(),
+        scope,
+        &AllowAll,
+        file,
+    )
+    .unwrap();
+    let (written, written_peak) = (started.elapsed(), peak_kib());
+    let receiver = open(&dir.join("tablet.db"));
+    let started = Instant::now();
+    let file = std::fs::File::open(&path).unwrap();
+    let report = import_bundle_from(
+        &receiver,
+        &tablet,
+        &key,
+        file,
+        std::sync::Arc::new(AllowAll),
+    )
+    .unwrap();
+    let imported = started.elapsed();
+    assert_eq!(report.attachments_received, 1);
+    println!(
+        "bundle file carrying it: written in {:.2} s (peak {:.1} MB above the baseline), \
+         imported into another store in {:.2} s (peak {:.1} MB above the baseline)",
+        written.as_secs_f64(),
+        above(written_peak),
+        imported.as_secs_f64(),
+        above(peak_kib())
+    );
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let video = dir.path().join("video.mp4");
@@ -73,6 +138,7 @@ fn main() {
         peak.saturating_sub(baseline) as f64 / 1024.0,
         baseline as f64 / 1024.0
     );
+    bundle_cost(&store, attachment, dir.path(), baseline);
     drop(store);
     // The physical limit with the same durability: the bytes copied to a plain file, fsynced.
     let started = Instant::now();

@@ -1,11 +1,16 @@
 //! Attachments between two real encrypted stores through minga-sync: a photo answered on the
 //! phone reaches the hub whole after its submission; a cut in the middle of a large one
-//! resumes where the hub's stored chunks end; and a store upgraded from schema 5 asks for the
-//! contents its old documents reference.
+//! resumes where the hub's stored chunks end; a store upgraded from schema 5 asks for the
+//! contents its old documents reference; and a bundle file carries a photo whole to another
+//! store, within the receiver's size limit.
 
 mod common;
 
 use common::*;
+use minga_core::minga_sync::bundle::{
+    import_bundle_from, write_bundle_to, BundleIdentity, BundleScope,
+};
+use minga_core::minga_sync::wire::AttachmentRefusal;
 use minga_core::minga_sync::{
     run_session, AllowAll, DocumentStore, Initiator, MemoryTransport, PeerId, SyncError,
     SyncOptions, SyncReport, Transport, TransportError, CHUNK_SIZE,
@@ -147,4 +152,76 @@ fn a_store_upgraded_from_schema_5_wants_the_contents_its_submissions_reference()
     assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
     store.add_attachment(&photo, "image/jpeg", "a.jpg").unwrap();
     assert!(store.attachments_wanted(10).unwrap().is_empty());
+}
+
+/// Writes a bundle of `phone`'s documents and contents for `to` into the file `path`.
+fn bundle_file(phone: &Store, to: &str, key: &BundleIdentity, path: &Path) -> SyncReport {
+    let file = std::fs::File::create(path).unwrap();
+    write_bundle_to(
+        phone,
+        &peer("phone"),
+        &peer(to),
+        &key.to_public(),
+        BundleScope::Everything,
+        &AllowAll,
+        std::io::BufWriter::new(file),
+    )
+    .unwrap()
+}
+
+fn import_file(store: &Store, local: &str, key: &BundleIdentity, path: &Path) -> SyncReport {
+    let file = std::fs::File::open(path).unwrap();
+    import_bundle_from(store, &peer(local), key, file, Arc::new(AllowAll)).unwrap()
+}
+
+#[test]
+fn a_photo_travels_whole_in_a_bundle_file_from_the_phone_to_another_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (phone, tablet) = stores(&dir);
+    let photo = noise_bytes(3, 5 * CHUNK_SIZE + 17);
+    let (id, hash) = photographed(&phone, &photo);
+    let key = BundleIdentity::generate();
+    let path = dir.path().join("for-tablet.minga");
+    let written = bundle_file(&phone, "tablet", &key, &path);
+    assert_eq!((written.sent, written.attachments_sent), (1, 1));
+    let sealed = std::fs::read(&path).unwrap();
+    assert_eq!(written.bytes_sent, sealed.len() as u64);
+    assert!(
+        !sealed.windows(64).any(|window| window == &photo[..64]),
+        "the photo is encrypted in the file"
+    );
+
+    let report = import_file(&tablet, "tablet", &key, &path);
+    assert_eq!((report.received, report.attachments_received), (1, 1));
+    assert_eq!(report.attachment_bytes_received, photo.len() as u64);
+    assert!(tablet.submission(&id).is_ok());
+    assert_eq!(
+        tablet.attachment_state(&hash).unwrap(),
+        AttachmentState::Present {
+            size: photo.len() as u64
+        }
+    );
+    assert_eq!(tablet.read_attachment(&hash).unwrap(), photo);
+}
+
+#[test]
+fn a_content_past_the_receivers_limit_is_refused_and_its_document_still_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (phone, tablet) = stores(&dir);
+    let video = noise_bytes(4, 2 * CHUNK_SIZE);
+    let (id, hash) = photographed(&phone, &video);
+    tablet.set_attachment_limit(video.len() as u64 - 1);
+    let key = BundleIdentity::generate();
+    let path = dir.path().join("for-tablet.minga");
+    bundle_file(&phone, "tablet", &key, &path);
+    let report = import_file(&tablet, "tablet", &key, &path);
+    assert_eq!(
+        report.attachments_refused,
+        vec![(hash, AttachmentRefusal::TooLarge)]
+    );
+    assert_eq!(
+        tablet.attachment_state(&hash).unwrap(),
+        AttachmentState::Missing
+    );
+    assert!(tablet.submission(&id).is_ok());
 }

@@ -1,5 +1,6 @@
 """Attachments through the Python bindings: a photo attached from bytes and from a file, its
-state, read back whole, stored once, and carried by sync to another store, which reads it."""
+state, read back whole, stored once, and carried by sync, and by a bundle (bytes or a file), to
+another store, which reads it."""
 
 import pytest
 
@@ -59,3 +60,53 @@ def test_sync_carries_an_answered_photo_to_the_other_store(tmp_path, form):
     assert steps[-1].attachment_bytes_left == 0
     phone.close()
     tablet.close()
+
+
+def answered_photo(store, form):
+    """A new submission of `store` whose photo answers PHOTO; returns the attachment."""
+    attachment = store.add_attachment(PHOTO, "image/jpeg", "street.jpg")
+    sid = store.create_submission(form)
+    store.set_answer(sid, path("photo"), minga.Value.ATTACHMENT(attachment=attachment))
+    return attachment
+
+
+def test_a_bundle_carries_an_answered_photo_to_the_other_store(tmp_path, form):
+    phone = minga.Store.open_unencrypted(str(tmp_path / "phone.minga"), "phone-1", "ana")
+    tablet = minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara")
+    attachment = answered_photo(phone, form)
+    keys = minga.generate_bundle_keys()
+    bundle = phone.write_bundle("tablet-1", keys.public_key, minga.BundleScope.EVERYTHING)
+    assert PHOTO[:64] not in bundle  # encrypted
+    report = tablet.import_bundle(keys.secret_key, bundle)
+    assert report.received == 1
+    assert report.attachments_received == 1
+    assert report.attachment_bytes_received == len(PHOTO)
+    assert tablet.read_attachment(attachment.sha256) == PHOTO
+    phone.close()
+    tablet.close()
+
+
+def test_a_bundle_file_streams_the_photo_and_a_small_limit_refuses_it(tmp_path, form):
+    phone = minga.Store.open_unencrypted(str(tmp_path / "phone.minga"), "phone-1", "ana")
+    tablet = minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara")
+    strict = minga.Store.open_unencrypted(str(tmp_path / "strict.minga"), "tablet-1", "sara")
+    attachment = answered_photo(phone, form)
+    keys = minga.generate_bundle_keys()
+    file = tmp_path / "for-tablet.minga-bundle"
+    written = phone.write_bundle_file("tablet-1", keys.public_key, minga.BundleScope.MISSING, str(file))
+    assert (written.sent, written.attachments_sent) == (1, 1)
+    assert written.bytes_sent == file.stat().st_size
+
+    report = tablet.import_bundle_file(keys.secret_key, str(file))
+    assert report.attachments_received == 1
+    assert tablet.attachment_state(attachment.sha256) == minga.AttachmentState.PRESENT(size=len(PHOTO))
+
+    strict.set_attachment_limit(len(PHOTO) - 1)
+    refused = strict.import_bundle_file(keys.secret_key, str(file))
+    assert refused.received == 1, "the submission lands"
+    assert refused.attachments_received == 0
+    assert strict.attachment_state(attachment.sha256) == minga.AttachmentState.MISSING()
+    with pytest.raises(minga.MingaError.Storage):
+        tablet.import_bundle_file(keys.secret_key, str(tmp_path / "no-such-file"))
+    for store in (phone, tablet, strict):
+        store.close()

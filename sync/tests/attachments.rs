@@ -7,32 +7,12 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use automerge::transaction::Transactable;
-use automerge::{ObjType, ROOT};
 use common::*;
 use minga_sync::wire::{AttachmentRefusal, AttachmentWant, Body, Frame, Round, DEFAULT_MAX_FRAME};
 use minga_sync::{
-    run_session, AllowAll, ContentHash, DocId, DocKind, Initiator, MemoryStore, MemoryTransport,
-    PeerId, Policy, Responder, SyncOptions, Transport, TransportError, CHUNK_SIZE,
+    run_session, AllowAll, DocId, DocKind, Initiator, MemoryStore, MemoryTransport, PeerId, Policy,
+    Responder, SyncOptions, Transport, TransportError, CHUNK_SIZE,
 };
-
-/// A submission of `store` whose `photo` answer references `bytes`, kept in `store` too.
-fn attach(store: &MemoryStore, bytes: &[u8]) -> (DocId, ContentHash) {
-    let hash = store.add_attachment(bytes);
-    let id = DocId::random();
-    reference(store, &id, &hash);
-    (id, hash)
-}
-
-/// Makes document `id` of `store` reference `hash` as its photo answer.
-fn reference(store: &MemoryStore, id: &DocId, hash: &ContentHash) {
-    store.edit(id, DocKind::Submission, |tx| {
-        let answers = tx.put_object(ROOT, "answers", ObjType::Map).unwrap();
-        let photo = tx.put_object(&answers, "photo", ObjType::Map).unwrap();
-        tx.put(&photo, "sha256", hash.to_hex()).unwrap();
-        tx.put(&photo, "file_name", "street.jpg").unwrap();
-    });
-}
 
 /// Options with a body budget of one chunk, so a content takes one round trip per chunk.
 fn one_chunk_a_round() -> SyncOptions {

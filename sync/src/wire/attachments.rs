@@ -55,6 +55,9 @@ pub enum AttachmentRefusal {
     TooLarge = 4,
     /// This side's store keeps no attachments.
     Unsupported = 5,
+    /// Bundles only: no document the importer took from the bundle references the content,
+    /// so it was not kept (a bundle's writer cannot make a store keep what nothing names).
+    Unreferenced = 6,
 }
 
 impl AttachmentRefusal {
@@ -65,6 +68,7 @@ impl AttachmentRefusal {
             3 => Self::Mismatch,
             4 => Self::TooLarge,
             5 => Self::Unsupported,
+            6 => Self::Unreferenced,
             other => return Err(WireError::UnknownReason(other)),
         })
     }

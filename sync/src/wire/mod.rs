@@ -42,6 +42,8 @@ const TYPE_REQUEST: u8 = 0x02;
 const TYPE_REPLY: u8 = 0x03;
 const TYPE_ABORT: u8 = 0x04;
 pub(crate) const TYPE_BUNDLE: u8 = 0x10;
+/// A bundle of format 2: the documents' frame, then the attachment contents it lists.
+pub(crate) const TYPE_BUNDLE_WITH_CONTENTS: u8 = 0x11;
 
 /// A session's random id, chosen by the initiator.
 pub type SessionId = [u8; 16];

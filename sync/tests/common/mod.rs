@@ -8,8 +8,8 @@ use std::sync::Arc;
 use automerge::transaction::Transactable;
 use automerge::{ObjType, ReadDoc, ROOT};
 use minga_sync::{
-    run_session, AllowAll, DocId, DocKind, Initiator, MemoryStore, MemoryTransport, PeerId,
-    SyncError, SyncOptions, SyncReport,
+    run_session, AllowAll, ContentHash, DocId, DocKind, Initiator, MemoryStore, MemoryTransport,
+    PeerId, SyncError, SyncOptions, SyncReport,
 };
 
 pub fn peer(name: &str) -> PeerId {
@@ -92,4 +92,22 @@ pub fn noise_bytes(seed: u64, len: usize) -> Vec<u8> {
             state as u8
         })
         .collect()
+}
+
+/// A submission of `store` whose `photo` answer references `bytes`, kept in `store` too.
+pub fn attach(store: &MemoryStore, bytes: &[u8]) -> (DocId, ContentHash) {
+    let hash = store.add_attachment(bytes);
+    let id = DocId::random();
+    reference(store, &id, &hash);
+    (id, hash)
+}
+
+/// Makes document `id` of `store` reference `hash` as its photo answer.
+pub fn reference(store: &MemoryStore, id: &DocId, hash: &ContentHash) {
+    store.edit(id, DocKind::Submission, |tx| {
+        let answers = tx.put_object(ROOT, "answers", ObjType::Map).unwrap();
+        let photo = tx.put_object(&answers, "photo", ObjType::Map).unwrap();
+        tx.put(&photo, "sha256", hash.to_hex()).unwrap();
+        tx.put(&photo, "file_name", "street.jpg").unwrap();
+    });
 }
