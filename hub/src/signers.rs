@@ -106,10 +106,14 @@ mod tests {
         let password = Password::Given("a long enough password".into());
         let sara = add_user(&storage, "sara", &["imbabura".into()], &password).unwrap();
         let phone = DeviceKey::generate().unwrap().public_key();
-        storage.bind_device_key("imbabura", "dev-ana", &phone).unwrap();
+        storage
+            .bind_device_key("imbabura", "dev-ana", &phone)
+            .unwrap();
         let stranger = DeviceKey::generate().unwrap().public_key();
         let hub_key = storage.hub_signing_key().unwrap();
-        let saras = ConsoleSigner::derived(&hub_key, &sara).unwrap().public_key();
+        let saras = ConsoleSigner::derived(&hub_key, &sara)
+            .unwrap()
+            .public_key();
         let signers = Signers::of(&storage, "imbabura").unwrap();
 
         assert_eq!(
@@ -142,7 +146,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(dir.path()).unwrap();
         let phone = DeviceKey::generate().unwrap().public_key();
-        storage.bind_device_key("carchi", "dev-luis", &phone).unwrap();
+        storage
+            .bind_device_key("carchi", "dev-luis", &phone)
+            .unwrap();
         let signers = Signers::of(&storage, "imbabura").unwrap();
         assert!(matches!(
             signers.signer(&actor_of(&phone)).unwrap(),

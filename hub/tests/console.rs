@@ -45,7 +45,10 @@ fn the_history_says_which_device_and_which_console_user_signed_the_changes() {
     let page = browser.get(&format!("/console/p/imbabura/submissions/{id}"));
     let csrf = page.csrf();
     let review = [("csrf", csrf.as_str()), ("state", "approved")];
-    browser.post(&format!("/console/p/imbabura/submissions/{id}/review"), &review);
+    browser.post(
+        &format!("/console/p/imbabura/submissions/{id}/review"),
+        &review,
+    );
 
     let after = browser.get(&format!("/console/p/imbabura/submissions/{id}"));
     let at = |table: &str| after.body.find(&format!(r#"id="{table}""#)).unwrap();

@@ -91,10 +91,9 @@ impl Store {
     /// verification per keyed change (tens of microseconds, small beside the diff).
     pub fn history(&self, id: &DocId) -> Result<Vec<HistoryEntry>> {
         let mut inner = self.lock();
-        let kept: HashMap<ChangeHash, Signature> =
-            signatures::of_document(&inner.conn, id, None)?
-                .into_iter()
-                .collect();
+        let kept: HashMap<ChangeHash, Signature> = signatures::of_document(&inner.conn, id, None)?
+            .into_iter()
+            .collect();
         inner.read(id, |doc| Ok(history_of(doc, &kept)))
     }
 }

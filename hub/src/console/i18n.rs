@@ -453,7 +453,10 @@ mod tests {
         assert_eq!(en.signed_by(&device), "signed by device Ana");
         assert_eq!(es.signed_by(&device), "firmado por el dispositivo Ana");
         assert_eq!(en.signed_by(&sara), "signed by console user sara");
-        assert_eq!(es.signed_by(&sara), "firmado por el usuario de consola sara");
+        assert_eq!(
+            es.signed_by(&sara),
+            "firmado por el usuario de consola sara"
+        );
         assert_eq!(en.signed_by(&Signer::Unsigned), "unsigned (before signing)");
         assert_eq!(
             es.signed_by(&Signer::Unsigned),

@@ -11,10 +11,10 @@ use crate::console::review::{write_review, ReviewEdit};
 use crate::console::{html, Chrome};
 use crate::error::HubError;
 use crate::server::AppState;
-use crate::signers::Signers;
 use crate::show::{
     history_summary, submission_detail, AuthorChanges, ShownAnswer, SubmissionDetail,
 };
+use crate::signers::Signers;
 use crate::storage::HubStorage;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -266,7 +266,11 @@ fn page_of(
                 at: shown_time(&c.at),
             })
             .collect(),
-        history: detail.history.into_iter().map(|c| history_view(c, t)).collect(),
+        history: detail
+            .history
+            .into_iter()
+            .map(|c| history_view(c, t))
+            .collect(),
         review_history: review_history
             .into_iter()
             .map(|c| history_view(c, t))
