@@ -88,7 +88,8 @@ impl Store {
     /// Every change of the submission, oldest first (causal order), each with its signature
     /// verified again. Cost: one diff per change, so proportional to the number of changes
     /// times the document's size, plus a range scan of its kept signatures and one Ed25519
-    /// verification per keyed change (tens of microseconds, small beside the diff).
+    /// verification per keyed change (about as much again: 2.6 ms for a 41-change submission,
+    /// 56% of it verifying, BENCHMARKS.md).
     pub fn history(&self, id: &DocId) -> Result<Vec<HistoryEntry>> {
         let mut inner = self.lock();
         let kept: HashMap<ChangeHash, Signature> = signatures::of_document(&inner.conn, id, None)?
