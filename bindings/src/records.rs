@@ -183,6 +183,25 @@ pub struct HistoryEntry {
     pub answers: Vec<String>,
     /// Other parts it changed: `status`, `meta`, `deleted_at`.
     pub fields: Vec<String>,
+    /// Whether its signature verifies, and the fingerprint of the key that signed it.
+    pub signature: ChangeSignature,
+}
+
+/// What a change's signature proves. The key is shown by its fingerprint (as
+/// `Store.key_fingerprint` gives a store's own); which device and user it belongs to is what
+/// the document's `authors` map records (`HistoryEntry.author`).
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum ChangeSignature {
+    /// Signed by the key its actor names, and the signature verifies.
+    Signed { key_fingerprint: String },
+    /// Written before signing existed (or by an older client): no signature to check.
+    Unsigned,
+    /// The kept signature is missing or does not verify: the store's file was altered after
+    /// the change was taken in (a store never accepts such a change).
+    Invalid {
+        key_fingerprint: String,
+        reason: String,
+    },
 }
 
 /// Reads a submission id given by the app.
@@ -344,6 +363,22 @@ impl From<core::HistoryEntry> for HistoryEntry {
             time: entry.time.into(),
             answers: entry.answers,
             fields: entry.fields,
+            signature: entry.signature.into(),
+        }
+    }
+}
+
+impl From<core::ChangeSignature> for ChangeSignature {
+    fn from(signature: core::ChangeSignature) -> Self {
+        match signature {
+            core::ChangeSignature::Signed { fingerprint } => ChangeSignature::Signed {
+                key_fingerprint: fingerprint,
+            },
+            core::ChangeSignature::Unsigned => ChangeSignature::Unsigned,
+            core::ChangeSignature::Invalid { fingerprint, fault } => ChangeSignature::Invalid {
+                key_fingerprint: fingerprint,
+                reason: fault.to_string(),
+            },
         }
     }
 }

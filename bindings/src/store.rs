@@ -300,7 +300,14 @@ impl Store {
         self.call(|store| Ok(store.resolve_conflict(&doc_id(&id)?, &path, &value.into())?))
     }
 
-    /// The submission's audit trail: each change with its device, user, time and answers.
+    /// The fingerprint of this store's signing key, as `HistoryEntry.signature` shows the key
+    /// of each change this store made.
+    pub fn key_fingerprint(&self) -> Result<String> {
+        self.call(|store| Ok(store.public_key().fingerprint()))
+    }
+
+    /// The submission's audit trail: each change with its device, user, time, answers and
+    /// whether its signature verifies. Cost: one diff and one signature check per change.
     pub fn history(&self, id: String) -> Result<Vec<HistoryEntry>> {
         self.call(|store| {
             Ok(store

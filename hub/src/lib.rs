@@ -15,6 +15,7 @@ pub mod listings;
 pub mod output;
 pub mod server;
 pub mod show;
+pub mod signers;
 pub mod storage;
 
 pub use error::{HubError, Result};

@@ -244,7 +244,8 @@ fn review(detail: &SubmissionDetail, out: &mut Printer<impl Write>) -> Result<()
     Ok(())
 }
 
-/// "ana on Ana's phone: 3 changes, 2026-03-14 09:26:53 -05:00 to 2026-03-14 10:02:11 -05:00".
+/// "ana on Ana's phone: 3 changes, 2026-03-14 09:26:53 -05:00 to 2026-03-14 10:02:11 -05:00;
+/// signed by device Ana's phone".
 fn history_line(entry: &AuthorChanges) -> String {
     let who = entry.user_name.clone().unwrap_or_else(|| "someone".into());
     let device = entry
@@ -265,7 +266,10 @@ fn history_line(entry: &AuthorChanges) -> String {
         1 => "1 change".to_string(),
         n => format!("{n} changes"),
     };
-    format!("{who} on {device}: {changes}, {when}")
+    let signed = crate::console::i18n::Lang::En
+        .texts()
+        .signed_by(&entry.signer);
+    format!("{who} on {device}: {changes}, {when}; {signed}")
 }
 
 pub fn backup_written(backup: &Backup, out: &mut Printer<impl Write>) -> Result<()> {

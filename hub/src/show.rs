@@ -1,9 +1,11 @@
 //! `submissions show`: one submission as a supervisor reads it. Its projection row (form,
 //! status, review state, submitter, times), its answers with the labels of the form version it
 //! was filled against (choices by their labels, repeats as numbered instances), its review
-//! (verdict and comments) and a summary of its history (who changed it, how often, when).
+//! (verdict and comments) and a summary of its history (who changed it, how often, when, and
+//! who signed it).
 
 use crate::error::{HubError, Result};
+use crate::signers::{Signer, Signers};
 use crate::storage::projection::{object_at, string_at};
 use crate::storage::{HubStorage, SubmissionRow};
 use automerge::{Automerge, ROOT};
@@ -66,6 +68,9 @@ pub struct AuthorChanges {
     pub user_name: Option<String>,
     /// The hub's name for that device, when it is enrolled here.
     pub device_name: Option<String>,
+    /// Who signed them, by the key the hub bound (the `authors` map above is only what the
+    /// writer recorded; this is what the signatures prove).
+    pub signer: Signer,
     pub changes: usize,
     pub first: DateTime<Utc>,
     pub last: DateTime<Utc>,
@@ -105,7 +110,7 @@ pub fn submission_detail(
             &submission.answers,
         ),
         review: review_of(storage, project, id)?,
-        history: history_summary(&doc, &devices),
+        history: history_summary(&doc, &devices, &Signers::of(storage, project)?)?,
         row,
     })
 }
@@ -300,8 +305,13 @@ impl<'a> Labels<'a> {
 }
 
 /// Who changed the document: its changes grouped by actor (each named through the document's
-/// `authors` map), in order of first change. Cost: reading the changes' metadata.
-pub fn history_summary(doc: &Automerge, devices: &BTreeMap<String, String>) -> Vec<AuthorChanges> {
+/// `authors` map, and by who signed it), in order of first change. Cost: reading the changes'
+/// metadata, and one signer lookup per actor.
+pub fn history_summary(
+    doc: &Automerge,
+    devices: &BTreeMap<String, String>,
+    signers: &Signers<'_>,
+) -> Result<Vec<AuthorChanges>> {
     let authors = object_at(doc, &ROOT, "authors");
     let mut summary: Vec<(String, AuthorChanges)> = Vec::new();
     for change in doc.get_changes_meta(&[]) {
@@ -319,6 +329,7 @@ pub fn history_summary(doc: &Automerge, devices: &BTreeMap<String, String>) -> V
         summary.push((
             actor,
             AuthorChanges {
+                signer: signers.signer(&change.actor)?,
                 device_name: device_id.as_ref().and_then(|d| devices.get(d).cloned()),
                 device_id,
                 user_name: read("user_name"),
@@ -328,5 +339,5 @@ pub fn history_summary(doc: &Automerge, devices: &BTreeMap<String, String>) -> V
             },
         ));
     }
-    summary.into_iter().map(|(_, entry)| entry).collect()
+    Ok(summary.into_iter().map(|(_, entry)| entry).collect())
 }

@@ -31,6 +31,45 @@ fn hub_with_sara() -> (Hub, Phone) {
 }
 
 #[test]
+fn the_history_says_which_device_and_which_console_user_signed_the_changes() {
+    let (hub, ana) = hub_with_sara();
+    let device = ana.store.identity().device_id;
+    // What enrolment with the store's key (`Store.enrol`) binds.
+    hub.storage
+        .bind_device_key("imbabura", &device, &ana.store.public_key())
+        .unwrap();
+    let id = ana.fill("Rosa");
+    ana.sync();
+    let browser = Browser::new(&hub.running.url());
+    browser.sign_in("sara", PASSWORD);
+    let page = browser.get(&format!("/console/p/imbabura/submissions/{id}"));
+    let csrf = page.csrf();
+    let review = [("csrf", csrf.as_str()), ("state", "approved")];
+    browser.post(
+        &format!("/console/p/imbabura/submissions/{id}/review"),
+        &review,
+    );
+
+    let after = browser.get(&format!("/console/p/imbabura/submissions/{id}"));
+    let at = |table: &str| after.body.find(&format!(r#"id="{table}""#)).unwrap();
+    let (history, review_history) = after.body.split_at(at("review-history"));
+    let history = &history[at("history")..];
+    assert!(
+        history.contains(r#"<td class="signer">signed by device Ana</td>"#),
+        "{history}"
+    );
+    assert!(
+        review_history.contains(r#"<td class="signer">signed by console user sara</td>"#),
+        "{review_history}"
+    );
+    // A review's fixed first change is written by no one (its actor is its id).
+    assert!(
+        review_history.contains(r#"<td class="signer">unsigned (before signing)</td>"#),
+        "{review_history}"
+    );
+}
+
+#[test]
 fn a_review_from_the_console_reaches_the_phone_under_the_supervisors_name() {
     let (hub, ana) = hub_with_sara();
     let id = ana.fill("Rosa");

@@ -67,6 +67,10 @@ fn office() -> Office {
     let ana = hub.enrol("imbabura", Role::Facilitator, "Ana");
     hub.enrol("imbabura", Role::Supervisor, "Sara");
     let phone = Phone::new(&ana.id);
+    // What enrolment with the store's key binds, so that the history names the signer.
+    hub.storage
+        .bind_device_key("imbabura", &ana.id, &phone.store.public_key())
+        .unwrap();
     let (submission, _) = phone.fill("Rosa");
     let concerns = Value::Choices(["theft".to_string()].into());
     phone.answer(&submission, "concerns", concerns);
@@ -225,6 +229,7 @@ fn a_submission_is_shown_with_the_forms_labels_its_review_and_its_history() {
         "Review: has issues by Sara".into(),
         "  Sara wrote on age (".into(),
         format!("  {} on Ana: 5 changes, ", ana.id),
+        "; signed by device Ana\n".into(),
     ] {
         assert!(shown.contains(&expected), "`{expected}` in\n{shown}");
     }
@@ -253,6 +258,8 @@ fn a_submission_is_shown_with_the_forms_labels_its_review_and_its_history() {
     assert_eq!(detail["review"]["comments"][0]["question"], "age");
     assert_eq!(detail["history"][0]["device_name"], "Ana");
     assert_eq!(detail["history"][0]["changes"], 5);
+    assert_eq!(detail["history"][0]["signer"]["kind"], "device");
+    assert_eq!(detail["history"][0]["signer"]["device_id"], ana.id.as_str());
 
     let missing = run(
         data,

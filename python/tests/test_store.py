@@ -154,6 +154,27 @@ def test_concurrent_edits_show_as_a_conflict_and_settle(tmp_path, form):
     office.close()
 
 
+def test_a_stores_own_changes_show_as_signed_by_its_own_key_wherever_they_are_read(tmp_path, form):
+    phone = minga.Store.open(str(tmp_path / "phone.minga"), KEY, "phone-1", "ana")
+    office = minga.Store.open(str(tmp_path / "office.minga"), KEY, "tablet-9", "supervisor")
+    sid = phone.create_submission(form)
+    phone.set_answer(sid, path("households"), minga.Value.INTEGER(value=12))
+    office.import_submission(phone.export_submission(sid))
+
+    phones = minga.ChangeSignature.SIGNED(key_fingerprint=phone.key_fingerprint())
+    assert len(phone.key_fingerprint()) == 32 and phone.key_fingerprint() != office.key_fingerprint()
+    assert phone.history(sid), "a new submission has changes"
+    assert all(entry.signature == phones for entry in phone.history(sid))
+    assert [entry.signature for entry in office.history(sid)] == [e.signature for e in phone.history(sid)]
+
+    office.set_answer(sid, path("households"), minga.Value.INTEGER(value=15))
+    latest = office.history(sid)[-1]
+    assert latest.signature == minga.ChangeSignature.SIGNED(key_fingerprint=office.key_fingerprint())
+    assert latest.author.user_name == "supervisor"
+    phone.close()
+    office.close()
+
+
 def test_long_text_instance_name_and_integrity(store, form):
     sid = store.create_submission(form)
     notes = "La comunidad reporta extorsión a comerciantes. " * 50

@@ -1,6 +1,7 @@
 //! The console's two languages: every text a page shows, in Spanish and English, chosen by the
 //! `lang` cookie the language switch sets, else by the browser's `Accept-Language`.
 
+use crate::signers::Signer;
 use axum::http::HeaderMap;
 
 /// A language the console speaks.
@@ -156,6 +157,34 @@ pub struct Texts {
     pub statuses: [&'static str; 2],
     /// The review's own history, beside the submission's.
     pub review_history: &'static str,
+    /// The history's column of who signed the changes, and its four answers.
+    pub signature: &'static str,
+    pub signed_by_device: &'static str,
+    pub signed_by_console_user: &'static str,
+    pub signed_by_unbound_key: &'static str,
+    pub unsigned: &'static str,
+}
+
+impl Texts {
+    /// Who signed a history entry's changes, as a sentence: "signed by device Ana's phone".
+    pub fn signed_by(&self, signer: &Signer) -> String {
+        match signer {
+            Signer::Device {
+                device_id,
+                device_name,
+                ..
+            } => format!(
+                "{} {}",
+                self.signed_by_device,
+                device_name.as_deref().unwrap_or(device_id)
+            ),
+            Signer::ConsoleUser { name, .. } => format!("{} {name}", self.signed_by_console_user),
+            Signer::UnboundKey { fingerprint } => {
+                format!("{} {fingerprint}", self.signed_by_unbound_key)
+            }
+            Signer::Unsigned => self.unsigned.into(),
+        }
+    }
 }
 
 /// The review states, in the order the filters and the verdict list show them.
@@ -277,6 +306,11 @@ static ES: Texts = Texts {
     states: ["Recibida", "Con observaciones", "Aprobada", "Rechazada"],
     statuses: ["Borrador", "Completo"],
     review_history: "Historial de la revisión",
+    signature: "Firma",
+    signed_by_device: "firmado por el dispositivo",
+    signed_by_console_user: "firmado por el usuario de consola",
+    signed_by_unbound_key: "firmado por una clave que ninguna inscripción vinculó:",
+    unsigned: "sin firma (anterior a las firmas)",
 };
 
 static EN: Texts = Texts {
@@ -371,6 +405,11 @@ static EN: Texts = Texts {
     states: ["Received", "Has issues", "Approved", "Rejected"],
     statuses: ["Draft", "Complete"],
     review_history: "The review's history",
+    signature: "Signature",
+    signed_by_device: "signed by device",
+    signed_by_console_user: "signed by console user",
+    signed_by_unbound_key: "signed by a key no enrolment bound:",
+    unsigned: "unsigned (before signing)",
 };
 
 #[cfg(test)]
@@ -397,5 +436,31 @@ mod tests {
         assert_eq!(Lang::En.texts().review_state("has_issues"), "Has issues");
         assert_eq!(Lang::Es.texts().status("complete"), "Completo");
         assert_eq!(Lang::En.texts().status("odd"), "odd");
+    }
+
+    #[test]
+    fn each_language_says_who_signed_a_change() {
+        let device = Signer::Device {
+            device_id: "dev-1".into(),
+            device_name: Some("Ana".into()),
+            fingerprint: "ab".into(),
+        };
+        let sara = Signer::ConsoleUser {
+            name: "sara".into(),
+            fingerprint: "cd".into(),
+        };
+        let (es, en) = (Lang::Es.texts(), Lang::En.texts());
+        assert_eq!(en.signed_by(&device), "signed by device Ana");
+        assert_eq!(es.signed_by(&device), "firmado por el dispositivo Ana");
+        assert_eq!(en.signed_by(&sara), "signed by console user sara");
+        assert_eq!(
+            es.signed_by(&sara),
+            "firmado por el usuario de consola sara"
+        );
+        assert_eq!(en.signed_by(&Signer::Unsigned), "unsigned (before signing)");
+        assert_eq!(
+            es.signed_by(&Signer::Unsigned),
+            "sin firma (anterior a las firmas)"
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::storage::{ConsoleUser, HubStorage};
 use automerge::{ActorId, Automerge};
 use hkdf::Hkdf;
 use minga_core::DeviceIdentity;
-use minga_sync::signatures::{DeviceKey, SignaturePool};
+use minga_sync::signatures::{DeviceKey, PublicKey, SignaturePool};
 use sha2::Sha256;
 use std::sync::Arc;
 
@@ -30,7 +30,12 @@ pub fn console_device(user: &ConsoleUser) -> String {
 impl ConsoleSigner {
     /// `user`'s signer. Cost: one read of the hub's key and one HKDF.
     pub fn of(storage: &dyn HubStorage, user: &ConsoleUser) -> Result<Self> {
-        let hub_secret = storage.hub_signing_key()?.secret();
+        Self::derived(&storage.hub_signing_key()?, user)
+    }
+
+    /// `user`'s signer, from the hub's key `hub`. Cost: one HKDF.
+    pub fn derived(hub: &DeviceKey, user: &ConsoleUser) -> Result<Self> {
+        let hub_secret = hub.secret();
         let derivation = Hkdf::<Sha256>::new(Some(user.actor.as_bytes()), &hub_secret);
         let mut secret = [0u8; 32];
         derivation
@@ -40,6 +45,11 @@ impl ConsoleSigner {
             key: DeviceKey::from_secret(secret),
             identity: DeviceIdentity::new(console_device(user), user.name.clone()),
         })
+    }
+
+    /// Her public key, by which a history names her as the signer of her changes.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
     }
 
     /// A fresh actor keyed by her key (a new one per write, so that two tabs never share one),

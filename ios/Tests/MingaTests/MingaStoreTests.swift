@@ -45,6 +45,23 @@ final class MingaStoreTests: XCTestCase {
         tablet.close()
     }
 
+    func testAStoresOwnChangesShowAsSignedByItsOwnKeyAndAReceiversShowTheSigners() throws {
+        let folder = FileManager.default.temporaryDirectory
+        let phone = try Store.openUnencrypted(path: folder.appendingPathComponent(UUID().uuidString).path, deviceId: "phone-1", userName: "ana")
+        let tablet = try Store.openUnencrypted(path: folder.appendingPathComponent(UUID().uuidString).path, deviceId: "tablet-1", userName: "sara")
+        let id = try phone.createSubmission(form: FormRef(formId: "safety_walk", formVersion: "1", projectId: nil))
+        try phone.setAnswer(id: id, path: AnswerPath(instances: [], name: "village"), value: .text(text: "San Rafael"))
+        _ = try tablet.importSubmission(bytes: try phone.exportSubmission(id: id))
+
+        let phones = ChangeSignature.signed(keyFingerprint: try phone.keyFingerprint())
+        XCTAssertFalse(try phone.history(id: id).isEmpty)
+        XCTAssertTrue(try phone.history(id: id).allSatisfy { $0.signature == phones })
+        XCTAssertTrue(try tablet.history(id: id).allSatisfy { $0.signature == phones })
+        XCTAssertNotEqual(try tablet.keyFingerprint(), try phone.keyFingerprint())
+        phone.close()
+        tablet.close()
+    }
+
     func testCredentialsSaveAndLoadAndNoPrintShowsTheToken() throws {
         let credentials = HubCredentials(hubUrl: "https://hub.example.org", project: "imbabura", deviceId: "0190c7e4-phone",
                                          role: .facilitator, token: "s3cret-token", hubId: "hub-1")

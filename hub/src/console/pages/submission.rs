@@ -6,7 +6,7 @@
 use super::conflicts::{self, ConflictView};
 use super::{field, not_found, shown_time};
 use crate::console::auth::Signed;
-use crate::console::i18n::{Lang, REVIEW_STATES};
+use crate::console::i18n::{Lang, Texts, REVIEW_STATES};
 use crate::console::review::{write_review, ReviewEdit};
 use crate::console::{html, Chrome};
 use crate::error::HubError;
@@ -14,6 +14,7 @@ use crate::server::state::AppState;
 use crate::show::{
     history_summary, submission_detail, AuthorChanges, ShownAnswer, SubmissionDetail,
 };
+use crate::signers::Signers;
 use crate::storage::HubStorage;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -45,6 +46,7 @@ struct CommentView {
 struct HistoryView {
     who: String,
     device: String,
+    signed: String,
     changes: usize,
     first: String,
     last: String,
@@ -169,11 +171,12 @@ fn review_history(
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
-    Ok(history_summary(&doc, &devices))
+    history_summary(&doc, &devices, &Signers::of(storage, project)?)
 }
 
-fn history_view(changes: AuthorChanges) -> HistoryView {
+fn history_view(changes: AuthorChanges, t: &Texts) -> HistoryView {
     HistoryView {
+        signed: t.signed_by(&changes.signer),
         who: changes.user_name.unwrap_or_default(),
         device: changes
             .device_name
@@ -263,8 +266,15 @@ fn page_of(
                 at: shown_time(&c.at),
             })
             .collect(),
-        history: detail.history.into_iter().map(history_view).collect(),
-        review_history: review_history.into_iter().map(history_view).collect(),
+        history: detail
+            .history
+            .into_iter()
+            .map(|c| history_view(c, t))
+            .collect(),
+        review_history: review_history
+            .into_iter()
+            .map(|c| history_view(c, t))
+            .collect(),
         verdicts: t.review_states()[1..].to_vec(),
         conflicts,
         id: row.id,

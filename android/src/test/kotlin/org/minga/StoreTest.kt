@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import org.minga.ffi.Answer
+import org.minga.ffi.ChangeSignature
 import org.minga.ffi.AnswerPath
 import org.minga.ffi.FormRef
 import org.minga.ffi.GeoPoint
@@ -125,6 +126,24 @@ class StoreTest {
             val awaiting = SubmissionFilter(reviewState = ReviewState.RECEIVED)
             assertEquals(listOf(waiting), store.listSubmissions(awaiting, null, 10u).items.map { it.id })
         }
+    }
+
+    @Test
+    fun aStoresOwnChangesShowAsSignedByItsOwnKeyWhereverTheyAreRead() {
+        val phone = Store.open(path("phone.minga"), KEY, "phone-1", "ana")
+        val office = Store.open(path("office.minga"), KEY, "tablet-9", "supervisor")
+        val id = phone.createSubmission(SAFETY_WALK)
+        phone.setAnswer(id, at("households"), Value.Integer(12))
+        office.importSubmission(phone.exportSubmission(id))
+
+        val phones = ChangeSignature.Signed(phone.keyFingerprint())
+        assertTrue(phone.history(id).isNotEmpty())
+        assertEquals(setOf(phones), phone.history(id).map { it.signature }.toSet())
+        assertEquals(setOf(phones), office.history(id).map { it.signature }.toSet())
+        office.setAnswer(id, at("households"), Value.Integer(15))
+        assertEquals(ChangeSignature.Signed(office.keyFingerprint()), office.history(id).last().signature)
+        phone.close()
+        office.close()
     }
 
     @Test
