@@ -105,7 +105,7 @@ CREATE TABLE review_states (
 ) WITHOUT ROWID;
 ";
 
-/// Attachment contents, new in version 6: one row per content (named by its SHA-256 once whole
+/// Attachment contents, new in version 8: one row per content (named by its SHA-256 once whole
 /// and checked) and its chunks, kept inside this encrypted file (`storage/attachments.rs`), and
 /// which documents reference which content (every reference a stored version made: what sync
 /// fetches and what a peer may be sent). A rowid table for the chunks, since SQLite advises

@@ -10,7 +10,7 @@ use minga_sync::signatures::{DeviceKey, PublicKey};
 use postgres::GenericClient;
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// SQLite's table (part of hub schema version 4, with `change_signatures`).
+/// SQLite's table (part of hub schema version 5, with `change_signatures`).
 pub const SQLITE_TABLE: &str = "
 CREATE TABLE device_keys (
     project TEXT NOT NULL,
@@ -20,7 +20,7 @@ CREATE TABLE device_keys (
 ) WITHOUT ROWID;
 ";
 
-/// PostgreSQL's table (part of its hub schema version 3).
+/// PostgreSQL's table (part of its hub schema version 4).
 pub const POSTGRES_TABLE: &str = "
 CREATE TABLE device_keys (
     project TEXT NOT NULL,

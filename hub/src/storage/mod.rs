@@ -16,7 +16,6 @@ pub mod projection;
 mod schema;
 mod signatures;
 mod sqlite;
-mod sqlite_attachments;
 mod txn;
 
 pub use self::postgres::PostgresStorage;

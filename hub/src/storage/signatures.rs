@@ -10,7 +10,7 @@ use minga_sync::signatures::{Signature, SignedChange};
 use postgres::GenericClient;
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// SQLite's table (hub schema version 4).
+/// SQLite's table (hub schema version 5).
 pub const SQLITE_TABLE: &str = "
 CREATE TABLE change_signatures (
     project TEXT NOT NULL,
@@ -21,7 +21,7 @@ CREATE TABLE change_signatures (
 ) WITHOUT ROWID;
 ";
 
-/// PostgreSQL's table (its hub schema version 3).
+/// PostgreSQL's table (its hub schema version 4).
 pub const POSTGRES_TABLE: &str = "
 CREATE TABLE change_signatures (
     project TEXT NOT NULL,

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one SQLCipher-encrypted database file in the hub's data folder,
 //! WAL, one connection behind a mutex (SQLite has one writer at a time anyway; calls are short).
 
+mod attachments;
 mod console;
 
 pub(crate) use console::console_tables;
@@ -12,7 +13,6 @@ use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
 };
 use super::schema;
-use super::sqlite_attachments;
 use super::txn::{self, DocumentTx, EnrolmentTx, StoredEnrolment};
 use super::{keys, signatures};
 use super::{
@@ -621,11 +621,11 @@ impl HubStorage for SqliteStorage {
     }
 
     fn attachment(&self, project: &str, hash: &str) -> Result<Option<AttachmentRow>> {
-        sqlite_attachments::row(&self.conn(), project, hash)
+        attachments::row(&self.conn(), project, hash)
     }
 
     fn attachment_chunk(&self, project: &str, hash: &str, index: u64) -> Result<Option<Vec<u8>>> {
-        sqlite_attachments::whole_chunk(&self.conn(), project, hash, index)
+        attachments::whole_chunk(&self.conn(), project, hash, index)
     }
 
     fn receive_attachment_chunk(
@@ -650,11 +650,11 @@ impl HubStorage for SqliteStorage {
     }
 
     fn attachments_wanted(&self, project: &str, limit: usize) -> Result<Vec<(String, u64)>> {
-        sqlite_attachments::wanted(&self.conn(), project, limit)
+        attachments::wanted(&self.conn(), project, limit)
     }
 
     fn attachment_referrers(&self, project: &str, hash: &str) -> Result<Vec<Referrer>> {
-        sqlite_attachments::referrers(&self.conn(), project, hash)
+        attachments::referrers(&self.conn(), project, hash)
     }
 }
 
@@ -781,7 +781,7 @@ impl DocumentTx for rusqlite::Transaction<'_> {
     }
 
     fn record_attachment_refs(&mut self, project: &str, id: &str, hashes: &[String]) -> Result<()> {
-        sqlite_attachments::record_refs(self, project, id, hashes)
+        attachments::record_refs(self, project, id, hashes)
     }
 }
 

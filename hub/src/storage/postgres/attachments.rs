@@ -1,5 +1,5 @@
 //! The PostgreSQL backend's statements on attachments (`attachments`, `attachment_chunks`,
-//! `attachment_refs`, schema version 3): the reads the sync glue makes, and [`AttachmentTx`]
+//! `attachment_refs`, schema version 5): the reads the sync glue makes, and [`AttachmentTx`]
 //! for its transactions, whose logic is `storage::attachments`. The same statements as the
 //! SQLite backend's, in PostgreSQL's types.
 

@@ -1,10 +1,10 @@
 //! The SQLite backend's statements on attachments (`attachments`, `attachment_chunks`,
-//! `attachment_refs`, schema version 4): the reads the sync glue makes, and
+//! `attachment_refs`, schema version 6): the reads the sync glue makes, and
 //! [`AttachmentTx`] for its transactions, whose logic is `storage::attachments`.
 
-use super::attachments::{AttachmentRow, AttachmentTx, Referrer};
 use crate::access::DocKind;
 use crate::error::Result;
+use crate::storage::attachments::{AttachmentRow, AttachmentTx, Referrer};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The row of `hash` in `project`. Cost: one key lookup.
