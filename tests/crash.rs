@@ -195,8 +195,15 @@ fn a_phone_killed_while_applying_sync_pages_keeps_what_it_acknowledged_and_resum
     for trial in 0..trials {
         let device = hub.enrol(Role::Supervisor, &format!("puller {trial}"));
         let path = dir.path().join(format!("trial-{trial}.db"));
-        // Three kills in four while a page is applied, the others anywhere in the pull.
-        let kill_at = if trial % 4 == 3 {
+        // The first kill lands as the last page arrives, after the earlier pages' acks, so that
+        // some kill falls between pages whatever the machine's load does to the drawn times;
+        // then three kills in four while a page is applied, the others anywhere in the pull.
+        let kill_at = if trial == 0 {
+            KillAt::Applying {
+                reply: pages[pages.len() - 1],
+                after: Duration::ZERO,
+            }
+        } else if trial % 4 == 3 {
             KillAt::AfterOpening(Duration::from_micros(rng.below(whole.as_micros() as u64)))
         } else {
             let reply = pages[rng.below(pages.len() as u64) as usize];
