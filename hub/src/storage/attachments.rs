@@ -5,6 +5,7 @@
 //! the hub's limit. Which documents reference which content is recorded by the document
 //! write path (`txn::store_one`).
 
+use super::ReceivedChunk;
 use crate::error::Result;
 use minga_sync::attachments::{chunk_count, fit_chunk, ChunkFit};
 use minga_sync::wire::AttachmentRefusal;
@@ -53,19 +54,22 @@ pub trait AttachmentTx {
     fn delete_attachment(&mut self, project: &str, hash: &str) -> Result<()>;
 }
 
-/// Stores chunk `index` of the content `hash` of `size` bytes from `uploader` inside the
-/// caller's transaction (which the caller commits whatever the outcome: a mismatch deletes
+/// Stores `chunk` (chunk `index` of the content `hash` of `size` bytes) from `uploader` inside
+/// the caller's transaction (which the caller commits whatever the outcome: a mismatch deletes
 /// what was stored of the content). Cost: one chunk written; the last also reads the content
 /// back once.
 pub fn receive_chunk(
     tx: &mut impl AttachmentTx,
     project: &str,
-    hash: &ContentHash,
-    size: u64,
-    index: u64,
-    bytes: &[u8],
+    chunk: &ReceivedChunk<'_>,
     uploader: &str,
 ) -> Result<ChunkOutcome> {
+    let ReceivedChunk {
+        hash,
+        size,
+        index,
+        bytes,
+    } = *chunk;
     if size > ATTACHMENT_LIMIT {
         return Ok(ChunkOutcome::Refused(AttachmentRefusal::TooLarge));
     }

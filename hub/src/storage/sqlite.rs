@@ -636,15 +636,7 @@ impl HubStorage for SqliteStorage {
     ) -> Result<ChunkOutcome> {
         let mut conn = self.conn();
         let mut tx = conn.transaction()?;
-        let outcome = super::attachments::receive_chunk(
-            &mut tx,
-            project,
-            chunk.hash,
-            chunk.size,
-            chunk.index,
-            chunk.bytes,
-            uploader,
-        )?;
+        let outcome = super::attachments::receive_chunk(&mut tx, project, chunk, uploader)?;
         tx.commit()?;
         Ok(outcome)
     }

@@ -542,15 +542,8 @@ impl HubStorage for PostgresStorage {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
         lock_project(&mut tx, project)?;
-        let outcome = crate::storage::attachments::receive_chunk(
-            &mut tx,
-            project,
-            chunk.hash,
-            chunk.size,
-            chunk.index,
-            chunk.bytes,
-            uploader,
-        )?;
+        let outcome =
+            crate::storage::attachments::receive_chunk(&mut tx, project, chunk, uploader)?;
         tx.commit()?;
         Ok(outcome)
     }
