@@ -5,39 +5,17 @@
 //! SIGKILLed while it stores a chunk, then restarted), resumes at the chunk where it stopped,
 //! sending at most one chunk again.
 
-use minga_core::{AnswerPath, AttachmentState, ContentHash, Store, Value};
+use minga_core::AttachmentState;
 use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
 use minga_hub::storage::SqliteStorage;
 use minga_scenarios::hub::{
     hub_integrity, prepare_data_with_a_code, redeem, Enrolled, HubProcess, TestHub, PROJECT,
 };
-use minga_scenarios::phone::{hub_transport, noise, safety_walk, sync_over, Phone};
+use minga_scenarios::phone::{answer_photo, hub_transport, noise, photographed, sync_over, Phone};
 use minga_sync::wire::{AttachmentRefusal, Frame, DEFAULT_MAX_FRAME};
 use minga_sync::{SyncOptions, Transport, TransportError, CHUNK_SIZE};
 use std::cell::Cell;
-
-/// A new submission of `store` whose `photo` answers the attachment `attachment`.
-fn answer_photo(store: &Store, attachment: minga_core::Attachment) {
-    let id = store.create_submission(&safety_walk()).unwrap();
-    store
-        .set_answer(
-            &id,
-            &AnswerPath::new("photo"),
-            &Value::Attachment(attachment),
-        )
-        .unwrap();
-}
-
-/// Attaches `bytes` on `store` and answers it in a new submission; returns its hash.
-fn photographed(store: &Store, bytes: &[u8]) -> ContentHash {
-    let attachment = store
-        .add_attachment(bytes, "image/jpeg", "street.jpg")
-        .unwrap();
-    let hash = ContentHash::from_hex(&attachment.sha256).unwrap();
-    answer_photo(store, attachment);
-    hash
-}
 
 #[test]
 fn a_facilitators_photo_reaches_a_supervisor_whole_and_no_colleague_by_its_hash() {

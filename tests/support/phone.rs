@@ -2,7 +2,9 @@
 //! HTTP with the core's transport, as an app would.
 
 use crate::hub::Enrolled;
-use minga_core::{AnswerPath, DeviceIdentity, DocId, Encryption, FormRef, Store, StoreKey, Value};
+use minga_core::{
+    AnswerPath, ContentHash, DeviceIdentity, DocId, Encryption, FormRef, Store, StoreKey, Value,
+};
 use minga_sync::http::{HttpOptions, HttpTransport};
 use minga_sync::{
     run_session, AllowAll, DocumentStore, Initiator, PeerId, Progress, SyncError, SyncOptions,
@@ -154,4 +156,38 @@ pub fn noise(seed: u64, len: usize) -> String {
     (0..len)
         .map(|_| char::from(b'a' + rng.below(26) as u8))
         .collect()
+}
+
+/// A new submission of `store` whose `photo` answers the attachment `attachment`.
+pub fn answer_photo(store: &Store, attachment: minga_core::Attachment) {
+    let id = store.create_submission(&safety_walk()).unwrap();
+    store
+        .set_answer(
+            &id,
+            &AnswerPath::new("photo"),
+            &Value::Attachment(attachment),
+        )
+        .unwrap();
+}
+
+/// Attaches `bytes` on `store` and answers it in a new submission; returns its hash.
+pub fn photographed(store: &Store, bytes: &[u8]) -> ContentHash {
+    let attachment = store
+        .add_attachment(bytes, "image/jpeg", "street.jpg")
+        .unwrap();
+    let hash = ContentHash::from_hex(&attachment.sha256).unwrap();
+    answer_photo(store, attachment);
+    hash
+}
+
+/// `len` seeded random bytes: as incompressible as a JPEG photo's, so that no compression on
+/// the way flatters a transfer of them.
+pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut rng = crate::seed::Rng::new(seed);
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
 }

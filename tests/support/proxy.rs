@@ -58,6 +58,9 @@ struct Plan {
     /// Recent requests and replies, for reordering and stale replies.
     requests: VecDeque<Vec<u8>>,
     replies: VecDeque<Vec<u8>>,
+    /// The link's speed each way, when throttled: every request and reply takes its length's
+    /// worth of time on the wire, as on a phone's weak signal.
+    bytes_per_second: Option<u64>,
 }
 
 impl Plan {
@@ -106,6 +109,7 @@ impl FaultProxy {
             counts: BTreeMap::new(),
             requests: VecDeque::new(),
             replies: VecDeque::new(),
+            bytes_per_second: None,
         }));
         let stopping = Arc::new(AtomicBool::new(false));
         let accept = std::thread::spawn({
@@ -127,6 +131,12 @@ impl FaultProxy {
     /// Sets the share of exchanges that get a random fault (0 makes the network behave).
     pub fn set_rate(&self, rate: u64) {
         self.plan.lock().unwrap().rate = rate;
+    }
+
+    /// Throttles the link to `bits_per_second` each way (a phone on a weak signal: 20 Mbit/s
+    /// is `20_000_000`).
+    pub fn set_bandwidth(&self, bits_per_second: u64) {
+        self.plan.lock().unwrap().bytes_per_second = Some((bits_per_second / 8).max(1));
     }
 
     /// Queues faults for the next exchanges, before any random one.
@@ -237,6 +247,8 @@ fn forward(upstream: SocketAddr, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 fn handle(mut client: TcpStream, upstream: SocketAddr, plan: &Mutex<Plan>) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut request = read_request(&mut client)?;
+    let speed = plan.lock().unwrap().bytes_per_second;
+    on_the_wire(request.head.len() + request.body.len(), speed);
     let (fault, cut, pause, older_request, older_reply) = {
         let mut plan = plan.lock().unwrap();
         let fault = plan.next();
@@ -291,6 +303,7 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, plan: &Mutex<Plan>) -> st
         Plan::remember(&mut plan.requests, &request.bytes());
         Plan::remember(&mut plan.replies, &reply);
     }
+    on_the_wire(reply.len(), speed);
     match fault {
         Fault::DropReply => Ok(()),
         Fault::CutReply => {
@@ -306,6 +319,14 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, plan: &Mutex<Plan>) -> st
             None => Ok(()),
         },
         _ => client.write_all(&reply),
+    }
+}
+
+/// Waits as long as `len` bytes take on a link of `speed` bytes a second (not at all on an
+/// unthrottled one).
+fn on_the_wire(len: usize, speed: Option<u64>) {
+    if let Some(speed) = speed {
+        std::thread::sleep(Duration::from_secs_f64(len as f64 / speed as f64));
     }
 }
 

@@ -21,6 +21,15 @@ const MIN_TO_COMPRESS: usize = 64;
 /// [`ALWAYS_ALLOWED`]): real bodies compress 1–5 times, DEFLATE can reach about 1,000, so a
 /// small hostile frame or bundle cannot make a receiver allocate a thousand times its size.
 const MAX_RATIO: u64 = 32;
+/// A tail longer than this is probed before it is compressed: [`PROBES`] windows of this size,
+/// spread over it, are compressed first, and the whole only if they shrink.
+const PROBE_WINDOW: usize = 16 * 1024;
+const PROBES: usize = 4;
+/// The probes must save at least one byte in this many for the whole tail to be compressed:
+/// photos and recordings (already compressed by their formats) save almost nothing, and a
+/// DEFLATE pass over megabytes of them cost more than the rest of their sync (measured with
+/// `tests/benches/attachment_upload.rs`: 27% of a loopback upload's CPU).
+const MIN_PROBE_SAVING: usize = 16;
 /// A plain length any compressed tail may announce, whatever its ratio (a page of answers
 /// compresses far better than documents do).
 const ALWAYS_ALLOWED: u64 = 1 << 20;
@@ -36,7 +45,9 @@ pub enum Tail {
 
 /// Appends `tail` as the last field of a payload: one tag byte, then either the bytes as they
 /// are or their plain length and raw DEFLATE (RFC 1951) stream. `Tail::Smallest` costs one fast
-/// DEFLATE pass over `tail` and keeps whichever form is shorter.
+/// DEFLATE pass over `tail` and keeps whichever form is shorter; a long tail whose sampled
+/// windows do not shrink (attachment chunks of photos) goes plain after a pass over the
+/// samples alone (at most 64 KiB).
 pub fn write_tail(writer: &mut Writer, tail: &[u8], form: Tail) {
     let packed = match form {
         Tail::Smallest => deflated_if_smaller(tail),
@@ -56,7 +67,7 @@ pub fn write_tail(writer: &mut Writer, tail: &[u8], form: Tail) {
 }
 
 fn deflated_if_smaller(tail: &[u8]) -> Option<Vec<u8>> {
-    if tail.len() < MIN_TO_COMPRESS {
+    if tail.len() < MIN_TO_COMPRESS || !samples_shrink(tail) {
         return None;
     }
     let mut encoder = DeflateEncoder::new(Vec::with_capacity(tail.len() / 2), Compression::fast());
@@ -65,6 +76,30 @@ fn deflated_if_smaller(tail: &[u8]) -> Option<Vec<u8>> {
     let packed = encoder.finish().ok()?;
     // The varint of the plain length costs up to 5 bytes more than the plain form.
     (packed.len() + 5 < tail.len()).then_some(packed)
+}
+
+/// Whether DEFLATE is worth a pass over `tail`: true for a tail short enough to compress whole
+/// at once, else whether [`PROBES`] windows spread evenly over it save together at least one
+/// byte in [`MIN_PROBE_SAVING`]. A body of answers with a few chunks in it still shrinks.
+fn samples_shrink(tail: &[u8]) -> bool {
+    if tail.len() <= PROBES * PROBE_WINDOW * 2 {
+        return true;
+    }
+    let stride = (tail.len() - PROBE_WINDOW) / (PROBES - 1);
+    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::fast());
+    for probe in 0..PROBES {
+        let start = probe * stride;
+        if encoder
+            .write_all(&tail[start..start + PROBE_WINDOW])
+            .is_err()
+        {
+            return false;
+        }
+    }
+    let sampled = PROBES * PROBE_WINDOW;
+    encoder
+        .finish()
+        .is_ok_and(|packed| packed.len() + sampled / MIN_PROBE_SAVING <= sampled)
 }
 
 /// Reads the tail [`write_tail`] wrote: everything left in `reader`. A compressed tail is
@@ -165,6 +200,30 @@ mod tests {
         let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
         encoder.write_all(plain).unwrap();
         encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_long_tail_of_photo_bytes_goes_plain_and_one_of_answers_with_a_chunk_shrinks() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let photo: Vec<u8> = (0..(1 << 20))
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        assert!(!samples_shrink(&photo));
+        let (written, read) = round_trip(&photo);
+        assert_eq!(read, photo);
+        assert_eq!(written, photo.len() + 1, "sent plain");
+
+        let mut answers = b"answers/q12 = yes; ".repeat(30_000);
+        answers.extend_from_slice(&photo[..PROBE_WINDOW]);
+        assert!(samples_shrink(&answers));
+        let (written, read) = round_trip(&answers);
+        assert_eq!(read, answers);
+        assert!(written < answers.len() / 2, "{written} bytes");
     }
 
     #[test]
