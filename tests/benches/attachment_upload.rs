@@ -4,18 +4,24 @@
 //! HTTP upload to a receiver that writes them to a file and fsyncs it (the same durability with
 //! nothing else done). Then both again through the fault proxy throttled to 20 Mbit/s (a phone
 //! on a weak signal; fewer photos, so that the run stays minutes long), and a sync cut once half
-//! of the photos' bytes have gone, resumed: the bytes sent again.
+//! of the photos' bytes have gone, resumed: the bytes sent again. Last, a phone in a process of
+//! its own adds a 100 MB recording (streamed) and syncs it: its memory's high-water mark.
 //! Run: `cargo bench -p minga-scenarios --bench attachment_upload` (`-- --photos 20` for fewer).
 
 use minga_core::ContentHash;
 use minga_hub::access::Role;
 use minga_hub::storage::HubStorage;
-use minga_scenarios::hub::{TestHub, PROJECT};
-use minga_scenarios::phone::{hub_transport, photographed, random_bytes, sync_over, Phone};
+use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
+use minga_scenarios::phone::{
+    answer_photo, hub_transport, photographed, random_bytes, sync_over, Phone,
+};
 use minga_scenarios::proxy::FaultProxy;
+use minga_scenarios::seed::{RandomBytes, Rng};
+use minga_scenarios::usage::{mb, usage_of};
 use minga_sync::{SyncOptions, Transport, TransportError};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,7 +32,15 @@ const WEAK_SIGNAL_BITS: u64 = 20_000_000;
 /// Photos sent over the weak signal (30 MB take 12 s at 20 Mbit/s).
 const WEAK_SIGNAL_PHOTOS: usize = 10;
 
+/// Set in the sending phone's process: the hub's URL and the enrolment, space-separated.
+const SENDER_VAR: &str = "MINGA_BENCH_UPLOAD_SENDER";
+/// The recording the sending phone adds and syncs.
+const RECORDING: u64 = 100_000_000;
+
 fn main() {
+    if let Ok(job) = std::env::var(SENDER_VAR) {
+        return send_a_recording_as_child(&job);
+    }
     let count = photos_from_args();
     let photos: Vec<Vec<u8>> = (0..count as u64).map(|i| random_bytes(i, PHOTO)).collect();
     let megabytes = (count * PHOTO) as f64 / 1e6;
@@ -48,6 +62,70 @@ fn main() {
         megabytes,
         megabytes / 2.0
     );
+
+    let (before_add, before_sync, peak) = memory_sending_a_recording();
+    println!(
+        "a phone's process adding and syncing a {} MB recording: resident {:.1} MB before adding it, {:.1} MB before the sync, peak {:.1} MB ({:.1} MB above the first)",
+        RECORDING / 1_000_000,
+        mb(before_add),
+        mb(before_sync),
+        mb(peak),
+        mb(peak.saturating_sub(before_add))
+    );
+}
+
+/// Runs this benchmark's binary again as a phone that adds and syncs [`RECORDING`] bytes to an
+/// in-process hub; its resident kB before adding, before syncing, and its peak.
+fn memory_sending_a_recording() -> (u64, u64, u64) {
+    let hub = TestHub::start();
+    let enrolled = hub.enrol(Role::Facilitator, "Ana");
+    let job = [
+        hub.url(),
+        enrolled.device_id,
+        enrolled.token,
+        enrolled.hub_id,
+        enrolled.project,
+    ]
+    .join(" ");
+    let output = Command::new(std::env::current_exe().unwrap())
+        .env(SENDER_VAR, job)
+        .output()
+        .expect("the phone's process runs");
+    assert!(output.status.success(), "the phone's process failed");
+    let line = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("sent ").map(str::to_owned))
+        .expect("the phone reports");
+    let kb: Vec<u64> = line
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (kb[0], kb[1], kb[2])
+}
+
+/// The phone's side: adds [`RECORDING`] seeded random bytes through a reader (never whole in
+/// memory), answers it, syncs; prints "sent <kB before adding> <kB before syncing> <peak kB>".
+fn send_a_recording_as_child(job: &str) {
+    let fields: Vec<&str> = job.split(' ').collect();
+    let enrolled = Enrolled {
+        device_id: fields[1].into(),
+        token: fields[2].into(),
+        hub_id: fields[3].into(),
+        project: fields[4].into(),
+    };
+    let phone = Phone::new(enrolled);
+    let before_add = usage_of(std::process::id()).resident_kb;
+    let recording = RandomBytes(Rng::new(7)).take(RECORDING);
+    let attachment = phone
+        .store
+        .add_attachment_from(recording, "audio/mp4", "testimonio.m4a")
+        .unwrap();
+    answer_photo(&phone.store, attachment);
+    let before_sync = usage_of(std::process::id()).resident_kb;
+    let report = phone.sync(fields[0], SyncOptions::default()).unwrap();
+    assert_eq!(report.attachment_bytes_sent, RECORDING);
+    let peak = usage_of(std::process::id()).peak_kb;
+    println!("sent {before_add} {before_sync} {peak}");
 }
 
 fn photos_from_args() -> usize {

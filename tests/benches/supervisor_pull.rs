@@ -16,6 +16,7 @@ use minga_hub::admin;
 use minga_hub::storage::{DocumentWrite, HubStorage};
 use minga_scenarios::hub::{prepare_data, HubProcess, PROJECT};
 use minga_scenarios::phone::{open_store, sync_store};
+use minga_scenarios::usage::{mb, usage_of};
 use minga_sync::SyncOptions;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -223,47 +224,4 @@ fn count_submissions(store: &Store) -> usize {
             None => return count,
         }
     }
-}
-
-/// A process's resident memory now and its high-water mark, from `/proc/<pid>/status`, and
-/// the CPU time it has used so far, from `/proc/<pid>/stat`.
-struct Usage {
-    resident_kb: u64,
-    peak_kb: u64,
-    cpu_seconds: f64,
-}
-
-fn usage_of(pid: u32) -> Usage {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kb| kb.parse().ok())
-            .unwrap_or(0)
-    };
-    Usage {
-        resident_kb: field("VmRSS:"),
-        peak_kb: field("VmHWM:"),
-        cpu_seconds: cpu_seconds_of(pid),
-    }
-}
-
-/// User and system time of process `pid` (fields 14 and 15 of its stat line, after the
-/// parenthesised command name), in seconds at the usual 100 ticks a second.
-fn cpu_seconds_of(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<u64> = after_name
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .map(|n| n.parse().unwrap())
-        .collect();
-    (fields[0] + fields[1]) as f64 / 100.0
-}
-
-fn mb(kb: u64) -> f64 {
-    kb as f64 / 1024.0
 }

@@ -8,6 +8,7 @@ pub mod phone;
 pub mod proxy;
 pub mod seed;
 pub mod targets;
+pub mod usage;
 pub mod workbooks;
 
 /// Whether the long variants run (`MINGA_LONG=1`): more trials, devices and cases.

@@ -183,11 +183,11 @@ pub fn photographed(store: &Store, bytes: &[u8]) -> ContentHash {
 /// `len` seeded random bytes: as incompressible as a JPEG photo's, so that no compression on
 /// the way flatters a transfer of them.
 pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut rng = crate::seed::Rng::new(seed);
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
-    }
-    bytes.truncate(len);
+    use std::io::Read;
+    let mut bytes = vec![0; len];
+    let mut source = crate::seed::RandomBytes(crate::seed::Rng::new(seed));
+    source
+        .read_exact(&mut bytes)
+        .expect("an endless source fills any buffer");
     bytes
 }

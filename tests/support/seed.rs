@@ -43,3 +43,16 @@ pub fn seed_from_env(var: &str) -> u64 {
     println!("{var}={seed}");
     seed
 }
+
+/// Endless seeded random bytes, read as a stream (a recording that is never whole in memory).
+pub struct RandomBytes(pub Rng);
+
+impl std::io::Read for RandomBytes {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        for piece in buf.chunks_mut(8) {
+            let word = self.0.next_u64().to_le_bytes();
+            piece.copy_from_slice(&word[..piece.len()]);
+        }
+        Ok(buf.len())
+    }
+}
