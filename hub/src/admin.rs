@@ -52,9 +52,55 @@ pub fn read_form_file(path: &Path) -> Result<Form> {
 
 /// Publishes the form in `path` as a new version; an id and version already published is refused.
 pub fn publish_form(storage: &dyn HubStorage, project: &str, path: &Path) -> Result<Form> {
-    let form = read_form_file(path)?;
+    publish(storage, project, read_form_file(path)?, Utc::now())
+}
+
+/// Publishes `form` as a new version of it in `project`, giving a form whose settings name no
+/// version the one [`assign_version`] gives (`today` decides its date); returns the form as
+/// published. An id and version already published is refused. Cost: one read of the project's
+/// forms when the version is assigned, then the publication.
+pub fn publish(
+    storage: &dyn HubStorage,
+    project: &str,
+    mut form: Form,
+    today: DateTime<Utc>,
+) -> Result<Form> {
+    if form.version.trim().is_empty() {
+        form.version = assign_version(&storage.forms(project)?, &form, today);
+    }
     storage.publish_form(project, &form)?;
     Ok(form)
+}
+
+/// The version the hub gives a form published without one, as ODK Central does: the same
+/// definition already published under a version the hub gave keeps that version (so the same
+/// file published twice is refused as that version, never made a second one); a new definition
+/// gets today's date and a counter, `YYYYMMDDNN`, after the ones given today. Only the hub
+/// assigns versions: two hubs never publish the same project.
+pub fn assign_version(published: &[Form], form: &Form, today: DateTime<Utc>) -> String {
+    let given: Vec<&Form> = published
+        .iter()
+        .filter(|old| old.id == form.id && is_assigned_version(&old.version))
+        .collect();
+    let same_definition = |old: &&&Form| {
+        let mut candidate = form.clone();
+        candidate.version = old.version.clone();
+        candidate == ***old
+    };
+    if let Some(old) = given.iter().find(same_definition) {
+        return old.version.clone();
+    }
+    let date = today.format("%Y%m%d").to_string();
+    let today_count = given
+        .iter()
+        .filter(|old| old.version.starts_with(&date))
+        .count();
+    format!("{date}{:02}", today_count + 1)
+}
+
+/// Whether `version` has the shape [`assign_version`] gives: ten digits.
+fn is_assigned_version(version: &str) -> bool {
+    version.len() == 10 && version.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A code to hand to a device, valid until `expires_at`.
@@ -312,6 +358,68 @@ mod tests {
             "{again:?}"
         );
         assert_eq!(storage.forms("imbabura").unwrap().len(), 1);
+    }
+
+    fn versionless_fixture() -> Form {
+        let mut form = read_form_file(&fixture_path()).unwrap();
+        form.version.clear();
+        form
+    }
+
+    #[test]
+    fn a_form_without_a_version_gets_the_date_and_a_counter_and_the_same_file_keeps_its_version() {
+        let (_dir, storage) = storage();
+        create_project(&storage, "imbabura", None).unwrap();
+        let today = "2026-12-07T15:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let first = publish(&storage, "imbabura", versionless_fixture(), today).unwrap();
+        assert_eq!(first.version, "2026120701");
+
+        let again = publish(&storage, "imbabura", versionless_fixture(), today);
+        assert!(
+            matches!(again, Err(HubError::DuplicateFormVersion { ref version, .. }) if version == "2026120701"),
+            "{again:?}"
+        );
+
+        let mut changed = versionless_fixture();
+        changed.instance_name = Some("concat('visita ', ${respondent})".into());
+        let second = publish(&storage, "imbabura", changed, today).unwrap();
+        assert_eq!(second.version, "2026120702");
+        let tomorrow = today + chrono::Duration::days(1);
+        let mut third = versionless_fixture();
+        third.instance_name = Some("${respondent}".into());
+        let third = publish(&storage, "imbabura", third, tomorrow).unwrap();
+        assert_eq!(third.version, "2026120801");
+        let versions: Vec<String> = storage
+            .forms("imbabura")
+            .unwrap()
+            .into_iter()
+            .map(|form| form.version)
+            .collect();
+        assert_eq!(versions, ["2026120701", "2026120702", "2026120801"]);
+    }
+
+    #[test]
+    fn a_version_the_form_names_is_kept_as_it_is() {
+        let (_dir, storage) = storage();
+        create_project(&storage, "imbabura", None).unwrap();
+        let form = read_form_file(&fixture_path()).unwrap();
+        let named = form.version.clone();
+        let published = publish(&storage, "imbabura", form, Utc::now()).unwrap();
+        assert_eq!(published.version, named);
+    }
+
+    #[test]
+    fn a_form_that_cannot_be_published_is_named_by_its_id_not_as_a_file() {
+        let (_dir, storage) = storage();
+        create_project(&storage, "imbabura", None).unwrap();
+        let mut form = read_form_file(&fixture_path()).unwrap();
+        form.id = " ".into();
+        let refused = storage.publish_form("imbabura", &form).unwrap_err();
+        assert!(
+            matches!(refused, HubError::UnpublishableForm { .. }),
+            "{refused:?}"
+        );
+        assert!(!refused.to_string().contains("form file"), "{refused}");
     }
 
     #[test]

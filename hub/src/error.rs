@@ -72,6 +72,12 @@ pub enum HubError {
     Restore(String),
     #[error("form file `{path}`: {reason}")]
     BadFormFile { path: String, reason: String },
+    #[error("form `{id}` version `{version}` cannot be published: {reason}")]
+    UnpublishableForm {
+        id: String,
+        version: String,
+        reason: String,
+    },
     #[error("`{0}` is not a role; use facilitator or supervisor")]
     BadRole(String),
     #[error("the stored data is inconsistent: {0}")]

@@ -331,8 +331,9 @@ pub fn backfill_projection(tx: &mut impl DocumentTx, documents: &[(String, Strin
 /// The form's stored definition (JSON), after checking that its form document can be built (it
 /// is built again when stored), so that a bad form is refused before anything is written.
 fn form_definition(form: &Form) -> Result<String> {
-    minga_core::form_document(form).map_err(|e| HubError::BadFormFile {
-        path: format!("form `{}` version `{}`", form.id, form.version),
+    minga_core::form_document(form).map_err(|e| HubError::UnpublishableForm {
+        id: form.id.clone(),
+        version: form.version.clone(),
         reason: e.to_string(),
     })?;
     serde_json::to_string(form).map_err(|e| HubError::Corrupt(e.to_string()))

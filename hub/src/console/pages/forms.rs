@@ -3,6 +3,7 @@
 //! sheet, row and column, nothing published unless the whole form imports.
 
 use super::{audit_entry, csrf_refused, shown_time, Client};
+use crate::admin;
 use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, Texts};
 use crate::console::{csrf, html, Chrome};
@@ -12,6 +13,7 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
 use minga_forms::xlsform::ImportErrors;
 use minga_forms::Form;
 
@@ -194,9 +196,10 @@ pub async fn publish(
     let (who, at) = (signed.user.name.clone(), project.clone());
     let published = state
         .blocking(move |storage| {
-            if let Err(refused) = storage.publish_form(&at, &form) {
-                return Ok(Err(refused));
-            }
+            let form = match admin::publish(storage, &at, form, Utc::now()) {
+                Ok(form) => form,
+                Err(refused) => return Ok(Err(refused)),
+            };
             let action = format!("publish form {} version {}", form.id, form.version);
             storage.record_audit(&audit_entry(&who, &action, Some(&at), None, client.0))?;
             Ok(Ok(()))
