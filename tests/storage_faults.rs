@@ -8,13 +8,14 @@
 //! `chmod 0444` would not stop it writing): run by another user, each test says SKIPPED, and
 //! fails only under `CI=true`.
 
+use minga_core::AttachmentState;
 use minga_core::{DeviceIdentity, Store};
 use minga_hub::access::Role;
 use minga_hub::error::HubError;
 use minga_hub::server::RunningHub;
 use minga_hub::storage::SqliteStorage;
 use minga_scenarios::hub::{enrol_at, hub_documents, prepare_data, PROJECT};
-use minga_scenarios::phone::{phone_key, Phone};
+use minga_scenarios::phone::{phone_key, photographed, random_bytes, Phone};
 use minga_sync::{SyncError, SyncOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -154,6 +155,54 @@ fn a_full_disk_on_the_hub_reaches_the_phone_as_hub_storage_full_and_nothing_is_l
         assert_eq!(on_hub.get(&id), Some(&heads), "{id} after space was freed");
     }
     hub.stop().unwrap();
+}
+
+#[test]
+fn a_phone_whose_disk_fills_while_adding_a_photo_gets_storage_full_and_keeps_what_it_had() {
+    if !may_fault_storage(
+        "a_phone_whose_disk_fills_while_adding_a_photo_gets_storage_full_and_keeps_what_it_had",
+    ) {
+        return;
+    }
+    let disk = SmallDisk::mount("16m");
+    let store = Store::open(&disk.path().join("phone.db"), phone_key(7), identity()).unwrap();
+    let first = random_bytes(1, 1_000_000);
+    let kept = photographed(&store, &first);
+    let filler = disk.fill();
+    // Leave less room than the photo needs (its chunks, then the WAL's copy of them).
+    let len = std::fs::metadata(&filler).unwrap().len();
+    std::fs::File::options()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(len - 1_000_000)
+        .unwrap();
+
+    let second = random_bytes(2, 3_000_000);
+    let refused = store.add_attachment(&second, "image/jpeg", "alarm.jpg");
+    assert!(
+        matches!(refused, Err(minga_core::Error::StorageFull { .. })),
+        "{refused:?}"
+    );
+    let hash = minga_core::ContentHash::of(&second);
+    assert_eq!(
+        store.attachment_state(&hash).unwrap(),
+        AttachmentState::Missing,
+        "nothing of the refused photo is shown"
+    );
+    assert_eq!(
+        store.read_attachment(&kept).unwrap(),
+        first,
+        "the first photo is whole"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    photographed(&store, &second);
+    assert_eq!(
+        store.read_attachment(&hash).unwrap(),
+        second,
+        "with room, it goes in"
+    );
 }
 
 #[test]

@@ -148,6 +148,7 @@ impl From<minga_core::Error> for MingaError {
                 Self::InvalidArgument { reason }
             }
             E::Sqlite(_)
+            | E::StorageFull { .. }
             | E::Io { .. }
             | E::ReadOnly { .. }
             | E::AttachmentRead(_)

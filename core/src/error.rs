@@ -134,7 +134,13 @@ pub enum Error {
     #[error("automerge: {0}")]
     Automerge(#[from] automerge::AutomergeError),
 
-    /// Any other SQLite failure (disk full, I/O error...).
+    /// The device's storage is full (SQLite's SQLITE_FULL): the call's transaction was rolled
+    /// back, so nothing of it was stored and everything stored before is as it was. Free space
+    /// (or remove unused media) and try again.
+    #[error("the device's storage is full; nothing of this change was stored: {detail}")]
+    StorageFull { detail: String },
+
+    /// Any other SQLite failure (an I/O error...).
     #[error("sqlite: {0}")]
     Sqlite(rusqlite::Error),
 
@@ -184,10 +190,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<rusqlite::Error> for Error {
     /// SQLite's corruption codes become [`Error::Corrupt`] wherever they surface, so that a
-    /// damaged page found long after opening is still reported as damage.
+    /// damaged page found long after opening is still reported as damage; a full disk becomes
+    /// [`Error::StorageFull`] the same way.
     fn from(error: rusqlite::Error) -> Self {
         match error.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseCorrupt) => Error::Corrupt {
+                detail: error.to_string(),
+            },
+            Some(rusqlite::ErrorCode::DiskFull) => Error::StorageFull {
                 detail: error.to_string(),
             },
             _ => Error::Sqlite(error),
