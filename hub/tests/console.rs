@@ -591,3 +591,76 @@ fn the_export_downloads_as_one_zip_of_every_submission_or_the_approved_ones() {
     let (refused, _, _) = stranger.download("/console/p/imbabura/export/download?format=csv");
     assert_eq!(refused, 303, "signed-in users only");
 }
+
+/// `len` bytes no compression shrinks, as a photo's are.
+fn photo_bytes(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_photo_answered_on_the_phone_is_shown_on_the_submission_page_and_an_svg_only_downloads() {
+    let (hub, ana) = hub_with_sara();
+    let id = ana.fill("Rosa");
+    let photo = photo_bytes(600_000);
+    let sketch = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
+    for (name, bytes, media_type, file_name) in [
+        ("photo", &photo[..], "image/jpeg", "street.jpg"),
+        ("sketch", &sketch[..], "image/svg+xml", "map.svg"),
+    ] {
+        let attachment = ana
+            .store
+            .add_attachment(bytes, media_type, file_name)
+            .unwrap();
+        let value = Value::Attachment(attachment);
+        ana.store
+            .set_answer(&id, &AnswerPath::new(name), &value)
+            .unwrap();
+    }
+    ana.sync();
+    let browser = Browser::new(&hub.running.url());
+    browser.sign_in("sara", PASSWORD);
+
+    let page = browser.get(&format!("/console/p/imbabura/submissions/{id}"));
+    let photo_hash = minga_core::ContentHash::of(&photo).to_hex();
+    let photo_url = format!("/console/p/imbabura/media/{photo_hash}?type=image%2Fjpeg");
+    assert!(
+        page.body
+            .contains(&format!(r#"<img class="thumbnail" src="{photo_url}""#)),
+        "{}",
+        page.body
+    );
+    assert!(page.policy.unwrap().contains("img-src 'self'"));
+    let (status, media_type, bytes) = browser.download(&photo_url);
+    assert_eq!((status, media_type.as_str()), (200, "image/jpeg"));
+    assert!(bytes == photo, "the photo's bytes, whole");
+
+    let sketch_hash = minga_core::ContentHash::of(sketch).to_hex();
+    assert!(!page.body.contains(&format!(
+        "<img class=\"thumbnail\" src=\"/console/p/imbabura/media/{sketch_hash}"
+    )));
+    let (status, media_type, bytes) = browser.download(&format!(
+        "/console/p/imbabura/media/{sketch_hash}?type=image%2Fsvg%2Bxml"
+    ));
+    assert_eq!(
+        (status, media_type.as_str()),
+        (200, "application/octet-stream")
+    );
+    assert_eq!(bytes, sketch);
+
+    let unknown = minga_core::ContentHash::of(b"never sent").to_hex();
+    for path in [
+        format!("/console/p/carchi/media/{photo_hash}?type=image%2Fjpeg"),
+        format!("/console/p/imbabura/media/{unknown}?type=image%2Fjpeg"),
+        "/console/p/imbabura/media/not-a-hash".to_string(),
+    ] {
+        assert_eq!(browser.download(&path).0, 404, "{path}");
+    }
+}

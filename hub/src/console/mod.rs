@@ -24,10 +24,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use i18n::{Lang, Texts};
 
-/// What every page allows the browser to load: its own stylesheet and images, forms posted
-/// to itself, nothing else (no script at all, no frame, no other origin).
+/// What every page allows the browser to load: its own stylesheet, images and media (the
+/// submission page's photos and recordings), forms posted to itself, nothing else (no script
+/// at all, no frame, no other origin).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's routes, merged into the hub's router.
 pub fn routes() -> Router<AppState> {
@@ -61,6 +62,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{project}/submissions/{{id}}/settle"),
             post(pages::conflicts::settle_one),
+        )
+        .route(
+            &format!("{project}/media/{{hash}}"),
+            get(pages::media::content),
         )
         .route(&format!("{project}/audit"), get(pages::audit::page))
         .route(&format!("{project}/devices"), get(pages::devices::list))

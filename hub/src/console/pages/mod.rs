@@ -7,6 +7,7 @@ pub mod conflicts;
 pub mod devices;
 pub mod export;
 pub mod forms;
+pub mod media;
 pub mod sign_in;
 pub mod submission;
 pub mod submissions;

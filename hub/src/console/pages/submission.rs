@@ -4,6 +4,7 @@
 //! the reading `submissions show` prints.
 
 use super::conflicts::{self, ConflictView};
+use super::media::{self, Shown};
 use super::{field, not_found, shown_time};
 use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, Texts, REVIEW_STATES};
@@ -21,6 +22,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minga_core::ReviewState;
+use minga_forms::Value;
 
 /// An answer as the page shows it: text, or a repeat's table.
 struct AnswerView {
@@ -28,6 +30,39 @@ struct AnswerView {
     label: String,
     text: String,
     repeat: Option<RepeatTable>,
+    media: Option<MediaView>,
+}
+
+/// An attachment answered: where its bytes are and how the page shows them.
+struct MediaView {
+    url: String,
+    shown: Shown,
+    file_name: String,
+}
+
+impl MediaView {
+    fn of(answer: &ShownAnswer, project: &str) -> Option<MediaView> {
+        let Some(Value::Attachment(file)) = &answer.value else {
+            return None;
+        };
+        Some(MediaView {
+            url: media::url(project, &file.sha256, &file.media_type),
+            shown: Shown::of(&file.media_type),
+            file_name: file.file_name.clone(),
+        })
+    }
+
+    fn is_image(&self) -> bool {
+        self.shown == Shown::Image
+    }
+
+    fn is_audio(&self) -> bool {
+        self.shown == Shown::Audio
+    }
+
+    fn is_video(&self) -> bool {
+        self.shown == Shown::Video
+    }
 }
 
 /// A repeat: one column per question its instances answer, one row per instance.
@@ -116,8 +151,9 @@ fn repeat_table(instances: &[Vec<ShownAnswer>]) -> RepeatTable {
     }
 }
 
-fn answer_view(answer: &ShownAnswer) -> AnswerView {
+fn answer_view(answer: &ShownAnswer, project: &str) -> AnswerView {
     AnswerView {
+        media: MediaView::of(answer, project),
         name: answer.name.clone(),
         label: label_of(answer),
         text: answer_text(answer),
@@ -238,6 +274,11 @@ fn page_of(
     let t = lang.texts();
     let row = detail.row;
     let review = detail.review;
+    let answers = detail
+        .answers
+        .iter()
+        .map(|answer| answer_view(answer, &project))
+        .collect();
     SubmissionPage {
         chrome,
         project,
@@ -254,7 +295,7 @@ fn page_of(
             .as_ref()
             .and_then(|r| r.decided_by.clone())
             .unwrap_or_default(),
-        answers: detail.answers.iter().map(answer_view).collect(),
+        answers,
         comments: review
             .map(|r| r.comments)
             .unwrap_or_default()
