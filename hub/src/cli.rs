@@ -181,8 +181,8 @@ pub enum Command {
         #[command(subcommand)]
         command: SubmissionsCommand,
     },
-    /// Exports a project's submissions for analysis: CSV (ODK Central's layout), GeoJSON or
-    /// JSON, one set of files per form.
+    /// Exports a project's submissions for analysis: CSV (ODK Central's layout), GeoJSON,
+    /// JSON, or the CSV's tables as one Excel workbook (xlsx), one set of files per form.
     Export {
         #[command(flatten)]
         hub: HubOptions,
@@ -438,6 +438,8 @@ pub enum ExportFormat {
     Csv,
     Geojson,
     Json,
+    /// The CSV's tables as sheets of one Excel workbook.
+    Xlsx,
 }
 
 impl From<ExportFormat> for Format {
@@ -446,6 +448,7 @@ impl From<ExportFormat> for Format {
             ExportFormat::Csv => Format::Csv,
             ExportFormat::Geojson => Format::GeoJson,
             ExportFormat::Json => Format::Json,
+            ExportFormat::Xlsx => Format::Xlsx,
         }
     }
 }

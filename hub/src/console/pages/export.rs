@@ -35,11 +35,12 @@ pub async fn page(signed: Signed, Path(project): Path<String>, headers: HeaderMa
     html(StatusCode::OK, &page)
 }
 
-/// The format a query names (`csv`, `geojson`, `json`; CSV when none).
+/// The format a query names (`csv`, `geojson`, `json`, `xlsx`; CSV when none).
 fn format_of(name: Option<&str>) -> (Format, &'static str) {
     match name {
         Some("geojson") => (Format::GeoJson, "geojson"),
         Some("json") => (Format::Json, "json"),
+        Some("xlsx") => (Format::Xlsx, "xlsx"),
         _ => (Format::Csv, "csv"),
     }
 }
