@@ -40,6 +40,8 @@ macro_rules! contract_tests {
             a_conflict_between_two_phones_is_flagged_until_settled,
             listings_page_by_the_last_change,
             a_device_keeps_its_last_sync,
+            the_listing_filters_by_a_select_answer_kept_as_answers_change,
+            an_indicator_counts_answers_per_group_over_a_date_range,
             signed_writes_keep_their_signatures,
             forged_changes_are_refused_and_the_rest_of_the_batch_is_stored,
             a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment,

@@ -3,6 +3,7 @@
 //! forms, enrolment codes, devices, and the documents devices sync (stored as automerge bytes
 //! with the few facts authorisation and sync need).
 
+pub mod answers;
 pub mod attachments;
 mod cipher;
 pub mod console;
@@ -26,6 +27,7 @@ pub use console::{
 pub use projection::{FormVersionRow, SubmissionQuery, SubmissionRow};
 pub use sqlite::{SqliteStorage, DATABASE_FILE};
 
+pub use answers::{Indicator, IndicatorCell, IndicatorQuery};
 pub use attachments::{AttachmentRow, Referrer};
 
 use crate::access::{DocKind, Role};
@@ -247,6 +249,10 @@ pub trait HubStorage: ConsoleStorage + Send + Sync {
     fn submissions(&self, project: &str, query: &SubmissionQuery) -> Result<Vec<SubmissionRow>>;
     /// One submission's projection row.
     fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>>;
+    /// An indicator: per value of a form's group question, its submissions and their answers
+    /// to another question ([`answers::indicator_sql`]). Cost: a range scan of the group
+    /// question's rows in the date range, one key probe per row; no document is loaded.
+    fn indicator(&self, project: &str, query: &IndicatorQuery) -> Result<Indicator>;
     /// Every published version with its count of submissions, by form then publishing order.
     /// Cost: one index count per version.
     fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>>;
