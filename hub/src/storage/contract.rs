@@ -42,6 +42,7 @@ macro_rules! contract_tests {
             a_device_keeps_its_last_sync,
             the_listing_filters_by_a_select_answer_kept_as_answers_change,
             an_indicator_counts_answers_per_group_over_a_date_range,
+            the_map_reads_located_submissions_with_their_colouring_answer,
             signed_writes_keep_their_signatures,
             forged_changes_are_refused_and_the_rest_of_the_batch_is_stored,
             a_device_key_names_its_device_and_follows_its_store_to_a_new_enrolment,

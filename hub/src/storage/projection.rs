@@ -102,6 +102,7 @@ pub enum SqlArg {
     Text(String),
     Time(DateTime<Utc>),
     Int(i64),
+    Float(f64),
 }
 
 /// The SELECT of a listing page for `query` in `project`, with placeholders written by

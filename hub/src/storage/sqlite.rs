@@ -9,6 +9,7 @@ pub(crate) use console::console_tables;
 use super::answers::{self, AnswerRow, Indicator, IndicatorCell, IndicatorQuery};
 use super::cipher::{self, FileState};
 use super::keyfile::{default_key_file, HubKey};
+use super::located::{self, LocatedPoint, LocatedQuery};
 use super::merge::Merged;
 use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
@@ -271,6 +272,7 @@ fn sql_value(arg: SqlArg) -> rusqlite::types::Value {
         SqlArg::Text(text) => text.into(),
         SqlArg::Time(time) => micros(&time).into(),
         SqlArg::Int(number) => number.into(),
+        SqlArg::Float(number) => number.into(),
     }
 }
 
@@ -481,6 +483,45 @@ impl HubStorage for SqliteStorage {
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(Indicator { groups, cells })
+    }
+
+    fn located(&self, project: &str, query: &LocatedQuery) -> Result<Vec<LocatedPoint>> {
+        let (sql, args) = located::located_sql(project, query, question);
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            rusqlite::params_from_iter(args.into_iter().map(sql_value)),
+            |row| {
+                Ok(LocatedPoint {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    latitude: row.get(2)?,
+                    longitude: row.get(3)?,
+                    value: row.get(4)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn map_outline(&self, project: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM hub_meta WHERE key = ?1",
+                [super::map_outline_key(project)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_map_outline(&self, project: &str, geojson: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO hub_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![super::map_outline_key(project), geojson],
+        )?;
+        Ok(())
     }
 
     fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>> {

@@ -6,8 +6,8 @@ use super::write;
 use crate::access::DocKind;
 use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::storage::{
-    DocumentWrite, HubStorage, Indicator, IndicatorQuery, NewEnrolment, SubmissionQuery,
-    SubmissionRow,
+    Bounds, DocumentWrite, HubStorage, Indicator, IndicatorQuery, LocatedQuery, NewEnrolment,
+    SubmissionQuery, SubmissionRow,
 };
 use chrono::Utc;
 use minga_core::{
@@ -441,6 +441,65 @@ pub fn an_indicator_counts_answers_per_group_over_a_date_range(storage: &dyn Hub
     assert_eq!(
         storage.indicator("p", &later).unwrap(),
         Indicator::default()
+    );
+}
+
+pub fn the_map_reads_located_submissions_with_their_colouring_answer(storage: &dyn HubStorage) {
+    let phone = Phone::new("dev", "ana");
+    let rosa = phone.fill_answers("safety", "Rosa", "imbabura", &["dark"], 40);
+    let luis = phone.fill("dialogue", "Luis");
+    storage
+        .write_documents("p", &[phone.write(&rosa), phone.write(&luis)], None)
+        .unwrap();
+    let coloured = LocatedQuery {
+        colour: Some("province".into()),
+        ..LocatedQuery::default()
+    };
+    let mut points = storage.located("p", &coloured).unwrap();
+    points.sort_by(|a, b| a.name.cmp(&b.name));
+    let seen: Vec<(Option<&str>, f64, f64, Option<&str>)> = points
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_deref(),
+                p.latitude,
+                p.longitude,
+                p.value.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some("Luis"), 0.35, -78.12, None),
+            (Some("Rosa"), 0.35, -78.12, Some("imbabura")),
+        ]
+    );
+    let safety = LocatedQuery {
+        form_id: Some("safety".into()),
+        ..coloured.clone()
+    };
+    assert_eq!(storage.located("p", &safety).unwrap().len(), 1);
+    let elsewhere = LocatedQuery {
+        within: Some(Bounds {
+            west: -80.0,
+            south: -3.0,
+            east: -79.0,
+            north: -2.0,
+        }),
+        ..coloured
+    };
+    assert!(storage.located("p", &elsewhere).unwrap().is_empty());
+
+    assert_eq!(storage.map_outline("p").unwrap(), None);
+    storage
+        .set_map_outline("p", "{\"type\":\"Polygon\"}")
+        .unwrap();
+    storage.set_map_outline("p", "{}").unwrap();
+    assert_eq!(
+        storage.map_outline("p").unwrap().as_deref(),
+        Some("{}"),
+        "replaced"
     );
 }
 

@@ -14,6 +14,7 @@ mod schema;
 pub mod testing;
 
 use super::answers::{self, AnswerRow, Indicator, IndicatorCell, IndicatorQuery};
+use super::located::{self, LocatedPoint, LocatedQuery};
 use super::merge::Merged;
 use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
@@ -246,6 +247,7 @@ fn boxed(args: Vec<SqlArg>) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
                 SqlArg::Text(text) => Box::new(text),
                 SqlArg::Time(time) => Box::new(time),
                 SqlArg::Int(number) => Box::new(number),
+                SqlArg::Float(number) => Box::new(number),
             }
         })
         .collect()
@@ -423,6 +425,40 @@ impl HubStorage for PostgresStorage {
         let sql = projection::row_by_id_sql(dollar);
         let row = self.client()?.query_opt(&sql, &[&project, &id])?;
         row.as_ref().map(submission_from_row).transpose()
+    }
+
+    fn located(&self, project: &str, query: &LocatedQuery) -> Result<Vec<LocatedPoint>> {
+        let (sql, args) = located::located_sql(project, query, dollar);
+        let params = boxed(args);
+        let rows = self.client()?.query(&sql, &param_refs(&params))?;
+        rows.iter()
+            .map(|row| {
+                Ok(LocatedPoint {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    latitude: row.try_get(2)?,
+                    longitude: row.try_get(3)?,
+                    value: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn map_outline(&self, project: &str) -> Result<Option<String>> {
+        let row = self.client()?.query_opt(
+            "SELECT value FROM hub_meta WHERE key = $1",
+            &[&super::map_outline_key(project)],
+        )?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
+    fn set_map_outline(&self, project: &str, geojson: &str) -> Result<()> {
+        self.client()?.execute(
+            "INSERT INTO hub_meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&super::map_outline_key(project), &geojson],
+        )?;
+        Ok(())
     }
 
     fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>> {
