@@ -103,6 +103,7 @@ try {
 
   // Filtered by a select question's answer, from the answers' section of the filters.
   await page.goto(`${base}/console/p/${project}/submissions?form=safety_walk`);
+  await page.click('.answer-filters summary');
   await page.selectOption('select[name="a.feels_safe"]', 'no');
   await page.click('button >> text=Filter');
   assert.equal(await rowsShown(), feelingUnsafe, 'those who feel unsafe at night');
