@@ -9,8 +9,11 @@
 //! indicator and matches no answer filter. Each row carries the submission's form and creation
 //! time (neither changes), so an indicator is a range scan of one index per question.
 
-use super::projection::{object_at, string_at, SqlArg};
-use automerge::{Automerge, ObjType, Patch, PatchAction, Prop, ReadDoc, ScalarValue, ROOT};
+use super::projection::{object_at, SqlArg};
+use automerge::{
+    Automerge, ObjType, Patch, PatchAction, Prop, ReadDoc, ScalarValueRef, ValueRef, ROOT,
+};
+use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 /// One answer as the projection keeps it.
@@ -41,65 +44,73 @@ pub fn touches_answers(patch: &Patch) -> bool {
     }
 }
 
-/// The rows of `doc`'s answers; none when it is deleted. Cost: a lookup per top-level answer.
+/// The rows of `doc`'s answers; none when it is deleted. Cost: one pass over the types map
+/// and one over the top-level answers (reading each entry as the pass yields it: a lookup per
+/// answer cost ingest a quarter of its throughput), and a pass over each ticked option map.
 pub fn answer_rows(doc: &Automerge, deleted: bool) -> Vec<AnswerRow> {
     let Some(answers) = object_at(doc, &ROOT, "answers").filter(|_| !deleted) else {
         return Vec::new();
     };
-    let types = object_at(doc, &ROOT, "types");
+    let tags = type_tags(doc);
     let mut rows = Vec::new();
-    for question in doc.keys(&answers) {
-        let tag = types
-            .as_ref()
-            .and_then(|types| string_at(doc, types, &question));
-        match tag.as_deref() {
-            Some("select_one") => {
-                if let Some(value) = string_at(doc, &answers, &question) {
+    for item in doc.map_range(&answers, ..) {
+        let question = item.key.as_ref();
+        match (tags.get(question).map(String::as_str), &item.value) {
+            (Some("select_one"), ValueRef::Scalar(ScalarValueRef::Str(value))) => {
+                rows.push(AnswerRow {
+                    question: question.to_string(),
+                    value: value.to_string(),
+                    number: None,
+                })
+            }
+            (Some("select_one"), ValueRef::Object(ObjType::Text)) => {
+                if let Ok(value) = doc.text(item.id()) {
                     rows.push(AnswerRow {
-                        question,
+                        question: question.to_string(),
                         value,
                         number: None,
                     });
                 }
             }
-            Some("select_multiple") => rows.extend(ticked(doc, &answers, &question)),
-            Some(_) => {}
-            None => rows.extend(number_row(doc, &answers, question)),
+            (Some("select_multiple"), ValueRef::Object(ObjType::Map)) => {
+                rows.extend(doc.keys(item.id()).map(|value| AnswerRow {
+                    question: question.to_string(),
+                    value,
+                    number: None,
+                }))
+            }
+            (None, ValueRef::Scalar(scalar)) => rows.extend(number_row(question, scalar)),
+            _ => {}
         }
     }
     rows
 }
 
-/// One row per option ticked in the select_multiple answer `question`.
-fn ticked(doc: &Automerge, answers: &automerge::ObjId, question: &str) -> Vec<AnswerRow> {
-    let Some(options) = object_at(doc, answers, question) else {
-        return Vec::new();
+/// The `types` map's entries (answer name to tag), read in one pass.
+fn type_tags(doc: &Automerge) -> HashMap<String, String> {
+    let Some(types) = object_at(doc, &ROOT, "types") else {
+        return HashMap::new();
     };
-    if doc.object_type(&options).ok() != Some(ObjType::Map) {
-        return Vec::new();
-    }
-    doc.keys(&options)
-        .map(|value| AnswerRow {
-            question: question.to_string(),
-            value,
-            number: None,
+    doc.map_range(&types, ..)
+        .filter_map(|item| match item.value {
+            ValueRef::Scalar(ScalarValueRef::Str(tag)) => {
+                Some((item.key.into_owned(), tag.into_owned()))
+            }
+            _ => None,
         })
         .collect()
 }
 
 /// The row of a numeric answer (an integer or a decimal written as a number).
-fn number_row(doc: &Automerge, answers: &automerge::ObjId, question: String) -> Option<AnswerRow> {
-    let (value, number) = match doc.get(answers, question.as_str()).ok()?? {
-        (automerge::Value::Scalar(scalar), _) => match scalar.as_ref() {
-            ScalarValue::Int(n) => (n.to_string(), *n as f64),
-            ScalarValue::Uint(n) => (n.to_string(), *n as f64),
-            ScalarValue::F64(n) if n.is_finite() => (n.to_string(), *n),
-            _ => return None,
-        },
+fn number_row(question: &str, scalar: &ScalarValueRef<'_>) -> Option<AnswerRow> {
+    let (value, number) = match scalar {
+        ScalarValueRef::Int(n) => (n.to_string(), *n as f64),
+        ScalarValueRef::Uint(n) => (n.to_string(), *n as f64),
+        ScalarValueRef::F64(n) if n.is_finite() => (n.to_string(), *n),
         _ => return None,
     };
     Some(AnswerRow {
-        question,
+        question: question.to_string(),
         value,
         number: Some(number),
     })
