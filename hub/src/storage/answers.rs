@@ -13,8 +13,8 @@ use super::projection::{object_at, SqlArg};
 use automerge::{
     Automerge, ObjType, Patch, PatchAction, Prop, ReadDoc, ScalarValueRef, ValueRef, ROOT,
 };
-use std::collections::HashMap;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 /// One answer as the projection keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,11 +116,14 @@ fn number_row(question: &str, scalar: &ScalarValueRef<'_>) -> Option<AnswerRow> 
     })
 }
 
-/// The table and its index, the same on both backends but for the creation time's type
-/// (`created_type`: SQLite keeps microseconds as an integer, PostgreSQL a `timestamptz`). The
-/// primary key serves the table's filter (does submission S answer Q with V); the index serves
-/// indicators (a form's answers to Q over a date range).
-pub fn table_sql(created_type: &str, number_type: &str) -> String {
+/// The table and its index, the same on both backends but for the creation time's and the
+/// number's types (SQLite keeps microseconds as an integer, PostgreSQL a `timestamptz`) and
+/// `table_options` (SQLite's `WITHOUT ROWID`: the primary key is then the table itself, so a
+/// probe by key reads the row at once). The primary key serves the table's filter (does
+/// submission S answer Q with V) and the indicators' probe of each submission's answer; the
+/// index serves indicators (a form's answers to Q over a date range), covering what they read
+/// of it (value, id) so that the walk reads no row.
+pub fn table_sql(created_type: &str, number_type: &str, table_options: &str) -> String {
     format!(
         "CREATE TABLE submission_answers (
             project TEXT NOT NULL,
@@ -131,9 +134,9 @@ pub fn table_sql(created_type: &str, number_type: &str) -> String {
             form_id TEXT NOT NULL,
             created_at {created_type} NOT NULL,
             PRIMARY KEY (project, id, question, value)
-        );
+        ){table_options};
         CREATE INDEX submission_answers_by_question
-            ON submission_answers (project, form_id, question, created_at);"
+            ON submission_answers (project, form_id, question, created_at, value, id);"
     )
 }
 
@@ -200,6 +203,10 @@ pub struct Indicator {
     pub cells: Vec<IndicatorCell>,
 }
 
+/// The number columns of a select's cells: none, typed as numbers for PostgreSQL's sake.
+const NO_NUMBERS: &str = "CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), \
+    CAST(NULL AS DOUBLE PRECISION)";
+
 /// The two SELECTs of an indicator with their arguments: the groups' sizes (group, count),
 /// then the cells (group, value or NULL, count, sum, min, max), both by group. Each reads the
 /// index of the group question's rows over the date range; the cells probe each row's
@@ -238,12 +245,17 @@ pub fn indicator_sql(
     let mut cell_args = args.clone();
     cell_args.push(SqlArg::Text(query.question.clone()));
     let question = placeholder(cell_args.len());
-    let (value, by) = match query.by_value {
-        true => ("q.value", "g.value, q.value"),
-        false => ("NULL", "g.value"),
+    // A select's cells read only the key of each probed row; a number's read its number.
+    let (value, numbers, by) = match query.by_value {
+        true => ("q.value", NO_NUMBERS, "g.value, q.value"),
+        false => (
+            "NULL",
+            "SUM(q.number), MIN(q.number), MAX(q.number)",
+            "g.value",
+        ),
     };
     let cells = format!(
-        "SELECT g.value, {value}, COUNT(*), SUM(q.number), MIN(q.number), MAX(q.number) \
+        "SELECT g.value, {value}, COUNT(*), {numbers} \
          FROM submission_answers g JOIN submission_answers q \
          ON q.project = g.project AND q.id = g.id AND q.question = {question} \
          WHERE {groups_where} GROUP BY {by} ORDER BY {by}"

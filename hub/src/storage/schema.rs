@@ -158,7 +158,11 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
             // Version 7: the select and numeric answers of each submission, filled for the
             // submissions already stored.
             6 => {
-                tx.execute_batch(&super::answers::table_sql("INTEGER", "REAL"))?;
+                tx.execute_batch(&super::answers::table_sql(
+                    "INTEGER",
+                    "REAL",
+                    " WITHOUT ROWID",
+                ))?;
                 super::sqlite::backfill_answers(&mut tx)?;
             }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),

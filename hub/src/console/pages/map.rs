@@ -136,7 +136,8 @@ struct Mark {
 }
 
 /// Gathers `points` into the cells of a grid over the view: a cell holding one point is that
-/// point; several are one circle with their count, coloured by their most frequent answer.
+/// point; several are one circle with their count (titled with it and `gathered`), coloured
+/// by their most frequent answer.
 /// Cost: linear in the points.
 fn marks(
     points: &[LocatedPoint],
@@ -144,6 +145,7 @@ fn marks(
     colours: &BTreeMap<String, &'static str>,
     zoom: &dyn Fn(Bounds) -> String,
     submission: &dyn Fn(&str) -> String,
+    gathered: &str,
 ) -> Vec<Mark> {
     let cell = WIDTH / GRID_COLUMNS;
     let mut cells: BTreeMap<(i64, i64), Vec<&LocatedPoint>> = BTreeMap::new();
@@ -187,7 +189,7 @@ fn marks(
                         Bounds::around(members.iter().map(|p| (p.longitude, p.latitude)))
                             .expect("a cell holds a point"),
                     )),
-                    count.to_string(),
+                    format!("{count} · {}", gathered),
                 ),
             };
             Mark {
@@ -379,7 +381,8 @@ pub async fn page(
     let map_path = format!("/console/p/{project}/map");
     let zoom = |b: Bounds| format!("{map_path}?{}", asked.with_zoom(Some(b)));
     let submission = |id: &str| format!("/console/p/{project}/submissions/{id}");
-    let marks = marks(&points, &projection, &colours, &zoom, &submission);
+    let gathered = lang.texts().submissions;
+    let marks = marks(&points, &projection, &colours, &zoom, &submission, gathered);
     let choices = |values: Vec<(String, String)>, chosen: &Option<String>| -> Vec<Choice> {
         values
             .into_iter()
@@ -495,7 +498,14 @@ mod tests {
         ]);
         let zoom = |_: Bounds| "zoom".to_string();
         let submission = |id: &str| format!("s/{id}");
-        let marks = marks(&points, &projection, &colours, &zoom, &submission);
+        let marks = marks(
+            &points,
+            &projection,
+            &colours,
+            &zoom,
+            &submission,
+            "submissions",
+        );
         let mut counts: Vec<(usize, &str, &str)> = marks
             .iter()
             .map(|m| (m.count, m.fill, m.href.as_str()))

@@ -175,6 +175,7 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
                 tx.batch_execute(&crate::storage::answers::table_sql(
                     "TIMESTAMPTZ",
                     "DOUBLE PRECISION",
+                    "",
                 ))?;
                 super::backfill_answers(&mut tx)?;
             }
