@@ -49,7 +49,7 @@ fn submission(n: usize) -> (String, Vec<u8>) {
         .unwrap();
     doc.put(&answers, "age", (n % 90) as i64).unwrap();
     let types = doc.put_object(ROOT, "types", ObjType::Map).unwrap();
-    let feels = if n % 3 == 0 { "no" } else { "yes" };
+    let feels = if n.is_multiple_of(3) { "no" } else { "yes" };
     doc.put(&answers, "feels_safe", feels).unwrap();
     doc.put(&types, "feels_safe", "select_one").unwrap();
     let concerns = doc.put_object(&answers, "concerns", ObjType::Map).unwrap();

@@ -61,7 +61,7 @@ fn missing_prerequisite() -> Option<String> {
 /// whose bit is set in `n`), and every second visit is located near Ibarra. Returns 1 when it
 /// answered no.
 fn answer_the_selects(phone: &Phone, visit: &minga_core::DocId, n: usize) -> usize {
-    let unsafe_at_night = n % 3 == 0;
+    let unsafe_at_night = n.is_multiple_of(3);
     let feels = Value::Choice(if unsafe_at_night { "no" } else { "yes" }.into());
     let set = |question: &str, value: &Value| {
         let path = AnswerPath::new(question);
@@ -77,7 +77,7 @@ fn answer_the_selects(phone: &Phone, visit: &minga_core::DocId, n: usize) -> usi
     if !ticked.is_empty() {
         set("concerns", &Value::Choices(ticked));
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let place = minga_core::GeoPoint {
             latitude: 0.35 + n as f64 * 0.01,
             longitude: -78.12 + (n % 5) as f64 * 0.02,
@@ -213,7 +213,7 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         "feelingUnsafe": feeling_unsafe,
         "exportZip": export_zip,
         "indicatorsJson": indicators_json,
-        "located": (0..55).filter(|n| n % 2 == 0).count(),
+        "located": (0..55usize).filter(|n| n.is_multiple_of(2)).count(),
         "outline": outline,
     });
     let browsed = Command::new("node")

@@ -6,15 +6,14 @@
 
 use super::questions::{offered, Offered};
 use super::submissions::Choice;
-use super::{audit_entry, field, fields, Client};
-use crate::console::auth::Signed;
+use super::{audit_entry, field, fields, Client, ProjectPage};
 use crate::console::i18n::{Lang, Texts};
 use crate::console::{html, url_escape, Chrome};
 use crate::server::state::AppState;
 use crate::storage::{HubStorage, Indicator, IndicatorQuery};
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
@@ -446,15 +445,13 @@ fn choices(values: impl Iterator<Item = (String, String)>, chosen: &Option<Strin
 /// `GET /console/p/{project}/indicators?form=F&question=Q&group=G[&from=D&to=D]`.
 pub async fn page(
     State(state): State<AppState>,
-    signed: Signed,
-    Path(project): Path<String>,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let query = query.unwrap_or_default();
     let asked = Asked::parse(&query);
     let (name, wanted) = (project.clone(), asked.clone());
@@ -505,16 +502,14 @@ pub async fn page(
 /// export; 404 when the form, question or group is not one the project has.
 pub async fn download(
     State(state): State<AppState>,
-    signed: Signed,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
     client: Client,
-    Path(project): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let asked = Asked::parse(&query.unwrap_or_default());
     let (name, who) = (project.clone(), signed.user.name.clone());
     let read = state

@@ -7,15 +7,14 @@
 use super::indicators::PALETTE;
 use super::questions::{offered, Asked as Kind, Offered};
 use super::submissions::Choice;
-use super::{audit_entry, csrf_refused, field, fields, message, Client};
-use crate::console::auth::Signed;
+use super::{audit_entry, csrf_refused, field, fields, message, Client, ProjectPage};
 use crate::console::csrf;
 use crate::console::{html, url_escape, Chrome};
 use crate::server::state::AppState;
 use crate::storage::{Bounds, LocatedPoint, LocatedQuery};
 use askama::Template;
-use axum::extract::{Multipart, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Multipart, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -302,15 +301,13 @@ impl Asked {
 /// `GET /console/p/{project}/map?form=F&colour=Q&bbox=W,S,E,N`.
 pub async fn page(
     State(state): State<AppState>,
-    signed: Signed,
-    Path(project): Path<String>,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let query = query.unwrap_or_default();
     let asked = Asked::parse(&query);
     let (name, wanted) = (project.clone(), asked.clone());
@@ -425,16 +422,14 @@ pub async fn page(
 /// that holds no polygon is refused and nothing changes. Audited.
 pub async fn upload_outline(
     State(state): State<AppState>,
-    signed: Signed,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
     client: Client,
-    Path(project): Path<String>,
-    headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let (token, file) = super::forms::read_upload(multipart).await;
     if !csrf::token_matches(&token, &signed.session.csrf_secret) {
         return csrf_refused(lang);

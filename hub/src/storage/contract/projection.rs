@@ -421,7 +421,9 @@ pub fn an_indicator_counts_answers_per_group_over_a_date_range(storage: &dyn Hub
             },
         )
         .unwrap();
-    let sums: Vec<(&str, i64, Option<f64>, Option<f64>, Option<f64>)> = ages
+    /// Group, answered, sum, least, greatest.
+    type Summed<'a> = (&'a str, i64, Option<f64>, Option<f64>, Option<f64>);
+    let sums: Vec<Summed> = ages
         .cells
         .iter()
         .map(|c| (c.group.as_str(), c.count, c.sum, c.min, c.max))
