@@ -432,7 +432,11 @@ fn read(storage: &dyn HubStorage, project: &str, asked: &Asked, lang: Lang) -> c
     })
 }
 
-fn choices(values: impl Iterator<Item = (String, String)>, chosen: &Option<String>) -> Vec<Choice> {
+/// The choices of a list: (value, label) pairs, the `chosen` one marked.
+pub(super) fn choices(
+    values: impl Iterator<Item = (String, String)>,
+    chosen: &Option<String>,
+) -> Vec<Choice> {
     values
         .map(|(value, label)| Choice {
             chosen: chosen.as_ref() == Some(&value),

@@ -4,7 +4,7 @@
 //! circle with its count where several fall in one cell of a grid over the view, each single
 //! point a link to its submission and each gathered circle a link to the map zoomed onto it.
 
-use super::indicators::PALETTE;
+use super::indicators::{choices, PALETTE};
 use super::questions::{offered, Asked as Kind, Offered};
 use super::submissions::Choice;
 use super::{audit_entry, csrf_refused, field, fields, message, Client, ProjectPage};
@@ -380,28 +380,12 @@ pub async fn page(
     let submission = |id: &str| format!("/console/p/{project}/submissions/{id}");
     let gathered = lang.texts().submissions;
     let marks = marks(&points, &projection, &colours, &zoom, &submission, gathered);
-    let choices = |values: Vec<(String, String)>, chosen: &Option<String>| -> Vec<Choice> {
-        values
-            .into_iter()
-            .map(|(value, label)| Choice {
-                chosen: chosen.as_ref() == Some(&value),
-                value,
-                label,
-            })
-            .collect()
-    };
     let here = format!("{map_path}?{query}");
     let page = MapPage {
         chrome: Chrome::signed(lang, &here, &signed, Some(&project)),
-        forms: choices(
-            forms.into_iter().map(|f| (f.clone(), f)).collect(),
-            &asked.form,
-        ),
+        forms: choices(forms.into_iter().map(|f| (f.clone(), f)), &asked.form),
         colours: choices(
-            selects
-                .iter()
-                .map(|o| (o.name.clone(), o.label.clone()))
-                .collect(),
+            selects.iter().map(|o| (o.name.clone(), o.label.clone())),
             &asked.colour,
         ),
         width: WIDTH as u32,
