@@ -25,8 +25,9 @@ const REQUESTS: usize = 40;
 /// Submissions per seeding transaction.
 const BATCH: usize = 1_000;
 
-/// Submission `n` of the safety walk as a phone would send it: whole `meta`, a respondent
-/// and an age, an instance name, complete.
+/// Submission `n` of the safety walk as a phone would send it: whole `meta`, a respondent,
+/// an age, whether she feels safe at night (no for every third) and her concerns (the options
+/// whose bit is set in `n`), an instance name, complete.
 fn submission(n: usize) -> (String, Vec<u8>) {
     let id = uuid::Uuid::now_v7().to_string();
     let mut doc = AutoCommit::new();
@@ -47,6 +48,17 @@ fn submission(n: usize) -> (String, Vec<u8>) {
     doc.put(&answers, "respondent", format!("Persona {n}"))
         .unwrap();
     doc.put(&answers, "age", (n % 90) as i64).unwrap();
+    let types = doc.put_object(ROOT, "types", ObjType::Map).unwrap();
+    let feels = if n.is_multiple_of(3) { "no" } else { "yes" };
+    doc.put(&answers, "feels_safe", feels).unwrap();
+    doc.put(&types, "feels_safe", "select_one").unwrap();
+    let concerns = doc.put_object(&answers, "concerns", ObjType::Map).unwrap();
+    for (bit, option) in ["theft", "extortion", "gangs"].iter().enumerate() {
+        if (n >> bit) & 1 == 1 {
+            doc.put(&concerns, *option, true).unwrap();
+        }
+    }
+    doc.put(&types, "concerns", "select_multiple").unwrap();
     doc.put(ROOT, "status", "complete").unwrap();
     (id, doc.save())
 }
@@ -206,6 +218,29 @@ fn main() {
         &cookie,
         "table, text search matching one (walks all)",
         &rare,
+    );
+    let answered = format!("{table}?form=safety_walk&a.feels_safe=no&a.concerns=gangs");
+    measure(
+        &agent,
+        &base,
+        &cookie,
+        "table, filtered by two answers (a select, a ticked option)",
+        &answered,
+    );
+    let indicators = format!("/console/p/{PROJECT}/indicators?form=safety_walk&group=feels_safe");
+    measure(
+        &agent,
+        &base,
+        &cookie,
+        "indicators, concerns per answer to feels_safe",
+        &format!("{indicators}&question=concerns"),
+    );
+    measure(
+        &agent,
+        &base,
+        &cookie,
+        "indicators, age (a number) per answer to feels_safe",
+        &format!("{indicators}&question=age"),
     );
     measure(
         &agent,

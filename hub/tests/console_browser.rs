@@ -14,6 +14,7 @@ use minga_hub::access::Role;
 use minga_hub::admin;
 use minga_hub::console::users::{add_user, Password};
 use minga_hub::storage::SqliteStorage;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,6 +57,86 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
+/// Visit `n` answers "feels safe at night" (no for every third) and its concerns (the options
+/// whose bit is set in `n`), and every second visit is located near Ibarra. Returns 1 when it
+/// answered no.
+fn answer_the_selects(phone: &Phone, visit: &minga_core::DocId, n: usize) -> usize {
+    let unsafe_at_night = n.is_multiple_of(3);
+    let feels = Value::Choice(if unsafe_at_night { "no" } else { "yes" }.into());
+    let set = |question: &str, value: &Value| {
+        let path = AnswerPath::new(question);
+        phone.store.set_answer(visit, &path, value).unwrap()
+    };
+    set("feels_safe", &feels);
+    let ticked: std::collections::BTreeSet<String> = ["theft", "extortion", "gangs"]
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| (n >> bit) & 1 == 1)
+        .map(|(_, option)| option.to_string())
+        .collect();
+    if !ticked.is_empty() {
+        set("concerns", &Value::Choices(ticked));
+    }
+    if n.is_multiple_of(2) {
+        let place = minga_core::GeoPoint {
+            latitude: 0.35 + n as f64 * 0.01,
+            longitude: -78.12 + (n % 5) as f64 * 0.02,
+            altitude: None,
+            accuracy: Some(5.0),
+        };
+        set("location", &Value::GeoPoint(place));
+    }
+    usize::from(unsafe_at_night)
+}
+
+/// Per group: its submissions and each concern's count, zeroes left out.
+type Counts = BTreeMap<String, (u64, BTreeMap<String, u64>)>;
+
+/// The counts the browser read from the indicators table.
+fn shown_counts(shown: &serde_json::Value) -> Counts {
+    let rows = shown.as_array().unwrap();
+    rows.iter()
+        .map(|row| {
+            let cells = row["cells"].as_object().unwrap();
+            let counts = cells
+                .iter()
+                .map(|(value, count)| (value.clone(), count.as_u64().unwrap()))
+                .filter(|(_, count)| *count > 0)
+                .collect();
+            let group = row["group"].as_str().unwrap().to_string();
+            (group, (row["total"].as_u64().unwrap(), counts))
+        })
+        .collect()
+}
+
+/// The same counts from the JSON export the browser downloaded: per answer to `feels_safe`,
+/// the submissions and the ticks of each concern.
+fn counted_from_export(zip_file: &Path) -> Counts {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(zip_file).unwrap()).unwrap();
+    let name = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .find(|name| name.ends_with("safety_walk.json"))
+        .expect("the form's JSON in the zip")
+        .to_string();
+    let export: serde_json::Value = serde_json::from_reader(zip.by_name(&name).unwrap()).unwrap();
+    let mut counts = Counts::new();
+    for submission in export["submissions"].as_array().unwrap() {
+        let answers = &submission["answers"];
+        let Some(group) = answers["feels_safe"].as_str() else {
+            continue;
+        };
+        let (total, cells) = counts.entry(group.to_string()).or_default();
+        *total += 1;
+        for concern in answers["concerns"].as_array().into_iter().flatten() {
+            *cells
+                .entry(concern.as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    counts
+}
+
 #[test]
 fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
     if let Some(reason) = missing_prerequisite() {
@@ -83,8 +164,10 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
     let ana = Phone::enrol(&storage, &base, "imbabura", "Ana");
     let rosa = ana.fill("Rosa");
     let hostile = ana.fill(HOSTILE);
+    let mut feeling_unsafe = 0;
     for n in 0..55 {
-        ana.fill(&format!("visit-{n:02}"));
+        let visit = ana.fill(&format!("visit-{n:02}"));
+        feeling_unsafe += answer_the_selects(&ana, &visit, n);
     }
     ana.sync();
     // Ana and the office's supervisor phone each change Marta's name offline: a conflict.
@@ -102,6 +185,16 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
     let theirs = ben.fill("Luis");
     ben.sync();
 
+    let artefacts = tempfile::tempdir().unwrap();
+    let (export_zip, indicators_json) = (
+        artefacts.path().join("export.zip"),
+        artefacts.path().join("indicators.json"),
+    );
+    // An office's own outline: one square around Imbabura, drawn instead of the country.
+    let outline = artefacts.path().join("imbabura.geojson");
+    let square = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Imbabura"},
+        "geometry":{"type":"Polygon","coordinates":[[[-79.2,0.0],[-77.7,0.0],[-77.7,1.0],[-79.2,1.0],[-79.2,0.0]]]}}]}"#;
+    std::fs::write(&outline, square).unwrap();
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
     let setup = serde_json::json!({
         "base": base,
@@ -117,6 +210,11 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         "conflicted": marta.to_string(),
         "brokenForm": Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms/tests/fixtures/mistakes.xlsx"),
         "screenshots": screenshots,
+        "feelingUnsafe": feeling_unsafe,
+        "exportZip": export_zip,
+        "indicatorsJson": indicators_json,
+        "located": (0..55usize).filter(|n| n.is_multiple_of(2)).count(),
+        "outline": outline,
     });
     let browsed = Command::new("node")
         .arg(js_dir().join("console.mjs"))
@@ -125,6 +223,13 @@ fn a_supervisor_reviews_in_a_real_browser_and_the_phone_receives_it() {
         .status()
         .unwrap();
     assert!(browsed.success(), "the browser test failed: {browsed}");
+    let shown: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&indicators_json).unwrap()).unwrap();
+    assert_eq!(
+        shown_counts(&shown),
+        counted_from_export(&export_zip),
+        "the indicators table agrees with the export"
+    );
 
     ana.sync();
     let review = ana

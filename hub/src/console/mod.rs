@@ -68,6 +68,19 @@ pub fn routes() -> Router<AppState> {
             get(pages::media::content),
         )
         .route(&format!("{project}/audit"), get(pages::audit::page))
+        .route(
+            &format!("{project}/indicators"),
+            get(pages::indicators::page),
+        )
+        .route(&format!("{project}/map"), get(pages::map::page))
+        .route(
+            &format!("{project}/map/outline"),
+            post(pages::map::upload_outline),
+        )
+        .route(
+            &format!("{project}/indicators/csv"),
+            get(pages::indicators::download),
+        )
         .route(&format!("{project}/devices"), get(pages::devices::list))
         .route(&format!("{project}/export"), get(pages::export::page))
         .route(

@@ -3,6 +3,7 @@
 //! forms, enrolment codes, devices, and the documents devices sync (stored as automerge bytes
 //! with the few facts authorisation and sync need).
 
+pub mod answers;
 pub mod attachments;
 mod cipher;
 pub mod console;
@@ -10,6 +11,7 @@ pub mod console;
 mod contract;
 mod keyfile;
 mod keys;
+pub mod located;
 mod merge;
 pub mod postgres;
 pub mod projection;
@@ -26,7 +28,9 @@ pub use console::{
 pub use projection::{FormVersionRow, SubmissionQuery, SubmissionRow};
 pub use sqlite::{SqliteStorage, DATABASE_FILE};
 
+pub use answers::{Indicator, IndicatorCell, IndicatorQuery};
 pub use attachments::{AttachmentRow, Referrer};
+pub use located::{Bounds, LocatedPoint, LocatedQuery};
 
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolDecision, EnrolmentState};
@@ -203,6 +207,12 @@ pub struct PeerUpdate {
 /// The `hub_meta` key of the hub's sync epoch (random; a restore makes a new one).
 pub const HUB_EPOCH_KEY: &str = "hub_epoch";
 
+/// The `hub_meta` key of the GeoJSON outline an office uploaded for `project`'s map (a
+/// name/value row, so that no schema changed for it).
+pub fn map_outline_key(project: &str) -> String {
+    format!("map_outline:{project}")
+}
+
 /// The `hub_meta` key of the sync epoch recorded for `peer` in `project` (a name/value row, so
 /// that no schema changed for it).
 pub fn peer_epoch_key(project: &str, peer: &str) -> String {
@@ -247,6 +257,19 @@ pub trait HubStorage: ConsoleStorage + Send + Sync {
     fn submissions(&self, project: &str, query: &SubmissionQuery) -> Result<Vec<SubmissionRow>>;
     /// One submission's projection row.
     fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>>;
+    /// An indicator: per value of a form's group question, its submissions and their answers
+    /// to another question ([`answers::indicator_sql`]). Cost: a range scan of the group
+    /// question's rows in the date range, one key probe per row; no document is loaded.
+    fn indicator(&self, project: &str, query: &IndicatorQuery) -> Result<Indicator>;
+    /// The project's located submissions the map shows ([`located::located_sql`]). Cost: a
+    /// walk of the project's rows, one key probe each for the colouring answer; no document
+    /// is loaded.
+    fn located(&self, project: &str, query: &LocatedQuery) -> Result<Vec<LocatedPoint>>;
+    /// The GeoJSON an office uploaded for the project's map (its provinces, cantons), if any.
+    /// Kept as a `hub_meta` row ([`map_outline_key`]). Cost: one key lookup.
+    fn map_outline(&self, project: &str) -> Result<Option<String>>;
+    /// Keeps `geojson` as the project's map outline, replacing any before.
+    fn set_map_outline(&self, project: &str, geojson: &str) -> Result<()>;
     /// Every published version with its count of submissions, by form then publishing order.
     /// Cost: one index count per version.
     fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>>;

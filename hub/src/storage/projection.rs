@@ -8,7 +8,9 @@
 //! cannot hold one; a stored document without one gains one only where the merge's diff shows
 //! a conflicted slot, and only then (or when it had one) is the document walked.
 
-use automerge::{Automerge, ChangeHash, ObjId, ObjType, PatchAction, ReadDoc, ScalarValue, ROOT};
+use automerge::{
+    Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, ReadDoc, ScalarValue, ROOT,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -78,6 +80,10 @@ pub struct SubmissionQuery {
     pub text: Option<String>,
     /// Oldest change first (the same index, walked the other way).
     pub oldest_first: bool,
+    /// Only submissions answering each of these questions with its value (a select's option):
+    /// one primary-key probe of the answer rows per row the walk reads
+    /// ([`answers::answered_condition`](super::answers::answered_condition)).
+    pub answers: Vec<(String, String)>,
 }
 
 /// A published form version with how many submissions of it the hub holds.
@@ -96,6 +102,7 @@ pub enum SqlArg {
     Text(String),
     Time(DateTime<Utc>),
     Int(i64),
+    Float(f64),
 }
 
 /// The SELECT of a listing page for `query` in `project`, with placeholders written by
@@ -136,6 +143,12 @@ pub fn listing_sql(
             "(LOWER(COALESCE(s.instance_name, '')) LIKE {pattern} ESCAPE '\\' \
              OR LOWER(s.submitter) LIKE {pattern} ESCAPE '\\')"
         ));
+    }
+    for (question, value) in &query.answers {
+        args.push(SqlArg::Text(question.clone()));
+        args.push(SqlArg::Text(value.clone()));
+        let first = args.len() - 1;
+        conditions.push(super::answers::answered_condition(placeholder, first));
     }
     if query.conflicted_only {
         conditions.push("s.has_conflicts".into());
@@ -265,19 +278,47 @@ pub fn review_state(doc: &Automerge) -> String {
     }
 }
 
-/// Whether the submission `doc` holds a conflict after a write that moved it from `before`
-/// (its heads when stored; empty for a new document), given whether it held one before.
-/// Cost: for the common write (one actor, or a diff showing no conflicted slot) the diff of
-/// what the write added; a walk of the answers only when a conflict was or may be there.
-pub fn has_conflicts(doc: &Automerge, before: &[ChangeHash], had_conflicts: bool) -> bool {
+/// What a write changed of a submission: the patches from the stored document to the merged
+/// one (none for a new document), and whether the projection holds a row of it.
+pub struct WriteChanges {
+    patches: Option<Vec<Patch>>,
+    known: bool,
+}
+
+impl WriteChanges {
+    /// The changes of a write that moved `doc` from `before` (its heads when stored; empty for
+    /// a new document), `known` saying whether the projection holds a row of it. Cost: the
+    /// diff of what the write added, for a stored document.
+    pub fn of(doc: &Automerge, before: &[ChangeHash], known: bool) -> WriteChanges {
+        WriteChanges {
+            patches: (!before.is_empty()).then(|| doc.diff(before, &doc.get_heads())),
+            known,
+        }
+    }
+
+    /// Whether the submission's answer rows must be written again: it is new to the
+    /// projection, or the write touched its answers, their types or its deletion.
+    pub fn touch_answers(&self) -> bool {
+        match (&self.patches, self.known) {
+            (Some(patches), true) => patches.iter().any(super::answers::touches_answers),
+            _ => true,
+        }
+    }
+}
+
+/// Whether the submission `doc` holds a conflict after a write of `changes`, given whether it
+/// held one before. Cost: for the common write (one actor, or a diff showing no conflicted
+/// slot) nothing more than the diff; a walk of the answers only when a conflict was or may be
+/// there.
+pub fn has_conflicts(doc: &Automerge, changes: &WriteChanges, had_conflicts: bool) -> bool {
     let walk = || minga_core::document_has_conflicts(minga_core::DocKind::Submission, doc);
     if had_conflicts {
         return walk();
     }
-    if before.is_empty() {
+    let Some(patches) = &changes.patches else {
         return !one_actor(doc) && walk();
-    }
-    let touched_conflict = doc.diff(before, &doc.get_heads()).iter().any(|patch| {
+    };
+    let touched_conflict = patches.iter().any(|patch| {
         matches!(
             patch.action,
             PatchAction::PutMap { conflict: true, .. }
@@ -437,7 +478,10 @@ mod tests {
         ana.set_answer(&id, &name, &Value::Text("Rosa".into()))
             .unwrap();
         let first = loaded(&ana, &id);
-        assert!(!has_conflicts(&first, &[], false), "one actor");
+        assert!(
+            !has_conflicts(&first, &WriteChanges::of(&first, &[], false), false),
+            "one actor"
+        );
         ben.import_submission(&ana.export_submission(&id).unwrap())
             .unwrap();
         ben.set_answer(&id, &name, &Value::Text("Rosa María".into()))
@@ -446,12 +490,15 @@ mod tests {
             .unwrap();
         let mut merged = loaded(&ana, &id);
         let before = merged.get_heads();
-        assert!(!has_conflicts(&merged, &before, false), "no new change");
+        assert!(
+            !has_conflicts(&merged, &WriteChanges::of(&merged, &before, true), false),
+            "no new change"
+        );
         merged
             .load_incremental(&ben.document_bytes(&id).unwrap())
             .unwrap();
         assert!(
-            !has_conflicts(&merged, &before, false),
+            !has_conflicts(&merged, &WriteChanges::of(&merged, &before, true), false),
             "different answers do not conflict"
         );
         ana.set_answer(&id, &name, &Value::Text("Rosa Q.".into()))
@@ -459,8 +506,14 @@ mod tests {
         let ana_doc = loaded(&ana, &id);
         let before = merged.get_heads();
         merged.load_incremental(&ana_doc.save()).unwrap();
-        assert!(has_conflicts(&merged, &before, false), "both edited name");
-        assert!(has_conflicts(&merged, &[], false), "new, from two actors");
+        assert!(
+            has_conflicts(&merged, &WriteChanges::of(&merged, &before, true), false),
+            "both edited name"
+        );
+        assert!(
+            has_conflicts(&merged, &WriteChanges::of(&merged, &[], false), false),
+            "new, from two actors"
+        );
         let signed = ana.change_signatures(&id).unwrap();
         ben.import_submission(&minga_sync::wire::seal_signed_document(
             &merged.save(),
@@ -473,6 +526,9 @@ mod tests {
         merged
             .load_incremental(&ben.document_bytes(&id).unwrap())
             .unwrap();
-        assert!(!has_conflicts(&merged, &before, true), "settled");
+        assert!(
+            !has_conflicts(&merged, &WriteChanges::of(&merged, &before, true), true),
+            "settled"
+        );
     }
 }

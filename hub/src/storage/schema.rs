@@ -4,7 +4,7 @@ use crate::error::Result;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 6;
+pub const CURRENT_VERSION: i64 = 7;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -154,6 +154,16 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
             5 => {
                 tx.execute_batch(VERSION_6)?;
                 super::sqlite::backfill_attachment_refs(&mut tx)?;
+            }
+            // Version 7: the select and numeric answers of each submission, filled for the
+            // submissions already stored.
+            6 => {
+                tx.execute_batch(&super::answers::table_sql(
+                    "INTEGER",
+                    "REAL",
+                    " WITHOUT ROWID",
+                ))?;
+                super::sqlite::backfill_answers(&mut tx)?;
             }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }

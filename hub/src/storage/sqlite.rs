@@ -6,8 +6,10 @@ mod console;
 
 pub(crate) use console::console_tables;
 
+use super::answers::{self, AnswerRow, Indicator, IndicatorCell, IndicatorQuery};
 use super::cipher::{self, FileState};
 use super::keyfile::{default_key_file, HubKey};
+use super::located::{self, LocatedPoint, LocatedQuery};
 use super::merge::Merged;
 use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
@@ -254,6 +256,12 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRow> {
 static UPSERT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| projection::upsert_sql(question));
 
+/// The answer rows' statements in SQLite's placeholders, built once.
+static ANSWERS_DELETE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| answers::delete_sql(question));
+static ANSWERS_INSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| answers::insert_sql(question));
+
 /// SQLite's numbered placeholder.
 fn question(n: usize) -> String {
     format!("?{n}")
@@ -264,6 +272,7 @@ fn sql_value(arg: SqlArg) -> rusqlite::types::Value {
         SqlArg::Text(text) => text.into(),
         SqlArg::Time(time) => micros(&time).into(),
         SqlArg::Int(number) => number.into(),
+        SqlArg::Float(number) => number.into(),
     }
 }
 
@@ -444,6 +453,75 @@ impl HubStorage for SqliteStorage {
         Ok(conn
             .query_row(&sql, params![project, id], submission_from_row)
             .optional()?)
+    }
+
+    fn indicator(&self, project: &str, query: &IndicatorQuery) -> Result<Indicator> {
+        let ((groups, group_args), (cells, cell_args)) =
+            answers::indicator_sql(project, query, question);
+        let conn = self.conn();
+        let groups = conn
+            .prepare_cached(&groups)?
+            .query_map(
+                rusqlite::params_from_iter(group_args.into_iter().map(sql_value)),
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        let cells = conn
+            .prepare_cached(&cells)?
+            .query_map(
+                rusqlite::params_from_iter(cell_args.into_iter().map(sql_value)),
+                |row| {
+                    Ok(IndicatorCell {
+                        group: row.get(0)?,
+                        value: row.get(1)?,
+                        count: row.get(2)?,
+                        sum: row.get(3)?,
+                        min: row.get(4)?,
+                        max: row.get(5)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Indicator { groups, cells })
+    }
+
+    fn located(&self, project: &str, query: &LocatedQuery) -> Result<Vec<LocatedPoint>> {
+        let (sql, args) = located::located_sql(project, query, question);
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            rusqlite::params_from_iter(args.into_iter().map(sql_value)),
+            |row| {
+                Ok(LocatedPoint {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    latitude: row.get(2)?,
+                    longitude: row.get(3)?,
+                    value: row.get(4)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn map_outline(&self, project: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM hub_meta WHERE key = ?1",
+                [super::map_outline_key(project)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_map_outline(&self, project: &str, geojson: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO hub_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![super::map_outline_key(project), geojson],
+        )?;
+        Ok(())
     }
 
     fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>> {
@@ -760,6 +838,33 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         Ok(())
     }
 
+    fn project_answers(
+        &mut self,
+        project: &str,
+        id: &str,
+        facts: &SubmissionFacts,
+        rows: &[AnswerRow],
+        known: bool,
+    ) -> Result<()> {
+        if known {
+            self.prepare_cached(&ANSWERS_DELETE)?
+                .execute(params![project, id])?;
+        }
+        let mut insert = self.prepare_cached(&ANSWERS_INSERT)?;
+        for row in rows {
+            insert.execute(params![
+                project,
+                id,
+                row.question,
+                row.value,
+                row.number,
+                facts.form_id,
+                micros(&facts.created_at),
+            ])?;
+        }
+        Ok(())
+    }
+
     fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
         signatures::keep_sqlite(self, project, id, signed)
     }
@@ -839,6 +944,15 @@ pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<
     txn::backfill_projection(tx, &documents)
 }
 
+/// The answer rows of every submission stored before they were kept (schema version 7).
+pub(super) fn backfill_answers(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .prepare("SELECT project, id FROM submissions")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    txn::backfill_answers(tx, &documents)
+}
+
 /// The attachment references of every document stored before they were recorded (schema
 /// version 4).
 pub(super) fn backfill_attachment_refs(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
@@ -910,7 +1024,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
+            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
         ))
         .unwrap();
         drop(conn);
@@ -922,6 +1036,23 @@ mod tests {
     }
 
     /// What version 6 added, taken away again: a version 5 database.
+    /// What version 7 added, taken away again: a version 6 database.
+    const TO_VERSION_6: &str = "DROP TABLE submission_answers;";
+
+    #[test]
+    fn opening_a_version_6_hub_keeps_the_answers_of_the_submissions_it_stored() {
+        let (dir, storage) = open();
+        let id = crate::storage::contract::store_answered(&storage);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!("{TO_VERSION_6} PRAGMA user_version = 6;"))
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::contract::check_answers_after_upgrade(&reopened, &id);
+    }
+
+    /// What version 6 added, taken away again (after [`TO_VERSION_6`]): a version 5 database.
     const TO_VERSION_5: &str =
         "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
 
@@ -993,7 +1124,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_5} {TO_VERSION_4} PRAGMA user_version = 4;"
+            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} PRAGMA user_version = 4;"
         ))
         .unwrap();
         drop(conn);
@@ -1009,8 +1140,10 @@ mod tests {
         crate::storage::contract::store_photographed(&storage, &hash);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch(&format!("{TO_VERSION_5} PRAGMA user_version = 5;"))
-            .unwrap();
+        conn.execute_batch(&format!(
+            "{TO_VERSION_6} {TO_VERSION_5} PRAGMA user_version = 5;"
+        ))
+        .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         assert_eq!(
@@ -1021,7 +1154,7 @@ mod tests {
 
     /// Down to version 2 from this build's schema: through versions 5, 4 and 3 first.
     fn to_version_2() -> String {
-        format!("{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
+        format!("{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
     }
 
     #[test]
@@ -1059,6 +1192,11 @@ mod tests {
                 ..Default::default()
             },
             SubmissionQuery {
+                answers: vec![("province".into(), "imbabura".into())],
+                form_id: text("safety"),
+                ..Default::default()
+            },
+            SubmissionQuery {
                 conflicted_only: true,
                 after: after.clone(),
                 ..Default::default()
@@ -1074,20 +1212,53 @@ mod tests {
         ];
         for query in queries {
             let (sql, args) = projection::listing_sql("p", &query, question);
-            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            let values = args.into_iter().map(sql_value);
-            let steps: Vec<String> = plan
-                .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
-            let plan = steps.join("; ");
+            let plan = plan_of(&conn, &sql, args);
             assert!(
                 plan.contains("SEARCH s USING INDEX submissions_"),
                 "{query:?}: {plan}"
             );
             assert!(!plan.contains("TEMP B-TREE"), "{query:?} sorts: {plan}");
         }
+    }
+
+    /// The steps of SQLite's plan for `sql` bound to `args`, joined.
+    fn plan_of(conn: &Connection, sql: &str, args: Vec<SqlArg>) -> String {
+        let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let values = args.into_iter().map(sql_value);
+        let steps: Vec<String> = plan
+            .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        steps.join("; ")
+    }
+
+    #[test]
+    fn an_indicator_reads_the_group_question_from_its_index_alone_and_probes_each_answer_by_key() {
+        let (dir, _storage) = open();
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        let query = IndicatorQuery {
+            form_id: "safety".into(),
+            question: "fears".into(),
+            group: "province".into(),
+            from: Some(Utc::now()),
+            before: Some(Utc::now()),
+            by_value: true,
+        };
+        let ((groups, group_args), (cells, cell_args)) =
+            answers::indicator_sql("p", &query, question);
+        let plan = plan_of(&conn, &groups, group_args);
+        assert!(
+            plan.contains("SEARCH g USING COVERING INDEX submission_answers_by_question"),
+            "{plan}"
+        );
+        let plan = plan_of(&conn, &cells, cell_args);
+        assert!(
+            plan.contains("SEARCH g USING COVERING INDEX submission_answers_by_question"),
+            "{plan}"
+        );
+        assert!(plan.contains("SEARCH q USING PRIMARY KEY"), "{plan}");
+        assert!(!plan.contains("SCAN"), "{plan}");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! merging a document write, and redeeming an enrolment code. A backend supplies the reads and
 //! writes; what they mean stays here.
 
+use super::answers::{self, AnswerRow};
 use super::merge::{merge, Merged};
-use super::projection::{self, SubmissionFacts, AWAITING_REVIEW};
+use super::projection::{self, SubmissionFacts, WriteChanges, AWAITING_REVIEW};
 use super::{
     Device, DocumentHeader, DocumentWrite, Redemption, StoredDocument, WriteOutcome, WriteRefusal,
 };
@@ -43,6 +44,17 @@ pub trait DocumentTx {
         facts: &SubmissionFacts,
         review_state: &str,
     ) -> Result<()>;
+    /// Replaces submission `id`'s answer rows ([`answers`](super::answers)) with `rows`, each
+    /// carrying the facts' form and creation time; `known` says whether it may have rows to
+    /// remove (its projection row existed before this write).
+    fn project_answers(
+        &mut self,
+        project: &str,
+        id: &str,
+        facts: &SubmissionFacts,
+        rows: &[AnswerRow],
+        known: bool,
+    ) -> Result<()>;
     /// Records a review's state on the row of the submission it judges (if it has one yet).
     fn project_review(&mut self, project: &str, submission: &str, state: &str) -> Result<()>;
     /// Keeps the signatures of document `id`'s changes (one already kept stays).
@@ -56,26 +68,34 @@ pub trait DocumentTx {
 enum Projected {
     /// Nothing new was merged, or the document is no whole submission or review.
     Nothing,
-    Submission(SubmissionFacts),
+    /// The facts, and the answer rows when the write touched them.
+    Submission(SubmissionFacts, Option<Vec<AnswerRow>>),
     Review(String),
 }
 
 /// What the projection keeps of `doc`, the document of kind `kind` after a merge from
-/// `before`; `had_conflicts` is what its row said. Nothing when the merge added nothing.
+/// `before`; `row` is what its projection row said of conflicts (`None`: it has no row).
+/// Nothing when the merge added nothing.
 fn projected(
     kind: DocKind,
     doc: &Automerge,
     before: &[ChangeHash],
-    had_conflicts: bool,
+    row: Option<bool>,
 ) -> Projected {
     if doc.get_heads().iter().all(|head| before.contains(head)) {
         return Projected::Nothing;
     }
     match kind {
         DocKind::Submission => {
-            let conflicts = projection::has_conflicts(doc, before, had_conflicts);
-            projection::submission_facts(doc, conflicts)
-                .map_or(Projected::Nothing, Projected::Submission)
+            let changes = WriteChanges::of(doc, before, row.is_some());
+            let conflicts = projection::has_conflicts(doc, &changes, row == Some(true));
+            let Some(facts) = projection::submission_facts(doc, conflicts) else {
+                return Projected::Nothing;
+            };
+            let rows = changes
+                .touch_answers()
+                .then(|| answers::answer_rows(doc, facts.deleted));
+            Projected::Submission(facts, rows)
         }
         DocKind::Review => Projected::Review(projection::review_state(doc)),
         DocKind::Form => Projected::Nothing,
@@ -151,7 +171,7 @@ fn store_one(
         |doc, before| {
             let verified = verify_write(write, &carried, doc, before)?;
             check_write(write, doc)?;
-            let projected = projected(write.kind, doc, before, row == Some(true));
+            let projected = projected(write.kind, doc, before, row);
             Ok((projected, verified, super::attachments::references(doc)))
         },
     );
@@ -176,9 +196,12 @@ fn store_one(
                 _ => None,
             };
             match projected {
-                Projected::Submission(facts) => {
+                Projected::Submission(facts, rows) => {
                     let state = waiting_state.unwrap_or_else(|| AWAITING_REVIEW.into());
                     tx.project_submission(project, &header, &facts, &state)?;
+                    if let Some(rows) = rows {
+                        tx.project_answers(project, &header.id, &facts, &rows, row.is_some())?;
+                    }
                 }
                 Projected::Review(state) => {
                     if let Some(submission) = &header.subject {
@@ -309,7 +332,8 @@ pub fn backfill_projection(tx: &mut impl DocumentTx, documents: &[(String, Strin
         };
         match stored.header.kind {
             DocKind::Submission => {
-                let conflicts = projection::has_conflicts(&doc, &[], true);
+                let conflicts =
+                    projection::has_conflicts(&doc, &WriteChanges::of(&doc, &[], false), true);
                 if let Some(facts) = projection::submission_facts(&doc, conflicts) {
                     tx.project_submission(project, &stored.header, &facts, AWAITING_REVIEW)?;
                 }
@@ -324,6 +348,25 @@ pub fn backfill_projection(tx: &mut impl DocumentTx, documents: &[(String, Strin
     }
     for (project, submission, state) in reviews {
         tx.project_review(project, &submission, &state)?;
+    }
+    Ok(())
+}
+
+/// Writes the answer rows of submissions stored before they were kept (an upgrade), inside
+/// the caller's transaction; submissions without a projection row (not whole) or that do not
+/// load are left out. Cost: loads each submission once.
+pub fn backfill_answers(tx: &mut impl DocumentTx, documents: &[(String, String)]) -> Result<()> {
+    for (project, id) in documents {
+        let Some(stored) = tx.stored(project, id)? else {
+            continue;
+        };
+        let Ok(doc) = Automerge::load(&stored.bytes) else {
+            continue;
+        };
+        if let Some(facts) = projection::submission_facts(&doc, false) {
+            let rows = answers::answer_rows(&doc, facts.deleted);
+            tx.project_answers(project, id, &facts, &rows, false)?;
+        }
     }
     Ok(())
 }

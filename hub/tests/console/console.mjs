@@ -4,7 +4,7 @@
 // failed check; the Rust test then has the phone sync and read the review written here.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const setup = JSON.parse(process.env.MINGA_CONSOLE_TEST);
 const {
   base, project, otherProject, user, password, slowUser, rosa, hostile, hostileText, theirs, conflicted, brokenForm,
-  screenshots,
+  screenshots, feelingUnsafe, exportZip, indicatorsJson, located, outline,
 } = setup;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -101,6 +101,13 @@ try {
   await page.click('button >> text=Filter');
   assert.equal(await rowsShown(), 1);
 
+  // Filtered by a select question's answer, from the answers' section of the filters.
+  await page.goto(`${base}/console/p/${project}/submissions?form=safety_walk`);
+  await page.click('.answer-filters summary');
+  await page.selectOption('select[name="a.feels_safe"]', 'no');
+  await page.click('button >> text=Filter');
+  assert.equal(await rowsShown(), feelingUnsafe, 'those who feel unsafe at night');
+
   // The hostile answer is text: no dialog, no injected element, the characters shown.
   await page.goto(`${base}/console/p/${project}/submissions/${hostile}`);
   assert.equal(await page.locator('main img').count(), 0);
@@ -176,11 +183,64 @@ try {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('button >> text=Download')]);
   assert.equal(download.suggestedFilename(), `minga-${project}-csv.zip`);
 
+  // The JSON export, kept for the Rust side to count from.
+  await page.selectOption('#format', 'json');
+  const [json] = await Promise.all([page.waitForEvent('download'), page.click('button >> text=Download')]);
+  await json.saveAs(exportZip);
+
+  // Indicators: concerns per answer to "feels safe", as the Rust side will count them from
+  // the export; the chart is the hub's own SVG, the CSV a download.
+  await page.goto(`${base}/console/p/${project}/indicators`);
+  await page.selectOption('select[name=form]', 'safety_walk');
+  await page.click('button >> text=Show');
+  await page.selectOption('select[name=question]', 'concerns');
+  await page.selectOption('select[name=group]', 'feels_safe');
+  await page.click('button >> text=Show');
+  const indicator = await page.$$eval('#indicator tbody tr', (rows) => {
+    const values = [...document.querySelectorAll('#indicator thead th[data-value]')].map((th) => th.dataset.value);
+    return rows.map((row) => {
+      const counts = [...row.querySelectorAll('td:not(.total)')].map((td) => parseInt(td.textContent, 10));
+      return {
+        group: row.dataset.group,
+        total: parseInt(row.querySelector('td.total').textContent, 10),
+        cells: Object.fromEntries(values.map((value, i) => [value, counts[i]])),
+      };
+    });
+  });
+  writeFileSync(indicatorsJson, JSON.stringify(indicator));
+  assert.ok((await page.locator('figure svg rect').count()) > 0, 'the chart has bars');
+  await accessible('indicators');
+  await shoot('indicators');
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('text=Download CSV')]);
+  assert.equal(csv.suggestedFilename(), `minga-${project}-concerns-by-feels_safe.csv`);
+
+  // The map: every located submission is a point or counted in a gathering, over the
+  // country's outline until the office uploads its own.
+  await page.goto(`${base}/console/p/${project}/map?form=safety_walk&colour=feels_safe`);
+  const counted = await page.$$eval('#map circle', (circles) => circles.reduce((sum, c) => sum + Number(c.dataset.count), 0));
+  assert.equal(counted, located, 'points and gatherings add up to the located submissions');
+  assert.match(await page.textContent('#located'), new RegExp(`: ${located}$`));
+  const rings = async () => ((await page.getAttribute('#map path', 'd')).match(/Z/g) ?? []).length;
+  assert.ok((await rings()) > 1, "the country's outline (mainland and islands)");
+  await accessible('map');
+  await shoot('map');
+  const single = page.locator('#map a:not(:has(text)) circle').first();
+  if (await single.count()) {
+    await Promise.all([page.waitForLoadState(), single.click()]);
+    assert.match(page.url(), /\/submissions\/[0-9a-f-]{36}$/, 'a point opens its submission');
+    await page.goBack();
+  }
+  await page.setInputFiles('#outline-file', outline);
+  await Promise.all([page.waitForLoadState(), page.click('button >> text=Upload')]);
+  assert.equal(await rings(), 1, "the office's outline instead");
+
   await page.goto(`${base}/console/p/${project}/audit`);
   await accessible('audit');
   await shoot('audit');
   assert.match(await page.textContent('main'), /approve, flag answer respondent/);
   assert.match(await page.textContent('main'), /settle respondent/);
+  assert.match(await page.textContent('main'), /export indicators csv/);
+  assert.match(await page.textContent('main'), /upload map outline/);
 
   // Signing out ends the session.
   await page.click('button >> text=Sign out');

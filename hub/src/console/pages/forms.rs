@@ -101,7 +101,7 @@ pub async fn list(
 
 /// The uploaded form's CSRF field and file (name and bytes); a part that does not read is
 /// left out (the upload is then refused for what it lacks).
-async fn read_upload(mut multipart: Multipart) -> (String, Option<(String, Vec<u8>)>) {
+pub(super) async fn read_upload(mut multipart: Multipart) -> (String, Option<(String, Vec<u8>)>) {
     let (mut token, mut file) = (String::new(), None);
     while let Ok(Some(field)) = multipart.next_field().await {
         match field.name() {

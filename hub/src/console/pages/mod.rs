@@ -7,7 +7,10 @@ pub mod conflicts;
 pub mod devices;
 pub mod export;
 pub mod forms;
+pub mod indicators;
+pub mod map;
 pub mod media;
+pub mod questions;
 pub mod sign_in;
 pub mod submission;
 pub mod submissions;
@@ -129,6 +132,35 @@ pub fn project_page(
     match signed.supervises(project) {
         true => Ok(lang),
         false => Err(Box::new(not_found(lang))),
+    }
+}
+
+/// A page of a project the signed-in user supervises (`/console/p/{project}/…`): who she is,
+/// the project, the page's language. Rejected with the sign-in redirect, or the 404 when she
+/// does not supervise the project.
+pub struct ProjectPage {
+    pub signed: Signed,
+    pub project: String,
+    pub lang: Lang,
+}
+
+impl axum::extract::FromRequestParts<AppState> for ProjectPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Response> {
+        let signed = Signed::from_request_parts(parts, state).await?;
+        let Path(project) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let lang = project_page(&signed, &project, &parts.headers).map_err(|r| *r)?;
+        Ok(ProjectPage {
+            signed,
+            project,
+            lang,
+        })
     }
 }
 

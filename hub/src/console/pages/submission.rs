@@ -163,7 +163,7 @@ fn answer_view(answer: &ShownAnswer, project: &str) -> AnswerView {
 
 /// The form language matching the console's: named by its code in brackets (`Español (es)`),
 /// or the code alone.
-fn form_language(languages: &[String], lang: Lang) -> Option<String> {
+pub(super) fn form_language(languages: &[String], lang: Lang) -> Option<String> {
     let code = lang.code();
     let bracketed = format!("({code})");
     languages

@@ -3,6 +3,7 @@
 //! conflicts and text, newest or oldest first, paged by the last row shown (an index range
 //! scan per page, never a count or an offset), with the selected rows approved at once.
 
+use super::questions::{offered, Offered};
 use super::{audit_entry, field, fields, shown_time, Client};
 use crate::console::auth::Signed;
 use crate::console::i18n::Lang;
@@ -38,10 +39,18 @@ struct TableRow {
 }
 
 /// A choice of a filter's list: its value, its label, whether it is chosen.
-struct Choice {
-    value: String,
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub chosen: bool,
+}
+
+/// The filter by a select question's answer: its query name (`a.` and the question's name),
+/// label and options.
+struct AnswerFilter {
+    field: String,
     label: String,
-    chosen: bool,
+    options: Vec<Choice>,
 }
 
 #[derive(Template)]
@@ -52,6 +61,9 @@ struct TablePage {
     forms: Vec<Choice>,
     reviews: Vec<Choice>,
     devices: Vec<Choice>,
+    answer_filters: Vec<AnswerFilter>,
+    /// Whether an answer filter is in use (their section is then shown open).
+    answers_chosen: bool,
     from: String,
     to: String,
     text: String,
@@ -77,7 +89,12 @@ struct Filters {
     oldest_first: bool,
     /// Where the page starts: after (`updated_at` in microseconds, id).
     after: Option<(DateTime<Utc>, String)>,
+    /// Answers asked for: (question, option), from the fields `a.QUESTION=OPTION`.
+    answers: Vec<(String, String)>,
 }
+
+/// The prefix of an answer filter's field in the query string.
+const ANSWER_FIELD: &str = "a.";
 
 impl Filters {
     fn parse(query: &str) -> Filters {
@@ -96,6 +113,14 @@ impl Filters {
             conflicts: field(&sent, "conflicts").is_some(),
             oldest_first: field(&sent, "sort") == Some("oldest"),
             after: field(&sent, "after").and_then(parse_after),
+            answers: sent
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .filter_map(|(key, value)| {
+                    let question = key.strip_prefix(ANSWER_FIELD)?;
+                    Some((question.to_string(), value.clone()))
+                })
+                .collect(),
         }
     }
 
@@ -112,6 +137,7 @@ impl Filters {
             conflicted_only: self.conflicts,
             oldest_first: self.oldest_first,
             after: self.after.clone(),
+            answers: self.answers.clone(),
             limit: PAGE_ROWS + 1,
             ..SubmissionQuery::default()
         }
@@ -131,6 +157,11 @@ impl Filters {
         add("from", &self.from.map(|d| d.to_string()));
         add("to", &self.to.map(|d| d.to_string()));
         add("q", &self.text);
+        let answers: Vec<(String, String)> = self
+            .answers
+            .iter()
+            .map(|(question, value)| (format!("{ANSWER_FIELD}{question}"), value.clone()))
+            .collect();
         if self.conflicts {
             pairs.push(("conflicts", "1".into()));
         }
@@ -139,6 +170,11 @@ impl Filters {
         }
         let after = format!("{}~{}", last.updated_at.timestamp_micros(), last.id);
         pairs.push(("after", after));
+        pairs.extend(
+            answers
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.clone())),
+        );
         pairs
             .iter()
             .map(|(key, value)| format!("{key}={}", url_escape(value)))
@@ -173,16 +209,56 @@ fn table_row(row: SubmissionRow, lang: Lang) -> TableRow {
     }
 }
 
+/// The filters' lists: forms, devices, and the answer filters of the chosen form's select
+/// questions (of every form's when none is chosen).
+struct Lists {
+    forms: Vec<Choice>,
+    devices: Vec<Choice>,
+    answers: Vec<AnswerFilter>,
+}
+
+/// The answer filters of the select questions `offered`, with the filters' choices marked.
+fn answer_filters(offered: Vec<Offered>, filters: &Filters) -> Vec<AnswerFilter> {
+    offered
+        .into_iter()
+        .filter(Offered::is_select)
+        .map(|question| {
+            let chosen = |value: &str| {
+                filters
+                    .answers
+                    .iter()
+                    .any(|(q, v)| *q == question.name && v == value)
+            };
+            AnswerFilter {
+                field: format!("{ANSWER_FIELD}{}", question.name),
+                options: question
+                    .options
+                    .iter()
+                    .map(|(value, label)| Choice {
+                        chosen: chosen(value),
+                        value: value.clone(),
+                        label: label.clone(),
+                    })
+                    .collect(),
+                label: question.label,
+            }
+        })
+        .collect()
+}
+
 /// The choices of the filters' lists, from the project's forms and devices. Cost: reading
 /// the published forms and the project's devices, whatever the number of submissions.
 fn choices(
     storage: &dyn HubStorage,
     project: &str,
     filters: &Filters,
-) -> crate::Result<(Vec<Choice>, Vec<Choice>)> {
+    lang: Lang,
+) -> crate::Result<Lists> {
     // The published forms, not `form_versions`: that counts each version's submissions, a
     // scan of the whole project on every page.
-    let mut forms: Vec<String> = storage.forms(project)?.into_iter().map(|f| f.id).collect();
+    let published = storage.forms(project)?;
+    let answers = answer_filters(offered(&published, filters.form.as_deref(), lang), filters);
+    let mut forms: Vec<String> = published.into_iter().map(|f| f.id).collect();
     forms.sort();
     forms.dedup();
     let forms = forms
@@ -202,7 +278,11 @@ fn choices(
             value: device.id,
         })
         .collect();
-    Ok((forms, devices))
+    Ok(Lists {
+        forms,
+        devices,
+        answers,
+    })
 }
 
 pub async fn table(
@@ -222,10 +302,10 @@ pub async fn table(
     let read = state
         .blocking(move |storage| {
             let rows = storage.submissions(&name, &wanted.query())?;
-            Ok((rows, choices(storage, &name, &wanted)?))
+            Ok((rows, choices(storage, &name, &wanted, lang)?))
         })
         .await;
-    let (mut rows, (forms, devices)) = match read {
+    let (mut rows, lists) = match read {
         Ok(read) => read,
         Err(error) => return error.into_response(),
     };
@@ -241,7 +321,7 @@ pub async fn table(
     let t = lang.texts();
     let page = TablePage {
         chrome: Chrome::signed(lang, &here, &signed, Some(&project)),
-        forms,
+        forms: lists.forms,
         reviews: t
             .review_states()
             .into_iter()
@@ -251,7 +331,9 @@ pub async fn table(
                 label: label.into(),
             })
             .collect(),
-        devices,
+        devices: lists.devices,
+        answer_filters: lists.answers,
+        answers_chosen: !filters.answers.is_empty(),
         from: filters.from.map(|d| d.to_string()).unwrap_or_default(),
         to: filters.to.map(|d| d.to_string()).unwrap_or_default(),
         text: filters.text.clone().unwrap_or_default(),

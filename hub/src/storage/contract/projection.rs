@@ -5,7 +5,10 @@
 use super::write;
 use crate::access::DocKind;
 use crate::auth::{EnrolDecision, EnrolmentState};
-use crate::storage::{DocumentWrite, HubStorage, NewEnrolment, SubmissionQuery, SubmissionRow};
+use crate::storage::{
+    Bounds, DocumentWrite, HubStorage, Indicator, IndicatorQuery, LocatedQuery, NewEnrolment,
+    SubmissionQuery, SubmissionRow,
+};
 use chrono::Utc;
 use minga_core::{
     AnswerPath, DeviceIdentity, DocId, Encryption, FormRef, GeoPoint, ReviewDocument, ReviewState,
@@ -47,6 +50,31 @@ impl Phone {
             .unwrap();
         self.store.set_instance_name(&id, Some(name)).unwrap();
         self.store.set_status(&id, Status::Complete).unwrap();
+        id
+    }
+
+    /// A submission of `form` named `name` (as [`Phone::fill`]) answering `province` (a
+    /// select_one), `fears` (a select_multiple) and `age` (an integer).
+    pub fn fill_answers(
+        &self,
+        form: &str,
+        name: &str,
+        province: &str,
+        fears: &[&str],
+        age: i64,
+    ) -> DocId {
+        let id = self.fill(form, name);
+        let set = |question: &str, value: Value| {
+            self.store
+                .set_answer(&id, &AnswerPath::new(question), &value)
+                .unwrap()
+        };
+        set("province", Value::Choice(province.into()));
+        set(
+            "fears",
+            Value::Choices(fears.iter().map(|f| f.to_string()).collect()),
+        );
+        set("age", Value::Integer(age));
         id
     }
 
@@ -265,6 +293,218 @@ pub fn a_device_keeps_its_last_sync(storage: &dyn HubStorage) {
     );
 }
 
+fn province_is(province: &str) -> SubmissionQuery {
+    SubmissionQuery {
+        answers: vec![("province".into(), province.into())],
+        ..SubmissionQuery::default()
+    }
+}
+
+pub fn the_listing_filters_by_a_select_answer_kept_as_answers_change(storage: &dyn HubStorage) {
+    let phone = Phone::new("dev", "ana");
+    let rosa = phone.fill_answers("safety", "Rosa", "imbabura", &["dark"], 40);
+    let luis = phone.fill_answers("safety", "Luis", "pichincha", &["dark", "robbery"], 30);
+    storage
+        .write_documents("p", &[phone.write(&rosa), phone.write(&luis)], None)
+        .unwrap();
+    assert_eq!(
+        ids(&all(storage, province_is("imbabura"))),
+        [rosa.to_string()]
+    );
+    let robbery = SubmissionQuery {
+        answers: vec![("fears".into(), "robbery".into())],
+        ..SubmissionQuery::default()
+    };
+    assert_eq!(
+        ids(&all(storage, robbery)),
+        [luis.to_string()],
+        "a ticked option"
+    );
+    let both = SubmissionQuery {
+        answers: vec![
+            ("province".into(), "pichincha".into()),
+            ("fears".into(), "dark".into()),
+        ],
+        ..SubmissionQuery::default()
+    };
+    assert_eq!(ids(&all(storage, both)), [luis.to_string()]);
+
+    // Rosa moves to Pichincha: her rows follow; a change elsewhere leaves them as they are.
+    phone
+        .store
+        .set_answer(
+            &rosa,
+            &AnswerPath::new("province"),
+            &Value::Choice("pichincha".into()),
+        )
+        .unwrap();
+    phone
+        .store
+        .set_instance_name(&rosa, Some("Rosa Q."))
+        .unwrap();
+    storage
+        .write_documents("p", &[phone.write(&rosa)], None)
+        .unwrap();
+    assert!(all(storage, province_is("imbabura")).is_empty());
+    assert_eq!(
+        ids(&all(storage, province_is("pichincha"))),
+        [rosa.to_string(), luis.to_string()]
+    );
+    phone.store.set_instance_name(&rosa, Some("Rosa")).unwrap();
+    storage
+        .write_documents("p", &[phone.write(&rosa)], None)
+        .unwrap();
+    assert_eq!(all(storage, province_is("pichincha")).len(), 2, "kept");
+
+    // A deleted submission matches no answer filter and counts in no indicator.
+    phone.store.delete_submission(&luis).unwrap();
+    storage
+        .write_documents("p", &[phone.write(&luis)], None)
+        .unwrap();
+    let with_deleted = SubmissionQuery {
+        include_deleted: true,
+        ..province_is("pichincha")
+    };
+    assert_eq!(ids(&all(storage, with_deleted)), [rosa.to_string()]);
+}
+
+pub fn an_indicator_counts_answers_per_group_over_a_date_range(storage: &dyn HubStorage) {
+    let phone = Phone::new("dev", "ana");
+    let writes: Vec<DocumentWrite> = [
+        ("imbabura", &["dark"][..], 40),
+        ("imbabura", &["dark", "robbery"][..], 20),
+        ("pichincha", &["robbery"][..], 33),
+        ("pichincha", &[][..], 51),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, (province, fears, age))| {
+        let id = phone.fill_answers("safety", &format!("n{n}"), province, fears, *age);
+        phone.write(&id)
+    })
+    .collect();
+    let other_form = phone.fill_answers("dialogue", "x", "imbabura", &["dark"], 9);
+    storage.write_documents("p", &writes, None).unwrap();
+    storage
+        .write_documents("p", &[phone.write(&other_form)], None)
+        .unwrap();
+    let fears = IndicatorQuery {
+        form_id: "safety".into(),
+        question: "fears".into(),
+        group: "province".into(),
+        by_value: true,
+        ..IndicatorQuery::default()
+    };
+    let indicator = storage.indicator("p", &fears).unwrap();
+    let groups = [("imbabura".to_string(), 2), ("pichincha".to_string(), 2)];
+    assert_eq!(indicator.groups, groups);
+    let cells: Vec<(&str, Option<&str>, i64)> = indicator
+        .cells
+        .iter()
+        .map(|c| (c.group.as_str(), c.value.as_deref(), c.count))
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ("imbabura", Some("dark"), 2),
+            ("imbabura", Some("robbery"), 1),
+            ("pichincha", Some("robbery"), 1),
+        ]
+    );
+    let ages = storage
+        .indicator(
+            "p",
+            &IndicatorQuery {
+                question: "age".into(),
+                by_value: false,
+                ..fears.clone()
+            },
+        )
+        .unwrap();
+    /// Group, answered, sum, least, greatest.
+    type Summed<'a> = (&'a str, i64, Option<f64>, Option<f64>, Option<f64>);
+    let sums: Vec<Summed> = ages
+        .cells
+        .iter()
+        .map(|c| (c.group.as_str(), c.count, c.sum, c.min, c.max))
+        .collect();
+    assert_eq!(
+        sums,
+        [
+            ("imbabura", 2, Some(60.0), Some(20.0), Some(40.0)),
+            ("pichincha", 2, Some(84.0), Some(33.0), Some(51.0)),
+        ]
+    );
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    let later = IndicatorQuery {
+        from: Some(tomorrow),
+        ..fears
+    };
+    assert_eq!(
+        storage.indicator("p", &later).unwrap(),
+        Indicator::default()
+    );
+}
+
+pub fn the_map_reads_located_submissions_with_their_colouring_answer(storage: &dyn HubStorage) {
+    let phone = Phone::new("dev", "ana");
+    let rosa = phone.fill_answers("safety", "Rosa", "imbabura", &["dark"], 40);
+    let luis = phone.fill("dialogue", "Luis");
+    storage
+        .write_documents("p", &[phone.write(&rosa), phone.write(&luis)], None)
+        .unwrap();
+    let coloured = LocatedQuery {
+        colour: Some("province".into()),
+        ..LocatedQuery::default()
+    };
+    let mut points = storage.located("p", &coloured).unwrap();
+    points.sort_by(|a, b| a.name.cmp(&b.name));
+    let seen: Vec<(Option<&str>, f64, f64, Option<&str>)> = points
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_deref(),
+                p.latitude,
+                p.longitude,
+                p.value.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some("Luis"), 0.35, -78.12, None),
+            (Some("Rosa"), 0.35, -78.12, Some("imbabura")),
+        ]
+    );
+    let safety = LocatedQuery {
+        form_id: Some("safety".into()),
+        ..coloured.clone()
+    };
+    assert_eq!(storage.located("p", &safety).unwrap().len(), 1);
+    let elsewhere = LocatedQuery {
+        within: Some(Bounds {
+            west: -80.0,
+            south: -3.0,
+            east: -79.0,
+            north: -2.0,
+        }),
+        ..coloured
+    };
+    assert!(storage.located("p", &elsewhere).unwrap().is_empty());
+
+    assert_eq!(storage.map_outline("p").unwrap(), None);
+    storage
+        .set_map_outline("p", "{\"type\":\"Polygon\"}")
+        .unwrap();
+    storage.set_map_outline("p", "{}").unwrap();
+    assert_eq!(
+        storage.map_outline("p").unwrap().as_deref(),
+        Some("{}"),
+        "replaced"
+    );
+}
+
 /// What an upgrade test stores before taking the database back to the earlier schema: a
 /// submission with a review. Returns the submission.
 pub fn store_before_upgrade(storage: &dyn HubStorage) -> DocId {
@@ -278,6 +518,25 @@ pub fn store_before_upgrade(storage: &dyn HubStorage) -> DocId {
         )
         .unwrap();
     id
+}
+
+/// What an answers upgrade test stores before taking the database back: a submission in
+/// Imbabura. Returns it.
+pub fn store_answered(storage: &dyn HubStorage) -> DocId {
+    let phone = Phone::new("dev", "ana");
+    let id = phone.fill_answers("safety", "Rosa", "imbabura", &["dark"], 40);
+    storage
+        .write_documents("p", &[phone.write(&id)], None)
+        .unwrap();
+    id
+}
+
+/// After the upgrade: the submission's answers are there for the filters.
+pub fn check_answers_after_upgrade(storage: &dyn HubStorage, id: &DocId) {
+    assert_eq!(
+        ids(&all(storage, province_is("imbabura"))),
+        [id.to_string()]
+    );
 }
 
 /// After the upgrade: the submission has its row, with its review's state.

@@ -13,6 +13,8 @@ mod console;
 mod schema;
 pub mod testing;
 
+use super::answers::{self, AnswerRow, Indicator, IndicatorCell, IndicatorQuery};
+use super::located::{self, LocatedPoint, LocatedQuery};
 use super::merge::Merged;
 use super::projection::{
     self, FormVersionRow, SqlArg, SubmissionFacts, SubmissionQuery, SubmissionRow,
@@ -206,6 +208,12 @@ fn form_version_from_row(row: &Row) -> Result<FormVersionRow> {
 static UPSERT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| projection::upsert_sql(dollar));
 
+/// The answer rows' statements in PostgreSQL's placeholders, built once.
+static ANSWERS_DELETE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| answers::delete_sql(dollar));
+static ANSWERS_INSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| answers::insert_sql(dollar));
+
 fn dollar(n: usize) -> String {
     format!("${n}")
 }
@@ -229,6 +237,26 @@ fn header_from_row(row: &Row) -> Result<DocumentHeader> {
 
 fn split_heads(heads: &str) -> Vec<String> {
     heads.split_whitespace().map(String::from).collect()
+}
+
+/// The values a shared SELECT binds, as PostgreSQL parameters.
+fn boxed(args: Vec<SqlArg>) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    args.into_iter()
+        .map(|arg| -> Box<dyn postgres::types::ToSql + Sync> {
+            match arg {
+                SqlArg::Text(text) => Box::new(text),
+                SqlArg::Time(time) => Box::new(time),
+                SqlArg::Int(number) => Box::new(number),
+                SqlArg::Float(number) => Box::new(number),
+            }
+        })
+        .collect()
+}
+
+fn param_refs(
+    params: &[Box<dyn postgres::types::ToSql + Sync>],
+) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params.iter().map(|p| p.as_ref()).collect()
 }
 
 fn collect<T>(rows: Vec<Row>, from_row: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
@@ -359,25 +387,78 @@ impl HubStorage for PostgresStorage {
 
     fn submissions(&self, project: &str, query: &SubmissionQuery) -> Result<Vec<SubmissionRow>> {
         let (sql, args) = projection::listing_sql(project, query, dollar);
-        let params: Vec<Box<dyn postgres::types::ToSql + Sync>> = args
-            .into_iter()
-            .map(|arg| -> Box<dyn postgres::types::ToSql + Sync> {
-                match arg {
-                    SqlArg::Text(text) => Box::new(text),
-                    SqlArg::Time(time) => Box::new(time),
-                    SqlArg::Int(number) => Box::new(number),
-                }
+        let params = boxed(args);
+        collect(
+            self.client()?.query(&sql, &param_refs(&params))?,
+            submission_from_row,
+        )
+    }
+
+    fn indicator(&self, project: &str, query: &IndicatorQuery) -> Result<Indicator> {
+        let ((groups, group_args), (cells, cell_args)) =
+            answers::indicator_sql(project, query, dollar);
+        let mut client = self.client()?;
+        let (group_args, cell_args) = (boxed(group_args), boxed(cell_args));
+        let groups = client
+            .query(&groups, &param_refs(&group_args))?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_>>()?;
+        let cells = client
+            .query(&cells, &param_refs(&cell_args))?
+            .iter()
+            .map(|row| {
+                Ok(IndicatorCell {
+                    group: row.try_get(0)?,
+                    value: row.try_get(1)?,
+                    count: row.try_get(2)?,
+                    sum: row.try_get(3)?,
+                    min: row.try_get(4)?,
+                    max: row.try_get(5)?,
+                })
             })
-            .collect();
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p.as_ref()).collect();
-        collect(self.client()?.query(&sql, &refs)?, submission_from_row)
+            .collect::<Result<_>>()?;
+        Ok(Indicator { groups, cells })
     }
 
     fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>> {
         let sql = projection::row_by_id_sql(dollar);
         let row = self.client()?.query_opt(&sql, &[&project, &id])?;
         row.as_ref().map(submission_from_row).transpose()
+    }
+
+    fn located(&self, project: &str, query: &LocatedQuery) -> Result<Vec<LocatedPoint>> {
+        let (sql, args) = located::located_sql(project, query, dollar);
+        let params = boxed(args);
+        let rows = self.client()?.query(&sql, &param_refs(&params))?;
+        rows.iter()
+            .map(|row| {
+                Ok(LocatedPoint {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    latitude: row.try_get(2)?,
+                    longitude: row.try_get(3)?,
+                    value: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn map_outline(&self, project: &str) -> Result<Option<String>> {
+        let row = self.client()?.query_opt(
+            "SELECT value FROM hub_meta WHERE key = $1",
+            &[&super::map_outline_key(project)],
+        )?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
+    fn set_map_outline(&self, project: &str, geojson: &str) -> Result<()> {
+        self.client()?.execute(
+            "INSERT INTO hub_meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&super::map_outline_key(project), &geojson],
+        )?;
+        Ok(())
     }
 
     fn form_versions(&self, project: &str) -> Result<Vec<FormVersionRow>> {
@@ -661,6 +742,38 @@ impl DocumentTx for postgres::Transaction<'_> {
         Ok(())
     }
 
+    fn project_answers(
+        &mut self,
+        project: &str,
+        id: &str,
+        facts: &SubmissionFacts,
+        rows: &[AnswerRow],
+        known: bool,
+    ) -> Result<()> {
+        if known {
+            self.execute(ANSWERS_DELETE.as_str(), &[&project, &id])?;
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let insert = self.prepare(ANSWERS_INSERT.as_str())?;
+        for row in rows {
+            self.execute(
+                &insert,
+                &[
+                    &project,
+                    &id,
+                    &row.question,
+                    &row.value,
+                    &row.number,
+                    &facts.form_id,
+                    &facts.created_at,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     fn keep_signatures(&mut self, project: &str, id: &str, signed: &[SignedChange]) -> Result<()> {
         signatures::keep_postgres(self, project, id, signed)
     }
@@ -687,6 +800,16 @@ fn backfill_attachment_refs(tx: &mut postgres::Transaction<'_>) -> Result<()> {
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .collect::<Result<_>>()?;
     txn::backfill_attachment_refs(tx, &documents)
+}
+
+/// The answer rows of every submission stored before they were kept (schema version 6).
+fn backfill_answers(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    let documents: Vec<(String, String)> = tx
+        .query("SELECT project, id FROM submissions", &[])?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    txn::backfill_answers(tx, &documents)
 }
 
 /// The projection of every submission and review stored before it existed (schema version 2).
@@ -806,7 +929,28 @@ mod tests {
     contract_tests!(open);
     crate::storage::contract::console_contract_tests!(open);
 
-    /// What version 5 added, taken away again: a version 4 database.
+    /// What version 6 added, taken away again: a version 5 database.
+    const TO_VERSION_5: &str = "DROP TABLE submission_answers;";
+
+    #[test]
+    fn opening_a_version_5_database_keeps_the_answers_of_the_submissions_it_stored() {
+        let Some((database, storage)) = open("upgrade_from_5") else {
+            return;
+        };
+        let id = crate::storage::contract::store_answered(&storage);
+        storage
+            .client()
+            .unwrap()
+            .batch_execute(&format!(
+                "{TO_VERSION_5} UPDATE minga_hub_schema SET version = 5;"
+            ))
+            .unwrap();
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        crate::storage::contract::check_answers_after_upgrade(&upgraded, &id);
+    }
+
+    /// What version 5 added, taken away again (after [`TO_VERSION_5`]): a version 4 database.
     const TO_VERSION_4: &str =
         "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
 
@@ -832,7 +976,7 @@ mod tests {
     #[test]
     fn opening_a_version_2_database_adds_the_console_tables_and_keeps_its_data() {
         let downgrade = format!(
-            "{TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
+            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
         );
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_2", &downgrade) {
             crate::storage::contract::console_users_are_unique_and_supervise_only_known_projects(
@@ -863,7 +1007,7 @@ mod tests {
     #[test]
     fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
         let downgrade = format!(
-            "{TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
+            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
              ALTER TABLE devices DROP COLUMN last_sync_at;
              UPDATE minga_hub_schema SET version = 1;"
         );
@@ -872,8 +1016,9 @@ mod tests {
 
     #[test]
     fn opening_a_version_3_database_keeps_the_signatures_of_what_arrives_from_then_on() {
-        let downgrade =
-            format!("{TO_VERSION_4} {TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;");
+        let downgrade = format!(
+            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;"
+        );
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_3", &downgrade) {
             crate::storage::contract::signed_writes_keep_their_signatures(&upgraded);
         }
@@ -890,7 +1035,7 @@ mod tests {
             .client()
             .unwrap()
             .batch_execute(&format!(
-                "{TO_VERSION_4} UPDATE minga_hub_schema SET version = 4;"
+                "{TO_VERSION_5} {TO_VERSION_4} UPDATE minga_hub_schema SET version = 4;"
             ))
             .unwrap();
         drop(storage);

@@ -6,7 +6,7 @@ use crate::error::{HubError, Result};
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 5;
+pub const CURRENT_VERSION: i32 = 6;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -168,6 +168,16 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
             4 => {
                 tx.batch_execute(VERSION_5)?;
                 super::backfill_attachment_refs(&mut tx)?;
+            }
+            // Version 6 (SQLite's version 7): the select and numeric answers of each
+            // submission, filled for the submissions already stored.
+            5 => {
+                tx.batch_execute(&crate::storage::answers::table_sql(
+                    "TIMESTAMPTZ",
+                    "DOUBLE PRECISION",
+                    "",
+                ))?;
+                super::backfill_answers(&mut tx)?;
             }
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
