@@ -198,6 +198,41 @@ pub struct Unverified {
     pub fault: SignatureFault,
 }
 
+/// Whether stores sign their changes and receivers verify them: always, except in a benchmark
+/// built with the feature `bench-unsigned` that turned it off ([`bench_switch`]) to measure
+/// what signing costs beside it. Cost: one atomic load.
+pub fn signing_on() -> bool {
+    #[cfg(feature = "bench-unsigned")]
+    {
+        bench_switch::on()
+    }
+    #[cfg(not(feature = "bench-unsigned"))]
+    {
+        true
+    }
+}
+
+/// The benchmarks' switch for signing and verifying, compiled only with the feature
+/// `bench-unsigned`, which no application build turns on (the bindings and the hub's binary do
+/// not): a store or hub that could skip verifying would take changes nobody can trust. With it
+/// off, stores sign and keep nothing ([`signing_on`]) and [`verify_new_changes`] takes every
+/// change unverified and returns no signatures to keep.
+#[cfg(feature = "bench-unsigned")]
+pub mod bench_switch {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static OFF: AtomicBool = AtomicBool::new(false);
+
+    /// Turns signing and verifying on or off for the whole process.
+    pub fn set(on: bool) {
+        OFF.store(!on, Ordering::SeqCst);
+    }
+
+    pub(super) fn on() -> bool {
+        !OFF.load(Ordering::SeqCst)
+    }
+}
+
 /// Verifies the changes of `doc` that are not among `known` (the changes the receiver already
 /// held: their signatures were checked when they arrived), looking signatures up with
 /// `signature_of`, and returns the signatures to keep, or the first change that fails.
@@ -217,6 +252,9 @@ pub fn verify_new_changes(
     known: &[ChangeHash],
     signature_of: impl Fn(&ChangeHash) -> Option<Signature>,
 ) -> Result<Vec<SignedChange>, Unverified> {
+    if !signing_on() {
+        return Ok(Vec::new());
+    }
     let new = doc.get_changes_meta(known);
     let graph = ChangeGraph::of(&new);
     let mut verified = Vec::new();
