@@ -429,6 +429,18 @@ mod tests {
         );
     }
 
+    fn two_keys() -> (DeviceKey, DeviceKey) {
+        (
+            DeviceKey::generate().unwrap(),
+            DeviceKey::generate().unwrap(),
+        )
+    }
+
+    /// Why `doc`'s changes are refused, given the signatures in `pool`.
+    fn refusal(doc: &mut AutoCommit, pool: &SignaturePool) -> Unverified {
+        verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap_err()
+    }
+
     fn hashes_of(doc: &mut AutoCommit) -> Vec<ChangeHash> {
         doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
     }
@@ -459,17 +471,14 @@ mod tests {
 
     #[test]
     fn a_forged_newest_change_refuses_the_real_older_ones_with_it() {
-        let (owner, forger) = (
-            DeviceKey::generate().unwrap(),
-            DeviceKey::generate().unwrap(),
-        );
+        let (owner, forger) = two_keys();
         let mut doc = doc_by(owner.new_actor().unwrap(), 2);
         let mut pool = signed_by(&owner, &mut doc);
         doc.put(automerge::ROOT, "forged", true).unwrap();
         doc.commit();
         let forged = *hashes_of(&mut doc).last().unwrap();
         pool.extend([(forged, forger.sign_change(&forged))]);
-        let refused = verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap_err();
+        let refused = refusal(&mut doc, &pool);
         assert_eq!(
             (refused.change, refused.fault),
             (forged, SignatureFault::DoesNotVerify)
@@ -496,10 +505,7 @@ mod tests {
 
     #[test]
     fn a_forked_sequence_is_verified_at_both_ends() {
-        let (owner, forger) = (
-            DeviceKey::generate().unwrap(),
-            DeviceKey::generate().unwrap(),
-        );
+        let (owner, forger) = two_keys();
         let (mut doc, real, crafted) = forked_sequence(owner.new_actor().unwrap());
         assert_eq!(
             doc.get_heads().len(),
@@ -508,7 +514,7 @@ mod tests {
         );
         let mut pool: SignaturePool = [(real, owner.sign_change(&real))].into_iter().collect();
         pool.extend([(crafted, forger.sign_change(&crafted))]);
-        let refused = verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap_err();
+        let refused = refusal(&mut doc, &pool);
         assert_eq!(refused.change, crafted);
         pool.extend([(crafted, owner.sign_change(&crafted))]);
         let kept = verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap();
@@ -517,17 +523,14 @@ mod tests {
 
     #[test]
     fn a_newest_change_covers_its_actors_changes_only_not_another_actors_it_depends_on() {
-        let (ana, ben) = (
-            DeviceKey::generate().unwrap(),
-            DeviceKey::generate().unwrap(),
-        );
+        let (ana, ben) = two_keys();
         let mut doc = doc_by(ben.new_actor().unwrap(), 1);
         let bens = hashes_of(&mut doc)[0];
         let mut doc = doc.with_actor(ana.new_actor().unwrap());
         doc.put(automerge::ROOT, "n", 2).unwrap();
         doc.commit();
         let pool = signed_by(&ana, &mut doc);
-        let refused = verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap_err();
+        let refused = refusal(&mut doc, &pool);
         assert_eq!(
             (refused.change, refused.fault),
             (bens, SignatureFault::DoesNotVerify)
@@ -536,10 +539,7 @@ mod tests {
 
     #[test]
     fn a_change_under_someone_elses_actor_signed_with_another_key_does_not_verify() {
-        let (owner, forger) = (
-            DeviceKey::generate().unwrap(),
-            DeviceKey::generate().unwrap(),
-        );
+        let (owner, forger) = two_keys();
         let mut doc = doc_by(owner.new_actor().unwrap(), 1);
         let pool = signed_by(&forger, &mut doc);
         let refused = verify_new_changes(doc.document(), &[], |hash| pool.get(hash));
@@ -570,10 +570,7 @@ mod tests {
 
     #[test]
     fn a_credential_verifies_under_the_hubs_key_and_never_as_a_change() {
-        let (hub, device) = (
-            DeviceKey::generate().unwrap(),
-            DeviceKey::generate().unwrap(),
-        );
+        let (hub, device) = two_keys();
         let text = credential_text("dev-1", "imbabura", "facilitator", &device.public_key());
         let signature = hub.sign_credential(&text);
         assert!(hub.public_key().verifies_credential(&text, &signature));

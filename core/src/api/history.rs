@@ -273,14 +273,21 @@ mod tests {
         assert!(signatures.iter().all(|signature| *signature == mine));
     }
 
-    #[test]
-    fn a_received_change_shows_its_signers_key_not_the_receivers() {
-        let dir = tempfile::tempdir().unwrap();
-        let (phone, id) = store_with_an_answer(&dir);
-        let tablet = plain_store(&dir, "tablet.db", "tablet", "ben");
+    /// The phone's submission of [`store_with_an_answer`], imported by a tablet: the phone,
+    /// the tablet and the submission.
+    fn received_by_a_tablet(dir: &tempfile::TempDir) -> (Store, Store, DocId) {
+        let (phone, id) = store_with_an_answer(dir);
+        let tablet = plain_store(dir, "tablet.db", "tablet", "ben");
         tablet
             .import_submission(&phone.export_submission(&id).unwrap())
             .unwrap();
+        (phone, tablet, id)
+    }
+
+    #[test]
+    fn a_received_change_shows_its_signers_key_not_the_receivers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (phone, tablet, id) = received_by_a_tablet(&dir);
         let phones = phone.public_key().fingerprint();
         let signed_by_phone = |signature: &ChangeSignature| matches!(signature, ChangeSignature::Signed { fingerprint, .. } if *fingerprint == phones);
         assert!(signatures_of(&tablet, &id).iter().all(signed_by_phone));
@@ -290,11 +297,7 @@ mod tests {
     fn a_received_change_without_its_own_signature_shows_as_signed_through_its_actors_later_change()
     {
         let dir = tempfile::tempdir().unwrap();
-        let (phone, id) = store_with_an_answer(&dir);
-        let tablet = plain_store(&dir, "tablet.db", "tablet", "ben");
-        tablet
-            .import_submission(&phone.export_submission(&id).unwrap())
-            .unwrap();
+        let (phone, tablet, id) = received_by_a_tablet(&dir);
         let history = tablet.history(&id).unwrap();
         let fingerprint = phone.public_key().fingerprint();
         assert_eq!(
