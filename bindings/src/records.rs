@@ -192,7 +192,9 @@ pub struct HistoryEntry {
 /// the document's `authors` map records (`HistoryEntry.author`).
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum ChangeSignature {
-    /// Signed by the key its actor names, and the signature verifies.
+    /// Signed by the key its actor names: its own signature verifies, or (a received change)
+    /// that of a later change by the same key which descends from it and so vouches for it
+    /// (the core's `ChangeSignature::Signed::through` names which).
     Signed { key_fingerprint: String },
     /// Written before signing existed (or by an older client): no signature to check.
     Unsigned,
@@ -371,7 +373,7 @@ impl From<core::HistoryEntry> for HistoryEntry {
 impl From<core::ChangeSignature> for ChangeSignature {
     fn from(signature: core::ChangeSignature) -> Self {
         match signature {
-            core::ChangeSignature::Signed { fingerprint } => ChangeSignature::Signed {
+            core::ChangeSignature::Signed { fingerprint, .. } => ChangeSignature::Signed {
                 key_fingerprint: fingerprint,
             },
             core::ChangeSignature::Unsigned => ChangeSignature::Unsigned,

@@ -114,6 +114,13 @@ impl MemoryStore {
         result
     }
 
+    /// Keeps `signed`, the signatures of changes this store made itself outside [`Self::edit`]
+    /// (a test or a benchmark that builds documents as a phone's store does, which keeps the
+    /// signature of every change it makes and sends them all). Cost: one insert each.
+    pub fn keep_own_signatures(&self, signed: impl IntoIterator<Item = SignedChange>) {
+        self.lock().signatures.extend(signed);
+    }
+
     /// A copy of a document.
     pub fn get(&self, id: &DocId) -> Option<Automerge> {
         self.lock().docs.get(id).map(|entry| entry.doc.clone())

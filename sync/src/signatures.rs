@@ -198,22 +198,68 @@ pub struct Unverified {
     pub fault: SignatureFault,
 }
 
-/// Verifies every change of `doc` that is not among `known` (the changes the receiver already
-/// held: their signatures were checked when they arrived), looking each keyed change's
-/// signature up with `signature_of`. Returns the signatures of the new keyed changes, for the
-/// receiver to keep, or the first change that fails. Cost: a walk of the changes after `known`
-/// and one Ed25519 verification per new keyed change.
+/// Whether stores sign their changes and receivers verify them: always, except in a benchmark
+/// built with the feature `bench-unsigned` that turned it off ([`bench_switch`]) to measure
+/// what signing costs beside it. Cost: one atomic load.
+pub fn signing_on() -> bool {
+    #[cfg(feature = "bench-unsigned")]
+    {
+        bench_switch::on()
+    }
+    #[cfg(not(feature = "bench-unsigned"))]
+    {
+        true
+    }
+}
+
+/// The benchmarks' switch for signing and verifying, compiled only with the feature
+/// `bench-unsigned`, which no application build turns on (the bindings and the hub's binary do
+/// not): a store or hub that could skip verifying would take changes nobody can trust. With it
+/// off, stores sign and keep nothing ([`signing_on`]) and [`verify_new_changes`] takes every
+/// change unverified and returns no signatures to keep.
+#[cfg(feature = "bench-unsigned")]
+pub mod bench_switch {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static OFF: AtomicBool = AtomicBool::new(false);
+
+    /// Turns signing and verifying on or off for the whole process.
+    pub fn set(on: bool) {
+        OFF.store(!on, Ordering::SeqCst);
+    }
+
+    pub(super) fn on() -> bool {
+        !OFF.load(Ordering::SeqCst)
+    }
+}
+
+/// Verifies the changes of `doc` that are not among `known` (the changes the receiver already
+/// held: their signatures were checked when they arrived), looking signatures up with
+/// `signature_of`, and returns the signatures to keep, or the first change that fails.
+///
+/// Only each keyed actor's newest new changes are verified on their own: those no other new
+/// change by the same actor descends from (one per actor as a rule; a forked sequence number,
+/// two changes of one actor neither of which descends from the other, makes two). A change's
+/// hash covers the hashes of the changes it depends on, so a verified signature of the newest
+/// vouches for every change of that actor it descends from, and those need no signature of
+/// their own: whatever came with them is neither checked nor returned (so that nothing
+/// unverified is ever kept). A missing or wrong signature on the newest refuses the whole
+/// document, the older changes with it. Cost: a walk of the new changes' metadata, a walk of
+/// their dependencies per keyed actor among them, and one Ed25519 verification per newest
+/// change ([`newest_of_each_actor`]).
 pub fn verify_new_changes(
     doc: &Automerge,
     known: &[ChangeHash],
     signature_of: impl Fn(&ChangeHash) -> Option<Signature>,
 ) -> Result<Vec<SignedChange>, Unverified> {
+    if !signing_on() {
+        return Ok(Vec::new());
+    }
+    let new = doc.get_changes_meta(known);
+    let graph = ChangeGraph::of(&new);
     let mut verified = Vec::new();
-    for change in doc.get_changes(known) {
-        let Some(key) = actor_key(change.actor_id()) else {
-            continue; // unkeyed: a deterministic first change, or made before signing
-        };
-        let hash = change.hash();
+    for index in graph.newest_of_each_actor() {
+        let (hash, key) = (graph.hashes[index], graph.keys[index].expect("keyed"));
         let signature = signature_of(&hash).ok_or(Unverified {
             change: hash,
             fault: SignatureFault::Missing,
@@ -227,6 +273,100 @@ pub fn verify_new_changes(
         verified.push((hash, signature));
     }
     Ok(verified)
+}
+
+/// A set of changes (a document's, or those a batch adds to it) as the signatures need it:
+/// each change's hash, the key its actor names, and its dependencies within the set.
+pub struct ChangeGraph {
+    /// Each change's hash, in the order given.
+    pub hashes: Vec<ChangeHash>,
+    /// The key each change's actor names; `None` for an unkeyed actor.
+    pub keys: Vec<Option<PublicKey>>,
+    actors: Vec<usize>,
+    deps: Vec<Vec<usize>>,
+}
+
+impl ChangeGraph {
+    /// The graph of `changes`; dependencies outside them are left out. Cost: one pass and a
+    /// hash map of the changes.
+    pub fn of(changes: &[automerge::ChangeMetadata<'_>]) -> Self {
+        let index: HashMap<ChangeHash, usize> = changes
+            .iter()
+            .enumerate()
+            .map(|(n, change)| (change.hash, n))
+            .collect();
+        let mut actor_numbers: HashMap<&ActorId, usize> = HashMap::new();
+        let actors = changes
+            .iter()
+            .map(|change| {
+                let next = actor_numbers.len();
+                *actor_numbers.entry(change.actor.as_ref()).or_insert(next)
+            })
+            .collect();
+        Self {
+            hashes: changes.iter().map(|change| change.hash).collect(),
+            keys: changes
+                .iter()
+                .map(|change| actor_key(&change.actor))
+                .collect(),
+            actors,
+            deps: changes
+                .iter()
+                .map(|change| {
+                    change
+                        .deps
+                        .iter()
+                        .filter_map(|dep| index.get(dep).copied())
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The keyed changes that no other change of the set by the same actor descends from, in
+    /// the set's order: the ones whose signatures must be verified.
+    pub fn newest_of_each_actor(&self) -> Vec<usize> {
+        let keyed = |n: &usize| self.keys[*n].is_some();
+        let covered = self.covered_by(|n| self.keys[n].is_some());
+        (0..self.hashes.len())
+            .filter(keyed)
+            .filter(|n| covered[*n].is_none())
+            .collect()
+    }
+
+    /// For each change, a change of the set by the same actor that descends from it and for
+    /// which `vouches` holds (the first such found, visiting them in the set's order), or
+    /// `None`. Cost: one walk of the dependencies per actor with a vouching change.
+    pub fn covered_by(&self, vouches: impl Fn(usize) -> bool) -> Vec<Option<usize>> {
+        let count = self.hashes.len();
+        let mut covered = vec![None; count];
+        // The walk of each actor marks what it visits with the actor's number (plus one).
+        let mut visited = vec![0usize; count];
+        let mut by_actor: Vec<Vec<usize>> = Vec::new();
+        for n in (0..count).filter(|n| vouches(*n)) {
+            let actor = self.actors[n];
+            if by_actor.len() <= actor {
+                by_actor.resize_with(actor + 1, Vec::new);
+            }
+            by_actor[actor].push(n);
+        }
+        for (actor, vouching) in by_actor.iter().enumerate() {
+            for &start in vouching {
+                let mut stack = self.deps[start].clone();
+                while let Some(n) = stack.pop() {
+                    if visited[n] == actor + 1 {
+                        continue;
+                    }
+                    visited[n] = actor + 1;
+                    if self.actors[n] == actor && covered[n].is_none() {
+                        covered[n] = Some(start);
+                    }
+                    stack.extend_from_slice(&self.deps[n]);
+                }
+            }
+        }
+        covered
+    }
 }
 
 /// The signatures that came with a message or bundle, by change.
@@ -289,21 +429,117 @@ mod tests {
         );
     }
 
+    fn two_keys() -> (DeviceKey, DeviceKey) {
+        (
+            DeviceKey::generate().unwrap(),
+            DeviceKey::generate().unwrap(),
+        )
+    }
+
+    /// Why `doc`'s changes are refused, given the signatures in `pool`.
+    fn refusal(doc: &mut AutoCommit, pool: &SignaturePool) -> Unverified {
+        verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap_err()
+    }
+
+    fn hashes_of(doc: &mut AutoCommit) -> Vec<ChangeHash> {
+        doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
+    }
+
     #[test]
-    fn changes_signed_by_their_actors_key_verify_and_are_returned_to_keep() {
+    fn an_actors_newest_change_is_verified_and_returned_to_keep_for_the_chain_it_ends() {
         let key = DeviceKey::generate().unwrap();
         let mut doc = doc_by(key.new_actor().unwrap(), 3);
         let pool = signed_by(&key, &mut doc);
         let kept = verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap();
-        assert_eq!(kept.len(), 3);
+        let newest = *hashes_of(&mut doc).last().unwrap();
+        assert_eq!(kept, vec![(newest, pool.get(&newest).unwrap())]);
+    }
+
+    #[test]
+    fn an_old_change_with_a_wrong_signature_is_taken_on_its_newest_changes_and_its_own_not_kept() {
+        let key = DeviceKey::generate().unwrap();
+        let mut doc = doc_by(key.new_actor().unwrap(), 3);
+        let mut pool = signed_by(&key, &mut doc);
+        let hashes = hashes_of(&mut doc);
+        pool.extend([(hashes[0], [7u8; SIGNATURE_LEN])]);
+        let kept = verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap();
+        assert_eq!(
+            kept.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+            vec![hashes[2]]
+        );
+    }
+
+    #[test]
+    fn a_forged_newest_change_refuses_the_real_older_ones_with_it() {
+        let (owner, forger) = two_keys();
+        let mut doc = doc_by(owner.new_actor().unwrap(), 2);
+        let mut pool = signed_by(&owner, &mut doc);
+        doc.put(automerge::ROOT, "forged", true).unwrap();
+        doc.commit();
+        let forged = *hashes_of(&mut doc).last().unwrap();
+        pool.extend([(forged, forger.sign_change(&forged))]);
+        let refused = refusal(&mut doc, &pool);
+        assert_eq!(
+            (refused.change, refused.fault),
+            (forged, SignatureFault::DoesNotVerify)
+        );
+    }
+
+    /// A change by `actor`'s owner on top of someone else's change, and a second change of the
+    /// same actor that does not descend from it (a forked sequence: automerge's own commits
+    /// never make one, a crafted change can): the document holding both, and the two.
+    fn forked_sequence(actor: ActorId) -> (AutoCommit, ChangeHash, ChangeHash) {
+        let mut doc = doc_by(ActorId::random(), 1);
+        let base = doc.get_heads();
+        let mut doc = doc.with_actor(actor);
+        doc.put(automerge::ROOT, "n", 2).unwrap();
+        doc.commit();
+        let real = doc.get_last_local_change().unwrap();
+        let mut crafted = real.decode();
+        (crafted.seq, crafted.deps, crafted.hash) = (2, base, None);
+        crafted.start_op = crafted.start_op.saturating_add(10);
+        let crafted = automerge::Change::from(crafted);
+        doc.apply_changes([crafted.clone()]).unwrap();
+        (doc, real.hash(), crafted.hash())
+    }
+
+    #[test]
+    fn a_forked_sequence_is_verified_at_both_ends() {
+        let (owner, forger) = two_keys();
+        let (mut doc, real, crafted) = forked_sequence(owner.new_actor().unwrap());
+        assert_eq!(
+            doc.get_heads().len(),
+            2,
+            "neither change descends from the other"
+        );
+        let mut pool: SignaturePool = [(real, owner.sign_change(&real))].into_iter().collect();
+        pool.extend([(crafted, forger.sign_change(&crafted))]);
+        let refused = refusal(&mut doc, &pool);
+        assert_eq!(refused.change, crafted);
+        pool.extend([(crafted, owner.sign_change(&crafted))]);
+        let kept = verify_new_changes(doc.document(), &[], |hash| pool.get(hash)).unwrap();
+        assert_eq!(kept.len(), 2, "each end verified and kept: {kept:?}");
+    }
+
+    #[test]
+    fn a_newest_change_covers_its_actors_changes_only_not_another_actors_it_depends_on() {
+        let (ana, ben) = two_keys();
+        let mut doc = doc_by(ben.new_actor().unwrap(), 1);
+        let bens = hashes_of(&mut doc)[0];
+        let mut doc = doc.with_actor(ana.new_actor().unwrap());
+        doc.put(automerge::ROOT, "n", 2).unwrap();
+        doc.commit();
+        let pool = signed_by(&ana, &mut doc);
+        let refused = refusal(&mut doc, &pool);
+        assert_eq!(
+            (refused.change, refused.fault),
+            (bens, SignatureFault::DoesNotVerify)
+        );
     }
 
     #[test]
     fn a_change_under_someone_elses_actor_signed_with_another_key_does_not_verify() {
-        let (owner, forger) = (
-            DeviceKey::generate().unwrap(),
-            DeviceKey::generate().unwrap(),
-        );
+        let (owner, forger) = two_keys();
         let mut doc = doc_by(owner.new_actor().unwrap(), 1);
         let pool = signed_by(&forger, &mut doc);
         let refused = verify_new_changes(doc.document(), &[], |hash| pool.get(hash));
@@ -334,10 +570,7 @@ mod tests {
 
     #[test]
     fn a_credential_verifies_under_the_hubs_key_and_never_as_a_change() {
-        let (hub, device) = (
-            DeviceKey::generate().unwrap(),
-            DeviceKey::generate().unwrap(),
-        );
+        let (hub, device) = two_keys();
         let text = credential_text("dev-1", "imbabura", "facilitator", &device.public_key());
         let signature = hub.sign_credential(&text);
         assert!(hub.public_key().verifies_credential(&text, &signature));

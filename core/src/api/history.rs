@@ -7,8 +7,12 @@
 //! diffing the document across it. History is rare and this keeps every change small.
 //!
 //! Each change's signature is checked again when the history is read, against the signature
-//! kept beside it (`storage::signatures`): the store verified it when the change arrived, so
-//! anything but `Signed` for a keyed change means the file was altered since.
+//! kept beside it (`storage::signatures`). A received change may have none of its own: a
+//! receiver verifies only each actor's newest new change of a batch and keeps only its
+//! signature, which vouches for the actor's changes it descends from (`minga_sync::signatures`);
+//! such a change shows as `Signed` through that later change. The store verified everything
+//! when it arrived, so anything but `Signed` for a keyed change means the file was altered
+//! since.
 
 use crate::document::DeviceIdentity;
 use crate::document::{self, DocId};
@@ -17,7 +21,7 @@ use crate::storage::signatures;
 use crate::store::Store;
 use automerge::{ActorId, AutoCommit, ChangeHash, PatchAction, Prop};
 use chrono::{DateTime, Utc};
-use minga_sync::signatures::{actor_key, Signature, SignatureFault};
+use minga_sync::signatures::{actor_key, ChangeGraph, Signature, SignatureFault};
 use std::collections::{BTreeSet, HashMap};
 
 /// One change in a submission's history.
@@ -47,13 +51,20 @@ pub struct HistoryEntry {
 /// names the author the document's `authors` map records for the actor (`HistoryEntry::author`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChangeSignature {
-    /// Signed by the key its actor names, and the kept signature verifies.
-    Signed { fingerprint: String },
+    /// Signed by the key its actor names: its own kept signature verifies (`through` is
+    /// `None`), or it has none and a later change by the same actor that descends from it has
+    /// one that verifies (`through` is that change's hash, in hex): a change's hash covers the
+    /// hashes of the changes it depends on, so that signature vouches for this change too.
+    Signed {
+        fingerprint: String,
+        through: Option<String>,
+    },
     /// Made by an unkeyed actor, which signs nothing: written before signing existed or by an
     /// older client, or the deterministic first change of a review or form version.
     Unsigned,
-    /// A keyed change whose kept signature is missing or does not verify. A store never takes
-    /// such a change in, so a reader sees this only when the file was altered afterwards.
+    /// A keyed change whose kept signature does not verify, or that has none and no later
+    /// change of its actor vouches for it. A store never takes such a change in, so a reader
+    /// sees this only when the file was altered afterwards.
     Invalid {
         fingerprint: String,
         fault: SignatureFault,
@@ -61,22 +72,28 @@ pub enum ChangeSignature {
 }
 
 impl ChangeSignature {
-    /// What the signature of `change` by `actor` proves, `kept` its signature if any. Cost:
-    /// one Ed25519 verification for a keyed actor.
-    fn of(actor: &ActorId, change: &ChangeHash, kept: Option<&Signature>) -> Self {
+    /// What the signature of a change by `actor` proves: `own` says whether it has a kept
+    /// signature and whether that verifies, `through` names a later change of its actor whose
+    /// kept signature verifies and vouches for it, if any.
+    fn of(actor: &ActorId, own: Option<bool>, through: Option<ChangeHash>) -> Self {
         let Some(key) = actor_key(actor) else {
             return ChangeSignature::Unsigned;
         };
         let fingerprint = key.fingerprint();
-        match kept {
-            Some(signature) if key.verifies(change, signature) => {
-                ChangeSignature::Signed { fingerprint }
-            }
-            Some(_) => ChangeSignature::Invalid {
+        match (own, through) {
+            (Some(true), _) => ChangeSignature::Signed {
+                fingerprint,
+                through: None,
+            },
+            (Some(false), _) => ChangeSignature::Invalid {
                 fingerprint,
                 fault: SignatureFault::DoesNotVerify,
             },
-            None => ChangeSignature::Invalid {
+            (None, Some(later)) => ChangeSignature::Signed {
+                fingerprint,
+                through: Some(later.to_string()),
+            },
+            (None, None) => ChangeSignature::Invalid {
                 fingerprint,
                 fault: SignatureFault::Missing,
             },
@@ -87,9 +104,10 @@ impl ChangeSignature {
 impl Store {
     /// Every change of the submission, oldest first (causal order), each with its signature
     /// verified again. Cost: one diff per change, so proportional to the number of changes
-    /// times the document's size, plus a range scan of its kept signatures and one Ed25519
-    /// verification per keyed change (about as much again: 2.6 ms for a 41-change submission,
-    /// 56% of it verifying, BENCHMARKS.md).
+    /// times the document's size, plus a range scan of its kept signatures, one Ed25519
+    /// verification per kept signature (one per change for a store's own submission: 2.6 ms
+    /// for a 41-change submission, 56% of it verifying, BENCHMARKS.md; one per actor's newest
+    /// change for a received one) and a walk of the dependencies per keyed actor.
     pub fn history(&self, id: &DocId) -> Result<Vec<HistoryEntry>> {
         let mut inner = self.lock();
         let kept: HashMap<ChangeHash, Signature> = signatures::of_document(&inner.conn, id, None)?
@@ -100,8 +118,9 @@ impl Store {
 }
 
 fn history_of(doc: &mut AutoCommit, kept: &HashMap<ChangeHash, Signature>) -> Vec<HistoryEntry> {
-    let changes: Vec<_> = doc
-        .get_changes_meta(&[])
+    let metas = doc.get_changes_meta(&[]);
+    let signatures = signatures_of(&metas, kept);
+    let changes: Vec<_> = metas
         .into_iter()
         .map(|meta| {
             (
@@ -114,17 +133,45 @@ fn history_of(doc: &mut AutoCommit, kept: &HashMap<ChangeHash, Signature>) -> Ve
         .collect();
     changes
         .into_iter()
-        .map(|(hash, deps, actor, timestamp)| {
+        .zip(signatures)
+        .map(|((hash, deps, actor, timestamp), signature)| {
             let (answers, fields) = touched(doc, &deps, hash);
             HistoryEntry {
                 hash: hash.to_string(),
-                signature: ChangeSignature::of(&actor, &hash, kept.get(&hash)),
+                signature,
                 author: document::author_of(doc, &actor),
                 actor: actor.to_hex_string(),
                 time: DateTime::from_timestamp(timestamp, 0).unwrap_or_default(),
                 answers: answers.into_iter().collect(),
                 fields: fields.into_iter().collect(),
             }
+        })
+        .collect()
+}
+
+/// What each of `changes` (a whole document's) has to prove it: its own kept signature,
+/// verified, or else a later change by the same actor that descends from it and whose kept
+/// signature verifies. Cost: one Ed25519 verification per kept signature and a walk of the
+/// dependencies per keyed actor.
+fn signatures_of(
+    changes: &[automerge::ChangeMetadata<'_>],
+    kept: &HashMap<ChangeHash, Signature>,
+) -> Vec<ChangeSignature> {
+    let graph = ChangeGraph::of(changes);
+    let own: Vec<Option<bool>> = (0..changes.len())
+        .map(|n| {
+            let (hash, key) = (graph.hashes[n], graph.keys[n]?);
+            kept.get(&hash)
+                .map(|signature| key.verifies(&hash, signature))
+        })
+        .collect();
+    let through = graph.covered_by(|n| own[n] == Some(true));
+    changes
+        .iter()
+        .enumerate()
+        .map(|(n, change)| {
+            let later = through[n].map(|by| graph.hashes[by]);
+            ChangeSignature::of(&change.actor, own[n], later)
         })
         .collect()
 }
@@ -219,24 +266,57 @@ mod tests {
         let (store, id) = store_with_an_answer(&dir);
         let mine = ChangeSignature::Signed {
             fingerprint: store.public_key().fingerprint(),
+            through: None,
         };
         let signatures = signatures_of(&store, &id);
         assert_eq!(signatures.len(), 2);
         assert!(signatures.iter().all(|signature| *signature == mine));
     }
 
-    #[test]
-    fn a_received_change_shows_its_signers_key_not_the_receivers() {
-        let dir = tempfile::tempdir().unwrap();
-        let (phone, id) = store_with_an_answer(&dir);
-        let tablet = plain_store(&dir, "tablet.db", "tablet", "ben");
+    /// The phone's submission of [`store_with_an_answer`], imported by a tablet: the phone,
+    /// the tablet and the submission.
+    fn received_by_a_tablet(dir: &tempfile::TempDir) -> (Store, Store, DocId) {
+        let (phone, id) = store_with_an_answer(dir);
+        let tablet = plain_store(dir, "tablet.db", "tablet", "ben");
         tablet
             .import_submission(&phone.export_submission(&id).unwrap())
             .unwrap();
-        let phones = ChangeSignature::Signed {
-            fingerprint: phone.public_key().fingerprint(),
-        };
-        assert!(signatures_of(&tablet, &id).iter().all(|s| *s == phones));
+        (phone, tablet, id)
+    }
+
+    #[test]
+    fn a_received_change_shows_its_signers_key_not_the_receivers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (phone, tablet, id) = received_by_a_tablet(&dir);
+        let phones = phone.public_key().fingerprint();
+        let signed_by_phone = |signature: &ChangeSignature| matches!(signature, ChangeSignature::Signed { fingerprint, .. } if *fingerprint == phones);
+        assert!(signatures_of(&tablet, &id).iter().all(signed_by_phone));
+    }
+
+    #[test]
+    fn a_received_change_without_its_own_signature_shows_as_signed_through_its_actors_later_change()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (phone, tablet, id) = received_by_a_tablet(&dir);
+        let history = tablet.history(&id).unwrap();
+        let fingerprint = phone.public_key().fingerprint();
+        assert_eq!(
+            history
+                .iter()
+                .map(|entry| &entry.signature)
+                .collect::<Vec<_>>(),
+            vec![
+                &ChangeSignature::Signed {
+                    fingerprint: fingerprint.clone(),
+                    through: Some(history[1].hash.clone()),
+                },
+                &ChangeSignature::Signed {
+                    fingerprint,
+                    through: None
+                },
+            ],
+            "the tablet verified and kept the newest change's signature, which covers the first"
+        );
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!    document this store lacks must arrive whole: every hash checks (skipped when the sync
 //!    layer already loaded it strictly) and no dependency is missing;
 //! 3. changes to a stored document may not depend on changes this store lacks;
-//! 4. every new change by a keyed actor must carry a signature that verifies under its actor's
-//!    key (`sign.rs`; refused as [`Error::UnverifiedChange`], naming the change);
+//! 4. every new change by a keyed actor must be vouched for by a signature that verifies under
+//!    its actor's key: its own, or that of the actor's newest new change descending from it
+//!    (`sign.rs`; refused as [`Error::UnverifiedChange`], naming the change);
 //! 5. the document as it would be stored must be shaped as its kind and id say
 //!    ([`check_structure`]);
 //! 6. the caller's [`Admission`] policy must admit it.

@@ -1,6 +1,7 @@
-//! The hub's `change_signatures` table, on both backends: the signature of every keyed change
-//! the hub stores, kept by the write path once verified (`txn::verify_write`) and sent on with
-//! its change to every device that syncs the document (`minga_sync::signatures`). Keyed by
+//! The hub's `change_signatures` table, on both backends: the signatures the write path
+//! verified (`txn::verify_write`: each actor's newest new change of a write, which vouches for
+//! the actor's older ones), sent on with their changes to every device that syncs the document
+//! (`minga_sync::signatures`). Keyed by
 //! project, document and change hash (a copy of a document shares its changes), so that a
 //! whole document's signatures are one range of the key.
 

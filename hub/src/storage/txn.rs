@@ -215,10 +215,11 @@ fn store_one(
     }
 }
 
-/// The signatures of the changes the write adds to `doc` (those after `before`), each verified
-/// under its actor's key against the write's signatures and those `carried` in its changes;
-/// refused when one is missing or does not verify. Cost: a walk of the new changes and one
-/// Ed25519 verification each.
+/// The signatures to keep of the changes the write adds to `doc` (those after `before`),
+/// verified under their actors' keys against the write's signatures and those `carried` in its
+/// changes: each actor's newest new change's, which vouches for the actor's older ones
+/// ([`verify_new_changes`]); refused when one is missing or does not verify. Cost: a walk of
+/// the new changes' metadata and one Ed25519 verification per actor's newest change.
 fn verify_write(
     write: &DocumentWrite,
     carried: &SignaturePool,
