@@ -21,33 +21,7 @@ use std::sync::Arc;
 /// an `area` (default 1), its `weight` (`${area} * 2`) and its own `plot_uid`
 /// (`once(uuid())`); and `total`, the sum of the weights.
 fn farm_form() -> Form {
-    serde_json::from_value(serde_json::json!({
-        "id": "farm", "version": "1", "title": {"default": "Farm"},
-        "default_language": null, "languages": [], "instance_name": null, "choices": {},
-        "survey": [
-            {"kind": "question", "name": "start", "type": {"base": "start"}},
-            {"kind": "question", "name": "end", "type": {"base": "end"}},
-            {"kind": "question", "name": "today", "type": {"base": "today"}},
-            {"kind": "question", "name": "deviceid", "type": {"base": "device_id"}},
-            {"kind": "question", "name": "username", "type": {"base": "username"}},
-            {"kind": "question", "name": "x", "type": {"base": "integer"}},
-            {"kind": "question", "name": "doubled", "type": {"base": "calculate"},
-             "calculation": "${x} * 2"},
-            {"kind": "question", "name": "uid", "type": {"base": "calculate"},
-             "calculation": "once(uuid())"},
-            {"kind": "question", "name": "how_many", "type": {"base": "integer"}, "default": "2"},
-            {"kind": "repeat", "name": "plot", "repeat_count": "${how_many}", "children": [
-                {"kind": "question", "name": "area", "type": {"base": "decimal"}, "default": "1"},
-                {"kind": "question", "name": "weight", "type": {"base": "calculate"},
-                 "calculation": "${area} * 2"},
-                {"kind": "question", "name": "plot_uid", "type": {"base": "calculate"},
-                 "calculation": "once(uuid())"},
-            ]},
-            {"kind": "question", "name": "total", "type": {"base": "calculate"},
-             "calculation": "sum(${weight})"},
-        ],
-    }))
-    .unwrap()
+    serde_json::from_str(include_str!("data/farm_form.json")).unwrap()
 }
 
 fn compiled() -> Arc<CompiledForm> {
