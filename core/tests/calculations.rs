@@ -209,14 +209,6 @@ fn a_once_value_stays_through_instances_added_and_removed_and_reopening() {
     );
 }
 
-/// The submission sent both ways between two stores.
-fn exchange(a: &Store, b: &Store, id: &DocId) {
-    b.import_submission(&a.export_submission(id).unwrap())
-        .unwrap();
-    a.import_submission(&b.export_submission(id).unwrap())
-        .unwrap();
-}
-
 #[test]
 fn calculations_written_apart_are_no_conflict_and_the_next_session_recomputes_them() {
     let dir = tempfile::tempdir().unwrap();

@@ -107,14 +107,14 @@ impl FormSession {
         let mut calls = false;
         if let Some(calculation) = &self.form.items[item].columns.calculation {
             calculation.visit(false, &mut |e, _| {
-                calls |= match (e, kept) {
-                    (CExpr::Call(Function::Once, _), Kept::Once | Kept::Moment) => true,
-                    (
-                        CExpr::Call(Function::Now | Function::Today | Function::Uuid, _),
-                        Kept::Moment,
-                    ) => true,
-                    _ => false,
-                };
+                calls |= matches!(
+                    (e, kept),
+                    (CExpr::Call(Function::Once, _), Kept::Once | Kept::Moment)
+                        | (
+                            CExpr::Call(Function::Now | Function::Today | Function::Uuid, _),
+                            Kept::Moment,
+                        )
+                );
             });
         }
         if calls {
