@@ -102,7 +102,9 @@ impl Form {
     }
 
     /// Opens an evaluation session over a submission's answers; the app sets each answer in
-    /// the store too. `Store.open_form_session` opens one that stores its steps itself.
+    /// the store too. Its `answers()` hold the calculations' values as well, which only a
+    /// stored session writes to the store: `Store.open_form_session` opens one that stores
+    /// its steps (calculations, defaults, counted instances) itself.
     pub fn session(
         &self,
         answers: crate::records::Answers,

@@ -20,14 +20,6 @@ fn choices(options: &[&str]) -> Value {
     )
 }
 
-/// Sends the submission both ways between the two stores.
-fn exchange(a: &Store, b: &Store, id: &minga_core::DocId) {
-    b.import_submission(&a.export_submission(id).unwrap())
-        .unwrap();
-    a.import_submission(&b.export_submission(id).unwrap())
-        .unwrap();
-}
-
 #[test]
 fn fork_edit_both_merge_keeps_both_and_shows_the_conflict() {
     let dir = tempfile::tempdir().unwrap();

@@ -157,6 +157,26 @@ fn one_answer_with_a_thousand_instances(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // What a stored session does on opening: evaluate, then store every calculation that
+    // differs (here all 2,002 of them, as for a submission stored before calculations were).
+    group.bench_function("open a stored submission and store its calculations", |b| {
+        b.iter_batched(
+            || full_answers(INSTANCES),
+            |answers| {
+                let mut session = FormSession::new(Arc::clone(&compiled), answers, context());
+                session.follow_repeat_counts()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // What an export does per submission: recompute every calculation from the answers.
+    group.bench_function("recalculate for an export", |b| {
+        b.iter_batched(
+            || full_answers(INSTANCES),
+            |answers| FormSession::recalculated(Arc::clone(&compiled), answers, context()),
+            BatchSize::LargeInput,
+        )
+    });
     group.finish();
 }
 

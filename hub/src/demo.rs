@@ -15,8 +15,9 @@ use crate::storage::{HubStorage, SqliteStorage};
 use chrono::NaiveDate;
 use minga_core::{
     AnswerPath, Answers, Conflict, DeviceIdentity, DocId, Encryption, FormRef, GeoPoint, Review,
-    ReviewState, Store, Value,
+    ReviewState, Store, StoredFormSession, Value,
 };
+use minga_forms::eval::Context;
 use minga_forms::{Form, Item, QuestionType};
 use minga_sync::http::HttpTransport;
 use minga_sync::{PeerId, SyncReport};
@@ -99,6 +100,28 @@ impl Device {
         Ok(report)
     }
 
+    /// A new submission of `form`, started as an app starts one: through a stored form session,
+    /// which stores the form's defaults and the interview's own fields (`start`, `today`,
+    /// `deviceid`, `username`), as ODK does, so that the exports have them.
+    fn start(&self, form: &Form) -> Result<DocId> {
+        let id = self
+            .phone
+            .create_submission(&FormRef::new(&form.id, &form.version))
+            .map_err(fail("create"))?;
+        let compiled = minga_forms::eval::compile(form)
+            .map_err(|errors| HubError::Demo(format!("compile {}: {errors:?}", form.id)))?;
+        let identity = self.phone.identity();
+        let context = Context {
+            language: None,
+            now: chrono::Local::now().fixed_offset(),
+            device_id: identity.device_id,
+            user_name: identity.user_name,
+        };
+        StoredFormSession::start(&self.phone, id, Arc::new(compiled), context)
+            .map_err(fail("start"))?;
+        Ok(id)
+    }
+
     fn set(&self, id: &DocId, name: &str, value: Value) -> Result<()> {
         self.phone
             .set_answer(id, &AnswerPath::new(name), &value)
@@ -167,10 +190,7 @@ fn date(y: i32, m: u32, d: u32) -> Value {
 }
 
 fn fill_dialogue(ana: &Device, form: &Form) -> Result<DocId> {
-    let id = ana
-        .phone
-        .create_submission(&FormRef::new(&form.id, &form.version))
-        .map_err(fail("create"))?;
+    let id = ana.start(form)?;
     ana.set(&id, "dialogue_date", date(2026, 11, 20))?;
     ana.set(&id, "parish", Value::Text("San Pablo".into()))?;
     ana.set(
@@ -215,10 +235,7 @@ fn fill_dialogue(ana: &Device, form: &Form) -> Result<DocId> {
 }
 
 fn fill_assessment(ben: &Device, form: &Form) -> Result<DocId> {
-    let id = ben
-        .phone
-        .create_submission(&FormRef::new(&form.id, &form.version))
-        .map_err(fail("create"))?;
+    let id = ben.start(form)?;
     ben.set(&id, "consent", Value::Choice(option(form, "consent", 0)?))?;
     ben.set(&id, "interview_date", date(2026, 11, 21))?;
     ben.set(&id, "respondent_age", Value::Integer(34))?;

@@ -52,6 +52,13 @@ fn the_demo_story_merges_conflicts_reviews_and_exports() {
     let cells: Vec<&str> = row.trim_end().split(',').collect();
     assert_eq!(cells[column("ReviewState")], "has_issues");
     assert_eq!(cells[column("dialogue_date")], "2026-11-20");
+    // The interview's own fields, stored when the phone started the submission (`end` waits
+    // for its completion, as in ODK).
+    for name in ["start", "today", "deviceid", "username"] {
+        assert!(!cells[column(name)].is_empty(), "{name} is empty: {row}");
+    }
+    assert_eq!(cells[column("username")], "Ana");
+    assert!(cells[column("end")].is_empty(), "a draft has no end yet");
     let participants = std::fs::read_to_string(
         exports
             .path()

@@ -15,7 +15,7 @@
 //! since.
 
 use crate::document::DeviceIdentity;
-use crate::document::{self, DocId};
+use crate::document::{self, calculated, DocId};
 use crate::error::Result;
 use crate::storage::signatures;
 use crate::store::Store;
@@ -35,7 +35,8 @@ pub struct HistoryEntry {
     pub author: Option<DeviceIdentity>,
     /// When the change was made, by the clock of the device that made it.
     pub time: DateTime<Utc>,
-    /// The answers (question and repeat names) the change set, cleared or edited.
+    /// The answers (question and repeat names) the change set, cleared or edited; stored
+    /// calculations, which the form computes, are left out.
     pub answers: Vec<String>,
     /// Other parts of the submission it changed: `status`, `meta`, `deleted_at`.
     pub fields: Vec<String>,
@@ -131,11 +132,14 @@ fn history_of(doc: &mut AutoCommit, kept: &HashMap<ChangeHash, Signature>) -> Ve
             )
         })
         .collect();
+    let calculated = calculated::keys(doc);
     changes
         .into_iter()
         .zip(signatures)
         .map(|((hash, deps, actor, timestamp), signature)| {
-            let (answers, fields) = touched(doc, &deps, hash);
+            let (mut answers, fields) = touched(doc, &deps, hash);
+            // What the form computed is no one's answer: a change shows what the person gave.
+            answers.retain(|name| !calculated.contains(name));
             HistoryEntry {
                 hash: hash.to_string(),
                 signature,
@@ -193,7 +197,7 @@ fn touched(
         match top.as_str() {
             "answers" => answers.extend(question_name(&props[1..])),
             // Bookkeeping that every first change by an actor writes.
-            "types" | "authors" => {}
+            "types" | "authors" | calculated::CALCULATED => {}
             other => {
                 fields.insert(other.to_owned());
             }

@@ -1,39 +1,66 @@
 //! Following a form session: the answers a `FormSession` writes by itself (defaults, the
 //! instances a `repeat_count` asks for) made in the store with the session's own instance ids,
-//! so that the stored submission and the session name every instance alike.
+//! so that the stored submission and the session name every instance alike; and the values of
+//! calculations, marked as such in the document (`document::calculated`).
 
 use crate::api::submission::check_name;
-use crate::document::repeats;
 use crate::document::values::{self, WriteMode};
 use crate::document::{self, AnswerPath, DocId, InstanceRef};
+use crate::document::{calculated, repeats};
 use crate::error::Result;
 use crate::store::Store;
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc};
 use minga_forms::eval::{ItemPath, SessionEdit};
+use std::collections::HashMap;
 
 impl Store {
     /// Makes a session's edits (a `Delta::edits`, or those `FormSession::start` returns), in
     /// order, as ONE automerge change and one transaction: observers hear of it once. An
     /// `AddInstance` keeps the session's id and goes at the end of its repeat; an id the
     /// repeat already holds is refused with [`crate::Error::InstanceExists`]. If any edit
-    /// fails, none is made. No edits, no change. Cost: one path walk per edit.
+    /// fails, none is made. No edits, no change. Cost: one path walk per instance written.
     pub fn apply_session_edits(&self, id: &DocId, edits: &[SessionEdit]) -> Result<()> {
         if edits.is_empty() {
             return Ok(());
         }
         self.edit(id, |doc| {
+            // The map of each instance written, found once: a counted repeat of 1,000 brings
+            // thousands of edits, and finding an instance reads its repeat's list.
+            let mut levels: HashMap<Vec<InstanceRef>, ObjId> = HashMap::new();
             for edit in edits {
                 let path = answer_path(written_at(edit));
                 check_name(&path.name)?;
-                let level = document::level_of(doc, id, &path.instances)?;
+                let level = match levels.get(&path.instances) {
+                    Some(level) => level.clone(),
+                    None => {
+                        let level = document::level_of(doc, id, &path.instances)?;
+                        levels.insert(path.instances.clone(), level.clone());
+                        level
+                    }
+                };
+                if matches!(edit, SessionEdit::RemoveInstance { .. }) {
+                    levels.clear();
+                }
                 match edit {
                     SessionEdit::SetAnswer { path, value } => {
                         values::write_value(doc, &level, &path.name, value, WriteMode::Merge)?
                     }
                     SessionEdit::AddInstance { repeat, id: new } => {
-                        repeats::add_instance_with_id(doc, id, &level, &repeat.name, new)?
+                        let added =
+                            repeats::add_instance_with_id(doc, id, &level, &repeat.name, new)?;
+                        let mut inside = path.instances.clone();
+                        inside.push(InstanceRef {
+                            repeat: repeat.name.clone(),
+                            instance_id: new.clone(),
+                        });
+                        levels.insert(inside, added);
                     }
                     SessionEdit::RemoveInstance { repeat, id: gone } => {
                         repeats::remove_instance(doc, id, &level, &repeat.name, gone)?
+                    }
+                    SessionEdit::Calculated { path, value } => {
+                        store_calculation(doc, &level, &path.name, value.as_ref())?
                     }
                 }
             }
@@ -45,10 +72,28 @@ impl Store {
 /// Where an edit writes: its question, or its repeat.
 fn written_at(edit: &SessionEdit) -> &ItemPath {
     match edit {
-        SessionEdit::SetAnswer { path, .. } => path,
+        SessionEdit::SetAnswer { path, .. } | SessionEdit::Calculated { path, .. } => path,
         SessionEdit::AddInstance { repeat, .. } | SessionEdit::RemoveInstance { repeat, .. } => {
             repeat
         }
+    }
+}
+
+/// Stores a calculation's value under `name` in `level` (or removes it), marked as a
+/// calculation in the document.
+fn store_calculation(
+    doc: &mut automerge::AutoCommit,
+    level: &automerge::ObjId,
+    name: &str,
+    value: Option<&minga_forms::Value>,
+) -> Result<()> {
+    match value {
+        Some(value) => {
+            values::write_value(doc, level, name, value, WriteMode::Merge)?;
+            calculated::mark(doc, name)
+        }
+        None if doc.get(level, name)?.is_some() => Ok(doc.delete(level, name)?),
+        None => Ok(()),
     }
 }
 

@@ -1,12 +1,13 @@
 //! The documents layer: what Minga's automerge documents hold and how to read and write them,
 //! with no SQL and no store. A submission's shape (`shape`), its typed answers (`values`) and
-//! repeat instances (`repeats`), which answers hold concurrent values (`conflicts`), the review
+//! repeat instances (`repeats`), which answers are stored calculations (`calculated`), which answers hold concurrent values (`conflicts`), the review
 //! (`review`) and published form (`form`) documents, and the structural check every received
 //! document passes (`structure`). The hub and any
 //! program holding bare documents use this layer as the store does.
 //!
 //! This file only names the parts and re-exports what the layers above use.
 
+pub(crate) mod calculated;
 pub(crate) mod conflicts;
 pub(crate) mod form;
 mod identity;

@@ -121,39 +121,43 @@ pub(crate) fn add_instance(
     index: Option<usize>,
 ) -> Result<String> {
     let id = uuid::Uuid::now_v7().simple().to_string();
-    insert_instance(doc, level, name, index, &id)?;
+    let present = instances(doc, level, name);
+    insert_instance(doc, level, name, present, index, &id)?;
     Ok(id)
 }
 
 /// Adds an instance whose `_id` the caller made (a form session's, in the store's format) at
 /// the end of the repeat `name`; refuses an `id` the repeat already holds, since two instances
-/// with one id could never be told apart again.
+/// with one id could never be told apart again. Returns the new instance's map. Cost: one
+/// read of the repeat's instances.
 pub(crate) fn add_instance_with_id(
     doc: &mut AutoCommit,
     submission: &DocId,
     level: &ObjId,
     name: &str,
     id: &str,
-) -> Result<()> {
-    if find(doc, level, name, id).is_some() {
+) -> Result<ObjId> {
+    let present = instances(doc, level, name);
+    if present.iter().any(|instance| instance.id == id) {
         return Err(Error::InstanceExists {
             submission: submission.to_string(),
             repeat: name.to_owned(),
             instance: id.to_owned(),
         });
     }
-    insert_instance(doc, level, name, None, id)
+    insert_instance(doc, level, name, present, None, id)
 }
 
-/// Inserts an instance with the `_id` `id` so that it reads at `index` (the end if `None`).
+/// Inserts an instance with the `_id` `id` so that it reads at `index` (the end if `None`)
+/// among the repeat's `present` instances; returns its map.
 fn insert_instance(
     doc: &mut AutoCommit,
     level: &ObjId,
     name: &str,
+    present: Vec<Instance>,
     index: Option<usize>,
     id: &str,
-) -> Result<()> {
-    let present = instances(doc, level, name);
+) -> Result<ObjId> {
     let index = index.unwrap_or(present.len());
     if index > present.len() {
         return Err(past_the_end(name, index, present.len()));
@@ -169,13 +173,14 @@ fn insert_instance(
         // write it.
         let instance = doc.insert_object(&shown, index, ObjType::Map)?;
         doc.put(&instance, ID, id)?;
+        Ok(instance)
     } else {
         let key = place_between(doc, &present, index)?;
         let instance = doc.insert_object(&shown, doc.length(&shown), ObjType::Map)?;
         doc.put(&instance, ID, id)?;
         doc.put(&instance, ORDER, key)?;
+        Ok(instance)
     }
-    Ok(())
 }
 
 /// Removes the instance `instance_id` of the repeat `name`.

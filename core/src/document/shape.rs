@@ -8,6 +8,7 @@
 //!   types: { <name>: "date" | "time" | "dateTime" | "select_one" | "select_multiple"
 //!                    | "geopoint" | "attachment" },
 //!   authors: { <actor hex>: { device_id, user_name } },
+//!   calculated: { <name>: true },
 //!   status: "draft" | "complete",
 //!   deleted_at?: <timestamp> }
 //! ```
@@ -16,6 +17,8 @@
 //! (a date is stored as the string `2026-03-01`); text, integers and decimals need no entry.
 //! `authors` maps each automerge actor to the device and person behind it, written once per
 //! actor, so that history and conflicts can name who wrote what without a message per change.
+//! `calculated` names the answers the form computes (see `calculated`), which a session stores
+//! beside the person's answers; submissions written before it have no such map until one does.
 //! A repeat's instances read in `_order` (once one has been moved), and a repeat's key may
 //! hold several lists after concurrent first instances: read them with `repeats::instances`.
 
@@ -149,6 +152,7 @@ pub(crate) fn new_submission(
     doc.put_object(ROOT, "answers", ObjType::Map)?;
     doc.put_object(ROOT, "types", ObjType::Map)?;
     doc.put_object(ROOT, "authors", ObjType::Map)?;
+    doc.put_object(ROOT, super::calculated::CALCULATED, ObjType::Map)?;
     doc.put(ROOT, "status", Status::Draft.as_str())?;
     record_author(&mut doc, actor, identity)?;
     Ok(doc)

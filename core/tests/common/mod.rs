@@ -20,6 +20,14 @@ pub fn open(path: &Path, seed: u8, identity: DeviceIdentity) -> Store {
     Store::open(path, key(seed), identity).expect("open store")
 }
 
+/// Sends the submission both ways between the two stores, as two devices merging it.
+pub fn exchange(a: &Store, b: &Store, id: &minga_core::DocId) {
+    b.import_submission(&a.export_submission(id).unwrap())
+        .unwrap();
+    a.import_submission(&b.export_submission(id).unwrap())
+        .unwrap();
+}
+
 pub fn dialogue() -> FormRef {
     FormRef::new("dialogue", "2026-03")
 }

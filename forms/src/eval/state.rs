@@ -114,7 +114,8 @@ pub struct Delta {
     /// Repeat instances were added or removed, or the language changed: read the whole state.
     pub everything: bool,
     /// What the session wrote into the answers by itself (defaults filled in, instances added
-    /// or removed to follow a `repeat_count`), in order: the store must make the same edits.
+    /// or removed to follow a `repeat_count`, calculations' values), in order: the store must
+    /// make the same edits.
     pub edits: Vec<SessionEdit>,
 }
 
@@ -129,6 +130,12 @@ pub enum SessionEdit {
     RemoveInstance { repeat: ItemPath, id: String },
     /// The question at `path` was given its `default` (a new submission or a new instance).
     SetAnswer { path: ItemPath, value: Value },
+    /// The calculation at `path` now stores `value` (`None`: nothing, while it is hidden or
+    /// empty). Only values that changed are reported; a `once()` value is reported once.
+    Calculated {
+        path: ItemPath,
+        value: Option<Value>,
+    },
 }
 
 /// A request the session cannot carry out.

@@ -4,12 +4,16 @@
 //! keeps ([`ExportSubmission::from_document_bytes`]) and calls [`export`]; both read answers
 //! with the store's own reader.
 //!
+//! Stored calculations are recomputed from the answers before they are written
+//! (`calculations.rs`), so that none is stale after a merge or an edit made outside a session.
+//!
 //! One bad document never stops an export: what cannot be read as a submission, or belongs to
 //! a form with no layout, is left out and named in the [`ExportReport`]; a geopoint that is no
 //! place on Earth keeps its submission in every file and is written as no location there
 //! (GeoJSON `"geometry": null`, empty CSV cells), named in the report too. CSV text cells that
 //! a spreadsheet would run as a formula are neutralised (see [`csv`]).
 
+mod calculations;
 pub mod csv;
 pub mod geojson;
 pub mod json;
@@ -224,10 +228,12 @@ where
     let total = submissions.len() as u64;
     let mut report = ExportReport::default();
     let mut by_form: BTreeMap<String, Vec<ExportSubmission>> = BTreeMap::new();
+    let mut recalculation = calculations::Recalculation::new(forms);
     for (done, readout) in submissions.enumerate() {
         match readout? {
             Ok(submission) if !options.admits(&submission) => {}
             Ok(submission) if newest.contains_key(submission.form_id.as_str()) => {
+                let submission = recalculation.apply(submission);
                 report.bad_points.extend(report::bad_points(&submission));
                 by_form
                     .entry(submission.form_id.clone())

@@ -537,6 +537,13 @@ mod corpus {
                     SessionEdit::RemoveInstance { .. } => {
                         panic!("{name}: a new submission lost an instance")
                     }
+                    SessionEdit::Calculated { path, value } => {
+                        assert_eq!(
+                            answer(session.answers(), path),
+                            value.as_ref(),
+                            "{name}: {path}"
+                        );
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@ use crate::answers::{Answer, Answers, RepeatInstance};
 use crate::value::Value;
 use std::sync::Arc;
 
+mod calculated;
 mod cells;
 mod fill;
 mod propagate;
@@ -59,15 +60,19 @@ impl FormSession {
         let mut edits = Vec::new();
         session.fill_defaults(&[], 0, &mut edits);
         session.follow_counts(&mut edits);
+        session.store_all_calculations(&mut edits);
         (session, edits)
     }
 
-    /// Brings every shown repeat with a `repeat_count` to its count, as each change does:
-    /// for a stored submission whose instances do not match (written by an older app, or
-    /// merged from two devices). Reports the edits for the store to follow.
+    /// Brings a stored submission in line with the form's logic, as each change does: every
+    /// shown repeat with a `repeat_count` to its count (instances written by an older app, or
+    /// merged from two devices), and every stored calculation to its value (answers changed
+    /// by a merge or outside a session). Reports the edits for the store to follow. Cost: one
+    /// comparison per calculation per instance, besides the counts.
     pub fn follow_repeat_counts(&mut self) -> Delta {
         let mut edits = Vec::new();
         let everything = self.follow_counts(&mut edits);
+        self.store_all_calculations(&mut edits);
         Delta {
             changed: Vec::new(),
             everything,
@@ -160,7 +165,18 @@ impl FormSession {
             });
         }
         let delta = self.set_without_counts(path, value)?;
-        Ok(self.follow_counts_after(delta))
+        let delta = self.follow_counts_after(delta);
+        Ok(self.with_calculations(delta))
+    }
+
+    /// `delta` with the calculations it changed stored: those it lists, or every one.
+    fn with_calculations(&mut self, mut delta: Delta) -> Delta {
+        if delta.everything {
+            self.store_all_calculations(&mut delta.edits);
+        } else {
+            self.store_changed_calculations(&delta.changed, &mut delta.edits);
+        }
+        delta
     }
 
     /// [`FormSession::set`] without following a changed count: for the session's own writes,
@@ -215,6 +231,7 @@ impl FormSession {
         let inside = repeat.inside(&repeat.name, id, "");
         self.fill_defaults(&inside.instances, scope, &mut delta.edits);
         self.follow_counts(&mut delta.edits);
+        self.store_all_calculations(&mut delta.edits);
         Ok(delta)
     }
 
@@ -234,6 +251,7 @@ impl FormSession {
         }
         let mut delta = self.rebuild();
         self.follow_counts(&mut delta.edits);
+        self.store_all_calculations(&mut delta.edits);
         Ok(delta)
     }
 

@@ -33,8 +33,8 @@ import java.time.OffsetDateTime
 
 const val SPANISH = "Español (es)"
 
-/** Plays the facilitator: answers what the engine says is missing, in the store and the session. */
-class Facilitator(private val store: Store, private val id: String, form: Form, val session: FormSession) {
+/** Plays the facilitator: answers what the engine says is missing, through a stored session. */
+class Facilitator(form: Form, val session: FormSession) {
     private val definition = form.definition()
     private val questions = mutableMapOf<String, Question>().also { collect(definition.survey, it) }
     private val attempts = mutableMapOf<AnswerPath, Int>()
@@ -48,15 +48,10 @@ class Facilitator(private val store: Store, private val id: String, form: Form, 
     }
 
     fun answer(path: AnswerPath, value: Value?) {
-        if (value == null) store.clearAnswer(id, path) else store.setAnswer(id, path, value)
         session.set(path, value)
     }
 
-    fun addInstance(repeat: String): String {
-        val instance = store.addRepeatInstance(id, AnswerPath(name = repeat), null)
-        session.addInstance(AnswerPath(name = repeat), instance)
-        return instance
-    }
+    fun addInstance(repeat: String): String = session.newInstance(AnswerPath(name = repeat)).id
 
     /** Answers every missing or rejected answer, trying another plausible value each time. */
     fun fillUntilComplete(maxRounds: Int = 40) {
@@ -103,7 +98,7 @@ class FacilitatorDayTest {
 
     private fun start(store: Store, form: Form): Facilitator {
         val id = store.createSubmission(form.formRef())
-        return Facilitator(store, id, form, form.session(store.answers(id), context()))
+        return Facilitator(form, store.startFormSession(id, form, context()))
     }
 
     @Test
