@@ -40,7 +40,7 @@ pub mod wire;
 pub use attachments::{ContentHash, ContentHasher, NotAContentHash, CHUNK_SIZE};
 pub use conflicts::has_conflicts;
 pub use error::{IdError, StoreError, SyncError, TransportError, WireError};
-pub use ids::{DocId, DocKind, Epoch, PeerId, Seq};
+pub use ids::{DocId, DocKind, Epoch, PeerId, Seq, UnknownKind};
 pub use initiator::{Initiator, Step};
 pub use memory_store::MemoryStore;
 pub use policy::{AllowAll, Policy};

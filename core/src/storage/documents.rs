@@ -3,7 +3,7 @@
 //! here; the rows are written only by the store's write path (`store::write`), inside its
 //! transaction.
 
-use crate::document::{kind_from_code, DocId, DocKind};
+use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
 use automerge::ChangeHash;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -74,7 +74,7 @@ pub(crate) fn kind_and_heads(
         .prepare_cached("SELECT kind, heads FROM documents WHERE doc_id = ?1")?
         .query_row([id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    row.map(|(kind, heads)| Ok((kind_from_code(kind)?, decode_heads(&heads)?)))
+    row.map(|(kind, heads)| Ok((DocKind::from_code(kind)?, decode_heads(&heads)?)))
         .transpose()
 }
 
@@ -103,7 +103,7 @@ pub(crate) fn changed_after(
         let (id, kind, seq, heads) = row?;
         let changed = DocumentSeq {
             id: DocId::from_bytes(&id)?,
-            kind: kind_from_code(kind)?,
+            kind: DocKind::from_code(kind)?,
             seq: seq as u64,
         };
         Ok((changed, decode_heads(&heads)?))

@@ -124,7 +124,7 @@ impl ProjectDocuments<'_> {
         incoming: minga_sync::IncomingDoc,
         signatures: &Arc<SignaturePool>,
     ) -> Result<DocumentWrite, StoreError> {
-        let kind = DocKind::from_core(incoming.kind);
+        let kind = incoming.kind;
         let id = incoming.id.as_str().to_string();
         let (author, subject) = match kind {
             // A new submission's author is its creator by signature, else the device that sent
@@ -186,7 +186,7 @@ impl DocumentStore for ProjectDocuments<'_> {
             .map(|h| {
                 Ok(ChangedDoc {
                     id: DocId::new(h.id).map_err(StoreError::new)?,
-                    kind: h.kind.to_core(),
+                    kind: h.kind,
                     seq: h.seq as Seq,
                     heads: parse_heads(&h.heads)?,
                 })
@@ -207,7 +207,7 @@ impl DocumentStore for ProjectDocuments<'_> {
             .document_header(self.project(), id.as_str())
             .map_err(store_error)?
         {
-            Some(h) => Ok(Some((h.kind.to_core(), parse_heads(&h.heads)?))),
+            Some(h) => Ok(Some((h.kind, parse_heads(&h.heads)?))),
             None => Ok(None),
         }
     }
@@ -267,9 +267,9 @@ impl DocumentStore for ProjectDocuments<'_> {
                     WriteOutcome::Stored(h) => ApplyOutcome::Applied {
                         heads: parse_heads(&h.heads)?,
                     },
-                    WriteOutcome::KindMismatch { stored } => ApplyOutcome::KindMismatch {
-                        stored: stored.to_core(),
-                    },
+                    WriteOutcome::KindMismatch { stored } => {
+                        ApplyOutcome::KindMismatch { stored: stored }
+                    }
                     WriteOutcome::Refused(refusal) => ApplyOutcome::Invalid {
                         reason: refusal.to_string(),
                     },
@@ -380,7 +380,7 @@ impl DevicePolicy {
         proposed: Option<&Automerge>,
         rule: fn(&Principal, &DocAccess<'_>) -> Result<(), access::Refusal>,
     ) -> bool {
-        let kind = DocKind::from_core(kind);
+        let kind = kind;
         let storage = self.storage.as_ref();
         match author_for(storage, &self.who.project, doc.as_str(), kind, proposed) {
             Ok(author) => {

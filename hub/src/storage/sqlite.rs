@@ -274,11 +274,11 @@ fn header_from_row(row: &Row<'_>) -> rusqlite::Result<DocumentHeader> {
     Ok(DocumentHeader {
         project: row.get(0)?,
         id: row.get(1)?,
-        kind: DocKind::parse(&kind).ok_or_else(|| {
+        kind: kind.parse::<DocKind>().map_err(|unknown| {
             rusqlite::Error::FromSqlConversionFailure(
                 2,
                 rusqlite::types::Type::Text,
-                format!("kind `{kind}`").into(),
+                unknown.into(),
             )
         })?,
         author: row.get(3)?,

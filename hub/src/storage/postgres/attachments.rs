@@ -97,7 +97,7 @@ pub(super) fn referrers(
     for row in rows {
         let kind: String = row.try_get(1)?;
         // A kind this build does not know names no document a device may read.
-        if let Some(kind) = DocKind::parse(&kind) {
+        if let Ok(kind) = kind.parse::<DocKind>() {
             referrers.push(Referrer {
                 id: row.try_get(0)?,
                 kind,

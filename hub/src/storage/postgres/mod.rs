@@ -217,8 +217,9 @@ fn header_from_row(row: &Row) -> Result<DocumentHeader> {
     Ok(DocumentHeader {
         project: row.try_get(0)?,
         id: row.try_get(1)?,
-        kind: DocKind::parse(kind)
-            .ok_or_else(|| HubError::Corrupt(format!("a stored document of kind `{kind}`")))?,
+        kind: kind
+            .parse::<DocKind>()
+            .map_err(|unknown| HubError::Corrupt(format!("a stored document: {unknown}")))?,
         author: row.try_get(3)?,
         subject: row.try_get(4)?,
         seq: row.try_get(5)?,

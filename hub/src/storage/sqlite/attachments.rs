@@ -83,7 +83,7 @@ pub(super) fn referrers(conn: &Connection, project: &str, hash: &str) -> Result<
     for row in rows {
         let (id, kind, author) = row?;
         // A kind this build does not know names no document a device may read.
-        if let Some(kind) = DocKind::parse(&kind) {
+        if let Ok(kind) = kind.parse::<DocKind>() {
             referrers.push(Referrer { id, kind, author });
         }
     }
