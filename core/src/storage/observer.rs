@@ -16,7 +16,7 @@ use std::time::Duration;
 pub struct ChangedDocument {
     pub id: DocId,
     pub kind: DocKind,
-    /// The document's new sequence number (see `Store::changed_since`).
+    /// The document's new sequence number (see `DocumentStore::changed_since`).
     pub seq: u64,
     /// Whether the change arrived from another store (sync, a bundle, `apply_changes`) rather
     /// than being made through this one.

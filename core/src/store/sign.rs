@@ -80,7 +80,7 @@ mod tests {
     use crate::document::{AnswerPath, DocId, DocKind, FormRef};
     use crate::error::Error;
     use crate::store::Store;
-    use crate::test_support::plain_store;
+    use crate::test_support::{plain_store, stored_heads};
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ChangeHash};
     use minga_forms::Value;
@@ -126,10 +126,7 @@ mod tests {
     /// Applies the forgery to `tablet` and checks that it is refused naming the document and
     /// the change, and that the tablet is unchanged.
     fn assert_refused(tablet: &Store, id: &DocId, forged: (Vec<u8>, ChangeHash), sig: Signature) {
-        let (heads, seq) = (
-            tablet.document_heads(id).unwrap(),
-            tablet.last_seq().unwrap(),
-        );
+        let (heads, seq) = (stored_heads(&tablet, id), tablet.last_seq().unwrap());
         let refused = tablet.apply_changes(&[received(*id, forged.0, vec![(forged.1, sig)])]);
         match refused {
             Err(Error::UnverifiedChange {
@@ -140,7 +137,7 @@ mod tests {
             }
             other => panic!("not refused as unverified: {other:?}"),
         }
-        assert_eq!(tablet.document_heads(id).unwrap(), heads, "store unchanged");
+        assert_eq!(stored_heads(&tablet, id), heads, "store unchanged");
         assert_eq!(tablet.last_seq().unwrap(), seq);
     }
 
@@ -167,7 +164,7 @@ mod tests {
     fn a_change_stripped_of_its_signature_is_refused_and_taken_once_it_comes_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
-        let before = supervisor.document_heads(&id).unwrap();
+        let before = stored_heads(&supervisor, &id);
         let q = AnswerPath::new("q");
         supervisor.set_answer(&id, &q, &Value::Integer(4)).unwrap();
         let mut doc = AutoCommit::load(&supervisor.document_bytes(&id).unwrap()).unwrap();
@@ -177,7 +174,7 @@ mod tests {
             matches!(&stripped, Err(Error::UnverifiedChange { reason, .. }) if reason.contains("no signature")),
             "{stripped:?}"
         );
-        assert_eq!(tablet.document_heads(&id).unwrap(), before);
+        assert_eq!(stored_heads(&tablet, &id), before);
         let signed = supervisor.change_signatures(&id).unwrap();
         tablet
             .apply_changes(&[received(id, change, signed)])
@@ -241,6 +238,6 @@ mod tests {
         tablet
             .apply_changes(&[received(id, doc.save_after(&heads), vec![])])
             .unwrap();
-        assert_ne!(tablet.document_heads(&id).unwrap(), heads);
+        assert_ne!(stored_heads(&tablet, &id), heads);
     }
 }
