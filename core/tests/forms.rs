@@ -49,9 +49,9 @@ fn a_form_published_on_one_store_is_listed_and_read_on_the_other_after_sync() {
     );
     assert_eq!(phone.latest_form(&assessment.id).unwrap(), assessment);
     let changed = phone.changed_since(0, 10).unwrap();
-    assert!(changed.iter().any(|doc| doc.id
+    assert!(changed.iter().any(|doc| doc.doc.id
         == form_document_id(&dialogue.id, &dialogue.version).into()
-        && doc.kind == DocKind::Form));
+        && doc.doc.kind == DocKind::Form));
 
     // The phone publishing the version it received writes nothing; a rival definition is refused.
     let seq = phone.last_seq().unwrap();

@@ -467,18 +467,18 @@ fn observers_hear_local_and_synced_changes_and_may_read_the_store() {
     {
         let heard = heard.lock().unwrap();
         assert_eq!(heard.len(), 2, "creation and answer: {heard:?}");
-        assert!(heard.iter().all(|(doc, listed)| doc.id == local
-            && doc.kind == DocKind::Submission
-            && !doc.by_sync
+        assert!(heard.iter().all(|(told, listed)| told.doc.id == local
+            && told.doc.kind == DocKind::Submission
+            && !told.by_sync
             && *listed == 1));
-        assert!(heard[0].0.seq < heard[1].0.seq);
+        assert!(heard[0].0.doc.seq < heard[1].0.doc.seq);
     }
     sync(&pair.phone, &pair.hub);
     {
         let heard = heard.lock().unwrap();
         let synced: Vec<_> = heard.iter().filter(|(doc, _)| doc.by_sync).collect();
         assert_eq!(synced.len(), 1, "{heard:?}");
-        assert_eq!(synced[0].0.id, remote);
+        assert_eq!(synced[0].0.doc.id, remote);
         assert_eq!(synced[0].1, 2, "the observer saw the committed document");
     }
     handle.cancel();

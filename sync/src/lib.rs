@@ -47,7 +47,7 @@ pub use policy::{AllowAll, Policy};
 pub use report::{Progress, RefusedWork, SyncReport};
 pub use responder::{abort_frame, abort_reply, Responder};
 pub use store::{
-    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocumentStore, IncomingDoc, PeerCursor,
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocSeq, DocumentStore, IncomingDoc, PeerCursor,
 };
 pub use transport::{run_session, MemoryTransport, Transport};
 

@@ -75,9 +75,7 @@ impl Store {
                 }
             }
             let told = changed.iter().map(|doc| ChangedDocument {
-                id: doc.id,
-                kind: doc.kind,
-                seq: doc.seq,
+                doc: doc.clone(),
                 by_sync: true,
             });
             let told = told.collect();
@@ -144,13 +142,13 @@ mod tests {
         assert_eq!(
             changed
                 .iter()
-                .map(|c| (c.id.clone(), c.seq))
+                .map(|c| (c.doc.id.clone(), c.doc.seq))
                 .collect::<Vec<_>>(),
             vec![(first.into(), 3)]
         );
         let all = store.changed_since(0, 10).unwrap();
         assert_eq!(
-            all.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            all.iter().map(|c| c.doc.id.clone()).collect::<Vec<_>>(),
             vec![second.into(), first.into()]
         );
         assert_eq!(

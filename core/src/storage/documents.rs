@@ -6,15 +6,12 @@
 use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
 use automerge::ChangeHash;
+use minga_sync::{ChangedDoc, DocSeq};
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// A document and the sequence number of its latest change in this store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentSeq {
-    pub id: DocId,
-    pub kind: DocKind,
-    pub seq: u64,
-}
+/// A document and the sequence number of its latest change in this store: sync's
+/// [`DocSeq`] with the core's UUID ids.
+pub type DocumentSeq = DocSeq<DocId>;
 
 /// What a row says about a document's chunks: the snapshot's length and the increments' total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,12 +76,12 @@ pub(crate) fn kind_and_heads(
 }
 
 /// The rows of documents whose sequence number is above `after`, in sequence order, at most
-/// `limit`, with their heads as stored. Cost: one range scan of `documents_by_seq`.
+/// `limit`, with their heads as stored, as sync reads them. Cost: one range scan of `documents_by_seq`.
 pub(crate) fn changed_after(
     conn: &Connection,
     after: u64,
     limit: usize,
-) -> Result<Vec<(DocumentSeq, Vec<ChangeHash>)>> {
+) -> Result<Vec<ChangedDoc>> {
     let mut statement = conn.prepare_cached(
         "SELECT doc_id, kind, seq, heads FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
@@ -101,12 +98,13 @@ pub(crate) fn changed_after(
     })?;
     rows.map(|row| {
         let (id, kind, seq, heads) = row?;
-        let changed = DocumentSeq {
-            id: DocId::from_bytes(&id)?,
+        let doc = DocSeq {
+            id: DocId::from_bytes(&id)?.into(),
             kind: DocKind::from_code(kind)?,
             seq: seq as u64,
         };
-        Ok((changed, decode_heads(&heads)?))
+        let heads = decode_heads(&heads)?;
+        Ok(ChangedDoc { doc, heads })
     })
     .collect()
 }

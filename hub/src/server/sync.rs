@@ -18,8 +18,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use minga_sync::signatures::{SignaturePool, SignedChange};
 use minga_sync::{
-    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, ContentHash, DocId, DocumentStore, Epoch,
-    PeerCursor, PeerId, Policy, Responder, Seq, StoreError, SyncOptions,
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, ContentHash, DocId, DocSeq, DocumentStore,
+    Epoch, PeerCursor, PeerId, Policy, Responder, Seq, StoreError, SyncOptions,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -184,10 +184,13 @@ impl DocumentStore for ProjectDocuments<'_> {
         headers
             .into_iter()
             .map(|h| {
-                Ok(ChangedDoc {
+                let doc = DocSeq {
                     id: DocId::new(h.id).map_err(StoreError::new)?,
                     kind: h.kind,
                     seq: h.seq as Seq,
+                };
+                Ok(ChangedDoc {
+                    doc,
                     heads: parse_heads(&h.heads)?,
                 })
             })
