@@ -20,6 +20,7 @@ pub mod bundle;
 mod conflicts;
 pub mod enrolment_link;
 pub mod error;
+pub mod heads;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod ids;
@@ -40,6 +41,7 @@ pub mod wire;
 pub use attachments::{ContentHash, ContentHasher, NotAContentHash, CHUNK_SIZE};
 pub use conflicts::has_conflicts;
 pub use error::{IdError, StoreError, SyncError, TransportError, WireError};
+pub use heads::{heads_from_bytes, heads_to_bytes, NotHeads};
 pub use ids::{DocId, DocKind, Epoch, PeerId, Seq, UnknownKind};
 pub use initiator::{Initiator, Step};
 pub use memory_store::MemoryStore;

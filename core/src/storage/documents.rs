@@ -126,17 +126,12 @@ pub(crate) fn count(conn: &Connection) -> Result<u64> {
 /// Heads as stored in `documents.heads` (and `peer_heads.heads`): the 32-byte hashes back to
 /// back.
 pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|hash| hash.0).collect()
+    minga_sync::heads_to_bytes(heads)
 }
 
 /// The reverse of [`encode_heads`].
 pub(crate) fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
-    bytes
-        .chunks(32)
-        .map(|hash| {
-            ChangeHash::try_from(hash).map_err(|_| Error::Corrupt {
-                detail: "a stored document's heads are not 32-byte hashes".into(),
-            })
-        })
-        .collect()
+    minga_sync::heads_from_bytes(bytes).map_err(|not_heads| Error::Corrupt {
+        detail: format!("a stored document's heads: {not_heads}"),
+    })
 }
