@@ -126,7 +126,7 @@ mod tests {
     /// Applies the forgery to `tablet` and checks that it is refused naming the document and
     /// the change, and that the tablet is unchanged.
     fn assert_refused(tablet: &Store, id: &DocId, forged: (Vec<u8>, ChangeHash), sig: Signature) {
-        let (heads, seq) = (stored_heads(&tablet, id), tablet.last_seq().unwrap());
+        let (heads, seq) = (stored_heads(tablet, id), tablet.last_seq().unwrap());
         let refused = tablet.apply_changes(&[received(*id, forged.0, vec![(forged.1, sig)])]);
         match refused {
             Err(Error::UnverifiedChange {
@@ -137,7 +137,7 @@ mod tests {
             }
             other => panic!("not refused as unverified: {other:?}"),
         }
-        assert_eq!(stored_heads(&tablet, id), heads, "store unchanged");
+        assert_eq!(stored_heads(tablet, id), heads, "store unchanged");
         assert_eq!(tablet.last_seq().unwrap(), seq);
     }
 
