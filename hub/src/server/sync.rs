@@ -53,20 +53,6 @@ fn store_error(error: HubError) -> StoreError {
     StoreError::new(error)
 }
 
-fn parse_heads(heads: &[String]) -> Result<Vec<ChangeHash>, StoreError> {
-    heads
-        .iter()
-        .map(|h| {
-            h.parse::<ChangeHash>()
-                .map_err(|e| StoreError::new(format!("stored head {h}: {e}")))
-        })
-        .collect()
-}
-
-fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
-    heads.iter().map(ChangeHash::to_string).collect()
-}
-
 /// The author a document's access is judged by: a submission's own author (for one the hub
 /// has not stored, the device whose key signed its first change in `proposed`,
 /// [`creator_of`]), or for a review the author of the submission it judges (recorded when the
@@ -191,7 +177,7 @@ impl DocumentStore for ProjectDocuments<'_> {
                 };
                 Ok(ChangedDoc {
                     doc,
-                    heads: parse_heads(&h.heads)?,
+                    heads: h.heads,
                 })
             })
             .collect()
@@ -210,7 +196,7 @@ impl DocumentStore for ProjectDocuments<'_> {
             .document_header(self.project(), id.as_str())
             .map_err(store_error)?
         {
-            Some(h) => Ok(Some((h.kind, parse_heads(&h.heads)?))),
+            Some(h) => Ok(Some((h.kind, h.heads))),
             None => Ok(None),
         }
     }
@@ -253,8 +239,8 @@ impl DocumentStore for ProjectDocuments<'_> {
             peer: self.who.device_id.clone(),
             shared_heads: commit
                 .shared_heads
-                .iter()
-                .map(|(id, heads)| (id.as_str().to_string(), hex_heads(heads)))
+                .into_iter()
+                .map(|(id, heads)| (id.as_str().to_string(), heads))
                 .collect(),
             cursor: commit.cursor.map(|c| (c.theirs as i64, c.ours as i64)),
             reset: commit.reset_peer.map(|epoch| epoch.to_string()),
@@ -267,12 +253,8 @@ impl DocumentStore for ProjectDocuments<'_> {
             .into_iter()
             .map(|outcome| {
                 Ok(match outcome {
-                    WriteOutcome::Stored(h) => ApplyOutcome::Applied {
-                        heads: parse_heads(&h.heads)?,
-                    },
-                    WriteOutcome::KindMismatch { stored } => {
-                        ApplyOutcome::KindMismatch { stored: stored }
-                    }
+                    WriteOutcome::Stored(h) => ApplyOutcome::Applied { heads: h.heads },
+                    WriteOutcome::KindMismatch { stored } => ApplyOutcome::KindMismatch { stored },
                     WriteOutcome::Refused(refusal) => ApplyOutcome::Invalid {
                         reason: refusal.to_string(),
                     },
@@ -312,14 +294,9 @@ impl DocumentStore for ProjectDocuments<'_> {
         _peer: &PeerId,
         id: &DocId,
     ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
-        match self
-            .storage
+        self.storage
             .peer_heads(self.project(), &self.who.device_id, id.as_str())
-            .map_err(store_error)?
-        {
-            Some(heads) => Ok(Some(parse_heads(&heads)?)),
-            None => Ok(None),
-        }
+            .map_err(store_error)
     }
 
     /// Not counted: nothing reads the hub's own sync reports (supervisors see conflicts in the
@@ -383,7 +360,6 @@ impl DevicePolicy {
         proposed: Option<&Automerge>,
         rule: fn(&Principal, &DocAccess<'_>) -> Result<(), access::Refusal>,
     ) -> bool {
-        let kind = kind;
         let storage = self.storage.as_ref();
         match author_for(storage, &self.who.project, doc.as_str(), kind, proposed) {
             Ok(author) => {
