@@ -96,6 +96,17 @@ pub struct StoredDocument {
     pub bytes: Vec<u8>,
 }
 
+/// The arms of an SQL `CASE kind ... END` turning a kind's name, as the hub's schemas kept it
+/// before kinds were stored as numbers, into its number (`DocKind::code`): both backends'
+/// upgrade step writes it.
+pub(crate) fn kind_name_to_code_arms() -> String {
+    DocKind::ALL
+        .iter()
+        .map(|kind| format!("WHEN '{}' THEN {}", kind.as_str(), kind.code()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What the hub knows of a document without loading it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentHeader {

@@ -1,6 +1,5 @@
 //! The hub database's schema and its upgrades, through `PRAGMA user_version`.
 
-use crate::access::DocKind;
 use crate::error::Result;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -144,11 +143,7 @@ fn version_7_kinds_as_numbers_heads_as_bytes(tx: &Connection) -> Result<()> {
     if kind_type.as_deref() != Some("TEXT") {
         return Ok(());
     }
-    let kind_code = DocKind::ALL
-        .iter()
-        .map(|kind| format!("WHEN '{}' THEN {}", kind.as_str(), kind.code()))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let kind_code = super::kind_name_to_code_arms();
     tx.execute_batch(&format!(
         "CREATE TABLE documents_v7 (
             project TEXT NOT NULL REFERENCES projects(name),

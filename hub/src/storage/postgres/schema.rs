@@ -2,7 +2,6 @@
 //! counterpart of SQLite's `PRAGMA user_version` in `storage/schema.rs`). Hub processes starting
 //! together take an advisory lock, so one creates or upgrades and the others find it done.
 
-use crate::access::DocKind;
 use crate::error::{HubError, Result};
 use postgres::{Client, Transaction};
 
@@ -151,11 +150,7 @@ fn version_6_kinds_as_numbers_heads_as_bytes(tx: &mut Transaction<'_>) -> Result
     if kind_type.as_deref() != Some("text") {
         return Ok(());
     }
-    let kind_code = DocKind::ALL
-        .iter()
-        .map(|kind| format!("WHEN '{}' THEN {}", kind.as_str(), kind.code()))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let kind_code = crate::storage::kind_name_to_code_arms();
     tx.batch_execute(&format!(
         "ALTER TABLE documents
             ALTER COLUMN kind TYPE SMALLINT USING (CASE kind {kind_code} END),
