@@ -319,7 +319,7 @@ fn stored_document_is_well_formed(header: &str) -> Result<(), String> {
     let (Some(id), Some(kind)) = (header["id"].as_str(), header["kind"].as_str()) else {
         return Err(format!("a write answered 200 without a header: {header}"));
     };
-    let kind = minga_hub::access::DocKind::parse(kind).ok_or("an unknown kind")?;
+    let kind: minga_sync::DocKind = kind.parse().map_err(|e| format!("{e}"))?;
     let stored = fixture()
         .hub
         .storage
@@ -327,7 +327,7 @@ fn stored_document_is_well_formed(header: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{id} answered stored but is not"))?;
     let doc = automerge::Automerge::load(&stored.bytes).map_err(|e| e.to_string())?;
-    minga_core::check_structure(id, kind.to_core(), &doc)
+    minga_core::check_structure(id, kind, &doc)
         .map(|_| ())
         .map_err(|e| format!("the hub stored a malformed document: {e}"))
 }

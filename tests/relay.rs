@@ -14,7 +14,9 @@ use minga_scenarios::phone::{fill_one, open_store, sync_store};
 use minga_sync::signatures::{actor_key, credential_text, DeviceKey, SignedChange};
 use minga_sync::wire::seal_signed_document;
 use minga_sync::wire::Refusal;
-use minga_sync::{run_session, AllowAll, Initiator, MemoryTransport, PeerId, SyncOptions};
+use minga_sync::{
+    run_session, AllowAll, DocumentStore, Initiator, MemoryTransport, PeerId, SyncOptions,
+};
 use std::sync::Arc;
 
 /// A device's store in a folder of its own, enrolled at `hub` with its key bound.
@@ -109,8 +111,10 @@ fn a_submission_the_supervisors_tablet_relays_keeps_its_creator_as_author_and_he
     let on_hub = hub.documents()[&id.to_string()].clone();
     let mut hers: Vec<String> = ana
         .store
-        .document_heads(&id)
+        .doc_heads(&id.into())
         .unwrap()
+        .unwrap()
+        .1
         .iter()
         .map(|head| head.to_string())
         .collect();
@@ -143,7 +147,10 @@ fn a_colleague_who_relays_a_facilitators_submission_cannot_take_it_over() {
         1,
         "reported as his own work refused, never silently"
     );
-    assert_eq!(work[0].heads, ben.store.document_heads(&id).unwrap());
+    assert_eq!(
+        work[0].heads,
+        ben.store.doc_heads(&id.into()).unwrap().unwrap().1
+    );
     assert!(hub
         .storage
         .document_header(PROJECT, &id.to_string())

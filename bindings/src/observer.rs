@@ -6,7 +6,8 @@ use minga_core as core;
 use minga_core::DocKind;
 use std::sync::{Arc, Mutex};
 
-/// One document that a committed write touched.
+/// One document that a committed write touched: `minga_core::ChangedDocument` flattened for
+/// the foreign languages.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ChangedDocument {
     pub id: String,
@@ -75,11 +76,11 @@ pub(crate) fn observe(store: &core::Store, observer: Arc<dyn ChangeObserver>) ->
 fn change_event(changed: &[core::ChangedDocument]) -> ChangeEvent {
     let documents: Vec<ChangedDocument> = changed
         .iter()
-        .map(|doc| ChangedDocument {
-            id: doc.id.to_string(),
-            kind: doc.kind,
-            seq: doc.seq,
-            by_sync: doc.by_sync,
+        .map(|changed| ChangedDocument {
+            id: changed.doc.id.to_string(),
+            kind: changed.doc.kind,
+            seq: changed.doc.seq,
+            by_sync: changed.by_sync,
         })
         .collect();
     ChangeEvent {

@@ -188,6 +188,15 @@ pub enum Error {
 /// Shorthand for the store's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A stored kind number that names no kind: the file was written by something else or damaged.
+impl From<minga_sync::UnknownKind> for Error {
+    fn from(error: minga_sync::UnknownKind) -> Self {
+        Error::Corrupt {
+            detail: error.to_string(),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     /// SQLite's corruption codes become [`Error::Corrupt`] wherever they surface, so that a
     /// damaged page found long after opening is still reported as damage; a full disk becomes

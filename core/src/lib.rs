@@ -2,9 +2,9 @@
 //! device, synced with other stores through `minga-sync`. No FFI and no HTTP server here.
 //!
 //! [`Store`] is the whole API: open one with [`Store::open`], then create, answer, list, merge
-//! and inspect submissions. The sync-facing calls (`changed_since`, `apply_changes`,
+//! and inspect submissions. The sync-facing calls (`apply_changes`,
 //! `update_document`...) live in [`changes`]; [`Store`] implements
-//! [`minga_sync::DocumentStore`], so `minga_sync::run_session`, the responder and bundles work
+//! [`minga_sync::DocumentStore`] (what changed since N, a document's heads), so `minga_sync::run_session`, the responder and bundles work
 //! on it directly (document ids map with `From`/`TryFrom`, kinds are sync's [`DocKind`]).
 
 // The layers, bottom up: each imports only the layers listed before it (see

@@ -3,7 +3,9 @@
 
 use crate::document::{AnswerPath, DeviceIdentity, DocId, FormRef};
 use crate::store::{Encryption, Store};
+use automerge::ChangeHash;
 use minga_forms::Value;
+use minga_sync::DocumentStore;
 
 /// An unencrypted store in the file `file` of `dir`, written by `device` for `user`.
 pub(crate) fn plain_store(dir: &tempfile::TempDir, file: &str, device: &str, user: &str) -> Store {
@@ -33,4 +35,13 @@ pub(crate) fn conflicted_submission(dir: &tempfile::TempDir, store: &Store) -> D
         .import_submission(&other.export_submission(&id).unwrap())
         .unwrap();
     id
+}
+
+/// The heads of document `id` of `store`, as sync reads them from its row.
+pub(crate) fn stored_heads(store: &Store, id: &DocId) -> Vec<ChangeHash> {
+    let (_kind, heads) = store
+        .doc_heads(&(*id).into())
+        .expect("the store reads")
+        .expect("the document is stored");
+    heads
 }

@@ -13,8 +13,8 @@ use minga_core::agent::{
 use minga_core::automerge::Automerge;
 use minga_core::minga_sync::wire::Refusal;
 use minga_core::minga_sync::{
-    AllowAll, DocId as SyncDocId, DocKind, PeerId, Policy, Responder, SyncOptions, SyncReport,
-    Transport, TransportError,
+    AllowAll, DocId as SyncDocId, DocKind, DocumentStore, PeerId, Policy, Responder, SyncOptions,
+    SyncReport, Transport, TransportError,
 };
 use minga_core::{DocId, Store, SyncAgent, SyncEvent, SyncFailure};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -301,7 +301,10 @@ fn a_sync_whose_own_work_the_peer_refused_ends_as_refused_naming_the_document_an
             let refused = &report.refused_by_peer;
             assert_eq!(refused.len(), 1, "{refused:?}");
             assert_eq!(refused[0].doc.as_str(), id.to_string());
-            assert_eq!(refused[0].heads, world.phone.document_heads(&id).unwrap());
+            assert_eq!(
+                refused[0].heads,
+                world.phone.doc_heads(&id.into()).unwrap().unwrap().1
+            );
             assert_eq!(refused[0].reason, Refusal::NotWritable);
         }
         other => panic!("not ended as refused: {other:?}"),

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use minga_core::minga_sync::{
-    run_session, AllowAll, DocKind, Initiator, MemoryTransport, PeerId, SyncOptions,
+    run_session, AllowAll, DocKind, DocumentStore, Initiator, MemoryTransport, PeerId, SyncOptions,
 };
 use minga_core::{form_document_id, Error, Store};
 use minga_forms::templates;
@@ -49,10 +49,9 @@ fn a_form_published_on_one_store_is_listed_and_read_on_the_other_after_sync() {
     );
     assert_eq!(phone.latest_form(&assessment.id).unwrap(), assessment);
     let changed = phone.changed_since(0, 10).unwrap();
-    assert!(changed.iter().any(
-        |doc| doc.id == form_document_id(&dialogue.id, &dialogue.version)
-            && doc.kind == DocKind::Form
-    ));
+    assert!(changed.iter().any(|doc| doc.doc.id
+        == form_document_id(&dialogue.id, &dialogue.version).into()
+        && doc.doc.kind == DocKind::Form));
 
     // The phone publishing the version it received writes nothing; a rival definition is refused.
     let seq = phone.last_seq().unwrap();

@@ -48,7 +48,7 @@ fn contents(store: &Store) -> Vec<(DocId, Vec<automerge::ChangeHash>, String)> {
         .items
         .iter()
         .map(|row| {
-            let mut heads = store.document_heads(&row.id).unwrap();
+            let (_, mut heads) = store.doc_heads(&row.id.into()).unwrap().unwrap();
             heads.sort();
             let answers = format!("{:?}", store.answers(&row.id).unwrap());
             (row.id, heads, answers)
@@ -359,7 +359,7 @@ fn refused_documents_do_not_stop_the_others_in_a_commit() {
     assert_eq!(
         outcomes[3],
         ApplyOutcome::Applied {
-            heads: pair.phone.document_heads(&good).unwrap()
+            heads: pair.phone.doc_heads(&good.into()).unwrap().unwrap().1
         }
     );
     assert!(
@@ -428,7 +428,7 @@ fn received_documents_not_shaped_as_their_kind_and_id_say_are_refused_and_nothin
     assert_eq!(
         outcomes[4],
         ApplyOutcome::Applied {
-            heads: pair.phone.document_heads(&good).unwrap()
+            heads: pair.phone.doc_heads(&good.into()).unwrap().unwrap().1
         }
     );
     let ApplyOutcome::Invalid { reason } = &outcomes[0] else {
@@ -467,18 +467,18 @@ fn observers_hear_local_and_synced_changes_and_may_read_the_store() {
     {
         let heard = heard.lock().unwrap();
         assert_eq!(heard.len(), 2, "creation and answer: {heard:?}");
-        assert!(heard.iter().all(|(doc, listed)| doc.id == local
-            && doc.kind == DocKind::Submission
-            && !doc.by_sync
+        assert!(heard.iter().all(|(told, listed)| told.doc.id == local
+            && told.doc.kind == DocKind::Submission
+            && !told.by_sync
             && *listed == 1));
-        assert!(heard[0].0.seq < heard[1].0.seq);
+        assert!(heard[0].0.doc.seq < heard[1].0.doc.seq);
     }
     sync(&pair.phone, &pair.hub);
     {
         let heard = heard.lock().unwrap();
         let synced: Vec<_> = heard.iter().filter(|(doc, _)| doc.by_sync).collect();
         assert_eq!(synced.len(), 1, "{heard:?}");
-        assert_eq!(synced[0].0.id, remote);
+        assert_eq!(synced[0].0.doc.id, remote);
         assert_eq!(synced[0].1, 2, "the observer saw the committed document");
     }
     handle.cancel();

@@ -51,50 +51,9 @@ pub struct Principal {
     pub role: Role,
 }
 
-/// What kind of document a request touches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocKind {
-    Form,
-    Submission,
-    Review,
-}
-
-impl DocKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Form => "form",
-            DocKind::Submission => "submission",
-            DocKind::Review => "review",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "form" => Some(DocKind::Form),
-            "submission" => Some(DocKind::Submission),
-            "review" => Some(DocKind::Review),
-            _ => None,
-        }
-    }
-
-    /// The same kind as the core and sync name it.
-    pub fn to_core(self) -> minga_core::DocKind {
-        match self {
-            DocKind::Form => minga_core::DocKind::Form,
-            DocKind::Submission => minga_core::DocKind::Submission,
-            DocKind::Review => minga_core::DocKind::Review,
-        }
-    }
-
-    pub fn from_core(kind: minga_core::DocKind) -> Self {
-        match kind {
-            minga_core::DocKind::Form => DocKind::Form,
-            minga_core::DocKind::Submission => DocKind::Submission,
-            minga_core::DocKind::Review => DocKind::Review,
-        }
-    }
-}
+/// What kind of document a request touches: the one kind type of every crate (sync's), its
+/// name in JSON and in the hub's tables.
+pub use minga_sync::DocKind;
 
 /// What the rules need to know of a document: its project, kind, and the device that authored
 /// the submission it is (or, for a review, the submission it judges). `None` for a document the

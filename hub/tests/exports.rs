@@ -117,16 +117,16 @@ fn store_documents(data: &Path) -> Stored {
 fn store_as_an_earlier_hub_did(data: &Path, id: &str) {
     let mut other = AutoCommit::new();
     other.put(ROOT, "shopping", "bread").unwrap();
-    let heads: Vec<String> = other.get_heads().iter().map(|h| h.to_string()).collect();
+    let heads = minga_sync::heads_to_bytes(&other.get_heads());
     let key = std::fs::read_to_string(data.join("hub.sqlite3.key")).unwrap();
     let conn = rusqlite::Connection::open(data.join("hub.sqlite3")).unwrap();
     conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.trim()))
         .unwrap();
     conn.execute(
         "INSERT INTO documents (project, id, kind, author, subject, seq, heads, updated_at, bytes)
-         VALUES (?1, ?2, 'submission', 'ana-phone', NULL,
-                 (SELECT max(seq) + 1 FROM documents), ?3, '2026-01-01T00:00:00Z', ?4)",
-        rusqlite::params![PROJECT, id, heads.join(" "), other.save()],
+         VALUES (?1, ?2, ?3, 'ana-phone', NULL,
+                 (SELECT max(seq) + 1 FROM documents), ?4, '2026-01-01T00:00:00Z', ?5)",
+        rusqlite::params![PROJECT, id, DocKind::Submission.code(), heads, other.save()],
     )
     .unwrap();
 }

@@ -122,15 +122,35 @@ impl std::str::FromStr for Epoch {
 }
 
 /// What a document is; the policy decides access by it, and a document never changes kind.
+/// The one kind type of every crate: its number ([`DocKind::code`]) is the byte on the wire and
+/// the column that stores keep, its name ([`DocKind::as_str`]) is what people and JSON read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum DocKind {
     Submission,
     Form,
     Review,
 }
 
+/// A stored or sent kind that names no [`DocKind`]: the store or peer that wrote it is newer
+/// than this build, or its data is damaged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownKind {
+    #[error("unknown document kind number {0}")]
+    Code(i64),
+    #[error("{0:?} is not a document kind")]
+    Name(String),
+}
+
 impl DocKind {
-    /// The kind's byte on the wire.
+    /// Every kind, in code order.
+    pub const ALL: [DocKind; 3] = [DocKind::Submission, DocKind::Form, DocKind::Review];
+
+    /// The kind's number: its byte on the wire and its value in a store's `kind` column.
     pub fn code(self) -> u8 {
         match self {
             DocKind::Submission => 1,
@@ -139,13 +159,40 @@ impl DocKind {
         }
     }
 
-    pub fn from_code(code: u8) -> Option<Self> {
-        match code {
-            1 => Some(DocKind::Submission),
-            2 => Some(DocKind::Form),
-            3 => Some(DocKind::Review),
-            _ => None,
+    /// The kind whose [`DocKind::code`] is `code` (a wire byte or a stored integer).
+    pub fn from_code(code: impl Into<i64>) -> Result<Self, UnknownKind> {
+        let code = code.into();
+        Self::ALL
+            .into_iter()
+            .find(|kind| i64::from(kind.code()) == code)
+            .ok_or(UnknownKind::Code(code))
+    }
+
+    /// The kind's name, in lower case: `submission`, `form` or `review`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Submission => "submission",
+            DocKind::Form => "form",
+            DocKind::Review => "review",
         }
+    }
+}
+
+impl fmt::Display for DocKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads a name written by [`DocKind::as_str`].
+impl std::str::FromStr for DocKind {
+    type Err = UnknownKind;
+
+    fn from_str(text: &str) -> Result<Self, UnknownKind> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| UnknownKind::Name(text.chars().take(64).collect()))
     }
 }
 
@@ -175,10 +222,28 @@ mod tests {
     }
 
     #[test]
-    fn kind_codes_round_trip() {
-        for kind in [DocKind::Submission, DocKind::Form, DocKind::Review] {
-            assert_eq!(DocKind::from_code(kind.code()), Some(kind));
+    fn kind_codes_and_names_round_trip() {
+        for kind in DocKind::ALL {
+            assert_eq!(DocKind::from_code(kind.code()), Ok(kind));
+            assert_eq!(DocKind::from_code(i64::from(kind.code())), Ok(kind));
+            assert_eq!(kind.as_str().parse::<DocKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
         }
-        assert_eq!(DocKind::from_code(0), None);
+        assert_eq!(DocKind::from_code(0u8), Err(UnknownKind::Code(0)));
+        assert_eq!(DocKind::from_code(257i64), Err(UnknownKind::Code(257)));
+        assert_eq!(
+            "Form".parse::<DocKind>(),
+            Err(UnknownKind::Name("Form".into()))
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn kinds_serialise_as_their_names() {
+        for kind in DocKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<DocKind>(&json).unwrap(), kind);
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod bundle;
 mod conflicts;
 pub mod enrolment_link;
 pub mod error;
+pub mod heads;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod ids;
@@ -40,14 +41,15 @@ pub mod wire;
 pub use attachments::{ContentHash, ContentHasher, NotAContentHash, CHUNK_SIZE};
 pub use conflicts::has_conflicts;
 pub use error::{IdError, StoreError, SyncError, TransportError, WireError};
-pub use ids::{DocId, DocKind, Epoch, PeerId, Seq};
+pub use heads::{heads_from_bytes, heads_to_bytes, NotHeads};
+pub use ids::{DocId, DocKind, Epoch, PeerId, Seq, UnknownKind};
 pub use initiator::{Initiator, Step};
 pub use memory_store::MemoryStore;
 pub use policy::{AllowAll, Policy};
 pub use report::{Progress, RefusedWork, SyncReport};
 pub use responder::{abort_frame, abort_reply, Responder};
 pub use store::{
-    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocumentStore, IncomingDoc, PeerCursor,
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocSeq, DocumentStore, IncomingDoc, PeerCursor,
 };
 pub use transport::{run_session, MemoryTransport, Transport};
 

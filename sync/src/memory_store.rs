@@ -13,7 +13,7 @@ use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::memory_attachments::MemoryAttachments;
 use crate::signatures::{verify_new_changes, Signature, SignaturePool, SignedChange};
 use crate::store::{
-    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocumentStore, IncomingDoc, PeerCursor,
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, DocSeq, DocumentStore, IncomingDoc, PeerCursor,
 };
 
 /// Documents kept in memory, each with a kind and a sequence number.
@@ -260,9 +260,11 @@ impl DocumentStore for MemoryStore {
             .map(|(seq, id)| {
                 let entry = &inner.docs[id];
                 ChangedDoc {
-                    id: id.clone(),
-                    kind: entry.kind,
-                    seq: *seq,
+                    doc: DocSeq {
+                        id: id.clone(),
+                        kind: entry.kind,
+                        seq: *seq,
+                    },
                     heads: entry.doc.get_heads(),
                 }
             })
@@ -450,10 +452,13 @@ mod tests {
         store.edit(&b, DocKind::Form, |tx| tx.put(ROOT, "x", 1).unwrap());
         store.edit(&a, DocKind::Submission, |tx| tx.put(ROOT, "x", 2).unwrap());
         let changed = store.changed_since(0, 10).unwrap();
-        let order: Vec<_> = changed.iter().map(|c| (c.id.clone(), c.seq)).collect();
+        let order: Vec<_> = changed
+            .iter()
+            .map(|c| (c.doc.id.clone(), c.doc.seq))
+            .collect();
         assert_eq!(order, vec![(b.clone(), 2), (a.clone(), 3)]);
         assert_eq!(store.changed_since(2, 10).unwrap().len(), 1);
-        assert_eq!(store.changed_since(0, 1).unwrap()[0].id, b);
+        assert_eq!(store.changed_since(0, 1).unwrap()[0].doc.id, b);
     }
 
     #[test]

@@ -9,13 +9,22 @@ use crate::ids::{DocId, DocKind, Epoch, PeerId, Seq};
 use crate::signatures::{SignaturePool, SignedChange};
 use crate::wire::AttachmentRefusal;
 
-/// One row of "what changed since N".
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChangedDoc {
-    pub id: DocId,
+/// A document and the sequence number of its latest change in one store: the one shape of "a
+/// document and its seq" in every crate. Sync's rows ([`ChangedDoc`]) and the core's (what
+/// `apply_changes` returns, what observers are told) embed it. `Id` is sync's [`DocId`] here,
+/// and the core's UUID id in the core (`minga_core::DocumentSeq`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DocSeq<Id = DocId> {
+    pub id: Id,
     pub kind: DocKind,
     /// The store's sequence number of the document's latest change.
     pub seq: Seq,
+}
+
+/// One row of "what changed since N": the document and its seq, with its heads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangedDoc {
+    pub doc: DocSeq,
     pub heads: Vec<ChangeHash>,
 }
 

@@ -125,14 +125,15 @@ impl TestHub {
     }
 }
 
-/// Every document of `project` in `storage`: id to sorted heads.
+/// Every document of `project` in `storage`: id to sorted heads (hex, comparable with a
+/// phone's: `phone::store_documents`).
 pub fn hub_documents(storage: &dyn HubStorage, project: &str) -> BTreeMap<String, Vec<String>> {
     storage
         .documents_since(project, 0, usize::MAX)
         .unwrap()
         .into_iter()
         .map(|header| {
-            let mut heads = header.heads;
+            let mut heads: Vec<String> = header.heads.iter().map(|h| h.to_string()).collect();
             heads.sort();
             (header.id, heads)
         })

@@ -83,7 +83,7 @@ pub fn store_documents(store: &dyn DocumentStore) -> BTreeMap<String, Vec<String
         .map(|changed| {
             let mut heads: Vec<String> = changed.heads.iter().map(|h| h.to_string()).collect();
             heads.sort();
-            (changed.id.as_str().to_string(), heads)
+            (changed.doc.id.as_str().to_string(), heads)
         })
         .collect()
 }

@@ -7,12 +7,12 @@
 
 use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
-use crate::storage::documents::{self, DocumentSeq};
+use crate::storage::documents::DocumentSeq;
 use crate::storage::observer::ChangedDocument;
 use crate::storage::{signatures, store_meta};
 use crate::store::receive::{receive, AdmitAll, Changes, Outcome};
 use crate::store::Store;
-use automerge::{AutoCommit, ChangeHash};
+use automerge::AutoCommit;
 use minga_sync::signatures::{SignaturePool, SignedChange};
 
 /// Automerge bytes (a whole document, or change chunks) received for one document, with the
@@ -31,21 +31,6 @@ impl Store {
     /// The highest sequence number handed out so far (0 for an empty store).
     pub fn last_seq(&self) -> Result<u64> {
         store_meta::last_seq(&self.lock().conn)
-    }
-
-    /// Documents whose latest change has a sequence number above `seq`, in sequence order, at
-    /// most `limit` of them. Page with the last returned `seq`. Cost: one index range scan.
-    pub fn changed_since(&self, seq: u64, limit: usize) -> Result<Vec<DocumentSeq>> {
-        let rows = documents::changed_after(&self.lock().conn, seq, limit)?;
-        Ok(rows.into_iter().map(|(changed, _heads)| changed).collect())
-    }
-
-    /// A document's current heads, read from its row without decoding it.
-    pub fn document_heads(&self, id: &DocId) -> Result<Vec<ChangeHash>> {
-        match documents::kind_and_heads(&self.lock().conn, id)? {
-            Some((_, heads)) => Ok(heads),
-            None => Err(Error::NotFound { id: id.to_string() }),
-        }
     }
 
     /// The signatures of document `id`'s keyed changes, to send with its bytes (see
@@ -90,9 +75,7 @@ impl Store {
                 }
             }
             let told = changed.iter().map(|doc| ChangedDocument {
-                id: doc.id,
-                kind: doc.kind,
-                seq: doc.seq,
+                doc: doc.clone(),
                 by_sync: true,
             });
             let told = told.collect();
@@ -136,8 +119,9 @@ impl Store {
 mod tests {
     use super::*;
     use crate::document::{AnswerPath, FormRef};
-    use crate::test_support::plain_store;
+    use crate::test_support::{plain_store, stored_heads};
     use minga_forms::Value;
+    use minga_sync::DocumentStore;
 
     fn store(dir: &tempfile::TempDir, name: &str) -> Store {
         plain_store(dir, name, name, "ana")
@@ -156,13 +140,16 @@ mod tests {
             .unwrap();
         let changed = store.changed_since(after_creation, 10).unwrap();
         assert_eq!(
-            changed.iter().map(|c| (c.id, c.seq)).collect::<Vec<_>>(),
-            vec![(first, 3)]
+            changed
+                .iter()
+                .map(|c| (c.doc.id.clone(), c.doc.seq))
+                .collect::<Vec<_>>(),
+            vec![(first.into(), 3)]
         );
         let all = store.changed_since(0, 10).unwrap();
         assert_eq!(
-            all.iter().map(|c| c.id).collect::<Vec<_>>(),
-            vec![second, first]
+            all.iter().map(|c| c.doc.id.clone()).collect::<Vec<_>>(),
+            vec![second.into(), first.into()]
         );
         assert_eq!(
             store.changed_since(0, 1).unwrap().len(),
@@ -193,7 +180,7 @@ mod tests {
         assert_eq!(applied.len(), 3);
         assert_eq!(b.last_seq().unwrap(), 3);
         for id in &ids {
-            assert_eq!(b.document_heads(id).unwrap(), a.document_heads(id).unwrap());
+            assert_eq!(stored_heads(&b, id), stored_heads(&a, id));
         }
         assert_eq!(
             b.answers(&ids[0]).unwrap().value("q"),
@@ -263,7 +250,7 @@ mod tests {
             .update_document(&id, DocKind::Submission, |doc| Ok(doc.get_heads()))
             .unwrap();
         assert_eq!(store.last_seq().unwrap(), seq, "reading writes nothing");
-        assert_eq!(heads, store.document_heads(&id).unwrap());
+        assert_eq!(heads, stored_heads(&store, &id));
         store
             .update_document(&id, DocKind::Submission, |doc| {
                 doc.put(automerge::ROOT, "status", "complete")?;

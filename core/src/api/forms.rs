@@ -154,6 +154,7 @@ mod tests {
     use super::*;
     use crate::document::{form_document, read_form_document};
     use crate::test_support::plain_store;
+    use crate::test_support::stored_heads;
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ROOT};
     use minga_forms::{Item, Question, QuestionType};
@@ -210,10 +211,7 @@ mod tests {
         let published = form("visit", "2", "place");
         let id = a.publish_form(&published).unwrap();
         b.publish_form(&published).unwrap();
-        assert_eq!(
-            a.document_heads(&id).unwrap(),
-            b.document_heads(&id).unwrap()
-        );
+        assert_eq!(stored_heads(&a, &id), stored_heads(&b, &id));
         let (bytes_id, bytes) = form_document(&published).unwrap();
         assert_eq!(bytes_id, id);
         assert_eq!(read_form_document(&id, &bytes).unwrap(), published);

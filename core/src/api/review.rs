@@ -5,6 +5,7 @@
 use crate::document::review::{read_review, skeleton, write_comment, write_state};
 use crate::document::{review_id, DocId, DocKind, Review, ReviewState};
 use crate::error::{Error, Result};
+use crate::storage::documents;
 use crate::store::Store;
 use automerge::{AutoCommit, ChangeHash};
 
@@ -45,9 +46,9 @@ impl Store {
 
     /// The heads of a stored submission; `NotFound` for anything else.
     fn submission_heads(&self, submission: &DocId) -> Result<Vec<ChangeHash>> {
-        let kind = self.lock().kind_of(submission)?;
-        match kind {
-            Some(DocKind::Submission) => self.document_heads(submission),
+        let stored = documents::kind_and_heads(&self.lock().conn, submission)?;
+        match stored {
+            Some((DocKind::Submission, heads)) => Ok(heads),
             _ => Err(Error::NotFound {
                 id: submission.to_string(),
             }),
@@ -91,6 +92,7 @@ mod tests {
     use crate::api::changes::ReceivedChanges;
     use crate::document::{reviewed_submission, AnswerPath, FormRef, ReviewDocument};
     use crate::test_support::plain_store;
+    use crate::test_support::stored_heads;
     use minga_forms::Value;
 
     fn store(dir: &tempfile::TempDir, user: &str) -> Store {
@@ -117,7 +119,7 @@ mod tests {
         let review = store.review(&id).unwrap().unwrap();
         assert_eq!(review.id, review_id(&id));
         assert_eq!(review.state, ReviewState::Approved);
-        assert_eq!(review.judged_heads, store.document_heads(&id).unwrap());
+        assert_eq!(review.judged_heads, stored_heads(&store, &id));
         assert_eq!(review.decided_by.as_deref(), Some("ana"));
         assert!(!review.edited_since_judged);
 
@@ -182,7 +184,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir, "ana");
         let id = store.create_submission(&FormRef::new("f", "1")).unwrap();
-        let heads = store.document_heads(&id).unwrap();
+        let heads = stored_heads(&store, &id);
         let mut outside = ReviewDocument::start(&id).unwrap();
         outside
             .set_state(ReviewState::HasIssues, &heads, "sara")

@@ -8,7 +8,7 @@ use crate::api::attachments::{chunk_outcome, AttachmentState};
 use crate::document::{document_has_conflicts, DocId, DocKind};
 use crate::error::Result;
 use crate::storage::chunks::{self, DocCache};
-use crate::storage::documents::{self, kind_and_heads};
+use crate::storage::documents::{self, kind_and_heads, DocumentSeq};
 use crate::storage::observer::ChangedDocument;
 use crate::storage::{attachments, peers, signatures, store_meta};
 use crate::store::receive::{receive, AdmitAll, Changes, Outcome, Refusal};
@@ -25,17 +25,7 @@ use rusqlite::Connection;
 impl DocumentStore for Store {
     /// Cost: one range scan of `documents_by_seq`; nothing is decoded.
     fn changed_since(&self, after: Seq, limit: usize) -> Result<Vec<ChangedDoc>, StoreError> {
-        let rows =
-            documents::changed_after(&self.lock().conn, after, limit).map_err(StoreError::new)?;
-        Ok(rows
-            .into_iter()
-            .map(|(changed, heads)| ChangedDoc {
-                id: changed.id.into(),
-                kind: changed.kind,
-                seq: changed.seq,
-                heads,
-            })
-            .collect())
+        documents::changed_after(&self.lock().conn, after, limit).map_err(StoreError::new)
     }
 
     fn max_seq(&self) -> Result<Seq, StoreError> {
@@ -227,9 +217,11 @@ fn apply_incoming(
     Ok(match outcome {
         Outcome::Applied { seq, heads } => {
             changed.extend(seq.map(|seq| ChangedDocument {
-                id,
-                kind: incoming.kind,
-                seq,
+                doc: DocumentSeq {
+                    id,
+                    kind: incoming.kind,
+                    seq,
+                },
                 by_sync: true,
             }));
             ApplyOutcome::Applied { heads }

@@ -51,18 +51,9 @@ impl FromStr for DocId {
 }
 
 /// What a stored document is: sync's own [`minga_sync::DocKind`], so that the store and the
-/// protocol never translate kinds. Stored in `documents.kind` as [`DocKind::code`].
+/// protocol never translate kinds. Stored in `documents.kind` as [`DocKind::code`], read back
+/// with [`DocKind::from_code`] (an unknown number is [`Error::Corrupt`]).
 pub use minga_sync::DocKind;
-
-/// The kind stored in a `documents.kind` column.
-pub(crate) fn kind_from_code(code: i64) -> Result<DocKind> {
-    u8::try_from(code)
-        .ok()
-        .and_then(DocKind::from_code)
-        .ok_or_else(|| Error::Corrupt {
-            detail: format!("unknown document kind {code}"),
-        })
-}
 
 impl From<DocId> for minga_sync::DocId {
     /// The canonical (hyphenated, lower-case) text of the UUID, which sync sends as 16 bytes.

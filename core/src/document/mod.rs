@@ -21,7 +21,6 @@ pub(crate) mod values;
 pub use conflicts::document_has_conflicts;
 pub use form::{form_document, form_document_id, read_form_document};
 pub use identity::DeviceIdentity;
-pub(crate) use ids::kind_from_code;
 pub use ids::{DocId, DocKind};
 pub use review::{
     review_id, reviewed_submission, Review, ReviewComment, ReviewDocument, ReviewState,

@@ -8,7 +8,7 @@
 //! never removed (a version that referenced a content keeps it wanted and readable). Every
 //! statement on the three tables is here; `api/attachments.rs` decides when they run.
 
-use crate::document::{kind_from_code, DocId, DocKind};
+use crate::document::{DocId, DocKind};
 use crate::error::Result;
 use minga_sync::ContentHash;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -147,7 +147,7 @@ pub(crate) fn referrers(conn: &Connection, hash: &ContentHash) -> Result<Vec<(Do
     })?;
     rows.map(|row| {
         let (id, kind) = row?;
-        Ok((DocId::from_bytes(&id)?, kind_from_code(kind)?))
+        Ok((DocId::from_bytes(&id)?, DocKind::from_code(kind)?))
     })
     .collect()
 }

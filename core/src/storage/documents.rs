@@ -3,18 +3,15 @@
 //! here; the rows are written only by the store's write path (`store::write`), inside its
 //! transaction.
 
-use crate::document::{kind_from_code, DocId, DocKind};
+use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
 use automerge::ChangeHash;
+use minga_sync::{ChangedDoc, DocSeq};
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// A document and the sequence number of its latest change in this store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentSeq {
-    pub id: DocId,
-    pub kind: DocKind,
-    pub seq: u64,
-}
+/// A document and the sequence number of its latest change in this store: sync's
+/// [`DocSeq`] with the core's UUID ids.
+pub type DocumentSeq = DocSeq<DocId>;
 
 /// What a row says about a document's chunks: the snapshot's length and the increments' total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,17 +71,17 @@ pub(crate) fn kind_and_heads(
         .prepare_cached("SELECT kind, heads FROM documents WHERE doc_id = ?1")?
         .query_row([id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    row.map(|(kind, heads)| Ok((kind_from_code(kind)?, decode_heads(&heads)?)))
+    row.map(|(kind, heads)| Ok((DocKind::from_code(kind)?, decode_heads(&heads)?)))
         .transpose()
 }
 
 /// The rows of documents whose sequence number is above `after`, in sequence order, at most
-/// `limit`, with their heads as stored. Cost: one range scan of `documents_by_seq`.
+/// `limit`, with their heads as stored, as sync reads them. Cost: one range scan of `documents_by_seq`.
 pub(crate) fn changed_after(
     conn: &Connection,
     after: u64,
     limit: usize,
-) -> Result<Vec<(DocumentSeq, Vec<ChangeHash>)>> {
+) -> Result<Vec<ChangedDoc>> {
     let mut statement = conn.prepare_cached(
         "SELECT doc_id, kind, seq, heads FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
@@ -101,12 +98,13 @@ pub(crate) fn changed_after(
     })?;
     rows.map(|row| {
         let (id, kind, seq, heads) = row?;
-        let changed = DocumentSeq {
-            id: DocId::from_bytes(&id)?,
-            kind: kind_from_code(kind)?,
+        let doc = DocSeq {
+            id: DocId::from_bytes(&id)?.into(),
+            kind: DocKind::from_code(kind)?,
             seq: seq as u64,
         };
-        Ok((changed, decode_heads(&heads)?))
+        let heads = decode_heads(&heads)?;
+        Ok(ChangedDoc { doc, heads })
     })
     .collect()
 }
@@ -128,17 +126,12 @@ pub(crate) fn count(conn: &Connection) -> Result<u64> {
 /// Heads as stored in `documents.heads` (and `peer_heads.heads`): the 32-byte hashes back to
 /// back.
 pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|hash| hash.0).collect()
+    minga_sync::heads_to_bytes(heads)
 }
 
 /// The reverse of [`encode_heads`].
 pub(crate) fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
-    bytes
-        .chunks(32)
-        .map(|hash| {
-            ChangeHash::try_from(hash).map_err(|_| Error::Corrupt {
-                detail: "a stored document's heads are not 32-byte hashes".into(),
-            })
-        })
-        .collect()
+    minga_sync::heads_from_bytes(bytes).map_err(|not_heads| Error::Corrupt {
+        detail: format!("a stored document's heads: {not_heads}"),
+    })
 }

@@ -5,6 +5,7 @@
 //! read the store.
 
 use crate::document::{DocId, DocKind};
+use crate::storage::documents::DocumentSeq;
 use minga_sync::{PeerId, Progress, SyncError, SyncReport};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,10 +15,8 @@ use std::time::Duration;
 /// One document that a committed change touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedDocument {
-    pub id: DocId,
-    pub kind: DocKind,
-    /// The document's new sequence number (see `Store::changed_since`).
-    pub seq: u64,
+    /// The document and its new sequence number (see `DocumentStore::changed_since`).
+    pub doc: DocumentSeq,
     /// Whether the change arrived from another store (sync, a bundle, `apply_changes`) rather
     /// than being made through this one.
     pub by_sync: bool,
@@ -26,9 +25,7 @@ pub struct ChangedDocument {
 impl ChangedDocument {
     pub(crate) fn local(id: DocId, kind: DocKind, seq: u64) -> Self {
         Self {
-            id,
-            kind,
-            seq,
+            doc: DocumentSeq { id, kind, seq },
             by_sync: false,
         }
     }

@@ -200,7 +200,7 @@ mod tests {
         let _handle = store.observe(Box::new(move |changed| {
             let first = {
                 let mut log = log.lock().unwrap();
-                log.extend(changed.iter().map(|doc| doc.seq));
+                log.extend(changed.iter().map(|told| told.doc.seq));
                 log.len() == 1
             };
             if let (true, Some(store)) = (first, weak.upgrade()) {

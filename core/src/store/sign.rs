@@ -87,7 +87,7 @@ mod tests {
     use crate::document::{AnswerPath, DocId, DocKind, FormRef};
     use crate::error::Error;
     use crate::store::Store;
-    use crate::test_support::plain_store;
+    use crate::test_support::{plain_store, stored_heads};
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ChangeHash};
     use minga_forms::Value;
@@ -138,10 +138,7 @@ mod tests {
         forged: (Vec<u8>, ChangeHash),
         signed: Vec<SignedChange>,
     ) {
-        let (heads, seq) = (
-            tablet.document_heads(id).unwrap(),
-            tablet.last_seq().unwrap(),
-        );
+        let (heads, seq) = (stored_heads(tablet, id), tablet.last_seq().unwrap());
         let refused = tablet.apply_changes(&[received(*id, forged.0, signed)]);
         match refused {
             Err(Error::UnverifiedChange {
@@ -152,7 +149,7 @@ mod tests {
             }
             other => panic!("not refused as unverified: {other:?}"),
         }
-        assert_eq!(tablet.document_heads(id).unwrap(), heads, "store unchanged");
+        assert_eq!(stored_heads(tablet, id), heads, "store unchanged");
         assert_eq!(tablet.last_seq().unwrap(), seq);
     }
 
@@ -181,7 +178,7 @@ mod tests {
     fn a_change_stripped_of_its_signature_is_refused_and_taken_once_it_comes_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
-        let before = supervisor.document_heads(&id).unwrap();
+        let before = stored_heads(&supervisor, &id);
         let q = AnswerPath::new("q");
         supervisor.set_answer(&id, &q, &Value::Integer(4)).unwrap();
         let mut doc = AutoCommit::load(&supervisor.document_bytes(&id).unwrap()).unwrap();
@@ -191,7 +188,7 @@ mod tests {
             matches!(&stripped, Err(Error::UnverifiedChange { reason, .. }) if reason.contains("no signature")),
             "{stripped:?}"
         );
-        assert_eq!(tablet.document_heads(&id).unwrap(), before);
+        assert_eq!(stored_heads(&tablet, &id), before);
         let signed = supervisor.change_signatures(&id).unwrap();
         tablet
             .apply_changes(&[received(id, change, signed)])
@@ -247,7 +244,7 @@ mod tests {
     /// `count` answers the supervisor writes after the tablet's copy (each a signed change of
     /// hers): the bytes of the changes the tablet lacks, and their hashes.
     fn answers_of(supervisor: &Store, id: &DocId, count: i64) -> (Vec<u8>, Vec<ChangeHash>) {
-        let before = supervisor.document_heads(id).unwrap();
+        let before = stored_heads(&supervisor, id);
         for n in 0..count {
             let q = AnswerPath::new(format!("q{n}"));
             supervisor.set_answer(id, &q, &Value::Integer(n)).unwrap();
@@ -271,10 +268,7 @@ mod tests {
         assert_refused(&tablet, &id, (batch, forged.1), signed);
         let signed = supervisor.change_signatures(&id).unwrap();
         tablet.apply_changes(&[received(id, real, signed)]).unwrap();
-        assert_eq!(
-            tablet.document_heads(&id).unwrap(),
-            supervisor.document_heads(&id).unwrap()
-        );
+        assert_eq!(stored_heads(&tablet, &id), stored_heads(&supervisor, &id));
     }
 
     #[test]
@@ -313,7 +307,7 @@ mod tests {
     fn a_forged_change_beside_a_real_pending_edit_that_it_does_not_descend_from_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (supervisor, tablet, id) = supervisor_and_tablet(&dir);
-        let before = supervisor.document_heads(&id).unwrap();
+        let before = stored_heads(&supervisor, &id);
         let (pending, hashes) = answers_of(&supervisor, &id, 1);
         // The forger's change takes the next sequence number of her actor but depends on what
         // came before her edit: two ends of her sequence, each verified on its own.
@@ -344,6 +338,6 @@ mod tests {
         tablet
             .apply_changes(&[received(id, doc.save_after(&heads), vec![])])
             .unwrap();
-        assert_ne!(tablet.document_heads(&id).unwrap(), heads);
+        assert_ne!(stored_heads(&tablet, &id), heads);
     }
 }

@@ -8,7 +8,6 @@ use super::signer::ConsoleSigner;
 use crate::access::DocKind;
 use crate::error::{HubError, Result};
 use crate::storage::{ConsoleUser, DocumentWrite, HubStorage, WriteOutcome};
-use automerge::ChangeHash;
 use minga_core::{DocId, ReviewDocument, ReviewState};
 
 /// One edit of a review: a verdict, a comment, or both.
@@ -47,9 +46,8 @@ pub fn write_review(
     let (actor, identity) = signer.writer()?;
     review.act_as(actor, &identity).map_err(corrupt)?;
     if let Some(state) = edit.state {
-        let judged: Vec<ChangeHash> = header.heads.iter().filter_map(|h| h.parse().ok()).collect();
         review
-            .set_state(state, &judged, &user.name)
+            .set_state(state, &header.heads, &user.name)
             .map_err(corrupt)?;
     }
     if let Some((text, question)) = &edit.comment {

@@ -18,8 +18,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use minga_sync::signatures::{SignaturePool, SignedChange};
 use minga_sync::{
-    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, ContentHash, DocId, DocumentStore, Epoch,
-    PeerCursor, PeerId, Policy, Responder, Seq, StoreError, SyncOptions,
+    ApplyOutcome, ChangedDoc, ChunkOutcome, Commit, ContentHash, DocId, DocSeq, DocumentStore,
+    Epoch, PeerCursor, PeerId, Policy, Responder, Seq, StoreError, SyncOptions,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,20 +51,6 @@ fn is_storage_full(error: &minga_sync::SyncError) -> bool {
 
 fn store_error(error: HubError) -> StoreError {
     StoreError::new(error)
-}
-
-fn parse_heads(heads: &[String]) -> Result<Vec<ChangeHash>, StoreError> {
-    heads
-        .iter()
-        .map(|h| {
-            h.parse::<ChangeHash>()
-                .map_err(|e| StoreError::new(format!("stored head {h}: {e}")))
-        })
-        .collect()
-}
-
-fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
-    heads.iter().map(ChangeHash::to_string).collect()
 }
 
 /// The author a document's access is judged by: a submission's own author (for one the hub
@@ -124,7 +110,7 @@ impl ProjectDocuments<'_> {
         incoming: minga_sync::IncomingDoc,
         signatures: &Arc<SignaturePool>,
     ) -> Result<DocumentWrite, StoreError> {
-        let kind = DocKind::from_core(incoming.kind);
+        let kind = incoming.kind;
         let id = incoming.id.as_str().to_string();
         let (author, subject) = match kind {
             // A new submission's author is its creator by signature, else the device that sent
@@ -184,11 +170,14 @@ impl DocumentStore for ProjectDocuments<'_> {
         headers
             .into_iter()
             .map(|h| {
-                Ok(ChangedDoc {
+                let doc = DocSeq {
                     id: DocId::new(h.id).map_err(StoreError::new)?,
-                    kind: h.kind.to_core(),
+                    kind: h.kind,
                     seq: h.seq as Seq,
-                    heads: parse_heads(&h.heads)?,
+                };
+                Ok(ChangedDoc {
+                    doc,
+                    heads: h.heads,
                 })
             })
             .collect()
@@ -207,7 +196,7 @@ impl DocumentStore for ProjectDocuments<'_> {
             .document_header(self.project(), id.as_str())
             .map_err(store_error)?
         {
-            Some(h) => Ok(Some((h.kind.to_core(), parse_heads(&h.heads)?))),
+            Some(h) => Ok(Some((h.kind, h.heads))),
             None => Ok(None),
         }
     }
@@ -250,8 +239,8 @@ impl DocumentStore for ProjectDocuments<'_> {
             peer: self.who.device_id.clone(),
             shared_heads: commit
                 .shared_heads
-                .iter()
-                .map(|(id, heads)| (id.as_str().to_string(), hex_heads(heads)))
+                .into_iter()
+                .map(|(id, heads)| (id.as_str().to_string(), heads))
                 .collect(),
             cursor: commit.cursor.map(|c| (c.theirs as i64, c.ours as i64)),
             reset: commit.reset_peer.map(|epoch| epoch.to_string()),
@@ -264,12 +253,8 @@ impl DocumentStore for ProjectDocuments<'_> {
             .into_iter()
             .map(|outcome| {
                 Ok(match outcome {
-                    WriteOutcome::Stored(h) => ApplyOutcome::Applied {
-                        heads: parse_heads(&h.heads)?,
-                    },
-                    WriteOutcome::KindMismatch { stored } => ApplyOutcome::KindMismatch {
-                        stored: stored.to_core(),
-                    },
+                    WriteOutcome::Stored(h) => ApplyOutcome::Applied { heads: h.heads },
+                    WriteOutcome::KindMismatch { stored } => ApplyOutcome::KindMismatch { stored },
                     WriteOutcome::Refused(refusal) => ApplyOutcome::Invalid {
                         reason: refusal.to_string(),
                     },
@@ -309,14 +294,9 @@ impl DocumentStore for ProjectDocuments<'_> {
         _peer: &PeerId,
         id: &DocId,
     ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
-        match self
-            .storage
+        self.storage
             .peer_heads(self.project(), &self.who.device_id, id.as_str())
-            .map_err(store_error)?
-        {
-            Some(heads) => Ok(Some(parse_heads(&heads)?)),
-            None => Ok(None),
-        }
+            .map_err(store_error)
     }
 
     /// Not counted: nothing reads the hub's own sync reports (supervisors see conflicts in the
@@ -380,7 +360,6 @@ impl DevicePolicy {
         proposed: Option<&Automerge>,
         rule: fn(&Principal, &DocAccess<'_>) -> Result<(), access::Refusal>,
     ) -> bool {
-        let kind = DocKind::from_core(kind);
         let storage = self.storage.as_ref();
         match author_for(storage, &self.who.project, doc.as_str(), kind, proposed) {
             Ok(author) => {

@@ -39,12 +39,7 @@ pub(super) fn referrers(
         .attachment_referrers(project, &hash.to_hex())
         .map_err(store_error)?;
     rows.into_iter()
-        .map(|row| {
-            Ok((
-                DocId::new(row.id).map_err(StoreError::new)?,
-                row.kind.to_core(),
-            ))
-        })
+        .map(|row| Ok((DocId::new(row.id).map_err(StoreError::new)?, row.kind)))
         .collect()
 }
 

@@ -273,7 +273,7 @@ pub fn peer_state_is_written_with_the_documents(storage: &dyn HubStorage) {
     let a = named("a");
     let peer = PeerUpdate {
         peer: "dev".into(),
-        shared_heads: vec![(a.clone(), vec!["00ff".into()])],
+        shared_heads: vec![(a.clone(), vec![automerge::ChangeHash([0xff; 32])])],
         cursor: Some((7, 3)),
         reset: None,
     };
@@ -287,7 +287,7 @@ pub fn peer_state_is_written_with_the_documents(storage: &dyn HubStorage) {
     assert_eq!(storage.peer_cursor("p", "dev").unwrap(), (7, 3));
     assert_eq!(
         storage.peer_heads("p", "dev", &a).unwrap(),
-        Some(vec!["00ff".to_string()])
+        Some(vec![automerge::ChangeHash([0xff; 32])])
     );
     assert_eq!(storage.peer_cursor("p", "other").unwrap(), (0, 0));
     let failed = storage.write_documents(
@@ -307,11 +307,65 @@ pub fn peer_state_is_written_with_the_documents(storage: &dyn HubStorage) {
     );
 }
 
+/// What an upgrade that rewrites how kinds and heads are stored must keep: every header of
+/// project `p` and the heads device `dev` shares of one submission, as stored before it.
+pub struct KindsAndHeads {
+    headers: Vec<super::DocumentHeader>,
+    shared: (String, Vec<automerge::ChangeHash>),
+}
+
+/// Stores a document of every kind in project `p` (a submission and its review, a published
+/// form, a submission merged from two devices' changes, so with two heads) and the heads
+/// device `dev` shares of the merged one.
+pub fn store_kinds_and_shared_heads(storage: &dyn HubStorage) -> KindsAndHeads {
+    store_before_upgrade(storage);
+    let form = minga_forms::templates::stakeholder_dialogue();
+    storage.publish_form("p", &form).unwrap();
+    let merged = named("merged");
+    for key in ["x", "y"] {
+        let sent = write(&merged, DocKind::Submission, doc_bytes(&merged, key));
+        storage.write_documents("p", &[sent], None).unwrap();
+    }
+    let headers = storage.documents_since("p", 0, 100).unwrap();
+    let two_heads = headers
+        .iter()
+        .find(|h| h.id == merged)
+        .unwrap()
+        .heads
+        .clone();
+    assert_eq!(two_heads.len(), 2, "concurrent changes merge");
+    let kinds: std::collections::BTreeSet<&str> = headers.iter().map(|h| h.kind.as_str()).collect();
+    assert_eq!(kinds.len(), DocKind::ALL.len(), "a document of every kind");
+    let peer = PeerUpdate {
+        peer: "dev".into(),
+        shared_heads: vec![(merged.clone(), two_heads.clone())],
+        ..PeerUpdate::default()
+    };
+    storage.write_documents("p", &[], Some(&peer)).unwrap();
+    KindsAndHeads {
+        headers,
+        shared: (merged, two_heads),
+    }
+}
+
+/// The documents and shared heads [`store_kinds_and_shared_heads`] stored read back the same.
+pub fn check_kinds_and_shared_heads(storage: &dyn HubStorage, before: &KindsAndHeads) {
+    assert_eq!(
+        storage.documents_since("p", 0, 100).unwrap(),
+        before.headers
+    );
+    let (doc, heads) = &before.shared;
+    assert_eq!(
+        storage.peer_heads("p", "dev", doc).unwrap().as_ref(),
+        Some(heads)
+    );
+}
+
 pub fn a_peer_reset_drops_its_state_and_records_its_epoch(storage: &dyn HubStorage) {
     let (a, b) = (named("a"), named("b"));
     let learnt = |doc: &str, reset: Option<&str>| PeerUpdate {
         peer: "dev".into(),
-        shared_heads: vec![(doc.to_string(), vec!["00ff".into()])],
+        shared_heads: vec![(doc.to_string(), vec![automerge::ChangeHash([0xff; 32])])],
         cursor: Some((7, 3)),
         reset: reset.map(String::from),
     };

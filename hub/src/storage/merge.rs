@@ -7,14 +7,14 @@ use automerge::{Automerge, ChangeHash};
 /// A document after a merge.
 pub struct Merged {
     pub bytes: Vec<u8>,
-    /// Heads as lowercase hex change hashes, sorted.
-    pub heads: Vec<String>,
+    /// The change hashes of the document's heads, sorted.
+    pub heads: Vec<ChangeHash>,
     /// Whether the merge added anything to what was stored.
     pub changed: bool,
 }
 
-fn heads_of(doc: &Automerge) -> Vec<String> {
-    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+fn heads_of(doc: &Automerge) -> Vec<ChangeHash> {
+    let mut heads = doc.get_heads();
     heads.sort();
     heads
 }
@@ -67,7 +67,7 @@ fn finish<T>(
         return Err(WriteRefusal::Empty { id: id.into() });
     }
     let read = read(doc, before)?;
-    let mut before: Vec<String> = before.iter().map(ChangeHash::to_string).collect();
+    let mut before = before.to_vec();
     before.sort();
     let changed = heads != before;
     let merged = Merged {

@@ -100,6 +100,17 @@ pub struct StoredDocument {
     pub bytes: Vec<u8>,
 }
 
+/// The arms of an SQL `CASE kind ... END` turning a kind's name, as the hub's schemas kept it
+/// before kinds were stored as numbers, into its number (`DocKind::code`): both backends'
+/// upgrade step writes it.
+pub(crate) fn kind_name_to_code_arms() -> String {
+    DocKind::ALL
+        .iter()
+        .map(|kind| format!("WHEN '{}' THEN {}", kind.as_str(), kind.code()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What the hub knows of a document without loading it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentHeader {
@@ -112,8 +123,8 @@ pub struct DocumentHeader {
     pub subject: Option<String>,
     /// Bumped on every change; "what changed since N" is a range scan.
     pub seq: i64,
-    /// The document's heads (automerge change hashes), hex.
-    pub heads: Vec<String>,
+    /// The document's heads (automerge change hashes), sorted; hex in JSON.
+    pub heads: Vec<ChangeHash>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -196,7 +207,7 @@ pub enum WriteRefusal {
 pub struct PeerUpdate {
     pub peer: String,
     /// Heads both sides now hold, per document id (replacing the old value).
-    pub shared_heads: Vec<(String, Vec<String>)>,
+    pub shared_heads: Vec<(String, Vec<ChangeHash>)>,
     /// The peer's new cursor `(theirs, ours)`, when it moved.
     pub cursor: Option<(i64, i64)>,
     /// Set when the peer's store is another than the one its cursor and shared heads were
@@ -307,7 +318,7 @@ pub trait HubStorage: ConsoleStorage + Send + Sync {
     /// The stored sync cursor `(theirs, ours)` with `peer` (zeroes when they never met).
     fn peer_cursor(&self, project: &str, peer: &str) -> Result<(i64, i64)>;
     /// The heads a document was last known to share with `peer`.
-    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<String>>>;
+    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<ChangeHash>>>;
     /// This hub's id (random, made with its database): its peer id in sync.
     fn hub_id(&self) -> Result<String>;
     /// This hub's sync epoch: random, made on first use, and new after a restore (see

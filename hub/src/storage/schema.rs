@@ -1,10 +1,10 @@
 //! The hub database's schema and its upgrades, through `PRAGMA user_version`.
 
 use crate::error::Result;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 7;
+pub const CURRENT_VERSION: i64 = 8;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -126,11 +126,70 @@ CREATE TABLE attachment_refs (
 );
 ";
 
+/// Version 7: kinds as numbers (`DocKind::code`) and heads as bytes (`minga_sync::heads_to_bytes`)
+/// instead of kind names and space-joined hex, in `documents` and `peer_heads`: the tables are
+/// rebuilt with the new column types (SQLite converts a number put into a `TEXT` column back to
+/// text). A name this build does not know, or heads that are not hex, fail the upgrade (`NOT
+/// NULL`), leaving the file as it was. Idempotent: a database whose `documents.kind` is already a
+/// number is left alone. Cost: one copy of both tables.
+fn version_7_kinds_as_numbers_heads_as_bytes(tx: &Connection) -> Result<()> {
+    let kind_type: Option<String> = tx
+        .query_row(
+            "SELECT type FROM pragma_table_info('documents') WHERE name = 'kind'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if kind_type.as_deref() != Some("TEXT") {
+        return Ok(());
+    }
+    let kind_code = super::kind_name_to_code_arms();
+    tx.execute_batch(&format!(
+        "CREATE TABLE documents_v7 (
+            project TEXT NOT NULL REFERENCES projects(name),
+            id TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            author TEXT,
+            subject TEXT,
+            seq INTEGER NOT NULL UNIQUE,
+            heads BLOB NOT NULL,
+            updated_at TEXT NOT NULL,
+            bytes BLOB NOT NULL,
+            PRIMARY KEY (project, id)
+        );
+        INSERT INTO documents_v7
+            SELECT project, id, CASE kind {kind_code} END, author, subject, seq,
+                unhex(replace(heads, ' ', '')), updated_at, bytes
+            FROM documents;
+        DROP TABLE documents;
+        ALTER TABLE documents_v7 RENAME TO documents;
+        CREATE INDEX documents_by_seq ON documents (project, seq);
+        CREATE TABLE peer_heads_v7 (
+            project TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            heads BLOB NOT NULL,
+            PRIMARY KEY (project, peer, doc)
+        );
+        INSERT INTO peer_heads_v7
+            SELECT project, peer, doc, unhex(replace(heads, ' ', '')) FROM peer_heads;
+        DROP TABLE peer_heads;
+        ALTER TABLE peer_heads_v7 RENAME TO peer_heads;"
+    ))?;
+    Ok(())
+}
+
 /// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.
 pub fn upgrade(conn: &mut Connection) -> Result<()> {
     let mut tx = conn.transaction()?;
     let mut version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     while version < CURRENT_VERSION {
+        // The steps that fill data (2, 3, 6, 8) read and write documents through this build's
+        // code, which keeps kinds as numbers and heads as bytes: version 7's form of the
+        // tables comes before the first of them, whatever version the file starts from.
+        if version >= 1 {
+            version_7_kinds_as_numbers_heads_as_bytes(&tx)?;
+        }
         match version {
             0 => tx.execute_batch(VERSION_1)?,
             // Version 2: a published form is also a form document that devices sync; the forms
@@ -155,9 +214,11 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
                 tx.execute_batch(VERSION_6)?;
                 super::sqlite::backfill_attachment_refs(&mut tx)?;
             }
-            // Version 7: the select and numeric answers of each submission, filled for the
+            // Version 7: kinds as numbers, heads as bytes (already done above).
+            6 => version_7_kinds_as_numbers_heads_as_bytes(&tx)?,
+            // Version 8: the select and numeric answers of each submission, filled for the
             // submissions already stored.
-            6 => {
+            7 => {
                 tx.execute_batch(&super::answers::table_sql(
                     "INTEGER",
                     "REAL",

@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 use minga_forms::Form;
 use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use minga_sync::ChunkOutcome;
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -279,26 +280,29 @@ fn sql_value(arg: SqlArg) -> rusqlite::types::Value {
 const HEADER_COLUMNS: &str = "project, id, kind, author, subject, seq, heads, updated_at";
 
 fn header_from_row(row: &Row<'_>) -> rusqlite::Result<DocumentHeader> {
-    let kind: String = row.get(2)?;
     Ok(DocumentHeader {
         project: row.get(0)?,
         id: row.get(1)?,
-        kind: DocKind::parse(&kind).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                2,
-                rusqlite::types::Type::Text,
-                format!("kind `{kind}`").into(),
-            )
-        })?,
+        kind: kind_at(row, 2)?,
         author: row.get(3)?,
         subject: row.get(4)?,
         seq: row.get(5)?,
-        heads: row
-            .get::<_, String>(6)?
-            .split_whitespace()
-            .map(String::from)
-            .collect(),
+        heads: heads_at(row, 6)?,
         updated_at: parse_time(row.get(7)?)?,
+    })
+}
+
+/// The kind in column `index`, stored as its number ([`DocKind::code`]).
+fn kind_at(row: &Row<'_>, index: usize) -> rusqlite::Result<DocKind> {
+    DocKind::from_code(row.get::<_, i64>(index)?).map_err(|unknown| {
+        rusqlite::Error::FromSqlConversionFailure(index, Type::Integer, unknown.into())
+    })
+}
+
+/// The heads in column `index`, stored as bytes ([`minga_sync::heads_to_bytes`]).
+fn heads_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Vec<ChangeHash>> {
+    minga_sync::heads_from_bytes(&row.get::<_, Vec<u8>>(index)?).map_err(|not_heads| {
+        rusqlite::Error::FromSqlConversionFailure(index, Type::Blob, not_heads.into())
     })
 }
 
@@ -588,13 +592,12 @@ impl HubStorage for SqliteStorage {
         Ok(found.unwrap_or((0, 0)))
     }
 
-    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<String>>> {
+    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<ChangeHash>>> {
         let conn = self.conn();
         let sql = "SELECT heads FROM peer_heads WHERE project = ?1 AND peer = ?2 AND doc = ?3";
-        let found: Option<String> = conn
-            .query_row(sql, params![project, peer, id], |r| r.get(0))
-            .optional()?;
-        Ok(found.map(|heads| heads.split_whitespace().map(String::from).collect()))
+        Ok(conn
+            .query_row(sql, params![project, peer, id], |r| heads_at(r, 0))
+            .optional()?)
     }
 
     fn hub_id(&self) -> Result<String> {
@@ -790,11 +793,11 @@ impl DocumentTx for rusqlite::Transaction<'_> {
             params![
                 project,
                 write.id,
-                write.kind.as_str(),
+                write.kind.code(),
                 write.author,
                 write.subject,
                 seq,
-                merged.heads.join(" "),
+                minga_sync::heads_to_bytes(&merged.heads),
                 Utc::now().to_rfc3339(),
                 merged.bytes
             ],
@@ -938,8 +941,11 @@ pub(super) fn store_missing_form_documents(tx: &mut rusqlite::Transaction<'_>) -
 /// The projection of every submission and review stored before it existed (schema version 3).
 pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
     let documents: Vec<(String, String)> = tx
-        .prepare("SELECT project, id FROM documents WHERE kind IN ('submission', 'review')")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .prepare("SELECT project, id FROM documents WHERE kind IN (?1, ?2)")?
+        .query_map(
+            [DocKind::Submission.code(), DocKind::Review.code()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?
         .collect::<rusqlite::Result<_>>()?;
     txn::backfill_projection(tx, &documents)
 }
@@ -989,7 +995,7 @@ fn write_peer_state(
         tx.execute(
             "INSERT INTO peer_heads (project, peer, doc, heads) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (project, peer, doc) DO UPDATE SET heads = ?4",
-            params![project, peer.peer, doc, heads.join(" ")],
+            params![project, peer.peer, doc, minga_sync::heads_to_bytes(heads)],
         )?;
     }
     if let Some((theirs, ours)) = peer.cursor {
@@ -1024,7 +1030,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
         ))
         .unwrap();
         drop(conn);
@@ -1035,21 +1041,77 @@ mod tests {
         );
     }
 
-    /// What version 6 added, taken away again: a version 5 database.
-    /// What version 7 added, taken away again: a version 6 database.
-    const TO_VERSION_6: &str = "DROP TABLE submission_answers;";
+    /// What version 8 added, taken away again: a version 7 database.
+    const TO_VERSION_7: &str = "DROP TABLE submission_answers;";
 
     #[test]
-    fn opening_a_version_6_hub_keeps_the_answers_of_the_submissions_it_stored() {
+    fn opening_a_version_7_hub_keeps_the_answers_of_the_submissions_it_stored() {
         let (dir, storage) = open();
         let id = crate::storage::contract::store_answered(&storage);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch(&format!("{TO_VERSION_6} PRAGMA user_version = 6;"))
+        conn.execute_batch(&format!("{TO_VERSION_7} PRAGMA user_version = 7;"))
             .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::contract::check_answers_after_upgrade(&reopened, &id);
+    }
+
+    /// Version 7 undone: `documents` and `peer_heads` rebuilt with kinds as names and heads as
+    /// space-joined lowercase hex, as versions 1 to 6 kept them (at most three heads a
+    /// document, which is more than the tests' documents have): a version 6 database.
+    const TO_VERSION_6: &str = "
+        CREATE TABLE documents_v6 (
+            project TEXT NOT NULL REFERENCES projects(name), id TEXT NOT NULL,
+            kind TEXT NOT NULL, author TEXT, subject TEXT, seq INTEGER NOT NULL UNIQUE,
+            heads TEXT NOT NULL, updated_at TEXT NOT NULL, bytes BLOB NOT NULL,
+            PRIMARY KEY (project, id));
+        INSERT INTO documents_v6 SELECT project, id,
+            CASE kind WHEN 1 THEN 'submission' WHEN 2 THEN 'form' WHEN 3 THEN 'review' END,
+            author, subject, seq,
+            trim(lower(hex(substr(heads, 1, 32))) || ' ' || lower(hex(substr(heads, 33, 32)))
+                || ' ' || lower(hex(substr(heads, 65, 32)))),
+            updated_at, bytes FROM documents;
+        DROP TABLE documents;
+        ALTER TABLE documents_v6 RENAME TO documents;
+        CREATE INDEX documents_by_seq ON documents (project, seq);
+        CREATE TABLE peer_heads_v6 (project TEXT NOT NULL, peer TEXT NOT NULL,
+            doc TEXT NOT NULL, heads TEXT NOT NULL, PRIMARY KEY (project, peer, doc));
+        INSERT INTO peer_heads_v6 SELECT project, peer, doc,
+            trim(lower(hex(substr(heads, 1, 32))) || ' ' || lower(hex(substr(heads, 33, 32)))
+                || ' ' || lower(hex(substr(heads, 65, 32))))
+            FROM peer_heads;
+        DROP TABLE peer_heads;
+        ALTER TABLE peer_heads_v6 RENAME TO peer_heads;";
+
+    #[test]
+    fn opening_a_version_6_hub_keeps_its_kinds_and_heads_as_numbers_and_bytes() {
+        let (dir, storage) = open();
+        let stored = crate::storage::contract::store_kinds_and_shared_heads(&storage);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!(
+            "{TO_VERSION_7} {TO_VERSION_6} PRAGMA user_version = 6;"
+        ))
+        .unwrap();
+        let as_text: (String, String) = conn
+            .query_row("SELECT kind, heads FROM documents LIMIT 1", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert!(as_text.1.len() >= 64, "the old form: {as_text:?}");
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::contract::check_kinds_and_shared_heads(&reopened, &stored);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        let types: (String, String) = conn
+            .query_row(
+                "SELECT typeof(kind), typeof(heads) FROM documents LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(types, ("integer".to_string(), "blob".to_string()));
     }
 
     /// What version 6 added, taken away again (after [`TO_VERSION_6`]): a version 5 database.
@@ -1124,7 +1186,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} PRAGMA user_version = 4;"
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} PRAGMA user_version = 4;"
         ))
         .unwrap();
         drop(conn);
@@ -1141,7 +1203,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_6} {TO_VERSION_5} PRAGMA user_version = 5;"
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} PRAGMA user_version = 5;"
         ))
         .unwrap();
         drop(conn);
@@ -1152,9 +1214,9 @@ mod tests {
         );
     }
 
-    /// Down to version 2 from this build's schema: through versions 5, 4 and 3 first.
+    /// Down to version 2 from this build's schema: through versions 6, 5, 4 and 3 first.
     fn to_version_2() -> String {
-        format!("{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
+        format!("{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
     }
 
     #[test]

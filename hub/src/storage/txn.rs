@@ -123,7 +123,7 @@ pub fn write_one(
     write: &DocumentWrite,
 ) -> Result<WriteOutcome> {
     if write.kind == DocKind::Form {
-        let refusal = match minga_core::check_id(&write.id, write.kind.to_core()) {
+        let refusal = match minga_core::check_id(&write.id, write.kind) {
             Ok(id) => WriteRefusal::FormsArePublished { id: id.to_string() },
             Err(malformed) => malformed.into(),
         };
@@ -138,7 +138,7 @@ fn store_one(
     project: &str,
     write: &DocumentWrite,
 ) -> Result<WriteOutcome> {
-    if let Err(malformed) = minga_core::check_id(&write.id, write.kind.to_core()) {
+    if let Err(malformed) = minga_core::check_id(&write.id, write.kind) {
         return Ok(WriteOutcome::Refused(malformed.into()));
     }
     // Changes may come as a signed document (`Store::export_submission`, the document routes).
@@ -239,7 +239,7 @@ fn verify_write(
 /// names. Checked after the merge, so that changes sent on their own cannot bend a stored
 /// document out of shape either.
 fn check_write(write: &DocumentWrite, doc: &Automerge) -> Result<(), WriteRefusal> {
-    let kind = write.kind.to_core();
+    let kind = write.kind;
     let id = minga_core::check_structure(&write.id, kind, doc)?;
     if let (DocKind::Review, Some(subject)) = (write.kind, &write.subject) {
         let judged = minga_core::reviewed_submission(&id, doc).map(|s| s.to_string());

@@ -180,19 +180,19 @@ fn bundle_entries<S: DocumentStore + ?Sized>(
     loop {
         let page = store.changed_since(after, 1_000)?;
         let Some(last) = page.last() else { break };
-        after = last.seq;
+        after = last.doc.seq;
         for changed in page {
-            if !policy.may_read(to, &changed.id, changed.kind) {
+            if !policy.may_read(to, &changed.doc.id, changed.doc.kind) {
                 continue;
             }
             let shared = match scope {
-                BundleScope::Missing => store.shared_heads(to, &changed.id)?,
+                BundleScope::Missing => store.shared_heads(to, &changed.doc.id)?,
                 BundleScope::Everything => None,
             };
             entries.extend(bundle_entry(
                 store,
-                changed.id,
-                changed.kind,
+                changed.doc.id,
+                changed.doc.kind,
                 shared,
                 references,
             )?);

@@ -136,7 +136,7 @@ impl Side {
                 if *budget == 0 && !body.offers.is_empty() {
                     break 'scan;
                 }
-                self.scan_from = entry.seq;
+                self.scan_from = entry.doc.seq;
                 self.offer(store, entry, body, &mut page, budget)?;
             }
             if exhausted {
@@ -158,36 +158,39 @@ impl Side {
         page: &mut Page,
         budget: &mut usize,
     ) -> Result<(), SyncError> {
-        if self.already_shared(store, &entry.id, &entry.heads)?
-            || !self.policy.may_read(&self.peer, &entry.id, entry.kind)
+        if self.already_shared(store, &entry.doc.id, &entry.heads)?
+            || !self
+                .policy
+                .may_read(&self.peer, &entry.doc.id, entry.doc.kind)
         {
             return Ok(());
         }
-        page.pending.insert(entry.id.clone());
+        page.pending.insert(entry.doc.id.clone());
         if self
             .docs
-            .get(&entry.id)
+            .get(&entry.doc.id)
             .is_some_and(|doc| !matches!(doc.phase, Phase::Settled))
         {
             return Ok(()); // already on its way in this session; the page waits for it
         }
         self.docs.insert(
-            entry.id.clone(),
+            entry.doc.id.clone(),
             DocEntry {
-                kind: entry.kind,
+                kind: entry.doc.kind,
                 phase: Phase::Offered,
             },
         );
-        let changes = self.changes_since_shared(store, &entry.id, &mut body.signatures)?;
+        let changes = self.changes_since_shared(store, &entry.doc.id, &mut body.signatures)?;
         if let Some(changes) = &changes {
             *budget = budget.saturating_sub(changes.len());
             self.report.change_bytes += changes.len() as u64;
-            self.pushed.insert(entry.id.clone(), entry.heads.clone());
+            self.pushed
+                .insert(entry.doc.id.clone(), entry.heads.clone());
         }
-        self.offers_sent.push(entry.id.clone());
+        self.offers_sent.push(entry.doc.id.clone());
         body.offers.push(Offer {
-            doc: entry.id,
-            kind: entry.kind,
+            doc: entry.doc.id,
+            kind: entry.doc.kind,
             heads: entry.heads,
             changes,
         });

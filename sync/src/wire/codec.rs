@@ -244,7 +244,7 @@ impl<'a> Reader<'a> {
 
     pub fn kind(&mut self, doc: &DocId) -> Result<DocKind, WireError> {
         let code = self.u8("document kind")?;
-        DocKind::from_code(code).ok_or_else(|| WireError::UnknownKind {
+        DocKind::from_code(code).map_err(|_| WireError::UnknownKind {
             doc: doc.clone(),
             code,
         })

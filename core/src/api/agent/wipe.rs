@@ -116,7 +116,11 @@ mod tests {
         let id = store.create_submission(&form).unwrap();
         let changed = store.changed_since(0, 10).unwrap();
         assert_eq!(changed.len(), 1);
-        assert_eq!(changed[0].id, id);
-        assert_eq!(changed[0].seq, before + 1, "the next number, not 1 again");
+        assert_eq!(changed[0].doc.id, id.into());
+        assert_eq!(
+            changed[0].doc.seq,
+            before + 1,
+            "the next number, not 1 again"
+        );
     }
 }

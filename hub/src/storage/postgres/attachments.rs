@@ -95,9 +95,9 @@ pub(super) fn referrers(
     )?;
     let mut referrers = Vec::new();
     for row in rows {
-        let kind: String = row.try_get(1)?;
+        let kind: i16 = row.try_get(1)?;
         // A kind this build does not know names no document a device may read.
-        if let Some(kind) = DocKind::parse(&kind) {
+        if let Ok(kind) = DocKind::from_code(kind) {
             referrers.push(Referrer {
                 id: row.try_get(0)?,
                 kind,

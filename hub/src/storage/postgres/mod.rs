@@ -221,22 +221,29 @@ fn dollar(n: usize) -> String {
 const HEADER_COLUMNS: &str = "project, id, kind, author, subject, seq, heads, updated_at";
 
 fn header_from_row(row: &Row) -> Result<DocumentHeader> {
-    let kind: &str = row.try_get(2)?;
+    let kind: i16 = row.try_get(2)?;
     Ok(DocumentHeader {
         project: row.try_get(0)?,
         id: row.try_get(1)?,
-        kind: DocKind::parse(kind)
-            .ok_or_else(|| HubError::Corrupt(format!("a stored document of kind `{kind}`")))?,
+        kind: DocKind::from_code(kind)
+            .map_err(|unknown| HubError::Corrupt(format!("a stored document: {unknown}")))?,
         author: row.try_get(3)?,
         subject: row.try_get(4)?,
         seq: row.try_get(5)?,
-        heads: split_heads(row.try_get(6)?),
+        heads: heads_at(row, 6)?,
         updated_at: row.try_get(7)?,
     })
 }
 
-fn split_heads(heads: &str) -> Vec<String> {
-    heads.split_whitespace().map(String::from).collect()
+/// The heads in column `index`, stored as bytes ([`minga_sync::heads_to_bytes`]).
+fn heads_at(row: &Row, index: usize) -> Result<Vec<ChangeHash>> {
+    minga_sync::heads_from_bytes(row.try_get(index)?)
+        .map_err(|not_heads| HubError::Corrupt(format!("a stored document: {not_heads}")))
+}
+
+/// A kind as its column keeps it (`SMALLINT`).
+fn kind_code(kind: DocKind) -> i16 {
+    i16::from(kind.code())
 }
 
 /// The values a shared SELECT binds, as PostgreSQL parameters.
@@ -538,10 +545,10 @@ impl HubStorage for PostgresStorage {
         }
     }
 
-    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<String>>> {
+    fn peer_heads(&self, project: &str, peer: &str, id: &str) -> Result<Option<Vec<ChangeHash>>> {
         let sql = "SELECT heads FROM peer_heads WHERE project = $1 AND peer = $2 AND doc = $3";
         let row = self.client()?.query_opt(sql, &[&project, &peer, &id])?;
-        row.map(|row| Ok(split_heads(row.try_get(0)?))).transpose()
+        row.map(|row| heads_at(&row, 0)).transpose()
     }
 
     /// One id for the database, whichever process asks first: the hub processes over it are one
@@ -693,11 +700,11 @@ impl DocumentTx for postgres::Transaction<'_> {
             &[
                 &project,
                 &write.id,
-                &write.kind.as_str(),
+                &kind_code(write.kind),
                 &write.author,
                 &write.subject,
                 &seq,
-                &merged.heads.join(" "),
+                &minga_sync::heads_to_bytes(&merged.heads),
                 &Utc::now(),
                 &merged.bytes,
             ],
@@ -816,8 +823,8 @@ fn backfill_answers(tx: &mut postgres::Transaction<'_>) -> Result<()> {
 fn backfill_projection(tx: &mut postgres::Transaction<'_>) -> Result<()> {
     let documents: Vec<(String, String)> = tx
         .query(
-            "SELECT project, id FROM documents WHERE kind IN ('submission', 'review')",
-            &[],
+            "SELECT project, id FROM documents WHERE kind IN ($1, $2)",
+            &[&kind_code(DocKind::Submission), &kind_code(DocKind::Review)],
         )?
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
@@ -898,7 +905,12 @@ fn write_peer_state(
         tx.execute(
             "INSERT INTO peer_heads (project, peer, doc, heads) VALUES ($1, $2, $3, $4)
              ON CONFLICT (project, peer, doc) DO UPDATE SET heads = $4",
-            &[&project, &peer.peer, doc, &heads.join(" ")],
+            &[
+                &project,
+                &peer.peer,
+                doc,
+                &minga_sync::heads_to_bytes(heads),
+            ],
         )?;
     }
     if let Some((theirs, ours)) = peer.cursor {
@@ -929,12 +941,12 @@ mod tests {
     contract_tests!(open);
     crate::storage::contract::console_contract_tests!(open);
 
-    /// What version 6 added, taken away again: a version 5 database.
-    const TO_VERSION_5: &str = "DROP TABLE submission_answers;";
+    /// What version 7 added, taken away again: a version 6 database.
+    const TO_VERSION_6: &str = "DROP TABLE submission_answers;";
 
     #[test]
-    fn opening_a_version_5_database_keeps_the_answers_of_the_submissions_it_stored() {
-        let Some((database, storage)) = open("upgrade_from_5") else {
+    fn opening_a_version_6_database_keeps_the_answers_of_the_submissions_it_stored() {
+        let Some((database, storage)) = open("upgrade_from_6") else {
             return;
         };
         let id = crate::storage::contract::store_answered(&storage);
@@ -942,12 +954,46 @@ mod tests {
             .client()
             .unwrap()
             .batch_execute(&format!(
-                "{TO_VERSION_5} UPDATE minga_hub_schema SET version = 5;"
+                "{TO_VERSION_6} UPDATE minga_hub_schema SET version = 6;"
             ))
             .unwrap();
         drop(storage);
         let upgraded = database.open().unwrap();
         crate::storage::contract::check_answers_after_upgrade(&upgraded, &id);
+    }
+
+    /// Version 6 undone: kinds as names and heads as space-joined lowercase hex in `documents`
+    /// and `peer_heads`, as versions 1 to 5 kept them: a version 5 database.
+    const TO_VERSION_5: &str = "
+        CREATE OR REPLACE FUNCTION pg_temp.hex_heads(heads BYTEA) RETURNS TEXT LANGUAGE SQL AS $$
+            SELECT coalesce(string_agg(encode(substring(heads FROM i FOR 32), 'hex'), ' '
+                ORDER BY i), '')
+            FROM generate_series(1, length(heads), 32) AS i $$;
+        ALTER TABLE documents
+            ALTER COLUMN kind TYPE TEXT USING (CASE kind WHEN 1 THEN 'submission'
+                WHEN 2 THEN 'form' WHEN 3 THEN 'review' END),
+            ALTER COLUMN heads TYPE TEXT USING pg_temp.hex_heads(heads);
+        ALTER TABLE peer_heads ALTER COLUMN heads TYPE TEXT USING pg_temp.hex_heads(heads);";
+
+    #[test]
+    fn opening_a_version_5_database_keeps_its_kinds_and_heads_as_numbers_and_bytes() {
+        let Some((database, storage)) = open("upgrade_from_5") else {
+            return;
+        };
+        let stored = crate::storage::contract::store_kinds_and_shared_heads(&storage);
+        let downgrade =
+            format!("{TO_VERSION_6} {TO_VERSION_5} UPDATE minga_hub_schema SET version = 5;");
+        storage.client().unwrap().batch_execute(&downgrade).unwrap();
+        let as_text = storage
+            .client()
+            .unwrap()
+            .query_one("SELECT heads FROM documents LIMIT 1", &[])
+            .unwrap();
+        let as_text: String = as_text.get(0);
+        assert!(as_text.len() >= 64, "the old form: {as_text}");
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        crate::storage::contract::check_kinds_and_shared_heads(&upgraded, &stored);
     }
 
     /// What version 5 added, taken away again (after [`TO_VERSION_5`]): a version 4 database.
@@ -976,7 +1022,7 @@ mod tests {
     #[test]
     fn opening_a_version_2_database_adds_the_console_tables_and_keeps_its_data() {
         let downgrade = format!(
-            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
+            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
         );
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_2", &downgrade) {
             crate::storage::contract::console_users_are_unique_and_supervise_only_known_projects(
@@ -1007,7 +1053,7 @@ mod tests {
     #[test]
     fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
         let downgrade = format!(
-            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
+            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
              ALTER TABLE devices DROP COLUMN last_sync_at;
              UPDATE minga_hub_schema SET version = 1;"
         );
@@ -1017,7 +1063,7 @@ mod tests {
     #[test]
     fn opening_a_version_3_database_keeps_the_signatures_of_what_arrives_from_then_on() {
         let downgrade = format!(
-            "{TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;"
+            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;"
         );
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_3", &downgrade) {
             crate::storage::contract::signed_writes_keep_their_signatures(&upgraded);
@@ -1035,7 +1081,7 @@ mod tests {
             .client()
             .unwrap()
             .batch_execute(&format!(
-                "{TO_VERSION_5} {TO_VERSION_4} UPDATE minga_hub_schema SET version = 4;"
+                "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} UPDATE minga_hub_schema SET version = 4;"
             ))
             .unwrap();
         drop(storage);

@@ -3,10 +3,10 @@
 //! together take an advisory lock, so one creates or upgrades and the others find it done.
 
 use crate::error::{HubError, Result};
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 6;
+pub const CURRENT_VERSION: i32 = 7;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -134,6 +134,33 @@ CREATE TABLE attachment_refs (
 );
 ";
 
+/// Version 6 (SQLite's version 7): kinds as numbers (`DocKind::code`, `SMALLINT`) and heads as
+/// bytes (`minga_sync::heads_to_bytes`, `BYTEA`) instead of kind names and space-joined hex, in
+/// `documents` and `peer_heads`. A name this build does not know fails the upgrade (`NOT NULL`),
+/// heads that are not hex too. Idempotent: a database whose `documents.kind` is already a number
+/// is left alone. Cost: one rewrite of both tables.
+fn version_6_kinds_as_numbers_heads_as_bytes(tx: &mut Transaction<'_>) -> Result<()> {
+    let kind_type = tx.query_opt(
+        "SELECT data_type FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = 'documents'
+             AND column_name = 'kind'",
+        &[],
+    )?;
+    let kind_type: Option<String> = kind_type.map(|row| row.try_get(0)).transpose()?;
+    if kind_type.as_deref() != Some("text") {
+        return Ok(());
+    }
+    let kind_code = crate::storage::kind_name_to_code_arms();
+    tx.batch_execute(&format!(
+        "ALTER TABLE documents
+            ALTER COLUMN kind TYPE SMALLINT USING (CASE kind {kind_code} END),
+            ALTER COLUMN heads TYPE BYTEA USING decode(replace(heads, ' ', ''), 'hex');
+        ALTER TABLE peer_heads
+            ALTER COLUMN heads TYPE BYTEA USING decode(replace(heads, ' ', ''), 'hex');"
+    ))?;
+    Ok(())
+}
+
 /// Brings the database at any earlier version up to [`CURRENT_VERSION`] in one transaction;
 /// refuses a database written by a newer hub.
 pub fn upgrade(client: &mut Client) -> Result<()> {
@@ -149,6 +176,12 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
         )));
     }
     while version < CURRENT_VERSION {
+        // The steps that fill data (2, 5, 7) read and write documents through this build's code,
+        // which keeps kinds as numbers and heads as bytes: version 6's form of the tables
+        // comes before the first of them, whatever version the database starts from.
+        if version >= 1 {
+            version_6_kinds_as_numbers_heads_as_bytes(&mut tx)?;
+        }
         match version {
             0 => tx.batch_execute(VERSION_1)?,
             1 => {
@@ -169,9 +202,11 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
                 tx.batch_execute(VERSION_5)?;
                 super::backfill_attachment_refs(&mut tx)?;
             }
-            // Version 6 (SQLite's version 7): the select and numeric answers of each
+            // Version 6: kinds as numbers, heads as bytes (already done above).
+            5 => version_6_kinds_as_numbers_heads_as_bytes(&mut tx)?,
+            // Version 7 (SQLite's version 8): the select and numeric answers of each
             // submission, filled for the submissions already stored.
-            5 => {
+            6 => {
                 tx.batch_execute(&crate::storage::answers::table_sql(
                     "TIMESTAMPTZ",
                     "DOUBLE PRECISION",

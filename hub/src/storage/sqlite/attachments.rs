@@ -75,7 +75,7 @@ pub(super) fn referrers(conn: &Connection, project: &str, hash: &str) -> Result<
     let rows = statement.query_map(params![project, hash], |row| {
         Ok((
             row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
+            row.get::<_, i64>(1)?,
             row.get::<_, Option<String>>(2)?,
         ))
     })?;
@@ -83,7 +83,7 @@ pub(super) fn referrers(conn: &Connection, project: &str, hash: &str) -> Result<
     for row in rows {
         let (id, kind, author) = row?;
         // A kind this build does not know names no document a device may read.
-        if let Some(kind) = DocKind::parse(&kind) {
+        if let Ok(kind) = DocKind::from_code(kind) {
             referrers.push(Referrer { id, kind, author });
         }
     }
