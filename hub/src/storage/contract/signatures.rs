@@ -13,6 +13,7 @@ use automerge::{AutoCommit, ChangeHash};
 use minga_core::{AnswerPath, DocId, Value};
 use minga_sync::signatures::{DeviceKey, Signature};
 use minga_sync::wire::seal_signed_document;
+use minga_sync::DocumentStore;
 
 /// A signed write of the phone's submission `id`, as `Store::export_submission` gives it.
 fn signed_write(phone: &Phone, id: &DocId) -> DocumentWrite {
@@ -31,7 +32,7 @@ pub fn signed_writes_keep_their_signatures(storage: &dyn HubStorage) {
         .change_signatures("p", &id.to_string(), None)
         .unwrap();
     let made = phone.store.change_signatures(&id).unwrap();
-    let heads = phone.store.document_heads(&id).unwrap();
+    let (_kind, heads) = phone.store.doc_heads(&id.into()).unwrap().unwrap();
     let newest: Vec<_> = made
         .iter()
         .filter(|(hash, _)| heads.contains(hash))
