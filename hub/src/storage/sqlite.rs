@@ -950,7 +950,7 @@ pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<
     txn::backfill_projection(tx, &documents)
 }
 
-/// The answer rows of every submission stored before they were kept (schema version 7).
+/// The answer rows of every submission stored before they were kept (schema version 8).
 pub(super) fn backfill_answers(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
     let documents: Vec<(String, String)> = tx
         .prepare("SELECT project, id FROM submissions")?

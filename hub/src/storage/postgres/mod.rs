@@ -809,7 +809,7 @@ fn backfill_attachment_refs(tx: &mut postgres::Transaction<'_>) -> Result<()> {
     txn::backfill_attachment_refs(tx, &documents)
 }
 
-/// The answer rows of every submission stored before they were kept (schema version 6).
+/// The answer rows of every submission stored before they were kept (schema version 7).
 fn backfill_answers(tx: &mut postgres::Transaction<'_>) -> Result<()> {
     let documents: Vec<(String, String)> = tx
         .query("SELECT project, id FROM submissions", &[])?
