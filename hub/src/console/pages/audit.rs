@@ -2,13 +2,13 @@
 //! flagged, commented, and what administrators did from the command line, with when and
 //! from which address.
 
+use super::ProjectPage;
 use super::{field, fields, shown_time};
-use crate::console::auth::Signed;
 use crate::console::{html, Chrome};
 use crate::server::state::AppState;
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 /// Entries per page.
@@ -33,15 +33,13 @@ struct AuditPage {
 
 pub async fn page(
     State(state): State<AppState>,
-    signed: Signed,
-    Path(project): Path<String>,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let sent = fields(query.unwrap_or_default().as_bytes());
     let before = field(&sent, "before").and_then(|b| b.parse::<i64>().ok());
     let name = project.clone();

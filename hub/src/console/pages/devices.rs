@@ -2,6 +2,7 @@
 //! and enrolling a new one, whose one-time code the page shows as text and as a QR code drawn
 //! in the page (inline SVG: nothing is fetched), pointing at the hub as this browser reaches it.
 
+use super::ProjectPage;
 use super::{audit_entry, field, shown_time, Client};
 use crate::access::Role;
 use crate::admin;
@@ -63,14 +64,12 @@ fn device_view(device: Device, t: &'static crate::console::i18n::Texts) -> Devic
 
 pub async fn list(
     State(state): State<AppState>,
-    signed: Signed,
-    Path(project): Path<String>,
-    headers: HeaderMap,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let name = project.clone();
     let devices = match state
         .blocking(move |storage| storage.devices(Some(&name)))

@@ -2,15 +2,15 @@
 //! one per repeat, per form), GeoJSON or JSON, every submission or the approved ones, as one
 //! zip of the files `minga-hub export` writes (the same export, `crate::export`).
 
+use super::ProjectPage;
 use super::{audit_entry, field, fields, Client};
-use crate::console::auth::Signed;
 use crate::console::{html, Chrome};
 use crate::error::{HubError, Result};
 use crate::export::{export_project, CsvOptions, Format};
 use crate::server::state::AppState;
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minga_core::ReviewState;
 use std::io::Write;
@@ -22,11 +22,13 @@ struct ExportPage {
     project: String,
 }
 
-pub async fn page(signed: Signed, Path(project): Path<String>, headers: HeaderMap) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
+pub async fn page(
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
+) -> Response {
     let here = format!("/console/p/{project}/export");
     let page = ExportPage {
         chrome: Chrome::signed(lang, &here, &signed, Some(&project)),
@@ -76,15 +78,12 @@ fn zipped_export(
 /// `GET …/export/download?format=csv|geojson|json[&approved=1]`: the zip, audited.
 pub async fn download(
     State(state): State<AppState>,
-    signed: Signed,
+    ProjectPage {
+        signed, project, ..
+    }: ProjectPage,
     client: Client,
-    Path(project): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = super::project_page(&signed, &project, &headers) {
-        return *refused;
-    }
     let sent = fields(query.unwrap_or_default().as_bytes());
     let (format, extension) = format_of(field(&sent, "format"));
     let approved = field(&sent, "approved").is_some();

@@ -2,6 +2,7 @@
 //! new version by uploading an XLSForm (or a Minga form's JSON), every mistake shown at its
 //! sheet, row and column, nothing published unless the whole form imports.
 
+use super::ProjectPage;
 use super::{audit_entry, csrf_refused, shown_time, Client};
 use crate::admin;
 use crate::console::auth::Signed;
@@ -10,8 +11,8 @@ use crate::console::{csrf, html, Chrome};
 use crate::error::HubError;
 use crate::server::state::AppState;
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use minga_forms::xlsform::ImportErrors;
@@ -81,14 +82,12 @@ async fn forms_page(
 
 pub async fn list(
     State(state): State<AppState>,
-    signed: Signed,
-    Path(project): Path<String>,
-    headers: HeaderMap,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     forms_page(
         &state,
         &signed,
@@ -165,16 +164,14 @@ fn refused_text(error: &HubError, t: &Texts) -> String {
 /// `POST …/forms` (multipart: `csrf`, `file`): publishes the uploaded form as a new version.
 pub async fn publish(
     State(state): State<AppState>,
-    signed: Signed,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
     client: Client,
-    Path(project): Path<String>,
-    headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let (token, file) = read_upload(multipart).await;
     if !csrf::token_matches(&token, &signed.session.csrf_secret) {
         return csrf_refused(lang);

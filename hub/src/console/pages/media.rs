@@ -4,12 +4,12 @@
 //! as the image, audio or video the page names only from a short list of types a browser shows
 //! without running anything (no SVG, no HTML): any other is a download.
 
-use super::{not_found, project_page};
-use crate::console::auth::Signed;
+use super::not_found;
+use super::ProjectPage;
 use crate::server::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::channel::Channel;
 use minga_sync::attachments::chunk_count;
@@ -71,15 +71,14 @@ pub struct MediaQuery {
 /// (256 KiB) read at a time, two in flight.
 pub async fn content(
     State(state): State<AppState>,
-    signed: Signed,
-    Path((project, hash)): Path<(String, String)>,
+    ProjectPage {
+        signed: _,
+        project,
+        lang,
+    }: ProjectPage,
+    Path((_, hash)): Path<(String, String)>,
     Query(query): Query<MediaQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = match project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let Ok(hash) = ContentHash::from_hex(&hash) else {
         return not_found(lang);
     };

@@ -152,9 +152,11 @@ impl axum::extract::FromRequestParts<AppState> for ProjectPage {
         state: &AppState,
     ) -> std::result::Result<Self, Response> {
         let signed = Signed::from_request_parts(parts, state).await?;
-        let Path(project) = Path::<String>::from_request_parts(parts, state)
+        // By name, so that routes with a second parameter (`…/submissions/{id}`) use it too.
+        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
+        let project = params.remove("project").unwrap_or_default();
         let lang = project_page(&signed, &project, &parts.headers).map_err(|r| *r)?;
         Ok(ProjectPage {
             signed,

@@ -5,8 +5,8 @@
 
 use super::conflicts::{self, ConflictView};
 use super::media::{self, Shown};
+use super::ProjectPage;
 use super::{field, not_found, shown_time};
-use crate::console::auth::Signed;
 use crate::console::i18n::{Lang, Texts, REVIEW_STATES};
 use crate::console::review::{write_review, ReviewEdit};
 use crate::console::{html, Chrome};
@@ -19,7 +19,7 @@ use crate::signers::Signers;
 use crate::storage::HubStorage;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minga_core::ReviewState;
 use minga_forms::Value;
@@ -324,14 +324,13 @@ fn page_of(
 
 pub async fn page(
     State(state): State<AppState>,
-    signed: Signed,
-    Path((project, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let (name, wanted) = (project.clone(), id.clone());
     let read = state
         .blocking(move |storage| unless_unknown(read_detail(storage, &name, &wanted, lang)))

@@ -4,6 +4,7 @@
 //! scan per page, never a count or an offset), with the selected rows approved at once.
 
 use super::questions::{offered, Offered};
+use super::ProjectPage;
 use super::{audit_entry, field, fields, shown_time, Client};
 use crate::console::auth::Signed;
 use crate::console::i18n::Lang;
@@ -287,15 +288,13 @@ fn choices(
 
 pub async fn table(
     State(state): State<AppState>,
-    signed: Signed,
-    Path(project): Path<String>,
+    ProjectPage {
+        signed,
+        project,
+        lang,
+    }: ProjectPage,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = match super::project_page(&signed, &project, &headers) {
-        Ok(lang) => lang,
-        Err(refused) => return *refused,
-    };
     let query = query.unwrap_or_default();
     let filters = Filters::parse(&query);
     let (name, wanted) = (project.clone(), filters.clone());
