@@ -3,7 +3,9 @@
 //! defaults, the instances a `repeat_count` asks for) as one change, so that no app, binding
 //! or Rust caller needs code of its own to follow defaults and counted repeats.
 //!
-//! Three rules keep the session and the store alike:
+//! Four rules keep the session and the store alike:
+//! - A start or an open writes what it computes from the answers as stored while it holds the
+//!   store's write lock, so two at once (a double tap) add a count's instances once.
 //! - Steps are written in the session's order (one writer at a time), after the session's own
 //!   lock is released, so that a change observer may read the session while it is told.
 //! - A step started from inside one of the same session's steps (a change observer runs on the
@@ -12,7 +14,8 @@
 //!   shows what was not stored; if that fails too, the session refuses every later call.
 
 use crate::api::answer_checks::refusal;
-use crate::api::session_edits::answer_path;
+use crate::api::session_edits::{answer_path, clear_answer_in, write_session_edits};
+use crate::api::submission::read_answers;
 use crate::document::DocId;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -56,14 +59,7 @@ impl StoredFormSession {
         form: Arc<CompiledForm>,
         context: Context,
     ) -> Result<Self> {
-        let answers = stored_answers(store, &id, &form)?;
-        if !answers.fields.is_empty() {
-            return Err(Error::AlreadyStarted {
-                submission: id.to_string(),
-            });
-        }
-        let (session, edits) = FormSession::start(form.clone(), context);
-        Self::written(store, id, form, session, &edits)
+        Self::begin(store, id, form, starting(id, context))
     }
 
     /// Opens the stored submission `id` (of `form`) to go on filling it: its answers as
@@ -76,21 +72,23 @@ impl StoredFormSession {
         form: Arc<CompiledForm>,
         context: Context,
     ) -> Result<Self> {
-        let answers = stored_answers(store, &id, &form)?;
-        let mut session = FormSession::new(form.clone(), answers, context);
-        let delta = session.follow_repeat_counts();
-        Self::written(store, id, form, session, &delta.edits)
+        Self::begin(store, id, form, opening(context))
     }
 
-    /// The session, once the edits it made on opening are stored.
-    fn written(
-        store: &Store,
-        id: DocId,
-        form: Arc<CompiledForm>,
-        session: FormSession,
-        edits: &[SessionEdit],
-    ) -> Result<Self> {
-        store.apply_session_edits(&id, edits)?;
+    /// The session `begin` makes from the stored answers, once the edits it made are stored.
+    /// When there are edits, `begin` runs again on the answers as stored under the store's
+    /// write lock and its edits are written in the same hold: two starts or opens of one
+    /// submission at once (a double tap) then add the counted instances once, not twice.
+    /// Cost: `begin` twice when it writes.
+    fn begin(store: &Store, id: DocId, form: Arc<CompiledForm>, begin: Box<Begin>) -> Result<Self> {
+        let (mut session, edits) = begin(form.clone(), stored_answers(store, &id, &form)?)?;
+        if !edits.is_empty() {
+            session = store.edit(&id, |doc| {
+                let (session, edits) = begin(form.clone(), read_answers(doc))?;
+                write_session_edits(doc, &id, &edits)?;
+                Ok(session)
+            })?;
+        }
         Ok(Self {
             id,
             form,
@@ -112,8 +110,8 @@ impl StoredFormSession {
     }
 
     /// Sets (or, with `None`, clears) the answer at `path` in the session and the store, with
-    /// what the form's logic writes after it, as one change (two when an answer is cleared and
-    /// the logic follows it). The delta's `edits` are the logic's writes.
+    /// what the form's logic writes after it, as one change. The delta's `edits` are the
+    /// logic's writes.
     /// An answer that does not fit the form (see [`minga_forms::check::check_answer`]) is
     /// refused with [`Error::InvalidAnswer`] and changes nothing.
     pub fn set(&self, store: &Store, path: &ItemPath, value: Option<Value>) -> Result<Delta> {
@@ -176,16 +174,20 @@ impl StoredFormSession {
         written.map(|()| delta)
     }
 
-    /// The app's step and the session's edits, in order, as one `apply_session_edits` change
-    /// (a cleared answer is a `clear_answer` first: a session edit cannot clear).
+    /// The app's step and the session's edits, in order, as one change.
     fn write(&self, store: &Store, step: Step, edits: &[SessionEdit]) -> Result<()> {
-        let mut all = Vec::with_capacity(edits.len() + 1);
         match step {
-            Step::Edit(edit) => all.push(edit),
-            Step::Clear(path) => store.clear_answer(&self.id, &answer_path(&path))?,
+            Step::Edit(edit) => {
+                let mut all = Vec::with_capacity(edits.len() + 1);
+                all.push(edit);
+                all.extend_from_slice(edits);
+                store.apply_session_edits(&self.id, &all)
+            }
+            Step::Clear(path) => store.edit(&self.id, |doc| {
+                clear_answer_in(doc, &self.id, &answer_path(&path))?;
+                write_session_edits(doc, &self.id, edits)
+            }),
         }
-        all.extend_from_slice(edits);
-        store.apply_session_edits(&self.id, &all)
     }
 
     fn read_back(&self, store: &Store) {
@@ -210,6 +212,32 @@ impl StoredFormSession {
             reason: "the session failed earlier; open a new one".into(),
         })
     }
+}
+
+/// How a session begins from the stored answers: the session and the edits it makes.
+type Begin = dyn Fn(Arc<CompiledForm>, Answers) -> Result<(FormSession, Vec<SessionEdit>)>;
+
+/// Beginning a new submission `id`: the form's defaults and counted instances, unless it
+/// already has answers.
+fn starting(id: DocId, context: Context) -> Box<Begin> {
+    Box::new(move |form, answers| {
+        if !answers.fields.is_empty() {
+            return Err(Error::AlreadyStarted {
+                submission: id.to_string(),
+            });
+        }
+        Ok(FormSession::start(form, context.clone()))
+    })
+}
+
+/// Beginning from a stored submission: its answers, with counted repeats following their
+/// counts.
+fn opening(context: Context) -> Box<Begin> {
+    Box::new(move |form, answers| {
+        let mut session = FormSession::new(form, answers, context.clone());
+        let delta = session.follow_repeat_counts();
+        Ok((session, delta.edits))
+    })
 }
 
 /// A new repeat instance id in the store's format (a UUID v7 as 32 hex digits), for
@@ -264,7 +292,7 @@ impl Drop for Stepping<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::FormRef;
+    use crate::document::{AnswerPath, FormRef};
     use crate::test_support::plain_store;
     use minga_forms::Answer;
 
@@ -384,6 +412,70 @@ mod tests {
         let reopened = StoredFormSession::open(&store, id, visit(), context()).unwrap();
         assert_eq!(answers(&reopened), answers(&session));
         assert_eq!(store.last_seq().unwrap(), seq, "nothing to write");
+    }
+
+    /// Begins with `begin`, while another tap begins the same submission with `other` between
+    /// this tap's reading of the stored answers and its writing (the double tap's race).
+    fn tapped_twice(
+        store: &Arc<Store>,
+        id: DocId,
+        begin: Box<Begin>,
+        other: impl Fn() + 'static,
+    ) -> Result<StoredFormSession> {
+        let tapped = std::cell::Cell::new(false);
+        let raced: Box<Begin> = Box::new(move |form, answers| {
+            if !tapped.replace(true) {
+                other();
+            }
+            begin(form, answers)
+        });
+        StoredFormSession::begin(store, id, visit(), raced)
+    }
+
+    #[test]
+    fn a_double_tap_on_start_stores_the_counted_instances_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(plain_store(&dir, "s.db", "phone-1", "ana"));
+        let id = store
+            .create_submission(&FormRef::new("visit", "1"))
+            .unwrap();
+        let other = store.clone();
+        let second = tapped_twice(&store, id, starting(id, context()), move || {
+            StoredFormSession::start(&other, id, visit(), context()).unwrap();
+        });
+        assert!(matches!(second, Err(Error::AlreadyStarted { .. })));
+        assert_eq!(people(&store, &id).len(), 2, "the count's two, once");
+    }
+
+    #[test]
+    fn two_opens_at_once_bring_the_counted_instances_into_line_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(plain_store(&dir, "s.db", "phone-1", "ana"));
+        let id = store
+            .create_submission(&FormRef::new("visit", "1"))
+            .unwrap();
+        store
+            .set_answer(&id, &AnswerPath::new("count"), &Value::Integer(3))
+            .unwrap();
+        let other = store.clone();
+        let second = tapped_twice(&store, id, opening(context()), move || {
+            StoredFormSession::open(&other, id, visit(), context()).unwrap();
+        })
+        .unwrap();
+        assert_eq!(people(&store, &id).len(), 3, "three, not six");
+        assert_eq!(answers(&second), store.answers(&id).unwrap());
+    }
+
+    #[test]
+    fn clearing_an_answer_the_logic_follows_is_one_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id, session) = started(&dir);
+        let before = store.last_seq().unwrap();
+        session.set(&store, &top("count"), None).unwrap();
+        assert_eq!(store.last_seq().unwrap(), before + 1, "one change");
+        let stored = store.answers(&id).unwrap();
+        assert!(!stored.fields.contains_key("count"));
+        assert_eq!(stored, answers(&session));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::document::{calculated, repeats};
 use crate::error::Result;
 use crate::store::Store;
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ReadDoc};
+use automerge::{AutoCommit, ObjId, ReadDoc};
 use minga_forms::eval::{ItemPath, SessionEdit};
 use std::collections::HashMap;
 
@@ -24,49 +24,65 @@ impl Store {
         if edits.is_empty() {
             return Ok(());
         }
-        self.edit(id, |doc| {
-            // The map of each instance written, found once: a counted repeat of 1,000 brings
-            // thousands of edits, and finding an instance reads its repeat's list.
-            let mut levels: HashMap<Vec<InstanceRef>, ObjId> = HashMap::new();
-            for edit in edits {
-                let path = answer_path(written_at(edit));
-                check_name(&path.name)?;
-                let level = match levels.get(&path.instances) {
-                    Some(level) => level.clone(),
-                    None => {
-                        let level = document::level_of(doc, id, &path.instances)?;
-                        levels.insert(path.instances.clone(), level.clone());
-                        level
-                    }
-                };
-                if matches!(edit, SessionEdit::RemoveInstance { .. }) {
-                    levels.clear();
-                }
-                match edit {
-                    SessionEdit::SetAnswer { path, value } => {
-                        values::write_value(doc, &level, &path.name, value, WriteMode::Merge)?
-                    }
-                    SessionEdit::AddInstance { repeat, id: new } => {
-                        let added =
-                            repeats::add_instance_with_id(doc, id, &level, &repeat.name, new)?;
-                        let mut inside = path.instances.clone();
-                        inside.push(InstanceRef {
-                            repeat: repeat.name.clone(),
-                            instance_id: new.clone(),
-                        });
-                        levels.insert(inside, added);
-                    }
-                    SessionEdit::RemoveInstance { repeat, id: gone } => {
-                        repeats::remove_instance(doc, id, &level, &repeat.name, gone)?
-                    }
-                    SessionEdit::Calculated { path, value } => {
-                        store_calculation(doc, &level, &path.name, value.as_ref())?
-                    }
-                }
-            }
-            Ok(())
-        })
+        self.edit(id, |doc| write_session_edits(doc, id, edits))
     }
+}
+
+/// Makes a session's edits on the submission document `id` being edited, in order (see
+/// [`Store::apply_session_edits`]), for a caller that holds the document under the store's
+/// write lock. Cost: one path walk per instance written.
+pub(crate) fn write_session_edits(
+    doc: &mut AutoCommit,
+    id: &DocId,
+    edits: &[SessionEdit],
+) -> Result<()> {
+    // The map of each instance written, found once: a counted repeat of 1,000 brings
+    // thousands of edits, and finding an instance reads its repeat's list.
+    let mut levels: HashMap<Vec<InstanceRef>, ObjId> = HashMap::new();
+    for edit in edits {
+        let path = answer_path(written_at(edit));
+        check_name(&path.name)?;
+        let level = match levels.get(&path.instances) {
+            Some(level) => level.clone(),
+            None => {
+                let level = document::level_of(doc, id, &path.instances)?;
+                levels.insert(path.instances.clone(), level.clone());
+                level
+            }
+        };
+        if matches!(edit, SessionEdit::RemoveInstance { .. }) {
+            levels.clear();
+        }
+        match edit {
+            SessionEdit::SetAnswer { path, value } => {
+                values::write_value(doc, &level, &path.name, value, WriteMode::Merge)?
+            }
+            SessionEdit::AddInstance { repeat, id: new } => {
+                let added = repeats::add_instance_with_id(doc, id, &level, &repeat.name, new)?;
+                let mut inside = path.instances.clone();
+                inside.push(InstanceRef {
+                    repeat: repeat.name.clone(),
+                    instance_id: new.clone(),
+                });
+                levels.insert(inside, added);
+            }
+            SessionEdit::RemoveInstance { repeat, id: gone } => {
+                repeats::remove_instance(doc, id, &level, &repeat.name, gone)?
+            }
+            SessionEdit::Calculated { path, value } => {
+                store_calculation(doc, &level, &path.name, value.as_ref())?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes the answer at `path` of the submission document `id` being edited (nothing if it
+/// has none), for a caller that holds the document under the store's write lock.
+pub(crate) fn clear_answer_in(doc: &mut AutoCommit, id: &DocId, path: &AnswerPath) -> Result<()> {
+    check_name(&path.name)?;
+    let level = document::level_of(doc, id, &path.instances)?;
+    Ok(doc.delete(&level, path.name.as_str())?)
 }
 
 /// Where an edit writes: its question, or its repeat.

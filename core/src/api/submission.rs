@@ -259,7 +259,7 @@ fn read_submission(id: DocId, doc: &AutoCommit) -> Result<Submission> {
     })
 }
 
-fn read_answers(doc: &AutoCommit) -> Answers {
+pub(crate) fn read_answers(doc: &AutoCommit) -> Answers {
     let tags = values::type_tags(doc);
     match crate::fields::object_at(doc, &ROOT, "answers") {
         Some(answers) => values::read_level(doc, &answers, &tags),
