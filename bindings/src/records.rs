@@ -384,3 +384,24 @@ impl From<core::ChangeSignature> for ChangeSignature {
         }
     }
 }
+
+/// A stored document a schema upgrade could not read (bytes that do not decode, a document not
+/// shaped as its kind): kept as it was and left out of the lists, while the store opened with
+/// all the others.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UnreadableDocument {
+    pub id: String,
+    pub kind: DocKind,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+impl From<core::UnreadableDocument> for UnreadableDocument {
+    fn from(document: core::UnreadableDocument) -> Self {
+        Self {
+            id: document.id.to_string(),
+            kind: document.kind,
+            reason: document.reason,
+        }
+    }
+}

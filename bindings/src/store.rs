@@ -6,7 +6,7 @@ use crate::guard::guarded;
 use crate::observer::{self, ChangeObserver, ObserverHandle};
 use crate::records::{
     doc_id, index, Answers, Conflict, ConflictingValue, HistoryEntry, PageCursor, Submission,
-    SubmissionFilter, SubmissionPage,
+    SubmissionFilter, SubmissionPage, UnreadableDocument,
 };
 use crate::running::{Agents, Stop};
 use crate::value::Value;
@@ -326,6 +326,18 @@ impl Store {
     /// SQLite's integrity check: `["ok"]` when the file is sound. Reads the whole file.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         self.call(|store| Ok(store.integrity_check()?))
+    }
+
+    /// The documents a schema upgrade of this store could not read: kept as they were and
+    /// reported here, while the store opened with all the others. Empty for a sound store.
+    pub fn unreadable_documents(&self) -> Result<Vec<UnreadableDocument>> {
+        self.call(|store| {
+            Ok(store
+                .unreadable_documents()?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
     }
 }
 

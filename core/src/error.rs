@@ -188,6 +188,26 @@ pub enum Error {
 /// Shorthand for the store's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// Whether this is the storage failing (SQLite, the disk, the file) rather than what one
+    /// document holds: a storage fault stops whatever was going on; a document's fault may be
+    /// reported and the work go on with the other documents. `Corrupt` counts as the storage's
+    /// (SQLite's damaged pages); a caller that decodes a document itself knows that a decoding
+    /// failure is the document's.
+    pub(crate) fn is_storage_fault(&self) -> bool {
+        matches!(
+            self,
+            Error::Sqlite(_)
+                | Error::Corrupt { .. }
+                | Error::StorageFull { .. }
+                | Error::Io { .. }
+                | Error::ReadOnly { .. }
+                | Error::WrongKey { .. }
+                | Error::NotAStore { .. }
+        )
+    }
+}
+
 /// A stored kind number that names no kind: the file was written by something else or damaged.
 impl From<minga_sync::UnknownKind> for Error {
     fn from(error: minga_sync::UnknownKind) -> Self {

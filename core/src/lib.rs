@@ -50,6 +50,7 @@ pub use storage::documents::DocumentSeq;
 pub use storage::observer::{
     ChangeCallback, ChangedDocument, ObserverHandle, SyncEvent, SyncEventCallback, SyncFailure,
 };
+pub use storage::store_meta::UnreadableDocument;
 pub use storage::submissions::{PageCursor, SubmissionFilter, SubmissionPage, SubmissionSummary};
 pub use store::{Encryption, Store, StoreKey};
 

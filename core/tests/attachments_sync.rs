@@ -117,20 +117,6 @@ fn a_sync_cut_in_a_large_attachment_resumes_after_the_chunks_the_hub_stored() {
     assert_eq!(hub.read_attachment(&hash).unwrap(), video);
 }
 
-/// Turns the store file at `path` (plain) back into what schema 5 wrote: the tables of
-/// versions 7 (signatures) and 8 (attachments) gone, the form index version 6 dropped back, the
-/// version number 5.
-fn downgrade_to_schema_5(path: &Path) {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch(
-        "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;
-         DROP TABLE change_signatures;
-         CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
-         PRAGMA user_version = 5;",
-    )
-    .unwrap();
-}
-
 #[test]
 fn a_store_upgraded_from_schema_5_wants_the_contents_its_submissions_reference() {
     let dir = tempfile::tempdir().unwrap();

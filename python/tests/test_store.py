@@ -186,4 +186,5 @@ def test_long_text_instance_name_and_integrity(store, form):
     store.clear_answer(sid, path("notes"))
     assert "notes" not in store.answers(sid).fields
     assert store.integrity_check() == ["ok"]
+    assert store.unreadable_documents() == []
     assert store.identity() == minga.DeviceIdentity(device_id="phone-1", user_name="ana")

@@ -8,12 +8,13 @@ use super::attachments;
 use super::chunks;
 use super::documents;
 use super::review_states;
+use super::store_meta;
 use super::submissions::{self, SubmissionRow};
 use crate::clock::now_ms;
 use crate::document::conflicts::answers_conflict;
 use crate::document::values;
 use crate::document::{self, review, DocId, DocKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fields::object_at;
 use crate::schema::Backfill;
 use automerge::{AutoCommit, ReadDoc, ROOT};
@@ -155,19 +156,48 @@ pub(crate) fn backfill(conn: &Connection, backfill: Backfill) -> Result<()> {
     }
 }
 
-/// Calls `fill` with every stored document of `kind`, decoded. Cost: decodes each once.
+/// Calls `fill` with every stored document of `kind`, decoded. A document that does not
+/// decode, or that `fill` finds misshapen, is kept as it is, recorded as unreadable
+/// (`store_meta::record_unreadable`) with whatever `fill` wrote for it undone, and the others
+/// are filled: one damaged document must not keep a store from opening after an upgrade. A
+/// storage fault stops the fill. Cost: decodes each once; a savepoint per document.
 fn each_document(
     conn: &Connection,
     kind: DocKind,
     fill: &dyn Fn(&Connection, &DocId, &AutoCommit) -> Result<()>,
 ) -> Result<()> {
-    let reader = automerge::ActorId::random();
     for id in documents::ids_of_kind(conn, kind)? {
-        if let Some(loaded) = chunks::load(conn, &id, &reader)? {
-            fill(conn, &id, &loaded.doc)?;
+        let bytes = chunks::stored_bytes(conn, &id)?;
+        conn.execute_batch("SAVEPOINT fill_document")?;
+        let filled = chunks::decode(&id, &bytes)
+            .map_err(Fault::Document)
+            .and_then(|doc| fill(conn, &id, &doc).map_err(Fault::of));
+        match filled {
+            Ok(()) => conn.execute_batch("RELEASE fill_document")?,
+            Err(Fault::Storage(error)) => return Err(error),
+            Err(Fault::Document(error)) => {
+                conn.execute_batch("ROLLBACK TO fill_document; RELEASE fill_document")?;
+                tracing::warn!(document = %id, %kind, %error, "a document the upgrade could not read is kept and reported");
+                store_meta::record_unreadable(conn, &id, kind, &error.to_string())?;
+            }
         }
     }
     Ok(())
+}
+
+/// Whose fault a document's failed fill was.
+enum Fault {
+    Storage(Error),
+    Document(Error),
+}
+
+impl Fault {
+    fn of(error: Error) -> Self {
+        match error.is_storage_fault() {
+            true => Fault::Storage(error),
+            false => Fault::Document(error),
+        }
+    }
 }
 
 /// The first top-level geopoint answer, by name.

@@ -6,8 +6,10 @@
 //! enrolled the store, is the device id every later change is signed with (no schema change: a
 //! name/value row). The store's sync epoch and, per peer, the peer's epoch its cursor and shared
 //! heads were learnt from are name/value rows too (`epoch`, `peer_epoch:<peer id>`), so the
-//! schema did not change for them. (The table's format marker is the schema's: `schema.rs`.)
+//! schema did not change for them; so are the documents an upgrade could not read
+//! (`unreadable:<doc id>`). (The table's format marker is the schema's: `schema.rs`.)
 
+use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
 use minga_sync::{Epoch, PeerId};
 use rusqlite::{Connection, OptionalExtension};
@@ -16,6 +18,10 @@ use rusqlite::{Connection, OptionalExtension};
 const EPOCH: &str = "epoch";
 /// The `store_meta` names of peers' epochs start with this, followed by the peer id.
 const PEER_EPOCH_PREFIX: &str = "peer_epoch:";
+
+/// The `store_meta` names of documents an upgrade could not read start with this, followed by
+/// the document's id; the value is the kind's code, a tab, and why.
+const UNREADABLE_PREFIX: &str = "unreadable:";
 
 /// The `store_meta` name of the enrolled device id.
 const ENROLLED_DEVICE_ID: &str = "enrolled_device_id";
@@ -118,5 +124,60 @@ pub(crate) fn forget_epochs(conn: &Connection) -> Result<()> {
 fn parse_epoch(text: &str) -> Result<Epoch> {
     text.parse().map_err(|error| Error::Corrupt {
         detail: format!("store_meta epoch: {error}"),
+    })
+}
+
+/// A stored document that a schema upgrade could not read (its bytes do not decode, or it is
+/// not shaped as its kind): kept as it was, left out of what the upgrade filled, and reported
+/// so that someone can look at it, while the store opened with every other document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableDocument {
+    pub id: DocId,
+    pub kind: DocKind,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+/// Records that the upgrade could not read document `id`, inside the caller's transaction.
+/// Cost: one primary-key upsert.
+pub(crate) fn record_unreadable(
+    conn: &Connection,
+    id: &DocId,
+    kind: DocKind,
+    reason: &str,
+) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO store_meta (name, value) VALUES (?1, ?2)")?
+        .execute([
+            format!("{UNREADABLE_PREFIX}{id}"),
+            format!("{}\t{reason}", kind.code()),
+        ])?;
+    Ok(())
+}
+
+/// The documents upgrades could not read, by id. Cost: a scan of `store_meta`'s few rows.
+pub(crate) fn unreadable_documents(conn: &Connection) -> Result<Vec<UnreadableDocument>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT name, value FROM store_meta WHERE substr(name, 1, ?1) = ?2 ORDER BY name",
+    )?;
+    let rows = statement.query_map(
+        rusqlite::params![UNREADABLE_PREFIX.len() as i64, UNREADABLE_PREFIX],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+    )?;
+    rows.map(|row| {
+        let (name, value) = row?;
+        parse_unreadable(&name[UNREADABLE_PREFIX.len()..], &value)
+    })
+    .collect()
+}
+
+fn parse_unreadable(id: &str, value: &str) -> Result<UnreadableDocument> {
+    let damaged = || Error::Corrupt {
+        detail: format!("store_meta's report of unreadable document {id} is damaged"),
+    };
+    let (code, reason) = value.split_once('\t').ok_or_else(damaged)?;
+    Ok(UnreadableDocument {
+        id: id.parse().map_err(|_| damaged())?,
+        kind: DocKind::from_code(code.parse::<i64>().map_err(|_| damaged())?)?,
+        reason: reason.to_owned(),
     })
 }
