@@ -1,6 +1,6 @@
 //! Export for analysis, from the app: a store's submissions as CSV laid out as analysts know it
-//! from ODK Central (one table per form and per repeat), GeoJSON of located submissions, or
-//! JSON, written into a folder by the core's writers.
+//! from ODK Central (one table per form and per repeat), the same tables as an Excel workbook,
+//! GeoJSON of located submissions, or JSON, written into a folder by the core's writers.
 
 use crate::error::Result;
 use crate::form::Form;
@@ -20,6 +20,9 @@ pub enum ExportFormat {
     GeoJson,
     /// `<form>.json`: every submission with plain answers.
     Json,
+    /// `<form>.xlsx`: the CSV's tables as the sheets of one Excel workbook, numbers as
+    /// numbers and text exactly as answered (a workbook's text never runs as a formula).
+    Xlsx,
 }
 
 /// Implemented by the app for a progress bar: told `(done, total)` after each submission is
@@ -81,6 +84,7 @@ impl From<ExportFormat> for Format {
             ExportFormat::Csv => Format::Csv,
             ExportFormat::GeoJson => Format::GeoJson,
             ExportFormat::Json => Format::Json,
+            ExportFormat::Xlsx => Format::Xlsx,
         }
     }
 }

