@@ -222,7 +222,32 @@ impl Question {
             extra: BTreeMap::new(),
         }
     }
+
+    /// The value of the parameter `name` in the `parameters` column (`max-pixels=1024`):
+    /// `name=value` pairs separated by spaces, commas or semicolons, as pyxform reads them.
+    /// Cost: a scan of the column's text.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters
+            .as_deref()?
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(key, _)| key.trim() == name)
+            .map(|(_, value)| value.trim())
+    }
+
+    /// ODK's `max-pixels` for an image question: the longest side, in pixels, a photo is
+    /// stored with (a larger one is scaled down first). `None` when not given or not a whole
+    /// number above zero (the XLSForm import refuses such a value at its row).
+    pub fn max_pixels(&self) -> Option<u32> {
+        self.parameter(MAX_PIXELS)?
+            .parse()
+            .ok()
+            .filter(|pixels| *pixels > 0)
+    }
 }
+
+/// The `parameters` name of an image question's largest side ([`Question::max_pixels`]).
+pub const MAX_PIXELS: &str = "max-pixels";
 
 impl LocalizedText {
     /// The key of a text given in a column without a language.

@@ -243,3 +243,27 @@ fn one_name_twice_in_a_group_and_two_repeats_of_one_name_are_refused_at_their_ro
         ]
     );
 }
+
+#[test]
+fn a_photos_max_pixels_is_read_and_a_size_that_is_no_number_is_refused_at_its_cell() {
+    let errors = import_fixture("photo_parameters.xlsx").expect_err("max-pixels=big is no size");
+    let found: Vec<_> = errors.iter().collect();
+    assert_eq!(found.len(), 1, "{errors}");
+    let at = found[0].location.as_ref().unwrap();
+    assert_eq!(
+        (at.row, at.column.as_ref().unwrap().letter.as_str()),
+        (3, "D")
+    );
+    assert!(errors.to_string().contains("max-pixels=big"), "{errors}");
+
+    let mut house = Question::new("house", QuestionType::Image);
+    house.parameters = Some("max-pixels=1024".into());
+    assert_eq!(house.max_pixels(), Some(1024));
+    house.parameters = Some("quality=high;max-pixels=640".into());
+    assert_eq!(
+        (house.max_pixels(), house.parameter("quality")),
+        (Some(640), Some("high"))
+    );
+    house.parameters = Some("max-pixels=0".into());
+    assert_eq!(house.max_pixels(), None);
+}

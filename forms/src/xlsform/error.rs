@@ -114,6 +114,12 @@ pub enum Problem {
     NotYesNo { value: String },
     #[error("the expression `{expression}` does not parse: {message}")]
     InvalidExpression { expression: String, message: String },
+    #[error("the parameter `{name}={value}` must be {expected}")]
+    InvalidParameter {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("`${{{0}}}` refers to no question of this form")]
     UnknownReference(String),
     #[error("`${{{name}}}` is ambiguous: rows {} all carry this name (pyxform refuses it too); rename one of them", join_rows(.rows))]

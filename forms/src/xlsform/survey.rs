@@ -6,7 +6,9 @@ use super::error::{ImportError, Location, Problem};
 use super::headers::Field;
 use super::rows::Row;
 use super::types::{parse_type, Block, RowKind};
-use crate::model::{Choice, Group, Item, LocalizedText, Logic, Question, QuestionType, Repeat};
+use crate::model::{
+    Choice, Group, Item, LocalizedText, Logic, Question, QuestionType, Repeat, MAX_PIXELS,
+};
 use std::collections::{BTreeMap, HashMap};
 
 /// An expression written in a cell, kept with its place for the checks done once every name is
@@ -344,12 +346,29 @@ impl Builder<'_, '_> {
             }),
             extra: row.others(),
         };
+        self.check_parameters(row, &question);
         let other = question
             .or_other
             .then(|| self.specify_other(row, &question));
         self.push(Item::Question(question));
         if let Some(Some(other)) = other {
             self.push(Item::Question(other));
+        }
+    }
+
+    /// An image question's `max-pixels` must be a whole number above zero (pyxform refuses
+    /// anything else too), or photos would be stored at a size nobody chose.
+    fn check_parameters(&mut self, row: &Row, question: &Question) {
+        let Some(value) = question.parameter(MAX_PIXELS) else {
+            return;
+        };
+        if matches!(question.kind, QuestionType::Image) && question.max_pixels().is_none() {
+            let problem = Problem::InvalidParameter {
+                name: MAX_PIXELS,
+                value: value.to_owned(),
+                expected: "a whole number of pixels above zero",
+            };
+            self.errors.push(row.error(&Field::Parameters, problem));
         }
     }
 
