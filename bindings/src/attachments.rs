@@ -51,6 +51,26 @@ impl Store {
         self.call(|store| Ok(store.add_attachment(&content, &media_type, &file_name)?))
     }
 
+    /// Stores the photo `content` (JPEG or PNG) as an attachment, scaled down so that its
+    /// longest side is at most `max_pixels` (a form question's `max-pixels`) and, with
+    /// `strip_location`, re-encoded without its metadata (so without where it was taken); a
+    /// photo needing neither is stored byte for byte. With `strip_location`, a content that
+    /// is no readable photo is `InvalidArgument` and nothing is stored.
+    #[uniffi::method(default(max_pixels = None, strip_location = false))]
+    pub fn add_photo(
+        &self,
+        content: Vec<u8>,
+        file_name: String,
+        max_pixels: Option<u32>,
+        strip_location: bool,
+    ) -> Result<Attachment> {
+        let options = minga_core::PhotoOptions {
+            max_pixels,
+            strip_location,
+        };
+        self.call(|store| Ok(store.add_photo(&content, &file_name, &options)?))
+    }
+
     /// Stores the file at `path` as an attachment, read in chunks, named by the file's own
     /// name. Durable on return.
     pub fn add_attachment_file(&self, path: String, media_type: String) -> Result<Attachment> {

@@ -144,9 +144,9 @@ impl From<minga_core::Error> for MingaError {
             | E::Malformed(_) => Self::InvalidArgument { reason },
             E::InvalidAnswer { question, reason } => Self::InvalidAnswer { question, reason },
             E::AttachmentNotPresent { .. } => Self::NotFound { what: reason },
-            E::AttachmentTooLarge { .. } | E::AttachmentMismatch { .. } => {
-                Self::InvalidArgument { reason }
-            }
+            E::AttachmentTooLarge { .. }
+            | E::AttachmentMismatch { .. }
+            | E::UnreadablePhoto { .. } => Self::InvalidArgument { reason },
             E::Sqlite(_)
             | E::StorageFull { .. }
             | E::Io { .. }

@@ -208,6 +208,34 @@ impl FormSession {
         })
     }
 
+    /// For a session opened from the store: stores the photo `content` (JPEG or PNG) as the
+    /// answer at `path`, an image question, scaled down to the question's `max-pixels` and,
+    /// with `strip_location`, without its metadata (so without where it was taken), then
+    /// sets the answer as `set` does. A path that is no image question is `InvalidAnswer`;
+    /// with `strip_location`, a content that is no readable photo is `InvalidArgument`; in
+    /// both cases nothing is stored.
+    pub fn attach_photo(
+        &self,
+        path: AnswerPath,
+        content: Vec<u8>,
+        file_name: String,
+        strip_location: bool,
+    ) -> Result<Delta> {
+        guarded(|| {
+            let Kind::Stored { store, session } = &self.kind else {
+                return Err(MingaError::invalid_argument(
+                    "only a session opened from the store stores photos: add it with the \
+                     store's add_photo and set the answer",
+                ));
+            };
+            let item = item_path(&path);
+            let delta = store.call(|core| {
+                Ok(session.attach_photo(core, &item, &content, &file_name, strip_location)?)
+            })?;
+            Ok(delta.into())
+        })
+    }
+
     /// The stored submission's id, for a session opened from the store.
     pub fn submission_id(&self) -> Option<String> {
         match &self.kind {

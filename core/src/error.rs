@@ -173,6 +173,11 @@ pub enum Error {
     #[error("attachment {sha256} could not be read for the export: {reason}")]
     MediaUnreadable { sha256: String, reason: String },
 
+    /// A photo to be changed before it is stored (scaled, or its location removed) could not
+    /// be read as a JPEG or PNG photo; nothing was stored.
+    #[error("the photo could not be read, so it was not stored: {reason}")]
+    UnreadablePhoto { reason: String },
+
     /// The content given to `add_attachment_from` could not be read; nothing was stored.
     #[error("the attachment's content could not be read: {0}; nothing was stored")]
     AttachmentRead(std::io::Error),

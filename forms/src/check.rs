@@ -75,7 +75,7 @@ pub fn completion_blockers(form: &Form, answers: &Answers, context: Context) -> 
 }
 
 /// The question `path` names, inside the repeats its instances name.
-fn question_at<'f>(form: &'f Form, path: &ItemPath) -> Result<&'f Question, InvalidAnswer> {
+pub fn question_at<'f>(form: &'f Form, path: &ItemPath) -> Result<&'f Question, InvalidAnswer> {
     let keys = AnswerKeys::of(form);
     let repeats: Vec<&str> = path.instances.iter().map(|s| s.repeat.as_str()).collect();
     let refuse = |reason: String| InvalidAnswer {

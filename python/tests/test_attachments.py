@@ -2,6 +2,9 @@
 state, read back whole, stored once, and carried by sync, and by a bundle (bytes or a file), to
 another store, which reads it."""
 
+import struct
+import zlib
+
 import pytest
 
 import minga
@@ -27,6 +30,36 @@ def test_a_photo_attached_reads_back_whole_and_is_stored_once(store, tmp_path):
     copy = tmp_path / "copy.jpg"
     assert store.save_attachment(attachment.sha256, str(copy)) == len(PHOTO)
     assert copy.read_bytes() == PHOTO
+
+
+def png(width, height, chunks=()):
+    """A `width` x `height` colour PNG, with `chunks` (type, data) before its pixels."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes((x + y) % 256 for x in range(width * 3)) for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    extra = b"".join(chunk(kind, data) for kind, data in chunks)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def png_size(content):
+    return struct.unpack(">II", content[16:24])
+
+
+def test_a_photo_is_scaled_to_max_pixels_and_stored_without_its_metadata(store):
+    where = b"MM\x00\x2a\x00\x00\x00\x08 GPS latitude S 0 21 12.34"
+    taken = png(300, 200, [(b"eXIf", where)])
+    photo = store.add_photo(taken, "house.png", max_pixels=120, strip_location=True)
+    assert photo.media_type == "image/png"
+    stored = store.read_attachment(photo.sha256)
+    assert png_size(stored) == (120, 80)
+    assert b"GPS latitude" not in stored and b"eXIf" not in stored
+
+    as_taken = store.add_photo(taken, "house.png")
+    assert store.read_attachment(as_taken.sha256) == taken, "nothing asked, nothing changed"
+    with pytest.raises(minga.MingaError.InvalidArgument, match="photo"):
+        store.add_photo(PHOTO, "not-a-photo.jpg", strip_location=True)
 
 
 def test_an_unknown_attachment_is_missing_and_reading_it_is_not_found(store):

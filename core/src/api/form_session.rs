@@ -14,14 +14,15 @@
 //!   shows what was not stored; if that fails too, the session refuses every later call.
 
 use crate::api::answer_checks::refusal;
+use crate::api::photos::PhotoOptions;
 use crate::api::session_edits::{answer_path, clear_answer_in, write_session_edits};
 use crate::api::submission::read_answers;
 use crate::document::DocId;
 use crate::error::{Error, Result};
 use crate::store::Store;
-use minga_forms::check::check_answer;
+use minga_forms::check::{check_answer, question_at};
 use minga_forms::eval::{CompiledForm, Context, Delta, FormSession, ItemPath, SessionEdit};
-use minga_forms::{Answers, Value};
+use minga_forms::{Answers, QuestionType, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
@@ -126,6 +127,34 @@ impl StoredFormSession {
             None => Step::Clear(path.clone()),
         };
         self.step(store, step, |session| session.set(path, value))
+    }
+
+    /// Stores the photo `content` (JPEG or PNG) as the answer at `path`, an image question:
+    /// scaled down to the question's `max-pixels` and, with `strip_location`, without its
+    /// metadata ([`Store::add_photo`]), then set as [`StoredFormSession::set`] sets an answer.
+    /// A path that is no image question is [`Error::InvalidAnswer`] and nothing is stored.
+    /// Cost: as `add_photo`, then as `set`.
+    pub fn attach_photo(
+        &self,
+        store: &Store,
+        path: &ItemPath,
+        content: &[u8],
+        file_name: &str,
+        strip_location: bool,
+    ) -> Result<Delta> {
+        let question = question_at(self.form.form(), path).map_err(refusal)?;
+        if !matches!(question.kind, QuestionType::Image) {
+            return Err(Error::InvalidAnswer {
+                question: path.name.clone(),
+                reason: "a photo is the answer of an image question only".into(),
+            });
+        }
+        let options = PhotoOptions {
+            max_pixels: question.max_pixels(),
+            strip_location,
+        };
+        let photo = store.add_photo(content, file_name, &options)?;
+        self.set(store, path, Some(Value::Attachment(photo)))
     }
 
     /// Checks `value` against the form and the session's answers. Cost: see
