@@ -185,7 +185,7 @@ impl FormSession {
     ) -> Vec<String> {
         let choices = info
             .choice_list()
-            .and_then(|list| self.form.form.choices.get(list));
+            .and_then(|list| self.form.list(list));
         choices
             .into_iter()
             .flatten()
