@@ -2,7 +2,7 @@
 //! them over: what `select_one_from_file` and `select_multiple_from_file` offer, narrowed by a
 //! `choice_filter`, and what `instance('list')` paths and `pulldata()` look up. Then the corpus
 //! form that needs them (UCL_Biomass_Plot_Form), with its list files made for the test
-//! (`tests/data/ucl-media/`, see its README).
+//! (`tests/data/ucl-media/`, made as `tests/data/ucl-media.md` says).
 
 mod common;
 
