@@ -13,9 +13,7 @@ use minga_core::minga_sync::bundle::{
 use minga_core::minga_sync::{
     run_session, AllowAll, Initiator, MemoryTransport, PeerId, SyncOptions,
 };
-use minga_core::{
-    ContentHash, Error, Form, FormRef, MediaUpload, Store, StoredFormSession, Value,
-};
+use minga_core::{ContentHash, Error, Form, FormRef, MediaUpload, Store, StoredFormSession, Value};
 use minga_forms::eval::{Context, ItemPath};
 use serde_json::json;
 use std::sync::Arc;
@@ -87,7 +85,9 @@ fn offered(store: &Store, province: &str) -> Vec<String> {
 fn a_form_published_with_its_media_records_a_manifest_and_reads_each_file_back_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let hub = open(&dir.path().join("hub.db"), 1, luis());
-    let published = hub.publish_form_with_media(&canton_form(), &media()).unwrap();
+    let published = hub
+        .publish_form_with_media(&canton_form(), &media())
+        .unwrap();
     let manifest: Vec<(&str, u64, &str)> = published
         .media
         .iter()
@@ -95,12 +95,24 @@ fn a_form_published_with_its_media_records_a_manifest_and_reads_each_file_back_b
         .collect();
     assert_eq!(
         manifest,
-        [("cantons.csv", CANTONS.len() as u64, "text/csv"), ("map.png", 3000, "image/png")]
+        [
+            ("cantons.csv", CANTONS.len() as u64, "text/csv"),
+            ("map.png", 3000, "image/png")
+        ]
     );
-    assert_eq!(published.media[0].sha256, ContentHash::of(CANTONS.as_bytes()).to_hex());
+    assert_eq!(
+        published.media[0].sha256,
+        ContentHash::of(CANTONS.as_bytes()).to_hex()
+    );
     assert_eq!(hub.form("cantons", "1").unwrap(), published);
-    assert_eq!(hub.form_media("cantons", "1", "cantons.csv").unwrap(), CANTONS.as_bytes());
-    assert_eq!(hub.form_media("cantons", "1", "map.png").unwrap(), noise_bytes(7, 3000));
+    assert_eq!(
+        hub.form_media("cantons", "1", "cantons.csv").unwrap(),
+        CANTONS.as_bytes()
+    );
+    assert_eq!(
+        hub.form_media("cantons", "1", "map.png").unwrap(),
+        noise_bytes(7, 3000)
+    );
     assert!(matches!(
         hub.form_media("cantons", "1", "other.csv"),
         Err(Error::FormMediaMissing { file, .. }) if file == "other.csv"
@@ -113,11 +125,19 @@ fn a_form_naming_a_file_not_given_is_refused_naming_the_file_and_the_question() 
     let dir = tempfile::tempdir().unwrap();
     let hub = open(&dir.path().join("hub.db"), 1, luis());
     let without_map = &media()[..1];
-    let refused = hub.publish_form_with_media(&canton_form(), without_map).unwrap_err();
+    let refused = hub
+        .publish_form_with_media(&canton_form(), without_map)
+        .unwrap_err();
     let message = refused.to_string();
-    assert!(matches!(&refused, Error::FormMediaMissing { file, .. } if file == "map.png"), "{refused:?}");
+    assert!(
+        matches!(&refused, Error::FormMediaMissing { file, .. } if file == "map.png"),
+        "{refused:?}"
+    );
     assert!(message.contains("province"), "{message}");
-    assert!(hub.form("cantons", "1").is_err(), "nothing of the form is published");
+    assert!(
+        hub.form("cantons", "1").is_err(),
+        "nothing of the form is published"
+    );
     let broken = vec![
         MediaUpload {
             name: "cantons.csv".into(),
@@ -125,7 +145,9 @@ fn a_form_naming_a_file_not_given_is_refused_naming_the_file_and_the_question() 
         },
         media()[1].clone(),
     ];
-    let unreadable = hub.publish_form_with_media(&canton_form(), &broken).unwrap_err();
+    let unreadable = hub
+        .publish_form_with_media(&canton_form(), &broken)
+        .unwrap_err();
     assert!(matches!(&unreadable, Error::FormMediaMissing { file, .. } if file == "cantons.csv"));
 }
 
@@ -134,13 +156,17 @@ fn a_phone_receives_the_form_and_its_media_by_sync_and_its_session_offers_the_li
     let dir = tempfile::tempdir().unwrap();
     let hub = open(&dir.path().join("hub.db"), 1, luis());
     let phone = open(&dir.path().join("phone.db"), 2, ana());
-    hub.publish_form_with_media(&canton_form(), &media()).unwrap();
+    hub.publish_form_with_media(&canton_form(), &media())
+        .unwrap();
     let options = SyncOptions::default();
     let transport = MemoryTransport::new(&hub, peer("hub"), options, Arc::new(AllowAll));
     let mut initiator = Initiator::new(peer("phone"), peer("hub"), options, Arc::new(AllowAll));
     let report = run_session(&phone, &transport, &mut initiator, &options, &mut |_| {}).unwrap();
     assert_eq!(report.attachments_received, 2, "the list and the map");
-    assert_eq!(phone.form_media("cantons", "1", "cantons.csv").unwrap(), CANTONS.as_bytes());
+    assert_eq!(
+        phone.form_media("cantons", "1", "cantons.csv").unwrap(),
+        CANTONS.as_bytes()
+    );
     assert_eq!(offered(&phone, "pichincha"), ["quito"]);
 }
 
@@ -149,19 +175,30 @@ fn a_bundle_file_carries_a_form_and_its_media_to_another_store() {
     let dir = tempfile::tempdir().unwrap();
     let hub = open(&dir.path().join("hub.db"), 1, luis());
     let tablet = open(&dir.path().join("tablet.db"), 2, ana());
-    hub.publish_form_with_media(&canton_form(), &media()).unwrap();
+    hub.publish_form_with_media(&canton_form(), &media())
+        .unwrap();
     let key = BundleIdentity::generate();
     let path = dir.path().join("forms.minga");
     let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let scope = BundleScope::Everything;
     let public = key.to_public();
-    let written =
-        write_bundle_to(&hub, &peer("hub"), &peer("tablet"), &public, scope, &AllowAll, file)
-            .unwrap();
+    let written = write_bundle_to(
+        &hub,
+        &peer("hub"),
+        &peer("tablet"),
+        &public,
+        scope,
+        &AllowAll,
+        file,
+    )
+    .unwrap();
     assert_eq!(written.attachments_sent, 2);
     let file = std::fs::File::open(&path).unwrap();
     import_bundle_from(&tablet, &peer("tablet"), &key, file, Arc::new(AllowAll)).unwrap();
-    assert_eq!(tablet.form_media("cantons", "1", "map.png").unwrap(), noise_bytes(7, 3000));
+    assert_eq!(
+        tablet.form_media("cantons", "1", "map.png").unwrap(),
+        noise_bytes(7, 3000)
+    );
     assert_eq!(offered(&tablet, "imbabura"), ["ibarra", "otavalo"]);
 }
 
@@ -170,7 +207,9 @@ fn a_session_opened_before_the_media_arrive_offers_nothing_from_the_list_yet() {
     let dir = tempfile::tempdir().unwrap();
     let hub = open(&dir.path().join("hub.db"), 1, luis());
     let phone = open(&dir.path().join("phone.db"), 2, ana());
-    let published = hub.publish_form_with_media(&canton_form(), &media()).unwrap();
+    let published = hub
+        .publish_form_with_media(&canton_form(), &media())
+        .unwrap();
     phone.publish_form(&published).unwrap();
     assert!(matches!(
         phone.form_media("cantons", "1", "cantons.csv"),

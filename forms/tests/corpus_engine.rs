@@ -14,12 +14,10 @@ mod common;
 use common::shared::xlsform_corpus;
 
 /// Forms that import but do not compile, and why: each filters options the engine never sees.
-const OUT: [(&str, &str); 1] = [
-    (
-        "case_insensitivity.xlsx",
-        "q2 filters a select_one_external list, which pyxform writes to itemsets.csv",
-    ),
-];
+const OUT: [(&str, &str); 1] = [(
+    "case_insensitivity.xlsx",
+    "q2 filters a select_one_external list, which pyxform writes to itemsets.csv",
+)];
 
 fn corpus_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = ["pyxform", "webforms"]

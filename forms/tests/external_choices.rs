@@ -31,7 +31,12 @@ fn context() -> Context {
     }
 }
 
-fn question(name: &str, base: &str, list: Option<&str>, columns: serde_json::Value) -> serde_json::Value {
+fn question(
+    name: &str,
+    base: &str,
+    list: Option<&str>,
+    columns: serde_json::Value,
+) -> serde_json::Value {
     let mut item = json!({"kind": "question", "name": name, "type": {"base": base, "list": list}});
     item.as_object_mut()
         .unwrap()
@@ -60,7 +65,12 @@ fn canton_form() -> Form {
             None,
             json!({"calculation": "pulldata('cantons', 'province', 'name', ${canton})"}),
         ),
-        question("languages", "select_multiple_from_file", Some("languages.xml"), json!({})),
+        question(
+            "languages",
+            "select_multiple_from_file",
+            Some("languages.xml"),
+            json!({}),
+        ),
     ];
     serde_json::from_value(json!({
         "id": "cantons", "version": "1", "title": {"default": "Cantons"},
@@ -81,13 +91,21 @@ fn lists(files: &[(&str, &str)]) -> ExternalLists {
 }
 
 fn canton_session() -> FormSession {
-    let lists = lists(&[("cantons.csv", CANTONS_CSV), ("languages.xml", LANGUAGES_XML)]);
+    let lists = lists(&[
+        ("cantons.csv", CANTONS_CSV),
+        ("languages.xml", LANGUAGES_XML),
+    ]);
     let compiled = compile_with_lists(&canton_form(), lists).unwrap_or_else(|e| panic!("{e:?}"));
     FormSession::new(Arc::new(compiled), Answers::default(), context())
 }
 
 fn choices(session: &FormSession, name: &str) -> Vec<String> {
-    session.item(&ItemPath::top(name)).unwrap().choices.clone().unwrap()
+    session
+        .item(&ItemPath::top(name))
+        .unwrap()
+        .choices
+        .clone()
+        .unwrap()
 }
 
 fn value(session: &FormSession, name: &str) -> String {
@@ -99,11 +117,17 @@ fn a_choice_filter_narrows_a_csv_list_and_follows_the_answer_it_reads() {
     let mut session = canton_session();
     assert_eq!(choices(&session, "canton"), Vec::<String>::new());
     session
-        .set(&ItemPath::top("province"), Some(Value::Text("imbabura".into())))
+        .set(
+            &ItemPath::top("province"),
+            Some(Value::Text("imbabura".into())),
+        )
         .unwrap();
     assert_eq!(choices(&session, "canton"), ["ibarra", "otavalo"]);
     let delta = session
-        .set(&ItemPath::top("province"), Some(Value::Text("pichincha".into())))
+        .set(
+            &ItemPath::top("province"),
+            Some(Value::Text("pichincha".into())),
+        )
         .unwrap();
     assert!(delta.changed.iter().any(|path| path.name == "canton"));
     assert_eq!(choices(&session, "canton"), ["quito", "cayambe"]);
@@ -113,22 +137,34 @@ fn a_choice_filter_narrows_a_csv_list_and_follows_the_answer_it_reads() {
 fn instance_paths_and_pulldata_look_up_the_row_of_the_answer() {
     let mut session = canton_session();
     session
-        .set(&ItemPath::top("province"), Some(Value::Text("imbabura".into())))
+        .set(
+            &ItemPath::top("province"),
+            Some(Value::Text("imbabura".into())),
+        )
         .unwrap();
     session
-        .set(&ItemPath::top("canton"), Some(Value::Choice("otavalo".into())))
+        .set(
+            &ItemPath::top("canton"),
+            Some(Value::Choice("otavalo".into())),
+        )
         .unwrap();
     assert_eq!(value(&session, "canton_label"), "Otavalo, Imbabura");
     assert_eq!(value(&session, "canton_province"), "imbabura");
     session
-        .set(&ItemPath::top("canton"), Some(Value::Choice("nowhere".into())))
+        .set(
+            &ItemPath::top("canton"),
+            Some(Value::Choice("nowhere".into())),
+        )
         .unwrap();
     assert_eq!(value(&session, "canton_province"), "");
 }
 
 #[test]
 fn an_xml_list_offers_its_items_with_their_labels() {
-    let lists = lists(&[("cantons.csv", CANTONS_CSV), ("languages.xml", LANGUAGES_XML)]);
+    let lists = lists(&[
+        ("cantons.csv", CANTONS_CSV),
+        ("languages.xml", LANGUAGES_XML),
+    ]);
     let compiled = compile_with_lists(&canton_form(), lists).unwrap();
     let offered: Vec<(&str, &str)> = compiled
         .list("languages")
@@ -144,7 +180,10 @@ fn a_form_compiled_without_its_lists_offers_nothing_and_still_evaluates() {
     let compiled = compile_with_lists(&canton_form(), ExternalLists::new()).unwrap();
     let mut session = FormSession::new(Arc::new(compiled), Answers::default(), context());
     session
-        .set(&ItemPath::top("province"), Some(Value::Text("imbabura".into())))
+        .set(
+            &ItemPath::top("province"),
+            Some(Value::Text("imbabura".into())),
+        )
         .unwrap();
     assert_eq!(choices(&session, "canton"), Vec::<String>::new());
     assert_eq!(value(&session, "canton_province"), "");

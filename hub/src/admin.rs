@@ -75,7 +75,12 @@ pub fn publish_form_with_media(
 /// media file (a list for `select_one_from_file`, a label's image): publish it with its
 /// files ([`publish_with_media`]). Cost: one read of the project's forms when the version is
 /// assigned, then the publication.
-pub fn publish(storage: &dyn HubStorage, project: &str, form: Form, today: DateTime<Utc>) -> Result<Form> {
+pub fn publish(
+    storage: &dyn HubStorage,
+    project: &str,
+    form: Form,
+    today: DateTime<Utc>,
+) -> Result<Form> {
     publish_with_media(storage, project, form, &[], today)
 }
 

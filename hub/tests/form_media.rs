@@ -65,7 +65,11 @@ fn a_form_naming_a_media_file_not_given_is_refused_naming_the_file_and_the_quest
         matches!(&refused, HubError::FormMediaMissing { file, .. } if file == "UCL_districts.csv"),
         "{refused:?}"
     );
-    assert_eq!(hub.storage.forms(PROJECT).unwrap().len(), 1, "only the fixture");
+    assert_eq!(
+        hub.storage.forms(PROJECT).unwrap().len(),
+        1,
+        "only the fixture"
+    );
 }
 
 #[test]
@@ -77,16 +81,29 @@ fn the_ucl_form_and_its_lists_reach_a_phone_which_fills_syncs_and_the_hub_export
     let storage = hub.storage.as_ref();
     let form = admin::publish_form_with_media(storage, PROJECT, &path, &media_folder()).unwrap();
     assert_eq!(form.media.len(), 5);
-    let regions = form.media.iter().find(|f| f.name == "UCL_regions.csv").unwrap();
+    let regions = form
+        .media
+        .iter()
+        .find(|f| f.name == "UCL_regions.csv")
+        .unwrap();
     assert_eq!(regions.media_type, "text/csv");
-    let stored = storage.attachment(PROJECT, &regions.sha256).unwrap().unwrap();
+    let stored = storage
+        .attachment(PROJECT, &regions.sha256)
+        .unwrap()
+        .unwrap();
     assert!(stored.complete && stored.size == regions.size);
 
     let ana = SyncingPhone::enrol(storage, &hub.running.url(), PROJECT, "Ana");
     let report = ana.try_sync().unwrap();
     assert_eq!(report.attachments_received, 5, "{report:?}");
-    let csv = ana.store.form_media(&form.id, &form.version, "UCL_regions.csv").unwrap();
-    assert_eq!(csv, std::fs::read(media_folder().join("UCL_regions.csv")).unwrap());
+    let csv = ana
+        .store
+        .form_media(&form.id, &form.version, "UCL_regions.csv")
+        .unwrap();
+    assert_eq!(
+        csv,
+        std::fs::read(media_folder().join("UCL_regions.csv")).unwrap()
+    );
 
     let compiled = ana.store.compiled_form(&form.id, &form.version).unwrap();
     let id = ana
@@ -108,7 +125,12 @@ fn the_ucl_form_and_its_lists_reach_a_phone_which_fills_syncs_and_the_hub_export
     };
     set("region_id", "1");
     let districts = session
-        .read(|s| s.item(&ItemPath::top("district_id")).unwrap().choices.clone())
+        .read(|s| {
+            s.item(&ItemPath::top("district_id"))
+                .unwrap()
+                .choices
+                .clone()
+        })
         .unwrap();
     assert_eq!(districts, Some(vec!["11".to_string(), "12".to_string()]));
     set("district_id", "12");
@@ -119,7 +141,15 @@ fn the_ucl_form_and_its_lists_reach_a_phone_which_fills_syncs_and_the_hub_export
 
     let out = tempfile::tempdir().unwrap();
     let options = CsvOptions::default();
-    export_project(storage, PROJECT, Format::Csv, &options, out.path(), &|_, _| {}).unwrap();
+    export_project(
+        storage,
+        PROJECT,
+        Format::Csv,
+        &options,
+        out.path(),
+        &|_, _| {},
+    )
+    .unwrap();
     let file = std::fs::read_dir(out.path())
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -133,5 +163,8 @@ fn the_ucl_form_and_its_lists_reach_a_phone_which_fills_syncs_and_the_hub_export
         let at = header.iter().position(|h| h.ends_with(name)).unwrap();
         row[at].to_string()
     };
-    assert_eq!((cell("district_id"), cell("plot_id")), ("12".into(), "P3".into()));
+    assert_eq!(
+        (cell("district_id"), cell("plot_id")),
+        ("12".into(), "P3".into())
+    );
 }

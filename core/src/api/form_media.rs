@@ -144,6 +144,9 @@ fn media_file<'a>(form: &'a Form, name: &str) -> Result<&'a MediaFile> {
 fn hash_of(form: &Form, file: &MediaFile) -> Result<ContentHash> {
     ContentHash::from_hex(&file.sha256).map_err(|_| Error::InvalidForm {
         document: format!("form {} version {}", form.id, form.version),
-        reason: format!("media file {} names no SHA-256 ({})", file.name, file.sha256),
+        reason: format!(
+            "media file {} names no SHA-256 ({})",
+            file.name, file.sha256
+        ),
     })
 }

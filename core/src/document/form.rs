@@ -89,10 +89,17 @@ fn write_media(doc: &mut AutoCommit, form: &Form) -> Result<()> {
     let manifest = doc.put_object(ROOT, "media", ObjType::Map)?;
     for file in &form.media {
         let size = i64::try_from(file.size).map_err(|_| {
-            Error::InvalidArgument(format!("form {}: media file {} is too large", form.id, file.name))
+            Error::InvalidArgument(format!(
+                "form {}: media file {} is too large",
+                form.id, file.name
+            ))
         })?;
         let entry = doc.put_object(&manifest, file.name.as_str(), ObjType::Map)?;
-        doc.put(&entry, minga_sync::attachments::HASH_KEY, file.sha256.as_str())?;
+        doc.put(
+            &entry,
+            minga_sync::attachments::HASH_KEY,
+            file.sha256.as_str(),
+        )?;
         doc.put(&entry, "size", size)?;
         doc.put(&entry, "media_type", file.media_type.as_str())?;
     }

@@ -44,7 +44,9 @@ pub fn read_list(file: &str, bytes: &[u8]) -> Result<Vec<Choice>, ListError> {
         Some("csv") => Ok(csv_list(text)),
         Some("xml") => xml_list(text).map_err(error),
         Some("geojson") => geojson_list(text).map_err(error),
-        _ => Err(error("only .csv, .xml and .geojson files hold lists".into())),
+        _ => Err(error(
+            "only .csv, .xml and .geojson files hold lists".into(),
+        )),
     }
 }
 
@@ -61,7 +63,10 @@ fn choice(columns: impl IntoIterator<Item = (String, String)>) -> Choice {
         if header == "name" {
             choice.name = value;
         } else if header == "label" {
-            choice.label.0.insert(LocalizedText::NO_LANGUAGE.into(), value);
+            choice
+                .label
+                .0
+                .insert(LocalizedText::NO_LANGUAGE.into(), value);
         } else if let Some(language) = header.strip_prefix("label::") {
             choice.label.0.insert(language.trim().to_string(), value);
         } else if !header.is_empty() {
@@ -88,9 +93,7 @@ fn xml_list(text: &str) -> Result<Vec<Choice>, String> {
     let mut columns: Vec<(String, String)> = Vec::new();
     let mut depth = 0usize;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("not XML ({e})"))?;
+        let event = reader.read_event().map_err(|e| format!("not XML ({e})"))?;
         match event {
             Event::Start(start) => {
                 depth += 1;

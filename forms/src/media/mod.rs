@@ -30,7 +30,9 @@ pub struct MediaUse {
 /// parse of each expression that calls `pulldata`.
 pub fn media_named(form: &Form) -> Vec<MediaUse> {
     let mut uses = Vec::new();
-    each_question(&form.survey, &mut |question| question_media(question, &mut uses));
+    each_question(&form.survey, &mut |question| {
+        question_media(question, &mut uses)
+    });
     for (list, choices) in &form.choices {
         for choice in choices {
             label_media(&choice.media, &format!("choices: {list}"), &mut uses);
@@ -164,7 +166,9 @@ mod tests {
             .map(|u| (u.file, u.item))
             .collect();
         let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
-            list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            list.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
         };
         assert_eq!(
             named,
