@@ -127,13 +127,15 @@ pub(super) async fn read_upload(mut multipart: Multipart) -> Upload {
                 }
             }
             // A browser sends an empty part when no media file is chosen.
-            Some("media") => match (file_name.filter(|n| !n.is_empty()), field.bytes().await) {
-                (Some(name), Ok(bytes)) => upload.media.push(MediaUpload {
-                    name,
-                    bytes: bytes.to_vec(),
-                }),
-                _ => {}
-            },
+            Some("media") => {
+                let file_name = file_name.filter(|name| !name.is_empty());
+                if let (Some(name), Ok(bytes)) = (file_name, field.bytes().await) {
+                    upload.media.push(MediaUpload {
+                        name,
+                        bytes: bytes.to_vec(),
+                    });
+                }
+            }
             _ => {}
         }
     }
