@@ -120,7 +120,9 @@ impl From<minga_core::Error> for MingaError {
             E::NotFound { id } => Self::NotFound {
                 what: format!("submission {id}"),
             },
-            E::NoSuchInstance { .. } | E::FormNotFound { .. } => Self::NotFound { what: reason },
+            E::NoSuchInstance { .. } | E::FormNotFound { .. } | E::FormMediaMissing { .. } => {
+                Self::NotFound { what: reason }
+            }
             E::FormVersionConflict { .. } | E::InstanceExists { .. } | E::AlreadyStarted { .. } => {
                 Self::Conflict { reason }
             }

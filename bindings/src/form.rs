@@ -4,6 +4,7 @@
 use crate::error::{MingaError, Result};
 use crate::guard::guarded;
 use crate::session::FormSession;
+use minga_forms::media::list_name;
 use minga_forms::{eval, model, templates, xlsform, LocalizedText};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,6 +76,11 @@ impl Form {
         }))
     }
 
+    /// A form compiled by the store (with its media's lists).
+    pub(crate) fn compiled(compiled: Arc<eval::CompiledForm>) -> Arc<Form> {
+        Arc::new(Form { compiled })
+    }
+
     pub(crate) fn model(&self) -> &model::Form {
         self.compiled.form()
     }
@@ -96,9 +102,22 @@ impl Form {
     }
 
     /// The form's tree (questions, groups, repeats, choices, labels per language) for
-    /// rendering.
+    /// rendering. The options of a list file (`select_one_from_file cantons.csv`) are in
+    /// `choices` under the file's name, as the question's kind names it, when the form was
+    /// compiled with its media (`Store.form`); an imported form has none.
     pub fn definition(&self) -> FormDefinition {
-        self.model().into()
+        let mut definition: FormDefinition = self.model().into();
+        for file in &self.model().media {
+            let list = list_name(&file.name).and_then(|list| self.compiled.list(list));
+            if let Some(choices) = list {
+                let choices = choices.iter().map(Into::into).collect();
+                definition
+                    .choices
+                    .entry(file.name.clone())
+                    .or_insert(choices);
+            }
+        }
+        definition
     }
 
     /// Opens an evaluation session over a submission's answers; the app sets each answer in

@@ -29,22 +29,70 @@ impl Store {
         self.call(|store| Ok(store.publish_form(form.model())?.to_string()))
     }
 
+    /// Publishes `form` with its media files (the lists of `select_one_from_file` and
+    /// `pulldata()`, the images its labels name), each stored as an attachment that sync
+    /// carries with the form; returns the form as published, compiled with its lists. A file
+    /// the form names and `media` lacks is `NotFound` naming the file and the question.
+    /// Durable on return.
+    pub fn publish_form_with_media(
+        &self,
+        form: Arc<Form>,
+        media: Vec<FormMediaFile>,
+    ) -> Result<Arc<Form>> {
+        self.call(|store| {
+            let files: Vec<core::MediaUpload> = media.into_iter().map(Into::into).collect();
+            let published = store.publish_form_with_media(form.model(), &files)?;
+            Ok(Form::compiled(
+                store.compiled_form(&published.id, &published.version)?,
+            ))
+        })
+    }
+
     /// Every form version in the store (published here or received by sync), by form id, then
     /// version, oldest first.
     pub fn forms(&self) -> Result<Vec<PublishedForm>> {
         self.call(|store| Ok(store.forms()?.into_iter().map(Into::into).collect()))
     }
 
-    /// Version `version` of form `form_id`, compiled and ready to fill; `NotFound` if the store
-    /// lacks it.
+    /// Version `version` of form `form_id`, compiled and ready to fill, with the lists of its
+    /// media files this store holds (what `select_one_from_file`, `instance()` and
+    /// `pulldata()` read: a session needs nothing more); `NotFound` if the store lacks it.
     pub fn form(&self, form_id: String, version: String) -> Result<Arc<Form>> {
-        self.call(|store| Form::compile(&store.form(&form_id, &version)?))
+        self.call(|store| Ok(Form::compiled(store.compiled_form(&form_id, &version)?)))
     }
 
-    /// The newest version of form `form_id` in the store (`1.10` after `1.9`); `NotFound` if
-    /// it has none.
+    /// The newest version of form `form_id` in the store (`1.10` after `1.9`), as
+    /// [`Store::form`] gives it; `NotFound` if it has none.
     pub fn latest_form(&self, form_id: String) -> Result<Arc<Form>> {
-        self.call(|store| Form::compile(&store.latest_form(&form_id)?))
+        self.call(|store| {
+            let newest = store.latest_form(&form_id)?;
+            Ok(Form::compiled(
+                store.compiled_form(&form_id, &newest.version)?,
+            ))
+        })
+    }
+
+    /// The bytes of media file `name` of version `version` of form `form_id` (a label's image,
+    /// a list file); `NotFound` if the version has no such file or its content has not
+    /// arrived yet (sync first).
+    pub fn form_media(&self, form_id: String, version: String, name: String) -> Result<Vec<u8>> {
+        self.call(|store| Ok(store.form_media(&form_id, &version, &name)?))
+    }
+}
+
+/// A media file given with a form to publish: its name as the form names it, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FormMediaFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl From<FormMediaFile> for core::MediaUpload {
+    fn from(file: FormMediaFile) -> Self {
+        Self {
+            name: file.name,
+            bytes: file.bytes,
+        }
     }
 }
 

@@ -182,6 +182,16 @@ pub enum Error {
     #[error("the attachment's content could not be read: {0}; nothing was stored")]
     AttachmentRead(std::io::Error),
 
+    /// A form's media file is not there: a file the form names was not given to publish it
+    /// (or does not read as the list it must be), or a version has no file of that name.
+    /// Give the file (publishing), or ask for one the version's manifest names.
+    #[error("form {form_id}: media file {file}: {reason}")]
+    FormMediaMissing {
+        form_id: String,
+        file: String,
+        reason: String,
+    },
+
     /// The file could not be read or created.
     #[error("{path}: {source}")]
     Io {

@@ -33,6 +33,7 @@ pub use api::attachments::{AttachmentReader, AttachmentState, DEFAULT_ATTACHMENT
 pub use api::changes::{self, ReceivedChanges};
 pub use api::conflicts::{Conflict, ConflictingValue, SubmissionDocument};
 pub use api::export;
+pub use api::form_media::{with_media, MediaUpload};
 pub use api::form_session::{new_instance_id, StoredFormSession};
 pub use api::forms::PublishedForm;
 pub use api::history::{ChangeSignature, HistoryEntry};

@@ -6,11 +6,14 @@ pub mod answers;
 pub mod check;
 pub mod eval;
 pub mod expr;
+pub mod media;
 pub mod model;
 pub mod templates;
 pub mod value;
 pub mod xlsform;
 
 pub use answers::{Answer, AnswerKeys, Answers, RepeatInstance};
-pub use model::{Choice, Form, Group, Item, LocalizedText, Logic, Question, QuestionType, Repeat};
+pub use model::{
+    Choice, Form, Group, Item, LocalizedText, Logic, MediaFile, Question, QuestionType, Repeat,
+};
 pub use value::{Attachment, GeoPoint, ImpossibleValue, Value};

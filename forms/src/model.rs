@@ -24,6 +24,25 @@ pub struct Form {
     pub survey: Vec<Item>,
     /// The choices sheet: option lists by `list_name`, in sheet order.
     pub choices: BTreeMap<String, Vec<Choice>>,
+    /// The media files published with this version (choice lists, label images), by name.
+    /// Empty for a form without media, and then left out of its JSON, so that a version
+    /// published before media existed keeps its exact definition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<MediaFile>,
+}
+
+/// One media file of a published form version: what the manifest in its document records.
+/// The bytes are an attachment (content-addressed by `sha256`) in the store's content store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFile {
+    /// The file name as the form names it (`UCL_regions.csv`, `house.jpg`).
+    pub name: String,
+    /// The SHA-256 of the content, 64 lowercase hex digits.
+    pub sha256: String,
+    /// The content's size in bytes.
+    pub size: u64,
+    /// Its media type (`text/csv`, `image/jpeg`).
+    pub media_type: String,
 }
 
 /// One row of the survey sheet, or one group or repeat with everything between its begin and end.
@@ -322,6 +341,7 @@ mod tests {
                 ..Question::new("q", QuestionType::SelectOne("yn".into()))
             })],
             choices: BTreeMap::new(),
+            media: vec![],
         };
         let json = serde_json::to_string(&form).unwrap();
         assert_eq!(serde_json::from_str::<Form>(&json).unwrap(), form);

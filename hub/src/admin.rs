@@ -4,11 +4,13 @@
 use crate::access::{DocKind, Role};
 use crate::auth::{EnrolmentCode, ENROLMENT_LIFETIME};
 use crate::error::{HubError, Result};
+use crate::media;
 use crate::storage::{
     Device, DocumentHeader, FormVersionRow, HubStorage, NewEnrolment, Project, SubmissionQuery,
     SubmissionRow,
 };
 use chrono::{DateTime, Utc};
+use minga_core::MediaUpload;
 use minga_forms::Form;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,16 +57,50 @@ pub fn publish_form(storage: &dyn HubStorage, project: &str, path: &Path) -> Res
     publish(storage, project, read_form_file(path)?, Utc::now())
 }
 
+/// Publishes the form in `path` as a new version with the media files in the folder `media`
+/// (every file directly in it: choice lists, label images), as [`publish_with_media`] does.
+pub fn publish_form_with_media(
+    storage: &dyn HubStorage,
+    project: &str,
+    path: &Path,
+    media: &Path,
+) -> Result<Form> {
+    let files = media::read_folder(media)?;
+    publish_with_media(storage, project, read_form_file(path)?, &files, Utc::now())
+}
+
 /// Publishes `form` as a new version of it in `project`, giving a form whose settings name no
 /// version the one [`assign_version`] gives (`today` decides its date); returns the form as
-/// published. An id and version already published is refused. Cost: one read of the project's
-/// forms when the version is assigned, then the publication.
+/// published. An id and version already published is refused, and so is a form that names a
+/// media file (a list for `select_one_from_file`, a label's image): publish it with its
+/// files ([`publish_with_media`]). Cost: one read of the project's forms when the version is
+/// assigned, then the publication.
 pub fn publish(
     storage: &dyn HubStorage,
     project: &str,
-    mut form: Form,
+    form: Form,
     today: DateTime<Utc>,
 ) -> Result<Form> {
+    publish_with_media(storage, project, form, &[], today)
+}
+
+/// Publishes `form` as [`publish`] does, with its media `files`: each is stored in the
+/// project's content store (as an attachment the hub delivered) and named in the manifest of
+/// the version's document, so devices receive them with the form through the attachments'
+/// sync. A file the form names and `files` lacks is [`HubError::FormMediaMissing`] naming the
+/// file and the question naming it, and nothing is published. Cost: one hash and one write of
+/// every file, then as `publish`.
+pub fn publish_with_media(
+    storage: &dyn HubStorage,
+    project: &str,
+    form: Form,
+    files: &[MediaUpload],
+    today: DateTime<Utc>,
+) -> Result<Form> {
+    let mut form = minga_core::with_media(&form, files).map_err(media::missing)?;
+    for file in files {
+        media::store(storage, project, file)?;
+    }
     if form.version.trim().is_empty() {
         form.version = assign_version(&storage.forms(project)?, &form, today);
     }

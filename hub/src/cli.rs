@@ -272,6 +272,11 @@ pub enum FormCommand {
         /// The project to publish it in.
         #[arg(long)]
         project: String,
+        /// The folder of the form's media files (the CSV, XML or GeoJSON lists of
+        /// select_one_from_file and pulldata(), the images and sounds of its labels): every
+        /// file in it is published with the version. A form naming a file not there is refused.
+        #[arg(long, value_name = "FOLDER")]
+        media: Option<PathBuf>,
     },
     /// Lists the published form versions with their dates and submission counts.
     List {
@@ -671,16 +676,34 @@ fn form(
     out: &mut Printer<impl Write>,
 ) -> Result<()> {
     match command {
-        FormCommand::Publish { file, project } => {
-            let form = admin::publish_form(storage, &project, &file)?;
+        FormCommand::Publish {
+            file,
+            project,
+            media,
+        } => {
+            let form = match media {
+                Some(folder) => admin::publish_form_with_media(storage, &project, &file, &folder)?,
+                None => admin::publish_form(storage, &project, &file)?,
+            };
             out.line(format_args!(
-                "published form {} version {} in project {project}",
-                form.id, form.version
+                "published form {} version {} in project {project}{}",
+                form.id,
+                form.version,
+                media_note(&form)
             ))
         }
         FormCommand::List { project, output } => {
             listings::forms(&admin::list_forms(storage, &project)?, output.json, out)
         }
+    }
+}
+
+/// What `form publish` adds about the media files it published (nothing without).
+fn media_note(form: &minga_forms::Form) -> String {
+    match form.media.len() {
+        0 => String::new(),
+        1 => " with 1 media file".into(),
+        n => format!(" with {n} media files"),
     }
 }
 

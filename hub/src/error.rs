@@ -78,6 +78,14 @@ pub enum HubError {
         version: String,
         reason: String,
     },
+    #[error("form `{form}`: media file `{file}`: {reason}; give it with the form (`form publish --media FOLDER`)")]
+    FormMediaMissing {
+        form: String,
+        file: String,
+        reason: String,
+    },
+    #[error("form media file `{file}` cannot be stored: {reason}")]
+    FormMediaRefused { file: String, reason: String },
     #[error("`{0}` is not a role; use facilitator or supervisor")]
     BadRole(String),
     #[error("the stored data is inconsistent: {0}")]

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod listings;
+pub mod media;
 pub mod output;
 pub mod server;
 pub mod show;

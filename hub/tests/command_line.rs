@@ -221,3 +221,48 @@ fn a_project_with_a_good_name_enrols_and_syncs_a_device() {
         "the submission reached the hub"
     );
 }
+
+#[test]
+fn form_publish_takes_the_media_folder_and_refuses_a_form_without_its_list_naming_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let form = serde_json::json!({
+        "id": "cantons", "version": "1", "title": {"default": "Cantons"},
+        "default_language": null, "languages": [], "instance_name": null, "choices": {},
+        "survey": [{"kind": "question", "name": "canton",
+                    "type": {"base": "select_one_from_file", "list": "cantons.csv"}}],
+    });
+    let form_file = files.path().join("cantons.json");
+    std::fs::write(&form_file, serde_json::to_vec(&form).unwrap()).unwrap();
+    let media = files.path().join("media");
+    std::fs::create_dir(&media).unwrap();
+    std::fs::write(media.join("cantons.csv"), "name,label\nquito,Quito\n").unwrap();
+    printed_safely(data.path(), &["project", "create", "imbabura"]);
+    let form_path = form_file.to_str().unwrap();
+    let refused = minga_hub(
+        data.path(),
+        &["form", "publish", form_path, "--project", "imbabura"],
+    );
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        said.contains("cantons.csv") && said.contains("canton"),
+        "{said}"
+    );
+    let (published, _) = printed_safely(
+        data.path(),
+        &[
+            "form",
+            "publish",
+            form_path,
+            "--project",
+            "imbabura",
+            "--media",
+            media.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        published.trim(),
+        "published form cantons version 1 in project imbabura with 1 media file"
+    );
+}

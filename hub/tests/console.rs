@@ -548,6 +548,41 @@ fn a_broken_xlsform_shows_its_mistakes_and_a_good_form_is_published_once() {
         .contains("publish form safety_walk version 2026-12-01"));
 }
 
+#[test]
+fn a_form_uploaded_with_its_media_files_is_published_and_one_without_them_is_refused_naming_the_file(
+) {
+    let (hub, _ana) = hub_with_sara();
+    let browser = Browser::new(&hub.running.url());
+    browser.sign_in("sara", PASSWORD);
+    let csrf = browser.get("/console/p/imbabura/forms").csrf();
+    let form = serde_json::json!({
+        "id": "cantons", "version": "1", "title": {"default": "Cantons"},
+        "default_language": null, "languages": [], "instance_name": null, "choices": {},
+        "survey": [{"kind": "question", "name": "canton",
+                    "type": {"base": "select_one_from_file", "list": "cantons.csv"}}],
+    });
+    let json = serde_json::to_vec(&form).unwrap();
+    let refused = browser.upload("/console/p/imbabura/forms", &csrf, ("cantons.json", &json));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("cantons.csv"), "{}", refused.body);
+    let csv = b"name,label\nquito,Quito\n";
+    let published = browser.upload_with_media(
+        "/console/p/imbabura/forms",
+        &csrf,
+        ("cantons.json", &json),
+        &[("cantons.csv", csv)],
+    );
+    assert_eq!(published.status, 303, "{}", published.body);
+    let forms = hub.storage.forms("imbabura").unwrap();
+    let stored = forms.iter().find(|f| f.id == "cantons").unwrap();
+    assert_eq!(stored.media.len(), 1);
+    let content = hub
+        .storage
+        .attachment("imbabura", &stored.media[0].sha256)
+        .unwrap();
+    assert!(content.is_some_and(|row| row.complete && row.size == csv.len() as u64));
+}
+
 /// The files of a zip, by name, as text.
 fn unzipped(bytes: &[u8]) -> BTreeMap<String, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();

@@ -174,6 +174,7 @@ mod tests {
             instance_name: None,
             survey: vec![Item::Question(Question::new(question, QuestionType::Text))],
             choices: BTreeMap::new(),
+            media: vec![],
         }
     }
 

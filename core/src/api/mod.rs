@@ -11,6 +11,7 @@ pub mod changes;
 pub(crate) mod conflicts;
 pub(crate) mod enrolment;
 pub mod export;
+pub mod form_media;
 pub(crate) mod form_session;
 pub(crate) mod forms;
 pub(crate) mod history;

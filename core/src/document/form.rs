@@ -2,8 +2,16 @@
 //! syncs like submissions and reviews do. The shape, as plain automerge:
 //!
 //! ```text
-//! { schema: 1, form_id: "<id>", version: "<version>", definition: "<the Form as JSON>" }
+//! { schema: 1, form_id: "<id>", version: "<version>", definition: "<the Form as JSON>",
+//!   media: { "<file name>": { sha256: "<hex>", size: <bytes>, media_type: "<type>" } } }
 //! ```
+//!
+//! `media` (only in a version published with media files) is the manifest the definition's
+//! `media` also holds, spelt out as automerge maps so that the attachments' rule (every
+//! string under a `sha256` key is a content the document references:
+//! `minga_sync::attachments::referenced`) finds the files: a form version's media travel,
+//! and are kept, exactly as a submission's photos do, and a device that may read the form
+//! may read its media.
 //!
 //! The definition is Minga's serde form model as one JSON string: a published version never
 //! changes, so nothing inside it ever needs merging, and one scalar costs a few hundred bytes of
@@ -21,7 +29,7 @@ use super::ids::DocId;
 use crate::error::{Error, Result};
 use crate::fields::string_at;
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, ReadDoc, ScalarValue, Value as AmValue, ROOT};
+use automerge::{ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, Value as AmValue, ROOT};
 use minga_forms::Form;
 
 /// The UUID v5 namespace of form document ids (a random constant, fixed forever).
@@ -68,8 +76,34 @@ pub(crate) fn build(form: &Form) -> Result<(DocId, AutoCommit)> {
     doc.put(ROOT, "form_id", form.id.as_str())?;
     doc.put(ROOT, "version", form.version.as_str())?;
     doc.put(ROOT, "definition", definition)?;
+    write_media(&mut doc, form)?;
     doc.commit_with(CommitOptions::default().with_time(0));
     Ok((id, doc))
+}
+
+/// The manifest of `form`'s media files, as the `media` map (nothing for a form without).
+fn write_media(doc: &mut AutoCommit, form: &Form) -> Result<()> {
+    if form.media.is_empty() {
+        return Ok(());
+    }
+    let manifest = doc.put_object(ROOT, "media", ObjType::Map)?;
+    for file in &form.media {
+        let size = i64::try_from(file.size).map_err(|_| {
+            Error::InvalidArgument(format!(
+                "form {}: media file {} is too large",
+                form.id, file.name
+            ))
+        })?;
+        let entry = doc.put_object(&manifest, file.name.as_str(), ObjType::Map)?;
+        doc.put(
+            &entry,
+            minga_sync::attachments::HASH_KEY,
+            file.sha256.as_str(),
+        )?;
+        doc.put(&entry, "size", size)?;
+        doc.put(&entry, "media_type", file.media_type.as_str())?;
+    }
+    Ok(())
 }
 
 /// The form in a form document. Concurrent definitions (only another writer than Minga can

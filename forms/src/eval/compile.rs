@@ -11,6 +11,7 @@ use super::lower::{lower, LowerContext};
 use super::scalar::Scalar;
 use crate::answers::AnswerKeys;
 use crate::expr;
+use crate::media::{list_name, media_named, ExternalLists};
 use crate::model::{Form, Item, LocalizedText, Logic, QuestionType};
 use std::collections::HashMap;
 
@@ -26,8 +27,26 @@ struct Sources<'a> {
 }
 
 /// Compiles `form`: parses every expression, resolves every reference, orders the dependency
-/// graph. Reports every mistake found, not only the first.
+/// graph. Reports every mistake found, not only the first. The form's list files read as
+/// empty lists: [`compile_with_lists`] gives them.
 pub fn compile(form: &Form) -> Result<CompiledForm, Vec<CompileError>> {
+    compile_with_lists(form, ExternalLists::new())
+}
+
+/// Compiles `form` as [`compile`] does, with the lists its list files hold (`lists`, by list
+/// name, as [`crate::media::read_list`] reads them): what `select_one_from_file` offers and
+/// `instance('list')` paths and `pulldata('list', …)` read. A list file the form declares
+/// and `lists` lacks is an empty list (the form still compiles: a hub or an export that has
+/// no media evaluates the rest). Cost: as `compile`, plus moving the lists in.
+pub fn compile_with_lists(
+    form: &Form,
+    mut lists: ExternalLists,
+) -> Result<CompiledForm, Vec<CompileError>> {
+    for declared in media_named(form) {
+        if let Some(list) = list_name(&declared.file) {
+            lists.entry(list.to_string()).or_default();
+        }
+    }
     let mut builder = Builder {
         items: Vec::new(),
         scopes: vec![ScopeInfo::default()],
@@ -44,6 +63,7 @@ pub fn compile(form: &Form) -> Result<CompiledForm, Vec<CompileError>> {
         scopes: builder.scopes,
         instance_name: None,
         choice_labels: HashMap::new(),
+        external: lists,
         graph: Graph::default(),
     };
     let mut errors = builder.errors;
@@ -297,8 +317,8 @@ fn compile_opt(
     compile_column(ctx, source, errors)
 }
 
-/// A `choice_filter` over options the form holds; over options kept outside it (an attached
-/// file, the `external_choices` sheet), which the engine never sees, an `Unsupported` problem.
+/// A `choice_filter` over options the form holds or a list file's; over the `external_choices`
+/// sheet's (an `itemsets.csv` the engine never sees), an `Unsupported` problem.
 fn compile_choice_filter(
     ctx: &LowerContext<'_>,
     source: Option<&str>,
@@ -307,9 +327,6 @@ fn compile_choice_filter(
     let source = source.filter(|s| !s.trim().is_empty())?;
     let kind = ctx.item.map(|id| &ctx.form.items[id].kind);
     let outside = match kind {
-        Some(ItemKind::Question(
-            QuestionType::SelectOneFromFile(file) | QuestionType::SelectMultipleFromFile(file),
-        )) => format!("the attached file '{file}'"),
         Some(ItemKind::Question(QuestionType::SelectOneExternal(list))) => {
             format!("the list '{list}' of the external_choices sheet (attached as itemsets.csv)")
         }
@@ -534,18 +551,13 @@ mod tests {
     }
 
     #[test]
-    fn choice_filters_over_options_outside_the_form_are_unsupported_naming_the_file() {
+    fn a_choice_filter_over_the_external_choices_sheet_is_unsupported_naming_the_list() {
         let found = errors(vec![
             question("region", "text", json!({})),
             question(
                 "district",
-                "select_one_from_file:districts.csv",
+                "select_one_external:districts",
                 json!({"choice_filter": "region_id = ${region}"}),
-            ),
-            question(
-                "f",
-                "calculate",
-                json!({"calculation": "pulldata('f', 'a', 'b', 'c')"}),
             ),
         ]);
         let found: Vec<(Option<&str>, Column, String)> = found
@@ -554,18 +566,19 @@ mod tests {
             .collect();
         assert_eq!(
             found,
-            [
-                (
-                    Some("district"),
-                    Column::ChoiceFilter,
-                    "a choice_filter over the options of the attached file 'districts.csv' is not supported".into()
-                ),
-                (
-                    Some("f"),
-                    Column::Calculation,
-                    "pulldata(), which reads an attached CSV file, is not supported".into()
-                ),
-            ]
+            [(
+                Some("district"),
+                Column::ChoiceFilter,
+                "a choice_filter over the options of the list 'districts' of the external_choices sheet (attached as itemsets.csv) is not supported".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn pulldata_with_a_computed_list_or_column_is_unsupported() {
+        assert_unsupported(
+            json!({"calculation": "pulldata(concat('f', ''), 'a', 'b', 'c')"}),
+            "pulldata() other than pulldata('list', 'column', 'key column', key)",
         );
     }
 

@@ -5,7 +5,8 @@
 use super::cexpr::CExpr;
 use super::graph::{Graph, KINDS};
 use super::labels::Template;
-use crate::model::{Form, LocalizedText, QuestionType};
+use crate::media::{list_name, ExternalLists};
+use crate::model::{Choice, Form, LocalizedText, QuestionType};
 use std::collections::HashMap;
 
 /// A form ready to evaluate: built once per form version, shared by every submission's session.
@@ -23,6 +24,10 @@ pub struct CompiledForm {
     /// The labels of the choice lists whose labels name answers (`${name}`), by list, in list
     /// order with each choice's name. Lists of plain labels are not here: nothing to render.
     pub(crate) choice_labels: HashMap<String, Vec<(String, Template)>>,
+    /// The lists of the form's list files (`select_one_from_file`, `pulldata()`, `instance()`),
+    /// as the caller handed them; a list file the form declares and the caller did not hand
+    /// over is here empty.
+    pub(crate) external: ExternalLists,
     pub(crate) graph: Graph,
 }
 
@@ -30,6 +35,16 @@ impl CompiledForm {
     /// The form this was compiled from.
     pub fn form(&self) -> &Form {
         &self.form
+    }
+
+    /// The choice list `name`: the form's own (choices sheet), else a list file's (what a
+    /// `select_one_from_file` offers, with its labels, for the app to show).
+    pub fn list(&self, name: &str) -> Option<&[Choice]> {
+        self.form
+            .choices
+            .get(name)
+            .or_else(|| self.external.get(name))
+            .map(Vec::as_slice)
     }
 
     /// The graph node of the form's `instance_name` (no item's, after every item's).
@@ -96,11 +111,15 @@ pub(crate) struct ScopeInfo {
 }
 
 impl ItemInfo {
+    /// The name of the list a select offers (a list file's for `select_one_from_file`).
     pub(crate) fn choice_list(&self) -> Option<&str> {
         match &self.kind {
             ItemKind::Question(
                 QuestionType::SelectOne(list) | QuestionType::SelectMultiple(list),
             ) => Some(list),
+            ItemKind::Question(
+                QuestionType::SelectOneFromFile(file) | QuestionType::SelectMultipleFromFile(file),
+            ) => Some(list_name(file).unwrap_or(file)),
             _ => None,
         }
     }

@@ -211,9 +211,7 @@ impl Evaluator<'_> {
         } = lookup;
         let mut kept: Vec<&Choice> = self
             .form
-            .form
-            .choices
-            .get(list)
+            .list(list)
             .map_or_else(Vec::new, |c| c.iter().collect());
         for predicate in predicates {
             let mut position = 0.0;
@@ -243,12 +241,7 @@ impl Evaluator<'_> {
     }
 
     fn choice_label(&self, list: &str, name: &str) -> String {
-        let choices = self
-            .form
-            .form
-            .choices
-            .get(list)
-            .map_or(&[][..], Vec::as_slice);
+        let choices = self.form.list(list).unwrap_or(&[]);
         choices
             .iter()
             .find(|c| c.name == name)

@@ -6,7 +6,7 @@ use super::compiled::{CompiledForm, ItemKind};
 use super::error::{Column, CompileError, Problem};
 use super::functions::{lookup, Function};
 use super::scalar::Scalar;
-use crate::expr::{Expr, Path, PathStart, Step};
+use crate::expr::{BinaryOp, Expr, Path, PathStart, Step};
 
 /// Where an expression sits: which item's which column.
 pub(crate) struct LowerContext<'a> {
@@ -189,7 +189,7 @@ impl Lowerer<'_, '_> {
     }
 
     fn is_choice_column(&self, list: &str, name: &str) -> bool {
-        let choices = self.ctx.form.form.choices.get(list);
+        let choices = self.ctx.form.list(list);
         name == "name"
             || name == "label"
             || choices.is_some_and(|choices| choices.iter().any(|c| c.extra.contains_key(name)))
@@ -203,9 +203,9 @@ impl Lowerer<'_, '_> {
                 "instance() with anything but a quoted name".into(),
             ));
         };
-        if !self.ctx.form.form.choices.contains_key(list) {
+        if self.ctx.form.list(list).is_none() {
             return self.fail(Problem::Unsupported(format!(
-                "instance('{list}'), which is no choice list of this form (data from an attached file?)"
+                "instance('{list}'), which is no choice list of this form nor a list file it declares"
             )));
         }
         let shape = match steps {
@@ -244,6 +244,39 @@ impl Lowerer<'_, '_> {
         }))
     }
 
+    /// `pulldata('list', 'column', 'key column', key)`: the `column` of the first row of the
+    /// list file whose `key column` equals `key`, which is
+    /// `instance('list')/root/item[key column = key]/column` (ODK's own definition of it).
+    fn pulldata(&mut self, args: &[Expr]) -> CExpr {
+        let [Expr::Literal(list), Expr::Literal(column), Expr::Literal(key_column), key] = args
+        else {
+            return self.fail(Problem::Unsupported(
+                "pulldata() other than pulldata('list', 'column', 'key column', key)".into(),
+            ));
+        };
+        if self.ctx.form.list(list).is_none() {
+            return self.fail(Problem::Unsupported(format!(
+                "pulldata('{list}', …), which names no list file of this form"
+            )));
+        }
+        let key = self.expr(key);
+        let column = if self.is_choice_column(list, column) {
+            column.clone()
+        } else {
+            return CExpr::NoNodes;
+        };
+        let matches = CExpr::Binary(
+            BinaryOp::Eq,
+            Box::new(CExpr::ChoiceColumn(key_column.clone())),
+            Box::new(key),
+        );
+        CExpr::ChoiceLookup(Box::new(ChoiceLookup {
+            list: list.clone(),
+            predicates: vec![matches, CExpr::Const(Scalar::Number(1.0))],
+            column,
+        }))
+    }
+
     /// `jr:itext(instance('list')/root/item[…]/itextId)`: the label of the choice found, in the
     /// chosen language (pyxform writes that for a choice's translated label).
     fn itext(&mut self, args: &[Expr]) -> CExpr {
@@ -272,11 +305,7 @@ impl Lowerer<'_, '_> {
                     "instance() other than instance('list')/root/item[…]/column".into(),
                 ))
             }
-            "pulldata" => {
-                return self.fail(Problem::Unsupported(
-                    "pulldata(), which reads an attached CSV file,".into(),
-                ))
-            }
+            "pulldata" => return self.pulldata(args),
             _ => {}
         }
         let Some((function, least, most)) = lookup(name) else {

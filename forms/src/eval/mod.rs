@@ -67,7 +67,7 @@ mod session;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use compile::compile;
+pub use compile::{compile, compile_with_lists};
 pub use compiled::CompiledForm;
 pub use error::{Column, CompileError, Problem};
 pub(crate) use labels::split as text_parts;

@@ -97,8 +97,10 @@ fn candidates(kind: &QuestionType, choices: &[String], session: &FormSession) ->
         QuestionType::Acknowledge => vec![Value::Text("OK".into())],
         QuestionType::Integer | QuestionType::Range => numbers.map(Value::Integer).to_vec(),
         QuestionType::Decimal => numbers.map(|n| Value::Decimal(n as f64)).to_vec(),
-        QuestionType::SelectOne(_) => choices.iter().map(|c| Value::Choice(c.clone())).collect(),
-        QuestionType::SelectMultiple(_) => {
+        QuestionType::SelectOne(_) | QuestionType::SelectOneFromFile(_) => {
+            choices.iter().map(|c| Value::Choice(c.clone())).collect()
+        }
+        QuestionType::SelectMultiple(_) | QuestionType::SelectMultipleFromFile(_) => {
             let singles = choices.iter().map(|c| Value::Choices([c.clone()].into()));
             let pair = (choices.len() >= 2)
                 .then(|| Value::Choices(choices[..2].iter().cloned().collect()));

@@ -205,6 +205,7 @@ fn build_form(
         instance_name: settings.instance_name.clone(),
         survey: survey.items.clone(),
         choices,
+        media: Vec::new(),
     };
     checks::check_expressions(&form, &survey, &settings, sheet(sheets, "settings"), errors);
     Some(form)

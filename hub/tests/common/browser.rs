@@ -105,16 +105,36 @@ impl Browser {
     }
 
     /// Posts `file` (name, bytes) with the page's CSRF token as `multipart/form-data`.
-    pub fn upload(&self, path: &str, csrf: &str, (name, bytes): (&str, &[u8])) -> Page {
+    pub fn upload(&self, path: &str, csrf: &str, file: (&str, &[u8])) -> Page {
+        self.upload_with_media(path, csrf, file, &[])
+    }
+
+    /// Uploads `file` as `upload` does, with `media` as the form's media files (`media` parts).
+    pub fn upload_with_media(
+        &self,
+        path: &str,
+        csrf: &str,
+        file: (&str, &[u8]),
+        media: &[(&str, &[u8])],
+    ) -> Page {
         let boundary = "minga-test-boundary-7d1f";
         let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
         )
         .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let parts = std::iter::once(("file", file)).chain(media.iter().map(|m| ("media", *m)));
+        for (field, (name, bytes)) in parts {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let request = self
             .agent
             .post(&format!("{}{path}", self.base))

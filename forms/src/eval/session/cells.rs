@@ -183,9 +183,7 @@ impl FormSession {
         positions: &[usize],
         filter: &CExpr,
     ) -> Vec<String> {
-        let choices = info
-            .choice_list()
-            .and_then(|list| self.form.form.choices.get(list));
+        let choices = info.choice_list().and_then(|list| self.form.list(list));
         choices
             .into_iter()
             .flatten()

@@ -143,7 +143,7 @@ impl FormSession {
             .by_key
             .get(name)
             .and_then(|&id| self.form.items[id].choice_list());
-        let choices = list.and_then(|list| self.form.form.choices.get(list));
+        let choices = list.and_then(|list| self.form.list(list));
         choices.map_or(Vec::new(), |choices| {
             choices.iter().map(|c| c.name.clone()).collect()
         })

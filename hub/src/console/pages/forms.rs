@@ -15,6 +15,7 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
+use minga_core::MediaUpload;
 use minga_forms::xlsform::ImportErrors;
 use minga_forms::Form;
 
@@ -98,23 +99,47 @@ pub async fn list(
     .await
 }
 
-/// The uploaded form's CSRF field and file (name and bytes); a part that does not read is
-/// left out (the upload is then refused for what it lacks).
-pub(super) async fn read_upload(mut multipart: Multipart) -> (String, Option<(String, Vec<u8>)>) {
-    let (mut token, mut file) = (String::new(), None);
+/// An upload: its CSRF field, its file (name and bytes), and the media files given with a
+/// form (`media`, any number, each named by its own file name).
+pub(super) struct Upload {
+    pub token: String,
+    pub file: Option<(String, Vec<u8>)>,
+    pub media: Vec<MediaUpload>,
+}
+
+/// The uploaded parts; a part that does not read is left out (the upload is then refused for
+/// what it lacks).
+pub(super) async fn read_upload(mut multipart: Multipart) -> Upload {
+    let mut upload = Upload {
+        token: String::new(),
+        file: None,
+        media: Vec::new(),
+    };
     while let Ok(Some(field)) = multipart.next_field().await {
-        match field.name() {
-            Some("csrf") => token = field.text().await.unwrap_or_default(),
+        let field_name = field.name().map(str::to_string);
+        let file_name = field.file_name().map(str::to_string);
+        match field_name.as_deref() {
+            Some("csrf") => upload.token = field.text().await.unwrap_or_default(),
             Some("file") => {
-                let name = field.file_name().unwrap_or("form.xlsx").to_string();
+                let name = file_name.unwrap_or_else(|| "form.xlsx".into());
                 if let Ok(bytes) = field.bytes().await {
-                    file = Some((name, bytes.to_vec()));
+                    upload.file = Some((name, bytes.to_vec()));
+                }
+            }
+            // A browser sends an empty part when no media file is chosen.
+            Some("media") => {
+                let file_name = file_name.filter(|name| !name.is_empty());
+                if let (Some(name), Ok(bytes)) = (file_name, field.bytes().await) {
+                    upload.media.push(MediaUpload {
+                        name,
+                        bytes: bytes.to_vec(),
+                    });
                 }
             }
             _ => {}
         }
     }
-    (token, file)
+    upload
 }
 
 /// The form in an uploaded file: a Minga form's JSON (`.json`), else an XLSForm workbook.
@@ -161,7 +186,8 @@ fn refused_text(error: &HubError, t: &Texts) -> String {
     }
 }
 
-/// `POST …/forms` (multipart: `csrf`, `file`): publishes the uploaded form as a new version.
+/// `POST …/forms` (multipart: `csrf`, `file`, any number of `media`): publishes the uploaded
+/// form as a new version, with its media files.
 pub async fn publish(
     State(state): State<AppState>,
     ProjectPage {
@@ -172,7 +198,7 @@ pub async fn publish(
     client: Client,
     multipart: Multipart,
 ) -> Response {
-    let (token, file) = read_upload(multipart).await;
+    let Upload { token, file, media } = read_upload(multipart).await;
     if !csrf::token_matches(&token, &signed.session.csrf_secret) {
         return csrf_refused(lang);
     }
@@ -193,7 +219,7 @@ pub async fn publish(
     let (who, at) = (signed.user.name.clone(), project.clone());
     let published = state
         .blocking(move |storage| {
-            let form = match admin::publish(storage, &at, form, Utc::now()) {
+            let form = match admin::publish_with_media(storage, &at, form, &media, Utc::now()) {
                 Ok(form) => form,
                 Err(refused) => return Ok(Err(refused)),
             };

@@ -414,7 +414,7 @@ pub async fn upload_outline(
     client: Client,
     multipart: Multipart,
 ) -> Response {
-    let (token, file) = super::forms::read_upload(multipart).await;
+    let super::forms::Upload { token, file, .. } = super::forms::read_upload(multipart).await;
     if !csrf::token_matches(&token, &signed.session.csrf_secret) {
         return csrf_refused(lang);
     }
