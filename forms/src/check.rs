@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 mod submission;
-pub use submission::FormChecker;
+pub use submission::{decode_reasons, encode_reasons, CheckerCache, FormChecker};
 
 /// Why an answer does not fit its form, naming the question (its answer key) and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{question}: {reason}")]
 pub struct InvalidAnswer {
     pub question: String,
@@ -234,7 +234,7 @@ fn chosen(value: &Value) -> Vec<&String> {
 
 /// The choices the question at `path` offers given `answers`, after its `choice_filter`.
 fn filtered_choices(form: &Form, answers: &Answers, path: &ItemPath) -> Option<Vec<String>> {
-    let session = session(form, answers, now_context())?;
+    let session = session(form, answers, checking_context())?;
     session.item(path)?.choices.clone()
 }
 
@@ -245,7 +245,7 @@ fn session(form: &Form, answers: &Answers, context: Context) -> Option<FormSessi
 }
 
 /// A context for checking: the time is now; labels and device do not matter to a check.
-fn now_context() -> Context {
+pub fn checking_context() -> Context {
     Context {
         language: None,
         now: chrono::Utc::now().fixed_offset(),

@@ -9,7 +9,9 @@ use crate::answers::{Answer, Answers};
 use crate::eval::{compile, CompiledForm, Context, FormSession, InstanceStep, ItemPath};
 use crate::model::{Form, Item};
 use crate::value::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
 
 /// One form version, ready to check many submissions: the form and, compiled once, what
 /// evaluates it (`None` for a form that does not compile, whose filters and completion are
@@ -160,5 +162,70 @@ impl Check<'_> {
             ));
         }
         self.session.as_ref()
+    }
+}
+
+/// The reasons as a projection keeps them (the store's and the hub's): a JSON list of
+/// `{question, reason}`, or `None` when there are none (the submission fits).
+pub fn encode_reasons(found: &[InvalidAnswer]) -> Option<String> {
+    if found.is_empty() {
+        return None;
+    }
+    serde_json::to_string(found).ok()
+}
+
+/// The reasons [`encode_reasons`] kept, read back; none for `None` or for other text.
+pub fn decode_reasons(kept: Option<&str>) -> Vec<InvalidAnswer> {
+    kept.and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
+}
+
+/// Checkers of form versions by a caller's key (a form document's id and heads in a store; a
+/// project, form id and version in a hub), built once and shared: what a process keeps so
+/// that checking a received submission does not compile its form again. At most `capacity`
+/// are kept; when full it starts over (a project has few form versions in use).
+pub struct CheckerCache<K> {
+    capacity: usize,
+    kept: Mutex<Option<HashMap<K, Arc<FormChecker>>>>,
+}
+
+impl<K: Hash + Eq + Clone> CheckerCache<K> {
+    /// An empty cache that keeps at most `capacity` checkers (usable as a `static`).
+    pub const fn new(capacity: usize) -> Self {
+        CheckerCache {
+            capacity,
+            kept: Mutex::new(None),
+        }
+    }
+
+    /// The checker kept under `key`, or the one built from what `form` reads (kept from then
+    /// on); `Ok(None)` when `form` finds none. `form` runs outside the cache's lock. Cost: a
+    /// hash lookup; on a miss, `form` and compiling the form.
+    pub fn get_or_build<E>(
+        &self,
+        key: &K,
+        form: impl FnOnce() -> Result<Option<Form>, E>,
+    ) -> Result<Option<Arc<FormChecker>>, E> {
+        if let Some(found) = self.lock().as_ref().and_then(|kept| kept.get(key)) {
+            return Ok(Some(found.clone()));
+        }
+        let Some(form) = form()? else {
+            return Ok(None);
+        };
+        let built = Arc::new(FormChecker::new(form));
+        let mut kept = self.lock();
+        let kept = kept.get_or_insert_with(HashMap::new);
+        if kept.len() >= self.capacity {
+            kept.clear();
+        }
+        kept.insert(key.clone(), built.clone());
+        Ok(Some(built))
+    }
+
+    /// The kept checkers, even after a panic elsewhere: they are only copies of forms.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<HashMap<K, Arc<FormChecker>>>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
