@@ -151,7 +151,7 @@ fn dialogue_form() -> minga_forms::Form {
     let mut date = question("visit_date".into(), json!({"base": "date"}));
     date["required"] = json!("true()");
     survey.push(date);
-    survey.push(question("visit_location".into(), json!({"base": "geopoint"})));
+    survey.push(question("visit_location".into(), json!({"base": "geo_point"})));
     let names = |names: &[&str]| -> Vec<serde_json::Value> {
         names.iter().map(|name| json!({"name": name})).collect()
     };

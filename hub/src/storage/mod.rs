@@ -6,6 +6,7 @@
 pub mod answers;
 pub mod attachments;
 mod cipher;
+mod invalid;
 pub mod console;
 #[cfg(test)]
 mod contract;
