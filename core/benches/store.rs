@@ -77,8 +77,10 @@ const ARRIVING: usize = 2_000;
 /// submissions in batches of 500; then the checker alone on one submission's answers.
 fn received_with_and_without_the_form(dir: &Path, identity: &DeviceIdentity) {
     let template = filled_template(&dir.join("arriving.db"), identity);
-    println!("
-receive {ARRIVING} complete submissions of 40 answers, batches of 500:");
+    println!(
+        "
+receive {ARRIVING} complete submissions of 40 answers, batches of 500:"
+    );
     let (mut without, mut with) = (Vec::new(), Vec::new());
     for round in 0..3 {
         for (holds_form, times) in [(false, &mut without), (true, &mut with)] {
@@ -125,12 +127,13 @@ fn template_answers_of(template: &Template) -> minga_forms::Answers {
 /// and a constraint on a count, so that completing has something to evaluate.
 fn dialogue_form() -> minga_forms::Form {
     use serde_json::json;
-    let question = |name: String, kind: serde_json::Value| {
-        json!({"kind": "question", "name": name, "type": kind})
-    };
+    let question = |name: String, kind: serde_json::Value| json!({"kind": "question", "name": name, "type": kind});
     let mut survey = Vec::new();
     for i in 0..15 {
-        survey.push(question(format!("text_answer_{i:02}"), json!({"base": "text"})));
+        survey.push(question(
+            format!("text_answer_{i:02}"),
+            json!({"base": "text"}),
+        ));
     }
     for i in 0..10 {
         let mut count = question(format!("count_answer_{i:02}"), json!({"base": "integer"}));
@@ -138,7 +141,10 @@ fn dialogue_form() -> minga_forms::Form {
         survey.push(count);
     }
     for i in 0..5 {
-        survey.push(question(format!("decimal_answer_{i}"), json!({"base": "decimal"})));
+        survey.push(question(
+            format!("decimal_answer_{i}"),
+            json!({"base": "decimal"}),
+        ));
     }
     for i in 0..5 {
         let kind = json!({"base": "select_one", "list": "yes_no"});
@@ -151,7 +157,10 @@ fn dialogue_form() -> minga_forms::Form {
     let mut date = question("visit_date".into(), json!({"base": "date"}));
     date["required"] = json!("true()");
     survey.push(date);
-    survey.push(question("visit_location".into(), json!({"base": "geo_point"})));
+    survey.push(question(
+        "visit_location".into(),
+        json!({"base": "geo_point"}),
+    ));
     let names = |names: &[&str]| -> Vec<serde_json::Value> {
         names.iter().map(|name| json!({"name": name})).collect()
     };

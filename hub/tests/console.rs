@@ -374,12 +374,20 @@ fn a_submission_breaking_its_form_is_flagged_in_the_table_and_its_page_says_why(
     let back = format!("/console/p/imbabura/submissions/{wrong}");
     let page = browser.get(&back);
     assert!(page.body.contains(r#"id="invalid-reasons""#));
-    assert!(page.body.contains("has no question colour"), "{}", page.body);
+    assert!(
+        page.body.contains("has no question colour"),
+        "{}",
+        page.body
+    );
     let calm = browser.get(&format!("/console/p/imbabura/submissions/{fine}"));
     assert!(!calm.body.contains(r#"id="invalid-reasons""#));
     browser.get(&format!("/console/lang/es?back={back}"));
     let spanish = browser.get(&back);
-    assert!(spanish.body.contains("Inválido al llegar"), "{}", spanish.body);
+    assert!(
+        spanish.body.contains("Inválido al llegar"),
+        "{}",
+        spanish.body
+    );
 }
 
 #[test]

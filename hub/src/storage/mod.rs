@@ -6,10 +6,10 @@
 pub mod answers;
 pub mod attachments;
 mod cipher;
-mod invalid;
 pub mod console;
 #[cfg(test)]
 mod contract;
+mod invalid;
 mod keyfile;
 mod keys;
 pub mod located;

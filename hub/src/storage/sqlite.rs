@@ -815,7 +815,8 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         form_id: &str,
         version: &str,
     ) -> Result<Option<String>> {
-        let sql = "SELECT definition FROM forms WHERE project = ?1 AND form_id = ?2 AND version = ?3";
+        let sql =
+            "SELECT definition FROM forms WHERE project = ?1 AND form_id = ?2 AND version = ?3";
         Ok(self
             .prepare_cached(sql)?
             .query_row(params![project, form_id, version], |row| row.get(0))
@@ -1097,8 +1098,10 @@ mod tests {
         let id = crate::storage::contract::store_answered(&storage);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch(&format!("{TO_VERSION_8} {TO_VERSION_7} PRAGMA user_version = 7;"))
-            .unwrap();
+        conn.execute_batch(&format!(
+            "{TO_VERSION_8} {TO_VERSION_7} PRAGMA user_version = 7;"
+        ))
+        .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::contract::check_answers_after_upgrade(&reopened, &id);

@@ -199,9 +199,8 @@ fn store_one(
             check_write(write, doc)?;
             // Content is never refused: a submission that breaks its form is flagged.
             let projected = match projected(write.kind, doc, before, row) {
-                Projected::Submission(facts, rows) => {
-                    with_reasons(tx, project, doc, facts).map(|facts| Projected::Submission(facts, rows))
-                }
+                Projected::Submission(facts, rows) => with_reasons(tx, project, doc, facts)
+                    .map(|facts| Projected::Submission(facts, rows)),
                 other => Ok(other),
             };
             Ok((projected, verified, super::attachments::references(doc)))

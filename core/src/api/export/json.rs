@@ -13,10 +13,7 @@ pub fn submissions(form: &Form, submissions: &[ExportSubmission]) -> Json {
         .iter()
         .map(|submission| {
             let mut object = submission_meta(form, submission);
-            object.insert(
-                "invalid_reasons".into(),
-                json!(submission.invalid_reasons),
-            );
+            object.insert("invalid_reasons".into(), json!(submission.invalid_reasons));
             object.insert("answers".into(), plain_answers(&submission.answers));
             Json::Object(object)
         })

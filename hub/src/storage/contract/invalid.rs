@@ -65,7 +65,11 @@ pub fn a_submission_breaking_its_form_is_kept_flagged_and_cleared_by_a_fix(
     let rows = all(storage, SubmissionQuery::default());
     let row_of = |id: &DocId| rows.iter().find(|r| r.id == id.to_string()).unwrap();
     assert!(row_of(&wrong).invalid);
-    assert!(!row_of(&fine).invalid, "{:?}", row_of(&fine).invalid_reasons);
+    assert!(
+        !row_of(&fine).invalid,
+        "{:?}",
+        row_of(&fine).invalid_reasons
+    );
     let reasons: Vec<(String, String)> = row_of(&wrong)
         .invalid_reasons
         .iter()
@@ -106,5 +110,10 @@ pub fn store_flagged(storage: &dyn HubStorage) -> DocId {
 pub fn check_flagged_after_upgrade(storage: &dyn HubStorage, id: &DocId) {
     let rows = all(storage, flagged_only());
     assert_eq!(ids(&rows), [id.to_string()]);
-    assert_eq!(rows[0].invalid_reasons.len(), 2, "{:?}", rows[0].invalid_reasons);
+    assert_eq!(
+        rows[0].invalid_reasons.len(),
+        2,
+        "{:?}",
+        rows[0].invalid_reasons
+    );
 }

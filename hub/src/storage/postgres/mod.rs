@@ -722,7 +722,8 @@ impl DocumentTx for postgres::Transaction<'_> {
         form_id: &str,
         version: &str,
     ) -> Result<Option<String>> {
-        let sql = "SELECT definition FROM forms WHERE project = $1 AND form_id = $2 AND version = $3";
+        let sql =
+            "SELECT definition FROM forms WHERE project = $1 AND form_id = $2 AND version = $3";
         let row = self.query_opt(sql, &[&project, &form_id, &version])?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
@@ -1030,8 +1031,9 @@ mod tests {
             return;
         };
         let stored = crate::storage::contract::store_kinds_and_shared_heads(&storage);
-        let downgrade =
-            format!("{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} UPDATE minga_hub_schema SET version = 5;");
+        let downgrade = format!(
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} UPDATE minga_hub_schema SET version = 5;"
+        );
         storage.client().unwrap().batch_execute(&downgrade).unwrap();
         let as_text = storage
             .client()

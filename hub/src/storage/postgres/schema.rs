@@ -171,9 +171,7 @@ fn version_8_invalid_flags(tx: &mut Transaction<'_>) -> Result<()> {
 
 /// The invalid flag's column and index, where missing (see `projection::INVALID_INDEX`).
 fn add_invalid_flag(tx: &mut Transaction<'_>) -> Result<()> {
-    tx.batch_execute(
-        "ALTER TABLE submissions ADD COLUMN IF NOT EXISTS invalid_reasons TEXT;",
-    )?;
+    tx.batch_execute("ALTER TABLE submissions ADD COLUMN IF NOT EXISTS invalid_reasons TEXT;")?;
     tx.batch_execute(crate::storage::projection::INVALID_INDEX)?;
     Ok(())
 }
