@@ -244,7 +244,7 @@ mod tests {
     /// `count` answers the supervisor writes after the tablet's copy (each a signed change of
     /// hers): the bytes of the changes the tablet lacks, and their hashes.
     fn answers_of(supervisor: &Store, id: &DocId, count: i64) -> (Vec<u8>, Vec<ChangeHash>) {
-        let before = stored_heads(supervisor, id);
+        let before = stored_heads(&supervisor, id);
         for n in 0..count {
             let q = AnswerPath::new(format!("q{n}"));
             supervisor.set_answer(id, &q, &Value::Integer(n)).unwrap();
