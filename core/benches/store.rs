@@ -82,8 +82,14 @@ fn received_with_and_without_the_form(dir: &Path, identity: &DeviceIdentity) {
 receive {ARRIVING} complete submissions of 40 answers, batches of 500:"
     );
     let (mut without, mut with) = (Vec::new(), Vec::new());
-    for round in 0..3 {
-        for (holds_form, times) in [(false, &mut without), (true, &mut with)] {
+    for round in 0..4 {
+        // Each round in the other order, so that neither store always follows the other's
+        // writes to the disk.
+        let mut order = [(false, &mut without), (true, &mut with)];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for (holds_form, times) in order {
             let path = dir.join(format!("arrival-{round}-{holds_form}.db"));
             let store =
                 Store::open(&path, Encryption::Key(StoreKey::new(KEY)), identity.clone()).unwrap();
@@ -100,6 +106,14 @@ receive {ARRIVING} complete submissions of 40 answers, batches of 500:"
     report("  per submission, form not held (no check)", &mut without);
     report("  per submission, form held (checked)", &mut with);
     let answers = template_answers_of(&template);
+    let doc = AutoCommit::load(&template.bytes).unwrap();
+    let mut reads = Vec::new();
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        assert_eq!(minga_core::read_answers(&doc), answers);
+        reads.push(started.elapsed());
+    }
+    report("  reading the answers out of the document", &mut reads);
     let checker = minga_forms::check::FormChecker::new(dialogue_form());
     for complete in [false, true] {
         let mut times = Vec::new();
