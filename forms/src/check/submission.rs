@@ -20,13 +20,23 @@ use std::sync::{Arc, Mutex};
 pub struct FormChecker {
     form: Form,
     compiled: Option<Arc<CompiledForm>>,
+    /// Whether some question is required or constrained: only then can completing be blocked,
+    /// so only then is a complete submission evaluated.
+    can_block: bool,
 }
 
 impl FormChecker {
     /// Compiles `form` once. Cost: compiling the form.
     pub fn new(form: Form) -> FormChecker {
         let compiled = compile(&form).ok().map(Arc::new);
-        FormChecker { form, compiled }
+        let can_block = any_question(&form.survey, &|q| {
+            q.logic.required.is_some() || q.logic.constraint.is_some()
+        });
+        FormChecker {
+            form,
+            compiled,
+            can_block,
+        }
     }
 
     /// The form version this checker checks against.
@@ -40,7 +50,7 @@ impl FormChecker {
     /// `choice_filter` leaves; and if `complete`, every required answer missing and every
     /// constraint broken. Empty when the submission fits. Cost: one walk over the form and one
     /// over the answers; evaluating the answers once if a filtered question is answered or the
-    /// submission is complete.
+    /// submission is complete and some question of the form is required or constrained.
     pub fn problems(
         &self,
         answers: &Answers,
@@ -57,7 +67,7 @@ impl FormChecker {
             found: Vec::new(),
         };
         check.walk(answers, &mut Vec::new());
-        if complete {
+        if complete && self.can_block {
             if let Some(session) = check.session() {
                 let blocking = blockers(session);
                 check.found.extend(blocking);
@@ -65,6 +75,15 @@ impl FormChecker {
         }
         check.found
     }
+}
+
+/// Whether some question of `items`, inside groups and repeats too, satisfies `holds`.
+fn any_question(items: &[Item], holds: &dyn Fn(&crate::model::Question) -> bool) -> bool {
+    items.iter().any(|item| match item {
+        Item::Question(q) => holds(q),
+        Item::Group(g) => any_question(&g.children, holds),
+        Item::Repeat(r) => any_question(&r.children, holds),
+    })
 }
 
 /// One submission being checked: what was found so far, and the session over its answers once
