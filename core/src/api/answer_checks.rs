@@ -2,7 +2,8 @@
 //! the forms crate's one checker ([`minga_forms::check`]): an answer to a question the form
 //! does not have, of another type, or a choice outside its (filtered) list is refused with
 //! [`Error::InvalidAnswer`], and so is completing while answers are missing or constraints
-//! broken. What arrives by sync never comes here: it is kept as it is.
+//! broken. What arrives by sync, a bundle or an import never comes here: it is kept as it is,
+//! and flagged with its reasons when it breaks its form version (`storage::invalid`).
 //!
 //! A submission of a form version this store does not hold cannot be checked; its answers are
 //! only checked as values ([`minga_forms::Value::check`]), as before.
