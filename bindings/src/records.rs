@@ -113,6 +113,26 @@ pub struct SubmissionSummary {
     pub review_state: Option<core::ReviewState>,
     /// Whether some answer holds concurrent values to settle (see `conflicts`).
     pub has_conflicts: bool,
+    /// Whether its answers break its form version as they arrived: kept, and flagged for a
+    /// supervisor (see `invalid_reasons`).
+    pub invalid: bool,
+}
+
+/// Why an answer breaks its form version: the question (inside its repeat instance, as
+/// `people[id]/age`) and the reason.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct InvalidAnswer {
+    pub question: String,
+    pub reason: String,
+}
+
+impl From<minga_forms::check::InvalidAnswer> for InvalidAnswer {
+    fn from(found: minga_forms::check::InvalidAnswer) -> Self {
+        Self {
+            question: found.question,
+            reason: found.reason,
+        }
+    }
 }
 
 /// Which submissions a list shows. Every field is optional: the default lists every
@@ -137,6 +157,10 @@ pub struct SubmissionFilter {
     /// with conflicts reads only them, not every submission.
     #[uniffi(default = None)]
     pub has_conflicts: Option<bool>,
+    /// Only submissions flagged (`true`) or not (`false`) as breaking their form version.
+    /// Listing the flagged ones reads only them.
+    #[uniffi(default = None)]
+    pub invalid: Option<bool>,
 }
 
 /// Where the next page of a list starts. Opaque: pass it back to `list_submissions`.
@@ -309,6 +333,7 @@ impl From<core::SubmissionSummary> for SubmissionSummary {
             deleted: row.deleted,
             review_state: row.review_state,
             has_conflicts: row.has_conflicts,
+            invalid: row.invalid,
         }
     }
 }
@@ -323,6 +348,7 @@ impl From<SubmissionFilter> for core::SubmissionFilter {
             review_state: filter.review_state,
             include_deleted: filter.include_deleted,
             has_conflicts: filter.has_conflicts,
+            invalid: filter.invalid,
         }
     }
 }

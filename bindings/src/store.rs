@@ -5,8 +5,8 @@ use crate::error::{MingaError, Result};
 use crate::guard::guarded;
 use crate::observer::{self, ChangeObserver, ObserverHandle};
 use crate::records::{
-    doc_id, index, Answers, Conflict, ConflictingValue, HistoryEntry, PageCursor, Submission,
-    SubmissionFilter, SubmissionPage, UnreadableDocument,
+    doc_id, index, Answers, Conflict, ConflictingValue, HistoryEntry, InvalidAnswer, PageCursor,
+    Submission, SubmissionFilter, SubmissionPage, UnreadableDocument,
 };
 use crate::running::{Agents, Stop};
 use crate::value::Value;
@@ -278,6 +278,19 @@ impl Store {
         self.call(|store| {
             Ok(store
                 .answer_values(&doc_id(&id)?, &path)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Why the submission's answers break its form version, as they arrived (kept, and
+    /// flagged: `SubmissionSummary.invalid`); empty when it is not flagged. No document is
+    /// decoded.
+    pub fn invalid_reasons(&self, id: String) -> Result<Vec<InvalidAnswer>> {
+        self.call(|store| {
+            Ok(store
+                .invalid_reasons(&doc_id(&id)?)?
                 .into_iter()
                 .map(Into::into)
                 .collect())

@@ -5,9 +5,13 @@
 //!   the same number of bytes in the same kind of file (SQLCipher, WAL, synchronous=FULL),
 //!   alternating one with the other so that both see the same disk;
 //! - open that store and list its first page;
-//! - disk bytes per submission against the same answers as JSON.
+//! - disk bytes per submission against the same answers as JSON;
+//! - what checking a received submission against its form version costs (issue 16: flagged on
+//!   arrival): the same complete submissions received into a store without their form and
+//!   into one holding it, alternating, and the checker alone.
 //!
-//! Run: `cargo bench -p minga-core --bench store` (figures go to BENCHMARKS.md).
+//! Run: `cargo bench -p minga-core --bench store` (figures go to BENCHMARKS.md); with
+//! `-- --arrival-only`, only the last.
 
 use minga_core::automerge::transaction::Transactable;
 use minga_core::automerge::{AutoCommit, ReadDoc, ROOT};
@@ -28,6 +32,10 @@ fn main() {
         .unwrap();
     let identity = DeviceIdentity::new("bench-device", "ana");
     let template_answers = forty_answers(0);
+    if std::env::args().any(|arg| arg == "--arrival-only") {
+        received_with_and_without_the_form(dir.path(), &identity);
+        return;
+    }
 
     // A store of 10,000 submissions, received in batches the way sync brings them.
     let path = dir.path().join("store.db");
@@ -58,6 +66,128 @@ fn main() {
         &template_answers,
         "200 submissions, 40 set_answer calls each",
     );
+    received_with_and_without_the_form(dir.path(), &identity);
+}
+
+/// How many submissions each round of the arrival comparison receives.
+const ARRIVING: usize = 2_000;
+
+/// The cost of the check on arrival: rounds alternating a store that lacks the form (nothing
+/// to check against) with one that holds it, each receiving the same `ARRIVING` complete
+/// submissions in batches of 500; then the checker alone on one submission's answers.
+fn received_with_and_without_the_form(dir: &Path, identity: &DeviceIdentity) {
+    let template = filled_template(&dir.join("arriving.db"), identity);
+    println!(
+        "
+receive {ARRIVING} complete submissions of 40 answers, batches of 500:"
+    );
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for round in 0..4 {
+        // Each round in the other order, so that neither store always follows the other's
+        // writes to the disk.
+        let mut order = [(false, &mut without), (true, &mut with)];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for (holds_form, times) in order {
+            let path = dir.join(format!("arrival-{round}-{holds_form}.db"));
+            let store =
+                Store::open(&path, Encryption::Key(StoreKey::new(KEY)), identity.clone()).unwrap();
+            if holds_form {
+                store.publish_form(&dialogue_form()).unwrap();
+            }
+            let started = Instant::now();
+            let ids = receive_copies(&store, &template, ARRIVING);
+            times.push(started.elapsed() / ARRIVING as u32);
+            let flagged = store.invalid_reasons(&ids[0]).unwrap();
+            assert!(flagged.is_empty(), "the copies fit their form: {flagged:?}");
+        }
+    }
+    report("  per submission, form not held (no check)", &mut without);
+    report("  per submission, form held (checked)", &mut with);
+    let answers = template_answers_of(&template);
+    let doc = AutoCommit::load(&template.bytes).unwrap();
+    let mut reads = Vec::new();
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        assert_eq!(minga_core::read_answers(&doc), answers);
+        reads.push(started.elapsed());
+    }
+    report("  reading the answers out of the document", &mut reads);
+    let checker = minga_forms::check::FormChecker::new(dialogue_form());
+    for complete in [false, true] {
+        let mut times = Vec::new();
+        for _ in 0..SAMPLES {
+            let started = Instant::now();
+            let found =
+                checker.problems(&answers, complete, minga_forms::check::checking_context());
+            times.push(started.elapsed());
+            assert!(found.is_empty(), "{found:?}");
+        }
+        report(
+            &format!("  the checker alone, complete = {complete}"),
+            &mut times,
+        );
+    }
+}
+
+/// The answers a template submission holds, as the checker reads them.
+fn template_answers_of(template: &Template) -> minga_forms::Answers {
+    let doc = AutoCommit::load(&template.bytes).unwrap();
+    minga_core::read_answers(&doc)
+}
+
+/// The form the forty answers belong to (`dialogue` version `2026-03`), with a required date
+/// and a constraint on a count, so that completing has something to evaluate.
+fn dialogue_form() -> minga_forms::Form {
+    use serde_json::json;
+    let question = |name: String, kind: serde_json::Value| json!({"kind": "question", "name": name, "type": kind});
+    let mut survey = Vec::new();
+    for i in 0..15 {
+        survey.push(question(
+            format!("text_answer_{i:02}"),
+            json!({"base": "text"}),
+        ));
+    }
+    for i in 0..10 {
+        let mut count = question(format!("count_answer_{i:02}"), json!({"base": "integer"}));
+        count["constraint"] = json!(". < 100000");
+        survey.push(count);
+    }
+    for i in 0..5 {
+        survey.push(question(
+            format!("decimal_answer_{i}"),
+            json!({"base": "decimal"}),
+        ));
+    }
+    for i in 0..5 {
+        let kind = json!({"base": "select_one", "list": "yes_no"});
+        survey.push(question(format!("choice_answer_{i}"), kind));
+    }
+    for i in 0..3 {
+        let kind = json!({"base": "select_multiple", "list": "harms"});
+        survey.push(question(format!("multi_answer_{i}"), kind));
+    }
+    let mut date = question("visit_date".into(), json!({"base": "date"}));
+    date["required"] = json!("true()");
+    survey.push(date);
+    survey.push(question(
+        "visit_location".into(),
+        json!({"base": "geo_point"}),
+    ));
+    let names = |names: &[&str]| -> Vec<serde_json::Value> {
+        names.iter().map(|name| json!({"name": name})).collect()
+    };
+    serde_json::from_value(json!({
+        "id": "dialogue", "version": "2026-03", "title": {"default": "Dialogue"},
+        "default_language": null, "languages": [], "instance_name": null,
+        "survey": survey,
+        "choices": {
+            "yes_no": names(&["si", "no", "no_sabe"]),
+            "harms": names(&["extorsion", "robo", "violencia_domestica", "reclutamiento"]),
+        },
+    }))
+    .unwrap()
 }
 
 /// Forty answers of the kinds a dialogue record has.
@@ -126,6 +256,8 @@ fn filled_template(path: &Path, identity: &DeviceIdentity) -> Template {
             .set_answer(&id, &AnswerPath::new(name), &value)
             .unwrap();
     }
+    // Complete, as what arrives from a phone mostly is: the check on arrival evaluates it.
+    store.set_status(&id, minga_core::Status::Complete).unwrap();
     Template {
         bytes: store.document_bytes(&id).unwrap(),
         signatures: store.change_signatures(&id).unwrap(),
@@ -142,9 +274,14 @@ struct Template {
 /// device would have made them; applied in batches of 500 (one transaction each), every change
 /// verified as received changes are.
 fn fill_store(store: &Store, template: &Template) -> Vec<DocId> {
-    let mut ids = Vec::with_capacity(SUBMISSIONS);
+    receive_copies(store, template, SUBMISSIONS)
+}
+
+/// `count` copies of the template received as `fill_store` receives them.
+fn receive_copies(store: &Store, template: &Template, count: usize) -> Vec<DocId> {
+    let mut ids = Vec::with_capacity(count);
     let mut batch = Vec::new();
-    for n in 0..SUBMISSIONS {
+    for n in 0..count {
         let mut doc = AutoCommit::load(&template.bytes).unwrap();
         let id: DocId = uuid::Uuid::now_v7().to_string().parse().unwrap();
         let meta = doc.get(ROOT, "meta").unwrap().unwrap().1;

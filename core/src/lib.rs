@@ -41,9 +41,9 @@ pub use api::photos::PhotoOptions;
 pub use api::submission::Submission;
 pub use document::{
     check_id, check_structure, document_has_conflicts, form_document, form_document_id,
-    read_form_document, review_id, reviewed_submission, AnswerPath, DeviceIdentity, DocId, DocKind,
-    FormRef, InstanceRef, Review, ReviewComment, ReviewDocument, ReviewState, Status,
-    SubmissionMeta, DOCUMENT_SCHEMA,
+    read_answers, read_form_document, review_id, reviewed_submission, AnswerPath, DeviceIdentity,
+    DocId, DocKind, FormRef, InstanceRef, Review, ReviewComment, ReviewDocument, ReviewState,
+    Status, SubmissionMeta, DOCUMENT_SCHEMA,
 };
 pub use error::{Error, Result};
 pub use malformed::Malformed;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// The schema version this code writes. A file with a higher `user_version` is refused.
-pub const CURRENT_VERSION: i64 = 8;
+pub const CURRENT_VERSION: i64 = 9;
 
 /// What `store_meta.format` holds in every Minga store: how a file proves it is one.
 pub const FORMAT_MARKER: &str = "minga-store";
@@ -133,6 +133,16 @@ CREATE TABLE attachment_refs (
 ) WITHOUT ROWID;
 ";
 
+/// Why a submission breaks its form version, new in version 9 (issue "Form fidelity"): what
+/// arrives is kept whatever its content and flagged instead, with its reasons (a JSON list of
+/// `{question, reason}`; `NULL` when it fits or its form is not held). The partial index
+/// holds only the flagged rows, newest change first, so that listing them reads only them.
+const INVALID_FLAG: &str = "
+ALTER TABLE submissions ADD COLUMN invalid_reasons TEXT;
+CREATE INDEX submissions_flagged_invalid ON submissions (updated_at, doc_id)
+    WHERE invalid_reasons IS NOT NULL;
+";
+
 /// What the store remembers per sync peer, new in version 3: the cursor (`theirs`, `ours`, as
 /// sync's `PeerCursor`) and the heads last shared per document. Sequence numbers are stored as
 /// the bits of a `u64` (SQLite integers are signed). `peer_heads.doc_id` is the id as sync
@@ -163,6 +173,7 @@ pub fn create_fresh(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(ONE_PROJECTION_INDEX)?;
     tx.execute_batch(CHANGE_SIGNATURES_TABLE)?;
     tx.execute_batch(ATTACHMENTS_TABLES)?;
+    tx.execute_batch(INVALID_FLAG)?;
     tx.execute(
         "INSERT INTO store_meta (name, value) VALUES ('format', ?1), ('last_seq', 0)",
         [FORMAT_MARKER],
@@ -183,6 +194,8 @@ pub(crate) enum Backfill {
     ConflictFlags,
     /// Every document's attachment references in `attachment_refs`.
     AttachmentRefs,
+    /// Every submission row's `invalid_reasons` (the row's other columns stay).
+    InvalidFlags,
 }
 
 /// Brings a store at `from` up to [`CURRENT_VERSION`], one step per version, then runs the
@@ -207,10 +220,11 @@ pub(crate) fn upgrade(
 }
 
 /// The backfills to run for those the steps asked for: whole submission rows, written in
-/// the current shape, already carry the conflict flag, so it is not filled twice.
+/// the current shape, already carry the conflict and invalid flags, so neither is filled twice.
 fn needed_once(mut backfills: Vec<Backfill>) -> Vec<Backfill> {
     if backfills.contains(&Backfill::SubmissionRows) {
-        backfills.retain(|needed| *needed != Backfill::ConflictFlags);
+        backfills
+            .retain(|needed| !matches!(needed, Backfill::ConflictFlags | Backfill::InvalidFlags));
     }
     backfills
 }
@@ -256,6 +270,12 @@ fn upgrade_step(tx: &Transaction<'_>, version: i64) -> Result<Option<Backfill>> 
         7 => {
             tx.execute_batch(ATTACHMENTS_TABLES)?;
             Some(Backfill::AttachmentRefs)
+        }
+        // Version 9 flags submissions that break their form version, checked from the
+        // documents against the forms the store holds.
+        8 => {
+            tx.execute_batch(INVALID_FLAG)?;
+            Some(Backfill::InvalidFlags)
         }
         // Version 0 with a store marker was never written by Minga: report, don't guess.
         _ => {
@@ -438,6 +458,7 @@ mod tests {
             (5, CONFLICT_FLAG),
             (6, ONE_PROJECTION_INDEX),
             (7, CHANGE_SIGNATURES_TABLE),
+            (8, ATTACHMENTS_TABLES),
         ];
         let mut versions = vec![(1, VERSION_1.to_owned())];
         for (number, added) in steps {
@@ -504,19 +525,23 @@ mod tests {
         );
         assert_eq!(
             backfills_of_upgrade_from(2),
-            vec![ReviewStates, ConflictFlags, AttachmentRefs]
+            vec![ReviewStates, ConflictFlags, AttachmentRefs, InvalidFlags]
         );
         assert_eq!(
             backfills_of_upgrade_from(3),
-            vec![ReviewStates, ConflictFlags, AttachmentRefs]
+            vec![ReviewStates, ConflictFlags, AttachmentRefs, InvalidFlags]
         );
         assert_eq!(
             backfills_of_upgrade_from(4),
-            vec![ConflictFlags, AttachmentRefs]
+            vec![ConflictFlags, AttachmentRefs, InvalidFlags]
         );
-        assert_eq!(backfills_of_upgrade_from(5), vec![AttachmentRefs]);
-        assert_eq!(backfills_of_upgrade_from(6), vec![AttachmentRefs]);
-        assert_eq!(backfills_of_upgrade_from(7), vec![AttachmentRefs]);
+        for from in 5..=7 {
+            assert_eq!(
+                backfills_of_upgrade_from(from),
+                vec![AttachmentRefs, InvalidFlags]
+            );
+        }
+        assert_eq!(backfills_of_upgrade_from(8), vec![InvalidFlags]);
     }
 
     #[test]

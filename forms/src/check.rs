@@ -8,10 +8,14 @@ use crate::answers::{AnswerKeys, Answers};
 use crate::eval::{compile, Context, FormSession, Issue, ItemPath};
 use crate::model::{Form, Item, Question, QuestionType};
 use crate::value::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 
+mod submission;
+pub use submission::{decode_reasons, encode_reasons, CheckerCache, FormChecker};
+
 /// Why an answer does not fit its form, naming the question (its answer key) and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{question}: {reason}")]
 pub struct InvalidAnswer {
     pub question: String,
@@ -28,26 +32,32 @@ pub fn check_answer(
     path: &ItemPath,
     value: &Value,
 ) -> Result<(), InvalidAnswer> {
-    let question = question_at(form, path)?;
     let refuse = |reason: String| InvalidAnswer {
         question: path.name.clone(),
         reason,
     };
-    value.check().map_err(|problem| refuse(problem.reason))?;
-    if !type_fits(&question.kind, value) {
-        return Err(refuse(format!(
-            "a {} question cannot hold {}",
-            type_name(&question.kind),
-            describe(value)
-        )));
+    let question = locate(form, &index(form), path).map_err(refuse)?;
+    fits(form, question, value).map_err(refuse)?;
+    if question.choice_filter.is_none() {
+        return Ok(());
     }
-    check_choices(form, answers, path, question, value).map_err(refuse)
+    let left = filtered_choices(form, answers, path).unwrap_or_default();
+    among_left(value, &left).map_err(refuse)
+}
+
+/// The question `path` names, inside the repeats its instances name (what a caller needs of
+/// it before storing an answer, such as a photo's `max-pixels`). Cost: one walk over the form.
+pub fn question_at<'f>(form: &'f Form, path: &ItemPath) -> Result<&'f Question, InvalidAnswer> {
+    locate(form, &index(form), path).map_err(|reason| InvalidAnswer {
+        question: path.name.clone(),
+        reason,
+    })
 }
 
 /// Whether checking an answer at `path` reads the other answers (its question has a
 /// `choice_filter`), so that a caller reads them only then. Cost: one walk over the form.
 pub fn needs_answers(form: &Form, path: &ItemPath) -> bool {
-    question_at(form, path).is_ok_and(|q| q.choice_filter.is_some())
+    locate(form, &index(form), path).is_ok_and(|q| q.choice_filter.is_some())
 }
 
 /// What blocks completing a submission of `form` with `answers`: every shown required question
@@ -55,9 +65,13 @@ pub fn needs_answers(form: &Form, path: &ItemPath) -> bool {
 /// `InvalidAnswer`; empty when it may be completed. Cost: compiling the form and evaluating
 /// the answers once.
 pub fn completion_blockers(form: &Form, answers: &Answers, context: Context) -> Vec<InvalidAnswer> {
-    let Some(session) = session(form, answers, context) else {
-        return Vec::new();
-    };
+    session(form, answers, context)
+        .map(|session| blockers(&session))
+        .unwrap_or_default()
+}
+
+/// What blocks completing, as the session over the answers sees it.
+fn blockers(session: &FormSession) -> Vec<InvalidAnswer> {
     session
         .problems()
         .into_iter()
@@ -74,64 +88,35 @@ pub fn completion_blockers(form: &Form, answers: &Answers, context: Context) -> 
         .collect()
 }
 
-/// The question `path` names, inside the repeats its instances name.
-pub fn question_at<'f>(form: &'f Form, path: &ItemPath) -> Result<&'f Question, InvalidAnswer> {
-    let keys = AnswerKeys::of(form);
-    let repeats: Vec<&str> = path.instances.iter().map(|s| s.repeat.as_str()).collect();
-    let refuse = |reason: String| InvalidAnswer {
-        question: path.name.clone(),
-        reason,
-    };
-    let mut found = Finder {
-        keys: &keys,
-        wanted: &path.name,
-        found: None,
-    };
-    found.walk(&form.survey, &mut Vec::new(), &mut Vec::new());
-    match found.found {
-        None => Err(refuse(format!(
-            "form {} version {} has no question {}",
-            form.id, form.version, path.name
-        ))),
-        Some((Item::Question(q), chain)) if chain == repeats => Ok(q),
-        Some((Item::Question(_), chain)) => Err(refuse(format!(
-            "the question is inside the repeats [{}], not [{}]",
-            chain.join(", "),
-            repeats.join(", ")
-        ))),
-        Some(_) => Err(refuse("a group or a repeat holds no value".into())),
-    }
-}
+/// Every item of a form by its answer key, with the keys of the repeats it is inside
+/// (outermost first). Cost: one walk over the form.
+type Index<'f> = HashMap<String, (&'f Item, Vec<String>)>;
 
-/// A walk over the form for the item whose answer key is `wanted`, with its repeats' keys.
-struct Finder<'f, 'k> {
-    keys: &'k AnswerKeys,
-    wanted: &'k str,
-    found: Option<(&'f Item, Vec<String>)>,
-}
-
-impl<'f> Finder<'f, '_> {
-    fn walk(&mut self, items: &'f [Item], parents: &mut Vec<&'f str>, repeats: &mut Vec<String>) {
+fn index(form: &Form) -> Index<'_> {
+    fn walk<'f>(
+        items: &'f [Item],
+        keys: &AnswerKeys,
+        parents: &mut Vec<&'f str>,
+        repeats: &mut Vec<String>,
+        found: &mut Index<'f>,
+    ) {
         for item in items {
-            if self.found.is_some() {
-                return;
-            }
             let (name, children, is_repeat) = match item {
                 Item::Question(q) => (q.name.as_str(), None, false),
                 Item::Group(g) => (g.name.as_str(), Some(&g.children), false),
                 Item::Repeat(r) => (r.name.as_str(), Some(&r.children), true),
             };
-            let key = self.keys.key(parents, name);
-            if key == self.wanted {
-                self.found = Some((item, repeats.clone()));
-                return;
-            }
+            let key = keys.key(parents, name);
+            // The first item keeps a key, as a form's own lookups do.
+            found
+                .entry(key.clone())
+                .or_insert_with(|| (item, repeats.clone()));
             if let Some(children) = children {
                 parents.push(name);
                 if is_repeat {
                     repeats.push(key);
                 }
-                self.walk(children, parents, repeats);
+                walk(children, keys, parents, repeats, found);
                 if is_repeat {
                     repeats.pop();
                 }
@@ -139,6 +124,49 @@ impl<'f> Finder<'f, '_> {
             }
         }
     }
+    let mut found = HashMap::new();
+    let keys = AnswerKeys::of(form);
+    walk(
+        &form.survey,
+        &keys,
+        &mut Vec::new(),
+        &mut Vec::new(),
+        &mut found,
+    );
+    found
+}
+
+/// The question `path` names, inside the repeats its instances name; `Err` says why there is
+/// none.
+fn locate<'f>(form: &Form, index: &Index<'f>, path: &ItemPath) -> Result<&'f Question, String> {
+    let repeats: Vec<&str> = path.instances.iter().map(|s| s.repeat.as_str()).collect();
+    match index.get(&path.name) {
+        None => Err(format!(
+            "form {} version {} has no question {}",
+            form.id, form.version, path.name
+        )),
+        Some((Item::Question(q), chain)) if *chain == repeats => Ok(q),
+        Some((Item::Question(_), chain)) => Err(format!(
+            "the question is inside the repeats [{}], not [{}]",
+            chain.join(", "),
+            repeats.join(", ")
+        )),
+        Some(_) => Err("a group or a repeat holds no value".into()),
+    }
+}
+
+/// Whether `value` fits `question` without looking at other answers: a sound value, of the
+/// question's type, and a choice (or every choice of several) in its list.
+fn fits(form: &Form, question: &Question, value: &Value) -> Result<(), String> {
+    value.check().map_err(|problem| problem.reason)?;
+    if !type_fits(&question.kind, value) {
+        return Err(format!(
+            "a {} question cannot hold {}",
+            type_name(&question.kind),
+            describe(value)
+        ));
+    }
+    in_list(form, question, value)
 }
 
 /// Whether a question of type `kind` can hold `value`. Types whose value Minga does not model
@@ -173,38 +201,29 @@ fn type_fits(kind: &QuestionType, value: &Value) -> bool {
     }
 }
 
-/// A choice (or every choice of several) must be in the question's list and in what its
-/// `choice_filter` leaves. Lists from files are not held by the form: not checked here.
-fn check_choices(
-    form: &Form,
-    answers: &Answers,
-    path: &ItemPath,
-    question: &Question,
-    value: &Value,
-) -> Result<(), String> {
+/// A choice (or every choice of several) must be in the question's list. Lists from files
+/// are not held by the form: not checked here.
+fn in_list(form: &Form, question: &Question, value: &Value) -> Result<(), String> {
     let list = match &question.kind {
         QuestionType::SelectOne(list)
         | QuestionType::SelectMultiple(list)
         | QuestionType::Rank(list) => list,
         _ => return Ok(()),
     };
-    let chosen: Vec<&String> = match value {
-        Value::Choice(name) => vec![name],
-        Value::Choices(names) => names.iter().collect(),
-        _ => return Ok(()),
-    };
     let options = form.choices.get(list).map(Vec::as_slice).unwrap_or(&[]);
-    if let Some(stray) = chosen
-        .iter()
+    match chosen(value)
+        .into_iter()
         .find(|name| !options.iter().any(|c| c.name.as_str() == name.as_str()))
     {
-        return Err(format!("{stray} is not a choice of the list {list}"));
+        Some(stray) => Err(format!("{stray} is not a choice of the list {list}")),
+        None => Ok(()),
     }
-    if question.choice_filter.is_none() {
-        return Ok(());
-    }
-    let left = filtered_choices(form, answers, path).unwrap_or_default();
-    match chosen.iter().find(|name| !left.contains(*name)) {
+}
+
+/// A choice (or every choice of several) must be among `left`, what the question's
+/// `choice_filter` leaves.
+fn among_left(value: &Value, left: &[String]) -> Result<(), String> {
+    match chosen(value).into_iter().find(|name| !left.contains(*name)) {
         Some(stray) => Err(format!(
             "{stray} is not among the choices its filter leaves ({})",
             left.join(", ")
@@ -213,9 +232,18 @@ fn check_choices(
     }
 }
 
+/// The choices a value names: one, several, or none for a value that is no choice.
+fn chosen(value: &Value) -> Vec<&String> {
+    match value {
+        Value::Choice(name) => vec![name],
+        Value::Choices(names) => names.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The choices the question at `path` offers given `answers`, after its `choice_filter`.
 fn filtered_choices(form: &Form, answers: &Answers, path: &ItemPath) -> Option<Vec<String>> {
-    let session = session(form, answers, now_context())?;
+    let session = session(form, answers, checking_context())?;
     session.item(path)?.choices.clone()
 }
 
@@ -226,7 +254,7 @@ fn session(form: &Form, answers: &Answers, context: Context) -> Option<FormSessi
 }
 
 /// A context for checking: the time is now; labels and device do not matter to a check.
-fn now_context() -> Context {
+pub fn checking_context() -> Context {
     Context {
         language: None,
         now: chrono::Utc::now().fixed_offset(),

@@ -12,7 +12,7 @@ use minga_hub::access::Role;
 use minga_hub::admin;
 use minga_hub::client::{self, HubConnection};
 use minga_hub::server::RunningHub;
-use minga_hub::storage::SqliteStorage;
+use minga_hub::storage::{HubStorage, SqliteStorage};
 use minga_sync::{Commit, DocId, DocKind, DocumentStore, IncomingDoc, MemoryStore, PeerId};
 use std::path::Path;
 use std::process::Command;
@@ -50,6 +50,19 @@ fn submission(n: usize) -> (DocId, Vec<u8>) {
     }
     doc.put(ROOT, "status", "complete").unwrap();
     (id, doc.save())
+}
+
+/// The form the bench's submissions answer: forty text questions `q0` to `q39`.
+fn form() -> minga_forms::Form {
+    let survey: Vec<serde_json::Value> = (0..40)
+        .map(|q| serde_json::json!({"kind": "question", "name": format!("q{q}"), "type": {"base": "text"}}))
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "id": "community_safety_assessment", "version": "1",
+        "title": {"default": "Community safety"}, "default_language": null, "languages": [],
+        "instance_name": null, "survey": survey, "choices": {},
+    }))
+    .unwrap()
 }
 
 struct Device {
@@ -96,6 +109,8 @@ fn start() -> (tempfile::TempDir, Arc<SqliteStorage>, RunningHub) {
     let dir = tempfile::tempdir().unwrap();
     let storage = Arc::new(SqliteStorage::open(dir.path()).unwrap());
     admin::create_project(storage.as_ref(), PROJECT, None).unwrap();
+    // The submissions' form is published, so that ingest checks each against it (issue 16).
+    storage.publish_form(PROJECT, &form()).unwrap();
     let hub = RunningHub::start(storage.clone(), "127.0.0.1:0").unwrap();
     (dir, storage, hub)
 }

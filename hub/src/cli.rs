@@ -375,6 +375,10 @@ pub enum SubmissionsCommand {
         /// Only submissions holding a conflict (two devices changed one answer).
         #[arg(long)]
         conflicts: bool,
+        /// Only submissions flagged as invalid on arrival (answers that do not fit their form
+        /// version; kept as sent).
+        #[arg(long)]
+        invalid: bool,
         /// Include deleted submissions.
         #[arg(long)]
         deleted: bool,
@@ -825,6 +829,7 @@ fn submissions(
             status,
             review,
             conflicts,
+            invalid,
             deleted,
             output,
         } => {
@@ -836,6 +841,7 @@ fn submissions(
                 }),
                 review_state: review.map(|r| r.state().as_str().into()),
                 conflicted_only: conflicts,
+                invalid_only: invalid,
                 include_deleted: deleted,
                 ..SubmissionQuery::default()
             };

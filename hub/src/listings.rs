@@ -112,6 +112,7 @@ pub fn submissions(
         "submitter",
         "device",
         "conflicts",
+        "invalid",
         "id",
     ];
     out.table(&header, rows, |r| {
@@ -130,6 +131,7 @@ pub fn submissions(
             r.submitter.clone(),
             device_of(r),
             if r.has_conflicts { "yes" } else { "" }.into(),
+            if r.invalid { "yes" } else { "" }.into(),
             r.id.clone(),
         ]
     })
@@ -183,6 +185,15 @@ pub fn submission(
         out.line(format_args!(
             "Conflicts: two devices changed an answer; settle it on a supervisor's device"
         ))?;
+    }
+    if r.invalid {
+        out.line(format_args!(
+            "Invalid on arrival: its answers do not fit form {} version {} (kept as sent)",
+            r.form_id, r.form_version
+        ))?;
+        for found in &r.invalid_reasons {
+            out.line(format_args!("  {}: {}", found.question, found.reason))?;
+        }
     }
     out.line(format_args!("Answers:"))?;
     answers(&detail.answers, 1, out)?;

@@ -1,7 +1,8 @@
 //! The supervisor's console over real HTTP on loopback, with a real hub over a real SQLite file
 //! and a facilitator's real phone store syncing into it: signing in and out, the growing wait
 //! after wrong passwords, another project's pages refused, the table filtered and paged, a
-//! review written from the console reaching the phone, answers shown as text, and CSRF.
+//! submission flagged as invalid on arrival shown with its reasons, a review written from the
+//! console reaching the phone, answers shown as text, and CSRF.
 
 mod common;
 
@@ -351,6 +352,42 @@ fn the_table_filters_searches_and_pages_by_the_last_row() {
         "/console/p/imbabura/submissions?device={device}&review=approved&conflicts=1"
     ));
     assert_eq!(rows(&by_device), 0, "no conflicts among them");
+}
+
+#[test]
+fn a_submission_breaking_its_form_is_flagged_in_the_table_and_its_page_says_why() {
+    let (hub, ana) = hub_with_sara();
+    let fine = ana.fill("Rosa");
+    let wrong = ana.fill("Luis");
+    // Ana's phone has not synced yet, so it lacks the form and nothing checked this answer.
+    let colour = Value::Text("red".into());
+    ana.store
+        .set_answer(&wrong, &AnswerPath::new("colour"), &colour)
+        .unwrap();
+    ana.sync();
+    let browser = Browser::new(&hub.running.url());
+    browser.sign_in("sara", PASSWORD);
+    let flagged = browser.get("/console/p/imbabura/submissions?invalid=1");
+    assert!(flagged.body.contains(">Luis</a>"), "{}", flagged.body);
+    assert!(!flagged.body.contains(">Rosa</a>"));
+    assert!(flagged.body.contains("Flagged as invalid on arrival"));
+    let back = format!("/console/p/imbabura/submissions/{wrong}");
+    let page = browser.get(&back);
+    assert!(page.body.contains(r#"id="invalid-reasons""#));
+    assert!(
+        page.body.contains("has no question colour"),
+        "{}",
+        page.body
+    );
+    let calm = browser.get(&format!("/console/p/imbabura/submissions/{fine}"));
+    assert!(!calm.body.contains(r#"id="invalid-reasons""#));
+    browser.get(&format!("/console/lang/es?back={back}"));
+    let spanish = browser.get(&back);
+    assert!(
+        spanish.body.contains("Inválido al llegar"),
+        "{}",
+        spanish.body
+    );
 }
 
 #[test]

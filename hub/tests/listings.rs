@@ -174,8 +174,8 @@ fn every_listing_prints_a_table_and_the_same_rows_as_json() {
     assert_eq!(
         rows,
         format!(
-            "updated\tform\tversion\tstatus\treview\tname\tsubmitter\tdevice\tconflicts\tid\n\
-             {updated}\tsafety_walk\t2026-11-01\tdraft\thas issues\tRosa, Ibarra\t{}\tAna\t\t{submission}\n",
+            "updated\tform\tversion\tstatus\treview\tname\tsubmitter\tdevice\tconflicts\tinvalid\tid\n\
+             {updated}\tsafety_walk\t2026-11-01\tdraft\thas issues\tRosa, Ibarra\t{}\tAna\t\t\t{submission}\n",
             ana.id
         )
     );
@@ -206,6 +206,10 @@ fn every_listing_prints_a_table_and_the_same_rows_as_json() {
         "--conflicts",
     ];
     assert_eq!(json(data, &conflicts), serde_json::json!([]));
+    let invalid = ["submissions", "list", "--project", "imbabura", "--invalid"];
+    assert_eq!(json(data, &invalid), serde_json::json!([]));
+    assert_eq!(listed[0]["invalid"], false);
+    assert_eq!(listed[0]["invalid_reasons"], serde_json::json!([]));
 }
 
 #[test]

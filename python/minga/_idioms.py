@@ -45,7 +45,7 @@ def list_submissions(
 ) -> SubmissionPage:
     """One page of at most `limit` submissions, most recently changed first, after `after`
     (the previous page's `next`). Conditions as a `SubmissionFilter` or as its keywords:
-    `form_id`, `form_version`, `status`, `author`, `review_state`, `has_conflicts`,
+    `form_id`, `form_version`, `status`, `author`, `review_state`, `has_conflicts`, `invalid`,
     `include_deleted`. Cost: an index scan of the page; no document is decoded."""
     return _list_page(self, _filter(filter, conditions), after, limit)
 
@@ -91,7 +91,8 @@ def set_value(self: Store, submission: str, where, value, *, form: Optional[Form
 
 
 _RECORD_FIELDS = ("id", "form_id", "form_version", "status", "author", "created_at", "updated_at",
-                  "instance_name", "latitude", "longitude", "review_state", "has_conflicts", "deleted")
+                  "instance_name", "latitude", "longitude", "review_state", "has_conflicts", "invalid",
+                  "deleted")
 
 
 def _record(summary: SubmissionSummary) -> Dict[str, Any]:
@@ -109,6 +110,7 @@ def _record(summary: SubmissionSummary) -> Dict[str, Any]:
         "longitude": location.longitude if location else None,
         "review_state": summary.review_state.name.lower() if summary.review_state else None,
         "has_conflicts": summary.has_conflicts,
+        "invalid": summary.invalid,
         "deleted": summary.deleted,
     }
 
@@ -117,7 +119,8 @@ def to_records(
     self: Store, filter: Optional[SubmissionFilter] = None, *, answers: bool = True, **conditions
 ) -> List[Dict[str, Any]]:
     """One dict per matching submission (conditions as `list_submissions`): its list row
-    (`id`, `form_id`, `status`, `author`, times, `latitude`, `review_state`, `has_conflicts`...)
+    (`id`, `form_id`, `status`, `author`, times, `latitude`, `review_state`, `has_conflicts`,
+    `invalid`...)
     and, with `answers`, its top-level answers as plain values by question name (a repeat as
     a list of dicts; a question named like a row field, such as `status`, as `answer_status`). What `pandas.DataFrame.from_records` takes. Cost: one list call per
     page, and with `answers` one read of each submission."""

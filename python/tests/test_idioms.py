@@ -1,6 +1,7 @@
 """The package's Python idioms over the generated module: readable reprs and signatures, stores
 in `with`, lists with keyword filters and an iterator over pages, paths from text, forms and
-published forms with the same attributes, choices with their labels, and the conflicts filter."""
+published forms with the same attributes, choices with their labels, and the conflicts and
+invalid filters."""
 
 import inspect
 
@@ -123,3 +124,20 @@ def test_the_store_lists_the_submissions_with_conflicts_from_its_projection(tmp_
     assert flagged == {sid: True, calm: False}
     store.resolve_conflict(sid, minga.path("q"), minga.to_value(3))
     assert list(store.submissions(has_conflicts=True)) == []
+
+
+def test_what_arrives_breaking_its_form_is_kept_flagged_and_listed_with_its_reasons(tmp_path, store, dialogue):
+    store.publish_form(dialogue)
+    typed = store.create_submission(dialogue.form_ref())
+    with minga.Store.open_unencrypted(str(tmp_path / "other.minga"), "phone-2", "luis") as other:
+        sid = other.create_submission(dialogue.form_ref())
+        other.set(sid, "colour", "red")  # the other store lacks the form: nothing checks it
+        store.import_submission(other.export_submission(sid))
+    assert store.values(sid)["colour"] == "red", "kept"
+    assert [r.id for r in store.submissions(invalid=True)] == [sid]
+    assert {r.id: r.invalid for r in store.submissions()} == {sid: True, typed: False}
+    assert {r["id"]: r["invalid"] for r in store.to_records(answers=False)} == {sid: True, typed: False}
+    reasons = store.invalid_reasons(sid)
+    assert [r.question for r in reasons] == ["colour"]
+    assert "has no question colour" in reasons[0].reason
+    assert store.invalid_reasons(typed) == []

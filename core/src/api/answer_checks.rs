@@ -2,7 +2,8 @@
 //! the forms crate's one checker ([`minga_forms::check`]): an answer to a question the form
 //! does not have, of another type, or a choice outside its (filtered) list is refused with
 //! [`Error::InvalidAnswer`], and so is completing while answers are missing or constraints
-//! broken. What arrives by sync never comes here: it is kept as it is.
+//! broken. What arrives by sync, a bundle or an import never comes here: it is kept as it is,
+//! and flagged with its reasons when it breaks its form version (`storage::invalid`).
 //!
 //! A submission of a form version this store does not hold cannot be checked; its answers are
 //! only checked as values ([`minga_forms::Value::check`]), as before.
@@ -127,38 +128,13 @@ mod tests {
     use super::*;
     use crate::api::form_session::StoredFormSession;
     use crate::document::{FormRef, Status};
-    use crate::test_support::plain_store;
+    use crate::storage::submissions::SubmissionFilter;
+    use crate::test_support::{arrived_invalid, plain_store, visit_form, wrong_visit_answers};
     use std::sync::Arc;
-
-    /// An age (required, under 120), a province and a canton filtered by it.
-    fn cantons() -> Form {
-        serde_json::from_value(serde_json::json!({
-            "id": "visit", "version": "1", "title": {"default": "Visit"},
-            "default_language": null, "languages": [], "instance_name": null,
-            "survey": [
-                {"kind": "question", "name": "end", "type": {"base": "end"}},
-                {"kind": "question", "name": "age", "type": {"base": "integer"},
-                 "required": "true()", "constraint": ". < 120"},
-                {"kind": "question", "name": "province",
-                 "type": {"base": "select_one", "list": "provinces"}},
-                {"kind": "question", "name": "canton",
-                 "type": {"base": "select_one", "list": "cantons"},
-                 "choice_filter": "province = ${province}"},
-            ],
-            "choices": {
-                "provinces": [{"name": "esmeraldas"}, {"name": "guayas"}],
-                "cantons": [
-                    {"name": "quininde", "extra": {"province": "esmeraldas"}},
-                    {"name": "duran", "extra": {"province": "guayas"}},
-                ],
-            },
-        }))
-        .unwrap()
-    }
 
     fn with_form(dir: &tempfile::TempDir, file: &str) -> (Store, DocId) {
         let store = plain_store(dir, file, file, "ana");
-        store.publish_form(&cantons()).unwrap();
+        store.publish_form(&visit_form()).unwrap();
         let id = store
             .create_submission(&FormRef::new("visit", "1"))
             .unwrap();
@@ -242,7 +218,7 @@ mod tests {
     fn a_stored_form_session_refuses_what_does_not_fit_the_form() {
         let dir = tempfile::tempdir().unwrap();
         let (store, id) = with_form(&dir, "a.db");
-        let compiled = Arc::new(minga_forms::eval::compile(&cantons()).unwrap());
+        let compiled = Arc::new(minga_forms::eval::compile(&visit_form()).unwrap());
         let context = Context {
             language: None,
             now: chrono::Utc::now().fixed_offset(),
@@ -261,32 +237,93 @@ mod tests {
         assert!(store.answers(&id).unwrap().fields.is_empty());
     }
 
+    /// The reasons a store gives for submission `id`, as `question: reason` lines.
+    fn reasons(store: &Store, id: &DocId) -> Vec<String> {
+        let found = store.invalid_reasons(id).unwrap();
+        found.iter().map(ToString::to_string).collect()
+    }
+
+    fn flagged(store: &Store) -> Vec<DocId> {
+        let only = SubmissionFilter {
+            invalid: Some(true),
+            ..Default::default()
+        };
+        let page = store.list_submissions(&only, None, 10).unwrap();
+        page.items.iter().map(|row| row.id).collect()
+    }
+
     #[test]
-    fn the_same_answers_arriving_by_sync_are_kept() {
+    fn the_same_answers_arriving_are_kept_and_flagged_with_their_reasons() {
         let dir = tempfile::tempdir().unwrap();
-        // A store without the form version checks nothing but values: it stands in for a
-        // peer whose answers were typed elsewhere.
-        let elsewhere = plain_store(&dir, "elsewhere.db", "elsewhere", "luis");
-        let id = elsewhere
-            .create_submission(&FormRef::new("visit", "1"))
-            .unwrap();
-        let wrong = [
-            ("colour", Value::Text("red".into())),
-            ("age", Value::Text("ten".into())),
-            ("province", Value::Choice("esmeraldas".into())),
-            ("canton", Value::Choice("duran".into())),
-        ];
-        for (name, value) in &wrong {
-            elsewhere.set_answer(&id, &at(name), value).unwrap();
-        }
-        elsewhere.set_status(&id, Status::Complete).unwrap();
-        let (here, _) = with_form(&dir, "here.db");
-        here.import_submission(&elsewhere.export_submission(&id).unwrap())
-            .unwrap();
+        let (here, typed_here) = with_form(&dir, "here.db");
+        let id = arrived_invalid(&dir, &here);
         let kept = here.submission(&id).unwrap();
-        for (name, value) in &wrong {
+        for (name, value) in &wrong_visit_answers() {
             assert_eq!(kept.answers.value(name), Some(value), "{name}");
         }
         assert_eq!(kept.status, Status::Complete);
+        let found = reasons(&here, &id);
+        for wanted in [
+            "age: a integer question cannot hold",
+            "canton: duran is not among the choices its filter leaves",
+            "colour: form visit version 1 has no question colour",
+        ] {
+            assert!(
+                found.iter().any(|r| r.starts_with(wanted)),
+                "{wanted} in {found:?}"
+            );
+        }
+        assert_eq!(flagged(&here), vec![id]);
+        let all = here
+            .list_submissions(&Default::default(), None, 10)
+            .unwrap();
+        let invalid_of = |wanted| all.items.iter().find(|r| r.id == wanted).unwrap().invalid;
+        assert!(invalid_of(id));
+        assert!(
+            !invalid_of(typed_here),
+            "what is typed here was checked as typed"
+        );
+        assert!(here.invalid_reasons(&typed_here).unwrap().is_empty());
+    }
+
+    #[test]
+    fn fixing_what_arrived_invalid_clears_its_flag_here_and_where_the_fix_arrives() {
+        let dir = tempfile::tempdir().unwrap();
+        let (here, _) = with_form(&dir, "here.db");
+        let id = arrived_invalid(&dir, &here);
+        let (supervisor, _) = with_form(&dir, "supervisor.db");
+        supervisor
+            .import_submission(&here.export_submission(&id).unwrap())
+            .unwrap();
+        here.set_answer(&id, &at("age"), &Value::Integer(30))
+            .unwrap();
+        let left = reasons(&here, &id);
+        assert!(left.iter().all(|r| !r.starts_with("age")), "{left:?}");
+        assert!(!left.is_empty(), "the rest is still wrong");
+        here.clear_answer(&id, &at("colour")).unwrap();
+        here.set_answer(&id, &at("canton"), &Value::Choice("quininde".into()))
+            .unwrap();
+        assert!(
+            reasons(&here, &id).is_empty(),
+            "fixed: {:?}",
+            reasons(&here, &id)
+        );
+        assert!(flagged(&here).is_empty());
+        assert_eq!(flagged(&supervisor), vec![id]);
+        supervisor
+            .import_submission(&here.export_submission(&id).unwrap())
+            .unwrap();
+        assert!(flagged(&supervisor).is_empty(), "the fix arrived");
+    }
+
+    #[test]
+    fn a_submission_that_arrived_before_its_form_is_flagged_when_the_form_arrives() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = plain_store(&dir, "here.db", "here", "ana");
+        let id = arrived_invalid(&dir, &here);
+        assert!(flagged(&here).is_empty(), "no form to check against yet");
+        here.publish_form(&visit_form()).unwrap();
+        assert_eq!(flagged(&here), vec![id]);
+        assert!(!reasons(&here, &id).is_empty());
     }
 }

@@ -16,7 +16,7 @@
 use crate::api::answer_checks::refusal;
 use crate::api::photos::PhotoOptions;
 use crate::api::session_edits::{answer_path, clear_answer_in, write_session_edits};
-use crate::api::submission::read_answers;
+use crate::document::read_answers;
 use crate::document::DocId;
 use crate::error::{Error, Result};
 use crate::store::Store;

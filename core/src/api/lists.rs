@@ -1,9 +1,12 @@
 //! Lists of submissions: a page of the list projection, filtered, newest change first, read
-//! without decoding a document (see `storage::submissions`).
+//! without decoding a document (see `storage::submissions`), and why a flagged one breaks its
+//! form version.
 
+use crate::document::DocId;
 use crate::error::Result;
 use crate::storage::submissions::{self, PageCursor, SubmissionFilter, SubmissionPage};
 use crate::store::Store;
+use minga_forms::check::{decode_reasons, InvalidAnswer};
 
 impl Store {
     /// A page of submissions matching `filter`, newest change first, starting after `after`.
@@ -17,12 +20,21 @@ impl Store {
     ) -> Result<SubmissionPage> {
         submissions::page(&self.lock().conn, filter, after, limit)
     }
+
+    /// Why submission `id`'s answers break its form version, as they arrived (each naming the
+    /// question, inside its repeat instance, and why); empty when it is not flagged: it fits,
+    /// or this store lacks its form version. What arrives is kept and flagged, never refused
+    /// for its content. Cost: one primary-key lookup; no document is decoded.
+    pub fn invalid_reasons(&self, id: &DocId) -> Result<Vec<InvalidAnswer>> {
+        let stored = submissions::invalid_reasons(&self.lock().conn, id)?;
+        Ok(decode_reasons(stored.as_deref()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::{review_id, AnswerPath, DocId, DocKind, FormRef, ReviewState, Status};
+    use crate::document::{review_id, AnswerPath, DocKind, FormRef, ReviewState, Status};
     use crate::storage::submissions::SubmissionSummary;
     use crate::test_support::plain_store;
     use minga_forms::GeoPoint;
@@ -207,16 +219,31 @@ mod tests {
     /// Listing the submissions with conflicts reads the partial index of flagged rows, not
     /// every row.
     #[test]
-    fn the_conflict_filter_reads_only_the_flagged_rows() {
+    fn the_conflict_and_invalid_filters_read_only_the_flagged_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir, "rosa");
-        let filter = SubmissionFilter {
+        let conflicts = SubmissionFilter {
             has_conflicts: Some(true),
             ..Default::default()
         };
-        let (sql, arguments) = submissions::list_query(&filter, None, 20);
+        let invalid = SubmissionFilter {
+            invalid: Some(true),
+            ..Default::default()
+        };
+        for (filter, index) in [
+            (conflicts, "submissions_with_conflicts"),
+            (invalid, "submissions_flagged_invalid"),
+        ] {
+            let plan = query_plan(&store, &filter);
+            assert!(plan.iter().any(|step| step.contains(index)), "{plan:?}");
+        }
+    }
+
+    /// The steps SQLite plans for the list query of `filter`.
+    fn query_plan(store: &Store, filter: &SubmissionFilter) -> Vec<String> {
+        let (sql, arguments) = submissions::list_query(filter, None, 20);
         let inner = store.lock();
-        let plan: Vec<String> = inner
+        let plan = inner
             .conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
@@ -224,11 +251,7 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert!(
-            plan.iter()
-                .any(|step| step.contains("submissions_with_conflicts")),
-            "{plan:?}"
-        );
+        plan
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::storage::projection::Refresh;
 use crate::store::Store;
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ROOT};
+use automerge::AutoCommit;
 use minga_forms::{Answers, Value};
 use minga_sync::signatures::SignedChange;
 use minga_sync::wire::{open_signed_document, seal_signed_document};
@@ -43,7 +43,7 @@ impl Store {
 
     /// A submission's answers, repeats included.
     pub fn answers(&self, id: &DocId) -> Result<Answers> {
-        self.lock().read(id, |doc| Ok(read_answers(doc)))
+        self.lock().read(id, |doc| Ok(document::read_answers(doc)))
     }
 
     /// Sets the answer at `path`. A `Choices` value ticks and unticks options one by one, so
@@ -254,17 +254,9 @@ fn read_submission(id: DocId, doc: &AutoCommit) -> Result<Submission> {
         id,
         meta,
         status: document::read_status(doc),
-        answers: read_answers(doc),
+        answers: document::read_answers(doc),
         deleted: document::read_deleted_at(doc).is_some(),
     })
-}
-
-pub(crate) fn read_answers(doc: &AutoCommit) -> Answers {
-    let tags = values::type_tags(doc);
-    match crate::fields::object_at(doc, &ROOT, "answers") {
-        Some(answers) => values::read_level(doc, &answers, &tags),
-        None => Answers::default(),
-    }
 }
 
 /// Names are XLSForm names: not empty, and not `_id`, which marks repeat instances.

@@ -29,5 +29,7 @@ pub(crate) use shape::{
     author_of, level_of, new_submission, read_deleted_at, read_id, read_meta, read_status,
     record_author, write_deleted, write_instance_name, write_status,
 };
-pub use shape::{AnswerPath, FormRef, InstanceRef, Status, SubmissionMeta, DOCUMENT_SCHEMA};
+pub use shape::{
+    read_answers, AnswerPath, FormRef, InstanceRef, Status, SubmissionMeta, DOCUMENT_SCHEMA,
+};
 pub use structure::{check_id, check_structure};

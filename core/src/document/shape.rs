@@ -214,6 +214,16 @@ pub(crate) fn read_status(doc: &AutoCommit) -> Status {
         .unwrap_or(Status::Draft)
 }
 
+/// A submission's answers, repeats included, from its document as a store or a hub holds it.
+/// Cost: one walk over the answers.
+pub fn read_answers<D: ReadDoc>(doc: &D) -> minga_forms::Answers {
+    let tags = super::values::type_tags(doc);
+    match object_at(doc, &ROOT, "answers") {
+        Some(answers) => super::values::read_level(doc, &answers, &tags),
+        None => minga_forms::Answers::default(),
+    }
+}
+
 pub(crate) fn write_status(doc: &mut AutoCommit, status: Status) -> Result<()> {
     doc.put(ROOT, "status", status.as_str())?;
     Ok(())

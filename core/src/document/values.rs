@@ -166,7 +166,7 @@ pub(crate) fn holds_attachment(doc: &AutoCommit, level: &ObjId, name: &str) -> b
 }
 
 /// The `types` map, read once per call that reads many answers.
-pub(crate) fn type_tags(doc: &AutoCommit) -> HashMap<String, String> {
+pub(crate) fn type_tags<D: ReadDoc>(doc: &D) -> HashMap<String, String> {
     let Some(types) = object_at(doc, &ROOT, "types") else {
         return HashMap::new();
     };
@@ -179,8 +179,8 @@ pub(crate) fn type_tags(doc: &AutoCommit) -> HashMap<String, String> {
 }
 
 /// Every answer at one level (the top, or one repeat instance), repeats included.
-pub(crate) fn read_level(
-    doc: &AutoCommit,
+pub(crate) fn read_level<D: ReadDoc>(
+    doc: &D,
     level: &ObjId,
     tags: &HashMap<String, String>,
 ) -> Answers {
@@ -205,8 +205,8 @@ pub(crate) fn read_level(
     answers
 }
 
-fn read_instances(
-    doc: &AutoCommit,
+fn read_instances<D: ReadDoc>(
+    doc: &D,
     level: &ObjId,
     name: &str,
     tags: &HashMap<String, String>,
@@ -223,8 +223,8 @@ fn read_instances(
 /// One stored value as a typed answer. A value that does not parse as its tag says (written by
 /// another tool) is read as text rather than dropped; `None` only for what is not an answer
 /// at all (null, booleans, bytes).
-pub(crate) fn read_value(
-    doc: &AutoCommit,
+pub(crate) fn read_value<D: ReadDoc>(
+    doc: &D,
     found: (AmValue<'_>, ObjId),
     tag: Option<&str>,
 ) -> Option<Value> {
@@ -270,7 +270,7 @@ fn read_tagged_string(text: &str, tag: Option<&str>) -> Value {
 }
 
 /// A map answer: by its tag, or (for documents written elsewhere) by its keys.
-fn read_map_value(doc: &AutoCommit, map: &ObjId, tag: Option<&str>) -> Option<Value> {
+fn read_map_value<D: ReadDoc>(doc: &D, map: &ObjId, tag: Option<&str>) -> Option<Value> {
     let has = |key: &str| doc.get(map, key).ok().flatten().is_some();
     match tag {
         Some(GEOPOINT) => read_geopoint(doc, map),
@@ -282,7 +282,7 @@ fn read_map_value(doc: &AutoCommit, map: &ObjId, tag: Option<&str>) -> Option<Va
     }
 }
 
-fn read_choices(doc: &AutoCommit, map: &ObjId) -> Value {
+fn read_choices<D: ReadDoc>(doc: &D, map: &ObjId) -> Value {
     let unticked = |option: &String| match doc.get(map, option.as_str()) {
         Ok(Some((AmValue::Scalar(s), _))) => {
             matches!(s.as_ref(), ScalarValue::Boolean(false) | ScalarValue::Null)
@@ -293,7 +293,7 @@ fn read_choices(doc: &AutoCommit, map: &ObjId) -> Value {
     Value::Choices(chosen)
 }
 
-fn read_geopoint(doc: &AutoCommit, map: &ObjId) -> Option<Value> {
+fn read_geopoint<D: ReadDoc>(doc: &D, map: &ObjId) -> Option<Value> {
     Some(Value::GeoPoint(GeoPoint {
         latitude: number_at(doc, map, "latitude")?,
         longitude: number_at(doc, map, "longitude")?,
@@ -302,7 +302,7 @@ fn read_geopoint(doc: &AutoCommit, map: &ObjId) -> Option<Value> {
     }))
 }
 
-fn read_attachment(doc: &AutoCommit, map: &ObjId) -> Option<Value> {
+fn read_attachment<D: ReadDoc>(doc: &D, map: &ObjId) -> Option<Value> {
     let text = |key| string_at(doc, map, key);
     Some(Value::Attachment(Attachment {
         sha256: text("sha256")?,

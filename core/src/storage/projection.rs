@@ -1,12 +1,15 @@
 //! The projections: the rows that lists read instead of documents, derived from a document
 //! whenever the write path records it (in the same transaction as its chunks), and filled from
 //! every stored document when an upgrade adds a projection (`schema` says when). A submission
-//! gives its `submissions` row, a review its verdict in `review_states`; forms give none.
+//! gives its `submissions` row (with whether its answers break its form version: `invalid`),
+//! a review its verdict in `review_states`; a form gives none, but flags again the submissions
+//! of its version that arrived before it.
 //! Every document also records the attachments it references (`attachment_refs`).
 
 use super::attachments;
 use super::chunks;
 use super::documents;
+use super::invalid;
 use super::review_states;
 use super::store_meta;
 use super::submissions::{self, SubmissionRow};
@@ -25,9 +28,14 @@ use rusqlite::Connection;
 /// the document only that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refresh {
-    /// Anything: the projections are derived again from the whole document (received
-    /// changes, a new document, status, meta, deletion).
+    /// Anything, as received (by sync, a bundle, an import): the projections are derived again
+    /// from the whole document, and its answers checked against its form version.
     Whole,
+    /// Anything but what was checked as typed, by a local write (a new document, status, meta,
+    /// deletion, a review): derived again from the whole document, but the answers are checked
+    /// against the form again only if the row is flagged (the write may have fixed it), since
+    /// what this device writes was checked when written.
+    Local,
     /// Only answers, by a local change: of a submission's row, the time moves; the location is
     /// read again if `location` (a top-level geopoint answer was written or replaced); the
     /// conflict flag is read again only if it is set, since a local change can settle a
@@ -54,11 +62,17 @@ pub(crate) fn refresh(
     }
     match what {
         Refresh::Whole
+        | Refresh::Local
         | Refresh::Answers {
             attachment: true, ..
-        } => record_attachment_refs(conn, id, doc),
-        Refresh::Answers { .. } => Ok(()),
+        } => record_attachment_refs(conn, id, doc)?,
+        Refresh::Answers { .. } => {}
     }
+    // Forms are written once (published here, or received): rare enough to scan the rows.
+    if kind == DocKind::Form {
+        invalid::reflag_form(conn, id, doc)?;
+    }
+    Ok(())
 }
 
 /// Records the attachments document `id` references. Cost: one walk over the document's
@@ -71,7 +85,8 @@ fn record_attachment_refs(conn: &Connection, id: &DocId, doc: &AutoCommit) -> Re
 /// changed. A document that is not (yet) a whole submission, such as the first half of a
 /// sync, has no row until it is.
 /// Cost: one primary-key lookup of the row, plus what `what` reads of the document (for
-/// [`Refresh::Whole`]: the metadata, the geopoints and every answer, no history).
+/// [`Refresh::Whole`]: the metadata, the geopoints and every answer, no history, and the
+/// check of the answers against the form: see [`invalid::reasons`]).
 fn refresh_submission(
     conn: &Connection,
     id: &DocId,
@@ -80,6 +95,15 @@ fn refresh_submission(
     what: Refresh,
 ) -> Result<()> {
     let stored = submissions::read(conn, id)?;
+    let flagged = stored
+        .as_ref()
+        .is_some_and(|row| row.invalid_reasons.is_some());
+    // Checked again when it arrived, or when a local write may have fixed a flagged one.
+    let invalid_reasons = if what == Refresh::Whole || flagged {
+        invalid::reasons(conn, doc)?
+    } else {
+        None
+    };
     let new = match (&stored, what) {
         (
             Some(stored),
@@ -94,10 +118,14 @@ fn refresh_submission(
                 stored.location
             },
             has_conflicts: stored.has_conflicts && answers_conflict(doc),
+            invalid_reasons,
             ..stored.clone()
         },
         _ => match whole_row(doc, updated_ms) {
-            Some(row) => row,
+            Some(row) => SubmissionRow {
+                invalid_reasons,
+                ..row
+            },
             None => return Ok(()),
         },
     };
@@ -107,8 +135,9 @@ fn refresh_submission(
     }
 }
 
-/// A submission's list row, derived from its whole document; `None` if the document is not
-/// (yet) a whole submission. Cost: reads the metadata, the geopoints and every answer.
+/// A submission's list row, derived from its whole document, but for the check of its
+/// answers (left `None`: [`invalid::reasons`] does it); `None` if the document is not (yet) a
+/// whole submission. Cost: reads the metadata, the geopoints and every answer.
 fn whole_row(doc: &AutoCommit, updated_ms: i64) -> Option<SubmissionRow> {
     let meta = document::read_meta(doc)?;
     Some(SubmissionRow {
@@ -122,6 +151,7 @@ fn whole_row(doc: &AutoCommit, updated_ms: i64) -> Option<SubmissionRow> {
         location: location(doc),
         deleted_ms: document::read_deleted_at(doc),
         has_conflicts: answers_conflict(doc),
+        invalid_reasons: None,
     })
 }
 
@@ -146,6 +176,9 @@ pub(crate) fn backfill(conn: &Connection, backfill: Backfill) -> Result<()> {
         // Only the flag: the row's other columns, `updated_at` included, stay as they were.
         Backfill::ConflictFlags => each_document(conn, DocKind::Submission, &|conn, id, doc| {
             submissions::write_conflict_flag(conn, id, answers_conflict(doc))
+        }),
+        Backfill::InvalidFlags => each_document(conn, DocKind::Submission, &|conn, id, doc| {
+            submissions::write_invalid_reasons(conn, id, invalid::reasons(conn, doc)?)
         }),
         Backfill::AttachmentRefs => {
             for kind in [DocKind::Submission, DocKind::Review, DocKind::Form] {

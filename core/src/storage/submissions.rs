@@ -1,6 +1,6 @@
 //! The `submissions` table, the list projection: one row per submission with what lists and
 //! filters need (form, status, author, times, instance name, location, whether answers
-//! conflict), so that a list never
+//! conflict, why its answers break its form version), so that a list never
 //! decodes a document; read joined with `review_states` for each row's verdict. Every
 //! statement on the table is here; `projection` derives a row from a document.
 
@@ -29,6 +29,9 @@ pub struct SubmissionSummary {
     pub review_state: Option<ReviewState>,
     /// Whether some answer holds concurrent values that a person must settle.
     pub has_conflicts: bool,
+    /// Whether its answers break its form version, as they arrived: flagged, not refused
+    /// (`Store::invalid_reasons` says why).
+    pub invalid: bool,
 }
 
 /// Which submissions a list shows. The default shows every submission not deleted.
@@ -45,6 +48,9 @@ pub struct SubmissionFilter {
     /// Only submissions with (`true`) or without (`false`) conflicting answers. Listing those
     /// with conflicts reads only them (a partial index holds them).
     pub has_conflicts: Option<bool>,
+    /// Only submissions flagged (`true`) or not (`false`) as breaking their form version.
+    /// Listing the flagged ones reads only them (a partial index holds them).
+    pub invalid: Option<bool>,
 }
 
 /// Where a page starts: the position after the last row of the previous page.
@@ -96,10 +102,12 @@ pub(crate) struct SubmissionRow {
     pub(crate) deleted_ms: Option<i64>,
     /// Whether some answer holds concurrent values.
     pub(crate) has_conflicts: bool,
+    /// Why the answers break the form version (`storage::invalid`), `None` when they fit.
+    pub(crate) invalid_reasons: Option<String>,
 }
 
 /// The table's columns besides `doc_id`, in the order [`SubmissionRow::columns`] gives them.
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "form_id",
     "form_version",
     "status",
@@ -111,11 +119,12 @@ const COLUMNS: [&str; 11] = [
     "longitude",
     "deleted_at",
     "has_conflicts",
+    "invalid_reasons",
 ];
 
 impl SubmissionRow {
     /// The row's values, in the order of [`COLUMNS`].
-    fn columns(&self) -> [SqlValue; 11] {
+    fn columns(&self) -> [SqlValue; 12] {
         let optional_real = |value: Option<f64>| value.map_or(SqlValue::Null, SqlValue::Real);
         [
             SqlValue::Text(self.form_id.clone()),
@@ -131,6 +140,9 @@ impl SubmissionRow {
             optional_real(self.location.map(|(_, longitude)| longitude)),
             self.deleted_ms.map_or(SqlValue::Null, SqlValue::Integer),
             SqlValue::Integer(i64::from(self.has_conflicts)),
+            self.invalid_reasons
+                .clone()
+                .map_or(SqlValue::Null, SqlValue::Text),
         ]
     }
 }
@@ -141,8 +153,8 @@ pub(crate) fn write(conn: &Connection, id: &DocId, row: &SubmissionRow) -> Resul
     conn.prepare_cached(
         "INSERT OR REPLACE INTO submissions (doc_id, form_id, form_version, status, author,
              created_at, updated_at, instance_name, latitude, longitude, deleted_at,
-             has_conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             has_conflicts, invalid_reasons)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(rusqlite::params_from_iter(
         std::iter::once(SqlValue::Blob(id.as_bytes().to_vec())).chain(row.columns()),
@@ -191,7 +203,8 @@ pub(crate) fn read(conn: &Connection, id: &DocId) -> Result<Option<SubmissionRow
     let row = conn
         .prepare_cached(
             "SELECT form_id, form_version, status, author, created_at, updated_at,
-                    instance_name, latitude, longitude, deleted_at, has_conflicts
+                    instance_name, latitude, longitude, deleted_at, has_conflicts,
+                    invalid_reasons
              FROM submissions WHERE doc_id = ?1",
         )?
         .query_row([id.as_bytes()], |row| {
@@ -208,6 +221,7 @@ pub(crate) fn read(conn: &Connection, id: &DocId) -> Result<Option<SubmissionRow
                 location: latitude.zip(longitude),
                 deleted_ms: row.get(9)?,
                 has_conflicts: row.get(10)?,
+                invalid_reasons: row.get(11)?,
             })
         })
         .optional()?;
@@ -224,6 +238,45 @@ pub(crate) fn write_conflict_flag(
     conn.prepare_cached("UPDATE submissions SET has_conflicts = ?1 WHERE doc_id = ?2")?
         .execute(params![has_conflicts, id.as_bytes()])?;
     Ok(())
+}
+
+/// Sets the reasons submission `id` breaks its form version (`None`: it fits), leaving the
+/// row's other columns as they are; no row, no change. Cost: one primary-key update.
+pub(crate) fn write_invalid_reasons(
+    conn: &Connection,
+    id: &DocId,
+    reasons: Option<String>,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE submissions SET invalid_reasons = ?1 WHERE doc_id = ?2")?
+        .execute(params![reasons, id.as_bytes()])?;
+    Ok(())
+}
+
+/// The reasons submission `id` breaks its form version as stored; `None` if it has no row or
+/// fits. Cost: one primary-key lookup.
+pub(crate) fn invalid_reasons(conn: &Connection, id: &DocId) -> Result<Option<String>> {
+    let found = conn
+        .prepare_cached("SELECT invalid_reasons FROM submissions WHERE doc_id = ?1")?
+        .query_row([id.as_bytes()], |row| row.get(0))
+        .optional()?;
+    Ok(found.flatten())
+}
+
+/// The submissions of one form version, deleted ones included. Cost: a scan of every row
+/// (no index on the form: see `schema::ONE_PROJECTION_INDEX`).
+pub(crate) fn ids_of_version(
+    conn: &Connection,
+    form_id: &str,
+    version: &str,
+) -> Result<Vec<DocId>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT doc_id FROM submissions WHERE form_id = ?1 AND form_version = ?2",
+    )?;
+    let ids = statement
+        .query_map(params![form_id, version], |row| row.get::<_, Vec<u8>>(0))?
+        .map(|id| DocId::from_bytes(&id?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ids)
 }
 
 /// A page of submissions matching `filter`, newest change first, starting after `after`.
@@ -304,6 +357,11 @@ pub(crate) fn list_query(
         Some(false) => conditions.push("has_conflicts = 0".into()),
         None => {}
     }
+    match filter.invalid {
+        Some(true) => conditions.push("invalid_reasons IS NOT NULL".into()),
+        Some(false) => conditions.push("invalid_reasons IS NULL".into()),
+        None => {}
+    }
     let where_clause = if conditions.is_empty() {
         String::new()
     } else {
@@ -311,7 +369,8 @@ pub(crate) fn list_query(
     };
     let sql = format!(
         "SELECT doc_id, form_id, form_version, status, author, created_at, updated_at,
-                instance_name, latitude, longitude, deleted_at, state, has_conflicts
+                instance_name, latitude, longitude, deleted_at, state, has_conflicts,
+                invalid_reasons IS NOT NULL
          FROM submissions LEFT JOIN review_states ON submission_id = doc_id {where_clause}
          ORDER BY updated_at DESC, doc_id DESC LIMIT {limit}"
     );
@@ -333,6 +392,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
     let deleted_at: Option<i64> = row.get(10)?;
     let review_state: Option<String> = row.get(11)?;
     let has_conflicts: bool = row.get(12)?;
+    let invalid: bool = row.get(13)?;
     Ok(DocId::from_bytes(&id).map(|id| SubmissionSummary {
         id,
         form,
@@ -345,6 +405,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Submissi
         deleted: deleted_at.is_some(),
         review_state: review_state.as_deref().and_then(ReviewState::parse),
         has_conflicts,
+        invalid,
     }))
 }
 

@@ -219,15 +219,27 @@ mod tests {
     use crate::store::Store;
     use tempfile::TempDir;
 
-    /// What version 8 added (attachments), undone before every older version's downgrade.
+    /// What version 9 added (the invalid flag), undone before every older version's downgrade.
+    const WITHOUT_VERSION_9: &str = "DROP INDEX submissions_flagged_invalid;
+        ALTER TABLE submissions DROP COLUMN invalid_reasons;";
+
+    /// What version 8 added (attachments), undone before every version's downgrade below it.
     const WITHOUT_VERSION_8: &str =
         "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;";
 
     /// A store (by "ana") holding one submission, which `prepare` may work on, reopened after
-    /// `downgrade` took the file back to an older schema version.
+    /// `downgrade` took the file back to a schema version older than 8.
     fn downgraded(
         prepare: impl FnOnce(&Store, &DocId),
         downgrade: &str,
+    ) -> (TempDir, Store, DocId) {
+        downgraded_by(prepare, &[WITHOUT_VERSION_9, WITHOUT_VERSION_8, downgrade])
+    }
+
+    /// As [`downgraded`], running each of `steps` on the file in turn.
+    fn downgraded_by(
+        prepare: impl FnOnce(&Store, &DocId),
+        steps: &[&str],
     ) -> (TempDir, Store, DocId) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
@@ -241,8 +253,9 @@ mod tests {
             id
         };
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(WITHOUT_VERSION_8).unwrap();
-        conn.execute_batch(downgrade).unwrap();
+        for step in steps {
+            conn.execute_batch(step).unwrap();
+        }
         drop(conn);
         let store = Store::open(&path, Encryption::PlainFile, identity).unwrap();
         (dir, store, id)
@@ -314,6 +327,40 @@ mod tests {
         let flag_of = |id| rows.iter().find(|row| row.id == id).unwrap().has_conflicts;
         assert!(flag_of(conflicted), "backfilled from the document");
         assert!(!flag_of(calm));
+        assert_eq!(
+            schema::version(&store.lock().conn).unwrap(),
+            schema::CURRENT_VERSION
+        );
+    }
+
+    #[test]
+    fn opening_a_version_8_store_flags_the_submissions_that_break_their_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut invalid = None;
+        let arrive = |store: &Store, _: &DocId| {
+            store
+                .publish_form(&crate::test_support::visit_form())
+                .unwrap();
+            invalid = Some(crate::test_support::arrived_invalid(&dir, store));
+        };
+        let (_dir, store, unchecked) =
+            downgraded_by(arrive, &[WITHOUT_VERSION_9, "PRAGMA user_version = 8;"]);
+        let invalid = invalid.unwrap();
+        let rows = store
+            .list_submissions(&Default::default(), None, 10)
+            .unwrap()
+            .items;
+        let flag_of = |id| rows.iter().find(|row| row.id == id).unwrap().invalid;
+        assert!(
+            flag_of(invalid),
+            "backfilled from the document and its form"
+        );
+        assert!(!flag_of(unchecked), "its form is not held");
+        let reasons = store.invalid_reasons(&invalid).unwrap();
+        assert!(
+            reasons.iter().any(|r| r.question == "colour"),
+            "{reasons:?}"
+        );
         assert_eq!(
             schema::version(&store.lock().conn).unwrap(),
             schema::CURRENT_VERSION

@@ -62,7 +62,7 @@ impl Inner {
         kind: DocKind,
         edit: impl FnOnce(&mut AutoCommit) -> Result<R>,
     ) -> Result<R> {
-        self.edit_refreshing(id, kind, |doc| Ok((edit(doc)?, Refresh::Whole)))
+        self.edit_refreshing(id, kind, |doc| Ok((edit(doc)?, Refresh::Local)))
     }
 
     /// As [`Inner::edit`], for an edit that says what of the projections it may have changed
@@ -124,7 +124,7 @@ impl Inner {
         let key = &self.key;
         let seq = write_in_transaction(&mut self.conn, |tx| {
             sign_own_changes(tx, key, &id, &mut loaded)?;
-            record(tx, &id, kind, &mut loaded, Refresh::Whole)
+            record(tx, &id, kind, &mut loaded, Refresh::Local)
         })?;
         self.cache.insert(id, loaded);
         self.committed

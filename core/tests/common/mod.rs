@@ -127,13 +127,15 @@ pub fn crash_seed() -> u64 {
     seed
 }
 
-/// Turns the store file at `path` (plain) back into what schema 5 wrote: the tables of
-/// versions 7 (signatures) and 8 (attachments) gone, the form index version 6 dropped back, the
-/// version number 5.
+/// Turns the store file at `path` (plain) back into what schema 5 wrote: the invalid flag of
+/// version 9 and the tables of versions 7 (signatures) and 8 (attachments) gone, the form index
+/// version 6 dropped back, the version number 5.
 pub fn downgrade_to_schema_5(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
-        "DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;
+        "DROP INDEX submissions_flagged_invalid;
+         ALTER TABLE submissions DROP COLUMN invalid_reasons;
+         DROP TABLE attachments; DROP TABLE attachment_chunks; DROP TABLE attachment_refs;
          DROP TABLE change_signatures;
          CREATE INDEX submissions_by_form ON submissions (form_id, updated_at, doc_id);
          PRAGMA user_version = 5;",

@@ -160,3 +160,74 @@ fn completing_lists_missing_answers_and_broken_constraints() {
     let fine = answered(&[("age", Value::Integer(30))]);
     assert!(completion_blockers(&cantons(), &fine, context()).is_empty());
 }
+
+fn with_people(weights: &[(&str, Value)]) -> Answer {
+    Answer::Repeat(
+        weights
+            .iter()
+            .map(|(id, weight)| crate::answers::RepeatInstance {
+                id: id.to_string(),
+                answers: answered(&[("weight", weight.clone())]),
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_whole_submission_lists_every_answer_that_does_not_fit_with_its_place() {
+    let mut answers = answered(&[
+        ("colour", Value::Text("red".into())),
+        ("age", Value::Text("ten".into())),
+        ("province", choice("esmeraldas")),
+        ("canton", choice("duran")),
+        ("weight", Value::Decimal(2.0)),
+    ]);
+    let people = with_people(&[("p1", Value::Decimal(3.5)), ("p2", Value::Text("x".into()))]);
+    answers.fields.insert("people".into(), people);
+    let found = FormChecker::new(cantons()).problems(&answers, false, context());
+    let named: Vec<(&str, &str)> = found
+        .iter()
+        .map(|p| (p.question.as_str(), p.reason.as_str()))
+        .collect();
+    let expected = [
+        ("age", "integer question"),
+        ("canton", "its filter leaves (quininde)"),
+        ("colour", "has no question colour"),
+        ("people[p2]/weight", "decimal question"),
+        ("weight", "inside the repeats [people]"),
+    ];
+    assert_eq!(found.len(), expected.len(), "{named:?}");
+    for ((question, reason), (wanted, because)) in named.iter().zip(expected) {
+        assert_eq!(*question, wanted);
+        assert!(reason.contains(because), "{question}: {reason}");
+    }
+}
+
+#[test]
+fn a_whole_submission_that_fits_has_no_problems_until_it_claims_to_be_complete() {
+    let answers = answered(&[
+        ("province", choice("esmeraldas")),
+        ("canton", choice("quininde")),
+    ]);
+    let checker = FormChecker::new(cantons());
+    assert!(checker.problems(&answers, false, context()).is_empty());
+    let complete = checker.problems(&answers, true, context());
+    assert_eq!(complete.len(), 1, "{complete:?}");
+    assert_eq!(complete[0].question, "age");
+    assert!(complete[0].reason.starts_with("required"));
+}
+
+#[test]
+fn repeat_instances_under_a_question_or_an_unknown_name_are_flagged() {
+    let mut answers = Answers::default();
+    answers
+        .fields
+        .insert("age".into(), with_people(&[("p1", Value::Decimal(1.0))]));
+    answers
+        .fields
+        .insert("pets".into(), with_people(&[("p1", Value::Decimal(1.0))]));
+    let found = FormChecker::new(cantons()).problems(&answers, false, context());
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].reason.contains("no repeat"), "{found:?}");
+    assert!(found[1].reason.contains("has no repeat pets"), "{found:?}");
+}

@@ -1,5 +1,6 @@
 //! Export from the hub: its stored submission documents, with what the hub knows of them (the
-//! device that sent each, its name, the review's state and comments), through the core's export writers
+//! device that sent each, its name, the review's state and comments, why it was flagged as
+//! invalid on arrival), through the core's export writers
 //! ([`minga_core::export`]: CSV as ODK Central lays it out, GeoJSON, JSON), so that the hub and
 //! an app export the same files from the same documents. A stored document that is no
 //! readable submission, or one of a form not published, is left out and named in the report;
@@ -99,10 +100,15 @@ fn read_submission(
     let stored = storage
         .document(project, &header.id)?
         .ok_or_else(|| HubError::Corrupt(format!("submission {} has no bytes", header.id)))?;
+    let invalid_reasons = storage
+        .submission_row(project, &header.id)?
+        .map(|row| row.invalid_reasons)
+        .unwrap_or_default();
     let facts = SubmissionFacts {
         author_name: header.author.as_ref().and_then(|a| names.get(a).cloned()),
         author: header.author.clone(),
         updated_at: Some(header.updated_at),
+        invalid_reasons,
         ..SubmissionFacts::default()
     }
     .reviewed(review(storage, project, &header.id)?.as_ref());

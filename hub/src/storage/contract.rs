@@ -12,10 +12,12 @@ use chrono::Utc;
 
 pub mod attachments;
 pub mod console;
+pub mod invalid;
 pub mod projection;
 pub mod signatures;
 pub use attachments::*;
 pub use console::*;
+pub use invalid::*;
 pub use projection::*;
 pub use signatures::*;
 
@@ -38,6 +40,7 @@ macro_rules! contract_tests {
             a_review_stored_before_its_submission_takes_its_author_when_it_arrives,
             the_projection_follows_submissions_and_their_reviews,
             a_conflict_between_two_phones_is_flagged_until_settled,
+            a_submission_breaking_its_form_is_kept_flagged_and_cleared_by_a_fix,
             listings_page_by_the_last_change,
             a_device_keeps_its_last_sync,
             the_listing_filters_by_a_select_answer_kept_as_answers_change,

@@ -9,6 +9,7 @@ mod cipher;
 pub mod console;
 #[cfg(test)]
 mod contract;
+mod invalid;
 mod keyfile;
 mod keys;
 pub mod located;

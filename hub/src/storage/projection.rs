@@ -1,6 +1,6 @@
 //! The hub's projection of submissions: what a listing, a filter or the console reads of each
 //! submission (form, version, submitter, times, status, review state, instance name, deletion,
-//! place, conflicts) without loading its document. Written by the one write path
+//! place, conflicts, why it breaks its form version) without loading its document. Written by the one write path
 //! (`txn::write_one`) from the merged document it already holds, in the write's transaction.
 //!
 //! Conflicts are judged from what a write changed, not by walking every answer on every write
@@ -12,6 +12,7 @@ use automerge::{
     Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, ReadDoc, ScalarValue, ROOT,
 };
 use chrono::{DateTime, Utc};
+use minga_forms::check::InvalidAnswer;
 use serde::Serialize;
 
 /// The review state of a submission no supervisor has judged yet (the core's
@@ -32,6 +33,10 @@ pub struct SubmissionFacts {
     /// Latitude and longitude of the first top-level geopoint answer (by name).
     pub location: Option<(f64, f64)>,
     pub has_conflicts: bool,
+    /// Why its answers break its form version, as kept ([`minga_forms::check::encode_reasons`],
+    /// checked at ingest by `storage::invalid`); `None` when they fit or the version is not
+    /// published here.
+    pub invalid_reasons: Option<String>,
 }
 
 /// One row of the projection as listings read it, with the author device's name.
@@ -55,6 +60,10 @@ pub struct SubmissionRow {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub has_conflicts: bool,
+    /// Flagged as invalid on arrival: its answers break its form version (kept, not refused).
+    pub invalid: bool,
+    /// Why, each naming the question and the reason; empty when not flagged.
+    pub invalid_reasons: Vec<InvalidAnswer>,
 }
 
 /// Which rows a listing shows, newest change first. The default: every submission not deleted.
@@ -65,6 +74,8 @@ pub struct SubmissionQuery {
     pub review_state: Option<String>,
     /// Only submissions holding a conflict.
     pub conflicted_only: bool,
+    /// Only submissions flagged as invalid on arrival (a partial index holds them).
+    pub invalid_only: bool,
     pub include_deleted: bool,
     /// Start after this row (`updated_at`, `id`) of the previous page.
     pub after: Option<(DateTime<Utc>, String)>,
@@ -153,6 +164,9 @@ pub fn listing_sql(
     if query.conflicted_only {
         conditions.push("s.has_conflicts".into());
     }
+    if query.invalid_only {
+        conditions.push("s.invalid_reasons IS NOT NULL".into());
+    }
     if !query.include_deleted {
         conditions.push("NOT s.deleted".into());
     }
@@ -195,7 +209,7 @@ fn like_pattern(text: &str) -> String {
 /// The SELECT of [`SubmissionRow`]s, columns in its fields' order; the caller adds the WHERE.
 const ROWS: &str = "SELECT s.id, s.form_id, s.form_version, s.author, d.name, s.submitter,
     s.created_at, s.updated_at, s.status, s.review_state, s.instance_name, s.deleted,
-    s.latitude, s.longitude, s.has_conflicts
+    s.latitude, s.longitude, s.has_conflicts, s.invalid_reasons
     FROM submissions s LEFT JOIN devices d ON d.id = s.author";
 
 /// The projection's indexes, the same on both backends: one per filter, each ending with the
@@ -213,20 +227,21 @@ CREATE INDEX submissions_with_conflicts ON submissions (project, updated_at, id)
     WHERE has_conflicts;
 ";
 
-/// The statement that writes a row (new, or replacing all but its review state) from 15
+/// The statement that writes a row (new, or replacing all but its review state) from 16
 /// values in this order: project, id, form id, form version, author, submitter, created,
-/// updated, status, review state, instance name, deleted, latitude, longitude, has conflicts.
-/// Built once per backend (see the backends' `UPSERT`).
+/// updated, status, review state, instance name, deleted, latitude, longitude, has conflicts,
+/// invalid reasons. Built once per backend (see the backends' `UPSERT`).
 pub fn upsert_sql(placeholder: fn(usize) -> String) -> String {
-    let p: Vec<String> = (1..=15).map(placeholder).collect();
+    let p: Vec<String> = (1..=16).map(placeholder).collect();
     format!(
         "INSERT INTO submissions (project, id, form_id, form_version, author, submitter,
              created_at, updated_at, status, review_state, instance_name, deleted, latitude,
-             longitude, has_conflicts)
+             longitude, has_conflicts, invalid_reasons)
          VALUES ({})
          ON CONFLICT (project, id) DO UPDATE SET form_id = {}, form_version = {}, author = {},
              submitter = {}, created_at = {}, updated_at = {}, status = {}, instance_name = {},
-             deleted = {}, latitude = {}, longitude = {}, has_conflicts = {}",
+             deleted = {}, latitude = {}, longitude = {}, has_conflicts = {},
+             invalid_reasons = {}",
         p.join(", "),
         p[2],
         p[3],
@@ -239,9 +254,22 @@ pub fn upsert_sql(placeholder: fn(usize) -> String) -> String {
         p[11],
         p[12],
         p[13],
-        p[14]
+        p[14],
+        p[15]
     )
 }
+
+/// Version 9 of the SQLite schema, 8 of PostgreSQL's (issue "Form fidelity"): why a
+/// submission breaks its form version, checked at ingest (`storage::invalid`) ...
+pub const INVALID_COLUMN: &str = "ALTER TABLE submissions ADD COLUMN invalid_reasons TEXT;";
+
+/// ... and the partial index of the flagged rows that the console's "flagged as invalid on
+/// arrival" filter walks. Both backends' steps add the column only where it is missing: the
+/// projection's first step, which fills rows in this build's shape, adds them too.
+pub const INVALID_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS submissions_flagged_invalid ON submissions (project, updated_at, id)
+    WHERE invalid_reasons IS NOT NULL;
+";
 
 /// The SELECT of one submission's row by project (first placeholder) and id (second).
 pub fn row_by_id_sql(placeholder: fn(usize) -> String) -> String {
@@ -267,6 +295,7 @@ pub fn submission_facts(doc: &Automerge, has_conflicts: bool) -> Option<Submissi
         deleted: time_at(doc, &ROOT, "deleted_at").is_some(),
         location: first_location(doc),
         has_conflicts,
+        invalid_reasons: None,
     })
 }
 

@@ -4,7 +4,7 @@ use crate::error::Result;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 8;
+pub const CURRENT_VERSION: i64 = 9;
 
 const VERSION_1: &str = "
 CREATE TABLE projects (
@@ -179,12 +179,33 @@ fn version_7_kinds_as_numbers_heads_as_bytes(tx: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Version 9: why each submission breaks its form version (flagged as invalid on arrival),
+/// checked for the submissions already stored against the forms already published.
+fn version_9_invalid_flags(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
+    add_invalid_flag(tx)?;
+    super::sqlite::backfill_invalid_flags(tx)
+}
+
+/// The invalid flag's column and index, where missing (see `projection::INVALID_INDEX`).
+fn add_invalid_flag(tx: &Connection) -> Result<()> {
+    let present: i64 = tx.query_row(
+        "SELECT count(*) FROM pragma_table_info('submissions') WHERE name = 'invalid_reasons'",
+        [],
+        |row| row.get(0),
+    )?;
+    if present == 0 {
+        tx.execute_batch(super::projection::INVALID_COLUMN)?;
+    }
+    tx.execute_batch(super::projection::INVALID_INDEX)?;
+    Ok(())
+}
+
 /// Brings a database at any earlier version up to [`CURRENT_VERSION`], one step at a time.
 pub fn upgrade(conn: &mut Connection) -> Result<()> {
     let mut tx = conn.transaction()?;
     let mut version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     while version < CURRENT_VERSION {
-        // The steps that fill data (2, 3, 6, 8) read and write documents through this build's
+        // The steps that fill data (2, 3, 6, 8, 9) read and write documents through this build's
         // code, which keeps kinds as numbers and heads as bytes: version 7's form of the
         // tables comes before the first of them, whatever version the file starts from.
         if version >= 1 {
@@ -198,6 +219,8 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
             2 => {
                 tx.execute_batch(VERSION_3)?;
                 tx.execute_batch(super::projection::INDEXES)?;
+                // Rows are written in this build's shape, invalid flag included (version 9).
+                add_invalid_flag(&tx)?;
                 super::sqlite::backfill_projection(&mut tx)?;
             }
             // Version 4: the console's users, sessions, sign-in failures and audit log.
@@ -226,6 +249,7 @@ pub fn upgrade(conn: &mut Connection) -> Result<()> {
                 ))?;
                 super::sqlite::backfill_answers(&mut tx)?;
             }
+            8 => version_9_invalid_flags(&mut tx)?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

@@ -27,6 +27,7 @@ use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{HubError, Result};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
+use minga_forms::check::decode_reasons;
 use minga_forms::Form;
 use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use minga_sync::ChunkOutcome;
@@ -234,6 +235,7 @@ fn from_micros(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
 }
 
 fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRow> {
+    let reasons: Option<String> = row.get(15)?;
     Ok(SubmissionRow {
         id: row.get(0)?,
         form_id: row.get(1)?,
@@ -250,6 +252,8 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRow> {
         latitude: row.get(12)?,
         longitude: row.get(13)?,
         has_conflicts: row.get(14)?,
+        invalid: reasons.is_some(),
+        invalid_reasons: decode_reasons(reasons.as_deref()),
     })
 }
 
@@ -805,6 +809,20 @@ impl DocumentTx for rusqlite::Transaction<'_> {
         )?)
     }
 
+    fn form_definition(
+        &mut self,
+        project: &str,
+        form_id: &str,
+        version: &str,
+    ) -> Result<Option<String>> {
+        let sql =
+            "SELECT definition FROM forms WHERE project = ?1 AND form_id = ?2 AND version = ?3";
+        Ok(self
+            .prepare_cached(sql)?
+            .query_row(params![project, form_id, version], |row| row.get(0))
+            .optional()?)
+    }
+
     fn projected_conflicts(&mut self, project: &str, id: &str) -> Result<Option<bool>> {
         let sql = "SELECT has_conflicts FROM submissions WHERE project = ?1 AND id = ?2";
         Ok(self
@@ -837,6 +855,7 @@ impl DocumentTx for rusqlite::Transaction<'_> {
             latitude,
             longitude,
             facts.has_conflicts,
+            facts.invalid_reasons,
         ])?;
         Ok(())
     }
@@ -952,11 +971,23 @@ pub(super) fn backfill_projection(tx: &mut rusqlite::Transaction<'_>) -> Result<
 
 /// The answer rows of every submission stored before they were kept (schema version 8).
 pub(super) fn backfill_answers(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
-    let documents: Vec<(String, String)> = tx
+    let documents = projected_submissions(tx)?;
+    txn::backfill_answers(tx, &documents)
+}
+
+/// Why each submission stored before the check existed breaks its form version (schema
+/// version 9): its row written again, whole, from its document.
+pub(super) fn backfill_invalid_flags(tx: &mut rusqlite::Transaction<'_>) -> Result<()> {
+    let documents = projected_submissions(tx)?;
+    txn::backfill_projection(tx, &documents)
+}
+
+/// Every submission with a projection row, by project and id. Cost: a scan of the rows.
+fn projected_submissions(tx: &rusqlite::Transaction<'_>) -> Result<Vec<(String, String)>> {
+    Ok(tx
         .prepare("SELECT project, id FROM submissions")?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    txn::backfill_answers(tx, &documents)
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// The attachment references of every document stored before they were recorded (schema
@@ -1030,7 +1061,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
+            "{TO_VERSION_8} {TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} PRAGMA user_version = 3;"
         ))
         .unwrap();
         drop(conn);
@@ -1041,7 +1072,24 @@ mod tests {
         );
     }
 
-    /// What version 8 added, taken away again: a version 7 database.
+    /// What version 9 added, taken away again: a version 8 database.
+    const TO_VERSION_8: &str = "DROP INDEX submissions_flagged_invalid;
+        ALTER TABLE submissions DROP COLUMN invalid_reasons;";
+
+    #[test]
+    fn opening_a_version_8_hub_flags_the_stored_submissions_that_break_their_form() {
+        let (dir, storage) = open();
+        let flagged = crate::storage::contract::store_flagged(&storage);
+        drop(storage);
+        let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
+        conn.execute_batch(&format!("{TO_VERSION_8} PRAGMA user_version = 8;"))
+            .unwrap();
+        drop(conn);
+        let reopened = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::contract::check_flagged_after_upgrade(&reopened, &flagged);
+    }
+
+    /// What version 8 added, taken away again (after [`TO_VERSION_8`]): a version 7 database.
     const TO_VERSION_7: &str = "DROP TABLE submission_answers;";
 
     #[test]
@@ -1050,8 +1098,10 @@ mod tests {
         let id = crate::storage::contract::store_answered(&storage);
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
-        conn.execute_batch(&format!("{TO_VERSION_7} PRAGMA user_version = 7;"))
-            .unwrap();
+        conn.execute_batch(&format!(
+            "{TO_VERSION_8} {TO_VERSION_7} PRAGMA user_version = 7;"
+        ))
+        .unwrap();
         drop(conn);
         let reopened = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::contract::check_answers_after_upgrade(&reopened, &id);
@@ -1091,7 +1141,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_7} {TO_VERSION_6} PRAGMA user_version = 6;"
+            "{TO_VERSION_8} {TO_VERSION_7} {TO_VERSION_6} PRAGMA user_version = 6;"
         ))
         .unwrap();
         let as_text: (String, String) = conn
@@ -1186,7 +1236,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} PRAGMA user_version = 4;"
+            "{TO_VERSION_8} {TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} PRAGMA user_version = 4;"
         ))
         .unwrap();
         drop(conn);
@@ -1203,7 +1253,7 @@ mod tests {
         drop(storage);
         let conn = SqliteStorage::keyed_connection(dir.path()).unwrap();
         conn.execute_batch(&format!(
-            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} PRAGMA user_version = 5;"
+            "{TO_VERSION_8} {TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} PRAGMA user_version = 5;"
         ))
         .unwrap();
         drop(conn);
@@ -1216,7 +1266,7 @@ mod tests {
 
     /// Down to version 2 from this build's schema: through versions 6, 5, 4 and 3 first.
     fn to_version_2() -> String {
-        format!("{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
+        format!("{TO_VERSION_8} {TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2}")
     }
 
     #[test]

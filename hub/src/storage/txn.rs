@@ -3,6 +3,7 @@
 //! writes; what they mean stays here.
 
 use super::answers::{self, AnswerRow};
+use super::invalid;
 use super::merge::{merge, Merged};
 use super::projection::{self, SubmissionFacts, WriteChanges, AWAITING_REVIEW};
 use super::{
@@ -32,6 +33,14 @@ pub trait DocumentTx {
     ) -> Result<DocumentHeader>;
     /// Records a published form version; `false` if the project has it already.
     fn insert_form(&mut self, project: &str, form: &Form, definition: &str) -> Result<bool>;
+    /// The stored definition (JSON) of a published form version; `None` if the project has
+    /// not published it.
+    fn form_definition(
+        &mut self,
+        project: &str,
+        form_id: &str,
+        version: &str,
+    ) -> Result<Option<String>>;
     /// Whether the submission's projection row says it holds a conflict; `None` when it has
     /// no row yet.
     fn projected_conflicts(&mut self, project: &str, id: &str) -> Result<Option<bool>>;
@@ -100,6 +109,23 @@ fn projected(
         DocKind::Review => Projected::Review(projection::review_state(doc)),
         DocKind::Form => Projected::Nothing,
     }
+}
+
+/// The facts of submission `doc` with why it breaks its form version
+/// ([`invalid::reasons`]): what devices send is kept whatever its content, and flagged.
+fn with_reasons(
+    tx: &mut impl DocumentTx,
+    project: &str,
+    doc: &Automerge,
+    facts: SubmissionFacts,
+) -> Result<SubmissionFacts> {
+    let version = (facts.form_id.as_str(), facts.form_version.as_str());
+    let complete = facts.status == minga_core::Status::Complete.as_str();
+    let invalid_reasons = invalid::reasons(tx, project, doc, version, complete)?;
+    Ok(SubmissionFacts {
+        invalid_reasons,
+        ..facts
+    })
 }
 
 /// Publishes `form` in `project` (which the caller has checked exists) inside the caller's
@@ -171,7 +197,12 @@ fn store_one(
         |doc, before| {
             let verified = verify_write(write, &carried, doc, before)?;
             check_write(write, doc)?;
-            let projected = projected(write.kind, doc, before, row);
+            // Content is never refused: a submission that breaks its form is flagged.
+            let projected = match projected(write.kind, doc, before, row) {
+                Projected::Submission(facts, rows) => with_reasons(tx, project, doc, facts)
+                    .map(|facts| Projected::Submission(facts, rows)),
+                other => Ok(other),
+            };
             Ok((projected, verified, super::attachments::references(doc)))
         },
     );
@@ -179,6 +210,7 @@ fn store_one(
         Ok(merged) => merged,
         Err(refused) => return Ok(WriteOutcome::Refused(refused)),
     };
+    let projected = projected?;
     match stored {
         Some(stored) if !merged.changed => Ok(WriteOutcome::Stored(stored.header)),
         _ => {
@@ -336,6 +368,7 @@ pub fn backfill_projection(tx: &mut impl DocumentTx, documents: &[(String, Strin
                 let conflicts =
                     projection::has_conflicts(&doc, &WriteChanges::of(&doc, &[], false), true);
                 if let Some(facts) = projection::submission_facts(&doc, conflicts) {
+                    let facts = with_reasons(tx, project, &doc, facts)?;
                     tx.project_submission(project, &stored.header, &facts, AWAITING_REVIEW)?;
                 }
             }

@@ -1,4 +1,5 @@
-//! JSON: every submission with its facts and its answers as plain JSON. Geopoints are kept as
+//! JSON: every submission with its facts (why it was flagged as invalid on arrival among
+//! them) and its answers as plain JSON. Geopoints are kept as
 //! stored, even one that is no place on Earth (the export's report names it); a NaN or an
 //! infinity, which JSON cannot hold, is written `null`.
 
@@ -12,6 +13,7 @@ pub fn submissions(form: &Form, submissions: &[ExportSubmission]) -> Json {
         .iter()
         .map(|submission| {
             let mut object = submission_meta(form, submission);
+            object.insert("invalid_reasons".into(), json!(submission.invalid_reasons));
             object.insert("answers".into(), plain_answers(&submission.answers));
             Json::Object(object)
         })
@@ -35,5 +37,7 @@ mod tests {
         assert_eq!(first["answers"]["household"][1]["_id"], "m2");
         assert_eq!(first["answers"]["household"][1]["member_role"], "child");
         assert_eq!(export["submissions"][1]["review_state"], Json::Null);
+        assert_eq!(first["invalid_reasons"][0]["question"], "age");
+        assert_eq!(export["submissions"][1]["invalid_reasons"], json!([]));
     }
 }

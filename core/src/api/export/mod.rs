@@ -32,6 +32,7 @@ use crate::storage::submissions::SubmissionFilter;
 use crate::store::Store;
 use automerge::AutoCommit;
 use chrono::{DateTime, SecondsFormat, Utc};
+use minga_forms::check::InvalidAnswer;
 use minga_forms::{Answer, Answers, Form, Value};
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
@@ -55,6 +56,9 @@ pub struct ExportSubmission {
     pub review_state: Option<ReviewState>,
     /// The review's comments on the whole submission (not on one question), oldest first.
     pub review_comments: Vec<String>,
+    /// Why it was flagged as invalid on arrival (its answers break its form version); empty
+    /// when it was not. The JSON export carries it.
+    pub invalid_reasons: Vec<InvalidAnswer>,
     pub answers: Answers,
 }
 
@@ -68,6 +72,8 @@ pub struct SubmissionFacts {
     pub review_state: Option<ReviewState>,
     /// The review's comments on the whole submission, oldest first.
     pub review_comments: Vec<String>,
+    /// Why it was flagged as invalid on arrival, as its holder's projection keeps it.
+    pub invalid_reasons: Vec<InvalidAnswer>,
 }
 
 impl SubmissionFacts {
@@ -102,6 +108,7 @@ impl ExportSubmission {
             status: submission.status,
             review_state: facts.review_state,
             review_comments: facts.review_comments,
+            invalid_reasons: facts.invalid_reasons,
             answers: submission.answers,
         }
     }
@@ -295,6 +302,7 @@ impl Store {
         let submissions = listed.into_iter().map(|(id, updated_at, _)| {
             let facts = SubmissionFacts {
                 updated_at: Some(updated_at),
+                invalid_reasons: self.invalid_reasons(&id)?,
                 ..SubmissionFacts::default()
             }
             .reviewed(self.review(&id)?.as_ref());
@@ -465,6 +473,7 @@ pub(crate) mod fixtures {
     use super::ExportSubmission;
     use crate::document::{ReviewState, Status};
     use chrono::{NaiveDate, TimeZone, Utc};
+    use minga_forms::check::InvalidAnswer;
     use minga_forms::{Answer, Answers, Form, GeoPoint, RepeatInstance, Value};
 
     /// Impossible places: latitude, longitude and accuracy off the globe, NaN or infinite.
@@ -590,6 +599,10 @@ pub(crate) mod fixtures {
                 status: Status::Complete,
                 review_state: Some(ReviewState::Approved),
                 review_comments: vec!["Revisar la edad".into()],
+                invalid_reasons: vec![InvalidAnswer {
+                    question: "age".into(),
+                    reason: "a integer question cannot hold the text \"ten\"".into(),
+                }],
                 answers: located,
             },
             ExportSubmission {
@@ -603,6 +616,7 @@ pub(crate) mod fixtures {
                 status: Status::Draft,
                 review_state: None,
                 review_comments: Vec::new(),
+                invalid_reasons: Vec::new(),
                 answers: unlocated,
             },
         ]

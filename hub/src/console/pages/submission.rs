@@ -22,6 +22,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minga_core::ReviewState;
+use minga_forms::check::InvalidAnswer;
 use minga_forms::Value;
 
 /// An answer as the page shows it: text, or a repeat's table.
@@ -109,6 +110,8 @@ struct SubmissionPage {
     review_history: Vec<HistoryView>,
     verdicts: Vec<(&'static str, &'static str)>,
     conflicts: Vec<ConflictView>,
+    /// Why it was flagged as invalid on arrival (question, reason as the checker words it).
+    invalid_reasons: Vec<InvalidAnswer>,
 }
 
 /// The text of a one-level answer; a nested repeat is summarised by its count.
@@ -318,6 +321,7 @@ fn page_of(
             .collect(),
         verdicts: t.review_states()[1..].to_vec(),
         conflicts,
+        invalid_reasons: row.invalid_reasons,
         id: row.id,
     }
 }

@@ -1,6 +1,6 @@
 //! A project's table of submissions, read from the hub's projection (the one `submissions
 //! list` reads): filtered by form, review state, device, a date range of the last change,
-//! conflicts and text, newest or oldest first, paged by the last row shown (an index range
+//! conflicts, "flagged as invalid on arrival" and text, newest or oldest first, paged by the last row shown (an index range
 //! scan per page, never a count or an offset), with the selected rows approved at once.
 
 use super::questions::{offered, Offered};
@@ -37,6 +37,8 @@ struct TableRow {
     review: &'static str,
     place: String,
     conflicts: bool,
+    /// Flagged as invalid on arrival (its answers break its form version).
+    invalid: bool,
 }
 
 /// A choice of a filter's list: its value, its label, whether it is chosen.
@@ -69,6 +71,7 @@ struct TablePage {
     to: String,
     text: String,
     conflicts: bool,
+    invalid: bool,
     oldest_first: bool,
     rows: Vec<TableRow>,
     /// The next page's URL, when there are more rows.
@@ -87,6 +90,8 @@ struct Filters {
     to: Option<NaiveDate>,
     text: Option<String>,
     conflicts: bool,
+    /// Only those flagged as invalid on arrival.
+    invalid: bool,
     oldest_first: bool,
     /// Where the page starts: after (`updated_at` in microseconds, id).
     after: Option<(DateTime<Utc>, String)>,
@@ -112,6 +117,7 @@ impl Filters {
                 .map(|q| q.trim().to_string())
                 .filter(|q| !q.is_empty()),
             conflicts: field(&sent, "conflicts").is_some(),
+            invalid: field(&sent, "invalid").is_some(),
             oldest_first: field(&sent, "sort") == Some("oldest"),
             after: field(&sent, "after").and_then(parse_after),
             answers: sent
@@ -136,6 +142,7 @@ impl Filters {
             updated_before: self.to.and_then(|d| d.succ_opt()).and_then(midnight),
             text: self.text.clone(),
             conflicted_only: self.conflicts,
+            invalid_only: self.invalid,
             oldest_first: self.oldest_first,
             after: self.after.clone(),
             answers: self.answers.clone(),
@@ -165,6 +172,9 @@ impl Filters {
             .collect();
         if self.conflicts {
             pairs.push(("conflicts", "1".into()));
+        }
+        if self.invalid {
+            pairs.push(("invalid", "1".into()));
         }
         if self.oldest_first {
             pairs.push(("sort", "oldest".into()));
@@ -206,6 +216,7 @@ fn table_row(row: SubmissionRow, lang: Lang) -> TableRow {
             _ => String::new(),
         },
         conflicts: row.has_conflicts,
+        invalid: row.invalid,
         id: row.id,
     }
 }
@@ -337,6 +348,7 @@ pub async fn table(
         to: filters.to.map(|d| d.to_string()).unwrap_or_default(),
         text: filters.text.clone().unwrap_or_default(),
         conflicts: filters.conflicts,
+        invalid: filters.invalid,
         oldest_first: filters.oldest_first,
         rows: rows.into_iter().map(|row| table_row(row, lang)).collect(),
         next,

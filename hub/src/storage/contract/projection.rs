@@ -95,7 +95,7 @@ pub fn review_write(submission: &DocId, state: ReviewState) -> DocumentWrite {
     }
 }
 
-fn all(storage: &dyn HubStorage, query: SubmissionQuery) -> Vec<SubmissionRow> {
+pub(super) fn all(storage: &dyn HubStorage, query: SubmissionQuery) -> Vec<SubmissionRow> {
     let query = SubmissionQuery {
         limit: 100,
         ..query
@@ -103,7 +103,7 @@ fn all(storage: &dyn HubStorage, query: SubmissionQuery) -> Vec<SubmissionRow> {
     storage.submissions("p", &query).unwrap()
 }
 
-fn ids(rows: &[SubmissionRow]) -> Vec<String> {
+pub(super) fn ids(rows: &[SubmissionRow]) -> Vec<String> {
     rows.iter().map(|r| r.id.clone()).collect()
 }
 

@@ -31,6 +31,7 @@ use crate::auth::{EnrolDecision, EnrolmentState};
 use crate::error::{postgres_detail, HubError, Result};
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
+use minga_forms::check::decode_reasons;
 use minga_forms::Form;
 use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use minga_sync::ChunkOutcome;
@@ -176,6 +177,7 @@ fn device_from_row(row: &Row) -> Result<Device> {
 }
 
 fn submission_from_row(row: &Row) -> Result<SubmissionRow> {
+    let reasons: Option<&str> = row.try_get(15)?;
     Ok(SubmissionRow {
         id: row.try_get(0)?,
         form_id: row.try_get(1)?,
@@ -192,6 +194,8 @@ fn submission_from_row(row: &Row) -> Result<SubmissionRow> {
         latitude: row.try_get(12)?,
         longitude: row.try_get(13)?,
         has_conflicts: row.try_get(14)?,
+        invalid: reasons.is_some(),
+        invalid_reasons: decode_reasons(reasons),
     })
 }
 
@@ -712,6 +716,18 @@ impl DocumentTx for postgres::Transaction<'_> {
         header_from_row(&row)
     }
 
+    fn form_definition(
+        &mut self,
+        project: &str,
+        form_id: &str,
+        version: &str,
+    ) -> Result<Option<String>> {
+        let sql =
+            "SELECT definition FROM forms WHERE project = $1 AND form_id = $2 AND version = $3";
+        let row = self.query_opt(sql, &[&project, &form_id, &version])?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
     fn projected_conflicts(&mut self, project: &str, id: &str) -> Result<Option<bool>> {
         let sql = "SELECT has_conflicts FROM submissions WHERE project = $1 AND id = $2";
         let row = self.query_opt(sql, &[&project, &id])?;
@@ -744,6 +760,7 @@ impl DocumentTx for postgres::Transaction<'_> {
                 &latitude,
                 &longitude,
                 &facts.has_conflicts,
+                &facts.invalid_reasons,
             ],
         )?;
         Ok(())
@@ -811,12 +828,23 @@ fn backfill_attachment_refs(tx: &mut postgres::Transaction<'_>) -> Result<()> {
 
 /// The answer rows of every submission stored before they were kept (schema version 7).
 fn backfill_answers(tx: &mut postgres::Transaction<'_>) -> Result<()> {
-    let documents: Vec<(String, String)> = tx
-        .query("SELECT project, id FROM submissions", &[])?
+    let documents = projected_submissions(tx)?;
+    txn::backfill_answers(tx, &documents)
+}
+
+/// Why each submission stored before the check existed breaks its form version (schema
+/// version 8): its row written again, whole, from its document.
+fn backfill_invalid_flags(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    let documents = projected_submissions(tx)?;
+    txn::backfill_projection(tx, &documents)
+}
+
+/// Every submission with a projection row, by project and id. Cost: a scan of the rows.
+fn projected_submissions(tx: &mut postgres::Transaction<'_>) -> Result<Vec<(String, String)>> {
+    tx.query("SELECT project, id FROM submissions", &[])?
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<_>>()?;
-    txn::backfill_answers(tx, &documents)
+        .collect()
 }
 
 /// The projection of every submission and review stored before it existed (schema version 2).
@@ -941,7 +969,29 @@ mod tests {
     contract_tests!(open);
     crate::storage::contract::console_contract_tests!(open);
 
-    /// What version 7 added, taken away again: a version 6 database.
+    /// What version 8 added, taken away again: a version 7 database.
+    const TO_VERSION_7: &str = "DROP INDEX submissions_flagged_invalid;
+        ALTER TABLE submissions DROP COLUMN invalid_reasons;";
+
+    #[test]
+    fn opening_a_version_7_database_flags_the_stored_submissions_that_break_their_form() {
+        let Some((database, storage)) = open("upgrade_from_7") else {
+            return;
+        };
+        let flagged = crate::storage::contract::store_flagged(&storage);
+        storage
+            .client()
+            .unwrap()
+            .batch_execute(&format!(
+                "{TO_VERSION_7} UPDATE minga_hub_schema SET version = 7;"
+            ))
+            .unwrap();
+        drop(storage);
+        let upgraded = database.open().unwrap();
+        crate::storage::contract::check_flagged_after_upgrade(&upgraded, &flagged);
+    }
+
+    /// What version 7 added, taken away again (after [`TO_VERSION_7`]): a version 6 database.
     const TO_VERSION_6: &str = "DROP TABLE submission_answers;";
 
     #[test]
@@ -954,7 +1004,7 @@ mod tests {
             .client()
             .unwrap()
             .batch_execute(&format!(
-                "{TO_VERSION_6} UPDATE minga_hub_schema SET version = 6;"
+                "{TO_VERSION_7} {TO_VERSION_6} UPDATE minga_hub_schema SET version = 6;"
             ))
             .unwrap();
         drop(storage);
@@ -981,8 +1031,9 @@ mod tests {
             return;
         };
         let stored = crate::storage::contract::store_kinds_and_shared_heads(&storage);
-        let downgrade =
-            format!("{TO_VERSION_6} {TO_VERSION_5} UPDATE minga_hub_schema SET version = 5;");
+        let downgrade = format!(
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} UPDATE minga_hub_schema SET version = 5;"
+        );
         storage.client().unwrap().batch_execute(&downgrade).unwrap();
         let as_text = storage
             .client()
@@ -1022,7 +1073,7 @@ mod tests {
     #[test]
     fn opening_a_version_2_database_adds_the_console_tables_and_keeps_its_data() {
         let downgrade = format!(
-            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} UPDATE minga_hub_schema SET version = 2;"
         );
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_2", &downgrade) {
             crate::storage::contract::console_users_are_unique_and_supervise_only_known_projects(
@@ -1053,7 +1104,7 @@ mod tests {
     #[test]
     fn opening_a_version_1_database_projects_the_submissions_and_reviews_it_stored() {
         let downgrade = format!(
-            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} {TO_VERSION_2} DROP TABLE submissions;
              ALTER TABLE devices DROP COLUMN last_sync_at;
              UPDATE minga_hub_schema SET version = 1;"
         );
@@ -1063,7 +1114,7 @@ mod tests {
     #[test]
     fn opening_a_version_3_database_keeps_the_signatures_of_what_arrives_from_then_on() {
         let downgrade = format!(
-            "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;"
+            "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} {TO_VERSION_3} UPDATE minga_hub_schema SET version = 3;"
         );
         if let Some((_database, upgraded)) = upgraded_after("upgrade_from_3", &downgrade) {
             crate::storage::contract::signed_writes_keep_their_signatures(&upgraded);
@@ -1081,7 +1132,7 @@ mod tests {
             .client()
             .unwrap()
             .batch_execute(&format!(
-                "{TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} UPDATE minga_hub_schema SET version = 4;"
+                "{TO_VERSION_7} {TO_VERSION_6} {TO_VERSION_5} {TO_VERSION_4} UPDATE minga_hub_schema SET version = 4;"
             ))
             .unwrap();
         drop(storage);

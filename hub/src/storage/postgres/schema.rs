@@ -6,7 +6,7 @@ use crate::error::{HubError, Result};
 use postgres::{Client, Transaction};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i32 = 7;
+pub const CURRENT_VERSION: i32 = 8;
 
 /// The advisory lock key held while the schema is checked or upgraded ("minga" in ASCII).
 const UPGRADE_LOCK: i64 = 0x6d_69_6e_67_61;
@@ -161,6 +161,21 @@ fn version_6_kinds_as_numbers_heads_as_bytes(tx: &mut Transaction<'_>) -> Result
     Ok(())
 }
 
+/// Version 8 (SQLite's version 9): why each submission breaks its form version (flagged as
+/// invalid on arrival), checked for the submissions already stored against the forms already
+/// published.
+fn version_8_invalid_flags(tx: &mut Transaction<'_>) -> Result<()> {
+    add_invalid_flag(tx)?;
+    super::backfill_invalid_flags(tx)
+}
+
+/// The invalid flag's column and index, where missing (see `projection::INVALID_INDEX`).
+fn add_invalid_flag(tx: &mut Transaction<'_>) -> Result<()> {
+    tx.batch_execute("ALTER TABLE submissions ADD COLUMN IF NOT EXISTS invalid_reasons TEXT;")?;
+    tx.batch_execute(crate::storage::projection::INVALID_INDEX)?;
+    Ok(())
+}
+
 /// Brings the database at any earlier version up to [`CURRENT_VERSION`] in one transaction;
 /// refuses a database written by a newer hub.
 pub fn upgrade(client: &mut Client) -> Result<()> {
@@ -176,7 +191,7 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
         )));
     }
     while version < CURRENT_VERSION {
-        // The steps that fill data (2, 5, 7) read and write documents through this build's code,
+        // The steps that fill data (2, 5, 7, 8) read and write documents through this build's code,
         // which keeps kinds as numbers and heads as bytes: version 6's form of the tables
         // comes before the first of them, whatever version the database starts from.
         if version >= 1 {
@@ -187,6 +202,8 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
             1 => {
                 tx.batch_execute(VERSION_2)?;
                 tx.batch_execute(crate::storage::projection::INDEXES)?;
+                // Rows are written in this build's shape, invalid flag included (version 8).
+                add_invalid_flag(&mut tx)?;
                 super::backfill_projection(&mut tx)?;
             }
             // Version 3: the console's users, sessions, sign-in failures and audit log.
@@ -214,6 +231,7 @@ pub fn upgrade(client: &mut Client) -> Result<()> {
                 ))?;
                 super::backfill_answers(&mut tx)?;
             }
+            7 => version_8_invalid_flags(&mut tx)?,
             _ => unreachable!("every version below CURRENT_VERSION has an upgrade step"),
         }
         version += 1;

@@ -19,6 +19,7 @@ import org.minga.ffi.Status
 import org.minga.ffi.Store
 import org.minga.ffi.SubmissionFilter
 import org.minga.ffi.Value
+import org.minga.ffi.builtinForms
 import java.io.File
 import java.time.LocalDate
 import java.time.LocalTime
@@ -126,6 +127,27 @@ class StoreTest {
             val awaiting = SubmissionFilter(reviewState = ReviewState.RECEIVED)
             assertEquals(listOf(waiting), store.listSubmissions(awaiting, null, 10u).items.map { it.id })
         }
+    }
+
+    @Test
+    fun whatArrivesBreakingItsFormIsKeptFlaggedAndListedWithItsReasons() {
+        val dialogue = builtinForms().first { it.id() == "minga_stakeholder_dialogue" }
+        val office = Store.open(path("office.minga"), KEY, "tablet-9", "sara")
+        val phone = Store.openUnencrypted(path("phone.minga"), "phone-1", "ana")
+        office.publishForm(dialogue)
+        val typed = office.createSubmission(dialogue.formRef())
+        // The phone lacks the form, so nothing checks what is typed there.
+        val id = phone.createSubmission(dialogue.formRef())
+        phone.setAnswer(id, AnswerPath(name = "colour"), Value.Text("red"))
+        office.importSubmission(phone.exportSubmission(id))
+        val rows = office.listSubmissions(SubmissionFilter(), null, 10u).items
+        assertEquals(mapOf(id to true, typed to false), rows.associate { it.id to it.invalid })
+        val flagged = office.listSubmissions(SubmissionFilter(invalid = true), null, 10u).items
+        assertEquals(listOf(id), flagged.map { it.id })
+        assertEquals(listOf("colour"), office.invalidReasons(id).map { it.question })
+        assertTrue(office.invalidReasons(typed).isEmpty())
+        phone.close()
+        office.close()
     }
 
     @Test
