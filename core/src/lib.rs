@@ -36,6 +36,7 @@ pub use api::export;
 pub use api::form_session::{new_instance_id, StoredFormSession};
 pub use api::forms::PublishedForm;
 pub use api::history::{ChangeSignature, HistoryEntry};
+pub use api::peers::PeerPolicy;
 pub use api::submission::Submission;
 pub use document::{
     check_id, check_structure, document_has_conflicts, form_document, form_document_id,

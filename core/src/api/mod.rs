@@ -15,6 +15,7 @@ pub(crate) mod form_session;
 pub(crate) mod forms;
 pub(crate) mod history;
 pub(crate) mod lists;
+pub mod peers;
 pub(crate) mod review;
 pub(crate) mod session_edits;
 pub(crate) mod submission;
