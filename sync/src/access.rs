@@ -199,17 +199,22 @@ impl DeliveryRefused {
 
 /// Whether the new `changes` (each new actor's newest change and whose rights it carries,
 /// [`new_changes_by_actor`]) to document `id` may be taken from `deliverer`: the deliverer may
-/// read it, and each change's signer may write it. A delivery of only its own changes is judged
+/// read it (or it is a submission no one authored yet), and each change's signer may write it. A delivery of only its own changes is judged
 /// as before rights went by signer (the deliverer may write it). Cost: one rule per actor.
 pub fn judge_delivery(
     deliverer: &Principal,
     (id, doc): (&str, &DocAccess<'_>),
     changes: &[(ChangeHash, SignedBy)],
 ) -> Result<(), DeliveryRefused> {
-    may_read(deliverer, doc).map_err(|refusal| DeliveryRefused::Carrier {
-        doc: id.into(),
-        refusal,
-    })?;
+    // A submission with no author yet (its creator's key bound to no one) becomes the first
+    // deliverer's, as the hub records it: it may carry what it is about to author.
+    let unauthored = doc.kind == DocKind::Submission && doc.submission_author.is_none();
+    if !unauthored {
+        may_read(deliverer, doc).map_err(|refusal| DeliveryRefused::Carrier {
+            doc: id.into(),
+            refusal,
+        })?;
+    }
     for (change, signed_by) in changes {
         let signer = match signed_by {
             SignedBy::Principal(signer) => signer,

@@ -156,6 +156,12 @@ fn a_facilitator_may_carry_only_what_it_may_read_and_its_own_changes_are_its_own
         })
     ));
     let own = [(CHANGE, SignedBy::Deliverer)];
+    let unauthored = doc(DocKind::Submission, None);
+    assert_eq!(
+        judge_delivery(&ben, ("s3", &unauthored), &own),
+        Ok(()),
+        "a submission no one authored yet becomes its first deliverer's"
+    );
     assert_eq!(
         judge_delivery(&ben, ("s2", &submission_of("ben")), &own),
         Ok(())
