@@ -675,3 +675,29 @@ fn an_unenrolled_peer_a_forged_credential_and_a_wrong_proof_get_nothing_from_the
         "the tablet's store is unchanged"
     );
 }
+
+#[test]
+fn a_tablet_refuses_a_facilitators_change_to_a_colleagues_work_that_a_second_tablet_relays() {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let ben = Device::enrol(&hub, Role::Facilitator, "ben");
+    let tablet = Device::enrol(&hub, Role::Supervisor, "sara");
+    let relay = Device::enrol(&hub, Role::Supervisor, "tomas");
+    let hers = fill_one(&ana.store, 0, 0);
+    ana.sync_with_hub(&hub);
+    tablet.sync_with_hub(&hub);
+    ana.sync_with(&ben); // unenrolled: Ben holds her submission
+    ben.store
+        .set_answer(&hers, &AnswerPath::new("age"), &Value::Integer(99))
+        .unwrap();
+    ben.sync_with(&relay); // the second tablet opened an unenrolled exchange
+    let before = store_documents(&*tablet.store);
+
+    let report = relay.sync_directly(&tablet);
+    assert_eq!(
+        refused_ids(&report),
+        [(hers.to_string(), Refusal::NotWritable)],
+        "no credential on the tablet vouches for Ben's change: {report:?}"
+    );
+    assert_eq!(store_documents(&*tablet.store), before, "the tablet is unchanged");
+}

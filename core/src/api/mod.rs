@@ -1,6 +1,7 @@
 //! The API layer: what apps, sync, the hub and the bindings call, each file one topic of
 //! `impl Store` (attachments, submissions, session edits, lists, reviews, forms, history, conflicts,
-//! enrolment, the sync-facing calls and `DocumentStore`), plus the sync agent and export.
+//! enrolment, the sync-facing calls and `DocumentStore`, the hub's rules for peers syncing
+//! directly), plus the sync agent and export.
 //! Every write here goes through the store's write path (`store::write`); nothing below
 //! imports this layer.
 
