@@ -94,8 +94,8 @@ pub(crate) fn enrol_with_key(
             .http_status_as_error(false)
             .build()
             .into();
-        let body = match public_key {
-            Some(key) => json!({ "code": code, "public_key": key }),
+        let body = match &public_key {
+            Some(key) => json!({ "code": code, "public_key": key.as_str() }),
             None => json!({ "code": code }),
         }
         .to_string();
