@@ -699,5 +699,9 @@ fn a_tablet_refuses_a_facilitators_change_to_a_colleagues_work_that_a_second_tab
         [(hers.to_string(), Refusal::NotWritable)],
         "no credential on the tablet vouches for Ben's change: {report:?}"
     );
-    assert_eq!(store_documents(&*tablet.store), before, "the tablet is unchanged");
+    assert_eq!(
+        store_documents(&*tablet.store),
+        before,
+        "the tablet is unchanged"
+    );
 }
