@@ -3,33 +3,43 @@
 //! supervisor's tablet in the parish, the tablet reaches the office first: the facilitator
 //! stays the author and her later edits are accepted. A colleague who relays her work cannot
 //! take it over, and one who writes under the supervisor's actor is refused.
+//!
+//! Rights go by signer: the hub judges each change a tablet relays by the device whose key
+//! signed it. Two devices syncing directly first prove their enrolment to each other
+//! (`minga_sync::peer`) and each applies the hub's rules to the other (`PeerPolicy`): a
+//! facilitator's phone gets from a supervisor's tablet only its own work, the forms and its
+//! reviews, and the tablet refuses what the hub would.
 
 use minga_core::automerge::{transaction::Transactable, AutoCommit, ReadDoc, ROOT};
-use minga_core::{AnswerPath, DocId, Store, Value};
+use minga_core::{AnswerPath, DocId, PeerPolicy, ReviewState, Store, Value};
 use minga_hub::access::Role;
 use minga_hub::admin;
 use minga_hub::storage::HubStorage;
 use minga_scenarios::hub::{Enrolled, TestHub, PROJECT};
-use minga_scenarios::phone::{fill_one, open_store, sync_store};
+use minga_scenarios::phone::{fill_one, open_store, store_documents, sync_store};
+use minga_sync::access::Role as PeerRole;
+use minga_sync::credential::Credential;
+use minga_sync::peer::{prove_to_peer, PeerGate, PeerIdentity, PeerRefused};
 use minga_sync::signatures::{actor_key, credential_text, DeviceKey, SignedChange};
 use minga_sync::wire::seal_signed_document;
 use minga_sync::wire::Refusal;
 use minga_sync::{
-    run_session, AllowAll, DocumentStore, Initiator, MemoryTransport, PeerId, SyncOptions,
+    run_session, AllowAll, DocumentStore, Initiator, MemoryTransport, PeerId, Policy, SyncError,
+    SyncOptions, SyncReport, Transport, TransportError,
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A device's store in a folder of its own, enrolled at `hub` with its key bound.
 struct Device {
     _dir: tempfile::TempDir,
-    store: Store,
+    store: Arc<Store>,
     enrolled: Enrolled,
 }
 
 impl Device {
     fn enrol(hub: &TestHub, role: Role, name: &str) -> Device {
         let dir = tempfile::tempdir().unwrap();
-        let store = open_store(&dir.path().join("store.db"), name);
+        let store = Arc::new(open_store(&dir.path().join("store.db"), name));
         let enrolled = hub.enrol_store(role, name, &store);
         Device {
             _dir: dir,
@@ -41,7 +51,7 @@ impl Device {
     fn sync_with_hub(&self, hub: &TestHub) -> minga_sync::SyncReport {
         let options = SyncOptions::default();
         sync_store(
-            &self.store,
+            &*self.store,
             &hub.url(),
             &self.enrolled,
             options,
@@ -52,15 +62,16 @@ impl Device {
     }
 
     /// One sync session with `other`'s store directly (in the parish, no hub), `other`
-    /// responding.
+    /// responding, in an exchange both opened unenrolled (everything goes both ways): how a
+    /// hostile or careless relay carries work.
     fn sync_with(&self, other: &Device) {
         let peer = |device: &Device| PeerId::new(device.enrolled.device_id.clone()).unwrap();
         let options = SyncOptions::default();
         let transport =
-            MemoryTransport::new(&other.store, peer(other), options, Arc::new(AllowAll));
+            MemoryTransport::new(&*other.store, peer(other), options, Arc::new(AllowAll));
         let mut initiator = Initiator::new(peer(self), peer(other), options, Arc::new(AllowAll));
         let report = run_session(
-            &self.store,
+            &*self.store,
             &transport,
             &mut initiator,
             &options,
@@ -70,6 +81,74 @@ impl Device {
             report.unwrap().refused.is_empty(),
             "nothing refused between them"
         );
+    }
+}
+
+/// A device's store answering direct syncs behind the peer handshake, with the hub's rules
+/// applied to whoever proves its enrolment (as the bindings' `responder()` does).
+struct Gated<'a> {
+    store: &'a Store,
+    gate: Mutex<PeerGate>,
+}
+
+impl<'a> Gated<'a> {
+    fn of(device: &'a Device) -> Self {
+        let me = device.store.peer_identity().unwrap().expect("enrolled");
+        let (mine, store) = (me.credential.clone(), Arc::downgrade(&device.store));
+        let policy_for = Box::new(move |peer: &Credential| -> Arc<dyn Policy> {
+            let store = store.upgrade().expect("the store outlives its sessions");
+            Arc::new(PeerPolicy::new(&store, mine.clone(), peer.clone()))
+        });
+        let local = PeerId::new(device.enrolled.device_id.clone()).unwrap();
+        Gated {
+            store: &device.store,
+            gate: Mutex::new(PeerGate::new(me, local, SyncOptions::default(), policy_for)),
+        }
+    }
+}
+
+impl Transport for Gated<'_> {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        Ok(self.gate.lock().unwrap().respond(self.store, request))
+    }
+}
+
+/// Why a direct sync did not happen: the handshake or the session failed.
+#[derive(Debug)]
+#[allow(dead_code)] // read through Debug in failure messages
+enum DirectFailure {
+    Handshake(PeerRefused),
+    Session(SyncError),
+}
+
+impl Device {
+    /// One direct session with `other` (in the parish, no hub), `other` responding: each
+    /// proves its enrolment to the other (this device as `me`), then each applies the hub's
+    /// rules to the other.
+    fn sync_directly_as(
+        &self,
+        other: &Device,
+        me: &PeerIdentity,
+    ) -> Result<SyncReport, DirectFailure> {
+        let transport = Gated::of(other);
+        let theirs = prove_to_peer(&transport, me).map_err(DirectFailure::Handshake)?;
+        let policy = PeerPolicy::new(&self.store, me.credential.clone(), theirs);
+        let peer = |device: &Device| PeerId::new(device.enrolled.device_id.clone()).unwrap();
+        let options = SyncOptions::default();
+        let mut initiator = Initiator::new(peer(self), peer(other), options, Arc::new(policy));
+        run_session(
+            &*self.store,
+            &transport,
+            &mut initiator,
+            &options,
+            &mut |_| {},
+        )
+        .map_err(DirectFailure::Session)
+    }
+
+    fn sync_directly(&self, other: &Device) -> SyncReport {
+        let me = self.store.peer_identity().unwrap().expect("enrolled");
+        self.sync_directly_as(other, &me).expect("a direct sync")
     }
 }
 
@@ -192,6 +271,17 @@ fn forged(
 
 /// PUTs `body` as submission `id` with `device`'s token: the status and the error code.
 fn put_submission(hub: &TestHub, device: &Device, id: &DocId, body: &[u8]) -> (u16, String) {
+    let (status, code, _) = put_submission_saying(hub, device, id, body);
+    (status, code)
+}
+
+/// [`put_submission`], with the error's message too.
+fn put_submission_saying(
+    hub: &TestHub,
+    device: &Device,
+    id: &DocId,
+    body: &[u8],
+) -> (u16, String, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -210,10 +300,8 @@ fn put_submission(hub: &TestHub, device: &Device, id: &DocId, body: &[u8]) -> (u
     let status = reply.status().as_u16();
     let body: serde_json::Value =
         serde_json::from_str(&reply.into_body().read_to_string().unwrap()).unwrap_or_default();
-    (
-        status,
-        body["error"].as_str().unwrap_or_default().to_string(),
-    )
+    let field = |name: &str| body[name].as_str().unwrap_or_default().to_string();
+    (status, field("error"), field("message"))
 }
 
 #[test]
@@ -326,5 +414,294 @@ fn a_hub_whose_key_is_not_the_one_the_enrolment_link_names_is_refused() {
     assert!(
         enrolled.is_ok(),
         "the hub that printed the link: {enrolled:?}"
+    );
+}
+
+/// The documents this device refused from its peer in `report`, by id, with why.
+fn refused_ids(report: &SyncReport) -> Vec<(String, Refusal)> {
+    let mut refused: Vec<_> = report
+        .refused
+        .iter()
+        .map(|(doc, why)| (doc.to_string(), *why))
+        .collect();
+    refused.sort_by(|a, b| a.0.cmp(&b.0));
+    refused
+}
+
+#[test]
+fn a_facilitators_phone_gets_from_the_supervisors_tablet_only_its_own_work_the_forms_and_its_reviews(
+) {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let ben = Device::enrol(&hub, Role::Facilitator, "ben");
+    let tablet = Device::enrol(&hub, Role::Supervisor, "sara");
+    tablet.sync_with_hub(&hub); // the forms
+    let (hers, his) = (fill_one(&ana.store, 0, 0), fill_one(&ben.store, 1, 0));
+    assert!(
+        ana.store.forms().unwrap().is_empty(),
+        "she never reached the hub"
+    );
+    ana.sync_directly(&tablet);
+    ben.sync_directly(&tablet);
+    for id in [&hers, &his] {
+        tablet
+            .store
+            .set_review_state(id, ReviewState::Approved)
+            .unwrap();
+    }
+
+    let report = ana.sync_directly(&tablet);
+    assert!(report.refused.is_empty(), "{report:?}");
+    assert!(!ana.store.forms().unwrap().is_empty(), "the forms came");
+    let review = ana
+        .store
+        .review(&hers)
+        .unwrap()
+        .expect("the review of her work came");
+    assert_eq!(review.state, ReviewState::Approved);
+    assert!(
+        ana.store.submission(&his).is_err(),
+        "not her colleague's submission"
+    );
+    assert!(ana.store.review(&his).unwrap().is_none(), "nor its review");
+}
+
+#[test]
+fn a_facilitators_change_to_a_colleagues_answer_and_her_self_approval_are_refused_by_the_tablet_and_the_hub(
+) {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let ben = Device::enrol(&hub, Role::Facilitator, "ben");
+    let tablet = Device::enrol(&hub, Role::Supervisor, "sara");
+    let his = fill_one(&ben.store, 0, 0);
+    ben.sync_with_hub(&hub);
+    ben.sync_with(&ana); // unenrolled: Ana now holds Ben's submission
+    ana.store
+        .set_answer(&his, &AnswerPath::new("age"), &Value::Integer(99))
+        .unwrap();
+    let hers = fill_one(&ana.store, 1, 0);
+    ana.store
+        .set_review_state(&hers, ReviewState::Approved)
+        .unwrap();
+    tablet.sync_with_hub(&hub);
+    let tablets_before = store_documents(&*tablet.store);
+
+    let report = ana.sync_directly(&tablet);
+    let review = minga_core::review_id(&hers).to_string();
+    let mut expected = vec![
+        (his.to_string(), Refusal::NotReadable), // not hers: not even offered a reading
+        (review.clone(), Refusal::NotWritable),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(refused_ids(&report), expected, "{report:?}");
+    assert_eq!(
+        report.refused_by_peer.len(),
+        2,
+        "reported as her own work refused"
+    );
+    let tablets_after = store_documents(&*tablet.store);
+    assert_eq!(
+        tablets_after[&his.to_string()],
+        tablets_before[&his.to_string()],
+        "unchanged"
+    );
+    assert!(
+        !tablets_after.contains_key(&review),
+        "no self-approval on the tablet"
+    );
+    assert!(
+        tablets_after.contains_key(&hers.to_string()),
+        "her own submission is taken"
+    );
+
+    let hub_before = hub.documents();
+    let report = ana.sync_with_hub(&hub);
+    let refused: Vec<_> = refused_ids(&report).into_iter().map(|(id, _)| id).collect();
+    assert!(
+        refused.contains(&his.to_string()) && refused.contains(&review),
+        "{report:?}"
+    );
+    assert_eq!(
+        hub.documents()[&his.to_string()],
+        hub_before[&his.to_string()]
+    );
+}
+
+#[test]
+fn the_hub_judges_a_relayed_change_by_its_signer_not_by_the_supervisors_tablet_that_carries_it() {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let ben = Device::enrol(&hub, Role::Facilitator, "ben");
+    let tablet = Device::enrol(&hub, Role::Supervisor, "sara");
+    let hers = fill_one(&ana.store, 0, 0);
+    ana.sync_with_hub(&hub);
+    ana.sync_with(&ben); // unenrolled: Ben holds her submission
+    ben.store
+        .set_answer(&hers, &AnswerPath::new("age"), &Value::Integer(99))
+        .unwrap();
+    let his = fill_one(&ben.store, 1, 0);
+    ben.store
+        .set_review_state(&his, ReviewState::Approved)
+        .unwrap();
+    ben.sync_with(&tablet); // the tablet opened an unenrolled exchange: it carries everything
+    let before = hub.documents();
+
+    let report = tablet.sync_with_hub(&hub);
+    let review = minga_core::review_id(&his).to_string();
+    let refused: Vec<_> = refused_ids(&report).into_iter().map(|(id, _)| id).collect();
+    let mut expected = vec![hers.to_string(), review.clone()];
+    expected.sort();
+    assert_eq!(
+        refused, expected,
+        "Ben's change to her answer and his self-approval: {report:?}"
+    );
+    let after = hub.documents();
+    assert_eq!(
+        after[&hers.to_string()],
+        before[&hers.to_string()],
+        "her submission unchanged"
+    );
+    assert!(!after.contains_key(&review));
+    assert!(
+        after.contains_key(&his.to_string()),
+        "his own submission, relayed, is taken"
+    );
+
+    let body = seal_signed_document(
+        &tablet.store.document_bytes(&hers).unwrap(),
+        &tablet.store.change_signatures(&hers).unwrap(),
+    );
+    let (status, code, message) = put_submission_saying(&hub, &tablet, &hers, &body);
+    assert_eq!((status, code.as_str()), (403, "not_the_author"));
+    assert!(
+        message.contains(&hers.to_string()) && message.contains("change"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_supervisors_tablet_relays_the_authors_own_edits_and_the_hub_takes_them() {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let tablet = Device::enrol(&hub, Role::Supervisor, "sara");
+    let hers = fill_one(&ana.store, 0, 0);
+    ana.sync_with_hub(&hub);
+    tablet.sync_with_hub(&hub);
+    ana.store
+        .set_answer(&hers, &AnswerPath::new("age"), &Value::Integer(41))
+        .unwrap();
+    assert!(ana.sync_directly(&tablet).refused.is_empty());
+    let report = tablet.sync_with_hub(&hub);
+    assert!(report.refused.is_empty(), "{report:?}");
+    assert_eq!(
+        hub.documents()[&hers.to_string()],
+        store_documents(&*ana.store)[&hers.to_string()],
+        "the hub holds her edit"
+    );
+}
+
+#[test]
+fn an_unenrolled_peer_a_forged_credential_and_a_wrong_proof_get_nothing_from_the_tablet() {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let tablet = Device::enrol(&hub, Role::Supervisor, "sara");
+    tablet.sync_with_hub(&hub);
+    let work = fill_one(&tablet.store, 0, 0);
+    let before = store_documents(&*tablet.store);
+    let me = ana.store.peer_identity().unwrap().unwrap();
+    let refused_handshake = |identity: &PeerIdentity| match ana.sync_directly_as(&tablet, identity)
+    {
+        Err(DirectFailure::Handshake(PeerRefused::PeerAborted(why))) => why,
+        other => panic!("refused at the handshake, not {other:?}"),
+    };
+
+    let promoted = PeerIdentity {
+        key: DeviceKey::from_secret(me.key.secret()),
+        credential: Credential {
+            role: PeerRole::Supervisor,
+            ..me.credential.clone()
+        },
+        hub_key: me.hub_key,
+    };
+    assert!(refused_handshake(&promoted).contains("credential"));
+    let another_hub = DeviceKey::generate().unwrap();
+    let text = credential_text(
+        &me.credential.device_id,
+        PROJECT,
+        "supervisor",
+        &me.key.public_key(),
+    );
+    let from_another_hub = PeerIdentity {
+        key: DeviceKey::from_secret(me.key.secret()),
+        credential: Credential {
+            role: PeerRole::Supervisor,
+            signature: another_hub.sign_credential(&text),
+            ..me.credential.clone()
+        },
+        hub_key: another_hub.public_key(),
+    };
+    assert!(refused_handshake(&from_another_hub).contains("credential"));
+    let thief = PeerIdentity {
+        key: DeviceKey::generate().unwrap(),
+        credential: me.credential.clone(),
+        hub_key: me.hub_key,
+    };
+    assert!(refused_handshake(&thief).contains("proof"));
+
+    // An unenrolled store (or an older Minga) that starts a session without the handshake.
+    let options = SyncOptions::default();
+    let (from, to) = (
+        PeerId::new("stranger").unwrap(),
+        PeerId::new(tablet.enrolled.device_id.clone()).unwrap(),
+    );
+    let mut initiator = Initiator::new(from, to, options, Arc::new(AllowAll));
+    let dir = tempfile::tempdir().unwrap();
+    let stranger = open_store(&dir.path().join("s.db"), "stranger");
+    let refused = run_session(
+        &stranger,
+        &Gated::of(&tablet),
+        &mut initiator,
+        &options,
+        &mut |_| {},
+    );
+    assert!(
+        matches!(refused, Err(SyncError::RemoteAbort { .. })),
+        "{refused:?}"
+    );
+    assert!(stranger.submission(&work).is_err(), "nothing reached it");
+    assert_eq!(
+        store_documents(&*tablet.store),
+        before,
+        "the tablet's store is unchanged"
+    );
+}
+
+#[test]
+fn a_tablet_refuses_a_facilitators_change_to_a_colleagues_work_that_a_second_tablet_relays() {
+    let hub = TestHub::start();
+    let ana = Device::enrol(&hub, Role::Facilitator, "ana");
+    let ben = Device::enrol(&hub, Role::Facilitator, "ben");
+    let tablet = Device::enrol(&hub, Role::Supervisor, "sara");
+    let relay = Device::enrol(&hub, Role::Supervisor, "tomas");
+    let hers = fill_one(&ana.store, 0, 0);
+    ana.sync_with_hub(&hub);
+    tablet.sync_with_hub(&hub);
+    ana.sync_with(&ben); // unenrolled: Ben holds her submission
+    ben.store
+        .set_answer(&hers, &AnswerPath::new("age"), &Value::Integer(99))
+        .unwrap();
+    ben.sync_with(&relay); // the second tablet opened an unenrolled exchange
+    let before = store_documents(&*tablet.store);
+
+    let report = relay.sync_directly(&tablet);
+    assert_eq!(
+        refused_ids(&report),
+        [(hers.to_string(), Refusal::NotWritable)],
+        "no credential on the tablet vouches for Ben's change: {report:?}"
+    );
+    assert_eq!(
+        store_documents(&*tablet.store),
+        before,
+        "the tablet is unchanged"
     );
 }

@@ -92,8 +92,10 @@ impl fmt::Display for HubCredentials {
 #[uniffi::export]
 impl Store {
     /// Enrols this store with the hub at `hub_url` with the one-time `code` (as `enrol`
-    /// does, also binding the store's signing key to the device) and makes the device id the
-    /// hub gave its own: every later change is signed with
+    /// does, also binding the store's signing key to the device), keeps the credential the hub
+    /// signed for it and the hub's key (a credential for another key, or one that does not
+    /// verify under the hub's key, is `Unauthorized` and nothing is kept), and makes the
+    /// device id the hub gave its own: every later change is signed with
     /// it, now and whenever the store is opened again, so that the hub and every report name
     /// one submitter. Changes made before keep the id they were made with. Keep the returned
     /// credentials in the platform's keystore. Errors as `enrol` (and `Closed` before the code
@@ -107,8 +109,13 @@ impl Store {
     ) -> Result<HubCredentials> {
         // A closed store is refused before the single-use code is spent.
         let key = self.call(|store| Ok(store.public_key().to_string()))?;
-        let credentials = enrol_with_key(hub_url, code, Some(key), hub_key_fingerprint)?;
-        self.call(|store| Ok(store.adopt_device_id(&credentials.device_id)?))?;
+        let enrolment = enrol_with_key(hub_url, code, Some(key), hub_key_fingerprint)?;
+        let credentials = enrolment.credentials;
+        self.call(|store| match &enrolment.signed {
+            Some((credential, hub_key)) => Ok(store.adopt_enrolment(credential, hub_key)?),
+            // A hub of before credentials: the id only; direct syncs need a credential.
+            None => Ok(store.adopt_device_id(&credentials.device_id)?),
+        })?;
         Ok(credentials)
     }
 }

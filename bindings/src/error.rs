@@ -145,6 +145,7 @@ impl From<minga_core::Error> for MingaError {
             | E::UnverifiedChange { .. }
             | E::Malformed(_) => Self::InvalidArgument { reason },
             E::InvalidAnswer { question, reason } => Self::InvalidAnswer { question, reason },
+            E::CredentialRefused { .. } => Self::Unauthorized { reason },
             E::AttachmentNotPresent { .. } => Self::NotFound { what: reason },
             E::AttachmentTooLarge { .. }
             | E::AttachmentMismatch { .. }

@@ -4,6 +4,8 @@
 
 use crate::error::{MingaError, Result};
 use crate::guard::guarded;
+use minga_core::minga_sync::credential::Credential;
+use minga_core::minga_sync::signatures::PublicKey;
 use serde_json::{json, Value as Json};
 use std::time::Duration;
 
@@ -67,7 +69,14 @@ pub fn enrol(
     code: String,
     hub_key_fingerprint: Option<String>,
 ) -> Result<HubCredentials> {
-    enrol_with_key(hub_url, code, None, hub_key_fingerprint)
+    Ok(enrol_with_key(hub_url, code, None, hub_key_fingerprint)?.credentials)
+}
+
+/// What enrolment answered: the credentials, and when the store's key was sent, the hub's
+/// signed credential for it and the hub's key (`None` from a hub of before credentials).
+pub(crate) struct Enrolment {
+    pub credentials: HubCredentials,
+    pub signed: Option<(Credential, PublicKey)>,
 }
 
 /// [`enrol`], binding the store's signing key (64 hex digits) to the new device, so that the hub
@@ -77,7 +86,7 @@ pub(crate) fn enrol_with_key(
     code: String,
     public_key: Option<String>,
     hub_key_fingerprint: Option<String>,
-) -> Result<HubCredentials> {
+) -> Result<Enrolment> {
     guarded(|| {
         let base = base_url(&hub_url)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -85,8 +94,8 @@ pub(crate) fn enrol_with_key(
             .http_status_as_error(false)
             .build()
             .into();
-        let body = match public_key {
-            Some(key) => json!({ "code": code, "public_key": key }),
+        let body = match &public_key {
+            Some(key) => json!({ "code": code, "public_key": key.as_str() }),
             None => json!({ "code": code }),
         }
         .to_string();
@@ -110,26 +119,43 @@ pub(crate) fn enrol_with_key(
         if let Some(expected) = &hub_key_fingerprint {
             check_hub_key(expected, &reply)?;
         }
-        credentials(base, &reply)
+        let credentials = credentials(base, &reply)?;
+        let signed = match &public_key {
+            Some(key) => signed_credential(&reply, key)?,
+            None => None,
+        };
+        Ok(Enrolment {
+            credentials,
+            signed,
+        })
     })
+}
+
+/// The hub's credential for the device's `key` and the hub's key, from its enrolment answer;
+/// `None` when it gave none (a hub of before credentials). A credential whose fields do not
+/// read is `Network` (the answer is damaged).
+fn signed_credential(reply: &Json, key: &str) -> Result<Option<(Credential, PublicKey)>> {
+    let field = |name: &str| reply[name].as_str().unwrap_or_default();
+    let (Some(signature), Some(hub_key)) =
+        (reply["credential"].as_str(), reply["hub_key"].as_str())
+    else {
+        return Ok(None);
+    };
+    let damaged = |reason: String| MingaError::Network {
+        reason: format!("the hub's enrolment answer carries a damaged credential: {reason}"),
+    };
+    let fields = (field("device_id"), field("project"), field("role"));
+    let credential = Credential::from_fields(fields.0, fields.1, fields.2, key, signature)
+        .map_err(|fault| damaged(fault.to_string()))?;
+    let hub_key = PublicKey::from_hex(hub_key).ok_or_else(|| damaged("hub key".into()))?;
+    Ok(Some((credential, hub_key)))
 }
 
 /// Whether the hub answered with the key whose fingerprint the enrolment link carries.
 fn check_hub_key(expected: &str, reply: &Json) -> Result<()> {
     let answered = reply["hub_key"]
         .as_str()
-        .and_then(|hex| {
-            let bytes: Vec<u8> = (0..hex.len())
-                .step_by(2)
-                .map(|at| {
-                    hex.get(at..at + 2)
-                        .and_then(|d| u8::from_str_radix(d, 16).ok())
-                })
-                .collect::<Option<_>>()?;
-            Some(minga_core::minga_sync::signatures::PublicKey(
-                bytes.try_into().ok()?,
-            ))
-        })
+        .and_then(PublicKey::from_hex)
         .map(|key| key.fingerprint());
     if answered.as_deref() == Some(expected) {
         return Ok(());

@@ -1,6 +1,9 @@
 //! Sync from the app: with a hub over HTTP (`minga_sync::http::HttpTransport`), or with any
 //! peer over a transport the host brings ([`SyncTransport`]: Bluetooth, Wi-Fi Direct, its own
-//! HTTP stack), answered on the other side by a [`SyncResponder`]. Every session runs
+//! HTTP stack), answered on the other side by a [`SyncResponder`]. Two devices syncing
+//! directly first prove their enrolment to each other (`minga_sync::peer`'s handshake) and
+//! each applies the hub's rules to the other (`minga_core::PeerPolicy`), unless the app opens
+//! an unenrolled exchange on both sides (`unenrolled = true`). Every session runs
 //! `minga_sync::run_session` on the core store; [`SyncReport`] says what it did and a
 //! [`SyncProgressListener`] hears how far it is after each round trip.
 
@@ -8,10 +11,13 @@ use crate::error::{MingaError, Result};
 use crate::hub::{sync_url, HubCredentials};
 use crate::store::Store;
 use minga_core as core;
+use minga_sync::credential::Credential;
 use minga_sync::http::{HttpOptions, HttpTransport};
+use minga_sync::peer::{prove_to_peer, PeerGate, PeerIdentity, PeerRefused, PolicyFor};
 use minga_sync::wire::Refusal;
 use minga_sync::{
-    AllowAll, Initiator, PeerId, Responder, SyncError, SyncOptions, Transport, TransportError,
+    AllowAll, Initiator, PeerId, Policy, Responder, SyncError, SyncOptions, Transport,
+    TransportError,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -144,12 +150,19 @@ impl Default for HttpSettings {
 }
 
 /// The other side of a session over a host transport: hand each request that arrives to
-/// [`SyncResponder::respond`] and send back what it returns. It lets the peer read and write
-/// every document of this store (the hub, not this, enforces roles).
+/// [`SyncResponder::respond`] and send back what it returns. The peer first proves its
+/// enrolment, and then reads and writes only what the hub would let it; an unenrolled
+/// responder (`responder(unenrolled = true)`) lets any peer read and write everything.
 #[derive(uniffi::Object)]
 pub struct SyncResponder {
     store: Arc<Store>,
-    responder: Mutex<Responder>,
+    responder: Mutex<Answering>,
+}
+
+/// How a responder answers: behind the peer handshake, or open to any peer.
+enum Answering {
+    Gated(Box<PeerGate>),
+    Unenrolled(Box<Responder>),
 }
 
 #[uniffi::export]
@@ -162,7 +175,10 @@ impl SyncResponder {
                 .responder
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            Ok(responder.respond_or_abort(store, &request))
+            Ok(match &mut *responder {
+                Answering::Gated(gate) => gate.respond(store, &request),
+                Answering::Unenrolled(open) => open.respond_or_abort(store, &request),
+            })
         })
     }
 }
@@ -197,62 +213,155 @@ impl Store {
             retries: 0,
             ..SyncOptions::default()
         };
+        let session = Session {
+            local,
+            remote,
+            options,
+            policy: Arc::new(AllowAll), // the hub, which enrolled this device, is trusted
+        };
         self.call(|store| {
-            run(store, &transport, local, remote, options, progress)
-                .map_err(|error| from_sync_error(error, None))
+            run(store, &transport, session, progress).map_err(|error| from_sync_error(error, None))
         })
     }
 
     /// Syncs with peer `peer` over the host's `transport`, as this store's device id. The
-    /// peer answers with its own store's `responder()`.
-    #[uniffi::method(default(progress = None))]
+    /// peer answers with its own store's `responder()`. Both first prove their enrolment
+    /// (the credential the hub signed, and the key it binds); this store then sends the peer
+    /// only what the hub would let it read and takes only what the hub would let it write.
+    /// `Unauthorized` when this store has no credential (enrol it), or the peer's credential
+    /// or proof is refused (either side; an unenrolled peer, another hub's, or a peer of an
+    /// older Minga). With `unenrolled`, no handshake: every document goes both ways (the peer
+    /// must answer with `responder(unenrolled = true)`).
+    #[uniffi::method(default(progress = None, unenrolled = false))]
     pub fn sync_with(
         &self,
         transport: Arc<dyn SyncTransport>,
         peer: String,
         progress: Option<Arc<dyn SyncProgressListener>>,
+        unenrolled: bool,
     ) -> Result<SyncReport> {
         let remote = peer_id(&peer)?;
         let transport = HostTransport::new(transport);
-        self.call(|store| {
+        self.call_shared(|store| {
             let local = peer_id(&store.identity().device_id)?;
-            run(
-                store,
-                &transport,
+            let policy: Arc<dyn Policy> = match unenrolled {
+                true => Arc::new(AllowAll),
+                false => {
+                    let me = identity(&store)?;
+                    let peer = prove_to_peer(&transport, &me)
+                        .map_err(|refused| from_peer_refused(refused, &transport))?;
+                    Arc::new(core::PeerPolicy::new(&store, me.credential, peer))
+                }
+            };
+            let session = Session {
                 local,
                 remote,
-                SyncOptions::default(),
-                progress,
-            )
-            .map_err(|error| from_sync_error(error, transport.take_failure()))
+                options: SyncOptions::default(),
+                policy,
+            };
+            run(&store, &transport, session, progress)
+                .map_err(|error| from_sync_error(error, transport.take_failure()))
         })
     }
 
     /// A responder that answers the sessions a peer runs with this store (`sync_with` on the
-    /// peer's side), as this store's device id. One responder serves one peer at a time.
-    pub fn responder(self: Arc<Self>) -> Result<Arc<SyncResponder>> {
-        let local = self.call(|store| peer_id(&store.identity().device_id))?;
+    /// peer's side), as this store's device id. One responder serves one peer at a time. The
+    /// peer must prove its enrolment first, and then gets what the hub would give it;
+    /// `Unauthorized` when this store has no credential (enrol it). With `unenrolled`, any
+    /// peer reads and writes everything (an app's explicit choice, for stores no hub enrolled).
+    #[uniffi::method(default(unenrolled = false))]
+    pub fn responder(self: Arc<Self>, unenrolled: bool) -> Result<Arc<SyncResponder>> {
+        let answering = self.call_shared(|store| {
+            let local = peer_id(&store.identity().device_id)?;
+            let options = SyncOptions::default();
+            if unenrolled {
+                let open = Responder::new(local, options, Arc::new(AllowAll));
+                return Ok(Answering::Unenrolled(Box::new(open)));
+            }
+            let me = identity(&store)?;
+            let mine = me.credential.clone();
+            let shared = Arc::downgrade(&store);
+            let policy_for: PolicyFor = Box::new(move |peer: &Credential| -> Arc<dyn Policy> {
+                match shared.upgrade() {
+                    Some(store) => {
+                        Arc::new(core::PeerPolicy::new(&store, mine.clone(), peer.clone()))
+                    }
+                    None => Arc::new(RefuseAll), // the store closed: nothing to give
+                }
+            });
+            Ok(Answering::Gated(Box::new(PeerGate::new(
+                me, local, options, policy_for,
+            ))))
+        })?;
         Ok(Arc::new(SyncResponder {
-            responder: Mutex::new(Responder::new(
-                local,
-                SyncOptions::default(),
-                Arc::new(AllowAll),
-            )),
+            responder: Mutex::new(answering),
             store: self,
         }))
     }
+}
+
+/// The policy of a responder whose store has closed.
+struct RefuseAll;
+
+impl Policy for RefuseAll {
+    fn may_read(&self, _: &PeerId, _: &minga_sync::DocId, _: minga_sync::DocKind) -> bool {
+        false
+    }
+
+    fn may_write(
+        &self,
+        _: &PeerId,
+        _: &minga_sync::DocId,
+        _: minga_sync::DocKind,
+        _: &core::automerge::Automerge,
+    ) -> bool {
+        false
+    }
+}
+
+/// This store's credential for a peer, or `Unauthorized` naming the way out.
+fn identity(store: &core::Store) -> Result<PeerIdentity> {
+    store.peer_identity()?.ok_or_else(|| MingaError::Unauthorized {
+        reason: "this store has no credential from a hub, so no peer can know who it is: enrol                  it (Store.enrol), or open an unenrolled exchange on both sides"
+            .into(),
+    })
+}
+
+/// A failed handshake as what the app acts on: the host transport's own error, or
+/// `Unauthorized` naming what was refused.
+fn from_peer_refused(refused: PeerRefused, transport: &HostTransport) -> MingaError {
+    match refused {
+        PeerRefused::Transport(error) => {
+            from_sync_error(SyncError::Transport(error), transport.take_failure())
+        }
+        other => MingaError::Unauthorized {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Who syncs with whom, with which limits and under which policy.
+struct Session {
+    local: PeerId,
+    remote: PeerId,
+    options: SyncOptions,
+    policy: Arc<dyn Policy>,
 }
 
 /// One whole session, telling `progress` after every round trip.
 fn run(
     store: &core::Store,
     transport: &dyn Transport,
-    local: PeerId,
-    remote: PeerId,
-    options: SyncOptions,
+    session: Session,
     progress: Option<Arc<dyn SyncProgressListener>>,
 ) -> std::result::Result<SyncReport, SyncError> {
-    let mut initiator = Initiator::new(local, remote, options, Arc::new(AllowAll));
+    let Session {
+        local,
+        remote,
+        options,
+        policy,
+    } = session;
+    let mut initiator = Initiator::new(local, remote, options, policy);
     let mut tell = |step: minga_sync::Progress| {
         if let Some(listener) = &progress {
             // A listener that throws (a panic here) must not end the sync.

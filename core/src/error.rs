@@ -93,6 +93,12 @@ pub enum Error {
         reason: String,
     },
 
+    /// A hub's enrolment credential that this store refuses to keep: it binds another key than
+    /// the store's, or its signature does not verify under the hub key given (another hub, or
+    /// altered). Nothing was kept; enrol again with a new code from the right hub.
+    #[error("the enrolment credential is refused: {reason}")]
+    CredentialRefused { reason: String },
+
     /// Received bytes would make a document that is not shaped as its kind and id say (see
     /// [`crate::check_structure`]); nothing was stored.
     #[error(transparent)]

@@ -37,6 +37,7 @@ pub use api::form_media::{with_media, MediaUpload};
 pub use api::form_session::{new_instance_id, StoredFormSession};
 pub use api::forms::PublishedForm;
 pub use api::history::{ChangeSignature, HistoryEntry};
+pub use api::peers::PeerPolicy;
 pub use api::photos::PhotoOptions;
 pub use api::submission::Submission;
 pub use document::{

@@ -74,10 +74,15 @@ def sync_http(store: Store, hub: HubCredentials, settings: Optional[HttpSettings
     return store.sync_http(hub, settings, _listener(on_progress))
 
 
-def sync_with(store: Store, exchange, peer: str, on_progress=None) -> SyncReport:
+def sync_with(store: Store, exchange, peer: str, on_progress=None, unenrolled: bool = False) -> SyncReport:
     """Syncs `store` with peer `peer`, `exchange(request) -> reply` carrying the bytes (to the
-    peer's `store.responder().respond`, over whatever link the host has)."""
-    return store.sync_with(_adapter(SyncTransport, "exchange", exchange), peer, _listener(on_progress))
+    peer's `store.responder().respond`, over whatever link the host has). Both stores must be
+    enrolled: each proves it to the other and gets what the hub would give it. With
+    `unenrolled=True` (and `responder(unenrolled=True)` on the other side) no store proves
+    anything and every document goes both ways."""
+    return store.sync_with(
+        _adapter(SyncTransport, "exchange", exchange), peer, _listener(on_progress), unenrolled
+    )
 
 
 def start_peer_sync_agent(store: Store, peer: str, exchange, schedule: Optional[AgentSchedule] = None) -> SyncAgent:

@@ -83,9 +83,9 @@ def test_sync_carries_an_answered_photo_to_the_other_store(tmp_path, form):
     attachment = phone.add_attachment(PHOTO, "image/jpeg", "street.jpg")
     sid = phone.create_submission(form)
     phone.set_answer(sid, path("photo"), minga.Value.ATTACHMENT(attachment=attachment))
-    responder = tablet.responder()
+    responder = tablet.responder(unenrolled=True)
     steps = []
-    report = minga.sync_with(phone, responder.respond, "tablet-1", on_progress=steps.append)
+    report = minga.sync_with(phone, responder.respond, "tablet-1", on_progress=steps.append, unenrolled=True)
     assert report.attachments_sent == 1
     assert report.attachment_bytes_sent == len(PHOTO)
     assert tablet.read_attachment(attachment.sha256) == PHOTO

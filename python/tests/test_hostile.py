@@ -225,16 +225,16 @@ def test_a_session_over_wrongly_shaped_answers_never_crashes():
 def test_sync_review_and_bundle_calls_on_a_closed_store_are_closed(tmp_path, form):
     store = minga.Store.open_unencrypted(str(tmp_path / "c.minga"), "phone-1", "ana")
     sid = store.create_submission(form)
-    responder = store.responder()
+    responder = store.responder(unenrolled=True)
     keys = minga.generate_bundle_keys()
     store.close()
     credentials = minga.HubCredentials(
         hub_url="http://127.0.0.1:9", project="p", device_id="d", role=minga.Role.FACILITATOR, token="t", hub_id="h"
     )
     for call in [
-        lambda: minga.sync_with(store, lambda request: b"", "tablet-1"),
+        lambda: minga.sync_with(store, lambda request: b"", "tablet-1", unenrolled=True),
         lambda: minga.sync_http(store, credentials),
-        lambda: store.responder(),
+        lambda: store.responder(unenrolled=True),
         lambda: responder.respond(b"hello"),
         lambda: store.write_bundle("tablet-1", keys.public_key, minga.BundleScope.EVERYTHING),
         lambda: store.import_bundle(keys.secret_key, b"x"),
@@ -269,7 +269,7 @@ def test_malformed_ids_in_the_new_calls_are_invalid_arguments(store, bad_id):
 @pytest.mark.parametrize("bad_peer", ["", "x" * 129])
 def test_a_peer_id_that_cannot_be_one_is_an_invalid_argument(store, bad_peer):
     with pytest.raises(minga.MingaError.InvalidArgument):
-        minga.sync_with(store, lambda request: b"", bad_peer)
+        minga.sync_with(store, lambda request: b"", bad_peer, unenrolled=True)
     with pytest.raises(minga.MingaError.InvalidArgument):
         store.write_bundle(bad_peer, minga.generate_bundle_keys().public_key, minga.BundleScope.EVERYTHING)
 
@@ -280,11 +280,11 @@ def test_many_phones_sync_with_one_tablet_at_once(tmp_path, form):
     def phone(n):
         own = minga.Store.open_unencrypted(str(tmp_path / f"p{n}.minga"), f"phone-{n}", "ana")
         sid = own.create_submission(form)
-        responder = tablet.responder()  # one responder per peer
+        responder = tablet.responder(unenrolled=True)  # one responder per peer
         for _ in range(3):
-            minga.sync_with(own, responder.respond, "tablet-1")
+            minga.sync_with(own, responder.respond, "tablet-1", unenrolled=True)
             tablet.set_review_state(sid, minga.ReviewState.HAS_ISSUES)
-        minga.sync_with(own, responder.respond, "tablet-1")
+        minga.sync_with(own, responder.respond, "tablet-1", unenrolled=True)
         assert own.review(sid).state == minga.ReviewState.HAS_ISSUES
         own.close()
 

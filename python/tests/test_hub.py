@@ -296,3 +296,49 @@ def test_a_supervisors_review_reaches_the_facilitator_through_the_hub(tmp_path, 
     handle.cancel()
     phone.close()
     tablet.close()
+
+
+def enrolled_store(tmp_path, hub, role, name):
+    """A store enrolled at the hub with `Store.enrol`: it keeps the credential the hub signed."""
+    store = minga.Store.open_unencrypted(str(tmp_path / f"{name}.minga"), f"{name}-phone", name)
+    credentials = store.enrol(hub.url, hub.enrolment_code(PROJECT, role, name))
+    return store, credentials
+
+
+def test_enrolled_devices_syncing_directly_get_only_what_the_hub_would_give_them(tmp_path, hub, dialogue):
+    tablet, sara = enrolled_store(tmp_path, hub, "supervisor", "sara")
+    ana_phone, _ = enrolled_store(tmp_path, hub, "facilitator", "ana")
+    ben_phone, _ = enrolled_store(tmp_path, hub, "facilitator", "ben")
+    minga.sync_http(tablet, sara)  # the forms
+    hers = ana_phone.create_submission(dialogue.form_ref())
+    his = ben_phone.create_submission(dialogue.form_ref())
+    for phone in [ana_phone, ben_phone]:
+        minga.sync_with(phone, tablet.responder().respond, sara.device_id)
+    for sid in [hers, his]:
+        tablet.set_review_state(sid, minga.ReviewState.APPROVED)
+
+    report = minga.sync_with(ana_phone, tablet.responder().respond, sara.device_id)
+    assert report.refused == []
+    assert ana_phone.review(hers).state == minga.ReviewState.APPROVED
+    assert ana_phone.review(his) is None
+    with pytest.raises(minga.MingaError.NotFound):
+        ana_phone.submission(his)
+    assert ana_phone.forms(), "the forms came from the tablet"
+
+    # Her attempt to approve her own work is refused at the tablet, which stays as it was.
+    ana_phone.set_review_state(hers, minga.ReviewState.REJECTED)
+    report = minga.sync_with(ana_phone, tablet.responder().respond, sara.device_id)
+    assert [(r.id, r.reason) for r in report.refused_by_peer][0][1] == minga.RefusalReason.NOT_WRITABLE
+    assert tablet.review(hers).state == minga.ReviewState.APPROVED
+
+
+def test_an_unenrolled_store_neither_answers_nor_starts_a_direct_sync_unless_the_app_opens_one(tmp_path, hub):
+    tablet, sara = enrolled_store(tmp_path, hub, "supervisor", "sara")
+    stranger = minga.Store.open_unencrypted(str(tmp_path / "stranger.minga"), "stranger", "x")
+    with pytest.raises(minga.MingaError.Unauthorized):
+        stranger.responder()
+    with pytest.raises(minga.MingaError.Unauthorized):
+        minga.sync_with(stranger, tablet.responder().respond, sara.device_id)
+    with pytest.raises(minga.MingaError.Network, match="peer handshake"):
+        minga.sync_with(stranger, tablet.responder().respond, sara.device_id, unenrolled=True)
+    assert stranger.forms() == [], "it got nothing"

@@ -23,7 +23,7 @@ def test_a_published_form_is_listed_read_back_and_synced(tmp_path, store, dialog
     tablet = minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara")
     events = []
     handle = minga.observe(tablet, events.append)
-    minga.sync_with(store, tablet.responder().respond, "tablet-1")
+    minga.sync_with(store, tablet.responder(unenrolled=True).respond, "tablet-1", unenrolled=True)
     assert [f.form_id for f in tablet.forms()] == [dialogue.id()]
     assert [(d.id, d.kind) for e in events for d in e.documents] == [(document, minga.DocKind.FORM)]
     handle.cancel()

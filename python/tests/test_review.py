@@ -45,14 +45,14 @@ def test_a_review_syncs_to_the_facilitator_and_its_observer_hears_it(tmp_path, f
     phone = minga.Store.open_unencrypted(str(tmp_path / "phone.minga"), "phone-1", "ana")
     tablet = minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara")
     sid = phone.create_submission(form)
-    responder = tablet.responder()
-    minga.sync_with(phone, responder.respond, "tablet-1")
+    responder = tablet.responder(unenrolled=True)
+    minga.sync_with(phone, responder.respond, "tablet-1", unenrolled=True)
     tablet.set_review_state(sid, minga.ReviewState.REJECTED)
     tablet.add_review_comment(sid, "Wrong village", "village")
 
     events = []
     handle = minga.observe(phone, events.append)
-    assert minga.sync_with(phone, responder.respond, "tablet-1").received == 1
+    assert minga.sync_with(phone, responder.respond, "tablet-1", unenrolled=True).received == 1
     review = phone.review(sid)
     assert review.state == minga.ReviewState.REJECTED and review.decided_by == "sara"
     assert [(d.id, d.kind, d.by_sync) for e in events for d in e.documents] == [

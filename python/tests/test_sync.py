@@ -36,12 +36,12 @@ def heard(events):
 def test_changes_go_both_ways_and_the_observer_hears_synced_ones(phone, tablet, form):
     sid = phone.create_submission(form)
     phone.set_answer(sid, path("village"), minga.Value.TEXT(text="San Rafael"))
-    responder = tablet.responder()
+    responder = tablet.responder(unenrolled=True)
     on_tablet, on_phone, steps = [], [], []
     tablet_handle = minga.observe(tablet, on_tablet.append)
     phone_handle = minga.observe(phone, on_phone.append)
 
-    report = minga.sync_with(phone, responder.respond, "tablet-1", on_progress=steps.append)
+    report = minga.sync_with(phone, responder.respond, "tablet-1", on_progress=steps.append, unenrolled=True)
     assert (report.sent, report.received, report.refused) == (1, 0, [])
     assert report.round_trips >= 1 and report.bytes_sent > 0 and report.change_bytes > 0
     assert steps and steps[-1].docs_in_flight == 0 and steps[-1].docs_done >= 1
@@ -51,13 +51,13 @@ def test_changes_go_both_ways_and_the_observer_hears_synced_ones(phone, tablet, 
 
     on_tablet.clear()
     tablet.set_answer(sid, path("people"), minga.Value.INTEGER(value=12))
-    report = minga.sync_with(phone, responder.respond, "tablet-1")
+    report = minga.sync_with(phone, responder.respond, "tablet-1", unenrolled=True)
     assert (report.sent, report.received) == (0, 1)
     assert heard(on_phone) == [(sid, minga.DocKind.SUBMISSION, True)]
     assert heard(on_tablet) == [(sid, minga.DocKind.SUBMISSION, False)]
     assert phone.answers(sid).fields["people"] == minga.Answer.VALUE(value=minga.Value.INTEGER(value=12))
 
-    again = minga.sync_with(phone, responder.respond, "tablet-1")
+    again = minga.sync_with(phone, responder.respond, "tablet-1", unenrolled=True)
     assert (again.sent, again.received, again.round_trips) == (0, 0, 1)
     tablet_handle.cancel()
     phone_handle.cancel()
@@ -65,11 +65,11 @@ def test_changes_go_both_ways_and_the_observer_hears_synced_ones(phone, tablet, 
 
 def test_concurrent_edits_arrive_as_a_conflict(phone, tablet, form):
     sid = phone.create_submission(form)
-    responder = tablet.responder()
-    minga.sync_with(phone, responder.respond, "tablet-1")
+    responder = tablet.responder(unenrolled=True)
+    minga.sync_with(phone, responder.respond, "tablet-1", unenrolled=True)
     phone.set_answer(sid, path("age"), minga.Value.INTEGER(value=40))
     tablet.set_answer(sid, path("age"), minga.Value.INTEGER(value=41))
-    report = minga.sync_with(phone, responder.respond, "tablet-1")
+    report = minga.sync_with(phone, responder.respond, "tablet-1", unenrolled=True)
     assert report.conflicts == 1
     assert [c.path.name for c in phone.conflicts(sid)] == ["age"]
 
@@ -83,7 +83,7 @@ def test_a_transport_that_may_pass_is_retried_then_its_error_comes_back(phone, f
         raise minga.MingaError.Network(reason="no Bluetooth peer in range")
 
     with pytest.raises(minga.MingaError.Network, match="no Bluetooth peer"):
-        minga.sync_with(phone, offline, "tablet-1")
+        minga.sync_with(phone, offline, "tablet-1", unenrolled=True)
     assert len(attempts) == 4  # the first try and three retries of the same request
     assert len(set(attempts)) == 1
 
@@ -97,14 +97,14 @@ def test_other_transport_errors_end_the_sync_at_once_with_that_error(phone, form
         raise minga.MingaError.Unauthorized(reason="the tablet does not know this phone")
 
     with pytest.raises(minga.MingaError.Unauthorized, match="does not know"):
-        minga.sync_with(phone, refusing, "tablet-1")
+        minga.sync_with(phone, refusing, "tablet-1", unenrolled=True)
     assert len(attempts) == 1
 
     def buggy(request):
         raise ValueError("a bug in the host's transport")
 
     with pytest.raises(minga.MingaError.Internal):
-        minga.sync_with(phone, buggy, "tablet-1")
+        minga.sync_with(phone, buggy, "tablet-1", unenrolled=True)
 
 
 def test_garbage_from_the_transport_is_a_typed_error_and_changes_nothing(phone, form):
@@ -112,13 +112,13 @@ def test_garbage_from_the_transport_is_a_typed_error_and_changes_nothing(phone, 
     before = phone.last_seq()
     for reply in [b"", b"\x00" * 10, b"MINGA" + b"\xff" * 100, bytes(range(256)) * 40]:
         with pytest.raises(minga.MingaError.Network):
-            minga.sync_with(phone, lambda request, reply=reply: reply, "tablet-1")
+            minga.sync_with(phone, lambda request, reply=reply: reply, "tablet-1", unenrolled=True)
     assert phone.last_seq() == before
     assert phone.submission(sid).id == sid
 
 
 def test_a_responder_answers_garbage_with_an_abort_not_a_crash(tablet):
-    responder = tablet.responder()
+    responder = tablet.responder(unenrolled=True)
     reply = responder.respond(b"not a sync frame")
     assert isinstance(reply, bytes) and len(reply) > 0
 
@@ -129,7 +129,7 @@ def test_a_progress_listener_that_raises_does_not_stop_the_sync(phone, tablet, f
     def explode(progress):
         raise RuntimeError("the progress bar crashed")
 
-    report = minga.sync_with(phone, tablet.responder().respond, "tablet-1", on_progress=explode)
+    report = minga.sync_with(phone, tablet.responder(unenrolled=True).respond, "tablet-1", on_progress=explode, unenrolled=True)
     assert report.sent == 1
 
 
@@ -173,7 +173,7 @@ def test_bad_bundles_and_keys_are_invalid_arguments(phone, tablet, form):
 
 
 def test_an_agent_syncs_with_a_peer_over_the_apps_own_link_by_itself(phone, tablet, form):
-    responder = tablet.responder()
+    responder = tablet.responder(unenrolled=True)
     carried = []
 
     def exchange(request):

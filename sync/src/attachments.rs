@@ -39,18 +39,9 @@ impl ContentHash {
 
     /// Reads 64 hex digits (either case), as an answer holds them.
     pub fn from_hex(text: &str) -> Result<Self, NotAContentHash> {
-        let refuse = || NotAContentHash(text.to_owned());
-        let digits = text.as_bytes();
-        if digits.len() != 64 {
-            return Err(refuse());
-        }
-        let mut bytes = [0u8; 32];
-        for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
-            let high = hex_value(pair[0]).ok_or_else(refuse)?;
-            let low = hex_value(pair[1]).ok_or_else(refuse)?;
-            *byte = high << 4 | low;
-        }
-        Ok(Self(bytes))
+        bytes_from_hex(text)
+            .map(Self)
+            .ok_or_else(|| NotAContentHash(text.to_owned()))
     }
 
     /// The 32 bytes.
@@ -68,6 +59,19 @@ impl ContentHash {
         }
         text
     }
+}
+
+/// `N` bytes from `2 * N` hex digits (either case); `None` for any other text.
+pub(crate) fn bytes_from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let digits = text.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut bytes = [0u8; N];
+    for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = hex_value(pair[0])? << 4 | hex_value(pair[1])?;
+    }
+    Some(bytes)
 }
 
 fn hex_value(digit: u8) -> Option<u8> {

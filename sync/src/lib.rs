@@ -12,12 +12,18 @@
 //! - [`project::check_project_name`] is the rule for hub project names, which sync URLs carry.
 //! - [`signatures`] signs changes and verifies them: every receiver refuses a change whose
 //!   signature is missing or does not verify under its actor's key.
+//! - [`credential`] is what a hub signs at enrolment: a device's id, project, role and key.
+//! - [`peer`] is the handshake of two devices that sync directly: each proves its credential.
 //! - [`enrolment_link`] writes and reads the `minga://enrol?...` link a hub prints as a QR code.
+//! - [`access`] holds the hub's access rules (who may read and write what, judged by signer),
+//!   for the hub and for devices that sync directly.
 //! - [`attachments`] names attachments by content ([`ContentHash`]) and sizes their chunks.
 
+pub mod access;
 pub mod attachments;
 pub mod bundle;
 mod conflicts;
+pub mod credential;
 pub mod enrolment_link;
 pub mod error;
 pub mod heads;
@@ -27,6 +33,7 @@ pub mod ids;
 mod initiator;
 mod memory_attachments;
 mod memory_store;
+pub mod peer;
 pub mod policy;
 pub mod project;
 pub mod report;

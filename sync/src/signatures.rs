@@ -33,6 +33,10 @@ const CONTEXT: &[u8] = b"minga change v1:";
 /// The prefix of what a hub signs when it binds a device's key (a credential): never a change.
 const CREDENTIAL_CONTEXT: &[u8] = b"minga credential v1:";
 
+/// The prefix of what a device signs to prove it holds its key to a peer (`crate::peer`):
+/// never a change nor a credential.
+const PEER_PROOF_CONTEXT: &[u8] = b"minga peer proof v1:";
+
 /// An Ed25519 signature over one change hash.
 pub type Signature = [u8; SIGNATURE_LEN];
 
@@ -73,6 +77,13 @@ impl DeviceKey {
     /// Signs a credential (`credential_text`): what a hub gives a device it enrolled.
     pub fn sign_credential(&self, text: &[u8]) -> Signature {
         self.0.sign(&[CREDENTIAL_CONTEXT, text].concat()).to_bytes()
+    }
+
+    /// Signs a peer handshake's challenge (`crate::peer`): proof that this device holds its key.
+    pub fn sign_peer_proof(&self, challenge: &[u8]) -> Signature {
+        self.0
+            .sign(&[PEER_PROOF_CONTEXT, challenge].concat())
+            .to_bytes()
     }
 
     /// A new keyed actor of this key, with a random tag (one per user of the device).
@@ -126,10 +137,19 @@ impl PublicKey {
 
     /// Whether `signature` is this key's signature of the credential `text`.
     pub fn verifies_credential(&self, text: &[u8], signature: &Signature) -> bool {
+        self.verifies_in(CREDENTIAL_CONTEXT, text, signature)
+    }
+
+    /// Whether `signature` is this key's proof for a peer handshake's `challenge`.
+    pub fn verifies_peer_proof(&self, challenge: &[u8], signature: &Signature) -> bool {
+        self.verifies_in(PEER_PROOF_CONTEXT, challenge, signature)
+    }
+
+    fn verifies_in(&self, context: &[u8], message: &[u8], signature: &Signature) -> bool {
         let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&self.0) else {
             return false;
         };
-        let message = [CREDENTIAL_CONTEXT, text].concat();
+        let message = [context, message].concat();
         key.verify(&message, &ed25519_dalek::Signature::from_bytes(signature))
             .is_ok()
     }

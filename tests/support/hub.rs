@@ -100,7 +100,7 @@ impl TestHub {
 
     /// Enrols `store` as an app does (`Store.enrol`, with the fingerprint of the hub's key the
     /// enrolment link carries): the hub binds the store's signing key to the new device, and
-    /// the store writes as that device from then on.
+    /// the store keeps the credential the hub signed and writes as that device from then on.
     pub fn enrol_store(&self, role: Role, name: &str, store: &minga_core::Store) -> Enrolled {
         let storage = self.storage.as_ref();
         let issued = admin::enrol_device(storage, PROJECT, role, name).unwrap();
@@ -110,7 +110,17 @@ impl TestHub {
         let answer =
             minga_hub::client::enrol_with_key(&self.url(), &code, Some(&key), Some(&fingerprint))
                 .expect("enrolment");
-        store.adopt_device_id(&answer.device_id).unwrap();
+        let credential = minga_sync::credential::Credential::from_fields(
+            &answer.device_id,
+            &answer.project,
+            answer.role.as_str(),
+            &key.to_string(),
+            answer.credential.as_deref().expect("a credential"),
+        )
+        .expect("the hub's credential reads");
+        store
+            .adopt_enrolment(&credential, &hub_key.public_key())
+            .expect("the store keeps the hub's credential");
         Enrolled {
             device_id: answer.device_id,
             token: answer.token,

@@ -1,6 +1,7 @@
 //! The API layer: what apps, sync, the hub and the bindings call, each file one topic of
 //! `impl Store` (attachments, submissions, session edits, lists, reviews, forms, history, conflicts,
-//! enrolment, the sync-facing calls and `DocumentStore`), plus the sync agent and export.
+//! enrolment, the sync-facing calls and `DocumentStore`, the hub's rules for peers syncing
+//! directly), plus the sync agent and export.
 //! Every write here goes through the store's write path (`store::write`); nothing below
 //! imports this layer.
 
@@ -16,6 +17,7 @@ pub(crate) mod form_session;
 pub(crate) mod forms;
 pub(crate) mod history;
 pub(crate) mod lists;
+pub mod peers;
 pub(crate) mod photos;
 pub(crate) mod review;
 pub(crate) mod session_edits;

@@ -1,4 +1,4 @@
-//! The `store_meta` table's sequence floor and enrolled device id. Every change to a document
+//! The `store_meta` table's sequence floor, enrolled device id and the hub's credential. Every change to a document
 //! takes the next number above both the highest number a document row holds (the last entry of
 //! `documents_by_seq`, which the write touches anyway) and the floor `last_seq`, which a wipe
 //! raises to the last number it removed: a number is never reused even when rows go, and a
@@ -6,8 +6,9 @@
 //! enrolled the store, is the device id every later change is signed with (no schema change: a
 //! name/value row). The store's sync epoch and, per peer, the peer's epoch its cursor and shared
 //! heads were learnt from are name/value rows too (`epoch`, `peer_epoch:<peer id>`), so the
-//! schema did not change for them; so are the documents an upgrade could not read
-//! (`unreadable:<doc id>`). (The table's format marker is the schema's: `schema.rs`.)
+//! schema did not change for them, nor for the hub's credential and key (`credential`,
+//! `hub_key`), nor for the documents an upgrade could not read (`unreadable:<doc id>`). (The
+//! table's format marker is the schema's: `schema.rs`.)
 
 use crate::document::{DocId, DocKind};
 use crate::error::{Error, Result};
@@ -71,6 +72,31 @@ pub(crate) fn set_enrolled_device_id(conn: &Connection, device_id: &str) -> Resu
     conn.prepare_cached("INSERT OR REPLACE INTO store_meta (name, value) VALUES (?1, ?2)")?
         .execute([ENROLLED_DEVICE_ID, device_id])?;
     Ok(())
+}
+
+/// The `store_meta` names of the hub's credential for this store (`Credential::encode`) and
+/// of the hub's public key (hex), kept at enrolment.
+const CREDENTIAL: &str = "credential";
+const HUB_KEY: &str = "hub_key";
+
+/// Keeps the hub's credential (encoded) and the hub's key (hex), replacing earlier ones, inside
+/// the caller's transaction. Cost: two primary-key upserts.
+pub(crate) fn set_credential(conn: &Connection, credential: &str, hub_key: &str) -> Result<()> {
+    let mut upsert =
+        conn.prepare_cached("INSERT OR REPLACE INTO store_meta (name, value) VALUES (?1, ?2)")?;
+    upsert.execute([CREDENTIAL, credential])?;
+    upsert.execute([HUB_KEY, hub_key])?;
+    Ok(())
+}
+
+/// The kept credential (encoded) and hub key (hex); `None` before an enrolment that gave them.
+/// Cost: two primary-key lookups.
+pub(crate) fn credential(conn: &Connection) -> Result<Option<(String, String)>> {
+    let mut read = conn.prepare_cached("SELECT value FROM store_meta WHERE name = ?1")?;
+    let mut value = |name: &str| -> Result<Option<String>> {
+        Ok(read.query_row([name], |row| row.get(0)).optional()?)
+    };
+    Ok(value(CREDENTIAL)?.zip(value(HUB_KEY)?))
 }
 
 /// The store's sync epoch, made (random) and kept on the first call. Cost: one primary-key

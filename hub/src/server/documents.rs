@@ -8,16 +8,19 @@ use super::authorship::creator_of_bytes;
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
+use super::rights;
 use super::sync::review_of;
 use super::AppState;
 use crate::access::{may_read, may_write, DocAccess, DocKind, Principal, Refusal};
-use crate::storage::{DocumentHeader, DocumentWrite, WriteOutcome, WriteRefusal};
+use crate::storage::{DocumentHeader, DocumentWrite, HubStorage, WriteOutcome, WriteRefusal};
+use automerge::Automerge;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use minga_core::Malformed;
+use minga_sync::wire::open_signed_document;
 use serde::{Deserialize, Serialize};
 
 fn same_project(who: &Principal, project: &str) -> Result<(), ApiError> {
@@ -117,19 +120,24 @@ pub async fn get_review(
     read(state, who, project, id, DocKind::Review).await
 }
 
-/// Checks `who` may write, then merges `changes` into the document.
+/// Checks `who` may deliver the write (each new change judged by its signer,
+/// [`judge_write`]), then merges `changes` into the document.
 async fn write(
     state: AppState,
     who: Principal,
     write: DocumentWrite,
     author: Option<String>,
 ) -> Result<Json<DocumentHeader>, ApiError> {
-    let access = DocAccess {
-        project: &who.project,
-        kind: write.kind,
-        submission_author: author.as_deref(),
+    let (judged, write) = {
+        let who = who.clone();
+        state
+            .blocking(move |storage| {
+                let judged = judge_write(storage, &who, &write, author.as_deref())?;
+                Ok((judged, write))
+            })
+            .await?
     };
-    may_write(&who, &access)?;
+    judged?;
     let project = who.project.clone();
     let mut outcomes = state
         .blocking(move |storage| storage.write_documents(&project, &[write], None))
@@ -151,6 +159,42 @@ async fn write(
             "storage wrote nothing",
         )),
     }
+}
+
+/// Whether `who` may deliver `write` to a document whose submission author is `author`: the
+/// changes it adds to the stored document judged by their signers ([`rights::judge`]). Bytes
+/// that do not load are judged as `who`'s own (the write path then refuses them). Cost: loading
+/// the stored document and the write's changes once more, and the judgment.
+fn judge_write(
+    storage: &dyn HubStorage,
+    who: &Principal,
+    write: &DocumentWrite,
+    author: Option<&str>,
+) -> crate::Result<Result<(), ApiError>> {
+    let access = DocAccess {
+        project: &who.project,
+        kind: write.kind,
+        submission_author: author,
+    };
+    let stored = storage.document(&who.project, &write.id)?;
+    let (before, stored) = match stored {
+        Some(stored) => (stored.header.heads, stored.bytes),
+        None => (Vec::new(), Vec::new()),
+    };
+    let Some(proposed) = proposed(&stored, &write.changes) else {
+        return Ok(may_write(who, &access).map_err(ApiError::from));
+    };
+    let judged = rights::judge(storage, who, (&write.id, &access), &proposed, &before)?;
+    Ok(judged.map_err(ApiError::from))
+}
+
+/// The stored document (`stored`, empty when new) with the changes of `changes` (automerge
+/// bytes or a signed document); `None` when they do not load.
+fn proposed(stored: &[u8], changes: &[u8]) -> Option<Automerge> {
+    let (changes, _) = open_signed_document(changes).ok()?;
+    let mut doc = Automerge::load(stored).ok()?;
+    doc.load_incremental(changes).ok()?;
+    Some(doc)
 }
 
 /// A refused write as an answer a client can act on: 400 for bytes or an id that are not a

@@ -59,6 +59,14 @@ impl From<Refusal> for ApiError {
     }
 }
 
+/// A change refused by its signer's rights (or a carrier that may not carry the document): 403
+/// with the rule's code, the message naming the document and the change.
+impl From<crate::access::DeliveryRefused> for ApiError {
+    fn from(refused: crate::access::DeliveryRefused) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, refused.code(), refused.to_string())
+    }
+}
+
 impl From<HubError> for ApiError {
     fn from(error: HubError) -> Self {
         match error {

@@ -11,6 +11,7 @@ pub mod enrol;
 pub mod error;
 pub mod guessers;
 pub mod metrics;
+mod rights;
 pub mod state;
 pub mod sync;
 mod sync_attachments;

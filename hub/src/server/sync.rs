@@ -6,6 +6,7 @@ use super::authorship::{creator_of, creator_of_bytes};
 use super::bearer::Authenticated;
 use super::error::ApiError;
 use super::metrics::Metrics;
+use super::rights;
 use super::sync_attachments;
 use super::AppState;
 use crate::access::{self, DocAccess, DocKind, Principal};
@@ -353,22 +354,17 @@ pub struct DevicePolicy {
 }
 
 impl DevicePolicy {
-    fn decide(
-        &self,
-        doc: &DocId,
-        kind: minga_sync::DocKind,
-        proposed: Option<&Automerge>,
-        rule: fn(&Principal, &DocAccess<'_>) -> Result<(), access::Refusal>,
-    ) -> bool {
+    /// Whether the device may read the stored document `doc` ([`access::may_read`]).
+    fn readable(&self, doc: &DocId, kind: minga_sync::DocKind) -> bool {
         let storage = self.storage.as_ref();
-        match author_for(storage, &self.who.project, doc.as_str(), kind, proposed) {
+        match author_for(storage, &self.who.project, doc.as_str(), kind, None) {
             Ok(author) => {
                 let access = DocAccess {
                     project: &self.who.project,
                     kind,
                     submission_author: author.as_deref(),
                 };
-                rule(&self.who, &access).is_ok()
+                access::may_read(&self.who, &access).is_ok()
             }
             Err(error) => {
                 // Refusing is the safe answer when the rules cannot be checked.
@@ -379,9 +375,34 @@ impl DevicePolicy {
     }
 }
 
+impl DevicePolicy {
+    /// Judges the changes `proposed` adds to the stored document `id` by their signers
+    /// ([`rights::judge`]). Cost: two key lookups for the document and the judgment.
+    fn judge_delivery(
+        &self,
+        id: &str,
+        kind: DocKind,
+        proposed: &Automerge,
+    ) -> crate::Result<Result<(), access::DeliveryRefused>> {
+        let storage = self.storage.as_ref();
+        let project = &self.who.project;
+        let author = author_for(storage, project, id, kind, Some(proposed))?;
+        let before = storage
+            .document_header(project, id)?
+            .map(|header| header.heads)
+            .unwrap_or_default();
+        let access = DocAccess {
+            project,
+            kind,
+            submission_author: author.as_deref(),
+        };
+        rights::judge(storage, &self.who, (id, &access), proposed, &before)
+    }
+}
+
 impl Policy for DevicePolicy {
     fn may_read(&self, _peer: &PeerId, doc: &DocId, kind: minga_sync::DocKind) -> bool {
-        self.decide(doc, kind, None, access::may_read)
+        self.readable(doc, kind)
     }
 
     fn may_write(
@@ -398,7 +419,18 @@ impl Policy for DevicePolicy {
         {
             return false;
         }
-        self.decide(doc, kind, Some(proposed), access::may_write)
+        match self.judge_delivery(doc.as_str(), kind, proposed) {
+            Ok(Ok(())) => true,
+            Ok(Err(refused)) => {
+                tracing::warn!(device = %self.who.device_id, %refused, "sync write refused by its signer's rights");
+                false
+            }
+            Err(error) => {
+                // Refusing is the safe answer when the rules cannot be checked.
+                tracing::error!(%error, "sync policy could not judge a document's signers; refusing");
+                false
+            }
+        }
     }
 
     fn may_read_attachment(

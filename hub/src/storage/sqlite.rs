@@ -185,7 +185,7 @@ fn parse_time(text: String) -> rusqlite::Result<DateTime<Utc>> {
 }
 
 fn parse_role(text: String) -> rusqlite::Result<Role> {
-    text.parse().map_err(|e: HubError| {
+    text.parse().map_err(|e: crate::access::UnknownRole| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
     })
 }

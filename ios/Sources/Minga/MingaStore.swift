@@ -79,13 +79,13 @@ public final class MingaStore: @unchecked Sendable {
     /// Syncs with `peer` (its device id) over the app's own link: `exchange` carries one
     /// request to the peer's `responder()` and returns its reply, blocking (it runs on the
     /// store's queue). Throw `MingaError.Network` for what may pass when sent again.
-    public func syncWith(peer: String, exchange: @escaping @Sendable (Data) throws -> Data) async throws -> SyncReport {
-        try await io { try $0.syncWith(transport: ClosureTransport(exchange), peer: peer, progress: nil) }
+    public func syncWith(peer: String, unenrolled: Bool = false, exchange: @escaping @Sendable (Data) throws -> Data) async throws -> SyncReport {
+        try await io { try $0.syncWith(transport: ClosureTransport(exchange), peer: peer, progress: nil, unenrolled: unenrolled) }
     }
 
     /// `syncWith` as an AsyncThrowingStream of `SyncStep`s.
-    public func syncWithSteps(peer: String, exchange: @escaping @Sendable (Data) throws -> Data) -> AsyncThrowingStream<SyncStep, Error> {
-        steps { store, listener in try store.syncWith(transport: ClosureTransport(exchange), peer: peer, progress: listener) }
+    public func syncWithSteps(peer: String, unenrolled: Bool = false, exchange: @escaping @Sendable (Data) throws -> Data) -> AsyncThrowingStream<SyncStep, Error> {
+        steps { store, listener in try store.syncWith(transport: ClosureTransport(exchange), peer: peer, progress: listener, unenrolled: unenrolled) }
     }
 
     /// Trades a one-time enrolment code for this device's credentials at `hubUrl`. Keep them

@@ -29,12 +29,12 @@ final class MingaStoreTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory
         let phone = MingaStore(try Store.openUnencrypted(path: folder.appendingPathComponent(UUID().uuidString).path, deviceId: "phone-1", userName: "ana"))
         let tablet = MingaStore(try Store.openUnencrypted(path: folder.appendingPathComponent(UUID().uuidString).path, deviceId: "tablet-1", userName: "sara"))
-        let responder = try tablet.blocking.responder()
+        let responder = try tablet.blocking.responder(unenrolled: true)
         var arriving = tablet.changes().makeAsyncIterator()
         let id = try await phone.io { try $0.createSubmission(form: FormRef(formId: "safety_walk", formVersion: "1", projectId: nil)) }
 
         var report: SyncReport?
-        for try await step in phone.syncWithSteps(peer: "tablet-1", exchange: { try responder.respond(request: $0) }) {
+        for try await step in phone.syncWithSteps(peer: "tablet-1", unenrolled: true, exchange: { try responder.respond(request: $0) }) {
             if case .done(let done) = step { report = done }
         }
         XCTAssertEqual(report?.sent, 1)

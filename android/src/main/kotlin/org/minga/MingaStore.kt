@@ -88,14 +88,24 @@ class MingaStore(
     /**
      * Syncs with [peer] (its device id) over the app's own link: [exchange] carries one request
      * to the peer's `responder()` and returns its reply, blocking (it runs on the I/O
-     * dispatcher). Throw `MingaException.Network` for what may pass when sent again.
+     * dispatcher). Throw `MingaException.Network` for what may pass when sent again. Both
+     * stores, enrolled, first prove their credentials to each other and each gets what the hub
+     * would give it; with [unenrolled] (and `responder(true)` on the other side) no store
+     * proves anything and every document goes both ways.
      */
-    suspend fun syncWith(peer: String, exchange: (ByteArray) -> ByteArray): SyncReport =
-        io { syncWith(transport(exchange), peer, null) }
+    suspend fun syncWith(
+        peer: String,
+        unenrolled: Boolean = false,
+        exchange: (ByteArray) -> ByteArray,
+    ): SyncReport = io { syncWith(transport(exchange), peer, null, unenrolled) }
 
     /** [syncWith] as a Flow of [SyncStep]s. */
-    fun syncWithSteps(peer: String, exchange: (ByteArray) -> ByteArray): Flow<SyncStep> =
-        steps { listener -> blocking.syncWith(transport(exchange), peer, listener) }
+    fun syncWithSteps(
+        peer: String,
+        unenrolled: Boolean = false,
+        exchange: (ByteArray) -> ByteArray,
+    ): Flow<SyncStep> =
+        steps { listener -> blocking.syncWith(transport(exchange), peer, listener, unenrolled) }
 
     /**
      * Starts a sync agent that keeps this store in sync with [peer] (its device id) by itself

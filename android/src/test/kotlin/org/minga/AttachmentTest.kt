@@ -32,8 +32,8 @@ class AttachmentTest {
             val id = phone.io { createSubmission(SAFETY_WALK) }
             phone.io { setAnswer(id, at("photo"), Value.Attachment(attachment)) }
             MingaStore.open(File(dir, "office.minga").path, KEY, "tablet-1", "sara").use { office ->
-                val responder = office.blocking.responder()
-                val report = phone.syncWith("tablet-1") { request -> responder.respond(request) }
+                val responder = office.blocking.responder(true)
+                val report = phone.syncWith("tablet-1", true) { request -> responder.respond(request) }
                 assertEquals(1UL, report.attachmentsSent)
                 val copy = File(dir, "copy.jpg")
                 office.io { saveAttachment(attachment.sha256, copy.path) }

@@ -124,14 +124,14 @@ class HostileInputTest {
     fun syncReviewAndBundleCallsOnAClosedStoreAreClosed() {
         val store = open()
         val id = store.createSubmission(SAFETY_WALK)
-        val responder = store.responder()
+        val responder = store.responder(true)
         val keys = generateBundleKeys()
         store.closeStore()
         val link = object : SyncTransport {
             override fun exchange(request: ByteArray) = ByteArray(0)
         }
-        assertThrows<MingaException.Closed> { store.syncWith(link, "tablet-1", null) }
-        assertThrows<MingaException.Closed> { store.responder() }
+        assertThrows<MingaException.Closed> { store.syncWith(link, "tablet-1", null, true) }
+        assertThrows<MingaException.Closed> { store.responder(true) }
         assertThrows<MingaException.Closed> { responder.respond(ByteArray(3)) }
         assertThrows<MingaException.Closed> { store.writeBundle("tablet-1", keys.publicKey, BundleScope.EVERYTHING) }
         assertThrows<MingaException.Closed> { store.importBundle(keys.secretKey, ByteArray(3)) }
@@ -167,15 +167,15 @@ class HostileInputTest {
                 Callable {
                     Store.openUnencrypted(File(dir, "p$n.minga").path, "phone-$n", "ana").use { phone ->
                         val id = phone.createSubmission(SAFETY_WALK)
-                        val responder = tablet.responder()
+                        val responder = tablet.responder(true)
                         val link = object : SyncTransport {
                             override fun exchange(request: ByteArray) = responder.respond(request)
                         }
                         repeat(3) {
-                            phone.syncWith(link, "tablet-1", null)
+                            phone.syncWith(link, "tablet-1", null, true)
                             tablet.setReviewState(id, ReviewState.HAS_ISSUES)
                         }
-                        phone.syncWith(link, "tablet-1", null)
+                        phone.syncWith(link, "tablet-1", null, true)
                         assertEquals(ReviewState.HAS_ISSUES, phone.review(id)?.state)
                     }
                 }

@@ -40,7 +40,7 @@ class SyncTest {
     /** A facilitator's phone, a supervisor's tablet, and the tablet's responder. */
     private fun phoneAndTablet(): Triple<MingaStore, MingaStore, SyncResponder> {
         val tablet = store("tablet.minga", "tablet-1", "sara")
-        return Triple(store("phone.minga", "phone-1", "ana"), tablet, tablet.blocking.responder())
+        return Triple(store("phone.minga", "phone-1", "ana"), tablet, tablet.blocking.responder(true))
     }
 
     @Test
@@ -53,7 +53,7 @@ class SyncTest {
             tablet.changes().filter { e -> e.documents.any { it.bySync } }.first()
         }
         yield()
-        val steps = phone.syncWithSteps("tablet-1") { responder.respond(it) }.toList()
+        val steps = phone.syncWithSteps("tablet-1", true) { responder.respond(it) }.toList()
 
         val report = (steps.last() as SyncStep.Done).report
         assertEquals(1uL, report.sent)
@@ -61,7 +61,7 @@ class SyncTest {
         val event = withTimeout(10_000) { arriving.await() }
         assertEquals(listOf(Triple(id, DocKind.SUBMISSION, true)), event.documents.map { Triple(it.id, it.kind, it.bySync) })
         assertEquals(phone.io { answers(id) }, tablet.io { answers(id) })
-        assertEquals(1uL, phone.syncWith("tablet-1") { responder.respond(it) }.roundTrips)
+        assertEquals(1uL, phone.syncWith("tablet-1", true) { responder.respond(it) }.roundTrips)
         phone.close()
         tablet.close()
     }
@@ -99,17 +99,17 @@ class SyncTest {
         phone.io { createSubmission(SAFETY_WALK) }
         var attempts = 0
         assertThrows<MingaException.Network> {
-            runBlocking { phone.syncWith("tablet-1") { attempts++; throw MingaException.Network("out of range") } }
+            runBlocking { phone.syncWith("tablet-1", true) { attempts++; throw MingaException.Network("out of range") } }
         }
         assertEquals(4, attempts)
         assertThrows<MingaException.Unauthorized> {
-            runBlocking { phone.syncWith("tablet-1") { throw MingaException.Unauthorized("unknown phone") } }
+            runBlocking { phone.syncWith("tablet-1", true) { throw MingaException.Unauthorized("unknown phone") } }
         }
         assertThrows<MingaException.Internal> {
-            runBlocking { phone.syncWith("tablet-1") { throw IllegalStateException("a bug in the app") } }
+            runBlocking { phone.syncWith("tablet-1", true) { throw IllegalStateException("a bug in the app") } }
         }
         assertThrows<MingaException.Network> {
-            runBlocking { phone.syncWith("tablet-1") { ByteArray(64) { 7 } } }
+            runBlocking { phone.syncWith("tablet-1", true) { ByteArray(64) { 7 } } }
         }
         phone.close()
     }
@@ -135,12 +135,12 @@ class SyncTest {
     fun aSupervisorsReviewReachesTheFacilitator() = runBlocking {
         val (phone, tablet, responder) = phoneAndTablet()
         val id = phone.io { createSubmission(SAFETY_WALK) }
-        phone.syncWith("tablet-1") { responder.respond(it) }
+        phone.syncWith("tablet-1", true) { responder.respond(it) }
         tablet.io {
             setReviewState(id, ReviewState.HAS_ISSUES)
             addReviewComment(id, "¿Qué barrio?", "village")
         }
-        phone.syncWith("tablet-1") { responder.respond(it) }
+        phone.syncWith("tablet-1", true) { responder.respond(it) }
         val review = phone.io { review(id) }!!
         assertEquals(ReviewState.HAS_ISSUES, review.state)
         assertEquals(listOf("village"), review.comments.map { it.question })
