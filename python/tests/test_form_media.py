@@ -56,7 +56,7 @@ def test_a_synced_form_session_reads_the_forms_list_file_by_itself(tmp_path, sto
     assert [c.name for c in published.choices_of("canton")] == ["quito", "ibarra", "otavalo"]
 
     with minga.Store.open_unencrypted(str(tmp_path / "tablet.minga"), "tablet-1", "sara") as tablet:
-        minga.sync_with(store, tablet.responder().respond, "tablet-1")
+        minga.sync_with(store, tablet.responder(unenrolled=True).respond, "tablet-1", unenrolled=True)
         assert tablet.form_media("cantons", "1", "cantons.csv") == CANTONS
         received = tablet.form("cantons", "1")
         sid = tablet.create_submission(received.form_ref())
