@@ -3,7 +3,8 @@
 //! loopback; the time of each page as the client sees it (p50, p99 over repeated requests:
 //! server time plus a loopback round trip) and the bytes it weighs.
 //! Run: `cargo bench -p minga-hub --bench console` (100,000 submissions; `-- --quick` for
-//! 10,000).
+//! 10,000; `-- --postgres` seeds a PostgreSQL hub instead, in a fresh schema of the server
+//! `MINGA_TEST_POSTGRES_URL` names: `eval "$(scripts/postgres-test-cluster $$)"` starts one).
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT};
@@ -11,6 +12,7 @@ use minga_hub::access::DocKind;
 use minga_hub::admin;
 use minga_hub::console::users::{add_user, Password};
 use minga_hub::server::RunningHub;
+use minga_hub::storage::postgres::testing::TestDatabase;
 use minga_hub::storage::{DocumentWrite, HubStorage, SqliteStorage};
 use std::path::Path;
 use std::sync::Arc;
@@ -64,7 +66,7 @@ fn submission(n: usize) -> (String, Vec<u8>) {
 }
 
 /// Seeds `count` submissions; returns one of their ids.
-fn seed(storage: &SqliteStorage, count: usize) -> String {
+fn seed(storage: &dyn HubStorage, count: usize) -> String {
     let started = Instant::now();
     let mut last = String::new();
     for first in (0..count).step_by(BATCH) {
@@ -149,7 +151,14 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let count = if quick { 10_000 } else { 100_000 };
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path()).unwrap());
+    // The PostgreSQL schema lives as long as its guard.
+    let postgres = std::env::args()
+        .any(|a| a == "--postgres")
+        .then(|| TestDatabase::for_test("console_bench").expect("a PostgreSQL server"));
+    let storage: Arc<dyn HubStorage> = match &postgres {
+        Some(database) => Arc::new(database.open().unwrap()),
+        None => Arc::new(SqliteStorage::open(dir.path()).unwrap()),
+    };
     admin::create_project(storage.as_ref(), PROJECT, None).unwrap();
     let form = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/safety_walk.json");
     admin::publish_form(storage.as_ref(), PROJECT, &form).unwrap();
@@ -160,7 +169,7 @@ fn main() {
         &Password::Given(PASSWORD.into()),
     )
     .unwrap();
-    let one = seed(&storage, count);
+    let one = seed(storage.as_ref(), count);
     let hub = RunningHub::start(storage.clone(), "127.0.0.1:0").unwrap();
     let base = hub.url();
     let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -14,7 +14,8 @@ use automerge::{
     Automerge, ObjType, Patch, PatchAction, Prop, ReadDoc, ScalarValueRef, ValueRef, ROOT,
 };
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::iter::Peekable;
 
 /// One answer as the projection keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,9 +121,9 @@ fn number_row(question: &str, scalar: &ScalarValueRef<'_>) -> Option<AnswerRow> 
 /// number's types (SQLite keeps microseconds as an integer, PostgreSQL a `timestamptz`) and
 /// `table_options` (SQLite's `WITHOUT ROWID`: the primary key is then the table itself, so a
 /// probe by key reads the row at once). The primary key serves the table's filter (does
-/// submission S answer Q with V) and the indicators' probe of each submission's answer; the
-/// index serves indicators (a form's answers to Q over a date range), covering what they read
-/// of it (value, id) so that the walk reads no row.
+/// submission S answer Q with V); the index serves indicators (a form's answers to Q over a
+/// date range, in creation order), covering what they read of it (value, id) so that the walk
+/// reads no row ([`question_rows_sql`]).
 pub fn table_sql(created_type: &str, number_type: &str, table_options: &str) -> String {
     format!(
         "CREATE TABLE submission_answers (
@@ -203,64 +204,232 @@ pub struct Indicator {
     pub cells: Vec<IndicatorCell>,
 }
 
-/// The number columns of a select's cells: none, typed as numbers for PostgreSQL's sake.
-const NO_NUMBERS: &str = "CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), \
-    CAST(NULL AS DOUBLE PRECISION)";
+/// One answer row as an indicator reads it: the submission's creation time (as the backend
+/// keeps it: SQLite's microseconds, PostgreSQL's `timestamptz`), its id and the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedAnswer<T> {
+    pub created: T,
+    pub id: String,
+    pub value: String,
+}
 
-/// The two SELECTs of an indicator with their arguments: the groups' sizes (group, count),
-/// then the cells (group, value or NULL, count, sum, min, max), both by group. Each reads the
-/// index of the group question's rows over the date range; the cells probe each row's
-/// submission for its answer to the question by primary key. Cost: linear in the form's
-/// submissions in the range, no document loaded.
-pub fn indicator_sql(
+/// The SELECT of one question's answer rows of the query's form created in its date range,
+/// oldest first: (created, id, value). A range of `submission_answers_by_question` that
+/// covers what it reads and already holds the order, so nothing is sorted or probed.
+pub fn question_rows_sql(
     project: &str,
     query: &IndicatorQuery,
+    question: &str,
     placeholder: fn(usize) -> String,
-) -> ((String, Vec<SqlArg>), (String, Vec<SqlArg>)) {
+) -> (String, Vec<SqlArg>) {
     let mut args = vec![
         SqlArg::Text(project.into()),
         SqlArg::Text(query.form_id.clone()),
-        SqlArg::Text(query.group.clone()),
+        SqlArg::Text(question.into()),
     ];
     let mut range = String::new();
     for (operator, time) in [(">=", query.from), ("<", query.before)] {
         if let Some(time) = time {
             args.push(SqlArg::Time(time));
             range.push_str(&format!(
-                " AND g.created_at {operator} {}",
+                " AND created_at {operator} {}",
                 placeholder(args.len())
             ));
         }
     }
-    let groups_where = format!(
-        "g.project = {} AND g.form_id = {} AND g.question = {}{range}",
+    let sql = format!(
+        "SELECT created_at, id, value FROM submission_answers \
+         WHERE project = {} AND form_id = {} AND question = {}{range} ORDER BY created_at",
         placeholder(1),
         placeholder(2),
         placeholder(3)
     );
-    let groups = format!(
-        "SELECT g.value, COUNT(*) FROM submission_answers g WHERE {groups_where} \
-         GROUP BY g.value ORDER BY g.value"
-    );
-    let mut cell_args = args.clone();
-    cell_args.push(SqlArg::Text(query.question.clone()));
-    let question = placeholder(cell_args.len());
-    // A select's cells read only the key of each probed row; a number's read its number.
-    let (value, numbers, by) = match query.by_value {
-        true => ("q.value", NO_NUMBERS, "g.value, q.value"),
-        false => (
-            "NULL",
-            "SUM(q.number), MIN(q.number), MAX(q.number)",
-            "g.value",
-        ),
-    };
-    let cells = format!(
-        "SELECT g.value, {value}, COUNT(*), {numbers} \
-         FROM submission_answers g JOIN submission_answers q \
-         ON q.project = g.project AND q.id = g.id AND q.question = {question} \
-         WHERE {groups_where} GROUP BY {by} ORDER BY {by}"
-    );
-    ((groups, args), (cells, cell_args))
+    (sql, args)
+}
+
+/// Counts an indicator from the rows of its group question and of its counted question, each
+/// oldest first ([`question_rows_sql`]). The rows of one submission share its creation time,
+/// so both are walked together one creation time at a time (mostly one submission) and joined
+/// by id within it: the database reads two index ranges in order instead of probing the
+/// counted answer of every submission by key (a probe per submission cost 757 ms at 100,000).
+/// Cost: one pass over each; memory: one creation time's rows and the cells.
+pub fn count_indicator<T: Ord + Clone, E>(
+    groups: impl Iterator<Item = Result<TimedAnswer<T>, E>>,
+    answers: impl Iterator<Item = Result<TimedAnswer<T>, E>>,
+    by_value: bool,
+) -> Result<Indicator, E> {
+    let (mut groups, mut answers) = (groups.peekable(), answers.peekable());
+    let mut tally = Tally::new(by_value);
+    // One creation time's rows of each, the buffers kept from one time to the next.
+    let (mut grouped, mut answered) = (Vec::new(), Vec::new());
+    loop {
+        let at = match (next_time(&mut groups)?, next_time(&mut answers)?) {
+            (None, _) => break,
+            (Some(group), None) => group,
+            (Some(group), Some(answer)) => group.min(answer),
+        };
+        take_at(&mut groups, &at, &mut grouped)?;
+        take_at(&mut answers, &at, &mut answered)?;
+        tally.add(&grouped, &answered);
+    }
+    Ok(tally.into_indicator())
+}
+
+/// The creation time of the next row of `rows`; its error if it is one.
+fn next_time<T: Clone, E, I>(rows: &mut Peekable<I>) -> Result<Option<T>, E>
+where
+    I: Iterator<Item = Result<TimedAnswer<T>, E>>,
+{
+    if let Some(Err(_)) = rows.peek() {
+        if let Some(Err(error)) = rows.next() {
+            return Err(error);
+        }
+    }
+    Ok(rows
+        .peek()
+        .and_then(|row| row.as_ref().ok())
+        .map(|row| row.created.clone()))
+}
+
+/// Puts into `taken` (emptied first) the rows at the front of `rows` created at `at`, taken
+/// off it.
+fn take_at<T: Ord, E, I>(
+    rows: &mut Peekable<I>,
+    at: &T,
+    taken: &mut Vec<TimedAnswer<T>>,
+) -> Result<(), E>
+where
+    I: Iterator<Item = Result<TimedAnswer<T>, E>>,
+{
+    taken.clear();
+    while let Some(row) = rows.next_if(|row| row.as_ref().map_or(true, |r| r.created == *at)) {
+        taken.push(row?);
+    }
+    Ok(())
+}
+
+/// An indicator being counted: each group's submissions, and per group and counted value (all
+/// of a number's rows under one empty value) what its answers add up to. Values are numbered
+/// as they are first met, so that counting a row is indexing, not a lookup by text.
+struct Tally {
+    by_value: bool,
+    groups: Numbering,
+    values: Numbering,
+    /// Per group number: its submissions, and its cells by value number.
+    sizes: Vec<i64>,
+    cells: Vec<Vec<Sums>>,
+}
+
+/// What one cell's answers add up to: how many, and their numbers' sum, least and greatest.
+#[derive(Debug, Default, Clone)]
+struct Sums {
+    count: i64,
+    numbers: Option<(f64, f64, f64)>,
+}
+
+/// Texts numbered in the order they are met; the last one found is tried first (rows of one
+/// value tend to come together).
+#[derive(Default)]
+struct Numbering {
+    names: Vec<String>,
+    numbers: BTreeMap<String, usize>,
+    last: usize,
+}
+
+impl Numbering {
+    fn number(&mut self, name: &str) -> usize {
+        if self.names.get(self.last).is_some_and(|last| last == name) {
+            return self.last;
+        }
+        self.last = match self.numbers.get(name) {
+            Some(number) => *number,
+            None => {
+                self.names.push(name.to_string());
+                self.numbers.insert(name.to_string(), self.names.len() - 1);
+                self.names.len() - 1
+            }
+        };
+        self.last
+    }
+}
+
+impl Tally {
+    fn new(by_value: bool) -> Tally {
+        Tally {
+            by_value,
+            groups: Numbering::default(),
+            values: Numbering::default(),
+            sizes: Vec::new(),
+            cells: Vec::new(),
+        }
+    }
+
+    /// Counts the rows of one creation time: each group row, and under it each answer of the
+    /// same submission.
+    fn add<T>(&mut self, grouped: &[TimedAnswer<T>], answered: &[TimedAnswer<T>]) {
+        for group in grouped {
+            let g = self.groups.number(&group.value);
+            if g == self.sizes.len() {
+                self.sizes.push(0);
+                self.cells.push(Vec::new());
+            }
+            self.sizes[g] += 1;
+            for answer in answered.iter().filter(|a| a.id == group.id) {
+                let value = if self.by_value { &answer.value } else { "" };
+                let v = self.values.number(value);
+                let cells = &mut self.cells[g];
+                if v >= cells.len() {
+                    cells.resize(v + 1, Sums::default());
+                }
+                cells[v].count += 1;
+                if !self.by_value {
+                    cells[v].add_number(&answer.value);
+                }
+            }
+        }
+    }
+
+    /// The indicator, groups and cells ordered by group, then value.
+    fn into_indicator(self) -> Indicator {
+        let (groups, values) = (&self.groups.names, &self.values.names);
+        let mut cells: Vec<IndicatorCell> = self
+            .cells
+            .iter()
+            .enumerate()
+            .flat_map(|(g, row)| {
+                let counted = row.iter().enumerate().filter(|(_, sums)| sums.count > 0);
+                counted.map(move |(v, sums)| IndicatorCell {
+                    group: groups[g].clone(),
+                    value: self.by_value.then(|| values[v].clone()),
+                    count: sums.count,
+                    sum: sums.numbers.map(|n| n.0),
+                    min: sums.numbers.map(|n| n.1),
+                    max: sums.numbers.map(|n| n.2),
+                })
+            })
+            .collect();
+        cells.sort_by(|a, b| (&a.group, &a.value).cmp(&(&b.group, &b.value)));
+        let mut sized: Vec<(String, i64)> = groups.iter().cloned().zip(self.sizes).collect();
+        sized.sort();
+        Indicator {
+            groups: sized,
+            cells,
+        }
+    }
+}
+
+impl Sums {
+    /// Adds a numeric answer, kept as text in its row ([`number_row`] writes Rust's shortest
+    /// form of the number, which reads back as the same `f64`).
+    fn add_number(&mut self, value: &str) {
+        let Ok(number) = value.parse::<f64>() else {
+            return;
+        };
+        self.numbers = Some(match self.numbers {
+            None => (number, number, number),
+            Some((sum, least, greatest)) => (sum + number, least.min(number), greatest.max(number)),
+        });
+    }
 }
 
 #[cfg(test)]
@@ -288,6 +457,90 @@ mod tests {
             value: value.into(),
             number,
         }
+    }
+
+    fn timed(created: i64, id: &str, value: &str) -> Result<TimedAnswer<i64>, String> {
+        Ok(TimedAnswer {
+            created,
+            id: id.into(),
+            value: value.into(),
+        })
+    }
+
+    fn summed(
+        group: &str,
+        value: Option<&str>,
+        count: i64,
+        sums: Option<(f64, f64, f64)>,
+    ) -> IndicatorCell {
+        IndicatorCell {
+            group: group.into(),
+            value: value.map(String::from),
+            count,
+            sum: sums.map(|s| s.0),
+            min: sums.map(|s| s.1),
+            max: sums.map(|s| s.2),
+        }
+    }
+
+    #[test]
+    fn answers_join_their_own_submission_even_where_creation_times_are_shared() {
+        let groups = [
+            timed(10, "a", "imbabura"),
+            timed(10, "b", "pichincha"),
+            timed(20, "c", "imbabura"),
+        ];
+        let answers = [
+            timed(5, "z", "dark"),
+            timed(10, "a", "dark"),
+            timed(10, "a", "robbery"),
+            timed(10, "b", "robbery"),
+            timed(30, "d", "dark"),
+        ];
+        let indicator = count_indicator(groups.into_iter(), answers.into_iter(), true).unwrap();
+        let sizes = [("imbabura".to_string(), 2), ("pichincha".to_string(), 1)];
+        assert_eq!(indicator.groups, sizes, "c counts in its group unanswered");
+        assert_eq!(
+            indicator.cells,
+            [
+                summed("imbabura", Some("dark"), 1, None),
+                summed("imbabura", Some("robbery"), 1, None),
+                summed("pichincha", Some("robbery"), 1, None),
+            ],
+            "z and d have no group"
+        );
+    }
+
+    #[test]
+    fn a_number_is_summed_with_its_least_and_greatest_per_group() {
+        let groups = [
+            timed(1, "a", "imbabura"),
+            timed(2, "b", "imbabura"),
+            timed(3, "c", "pichincha"),
+        ];
+        let ages = [
+            timed(1, "a", "40"),
+            timed(2, "b", "2.5"),
+            timed(3, "c", "7"),
+        ];
+        let indicator = count_indicator(groups.into_iter(), ages.into_iter(), false).unwrap();
+        assert_eq!(
+            indicator.cells,
+            [
+                summed("imbabura", None, 2, Some((42.5, 2.5, 40.0))),
+                summed("pichincha", None, 1, Some((7.0, 7.0, 7.0))),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_read_of_either_question_fails_the_indicator() {
+        let broken = || [timed(1, "a", "imbabura"), Err("disk".to_string())];
+        let fine = || [timed(1, "a", "dark")];
+        let failed = count_indicator(broken().into_iter(), fine().into_iter(), true);
+        assert_eq!(failed, Err("disk".to_string()));
+        let failed = count_indicator(fine().into_iter(), broken().into_iter(), true);
+        assert_eq!(failed, Err("disk".to_string()));
     }
 
     #[test]

@@ -270,8 +270,9 @@ pub trait HubStorage: ConsoleStorage + Send + Sync {
     /// One submission's projection row.
     fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>>;
     /// An indicator: per value of a form's group question, its submissions and their answers
-    /// to another question ([`answers::indicator_sql`]). Cost: a range scan of the group
-    /// question's rows in the date range, one key probe per row; no document is loaded.
+    /// to another question ([`answers::count_indicator`]). Cost: two index range scans read
+    /// together in creation order (the group question's rows and the counted question's in
+    /// the date range); no key probe per submission, no document loaded.
     fn indicator(&self, project: &str, query: &IndicatorQuery) -> Result<Indicator>;
     /// The project's located submissions the map shows ([`located::located_sql`]). Cost: a
     /// walk of the project's rows, one key probe each for the colouring answer; no document

@@ -436,6 +436,12 @@ pub fn an_indicator_counts_answers_per_group_over_a_date_range(storage: &dyn Hub
         ]
     );
     let tomorrow = Utc::now() + chrono::Duration::days(1);
+    let around_now = IndicatorQuery {
+        from: Some(Utc::now() - chrono::Duration::days(1)),
+        before: Some(tomorrow),
+        ..fears.clone()
+    };
+    assert_eq!(storage.indicator("p", &around_now).unwrap(), indicator);
     let later = IndicatorQuery {
         from: Some(tomorrow),
         ..fears

@@ -10,10 +10,11 @@
 
 mod attachments;
 mod console;
+mod portal;
 mod schema;
 pub mod testing;
 
-use super::answers::{self, AnswerRow, Indicator, IndicatorCell, IndicatorQuery};
+use super::answers::{self, AnswerRow, Indicator, IndicatorQuery, TimedAnswer};
 use super::located::{self, LocatedPoint, LocatedQuery};
 use super::merge::Merged;
 use super::projection::{
@@ -35,9 +36,11 @@ use minga_forms::check::decode_reasons;
 use minga_forms::Form;
 use minga_sync::signatures::{DeviceKey, PublicKey, SignedChange};
 use minga_sync::ChunkOutcome;
+use portal::PortalRows;
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
+use std::cell::RefCell;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
@@ -270,6 +273,15 @@ fn param_refs(
     params.iter().map(|p| p.as_ref()).collect()
 }
 
+/// An answer row of an indicator's question ([`answers::question_rows_sql`]).
+fn timed_answer(row: &Row) -> Result<TimedAnswer<DateTime<Utc>>> {
+    Ok(TimedAnswer {
+        created: row.try_get(0)?,
+        id: row.try_get(1)?,
+        value: row.try_get(2)?,
+    })
+}
+
 fn collect<T>(rows: Vec<Row>, from_row: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(from_row).collect()
 }
@@ -405,31 +417,19 @@ impl HubStorage for PostgresStorage {
         )
     }
 
+    /// The two question's rows walked together through portals of one read-only transaction
+    /// (one snapshot for both), a batch at a time.
     fn indicator(&self, project: &str, query: &IndicatorQuery) -> Result<Indicator> {
-        let ((groups, group_args), (cells, cell_args)) =
-            answers::indicator_sql(project, query, dollar);
+        let (sql, group_args) = answers::question_rows_sql(project, query, &query.group, dollar);
+        let (_, answer_args) = answers::question_rows_sql(project, query, &query.question, dollar);
+        let (group_args, answer_args) = (boxed(group_args), boxed(answer_args));
         let mut client = self.client()?;
-        let (group_args, cell_args) = (boxed(group_args), boxed(cell_args));
-        let groups = client
-            .query(&groups, &param_refs(&group_args))?
-            .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<Result<_>>()?;
-        let cells = client
-            .query(&cells, &param_refs(&cell_args))?
-            .iter()
-            .map(|row| {
-                Ok(IndicatorCell {
-                    group: row.try_get(0)?,
-                    value: row.try_get(1)?,
-                    count: row.try_get(2)?,
-                    sum: row.try_get(3)?,
-                    min: row.try_get(4)?,
-                    max: row.try_get(5)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(Indicator { groups, cells })
+        let tx = RefCell::new(client.build_transaction().read_only(true).start()?);
+        let groups = PortalRows::bind(&tx, &sql, &param_refs(&group_args), timed_answer)?;
+        let answers = PortalRows::bind(&tx, &sql, &param_refs(&answer_args), timed_answer)?;
+        let indicator = answers::count_indicator(groups, answers, query.by_value)?;
+        tx.into_inner().commit()?;
+        Ok(indicator)
     }
 
     fn submission_row(&self, project: &str, id: &str) -> Result<Option<SubmissionRow>> {
