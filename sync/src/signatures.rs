@@ -33,7 +33,7 @@ const CONTEXT: &[u8] = b"minga change v1:";
 /// The prefix of what a hub signs when it binds a device's key (a credential): never a change.
 const CREDENTIAL_CONTEXT: &[u8] = b"minga credential v1:";
 
-/// The prefix of what a device signs to prove it holds its key to a peer (`crate::peer`):
+/// The prefix of what a device signs to prove it holds its key to a peer (the peer handshake, `peer.rs`):
 /// never a change nor a credential.
 const PEER_PROOF_CONTEXT: &[u8] = b"minga peer proof v1:";
 
@@ -79,7 +79,7 @@ impl DeviceKey {
         self.0.sign(&[CREDENTIAL_CONTEXT, text].concat()).to_bytes()
     }
 
-    /// Signs a peer handshake's challenge (`crate::peer`): proof that this device holds its key.
+    /// Signs a peer handshake's challenge (the peer handshake, `peer.rs`): proof that this device holds its key.
     pub fn sign_peer_proof(&self, challenge: &[u8]) -> Signature {
         self.0
             .sign(&[PEER_PROOF_CONTEXT, challenge].concat())

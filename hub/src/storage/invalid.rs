@@ -5,11 +5,10 @@
 //! everywhere. A submission of a form version the project has not published is not flagged.
 //!
 //! Each published form version's checker (its form, compiled once) is kept in a small
-//! process-wide cache keyed by the version's stored definition itself: one primary-key read of
-//! the definition per checked write, and two databases (tests, or a hub serving a copy) that
+//! process-wide cache keyed by the version's stored definition itself (the write path reads
+//! the definition by primary key per checked write), and two databases (tests, or a hub serving a copy) that
 //! hold different forms under one name can never share a checker.
 
-use super::txn::DocumentTx;
 use crate::error::{HubError, Result};
 use automerge::Automerge;
 use minga_forms::check::{checking_context, encode_reasons, CheckerCache};
@@ -18,19 +17,17 @@ use minga_forms::Form;
 /// The checkers of the published versions this process checked against, by definition.
 static CHECKERS: CheckerCache<String> = CheckerCache::new(32);
 
-/// What in submission `doc` (of form `form_id` version `version`, `complete` or not) breaks
-/// its form version, as the projection keeps it ([`encode_reasons`]); `None` when it fits or
-/// the project has not published that version. Cost: one primary-key read of the definition,
-/// the checker from the cache (parsing and compiling the form on a miss), a walk of the
+/// What in submission `doc` (`complete` or not) breaks its form version, whose stored
+/// `definition` the caller read (`None` when the project has not published that version:
+/// nothing is flagged), as the projection keeps it ([`encode_reasons`]); `None` when it fits.
+/// Cost: the checker from the cache (parsing and compiling the form on a miss), a walk of the
 /// answers, and one evaluation if the submission is complete or answers a filtered question.
 pub fn reasons(
-    tx: &mut impl DocumentTx,
-    project: &str,
+    definition: Option<String>,
     doc: &Automerge,
-    (form_id, version): (&str, &str),
     complete: bool,
 ) -> Result<Option<String>> {
-    let Some(definition) = tx.form_definition(project, form_id, version)? else {
+    let Some(definition) = definition else {
         return Ok(None);
     };
     // A definition this hub wrote reads back; one that does not is left unchecked.

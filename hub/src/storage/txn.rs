@@ -119,9 +119,9 @@ fn with_reasons(
     doc: &Automerge,
     facts: SubmissionFacts,
 ) -> Result<SubmissionFacts> {
-    let version = (facts.form_id.as_str(), facts.form_version.as_str());
+    let definition = tx.form_definition(project, &facts.form_id, &facts.form_version)?;
     let complete = facts.status == minga_core::Status::Complete.as_str();
-    let invalid_reasons = invalid::reasons(tx, project, doc, version, complete)?;
+    let invalid_reasons = invalid::reasons(definition, doc, complete)?;
     Ok(SubmissionFacts {
         invalid_reasons,
         ..facts
