@@ -5,6 +5,7 @@
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// The first 16 bytes of every unencrypted SQLite file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -48,6 +49,20 @@ pub fn key_literal(key: &[u8; 32]) -> String {
     format!("x'{hex}'")
 }
 
+/// Held while SQLCipher is handed a key. It sets up its crypto provider for a connection's
+/// first key, and two threads doing so at once were seen to fail with "An error occurred with
+/// PRAGMA key or rekey" on fresh files (twice in about seventy runs of the test suites, whose
+/// tests open stores in parallel). Keys are handed over one at a time: opening is rare.
+static KEYING: Mutex<()> = Mutex::new(());
+
+/// Runs `key` (a `PRAGMA key`, an `ATTACH ... KEY`) while no other thread hands SQLCipher a key.
+pub fn keying<R>(key: impl FnOnce() -> R) -> R {
+    let _alone = KEYING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    key()
+}
+
 /// Opens the database at `path` with `flags` and hands it `key` (none for a plain file).
 /// SQLCipher's own logging of decryption failures is turned off: callers report them as typed
 /// errors. Nothing is read yet: [`probe`] tells whether the key opens the file.
@@ -59,7 +74,7 @@ pub fn connect(
     let conn = Connection::open_with_flags(path, flags)?;
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     if let Some(key) = key {
-        conn.pragma_update(None, "key", key_literal(key))?;
+        keying(|| conn.pragma_update(None, "key", key_literal(key)))?;
     }
     Ok(conn)
 }

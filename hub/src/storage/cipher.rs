@@ -79,10 +79,12 @@ fn export_encrypted(plain: &Path, copy: &Path, key: &HubKey) -> Result<()> {
     let copy_text = copy
         .to_str()
         .ok_or_else(|| HubError::Corrupt(format!("{} is not UTF-8", copy.display())))?;
-    conn.execute(
-        "ATTACH DATABASE ?1 AS encrypted KEY ?2",
-        [copy_text, &key.sqlcipher_literal()],
-    )?;
+    sqlcipher::keying(|| {
+        conn.execute(
+            "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+            [copy_text, &key.sqlcipher_literal()],
+        )
+    })?;
     conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
     // sqlcipher_export copies the schema and rows, not the header's user_version.
     conn.pragma_update(Some("encrypted"), "user_version", version)?;
