@@ -38,7 +38,7 @@ pub fn check_answer(
     };
     let question = locate(form, &index(form), path).map_err(refuse)?;
     fits(form, question, value).map_err(refuse)?;
-    if question.choice_filter.is_none() {
+    if !filter_checked(question) {
         return Ok(());
     }
     let left = filtered_choices(form, answers, path).unwrap_or_default();
@@ -57,7 +57,7 @@ pub fn question_at<'f>(form: &'f Form, path: &ItemPath) -> Result<&'f Question, 
 /// Whether checking an answer at `path` reads the other answers (its question has a
 /// `choice_filter`), so that a caller reads them only then. Cost: one walk over the form.
 pub fn needs_answers(form: &Form, path: &ItemPath) -> bool {
-    locate(form, &index(form), path).is_ok_and(|q| q.choice_filter.is_some())
+    locate(form, &index(form), path).is_ok_and(filter_checked)
 }
 
 /// What blocks completing a submission of `form` with `answers`: every shown required question
@@ -218,6 +218,18 @@ fn in_list(form: &Form, question: &Question, value: &Value) -> Result<(), String
         Some(stray) => Err(format!("{stray} is not a choice of the list {list}")),
         None => Ok(()),
     }
+}
+
+/// Whether what `question`'s `choice_filter` leaves is checked: only over a list the form
+/// holds. A list from a file (`select_one_from_file`, external) is the form version's media,
+/// which a checker is not given (the hub compiles forms without it), so neither its options
+/// nor its filter are checked here, as [`in_list`] does not check its options.
+fn filter_checked(question: &Question) -> bool {
+    question.choice_filter.is_some()
+        && matches!(
+            question.kind,
+            QuestionType::SelectOne(_) | QuestionType::SelectMultiple(_) | QuestionType::Rank(_)
+        )
 }
 
 /// A choice (or every choice of several) must be among `left`, what the question's

@@ -4,7 +4,7 @@
 //! completing it. Nothing is refused here: the caller keeps the submission and flags it with
 //! the reasons.
 
-use super::{among_left, blockers, fits, index, locate, Index, InvalidAnswer};
+use super::{among_left, blockers, filter_checked, fits, index, locate, Index, InvalidAnswer};
 use crate::answers::{Answer, Answers};
 use crate::eval::{compile, CompiledForm, Context, FormSession, InstanceStep, ItemPath};
 use crate::model::{Form, Item};
@@ -123,7 +123,7 @@ impl Check<'_> {
     fn value(&mut self, path: &ItemPath, value: &Value) -> Result<(), String> {
         let question = locate(self.form, &self.index, path)?;
         fits(self.form, question, value)?;
-        if question.choice_filter.is_none() {
+        if !filter_checked(question) {
             return Ok(());
         }
         let left = self

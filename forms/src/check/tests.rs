@@ -231,3 +231,33 @@ fn repeat_instances_under_a_question_or_an_unknown_name_are_flagged() {
     assert!(found[0].reason.contains("no repeat"), "{found:?}");
     assert!(found[1].reason.contains("has no repeat pets"), "{found:?}");
 }
+
+#[test]
+fn a_filtered_choice_from_a_list_file_is_not_judged_without_the_file() {
+    // The list is the form version's media, which a checker is not given: judging it against
+    // the empty list a form compiles to without it would refuse every answer.
+    let communities = form(
+        vec![
+            question("parish", "text", json!({})),
+            question(
+                "community",
+                "select_one_from_file:communities.csv",
+                json!({"choice_filter": "parish = ${parish}"}),
+            ),
+        ],
+        json!({}),
+    );
+    let answers = answered(&[("parish", Value::Text("tumbaco".into()))]);
+    let path = top("community");
+    assert!(!needs_answers(&communities, &path));
+    assert_eq!(
+        check_answer(&communities, &answers, &path, &choice("la_morita")),
+        Ok(())
+    );
+    let mut whole = answers.clone();
+    whole
+        .fields
+        .insert("community".into(), Answer::Value(choice("la_morita")));
+    let checker = FormChecker::new(communities);
+    assert!(checker.problems(&whole, true, context()).is_empty());
+}
